@@ -1,0 +1,43 @@
+"""Exceptions dcsim raises on purpose. Imports nothing from dcsim."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One problem in user input: ``path`` is the dotted config path (``datacenters[0].hosts[1].ram``)."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class DcsimError(Exception):
+    """Base class of dcsim's own errors."""
+
+
+class ConfigError(DcsimError):
+    """User input (config, unit, trace, topology) was refused; carries every issue found."""
+
+    def __init__(self, issues: list[Issue] | Issue, source: str | None = None) -> None:
+        self.issues = [issues] if isinstance(issues, Issue) else list(issues)
+        self.source = source
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        head = f"invalid input in {self.source}" if self.source else "invalid input"
+        lines = [f"{head} ({len(self.issues)} problem{'s' if len(self.issues) != 1 else ''}):"]
+        lines += [f"  - {issue}" for issue in self.issues]
+        return "\n".join(lines)
+
+
+class InvariantViolation(DcsimError):
+    """A model invariant (capacity, conservation) was broken: always a bug in dcsim."""
+
+
+class SimulationError(DcsimError):
+    """The simulation could not continue."""

@@ -1,0 +1,207 @@
+"""Canonical units and the parsers that turn config strings into them.
+
+dcsim computes in SI base units everywhere: seconds, bytes, bit/s for network rates, bytes/s for
+memory dirtying rates, watts, joules. CPU capacity is expressed in MIPS (million instructions per
+second), as in CloudSim. Results convert to display units only at the edge (``energy_kwh``).
+
+Config values carry units as strings (``"300s"``, ``"5m"``, ``"24h"``, ``"870MB"``, ``"4GiB"``,
+``"1Gbps"``, ``"100MB/s"``, ``"120W"``, ``"80%"``) or as bare numbers in SI base units. Sizes
+(RAM, storage, images) are the exception: a bare number is refused, because ``ram: 4096`` is far
+more often a forgotten ``MB`` than a 4 kB machine. Write ``"4096B"`` to mean bytes.
+
+This module imports nothing from dcsim.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, WithJsonSchema
+
+__all__ = [
+    "Bitrate",
+    "Byterate",
+    "Duration",
+    "Fraction",
+    "Power",
+    "Rate",
+    "Size",
+    "parse_bitrate",
+    "parse_byterate",
+    "parse_duration",
+    "parse_fraction",
+    "parse_power",
+    "parse_rate",
+    "parse_size",
+]
+
+JOULES_PER_KWH = 3.6e6
+MIB = 1024.0**2
+
+_NUM = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
+_PATTERN = re.compile(rf"^\s*{_NUM}\s*([A-Za-z%/µ]*(?:/[A-Za-z]+)?)\s*$")
+
+_TIME = {
+    "": 1.0, "s": 1.0, "sec": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6,
+    "m": 60.0, "min": 60.0, "h": 3600.0, "hr": 3600.0, "d": 86400.0, "day": 86400.0,
+    "w": 604800.0,
+}
+_SIZE = {
+    "b": 1.0, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "pb": 1e15,
+    "kib": 1024.0, "mib": 1024.0**2, "gib": 1024.0**3, "tib": 1024.0**4, "pib": 1024.0**5,
+    "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12,
+}
+_BITRATE = {
+    "bps": 1.0, "kbps": 1e3, "mbps": 1e6, "gbps": 1e9, "tbps": 1e12,
+    "bit/s": 1.0, "kbit/s": 1e3, "mbit/s": 1e6, "gbit/s": 1e9, "tbit/s": 1e12,
+}
+_POWER = {"": 1.0, "w": 1.0, "kw": 1e3, "mw": 1e6}
+
+
+class UnitError(ValueError):
+    """A value that does not parse as the expected quantity."""
+
+
+def _split(value: str, what: str, example: str) -> tuple[float, str]:
+    m = _PATTERN.match(value)
+    if not m:
+        raise UnitError(f"expected {what} such as {example!r}, got {value!r}")
+    return float(m.group(1)), m.group(2)
+
+
+def _finite(x: float, raw: Any, what: str) -> float:
+    if not math.isfinite(x):
+        raise UnitError(f"expected a finite {what}, got {raw!r}")
+    return x
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    return None
+
+
+def parse_duration(value: Any) -> float:
+    """Duration in seconds from ``300``, ``"300s"``, ``"5m"``, ``"24h"``, ``"1d"``, ``"300ms"``."""
+    n = _number(value)
+    if n is not None:
+        return _finite(n, value, "duration")
+    if not isinstance(value, str):
+        raise UnitError(f"expected a duration such as '300s' or '24h', got {value!r}")
+    x, unit = _split(value, "a duration", "300s")
+    key = unit if unit in ("m", "ms", "µs") else unit.lower()
+    if key not in _TIME:
+        raise UnitError(f"unknown time unit {unit!r} in {value!r}; use s, ms, m/min, h, d")
+    return _finite(x * _TIME[key], value, "duration")
+
+
+def parse_size(value: Any) -> float:
+    """Size in bytes from ``"870MB"`` (10^6), ``"4GiB"`` (2^30), ``"4096B"``; bare numbers refused."""
+    if _number(value) is not None:
+        raise UnitError(
+            f"a size needs a unit, e.g. '{value}MB' or '{value}GiB'; got the bare number {value!r} "
+            "(write 'B' for bytes)"
+        )
+    if not isinstance(value, str):
+        raise UnitError(f"expected a size such as '870MB' or '4GiB', got {value!r}")
+    x, unit = _split(value, "a size", "4GiB")
+    key = unit.lower()
+    if key not in _SIZE:
+        raise UnitError(f"unknown size unit {unit!r} in {value!r}; use B, kB, MB, GB, TB, KiB, MiB, GiB, TiB")
+    return _finite(x * _SIZE[key], value, "size")
+
+
+def parse_bitrate(value: Any) -> float:
+    """Network rate in bit/s from ``1e9``, ``"1Gbps"``, ``"100Mbit/s"``, ``"125MB/s"`` (bytes/s x 8)."""
+    n = _number(value)
+    if n is not None:
+        return _finite(n, value, "bit rate")
+    if not isinstance(value, str):
+        raise UnitError(f"expected a bit rate such as '1Gbps', got {value!r}")
+    x, unit = _split(value, "a bit rate", "1Gbps")
+    key = unit.lower()
+    if key in _BITRATE:
+        return _finite(x * _BITRATE[key], value, "bit rate")
+    if key.endswith("/s") and key[:-2] in _SIZE and key[:-2] not in ("k", "m", "g", "t"):
+        return _finite(x * _SIZE[key[:-2]] * 8.0, value, "bit rate")
+    raise UnitError(f"unknown rate unit {unit!r} in {value!r}; use bps, Mbps, Gbps or MB/s, MiB/s")
+
+
+def parse_byterate(value: Any) -> float:
+    """Data rate in bytes/s from ``1e8``, ``"100MB/s"``, ``"128MiB/s"``, ``"1Gbps"`` (bit/s / 8)."""
+    n = _number(value)
+    if n is not None:
+        return _finite(n, value, "byte rate")
+    if not isinstance(value, str):
+        raise UnitError(f"expected a byte rate such as '100MB/s', got {value!r}")
+    return parse_bitrate(value) / 8.0
+
+
+def parse_power(value: Any) -> float:
+    """Power in watts from ``120``, ``"120W"``, ``"1.5kW"``."""
+    n = _number(value)
+    if n is not None:
+        return _finite(n, value, "power")
+    if not isinstance(value, str):
+        raise UnitError(f"expected a power such as '120W', got {value!r}")
+    x, unit = _split(value, "a power", "120W")
+    key = unit.lower() if unit != "MW" else "mw"
+    if key not in _POWER:
+        raise UnitError(f"unknown power unit {unit!r} in {value!r}; use W or kW")
+    return _finite(x * _POWER[key], value, "power")
+
+
+def parse_rate(value: Any) -> float:
+    """Event rate in 1/s from ``0.01``, ``"10/h"``, ``"2/min"``, ``"1/d"``."""
+    n = _number(value)
+    if n is not None:
+        return _finite(n, value, "rate")
+    if not isinstance(value, str) or "/" not in value:
+        raise UnitError(f"expected a rate such as '10/h' or a number per second, got {value!r}")
+    num, _, per = value.partition("/")
+    try:
+        count = float(num)
+    except ValueError as exc:
+        raise UnitError(f"expected a rate such as '10/h', got {value!r}") from exc
+    per = per.strip()
+    scale = parse_duration("1" + per if per and not per[0].isdigit() else per)
+    return _finite(count / scale, value, "rate")
+
+
+def parse_fraction(value: Any) -> float:
+    """Fraction from ``0.8`` or ``"80%"``."""
+    n = _number(value)
+    if n is not None:
+        return _finite(n, value, "fraction")
+    if isinstance(value, str) and value.strip().endswith("%"):
+        try:
+            return _finite(float(value.strip()[:-1]) / 100.0, value, "fraction")
+        except ValueError:
+            pass
+    raise UnitError(f"expected a fraction such as 0.8 or '80%', got {value!r}")
+
+
+def _schema(example: str, unit: str) -> WithJsonSchema:
+    return WithJsonSchema(
+        {
+            "anyOf": [{"type": "number"}, {"type": "string"}],
+            "description": f"number in {unit} or a string with a unit, e.g. {example!r}",
+        }
+    )
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration), _schema("5m", "seconds")]
+Size = Annotated[
+    float,
+    BeforeValidator(parse_size),
+    WithJsonSchema({"type": "string", "description": "size with a unit, e.g. '870MB' or '4GiB'"}),
+]
+Bitrate = Annotated[float, BeforeValidator(parse_bitrate), _schema("1Gbps", "bit/s")]
+Byterate = Annotated[float, BeforeValidator(parse_byterate), _schema("100MB/s", "bytes/s")]
+Power = Annotated[float, BeforeValidator(parse_power), _schema("120W", "watts")]
+Rate = Annotated[float, BeforeValidator(parse_rate), _schema("10/h", "events per second")]
+Fraction = Annotated[float, BeforeValidator(parse_fraction), _schema("80%", "a fraction 0..1")]
