@@ -1,0 +1,199 @@
+"""The shipped catalogs: host models, virtualization profiles and guest types.
+
+Each catalog is a YAML file in ``dcsim/catalog/`` whose entries validate against the models below.
+Every numeric default carries its source in the entry's ``sources`` mapping (field name → citation),
+and values that are judgement rather than measurement say so with ``[E]`` in their citation, the
+evidence markers of the project's reference notes ([V] checked, [D] derived, [S] secondary, [E]
+estimate). A config may use an entry by name, override any field, or define new entries.
+
+Imports: pydantic, yaml, dcsim.units, dcsim.errors.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from dcsim.errors import ConfigError
+from dcsim.units import Bitrate, Duration, Fraction, Power, Size
+
+__all__ = [
+    "BootTime",
+    "GuestType",
+    "HostModel",
+    "PowerSpec",
+    "SchedOverhead",
+    "VirtualizationProfile",
+    "guest_types",
+    "host_models",
+    "virtualization_profiles",
+]
+
+
+class Frozen(BaseModel):
+    """Base of every config model: immutable, unknown keys refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PowerSpec(Frozen):
+    """A host power model: ``spec`` (11 SPECpower points, W at 0 %…100 % load) or ``linear``."""
+
+    kind: Literal["spec", "linear"] = "spec"
+    watts: list[Power] | None = Field(
+        None, description="11 values, W at 0%, 10%, …, 100% load (kind: spec)"
+    )
+    idle: Power | None = Field(None, ge=0, description="W at 0% load (kind: linear)")
+    max: Power | None = Field(None, ge=0, description="W at 100% load (kind: linear)")
+
+    def table(self) -> list[float]:
+        """The 11-point table in watts."""
+        from dcsim.model.power import linear_table
+
+        if self.kind == "spec":
+            assert self.watts is not None
+            return [float(w) for w in self.watts]
+        assert self.idle is not None and self.max is not None
+        return [float(w) for w in linear_table(self.idle, self.max)]
+
+    def problems(self) -> list[tuple[str, str]]:
+        """(field, message) pairs for an unusable model."""
+        from dcsim.model.power import validate_table
+
+        if self.kind == "spec":
+            if self.watts is None:
+                return [("watts", "kind 'spec' needs 'watts': 11 values, W at 0%..100% load")]
+            return [("watts", p) for p in validate_table(self.watts)]
+        out = []
+        if self.idle is None:
+            out.append(("idle", "kind 'linear' needs 'idle' (W at 0% load)"))
+        if self.max is None:
+            out.append(("max", "kind 'linear' needs 'max' (W at 100% load)"))
+        if self.idle is not None and self.max is not None and self.max < self.idle:
+            out.append(("max", "must be >= idle"))
+        return out
+
+
+class HostModel(Frozen):
+    """A physical server model."""
+
+    description: str = ""
+    cores: int = Field(gt=0, description="physical cores (CloudSim PEs)")
+    mips_per_core: float = Field(gt=0, description="MIPS of one core")
+    ram: Size = Field(gt=0, description="RAM, bytes")
+    storage: Size = Field(gt=0, description="local storage, bytes")
+    bandwidth: Bitrate = Field(gt=0, description="NIC bandwidth, bit/s")
+    rack_units: int = Field(1, gt=0)
+    power: PowerSpec
+    sleep_power: Power = Field(0.0, ge=0, description="W drawn while asleep (S3/off)")
+    sources: dict[str, str] = Field(default_factory=dict)
+
+
+class BootTime(Frozen):
+    """Boot/start time distribution in seconds: constant, normal (truncated at 0) or lognormal."""
+
+    dist: Literal["constant", "normal", "lognormal"] = "constant"
+    mean: Duration = Field(0.0, ge=0)
+    sd: Duration = Field(0.0, ge=0)
+
+
+class SchedOverhead(Frozen):
+    """Hypervisor scheduling overhead as a function of runnable vCPUs per physical core ``r``.
+
+    ``overhead(r) = min(max, slope * max(0, r - 1))``: no cost while every vCPU has a core of its
+    own, growing with time-slicing pressure beyond that.
+    """
+
+    slope: float = Field(0.0, ge=0, description="fraction lost per extra runnable vCPU per core")
+    max: Fraction = Field(0.0, ge=0, le=1)
+
+
+class VirtualizationProfile(Frozen):
+    """What a virtualization layer costs and allows (see dcsim/catalog/virtualization.yaml)."""
+
+    kind: Literal["bare_metal", "type1", "type2", "container"]
+    description: str = ""
+    cpu_overhead: Fraction = Field(0.0, ge=0, lt=1, description="throughput lost on CPU-bound code")
+    syscall_overhead: Fraction = Field(0.0, ge=0, lt=1, description="extra loss, syscall/I/O-heavy")
+    mem_bw_overhead: Fraction = Field(0.0, ge=0, lt=1)
+    mem_overhead_per_guest: Size = Field(0.0, ge=0, description="RAM per guest beyond its own")
+    host_reserved_mem: Size = Field(0.0, ge=0, description="RAM kept by the hypervisor/host OS")
+    disk_overhead_per_guest: Size = Field(0.0, ge=0, description="storage per guest beyond its disk")
+    io_seq_factor: float = Field(1.0, gt=0, le=1)
+    io_rand_factor: float = Field(1.0, gt=0, le=1)
+    io_latency_mult: float = Field(1.0, ge=1)
+    net_bulk_factor: float = Field(1.0, gt=0, le=1)
+    net_latency_add: Duration = Field(0.0, ge=0)
+    boot_time: BootTime = BootTime()
+    sched_overhead: SchedOverhead = SchedOverhead()
+    interference: Fraction = Field(
+        0.0, ge=0, lt=1, description="slowdown per other busy co-located guest"
+    )
+    interference_max: Fraction = Field(0.0, ge=0, lt=1)
+    max_guests: int | None = Field(None, gt=0, description="bare metal: 1")
+    live_migration: bool = False
+    post_copy: bool = False
+    cold_migration: bool = True
+    checkpoint_restore: bool = False
+    sources: dict[str, str] = Field(default_factory=dict)
+
+
+class GuestType(Frozen):
+    """A guest size (VM flavour or container limit)."""
+
+    description: str = ""
+    vcpus: int = Field(1, gt=0)
+    mips: float = Field(gt=0, description="MIPS per vCPU")
+    ram: Size = Field(gt=0)
+    disk: Size = Field(0.0, ge=0)
+    image: Size = Field(0.0, ge=0, description="image size copied on cold migration / boot")
+    bandwidth: Bitrate = Field(0.0, ge=0)
+    sources: dict[str, str] = Field(default_factory=dict)
+
+
+CatalogName = Literal["hosts", "virtualization", "guests"]
+_MODELS: dict[str, type[Frozen]] = {
+    "hosts": HostModel,
+    "virtualization": VirtualizationProfile,
+    "guests": GuestType,
+}
+
+
+def _load(name: str) -> dict[str, Any]:
+    text = resources.files("dcsim.catalog").joinpath(f"{name}.yaml").read_text("utf-8")
+    raw = yaml.safe_load(text) or {}
+    model = _MODELS[name]
+    out: dict[str, Any] = {}
+    issues = []
+    for key, entry in raw.items():
+        try:
+            out[key] = model.model_validate(entry)
+        except ValidationError as exc:
+            from dcsim.config.load import issues_from_validation
+
+            issues += issues_from_validation(exc, prefix=f"{key}")
+    if issues:
+        raise ConfigError(issues, source=f"dcsim/catalog/{name}.yaml")
+    return out
+
+
+@cache
+def host_models() -> dict[str, HostModel]:
+    """Shipped host models by name."""
+    return _load("hosts")
+
+
+@cache
+def virtualization_profiles() -> dict[str, VirtualizationProfile]:
+    """Shipped virtualization profiles by name."""
+    return _load("virtualization")
+
+
+@cache
+def guest_types() -> dict[str, GuestType]:
+    """Shipped guest types by name."""
+    return _load("guests")

@@ -1,0 +1,1 @@
+"""Workloads: utilisation models evaluated for many guests at once, arrivals, and trace readers."""
