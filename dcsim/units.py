@@ -18,7 +18,7 @@ import math
 import re
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, WithJsonSchema
+from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
 __all__ = [
     "Bitrate",
@@ -195,9 +195,15 @@ def _schema(example: str, unit: str) -> WithJsonSchema:
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration), _schema("5m", "seconds")]
+def _size_str(v: float) -> str:
+    """Serialize a size so that it parses back exactly (sizes refuse bare numbers)."""
+    return f"{int(v)}B" if float(v).is_integer() else f"{v!r}B"
+
+
 Size = Annotated[
     float,
     BeforeValidator(parse_size),
+    PlainSerializer(_size_str, return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "description": "size with a unit, e.g. '870MB' or '4GiB'"}),
 ]
 Bitrate = Annotated[float, BeforeValidator(parse_bitrate), _schema("1Gbps", "bit/s")]

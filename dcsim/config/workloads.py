@@ -1,7 +1,14 @@
 """Config models of guest workloads (CPU utilisation over time) and of guest arrivals.
 
-A workload spec is a tagged union on ``kind``. Utilisation values are fractions of the guest's
-requested CPU (vCPUs × MIPS) in [0, 1]. Implementations live in ``dcsim.workload``.
+A workload spec is a tagged union on ``kind``; an arrival spec too. Utilisation values are
+fractions of the guest's requested CPU (vCPUs × MIPS) in [0, 1]. This module only describes and
+checks the *shape* of a spec; the implementations (and the checks that need files, such as
+whether a trace exists and parses) live in ``dcsim.workload``.
+
+Workload kinds: ``constant``, ``uniform``, ``normal``, ``beta``, ``lognormal`` (random, piecewise
+constant per ``period``, optional AR(1) ``autocorrelation``), ``diurnal``, ``onoff`` (Markov
+modulated bursts) and ``trace`` (replay of a recorded trace, linear interpolation between
+samples). Arrival kinds: ``at_start``, ``poisson`` and ``trace`` (arrival times from a file).
 
 Imports: pydantic, dcsim.units.
 """
@@ -10,13 +17,43 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dcsim.units import Duration, Fraction, Rate
+
+__all__ = [
+    "ArrivalSpec",
+    "AtStart",
+    "BetaWorkload",
+    "ConstantLifetime",
+    "ConstantWorkload",
+    "DiurnalWorkload",
+    "ExponentialLifetime",
+    "FirstN",
+    "LifetimeSpec",
+    "LognormalLifetime",
+    "LognormalWorkload",
+    "NormalWorkload",
+    "OnOffWorkload",
+    "PoissonArrivals",
+    "SampleN",
+    "TraceArrivals",
+    "TraceWorkload",
+    "UniformWorkload",
+    "WeibullLifetime",
+    "WorkloadSpec",
+]
 
 
 class _Spec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+_PERIOD = "how long each random draw holds; default: the scheduling interval"
+_PHI = (
+    "AR(1) coefficient between consecutive periods, in [0, 1); the marginal distribution is "
+    "kept (Gaussian copula)"
+)
 
 
 class ConstantWorkload(_Spec):
@@ -27,15 +64,184 @@ class ConstantWorkload(_Spec):
 
 
 class UniformWorkload(_Spec):
-    """Independent uniform draws in [low, high], a new one per guest every ``period``."""
+    """Uniform draws in [low, high], a new one per guest every ``period``."""
 
     kind: Literal["uniform"] = "uniform"
     low: Fraction = Field(0.0, ge=0, le=1)
     high: Fraction = Field(1.0, ge=0, le=1)
-    period: Duration | None = Field(None, gt=0, description="default: the scheduling interval")
+    period: Duration | None = Field(None, gt=0, description=_PERIOD)
+    autocorrelation: float = Field(0.0, ge=0, lt=1, description=_PHI)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> UniformWorkload:
+        if self.high < self.low:
+            raise ValueError(f"high ({self.high}) must be >= low ({self.low})")
+        return self
 
 
-WorkloadSpec = Annotated[ConstantWorkload | UniformWorkload, Field(discriminator="kind")]
+class NormalWorkload(_Spec):
+    """Normal draws (``mean``, ``sd``) clipped to [0, 1], a new one per guest every ``period``."""
+
+    kind: Literal["normal"] = "normal"
+    mean: Fraction = Field(ge=0, le=1)
+    sd: Fraction = Field(ge=0)
+    period: Duration | None = Field(None, gt=0, description=_PERIOD)
+    autocorrelation: float = Field(0.0, ge=0, lt=1, description=_PHI)
+
+
+class BetaWorkload(_Spec):
+    """Beta(a, b) draws on [0, 1] (mean a/(a+b)), a new one per guest every ``period``."""
+
+    kind: Literal["beta"] = "beta"
+    a: float = Field(gt=0)
+    b: float = Field(gt=0)
+    period: Duration | None = Field(None, gt=0, description=_PERIOD)
+    autocorrelation: float = Field(0.0, ge=0, lt=1, description=_PHI)
+
+
+class LognormalWorkload(_Spec):
+    """Lognormal draws with the ``mean`` and ``sd`` of the utilisation, clipped to [0, 1]."""
+
+    kind: Literal["lognormal"] = "lognormal"
+    mean: Fraction = Field(gt=0, le=1)
+    sd: Fraction = Field(gt=0)
+    period: Duration | None = Field(None, gt=0, description=_PERIOD)
+    autocorrelation: float = Field(0.0, ge=0, lt=1, description=_PHI)
+
+
+class DiurnalWorkload(_Spec):
+    """Daily (and weekly) seasonality plus noise, clipped to [0, 1].
+
+    ``u(t) = mean + amplitude·sin(2π(t − peak_time)/1 d + π/2)
+    + weekly_amplitude·sin(2π(t − weekly_peak)/7 d + π/2) + noise``, i.e. the daily term peaks
+    at ``peak_time`` after midnight and the weekly term at ``weekly_peak`` after t = 0 (the
+    start of day 0). Noise is normal(0, ``noise_sd``), drawn per guest every ``period``. Each
+    guest's daily phase is shifted by normal(0, ``phase_jitter``) seconds, drawn once.
+    """
+
+    kind: Literal["diurnal"] = "diurnal"
+    mean: Fraction = Field(0.4, ge=0, le=1)
+    amplitude: Fraction = Field(0.2, ge=0, le=1)
+    peak_time: Duration = Field(14 * 3600.0, ge=0, description="time of day of the peak, '14h'")
+    weekly_amplitude: Fraction = Field(0.0, ge=0, le=1)
+    weekly_peak: Duration = Field(2.5 * 86400.0, ge=0, description="time of week of its peak")
+    noise_sd: Fraction = Field(0.0, ge=0)
+    phase_jitter: Duration = Field(0.0, ge=0, description="sd of each guest's phase shift")
+    period: Duration | None = Field(None, gt=0, description=_PERIOD)
+
+
+class OnOffWorkload(_Spec):
+    """Markov-modulated bursts: each guest alternates between an on and an off level.
+
+    Each guest is a two-state Markov chain stepped every ``period``; it leaves the on state with
+    probability 1 − exp(−period/mean_on) per step (geometric sojourns of mean ≈ ``mean_on``),
+    and the off state likewise. The first state is drawn from the stationary distribution.
+    """
+
+    kind: Literal["onoff"] = "onoff"
+    on_level: Fraction = Field(0.9, ge=0, le=1)
+    off_level: Fraction = Field(0.05, ge=0, le=1)
+    mean_on: Duration = Field(gt=0)
+    mean_off: Duration = Field(gt=0)
+    period: Duration | None = Field(None, gt=0, description=_PERIOD)
+
+
+class FirstN(_Spec):
+    """The first ``first`` series of the trace (in its stored order)."""
+
+    first: int = Field(gt=0)
+
+
+class SampleN(_Spec):
+    """``sample`` series drawn without replacement (seeded; kept in stored order)."""
+
+    sample: int = Field(gt=0)
+
+
+class TraceWorkload(_Spec):
+    """Replay of a recorded trace, linear interpolation between samples, last sample held.
+
+    ``name`` is a shipped or imported trace (``planetlab``, ``google``, ``bitbrains-sample``,
+    ``bitbrains`` once imported, …) or a reader for ``path``: ``planetlab`` (a folder of
+    one-percent-per-line files), ``google`` (``GCD_VMs.tar.gz`` or its folder), ``bitbrains``
+    (a folder of GWA-T-12 files) or ``csv`` (the generic CSV/Parquet format, see
+    ``dcsim.workload.traces``). ``day`` picks one day (``"20110303"``, ``"3"``, ``"2013-8"``);
+    without it every day is used, one series per guest and day. ``column`` picks what drives
+    the CPU demand; the memory series, where the trace has one, is exposed separately.
+    ``offset`` shifts the start into the trace; ``loop`` wraps around at the end instead of
+    holding the last sample; ``repeat`` lets more guests than series reuse series cyclically.
+    """
+
+    kind: Literal["trace"] = "trace"
+    name: str = Field("planetlab", min_length=1)
+    day: str | None = None
+    path: str | None = Field(None, description="a trace file or folder; relative to the config")
+    column: Literal["cpu", "memory"] = "cpu"
+    offset: Duration = Field(0.0, ge=0)
+    selection: FirstN | SampleN | None = None
+    loop: bool = False
+    repeat: bool = False
+
+    @model_validator(mode="after")
+    def _csv_needs_path(self) -> TraceWorkload:
+        if self.name == "csv" and self.path is None:
+            raise ValueError("a 'csv' trace needs a path")
+        return self
+
+
+WorkloadSpec = Annotated[
+    ConstantWorkload
+    | UniformWorkload
+    | NormalWorkload
+    | BetaWorkload
+    | LognormalWorkload
+    | DiurnalWorkload
+    | OnOffWorkload
+    | TraceWorkload,
+    Field(discriminator="kind"),
+]
+
+
+# --------------------------------------------------------------------------- lifetimes
+
+
+class ExponentialLifetime(_Spec):
+    """Exponential lifetime of the given ``mean``."""
+
+    kind: Literal["exponential"] = "exponential"
+    mean: Duration = Field(gt=0)
+
+
+class LognormalLifetime(_Spec):
+    """Lognormal lifetime with the given ``mean`` and ``sd`` (of the lifetime itself)."""
+
+    kind: Literal["lognormal"] = "lognormal"
+    mean: Duration = Field(gt=0)
+    sd: Duration = Field(gt=0)
+
+
+class WeibullLifetime(_Spec):
+    """Weibull lifetime: ``shape`` k and ``scale`` λ (mean λ·Γ(1 + 1/k))."""
+
+    kind: Literal["weibull"] = "weibull"
+    shape: float = Field(gt=0)
+    scale: Duration = Field(gt=0)
+
+
+class ConstantLifetime(_Spec):
+    """Every guest lives exactly ``value``."""
+
+    kind: Literal["constant"] = "constant"
+    value: Duration = Field(gt=0)
+
+
+LifetimeSpec = Annotated[
+    ExponentialLifetime | LognormalLifetime | WeibullLifetime | ConstantLifetime,
+    Field(discriminator="kind"),
+]
+
+
+# --------------------------------------------------------------------------- arrivals
 
 
 class AtStart(_Spec):
@@ -45,11 +251,36 @@ class AtStart(_Spec):
 
 
 class PoissonArrivals(_Spec):
-    """Arrivals of a Poisson process (``rate``), each guest living an exponential ``mean_lifetime``."""
+    """Arrivals of a Poisson process (``rate``), each guest living ``lifetime``.
+
+    ``mean_lifetime`` is shorthand for an exponential lifetime. With neither, guests stay.
+    """
 
     kind: Literal["poisson"] = "poisson"
     rate: Rate = Field(gt=0)
-    mean_lifetime: Duration = Field(gt=0)
+    mean_lifetime: Duration | None = Field(None, gt=0)
+    lifetime: LifetimeSpec | None = None
+
+    @model_validator(mode="after")
+    def _one_lifetime(self) -> PoissonArrivals:
+        if self.mean_lifetime is not None and self.lifetime is not None:
+            raise ValueError("give either mean_lifetime or lifetime, not both")
+        return self
 
 
-ArrivalSpec = Annotated[AtStart | PoissonArrivals, Field(discriminator="kind")]
+class TraceArrivals(_Spec):
+    """Arrival times (and optionally lifetimes) read from a CSV or Parquet file.
+
+    The file has a column ``time_column`` (seconds since the start of the run) and optionally
+    ``lifetime_column`` (seconds; empty or ``inf`` = stays). Rows need not be sorted.
+    """
+
+    kind: Literal["trace"] = "trace"
+    path: str
+    time_column: str = "arrival_s"
+    lifetime_column: str | None = "lifetime_s"
+
+
+ArrivalSpec = Annotated[
+    AtStart | PoissonArrivals | TraceArrivals, Field(discriminator="kind")
+]

@@ -1,0 +1,19 @@
+"""dcsim: a discrete-event simulator of virtualized data centers.
+
+Public API: ``load_config``, ``run``, ``ConfigError``, ``__version__``; policy registries live in
+``dcsim.policies``.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+
+from dcsim.api import load_config, run
+from dcsim.errors import ConfigError
+
+try:
+    __version__ = metadata.version("dcsim")
+except metadata.PackageNotFoundError:  # running from a source tree without installing
+    __version__ = "0.1.0"
+
+__all__ = ["ConfigError", "__version__", "load_config", "run"]

@@ -1,0 +1,169 @@
+"""The ``dcsim`` command line: a thin layer over the Python API, and the only module that prints.
+
+Exit codes: 0 success, 2 bad input (config, unit, trace, topology; every problem listed with its
+config path, nothing written), 1 an unexpected internal error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from dcsim.errors import ConfigError, DcsimError
+
+app = typer.Typer(
+    name="dcsim",
+    help="Discrete-event simulator of virtualized data centers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+
+def _guard(fn: Callable[[], T]) -> T:
+    """Run ``fn``; turn dcsim's errors into a clean message and exit code (no traceback)."""
+    try:
+        return fn()
+    except ConfigError as exc:
+        err.print(f"[bold red]error:[/] {exc.render()}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    except DcsimError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        raise typer.Exit(130) from None
+
+
+ConfigArg = Annotated[
+    Path | None,
+    typer.Argument(help="YAML config; default: the shipped configs/default.yaml", show_default=False),
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", "-s", help="override a config value: dotted.path=value (repeatable)"),
+]
+
+
+def _summary_table(summary: dict[str, Any]) -> Table:
+    from dcsim.metrics.result import SUMMARY_DOC
+
+    table = Table(title="summary", show_header=True, header_style="bold")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_column("meaning", style="dim")
+    for key, value in summary.items():
+        shown = f"{value:,.4g}" if isinstance(value, float) else str(value)
+        table.add_row(key, shown, SUMMARY_DOC.get(key, ""))
+    return table
+
+
+@app.command()
+def run(
+    config: ConfigArg = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o",
+                                                 help="results folder; default results/<name>")] = None,
+    seed: Annotated[int | None, typer.Option(help="replace the config's seed")] = None,
+    set_: SetOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only the folder")] = False,
+    check: Annotated[bool, typer.Option(help="check capacity invariants at every step")] = False,
+) -> None:
+    """Simulate a config and write its results folder."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    import dcsim
+    from dcsim.io.results import write_run
+
+    def go() -> Path:
+        overrides = list(set_ or [])
+        if seed is not None:
+            overrides.append(f"seed={seed}")
+        sc = dcsim.load_config(config, overrides)
+        dest = out_dir if out_dir is not None else Path("results") / sc.config.name
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                      console=err, transient=True, disable=quiet) as progress:
+            progress.add_task(f"simulating {sc.config.name} ({sc.n_hosts} hosts, "
+                              f"{sc.n_guests} guests)", total=None)
+            result = dcsim.run(sc, check_invariants=check)
+            folder = write_run(result, dest)
+        if quiet:
+            out.print(str(folder))
+        else:
+            out.print(_summary_table(result.summary))
+            out.print(f"results written to [bold]{folder}[/]")
+        return folder
+
+    _guard(go)
+
+
+@app.command()
+def validate(config: ConfigArg = None, set_: SetOpt = None) -> None:
+    """Check a config (schema, units, catalogs, traces, capacity) without running it."""
+    import dcsim
+
+    sc = _guard(lambda: dcsim.load_config(config, list(set_ or [])))
+    out.print(f"[green]ok[/]: {sc.config.name} — {sc.n_hosts} hosts, {sc.n_guests} guests, "
+              f"scenario id {sc.scenario_id}")
+
+
+@app.command()
+def schema(
+    indent: Annotated[int, typer.Option(help="JSON indentation")] = 2,
+) -> None:
+    """Print the JSON Schema of the config file format."""
+    from dcsim.config.schema import Config
+
+    sys.stdout.write(json.dumps(Config.model_json_schema(), indent=indent) + "\n")
+
+
+@app.command()
+def plot(
+    results: Annotated[Path, typer.Argument(help="a run's results folder")],
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="default: RESULTS")] = None,
+) -> None:
+    """Draw a run's time series (power, active hosts, utilisation) as PNG and PDF."""
+    from dcsim.experiments.plots import plot_run
+
+    paths = _guard(lambda: plot_run(results, out_dir))
+    for p in paths:
+        out.print(str(p))
+
+
+def _mount_optional() -> None:
+    """Sub-commands contributed by other modules, mounted when present."""
+    try:
+        from dcsim.workload.cli import traces_app
+    except ImportError:
+        pass
+    else:
+        app.add_typer(traces_app, name="traces", help="List shipped traces; import your own.")
+    try:
+        from dcsim.cli_migration import register
+    except ImportError:
+        pass
+    else:
+        register(app)
+    try:
+        from dcsim.experiments.cli import register as register_sweep
+    except ImportError:
+        pass
+    else:
+        register_sweep(app)
+
+
+_mount_optional()
+
+
+def main() -> None:
+    """Entry point of the ``dcsim`` console script."""
+    app()

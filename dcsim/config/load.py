@@ -1,0 +1,259 @@
+"""Loading configs: YAML → dict → ``--set`` overrides → validated ``Config``, every issue at once.
+
+Errors never escape as pydantic or YAML tracebacks: they become ``ConfigError`` with one ``Issue``
+per problem, each with the dotted path of the field in the user's file
+(``datacenters[0].hosts[1].ram``).
+
+Imports: yaml, pydantic, dcsim.errors, dcsim.config.schema.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from dcsim.errors import ConfigError, Issue
+
+__all__ = [
+    "apply_overrides",
+    "config_hash",
+    "format_path",
+    "issues_from_validation",
+    "load_config",
+    "load_raw",
+    "parse_config",
+]
+
+DEFAULT_CONFIG = "default.yaml"
+
+
+def format_path(parts: list[str | int] | tuple[str | int, ...]) -> str:
+    """``("a", 0, "b")`` → ``"a[0].b"``."""
+    out = ""
+    for p in parts:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        else:
+            out += f".{p}" if out else str(p)
+    return out
+
+
+def _user_loc(loc: tuple[str | int, ...], data: Any) -> list[str | int]:
+    """Keep the parts of a pydantic ``loc`` that exist in the user's data (drops union tags)."""
+    out: list[str | int] = []
+    cur = data
+    for part in loc:
+        if isinstance(cur, dict) and part in cur:
+            out.append(part)
+            cur = cur[part]
+        elif isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur):
+            out.append(part)
+            cur = cur[part]
+        elif isinstance(part, str) and (part.startswith("function-") or part in _TAGS):
+            continue
+        else:
+            out.append(part)
+            cur = None
+    return out
+
+
+_TAGS: set[str] = set()
+
+
+def _message(err: Any) -> str:
+    kind = err.get("type", "")
+    msg = str(err.get("msg", "invalid value"))
+    if kind == "extra_forbidden":
+        return "unknown key (not part of the schema; check the spelling)"
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "union_tag_invalid":
+        ctx = err.get("ctx", {})
+        return f"unknown kind {ctx.get('tag')!r}; expected one of {ctx.get('expected_tags')}"
+    if kind == "union_tag_not_found":
+        return "missing 'kind'"
+    msg = msg.removeprefix("Value error, ")
+    if "input" in err and kind not in ("extra_forbidden",):
+        got = err["input"]
+        if not isinstance(got, dict | list) and repr(got) not in msg and str(got) not in msg:
+            msg = f"{msg} (got {got!r})"
+    return msg
+
+
+def issues_from_validation(
+    exc: ValidationError, prefix: str = "", data: Any = None
+) -> list[Issue]:
+    """One ``Issue`` per pydantic error, with user-facing dotted paths."""
+    issues = []
+    for err in exc.errors():
+        loc = tuple(err.get("loc", ()))
+        parts = _user_loc(loc, data) if data is not None else list(loc)
+        path = format_path(parts)
+        if prefix:
+            path = f"{prefix}.{path}" if path and not path.startswith("[") else prefix + path
+        issues.append(Issue(path, _message(err)))
+    return issues
+
+
+def load_raw(path: str | Path) -> dict[str, Any]:
+    """Parse a YAML config file into a dict (no validation)."""
+    p = Path(path)
+    src = str(path)
+    if not p.exists():
+        raise ConfigError(Issue("", f"config file not found: {src}"), source=src)
+    if p.is_dir():
+        raise ConfigError(Issue("", f"expected a YAML file, got a directory: {src}"), source=src)
+    try:
+        data = yaml.safe_load(p.read_text("utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(Issue("", f"not valid YAML{where}: {problem}"), source=src) from None
+    except UnicodeDecodeError:
+        raise ConfigError(Issue("", "not a UTF-8 text file"), source=src) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(Issue("", "expected a mapping of keys at the top level"), source=src)
+    return data
+
+
+_SEG = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _split_path(dotted: str) -> list[str | int]:
+    parts: list[str | int] = []
+    pos = 0
+    for m in _SEG.finditer(dotted):
+        if m.start() != pos and dotted[pos:m.start()] != ".":
+            raise ValueError(f"cannot parse path {dotted!r}")
+        parts.append(m.group(1) if m.group(1) is not None else int(m.group(2)))
+        pos = m.end()
+    if pos != len(dotted) or not parts:
+        raise ValueError(f"cannot parse path {dotted!r}")
+    return parts
+
+
+def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``data[dotted]`` in place, creating mappings along the way (lists must exist)."""
+    parts = _split_path(dotted)
+    cur: Any = data
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(part, int):
+            if not isinstance(cur, list) or part >= len(cur):
+                raise ValueError(f"{format_path(parts[: i + 1])}: no such list element")
+            if last:
+                cur[part] = value
+            else:
+                cur = cur[part]
+        else:
+            if not isinstance(cur, dict):
+                raise ValueError(f"{format_path(parts[: i + 1])}: parent is not a mapping")
+            if last:
+                cur[part] = value
+            else:
+                if part not in cur or cur[part] is None:
+                    nxt: Any = [] if isinstance(parts[i + 1], int) else {}
+                    cur[part] = nxt
+                cur = cur[part]
+
+
+def get_path(data: Any, dotted: str) -> Any:
+    """Value at ``dotted`` in nested dicts/lists; KeyError if absent."""
+    cur = data
+    for part in _split_path(dotted):
+        if isinstance(part, int):
+            if not isinstance(cur, list) or part >= len(cur):
+                raise KeyError(dotted)
+            cur = cur[part]
+        else:
+            if not isinstance(cur, dict) or part not in cur:
+                raise KeyError(dotted)
+            cur = cur[part]
+    return cur
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply ``dotted.path=value`` strings (values parsed as YAML scalars) to a deep copy."""
+    out: dict[str, Any] = json.loads(json.dumps(data))
+    issues = []
+    for item in overrides:
+        if "=" not in item:
+            issues.append(Issue("--set", f"expected dotted.path=value, got {item!r}"))
+            continue
+        key, _, raw = item.partition("=")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            value = raw
+        try:
+            set_path(out, key.strip(), value)
+        except ValueError as exc:
+            issues.append(Issue(f"--set {key.strip()}", str(exc)))
+    if issues:
+        raise ConfigError(issues)
+    return out
+
+
+def parse_config(data: dict[str, Any], source: str | None = None) -> Any:
+    """Validate a raw dict into a ``Config`` and resolve it against the catalogs.
+
+    Returns a ``dcsim.config.resolve.Scenario``; raises ``ConfigError`` listing every problem.
+    """
+    from dcsim.config.resolve import resolve
+    from dcsim.config.schema import Config
+
+    _collect_tags()
+    try:
+        cfg = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(issues_from_validation(exc, data=data), source=source) from None
+    return resolve(cfg, source=source)
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Any:
+    """Load, override, validate and resolve a YAML config (``None`` → the shipped default)."""
+    if path is None:
+        text = resources.files("dcsim.configs").joinpath(DEFAULT_CONFIG).read_text("utf-8")
+        data = yaml.safe_load(text)
+        source = f"<dcsim>/configs/{DEFAULT_CONFIG}"
+    else:
+        data = load_raw(path)
+        source = str(path)
+    if overrides:
+        try:
+            data = apply_overrides(data, overrides)
+        except ConfigError as exc:
+            raise ConfigError(exc.issues, source=source) from None
+    return parse_config(data, source=source)
+
+
+def config_hash(config_json: dict[str, Any]) -> str:
+    """First 12 hex digits of the SHA-256 of canonical JSON (sorted keys, no NaN)."""
+    blob = json.dumps(config_json, sort_keys=True, allow_nan=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:12]
+
+
+def _collect_tags() -> None:
+    """Remember discriminator values of tagged unions so they are dropped from error paths."""
+    if _TAGS:
+        return
+    from typing import get_args
+
+    from dcsim.config import workloads
+
+    for union_name in dir(workloads):
+        obj = getattr(workloads, union_name)
+        for member in get_args(get_args(obj)[0]) if get_args(obj) else ():
+            field = getattr(member, "model_fields", {}).get("kind")
+            if field is not None and isinstance(field.default, str):
+                _TAGS.add(field.default)

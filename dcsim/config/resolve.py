@@ -1,0 +1,315 @@
+"""Resolve a validated ``Config`` against the catalogs into an immutable ``Scenario``.
+
+Resolution merges catalog entries with the config's own entries and inline overrides, then runs
+the semantic checks the schema cannot express: unknown names, incomplete hardware, guests that fit
+on no host, unknown policies and their parameters. Every problem is collected with its path; a
+``ConfigError`` lists them all.
+
+Imports: pydantic, dcsim.errors, dcsim.config.*, dcsim.policies.placement (registry lookup only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from dcsim.config.catalog import (
+    GuestType,
+    HostModel,
+    VirtualizationProfile,
+    guest_types,
+    host_models,
+    virtualization_profiles,
+)
+from dcsim.config.load import config_hash, issues_from_validation
+from dcsim.config.schema import Config, GuestGroup, HostGroup
+from dcsim.errors import ConfigError, Issue
+
+M = TypeVar("M", bound=BaseModel)
+
+__all__ = ["GuestGroupR", "HostGroupR", "Scenario", "resolve"]
+
+
+@dataclass(frozen=True)
+class HostGroupR:
+    """A resolved host group: full hardware model and virtualization profile."""
+
+    name: str
+    model: HostModel
+    profile_name: str
+    profile: VirtualizationProfile
+    count: int
+    cpu_overcommit: float
+    datacenter: int
+
+
+@dataclass(frozen=True)
+class GuestGroupR:
+    """A resolved guest group: full size plus its workload and arrival specs."""
+
+    name: str
+    type: GuestType
+    spec: GuestGroup
+    index: int
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A config plus everything resolved from it; what the engine runs."""
+
+    config: Config
+    host_groups: tuple[HostGroupR, ...]
+    guest_groups: tuple[GuestGroupR, ...]
+    profiles: dict[str, VirtualizationProfile]
+    placement_params: BaseModel
+    source: str | None
+    scenario_id: str
+
+    @property
+    def base_dir(self) -> Path | None:
+        """Folder of the config file (relative trace paths are resolved against it)."""
+        return base_dir_of(self.source)
+
+    @property
+    def n_hosts(self) -> int:
+        return sum(g.count for g in self.host_groups)
+
+    @property
+    def n_guests(self) -> int:
+        return sum(g.spec.count for g in self.guest_groups)
+
+    def config_json(self) -> dict[str, Any]:
+        """The validated config, defaults filled, as JSON-compatible data."""
+        return self.config.model_dump(mode="json")
+
+    def resolved_json(self) -> dict[str, Any]:
+        """The effective catalog entries this scenario uses (for the results folder)."""
+        return {
+            "host_groups": [
+                {"name": g.name, "count": g.count, "datacenter": g.datacenter,
+                 "virtualization": g.profile_name, "cpu_overcommit": g.cpu_overcommit,
+                 "model": g.model.model_dump(mode="json")}
+                for g in self.host_groups
+            ],
+            "guest_groups": [
+                {"name": g.name, "count": g.spec.count, "type": g.type.model_dump(mode="json")}
+                for g in self.guest_groups
+            ],
+            "virtualization_profiles": {
+                k: v.model_dump(mode="json") for k, v in sorted(self.profiles.items())
+            },
+            "placement_params": self.placement_params.model_dump(mode="json"),
+        }
+
+
+def _field_adapter(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
+    info = model.model_fields[name]
+    ann: Any = info.annotation
+    if info.metadata:
+        ann = Annotated[(ann, *info.metadata)]  # type: ignore[valid-type]
+    return TypeAdapter(ann)
+
+
+def _override(base: M, changes: dict[str, Any], path: str, issues: list[Issue]) -> M:
+    """``base`` with ``changes`` (raw user values) validated field by field."""
+    update: dict[str, Any] = {}
+    cls = type(base)
+    for key, raw in changes.items():
+        if key not in cls.model_fields:
+            issues.append(Issue(f"{path}.{key}", "unknown key (not part of the schema)"))
+            continue
+        try:
+            update[key] = _field_adapter(cls, key).validate_python(raw)
+        except ValidationError as exc:
+            issues += issues_from_validation(exc, prefix=f"{path}.{key}")
+    return base.model_copy(update=update)
+
+
+def _entries(
+    cls: type[M],
+    shipped: dict[str, M],
+    user: dict[str, dict[str, Any]],
+    section: str,
+    issues: list[Issue],
+) -> dict[str, M]:
+    """Catalog entries plus the config's own (new ones, or ``base:`` + overrides)."""
+    out = dict(shipped)
+    for name, raw in user.items():
+        path = f"{section}.{name}"
+        if not isinstance(raw, dict):
+            issues.append(Issue(path, "expected a mapping of fields"))
+            continue
+        raw = dict(raw)
+        base_name = raw.pop("base", None)
+        if base_name is None and name in shipped and raw:
+            base_name = name
+        if base_name is not None:
+            if base_name not in out:
+                issues.append(Issue(f"{path}.base", f"unknown entry {base_name!r}; known: "
+                                    f"{', '.join(sorted(out))}"))
+                continue
+            out[name] = _override(out[base_name], raw, path, issues)
+        else:
+            try:
+                out[name] = cls.model_validate(raw)
+            except ValidationError as exc:
+                issues += issues_from_validation(exc, prefix=path, data=raw)
+    return out
+
+
+_HOST_FIELDS = ("cores", "mips_per_core", "ram", "storage", "bandwidth", "rack_units", "power",
+                "sleep_power")
+_GUEST_FIELDS = ("vcpus", "mips", "ram", "disk", "image")
+
+
+def _host_model(group: HostGroup, models: dict[str, HostModel], path: str,
+                issues: list[Issue]) -> HostModel | None:
+    inline = {k: getattr(group, k) for k in _HOST_FIELDS if getattr(group, k) is not None}
+    if group.model is not None:
+        if group.model not in models:
+            issues.append(Issue(f"{path}.model", f"unknown host model {group.model!r}; known: "
+                                f"{', '.join(sorted(models))}"))
+            return None
+        return models[group.model].model_copy(update=inline)
+    missing = [k for k in ("cores", "mips_per_core", "ram", "storage", "power")
+               if k not in inline]
+    if missing:
+        issues.append(Issue(path, "give a catalog 'model' or all of cores, mips_per_core, ram, "
+                            f"storage, power (missing: {', '.join(missing)})"))
+        return None
+    inline.setdefault("bandwidth", 1e9)
+    return HostModel.model_construct(**inline)
+
+
+def _guest_type(group: GuestGroup, types: dict[str, GuestType], path: str,
+                issues: list[Issue]) -> GuestType | None:
+    inline = {k: getattr(group, k) for k in _GUEST_FIELDS if getattr(group, k) is not None}
+    if group.type is not None:
+        if group.type not in types:
+            issues.append(Issue(f"{path}.type", f"unknown guest type {group.type!r}; known: "
+                                f"{', '.join(sorted(types))}"))
+            return None
+        return types[group.type].model_copy(update=inline)
+    missing = [k for k in ("mips", "ram") if k not in inline]
+    if missing:
+        issues.append(Issue(path, "give a catalog 'type' or at least mips and ram "
+                            f"(missing: {', '.join(missing)})"))
+        return None
+    base = GuestType.model_construct(description="", vcpus=1, disk=0.0, image=0.0,
+                                     bandwidth=0.0, sources={})
+    return base.model_copy(update=inline)
+
+
+def fits_empty_host(g: GuestType, h: HostGroupR) -> list[str]:
+    """Reasons why guest ``g`` cannot run even on an empty host of group ``h`` (empty = fits)."""
+    m, p = h.model, h.profile
+    why = []
+    ram_need = g.ram + p.mem_overhead_per_guest
+    ram_have = m.ram - p.host_reserved_mem
+    if ram_need > ram_have:
+        why.append(f"RAM {ram_need / 2**20:.0f} MiB > {ram_have / 2**20:.0f} MiB")
+    disk_need = g.disk + p.disk_overhead_per_guest
+    if disk_need > m.storage:
+        why.append(f"storage {disk_need / 1e9:.1f} GB > {m.storage / 1e9:.1f} GB")
+    if g.vcpus > m.cores:
+        why.append(f"{g.vcpus} vCPUs > {m.cores} cores")
+    if g.mips > m.mips_per_core:
+        why.append(f"{g.mips:g} MIPS per vCPU > {m.mips_per_core:g} per core")
+    return why
+
+
+def resolve(cfg: Config, source: str | None = None) -> Scenario:
+    """Check ``cfg`` against the catalogs and registries; return the runnable ``Scenario``."""
+    from dcsim.policies.placement import PLACEMENT
+
+    issues: list[Issue] = []
+    models = _entries(HostModel, host_models(), cfg.host_models, "host_models", issues)
+    profiles = _entries(VirtualizationProfile, virtualization_profiles(),
+                        cfg.virtualization_profiles, "virtualization_profiles", issues)
+    types = _entries(GuestType, guest_types(), cfg.guest_types, "guest_types", issues)
+
+    if cfg.interval > cfg.duration:
+        issues.append(Issue("interval", f"must not exceed duration ({cfg.duration:g} s)"))
+
+    hgroups: list[HostGroupR] = []
+    for d, dc in enumerate(cfg.datacenters):
+        for j, grp in enumerate(dc.hosts):
+            path = f"datacenters[{d}].hosts[{j}]"
+            model = _host_model(grp, models, path, issues)
+            if model is not None:
+                for field, problem in model.power.problems():
+                    issues.append(Issue(f"{path}.power.{field}", problem))
+            if grp.virtualization not in profiles:
+                issues.append(Issue(f"{path}.virtualization",
+                                    f"unknown virtualization profile {grp.virtualization!r}; "
+                                    f"known: {', '.join(sorted(profiles))}"))
+                continue
+            prof = profiles[grp.virtualization]
+            if model is None:
+                continue
+            if prof.host_reserved_mem >= model.ram:
+                issues.append(Issue(f"{path}.virtualization",
+                                    f"profile {grp.virtualization!r} reserves "
+                                    f"{prof.host_reserved_mem / 2**20:.0f} MiB, more than the "
+                                    f"host's RAM ({model.ram / 2**20:.0f} MiB)"))
+            name = grp.name or grp.model or f"hosts{j}"
+            hgroups.append(HostGroupR(name, model, grp.virtualization, prof, grp.count,
+                                      grp.cpu_overcommit, d))
+
+    ggroups: list[GuestGroupR] = []
+    for k, ggrp in enumerate(cfg.guests):
+        path = f"guests[{k}]"
+        gtype = _guest_type(ggrp, types, path, issues)
+        if gtype is None:
+            continue
+        if hgroups and len(hgroups) == sum(len(dc.hosts) for dc in cfg.datacenters):
+            reasons = [fits_empty_host(gtype, h) for h in hgroups]
+            if all(reasons):
+                detail = "; ".join(f"{h.name}: {', '.join(r)}" for h, r in zip(hgroups, reasons,
+                                                                              strict=True))
+                issues.append(Issue(path, f"guest fits on no host even when empty ({detail})"))
+        ggroups.append(GuestGroupR(ggrp.name or ggrp.type or f"guests{k}", gtype, ggrp, k))
+
+    params: BaseModel | None = None
+    if cfg.placement.name not in PLACEMENT:
+        issues.append(Issue("placement.name", f"unknown placement policy "
+                            f"{cfg.placement.name!r}; known: {', '.join(PLACEMENT.names())}"))
+    else:
+        params_cls = PLACEMENT.get(cfg.placement.name).Params
+        try:
+            params = params_cls.model_validate(cfg.placement.params)
+        except ValidationError as exc:
+            issues += issues_from_validation(exc, prefix="placement.params",
+                                             data=cfg.placement.params)
+
+    issues += _workload_issues(cfg, base_dir_of(source))
+
+    if issues:
+        raise ConfigError(issues, source=source)
+    assert params is not None
+    used = {g.profile_name: g.profile for g in hgroups}
+    cfg_json = cfg.model_dump(mode="json")
+    return Scenario(cfg, tuple(hgroups), tuple(ggroups), used, params, source,
+                    config_hash(cfg_json))
+
+
+def base_dir_of(source: str | None) -> Path | None:
+    """Folder that relative file paths in a config are resolved against."""
+    if source is None or source.startswith("<"):
+        return None
+    return Path(source).resolve().parent
+
+
+def _workload_issues(cfg: Config, base_dir: Path | None) -> list[Issue]:
+    """Checks of workload and arrival specs that need files (traces must exist and parse)."""
+    from dcsim.workload.checks import check_arrival_spec, check_workload_spec
+
+    out: list[Issue] = []
+    for k, g in enumerate(cfg.guests):
+        out += check_workload_spec(g.workload, f"guests[{k}].workload", count=g.count,
+                                   base_dir=base_dir)
+        out += check_arrival_spec(g.arrival, f"guests[{k}].arrival", base_dir=base_dir)
+    return out

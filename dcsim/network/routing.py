@@ -1,0 +1,213 @@
+"""Shortest-path and ECMP routing of flows over a :class:`~dcsim.network.topology.Topology`.
+
+This module owns :class:`Router`, which turns ``(src_host, dst_host, flow_key)`` into the array of
+directed link indices a flow crosses.
+
+Paths are shortest in hop count. Host slots never forward traffic: a path enters a host node only
+as its destination. With ``ecmp=True`` a flow's path is one of *all* the equal-cost shortest paths,
+chosen by a stable hash of its key (``zlib.crc32``; never Python's ``hash()``, which is salted per
+process), uniformly over paths: the paths are counted on the shortest-path DAG towards the
+destination and the hash value, modulo that count, is decoded into one path hop by hop (next hops
+in ascending node index order). The same key always gives the same path, in any process. With
+``ecmp=False`` every flow of a pair takes the same path (path index 0: lowest node indices first).
+
+Per destination node the router caches the hop distances and path counts (two arrays of length
+n_nodes, LRU-bounded), and per ``(src, dst, path index)`` the decoded link array, so repeated flows
+between the same pair cost a dictionary lookup.
+
+Imports: numpy, scipy.sparse, zlib, dcsim.network.topology. No simpy.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import OrderedDict
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+from scipy.sparse.csgraph import shortest_path
+
+from dcsim.network.topology import Topology
+
+__all__ = ["Router", "flow_hash"]
+
+F64 = NDArray[np.float64]
+IntP = NDArray[np.intp]
+
+_EMPTY: IntP = np.zeros(0, dtype=np.intp)
+
+
+def flow_hash(key: int) -> int:
+    """Stable 32-bit hash of a flow key (crc32 of its 8-byte little-endian form)."""
+    return zlib.crc32(int(key).to_bytes(8, "little", signed=True))
+
+
+class Router:
+    """Routes flows between config hosts of a topology.
+
+    Parameters
+    ----------
+    topology : Topology
+        A validated topology (every host attached, graph connected).
+    ecmp : bool
+        Spread flows over all equal-cost shortest paths by hashing their key (True), or use one
+        shortest path per host pair (False).
+    max_cached_destinations : int
+        Bound on the per-destination distance/path-count cache (least recently used evicted).
+
+    Notes
+    -----
+    Building the router is O(n_links). The first path to a destination costs one BFS plus a
+    level-by-level sparse path count, O(n_links); each new ``(src, dst, path)`` is then decoded in
+    O(path length x degree).
+    """
+
+    def __init__(
+        self, topology: Topology, ecmp: bool = True, max_cached_destinations: int = 4096
+    ) -> None:
+        self.topology = topology
+        self.ecmp = ecmp
+        self._max_dst = max(1, int(max_cached_destinations))
+        n = topology.n_nodes
+        src, dst = topology.link_src, topology.link_dst
+        # CSR adjacency whose data is link id + 1 (0 would be dropped as an explicit zero).
+        adj = sp.csr_matrix(
+            (np.arange(1, src.shape[0] + 1, dtype=np.int64), (src, dst)), shape=(n, n)
+        )
+        adj.sort_indices()
+        self._indptr: IntP = adj.indptr.astype(np.intp)
+        self._indices: IntP = adj.indices.astype(np.intp)
+        self._link_of_nz: IntP = (adj.data - 1).astype(np.intp)
+        ones = np.ones_like(adj.data, dtype=np.float64)
+        self._adj01 = sp.csr_matrix((ones, adj.indices, adj.indptr), shape=(n, n))
+        # Transit adjacency: rows only for switches, so a BFS (the graph is undirected, hence its
+        # own reverse) reaches host nodes but never expands them: hosts do not forward.
+        is_host = topology.is_host_node
+        self._adj_sw = sp.csr_matrix(sp.diags((~is_host).astype(np.float64)) @ self._adj01)
+        self._is_host = is_host
+        self._dest: OrderedDict[int, tuple[F64, F64]] = OrderedDict()
+        self._paths: dict[tuple[int, int, int], IntP] = {}
+
+    # -- destination tables -------------------------------------------------------------------
+
+    def _tables(self, t: int) -> tuple[F64, F64]:
+        """Hop distance to node ``t`` and number of shortest paths to it, for every node."""
+        hit = self._dest.get(t)
+        if hit is not None:
+            self._dest.move_to_end(t)
+            return hit
+        n = self.topology.n_nodes
+        is_host = self._is_host
+        if is_host[t]:
+            # Distance to a host = 1 + distance to the nearest of its switches.
+            nbrs = self._indices[self._indptr[t] : self._indptr[t + 1]]
+            nbrs = nbrs[~is_host[nbrs]]
+            dist = np.full(n, np.inf)
+            if nbrs.size:
+                d = shortest_path(self._adj_sw, directed=True, unweighted=True, indices=nbrs)
+                dist = np.atleast_2d(d).min(axis=0) + 1.0
+            dist[t] = 0.0
+        else:
+            dist = shortest_path(self._adj_sw, directed=True, unweighted=True, indices=t)
+        # Path counts sigma, level by level: sigma(u) = sum of sigma(v) over neighbours v one hop
+        # closer that may forward (switches, or t itself).
+        sigma = np.zeros(n, dtype=np.float64)
+        sigma[t] = 1.0
+        forward = ~is_host
+        forward[t] = True
+        finite = np.isfinite(dist)
+        max_d = int(dist[finite].max()) if finite.any() else 0
+        levels = np.where(finite, dist, -1).astype(np.intp)
+        order = np.argsort(levels, kind="stable")
+        bounds = np.searchsorted(levels[order], np.arange(max_d + 2))
+        for d in range(1, max_d + 1):
+            at = order[bounds[d] : bounds[d + 1]]
+            prev = np.where(forward & (levels == d - 1), sigma, 0.0)
+            sigma[at] = self._adj01[at] @ prev
+        entry = (dist, sigma)
+        self._dest[t] = entry
+        if len(self._dest) > self._max_dst:
+            self._dest.popitem(last=False)
+        return entry
+
+    # -- paths --------------------------------------------------------------------------------
+
+    def n_paths(self, src_host: int, dst_host: int) -> int:
+        """Number of equal-cost shortest paths between two config hosts (0 if unreachable)."""
+        s, t = self._nodes(src_host, dst_host)
+        if s == t:
+            return 1
+        return int(self._tables(t)[1][s])
+
+    def _nodes(self, src_host: int, dst_host: int) -> tuple[int, int]:
+        hn = self.topology.host_node_index
+        s, t = int(hn[src_host]), int(hn[dst_host])
+        if s < 0 or t < 0:
+            bad = src_host if s < 0 else dst_host
+            raise ValueError(f"host {bad} is not attached to the topology")
+        return s, t
+
+    def path_links(self, src_host: int, dst_host: int, flow_key: int = 0) -> IntP:
+        """Directed link indices, in order, of the path a flow takes.
+
+        Parameters
+        ----------
+        src_host, dst_host : int
+            Config host indices.
+        flow_key : int
+            Identifies the flow for ECMP hashing (e.g. the flow id, or a 5-tuple folded into an
+            int); ignored with ``ecmp=False``.
+
+        Returns
+        -------
+        ndarray of intp, shape (hops,)
+            Empty when ``src_host == dst_host`` (a host-local transfer crosses no link). Do not
+            modify: the array is shared through the cache.
+
+        Raises
+        ------
+        ValueError
+            If a host is unattached or the hosts are not connected.
+        """
+        s, t = self._nodes(src_host, dst_host)
+        return self.node_path_links(s, t, flow_key)
+
+    def node_path_links(self, s: int, t: int, flow_key: int = 0) -> IntP:
+        """As :meth:`path_links`, between node indices ``s`` and ``t``."""
+        if s == t:
+            return _EMPTY
+        dist, sigma = self._tables(t)
+        count = int(sigma[s])
+        if count <= 0:
+            raise ValueError(
+                f"no path from {self.topology.nodes[s]!r} to {self.topology.nodes[t]!r}"
+            )
+        r = flow_hash(flow_key) % count if self.ecmp else 0
+        cache_key = (s, t, r)
+        hit = self._paths.get(cache_key)
+        if hit is not None:
+            return hit
+        links = np.empty(int(dist[s]), dtype=np.intp)
+        u = s
+        indptr, indices, link_of = self._indptr, self._indices, self._link_of_nz
+        is_host = self._is_host
+        for hop in range(links.shape[0]):
+            lo, hi = indptr[u], indptr[u + 1]
+            nbrs = indices[lo:hi]
+            ok = dist[nbrs] == dist[u] - 1
+            ok &= ~is_host[nbrs] | (nbrs == t)
+            pos = np.flatnonzero(ok)
+            csum = np.cumsum(sigma[nbrs[pos]])
+            i = int(np.searchsorted(csum, r, side="right"))
+            if i > 0:
+                r -= int(csum[i - 1])
+            links[hop] = link_of[lo + pos[i]]
+            u = int(nbrs[pos[i]])
+        links.setflags(write=False)
+        self._paths[cache_key] = links
+        return links
+
+    def path_latency_s(self, links: IntP) -> float:
+        """One-way propagation latency of a path, seconds (sum over its links)."""
+        return float(self.topology.latency_s[links].sum())

@@ -1,0 +1,161 @@
+"""Admission placement policies: which host receives an arriving guest.
+
+Protocol: a policy class has a pydantic ``Params`` model (validated at config load) and is built
+as ``Policy(params, rng)``. ``place(view, guests)`` gets a read-only ``HostView`` and the ids of
+guests arriving together, and returns one host id per guest (``-1`` = fits nowhere: rejected). It
+may keep scratch copies of the view's arrays to account for its own earlier choices in the batch;
+it never mutates the simulation. The engine applies the decisions through ``ClusterState.place``,
+which refuses anything that breaks the capacity law.
+
+Registered names: ``first_fit``, ``best_fit``, ``worst_fit``, ``random``, ``pabfd``
+(power-aware best-fit decreasing, Beloglazov & Buyya, CCPE 2012, Alg. 1, applied to admission).
+
+Imports: numpy, pydantic, dcsim.policies.registry, dcsim.model (view types), dcsim.kernels.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict
+
+from dcsim.model.power import power_w
+from dcsim.policies.registry import Registry
+
+I64 = NDArray[np.intp]
+F64 = NDArray[np.float64]
+
+
+class HostView(Protocol):
+    """What a placement policy may read (``ClusterState`` satisfies it)."""
+
+    cap_mips: F64
+    reserved_mips: F64
+    used_ram: F64
+    ram: F64
+    power_table: F64
+    sleep_power: F64
+    awake: NDArray[np.bool_]
+    vcpus: F64
+    mips: F64
+
+    def feasible(self, g: int) -> NDArray[np.bool_]: ...
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PlacementPolicy(Protocol):
+    """See the module docstring."""
+
+    Params: ClassVar[type[BaseModel]]
+
+    def place(self, view: Any, guests: I64) -> I64: ...
+
+
+PLACEMENT: Registry[type[Any]] = Registry("placement policy")
+
+
+class _Sequential:
+    """Places guests one by one on a scratch copy of the view; subclasses pick among feasible."""
+
+    Params: ClassVar[type[BaseModel]] = _Params
+
+    def __init__(self, params: BaseModel, rng: np.random.Generator) -> None:
+        self.params = params
+        self.rng = rng
+
+    def order(self, view: Any, guests: I64) -> I64:
+        return guests
+
+    def choose(self, view: Any, g: int, feasible: NDArray[np.bool_]) -> int:
+        raise NotImplementedError
+
+    def place(self, view: Any, guests: I64) -> I64:
+        out = np.full(guests.shape[0], -1, dtype=np.intp)
+        pos = {int(g): i for i, g in enumerate(guests)}
+        for g in self.order(view, guests):
+            ok = view.feasible(int(g))
+            if ok.any():
+                h = self.choose(view, int(g), ok)
+                view.place(int(g), h)  # the engine passes a sandbox view (see engine)
+                out[pos[int(g)]] = h
+        return out
+
+
+@PLACEMENT.register("first_fit")
+class FirstFit(_Sequential):
+    """Lowest-numbered host that fits. O(n_hosts) per guest."""
+
+    def choose(self, view: Any, g: int, feasible: NDArray[np.bool_]) -> int:
+        return int(np.argmax(feasible))
+
+
+class FitParams(_Params):
+    resource: Literal["cpu", "ram"] = "cpu"
+
+
+def _left(view: Any, g: int, resource: str) -> F64:
+    """Fraction of the resource left on each host after adding guest ``g``."""
+    if resource == "ram":
+        left: F64 = (view.ram - view.used_ram - view.gram[g]) / view.ram
+        return left
+    out: F64 = (view.cap_mips - view.reserved_mips - view.vcpus[g] * view.mips[g]) / view.cap_mips
+    return out
+
+
+@PLACEMENT.register("best_fit")
+class BestFit(_Sequential):
+    """Feasible host with the least ``resource`` left after placement; ties → lowest id."""
+
+    Params = FitParams
+
+    def choose(self, view: Any, g: int, feasible: NDArray[np.bool_]) -> int:
+        res = getattr(self.params, "resource", "cpu")
+        return int(np.argmin(np.where(feasible, _left(view, g, res), np.inf)))
+
+
+@PLACEMENT.register("worst_fit")
+class WorstFit(_Sequential):
+    """Feasible host with the most ``resource`` left after placement (load spreading)."""
+
+    Params = FitParams
+
+    def choose(self, view: Any, g: int, feasible: NDArray[np.bool_]) -> int:
+        res = getattr(self.params, "resource", "cpu")
+        return int(np.argmax(np.where(feasible, _left(view, g, res), -np.inf)))
+
+
+@PLACEMENT.register("random")
+class RandomFit(_Sequential):
+    """A feasible host drawn uniformly with the policy's own seeded stream."""
+
+    def choose(self, view: Any, g: int, feasible: NDArray[np.bool_]) -> int:
+        idx = np.flatnonzero(feasible)
+        return int(idx[self.rng.integers(idx.shape[0])])
+
+
+@PLACEMENT.register("pabfd")
+class PowerAwareBFD(_Sequential):
+    """Power-aware best-fit decreasing: guests by requested MIPS, descending; each goes to the
+    feasible host whose power rises least (a sleeping host rises from its sleep power, so awake
+    hosts are preferred). Utilisation here is reserved MIPS / capacity, as CloudSim uses the full
+    requested MIPS of a VM being created."""
+
+    def order(self, view: Any, guests: I64) -> I64:
+        req = view.vcpus[guests] * view.mips[guests]
+        return guests[np.argsort(-req, kind="stable")]
+
+    def choose(self, view: Any, g: int, feasible: NDArray[np.bool_]) -> int:
+        idx = np.flatnonzero(feasible)
+        cap = view.cap_mips[idx]
+        tables = view.power_table[idx]
+        before_u = view.reserved_mips[idx] / cap
+        after_u = (view.reserved_mips[idx] + view.vcpus[g] * view.mips[g]) / cap
+        in_use = view.awake[idx] | (view.reserved_mips[idx] > 0)
+        before = np.where(in_use, power_w(tables, before_u), view.sleep_power[idx])
+        delta = power_w(tables, np.minimum(after_u, 1.0)) - before
+        return int(idx[int(np.argmin(delta))])

@@ -1,0 +1,86 @@
+"""Checks of workload and arrival specs that need files, for the config layer to call.
+
+Each check returns a list of :class:`dcsim.errors.Issue` (empty = fine) with paths under the
+given config location, e.g. ``Issue("guests[0].workload.path", "traces/x.csv line 17: cpu
+'abc' is not a number")``, so ``dcsim validate`` can report them together with schema issues
+before any run starts.
+
+Imports: dcsim.config.workloads, dcsim.errors, dcsim.rng, dcsim.workload.{traces, models,
+arrivals}.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dcsim.config.workloads import (
+    ArrivalSpec,
+    TraceArrivals,
+    TraceWorkload,
+    WorkloadSpec,
+)
+from dcsim.errors import ConfigError, Issue
+from dcsim.rng import RandomStreams
+from dcsim.workload.arrivals import read_arrival_table
+from dcsim.workload.models import _resolve, select_rows
+from dcsim.workload.traces import load_trace
+
+__all__ = [
+    "check_arrival",
+    "check_arrival_spec",
+    "check_trace_spec",
+    "check_workload",
+    "check_workload_spec",
+    "trace_guest_count",
+]
+
+
+def _prefixed(issues: list[Issue], where: str) -> list[Issue]:
+    return [Issue(f"{where}.{i.path}" if i.path else where, i.message) for i in issues]
+
+
+def check_trace_spec(spec: TraceWorkload, where: str = "workload", *,
+                     count: int | None = None, base_dir: str | Path | None = None
+                     ) -> list[Issue]:
+    """Issues of a trace workload: the trace loads and parses, the day exists, the selection
+    fits and (with ``count``) there are enough series for ``count`` guests."""
+    try:
+        trace = load_trace(spec.name, spec.day, _resolve(spec.path, base_dir))
+        if spec.column == "memory" and trace.mem_util is None:
+            return [Issue(f"{where}.column", f"trace {trace.name!r} has no memory series")]
+        select_rows(spec, trace, count, RandomStreams(0), "check")
+    except ConfigError as exc:
+        return _prefixed(exc.issues, where)
+    return []
+
+
+def check_workload_spec(spec: WorkloadSpec, where: str = "workload", *,
+                        count: int | None = None, base_dir: str | Path | None = None
+                        ) -> list[Issue]:
+    """Issues of any workload spec (only traces can have any beyond the schema)."""
+    if isinstance(spec, TraceWorkload):
+        return check_trace_spec(spec, where, count=count, base_dir=base_dir)
+    return []
+
+
+def check_arrival_spec(spec: ArrivalSpec, where: str = "arrival", *,
+                       base_dir: str | Path | None = None) -> list[Issue]:
+    """Issues of an arrival spec (a trace of arrival times must parse)."""
+    if isinstance(spec, TraceArrivals):
+        try:
+            read_arrival_table(spec, base_dir)
+        except ConfigError as exc:
+            return _prefixed(exc.issues, where)
+    return []
+
+
+def trace_guest_count(spec: TraceWorkload, *, base_dir: str | Path | None = None) -> int:
+    """How many series the trace spec selects (a natural guest count for its group)."""
+    trace = load_trace(spec.name, spec.day, _resolve(spec.path, base_dir))
+    return int(select_rows(spec, trace, None, RandomStreams(0), "count").size)
+
+
+check_workload = check_workload_spec
+"""Alias of :func:`check_workload_spec` (the name the config layer calls)."""
+check_arrival = check_arrival_spec
+"""Alias of :func:`check_arrival_spec`."""

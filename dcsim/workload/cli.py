@@ -1,0 +1,115 @@
+"""``dcsim traces``: list the available traces and import users' own copies into the store.
+
+``traces_app`` is a typer app; the main CLI mounts it with ``app.add_typer(traces_app,
+name="traces")``. Commands:
+
+* ``dcsim traces list``: every stored trace (name, days, guests, samples, memory/sizes, source).
+* ``dcsim traces import KIND PATH [--out DIR] [--name NAME]``: read raw files of KIND
+  (``bitbrains``, ``planetlab``, ``google``, ``csv``) and write them in the compact form to
+  ``DIR/NAME/<day>.npz`` (default DIR: the user store, ``$DCSIM_TRACE_DIR`` or
+  ``~/.local/share/dcsim/traces``), where :func:`dcsim.workload.traces.load_trace` finds them.
+
+This module may print (rich). Imports: typer, rich, dcsim.errors, dcsim.workload.traces.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from dcsim.errors import ConfigError
+from dcsim.workload.traces import (
+    TraceData,
+    available_traces,
+    read_bitbrains,
+    read_generic,
+    read_google,
+    read_planetlab,
+    save_compact,
+    user_trace_dir,
+)
+
+__all__ = ["traces_app"]
+
+traces_app = typer.Typer(help="Workload traces: list the available ones, import your own.",
+                         no_args_is_help=True)
+_KINDS = ("bitbrains", "planetlab", "google", "csv")
+
+
+@traces_app.command("list")
+def list_traces() -> None:
+    """Show every trace dcsim can load (user store first, then the shipped ones)."""
+    console = Console()
+    table = Table(title="dcsim traces")
+    for col in ("name", "days", "guests", "samples", "step", "memory", "sizes", "source"):
+        table.add_column(col, overflow="fold")
+    for info in available_traces():
+        days = info.days if len(info.days) <= 4 else [*info.days[:2], "…", info.days[-1]]
+        table.add_row(
+            info.name, f"{len(info.days)}: {', '.join(days)}", str(info.guests),
+            str(info.samples), f"{info.interval_s:g} s", "yes" if info.has_memory else "",
+            "yes" if info.has_sizes else "", info.source,
+        )
+    console.print(table)
+    console.print(f"user store: {user_trace_dir()}")
+
+
+def _days(kind: str, path: Path) -> list[str | None]:
+    """Day labels to import from ``path``: sub-folders (or Google's day numbers), else one."""
+    if kind == "google":
+        names = ([p.name for p in path.iterdir()] if path.is_dir() else [])
+        found = sorted({int(m.group(1)) for n in names if (m := re.search(r"_(\d+)$", n))})
+        return [str(d) for d in found] if found else [str(d) for d in range(1, 11)]
+    if kind in ("bitbrains", "planetlab") and path.is_dir():
+        subdirs = sorted(p.name for p in path.iterdir() if p.is_dir())
+        files = [p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")]
+        if subdirs and not files:
+            return list(subdirs)
+    return [None]
+
+
+def _read(kind: str, path: Path, day: str | None) -> TraceData:
+    if kind == "bitbrains":
+        return read_bitbrains(path, day)
+    if kind == "planetlab":
+        return read_planetlab(path, day)
+    if kind == "google":
+        return read_google(path, day)
+    return read_generic(path)
+
+
+@traces_app.command("import")
+def import_trace(
+    kind: Annotated[str, typer.Argument(help="bitbrains | planetlab | google | csv")],
+    path: Annotated[Path, typer.Argument(help="your copy of the raw trace (file or folder)")],
+    out: Annotated[Path | None, typer.Option(help="store folder (default: the user store)")]
+    = None,
+    name: Annotated[str | None, typer.Option(help="name to store it under (default: KIND)")]
+    = None,
+) -> None:
+    """Convert raw trace files into dcsim's compact form in the user store."""
+    console = Console()
+    if kind not in _KINDS:
+        console.print(f"[red]unknown trace kind {kind!r}; use one of {', '.join(_KINDS)}[/]")
+        raise typer.Exit(2)
+    if not path.exists():
+        console.print(f"[red]{path}: no such file or folder[/]")
+        raise typer.Exit(2)
+    store = (out or user_trace_dir()).expanduser()
+    label = name or kind
+    for day in _days(kind, path):
+        try:
+            trace = _read(kind, path, day)
+        except ConfigError as exc:
+            for issue in exc.issues:
+                console.print(f"[red]{issue.message}[/]")
+            raise typer.Exit(1) from None
+        stem = day or (path.name.split(".")[0] if kind != "csv" else "all")
+        target = save_compact(trace, store / label / f"{stem}.npz")
+        console.print(f"{label}/{stem}: {trace.n_guests} guests × {trace.n_samples} samples "
+                      f"every {trace.interval_s:g} s → {target}")
