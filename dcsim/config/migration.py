@@ -29,7 +29,8 @@ Defaults and their sources (evidence markers as in the project's reference notes
   write ``bandwidth_cap: 128MiB/s`` to reproduce it.
 * ``working_set`` 0.9 of RAM: SimGrid's ``sg_vm_create_migratable`` helper [V].
 * ``dirty_rate`` 0 B/s: SimGrid's default [V]. Real guests dirty memory; set it per workload
-  (the fits in ``experiments/migration_validation`` give 10–90 MB/s for Clark's web workloads [D]).
+  (fits to Clark et al.'s web and game servers in ``experiments/migration_validation`` give
+  1.7–3.5 MB/s averaged over whole rounds [D]).
 * ``slowdown`` 0.10: CloudSim gives a migrating VM 90 % of its MIPS [V]; Clark et al. measured
   12–20 % lower web throughput during migration [V].
 * ``resume_time`` 9 ms: Clark et al., SPECweb99 run (210 ms downtime = 201 ms last copy + 9 ms) [V].

@@ -10,7 +10,8 @@ simulation moves the guest, charges slowdown and downtime) and returns a ``Migra
 fixed rate (no sharing): for one migration on one dedicated link (the ``dcsim migration`` command)
 and for tests. The shared, max-min fair service is ``dcsim.engine.network.NetworkService``.
 
-Not handled yet: interrupting a migration (host failure mid-way) and cancelling its flow.
+Not handled yet: interrupting a migration (host failure mid-way) and cancelling its flow
+(``NetworkService.cancel`` exists; the process does not catch ``simpy.Interrupt`` yet).
 
 Imports: simpy, dcsim.config.migration, dcsim.model.migration.
 """
@@ -150,7 +151,8 @@ def migration_process(
             if on_phase is not None:
                 on_phase(phase, t0)
         dirty_Bps = rate_of(t0)
-        if step.transfer and step.nbytes > 0:
+        if step.transfer:
+            # Even an empty round crosses the path once (device state, acknowledgement).
             yield network.transfer(
                 src_host,
                 dst_host,

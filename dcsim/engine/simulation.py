@@ -31,7 +31,6 @@ from numpy.typing import NDArray
 
 from dcsim.config.resolve import Scenario
 from dcsim.config.workloads import AtStart, PoissonArrivals
-from dcsim.errors import InvariantViolation
 from dcsim.kernels.share import maxmin_share
 from dcsim.metrics.result import Result
 from dcsim.model.cluster import ClusterState, GuestStatus
@@ -135,7 +134,7 @@ class Simulation:
         if hosts.shape[0] == self.state.n_hosts:
             return np.flatnonzero(self.state.host_of >= 0)
         if hosts.shape[0] == 1:
-            return np.flatnonzero(self.state.host_of == hosts[0])
+            return np.asarray(self.state.members[int(hosts[0])], dtype=np.intp)
         return np.flatnonzero(np.isin(self.state.host_of, hosts))
 
     def _settle(self, hosts: I64, guests: I64) -> None:
@@ -166,9 +165,9 @@ class Simulation:
         if g.shape[0]:
             h_of = st.host_of[g]
             want = self.u_last[g] * st.vcpus[g] * st.mips[g]
-            eff = st.efficiency()[h_of]
-            raw_want = np.minimum(want / eff, st.vcpus[g] * st.mips_per_core[h_of])
             local = np.searchsorted(hosts, h_of) if hosts.shape[0] < st.n_hosts else h_of
+            eff = st.efficiency(hosts)[local]
+            raw_want = np.minimum(want / eff, st.vcpus[g] * st.mips_per_core[h_of])
             alloc = maxmin_share(raw_want, local, st.cap_mips[hosts], st.vcpus[g])
             self.demand[g] = want
             self.raw[g] = alloc
@@ -182,11 +181,13 @@ class Simulation:
             awake, power_w(st.power_table[hosts], self.util[hosts]), st.sleep_power[hosts]
         )
 
-    def _update_host(self, h: int) -> None:
+    def _update_host(self, h: int, change: Any = None) -> None:
+        """Settle host ``h`` up to now, apply ``change()`` (if any), then re-share its CPU."""
         hosts = np.asarray([h], dtype=np.intp)
-        guests = self._guests_on(hosts)
-        self._settle(hosts, guests)
-        self._share(hosts, guests)
+        self._settle(hosts, self._guests_on(hosts))
+        if change is not None:
+            change()
+        self._share(hosts, self._guests_on(hosts))
 
     def _sample(self, t: float) -> None:
         for sl, model in zip(self.slices, self.models, strict=True):
@@ -266,15 +267,14 @@ class Simulation:
             if h < 0:
                 st.status[g] = GuestStatus.REJECTED
                 continue
-            if not st.fits(g, h):
-                raise InvariantViolation(f"placement policy chose host {h} where guest {g} "
-                                         "does not fit")
             wake = 0.0
             if not st.awake[h]:
                 self._update_host(h)
                 st.awake[h] = True
                 wake = self.cfg.power_management.wake_latency if now > 0 else 0.0
-            st.place(g, h)
+            st.place(g, h)  # raises InvariantViolation if the policy chose a host that is full
+            if self.check_invariants:
+                st.check()
             boot = wake + (self._boot_time(g, h) if self.sc.guest_groups[
                 int(st.guest_group[g])].spec.boot else 0.0)
             life = self.lifetime_s[g]
@@ -294,22 +294,28 @@ class Simulation:
     def _start(self, g: int) -> None:
         st = self.state
         h = int(st.host_of[g])
-        self._update_host(h)
-        st.status[g] = GuestStatus.RUNNING
-        self.start_s[g] = self.env.now
-        self._update_host(h)
+
+        def change() -> None:
+            st.status[g] = GuestStatus.RUNNING
+            self.start_s[g] = self.env.now
+
+        self._update_host(h, change)
 
     def _depart(self, g: int) -> None:
         st = self.state
         h = int(st.host_of[g])
-        self._update_host(h)  # settle with the guest still there
-        st.release(g)
-        st.status[g] = GuestStatus.DEPARTED
-        self.end_s[g] = self.env.now
-        self.demand[g] = self.useful[g] = self.raw[g] = 0.0
-        if self.sleep and st.n_guests[h] == 0:
-            st.awake[h] = False
-        self._update_host(h)
+
+        def change() -> None:
+            st.release(g)
+            if self.check_invariants:
+                st.check()
+            st.status[g] = GuestStatus.DEPARTED
+            self.end_s[g] = self.env.now
+            self.demand[g] = self.useful[g] = self.raw[g] = 0.0
+            if self.sleep and st.n_guests[h] == 0:
+                st.awake[h] = False
+
+        self._update_host(h, change)
 
     # ------------------------------------------------------------------ records -------------
     def _record(self, t: float) -> None:

@@ -80,6 +80,7 @@ class ClusterState:
     charged_ram: F64
     charged_disk: F64
     profile_names: tuple[str, ...]
+    members: list[list[int]]  # guests on each host, in placement order
 
     @classmethod
     def build(cls, sc: Scenario) -> ClusterState:
@@ -144,6 +145,7 @@ class ClusterState:
             charged_ram=np.zeros(n_g),
             charged_disk=np.zeros(n_g),
             profile_names=names,
+            members=[[] for _ in range(n_h)],
         )
 
     @property
@@ -164,29 +166,37 @@ class ClusterState:
     def free_mips(self) -> F64:
         return self.cap_mips * self.overcommit - self.reserved_mips
 
-    def feasible(self, g: int) -> NDArray[np.bool_]:
-        """Hosts that can admit guest ``g`` now."""
+    def feasible(self, g: int, lo: int = 0, hi: int | None = None) -> NDArray[np.bool_]:
+        """Hosts ``lo..hi-1`` (default all) that can admit guest ``g`` now."""
+        s = slice(lo, hi)
         return feasible_hosts(
-            self.free_ram(), self.free_storage(), self.free_mips(),
-            self.max_slots - self.n_guests, self.cores, self.mips_per_core, self.usable,
-            self.gram[g] + self.mem_overhead, self.gdisk[g] + self.disk_overhead,
-            float(self.vcpus[g]), float(self.mips[g]),
-        )
-
-    def fits(self, g: int, h: int) -> bool:
-        """Whether guest ``g`` fits on host ``h`` now (scalar version of ``feasible``)."""
-        s = slice(h, h + 1)
-        return bool(feasible_hosts(
             self.ram[s] - self.used_ram[s], self.storage[s] - self.used_storage[s],
             self.cap_mips[s] * self.overcommit[s] - self.reserved_mips[s],
             self.max_slots[s] - self.n_guests[s], self.cores[s], self.mips_per_core[s],
             self.usable[s], self.gram[g] + self.mem_overhead[s],
             self.gdisk[g] + self.disk_overhead[s], float(self.vcpus[g]), float(self.mips[g]),
-        )[0])
+        )
+
+    def fits(self, g: int, h: int) -> bool:
+        """Whether guest ``g`` fits on host ``h`` now (scalar version of ``feasible``)."""
+        tol = 1 + EPS
+        vcpus, mips = float(self.vcpus[g]), float(self.mips[g])
+        return bool(
+            self.usable[h]
+            and self.gram[g] + self.mem_overhead[h] <= (self.ram[h] - self.used_ram[h]) * tol
+            and self.gdisk[g] + self.disk_overhead[h]
+            <= (self.storage[h] - self.used_storage[h]) * tol
+            and vcpus * mips
+            <= (self.cap_mips[h] * self.overcommit[h] - self.reserved_mips[h]) * tol
+            and self.max_slots[h] - self.n_guests[h] >= 1
+            and vcpus <= self.cores[h]
+            and mips <= self.mips_per_core[h] * tol
+        )
 
     def sandbox(self) -> ClusterState:
         """A copy whose placement bookkeeping can be changed freely (for policies)."""
         c = copy.copy(self)
+        c.members = [list(m) for m in self.members]
         for name in ("used_ram", "used_storage", "reserved_mips", "n_guests", "vcpus_placed",
                      "awake", "host_of", "charged_ram", "charged_disk"):
             setattr(c, name, getattr(self, name).copy())
@@ -206,6 +216,7 @@ class ClusterState:
         self.charged_ram[g] = ram
         self.charged_disk[g] = disk
         self.host_of[g] = h
+        self.members[h].append(g)
 
     def release(self, g: int) -> int:
         """Free guest ``g``'s reservation; returns the host it was on."""
@@ -220,6 +231,7 @@ class ClusterState:
         self.charged_ram[g] = 0.0
         self.charged_disk[g] = 0.0
         self.host_of[g] = -1
+        self.members[h].remove(g)
         if self.n_guests[h] == 0:  # remove float drift once a host is empty
             self.used_ram[h] = self.reserved_mem[h]
             self.used_storage[h] = 0.0
@@ -240,6 +252,8 @@ class ClusterState:
         if np.any(self.n_guests > self.max_slots):
             raise InvariantViolation("more guests than the layer allows")
         placed = self.host_of >= 0
+        if sum(len(m) for m in self.members) != int(placed.sum()):
+            raise InvariantViolation("host member lists disagree with placements")
         counts = np.bincount(self.host_of[placed], minlength=self.n_hosts)
         if not np.array_equal(counts, self.n_guests.astype(np.intp)):
             raise InvariantViolation("guest counts disagree with placements")
@@ -248,12 +262,14 @@ class ClusterState:
         if not np.allclose(ram, self.used_ram, rtol=1e-9, atol=1.0):
             raise InvariantViolation("RAM bookkeeping disagrees with placements")
 
-    def efficiency(self) -> F64:
+    def efficiency(self, hosts: I64 | None = None) -> F64:
         """(n_hosts,) fraction of raw CPU that becomes guest work: layer and scheduling overhead.
 
         Scheduling overhead grows with runnable vCPUs per core ``r`` as the profile says:
         ``min(max, slope * max(0, r - 1))``.
         """
-        r = self.vcpus_placed / self.cores
-        sched = np.minimum(self.sched_max, self.sched_slope * np.maximum(0.0, r - 1.0))
-        return (1.0 - self.cpu_overhead) * (1.0 - sched)
+        h = slice(None) if hosts is None else hosts
+        r = self.vcpus_placed[h] / self.cores[h]
+        sched = np.minimum(self.sched_max[h], self.sched_slope[h] * np.maximum(0.0, r - 1.0))
+        out: F64 = (1.0 - self.cpu_overhead[h]) * (1.0 - sched)
+        return out

@@ -519,7 +519,7 @@ def simulate(planner: Planner, rate_fn: RateFn, latency_s: float = 0.0) -> Migra
     rate_fn : callable
         Link rate for a round, bit/s (the planner's ``rate_cap_bps`` is applied on top).
     latency_s : float
-        Added to every transfer of more than 0 bytes, s.
+        Added to every network round, including an empty stop-and-copy, s.
 
     Returns
     -------
@@ -529,7 +529,7 @@ def simulate(planner: Planner, rate_fn: RateFn, latency_s: float = 0.0) -> Migra
     t = 0.0
     while (step := planner.next_round()) is not None:
         transfer_s = 0.0
-        if step.transfer and step.nbytes > 0:
+        if step.transfer:
             rate = min(rate_fn(step, records), planner.rate_cap_bps)
             if not rate > 0:
                 raise ValueError(f"link rate must be > 0 bit/s, got {rate!r}")

@@ -44,8 +44,8 @@ F64 = NDArray[np.float64]
 IntP = NDArray[np.intp]
 
 _LEVEL_RTOL = 1e-12
-"""Links whose saturation level is within this relative distance of the current level saturate
-together (fewer iterations; cannot push a link above capacity by more than this fraction)."""
+"""Relative tolerance when comparing saturation levels, so that ties (up to rounding) freeze
+together; it cannot push a link above capacity by more than this fraction."""
 
 _TIME_RTOL = 1e-12
 """A flow whose last byte is due within this relative time of ``now`` counts as sent: absorbs
@@ -56,67 +56,44 @@ def _time_tol(t: float) -> float:
     return _TIME_RTOL * max(1.0, abs(t))
 
 
-def _gather(indptr: IntP, indices: IntP, rows: IntP) -> tuple[IntP, IntP]:
-    """Column indices of CSR ``rows`` concatenated, and the length of each row."""
-    starts = indptr[rows]
-    lengths = indptr[rows + 1] - starts
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.intp), lengths
-    # Position of every entry: its row's start plus its offset within the row.
-    offsets = np.arange(total, dtype=np.intp) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    return indices[np.repeat(starts, lengths) + offsets], lengths
-
-
-def _maxmin_csr(
-    a_indptr: IntP,
-    a_indices: IntP,
-    at_indptr: IntP,
-    at_indices: IntP,
-    capacity_bps: F64,
-    rate_cap_bps: F64,
-) -> F64:
-    """Progressive filling on an incidence given both as link-major and flow-major CSR."""
+def _maxmin_csr(at_indptr: IntP, at_indices: IntP, capacity_bps: F64, rate_cap_bps: F64) -> F64:
+    """Max-min fair rates from the flow-major incidence (``at_indptr``, ``at_indices``)."""
     n_links = capacity_bps.shape[0]
-    cap = rate_cap_bps
-    n_flows = cap.shape[0]
-    rates = np.zeros(n_flows, dtype=np.float64)
-    links_per_flow = np.diff(at_indptr)
+    rates = np.zeros(rate_cap_bps.shape[0], dtype=np.float64)
+    lengths = np.diff(at_indptr)
+    free = lengths == 0
     # Flows that cross no link are limited only by their cap (possibly infinite).
-    free = links_per_flow == 0
-    rates[free] = cap[free]
-    active = ~free
-    n_active = np.bincount(at_indices, minlength=n_links).astype(np.float64)
+    rates[free] = rate_cap_bps[free]
+    # The unfrozen sub-problem: flow ids, their link counts and caps, their links (flow-major).
+    ids = np.flatnonzero(~free)
+    lens = lengths[ids]
+    caps = rate_cap_bps[ids]
+    e_link = np.asarray(at_indices, dtype=np.intp)
+    n_active = np.bincount(e_link, minlength=n_links).astype(np.float64)
     frozen_load = np.zeros(n_links, dtype=np.float64)
-    level = 0.0
-    n_left = int(active.sum())
-    while n_left > 0:
-        used = n_active > 0
+    while ids.size:
+        starts = np.cumsum(lens) - lens
+        e_flow = np.repeat(np.arange(ids.size, dtype=np.intp), lens)
         with np.errstate(divide="ignore", invalid="ignore"):
-            lvl = np.where(used, (capacity_bps - frozen_load) / n_active, np.inf)
-        link_level = float(lvl.min())
-        cap_level = float(cap[active].min())
-        level = max(level, min(link_level, cap_level))
-        if not math.isfinite(level):
-            raise ValueError("an active flow crosses only links of infinite capacity")
-        thresh = level * (1.0 + _LEVEL_RTOL)
-        sat_links = np.flatnonzero(lvl <= thresh).astype(np.intp)
-        hit_flows, _ = _gather(a_indptr, a_indices, sat_links)
-        freeze_mask = np.zeros(n_flows, dtype=bool)
-        freeze_mask[hit_flows] = True
-        freeze_mask |= cap <= thresh
-        freeze_mask &= active
-        frozen = np.flatnonzero(freeze_mask).astype(np.intp)
-        if frozen.size == 0:  # pragma: no cover - defensive: progress is guaranteed above
-            raise RuntimeError("max-min filling made no progress")
-        rates[frozen] = np.minimum(level, cap[frozen])
-        active[frozen] = False
-        n_left -= frozen.size
-        links, lengths = _gather(at_indptr, at_indices, frozen)
-        n_active -= np.bincount(links, minlength=n_links)
-        frozen_load += np.bincount(links, weights=np.repeat(rates[frozen], lengths), minlength=n_links)
-        # Saturated links carry no active flow any more; exact zero keeps them out of `used`.
-        n_active[sat_links] = 0.0
+            level = np.maximum((capacity_bps - frozen_load) / n_active, 0.0)
+        # A flow's local bound: the lowest saturation level on its path, or its cap.
+        flow_min = np.minimum.reduceat(level[e_link], starts)
+        np.minimum(flow_min, caps, out=flow_min)
+        # A link is a local bottleneck if no flow crossing it is bound lower elsewhere.
+        link_min = np.full(n_links, np.inf)
+        np.minimum.at(link_min, e_link, flow_min[e_flow])
+        saturated = level <= link_min * (1.0 + _LEVEL_RTOL)
+        freeze = np.logical_or.reduceat(saturated[e_link], starts)
+        freeze |= caps <= flow_min * (1.0 + _LEVEL_RTOL)
+        frozen = np.flatnonzero(freeze)
+        rates[ids[frozen]] = flow_min[frozen]
+        e_frozen = freeze[e_flow]
+        f_links = e_link[e_frozen]
+        frozen_load += np.bincount(f_links, weights=flow_min[e_flow[e_frozen]], minlength=n_links)
+        n_active -= np.bincount(f_links, minlength=n_links)
+        keep = ~freeze
+        e_link = e_link[~e_frozen]
+        ids, lens, caps = ids[keep], lens[keep], caps[keep]
     return rates
 
 
@@ -127,14 +104,19 @@ def maxmin_rates(
 ) -> F64:
     """Max-min fair rates of flows sharing links, by progressive filling (water-filling).
 
-    All unfrozen flows rise together; at each step the next level is the lowest of (a) the level
-    at which some link saturates, ``(capacity - load of frozen flows) / n unfrozen flows on it``,
-    and (b) the lowest unreached cap. Flows crossing a saturated link, or at their cap, freeze.
+    In sequential progressive filling all unfrozen flows rise together; the next event is the
+    lowest of the levels at which a link saturates, ``(capacity - load of frozen flows) /
+    unfrozen flows on it``, and of the unreached caps; the flows crossing that link (or capped
+    there) freeze. Link levels never decrease as flows freeze below them, so any link whose level
+    is the lowest bound of every flow crossing it (a *local* bottleneck), and any flow whose cap is
+    below every level on its path, would freeze at exactly that value in the sequential order
+    too. Each iteration freezes all of them at once: the result is the unique max-min fair
+    allocation, in far fewer iterations than there are distinct bottleneck levels.
 
     Parameters
     ----------
-    incidence : scipy.sparse CSR, shape (n_links, n_flows)
-        1 where a flow crosses a link (stored entries count once, whatever their value).
+    incidence : scipy.sparse matrix, shape (n_links, n_flows)
+        1 where a flow crosses a link (a stored entry counts once, whatever its value).
     capacity_bps : array_like, shape (n_links,)
         Link capacities, bit/s, > 0.
     rate_cap_bps : array_like, shape (n_flows,)
@@ -147,27 +129,21 @@ def maxmin_rates(
 
     Notes
     -----
-    One iteration per distinct bottleneck level; each costs O(n_links + n_flows) array work, and
-    the sparse work over all iterations totals O(nnz), since a link saturates and a flow freezes
-    once. Link loads exceed capacity by at most a relative 1e-12 plus rounding.
+    Each iteration is O(nnz of unfrozen flows + n_links) numpy work; a k=16 fat-tree with 10,000
+    random flows needs about 30 iterations. Link loads exceed capacity by at most a relative
+    1e-12 plus rounding.
     """
-    a = sp.csr_matrix(incidence)
-    a.sum_duplicates()
+    csc = sp.csc_matrix(incidence)
+    csc.sum_duplicates()
     cap_links = np.asarray(capacity_bps, dtype=np.float64)
     caps = np.asarray(rate_cap_bps, dtype=np.float64)
-    n_links, n_flows = a.shape
+    n_links, n_flows = csc.shape
     if cap_links.shape != (n_links,) or caps.shape != (n_flows,):
         raise ValueError(
-            f"shapes: incidence {a.shape}, capacity {cap_links.shape}, caps {caps.shape}"
+            f"shapes: incidence {csc.shape}, capacity {cap_links.shape}, caps {caps.shape}"
         )
-    at = sp.csr_matrix(a.T)
     return _maxmin_csr(
-        a.indptr.astype(np.intp),
-        a.indices.astype(np.intp),
-        at.indptr.astype(np.intp),
-        at.indices.astype(np.intp),
-        cap_links,
-        caps,
+        csc.indptr.astype(np.intp), csc.indices.astype(np.intp), cap_links, caps
     )
 
 
@@ -362,6 +338,10 @@ class FlowNetwork:
             raise ValueError(f"time went backwards: {now} < {self.now_s}")
         now = max(now, self.now_s)
         while True:
+            if self._dirty and now <= self.now_s:
+                # No time passes: leave the recomputation to whoever needs rates next, so that
+                # many changes at one instant cost one recomputation.
+                break
             self._refresh()
             if self._fid.size == 0:
                 self.now_s = now
@@ -390,7 +370,8 @@ class FlowNetwork:
             finite = np.isfinite(self._rate)
             moved = np.where(finite, self._rate, 0.0) * (dt / 8.0)
             self._sent += moved
-            self._rem = np.where(np.isfinite(self._rem), np.maximum(self._rem - moved, 0.0), self._rem)
+            rem = self._rem
+            self._rem = np.where(np.isfinite(rem), np.maximum(rem - moved, 0.0), rem)
             if self._nz_link.size:
                 self.link_bytes += np.bincount(
                     self._nz_link, weights=moved[self._nz_owner], minlength=self.link_bytes.size
@@ -457,13 +438,7 @@ class FlowNetwork:
         self._dirty = False
         if self._fid.size == 0:
             return
-        n_links = self._capacity.size
-        order = np.argsort(self._nz_link, kind="stable")
-        a_indices = self._nz_owner[order]
-        a_ptr = np.concatenate([[0], np.cumsum(np.bincount(self._nz_link, minlength=n_links))])
-        self._rate = _maxmin_csr(
-            a_ptr.astype(np.intp), a_indices, self._nz_ptr, self._nz_link, self._capacity, self._cap
-        )
+        self._rate = _maxmin_csr(self._nz_ptr, self._nz_link, self._capacity, self._cap)
         self.n_recomputations += 1
         with np.errstate(divide="ignore", invalid="ignore"):
             dt = self._rem * 8.0 / self._rate

@@ -86,12 +86,27 @@ class Router:
         is_host = topology.is_host_node
         self._adj_sw = sp.csr_matrix(sp.diags((~is_host).astype(np.float64)) @ self._adj01)
         self._is_host = is_host
-        self._dest: OrderedDict[int, tuple[F64, F64]] = OrderedDict()
+        # Single-homed hosts are routed via their switch: one table per switch serves them all.
+        self._tor = np.full(n, -1, dtype=np.intp)
+        self._tor_link = np.full(n, -1, dtype=np.intp)  # link switch -> host
+        for h in np.flatnonzero(is_host).tolist():
+            lo, hi = self._indptr[h], self._indptr[h + 1]
+            sw = np.flatnonzero(~is_host[self._indices[lo:hi]])
+            if sw.size == 1:
+                self._tor[h] = self._indices[lo + sw[0]]
+                # Directed links come in pairs 2e (u -> v), 2e + 1 (v -> u): flip the low bit.
+                self._tor_link[h] = self._link_of_nz[lo + sw[0]] ^ 1
+        # Python lists for the hop-by-hop decoder (faster than numpy on a handful of neighbours).
+        self._l_indptr: list[int] = self._indptr.tolist()
+        self._l_indices: list[int] = self._indices.tolist()
+        self._l_link: list[int] = self._link_of_nz.tolist()
+        self._l_fwd: list[bool] = (~is_host).tolist()
+        self._dest: OrderedDict[int, tuple[list[float], list[float]]] = OrderedDict()
         self._paths: dict[tuple[int, int, int], IntP] = {}
 
     # -- destination tables -------------------------------------------------------------------
 
-    def _tables(self, t: int) -> tuple[F64, F64]:
+    def _tables(self, t: int) -> tuple[list[float], list[float]]:
         """Hop distance to node ``t`` and number of shortest paths to it, for every node."""
         hit = self._dest.get(t)
         if hit is not None:
@@ -105,8 +120,8 @@ class Router:
             nbrs = nbrs[~is_host[nbrs]]
             dist = np.full(n, np.inf)
             if nbrs.size:
-                d = shortest_path(self._adj_sw, directed=True, unweighted=True, indices=nbrs)
-                dist = np.atleast_2d(d).min(axis=0) + 1.0
+                dd = shortest_path(self._adj_sw, directed=True, unweighted=True, indices=nbrs)
+                dist = np.atleast_2d(dd).min(axis=0) + 1.0
             dist[t] = 0.0
         else:
             dist = shortest_path(self._adj_sw, directed=True, unweighted=True, indices=t)
@@ -125,7 +140,7 @@ class Router:
             at = order[bounds[d] : bounds[d + 1]]
             prev = np.where(forward & (levels == d - 1), sigma, 0.0)
             sigma[at] = self._adj01[at] @ prev
-        entry = (dist, sigma)
+        entry = (dist.tolist(), sigma.tolist())
         self._dest[t] = entry
         if len(self._dest) > self._max_dst:
             self._dest.popitem(last=False)
@@ -138,7 +153,8 @@ class Router:
         s, t = self._nodes(src_host, dst_host)
         if s == t:
             return 1
-        return int(self._tables(t)[1][s])
+        tor = int(self._tor[t])
+        return int(self._tables(tor if tor >= 0 else t)[1][s])
 
     def _nodes(self, src_host: int, dst_host: int) -> tuple[int, int]:
         hn = self.topology.host_node_index
@@ -162,8 +178,8 @@ class Router:
         Returns
         -------
         ndarray of intp, shape (hops,)
-            Empty when ``src_host == dst_host`` (a host-local transfer crosses no link). Do not
-            modify: the array is shared through the cache.
+            Empty when ``src_host == dst_host`` (a host-local transfer crosses no link). Read-only:
+            the array is shared through the cache.
 
         Raises
         ------
@@ -177,7 +193,11 @@ class Router:
         """As :meth:`path_links`, between node indices ``s`` and ``t``."""
         if s == t:
             return _EMPTY
-        dist, sigma = self._tables(t)
+        # A single-homed destination host is reached through its switch: route to the switch,
+        # then take the last hop (same paths, one table per switch instead of per host).
+        tor = int(self._tor[t])
+        target = tor if tor >= 0 and tor != s else t
+        dist, sigma = self._tables(target)
         count = int(sigma[s])
         if count <= 0:
             raise ValueError(
@@ -188,22 +208,25 @@ class Router:
         hit = self._paths.get(cache_key)
         if hit is not None:
             return hit
-        links = np.empty(int(dist[s]), dtype=np.intp)
+        indptr, indices, link_of, fwd = self._l_indptr, self._l_indices, self._l_link, self._l_fwd
+        out: list[int] = []
         u = s
-        indptr, indices, link_of = self._indptr, self._indices, self._link_of_nz
-        is_host = self._is_host
-        for hop in range(links.shape[0]):
-            lo, hi = indptr[u], indptr[u + 1]
-            nbrs = indices[lo:hi]
-            ok = dist[nbrs] == dist[u] - 1
-            ok &= ~is_host[nbrs] | (nbrs == t)
-            pos = np.flatnonzero(ok)
-            csum = np.cumsum(sigma[nbrs[pos]])
-            i = int(np.searchsorted(csum, r, side="right"))
-            if i > 0:
-                r -= int(csum[i - 1])
-            links[hop] = link_of[lo + pos[i]]
-            u = int(nbrs[pos[i]])
+        d = dist[s]
+        while d > 0:
+            d -= 1
+            pos = indptr[u]  # the loop leaves pos at the chosen neighbour's entry
+            for pos in range(indptr[u], indptr[u + 1]):
+                v = indices[pos]
+                if dist[v] == d and (fwd[v] or v == target):
+                    c = sigma[v]
+                    if r < c:
+                        break
+                    r -= int(c)
+            out.append(link_of[pos])
+            u = indices[pos]
+        if target != t:
+            out.append(int(self._tor_link[t]))
+        links = np.asarray(out, dtype=np.intp)
         links.setflags(write=False)
         self._paths[cache_key] = links
         return links

@@ -225,7 +225,9 @@ def three_tier(
 def _top_tier(g: nx.Graph) -> list[Hashable]:
     """Switches that face the WAN: cores/spines if any, else every switch (graph order)."""
     for roles in (("core",), ("spine",)):
-        top = [n for n, d in g.nodes(data=True) if d.get("kind") == "switch" and d.get("role") in roles]
+        top = [
+            n for n, d in g.nodes(data=True) if d.get("kind") == "switch" and d.get("role") in roles
+        ]
         if top:
             return top
     return [n for n, d in g.nodes(data=True) if d.get("kind") == "switch"]
@@ -483,14 +485,12 @@ class Topology:
         for u, v, d in g.edges(data=True):
             cap = d.get("capacity_bps")
             if not isinstance(cap, int | float) or not math.isfinite(cap) or cap <= 0:
-                issues.append(
-                    Issue(f"links[{u}-{v}].capacity_bps", f"must be a finite bit rate > 0, got {cap!r}")
-                )
+                msg = f"must be a finite bit rate > 0, got {cap!r}"
+                issues.append(Issue(f"links[{u}-{v}].capacity_bps", msg))
             lat = d.get("latency_s")
             if not isinstance(lat, int | float) or not math.isfinite(lat) or lat < 0:
-                issues.append(
-                    Issue(f"links[{u}-{v}].latency_s", f"must be a finite duration >= 0, got {lat!r}")
-                )
+                msg = f"must be a finite duration >= 0, got {lat!r}"
+                issues.append(Issue(f"links[{u}-{v}].latency_s", msg))
         return issues
 
     def check(self, source: str | None = None) -> Topology:

@@ -46,14 +46,15 @@ def list_traces() -> None:
     """Show every trace dcsim can load (user store first, then the shipped ones)."""
     console = Console()
     table = Table(title="dcsim traces")
-    for col in ("name", "days", "guests", "samples", "step", "memory", "sizes", "source"):
-        table.add_column(col, overflow="fold")
+    for col in ("name", "days", "guests", "samples", "step", "memory", "sizes"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("source", overflow="fold")
     for info in available_traces():
         days = info.days if len(info.days) <= 4 else [*info.days[:2], "…", info.days[-1]]
         table.add_row(
             info.name, f"{len(info.days)}: {', '.join(days)}", str(info.guests),
             str(info.samples), f"{info.interval_s:g} s", "yes" if info.has_memory else "",
-            "yes" if info.has_sizes else "", info.source,
+            "yes" if info.has_sizes else "", info.source.split(";")[0].split(" (")[0],
         )
     console.print(table)
     console.print(f"user store: {user_trace_dir()}")

@@ -412,7 +412,7 @@ def _numeric(
     s = df[col]
     if is_csv or s.dtype == object:
         text = s.astype(str).str.strip()
-        vals = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
+        vals = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, copy=True)
         empty = (text == "").to_numpy()
         bad = np.isnan(vals) & ~(empty & allow_empty) & (text.str.lower() != "nan").to_numpy()
         bad |= empty & (not allow_empty)
@@ -449,8 +449,8 @@ def read_generic(path: str | Path, name: str = "csv") -> TraceData:
     """Read the generic per-sample format from CSV (comma-separated, header row) or Parquet.
 
     One row per guest and sample; columns are listed in :data:`GENERIC_COLUMNS` (others are
-    refused). The grid step is the smallest gap between distinct ``time_s`` values; every time
-    must lie on the grid ``min(time_s) + k·step``. Within a guest's first and last sample,
+    refused). The grid step is the most common gap between consecutive samples of a guest; every
+    time must lie on the grid ``min(time_s) + k·step``. Within a guest's first and last sample,
     missing grid points are interpolated linearly; outside them the guest's utilisation is 0.
     Guests keep the order of their first row.
 
@@ -512,9 +512,8 @@ def read_generic(path: str | Path, name: str = "csv") -> TraceData:
     rank[order] = np.arange(len(order))
     g = rank[gidx]
 
-    times = np.unique(t)
-    step = float(np.min(np.diff(times))) if times.size > 1 else 1.0
-    t0 = float(times[0])
+    step = _grid_step(g, t)
+    t0 = float(t.min())
     kf = (t - t0) / step
     k = np.rint(kf).astype(np.int64)
     off = np.flatnonzero(np.abs(kf - k) > 1e-6)
@@ -545,6 +544,19 @@ def read_generic(path: str | Path, name: str = "csv") -> TraceData:
         vcpus=_ro(vcpus), ram_bytes=_ro(ram), mips_per_vcpu=_ro(mips),
         source=f"user trace {p.name}",
     )
+
+
+def _grid_step(g: NDArray[np.intp], t: F64) -> float:
+    """The most common gap between consecutive samples of a guest (ties: the smallest)."""
+    order = np.lexsort((t, g))
+    gs, ts = g[order], t[order]
+    gaps = np.diff(ts)[(np.diff(gs) == 0)]
+    gaps = gaps[gaps > 0]
+    if gaps.size == 0:
+        times = np.unique(t)
+        return float(np.min(np.diff(times))) if times.size > 1 else 1.0
+    vals, counts = np.unique(np.round(gaps, 9), return_counts=True)
+    return float(vals[np.argmax(counts)])
 
 
 def _grid_fill(g: NDArray[np.intp], k: NDArray[np.int64], v: F64, n: int, s: int) -> F32:

@@ -14,6 +14,7 @@ Usage: ``PYTHONPATH=. python experiments/tools/pack_traces.py [--data DIR] [--ou
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 from dcsim.workload.traces import read_bitbrains, read_google, read_planetlab, save_compact
@@ -37,16 +38,15 @@ def main() -> None:
         print(f"{f.relative_to(out)}: {t.n_guests} VMs x {t.n_samples}, {f.stat().st_size} B")
 
     tar = data / "google2011-gcd-vms" / "GCD_VMs.tar.gz"
-    for day in range(1, 11):
-        t = read_google(tar, str(day))
-        f = save_compact(t, out / "google" / f"{day}.npz")
+    for gday in range(1, 11):
+        t = read_google(tar, str(gday))
+        f = save_compact(t, out / "google" / f"{gday}.npz")
         print(f"{f.relative_to(out)}: {t.n_guests} VMs x {t.n_samples}, {f.stat().st_size} B")
 
     bb = data / "bitbrains-rnd" / "2013-8"
     files = [bb / f"{i}.csv.gz" for i in BITBRAINS_SAMPLE]
     t = read_bitbrains(bb, files=files)
-    t = type(t)(**{**{k: getattr(t, k) for k in t.__dataclass_fields__},
-                   "name": "bitbrains-sample", "day": "2013-8"})
+    t = replace(t, name="bitbrains-sample", day="2013-8")
     f = save_compact(t, out / "bitbrains-sample" / "2013-8.npz")
     print(f"{f.relative_to(out)}: {t.n_guests} VMs x {t.n_samples}, {f.stat().st_size} B")
 

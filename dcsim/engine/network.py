@@ -1,0 +1,212 @@
+"""SimPy driver of the flow-level network: transfers as events.
+
+This module owns :class:`NetworkService`, which runs a :class:`~dcsim.network.flows.FlowNetwork`
+on a SimPy clock. It adds no model of its own: rates, latency and completion semantics are those
+of :mod:`dcsim.network.flows` (max-min fair rates recomputed whenever a flow starts or stops
+sending; a transfer completes when its last byte has been sent *and* has crossed the path's
+propagation latency).
+
+One SimPy process (``network``) sleeps until the flow network's next event (a flow's last byte
+leaving, or a delivery). Starting or stopping a flow interrupts it so it re-plans, so the number
+of SimPy events grows with flow starts and ends, never with simulated time.
+
+Imports: simpy, dcsim.network.flows.
+"""
+
+from __future__ import annotations
+
+import math
+
+import simpy
+from simpy.events import ProcessGenerator
+
+from dcsim.network.flows import FlowNetwork, FlowRecord
+
+__all__ = ["NetworkService", "TransferEvent"]
+
+
+class TransferEvent(simpy.Event):
+    """Succeeds with the transfer's :class:`FlowRecord` when the transfer ends.
+
+    Attributes
+    ----------
+    fid : int
+        The flow id, for :meth:`NetworkService.cancel` and rate queries on the flow network.
+    """
+
+    def __init__(self, env: simpy.Environment, fid: int) -> None:
+        super().__init__(env)
+        self.fid = fid
+
+
+class _Replan:
+    """Interrupt cause: the set of flows changed."""
+
+
+class NetworkService:
+    """Transfers and background traffic over a flow network, driven by a SimPy environment.
+
+    Parameters
+    ----------
+    env : simpy.Environment
+        The simulation clock; ``flows`` must be at ``env.now`` or earlier.
+    flows : FlowNetwork
+        The flow model. Drive it only through this service once the service exists.
+
+    Notes
+    -----
+    Semantics of :meth:`transfer`, for users such as live migration (one call per pre-copy
+    round, the next round's size computed from the previous round's record):
+
+    * the flow starts at ``env.now`` and immediately shares bandwidth max-min fairly with every
+      other flow on its path, up to ``rate_cap_bps``;
+    * its rate changes whenever any flow starts or stops sending; bytes are accounted exactly;
+    * the returned event succeeds at the instant the last byte *arrives*: the moment it was sent
+      plus the path's one-way latency. Its value is the :class:`FlowRecord` (``start_s``,
+      ``end_s``, ``nbytes``; ``completed`` True). ``duration_s`` therefore includes latency, and
+      a round of 0 bytes takes exactly one path latency;
+    * a transfer whose two hosts sit on the same node crosses no link: it runs at its cap, and
+      is instantaneous without one;
+    * :meth:`cancel` ends it early; the event then succeeds with ``completed=False`` and the
+      bytes sent so far.
+
+    SimPy cannot withdraw a scheduled timeout, so each re-plan leaves one stale timeout in the
+    queue (it wakes nothing). ``env.run()`` with no ``until`` therefore ends at the latest such
+    time, not at the last real event; pass ``until`` when that matters.
+    """
+
+    def __init__(self, env: simpy.Environment, flows: FlowNetwork) -> None:
+        self.env = env
+        self.flows = flows
+        self._waiting: dict[int, TransferEvent] = {}
+        self._asleep = False
+        self._replan_pending = False
+        self.flows.advance(env.now)
+        self._process = env.process(self._network())
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def transfer(
+        self,
+        src_host: int,
+        dst_host: int,
+        nbytes: float,
+        rate_cap_bps: float = math.inf,
+        tag: str = "",
+        key: int | None = None,
+    ) -> TransferEvent:
+        """Start moving ``nbytes`` bytes (finite) from ``src_host`` to ``dst_host`` now.
+
+        Parameters
+        ----------
+        src_host, dst_host : int
+            Config host indices.
+        nbytes : float
+            Bytes to move, finite and >= 0.
+        rate_cap_bps : float
+            Rate limit of this transfer, bit/s (``inf``: none).
+        tag : str
+            Label copied to the record.
+        key : int, optional
+            ECMP key; default the flow id.
+
+        Returns
+        -------
+        TransferEvent
+            Succeeds with the :class:`FlowRecord` when the last byte arrives (see class notes).
+        """
+        if not math.isfinite(nbytes):
+            raise ValueError("a transfer needs a finite size; use start_background() instead")
+        fid = self.flows.add_flow(self.env.now, src_host, dst_host, nbytes, rate_cap_bps, key, tag)
+        event = TransferEvent(self.env, fid)
+        self._waiting[fid] = event
+        self._replan()
+        return event
+
+    def start_background(
+        self,
+        src_host: int,
+        dst_host: int,
+        rate_bps: float = math.inf,
+        nbytes: float = math.inf,
+        tag: str = "background",
+        key: int | None = None,
+    ) -> int:
+        """Start background traffic; returns its flow id.
+
+        Parameters
+        ----------
+        src_host, dst_host : int
+            Config host indices.
+        rate_bps : float
+            The most it sends, bit/s; it gets less when its fair share is lower. ``inf``: as
+            much as max-min fairness gives it (an elephant flow).
+        nbytes : float
+            Total size, bytes; ``inf`` (default) runs until :meth:`stop_background`. A finite
+            background flow just ends (its record lands in ``flows.records``).
+        tag : str
+            Label copied to the record.
+        key : int, optional
+            ECMP key; default the flow id.
+        """
+        fid = self.flows.add_flow(self.env.now, src_host, dst_host, nbytes, rate_bps, key, tag)
+        self._replan()
+        return fid
+
+    def stop_background(self, fid: int) -> FlowRecord:
+        """Stop a background flow now; returns its record (bytes sent so far)."""
+        rec = self.flows.remove_flow(self.env.now, fid)
+        self._replan()
+        return rec
+
+    def cancel(self, fid: int) -> FlowRecord:
+        """End a transfer early; its event succeeds with ``completed=False``."""
+        rec = self.flows.remove_flow(self.env.now, fid)
+        event = self._waiting.pop(fid, None)
+        if event is not None:
+            event.succeed(rec)
+        self._replan()
+        return rec
+
+    def sync(self) -> None:
+        """Bring the flow network up to ``env.now``, e.g. before sampling ``flows.link_bytes``.
+
+        Anything due by now (a completion) is handled as the network process would.
+        """
+        self.flows.advance(self.env.now)
+        self._replan()
+
+    # -- the process --------------------------------------------------------------------------
+
+    def _replan(self) -> None:
+        self._dispatch()
+        # Wake the network process so it waits for the new next event. Only when it is asleep
+        # and not already woken: the process itself re-plans after every step.
+        if self._asleep and not self._replan_pending:
+            self._replan_pending = True
+            self._process.interrupt(_Replan())
+
+    def _dispatch(self) -> None:
+        for rec in self.flows.pop_completed():
+            event = self._waiting.pop(rec.fid, None)
+            if event is not None:
+                event.succeed(rec)
+
+    def _network(self) -> ProcessGenerator:
+        """SimPy process: sleep until the flow network's next event, apply it, repeat."""
+        env = self.env
+        wake: simpy.Event | None = None
+        while True:
+            nxt = self.flows.next_event()
+            if nxt is None:
+                wake = env.event()  # never triggered: only an interrupt ends this wait
+            else:
+                wake = env.timeout(max(0.0, nxt[0] - env.now))
+            self._asleep = True
+            try:
+                yield wake
+            except simpy.Interrupt:
+                self._replan_pending = False
+            self._asleep = False
+            self.flows.advance(env.now)
+            self._dispatch()

@@ -1,0 +1,56 @@
+"""Shared fixtures and the hypothesis profile used in CI."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci", derandomize=True, deadline=None, max_examples=40,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", deadline=None, max_examples=40)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture
+def shared() -> Path:
+    if not SHARED.exists():
+        pytest.skip("../shared is not available on this machine")
+    return SHARED
+
+
+def tiny_config(**over: object) -> dict:
+    """Two 1-core hosts (linear 100→200 W) and one guest at 50 % of 1000 MIPS, 1 h at 5 min."""
+    cfg: dict = {
+        "name": "tiny",
+        "seed": 1,
+        "duration": "1h",
+        "interval": "5m",
+        "datacenters": [{
+            "pue": 1.5,
+            "hosts": [{
+                "count": 2, "cores": 1, "mips_per_core": 1000, "ram": "4GiB",
+                "storage": "100GB", "power": {"kind": "linear", "idle": 100, "max": 200},
+                "virtualization": "nolayer",
+            }],
+        }],
+        "virtualization_profiles": {"nolayer": {"kind": "type1"}},
+        "guests": [{"count": 1, "mips": 1000, "ram": "1GiB", "disk": "1GB", "boot": False,
+                    "workload": {"kind": "constant", "utilization": 0.5}}],
+        "placement": {"name": "first_fit"},
+        "power_management": {"sleep_idle_hosts": False},
+    }
+    cfg.update(over)
+    return cfg

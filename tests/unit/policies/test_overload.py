@@ -1,0 +1,179 @@
+"""Overload detectors on hand-worked histories (CloudSim 3.0.3 conventions)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dcsim.policies.overload import (
+    OVERLOAD,
+    HostLoad,
+    InterQuartileRange,
+    LocalRegression,
+    LocalRegressionRobust,
+    MedianAbsoluteDeviation,
+    StaticThreshold,
+    iqr_one,
+    iqr_rows,
+    legacy_median,
+    mad_one,
+    make_detector,
+    robust_regression,
+    simple_regression,
+)
+
+
+def _load(util: float, hist: list[float], mig_s: float = 27.84) -> HostLoad:
+    h = np.zeros((1, 30))
+    h[0, : len(hist)] = hist
+    return HostLoad(np.array([util]), h, np.array([len(hist)]), np.array([mig_s]), 300.0)
+
+
+def _both(det: object, util: float, hist: list[float], mig_s: float = 27.84) -> bool:
+    vec = bool(det.overloaded(_load(util, hist, mig_s))[0])  # type: ignore[attr-defined]
+    one = bool(det.overloaded_one(util, hist, mig_s, 300.0))  # type: ignore[attr-defined]
+    assert vec == one
+    return vec
+
+
+def test_registry_names() -> None:
+    assert OVERLOAD.names() == ["iqr", "lr", "lrr", "mad", "thr"]
+    assert isinstance(make_detector("thr", 0.8), StaticThreshold)
+    assert make_detector("lr", 1.2).safety == 1.2
+    assert make_detector("iqr").safety == 1.5
+
+
+def test_thr_is_strict() -> None:
+    d = make_detector("thr", 0.8)
+    assert not _both(d, 0.8, [])
+    assert _both(d, 0.8000001, [])
+    assert not _both(d, 0.5, [0.99] * 30)  # history is ignored
+
+
+# 12 values; sorted: .05 .1 .15 .2 .25 .3 .4 .5 .6 .7 .8 .9
+H12 = [0.5, 0.1, 0.3, 0.7, 0.2, 0.9, 0.4, 0.6, 0.8, 0.05, 0.15, 0.25]
+
+
+def test_iqr_hand_worked() -> None:
+    # n = 12: q1 = round(3.25) - 1 = 2 -> 0.15; q3 = round(9.75) - 1 = 9 -> 0.7; IQR = 0.55.
+    assert iqr_one(H12) == pytest.approx(0.55)
+    d = InterQuartileRange.from_parameter(1.5)  # threshold 1 - 1.5 * 0.55 = 0.175
+    assert _both(d, 0.18, H12)
+    assert not _both(d, 0.17, H12)
+
+
+def test_iqr_rounds_half_up() -> None:
+    # n = 17: 0.25 * 18 = 4.5 -> Java rounds to 5 (index 4); banker's rounding would give 4.
+    h = [float(i) / 100 for i in range(17)]  # sorted already: 0.00 .. 0.16
+    assert iqr_one(h) == pytest.approx(0.13 - 0.04)  # q3 = round(13.5) - 1 = 13
+    assert iqr_rows(np.array([h]), np.array([17]))[0] == pytest.approx(0.09)
+
+
+def test_iqr_fallback_below_12_values() -> None:
+    d = InterQuartileRange.from_parameter(1.5)
+    assert _both(d, 0.71, H12[:11])  # 0.7 static fallback
+    assert not _both(d, 0.69, H12[:11])
+
+
+def test_mad_hand_worked() -> None:
+    # median of H12 (even n) = (0.3 + 0.4) / 2 = 0.35; |h - 0.35| sorted:
+    # .05 .05 .1 .15 .15 .2 .25 .25 .3 .35 .45 .55 -> MAD = (0.2 + 0.25) / 2 = 0.225
+    assert legacy_median(H12) == pytest.approx(0.35)
+    assert mad_one(H12) == pytest.approx(0.225)
+    d = MedianAbsoluteDeviation.from_parameter(2.5)  # threshold 1 - 2.5 * 0.225 = 0.4375
+    assert _both(d, 0.44, H12)
+    assert not _both(d, 0.43, H12)
+
+
+def test_mad_odd_count_and_fallback() -> None:
+    h = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 0.0 + 0.05, 0.55, 0.45]
+    # n = 13: median = 7th smallest = 0.5; |h - 0.5| sorted: 0 .05 .05 .1 .1 .2 .2 ... -> 0.2
+    assert legacy_median(h) == pytest.approx(0.5)
+    assert mad_one(h) == pytest.approx(0.2)
+    d = MedianAbsoluteDeviation.from_parameter(2.5)
+    assert _both(d, 0.71, h[:11])
+
+
+def test_lr_hand_worked() -> None:
+    # Oldest first y = 0.05 + 0.05 x (x = 1..10): newest-first history below. OLS: b0 = b1 = 0.05.
+    hist = [0.05 + 0.05 * x for x in range(10, 0, -1)]
+    b0, b1 = simple_regression(hist[::-1])
+    assert (b0, b1) == (pytest.approx(0.05), pytest.approx(0.05))
+    lr = LocalRegression.from_parameter(1.2)
+    # m = ceil(27.84 / 300) = 1 -> prediction at x = 11: 0.6; x 1.2 = 0.72 < 1.
+    assert lr.predict(hist, 27.84) == pytest.approx(0.72)
+    assert not _both(lr, 0.95, hist)  # the current utilisation is not used
+    steep = [0.1 * x for x in range(10, 0, -1)]  # y = 0.1 x: 1.1 * 1.2 = 1.32 >= 1
+    assert _both(lr, 0.1, steep)
+    # A longer migration pushes the horizon: m = ceil(301 / 300) = 2 -> x = 12.
+    assert lr.predict(hist, 301.0) == pytest.approx(1.2 * 0.65)
+
+
+def test_lr_boundary_is_inclusive() -> None:
+    lr = LocalRegression.from_parameter(1.0)
+    flat = [1.0] * 10  # prediction exactly 1.0
+    assert _both(lr, 0.0, flat)
+    assert not _both(lr, 0.0, [0.5] * 10)
+
+
+def test_lr_fallback_below_10_values() -> None:
+    lr = LocalRegression.from_parameter(1.2)
+    assert _both(lr, 0.71, [0.1] * 9)
+    assert not _both(lr, 0.69, [0.99] * 9)
+
+
+def test_lr_only_last_10_values_count() -> None:
+    lr = LocalRegression.from_parameter(1.2)
+    base = [0.1 * x for x in range(10, 0, -1)]
+    assert _both(lr, 0.0, base + [0.0001] * 20) == _both(lr, 0.0, base)
+
+
+def test_lrr_equals_lr_on_random_histories() -> None:
+    rng = np.random.default_rng(3)
+    lr = LocalRegression.from_parameter(1.2)
+    lrr = LocalRegressionRobust.from_parameter(1.2)
+    h = rng.uniform(0.05, 0.9, size=(300, 30))
+    load = HostLoad(np.full(300, 0.5), h, np.full(300, 30), np.full(300, 27.84), 300.0)
+    np.testing.assert_array_equal(lr.overloaded(load), lrr.overloaded(load))
+    for row in h[:50]:
+        y = row[:10][::-1].tolist()
+        assert robust_regression(y) == simple_regression(y)
+
+
+def test_simple_regression_matches_least_squares() -> None:
+    rng = np.random.default_rng(1)
+    y = rng.uniform(0, 1, 10).tolist()
+    b0, b1 = simple_regression(y)
+    slope, intercept = np.polyfit(np.arange(1.0, 11.0), y, 1)
+    assert b0 == pytest.approx(intercept, abs=1e-12)
+    assert b1 == pytest.approx(slope, abs=1e-12)
+
+
+@pytest.mark.parametrize(("name", "param"), [("thr", 0.8), ("iqr", 1.5), ("mad", 2.5), ("lr", 1.2),
+                                        ("lrr", 1.2)])
+def test_vectorized_equals_scalar(name: str, param: float) -> None:
+    rng = np.random.default_rng(7)
+    det = make_detector(name, param)
+    n = 400
+    lens = rng.integers(0, 31, n)
+    h = rng.uniform(0.0, 0.7, (n, 30)) * (np.arange(30)[None, :] < lens[:, None])
+    util = rng.uniform(0.2, 1.2, n)
+    mig = rng.choice([9.808, 13.92, 27.84, 400.0], n)
+    vec = det.overloaded(HostLoad(util, h, lens.astype(np.int64), mig, 300.0))
+    one = [det.overloaded_one(float(util[i]), h[i, : lens[i]].tolist(), float(mig[i]), 300.0)
+           for i in range(n)]
+    np.testing.assert_array_equal(vec, np.array(one))
+
+
+def test_lr_features_screen_agrees() -> None:
+    rng = np.random.default_rng(11)
+    lr = LocalRegression.from_parameter(1.2)
+    n = 500
+    h = rng.uniform(0.0, 0.9, (n, 30))
+    lens = np.full(n, 30, dtype=np.int64)
+    lens[:20] = 5
+    util = rng.uniform(0, 1, n)
+    mig = np.full(n, 27.84)
+    over, unsure = lr.screen_features(lr.features(h), util, lens, mig, 300.0)
+    exact = lr.overloaded(HostLoad(util, h, lens, mig, 300.0))
+    np.testing.assert_array_equal(over[~unsure], exact[~unsure])
