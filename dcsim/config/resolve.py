@@ -44,6 +44,7 @@ class HostGroupR:
     count: int
     cpu_overcommit: float
     datacenter: int
+    cpu_scheduler: str = "time_shared"
 
 
 @dataclass(frozen=True)
@@ -255,9 +256,13 @@ def resolve(cfg: Config, source: str | None = None) -> Scenario:
                                     f"profile {grp.virtualization!r} reserves "
                                     f"{prof.host_reserved_mem / 2**20:.0f} MiB, more than the "
                                     f"host's RAM ({model.ram / 2**20:.0f} MiB)"))
+            if grp.cpu_scheduler == "space_shared" and grp.cpu_overcommit > 1:
+                issues.append(Issue(f"{path}.cpu_overcommit",
+                                    "a space_shared host pins each vCPU to a core: overcommit "
+                                    "must be 1"))
             name = grp.name or grp.model or f"hosts{j}"
             hgroups.append(HostGroupR(name, model, grp.virtualization, prof, grp.count,
-                                      grp.cpu_overcommit, d))
+                                      grp.cpu_overcommit, d, grp.cpu_scheduler))
 
     ggroups: list[GuestGroupR] = []
     for k, ggrp in enumerate(cfg.guests):

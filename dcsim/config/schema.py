@@ -48,6 +48,11 @@ class HostGroup(Frozen):
     sleep_power: Power | None = Field(None, ge=0)
     virtualization: str = Field("kvm", description="virtualization profile name")
     cpu_overcommit: float = Field(1.0, ge=1.0, description="allowed ratio of reserved to real MIPS")
+    cpu_scheduler: Literal["time_shared", "space_shared"] = Field(
+        "time_shared",
+        description="time_shared: vCPUs share cores by weight (Xen credit style); space_shared: "
+        "each vCPU pinned to a core of its own (no overcommit, no scheduling overhead)",
+    )
 
 
 class Datacenter(Frozen):
@@ -77,6 +82,17 @@ class GuestGroup(Frozen):
     workload: WorkloadSpec = UniformWorkload()
     arrival: ArrivalSpec = AtStart()
     boot: bool = Field(True, description="pay the virtualization layer's boot time on arrival")
+    cpu_weight: float | None = Field(
+        None, gt=0, description="share weight under contention; default: the guest's vCPUs"
+    )
+    cpu_cap: float | None = Field(
+        None, gt=0, le=1, description="most CPU the guest may use, fraction of vCPUs × MIPS"
+    )
+    syscall_fraction: float = Field(
+        0.0, ge=0, le=1,
+        description="share of the work that is syscall/I/O-heavy (pays the layer's "
+        "syscall_overhead on top of cpu_overhead)",
+    )
 
 
 class PlacementSpec(Frozen):

@@ -189,8 +189,25 @@ class TraceWorkload(_Spec):
         return self
 
 
+class JobsWorkload(_Spec):
+    """Finite work: each guest runs ``count`` jobs back to back, CPU-bound while it has work.
+
+    Job lengths are in million instructions (MI), uniform in ``length × [1 − spread, 1 + spread]``
+    (drawn from the group's own stream). A job uses all the guest's vCPUs; its completion time
+    follows the CPU share the guest actually gets (processor sharing on its host), so it is the
+    measure of how virtualization and consolidation slow work down.
+    """
+
+    kind: Literal["jobs"] = "jobs"
+    count: int = Field(1, gt=0, description="jobs per guest, run back to back")
+    length: float = Field(gt=0, description="mean job length, million instructions (MI)")
+    spread: float = Field(0.0, ge=0, lt=1, description="lengths uniform in length × [1 ± spread]")
+    depart_when_done: bool = Field(True, description="the guest leaves when its last job ends")
+
+
 WorkloadSpec = Annotated[
-    ConstantWorkload
+    JobsWorkload
+    | ConstantWorkload
     | UniformWorkload
     | NormalWorkload
     | BetaWorkload

@@ -2,26 +2,32 @@
 
 Processes exist where something happens: ``arrivals`` releases guests at their arrival instants
 (guests arriving together form one placement batch), ``guest_lifecycle`` boots a guest and ends
-it at the end of its lifetime, and ``manager`` wakes every scheduling interval to sample every
-workload and re-share every host's CPU in one vectorized step. Between samples a guest's demand
-is held (sample-and-hold); an arrival, boot completion or departure re-shares only its own host at
-that instant, so accounting is exact for piecewise-constant rates and events grow with what
-happens, not with guests × intervals.
+it at the end of its lifetime, ``manager`` wakes every scheduling interval to sample every
+workload and re-share every host's CPU in one vectorized step, and ``jobs_watch`` wakes when a
+guest running finite jobs runs out of work. Between samples a guest's demand is held
+(sample-and-hold); an arrival, boot completion, departure or migration re-shares only the hosts
+involved, at that instant, so accounting is exact for piecewise-constant rates and events grow
+with what happens, not with guests × intervals.
 
-Accounting per host is a time integral updated at each change (``_settle``): energy from the
-power model at the host's utilisation, busy and available CPU, and per guest the work demanded
-and delivered. Virtualization costs enter as CPU efficiency: to deliver ``d`` useful MIPS a host
-spends ``d / eff`` raw MIPS, ``eff = (1 − cpu_overhead)(1 − sched_overhead(vCPUs per core))``;
-shares are weighted max-min fair (``kernels.share``); what a guest asked for but did not get is
-its unmet demand (SLA violation).
+CPU model. To deliver ``d`` useful MIPS a guest makes its host spend ``d / eff`` raw MIPS, with
+``eff = (1 − cpu_overhead)(1 − sched_overhead(r))(1 − syscall_fraction·syscall_overhead)
+(1 − interference)``: the virtualization layer's cost on CPU-bound work, time-slicing cost growing
+with runnable vCPUs per core ``r`` (none when pinned), the extra cost of syscall/I/O-heavy work,
+and slowdown from other busy guests on the same host. Raw demand is capped at the guest's vCPUs ×
+core speed (× its ``cpu_cap``) and shared weighted max-min fairly (``kernels.share``) when the host
+is oversubscribed. What a guest asked for but did not get is its unmet demand (SLA violation).
 
-Imports: simpy, numpy, dcsim.{config, model, kernels, policies, workload, metrics, rng}.
+Accounting per host is a time integral updated at each change (``_settle``): energy from the power
+model at the host's utilisation, busy and available CPU, per guest the work demanded and
+delivered, and completions of finite jobs (exact instants, by interpolation within the piece).
+
+Imports: simpy, numpy, pandas, dcsim.{config, model, kernels, policies, workload, metrics, rng}.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
 import numpy as np
@@ -30,7 +36,8 @@ import simpy
 from numpy.typing import NDArray
 
 from dcsim.config.resolve import Scenario
-from dcsim.config.workloads import AtStart, PoissonArrivals
+from dcsim.config.workloads import JobsWorkload
+from dcsim.engine.extensions import EXTENSIONS, load_builtin
 from dcsim.kernels.share import maxmin_share
 from dcsim.metrics.result import Result
 from dcsim.model.cluster import ClusterState, GuestStatus
@@ -38,6 +45,7 @@ from dcsim.model.power import power_w
 from dcsim.policies.placement import PLACEMENT
 from dcsim.rng import RandomStreams
 from dcsim.units import JOULES_PER_KWH
+from dcsim.workload.arrivals import build_arrivals
 from dcsim.workload.models import UtilizationModel, build_workload
 
 ProcessGenerator = Generator[simpy.events.Event, Any, Any]
@@ -46,23 +54,8 @@ I64 = NDArray[np.intp]
 
 __all__ = ["Simulation"]
 
-
-def _arrivals(spec: Any, n: int, duration_s: float,
-              rng: np.random.Generator) -> tuple[F64, F64]:
-    """Arrival instants (sorted) and lifetimes (inf = stays) of ``n`` guests."""
-    try:
-        from dcsim.workload.arrivals import build_arrivals
-    except ImportError:
-        build_arrivals = None
-    if build_arrivals is not None:
-        a, life = build_arrivals(spec, n, duration_s, rng)
-        return np.asarray(a, dtype=np.float64), np.asarray(life, dtype=np.float64)
-    if isinstance(spec, AtStart):
-        return np.zeros(n), np.full(n, np.inf)
-    if isinstance(spec, PoissonArrivals):
-        gaps = rng.exponential(1.0 / spec.rate, n)
-        return np.cumsum(gaps), rng.exponential(spec.mean_lifetime, n)
-    raise TypeError(f"unsupported arrival kind {spec.kind!r}")
+# Relative tolerance when deciding that a job's last instruction has been delivered.
+_JOB_TOL = 1e-9
 
 
 class Simulation:
@@ -113,6 +106,8 @@ class Simulation:
         self.guest_s = np.zeros(n_h)  # guest-seconds hosted (consolidation ratio)
         # guest accounting
         self.u_last = np.zeros(n_g)
+        self.speed = np.ones(n_g)  # < 1 while degraded (e.g. migrating)
+        self.paused = np.zeros(n_g, dtype=bool)  # stopped (downtime): wants CPU, gets none
         self.demand = np.zeros(n_g)  # useful MIPS wanted now
         self.useful = np.zeros(n_g)  # useful MIPS delivered now
         self.raw = np.zeros(n_g)  # raw host MIPS consumed now
@@ -123,14 +118,118 @@ class Simulation:
         self.start_s = np.full(n_g, np.nan)
         self.end_s = np.full(n_g, np.nan)
         self.lifetime_s = np.full(n_g, np.inf)
-        # records
+        self._setup_jobs()
+        # records and hooks
         self._rows: list[tuple[float, ...]] = []
         self._host_rows: list[tuple[float, F64, F64, F64]] = []
+        self.tick_hooks: list[Callable[[float], None]] = []
+        self.depart_hooks: list[Callable[[int, int], None]] = []
         self.events = 0
         self._ran = False
+        load_builtin()
+        self.extensions: list[Any] = []
+        for name in EXTENSIONS.names():
+            ext = EXTENSIONS.get(name)(self)
+            if ext is not None:
+                self.extensions.append(ext)
+
+    # ------------------------------------------------------------------ finite jobs ---------
+    def _setup_jobs(self) -> None:
+        st = self.state
+        n_g = st.n_guests_total
+        self.job_first = np.zeros(n_g, dtype=np.intp)  # flat index of the guest's first job
+        self.job_stop = np.zeros(n_g, dtype=np.intp)  # one past its last job
+        self.job_next = np.zeros(n_g, dtype=np.intp)  # next job to finish
+        self.job_total = np.zeros(n_g)  # MI of all the guest's jobs
+        self.work = np.zeros(n_g)  # MI delivered towards them
+        self.has_jobs = np.zeros(n_g, dtype=bool)
+        self.jobs_over = np.zeros(n_g, dtype=bool)  # all jobs finished
+        self.depart_when_done = np.zeros(n_g, dtype=bool)
+        self.t_empty = np.full(n_g, np.inf)
+        lengths: list[F64] = []
+        pos = 0
+        for sl, g in zip(self.slices, self.sc.guest_groups, strict=True):
+            spec = g.spec.workload
+            if not isinstance(spec, JobsWorkload):
+                continue
+            n = sl.stop - sl.start
+            rng = self.streams[f"jobs.{g.index}"]
+            lens = spec.length * rng.uniform(1 - spec.spread, 1 + spec.spread, (n, spec.count))
+            lengths.append(lens.ravel())
+            ids = np.arange(sl.start, sl.stop)
+            self.job_first[ids] = pos + np.arange(n) * spec.count
+            self.job_stop[ids] = self.job_first[ids] + spec.count
+            self.job_total[ids] = lens.sum(axis=1)
+            self.has_jobs[ids] = True
+            self.depart_when_done[ids] = spec.depart_when_done
+            pos += n * spec.count
+        self.job_next[:] = self.job_first
+        self.job_len = np.concatenate(lengths) if lengths else np.zeros(0)
+        # cumulative work at each job's end, within its guest
+        self.job_cum = np.zeros_like(self.job_len)
+        for g in np.flatnonzero(self.has_jobs):
+            a, b = self.job_first[g], self.job_stop[g]
+            self.job_cum[a:b] = np.cumsum(self.job_len[a:b])
+        self.job_end = np.full(self.job_len.shape[0], np.nan)
+        self._jobs_changed = self.env.event()
+        self._jobs_target = np.inf
+
+    def _job_completions(self, g: I64, t0: F64, before: F64, rate: F64, after: F64) -> None:
+        """Record the end instants of jobs of guests ``g`` finished within this piece."""
+        while g.shape[0]:
+            nxt = self.job_next[g]
+            live = nxt < self.job_stop[g]
+            g, nxt, t0, before, rate, after = (g[live], nxt[live], t0[live], before[live],
+                                                rate[live], after[live])
+            cum = self.job_cum[nxt]
+            done = cum <= after + _JOB_TOL * cum
+            if not done.any():
+                return
+            g, nxt, t0, before, rate, after, cum = (g[done], nxt[done], t0[done], before[done],
+                                                     rate[done], after[done], cum[done])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t = t0 + np.where(rate > 0, (cum - before) / rate, 0.0)
+            self.job_end[nxt] = np.minimum(t, self.env.now)
+            self.job_next[g] += 1
+
+    def jobs_watch(self) -> ProcessGenerator:
+        """SimPy process: wake when a guest running finite jobs runs out of work."""
+        while True:
+            target = float(self.t_empty.min()) if self.t_empty.shape[0] else np.inf
+            self._jobs_target = target
+            self._jobs_changed = self.env.event()
+            if np.isfinite(target):
+                yield self.env.any_of([self.env.timeout(max(0.0, target - self.env.now)),
+                                       self._jobs_changed])
+            else:
+                yield self._jobs_changed
+            self.events += 1
+            now = self.env.now
+            due = np.flatnonzero(self.t_empty <= now * (1 + 1e-12) + 1e-9)
+            for g in due.tolist():
+                self._finish_jobs(int(g))
+
+    def _finish_jobs(self, g: int) -> None:
+        st = self.state
+        h = int(st.host_of[g])
+        if h < 0:
+            self.t_empty[g] = np.inf
+            return
+
+        self.jobs_over[g] = True  # the work is done (set before settling: no further demand)
+        self.t_empty[g] = np.inf
+        if self.depart_when_done[g] and st.status[g] == GuestStatus.RUNNING:
+            self._depart(g)  # settles the host (recording the last job's end) and re-shares
+            return
+
+        def change() -> None:
+            self.u_last[g] = 0.0
+
+        self.update_host(h, change)
 
     # ------------------------------------------------------------------ accounting ----------
-    def _guests_on(self, hosts: I64) -> I64:
+    def guests_on(self, hosts: I64) -> I64:
+        """Guests placed on ``hosts`` (sorted host ids)."""
         if hosts.shape[0] == self.state.n_hosts:
             return np.flatnonzero(self.state.host_of >= 0)
         if hosts.shape[0] == 1:
@@ -148,14 +247,23 @@ class Simulation:
         self.avail_mi[hosts] += awake * st.cap_mips[hosts] * dt
         self.guest_s[hosts] += st.n_guests[hosts] * dt
         if guests.shape[0]:
-            gdt = now - self.last_t[st.host_of[guests]]
+            t0 = self.last_t[st.host_of[guests]]
+            gdt = now - t0
             self.demand_mi[guests] += self.demand[guests] * gdt
             self.useful_mi[guests] += self.useful[guests] * gdt
             self.raw_mi[guests] += self.raw[guests] * gdt
+            jm = self.has_jobs[guests]
+            if jm.any():
+                jg = guests[jm]
+                before = self.work[jg]
+                rate = self.useful[jg]
+                after = np.minimum(before + rate * gdt[jm], self.job_total[jg])
+                self.work[jg] = after
+                self._job_completions(jg, t0[jm], before, rate, after)
         self.last_t[hosts] = now
 
     def _share(self, hosts: I64, guests: I64) -> None:
-        """Re-share CPU on ``hosts`` among their running ``guests``; update power."""
+        """Re-share CPU on ``hosts`` (sorted) among their running ``guests``; update power."""
         st = self.state
         running = st.status[guests] == GuestStatus.RUNNING
         g = guests[running]
@@ -164,15 +272,32 @@ class Simulation:
         self.raw[guests] = 0.0
         if g.shape[0]:
             h_of = st.host_of[g]
-            want = self.u_last[g] * st.vcpus[g] * st.mips[g]
             local = np.searchsorted(hosts, h_of) if hosts.shape[0] < st.n_hosts else h_of
-            eff = st.efficiency(hosts)[local]
-            raw_want = np.minimum(want / eff, st.vcpus[g] * st.mips_per_core[h_of])
-            alloc = maxmin_share(raw_want, local, st.cap_mips[hosts], st.vcpus[g])
+            want = self.u_last[g] * st.vcpus[g] * st.mips[g]
+            busy = want > 0
+            n_busy = np.bincount(local, weights=busy, minlength=hosts.shape[0])[local]
+            interf = 1.0 - np.minimum(st.interference_max[h_of],
+                                      st.interference[h_of] * np.maximum(0.0, n_busy - 1))
+            eff = (st.efficiency(hosts)[local]
+                   * (1.0 - st.syscall_frac[g] * st.syscall_overhead[h_of]) * interf)
+            limit = st.vcpus[g] * st.mips_per_core[h_of] * st.cap_frac[g]
+            raw_want = np.where(self.paused[g], 0.0, np.minimum(want / eff, limit))
+            alloc = maxmin_share(raw_want, local, st.cap_mips[hosts], st.weight[g])
             self.demand[g] = want
             self.raw[g] = alloc
-            self.useful[g] = alloc * eff
+            self.useful[g] = alloc * eff * self.speed[g]
             used = np.bincount(local, weights=alloc, minlength=hosts.shape[0])
+            jm = self.has_jobs[g]
+            if jm.any():
+                jg = g[jm]
+                left = self.job_total[jg] - self.work[jg]
+                rate = self.useful[jg]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    t_e = np.where(left <= _JOB_TOL * self.job_total[jg], self.env.now,
+                                   np.where(rate > 0, self.env.now + left / rate, np.inf))
+                self.t_empty[jg] = np.where(self.jobs_over[jg], np.inf, t_e)
+                if self.t_empty[jg].min() < self._jobs_target and not self._jobs_changed.triggered:
+                    self._jobs_changed.succeed()
         else:
             used = np.zeros(hosts.shape[0])
         self.util[hosts] = used / st.cap_mips[hosts]
@@ -181,17 +306,65 @@ class Simulation:
             awake, power_w(st.power_table[hosts], self.util[hosts]), st.sleep_power[hosts]
         )
 
-    def _update_host(self, h: int, change: Any = None) -> None:
+    def update_host(self, h: int, change: Callable[[], None] | None = None) -> None:
         """Settle host ``h`` up to now, apply ``change()`` (if any), then re-share its CPU."""
         hosts = np.asarray([h], dtype=np.intp)
-        self._settle(hosts, self._guests_on(hosts))
+        self._settle(hosts, self.guests_on(hosts))
         if change is not None:
             change()
-        self._share(hosts, self._guests_on(hosts))
+        self._share(hosts, self.guests_on(hosts))
 
     def _sample(self, t: float) -> None:
         for sl, model in zip(self.slices, self.models, strict=True):
             self.u_last[sl] = model.values(t)
+        self.u_last[self.jobs_over] = 0.0
+
+    # ------------------------------------------------------------------ public changes ------
+    def set_speed(self, g: int, factor: float) -> None:
+        """Deliver only ``factor`` of guest ``g``'s work from now on (1 = normal)."""
+        h = int(self.state.host_of[g])
+
+        def change() -> None:
+            self.speed[g] = factor
+
+        if h >= 0:
+            self.update_host(h, change)
+        else:
+            change()
+
+    def set_paused(self, g: int, paused: bool) -> None:
+        """Stop (or resume) guest ``g``: while paused it wants CPU but gets none."""
+        h = int(self.state.host_of[g])
+
+        def change() -> None:
+            self.paused[g] = paused
+
+        if h >= 0:
+            self.update_host(h, change)
+        else:
+            change()
+
+    def wake(self, h: int) -> float:
+        """Wake host ``h`` if asleep; returns the wake latency the caller must wait."""
+        st = self.state
+        if st.awake[h]:
+            return 0.0
+
+        def change() -> None:
+            st.awake[h] = True
+
+        self.update_host(h, change)
+        return float(self.cfg.power_management.wake_latency) if self.env.now > 0 else 0.0
+
+    def maybe_sleep(self, h: int) -> None:
+        """Put host ``h`` to sleep if sleeping is enabled and it holds no guest."""
+        st = self.state
+        if self.sleep and st.awake[h] and st.n_guests[h] == 0:
+
+            def change() -> None:
+                st.awake[h] = False
+
+            self.update_host(h, change)
 
     # ------------------------------------------------------------------ processes -----------
     def manager(self) -> ProcessGenerator:
@@ -201,10 +374,12 @@ class Simulation:
         k = 0
         while True:
             now = self.env.now
-            guests = self._guests_on(all_hosts)
+            guests = self.guests_on(all_hosts)
             self._settle(all_hosts, guests)
             self._sample(now)
             self._share(all_hosts, guests)
+            for hook in self.tick_hooks:
+                hook(now)
             self._record(now)
             if self.check_invariants:
                 st.check()
@@ -228,7 +403,7 @@ class Simulation:
             j = i
             while j < n and times[order[j]] == t:
                 j += 1
-            self._admit(order[i:j])
+            self.admit(order[i:j])
             i = j
 
     def guest_lifecycle(self, g: int, boot_s: float, lifetime_s: float) -> ProcessGenerator:
@@ -236,6 +411,8 @@ class Simulation:
         if boot_s > 0:
             self.events += 1
             yield self.env.timeout(min(boot_s, lifetime_s))
+            if self.state.status[g] != GuestStatus.BOOTING:
+                return  # evicted while booting (e.g. its host failed)
             if boot_s >= lifetime_s:
                 self._depart(g)
                 return
@@ -243,10 +420,12 @@ class Simulation:
         if np.isfinite(lifetime_s):
             self.events += 1
             yield self.env.timeout(lifetime_s - boot_s)
-            self._depart(g)
+            if self.state.status[g] == GuestStatus.RUNNING:
+                self._depart(g)
 
     # ------------------------------------------------------------------ state changes -------
-    def _boot_time(self, g: int, h: int) -> float:
+    def boot_time(self, g: int, h: int) -> float:
+        """Boot/start time of guest ``g`` on host ``h``'s layer, s (its own normal draw)."""
         prof = self.profiles[int(self.state.profile[h])]
         bt = prof.boot_time
         if bt.dist == "constant" or bt.sd == 0:
@@ -258,38 +437,42 @@ class Simulation:
             t = float(np.exp(np.log(bt.mean) - s2 / 2 + np.sqrt(s2) * self.boot_z[g]))
         return max(0.0, float(t))
 
-    def _admit(self, batch: I64) -> None:
+    def admit(self, batch: I64, *, lifetime_left: F64 | None = None,
+              extra_delay: F64 | None = None) -> I64:
+        """Place arriving guests with the placement policy; returns the host per guest (-1 =
+        rejected). ``extra_delay`` (s) is added before boot (e.g. a restore from a snapshot)."""
         st, now = self.state, self.env.now
-        self.arrival_s[batch] = now
+        first = np.isnan(self.arrival_s[batch])
+        self.arrival_s[batch[first]] = now
         decision = self.policy.place(st.sandbox(), batch)
         touched: list[int] = []
-        for g, h in zip(batch.tolist(), decision.tolist(), strict=True):
+        for i, (g, h) in enumerate(zip(batch.tolist(), decision.tolist(), strict=True)):
             if h < 0:
                 st.status[g] = GuestStatus.REJECTED
                 continue
-            wake = 0.0
-            if not st.awake[h]:
-                self._update_host(h)
-                st.awake[h] = True
-                wake = self.cfg.power_management.wake_latency if now > 0 else 0.0
+            wake = self.wake(h)
             st.place(g, h)  # raises InvariantViolation if the policy chose a host that is full
             if self.check_invariants:
                 st.check()
-            boot = wake + (self._boot_time(g, h) if self.sc.guest_groups[
+            boot = wake + (self.boot_time(g, h) if self.sc.guest_groups[
                 int(st.guest_group[g])].spec.boot else 0.0)
-            life = self.lifetime_s[g]
+            if extra_delay is not None:
+                boot += float(extra_delay[i])
+            life = self.lifetime_s[g] if lifetime_left is None else float(lifetime_left[i])
             if boot > 0 or np.isfinite(life):
                 st.status[g] = GuestStatus.BOOTING if boot > 0 else GuestStatus.RUNNING
-                if boot == 0:
+                if boot == 0 and np.isnan(self.start_s[g]):
                     self.start_s[g] = now
                 self.env.process(self.guest_lifecycle(g, boot, life))
             else:
                 st.status[g] = GuestStatus.RUNNING
-                self.start_s[g] = now
+                if np.isnan(self.start_s[g]):
+                    self.start_s[g] = now
             touched.append(h)
         if now > 0:  # at t = 0 the first manager step shares every host anyway
             for h in sorted(set(touched)):
-                self._update_host(h)
+                self.update_host(h)
+        return decision
 
     def _start(self, g: int) -> None:
         st = self.state
@@ -297,11 +480,13 @@ class Simulation:
 
         def change() -> None:
             st.status[g] = GuestStatus.RUNNING
-            self.start_s[g] = self.env.now
+            if np.isnan(self.start_s[g]):
+                self.start_s[g] = self.env.now
 
-        self._update_host(h, change)
+        self.update_host(h, change)
 
-    def _depart(self, g: int) -> None:
+    def evict(self, g: int, status: GuestStatus) -> int:
+        """Take guest ``g`` off its host (settled first) and give it ``status``; returns the host."""
         st = self.state
         h = int(st.host_of[g])
 
@@ -309,13 +494,18 @@ class Simulation:
             st.release(g)
             if self.check_invariants:
                 st.check()
-            st.status[g] = GuestStatus.DEPARTED
-            self.end_s[g] = self.env.now
+            st.status[g] = status
             self.demand[g] = self.useful[g] = self.raw[g] = 0.0
-            if self.sleep and st.n_guests[h] == 0:
-                st.awake[h] = False
 
-        self._update_host(h, change)
+        self.update_host(h, change)
+        return h
+
+    def _depart(self, g: int) -> None:
+        h = self.evict(g, GuestStatus.DEPARTED)
+        self.end_s[g] = self.env.now
+        for hook in self.depart_hooks:
+            hook(g, h)
+        self.maybe_sleep(h)
 
     # ------------------------------------------------------------------ records -------------
     def _record(self, t: float) -> None:
@@ -326,7 +516,7 @@ class Simulation:
         p_it = float(self.power.sum())
         p_fac = float((np.bincount(st.datacenter, weights=self.power,
                                    minlength=self.dc_pue.shape[0]) * self.dc_pue).sum())
-        status = np.bincount(st.status, minlength=5)
+        status = np.bincount(st.status, minlength=len(GuestStatus))
         demand = float(self.demand.sum())
         useful = float(self.useful.sum())
         self._rows.append((
@@ -345,27 +535,50 @@ class Simulation:
         self._ran = True
         t0 = time.perf_counter()
         st = self.state
-        times = np.zeros(st.n_guests_total)
+        times = np.full(st.n_guests_total, np.inf)
         for k, (sl, gg) in enumerate(zip(self.slices, self.sc.guest_groups, strict=True)):
-            a, life = _arrivals(gg.spec.arrival, gg.spec.count, self.duration,
-                                self.streams[f"arrivals.{k}"])
+            a, life = build_arrivals(gg.spec.arrival, gg.spec.count, self.duration,
+                                     self.streams[f"arrivals.{k}"], base_dir=self.sc.base_dir)
             # guests beyond the arrivals that happen within the run never arrive
-            times[sl] = np.inf
-            life_full = np.full(gg.spec.count, np.inf)
             m = min(a.shape[0], gg.spec.count)
             times[sl.start:sl.start + m] = a[:m]
-            life_full[:m] = life[:m]
-            self.lifetime_s[sl] = life_full
+            self.lifetime_s[sl.start:sl.start + m] = life[:m]
         order = np.lexsort((np.arange(times.shape[0]), times))
         self.env.process(self.arrivals(times, order))
         self.env.process(self.manager())
+        if self.has_jobs.any():
+            self.env.process(self.jobs_watch())
+        for ext in self.extensions:
+            ext.start(self)
         self.env.run(until=self.duration)
         all_hosts = np.arange(st.n_hosts, dtype=np.intp)
-        self._settle(all_hosts, self._guests_on(all_hosts))
+        self._settle(all_hosts, self.guests_on(all_hosts))
         if self.check_invariants:
             st.check()
-        wall = time.perf_counter() - t0
-        return self._result(wall)
+        result = self._result(time.perf_counter() - t0)
+        for ext in self.extensions:
+            ext.finish(self, result)
+        result.summary["wall_s"] = time.perf_counter() - t0
+        return result
+
+    def _jobs_table(self) -> pd.DataFrame:
+        st = self.state
+        jg = np.flatnonzero(self.has_jobs)
+        if not jg.shape[0]:
+            return pd.DataFrame()
+        counts = self.job_stop[jg] - self.job_first[jg]
+        guest = np.repeat(jg, counts)
+        flat = np.concatenate([np.arange(a, b) for a, b in
+                               zip(self.job_first[jg], self.job_stop[jg], strict=True)])
+        end = self.job_end[flat]
+        prev_end = np.concatenate([[np.nan], end[:-1]])
+        first = flat == self.job_first[guest]
+        start = np.where(first, self.start_s[guest], prev_end)
+        ref = self.job_len[flat] / (st.vcpus[guest] * st.mips[guest])
+        return pd.DataFrame({
+            "guest": guest, "job": flat - self.job_first[guest], "length_mi": self.job_len[flat],
+            "start_s": start, "end_s": end, "time_s": end - start, "slowdown": (end - start) / ref,
+        })
 
     def _result(self, wall_s: float) -> Result:
         st = self.state
@@ -379,6 +592,7 @@ class Simulation:
             "demand_mips", "delivered_mips", "unmet_mips", "cpu_utilization", "power_it_w",
             "power_facility_w"])
         total_active = float(self.active_s.sum())
+        rejected = int((st.status == GuestStatus.REJECTED).sum())
         summary: dict[str, Any] = {
             "energy_it_kwh": float(self.energy_j.sum()) / JOULES_PER_KWH,
             "energy_facility_kwh": float((e_dc * self.dc_pue).sum()) / JOULES_PER_KWH,
@@ -391,17 +605,27 @@ class Simulation:
             "unmet_fraction": (demand_mi - useful_mi) / demand_mi if demand_mi > 0 else 0.0,
             "overhead_mi": raw_mi - useful_mi,
             "guests_arrived": int(arrived.sum()),
-            "guests_placed": int((~np.isnan(self.start_s) | (st.status == GuestStatus.BOOTING)
-                                  | (st.host_of >= 0)).sum()),
-            "guests_rejected": int((st.status == GuestStatus.REJECTED).sum()),
+            "guests_placed": int(arrived.sum()) - rejected,
+            "guests_rejected": rejected,
             "guests_departed": int((st.status == GuestStatus.DEPARTED).sum()),
             "mean_guests_per_active_host": float(self.guest_s.sum() / total_active)
             if total_active > 0 else 0.0,
-            "simulated_s": self.duration,
-            "wall_s": wall_s,
-            "events": self.events,
         }
-        summary["guests_placed"] = summary["guests_arrived"] - summary["guests_rejected"]
+        tables: dict[str, pd.DataFrame] = {}
+        if self.has_jobs.any():
+            jobs = self._jobs_table()
+            done = jobs[jobs["end_s"].notna()]
+            summary.update({
+                "jobs_total": len(jobs),
+                "jobs_completed": len(done),
+                "mean_job_time_s": float(done["time_s"].mean()) if len(done) else float("nan"),
+                "mean_job_slowdown": float(done["slowdown"].mean()) if len(done) else float("nan"),
+                "p95_job_slowdown": float(done["slowdown"].quantile(0.95)) if len(done)
+                else float("nan"),
+                "makespan_s": float(done["end_s"].max()) if len(done) else float("nan"),
+            })
+            tables["jobs"] = jobs
+        summary.update({"simulated_s": self.duration, "wall_s": wall_s, "events": self.events})
         idx = np.flatnonzero(arrived)
         guests = pd.DataFrame({
             "guest": idx,
@@ -425,5 +649,5 @@ class Simulation:
             })
         else:
             hosts = pd.DataFrame()
-        return Result(summary=summary, timeseries=ts, hosts=hosts, guests=guests,
+        return Result(summary=summary, timeseries=ts, hosts=hosts, guests=guests, tables=tables,
                       config=self.sc.config_json(), resolved=self.sc.resolved_json())

@@ -32,6 +32,7 @@ def feasible_hosts(
     disk_need: F64,
     vcpus: float,
     mips: float,
+    free_cores: F64 | None = None,
 ) -> B:
     """Mask of hosts that can admit one guest now.
 
@@ -44,13 +45,14 @@ def feasible_hosts(
     usable : (n_hosts,) host is not failed / not excluded.
     ram_need, disk_need : (n_hosts,) bytes the guest needs on each host (size + layer overhead).
     vcpus, mips : the guest's vCPUs and MIPS per vCPU.
+    free_cores : (n_hosts,) cores not pinned to a vCPU (space-shared hosts; ``inf`` elsewhere).
 
     Returns
     -------
     (n_hosts,) bool. O(n_hosts).
     """
     need_mips = vcpus * mips
-    return (
+    ok = (
         usable
         & (ram_need <= free_ram * (1 + EPS))
         & (disk_need <= free_storage * (1 + EPS))
@@ -59,3 +61,6 @@ def feasible_hosts(
         & (vcpus <= cores)
         & (mips <= mips_per_core * (1 + EPS))
     )
+    if free_cores is not None:
+        ok &= vcpus <= free_cores
+    return ok

@@ -52,25 +52,35 @@ def maxmin_share(
     ws = w[sel]
     g = group[sel]
     ratio = d / ws
-    order = np.lexsort((ratio, g))
+    single = bool(g[0] == g[-1]) and (g.shape[0] < 2 or bool(np.all(g == g[0])))
+    order = np.argsort(ratio, kind="stable") if single else np.lexsort((ratio, g))
     d, ws, g, ratio = d[order], ws[order], g[order], ratio[order]
     m = d.shape[0]
-    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-    lengths = np.diff(np.r_[starts, m])
+    if single:
+        starts = np.zeros(1, dtype=np.intp)
+        lengths = np.array([m])
+    else:
+        starts = np.flatnonzero(np.concatenate(([True], g[1:] != g[:-1])))
+        lengths = np.diff(np.append(starts, m))
     cd = np.cumsum(d)
     cw = np.cumsum(ws)
     # demand fully served strictly before position k, and weight at or after k, within the group
-    before = cd - d - np.repeat(np.r_[0.0, cd][starts], lengths)
+    base_d = cd[starts] - d[starts]
+    base_w = cw[starts] - ws[starts]
+    before = cd - d - np.repeat(base_d, lengths)
     group_w = np.repeat(np.add.reduceat(ws, starts), lengths)
-    after_w = group_w - (cw - ws - np.repeat(np.r_[0.0, cw][starts], lengths))
+    after_w = group_w - (cw - ws - np.repeat(base_w, lengths))
     cap = capacity[g]
     hit = ratio * after_w + before >= cap
     # first position per group where the level is reached (exists: total demand > capacity)
     pos = np.arange(m)
-    first = np.full(len(starts), m)
-    grp_idx = np.repeat(np.arange(len(starts)), lengths)
-    np.minimum.at(first, grp_idx[hit], pos[hit])
-    k = first[grp_idx]
+    if single:
+        k = np.full(m, int(np.argmax(hit)))
+    else:
+        first = np.full(len(starts), m)
+        grp_idx = np.repeat(np.arange(len(starts)), lengths)
+        np.minimum.at(first, grp_idx[hit], pos[hit])
+        k = first[grp_idx]
     level = (cap - before[k]) / after_w[k]
     share = np.where(pos < k, d, ws * level)
     share = np.minimum(share, d)

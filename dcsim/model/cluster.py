@@ -60,6 +60,10 @@ class ClusterState:
     sched_max: F64
     max_slots: F64
     overcommit: F64
+    pinned: NDArray[np.bool_]  # space-shared CPU scheduling
+    syscall_overhead: F64
+    interference: F64
+    interference_max: F64
     # hosts: dynamic
     used_ram: F64
     used_storage: F64
@@ -73,6 +77,9 @@ class ClusterState:
     mips: F64
     gram: F64
     gdisk: F64
+    weight: F64  # share weight under contention
+    cap_frac: F64  # most CPU a guest may use, fraction of vCPUs x MIPS
+    syscall_frac: F64
     guest_group: I64
     host_of: I64
     status: NDArray[np.int8]
@@ -128,6 +135,11 @@ class ClusterState:
             sched_max=hrep([p.sched_overhead.max for p in prof]),
             max_slots=hrep([float(p.max_guests) if p.max_guests else np.inf for p in prof]),
             overcommit=hrep([g.cpu_overcommit for g in hg]),
+            pinned=np.repeat(np.asarray([g.cpu_scheduler == "space_shared" for g in hg]),
+                             [g.count for g in hg]),
+            syscall_overhead=hrep([p.syscall_overhead for p in prof]),
+            interference=hrep([p.interference for p in prof]),
+            interference_max=hrep([p.interference_max for p in prof]),
             used_ram=reserved.copy(),
             used_storage=np.zeros(n_h),
             reserved_mips=np.zeros(n_h),
@@ -139,6 +151,9 @@ class ClusterState:
             mips=grep([g.type.mips for g in gg]),
             gram=grep([g.type.ram for g in gg]),
             gdisk=grep([g.type.disk for g in gg]),
+            weight=grep([g.spec.cpu_weight or float(g.type.vcpus) for g in gg]),
+            cap_frac=grep([g.spec.cpu_cap or 1.0 for g in gg]),
+            syscall_frac=grep([g.spec.syscall_fraction for g in gg]),
             guest_group=np.repeat(np.arange(len(gg), dtype=np.intp), counts),
             host_of=np.full(n_g, -1, dtype=np.intp),
             status=np.zeros(n_g, dtype=np.int8),
@@ -175,6 +190,7 @@ class ClusterState:
             self.max_slots[s] - self.n_guests[s], self.cores[s], self.mips_per_core[s],
             self.usable[s], self.gram[g] + self.mem_overhead[s],
             self.gdisk[g] + self.disk_overhead[s], float(self.vcpus[g]), float(self.mips[g]),
+            np.where(self.pinned[s], self.cores[s] - self.vcpus_placed[s], np.inf),
         )
 
     def fits(self, g: int, h: int) -> bool:
@@ -191,6 +207,7 @@ class ClusterState:
             and self.max_slots[h] - self.n_guests[h] >= 1
             and vcpus <= self.cores[h]
             and mips <= self.mips_per_core[h] * tol
+            and (not self.pinned[h] or vcpus <= self.cores[h] - self.vcpus_placed[h])
         )
 
     def sandbox(self) -> ClusterState:
@@ -249,6 +266,8 @@ class ClusterState:
             raise InvariantViolation("storage over capacity")
         if np.any(self.reserved_mips > self.cap_mips * self.overcommit * tol):
             raise InvariantViolation("CPU reservation above the overcommit ratio")
+        if np.any(self.pinned & (self.vcpus_placed > self.cores)):
+            raise InvariantViolation("more pinned vCPUs than cores on a space-shared host")
         if np.any(self.n_guests > self.max_slots):
             raise InvariantViolation("more guests than the layer allows")
         placed = self.host_of >= 0
@@ -271,5 +290,6 @@ class ClusterState:
         h = slice(None) if hosts is None else hosts
         r = self.vcpus_placed[h] / self.cores[h]
         sched = np.minimum(self.sched_max[h], self.sched_slope[h] * np.maximum(0.0, r - 1.0))
+        sched = np.where(self.pinned[h], 0.0, sched)  # pinned vCPUs are never time-sliced
         out: F64 = (1.0 - self.cpu_overhead[h]) * (1.0 - sched)
         return out

@@ -86,6 +86,8 @@ def _maxmin_csr(at_indptr: IntP, at_indices: IntP, capacity_bps: F64, rate_cap_b
         freeze = np.logical_or.reduceat(saturated[e_link], starts)
         freeze |= caps <= flow_min * (1.0 + _LEVEL_RTOL)
         frozen = np.flatnonzero(freeze)
+        if frozen.size == 0:  # pragma: no cover - the global minimum always freezes
+            raise RuntimeError("max-min filling made no progress (NaN capacity or cap?)")
         rates[ids[frozen]] = flow_min[frozen]
         e_frozen = freeze[e_flow]
         f_links = e_link[e_frozen]

@@ -11,9 +11,11 @@ destination and the hash value, modulo that count, is decoded into one path hop 
 in ascending node index order). The same key always gives the same path, in any process. With
 ``ecmp=False`` every flow of a pair takes the same path (path index 0: lowest node indices first).
 
-Per destination node the router caches the hop distances and path counts (two arrays of length
-n_nodes, LRU-bounded), and per ``(src, dst, path index)`` the decoded link array, so repeated flows
-between the same pair cost a dictionary lookup.
+Per destination the router caches the hop distances and path counts (two lists of length
+n_nodes, LRU-bounded). A host with a single switch neighbour is reached through that switch, so
+one table per rack switch serves all its hosts (128 tables, not 1,024, on a k=16 fat-tree). The
+decoded link array of each ``(src, dst, path index)`` is cached too (unbounded: at most
+n_hosts^2 x paths entries, in practice the pairs a run uses), so repeated flows cost a lookup.
 
 Imports: numpy, scipy.sparse, zlib, dcsim.network.topology. No simpy.
 """

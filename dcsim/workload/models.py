@@ -36,6 +36,7 @@ from dcsim.config.workloads import (
     ConstantWorkload,
     DiurnalWorkload,
     FirstN,
+    JobsWorkload,
     LognormalWorkload,
     NormalWorkload,
     OnOffWorkload,
@@ -497,6 +498,8 @@ def build_workload(spec: WorkloadSpec, n: int, streams: RandomStreams, name: str
     """
     if isinstance(spec, ConstantWorkload):
         return Constant(n, spec.utilization)
+    if isinstance(spec, JobsWorkload):
+        return Constant(n, 1.0)  # CPU-bound while work remains; the engine tracks the work
     if isinstance(spec, UniformWorkload):
         return StepwiseRandom(n, streams, name, spec.period or interval_s, spec.low, spec.high,
                               spec.autocorrelation)

@@ -40,7 +40,7 @@ def reference_maxmin(inc: NDArray[np.bool_], capacity: NDArray[np.float64],
             if frozen[f]:
                 continue
             on_full = any(
-                inc[link, f] and inc[link].astype(float) @ rates >= capacity[link] * (1 - 1e-12)
+                inc[link, f] and rates[inc[link]].sum() >= capacity[link] * (1 - 1e-12)
                 for link in range(n_links)
             )
             if on_full or caps[f] <= best * (1 + 1e-12):

@@ -39,10 +39,14 @@ def test_completion_with_a_flow_joining_then_leaving() -> None:
     assert net.next_event() == pytest.approx((1.252, a))
     net.advance(1.252)
     (rec_a,) = net.pop_completed()
-    assert rec_a.fid == a and rec_a.completed and rec_a.nbytes == GBIT
-    assert rec_a.start_s == 0.0 and rec_a.end_s == pytest.approx(1.252)
+    assert rec_a.fid == a
+    assert rec_a.completed
+    assert rec_a.nbytes == GBIT
+    assert rec_a.start_s == 0.0
+    assert rec_a.end_s == pytest.approx(1.252)
     assert net.records == [rec_b, rec_a]
-    assert net.next_event() is None and net.n_live == 0
+    assert net.next_event() is None
+    assert net.n_live == 0
 
 
 def test_one_advance_processes_every_intermediate_change() -> None:
@@ -102,9 +106,11 @@ def test_remove_in_flight_and_errors() -> None:
     net = _rack(latency_s=1.0)
     f = net.add_flow(0.0, 0, 1, GBIT)
     net.advance(1.5)  # sent at 1 s, delivered at 3 s
-    assert net.rate_bps(f) == 0.0 and net.remaining_bytes(f) == 0.0
+    assert net.rate_bps(f) == 0.0
+    assert net.remaining_bytes(f) == 0.0
     rec = net.remove_flow(2.0, f)
-    assert not rec.completed and rec.nbytes == GBIT
+    assert not rec.completed
+    assert rec.nbytes == GBIT
     net.advance(5.0)
     assert net.pop_completed() == []
     with pytest.raises(KeyError):
@@ -134,3 +140,31 @@ def test_fat_tree_ecmp_flows_do_not_collide_needlessly() -> None:
     _, rates = net.rates()
     assert np.all(rates <= 1e9 * (1 + 1e-12))
     assert np.all(net.link_utilization() <= 1 + 1e-9)
+
+
+def test_random_workload_conserves_bytes_and_capacity() -> None:
+    rng = np.random.default_rng(7)
+    topo = attach_hosts(fat_tree(4), 16)
+    net = FlowNetwork(topo, Router(topo))
+    sizes: dict[int, float] = {}
+    t = 0.0
+    for _ in range(60):
+        t += float(rng.exponential(0.05))
+        s, d = (int(x) for x in rng.choice(16, size=2, replace=False))
+        fid = net.add_flow(t, s, d, float(rng.uniform(0.01, 0.2)) * GBIT)
+        sizes[fid] = net._meta[fid].nbytes
+        assert np.all(net.link_utilization() <= 1 + 1e-9)
+    while (nxt := net.next_event()) is not None:
+        net.advance(nxt[0])
+        assert np.all(net.link_utilization() <= 1 + 1e-9)
+    recs = net.pop_completed()
+    assert sorted(r.fid for r in recs) == sorted(sizes)
+    for r in recs:
+        assert r.completed
+        assert r.nbytes == sizes[r.fid]
+        # No flow beats its path's line rate (1 Gbps) plus latency.
+        assert r.end_s >= r.start_s + r.nbytes * 8 / 1e9 * (1 - 1e-9)
+    # Every byte crossed each link of its path once: total link bytes = sum of size x hops.
+    hops = {r.fid: len(net.router.path_links(r.src, r.dst, r.fid)) for r in recs}
+    expected = sum(sizes[f] * hops[f] for f in sizes)
+    assert net.link_bytes.sum() == pytest.approx(expected, rel=1e-9)

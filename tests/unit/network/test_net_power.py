@@ -66,4 +66,6 @@ def test_parse_switch_model_reports_problems() -> None:
     assert model is None
     assert [i.path for i in issues] == ["x.oops", "x.chassis_w", "x.port_w.fast"]
     model, issues = parse_switch_model("y", {"chassis_w": "1kW", "port_w": {"10Gbps": "3W"}})
-    assert issues == [] and model is not None and model.chassis_w == 1000.0
+    assert issues == []
+    assert model is not None
+    assert model.chassis_w == 1000.0

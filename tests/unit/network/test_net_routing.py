@@ -37,7 +37,9 @@ def test_path_lengths_and_ends(ft4: Router) -> None:
     assert same_edge == ["host0_0_0", "edge0_0", "host0_0_1"]
     assert len(ft4.path_links(0, 2, 0)) == 4  # same pod, other edge switch
     inter = _node_path(ft4, ft4.path_links(0, 15, 0))
-    assert len(inter) == 7 and inter[0] == "host0_0_0" and inter[-1] == "host3_1_1"
+    assert len(inter) == 7
+    assert inter[0] == "host0_0_0"
+    assert inter[-1] == "host3_1_1"
     assert [n.rstrip("0123456789_") for n in inter] == [
         "host", "edge", "agg", "core", "agg", "edge", "host",
     ]
@@ -104,3 +106,16 @@ def test_k16_every_pair_spreads_over_64_paths() -> None:
     assert router.n_paths(0, 1023) == 64
     used = {tuple(router.path_links(0, 1023, key)) for key in range(2000)}
     assert len(used) == 64
+
+
+def test_multi_dc_route_crosses_the_wan() -> None:
+    from dcsim.network.topology import multi_dc
+
+    g = multi_dc([fat_tree(4), fat_tree(4)], wan_bps=10e9, wan_latency_s=0.02)
+    router = Router(attach_hosts(g, 32))
+    path = _node_path(router, router.path_links(0, 31, 5))
+    assert "dc0/gateway" in path
+    assert path[path.index("dc0/gateway") + 1] == "dc1/gateway"
+    # 2 x (host-edge-agg-core) + core-gw + WAN + gw-core = 9 hops; latency 8 us + 20 ms.
+    assert len(path) == 10
+    assert router.path_latency_s(router.path_links(0, 31, 5)) == pytest.approx(0.02 + 8e-6)

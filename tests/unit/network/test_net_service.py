@@ -43,7 +43,9 @@ def test_two_overlapping_transfers() -> None:
         ("t1", pytest.approx(1.252)),
     ]
     rec1 = log[1][2]
-    assert rec1.completed and rec1.start_s == 0.0 and rec1.nbytes == GBIT
+    assert rec1.completed
+    assert rec1.start_s == 0.0
+    assert rec1.nbytes == GBIT
     assert log[0][2].duration_s == pytest.approx(0.502)
 
 
@@ -56,7 +58,8 @@ def test_background_slows_a_transfer_until_stopped() -> None:
         ev = net.transfer(0, 2, 1 * GBIT)
         yield env.timeout(1.0)  # 0.5 Gbit sent at 0.5 Gbps
         rec = net.stop_background(bg)
-        assert rec.nbytes == pytest.approx(0.5 * GBIT) and not rec.completed
+        assert rec.nbytes == pytest.approx(0.5 * GBIT)
+        assert not rec.completed
         yield ev  # 0.5 Gbit left at 1 Gbps
         done.append(env.now)
 
@@ -79,8 +82,10 @@ def test_cancel_ends_a_transfer_early() -> None:
     env.process(scenario())
     env.run()
     ((t, rec),) = got
-    assert t == 1.0 and rec.end_s == 1.0
-    assert rec.completed is False and rec.nbytes == pytest.approx(GBIT)
+    assert t == 1.0
+    assert rec.end_s == 1.0
+    assert rec.completed is False
+    assert rec.nbytes == pytest.approx(GBIT)
     assert net.flows.n_live == 0
 
 

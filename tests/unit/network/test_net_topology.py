@@ -52,7 +52,8 @@ def test_fat_tree_rejects_odd_k() -> None:
 
 def test_leaf_spine_oversubscription() -> None:
     g = leaf_spine(4, 2, 8, host_link_bps=10e9, oversubscription=2.0)
-    assert _count(g, role="leaf") == 4 and _count(g, role="spine") == 2
+    assert _count(g, role="leaf") == 4
+    assert _count(g, role="spine") == 2
     assert _count(g, kind="host") == 32
     # 8 x 10 Gbps down, 3:1... here 2:1 -> 40 Gbps up over 2 spines = 20 Gbps each.
     assert g.edges["leaf0", "spine1"]["capacity_bps"] == pytest.approx(20e9)
@@ -132,7 +133,8 @@ def test_validation_reports_every_problem() -> None:
 def test_validation_disconnected_and_zero_capacity() -> None:
     g = nx.union(leaf_spine(1, 1, 2), leaf_spine(1, 1, 2), rename=("a/", "b/"))
     issues = attach_hosts(g, 4).validate()
-    assert len(issues) == 1 and "not connected" in issues[0].message
+    assert len(issues) == 1
+    assert "not connected" in issues[0].message
     g2 = leaf_spine(1, 1, 2)
     g2.edges["host0_1", "leaf0"]["capacity_bps"] = 0.0
     issues = attach_hosts(g2, 2).validate()
@@ -145,7 +147,8 @@ def test_load_edge_list_with_units(tmp_path: Path) -> None:
     f = tmp_path / "net.txt"
     f.write_text("# tiny\nh0 s0 10Gbps 5us\nh1 s0 1Gbps\ns0 s1 40Gbps 2us\nh2 s1 10Gbps\n")
     g = load_graph(f)
-    assert g.nodes["h0"]["kind"] == "host" and g.nodes["s0"]["kind"] == "switch"
+    assert g.nodes["h0"]["kind"] == "host"
+    assert g.nodes["s0"]["kind"] == "switch"
     assert g.edges["h0", "s0"]["capacity_bps"] == 10e9
     assert g.edges["h0", "s0"]["latency_s"] == pytest.approx(5e-6)
     assert g.edges["h1", "s0"]["latency_s"] == pytest.approx(1e-6)

@@ -1,0 +1,793 @@
+"""The ``sweep:`` section of a config and its expansion into an ordered plan of runs.
+
+A sweep varies values of the config it sits in. Parameters are named by dotted config paths
+(``datacenters[0].hosts[0].virtualization``, ``placement.name``, ``guests[0].count``) or, for values
+only used by expressions, by a bare name (``consolidation_ratio``)::
+
+    sweep:
+      grid:                      # cartesian product, first key slowest
+        consolidation_ratio: [1, 2, 4]
+        datacenters[0].hosts[0].virtualization: [kvm, docker]
+      zip:                       # lists of equal length, varied together (one axis)
+        duration: [1h, 2h]
+        interval: [5m, 10m]
+      sample:                    # random or Latin-hypercube points (scipy.stats.qmc), seeded
+        method: lhs              # random | lhs
+        n: 8
+        params:
+          guests[0].workload.high: {dist: uniform, low: 0.5, high: 1.0}
+          datacenters[0].hosts[0].count: {dist: integer, low: 2, high: 6}
+      derived:                   # safe arithmetic over the point's parameters, in order
+        guests[0].count: "consolidation_ratio * datacenters[0].hosts[0].count"
+      constraints:               # points where one is false are skipped
+        - "virtualization != 'bare_metal' or consolidation_ratio == 1"
+      replications: 5            # independent seeds spawned from the point's seed
+
+Points are the product grid × zip × sample, in that order (each block in the order its keys are
+written; the last grid key varies fastest). Expressions see every parameter by its full path and,
+when unambiguous, by its last name segment (``virtualization``, ``count``); they support numbers,
+strings, ``+ - * / // % **``, comparisons, ``and or not``, ``x if c else y`` and the functions
+``min max abs round floor ceil int float sqrt log exp``. They are parsed with :mod:`ast` and
+evaluated by a whitelist walker: nothing is ever passed to ``eval``.
+
+Every expanded point is validated as a normal config before anything runs and every problem of
+every point is reported at once, with the point's parameters in each message. The ``sweep`` section
+itself is never part of a point's config, so a point's scenario id depends only on its resolved run
+config. Replication ``k`` of a point runs with seed ``spawn_seeds(point seed, replications)[k]``
+(replication index 0 of the engine), so ``dcsim run --seed <row seed>`` with the point's values
+reproduces a row exactly; points share seeds (common random numbers across the compared settings).
+
+Imports: numpy, scipy.stats.qmc, pydantic, dcsim.errors, dcsim.rng, dcsim.config.{catalog, load}
+(``dcsim.config.schema`` lazily, to walk its fields).
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import hashlib
+import itertools
+import json
+import math
+import operator
+import re
+import types
+import typing
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError, model_validator
+
+from dcsim.config.catalog import Frozen
+from dcsim.config.load import config_hash, parse_config, set_path, split_path
+from dcsim.errors import ConfigError, Issue
+
+__all__ = [
+    "Choice",
+    "Expression",
+    "IntegerRange",
+    "LogUniform",
+    "RunSpec",
+    "SampleSpec",
+    "SweepPlan",
+    "SweepPoint",
+    "SweepSpec",
+    "Uniform",
+    "expand_sweep",
+    "load_sweep",
+]
+
+# ----------------------------------------------------------------------------- the schema
+
+
+class Uniform(Frozen):
+    """A real value drawn uniformly from ``[low, high)``."""
+
+    dist: Literal["uniform"] = "uniform"
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _order(self) -> Uniform:
+        if not self.high > self.low:
+            raise ValueError(f"high ({self.high:g}) must be greater than low ({self.low:g})")
+        return self
+
+    def ppf(self, u: float) -> Any:
+        """Value at quantile ``u`` in [0, 1)."""
+        return self.low + u * (self.high - self.low)
+
+
+class LogUniform(Frozen):
+    """A positive real value whose logarithm is uniform on ``[log low, log high)``."""
+
+    dist: Literal["loguniform"] = "loguniform"
+    low: float = Field(gt=0)
+    high: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _order(self) -> LogUniform:
+        if not self.high > self.low:
+            raise ValueError(f"high ({self.high:g}) must be greater than low ({self.low:g})")
+        return self
+
+    def ppf(self, u: float) -> Any:
+        """Value at quantile ``u`` in [0, 1)."""
+        return math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
+
+
+class IntegerRange(Frozen):
+    """An integer drawn uniformly from ``low..high`` (both included)."""
+
+    dist: Literal["integer"] = "integer"
+    low: int
+    high: int
+
+    @model_validator(mode="after")
+    def _order(self) -> IntegerRange:
+        if self.high < self.low:
+            raise ValueError(f"high ({self.high}) must not be less than low ({self.low})")
+        return self
+
+    def ppf(self, u: float) -> Any:
+        """Value at quantile ``u`` in [0, 1)."""
+        return min(self.high, self.low + math.floor(u * (self.high - self.low + 1)))
+
+
+class Choice(Frozen):
+    """One of ``values``, each equally likely."""
+
+    dist: Literal["choice"] = "choice"
+    values: list[Any] = Field(min_length=1)
+
+    def ppf(self, u: float) -> Any:
+        """Value at quantile ``u`` in [0, 1)."""
+        return self.values[min(len(self.values) - 1, math.floor(u * len(self.values)))]
+
+
+Distribution = Annotated[Uniform | LogUniform | IntegerRange | Choice, Field(discriminator="dist")]
+
+
+class SampleSpec(Frozen):
+    """``n`` points drawn at random or by Latin-hypercube sampling."""
+
+    method: Literal["random", "lhs"] = "random"
+    n: int = Field(gt=0, description="number of sampled points")
+    seed: int | None = Field(None, ge=0, description="sampling seed; default: the config's seed")
+    params: dict[str, Distribution] = Field(min_length=1)
+
+
+class SweepSpec(Frozen):
+    """What a sweep varies, how values are derived and filtered, and how often each point runs."""
+
+    grid: dict[str, list[Any]] = Field(default_factory=dict,
+                                       description="cartesian product of these value lists")
+    zip: dict[str, list[Any]] = Field(default_factory=dict,
+                                      description="equal-length lists varied together")
+    sample: SampleSpec | None = None
+    derived: dict[str, str] = Field(default_factory=dict,
+                                    description="path or name -> arithmetic expression")
+    constraints: list[str] = Field(default_factory=list,
+                                   description="boolean expressions; false -> point skipped")
+    replications: int = Field(1, gt=0, description="runs per point, independent seeds")
+
+
+# ----------------------------------------------------------------------------- expressions
+
+_BINOPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+    ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
+}
+_CMPOPS: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
+    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
+    ast.Gt: operator.gt, ast.GtE: operator.ge,
+}
+_FUNCS: dict[str, Callable[..., Any]] = {
+    "min": min, "max": max, "abs": abs, "round": round, "floor": math.floor, "ceil": math.ceil,
+    "int": int, "float": float, "sqrt": math.sqrt, "log": math.log, "exp": math.exp,
+}
+_CONSTS: dict[str, Any] = {"true": True, "false": False, "True": True, "False": False}
+
+
+def _name_of(node: ast.expr) -> str | None:
+    """``datacenters[0].hosts[0].count`` written in an expression → that dotted path."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = _name_of(node.value)
+        return None if base is None else f"{base}.{node.attr}"
+    if (isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant)
+            and type(node.slice.value) is int):
+        base = _name_of(node.value)
+        return None if base is None else f"{base}[{node.slice.value}]"
+    return None
+
+
+class Expression:
+    """A safe arithmetic / boolean expression over named values (parsed once, evaluated often).
+
+    Parameters
+    ----------
+    text : the expression, e.g. ``"consolidation_ratio * 20"``.
+
+    Raises
+    ------
+    ValueError
+        On a syntax error or a construct outside the whitelist (attribute calls, lambdas, ...).
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        try:
+            tree = ast.parse(text.strip(), mode="eval")
+        except SyntaxError as exc:
+            raise ValueError(f"cannot parse expression {text!r}: {exc.msg}") from None
+        self._root = tree.body
+        self.names: list[str] = []
+        self._check(self._root)
+
+    def _check(self, node: ast.expr) -> None:
+        name = _name_of(node)
+        if name is not None:
+            if name not in _CONSTS and name not in self.names:
+                self.names.append(name)
+            return
+        if isinstance(node, ast.Constant):
+            if not isinstance(node.value, int | float | str | bool):
+                raise ValueError(f"unsupported constant {node.value!r} in {self.text!r}")
+        elif isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+            self._check(node.left)
+            self._check(node.right)
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd | ast.Not):
+            self._check(node.operand)
+        elif isinstance(node, ast.BoolOp):
+            for v in node.values:
+                self._check(v)
+        elif isinstance(node, ast.Compare) and all(type(o) in _CMPOPS for o in node.ops):
+            self._check(node.left)
+            for c in node.comparators:
+                self._check(c)
+        elif isinstance(node, ast.IfExp):
+            for part in (node.test, node.body, node.orelse):
+                self._check(part)
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+              and node.func.id in _FUNCS and not node.keywords):
+            for a in node.args:
+                self._check(a)
+        else:
+            what = type(node).__name__
+            if isinstance(node, ast.Call):
+                what = "call of anything but " + ", ".join(sorted(_FUNCS))
+            raise ValueError(f"unsupported construct ({what}) in {self.text!r}")
+
+    def evaluate(self, env: Mapping[str, Any]) -> Any:
+        """The value of the expression with names looked up in ``env``.
+
+        Raises
+        ------
+        ValueError
+            On an unknown name, a type mismatch, division by zero or a huge power.
+        """
+        try:
+            return self._eval(self._root, env)
+        except ValueError:
+            raise
+        except (TypeError, ArithmeticError) as exc:
+            raise ValueError(f"cannot evaluate {self.text!r}: {exc}") from None
+
+    def _eval(self, node: ast.expr, env: Mapping[str, Any]) -> Any:
+        name = _name_of(node)
+        if name is not None:
+            if name in env:
+                return env[name]
+            if name in _CONSTS:
+                return _CONSTS[name]
+            raise ValueError(f"unknown name {name!r} in {self.text!r}")
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.BinOp):
+            left, right = self._eval(node.left, env), self._eval(node.right, env)
+            if isinstance(node.op, ast.Pow) and abs(float(right)) > 64:
+                raise ValueError(f"exponent {right!r} too large in {self.text!r}")
+            return _BINOPS[type(node.op)](left, right)
+        if isinstance(node, ast.UnaryOp):
+            val = self._eval(node.operand, env)
+            if isinstance(node.op, ast.Not):
+                return not val
+            return -val if isinstance(node.op, ast.USub) else +val
+        if isinstance(node, ast.BoolOp):
+            is_and = isinstance(node.op, ast.And)
+            val: Any = is_and
+            for v in node.values:
+                val = self._eval(v, env)
+                if bool(val) != is_and:
+                    return val
+            return val
+        if isinstance(node, ast.Compare):
+            left = self._eval(node.left, env)
+            for op, comp in zip(node.ops, node.comparators, strict=True):
+                right = self._eval(comp, env)
+                if not _CMPOPS[type(op)](left, right):
+                    return False
+                left = right
+            return True
+        if isinstance(node, ast.IfExp):
+            branch = node.body if self._eval(node.test, env) else node.orelse
+            return self._eval(branch, env)
+        assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+        return _FUNCS[node.func.id](*(self._eval(a, env) for a in node.args))
+
+
+# ----------------------------------------------------------------------------- the plan
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One expanded point: its parameter values and its run config (without ``sweep``).
+
+    Attributes
+    ----------
+    index : position in expansion order (0-based, dense over points kept by the constraints).
+    point_id : ``p<index>-<8 hex digits of the parameters' hash>``; stable for a given sweep.
+    params : parameter name → value, in expansion order, derived values last.
+    config : the raw run config (YAML-level data) with the point's values set.
+    config_hash : hash of the validated point config without its seed (equal across replications).
+    seed : the point config's seed; replication seeds are spawned from it.
+    """
+
+    index: int
+    point_id: str
+    params: dict[str, Any]
+    config: dict[str, Any]
+    config_hash: str
+    seed: int
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of the plan: a point, a replication and its spawned seed."""
+
+    point: SweepPoint
+    replication: int
+    seed: int
+
+    @property
+    def key(self) -> str:
+        """``<point_id>-rep<k>``: the run's name in a results store."""
+        return f"{self.point.point_id}-rep{self.replication}"
+
+    def config(self) -> dict[str, Any]:
+        """The point config with this run's seed."""
+        cfg = copy.deepcopy(self.point.config)
+        cfg["seed"] = self.seed
+        return cfg
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """An expanded, validated sweep: ordered points, replications, seeds and the sweep hash."""
+
+    name: str
+    spec: SweepSpec
+    points: tuple[SweepPoint, ...]
+    param_names: tuple[str, ...]
+    skipped: tuple[tuple[dict[str, Any], str], ...]
+    source: str | None
+    sweep_hash: str
+    raw: dict[str, Any] = field(repr=False)
+
+    @property
+    def replications(self) -> int:
+        return self.spec.replications
+
+    @property
+    def n_runs(self) -> int:
+        return len(self.points) * self.spec.replications
+
+    def runs(self) -> Iterator[RunSpec]:
+        """Every run, point-major (point 0 rep 0, point 0 rep 1, ...)."""
+        from dcsim.rng import spawn_seeds
+
+        for p in self.points:
+            for k, s in enumerate(spawn_seeds(p.seed, self.spec.replications)):
+                yield RunSpec(p, k, s)
+
+    def short_names(self) -> dict[str, str]:
+        """Unambiguous short name (last name segment) → full parameter name."""
+        return short_names(self.param_names)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_RESERVED = {"point", "point_id", "replication", "seed", "status", "error", "scenario_id",
+             "config_hash", "sweep_hash", "dcsim_version", "run_wall_s", "key"}
+
+
+def short_names(names: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """Map each unambiguous last name segment of ``names`` to its full name."""
+    by_short: dict[str, list[str]] = {}
+    for n in names:
+        try:
+            parts = [p for p in split_path(n) if isinstance(p, str)]
+        except ValueError:
+            continue
+        if parts and parts[-1] != n:
+            by_short.setdefault(parts[-1], []).append(n)
+    return {s: full[0] for s, full in by_short.items() if len(full) == 1 and s not in names}
+
+
+def _key_path(section: str, key: str) -> str:
+    return f"sweep.{section}[{json.dumps(key)}]"
+
+
+def _canon(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, allow_nan=False, separators=(",", ":"), default=str)
+
+
+def _unwrap(tp: Any) -> Any:
+    """``Annotated[X, ...]`` → X; ``X | None`` → X; other unions are returned as they are."""
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is Annotated:
+            tp = typing.get_args(tp)[0]
+            continue
+        if origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            if len(args) == 1:
+                tp = args[0]
+                continue
+        return tp
+
+
+def _path_problem(dotted: str, base: dict[str, Any]) -> str | None:
+    """Why ``dotted`` is not a settable path of the config schema (None if it is, or unknown)."""
+    from dcsim.config.load import format_path
+    from dcsim.config.schema import Config
+
+    try:
+        parts = split_path(dotted)
+    except ValueError as exc:
+        return str(exc)
+    tp: Any = Config
+    data: Any = base
+    for i, part in enumerate(parts):
+        here = format_path(parts[:i]) or "the top level"
+        tp = _unwrap(tp)
+        origin = typing.get_origin(tp)
+        if isinstance(part, str):
+            if isinstance(tp, type) and issubclass(tp, BaseModel):
+                if part not in tp.model_fields:
+                    known = ", ".join(sorted(tp.model_fields))
+                    return f"unknown key {part!r} under {here}; expected one of: {known}"
+                tp = tp.model_fields[part].annotation
+            elif origin is dict:
+                tp = typing.get_args(tp)[1]
+            elif tp is Any or typing.get_origin(tp) in (typing.Union, types.UnionType):
+                return None  # a union (e.g. a workload kind) or free data: checked per point
+            else:
+                return f"{here} is not a mapping, so it has no key {part!r}"
+            data = data.get(part) if isinstance(data, dict) else None
+        else:
+            if origin is not list:
+                return f"{here} is not a list, so it has no element [{part}]"
+            length = len(data) if isinstance(data, list) else 0
+            if part >= length:
+                return (f"{here} has {length} element{'s' if length != 1 else ''} in the base "
+                        f"config, so [{part}] does not exist")
+            tp = typing.get_args(tp)[0]
+            data = data[part]
+    return None
+
+
+def _describe(params: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in params.items()) or "no parameters"
+
+
+def _plain(v: Any) -> Any:
+    """numpy scalars → Python scalars (stable JSON, YAML and pickling)."""
+    return v.item() if hasattr(v, "item") and not isinstance(v, str | bytes) else v
+
+
+# ----------------------------------------------------------------------------- expansion
+
+
+def _validate_spec(raw_sweep: Any) -> SweepSpec:
+    if raw_sweep is None:
+        return SweepSpec()
+    try:
+        return SweepSpec.model_validate(raw_sweep)
+    except ValidationError as exc:
+        issues = []
+        for err in exc.errors():
+            loc = list(err.get("loc", ()))
+            path = "sweep"
+            i = 0
+            while i < len(loc):
+                part = loc[i]
+                if isinstance(part, int):
+                    path += f"[{part}]"
+                elif part in ("grid", "zip", "derived") and i == 0 or (
+                        part == "params" and i == 1 and loc[0] == "sample"):
+                    path += f".{part}"
+                    if i + 1 < len(loc):
+                        path += f"[{json.dumps(loc[i + 1])}]"
+                        i += 1
+                        if part == "params" and i + 1 < len(loc) and loc[i + 1] in (
+                                "uniform", "loguniform", "integer", "choice"):
+                            i += 1  # drop the discriminator tag
+                else:
+                    path += f".{part}"
+                i += 1
+            msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+            if err.get("type") == "extra_forbidden":
+                msg = "unknown key (not part of the sweep schema; check the spelling)"
+            elif err.get("type") == "too_short":
+                msg = "must not be empty"
+            elif err.get("type") == "union_tag_invalid":
+                msg = ("unknown dist; expected one of 'uniform', 'loguniform', 'integer', "
+                       "'choice'")
+            elif err.get("type") == "union_tag_not_found":
+                msg = "missing 'dist' (uniform, loguniform, integer or choice)"
+            issues.append(Issue(path, msg))
+        raise ConfigError(issues) from None
+
+
+def _blocks(spec: SweepSpec, base_seed: int, issues: list[Issue]) -> list[list[dict[str, Any]]]:
+    """The grid, zip and sample blocks, each a list of partial assignments."""
+    blocks: list[list[dict[str, Any]]] = []
+    for key, values in spec.grid.items():
+        if not values:
+            issues.append(Issue(_key_path("grid", key), "empty list of values"))
+            continue
+        seen: list[str] = []
+        for v in values:
+            c = _canon(v)
+            if c in seen:
+                issues.append(Issue(_key_path("grid", key), f"value {v!r} is listed twice"))
+            seen.append(c)
+        blocks.append([{key: _plain(v)} for v in values])
+    if spec.zip:
+        lengths = {k: len(v) for k, v in spec.zip.items()}
+        n = next(iter(lengths.values()))
+        for key, length in lengths.items():
+            if length == 0:
+                issues.append(Issue(_key_path("zip", key), "empty list of values"))
+            elif length != n:
+                issues.append(Issue(_key_path("zip", key),
+                                    f"has {length} values but the first zip list has {n}; "
+                                    "zip lists must have equal lengths"))
+        if all(length == n for length in lengths.values()) and n:
+            blocks.append([{k: _plain(v[i]) for k, v in spec.zip.items()} for i in range(n)])
+    if spec.sample is not None:
+        blocks.append(_sample(spec.sample, base_seed))
+    return blocks
+
+
+def _sample(sample: SampleSpec, base_seed: int) -> list[dict[str, Any]]:
+    """``sample.n`` assignments from quantiles drawn at random or by Latin-hypercube sampling."""
+    from dcsim.rng import RandomStreams
+
+    seed = sample.seed if sample.seed is not None else base_seed
+    gen = RandomStreams(seed).fresh(f"sweep.sample.{sample.method}")
+    names = list(sample.params)
+    if sample.method == "lhs":
+        from scipy.stats import qmc
+
+        u = qmc.LatinHypercube(d=len(names), rng=gen).random(sample.n)
+    else:
+        u = gen.random((sample.n, len(names)))
+    return [{name: _plain(sample.params[name].ppf(float(u[i, j])))
+             for j, name in enumerate(names)} for i in range(sample.n)]
+
+
+def expand_sweep(data: dict[str, Any], source: str | None = None) -> SweepPlan:
+    """Expand the ``sweep`` section of a raw config into a validated, ordered plan.
+
+    Parameters
+    ----------
+    data : a raw config (YAML-level dict, overrides applied) with an optional ``sweep`` section.
+        Without one the plan has a single point and one replication.
+    source : where the config came from (error messages; relative trace paths).
+
+    Returns
+    -------
+    SweepPlan
+
+    Raises
+    ------
+    ConfigError
+        Listing every problem at once: bad sweep section (paths ``sweep.grid["..."]`` ...),
+        unknown config paths, bad expressions, and each point's config problems with the point's
+        parameters in the message.
+    """
+    raw = copy.deepcopy(data)
+    base = {k: v for k, v in raw.items() if k != "sweep"}
+    try:
+        spec = _validate_spec(raw.get("sweep"))
+    except ConfigError as exc:
+        raise ConfigError(exc.issues, source=source) from None
+    issues: list[Issue] = []
+    base_seed = base.get("seed", 0)
+    if not isinstance(base_seed, int) or isinstance(base_seed, bool) or base_seed < 0:
+        base_seed = 0  # parse_config reports the bad seed for every point
+
+    sections: list[tuple[str, str]] = [("grid", k) for k in spec.grid]
+    sections += [("zip", k) for k in spec.zip]
+    if spec.sample is not None:
+        sections += [("sample.params", k) for k in spec.sample.params]
+    sections += [("derived", k) for k in spec.derived]
+
+    exprs: dict[str, Expression] = {}
+    for key, text in spec.derived.items():
+        try:
+            exprs[key] = Expression(text)
+        except ValueError as exc:
+            issues.append(Issue(_key_path("derived", key), str(exc)))
+    constraints: list[Expression | None] = []
+    for i, text in enumerate(spec.constraints):
+        try:
+            constraints.append(Expression(text))
+        except ValueError as exc:
+            constraints.append(None)
+            issues.append(Issue(f"sweep.constraints[{i}]", str(exc)))
+
+    # Parameter names: every key once; each is a config path or a free name used by expressions.
+    used = {n for e in exprs.values() for n in e.names}
+    used |= {n for c in constraints if c is not None for n in c.names}
+    names: list[str] = []
+    free: set[str] = set()
+    for section, key in sections:
+        where = _key_path(section, key)
+        if key in names:
+            issues.append(Issue(where, "parameter is set twice in the sweep section"))
+            continue
+        names.append(key)
+        if key in _RESERVED:
+            issues.append(Issue(where, f"{key!r} is a results column name; choose another"))
+        if _IDENT.match(key) and key not in _schema_fields():
+            free.add(key)
+            continue
+        problem = _path_problem(key, base)
+        if problem is not None:
+            issues.append(Issue(where, f"not a config path: {problem}"))
+    shorts = short_names(names)
+    for section, key in sections:
+        if key in free and key not in used and not (set(shorts) & {key}):
+            issues.append(Issue(_key_path(section, key),
+                                "not a config path, and no derived expression or constraint "
+                                "uses it (check the spelling)"))
+    known = set(names) | set(shorts)
+    derived_keys = list(spec.derived)
+    for key, expr in exprs.items():
+        earlier = set(names) - set(derived_keys[derived_keys.index(key):])
+        earlier |= set(short_names([n for n in names if n in earlier]))
+        for n in expr.names:
+            if n not in earlier:
+                hint = ("is derived later; order derived entries so that each uses only earlier "
+                        "ones" if n in known else f"known: {', '.join(sorted(known)) or 'none'}")
+                issues.append(Issue(_key_path("derived", key), f"unknown name {n!r} ({hint})"))
+    for i, c in enumerate(constraints):
+        for n in c.names if c is not None else []:
+            if n not in known:
+                issues.append(Issue(f"sweep.constraints[{i}]",
+                                    f"unknown name {n!r}; known: {', '.join(sorted(known))}"))
+
+    blocks = _blocks(spec, base_seed, issues)
+    if issues:
+        raise ConfigError(issues, source=source)
+
+    points: list[SweepPoint] = []
+    skipped: list[tuple[dict[str, Any], str]] = []
+    assignments = [dict(itertools.chain.from_iterable(d.items() for d in combo))
+                   for combo in itertools.product(*blocks)]
+    width = max(4, len(str(max(len(assignments) - 1, 0))))
+    for values in assignments:
+        params = dict(values)
+        env = _env(params)
+        bad = False
+        for key, expr in exprs.items():
+            try:
+                params[key] = _plain(expr.evaluate(env))
+            except ValueError as exc:
+                issues.append(Issue(_key_path("derived", key),
+                                    f"{exc} [at sweep point: {_describe(values)}]"))
+                bad = True
+                break
+            env = _env(params)
+        if bad:
+            continue
+        reason = None
+        for i, c in enumerate(constraints):
+            assert c is not None
+            try:
+                ok = c.evaluate(env)
+            except ValueError as exc:
+                issues.append(Issue(f"sweep.constraints[{i}]",
+                                    f"{exc} [at sweep point: {_describe(params)}]"))
+                reason = "error"
+                break
+            if not isinstance(ok, bool):
+                issues.append(Issue(f"sweep.constraints[{i}]",
+                                    f"must be true or false, got {ok!r} "
+                                    f"[at sweep point: {_describe(params)}]"))
+                reason = "error"
+                break
+            if not ok:
+                reason = spec.constraints[i]
+                break
+        if reason is not None:
+            if reason != "error":
+                skipped.append((params, reason))
+            continue
+        cfg = copy.deepcopy(base)
+        for key, value in params.items():
+            if key not in free:
+                set_path(cfg, key, copy.deepcopy(value))
+        index = len(points)
+        pid = f"p{index:0{width}d}-{hashlib.sha256(_canon(params).encode()).hexdigest()[:8]}"
+        try:
+            sc = parse_config(cfg, source=source)
+        except ConfigError as exc:
+            issues += [Issue(i.path, f"{i.message} [sweep point {pid}: {_describe(params)}]")
+                       for i in exc.issues]
+            points.append(SweepPoint(index, pid, params, cfg, "", 0))
+            continue
+        cj = sc.config_json()
+        seed = int(cj.pop("seed"))
+        points.append(SweepPoint(index, pid, params, cfg, config_hash(cj), seed))
+    if not issues and not points:
+        issues.append(Issue("sweep.constraints",
+                            f"the constraints skip all {len(skipped)} points; nothing to run"))
+    if issues:
+        raise ConfigError(issues, source=source)
+
+    from dcsim.rng import spawn_seeds
+
+    plan_json = {
+        "sweep_schema": 1,
+        "replications": spec.replications,
+        "points": [{"id": p.point_id, "params": p.params, "config_hash": p.config_hash,
+                    "seeds": spawn_seeds(p.seed, spec.replications)} for p in points],
+    }
+    name = str(base.get("name", "experiment"))
+    return SweepPlan(name, spec, tuple(points), tuple(names), tuple(skipped), source,
+                     config_hash(plan_json), raw)
+
+
+def _env(params: Mapping[str, Any]) -> dict[str, Any]:
+    env = dict(params)
+    for short, full in short_names(list(params)).items():
+        env[short] = params[full]
+    return env
+
+
+def _schema_fields() -> set[str]:
+    from dcsim.config.schema import Config
+
+    return set(Config.model_fields)
+
+
+def load_sweep(path: str | None = None, overrides: list[str] | None = None) -> SweepPlan:
+    """Load a YAML config (``None`` → the shipped default), apply overrides, expand its sweep."""
+    from importlib import resources
+
+    import yaml
+
+    from dcsim.config.load import DEFAULT_CONFIG, apply_overrides, load_raw
+
+    if path is None:
+        text = resources.files("dcsim.configs").joinpath(DEFAULT_CONFIG).read_text("utf-8")
+        data = yaml.safe_load(text)
+        source = f"<dcsim>/configs/{DEFAULT_CONFIG}"
+    else:
+        data = load_raw(path)
+        source = str(path)
+    if overrides:
+        try:
+            data = apply_overrides(data, overrides)
+        except ConfigError as exc:
+            raise ConfigError(exc.issues, source=source) from None
+    return expand_sweep(data, source=source)
