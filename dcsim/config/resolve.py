@@ -68,6 +68,7 @@ class Scenario:
     placement_params: BaseModel
     source: str | None
     scenario_id: str
+    topology: Any = None  # dcsim.network.topology.Topology, built and validated at load
 
     @property
     def base_dir(self) -> Path | None:
@@ -292,13 +293,24 @@ def resolve(cfg: Config, source: str | None = None) -> Scenario:
 
     issues += _workload_issues(cfg, base_dir_of(source))
 
+    topology = None
+    if hgroups and not issues:
+        from dcsim.network.build import build_topology
+
+        nic = [g.model.bandwidth for g in hgroups for _ in range(g.count)]
+        hdc = [g.datacenter for g in hgroups for _ in range(g.count)]
+        bd = base_dir_of(source)
+        topology, net_issues = build_topology(cfg.network, nic, hdc, len(cfg.datacenters),
+                                              str(bd) if bd else None)
+        issues += net_issues
+
     if issues:
         raise ConfigError(issues, source=source)
     assert params is not None
     used = {g.profile_name: g.profile for g in hgroups}
     cfg_json = cfg.model_dump(mode="json")
     return Scenario(cfg, tuple(hgroups), tuple(ggroups), used, params, source,
-                    config_hash(cfg_json))
+                    config_hash(cfg_json), topology)
 
 
 def base_dir_of(source: str | None) -> Path | None:

@@ -15,6 +15,9 @@ from typing import Any, Literal
 from pydantic import Field
 
 from dcsim.config.catalog import Frozen, PowerSpec
+from dcsim.config.consolidation import ConsolidationSpec
+from dcsim.config.network import NetworkSpec
+from dcsim.config.sweep import SweepSpec
 from dcsim.config.workloads import ArrivalSpec, AtStart, UniformWorkload, WorkloadSpec
 from dcsim.units import Bitrate, Duration, Power, Size
 
@@ -138,3 +141,13 @@ class Config(Frozen):
     )
     guest_types: dict[str, dict[str, Any]] = Field(default_factory=dict)
     output: OutputSpec = OutputSpec()
+    consolidation: ConsolidationSpec | None = Field(
+        None, description="dynamic consolidation with live migration (default semantics)"
+    )
+    network: NetworkSpec | None = Field(
+        None, description="data-center network; default: each host's NIC on one switch"
+    )
+    sweep: SweepSpec | None = Field(
+        None, exclude=True,
+        description="values to vary for `dcsim sweep` (never part of a run's config or its hash)",
+    )

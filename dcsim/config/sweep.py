@@ -60,7 +60,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from dcsim.config.catalog import Frozen
-from dcsim.config.load import config_hash, parse_config, set_path, split_path
+from dcsim.config.load import _split_path as split_path
+from dcsim.config.load import config_hash, parse_config, set_path
 from dcsim.errors import ConfigError, Issue
 
 __all__ = [
@@ -293,10 +294,10 @@ class Expression:
                 raise ValueError(f"exponent {right!r} too large in {self.text!r}")
             return _BINOPS[type(node.op)](left, right)
         if isinstance(node, ast.UnaryOp):
-            val = self._eval(node.operand, env)
+            operand = self._eval(node.operand, env)
             if isinstance(node.op, ast.Not):
-                return not val
-            return -val if isinstance(node.op, ast.USub) else +val
+                return not operand
+            return -operand if isinstance(node.op, ast.USub) else +operand
         if isinstance(node, ast.BoolOp):
             is_and = isinstance(node.op, ast.And)
             val: Any = is_and
@@ -316,7 +317,8 @@ class Expression:
         if isinstance(node, ast.IfExp):
             branch = node.body if self._eval(node.test, env) else node.orelse
             return self._eval(branch, env)
-        assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+        assert isinstance(node, ast.Call)
+        assert isinstance(node.func, ast.Name)
         return _FUNCS[node.func.id](*(self._eval(a, env) for a in node.args))
 
 
@@ -494,6 +496,25 @@ def _plain(v: Any) -> Any:
 # ----------------------------------------------------------------------------- expansion
 
 
+_DIST_TAGS = ("uniform", "loguniform", "integer", "choice")
+
+
+def _sweep_loc(loc: list[Any]) -> str:
+    """Pydantic ``loc`` inside the sweep section → ``sweep.grid["a.b[0]"]``-style path."""
+    path = "sweep"
+    keyed = False
+    for i, part in enumerate(loc):
+        if keyed:
+            path += f"[{json.dumps(part)}]"
+        elif isinstance(part, int):
+            path += f"[{part}]"
+        elif not (i == 3 and loc[:2] == ["sample", "params"] and part in _DIST_TAGS):
+            path += f".{part}"
+        keyed = (i == 0 and part in ("grid", "zip", "derived")) or (
+            i == 1 and loc[0] == "sample" and part == "params")
+    return path
+
+
 def _validate_spec(raw_sweep: Any) -> SweepSpec:
     if raw_sweep is None:
         return SweepSpec()
@@ -502,36 +523,19 @@ def _validate_spec(raw_sweep: Any) -> SweepSpec:
     except ValidationError as exc:
         issues = []
         for err in exc.errors():
-            loc = list(err.get("loc", ()))
-            path = "sweep"
-            i = 0
-            while i < len(loc):
-                part = loc[i]
-                if isinstance(part, int):
-                    path += f"[{part}]"
-                elif part in ("grid", "zip", "derived") and i == 0 or (
-                        part == "params" and i == 1 and loc[0] == "sample"):
-                    path += f".{part}"
-                    if i + 1 < len(loc):
-                        path += f"[{json.dumps(loc[i + 1])}]"
-                        i += 1
-                        if part == "params" and i + 1 < len(loc) and loc[i + 1] in (
-                                "uniform", "loguniform", "integer", "choice"):
-                            i += 1  # drop the discriminator tag
-                else:
-                    path += f".{part}"
-                i += 1
+            kind = err.get("type")
             msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
-            if err.get("type") == "extra_forbidden":
+            if kind == "extra_forbidden":
                 msg = "unknown key (not part of the sweep schema; check the spelling)"
-            elif err.get("type") == "too_short":
+            elif kind == "too_short":
                 msg = "must not be empty"
-            elif err.get("type") == "union_tag_invalid":
-                msg = ("unknown dist; expected one of 'uniform', 'loguniform', 'integer', "
-                       "'choice'")
-            elif err.get("type") == "union_tag_not_found":
-                msg = "missing 'dist' (uniform, loguniform, integer or choice)"
-            issues.append(Issue(path, msg))
+            elif kind == "union_tag_invalid":
+                msg = f"unknown dist; expected one of {', '.join(_DIST_TAGS)}"
+            elif kind == "union_tag_not_found":
+                msg = f"missing 'dist' (one of {', '.join(_DIST_TAGS)})"
+            elif "input" in err and not isinstance(err["input"], dict | list):
+                msg = f"{msg} (got {err['input']!r})"
+            issues.append(Issue(_sweep_loc(list(err.get("loc", ()))), msg))
         raise ConfigError(issues) from None
 
 
@@ -655,7 +659,7 @@ def expand_sweep(data: dict[str, Any], source: str | None = None) -> SweepPlan:
             issues.append(Issue(where, f"not a config path: {problem}"))
     shorts = short_names(names)
     for section, key in sections:
-        if key in free and key not in used and not (set(shorts) & {key}):
+        if key in free and key not in used and section != "derived":
             issues.append(Issue(_key_path(section, key),
                                 "not a config path, and no derived expression or constraint "
                                 "uses it (check the spelling)"))
@@ -666,14 +670,14 @@ def expand_sweep(data: dict[str, Any], source: str | None = None) -> SweepPlan:
         earlier |= set(short_names([n for n in names if n in earlier]))
         for n in expr.names:
             if n not in earlier:
-                hint = ("is derived later; order derived entries so that each uses only earlier "
-                        "ones" if n in known else f"known: {', '.join(sorted(known)) or 'none'}")
+                hint = ("it is derived later; order derived entries so that each uses only "
+                        "earlier ones" if n in known
+                        else f"known here: {', '.join(sorted(earlier)) or 'none'}")
                 issues.append(Issue(_key_path("derived", key), f"unknown name {n!r} ({hint})"))
     for i, c in enumerate(constraints):
-        for n in c.names if c is not None else []:
-            if n not in known:
-                issues.append(Issue(f"sweep.constraints[{i}]",
-                                    f"unknown name {n!r}; known: {', '.join(sorted(known))}"))
+        issues.extend(Issue(f"sweep.constraints[{i}]",
+                            f"unknown name {n!r}; known: {', '.join(sorted(known))}")
+                      for n in (c.names if c is not None else []) if n not in known)
 
     blocks = _blocks(spec, base_seed, issues)
     if issues:
@@ -699,28 +703,23 @@ def expand_sweep(data: dict[str, Any], source: str | None = None) -> SweepPlan:
             env = _env(params)
         if bad:
             continue
-        reason = None
+        keep = True
         for i, c in enumerate(constraints):
             assert c is not None
             try:
                 ok = c.evaluate(env)
+                if not isinstance(ok, bool):
+                    raise ValueError(f"must be true or false, got {ok!r}")
             except ValueError as exc:
                 issues.append(Issue(f"sweep.constraints[{i}]",
                                     f"{exc} [at sweep point: {_describe(params)}]"))
-                reason = "error"
-                break
-            if not isinstance(ok, bool):
-                issues.append(Issue(f"sweep.constraints[{i}]",
-                                    f"must be true or false, got {ok!r} "
-                                    f"[at sweep point: {_describe(params)}]"))
-                reason = "error"
+                keep = False
                 break
             if not ok:
-                reason = spec.constraints[i]
+                skipped.append((params, spec.constraints[i]))
+                keep = False
                 break
-        if reason is not None:
-            if reason != "error":
-                skipped.append((params, reason))
+        if not keep:
             continue
         cfg = copy.deepcopy(base)
         for key, value in params.items():

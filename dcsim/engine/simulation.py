@@ -104,6 +104,11 @@ class Simulation:
         self.busy_mi = np.zeros(n_h)
         self.avail_mi = np.zeros(n_h)
         self.guest_s = np.zeros(n_h)  # guest-seconds hosted (consolidation ratio)
+        self.full_s = np.zeros(n_h)  # time at 100 % CPU while awake (SLATAH)
+        self.awake_since = np.zeros(n_h)
+        self.shutdown_gaps: list[float] = []  # time awake before each shutdown, s
+        self.placed_since = np.zeros(n_g)
+        self.migration_gaps: list[float] = []  # time on a host before each migration, s
         # guest accounting
         self.u_last = np.zeros(n_g)
         self.speed = np.ones(n_g)  # < 1 while degraded (e.g. migrating)
@@ -111,6 +116,8 @@ class Simulation:
         self.demand = np.zeros(n_g)  # useful MIPS wanted now
         self.useful = np.zeros(n_g)  # useful MIPS delivered now
         self.raw = np.zeros(n_g)  # raw host MIPS consumed now
+        self.raw_want = np.zeros(n_g)  # raw host MIPS wanted now (demand / efficiency, capped)
+        self.mig_loss_mi = np.zeros(n_g)  # work lost to migration slowdown and downtime
         self.demand_mi = np.zeros(n_g)
         self.useful_mi = np.zeros(n_g)
         self.raw_mi = np.zeros(n_g)
@@ -119,6 +126,10 @@ class Simulation:
         self.end_s = np.full(n_g, np.nan)
         self.lifetime_s = np.full(n_g, np.inf)
         self._setup_jobs()
+        # migrations: CPU they cost on hosts (not charged to any guest), the network they use
+        self.extra_raw = np.zeros(n_h)
+        self._network: Any = None
+        self.migration_records: list[Any] = []
         # records and hooks
         self._rows: list[tuple[float, ...]] = []
         self._host_rows: list[tuple[float, F64, F64, F64]] = []
@@ -246,12 +257,19 @@ class Simulation:
         self.busy_mi[hosts] += self.util[hosts] * st.cap_mips[hosts] * dt
         self.avail_mi[hosts] += awake * st.cap_mips[hosts] * dt
         self.guest_s[hosts] += st.n_guests[hosts] * dt
+        self.full_s[hosts] += (awake & (self.util[hosts] >= 1.0 - 1e-9)) * dt
         if guests.shape[0]:
             t0 = self.last_t[st.host_of[guests]]
             gdt = now - t0
             self.demand_mi[guests] += self.demand[guests] * gdt
             self.useful_mi[guests] += self.useful[guests] * gdt
             self.raw_mi[guests] += self.raw[guests] * gdt
+            degraded = self.paused[guests] | (self.speed[guests] < 1.0)
+            if degraded.any():
+                dg = guests[degraded]
+                lost = np.where(self.paused[dg], self.demand[dg],
+                                self.demand[dg] * (1.0 - self.speed[dg]))
+                self.mig_loss_mi[dg] += lost * gdt[degraded]
             jm = self.has_jobs[guests]
             if jm.any():
                 jg = guests[jm]
@@ -270,6 +288,7 @@ class Simulation:
         self.demand[guests] = 0.0
         self.useful[guests] = 0.0
         self.raw[guests] = 0.0
+        self.raw_want[guests] = 0.0
         if g.shape[0]:
             h_of = st.host_of[g]
             local = np.searchsorted(hosts, h_of) if hosts.shape[0] < st.n_hosts else h_of
@@ -282,7 +301,9 @@ class Simulation:
                    * (1.0 - st.syscall_frac[g] * st.syscall_overhead[h_of]) * interf)
             limit = st.vcpus[g] * st.mips_per_core[h_of] * st.cap_frac[g]
             raw_want = np.where(self.paused[g], 0.0, np.minimum(want / eff, limit))
-            alloc = maxmin_share(raw_want, local, st.cap_mips[hosts], st.weight[g])
+            self.raw_want[g] = raw_want
+            room = np.maximum(0.0, st.cap_mips[hosts] - self.extra_raw[hosts])
+            alloc = maxmin_share(raw_want, local, room, st.weight[g])
             self.demand[g] = want
             self.raw[g] = alloc
             self.useful[g] = alloc * eff * self.speed[g]
@@ -300,6 +321,7 @@ class Simulation:
                     self._jobs_changed.succeed()
         else:
             used = np.zeros(hosts.shape[0])
+        used = np.minimum(used + self.extra_raw[hosts], st.cap_mips[hosts])
         self.util[hosts] = used / st.cap_mips[hosts]
         awake = st.awake[hosts]
         self.power[hosts] = np.where(
@@ -352,6 +374,7 @@ class Simulation:
 
         def change() -> None:
             st.awake[h] = True
+            self.awake_since[h] = self.env.now
 
         self.update_host(h, change)
         return float(self.cfg.power_management.wake_latency) if self.env.now > 0 else 0.0
@@ -363,8 +386,102 @@ class Simulation:
 
             def change() -> None:
                 st.awake[h] = False
+                self.shutdown_gaps.append(self.env.now - float(self.awake_since[h]))
 
             self.update_host(h, change)
+
+    # ------------------------------------------------------------------ migration -----------
+    @property
+    def network(self) -> Any:
+        """The run's ``NetworkService`` (built on first use: runs without transfers pay nothing)."""
+        if self._network is None:
+            from dcsim.engine.network import NetworkService
+            from dcsim.network.flows import FlowNetwork
+            from dcsim.network.routing import Router
+
+            topo = self.sc.topology
+            ecmp = self.cfg.network.ecmp if self.cfg.network is not None else True
+            self._network = NetworkService(self.env, FlowNetwork(topo, Router(topo, ecmp=ecmp)))
+        return self._network
+
+    def migrate(self, g: int, dst: int, spec: Any) -> simpy.Process | None:
+        """Start migrating running guest ``g`` to host ``dst`` with ``spec`` (a MigrationSpec).
+
+        The destination is reserved at once (the guest holds resources on both hosts until the
+        switch-over, so capacity is never exceeded); returns the SimPy process, or ``None`` when
+        the guest cannot move now (not running, already moving, or ``dst`` has no room).
+        """
+        st = self.state
+        src = int(st.host_of[g])
+        if (src < 0 or src == dst or st.status[g] != GuestStatus.RUNNING or st.mig_dst[g] >= 0
+                or not st.fits(g, dst)):
+            return None
+        prof = self.profiles[int(st.profile[src])]
+        if spec.model in ("precopy", "postcopy") and not prof.live_migration:
+            return None
+        wake = self.wake(dst)
+        self.update_host(dst, lambda: st.begin_migration(g, dst))
+        return self.env.process(self._migration(g, src, dst, spec, wake))
+
+    def _migration(self, g: int, src: int, dst: int, spec: Any, wake_s: float) -> ProcessGenerator:
+        """SimPy process: one migration, its rounds carried by the network model."""
+        from dcsim.engine.migration import migration_process
+        from dcsim.model.migration import dirty_rate_function
+
+        st = self.state
+        if wake_s > 0:
+            self.events += 1
+            yield self.env.timeout(wake_s)
+        mips = float(st.vcpus[g] * st.mips[g])
+        cost_src, cost_dst = spec.cpu_cost_source * mips, spec.cpu_cost_destination * mips
+
+        def charge(sign: float) -> None:
+            self.update_host(src, lambda: self.extra_raw.__setitem__(
+                src, max(0.0, self.extra_raw[src] + sign * cost_src)))
+            self.update_host(dst, lambda: self.extra_raw.__setitem__(
+                dst, max(0.0, self.extra_raw[dst] + sign * cost_dst)))
+
+        def alive() -> bool:
+            return bool(st.mig_dst[g] == dst and st.host_of[g] == src)
+
+        def on_phase(phase: str, now: float) -> None:
+            if phase == "live" and alive():
+                self.set_speed(g, 1.0 - spec.slowdown)
+            elif phase == "stop" and alive():
+                self.set_paused(g, True)
+            elif phase == "post" and st.host_of[g] == dst:
+                self.set_speed(g, 1.0 - spec.slowdown)
+
+        def on_switch(now: float) -> None:
+            if not alive():
+                return
+            self.update_host(src)
+            self.update_host(dst)
+            st.finish_migration(g)
+            self.migration_gaps.append(now - float(self.placed_since[g]))
+            self.placed_since[g] = now
+            if self.check_invariants:
+                st.check()
+            self.paused[g] = False
+            self.update_host(src)
+            self.update_host(dst)
+
+        charge(1.0)
+        dirty = dirty_rate_function(spec, lambda t: float(self.u_last[g]))
+        record = yield from migration_process(
+            self.env, self.network, float(st.gram[g]), dirty, src, dst, spec, on_switch,
+            guest=g, disk_bytes=float(st.gdisk[g]), host_bandwidth_bps=float(st.bandwidth[src]),
+            on_phase=on_phase)
+        charge(-1.0)
+        if st.mig_dst[g] == dst:  # never switched (e.g. guest left): give the room back
+            self.update_host(dst, lambda: st.abort_migration(g))
+        if st.host_of[g] >= 0:
+            self.paused[g] = False
+            self.set_speed(g, 1.0)
+        self.migration_records.append(record)
+        self.maybe_sleep(src)
+        self.maybe_sleep(dst)
+        return record
 
     # ------------------------------------------------------------------ processes -----------
     def manager(self) -> ProcessGenerator:
@@ -452,6 +569,7 @@ class Simulation:
                 continue
             wake = self.wake(h)
             st.place(g, h)  # raises InvariantViolation if the policy chose a host that is full
+            self.placed_since[g] = now
             if self.check_invariants:
                 st.check()
             boot = wake + (self.boot_time(g, h) if self.sc.guest_groups[
@@ -580,6 +698,52 @@ class Simulation:
             "start_s": start, "end_s": end, "time_s": end - start, "slowdown": (end - start) / ref,
         })
 
+    def _migration_summary(self, tables: dict[str, pd.DataFrame], summary: dict[str, Any],
+                           demand_mi: float, total_active: float) -> dict[str, Any]:
+        """Migration records and the SLA metrics of Beloglazov & Buyya (CCPE 2012).
+
+        SLATAH: fraction of awake host time spent at 100 % CPU (pooled over hosts). PDM: work lost
+        to migration (slowdown and downtime) over work demanded. SLAV = SLATAH × PDM; ESV =
+        energy × SLAV.
+        """
+        recs = self.migration_records
+        out: dict[str, Any] = {}
+        dur = np.asarray([r.end_s - r.start_s for r in recs])
+        down = np.asarray([r.downtime_s for r in recs])
+        if recs:
+            tables["migrations"] = pd.DataFrame({
+                "guest": [r.guest for r in recs], "source": [r.source for r in recs],
+                "destination": [r.destination for r in recs], "model": [r.model for r in recs],
+                "start_s": [r.start_s for r in recs], "end_s": [r.end_s for r in recs],
+                "duration_s": dur, "rounds": [r.rounds for r in recs],
+                "bytes_sent": [r.bytes_sent for r in recs], "downtime_s": down,
+                "stop_reason": [r.stop_reason for r in recs],
+            })
+        slatah = float(self.full_s.sum() / total_active) if total_active > 0 else 0.0
+        pdm = float(self.mig_loss_mi.sum() / demand_mi) if demand_mi > 0 else 0.0
+
+        def ms(x: list[float]) -> tuple[float, float]:
+            a = np.asarray(x)
+            return (float(a.mean()) if a.size else float("nan"),
+                    float(a.std(ddof=1)) if a.size > 1 else float("nan"))
+
+        sd_mean, sd_sd = ms(self.shutdown_gaps)
+        mg_mean, mg_sd = ms(self.migration_gaps)
+        out.update({
+            "migrations": len(recs),
+            "mean_migration_s": float(dur.mean()) if recs else float("nan"),
+            "p95_migration_s": float(np.quantile(dur, 0.95)) if recs else float("nan"),
+            "mean_downtime_s": float(down.mean()) if recs else float("nan"),
+            "p95_downtime_s": float(np.quantile(down, 0.95)) if recs else float("nan"),
+            "migration_bytes": float(sum(r.bytes_sent for r in recs)),
+            "host_shutdowns": len(self.shutdown_gaps),
+            "time_before_shutdown_mean_s": sd_mean, "time_before_shutdown_sd_s": sd_sd,
+            "time_before_migration_mean_s": mg_mean, "time_before_migration_sd_s": mg_sd,
+            "slatah": slatah, "pdm": pdm, "slav": slatah * pdm,
+            "esv": summary["energy_it_kwh"] * slatah * pdm,
+        })
+        return out
+
     def _result(self, wall_s: float) -> Result:
         st = self.state
         e_dc = np.bincount(st.datacenter, weights=self.energy_j, minlength=self.dc_pue.shape[0])
@@ -625,6 +789,7 @@ class Simulation:
                 "makespan_s": float(done["end_s"].max()) if len(done) else float("nan"),
             })
             tables["jobs"] = jobs
+        summary.update(self._migration_summary(tables, summary, demand_mi, total_active))
         summary.update({"simulated_s": self.duration, "wall_s": wall_s, "events": self.events})
         idx = np.flatnonzero(arrived)
         guests = pd.DataFrame({

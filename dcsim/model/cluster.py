@@ -88,6 +88,9 @@ class ClusterState:
     charged_disk: F64
     profile_names: tuple[str, ...]
     members: list[list[int]]  # guests on each host, in placement order
+    mig_dst: I64  # destination reserved for a guest being migrated (-1: none)
+    dst_ram: F64  # what that reservation charges the destination
+    dst_disk: F64
 
     @classmethod
     def build(cls, sc: Scenario) -> ClusterState:
@@ -161,6 +164,9 @@ class ClusterState:
             charged_disk=np.zeros(n_g),
             profile_names=names,
             members=[[] for _ in range(n_h)],
+            mig_dst=np.full(n_g, -1, dtype=np.intp),
+            dst_ram=np.zeros(n_g),
+            dst_disk=np.zeros(n_g),
         )
 
     @property
@@ -214,7 +220,7 @@ class ClusterState:
         """A copy whose placement bookkeeping can be changed freely (for policies)."""
         c = copy.copy(self)
         c.members = [list(m) for m in self.members]
-        for name in ("used_ram", "used_storage", "reserved_mips", "n_guests", "vcpus_placed",
+        for name in ("mig_dst", "dst_ram", "dst_disk", "used_ram", "used_storage", "reserved_mips", "n_guests", "vcpus_placed",
                      "awake", "host_of", "charged_ram", "charged_disk"):
             setattr(c, name, getattr(self, name).copy())
         return c
@@ -225,35 +231,76 @@ class ClusterState:
             raise InvariantViolation(f"guest {g} does not fit on host {h}")
         ram = float(self.gram[g] + self.mem_overhead[h])
         disk = float(self.gdisk[g] + self.disk_overhead[h])
-        self.used_ram[h] += ram
-        self.used_storage[h] += disk
-        self.reserved_mips[h] += self.vcpus[g] * self.mips[g]
-        self.n_guests[h] += 1
-        self.vcpus_placed[h] += self.vcpus[g]
+        self._charge(g, h, 1.0, ram, disk)
         self.charged_ram[g] = ram
         self.charged_disk[g] = disk
         self.host_of[g] = h
         self.members[h].append(g)
+
+    def _charge(self, g: int, h: int, sign: float, ram: float, disk: float) -> None:
+        self.used_ram[h] += sign * ram
+        self.used_storage[h] += sign * disk
+        self.reserved_mips[h] += sign * self.vcpus[g] * self.mips[g]
+        self.n_guests[h] += sign
+        self.vcpus_placed[h] += sign * self.vcpus[g]
+        if self.n_guests[h] == 0:  # remove float drift once a host is empty
+            self.used_ram[h] = self.reserved_mem[h]
+            self.used_storage[h] = 0.0
+            self.reserved_mips[h] = 0.0
+            self.vcpus_placed[h] = 0.0
+
+    def begin_migration(self, g: int, dst: int) -> None:
+        """Reserve ``dst`` for placed guest ``g`` while it still runs on its source.
+
+        During a migration the guest holds resources on both hosts, so neither is ever
+        overfilled; refuses (InvariantViolation) if it does not fit on ``dst``.
+        """
+        if self.host_of[g] < 0 or self.mig_dst[g] >= 0 or self.host_of[g] == dst:
+            raise InvariantViolation(f"guest {g} cannot start a migration to host {dst}")
+        if not self.fits(g, dst):
+            raise InvariantViolation(f"guest {g} does not fit on host {dst}")
+        ram = float(self.gram[g] + self.mem_overhead[dst])
+        disk = float(self.gdisk[g] + self.disk_overhead[dst])
+        self._charge(g, dst, 1.0, ram, disk)
+        self.mig_dst[g] = dst
+        self.dst_ram[g] = ram
+        self.dst_disk[g] = disk
+
+    def abort_migration(self, g: int) -> None:
+        """Give back the destination reservation of guest ``g``."""
+        dst = int(self.mig_dst[g])
+        if dst < 0:
+            return
+        self._charge(g, dst, -1.0, float(self.dst_ram[g]), float(self.dst_disk[g]))
+        self.mig_dst[g] = -1
+        self.dst_ram[g] = self.dst_disk[g] = 0.0
+
+    def finish_migration(self, g: int) -> tuple[int, int]:
+        """Move guest ``g`` to its reserved destination; returns (source, destination)."""
+        src, dst = int(self.host_of[g]), int(self.mig_dst[g])
+        if dst < 0 or src < 0:
+            raise InvariantViolation(f"guest {g} has no migration to finish")
+        self._charge(g, src, -1.0, float(self.charged_ram[g]), float(self.charged_disk[g]))
+        self.members[src].remove(g)
+        self.members[dst].append(g)
+        self.host_of[g] = dst
+        self.charged_ram[g] = self.dst_ram[g]
+        self.charged_disk[g] = self.dst_disk[g]
+        self.mig_dst[g] = -1
+        self.dst_ram[g] = self.dst_disk[g] = 0.0
+        return src, dst
 
     def release(self, g: int) -> int:
         """Free guest ``g``'s reservation; returns the host it was on."""
         h = int(self.host_of[g])
         if h < 0:
             raise InvariantViolation(f"guest {g} is not placed")
-        self.used_ram[h] -= self.charged_ram[g]
-        self.used_storage[h] -= self.charged_disk[g]
-        self.reserved_mips[h] -= self.vcpus[g] * self.mips[g]
-        self.n_guests[h] -= 1
-        self.vcpus_placed[h] -= self.vcpus[g]
+        self.abort_migration(g)
+        self._charge(g, h, -1.0, float(self.charged_ram[g]), float(self.charged_disk[g]))
         self.charged_ram[g] = 0.0
         self.charged_disk[g] = 0.0
         self.host_of[g] = -1
         self.members[h].remove(g)
-        if self.n_guests[h] == 0:  # remove float drift once a host is empty
-            self.used_ram[h] = self.reserved_mem[h]
-            self.used_storage[h] = 0.0
-            self.reserved_mips[h] = 0.0
-            self.vcpus_placed[h] = 0.0
         return h
 
     def check(self) -> None:
@@ -273,11 +320,15 @@ class ClusterState:
         placed = self.host_of >= 0
         if sum(len(m) for m in self.members) != int(placed.sum()):
             raise InvariantViolation("host member lists disagree with placements")
-        counts = np.bincount(self.host_of[placed], minlength=self.n_hosts)
+        moving = self.mig_dst >= 0
+        counts = (np.bincount(self.host_of[placed], minlength=self.n_hosts)
+                  + np.bincount(self.mig_dst[moving], minlength=self.n_hosts))
         if not np.array_equal(counts, self.n_guests.astype(np.intp)):
             raise InvariantViolation("guest counts disagree with placements")
-        ram = np.bincount(self.host_of[placed], weights=self.charged_ram[placed],
-                          minlength=self.n_hosts) + self.reserved_mem
+        ram = (np.bincount(self.host_of[placed], weights=self.charged_ram[placed],
+                           minlength=self.n_hosts) + self.reserved_mem
+               + np.bincount(self.mig_dst[moving], weights=self.dst_ram[moving],
+                             minlength=self.n_hosts))
         if not np.allclose(ram, self.used_ram, rtol=1e-9, atol=1.0):
             raise InvariantViolation("RAM bookkeeping disagrees with placements")
 

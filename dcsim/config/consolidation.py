@@ -1,0 +1,37 @@
+"""Config of dynamic consolidation in dcsim's default semantics (the ``consolidation`` section).
+
+``policy`` names the combination as in the CloudSim experiments: ``"<detector>-<selection>
+[-<parameter>]"`` (``thr-mmt-0.8``, ``lr-mmt-1.2``, ``mad-mc-2.5`` …); detectors THR, IQR, MAD,
+LR, LRR and selections MMT, MC, RS, MU come from ``dcsim.policies``. Migrations use ``migration``
+(pre-copy live migration over the network by default).
+
+Imports: pydantic, dcsim.config.{catalog, migration}.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from dcsim.config.catalog import Frozen
+from dcsim.config.migration import MigrationSpec
+
+
+class ConsolidationSpec(Frozen):
+    """The ``consolidation`` section."""
+
+    policy: str = Field("thr-mmt-0.8", description="<detector>-<selection>[-<parameter>]")
+    underload: bool = Field(True, description="evacuate the least-loaded hosts when possible")
+    history: int = Field(12, ge=1, le=1000, description="utilisation samples kept per host")
+    max_migrations_per_step: int | None = Field(None, ge=1)
+    migration: MigrationSpec = MigrationSpec()
+
+    @field_validator("policy")
+    @classmethod
+    def _known_policy(cls, v: str) -> str:
+        from dcsim.policies.consolidation import parse_policy
+
+        spec = parse_policy(v)  # ValueError names the unknown part and the known ones
+        if spec.kind != "migration":
+            raise ValueError(f"{v!r} is a CloudSim baseline without migrations; in the default "
+                             "mode simply omit the consolidation section")
+        return v

@@ -1,0 +1,74 @@
+"""Config of the data-center network: topology, routing, background traffic, switch energy.
+
+Without a ``network`` section every host hangs off one non-blocking switch by its own NIC (a
+star): migrations and snapshots still share each host's NIC max-min fairly, and no switch energy
+is counted. With it, the topology is built by ``dcsim.network.build``. A data center may give its
+own ``topology`` (each one is built separately and joined by WAN links, ``wan``), or one topology
+holds every host.
+
+Imports: pydantic, dcsim.units, dcsim.config.catalog (Frozen).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from dcsim.config.catalog import Frozen
+from dcsim.units import Bitrate, Duration
+
+
+class TopologySpec(Frozen):
+    """One topology generator and its parameters (unused ones are ignored by the others)."""
+
+    kind: Literal["star", "fat_tree", "leaf_spine", "three_tier", "file"] = "star"
+    k: int = Field(4, ge=2, description="fat_tree: pods (even)")
+    link: Bitrate = Field(10e9, gt=0, description="fat_tree link / leaf_spine host link, bit/s")
+    latency: Duration = Field(1e-6, ge=0, description="per hop, s")
+    leaves: int = Field(4, ge=1)
+    spines: int = Field(2, ge=1)
+    hosts_per_leaf: int = Field(16, ge=1)
+    oversubscription: float | None = Field(None, gt=0)
+    uplink: Bitrate | None = Field(None, gt=0)
+    core: int = Field(2, ge=1)
+    aggregation: int = Field(4, ge=1)
+    access: int = Field(8, ge=1)
+    hosts_per_access: int = Field(16, ge=1)
+    access_uplink: Bitrate = Field(10e9, gt=0)
+    core_link: Bitrate = Field(40e9, gt=0)
+    path: str | None = Field(None, description="file: GraphML or edge list")
+
+
+class WanSpec(Frozen):
+    """WAN links joining the data centers' gateways (full mesh)."""
+
+    bandwidth: Bitrate = Field(10e9, gt=0)
+    latency: Duration = Field(0.02, ge=0, description="one-way, s")
+
+
+class FlowSpec(Frozen):
+    """Background traffic: a fixed host pair, or ``random_pairs`` host pairs drawn from a stream."""
+
+    src_host: int | None = Field(None, ge=0)
+    dst_host: int | None = Field(None, ge=0)
+    random_pairs: int = Field(0, ge=0)
+    rate: Bitrate = Field(gt=0, description="offered rate of each flow, bit/s")
+    start: Duration = Field(0.0, ge=0)
+    stop: Duration | None = Field(None, gt=0)
+
+
+class NetworkSpec(Frozen):
+    """The ``network`` section."""
+
+    topology: TopologySpec = TopologySpec()
+    per_datacenter: list[TopologySpec] | None = Field(
+        None, description="one topology per data center, joined by the WAN"
+    )
+    wan: WanSpec = WanSpec()
+    racks: list[int] | None = Field(None, description="rack (edge switch) of each host")
+    ecmp: bool = True
+    switch_energy: bool = Field(True, description="count switch power (not for 'star')")
+    sleep_idle_links: bool = False
+    traffic: list[FlowSpec] = Field(default_factory=list)
+    link_timeseries: bool = Field(False, description="per-link utilisation at every interval")

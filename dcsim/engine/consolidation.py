@@ -1,0 +1,225 @@
+"""Dynamic consolidation in dcsim's default semantics: an engine extension.
+
+At every scheduling interval (after CPU is re-shared) one optimisation step runs, after
+Beloglazov & Buyya (CCPE 2012): (1) the overload detector marks hosts; (2) the selection policy
+picks guests to move off each overloaded host until the detector no longer fires; (3) those guests,
+by decreasing demand, go to the feasible host whose power rises least (power-aware best fit,
+PABFD), never one that would exceed the detector's threshold; (4) underload consolidation tries
+the least-utilised hosts in turn and evacuates one only if all its guests fit elsewhere. Then the
+moves start as real migrations (``Simulation.migrate``: pre-copy over the network by default).
+
+Differences from CloudSim's semantics (``compat: cloudsim``), on purpose: RAM, storage and the
+virtualization footprint count in every placement (the capacity law); utilisation comes from the
+current CPU shares, not from a stale copy; idle guests are never dropped; migration takes the
+time the migration model and the network give it, with its CPU cost on both hosts; a host holds
+the guest on both ends while it moves; hosts go to sleep as soon as they are empty.
+
+Imports: numpy, dcsim.policies, dcsim.model (power), dcsim.engine.extensions.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from dcsim.engine.extensions import EXTENSIONS
+from dcsim.model.cluster import GuestStatus
+from dcsim.model.power import power_w
+from dcsim.policies.consolidation import parse_policy
+from dcsim.policies.overload import HostLoad, StaticThreshold, make_detector
+from dcsim.policies.selection import GuestView, make_selector
+
+if TYPE_CHECKING:
+    from dcsim.config.consolidation import ConsolidationSpec
+    from dcsim.engine.simulation import Simulation
+    from dcsim.metrics.result import Result
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.intp]
+
+
+class Consolidation:
+    """The optimisation step above, run as a tick hook of the simulation."""
+
+    def __init__(self, sim: Simulation, spec: ConsolidationSpec) -> None:
+        self.sim = sim
+        self.spec = spec
+        ps = parse_policy(spec.policy)
+        self.detector = make_detector(ps.detector, ps.parameter)
+        self.selector = make_selector(ps.selection)
+        self.limit = (float(self.detector.threshold) if isinstance(self.detector, StaticThreshold)
+                      else 1.0)
+        self.rng = sim.streams["consolidation.selection"]
+        depth = getattr(self.detector, "history_depth", None) or 0
+        k = max(spec.history, int(depth))
+        n_h, n_g = sim.state.n_hosts, sim.state.n_guests_total
+        self.hist = np.zeros((n_h, k))
+        self.hlen = np.zeros(n_h, dtype=np.int64)
+        self.ghist = np.zeros((n_g, k))
+        self.glen = np.zeros(n_g, dtype=np.int64)
+        self.steps = 0
+        self.planned = 0
+
+    def start(self, sim: Simulation) -> None:
+        sim.tick_hooks.append(self.step)
+
+    def finish(self, sim: Simulation, result: Result) -> None:
+        result.summary["consolidation_steps"] = self.steps
+        result.summary["migrations_planned"] = self.planned
+
+    # ------------------------------------------------------------------------------------------
+    def _push(self, util: F64) -> None:
+        sim, st = self.sim, self.sim.state
+        active = st.awake & (st.n_guests > 0)
+        self.hist[active, 1:] = self.hist[active, :-1]
+        self.hist[active, 0] = util[active]
+        self.hlen[active] = np.minimum(self.hlen[active] + 1, self.hist.shape[1])
+        placed = st.host_of >= 0
+        self.ghist[placed, 1:] = self.ghist[placed, :-1]
+        self.ghist[placed, 0] = sim.u_last[placed]
+        self.glen[placed] = np.minimum(self.glen[placed] + 1, self.ghist.shape[1])
+
+    def _load(self, hosts: I64, util: F64) -> HostLoad:
+        st = self.sim.state
+        mig_s = np.zeros(hosts.shape[0])
+        for i, h in enumerate(hosts.tolist()):
+            m = st.members[h]
+            if m:
+                mig_s[i] = float(np.max(st.gram[m])) * 8.0 / float(st.bandwidth[h])
+        return HostLoad(util, self.hist[hosts], self.hlen[hosts], mig_s, self.sim.interval)
+
+    def _over_one(self, h: int, util: float) -> bool:
+        load = self._load(np.asarray([h], dtype=np.intp), np.asarray([util]))
+        return bool(np.asarray(self.detector.overloaded(load))[0])
+
+    def step(self, now: float) -> None:
+        """Plan and start this interval's migrations."""
+        sim, st = self.sim, self.sim.state
+        self.steps += 1
+        placed = np.flatnonzero(st.host_of >= 0)
+        req = np.bincount(st.host_of[placed], weights=sim.raw_want[placed],
+                          minlength=st.n_hosts) + sim.extra_raw
+        util = req / st.cap_mips
+        self._push(sim.util)
+        active = st.awake & (st.n_guests > 0)
+        hosts = np.flatnonzero(active)
+        if not hosts.shape[0]:
+            return
+        over = np.zeros(st.n_hosts, dtype=bool)
+        over[hosts] = np.asarray(self.detector.overloaded(self._load(hosts, util[hosts])))
+        moving = st.mig_dst >= 0
+        busy_host = np.zeros(st.n_hosts, dtype=bool)
+        busy_host[st.host_of[moving]] = True
+        busy_host[st.mig_dst[moving]] = True
+        movable = (st.status == GuestStatus.RUNNING) & ~moving
+        prof_live = np.asarray([sim.profiles[int(p)].live_migration for p in st.profile])
+        need_live = self.spec.migration.model in ("precopy", "postcopy")
+        work = req.copy()
+        sb = st.sandbox()
+
+        # (2) selection on each overloaded host, ascending id
+        to_move: list[int] = []
+        for h in np.flatnonzero(over & ~busy_host).tolist():
+            if need_live and not prof_live[h]:
+                continue
+            while True:
+                cand = [g for g in st.members[h] if movable[g]]
+                if not cand:
+                    break
+                ci = np.asarray(cand, dtype=np.intp)
+                view = GuestView(st.gram[ci] / 2**20, st.vcpus[ci] * st.mips[ci],
+                                 sim.raw_want[ci], self.ghist[ci], self.glen[ci])
+                k = self.selector.select(view, self.rng)
+                if k is None:
+                    break
+                g = cand[k]
+                to_move.append(g)
+                movable[g] = False
+                work[h] -= sim.raw_want[g]
+                if not self._over_one(h, work[h] / st.cap_mips[h]):
+                    break
+
+        # (3) place them, by decreasing demand, away from overloaded hosts
+        moves: list[tuple[int, int]] = []
+        targets = np.zeros(st.n_hosts, dtype=bool)
+        allowed = ~over
+        for g in sorted(to_move, key=lambda x: -float(sim.raw_want[x])):
+            dst = self._pabfd(sb, g, allowed, work)
+            if dst >= 0:
+                moves.append((g, dst))
+                targets[dst] = True
+
+        # (4) underload: evacuate the least-loaded hosts whose guests all fit elsewhere
+        if self.spec.underload:
+            sources = np.zeros(st.n_hosts, dtype=bool)
+            order = np.argsort(work / st.cap_mips, kind="stable")
+            for h in order.tolist():
+                if (not active[h] or over[h] or targets[h] or busy_host[h]
+                        or (need_live and not prof_live[h])):
+                    continue
+                guests = [g for g in st.members[h] if movable[g]]
+                if not guests or len(guests) != len(st.members[h]):
+                    continue
+                allow = st.awake & (sb.n_guests > 0) & ~over & ~sources
+                allow[h] = False
+                trial: list[tuple[int, int]] = []
+                for g in sorted(guests, key=lambda x: -float(sim.raw_want[x])):
+                    dst = self._pabfd(sb, g, allow, work, wake=False)
+                    if dst < 0:
+                        break
+                    trial.append((g, dst))
+                if len(trial) == len(guests):
+                    moves += trial
+                    sources[h] = True
+                    for _, d in trial:
+                        targets[d] = True
+                else:
+                    for g, d in trial:
+                        sb.abort_migration(g)
+                        work[d] -= sim.raw_want[g]
+                        work[h] += sim.raw_want[g]
+
+        if self.spec.max_migrations_per_step is not None:
+            moves = moves[: self.spec.max_migrations_per_step]
+        self.planned += len(moves)
+        for g, dst in moves:
+            sim.migrate(g, dst, self.spec.migration)
+
+    def _pabfd(self, sb: Any, g: int, allowed: NDArray[np.bool_], work: F64,
+               wake: bool = True) -> int:
+        """Feasible host with the least power increase for guest ``g``; -1 if none.
+
+        Reserves the choice in the sandbox ``sb`` and moves the guest's load in ``work``.
+        """
+        sim = self.sim
+        src = int(sb.host_of[g])
+        ok = sb.feasible(g) & allowed
+        ok[src] = False
+        if not wake:
+            ok &= sb.awake
+        idx = np.flatnonzero(ok)
+        if not idx.shape[0]:
+            return -1
+        cap = sb.cap_mips[idx]
+        after = (work[idx] + sim.raw_want[g]) / cap
+        fit = after <= self.limit
+        idx, cap, after = idx[fit], cap[fit], after[fit]
+        if not idx.shape[0]:
+            return -1
+        tables = sb.power_table[idx]
+        before = np.where(sb.awake[idx], power_w(tables, work[idx] / cap), sb.sleep_power[idx])
+        dst = int(idx[int(np.argmin(power_w(tables, np.minimum(after, 1.0)) - before))])
+        sb.begin_migration(g, dst)
+        work[dst] += sim.raw_want[g]
+        work[src] -= sim.raw_want[g]
+        return dst
+
+
+def _factory(sim: Simulation) -> Consolidation | None:
+    spec = sim.cfg.consolidation
+    return Consolidation(sim, spec) if spec is not None else None
+
+
+EXTENSIONS.register("consolidation")(_factory)

@@ -1,0 +1,300 @@
+"""Running the runs of a sweep: serially, on a local process pool, or on a Dask cluster.
+
+Every executor runs the same top-level function, :func:`execute`, on a picklable :class:`RunTask`
+and yields the rows as runs finish (in any order); the caller stores them. ``execute`` never
+raises for a failing simulation: the row then has ``status="error"`` and the traceback, so one bad
+run does not stop a sweep. Results do not depend on the executor: a run is a pure function of its
+config (the engine draws every random number from the config's seed), so serial, processes and
+Dask give the same metrics bit for bit; only wall times differ.
+
+At most ``window`` runs are in flight at once (a few per worker), so a Ctrl-C or a lost worker
+loses little work and memory stays flat for sweeps of any size.
+
+* ``processes``: :class:`concurrent.futures.ProcessPoolExecutor` with the ``spawn`` start method
+  (safe with threads, the same on Linux, macOS and Windows). Workers ignore SIGINT; the parent
+  handles Ctrl-C and terminates them.
+* ``dask``: a ``distributed.Client`` to ``scheduler`` (``tcp://host:port``) or, without one, to a
+  ``LocalCluster(n_workers=workers, processes=True, threads_per_worker=1)``. The workers need
+  dcsim installed and the config's relative trace files at the same path.
+
+Imports: concurrent.futures, multiprocessing, dcsim.api, dcsim.config.load (dask lazily).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import traceback
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, Protocol
+
+__all__ = [
+    "EXECUTORS",
+    "DaskExecutor",
+    "Executor",
+    "ProcessExecutor",
+    "RunTask",
+    "SerialExecutor",
+    "execute",
+    "make_executor",
+]
+
+ExecutorName = Literal["serial", "processes", "dask"]
+EXECUTORS: tuple[str, ...] = ("serial", "processes", "dask")
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """Everything a worker needs for one run (plain data, cheap to pickle).
+
+    Attributes
+    ----------
+    key : ``<point_id>-rep<k>``, the run's name in the store.
+    point, point_id, replication, seed : where the run sits in the sweep.
+    params : the point's parameter values (copied into the row).
+    config : the raw run config (seed set); validated again in the worker.
+    config_hash : hash of the point config without its seed.
+    source : the config file's path (relative trace paths are resolved against its folder).
+    """
+
+    key: str
+    point: int
+    point_id: str
+    replication: int
+    seed: int
+    params: dict[str, Any]
+    config: dict[str, Any]
+    config_hash: str
+    source: str | None
+
+
+def _short_traceback() -> str:
+    """The current traceback with this installation's folder removed from file names."""
+    text = traceback.format_exc()
+    root = str(Path(__file__).resolve().parents[2]) + os.sep
+    return text.replace(root, "")
+
+
+def execute(task: RunTask) -> dict[str, Any]:
+    """Run one task and return its result row (never raises for a failing run).
+
+    Returns
+    -------
+    dict
+        ``key, point, point_id, replication, seed``, the parameters, every summary metric,
+        ``status`` (``ok`` or ``error``), ``error`` (traceback or None), ``scenario_id``,
+        ``config_hash``, ``dcsim_version`` and ``run_wall_s`` (wall time of validation plus
+        simulation in the worker, s).
+    """
+    from dcsim import __version__
+
+    t0 = time.perf_counter()
+    row: dict[str, Any] = {
+        "key": task.key, "point": task.point, "point_id": task.point_id,
+        "replication": task.replication, "seed": task.seed,
+    }
+    row.update(task.params)
+    metrics: dict[str, Any] = {}
+    scenario_id: str | None = None
+    try:
+        from dcsim.api import run
+        from dcsim.config.load import parse_config
+
+        sc = parse_config(task.config, source=task.source)
+        scenario_id = sc.scenario_id
+        metrics = dict(run(sc).summary)
+        status, error = "ok", None
+    except Exception:  # a failing run is recorded, never fatal to the sweep
+        status, error = "error", _short_traceback()
+    row.update(metrics)
+    row.update({"status": status, "error": error, "scenario_id": scenario_id,
+                "config_hash": task.config_hash, "dcsim_version": __version__,
+                "run_wall_s": time.perf_counter() - t0})
+    return row
+
+
+class Executor(Protocol):
+    """Runs tasks and yields their rows as they finish; a context manager owning its workers."""
+
+    name: str
+    workers: int
+
+    def __enter__(self) -> Executor: ...
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None: ...
+
+    def run(self, tasks: Iterable[RunTask]) -> Iterator[dict[str, Any]]: ...
+
+
+class SerialExecutor:
+    """Runs each task in this process, in order."""
+
+    name = "serial"
+
+    def __init__(self) -> None:
+        self.workers = 1
+
+    def __enter__(self) -> SerialExecutor:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        return None
+
+    def run(self, tasks: Iterable[RunTask]) -> Iterator[dict[str, Any]]:
+        """Yield ``execute(task)`` for each task in order."""
+        for task in tasks:
+            yield execute(task)
+
+
+def _ignore_sigint() -> None:
+    """Worker initializer: Ctrl-C is the parent's business (it terminates the workers)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class ProcessExecutor:
+    """A local pool of ``workers`` spawned processes (default: every core)."""
+
+    name = "processes"
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> ProcessExecutor:
+        import multiprocessing
+
+        self._pool = ProcessPoolExecutor(max_workers=self.workers,
+                                         mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=_ignore_sigint)
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        if et is None:
+            pool.shutdown(wait=True)
+            return
+        # Interrupted or failed: drop queued work and stop the runs in flight now.
+        procs = list(getattr(pool, "_processes", {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.join(timeout=5)
+
+    def run(self, tasks: Iterable[RunTask]) -> Iterator[dict[str, Any]]:
+        """Yield rows as runs finish, with at most ``4 × workers`` runs in flight."""
+        assert self._pool is not None, "use ProcessExecutor as a context manager"
+        pool = self._pool
+        window = 4 * self.workers
+        pending: set[Future[dict[str, Any]]] = set()
+        it = iter(tasks)
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) < window:
+                task = next(it, None)
+                if task is None:
+                    exhausted = True
+                else:
+                    pending.add(pool.submit(execute, task))
+            if not pending:
+                return
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                yield fut.result()
+
+
+class DaskExecutor:
+    """Runs on a Dask cluster: ``scheduler`` address, or a new ``LocalCluster`` of processes."""
+
+    name = "dask"
+
+    def __init__(self, workers: int | None = None, scheduler: str | None = None) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self.scheduler = scheduler
+        self._client: Any = None
+        self._cluster: Any = None
+
+    def __enter__(self) -> DaskExecutor:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError as exc:  # pragma: no cover - depends on the installation
+            from dcsim.errors import ConfigError, Issue
+
+            raise ConfigError(Issue("--executor", "dask needs the 'distributed' package: "
+                                    "pip install 'dcsim[distributed]'")) from exc
+        if self.scheduler:
+            self._client = Client(self.scheduler)
+            info = self._client.scheduler_info()
+            self.workers = max(1, len(info.get("workers", {})))
+        else:
+            self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
+                                         processes=True, dashboard_address=None,
+                                         silence_logs=40)
+            self._client = Client(self._cluster)
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._client is not None:
+            self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+        self._client = self._cluster = None
+
+    def run(self, tasks: Iterable[RunTask]) -> Iterator[dict[str, Any]]:
+        """Yield rows as runs finish, with at most ``4 × workers`` runs in flight."""
+        from distributed import as_completed
+
+        assert self._client is not None, "use DaskExecutor as a context manager"
+        client = self._client
+        window = 4 * self.workers
+        it = iter(tasks)
+        first = [client.submit(execute, t, pure=False) for t in _take(it, window)]
+        if not first:
+            return
+        queue = as_completed(first)
+        for fut in queue:
+            row: dict[str, Any] = fut.result()
+            fut.release()
+            for t in _take(it, 1):
+                queue.add(client.submit(execute, t, pure=False))
+            yield row
+
+
+def _take(it: Iterator[RunTask], n: int) -> list[RunTask]:
+    out: list[RunTask] = []
+    for _ in range(n):
+        task = next(it, None)
+        if task is None:
+            break
+        out.append(task)
+    return out
+
+
+def make_executor(name: str, workers: int | None = None,
+                  scheduler: str | None = None) -> SerialExecutor | ProcessExecutor | DaskExecutor:
+    """The executor called ``name`` (``serial``, ``processes`` or ``dask``)."""
+    from dcsim.errors import ConfigError, Issue
+
+    if workers is not None and workers < 1:
+        raise ConfigError(Issue("--workers", f"must be at least 1, got {workers}"))
+    if scheduler and name != "dask":
+        raise ConfigError(Issue("--scheduler", f"only used with --executor dask (got {name})"))
+    if name == "serial":
+        return SerialExecutor()
+    if name == "processes":
+        return ProcessExecutor(workers)
+    if name == "dask":
+        return DaskExecutor(workers, scheduler)
+    raise ConfigError(Issue("--executor", f"unknown executor {name!r}; expected one of "
+                            f"{', '.join(EXECUTORS)}"))

@@ -1,0 +1,170 @@
+"""Reading a sweep folder back and printing its statistics as a Markdown or LaTeX table.
+
+``dcsim report RESULTS`` shows one row per sweep point: the parameter values (by their short
+names when unambiguous), ``n`` (successful replications) and ``mean ± ci95`` for each chosen
+metric. The text is built here; the CLI prints it.
+
+Imports: pandas, dcsim.config.sweep (short names), dcsim.errors, dcsim.experiments.{stats, store}.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from dcsim.config.sweep import short_names
+from dcsim.errors import ConfigError, Issue
+from dcsim.experiments.stats import summarize
+from dcsim.experiments.store import SweepStore, is_sweep_folder
+
+__all__ = ["DEFAULT_METRICS", "SweepResults", "format_table", "load_results", "resolve_names"]
+
+#: Metrics a report shows when none are asked for (those present in the results).
+DEFAULT_METRICS = ("energy_facility_kwh", "unmet_fraction", "mean_active_hosts",
+                   "guests_rejected", "mean_job_slowdown")
+
+
+@dataclass(frozen=True)
+class SweepResults:
+    """A sweep folder loaded: manifest, runs (one row per run), summary (tidy statistics)."""
+
+    root: Path
+    manifest: dict[str, Any]
+    runs: pd.DataFrame
+    summary: pd.DataFrame
+
+    @property
+    def params(self) -> list[str]:
+        return [str(p) for p in self.manifest.get("parameters", [])]
+
+    @property
+    def metrics(self) -> list[str]:
+        return list(dict.fromkeys(self.summary["metric"])) if len(self.summary) else []
+
+
+def load_results(root: str | Path) -> SweepResults:
+    """Load a sweep folder; statistics are recomputed from ``runs/`` (so equal to ``summary.csv``
+    after a sweep, and up to date while one is still running).
+
+    Raises
+    ------
+    ConfigError
+        If ``root`` is not a sweep folder (a single run's folder gets a hint to ``dcsim plot``).
+    """
+    root = Path(root)
+    if not is_sweep_folder(root):
+        hint = (" (it is a single run's folder: use `dcsim plot`)"
+                if (root / "timeseries.parquet").exists() else "")
+        raise ConfigError(Issue("RESULTS", f"{root} is not a sweep results folder "
+                                f"(no manifest.json){hint}"))
+    store = SweepStore(root)
+    manifest = store.manifest()
+    params = [str(p) for p in manifest.get("parameters", [])]
+    runs = store.read_runs(params)
+    return SweepResults(root, manifest, runs, summarize(runs, params))
+
+
+def resolve_names(asked: list[str], known: list[str], what: str, option: str) -> list[str]:
+    """Full names for ``asked`` (each a full name or an unambiguous short name).
+
+    Raises
+    ------
+    ConfigError
+        Listing every name that is not known, with the known ones.
+    """
+    shorts = short_names(known)
+    out, issues = [], []
+    for name in asked:
+        if name in known:
+            out.append(name)
+        elif name in shorts:
+            out.append(shorts[name])
+        else:
+            listing = ", ".join(known) if known else "none"
+            issues.append(Issue(option, f"unknown {what} {name!r}; known: {listing}"))
+    if issues:
+        raise ConfigError(issues)
+    return out
+
+
+def _num(x: Any) -> str:
+    if isinstance(x, float):
+        if math.isnan(x):
+            return "–"
+        return f"{x:.4g}"
+    return str(x)
+
+
+def _mean_ci(mean: float, ci: float) -> tuple[str, str]:
+    """Mean and CI half-width, the half-width to two significant digits, the mean to match."""
+    if ci > 0 and math.isfinite(ci) and math.isfinite(mean):
+        decimals = 1 - math.floor(math.log10(ci))
+        if 0 <= decimals <= 8:
+            return f"{mean:.{decimals}f}", f"{ci:.{decimals}f}"
+    return _num(mean), _num(ci)
+
+
+def _latex_escape(text: str) -> str:
+    for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("$", r"\$"),
+                 ("#", r"\#"), ("_", r"\_"), ("{", r"\{"), ("}", r"\}"), ("~", r"\~{}"),
+                 ("^", r"\^{}")):
+        text = text.replace(a, b)
+    return text
+
+
+def format_table(results: SweepResults, metrics: list[str] | None = None,
+                 fmt: Literal["markdown", "latex"] = "markdown") -> str:
+    """The sweep's statistics as a Markdown (GitHub pipes) or LaTeX (booktabs) table.
+
+    Parameters
+    ----------
+    results : a loaded sweep folder.
+    metrics : full or short metric names; ``None`` → :data:`DEFAULT_METRICS` present in the
+        results (or every metric if none of them is); ``["all"]`` → every metric.
+    fmt : ``markdown`` or ``latex``.
+    """
+    known = results.metrics
+    if metrics is None:
+        metrics = [m for m in DEFAULT_METRICS if m in known] or known
+    elif metrics == ["all"]:
+        metrics = known
+    else:
+        metrics = resolve_names(metrics, known, "metric", "--metrics")
+    params = results.params
+    shorts = {full: short for short, full in short_names(params).items()}
+    header = [shorts.get(p, p) for p in params] + ["n"] + list(metrics)
+    summary = results.summary
+    body: list[list[str]] = []
+    for _, grp in summary.groupby("point", sort=True):
+        first = grp.iloc[0]
+        by_metric = grp.set_index("metric")
+        n_values = sorted({int(by_metric.loc[m, "n"]) for m in metrics if m in by_metric.index})
+        cells = [_num(first[p]) for p in params]
+        cells.append("/".join(str(v) for v in n_values) or "0")
+        for m in metrics:
+            if m not in by_metric.index:
+                cells.append("–")
+                continue
+            mean, ci = float(by_metric.loc[m, "mean"]), float(by_metric.loc[m, "ci95"])
+            pm = " ± " if fmt == "markdown" else r" $\pm$ "
+            cells.append(_num(mean) if math.isnan(ci) else pm.join(_mean_ci(mean, ci)))
+        body.append(cells)
+    if fmt == "markdown":
+        lines = ["| " + " | ".join(header) + " |",
+                 "|" + "|".join("---" if i < len(params) else "---:"
+                                for i in range(len(header))) + "|"]
+        lines += ["| " + " | ".join(row) + " |" for row in body]
+        return "\n".join(lines) + "\n"
+    if fmt != "latex":
+        raise ConfigError(Issue("--format", f"unknown format {fmt!r}; expected markdown or latex"))
+    spec = "l" * len(params) + "r" * (len(header) - len(params))
+    lines = [r"\begin{tabular}{" + spec + "}", r"\toprule",
+             " & ".join(_latex_escape(h) for h in header) + r" \\", r"\midrule"]
+    lines += [" & ".join(c if r"$\pm$" in c else _latex_escape(c) for c in row) + r" \\"
+              for row in body]
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,193 @@
+"""Running a sweep end to end: expand, open the store, skip finished runs, execute, summarise.
+
+:func:`run_sweep` is the Python entry point behind ``dcsim sweep``. It validates every point
+before the first run (``dcsim.config.sweep``), opens or resumes the results folder
+(``dcsim.experiments.store``), runs what is missing on the chosen executor
+(``dcsim.experiments.executors``), stores each run the moment it finishes, and at the end (or on
+Ctrl-C, or when an executor fails) rebuilds ``runs.parquet`` and ``summary.csv``
+(``dcsim.experiments.stats``). Progress is reported through callbacks; this module prints nothing.
+
+Imports: pandas, yaml, dcsim.config.{load, sweep}, dcsim.experiments.{executors, stats, store},
+dcsim.io.results.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from dcsim.config.sweep import SweepPlan, expand_sweep, load_sweep
+from dcsim.experiments.executors import RunTask, make_executor
+from dcsim.experiments.stats import summarize
+from dcsim.experiments.store import SweepStore
+
+__all__ = ["SweepOutcome", "default_out", "finalize", "plan_sweep", "points_table", "run_sweep",
+           "tasks_of"]
+
+
+@dataclass
+class SweepOutcome:
+    """What :func:`run_sweep` did.
+
+    Attributes
+    ----------
+    root : the results folder.
+    plan : the expanded sweep.
+    total : runs in the plan.
+    already_done : runs found in the store and skipped.
+    ran : runs executed now; ``errors`` of them failed.
+    wall_s : wall time of this call, s.
+    run_wall_s : sum of the executed runs' own wall times (validation + simulation), s.
+    runs, summary : the rebuilt ``runs.parquet`` and ``summary.csv`` tables.
+    """
+
+    root: Path
+    plan: SweepPlan
+    total: int
+    already_done: int
+    ran: int
+    errors: int
+    wall_s: float
+    run_wall_s: float
+    runs: pd.DataFrame
+    summary: pd.DataFrame
+
+
+def default_out(plan: SweepPlan) -> Path:
+    """``results/<name>-sweep`` (next to ``dcsim run``'s ``results/<name>``)."""
+    return Path("results") / f"{plan.name}-sweep"
+
+
+def plan_sweep(config: str | Path | dict[str, Any] | None,
+               overrides: list[str] | None = None) -> SweepPlan:
+    """Expand and validate a sweep from a YAML path, a raw dict or ``None`` (the default config)."""
+    if isinstance(config, dict):
+        from dcsim.config.load import apply_overrides
+
+        return expand_sweep(apply_overrides(config, overrides or []))
+    return load_sweep(None if config is None else str(config), overrides)
+
+
+def points_table(plan: SweepPlan) -> pd.DataFrame:
+    """One row per point: ``point, point_id``, parameters, ``config_hash, seed``."""
+    rows = [{"point": p.index, "point_id": p.point_id, **p.params,
+             "config_hash": p.config_hash, "seed": p.seed} for p in plan.points]
+    return pd.DataFrame(rows, columns=["point", "point_id", *plan.param_names,
+                                       "config_hash", "seed"])
+
+
+def tasks_of(plan: SweepPlan, skip: set[str] | None = None) -> list[RunTask]:
+    """The plan's runs as executor tasks, point-major, without the keys in ``skip``."""
+    skip = skip or set()
+    return [RunTask(r.key, r.point.index, r.point.point_id, r.replication, r.seed,
+                    dict(r.point.params), r.config(), r.point.config_hash, plan.source)
+            for r in plan.runs() if r.key not in skip]
+
+
+def _manifest(plan: SweepPlan) -> dict[str, Any]:
+    from dcsim import __version__
+    from dcsim.io.results import environment_versions
+
+    return {
+        "kind": "dcsim-sweep",
+        "store_version": 1,
+        "sweep_hash": plan.sweep_hash,
+        "name": plan.name,
+        "source": plan.source,
+        "parameters": list(plan.param_names),
+        "n_points": len(plan.points),
+        "replications": plan.replications,
+        "n_runs": plan.n_runs,
+        "skipped_by_constraints": len(plan.skipped),
+        "dcsim_version": __version__,
+        "versions": environment_versions(),
+    }
+
+
+def finalize(store: SweepStore, params: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rebuild ``runs.parquet`` and ``summary.csv`` from the stored runs."""
+    runs = store.consolidate(params)
+    summary = summarize(runs, params)
+    store.write_summary(summary)
+    return runs, summary
+
+
+def run_sweep(
+    config: str | Path | dict[str, Any] | None,
+    out: str | Path | None = None,
+    *,
+    executor: str = "processes",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    overrides: list[str] | None = None,
+    retry_errors: bool = False,
+    overwrite: bool = False,
+    on_start: Callable[[SweepPlan, int, int], None] | None = None,
+    on_run: Callable[[dict[str, Any]], None] | None = None,
+) -> SweepOutcome:
+    """Run (or resume) the sweep of ``config`` into the folder ``out``.
+
+    Parameters
+    ----------
+    config : YAML path, raw config dict, or ``None`` for the shipped default config.
+    out : results folder; default ``results/<name>-sweep``.
+    executor : ``serial``, ``processes`` (default; every local core) or ``dask``.
+    workers : worker processes (``processes``, local ``dask``); default: ``os.cpu_count()``.
+    scheduler : ``tcp://host:port`` of an existing Dask scheduler (``dask`` only).
+    overrides : ``dotted.path=value`` strings applied before expansion (part of the sweep hash).
+    retry_errors : run failed runs again instead of keeping their error rows.
+    overwrite : delete a different sweep's results in ``out`` instead of refusing.
+    on_start : called with ``(plan, total runs, runs to do)`` before the first run.
+    on_run : called with each finished run's row.
+
+    Returns
+    -------
+    SweepOutcome
+
+    Raises
+    ------
+    ConfigError
+        Bad config or sweep section (every point checked first), or an ``out`` folder that holds
+        another sweep. Nothing is run or written then.
+    """
+    t0 = time.perf_counter()
+    plan = plan_sweep(config, overrides)
+    ex = make_executor(executor, workers, scheduler)
+    root = Path(out) if out is not None else default_out(plan)
+    sweep_yaml = yaml.safe_dump(plan.raw, sort_keys=False).encode("utf-8")
+    store = SweepStore.open(root, _manifest(plan), overwrite=overwrite,
+                            extra_files={"sweep.yaml": sweep_yaml})
+    params = list(plan.param_names)
+    store.write_points(points_table(plan))
+    planned = {r.key for r in plan.runs()}
+    done = store.finished(retry_errors) & planned
+    if done:
+        finalize(store, params)  # a resumed sweep starts from a consistent runs.parquet
+    tasks = tasks_of(plan, done)
+    if on_start is not None:
+        on_start(plan, plan.n_runs, len(tasks))
+    ran = errors = 0
+    run_wall = 0.0
+    try:
+        with ex if tasks else contextlib.nullcontext(ex):
+            for row in ex.run(tasks) if tasks else ():
+                store.append(row)
+                ran += 1
+                errors += row["status"] != "ok"
+                run_wall += float(row.get("run_wall_s") or 0.0)
+                if on_run is not None:
+                    on_run(row)
+    except BaseException:
+        with contextlib.suppress(Exception):  # keep the original error; the files stay valid
+            finalize(store, params)
+        raise
+    runs, summary = finalize(store, params)
+    return SweepOutcome(root, plan, plan.n_runs, len(done), ran, errors,
+                        time.perf_counter() - t0, run_wall, runs, summary)

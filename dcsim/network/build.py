@@ -1,0 +1,119 @@
+"""Build the network of a scenario: topology graph, host attachment, validation issues.
+
+Imports: networkx, dcsim.network.topology, dcsim.config.network, dcsim.errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import networkx as nx
+
+from dcsim.config.network import NetworkSpec, TopologySpec
+from dcsim.errors import ConfigError, Issue
+from dcsim.network.topology import (
+    Topology,
+    attach_hosts,
+    fat_tree,
+    leaf_spine,
+    load_graph,
+    multi_dc,
+    three_tier,
+)
+
+
+def star(nic_bps: Sequence[float], latency_s: float = 1e-6) -> nx.Graph:
+    """One non-blocking switch, host slot ``i`` linked to it at ``nic_bps[i]``."""
+    g = nx.Graph()
+    g.add_node("switch", kind="switch", role="edge", dc=0)
+    for i, bw in enumerate(nic_bps):
+        g.add_node(f"h{i}", kind="host", role="host", dc=0)
+        g.add_edge(f"h{i}", "switch", capacity_bps=float(bw), latency_s=latency_s)
+    return g
+
+
+def _graph(spec: TopologySpec, nic_bps: Sequence[float], path: str,
+           base_dir: str | None) -> tuple[nx.Graph | None, list[Issue]]:
+    try:
+        if spec.kind == "star":
+            return star(nic_bps, spec.latency), []
+        if spec.kind == "fat_tree":
+            if spec.k % 2:
+                return None, [Issue(f"{path}.k", "a fat-tree needs an even k")]
+            return fat_tree(spec.k, spec.link, spec.latency), []
+        if spec.kind == "leaf_spine":
+            return leaf_spine(spec.leaves, spec.spines, spec.hosts_per_leaf, spec.link,
+                              spec.oversubscription, spec.uplink, spec.latency), []
+        if spec.kind == "three_tier":
+            return three_tier(spec.core, spec.aggregation, spec.access, spec.hosts_per_access,
+                              spec.link, spec.access_uplink, spec.core_link, spec.latency), []
+        if spec.path is None:
+            return None, [Issue(f"{path}.path", "kind 'file' needs a path (GraphML or edges)")]
+        from pathlib import Path
+
+        p = Path(spec.path)
+        if not p.is_absolute() and base_dir is not None:
+            p = Path(base_dir) / p
+        return load_graph(p, default_capacity_bps=spec.link, default_latency_s=spec.latency), []
+    except ConfigError as exc:
+        return None, [Issue(f"{path}.{i.path}" if i.path else path, i.message)
+                      for i in exc.issues]
+    except (ValueError, nx.NetworkXError) as exc:
+        return None, [Issue(path, str(exc))]
+
+
+def build_topology(spec: NetworkSpec | None, nic_bps: Sequence[float], host_dc: Sequence[int],
+                   n_dcs: int, base_dir: str | None = None) -> tuple[Topology | None, list[Issue]]:
+    """The scenario's topology with hosts attached, and every problem found (config paths)."""
+    if spec is None:
+        spec = NetworkSpec()
+    issues: list[Issue] = []
+    racks = list(spec.racks) if spec.racks is not None else None
+    if racks is not None and len(racks) != len(nic_bps):
+        issues.append(Issue("network.racks", f"expected one rack per host ({len(nic_bps)}), "
+                            f"got {len(racks)}"))
+        racks = None
+    if spec.per_datacenter is not None:
+        if len(spec.per_datacenter) != n_dcs:
+            return None, [Issue("network.per_datacenter",
+                                f"expected one topology per data center ({n_dcs}), got "
+                                f"{len(spec.per_datacenter)}")]
+        graphs = []
+        for i, sub in enumerate(spec.per_datacenter):
+            nic = [b for b, d in zip(nic_bps, host_dc, strict=True) if d == i]
+            g, iss = _graph(sub, nic, f"network.per_datacenter[{i}]", base_dir)
+            issues += iss
+            if g is not None:
+                graphs.append(g)
+        if issues:
+            return None, issues
+        graph = multi_dc(graphs, spec.wan.bandwidth, spec.wan.latency)
+        if racks is None:
+            racks = _racks_by_dc(graph, host_dc)
+    else:
+        graph, iss = _graph(spec.topology, nic_bps, "network.topology", base_dir)
+        issues += iss
+        if graph is None:
+            return None, issues
+    topo = attach_hosts(graph, len(nic_bps), racks)
+    for issue in topo.validate():
+        issues.append(Issue(f"network.topology.{issue.path}" if issue.path
+                            else "network.topology", issue.message))
+    return (topo if not issues else None), issues
+
+
+def _racks_by_dc(graph: nx.Graph, host_dc: Sequence[int]) -> list[int] | None:
+    """Racks for hosts so that the hosts of DC ``i`` sit in DC ``i``'s racks, in order."""
+    from dcsim.network.topology import _slots_by_rack
+
+    slots, slot_rack = _slots_by_rack(graph)
+    free: dict[int, list[int]] = {}
+    for node, rack in zip(slots, slot_rack, strict=True):
+        free.setdefault(int(graph.nodes[node].get("dc", 0)), []).append(rack)
+    out = []
+    for d in host_dc:
+        avail = free.get(int(d), [])
+        if not avail:
+            return None  # validation will report too few slots
+        out.append(avail.pop(0))
+    return out
