@@ -304,6 +304,19 @@ def resolve(cfg: Config, source: str | None = None) -> Scenario:
                                               str(bd) if bd else None)
         issues += net_issues
 
+    if cfg.compat == "cloudsim" and not issues:
+        from dcsim.engine.compat import check_compat
+
+        issues += check_compat(Scenario(cfg, tuple(hgroups), tuple(ggroups), {}, params or
+                                        BaseModel(), source, "", topology))
+    elif cfg.consolidation is not None:
+        from dcsim.policies.consolidation import parse_policy
+
+        if parse_policy(cfg.consolidation.policy).kind != "migration":
+            issues.append(Issue("consolidation.policy",
+                                f"{cfg.consolidation.policy!r} is a CloudSim baseline (no "
+                                "migrations): use it with compat: cloudsim, or omit the section"))
+
     if issues:
         raise ConfigError(issues, source=source)
     assert params is not None

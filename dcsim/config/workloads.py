@@ -147,9 +147,10 @@ class OnOffWorkload(_Spec):
 
 
 class FirstN(_Spec):
-    """The first ``first`` series of the trace (in its stored order)."""
+    """``first`` consecutive series of the trace (stored order), after skipping ``skip``."""
 
     first: int = Field(gt=0)
+    skip: int = Field(0, ge=0)
 
 
 class SampleN(_Spec):

@@ -11,6 +11,10 @@ from dcsim.metrics.result import Result
 
 def simulate(sc: Scenario, *, replication: int = 0, check_invariants: bool = False) -> Result:
     """Run ``sc`` once and return its result."""
+    if sc.config.compat == "cloudsim":
+        from dcsim.engine.compat import run_compat
+
+        return run_compat(sc, replication)
     from dcsim.engine.simulation import Simulation
 
     return Simulation(sc, replication=replication, check_invariants=check_invariants).run()

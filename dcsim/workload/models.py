@@ -359,6 +359,7 @@ class TraceReplay:
                  loop: bool = False, column: str = "cpu") -> None:
         rows = np.asarray(rows, dtype=np.intp)
         self.n = int(rows.size)
+        self.rows = rows
         self.trace = trace
         self.interval_s = float(trace.interval_s)
         self.offset_s = float(offset_s)
@@ -448,11 +449,12 @@ def select_rows(spec: TraceWorkload, trace: TraceData, n: int | None,
     sel = spec.selection
     if isinstance(sel, FirstN | SampleN):
         k = sel.first if isinstance(sel, FirstN) else sel.sample
-        if k > m:
-            raise ConfigError([Issue("selection", f"asks for {k} series; trace {trace.name!r}"
-                                     f" (day {trace.day or 'all'}) has {m}")])
+        skip = sel.skip if isinstance(sel, FirstN) else 0
+        if k + skip > m:
+            raise ConfigError([Issue("selection", f"asks for {k} series after skipping {skip}; "
+                                     f"trace {trace.name!r} (day {trace.day or 'all'}) has {m}")])
         if isinstance(sel, FirstN):
-            idx = idx[:k]
+            idx = idx[skip:skip + k]
         else:
             idx = np.sort(streams.fresh(name + "/selection").choice(m, size=k, replace=False))
     if n is None:
