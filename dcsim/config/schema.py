@@ -16,6 +16,7 @@ from pydantic import Field
 
 from dcsim.config.catalog import Frozen, PowerSpec
 from dcsim.config.consolidation import ConsolidationSpec
+from dcsim.config.faults import FaultsSpec
 from dcsim.config.network import NetworkSpec
 from dcsim.config.sweep import SweepSpec
 from dcsim.config.workloads import ArrivalSpec, AtStart, UniformWorkload, WorkloadSpec
@@ -146,6 +147,9 @@ class Config(Frozen):
     )
     network: NetworkSpec | None = Field(
         None, description="data-center network; default: each host's NIC on one switch"
+    )
+    faults: FaultsSpec | None = Field(
+        None, description="host/rack failures, guest snapshots and recovery (dcsim.engine.faults)"
     )
     sweep: SweepSpec | None = Field(
         None, exclude=True,

@@ -25,7 +25,8 @@ only used by expressions, by a bare name (``consolidation_ratio``)::
 
 Points are the product grid × zip × sample, in that order (each block in the order its keys are
 written; the last grid key varies fastest). Expressions see every parameter by its full path and,
-when unambiguous, by its last name segment (``virtualization``, ``count``); they support numbers,
+when unambiguous, by its last name segment (``virtualization``, ``count``), and any other path of
+the base config as its raw YAML value (``guests[1].count``); they support numbers,
 strings, ``+ - * / // % **``, comparisons, ``and or not``, ``x if c else y`` and the functions
 ``min max abs round floor ceil int float sqrt log exp``. They are parsed with :mod:`ast` and
 evaluated by a whitelist walker: nothing is ever passed to ``eval``.
@@ -61,7 +62,7 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from dcsim.config.catalog import Frozen
 from dcsim.config.load import _split_path as split_path
-from dcsim.config.load import config_hash, parse_config, set_path
+from dcsim.config.load import config_hash, get_path, parse_config, set_path
 from dcsim.errors import ConfigError, Issue
 
 __all__ = [
@@ -665,19 +666,30 @@ def expand_sweep(data: dict[str, Any], source: str | None = None) -> SweepPlan:
                                 "uses it (check the spelling)"))
     known = set(names) | set(shorts)
     derived_keys = list(spec.derived)
+    # Names that are no parameter but a path of the base config read its (raw) value there.
+    base_refs: dict[str, Any] = {}
+    for n in [n for e in [*exprs.values(), *constraints] if e is not None for n in e.names]:
+        if n not in known and n not in base_refs:
+            try:
+                base_refs[n] = copy.deepcopy(get_path(base, n))
+            except (KeyError, ValueError):
+                continue
     for key, expr in exprs.items():
         earlier = set(names) - set(derived_keys[derived_keys.index(key):])
-        earlier |= set(short_names([n for n in names if n in earlier]))
+        earlier |= set(short_names([n for n in names if n in earlier])) | set(base_refs)
         for n in expr.names:
             if n not in earlier:
                 hint = ("it is derived later; order derived entries so that each uses only "
                         "earlier ones" if n in known
-                        else f"known here: {', '.join(sorted(earlier)) or 'none'}")
+                        else f"neither a parameter nor a value of the base config; parameters "
+                        f"known here: {', '.join(sorted(set(earlier) - set(base_refs))) or 'none'}")
                 issues.append(Issue(_key_path("derived", key), f"unknown name {n!r} ({hint})"))
     for i, c in enumerate(constraints):
         issues.extend(Issue(f"sweep.constraints[{i}]",
-                            f"unknown name {n!r}; known: {', '.join(sorted(known))}")
-                      for n in (c.names if c is not None else []) if n not in known)
+                            f"unknown name {n!r}: neither a parameter nor a value of the base "
+                            f"config; parameters: {', '.join(sorted(known))}")
+                      for n in (c.names if c is not None else [])
+                      if n not in known and n not in base_refs)
 
     blocks = _blocks(spec, base_seed, issues)
     if issues:
@@ -690,7 +702,7 @@ def expand_sweep(data: dict[str, Any], source: str | None = None) -> SweepPlan:
     width = max(4, len(str(max(len(assignments) - 1, 0))))
     for values in assignments:
         params = dict(values)
-        env = _env(params)
+        env = _env(params, base_refs)
         bad = False
         for key, expr in exprs.items():
             try:
@@ -700,7 +712,7 @@ def expand_sweep(data: dict[str, Any], source: str | None = None) -> SweepPlan:
                                     f"{exc} [at sweep point: {_describe(values)}]"))
                 bad = True
                 break
-            env = _env(params)
+            env = _env(params, base_refs)
         if bad:
             continue
         keep = True
@@ -756,8 +768,9 @@ def expand_sweep(data: dict[str, Any], source: str | None = None) -> SweepPlan:
                      config_hash(plan_json), raw)
 
 
-def _env(params: Mapping[str, Any]) -> dict[str, Any]:
-    env = dict(params)
+def _env(params: Mapping[str, Any], base_refs: Mapping[str, Any]) -> dict[str, Any]:
+    env = dict(base_refs)
+    env.update(params)
     for short, full in short_names(list(params)).items():
         env[short] = params[full]
     return env

@@ -33,6 +33,7 @@ class GuestStatus(IntEnum):
     RUNNING = 2
     DEPARTED = 3
     REJECTED = 4  # fitted nowhere on arrival
+    DOWN = 5  # its host failed; waiting for a restart (dcsim.engine.faults)
 
 
 @dataclass
