@@ -47,7 +47,8 @@ def _guard(fn: Callable[[], T]) -> T:
 
 ConfigArg = Annotated[
     Path | None,
-    typer.Argument(help="YAML config; default: the shipped configs/default.yaml", show_default=False),
+    typer.Argument(help="YAML config; default: the shipped configs/default.yaml",
+                   show_default=False),
 ]
 SetOpt = Annotated[
     list[str] | None,
@@ -71,8 +72,8 @@ def _summary_table(summary: dict[str, Any]) -> Table:
 @app.command()
 def run(
     config: ConfigArg = None,
-    out_dir: Annotated[Path | None, typer.Option("--out", "-o",
-                                                 help="results folder; default results/<name>")] = None,
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="results folder; default results/<name>")] = None,
     seed: Annotated[int | None, typer.Option(help="replace the config's seed")] = None,
     set_: SetOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only the folder")] = False,

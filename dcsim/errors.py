@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Issue:
-    """One problem in user input: ``path`` is the dotted config path (``datacenters[0].hosts[1].ram``)."""
+    """One problem in user input; ``path`` is its dotted config path (``guests[0].ram``)."""
 
     path: str
     message: str

@@ -100,7 +100,7 @@ def parse_duration(value: Any) -> float:
 
 
 def parse_size(value: Any) -> float:
-    """Size in bytes from ``"870MB"`` (10^6), ``"4GiB"`` (2^30), ``"4096B"``; bare numbers refused."""
+    """Size in bytes from ``"870MB"`` (10^6), ``"4GiB"`` (2^30), ``"4096B"``; no bare numbers."""
     if _number(value) is not None:
         raise UnitError(
             f"a size needs a unit, e.g. '{value}MB' or '{value}GiB'; got the bare number {value!r} "
@@ -111,12 +111,13 @@ def parse_size(value: Any) -> float:
     x, unit = _split(value, "a size", "4GiB")
     key = unit.lower()
     if key not in _SIZE:
-        raise UnitError(f"unknown size unit {unit!r} in {value!r}; use B, kB, MB, GB, TB, KiB, MiB, GiB, TiB")
+        raise UnitError(f"unknown size unit {unit!r} in {value!r}; "
+                        "use B, kB, MB, GB, TB, KiB, MiB, GiB, TiB")
     return _finite(x * _SIZE[key], value, "size")
 
 
 def parse_bitrate(value: Any) -> float:
-    """Network rate in bit/s from ``1e9``, ``"1Gbps"``, ``"100Mbit/s"``, ``"125MB/s"`` (bytes/s x 8)."""
+    """Network rate in bit/s from ``1e9``, ``"1Gbps"``, ``"100Mbit/s"``, ``"125MB/s"`` (× 8)."""
     n = _number(value)
     if n is not None:
         return _finite(n, value, "bit rate")

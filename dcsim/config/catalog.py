@@ -57,7 +57,8 @@ class PowerSpec(Frozen):
         if self.kind == "spec":
             assert self.watts is not None
             return [float(w) for w in self.watts]
-        assert self.idle is not None and self.max is not None
+        assert self.idle is not None
+        assert self.max is not None
         return [float(w) for w in linear_table(self.idle, self.max)]
 
     def problems(self) -> list[tuple[str, str]]:
@@ -122,7 +123,8 @@ class VirtualizationProfile(Frozen):
     mem_bw_overhead: Fraction = Field(0.0, ge=0, lt=1)
     mem_overhead_per_guest: Size = Field(0.0, ge=0, description="RAM per guest beyond its own")
     host_reserved_mem: Size = Field(0.0, ge=0, description="RAM kept by the hypervisor/host OS")
-    disk_overhead_per_guest: Size = Field(0.0, ge=0, description="storage per guest beyond its disk")
+    disk_overhead_per_guest: Size = Field(0.0, ge=0,
+                                          description="storage per guest beyond its disk")
     io_seq_factor: float = Field(1.0, gt=0, le=1)
     io_rand_factor: float = Field(1.0, gt=0, le=1)
     io_latency_mult: float = Field(1.0, ge=1)

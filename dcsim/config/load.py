@@ -50,10 +50,7 @@ def _user_loc(loc: tuple[str | int, ...], data: Any) -> list[str | int]:
     out: list[str | int] = []
     cur = data
     for part in loc:
-        if isinstance(cur, dict) and part in cur:
-            out.append(part)
-            cur = cur[part]
-        elif isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur):
+        if (isinstance(cur, dict) and part in cur) or (isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur)):
             out.append(part)
             cur = cur[part]
         elif isinstance(part, str) and (part.startswith("function-") or part in _TAGS):

@@ -111,7 +111,7 @@ def _field_adapter(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
     info = model.model_fields[name]
     ann: Any = info.annotation
     if info.metadata:
-        ann = Annotated[(ann, *info.metadata)]  # type: ignore[valid-type]
+        ann = Annotated[(ann, *info.metadata)]
     return TypeAdapter(ann)
 
 
@@ -200,8 +200,9 @@ def _guest_type(group: GuestGroup, types: dict[str, GuestType], path: str,
         issues.append(Issue(path, "give a catalog 'type' or at least mips and ram "
                             f"(missing: {', '.join(missing)})"))
         return None
-    base = GuestType.model_construct(description="", vcpus=1, disk=0.0, image=0.0,
-                                     bandwidth=0.0, sources={})
+    base = GuestType.model_construct(description="", vcpus=1, mips=inline["mips"],
+                                     ram=inline["ram"], disk=0.0, image=0.0, bandwidth=0.0,
+                                     sources={})
     return base.model_copy(update=inline)
 
 

@@ -123,7 +123,7 @@ class OutputSpec(Frozen):
 class Config(Frozen):
     """A complete dcsim experiment."""
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1] = 1
     name: str = Field("experiment", pattern=r"^[A-Za-z0-9_.\-]+$")
     description: str = ""
     seed: int = Field(0, ge=0)

@@ -44,10 +44,10 @@ def check_compat(sc: Scenario) -> list[Issue]:
     if abs(cfg.interval - 300.0) > 1e-9:
         issues.append(Issue("interval", "CloudSim's PlanetLab experiments use 300 s"))
     models = [g.model for g in sc.host_groups]
-    for field in ("cores", "ram", "storage", "bandwidth"):
-        if len({getattr(m, field) for m in models}) > 1:
-            issues.append(Issue("datacenters", f"compat: cloudsim needs the same {field} on "
-                                "every host (CloudSim's host constants are scalars)"))
+    issues += [Issue("datacenters", f"compat: cloudsim needs the same {field} on every host "
+                     "(CloudSim's host constants are scalars)")
+               for field in ("cores", "ram", "storage", "bandwidth")
+               if len({getattr(m, field) for m in models}) > 1]
     if len({g.count for g in sc.host_groups}) > 1:
         issues.append(Issue("datacenters", "compat: cloudsim interleaves host groups, so they "
                             "must have equal counts"))

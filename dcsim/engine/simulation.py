@@ -178,8 +178,8 @@ class Simulation:
         self.job_len = np.concatenate(lengths) if lengths else np.zeros(0)
         # cumulative work at each job's end, within its guest
         self.job_cum = np.zeros_like(self.job_len)
-        for g in np.flatnonzero(self.has_jobs):
-            a, b = self.job_first[g], self.job_stop[g]
+        for gi in np.flatnonzero(self.has_jobs).tolist():
+            a, b = self.job_first[gi], self.job_stop[gi]
             self.job_cum[a:b] = np.cumsum(self.job_len[a:b])
         self.job_end = np.full(self.job_len.shape[0], np.nan)
         self._jobs_changed = self.env.event()
@@ -307,7 +307,7 @@ class Simulation:
             self.demand[g] = want
             self.raw[g] = alloc
             self.useful[g] = alloc * eff * self.speed[g]
-            used = np.bincount(local, weights=alloc, minlength=hosts.shape[0])
+            used = np.bincount(local, weights=alloc, minlength=hosts.shape[0]).astype(np.float64)
             jm = self.has_jobs[g]
             if jm.any():
                 jg = g[jm]
@@ -320,7 +320,7 @@ class Simulation:
                 if self.t_empty[jg].min() < self._jobs_target and not self._jobs_changed.triggered:
                     self._jobs_changed.succeed()
         else:
-            used = np.zeros(hosts.shape[0])
+            used = np.zeros(hosts.shape[0], dtype=np.float64)
         used = np.minimum(used + self.extra_raw[hosts], st.cap_mips[hosts])
         self.util[hosts] = used / st.cap_mips[hosts]
         awake = st.awake[hosts]
@@ -590,7 +590,8 @@ class Simulation:
         if now > 0:  # at t = 0 the first manager step shares every host anyway
             for h in sorted(set(touched)):
                 self.update_host(h)
-        return decision
+        out: I64 = np.asarray(decision, dtype=np.intp)
+        return out
 
     def _start(self, g: int) -> None:
         st = self.state
@@ -604,7 +605,7 @@ class Simulation:
         self.update_host(h, change)
 
     def evict(self, g: int, status: GuestStatus) -> int:
-        """Take guest ``g`` off its host (settled first) and give it ``status``; returns the host."""
+        """Take guest ``g`` off its host (settled first), give it ``status``; returns the host."""
         st = self.state
         h = int(st.host_of[g])
 

@@ -94,7 +94,8 @@ class Traffic:
             util = sim.network.flows.link_utilization()
         if self.power is not None:
             per = self.power.per_switch_w(util, sleep_idle=self.spec.sleep_idle_links)
-            self.last_w = np.bincount(self.switch_dc, weights=per, minlength=len(self.energy_j))
+            self.last_w = np.bincount(self.switch_dc, weights=per,
+                                      minlength=len(self.energy_j)).astype(np.float64)
         self.rows.append((now, float(util.mean()) if util.size else 0.0,
                           float(util.max()) if util.size else 0.0,
                           float((util > 0).mean()) if util.size else 0.0,

@@ -164,7 +164,8 @@ def report_cmd(
 def plot_sweep_cmd(
     results: Annotated[Path, typer.Argument(help="a sweep results folder")],
     x: Annotated[str, typer.Option("--x", help="parameter on the x axis")],
-    y: Annotated[str, typer.Option("--y", help="metric on the y axis")],
+    y: Annotated[str, typer.Option("--y", help="metric on the y axis (comma-separated: one "
+                                   "panel each)")],
     hue: Annotated[str | None, typer.Option("--hue", help="one line per value of this "
                                             "parameter")] = None,
     where: Annotated[list[str] | None, typer.Option(
@@ -187,10 +188,12 @@ def plot_sweep_cmd(
                 raise ConfigError(Issue("--where", f"expected PARAM=VALUE, got {item!r}"))
             k, _, v = item.partition("=")
             filters[k.strip()] = v.strip()
-        return plot_sweep(results, x, y, hue=hue, where=filters, out_dir=out_dir, logx=logx)
+        metrics = [m.strip() for m in y.split(",") if m.strip()]
+        return plot_sweep(results, x, metrics, hue=hue, where=filters, out_dir=out_dir,
+                          logx=logx)
 
     for p in _guard(go):
-        out.print(str(p))
+        out.print(str(p), soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

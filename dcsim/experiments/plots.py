@@ -6,13 +6,14 @@ Imports: matplotlib, pandas, dcsim.errors.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from dcsim.errors import ConfigError, Issue
 
 
-def _figure_module():  # type: ignore[no-untyped-def]
+def _figure_module() -> Any:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -25,7 +26,8 @@ def plot_run(results: Path, out_dir: Path | None = None) -> list[Path]:
     """Power, active hosts and CPU utilisation over time for one run folder."""
     ts_path = Path(results) / "timeseries.parquet"
     if not ts_path.exists():
-        raise ConfigError(Issue("RESULTS", f"{results} is not a run folder (no timeseries.parquet)"))
+        raise ConfigError(Issue("RESULTS",
+                                f"{results} is not a run folder (no timeseries.parquet)"))
     ts = pd.read_parquet(ts_path)
     plt = _figure_module()
     fig, axes = plt.subplots(3, 1, figsize=(7, 7), sharex=True)

@@ -105,6 +105,8 @@ def _mean_ci(mean: float, ci: float) -> tuple[str, str]:
         decimals = 1 - math.floor(math.log10(ci))
         if 0 <= decimals <= 8:
             return f"{mean:.{decimals}f}", f"{ci:.{decimals}f}"
+        if decimals > 8:  # numerical noise around a constant
+            return _num(mean), f"{ci:.1e}"
     return _num(mean), _num(ci)
 
 

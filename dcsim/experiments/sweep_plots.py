@@ -59,7 +59,7 @@ def _short(name: str) -> str:
 
 
 def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_")
+    return re.sub(r"[^A-Za-z0-9_.+-]+", "_", name).strip("_")
 
 
 def _numeric(values: pd.Series) -> bool:
@@ -83,53 +83,12 @@ def _filters(where: dict[str, str], params: list[str], table: pd.DataFrame) -> p
     return table
 
 
-def plot_sweep(results: str | Path, x: str, y: str, hue: str | None = None,
-               where: dict[str, str] | None = None, out_dir: str | Path | None = None,
-               logx: bool | None = None) -> list[Path]:
-    """Draw ``y`` (a metric) against ``x`` (a parameter), one line per ``hue`` value.
-
-    Parameters
-    ----------
-    results : a sweep folder.
-    x, hue : parameters (full path or unambiguous short name, e.g. ``virtualization``).
-    y : a metric column (e.g. ``energy_facility_kwh``).
-    where : ``{parameter: value}`` filters for the parameters neither on ``x`` nor ``hue``.
-    out_dir : where to write; default ``RESULTS/plots``.
-    logx : logarithmic (base 2) x axis; default: when x is positive and spans a factor ≥ 16.
-
-    Returns
-    -------
-    list of Path
-        The PNG and the PDF.
-
-    Raises
-    ------
-    ConfigError
-        Unknown names, or several points per (x, hue) pair (the message names the parameters to
-        fix with ``where`` or ``hue``).
-    """
-    from dcsim.experiments.plots import _figure_module
-
-    res = load_results(results)
-    params = res.params
-    x_full = resolve_names([x], params, "parameter", "--x")[0]
-    hue_full = resolve_names([hue], params, "parameter", "--hue")[0] if hue else None
-    y_full = resolve_names([y], res.metrics, "metric", "--y")[0]
-    table = res.summary[res.summary["metric"] == y_full]
-    table = _filters(where or {}, params, table)
-    keys = [x_full] + ([hue_full] if hue_full else [])
-    dup = table.duplicated(subset=keys, keep=False)
-    if dup.any():
-        varying = [p for p in params if p not in keys and table[p].nunique(dropna=False) > 1]
-        raise ConfigError(Issue("--x", "several sweep points share each value of "
-                                f"{', '.join(keys)}; they also differ in "
-                                f"{', '.join(varying)}: choose one with --hue or "
-                                "--where NAME=VALUE"))
-    plt = _figure_module()
-    fig, ax = plt.subplots(figsize=(6.0, 4.0))
+def _panel(ax: Any, table: pd.DataFrame, x_full: str, y_full: str, hue_full: str | None,
+           logx: bool | None) -> None:
+    """One metric against x on ``ax``: a line (or dodged markers) per hue value, CI bars."""
     numeric_x = _numeric(table[x_full])
     categories = list(dict.fromkeys(table[x_full].astype(str))) if not numeric_x else []
-    groups = (list(table.groupby(hue_full, sort=False)) if hue_full else [(None, table)])
+    groups = list(table.groupby(hue_full, sort=False)) if hue_full else [(None, table)]
     n_groups = len(groups)
     for gi, (label, grp) in enumerate(groups):
         grp = grp.sort_values(x_full) if numeric_x else grp
@@ -157,20 +116,82 @@ def plot_sweep(results: str | Path, x: str, y: str, hue: str | None = None,
         ax.set_xticks(range(len(categories)), categories)
     ax.set_xlabel(axis_label(x_full))
     ax.set_ylabel(axis_label(y_full))
-    ns = sorted({int(v) for v in table["n"]})
-    n_text = "/".join(str(v) for v in ns)
-    ax.set_title(f"mean ± 95 % CI over n = {n_text} replications", fontsize=9)
-    if hue_full:
-        ax.legend(title=axis_label(hue_full), frameon=False, fontsize=8)
     ax.grid(alpha=0.3)
+
+
+def plot_sweep(results: str | Path, x: str, y: str | list[str], hue: str | None = None,
+               where: dict[str, str] | None = None, out_dir: str | Path | None = None,
+               logx: bool | None = None, name: str | None = None) -> list[Path]:
+    """Draw metrics against ``x`` (a parameter), one line per ``hue`` value, one panel each.
+
+    Parameters
+    ----------
+    results : a sweep folder.
+    x, hue : parameters (full path or unambiguous short name, e.g. ``virtualization``).
+    y : a metric column (e.g. ``energy_facility_kwh``) or several (one panel each).
+    where : ``{parameter: value}`` filters for the parameters neither on ``x`` nor ``hue``.
+    out_dir : where to write; default ``RESULTS/plots``.
+    logx : logarithmic (base 2) x axis; default: when x is positive and spans a factor ≥ 16.
+    name : file name without suffix; default ``<y>-vs-<x>[-by-<hue>]``.
+
+    Returns
+    -------
+    list of Path
+        The PNG and the PDF.
+
+    Raises
+    ------
+    ConfigError
+        Unknown names, or several points per (x, hue) pair (the message names the parameters to
+        fix with ``where`` or ``hue``).
+    """
+    from dcsim.experiments.plots import _figure_module
+
+    res = load_results(results)
+    params = res.params
+    x_full = resolve_names([x], params, "parameter", "--x")[0]
+    hue_full = resolve_names([hue], params, "parameter", "--hue")[0] if hue else None
+    ys = resolve_names([y] if isinstance(y, str) else list(y), res.metrics, "metric", "--y")
+    if not ys:
+        raise ConfigError(Issue("--y", "name at least one metric"))
+    table = _filters(where or {}, params, res.summary)
+    keys = [x_full] + ([hue_full] if hue_full else [])
+    dup = table[table["metric"] == ys[0]].duplicated(subset=keys, keep=False)
+    if dup.any():
+        varying = [p for p in params if p not in keys and table[p].nunique(dropna=False) > 1]
+        raise ConfigError(Issue("--x", "several sweep points share each value of "
+                                f"{', '.join(keys)}; they also differ in "
+                                f"{', '.join(varying)}: choose one with --hue or "
+                                "--where NAME=VALUE"))
+    plt = _figure_module()
+    ncols = 1 if len(ys) == 1 else 2 if len(ys) in (2, 4) else 3
+    nrows = -(-len(ys) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(6.0 if ncols == 1 else 4.2 * ncols,
+                                                    4.0 if nrows == 1 else 3.3 * nrows),
+                             squeeze=False)
+    flat = list(axes.ravel())
+    for ax, y_full in zip(flat, ys, strict=False):
+        _panel(ax, table[table["metric"] == y_full], x_full, y_full, hue_full, logx)
+    for ax in flat[len(ys):]:
+        ax.set_visible(False)
+    ns = sorted({int(v) for v in table[table["metric"].isin(ys)]["n"]})
+    note = f"mean ± 95 % CI over n = {'/'.join(str(v) for v in ns)} replications"
+    if len(ys) == 1:
+        flat[0].set_title(note, fontsize=9)
+    else:
+        fig.suptitle(note, fontsize=10)
+    if hue_full:
+        flat[0].legend(title=axis_label(hue_full), frameon=False, fontsize=8)
     fig.tight_layout()
     dest = Path(out_dir) if out_dir is not None else res.root / "plots"
     dest.mkdir(parents=True, exist_ok=True)
-    stem = f"{_safe(y_full)}-vs-{_safe(_short(x_full))}"
-    if hue_full:
-        stem += f"-by-{_safe(_short(hue_full))}"
-    paths = [dest / f"{stem}.png", dest / f"{stem}.pdf"]
-    fig.savefig(paths[0], dpi=300)
+    if name is None:
+        name = f"{'+'.join(_safe(m) for m in ys)}-vs-{_safe(_short(x_full))}"
+        if hue_full:
+            name += f"-by-{_safe(_short(hue_full))}"
+        name = name[:150]
+    paths = [dest / f"{_safe(name)}.png", dest / f"{_safe(name)}.pdf"]
+    fig.savefig(paths[0], dpi=200)
     fig.savefig(paths[1])
     plt.close(fig)
     return paths

@@ -82,7 +82,7 @@ def commit_dir(tmp: Path, final: Path) -> None:
 
 
 def _clean(summary: dict[str, Any]) -> dict[str, Any]:
-    out = {}
+    out: dict[str, Any] = {}
     for k, v in summary.items():
         if isinstance(v, float) and v != v:  # NaN → null
             out[k] = None

@@ -221,7 +221,8 @@ class ClusterState:
         """A copy whose placement bookkeeping can be changed freely (for policies)."""
         c = copy.copy(self)
         c.members = [list(m) for m in self.members]
-        for name in ("mig_dst", "dst_ram", "dst_disk", "used_ram", "used_storage", "reserved_mips", "n_guests", "vcpus_placed",
+        for name in ("mig_dst", "dst_ram", "dst_disk", "used_ram", "used_storage",
+                     "reserved_mips", "n_guests", "vcpus_placed",
                      "awake", "host_of", "charged_ram", "charged_disk"):
             setattr(c, name, getattr(self, name).copy())
         return c

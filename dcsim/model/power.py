@@ -55,7 +55,8 @@ def power_w(tables: F64, utilization: F64) -> F64:
     rows = np.arange(tables.shape[0])
     p_lo = tables[rows, lo]
     p_hi = tables[rows, lo + 1]
-    return p_lo + (p_hi - p_lo) * frac
+    out: F64 = p_lo + (p_hi - p_lo) * frac
+    return out
 
 
 def energy_j(power: F64, dt_s: float) -> float:
