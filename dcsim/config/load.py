@@ -50,7 +50,9 @@ def _user_loc(loc: tuple[str | int, ...], data: Any) -> list[str | int]:
     out: list[str | int] = []
     cur = data
     for part in loc:
-        if (isinstance(cur, dict) and part in cur) or (isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur)):
+        in_dict = isinstance(cur, dict) and part in cur
+        in_list = isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur)
+        if in_dict or in_list:
             out.append(part)
             cur = cur[part]
         elif isinstance(part, str) and (part.startswith("function-") or part in _TAGS):
