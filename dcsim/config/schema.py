@@ -92,6 +92,12 @@ class GuestGroup(Frozen):
     cpu_cap: float | None = Field(
         None, gt=0, le=1, description="most CPU the guest may use, fraction of vCPUs × MIPS"
     )
+    antisocial: bool = Field(
+        False,
+        description="a noisy neighbour (I/O storms, memory hog, fork bombs: Barham et al.'s "
+        "'antisocial' domains); co-located busy guests pay the layer's interference per "
+        "antisocial neighbour",
+    )
     syscall_fraction: float = Field(
         0.0, ge=0, le=1,
         description="share of the work that is syscall/I/O-heavy (pays the layer's "

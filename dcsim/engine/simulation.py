@@ -12,8 +12,9 @@ with what happens, not with guests × intervals.
 CPU model. To deliver ``d`` useful MIPS a guest makes its host spend ``d / eff`` raw MIPS, with
 ``eff = (1 − cpu_overhead)(1 − sched_overhead(r))(1 − syscall_fraction·syscall_overhead)
 (1 − interference)``: the virtualization layer's cost on CPU-bound work, time-slicing cost growing
-with runnable vCPUs per core ``r`` (none when pinned), the extra cost of syscall/I/O-heavy work,
-and slowdown from other busy guests on the same host. Raw demand is capped at the guest's vCPUs ×
+with runnable (busy) vCPUs per core ``r`` (none when pinned), the extra cost of syscall/I/O-heavy
+work, and slowdown from each busy co-located guest marked ``antisocial`` (a noisy neighbour: the
+sources measure interference only for such neighbours). Raw demand is capped at the guest's vCPUs ×
 core speed (× its ``cpu_cap``) and shared weighted max-min fairly (``kernels.share``) when the host
 is oversubscribed. What a guest asked for but did not get is its unmet demand (SLA violation).
 
@@ -294,10 +295,11 @@ class Simulation:
             local = np.searchsorted(hosts, h_of) if hosts.shape[0] < st.n_hosts else h_of
             want = self.u_last[g] * st.vcpus[g] * st.mips[g]
             busy = want > 0
-            n_busy = np.bincount(local, weights=busy, minlength=hosts.shape[0])[local]
-            interf = 1.0 - np.minimum(st.interference_max[h_of],
-                                      st.interference[h_of] * np.maximum(0.0, n_busy - 1))
-            eff = (st.efficiency(hosts)[local]
+            noisy = busy & st.antisocial[g]
+            n_noisy = np.bincount(local, weights=noisy, minlength=hosts.shape[0])[local] - noisy
+            interf = 1.0 - np.minimum(st.interference_max[h_of], st.interference[h_of] * n_noisy)
+            runnable = np.bincount(local, weights=busy * st.vcpus[g], minlength=hosts.shape[0])
+            eff = (st.efficiency(hosts, runnable)[local]
                    * (1.0 - st.syscall_frac[g] * st.syscall_overhead[h_of]) * interf)
             limit = st.vcpus[g] * st.mips_per_core[h_of] * st.cap_frac[g]
             raw_want = np.where(self.paused[g], 0.0, np.minimum(want / eff, limit))

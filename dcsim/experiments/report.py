@@ -100,13 +100,20 @@ def _num(x: Any) -> str:
 
 
 def _mean_ci(mean: float, ci: float) -> tuple[str, str]:
-    """Mean and CI half-width, the half-width to two significant digits, the mean to match."""
+    """Mean and CI half-width, the half-width to two significant digits, the mean to match.
+
+    Values within 1e-12 of zero, and half-widths below 1e-9 of the mean, are floating-point
+    noise of constant results and shown as 0.
+    """
+    if abs(mean) < 1e-12:
+        mean = 0.0
+    if ci < 1e-12 or ci < 1e-9 * abs(mean):
+        ci = 0.0
     if ci > 0 and math.isfinite(ci) and math.isfinite(mean):
         decimals = 1 - math.floor(math.log10(ci))
         if 0 <= decimals <= 8:
             return f"{mean:.{decimals}f}", f"{ci:.{decimals}f}"
-        if decimals > 8:  # numerical noise around a constant
-            return _num(mean), f"{ci:.1e}"
+        return _num(mean), f"{ci:.2g}"
     return _num(mean), _num(ci)
 
 

@@ -81,6 +81,7 @@ class ClusterState:
     weight: F64  # share weight under contention
     cap_frac: F64  # most CPU a guest may use, fraction of vCPUs x MIPS
     syscall_frac: F64
+    antisocial: NDArray[np.bool_]  # noisy neighbour (interference source)
     guest_group: I64
     host_of: I64
     status: NDArray[np.int8]
@@ -158,6 +159,8 @@ class ClusterState:
             weight=grep([g.spec.cpu_weight or float(g.type.vcpus) for g in gg]),
             cap_frac=grep([g.spec.cpu_cap or 1.0 for g in gg]),
             syscall_frac=grep([g.spec.syscall_fraction for g in gg]),
+            antisocial=np.repeat(np.asarray([g.spec.antisocial for g in gg], dtype=bool),
+                                 counts),
             guest_group=np.repeat(np.arange(len(gg), dtype=np.intp), counts),
             host_of=np.full(n_g, -1, dtype=np.intp),
             status=np.zeros(n_g, dtype=np.int8),
@@ -334,14 +337,16 @@ class ClusterState:
         if not np.allclose(ram, self.used_ram, rtol=1e-9, atol=1.0):
             raise InvariantViolation("RAM bookkeeping disagrees with placements")
 
-    def efficiency(self, hosts: I64 | None = None) -> F64:
+    def efficiency(self, hosts: I64 | None = None, runnable: F64 | None = None) -> F64:
         """(n_hosts,) fraction of raw CPU that becomes guest work: layer and scheduling overhead.
 
         Scheduling overhead grows with runnable vCPUs per core ``r`` as the profile says:
-        ``min(max, slope * max(0, r - 1))``.
+        ``min(max, slope * max(0, r - 1))``. ``runnable`` gives the vCPUs that want CPU on each
+        of ``hosts`` (default: every placed vCPU).
         """
         h = slice(None) if hosts is None else hosts
-        r = self.vcpus_placed[h] / self.cores[h]
+        vc = self.vcpus_placed[h] if runnable is None else runnable
+        r = vc / self.cores[h]
         sched = np.minimum(self.sched_max[h], self.sched_slope[h] * np.maximum(0.0, r - 1.0))
         sched = np.where(self.pinned[h], 0.0, sched)  # pinned vCPUs are never time-sliced
         out: F64 = (1.0 - self.cpu_overhead[h]) * (1.0 - sched)

@@ -87,9 +87,10 @@ def test_interference_slows_co_located_busy_guests() -> None:
     cfg["virtualization_profiles"] = {"nolayer": {"kind": "type1", "interference": 0.05,
                                                   "interference_max": 0.2}}
     cfg["datacenters"][0]["hosts"][0].update(count=1, cores=4)
-    cfg["guests"][0].update(count=3, workload={"kind": "constant", "utilization": 0.5})
+    cfg["guests"][0].update(count=3, workload={"kind": "constant", "utilization": 0.5},
+                            antisocial=True)
     r = dcsim.run(cfg)
-    # three busy guests: each sees 2 others -> 10 % efficiency lost: 500 useful MIPS cost
+    # three busy noisy guests: each sees 2 others -> 10 % efficiency lost: 500 useful MIPS cost
     # 500 / 0.9 raw MIPS; the host has room, so all work is delivered at a higher CPU cost
     assert list(r.guests["delivered_mi"]) == pytest.approx([500 * 3600] * 3)
     assert r.summary["overhead_mi"] == pytest.approx(3 * (500 / 0.9 - 500) * 3600)

@@ -1,0 +1,963 @@
+"""Faults and recovery: host and rack failures, guest snapshots saved as files, HA restarts.
+
+An engine extension (``faults`` section, ``dcsim.config.faults``). It changes the simulation only
+through ``Simulation``'s public methods (``update_host``, ``evict``, ``admit``, ``maybe_sleep``);
+with no ``faults`` section it is not created, and with a section that causes no failure and takes
+no snapshot it changes no number of the run.
+
+Failures. Host failures are an alternating renewal process per host (``ttf`` from the start or
+the last repair, then ``repair``), or a trace; rack failures take every host of a rack down at
+once (``power``: they fail; ``switch``: they are cut off). Each process draws from its own named
+streams (``faults.hosts.ttf``, ``faults.hosts.repair``, ``faults.racks.ttf``,
+``faults.racks.repair``) and is one SimPy process holding a heap of next events, so events grow
+with failures and repairs, not with hosts. A failed host is unusable (placement skips it), its
+guests are evicted with status ``DOWN``, and it draws 0 W; a cut-off host is unusable and its
+guests are evicted, but it keeps its power state (it sleeps once empty if sleeping is on). A host
+down for several causes at once comes back when the last one is repaired, asleep and empty (or
+idle if sleeping is off).
+
+Snapshots. A snapshot saves a running VM's state to the storage target: *full* = RAM + the disk
+delta; *incremental* = the pages dirtied since the last completed snapshot (``dirty_rate`` × the
+guest's CPU activity × elapsed time, at most ``working_set`` × RAM); every ``full_every``-th one,
+the first one and the first after a restart are full. Periodic snapshots are batched: the guests
+of a group are spread over ``batches`` instants per interval and each instant is one vectorized
+step, so events grow with batches × intervals. A snapshot captures the guest as it is when it
+starts (a crash-consistent copy-on-write image) and becomes a restore point when its write ends.
+
+Without a ``network`` section (or without ``storage.host``) the storage target serves writes one
+after another (a FIFO) at ``min(storage bandwidth, the source host's NIC)``, so a write's end is
+known when it starts and no completion event is needed: restore points are committed lazily, the
+next time the guest is looked at, with the instant the write ended. With a network and a storage
+host, each write is a ``network.transfer`` to that host (capped at the storage bandwidth) and its
+completion event commits it. A guest whose previous snapshot is still being written skips the
+next one (``snapshots_skipped``); a write cut short by a failure is aborted (its bytes sent so far
+count as traffic). Retention keeps the last ``keep_last`` restore points of each guest and the
+files they need (an incremental chain back to its full snapshot); storage in use is the sum of the
+kept files, counted from the end of each write to its deletion.
+
+Energy of snapshots. The storage target draws ``storage.power`` extra watts while it moves data at
+its full bandwidth, so every byte written or read costs ``power / bandwidth`` joules
+(``snapshot_energy_kwh``; not part of ``energy_it_kwh``, which counts the hosts). The CPU the
+source host spends copying pages is not charged (it is small next to the guest's own work).
+
+Recovery. ``detection`` after a failure, the guests it took down are restarted through
+``Simulation.admit`` (the placement policy chooses hosts; failed hosts are never chosen):
+* ``snapshot`` with a restore point on an available storage target: extra delay = reading the
+  chain of files at the storage bandwidth (restores queue among themselves, ahead of snapshot
+  writes) + ``restore_overhead``. The engine adds the layer's boot time to every admitted guest;
+  a restore does not boot, so the boot time of the guest on the fastest-booting profile present
+  is subtracted (exact with one profile; with several, the restore is charged the difference).
+* ``cold`` (or ``snapshot`` without a restore point): no extra delay: the engine's boot time.
+* containers (guests of a ``container``-layer host) always restart from their image: boot time.
+* ``none``: guests stay down.
+The guest keeps its original departure instant (``lifetime_left``). Guests that fit nowhere stay
+``DOWN`` and are retried whenever a host is repaired. A guest evicted while still booting is
+restarted only after its old boot timer has fired (the engine cannot cancel it).
+
+Lost work. ``lost_work_mi`` of a failure is the useful work the guest delivered since its restore
+point: its last completed snapshot, or its last (re)start if there is none or it restarts cold.
+For guests running finite jobs the work is also rolled back and replayed: progress goes back to
+the restore point used (for a cold restart, to the end of the last finished job: finished jobs'
+results are kept), ``replayed_work_mi``; jobs finished after the snapshot stay finished.
+
+Downtime and availability. A guest is down from the failure until it runs again (restore or
+boot done), or until its planned departure or the end of the run. Availability of a guest =
+1 − downtime / (time from its arrival to its departure or the end of the run), over guests that
+arrived and were placed; ``availability`` overall is 1 − Σ downtime / Σ time.
+
+Not modelled (see the report): link failures (the flow model cannot disable links), interrupting
+a migration in flight (its reservation on a failed destination is given back, its flow runs on),
+a storage capacity limit, the snapshot's CPU cost and slowdown on the guest.
+
+Imports: csv, heapq, numpy, pandas, simpy, dcsim.{config, errors, model, workload, engine}.
+"""
+
+from __future__ import annotations
+
+import csv
+import heapq
+import math
+from collections import deque
+from collections.abc import Generator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import simpy
+from numpy.typing import NDArray
+
+from dcsim.config.faults import FaultsSpec, SnapshotSpec
+from dcsim.engine.extensions import EXTENSIONS
+from dcsim.errors import ConfigError, Issue
+from dcsim.model.cluster import GuestStatus
+from dcsim.units import JOULES_PER_KWH
+from dcsim.workload.arrivals import lifetime_distribution
+
+if TYPE_CHECKING:
+    from dcsim.config.resolve import Scenario
+    from dcsim.config.schema import Config
+    from dcsim.engine.simulation import Simulation
+    from dcsim.metrics.result import Result
+
+__all__ = [
+    "FAULT_SUMMARY_DOC",
+    "FailureEvent",
+    "Faults",
+    "check_faults",
+    "read_failure_trace",
+]
+
+ProcessGenerator = Generator[simpy.events.Event, Any, Any]
+F64 = NDArray[np.float64]
+I64 = NDArray[np.intp]
+B1 = NDArray[np.bool_]
+
+_MAX_TRACE_ISSUES = 20
+
+FAULT_SUMMARY_DOC: dict[str, str] = {
+    "availability": "fraction of guest-time up, over guests that arrived and were placed (0..1)",
+    "downtime_s": "total time guests were down because of failures, s",
+    "lost_work_mi": "useful work delivered since the restore point and lost in failures, MI",
+    "replayed_work_mi": "finite-job progress rolled back at restarts (done again), MI",
+    "mean_recovery_s": "mean time from a guest's failure to running again, s",
+    "p95_recovery_s": "95th percentile of that time, s",
+    "host_failures": "host failures (from host failure processes or the trace)",
+    "rack_failures": "rack failures (each takes all the rack's hosts down)",
+    "guest_failures": "times a guest went down",
+    "guest_restarts": "restarts admitted (snapshot, cold or container)",
+    "guests_down_at_end": "guests still down at the end of the run",
+    "snapshots_taken": "snapshots completed (restore points written)",
+    "snapshots_skipped": "snapshots not taken (previous one still writing, storage down)",
+    "snapshots_aborted": "snapshot writes cut short by a failure",
+    "snapshot_storage_peak_bytes": "largest storage used by snapshot files, bytes",
+    "snapshot_storage_end_bytes": "storage used by snapshot files at the end, bytes",
+    "snapshot_traffic_bytes": "bytes written by snapshots (aborted writes: the part sent)",
+    "restore_traffic_bytes": "bytes read to restore guests from snapshots",
+    "snapshot_energy_kwh": "storage-target energy of snapshot writes and restores, kWh",
+}
+
+
+# ----------------------------------------------------------------------------- input checks
+
+
+def read_failure_trace(path: Path, n_hosts: int, where: str = "faults.hosts.trace"
+                       ) -> tuple[list[tuple[int, float, float]], list[Issue]]:
+    """Read a failure trace: one row per failure, columns ``host``, ``fail_s``, ``repair_s``.
+
+    Parameters
+    ----------
+    path : Path
+        The CSV file (header row, comma separated; other columns are ignored).
+    n_hosts : int
+        Hosts in the scenario: host ids must be in ``0..n_hosts-1``.
+    where : str
+        Config path prefixed to every issue.
+
+    Returns
+    -------
+    rows : list of (host, fail_s, repair_s)
+        Sorted by (fail_s, host); ``repair_s`` is a duration in s (``inf``: never repaired).
+    issues : list of Issue
+        Problems found (at most 20 are listed), each naming the file line.
+    """
+    issues: list[Issue] = []
+    rows: list[tuple[int, float, float]] = []
+    if not path.is_file():
+        return [], [Issue(where, f"failure trace not found: {path}")]
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return [], [Issue(where, f"cannot read {path.name}: {exc}")]
+    reader = csv.reader(text.splitlines())
+    header = next(reader, None)
+    if header is None:
+        return [], [Issue(where, f"{path.name} is empty; expected a header: host,fail_s,repair_s")]
+    cols = [c.strip() for c in header]
+    missing = [c for c in ("host", "fail_s", "repair_s") if c not in cols]
+    if missing:
+        return [], [Issue(where, f"{path.name}: missing column(s) {', '.join(missing)} in the "
+                          f"header {header!r}; expected host,fail_s,repair_s")]
+    ih, jf, jr = cols.index("host"), cols.index("fail_s"), cols.index("repair_s")
+    for line, rec in enumerate(reader, start=2):
+        if not rec or all(not c.strip() for c in rec):
+            continue
+        if len(rec) < len(cols):
+            issues.append(Issue(where, f"{path.name} line {line}: expected {len(cols)} fields, "
+                                f"got {len(rec)}"))
+            continue
+        raw_h, raw_f, raw_r = rec[ih].strip(), rec[jf].strip(), rec[jr].strip()
+        try:
+            h = int(raw_h)
+        except ValueError:
+            issues.append(Issue(where, f"{path.name} line {line}: host {raw_h!r} is not an "
+                                "integer host index"))
+            continue
+        try:
+            f = float(raw_f)
+            r = math.inf if raw_r in ("", "inf", "Inf", "INF") else float(raw_r)
+        except ValueError:
+            issues.append(Issue(where, f"{path.name} line {line}: fail_s {raw_f!r} / repair_s "
+                                f"{raw_r!r}: not a number of seconds"))
+            continue
+        if not 0 <= h < n_hosts:
+            issues.append(Issue(where, f"{path.name} line {line}: host {h} does not exist "
+                                f"(0..{n_hosts - 1})"))
+        elif not (math.isfinite(f) and f >= 0):
+            issues.append(Issue(where, f"{path.name} line {line}: fail_s must be finite and "
+                                f">= 0, got {raw_f!r}"))
+        elif math.isnan(r) or r < 0:
+            issues.append(Issue(where, f"{path.name} line {line}: repair_s must be >= 0 (a "
+                                f"duration), got {raw_r!r}"))
+        else:
+            rows.append((h, f, r))
+        if len(issues) >= _MAX_TRACE_ISSUES:
+            issues.append(Issue(where, f"{path.name}: too many problems; stopped here"))
+            return [], issues
+    rows.sort(key=lambda x: (x[1], x[0]))
+    last_up: dict[int, tuple[float, int]] = {}
+    for h, f, r in rows:
+        prev = last_up.get(h)
+        if prev is not None and f < prev[0]:
+            issues.append(Issue(where, f"{path.name}: host {h} fails at {f:g} s while still "
+                                f"down from its failure at {prev[1]:g} s (repaired at "
+                                f"{prev[0]:g} s)"))
+        last_up[h] = (f + r, int(f))
+    return rows, issues
+
+
+def _n_hosts(cfg: Config) -> int:
+    return sum(g.count for dc in cfg.datacenters for g in dc.hosts)
+
+
+def check_faults(cfg: Config, base_dir: Path | None) -> list[Issue]:
+    """Issues of a ``faults`` section that need the scenario or files (empty = fine).
+
+    Checks host and group indices, that racks can be formed and that a failure trace exists
+    and parses; meant for ``dcsim validate`` (``dcsim.config.resolve``) as well as the engine.
+    """
+    spec = cfg.faults
+    if spec is None:
+        return []
+    issues: list[Issue] = []
+    n_h = _n_hosts(cfg)
+    if spec.storage.host is not None and spec.storage.host >= n_h:
+        issues.append(Issue("faults.storage.host", f"host {spec.storage.host} does not exist "
+                            f"(0..{n_h - 1})"))
+    if spec.snapshots is not None and spec.snapshots.groups is not None:
+        for i, k in enumerate(spec.snapshots.groups):
+            if not 0 <= k < len(cfg.guests):
+                issues.append(Issue(f"faults.snapshots.groups[{i}]", f"guest group {k} does not "
+                                    f"exist (0..{len(cfg.guests) - 1})"))
+    if spec.racks is not None and spec.racks.size is None and cfg.network is None:
+        issues.append(Issue("faults.racks.size", "required without a network section (racks "
+                            "are then `size` consecutive host ids)"))
+    if spec.hosts is not None and spec.hosts.trace is not None:
+        p = Path(spec.hosts.trace)
+        if not p.is_absolute() and base_dir is not None:
+            p = base_dir / p
+        issues += read_failure_trace(p, n_h)[1]
+    return issues
+
+
+# ----------------------------------------------------------------------------- the extension
+
+
+class FailureEvent:
+    """One failure of a host or rack: which hosts, why, when (s)."""
+
+    __slots__ = ("cause", "hosts", "kind", "repair_s", "time_s", "unit")
+
+    def __init__(self, kind: str, unit: int, hosts: list[int], cause: str, time_s: float
+                 ) -> None:
+        self.kind = kind  # "host" or "rack"
+        self.unit = unit
+        self.hosts = hosts
+        self.cause = cause  # "power" or "switch"
+        self.time_s = time_s
+        self.repair_s = math.inf
+
+
+class Faults:
+    """The fault, snapshot and recovery extension of one run (see the module docstring).
+
+    Parameters
+    ----------
+    sim : Simulation
+        The run; only its public methods and arrays are used.
+    spec : FaultsSpec
+        The validated ``faults`` section.
+    trace : list of (host, fail_s, repair_s), optional
+        Parsed failure trace (when ``spec.hosts.trace`` is set).
+    """
+
+    def __init__(self, sim: Simulation, spec: FaultsSpec,
+                 trace: list[tuple[int, float, float]] | None = None) -> None:
+        self.sim = sim
+        self.spec = spec
+        self.trace = trace or []
+        st = sim.state
+        n_h, n_g = st.n_hosts, st.n_guests_total
+        self.events = 0
+        # hosts
+        self.n_power_down = np.zeros(n_h, dtype=np.int64)
+        self.n_cut = np.zeros(n_h, dtype=np.int64)
+        self.sleep_w = st.sleep_power.copy()
+        self.is_container_host = np.asarray(
+            [sim.profiles[int(p)].kind == "container" for p in st.profile], dtype=bool)
+        self.failures: list[FailureEvent] = []
+        # guests: downtime and recovery
+        self.down_since = np.full(n_g, np.nan)  # start of the open down interval
+        self.up_at = np.full(n_g, np.nan)  # when the pending restart makes it run again
+        self.open_row = np.full(n_g, -1, dtype=np.intp)  # its row in self.recoveries
+        self.downtime = np.zeros(n_g)
+        self.n_down = np.zeros(n_g, dtype=np.int64)
+        self.n_restarts = np.zeros(n_g, dtype=np.int64)
+        self.lost_mi = np.zeros(n_g)
+        self.replayed_mi = np.zeros(n_g)
+        self.base_u = np.zeros(n_g)  # useful MI at the guest's current restore point
+        self.boot_end = np.full(n_g, np.nan)  # end of the boot of our last admission
+        self.stale_until = np.full(n_g, np.nan)  # an old boot timer may fire until then
+        self.fail_host = np.full(n_g, -1, dtype=np.intp)
+        self.waiting: set[int] = set()  # down, no room found yet
+        self.recoveries: list[dict[str, Any]] = []
+        self.series: list[tuple[float, int, int]] = []
+        # boot-time correction for restores (the engine adds the layer's boot time)
+        reps = [int(np.flatnonzero(st.profile == p)[0]) for p in np.unique(st.profile)]
+        self.boot_reps = reps
+        # snapshots
+        self.snap: SnapshotSpec | None = spec.snapshots
+        self.storage_host = spec.storage.host
+        self.B = float(spec.storage.bandwidth)
+        self.use_net = sim.cfg.network is not None and self.storage_host is not None
+        self.storage_up = True
+        self.write_busy = 0.0  # FIFO: when the storage target finishes its queued writes
+        self.read_busy = 0.0  # FIFO of restores
+        self.s_active = np.zeros(n_g, dtype=bool)
+        self.s_t0 = np.full(n_g, np.nan)  # start instant (the state saved)
+        self.s_w0 = np.full(n_g, np.nan)  # instant its bytes start to move
+        self.s_done = np.full(n_g, np.inf)  # write end (inf: not known yet)
+        self.s_u = np.zeros(n_g)
+        self.s_work = np.zeros(n_g)
+        self.s_bytes = np.zeros(n_g)
+        self.s_full = np.zeros(n_g, dtype=bool)
+        self.s_seq = np.zeros(n_g, dtype=np.int64)  # to ignore completions of aborted writes
+        self.s_flow: dict[int, int] = {}
+        self.has_rp = np.zeros(n_g, dtype=bool)  # a committed restore point exists
+        self.rp_t = np.full(n_g, np.nan)
+        self.rp_u = np.zeros(n_g)
+        self.rp_work = np.zeros(n_g)
+        self.rp_bytes = np.zeros(n_g)  # bytes to read to restore it (its chain)
+        self.chain_ok = np.zeros(n_g, dtype=bool)  # next snapshot may be incremental
+        self.since_full = np.zeros(n_g, dtype=np.int64)
+        self.n_snaps = np.zeros(n_g, dtype=np.int64)
+        self.files: dict[int, deque[tuple[float, bool]]] = {}
+        self.storage_log: list[tuple[float, float]] = []
+        self.taken = self.skipped = self.aborted = 0
+        self.write_bytes = 0.0
+        self.read_bytes = 0.0
+        self.storage_j = 0.0
+        self.snap_guests = np.zeros(n_g, dtype=bool)
+        if self.snap is not None:
+            groups = (range(len(sim.slices)) if self.snap.groups is None
+                      else sorted(set(self.snap.groups)))
+            for k in groups:
+                self.snap_guests[sim.slices[k]] = True
+
+    # ------------------------------------------------------------------ lifecycle -----------
+    def start(self, sim: Simulation) -> None:
+        """Create the failure and snapshot processes and the sampling hook."""
+        env = sim.env
+        spec = self.spec
+        if spec.hosts is not None:
+            env.process(self._failures("host"))
+        if spec.racks is not None:
+            env.process(self._failures("rack"))
+        if self.snap is not None:
+            env.process(self._snapshots(self.snap))
+        sim.tick_hooks.append(self._sample)
+
+    def _sample(self, now: float) -> None:
+        st = self.sim.state
+        self.series.append((now, int(((self.n_power_down + self.n_cut) > 0).sum()),
+                            int((st.status == GuestStatus.DOWN).sum())))
+
+    # ------------------------------------------------------------------ failure processes ---
+    def _units(self, kind: str) -> list[list[int]]:
+        """Hosts of each failing unit: one per host, or one per rack."""
+        sim = self.sim
+        n_h = sim.state.n_hosts
+        if kind == "host":
+            return [[h] for h in range(n_h)]
+        racks = self.spec.racks
+        assert racks is not None
+        if racks.size is not None:
+            return [list(range(a, min(a + racks.size, n_h))) for a in range(0, n_h, racks.size)]
+        topo = sim.sc.topology
+        slot_rack = {s: int(r) for s, r in zip(topo.slots, topo.slot_rack.tolist(), strict=True)}
+        by_rack: dict[int, list[int]] = {}
+        for h, node in enumerate(topo.host_node):
+            r = slot_rack.get(node, -1) if node is not None else -1
+            by_rack.setdefault(r, []).append(h)
+        return [by_rack[r] for r in sorted(by_rack)]
+
+    def _failures(self, kind: str) -> ProcessGenerator:
+        """SimPy process: fail and repair the hosts (``kind='host'``) or racks of the run.
+
+        A heap holds each unit's next failure or repair; one wake-up per distinct instant.
+        """
+        sim, env = self.sim, self.sim.env
+        units = self._units(kind)
+        heap: list[tuple[float, int, int, bool, float]] = []  # (t, seq, unit, is_fail, repair)
+        seq = 0
+        spec_h, spec_r = self.spec.hosts, self.spec.racks
+        ttf: Any = None
+        rep: Any = None
+        rng_ttf = sim.streams[f"faults.{kind}s.ttf"]
+        rng_rep = sim.streams[f"faults.{kind}s.repair"]
+        if kind == "host" and spec_h is not None and spec_h.trace is not None:
+            cause = "power"
+            for h, f, r in self.trace:
+                heap.append((f, seq, h, True, r))
+                seq += 1
+        else:
+            fs = spec_h if kind == "host" else spec_r
+            assert fs is not None
+            assert fs.ttf is not None
+            cause = "power" if kind == "host" or spec_r is None else spec_r.cause
+            ttf = lifetime_distribution(fs.ttf)
+            rep = lifetime_distribution(fs.repair)
+            first = np.asarray(ttf.rvs(size=len(units), random_state=rng_ttf), dtype=float)
+            for u, t in enumerate(first.tolist()):
+                heap.append((t, seq, u, True, math.nan))
+                seq += 1
+        heapq.heapify(heap)
+        open_ev: dict[int, FailureEvent] = {}
+        while heap and heap[0][0] < sim.duration:
+            t = heap[0][0]
+            if t > env.now:
+                self.events += 1
+                yield env.timeout(t - env.now)
+            while heap and heap[0][0] <= env.now:
+                _, _, u, is_fail, r = heapq.heappop(heap)
+                if is_fail:
+                    ev = FailureEvent(kind, u, units[u], cause, env.now)
+                    self.failures.append(ev)
+                    open_ev[u] = ev
+                    self._down(ev)
+                    if rep is not None:
+                        r = float(rep.rvs(random_state=rng_rep))
+                    ev.repair_s = env.now + r
+                    if math.isfinite(r):
+                        heapq.heappush(heap, (env.now + r, seq, u, False, r))
+                        seq += 1
+                else:
+                    self._up(open_ev.pop(u))
+                    if ttf is not None:
+                        nxt = env.now + float(ttf.rvs(random_state=rng_ttf))
+                        heapq.heappush(heap, (nxt, seq, u, True, math.nan))
+                        seq += 1
+
+    # ------------------------------------------------------------------ going down ----------
+    def _down(self, ev: FailureEvent) -> None:
+        """Take the hosts of failure ``ev`` down now; schedule the restart of their guests."""
+        sim, st, now = self.sim, self.sim.state, self.sim.env.now
+        hit: list[int] = []
+        for h in ev.hosts:
+            was_usable = (self.n_power_down[h] + self.n_cut[h]) == 0
+            if ev.cause == "power":
+                self.n_power_down[h] += 1
+            else:
+                self.n_cut[h] += 1
+            if was_usable:
+                def unusable(h: int = h) -> None:
+                    st.usable[h] = False
+                    # give back the reservations of migrations heading here
+                    for g in np.flatnonzero(st.mig_dst == h).tolist():
+                        st.abort_migration(g)
+
+                sim.update_host(h, unusable)
+                for g in list(st.members[h]):
+                    self._guest_down(g, h)
+                    hit.append(g)
+            if ev.cause == "power" and self.n_power_down[h] == 1:
+                def off(h: int = h) -> None:
+                    st.awake[h] = False
+                    st.sleep_power[h] = 0.0  # a failed host draws nothing
+
+                sim.update_host(h, off)
+            elif was_usable:
+                sim.maybe_sleep(h)
+            if h == self.storage_host and self.storage_up:
+                self._storage_lost()
+        if hit:
+            sim.env.process(self._recover(sorted(hit), now))
+
+    def _guest_down(self, g: int, h: int) -> None:
+        """Evict guest ``g`` from failing host ``h``; account lost work and downtime."""
+        sim, st, now = self.sim, self.sim.state, self.sim.env.now
+        gi = np.asarray([g], dtype=np.intp)
+        self._commit_due(gi)
+        if self.s_active[g]:
+            self._abort(g)
+        was = int(st.status[g])
+        if was == GuestStatus.BOOTING:
+            # the boot timer of its admission will still fire: restart only after it
+            if not np.isnan(self.boot_end[g]):
+                self.stale_until[g] = self.boot_end[g]
+            else:
+                grp = sim.sc.guest_groups[int(st.guest_group[g])].spec
+                boot = sim.boot_time(g, h) if grp.boot else 0.0
+                wake = float(sim.cfg.power_management.wake_latency)
+                self.stale_until[g] = float(sim.arrival_s[g]) + wake + boot
+        sim.evict(g, GuestStatus.DOWN)
+        sim.set_paused(g, False)
+        sim.set_speed(g, 1.0)
+        u = float(sim.useful_mi[g])
+        self.lost_mi[g] += u - self.base_u[g]
+        self.base_u[g] = u
+        self.fail_host[g] = h
+        self.chain_ok[g] = False
+        if not np.isnan(self.down_since[g]) and self.up_at[g] <= now:
+            self._close(g, float(self.up_at[g]))  # it had come back: a new down interval
+        if np.isnan(self.down_since[g]):
+            self.down_since[g] = now
+            self.n_down[g] += 1
+        elif self.open_row[g] >= 0:  # failed again while being restored
+            self.recoveries[int(self.open_row[g])]["interrupted"] = True
+            self.open_row[g] = -1
+        self.up_at[g] = np.nan
+
+    def _close(self, g: int, t: float) -> None:
+        """End guest ``g``'s down interval at ``t``."""
+        self.downtime[g] += t - float(self.down_since[g])
+        r = int(self.open_row[g])
+        if r >= 0:
+            self.recoveries[r]["running_s"] = t
+            self.recoveries[r]["recovery_s"] = t - self.recoveries[r]["down_since_s"]
+        self.down_since[g] = np.nan
+        self.up_at[g] = np.nan
+        self.open_row[g] = -1
+
+    def _up(self, ev: FailureEvent) -> None:
+        """Repair the hosts of failure ``ev``; retry guests that found no room."""
+        sim, st = self.sim, self.sim.state
+        for h in ev.hosts:
+            if ev.cause == "power":
+                self.n_power_down[h] -= 1
+            else:
+                self.n_cut[h] -= 1
+            back = (self.n_power_down[h] + self.n_cut[h]) == 0
+
+            power = bool(ev.cause == "power" and self.n_power_down[h] == 0)
+
+            def on(h: int = h, power: bool = power, back: bool = bool(back)) -> None:
+                if power:
+                    st.sleep_power[h] = self.sleep_w[h]
+                    st.awake[h] = not sim.sleep
+                if back:
+                    st.usable[h] = True
+
+            sim.update_host(h, on)
+            if h == self.storage_host and self.n_power_down[h] + self.n_cut[h] == 0:
+                self.storage_up = True
+        if self.waiting and self.spec.recovery.retry_on_repair:
+            self._restart(sorted(self.waiting))
+
+    # ------------------------------------------------------------------ recovery ------------
+    def _recover(self, guests: list[int], t_fail: float) -> ProcessGenerator:
+        """SimPy process: wait for detection, then restart the guests a failure took down."""
+        env = self.sim.env
+        self.events += 1
+        yield env.timeout(self.spec.recovery.detection)
+        self._restart(guests)
+
+    def _retry_at(self, t: float, guests: list[int]) -> ProcessGenerator:
+        """SimPy process: restart ``guests`` at ``t`` (after their stale boot timers)."""
+        self.events += 1
+        yield self.sim.env.timeout(t - self.sim.env.now)
+        self._restart(guests)
+
+    def _restart(self, guests: list[int]) -> None:
+        """Admit the still-down ``guests`` on other hosts with their recovery delay."""
+        sim, st, now = self.sim, self.sim.state, self.sim.env.now
+        rec = self.spec.recovery
+        for g in guests:
+            self.waiting.discard(g)
+        cand: list[int] = []
+        later: dict[float, list[int]] = {}
+        for g in guests:
+            if st.status[g] != GuestStatus.DOWN or np.isnan(self.down_since[g]):
+                continue
+            if not np.isnan(self.up_at[g]):
+                continue  # a restart is already under way
+            if sim.arrival_s[g] + sim.lifetime_s[g] <= now:
+                continue  # its lifetime ended while it was down
+            stale = float(self.stale_until[g])
+            if stale > now:
+                later.setdefault(stale, []).append(g)
+                continue
+            if rec.restart == "none":
+                continue
+            cand.append(g)
+        for t, gs in sorted(later.items()):
+            sim.env.process(self._retry_at(t, gs))
+        if not cand:
+            return
+        batch = np.asarray(cand, dtype=np.intp)
+        n = batch.shape[0]
+        extra = np.zeros(n)
+        modes: list[str] = []
+        nbytes = np.zeros(n)
+        for i, g in enumerate(cand):
+            cont = bool(self.is_container_host[int(self.fail_host[g])])
+            if cont:
+                mode = "image"
+            elif rec.restart == "snapshot" and self.has_rp[g] and self.storage_up:
+                mode = "snapshot"
+            else:
+                mode = "cold"
+            modes.append(mode)
+            if mode == "snapshot":
+                nbytes[i] = self.rp_bytes[g]
+                t0 = max(now, self.read_busy)
+                self.read_busy = t0 + nbytes[i] / self.B
+                boots = sim.sc.guest_groups[int(st.guest_group[g])].spec.boot
+                corr = min(sim.boot_time(g, h) for h in self.boot_reps) if boots else 0.0
+                extra[i] = (self.read_busy - now) + rec.restore_overhead - corr
+            self._rollback(g, mode)
+        life = sim.arrival_s[batch] + sim.lifetime_s[batch] - now
+        awake_before = st.awake.copy()
+        decision = sim.admit(batch, lifetime_left=life, extra_delay=extra)
+        woken: set[int] = set()
+        wake_lat = float(sim.cfg.power_management.wake_latency) if now > 0 else 0.0
+        for i, (g, h) in enumerate(zip(cand, decision.tolist(), strict=True)):
+            if h < 0:
+                st.status[g] = GuestStatus.DOWN  # not a rejection on arrival: keep it down
+                self.waiting.add(g)
+                continue
+            wake = 0.0
+            if not awake_before[h] and h not in woken:
+                wake = wake_lat
+                woken.add(h)
+            boots = sim.sc.guest_groups[int(st.guest_group[g])].spec.boot
+            t_run = now + wake + (sim.boot_time(g, h) if boots else 0.0) + float(extra[i])
+            t_run = max(now, t_run)
+            self.up_at[g] = t_run
+            self.boot_end[g] = t_run
+            self.stale_until[g] = np.nan
+            self.n_restarts[g] += 1
+            if modes[i] == "snapshot":
+                self.read_bytes += nbytes[i]
+                self.storage_j += self.spec.storage.power * nbytes[i] / self.B
+                if self.use_net:
+                    assert self.storage_host is not None
+                    sim.network.transfer(self.storage_host, h, float(nbytes[i]),
+                                         rate_cap_bps=self.B * 8.0, tag=f"restore:{g}")
+            self.open_row[g] = len(self.recoveries)
+            self.recoveries.append({
+                "guest": g, "failed_host": int(self.fail_host[g]), "host": h,
+                "down_since_s": float(self.down_since[g]), "restart_s": now,
+                "running_s": math.nan, "recovery_s": math.nan, "mode": modes[i],
+                "restore_bytes": float(nbytes[i]),
+                "snapshot_age_s": now - float(self.rp_t[g]) if modes[i] == "snapshot"
+                else math.nan,
+                "interrupted": False,
+            })
+
+    def _rollback(self, g: int, mode: str) -> None:
+        """Roll a finite-job guest's progress back to the restore point ``mode`` uses."""
+        sim = self.sim
+        if not sim.has_jobs[g] or sim.jobs_over[g]:
+            return
+        nxt, first = int(sim.job_next[g]), int(sim.job_first[g])
+        done = float(sim.job_cum[nxt - 1]) if nxt > first else 0.0
+        point = max(done, float(self.rp_work[g])) if mode == "snapshot" else done
+        cur = float(sim.work[g])
+        if point < cur:
+            self.replayed_mi[g] += cur - point
+            sim.work[g] = point  # off any host: the engine integrates nothing for it now
+
+    # ------------------------------------------------------------------ snapshots -----------
+    def request_snapshot(self, guests: I64) -> None:
+        """Snapshot ``guests`` (running VMs among them) now: the on-demand entry point."""
+        self._take(np.asarray(guests, dtype=np.intp))
+
+    def _snapshots(self, spec: SnapshotSpec) -> ProcessGenerator:
+        """SimPy process: take the scheduled snapshots, one vectorized step per instant."""
+        sim, env = self.sim, self.sim.env
+        ids = np.flatnonzero(self.snap_guests)
+        if spec.schedule == "on_demand":
+            for t in sorted(spec.at):
+                if t >= sim.duration:
+                    return
+                if t > env.now:
+                    self.events += 1
+                    yield env.timeout(t - env.now)
+                self._take(ids)
+            return
+        # periodic: guest i of its group in batch i mod batches
+        batch_of = np.zeros(sim.state.n_guests_total, dtype=np.intp)
+        for sl in sim.slices:
+            batch_of[sl] = np.arange(sl.stop - sl.start) % spec.batches
+        members = [ids[batch_of[ids] == b] for b in range(spec.batches)]
+        plan = [(b * spec.interval / spec.batches, m) for b, m in enumerate(members) if m.size]
+        k = 0
+        while plan:
+            for off, m in plan:
+                t = k * spec.interval + off
+                if t >= sim.duration:
+                    return
+                if t > env.now:
+                    self.events += 1
+                    yield env.timeout(t - env.now)
+                self._take(m)
+            k += 1
+
+    def _take(self, guests: I64) -> None:
+        """Start a snapshot of each running VM among ``guests`` (vectorized)."""
+        sim, st, now = self.sim, self.sim.state, self.sim.env.now
+        spec = self.snap
+        if spec is None or not guests.shape[0]:
+            return
+        self._commit_due(guests)
+        h_of = st.host_of[guests]
+        ok = (st.status[guests] == GuestStatus.RUNNING) & (h_of >= 0)
+        g = guests[ok]
+        h = h_of[ok]
+        vm = ~self.is_container_host[h]
+        g, h = g[vm], h[vm]
+        if not g.shape[0]:
+            return
+        if not self.storage_up:
+            self.skipped += int(g.shape[0])
+            return
+        busy = self.s_active[g]
+        self.skipped += int(busy.sum())
+        g, h = g[~busy], h[~busy]
+        if not g.shape[0]:
+            return
+        dt = now - sim.last_t[h]
+        u_now = sim.useful_mi[g] + sim.useful[g] * dt
+        work = np.where(sim.has_jobs[g],
+                        np.minimum(sim.work[g] + sim.useful[g] * dt, sim.job_total[g]), 0.0)
+        ram = st.gram[g]
+        full = np.full(g.shape[0], spec.kind == "full")
+        full |= ~self.chain_ok[g] | (self.since_full[g] + 1 >= spec.full_every)
+        elapsed = now - np.nan_to_num(self.rp_t[g], nan=now)
+        if spec.dirty_scales_with_cpu:
+            cap = st.vcpus[g] * st.mips[g] * elapsed
+            with np.errstate(divide="ignore", invalid="ignore"):
+                act = np.where(cap > 0, (u_now - self.rp_u[g]) / cap, 0.0)
+            act = np.clip(act, 0.0, 1.0)
+        else:
+            act = np.ones(g.shape[0])
+        dirty = np.minimum(spec.dirty_rate * act * elapsed, spec.working_set * ram)
+        nbytes = np.where(full, ram + spec.disk_delta * st.gdisk[g], dirty)
+        self.s_active[g] = True
+        self.s_t0[g] = now
+        self.s_u[g] = u_now
+        self.s_work[g] = work
+        self.s_bytes[g] = nbytes
+        self.s_full[g] = full
+        self.s_seq[g] += 1
+        self.write_bytes += float(nbytes.sum())
+        self.storage_j += self.spec.storage.power * float(nbytes.sum()) / self.B
+        if self.use_net:
+            assert self.storage_host is not None
+            self.s_w0[g] = now
+            self.s_done[g] = np.inf
+            for gi, hi, b in zip(g.tolist(), h.tolist(), nbytes.tolist(), strict=True):
+                ev = sim.network.transfer(hi, self.storage_host, b, rate_cap_bps=self.B * 8.0,
+                                          tag=f"snapshot:{gi}")
+                self.s_flow[gi] = int(ev.fid)
+                ev.callbacks.append(self._on_written(gi, int(self.s_seq[gi])))
+        else:
+            rate = np.minimum(self.B, st.bandwidth[h] / 8.0)
+            dur = nbytes / rate
+            ends = max(now, self.write_busy) + np.cumsum(dur)
+            self.write_busy = float(ends[-1])
+            self.s_done[g] = ends
+            self.s_w0[g] = ends - dur
+
+    def _on_written(self, g: int, seq: int) -> Any:
+        def cb(ev: simpy.Event) -> None:
+            rec = ev.value
+            if self.s_active[g] and self.s_seq[g] == seq and getattr(rec, "completed", True):
+                self.s_done[g] = self.sim.env.now
+                self.s_flow.pop(g, None)
+        return cb
+
+    def _commit_due(self, guests: I64) -> None:
+        """Turn finished writes of ``guests`` into restore points (with their end instants)."""
+        now = self.sim.env.now
+        due = guests[self.s_active[guests] & (self.s_done[guests] <= now)]
+        if not due.shape[0]:
+            return
+        spec = self.snap
+        assert spec is not None
+        self.s_active[due] = False
+        self.has_rp[due] = True
+        self.rp_t[due] = self.s_t0[due]
+        self.rp_u[due] = self.s_u[due]
+        self.rp_work[due] = self.s_work[due]
+        self.base_u[due] = np.maximum(self.base_u[due], self.s_u[due])
+        full = self.s_full[due]
+        chain = self.rp_bytes[due] + self.s_bytes[due]
+        self.rp_bytes[due] = np.where(full, self.s_bytes[due], chain)
+        self.since_full[due] = np.where(full, 0, self.since_full[due] + 1)
+        self.chain_ok[due] = True
+        self.n_snaps[due] += 1
+        self.taken += int(due.shape[0])
+        k = spec.keep_last
+        log = self.storage_log
+        for g, t, b, f in zip(due.tolist(), self.s_done[due].tolist(),
+                              self.s_bytes[due].tolist(), full.tolist(), strict=True):
+            files = self.files.get(g)
+            if files is None:
+                files = self.files[g] = deque()
+            files.append((b, f))
+            log.append((t, b))
+            # keep the newest k restore points and the chain they need (back to a full one)
+            cut = len(files) - k
+            if cut > 0:
+                while cut > 0 and not files[cut][1]:
+                    cut -= 1
+                for _ in range(cut):
+                    log.append((t, -files.popleft()[0]))
+
+    def _abort(self, g: int) -> None:
+        """Abort guest ``g``'s write in progress (its host or the storage failed)."""
+        sim, now = self.sim, self.sim.env.now
+        self.s_active[g] = False
+        self.aborted += 1
+        b = float(self.s_bytes[g])
+        if self.use_net:
+            fid = self.s_flow.pop(g, None)
+            sent = b
+            if fid is not None:
+                rec = sim.network.cancel(fid)
+                sent = float(getattr(rec, "bytes_sent", getattr(rec, "nbytes", b)))
+        else:
+            w0, w1 = float(self.s_w0[g]), float(self.s_done[g])
+            frac = min(1.0, max(0.0, (now - w0) / (w1 - w0))) if w1 > w0 else 1.0
+            sent = b * frac
+        self.write_bytes -= b - sent
+        self.storage_j -= self.spec.storage.power * (b - sent) / self.B
+
+    def _storage_lost(self) -> None:
+        """The storage host failed: writes in progress abort, restore points are unavailable."""
+        now = self.sim.env.now
+        self.storage_up = False
+        active = np.flatnonzero(self.s_active)
+        self._commit_due(active)
+        for g in np.flatnonzero(self.s_active & (self.s_done > now)).tolist():
+            self._abort(g)
+
+    # ------------------------------------------------------------------ results -------------
+    def finish(self, sim: Simulation, result: Result) -> None:
+        """Close the books at the end of the run; add summary metrics and tables."""
+        st, end = sim.state, sim.duration
+        self._commit_due(np.flatnonzero(self.s_active & (self.s_done <= end)))
+        for g in np.flatnonzero(self.s_active).tolist():  # writes still going at the end
+            w0, w1, b = float(self.s_w0[g]), float(self.s_done[g]), float(self.s_bytes[g])
+            frac = min(1.0, max(0.0, (end - w0) / (w1 - w0))) if np.isfinite(w1) and w1 > w0 \
+                else 0.0
+            self.write_bytes -= b * (1 - frac)
+            self.storage_j -= self.spec.storage.power * b * (1 - frac) / self.B
+        planned = sim.arrival_s + sim.lifetime_s
+        stop = np.where(np.isnan(sim.end_s), np.minimum(planned, end), sim.end_s)
+        for g in np.flatnonzero(~np.isnan(self.down_since)).tolist():
+            t_end = float(stop[g])
+            up = float(self.up_at[g])
+            if not np.isnan(up) and up <= t_end:
+                self._close(g, up)
+            else:
+                self.downtime[g] += max(0.0, t_end - float(self.down_since[g]))
+        arrived = ~np.isnan(sim.arrival_s)
+        counted = arrived & (st.status != GuestStatus.REJECTED)
+        idx = np.flatnonzero(counted)
+        window = np.maximum(0.0, stop[idx] - sim.arrival_s[idx])
+        down = self.downtime[idx]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            avail = np.where(window > 0, 1.0 - down / window, 1.0)
+        rec = pd.DataFrame(self.recoveries, columns=[
+            "guest", "failed_host", "host", "down_since_s", "restart_s", "running_s",
+            "recovery_s", "mode", "restore_bytes", "snapshot_age_s", "interrupted"])
+        rt = rec["recovery_s"].dropna().to_numpy(dtype=float) if len(rec) else np.zeros(0)
+        # storage in use over time: +bytes at each write end, -bytes at each deletion
+        peak = end_b = 0.0
+        if self.storage_log:
+            log = sorted(self.storage_log, key=lambda x: x[0])
+            ts = np.asarray([x[0] for x in log])
+            level = np.cumsum([x[1] for x in log])
+            keep = np.append(ts[1:] != ts[:-1], True)  # level after all changes of an instant
+            peak = float(level[keep].max())
+            end_b = float(level[-1])
+        total_w = float(window.sum())
+        result.summary.update({
+            "availability": 1.0 - float(down.sum()) / total_w if total_w > 0 else 1.0,
+            "downtime_s": float(down.sum()),
+            "lost_work_mi": float(self.lost_mi.sum()),
+            "replayed_work_mi": float(self.replayed_mi.sum()),
+            "mean_recovery_s": float(rt.mean()) if rt.shape[0] else math.nan,
+            "p95_recovery_s": float(np.quantile(rt, 0.95)) if rt.shape[0] else math.nan,
+            "host_failures": sum(1 for f in self.failures if f.kind == "host"),
+            "rack_failures": sum(1 for f in self.failures if f.kind == "rack"),
+            "guest_failures": int(self.n_down.sum()),
+            "guest_restarts": int(self.n_restarts.sum()),
+            "guests_down_at_end": int((st.status == GuestStatus.DOWN).sum()),
+            "snapshots_taken": self.taken,
+            "snapshots_skipped": self.skipped,
+            "snapshots_aborted": self.aborted,
+            "snapshot_storage_peak_bytes": peak,
+            "snapshot_storage_end_bytes": end_b,
+            "snapshot_traffic_bytes": self.write_bytes,
+            "restore_traffic_bytes": self.read_bytes,
+            "snapshot_energy_kwh": self.storage_j / JOULES_PER_KWH,
+        })
+        result.summary["events"] = result.summary.get("events", 0) + self.events
+        result.tables["availability"] = pd.DataFrame({
+            "guest": idx,
+            "group": st.guest_group[idx],
+            "window_s": window,
+            "downtime_s": down,
+            "availability": avail,
+            "failures": self.n_down[idx],
+            "restarts": self.n_restarts[idx],
+            "lost_work_mi": self.lost_mi[idx],
+            "replayed_work_mi": self.replayed_mi[idx],
+            "snapshots": self.n_snaps[idx],
+        })
+        result.tables["recoveries"] = rec
+        result.tables["failures"] = pd.DataFrame({
+            "kind": [f.kind for f in self.failures],
+            "unit": [f.unit for f in self.failures],
+            "cause": [f.cause for f in self.failures],
+            "hosts": [len(f.hosts) for f in self.failures],
+            "fail_s": [f.time_s for f in self.failures],
+            "repair_s": [f.repair_s for f in self.failures],
+        })
+        result.tables["faults_timeseries"] = pd.DataFrame(
+            self.series, columns=["time_s", "hosts_down", "guests_down"])
+
+
+def _build(sim: Simulation) -> Faults | None:
+    """Extension factory: a ``Faults`` when the config has a ``faults`` section."""
+    spec: FaultsSpec | None = getattr(sim.cfg, "faults", None)
+    if spec is None:
+        return None
+    sc: Scenario = sim.sc
+    issues = check_faults(sim.cfg, sc.base_dir)
+    if issues:
+        raise ConfigError(issues, source=sc.source)
+    trace = None
+    if spec.hosts is not None and spec.hosts.trace is not None:
+        p = Path(spec.hosts.trace)
+        if not p.is_absolute() and sc.base_dir is not None:
+            p = sc.base_dir / p
+        trace = read_failure_trace(p, sim.state.n_hosts)[0]
+    return Faults(sim, spec, trace)
+
+
+EXTENSIONS.register("faults")(_build)
