@@ -84,6 +84,11 @@ class GuestGroup(Frozen):
     disk: Size | None = Field(None, ge=0)
     image: Size | None = Field(None, ge=0)
     workload: WorkloadSpec = UniformWorkload()
+    size_from_trace: bool = Field(
+        False,
+        description="take each guest's vCPUs, MIPS per vCPU and RAM from its trace series "
+        "(Bitbrains and generic traces carry them); the type/fields give the rest",
+    )
     arrival: ArrivalSpec = AtStart()
     boot: bool = Field(True, description="pay the virtualization layer's boot time on arrival")
     cpu_weight: float | None = Field(

@@ -315,7 +315,7 @@ class Faults:
         self.n_restarts = np.zeros(n_g, dtype=np.int64)
         self.lost_mi = np.zeros(n_g)
         self.replayed_mi = np.zeros(n_g)
-        self.base_u = np.zeros(n_g)  # useful MI at the guest's current restore point
+        self.start_u = np.zeros(n_g)  # useful MI when the guest last (re)started
         self.boot_end = np.full(n_g, np.nan)  # end of the boot of our last admission
         self.stale_until = np.full(n_g, np.nan)  # an old boot timer may fire until then
         self.fail_host = np.full(n_g, -1, dtype=np.intp)
@@ -514,8 +514,11 @@ class Faults:
         sim.set_paused(g, False)
         sim.set_speed(g, 1.0)
         u = float(sim.useful_mi[g])
-        self.lost_mi[g] += u - self.base_u[g]
-        self.base_u[g] = u
+        base = float(self.start_u[g])
+        if self.spec.recovery.restart == "snapshot" and self.has_rp[g] and self.storage_up:
+            base = max(base, float(self.rp_u[g]))
+        self.lost_mi[g] += u - base
+        self.start_u[g] = u  # nothing is delivered while down: the restart starts from here
         self.fail_host[g] = h
         self.chain_ok[g] = False
         if not np.isnan(self.down_since[g]) and self.up_at[g] <= now:
@@ -801,7 +804,6 @@ class Faults:
         self.rp_t[due] = self.s_t0[due]
         self.rp_u[due] = self.s_u[due]
         self.rp_work[due] = self.s_work[due]
-        self.base_u[due] = np.maximum(self.base_u[due], self.s_u[due])
         full = self.s_full[due]
         chain = self.rp_bytes[due] + self.s_bytes[due]
         self.rp_bytes[due] = np.where(full, self.s_bytes[due], chain)

@@ -87,6 +87,14 @@ class Simulation:
                            self.interval, base_dir=scenario.base_dir)
             for g in scenario.guest_groups
         ]
+        for sl, g, model in zip(self.slices, scenario.guest_groups, self.models, strict=True):
+            if g.spec.size_from_trace:
+                for attr, arr in (("vcpus", "vcpus"), ("mips_per_vcpu", "mips"),
+                                  ("ram_bytes", "gram")):
+                    values = getattr(model, attr, None)
+                    if values is not None:
+                        getattr(st, arr)[sl] = np.asarray(values, dtype=np.float64)
+                st.weight[sl] = g.spec.cpu_weight or st.vcpus[sl]
         pol_cls = PLACEMENT.get(cfg.placement.name)
         self.policy = pol_cls(scenario.placement_params, self.streams["policy.placement"])
 

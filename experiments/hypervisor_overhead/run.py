@@ -11,9 +11,12 @@ changes between points is only the layer and how many guests share the host.
 * Bare metal: one workload per machine by definition (the profile admits one guest), so "ratio N"
   is N hosts for N workloads: the un-consolidated data center the others are compared against.
 
-Each point is run twice: with the shipped profiles, and with their ``interference`` set to 0
-(``--set virtualization_profiles.<layer>.interference=0``), which isolates the layer's own CPU
-cost and its time-slicing cost from the co-location penalty (see README.md).
+Each point is run twice, both with the shipped profiles: ``well_behaved`` (the guests are not
+``antisocial``, the default: co-located CPU-bound guests share the CPU and pay the layer's own CPU
+and time-slicing cost, nothing else) and ``antisocial`` (every guest ``antisocial: true``, i.e.
+``--set guests[0].antisocial=true``: a host full of noisy neighbours, so each busy guest also pays
+the profile's ``interference`` per busy co-located guest, up to ``interference_max``; the worst
+case the interference figures describe). See README.md.
 
 Maximum density per host is measured separately: guests of a fixed size (1 vCPU, 100 MIPS,
 64 MiB / 512 MiB / 2 GiB of application RAM, no data disk) arrive together on one host until
@@ -50,7 +53,7 @@ LABELS = {"bare_metal": "bare metal (N hosts)", "kvm": "Type 1: KVM",
 COLORS = {"bare_metal": "black", "kvm": "tab:blue", "virtualbox": "tab:red",
           "docker": "tab:green"}
 RATIOS = (1, 2, 4, 8, 16, 32)
-VARIANTS = ("shipped", "no_interference")
+VARIANTS = ("well_behaved", "antisocial")
 DENSITY_RAM_MIB = (64, 512, 2048)
 DENSITY_MAX = 5000  # guests offered to the host in a density run
 
@@ -65,8 +68,8 @@ def ratio_overrides(layer: str, n: int, variant: str) -> list[str]:
     ov = [f"guests[0].count={n}", f"datacenters[0].hosts[0].virtualization={layer}"]
     if layer == "bare_metal":
         ov.append(f"datacenters[0].hosts[0].count={n}")  # one workload per machine
-    if variant == "no_interference" and layer != "bare_metal":
-        ov.append(f"virtualization_profiles.{layer}.interference=0")
+    if variant == "antisocial":
+        ov.append("guests[0].antisocial=true")  # every guest a noisy neighbour
     return ov
 
 
@@ -77,8 +80,8 @@ def run_ratios(cfg: dict[str, Any]) -> pd.DataFrame:
     rows = []
     for variant in VARIANTS:
         for layer in LAYERS:
-            if variant != "shipped" and layer == "bare_metal":
-                continue  # nothing co-located: identical to the shipped run
+            if variant != "well_behaved" and layer == "bare_metal":
+                continue  # nothing co-located: identical to the well-behaved run
             for n in RATIOS:
                 r = dcsim.run(cfg, overrides=ratio_overrides(layer, n, variant))
                 s = r.summary
@@ -163,18 +166,18 @@ def plot(res: pd.DataFrame, dens: pd.DataFrame, path: Path, cfg: dict[str, Any])
     vcpus = cfg["guests"][0]["vcpus"]
     fig, ax = plt.subplots(1, 3, figsize=(15, 4.6))
     for layer in LAYERS:
-        for variant, style in (("shipped", "-"), ("no_interference", "--")):
+        for variant, style in (("well_behaved", "-"), ("antisocial", "--")):
             d = res[(res.layer == layer) & (res.variant == variant)]
             if d.empty:
                 continue
-            lab = LABELS[layer] if variant == "shipped" else None
+            lab = LABELS[layer] if variant == "well_behaved" else None
             ax[0].plot(d.guests_per_host, d.mean_job_slowdown, style, marker="o", ms=4,
                        color=COLORS[layer], label=lab)
             ax[1].plot(d.guests_per_host, d.energy_it_wh_per_job, style, marker="o", ms=4,
                        color=COLORS[layer], label=lab)
     ideal = [max(1.0, n * vcpus / cores) for n in RATIOS]
     ax[0].plot(RATIOS, ideal, ":", color="grey", label="no overhead: max(1, vCPUs/cores)")
-    ax[0].plot([], [], "--", color="grey", label="dashed: interference = 0")
+    ax[0].plot([], [], "--", color="grey", label="dashed: every guest antisocial")
     ax[0].set(xscale="log", xlabel="guests per host (bare metal: hosts)",
               ylabel="mean job slowdown (job time / time on 4 unshared vCPUs)",
               title="CPU-bound job slowdown")
@@ -222,7 +225,7 @@ def markdown(res: pd.DataFrame, dens: pd.DataFrame) -> str:
     out = ["# Hypervisor overhead: results", "",
            "Written by `python experiments/hypervisor_overhead/run.py`; see README.md.", ""]
     for variant in VARIANTS:
-        out += [f"## Batch runs, profiles: {variant.replace('_', ' ')}", "",
+        out += [f"## Batch runs, guests: {variant.replace('_', ' ')}", "",
                 md_table(res[res.variant == variant][cols]), ""]
     out += ["## Maximum density (guests admitted on one host)", "",
             md_table(dens, digits=0), ""]
@@ -242,9 +245,11 @@ def main(argv: list[str] | None = None) -> None:
     dens.to_csv(out / "density.csv", index=False)
     (out / "results.md").write_text(markdown(res, dens))
     plot(res, dens, out / "hypervisor_overhead.png", cfg)
-    shipped = res[res.variant == "shipped"]
-    print(shipped[["layer", "guests_per_host", "mean_job_slowdown", "cpu_overhead_fraction",
-                   "energy_it_wh_per_job"]].to_string(index=False))
+    for variant in VARIANTS:
+        print(f"guests: {variant}")
+        cols = ["layer", "guests_per_host", "mean_job_slowdown", "cpu_overhead_fraction",
+                "energy_it_wh_per_job"]
+        print(res[res.variant == variant][cols].to_string(index=False))
     print(dens.pivot(index="layer", columns="app_ram_mib", values="guests_admitted"))
     print(f"wrote {out}")
 
