@@ -651,8 +651,8 @@ class Faults:
             self.stale_until[g] = np.nan
             self.n_restarts[g] += 1
             if modes[i] == "snapshot":
-                self.read_bytes += nbytes[i]
-                self.storage_j += self.spec.storage.power * nbytes[i] / self.B
+                self.read_bytes += float(nbytes[i])
+                self.storage_j += self.spec.storage.power * float(nbytes[i]) / self.B
                 if self.use_net:
                     assert self.storage_host is not None
                     sim.network.transfer(self.storage_host, h, float(nbytes[i]),
@@ -838,8 +838,10 @@ class Faults:
             fid = self.s_flow.pop(g, None)
             sent = b
             if fid is not None:
-                rec = sim.network.cancel(fid)
-                sent = float(getattr(rec, "bytes_sent", getattr(rec, "nbytes", b)))
+                try:
+                    sent = float(sim.network.cancel(fid).nbytes)
+                except KeyError:  # it ended at this very instant: all of it was sent
+                    sent = b
         else:
             w0, w1 = float(self.s_w0[g]), float(self.s_done[g])
             frac = min(1.0, max(0.0, (now - w0) / (w1 - w0))) if w1 > w0 else 1.0

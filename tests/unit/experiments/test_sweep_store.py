@@ -1,0 +1,153 @@
+"""The results store: resume after SIGKILL, no duplicates, refusal of a changed sweep, errors."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from sweep_helpers import tiny
+
+from dcsim.errors import ConfigError
+from dcsim.experiments.store import SweepStore
+from dcsim.experiments.sweep import run_sweep
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _stored(out: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((out / "runs").glob("*.parquet"))}
+
+
+def test_sigkill_mid_sweep_then_resume_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    # 16 runs of ~0.1 s each (12 h at 1 min); the process is killed once 3 runs are stored.
+    cfg = tiny({"grid": {"guests[0].count": [1, 2, 3, 4]}, "replications": 4},
+               duration="12h", interval="1m")
+    path = tmp_path / "slow.yaml"
+    path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-m", "dcsim", "sweep", str(path), "--out", str(out),
+                             "--executor", "serial", "--quiet"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if (out / "runs").is_dir() and len(list((out / "runs").glob("*.parquet"))) >= 3:
+            break
+        time.sleep(0.005)
+    assert proc.poll() is None, "the sweep ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = _stored(out)
+    assert 3 <= len(before) < 16
+    for name in before:  # every stored run is a complete, readable file
+        assert pq.read_table(out / "runs" / name).num_rows == 1
+
+    outcome = run_sweep(path, out, executor="serial")
+    assert outcome.already_done == len(before)
+    assert outcome.ran == 16 - len(before)
+    after = _stored(out)
+    assert len(after) == 16
+    assert all(after[name] == data for name, data in before.items())  # not run again
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert len(runs) == 16
+    assert not runs.duplicated(["point", "replication"]).any()
+    assert set(runs["status"]) == {"ok"}
+    assert not [p for p in (out / "runs").iterdir() if p.name.startswith(".")]
+    again = run_sweep(path, out, executor="serial")  # nothing left to do
+    assert (again.ran, again.already_done) == (0, 16)
+
+
+def test_interrupt_keeps_finished_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dcsim.experiments.executors as ex
+
+    real = ex.execute
+    calls = {"n": 0}
+
+    def flaky(task: Any) -> dict[str, Any]:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(task)
+
+    monkeypatch.setattr(ex, "execute", flaky)
+    cfg = tiny({"grid": {"guests[0].count": [1, 2]}, "replications": 2})
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(cfg, out, executor="serial")
+    assert len(_stored(out)) == 2
+    assert len(pd.read_parquet(out / "runs.parquet")) == 2  # rebuilt on the way out
+    monkeypatch.setattr(ex, "execute", real)
+    assert run_sweep(cfg, out, executor="serial").ran == 2
+
+
+def test_changed_sweep_is_refused_then_overwritten(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run_sweep(tiny({"grid": {"guests[0].count": [1, 2]}}), out, executor="serial")
+    changed = tiny({"grid": {"guests[0].count": [1, 3]}})
+    with pytest.raises(ConfigError) as exc:
+        run_sweep(changed, out, executor="serial")
+    assert exc.value.issues[0].path == "--out"
+    assert "different sweep" in exc.value.issues[0].message
+    outcome = run_sweep(changed, out, executor="serial", overwrite=True)
+    assert (outcome.ran, outcome.already_done) == (2, 0)
+    assert sorted(pd.read_parquet(out / "runs.parquet")["guests[0].count"]) == [1, 3]
+
+
+def test_foreign_folder_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="not a dcsim sweep folder"):
+        SweepStore.open(tmp_path, {"sweep_hash": "x"})
+
+
+def test_failing_run_is_recorded_and_retried(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import dcsim.api
+
+    real = dcsim.api.run
+
+    def broken(sc: Any, **kw: Any) -> Any:
+        if sc.config.guests[0].count == 2:
+            raise RuntimeError("boom")
+        return real(sc, **kw)
+
+    monkeypatch.setattr(dcsim.api, "run", broken)
+    cfg = tiny({"grid": {"guests[0].count": [1, 2, 3]}})
+    out = tmp_path / "out"
+    outcome = run_sweep(cfg, out, executor="serial")
+    assert (outcome.ran, outcome.errors) == (3, 1)
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert list(runs["status"]) == ["ok", "error", "ok"]
+    assert "RuntimeError: boom" in runs["error"][1]
+    assert pd.isna(runs["energy_it_kwh"][1])
+    summary = pd.read_csv(out / "summary.csv")
+    assert set(summary[summary["point"] == 1]["n"]) == {0}
+    assert run_sweep(cfg, out, executor="serial").ran == 0  # errors are kept by default
+    monkeypatch.setattr(dcsim.api, "run", real)
+    retried = run_sweep(cfg, out, executor="serial", retry_errors=True)
+    assert (retried.ran, retried.errors) == (1, 0)
+    assert list(pd.read_parquet(out / "runs.parquet")["status"]) == ["ok"] * 3
+
+
+def test_runs_table_columns(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run_sweep(tiny({"grid": {"guests[0].count": [1, 2]}, "replications": 2}), out,
+              executor="serial")
+    runs = pd.read_parquet(out / "runs.parquet")
+    cols = list(runs.columns)
+    assert cols[:5] == ["point", "point_id", "replication", "seed", "guests[0].count"]
+    for col in ("energy_it_kwh", "unmet_fraction", "status", "error", "run_wall_s", "wall_s",
+                "scenario_id", "config_hash", "dcsim_version"):
+        assert col in cols
+    assert runs["scenario_id"].nunique() == 4  # seed differs per replication
+    assert runs["config_hash"].nunique() == 2  # equal across replications
+    for name in ("manifest.json", "sweep.yaml", "points.csv", "summary.csv"):
+        assert (out / name).stat().st_size > 0

@@ -1,0 +1,135 @@
+"""Lost work, recovery time, energy and snapshot bookkeeping worked out by hand.
+
+Two 1-core hosts (1000 MIPS, linear 100 → 200 W, never asleep), one guest of 1 GiB RAM wanting
+500 MIPS, no virtualization overhead, no boot time. Full snapshots (1 GiB, no disk delta) every
+hour from t = 0, written at 100 MB/s (10.73741824 s each). The trace fails host 0 at 9000 s for
+1000 s; detection takes 20 s.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import dcsim
+from tests.conftest import tiny_config
+
+GIB = 2.0**30
+B = 1e8  # storage bandwidth, bytes/s
+W = GIB / B  # one write or read, s
+
+
+def _cfg(tmp_path: Path, restart: str = "snapshot", **snap: Any) -> dict[str, Any]:
+    trace = tmp_path / "fail.csv"
+    trace.write_text("host,fail_s,repair_s\n0,9000,1000\n")
+    cfg = tiny_config(duration="4h")
+    cfg["guests"][0]["disk"] = "0B"
+    cfg["faults"] = {
+        "hosts": {"trace": str(trace)},
+        "recovery": {"restart": restart, "detection": "20s", "restore_overhead": "5s"},
+        "snapshots": {"interval": "1h", "batches": 1, "kind": "full", "keep_last": 2,
+                      "disk_delta": 0.0, **snap},
+        "storage": {"bandwidth": "100MB/s", "power": "40W"},
+    }
+    return cfg
+
+
+def test_restore_from_snapshot_by_hand(tmp_path: Path) -> None:
+    r = dcsim.run(_cfg(tmp_path))
+    s = r.summary
+    # last completed snapshot started at 7200 s: 500 MIPS x (9000 - 7200) s is lost
+    assert s["lost_work_mi"] == pytest.approx(500 * 1800, rel=1e-12)
+    # detection 20 s, read 1 GiB at 100 MB/s, resume 5 s
+    up = 9000 + 20 + W + 5
+    assert s["mean_recovery_s"] == pytest.approx(up - 9000, rel=1e-12)
+    assert s["downtime_s"] == pytest.approx(up - 9000, rel=1e-12)
+    assert s["availability"] == pytest.approx(1 - (up - 9000) / 14400, rel=1e-12)
+    rec = r.tables["recoveries"].iloc[0]
+    assert (rec["failed_host"], rec["host"], rec["mode"]) == (0, 1, "snapshot")
+    assert rec["restart_s"] == pytest.approx(9020)
+    assert rec["snapshot_age_s"] == pytest.approx(9020 - 7200)
+    # the guest delivers 500 MIPS except while down
+    assert s["demand_mi"] - s["unmet_mi"] == pytest.approx(500 * (14400 - (up - 9000)), rel=1e-9)
+    # host 0: 150 W to 9000 s, 0 W while failed, idle 100 W after repair;
+    # host 1: idle until the guest runs, then 150 W
+    e = 150 * 9000 + 0 * 1000 + 100 * 4400 + 100 * up + 150 * (14400 - up)
+    assert s["energy_it_kwh"] == pytest.approx(e / 3.6e6, rel=1e-12)
+    # snapshots at 0, 3600, 7200 (host 0) and 10800 (host 1, a full one after the restart);
+    # keep_last 2 → 2 GiB stored at most and at the end
+    assert s["snapshots_taken"] == 4
+    assert s["snapshot_traffic_bytes"] == pytest.approx(4 * GIB)
+    assert s["restore_traffic_bytes"] == pytest.approx(GIB)
+    assert s["snapshot_storage_peak_bytes"] == pytest.approx(2 * GIB)
+    assert s["snapshot_storage_end_bytes"] == pytest.approx(2 * GIB)
+    assert s["snapshot_energy_kwh"] == pytest.approx(40 * 5 * W / 3.6e6, rel=1e-12)
+    assert (s["host_failures"], s["guest_failures"], s["guest_restarts"]) == (1, 1, 1)
+    fl = r.tables["failures"].iloc[0]
+    assert (fl["fail_s"], fl["repair_s"]) == (9000, 10000)
+
+
+def test_cold_restart_loses_everything_since_start(tmp_path: Path) -> None:
+    r = dcsim.run(_cfg(tmp_path, restart="cold"))
+    assert r.summary["lost_work_mi"] == pytest.approx(500 * 9000, rel=1e-12)
+    assert r.summary["mean_recovery_s"] == pytest.approx(20, rel=1e-12)  # no boot time here
+    assert r.tables["recoveries"]["mode"].tolist() == ["cold"]
+
+
+def test_no_restart_keeps_the_guest_down(tmp_path: Path) -> None:
+    r = dcsim.run(_cfg(tmp_path, restart="none"))
+    assert r.summary["downtime_s"] == pytest.approx(14400 - 9000)
+    assert r.summary["guests_down_at_end"] == 1
+    assert r.summary["guest_restarts"] == 0
+
+
+def test_write_cut_by_the_failure_is_aborted(tmp_path: Path) -> None:
+    # a snapshot started 5 s before the failure: half its bytes are sent, then it is dropped
+    cfg = _cfg(tmp_path)
+    (tmp_path / "fail.csv").write_text(f"host,fail_s,repair_s\n0,{7200 + W / 2},1000\n")
+    r = dcsim.run(cfg)
+    s = r.summary
+    assert s["snapshots_aborted"] == 1
+    assert s["lost_work_mi"] == pytest.approx(500 * (3600 + W / 2), rel=1e-12)
+    # 0 and 3600 complete, 7200 half, 10800 on host 1 completes
+    assert s["snapshot_traffic_bytes"] == pytest.approx(3.5 * GIB, rel=1e-12)
+
+
+def test_finite_job_is_rolled_back_to_the_snapshot(tmp_path: Path) -> None:
+    # one CPU-bound job of 1e7 MI at 1000 MIPS; the failure at 5000 s rolls it back to the
+    # snapshot of 3600 s, so 1.4e6 MI are done again after the restore
+    cfg = _cfg(tmp_path)
+    (tmp_path / "fail.csv").write_text("host,fail_s,repair_s\n0,5000,1000\n")
+    cfg["guests"][0]["workload"] = {"kind": "jobs", "count": 1, "length": 1e7}
+    r = dcsim.run(cfg)
+    up = 5000 + 20 + W + 5
+    assert r.summary["replayed_work_mi"] == pytest.approx(1.4e6, rel=1e-12)
+    assert r.summary["lost_work_mi"] == pytest.approx(1.4e6, rel=1e-12)
+    job = r.tables["jobs"].iloc[0]
+    assert job["end_s"] == pytest.approx(up + (1e7 - 3.6e6) / 1000, rel=1e-12)
+    assert r.summary["guests_departed"] == 1
+
+
+def test_guest_failing_while_booting_restarts_after_its_boot_timer(tmp_path: Path) -> None:
+    # boot takes 60 s; host 0 fails at 30 s; detection 5 s would restart at 35 s, but the
+    # first boot's timer (60 s) must pass first; the cold boot then ends at 120 s
+    cfg = _cfg(tmp_path, restart="cold")
+    (tmp_path / "fail.csv").write_text("host,fail_s,repair_s\n0,30,1000\n")
+    cfg["faults"]["recovery"]["detection"] = "5s"
+    cfg["guests"][0]["boot"] = True
+    cfg["virtualization_profiles"]["nolayer"]["boot_time"] = {"dist": "constant", "mean": 60}
+    r = dcsim.run(cfg)
+    rec = r.tables["recoveries"].iloc[0]
+    assert rec["restart_s"] == pytest.approx(60)
+    assert rec["running_s"] == pytest.approx(120)
+    assert r.summary["downtime_s"] == pytest.approx(90)
+    assert r.summary["demand_mi"] == pytest.approx(500 * (14400 - 120), rel=1e-9)
+
+
+def test_restore_subtracts_the_boot_the_engine_adds(tmp_path: Path) -> None:
+    # a restore does not boot: recovery = detection + read + resume, boot time or not
+    cfg = _cfg(tmp_path)
+    cfg["guests"][0]["boot"] = True
+    cfg["virtualization_profiles"]["nolayer"]["boot_time"] = {"dist": "constant", "mean": 60}
+    r = dcsim.run(cfg)
+    assert r.summary["mean_recovery_s"] == pytest.approx(20 + W + 5, rel=1e-12)
