@@ -776,12 +776,12 @@ class Faults:
                 self.s_flow[gi] = int(ev.fid)
                 ev.callbacks.append(self._on_written(gi, int(self.s_seq[gi])))
         else:
-            rate = np.minimum(self.B, st.bandwidth[h] / 8.0)
-            dur = nbytes / rate
-            ends = max(now, self.write_busy) + np.cumsum(dur)
-            self.write_busy = float(ends[-1])
+            # fluid FIFO: the target drains the queue at B; no write beats its host's NIC
+            queue = max(now, self.write_busy) + np.cumsum(nbytes) / self.B
+            self.write_busy = float(queue[-1])
+            ends = np.maximum(queue, now + nbytes * 8.0 / st.bandwidth[h])
             self.s_done[g] = ends
-            self.s_w0[g] = ends - dur
+            self.s_w0[g] = ends - nbytes / np.minimum(self.B, st.bandwidth[h] / 8.0)
 
     def _on_written(self, g: int, seq: int) -> Any:
         def cb(ev: simpy.Event) -> None:

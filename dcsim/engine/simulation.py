@@ -27,6 +27,7 @@ Imports: simpy, numpy, pandas, dcsim.{config, model, kernels, policies, workload
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Generator
 from typing import Any
@@ -477,11 +478,27 @@ class Simulation:
             self.update_host(dst)
 
         charge(1.0)
+        # Storage is shared within a data center; across data centers the disk goes too: with a
+        # live model it is copied first while the guest runs (slowed), then memory pre-copy.
+        cross_dc = bool(st.datacenter[src] != st.datacenter[dst])
+        disk = float(st.gdisk[g] + st.disk_overhead[src]) if cross_dc else 0.0
+        disk_s = 0.0
+        if cross_dc and spec.model in ("precopy", "postcopy") and disk > 0:
+            t0 = self.env.now
+            on_phase("live", t0)
+            cap = spec.bandwidth_cap if spec.bandwidth_cap is not None else float("inf")
+            yield self.network.transfer(src, dst, disk, rate_cap_bps=cap, tag=f"disk:{g}")
+            disk_s = self.env.now - t0
+            disk = 0.0
         dirty = dirty_rate_function(spec, lambda t: float(self.u_last[g]))
         record = yield from migration_process(
             self.env, self.network, float(st.gram[g]), dirty, src, dst, spec, on_switch,
-            guest=g, disk_bytes=float(st.gdisk[g]), host_bandwidth_bps=float(st.bandwidth[src]),
+            guest=g, disk_bytes=disk, host_bandwidth_bps=float(st.bandwidth[src]),
             on_phase=on_phase)
+        if disk_s > 0:
+            record = dataclasses.replace(record, start_s=record.start_s - disk_s,
+                                         bytes_sent=record.bytes_sent + float(
+                                             st.gdisk[g] + st.disk_overhead[src]))
         charge(-1.0)
         if st.mig_dst[g] == dst:  # never switched (e.g. guest left): give the room back
             self.update_host(dst, lambda: st.abort_migration(g))

@@ -28,6 +28,7 @@ import time
 import traceback
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -210,7 +211,16 @@ class ProcessExecutor:
                 return
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
-                yield fut.result()
+                try:
+                    row = fut.result()
+                except BrokenProcessPool as exc:
+                    from dcsim.errors import SimulationError
+
+                    raise SimulationError(
+                        "a worker process died (killed, out of memory, or a script that calls "
+                        "run_sweep without an `if __name__ == '__main__':` guard); the finished "
+                        "runs are stored: run the same sweep again to resume") from exc
+                yield row
 
 
 class DaskExecutor:

@@ -21,7 +21,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cfg = tmp / "s.yaml"
     cfg.write_text(yaml.safe_dump(tiny({
         "grid": {"ratio": [1, 2, 4], "datacenters[0].hosts[0].virtualization": ["kvm", "docker"]},
-        "derived": {"guests[0].count": "ratio * 2"}, "replications": 3})))
+        "derived": {"guests[0].count": "ratio * 2"}, "replications": 3}), sort_keys=False))
     out = tmp / "out"
     res = runner.invoke(app, ["sweep", str(cfg), "--out", str(out), "--executor", "serial"])
     assert res.exit_code == 0, res.output
@@ -48,7 +48,7 @@ def test_changed_config_exits_2_without_traceback(results: Path) -> None:
 def test_bad_sweep_exits_2_with_paths(tmp_path: Path) -> None:
     cfg = tmp_path / "bad.yaml"
     cfg.write_text(yaml.safe_dump(tiny({"grid": {"datacenters[0].hosts[0].count": [],
-                                                 "guests[0].cnt": [1]}})))
+                                                 "guests[0].cnt": [1]}}), sort_keys=False))
     res = runner.invoke(app, ["sweep", str(cfg), "--out", str(tmp_path / "o"), "-e", "serial"])
     assert res.exit_code == 2
     assert 'sweep.grid["datacenters[0].hosts[0].count"]' in res.output

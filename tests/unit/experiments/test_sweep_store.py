@@ -32,7 +32,7 @@ def test_sigkill_mid_sweep_then_resume_loses_and_duplicates_nothing(tmp_path: Pa
     cfg = tiny({"grid": {"guests[0].count": [1, 2, 3, 4]}, "replications": 4},
                duration="12h", interval="1m")
     path = tmp_path / "slow.yaml"
-    path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen([sys.executable, "-m", "dcsim", "sweep", str(path), "--out", str(out),
