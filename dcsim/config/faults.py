@@ -158,6 +158,12 @@ class SnapshotSpec(Frozen):
     working_set: Fraction = Field(
         1.0, gt=0, le=1, description="most of its RAM an incremental snapshot holds"
     )
+    dirty_model: Literal["linear", "uniform"] = Field(
+        "linear",
+        description="pages dirtied in t: linear = rate × t (capped at the working set); "
+        "uniform = W·(1 − exp(−rate·t/W)), writes spread uniformly over the working set W "
+        "(rewrites of a dirty page add nothing)",
+    )
     groups: list[int] | None = Field(
         None, description="guest groups (indices into guests) saved; default: all"
     )

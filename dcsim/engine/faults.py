@@ -1,14 +1,17 @@
 """Faults and recovery: host and rack failures, guest snapshots saved as files, HA restarts.
 
-An engine extension (``faults`` section, ``dcsim.config.faults``). It changes the simulation only
-through ``Simulation``'s public methods (``update_host``, ``evict``, ``admit``, ``maybe_sleep``);
-with no ``faults`` section it is not created, and with a section that causes no failure and takes
-no snapshot it changes no number of the run.
+An engine extension (``faults`` section, ``dcsim.config.faults``). It changes the simulation
+through ``Simulation``'s public methods (``evict``, ``admit``, ``maybe_sleep``, ``set_paused``,
+``set_speed``, and ``update_host`` around every change of a host's ``usable``/``awake``/
+``sleep_power``), and directly only for guests that are on no host (status of a restart that
+found no room, job progress rolled back). With no ``faults`` section it is not created; with a
+section that causes no failure it changes no number of the run (snapshots only read state).
 
 Failures. Host failures are an alternating renewal process per host (``ttf`` from the start or
 the last repair, then ``repair``), or a trace; rack failures take every host of a rack down at
-once (``power``: they fail; ``switch``: they are cut off). Each process draws from its own named
-streams (``faults.hosts.ttf``, ``faults.hosts.repair``, ``faults.racks.ttf``,
+once (``power``: they fail; ``switch``: they are cut off; racks are ``size`` consecutive host ids
+or, with a ``network`` section, the edge switches of its topology). Each process draws from its
+own named streams (``faults.hosts.ttf``, ``faults.hosts.repair``, ``faults.racks.ttf``,
 ``faults.racks.repair``) and is one SimPy process holding a heap of next events, so events grow
 with failures and repairs, not with hosts. A failed host is unusable (placement skips it), its
 guests are evicted with status ``DOWN``, and it draws 0 W; a cut-off host is unusable and its
@@ -17,23 +20,28 @@ down for several causes at once comes back when the last one is repaired, asleep
 idle if sleeping is off).
 
 Snapshots. A snapshot saves a running VM's state to the storage target: *full* = RAM + the disk
-delta; *incremental* = the pages dirtied since the last completed snapshot (``dirty_rate`` × the
-guest's CPU activity × elapsed time, at most ``working_set`` × RAM); every ``full_every``-th one,
-the first one and the first after a restart are full. Periodic snapshots are batched: the guests
-of a group are spread over ``batches`` instants per interval and each instant is one vectorized
-step, so events grow with batches × intervals. A snapshot captures the guest as it is when it
-starts (a crash-consistent copy-on-write image) and becomes a restore point when its write ends.
+delta; *incremental* = the pages dirtied since the last completed snapshot: ``dirty_rate`` × the
+guest's CPU activity since then (delivered MIPS / its vCPUs × MIPS) × elapsed time, at most the
+writable working set W = ``working_set`` × RAM (``dirty_model: linear``), or W·(1 − e^(−rate·t/W))
+when writes fall uniformly on W (``uniform``: rewriting a dirty page adds nothing). The first
+snapshot of a guest, the first after a restart and every ``full_every``-th are full. Periodic
+snapshots are batched: the guests of a group are spread over ``batches`` instants per interval
+and each instant is one vectorized step, so events grow with batches × intervals, not guests. A
+snapshot captures the guest as it is when it starts (a crash-consistent copy-on-write image) and
+becomes a restore point when its write ends.
 
-Without a ``network`` section (or without ``storage.host``) the storage target serves writes one
-after another (a FIFO) at ``min(storage bandwidth, the source host's NIC)``, so a write's end is
-known when it starts and no completion event is needed: restore points are committed lazily, the
-next time the guest is looked at, with the instant the write ended. With a network and a storage
-host, each write is a ``network.transfer`` to that host (capped at the storage bandwidth) and its
-completion event commits it. A guest whose previous snapshot is still being written skips the
-next one (``snapshots_skipped``); a write cut short by a failure is aborted (its bytes sent so far
-count as traffic). Retention keeps the last ``keep_last`` restore points of each guest and the
-files they need (an incremental chain back to its full snapshot); storage in use is the sum of the
-kept files, counted from the end of each write to its deletion.
+Without a ``network`` section (or without ``storage.host``) writes go to the storage target as a
+fluid FIFO: the target drains its queue at its bandwidth B and no write ends before its bytes
+could cross the source host's NIC (``end = max(queue end, start + bytes / NIC)``). A write's end
+is thus known when it starts and needs no event: restore points are committed lazily, the next
+time the guest is looked at, with the instant the write ended. With a network and a storage
+host, each write is a ``network.transfer`` to that host (capped at B) and its completion event
+commits it. A guest whose previous snapshot is still being written skips the next one
+(``snapshots_skipped``: a saturated target thins the schedule out); a write cut short by a
+failure is aborted (the bytes sent so far count as traffic). Retention keeps the last
+``keep_last`` restore points of each guest and the files they need (an incremental chain back to
+its full snapshot); storage in use is the sum of the kept files, each counted from the end of its
+write to its deletion.
 
 Energy of snapshots. The storage target draws ``storage.power`` extra watts while it moves data at
 its full bandwidth, so every byte written or read costs ``power / bandwidth`` joules
@@ -42,11 +50,13 @@ source host spends copying pages is not charged (it is small next to the guest's
 
 Recovery. ``detection`` after a failure, the guests it took down are restarted through
 ``Simulation.admit`` (the placement policy chooses hosts; failed hosts are never chosen):
-* ``snapshot`` with a restore point on an available storage target: extra delay = reading the
-  chain of files at the storage bandwidth (restores queue among themselves, ahead of snapshot
-  writes) + ``restore_overhead``. The engine adds the layer's boot time to every admitted guest;
-  a restore does not boot, so the boot time of the guest on the fastest-booting profile present
-  is subtracted (exact with one profile; with several, the restore is charged the difference).
+* ``snapshot`` with a restore point on an available storage target: extra delay = reading a
+  full image (the newest copy of every page: RAM + disk delta, however long the chain) at B
+  (restores queue among themselves, ahead of snapshot writes) + ``restore_overhead``. The engine
+  adds the layer's boot time to every admitted guest; a restore does not boot, so the boot time of
+  the guest on the fastest-booting profile present is subtracted (exact with one profile; with
+  several, the restore is charged the difference). Over the network the restore is also sent as
+  a flow from the storage host (traffic and contention), but its duration is this estimate.
 * ``cold`` (or ``snapshot`` without a restore point): no extra delay: the engine's boot time.
 * containers (guests of a ``container``-layer host) always restart from their image: boot time.
 * ``none``: guests stay down.
@@ -55,10 +65,11 @@ The guest keeps its original departure instant (``lifetime_left``). Guests that 
 restarted only after its old boot timer has fired (the engine cannot cancel it).
 
 Lost work. ``lost_work_mi`` of a failure is the useful work the guest delivered since its restore
-point: its last completed snapshot, or its last (re)start if there is none or it restarts cold.
-For guests running finite jobs the work is also rolled back and replayed: progress goes back to
-the restore point used (for a cold restart, to the end of the last finished job: finished jobs'
-results are kept), ``replayed_work_mi``; jobs finished after the snapshot stay finished.
+point: its last completed snapshot when the recovery restores snapshots (and the storage is up at
+the failure), else its last (re)start. For guests running finite jobs the work is also rolled back
+and replayed: progress goes back to the restore point used (for a cold restart, to the end of the
+last finished job: finished jobs' results are kept), ``replayed_work_mi``; jobs finished after the
+snapshot stay finished.
 
 Downtime and availability. A guest is down from the failure until it runs again (restore or
 boot done), or until its planned departure or the end of the run. Availability of a guest =
@@ -263,6 +274,18 @@ def check_faults(cfg: Config, base_dir: Path | None) -> list[Issue]:
 # ----------------------------------------------------------------------------- the extension
 
 
+class _Kept:
+    """Snapshot files kept for one guest: sizes (bytes) from running number ``first`` on, and
+    the running numbers of the full ones among them."""
+
+    __slots__ = ("first", "fulls", "sizes")
+
+    def __init__(self) -> None:
+        self.first = 0
+        self.sizes: deque[float] = deque()
+        self.fulls: deque[int] = deque()
+
+
 class FailureEvent:
     """One failure of a host or rack: which hosts, why, when (s)."""
 
@@ -347,18 +370,20 @@ class Faults:
         self.rp_t = np.full(n_g, np.nan)
         self.rp_u = np.zeros(n_g)
         self.rp_work = np.zeros(n_g)
-        self.rp_bytes = np.zeros(n_g)  # bytes to read to restore it (its chain)
         self.chain_ok = np.zeros(n_g, dtype=bool)  # next snapshot may be incremental
         self.since_full = np.zeros(n_g, dtype=np.int64)
         self.n_snaps = np.zeros(n_g, dtype=np.int64)
-        self.files: dict[int, deque[tuple[float, bool]]] = {}
-        self.storage_log: list[tuple[float, float]] = []
+        self.files: dict[int, _Kept] = {}
+        self.log_t: list[float] = []  # storage changes: instant, s
+        self.log_b: list[float] = []  # and bytes added (+) or deleted (-)
         self.taken = self.skipped = self.aborted = 0
         self.write_bytes = 0.0
         self.read_bytes = 0.0
         self.storage_j = 0.0
         self.snap_guests = np.zeros(n_g, dtype=bool)
+        self.full_bytes = np.zeros(n_g)  # size of a full snapshot: RAM + disk delta
         if self.snap is not None:
+            self.full_bytes = st.gram + self.snap.disk_delta * st.gdisk
             groups = (range(len(sim.slices)) if self.snap.groups is None
                       else sorted(set(self.snap.groups)))
             for k in groups:
@@ -622,7 +647,7 @@ class Faults:
                 mode = "cold"
             modes.append(mode)
             if mode == "snapshot":
-                nbytes[i] = self.rp_bytes[g]
+                nbytes[i] = self.full_bytes[g]  # the newest copy of every page
                 t0 = max(now, self.read_busy)
                 self.read_busy = t0 + nbytes[i] / self.B
                 boots = sim.sc.guest_groups[int(st.guest_group[g])].spec.boot
@@ -755,8 +780,12 @@ class Faults:
             act = np.clip(act, 0.0, 1.0)
         else:
             act = np.ones(g.shape[0])
-        dirty = np.minimum(spec.dirty_rate * act * elapsed, spec.working_set * ram)
-        nbytes = np.where(full, ram + spec.disk_delta * st.gdisk[g], dirty)
+        ws = spec.working_set * ram
+        if spec.dirty_model == "uniform":
+            dirty = ws * -np.expm1(-spec.dirty_rate * act * elapsed / ws)
+        else:
+            dirty = np.minimum(spec.dirty_rate * act * elapsed, ws)
+        nbytes = np.where(full, self.full_bytes[g], dirty)
         self.s_active[g] = True
         self.s_t0[g] = now
         self.s_u[g] = u_now
@@ -805,28 +834,32 @@ class Faults:
         self.rp_u[due] = self.s_u[due]
         self.rp_work[due] = self.s_work[due]
         full = self.s_full[due]
-        chain = self.rp_bytes[due] + self.s_bytes[due]
-        self.rp_bytes[due] = np.where(full, self.s_bytes[due], chain)
         self.since_full[due] = np.where(full, 0, self.since_full[due] + 1)
         self.chain_ok[due] = True
         self.n_snaps[due] += 1
         self.taken += int(due.shape[0])
         k = spec.keep_last
-        log = self.storage_log
+        log_t, log_b = self.log_t, self.log_b
         for g, t, b, f in zip(due.tolist(), self.s_done[due].tolist(),
                               self.s_bytes[due].tolist(), full.tolist(), strict=True):
-            files = self.files.get(g)
-            if files is None:
-                files = self.files[g] = deque()
-            files.append((b, f))
-            log.append((t, b))
-            # keep the newest k restore points and the chain they need (back to a full one)
-            cut = len(files) - k
-            if cut > 0:
-                while cut > 0 and not files[cut][1]:
-                    cut -= 1
-                for _ in range(cut):
-                    log.append((t, -files.popleft()[0]))
+            kept = self.files.get(g)
+            if kept is None:
+                kept = self.files[g] = _Kept()
+            i = kept.first + len(kept.sizes)  # running number of this file
+            kept.sizes.append(b)
+            if f:
+                kept.fulls.append(i)
+            log_t.append(t)
+            log_b.append(b)
+            # keep the newest k restore points and the chain they need: everything from the
+            # newest full snapshot at or before the k-th newest point
+            oldest = i - k + 1
+            while len(kept.fulls) > 1 and kept.fulls[1] <= oldest:
+                kept.fulls.popleft()
+            while kept.first < kept.fulls[0]:
+                log_t.append(t)
+                log_b.append(-kept.sizes.popleft())
+                kept.first += 1
 
     def _abort(self, g: int) -> None:
         """Abort guest ``g``'s write in progress (its host or the storage failed)."""
@@ -891,10 +924,10 @@ class Faults:
         rt = rec["recovery_s"].dropna().to_numpy(dtype=float) if len(rec) else np.zeros(0)
         # storage in use over time: +bytes at each write end, -bytes at each deletion
         peak = end_b = 0.0
-        if self.storage_log:
-            log = sorted(self.storage_log, key=lambda x: x[0])
-            ts = np.asarray([x[0] for x in log])
-            level = np.cumsum([x[1] for x in log])
+        if self.log_t:
+            order = np.argsort(np.asarray(self.log_t), kind="stable")
+            ts = np.asarray(self.log_t)[order]
+            level = np.cumsum(np.asarray(self.log_b)[order])
             keep = np.append(ts[1:] != ts[:-1], True)  # level after all changes of an instant
             peak = float(level[keep].max())
             end_b = float(level[-1])

@@ -22,6 +22,7 @@ Imports: concurrent.futures, multiprocessing, dcsim.api, dcsim.config.load (dask
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import time
@@ -236,21 +237,21 @@ class DaskExecutor:
 
     def __enter__(self) -> DaskExecutor:
         try:
-            from distributed import Client, LocalCluster
+            distributed: Any = importlib.import_module("distributed")
         except ImportError as exc:  # pragma: no cover - depends on the installation
             from dcsim.errors import ConfigError, Issue
 
             raise ConfigError(Issue("--executor", "dask needs the 'distributed' package: "
                                     "pip install 'dcsim[distributed]'")) from exc
         if self.scheduler:
-            self._client = Client(self.scheduler)
+            self._client = distributed.Client(self.scheduler)
             info = self._client.scheduler_info()
             self.workers = max(1, len(info.get("workers", {})))
         else:
-            self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
-                                         processes=True, dashboard_address=None,
-                                         silence_logs=40)
-            self._client = Client(self._cluster)
+            self._cluster = distributed.LocalCluster(
+                n_workers=self.workers, threads_per_worker=1, processes=True,
+                dashboard_address=None, silence_logs=40)
+            self._client = distributed.Client(self._cluster)
         return self
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
@@ -263,8 +264,7 @@ class DaskExecutor:
 
     def run(self, tasks: Iterable[RunTask]) -> Iterator[dict[str, Any]]:
         """Yield rows as runs finish, with at most ``4 × workers`` runs in flight."""
-        from distributed import as_completed
-
+        as_completed: Any = importlib.import_module("distributed").as_completed
         assert self._client is not None, "use DaskExecutor as a context manager"
         client = self._client
         window = 4 * self.workers

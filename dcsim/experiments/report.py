@@ -150,7 +150,7 @@ def format_table(results: SweepResults, metrics: list[str] | None = None,
     body: list[list[str]] = []
     for _, grp in summary.groupby("point", sort=True):
         first = grp.iloc[0]
-        by_metric = grp.set_index("metric")
+        by_metric: Any = grp.set_index("metric")
         n_values = sorted({int(by_metric.loc[m, "n"]) for m in metrics if m in by_metric.index})
         cells = [_num(first[p]) for p in params]
         cells.append("/".join(str(v) for v in n_values) or "0")

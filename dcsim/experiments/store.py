@@ -204,7 +204,7 @@ class SweepStore:
 
     def finished(self, retry_errors: bool = False) -> set[str]:
         """Keys of the runs already stored (without failed ones if ``retry_errors``)."""
-        keys = set()
+        keys: set[str] = set()
         if not self.runs_dir.is_dir():
             return keys
         for p in self.runs_dir.glob("*.parquet"):

@@ -42,7 +42,7 @@ def test_malformed_trace_is_refused_with_its_path(tmp_path: Path, text: str,
 def test_missing_trace_file(tmp_path: Path) -> None:
     cfg = tiny_config()
     cfg["faults"] = {"hosts": {"trace": str(tmp_path / "nope.csv")}}
-    with pytest.raises(ConfigError, match="faults.hosts.trace: failure trace not found"):
+    with pytest.raises(ConfigError, match=r"faults\.hosts\.trace: failure trace not found"):
         dcsim.run(cfg)
 
 

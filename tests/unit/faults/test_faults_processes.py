@@ -131,3 +131,16 @@ def test_containers_restart_from_their_image(tmp_path: Any) -> None:
     assert rec["recovery_s"].item() == pytest.approx(12)  # detection + start time
     assert r.summary["snapshots_taken"] == 0  # containers are never snapshotted
     assert r.summary["lost_work_mi"] == pytest.approx(500 * (3600 - 2))
+
+
+def test_racks_come_from_the_network_topology() -> None:
+    cfg = tiny_config(duration="2h")
+    cfg["datacenters"][0]["hosts"][0]["count"] = 6
+    cfg["network"] = {"topology": {"kind": "leaf_spine", "leaves": 3, "spines": 1,
+                                   "hosts_per_leaf": 2}}
+    cfg["faults"] = {"racks": {"cause": "switch", "ttf": {"kind": "constant", "value": "1h"},
+                               "repair": {"kind": "constant", "value": "10m"}}}
+    r = dcsim.run(cfg)
+    f = r.tables["failures"]
+    assert f["hosts"].tolist() == [2, 2, 2]
+    assert f["cause"].tolist() == ["switch"] * 3

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +114,22 @@ def test_storage_host_failure_makes_snapshots_unavailable(tmp_path: Path) -> Non
     assert r.tables["recoveries"]["mode"].tolist() == ["cold"]
     assert r.summary["lost_work_mi"] == pytest.approx(500 * 9000, rel=1e-12)
     assert r.summary["snapshots_skipped"] == 1  # at 3 h, storage down
+
+
+def test_uniform_dirty_model_saturates_at_the_working_set() -> None:
+    # writes spread uniformly over W = 0.5 GiB: W (1 - exp(-r t / W)) unique bytes per hour
+    r = dcsim.run(_cfg(kind="incremental", full_every=100, dirty_rate="100kB/s",
+                       working_set=0.5, dirty_model="uniform"))
+    w = 0.5 * GIB
+    inc = w * -math.expm1(-1e5 * 0.5 * 3600 / w)
+    assert r.summary["snapshot_traffic_bytes"] == pytest.approx(GIB + 4 * inc, rel=1e-12)
+
+
+def test_restore_reads_a_full_image_even_from_a_chain(tmp_path: Path) -> None:
+    # restoring an incremental chain reads the newest copy of every page: RAM + disk delta
+    (tmp_path / "f.csv").write_text("host,fail_s,repair_s\n0,9000,1000\n")
+    cfg = _cfg(kind="incremental", full_every=10, dirty_rate="100kB/s")
+    cfg["faults"]["hosts"] = {"trace": str(tmp_path / "f.csv")}
+    r = dcsim.run(cfg)
+    assert r.summary["restore_traffic_bytes"] == pytest.approx(GIB)
+    assert r.tables["recoveries"]["snapshot_age_s"].item() == pytest.approx(9015 - 7200)
