@@ -57,15 +57,17 @@ SetOpt = Annotated[
 
 
 def _summary_table(summary: dict[str, Any]) -> Table:
+    from dcsim.engine.faults import FAULT_SUMMARY_DOC
     from dcsim.metrics.result import SUMMARY_DOC
 
+    docs = {**SUMMARY_DOC, **FAULT_SUMMARY_DOC}
     table = Table(title="summary", show_header=True, header_style="bold")
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_column("meaning", style="dim")
     for key, value in summary.items():
         shown = f"{value:,.4g}" if isinstance(value, float) else str(value)
-        table.add_row(key, shown, SUMMARY_DOC.get(key, ""))
+        table.add_row(key, shown, docs.get(key, ""))
     return table
 
 

@@ -356,4 +356,8 @@ def _workload_issues(cfg: Config, base_dir: Path | None) -> list[Issue]:
         out += check_workload_spec(g.workload, f"guests[{k}].workload", count=g.count,
                                    base_dir=base_dir)
         out += check_arrival_spec(g.arrival, f"guests[{k}].arrival", base_dir=base_dir)
+    if cfg.faults is not None:
+        from dcsim.engine.faults import check_faults
+
+        out += check_faults(cfg, base_dir)
     return out

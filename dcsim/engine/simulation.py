@@ -135,6 +135,7 @@ class Simulation:
         self.start_s = np.full(n_g, np.nan)
         self.end_s = np.full(n_g, np.nan)
         self.lifetime_s = np.full(n_g, np.inf)
+        self.gen = np.zeros(n_g, dtype=np.int64)  # bumped on eviction: stale timers ignore it
         self._setup_jobs()
         # migrations: CPU they cost on hosts (not charged to any guest), the network they use
         self.extra_raw = np.zeros(n_h)
@@ -336,8 +337,9 @@ class Simulation:
         self.util[hosts] = used / st.cap_mips[hosts]
         awake = st.awake[hosts]
         self.power[hosts] = np.where(
-            awake, power_w(st.power_table[hosts], self.util[hosts]), st.sleep_power[hosts]
-        )
+            st.failed[hosts], 0.0,
+            np.where(awake, power_w(st.power_table[hosts], self.util[hosts]),
+                     st.sleep_power[hosts]))
 
     def update_host(self, h: int, change: Callable[[], None] | None = None) -> None:
         """Settle host ``h`` up to now, apply ``change()`` (if any), then re-share its CPU."""
@@ -390,10 +392,41 @@ class Simulation:
         self.update_host(h, change)
         return float(self.cfg.power_management.wake_latency) if self.env.now > 0 else 0.0
 
+    def fail_host(self, h: int) -> list[int]:
+        """Host ``h`` fails: it draws nothing and takes no guest; its guests are evicted with
+        status DOWN (returned, in placement order). Repair with ``repair_host``."""
+        st = self.state
+        guests = list(st.members[h])
+        for g in guests:
+            self.evict(g, GuestStatus.DOWN)
+        for g in np.flatnonzero(st.mig_dst == h).tolist():  # migrations heading here: cancel
+            self.update_host(h, lambda g=g: st.abort_migration(g))
+
+        def change() -> None:
+            st.failed[h] = True
+            st.usable[h] = False
+            st.awake[h] = False
+
+        self.update_host(h, change)
+        return guests
+
+    def repair_host(self, h: int) -> None:
+        """Host ``h`` is repaired: usable again, empty, asleep (or idle if hosts never sleep)."""
+        st = self.state
+
+        def change() -> None:
+            st.failed[h] = False
+            st.usable[h] = True
+            st.awake[h] = not self.sleep
+            if st.awake[h]:
+                self.awake_since[h] = self.env.now
+
+        self.update_host(h, change)
+
     def maybe_sleep(self, h: int) -> None:
         """Put host ``h`` to sleep if sleeping is enabled and it holds no guest."""
         st = self.state
-        if self.sleep and st.awake[h] and st.n_guests[h] == 0:
+        if self.sleep and st.awake[h] and st.n_guests[h] == 0 and not st.failed[h]:
 
             def change() -> None:
                 st.awake[h] = False
@@ -551,11 +584,16 @@ class Simulation:
             i = j
 
     def guest_lifecycle(self, g: int, boot_s: float, lifetime_s: float) -> ProcessGenerator:
-        """SimPy process: boot (no useful work), run, and depart when the lifetime ends."""
+        """SimPy process: boot (no useful work), run, and depart when the lifetime ends.
+
+        The process belongs to one admission of the guest: if the guest is evicted meanwhile
+        (its host failed; it may even be running elsewhere again), the process ends silently.
+        """
+        gen = int(self.gen[g])
         if boot_s > 0:
             self.events += 1
             yield self.env.timeout(min(boot_s, lifetime_s))
-            if self.state.status[g] != GuestStatus.BOOTING:
+            if self.gen[g] != gen or self.state.status[g] != GuestStatus.BOOTING:
                 return  # evicted while booting (e.g. its host failed)
             if boot_s >= lifetime_s:
                 self._depart(g)
@@ -564,7 +602,7 @@ class Simulation:
         if np.isfinite(lifetime_s):
             self.events += 1
             yield self.env.timeout(lifetime_s - boot_s)
-            if self.state.status[g] == GuestStatus.RUNNING:
+            if self.gen[g] == gen and self.state.status[g] == GuestStatus.RUNNING:
                 self._depart(g)
 
     # ------------------------------------------------------------------ state changes -------
@@ -582,9 +620,11 @@ class Simulation:
         return max(0.0, float(t))
 
     def admit(self, batch: I64, *, lifetime_left: F64 | None = None,
-              extra_delay: F64 | None = None) -> I64:
+              extra_delay: F64 | None = None, skip_boot: NDArray[np.bool_] | None = None,
+              unplaced: GuestStatus = GuestStatus.REJECTED) -> I64:
         """Place arriving guests with the placement policy; returns the host per guest (-1 =
-        rejected). ``extra_delay`` (s) is added before boot (e.g. a restore from a snapshot)."""
+        not placed, status ``unplaced``). ``extra_delay`` (s) is added before boot (e.g. a
+        restore from a snapshot); ``skip_boot`` marks guests that resume instead of booting."""
         st, now = self.state, self.env.now
         first = np.isnan(self.arrival_s[batch])
         self.arrival_s[batch[first]] = now
@@ -592,15 +632,16 @@ class Simulation:
         touched: list[int] = []
         for i, (g, h) in enumerate(zip(batch.tolist(), decision.tolist(), strict=True)):
             if h < 0:
-                st.status[g] = GuestStatus.REJECTED
+                st.status[g] = unplaced
                 continue
             wake = self.wake(h)
             st.place(g, h)  # raises InvariantViolation if the policy chose a host that is full
             self.placed_since[g] = now
             if self.check_invariants:
                 st.check()
-            boot = wake + (self.boot_time(g, h) if self.sc.guest_groups[
-                int(st.guest_group[g])].spec.boot else 0.0)
+            boots = self.sc.guest_groups[int(st.guest_group[g])].spec.boot and not (
+                skip_boot is not None and bool(skip_boot[i]))
+            boot = wake + (self.boot_time(g, h) if boots else 0.0)
             if extra_delay is not None:
                 boot += float(extra_delay[i])
             life = self.lifetime_s[g] if lifetime_left is None else float(lifetime_left[i])
@@ -638,6 +679,7 @@ class Simulation:
 
         def change() -> None:
             st.release(g)
+            self.gen[g] += 1
             if self.check_invariants:
                 st.check()
             st.status[g] = status
@@ -666,7 +708,8 @@ class Simulation:
         demand = float(self.demand.sum())
         useful = float(self.useful.sum())
         self._rows.append((
-            t, int(awake.sum()), int(st.n_hosts - awake.sum()), int(status[GuestStatus.RUNNING]),
+            t, int(awake.sum()), int(st.n_hosts - awake.sum() - st.failed.sum()),
+            int(st.failed.sum()), int(status[GuestStatus.RUNNING]),
             int(status[GuestStatus.BOOTING]), demand, useful, demand - useful,
             used / cap_awake if cap_awake > 0 else 0.0, p_it, p_fac,
         ))
@@ -780,7 +823,8 @@ class Simulation:
         useful_mi = float(self.useful_mi.sum())
         raw_mi = float(self.raw_mi.sum())
         ts = pd.DataFrame(self._rows, columns=[
-            "time_s", "active_hosts", "sleeping_hosts", "guests_running", "guests_booting",
+            "time_s", "active_hosts", "sleeping_hosts", "failed_hosts", "guests_running",
+            "guests_booting",
             "demand_mips", "delivered_mips", "unmet_mips", "cpu_utilization", "power_it_w",
             "power_facility_w"])
         total_active = float(self.active_s.sum())

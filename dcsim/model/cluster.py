@@ -73,6 +73,7 @@ class ClusterState:
     vcpus_placed: F64
     awake: NDArray[np.bool_]
     usable: NDArray[np.bool_]
+    failed: NDArray[np.bool_]  # down (draws nothing, holds no guest)
     # guests
     vcpus: F64
     mips: F64
@@ -152,6 +153,7 @@ class ClusterState:
             vcpus_placed=np.zeros(n_h),
             awake=np.ones(n_h, dtype=bool),
             usable=np.ones(n_h, dtype=bool),
+            failed=np.zeros(n_h, dtype=bool),
             vcpus=grep([g.type.vcpus for g in gg]),
             mips=grep([g.type.mips for g in gg]),
             gram=grep([g.type.ram for g in gg]),
