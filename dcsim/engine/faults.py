@@ -1,11 +1,11 @@
 """Faults and recovery: host and rack failures, guest snapshots saved as files, HA restarts.
 
 An engine extension (``faults`` section, ``dcsim.config.faults``). It changes the simulation
-through ``Simulation``'s public methods (``evict``, ``admit``, ``maybe_sleep``, ``set_paused``,
-``set_speed``, and ``update_host`` around every change of a host's ``usable``/``awake``/
-``sleep_power``), and directly only for guests that are on no host (status of a restart that
-found no room, job progress rolled back). With no ``faults`` section it is not created; with a
-section that causes no failure it changes no number of the run (snapshots only read state).
+through ``Simulation``'s public methods (``fail_host``, ``repair_host``, ``evict``, ``admit``,
+``maybe_sleep``, ``set_paused``, ``set_speed``, and ``update_host`` around the change of a
+cut-off host's ``usable``), and directly only for guests that are on no host (job progress
+rolled back). With no ``faults`` section it is not created; with a section that causes no
+failure it changes no number of the run (snapshots only read state).
 
 Failures. Host failures are an alternating renewal process per host (``ttf`` from the start or
 the last repair, then ``repair``), or a trace; rack failures take every host of a rack down at
@@ -13,11 +13,14 @@ once (``power``: they fail; ``switch``: they are cut off; racks are ``size`` con
 or, with a ``network`` section, the edge switches of its topology). Each process draws from its
 own named streams (``faults.hosts.ttf``, ``faults.hosts.repair``, ``faults.racks.ttf``,
 ``faults.racks.repair``) and is one SimPy process holding a heap of next events, so events grow
-with failures and repairs, not with hosts. A failed host is unusable (placement skips it), its
-guests are evicted with status ``DOWN``, and it draws 0 W; a cut-off host is unusable and its
-guests are evicted, but it keeps its power state (it sleeps once empty if sleeping is on). A host
-down for several causes at once comes back when the last one is repaired, asleep and empty (or
-idle if sleeping is off).
+with failures and repairs, not with hosts. A failed host (``Simulation.fail_host``) is unusable
+(placement skips it), its guests are evicted with status ``DOWN``, migrations heading to it are
+cancelled, and it draws 0 W (the time series counts it in ``failed_hosts``); a cut-off host is
+unusable and its guests are evicted, but it keeps its power state (it sleeps once empty if
+sleeping is on). A host down for several causes at once comes back when the last one is
+repaired (``Simulation.repair_host``), asleep and empty (or idle if sleeping is off); a host
+whose power failures are all repaired while it is still cut off is powered again (asleep or
+idle) but stays unusable until the cut is repaired too.
 
 Snapshots. A snapshot saves a running VM's state to the storage target: *full* = RAM + the disk
 delta; *incremental* = the pages dirtied since the last completed snapshot: ``dirty_rate`` × the
@@ -52,17 +55,17 @@ Recovery. ``detection`` after a failure, the guests it took down are restarted t
 ``Simulation.admit`` (the placement policy chooses hosts; failed hosts are never chosen):
 * ``snapshot`` with a restore point on an available storage target: extra delay = reading a
   full image (the newest copy of every page: RAM + disk delta, however long the chain) at B
-  (restores queue among themselves, ahead of snapshot writes) + ``restore_overhead``. The engine
-  adds the layer's boot time to every admitted guest; a restore does not boot, so the boot time of
-  the guest on the fastest-booting profile present is subtracted (exact with one profile; with
-  several, the restore is charged the difference). Over the network the restore is also sent as
-  a flow from the storage host (traffic and contention), but its duration is this estimate.
+  (restores queue among themselves, ahead of snapshot writes) + ``restore_overhead``; a restore
+  resumes the saved state and does not boot (``admit(..., skip_boot=...)``). Over the network
+  the restore is also sent as a flow from the storage host (traffic and contention), but its
+  duration is this estimate.
 * ``cold`` (or ``snapshot`` without a restore point): no extra delay: the engine's boot time.
 * containers (guests of a ``container``-layer host) always restart from their image: boot time.
 * ``none``: guests stay down.
 The guest keeps its original departure instant (``lifetime_left``). Guests that fit nowhere stay
-``DOWN`` and are retried whenever a host is repaired. A guest evicted while still booting is
-restarted only after its old boot timer has fired (the engine cannot cancel it).
+``DOWN`` (``admit(..., unplaced=DOWN)``) and are retried whenever a host is repaired. A guest
+evicted while still booting is restarted like any other (the engine ignores the timers of an
+admission evicted since).
 
 Lost work. ``lost_work_mi`` of a failure is the useful work the guest delivered since its restore
 point: its last completed snapshot when the recovery restores snapshots (and the storage is up at
@@ -325,7 +328,6 @@ class Faults:
         # hosts
         self.n_power_down = np.zeros(n_h, dtype=np.int64)
         self.n_cut = np.zeros(n_h, dtype=np.int64)
-        self.sleep_w = st.sleep_power.copy()
         self.is_container_host = np.asarray(
             [sim.profiles[int(p)].kind == "container" for p in st.profile], dtype=bool)
         self.failures: list[FailureEvent] = []
@@ -339,15 +341,10 @@ class Faults:
         self.lost_mi = np.zeros(n_g)
         self.replayed_mi = np.zeros(n_g)
         self.start_u = np.zeros(n_g)  # useful MI when the guest last (re)started
-        self.boot_end = np.full(n_g, np.nan)  # end of the boot of our last admission
-        self.stale_until = np.full(n_g, np.nan)  # an old boot timer may fire until then
         self.fail_host = np.full(n_g, -1, dtype=np.intp)
         self.waiting: set[int] = set()  # down, no room found yet
         self.recoveries: list[dict[str, Any]] = []
         self.series: list[tuple[float, int, int]] = []
-        # boot-time correction for restores (the engine adds the layer's boot time)
-        reps = [int(np.flatnonzero(st.profile == p)[0]) for p in np.unique(st.profile)]
-        self.boot_reps = reps
         # snapshots
         self.snap: SnapshotSpec | None = spec.snapshots
         self.storage_host = spec.storage.host
@@ -485,57 +482,56 @@ class Faults:
 
     # ------------------------------------------------------------------ going down ----------
     def _down(self, ev: FailureEvent) -> None:
-        """Take the hosts of failure ``ev`` down now; schedule the restart of their guests."""
+        """Take the hosts of failure ``ev`` down now; schedule the restart of their guests.
+
+        The first power failure of a host fails it (``Simulation.fail_host``); a cut (switch)
+        makes a host that was still usable unusable and evicts its guests, leaving it powered.
+        """
         sim, st, now = self.sim, self.sim.state, self.sim.env.now
         hit: list[int] = []
         for h in ev.hosts:
             was_usable = (self.n_power_down[h] + self.n_cut[h]) == 0
             if ev.cause == "power":
                 self.n_power_down[h] += 1
+                if self.n_power_down[h] == 1:
+                    members = list(st.members[h])
+                    for g in members:
+                        self._stop_snapshot(g)
+                    evicted = sim.fail_host(h)
+                    for g in evicted:
+                        self._guest_down(g, h)
+                    hit += evicted
             else:
                 self.n_cut[h] += 1
-            if was_usable:
-                def unusable(h: int = h) -> None:
-                    st.usable[h] = False
-                    # give back the reservations of migrations heading here
-                    for g in np.flatnonzero(st.mig_dst == h).tolist():
-                        st.abort_migration(g)
+                if was_usable:
+                    def cut(h: int = h) -> None:
+                        st.usable[h] = False
+                        # give back the reservations of migrations heading here
+                        for g in np.flatnonzero(st.mig_dst == h).tolist():
+                            st.abort_migration(g)
 
-                sim.update_host(h, unusable)
-                for g in list(st.members[h]):
-                    self._guest_down(g, h)
-                    hit.append(g)
-            if ev.cause == "power" and self.n_power_down[h] == 1:
-                def off(h: int = h) -> None:
-                    st.awake[h] = False
-                    st.sleep_power[h] = 0.0  # a failed host draws nothing
-
-                sim.update_host(h, off)
-            elif was_usable:
-                sim.maybe_sleep(h)
+                    sim.update_host(h, cut)
+                    for g in list(st.members[h]):
+                        self._stop_snapshot(g)
+                        sim.evict(g, GuestStatus.DOWN)
+                        self._guest_down(g, h)
+                        hit.append(g)
+                    sim.maybe_sleep(h)
             if h == self.storage_host and self.storage_up:
                 self._storage_lost()
         if hit:
             sim.env.process(self._recover(sorted(hit), now))
 
-    def _guest_down(self, g: int, h: int) -> None:
-        """Evict guest ``g`` from failing host ``h``; account lost work and downtime."""
-        sim, st, now = self.sim, self.sim.state, self.sim.env.now
-        gi = np.asarray([g], dtype=np.intp)
-        self._commit_due(gi)
+    def _stop_snapshot(self, g: int) -> None:
+        """Before guest ``g`` goes down: commit its finished write, abort one in progress."""
+        self._commit_due(np.asarray([g], dtype=np.intp))
         if self.s_active[g]:
             self._abort(g)
-        was = int(st.status[g])
-        if was == GuestStatus.BOOTING:
-            # the boot timer of its admission will still fire: restart only after it
-            if not np.isnan(self.boot_end[g]):
-                self.stale_until[g] = self.boot_end[g]
-            else:
-                grp = sim.sc.guest_groups[int(st.guest_group[g])].spec
-                boot = sim.boot_time(g, h) if grp.boot else 0.0
-                wake = float(sim.cfg.power_management.wake_latency)
-                self.stale_until[g] = float(sim.arrival_s[g]) + wake + boot
-        sim.evict(g, GuestStatus.DOWN)
+
+    def _guest_down(self, g: int, h: int) -> None:
+        """Guest ``g`` was just evicted (status DOWN) from host ``h``: account lost work and
+        downtime."""
+        sim, now = self.sim, self.sim.env.now
         sim.set_paused(g, False)
         sim.set_speed(g, 1.0)
         u = float(sim.useful_mi[g])
@@ -568,25 +564,30 @@ class Faults:
         self.open_row[g] = -1
 
     def _up(self, ev: FailureEvent) -> None:
-        """Repair the hosts of failure ``ev``; retry guests that found no room."""
+        """Repair the hosts of failure ``ev``; retry guests that found no room.
+
+        A host comes back when its last cause is repaired; when its last power failure is
+        repaired while it is still cut off, it is powered again (``Simulation.repair_host``)
+        but stays unusable.
+        """
         sim, st = self.sim, self.sim.state
         for h in ev.hosts:
             if ev.cause == "power":
                 self.n_power_down[h] -= 1
+                if self.n_power_down[h] == 0:
+                    sim.repair_host(h)
+                    if self.n_cut[h] > 0:
+                        def still_cut(h: int = h) -> None:
+                            st.usable[h] = False
+
+                        sim.update_host(h, still_cut)
             else:
                 self.n_cut[h] -= 1
-            back = (self.n_power_down[h] + self.n_cut[h]) == 0
+                if self.n_cut[h] == 0 and self.n_power_down[h] == 0:
+                    def reconnected(h: int = h) -> None:
+                        st.usable[h] = True
 
-            power = bool(ev.cause == "power" and self.n_power_down[h] == 0)
-
-            def on(h: int = h, power: bool = power, back: bool = bool(back)) -> None:
-                if power:
-                    st.sleep_power[h] = self.sleep_w[h]
-                    st.awake[h] = not sim.sleep
-                if back:
-                    st.usable[h] = True
-
-            sim.update_host(h, on)
+                    sim.update_host(h, reconnected)
             if h == self.storage_host and self.n_power_down[h] + self.n_cut[h] == 0:
                 self.storage_up = True
         if self.waiting and self.spec.recovery.retry_on_repair:
@@ -600,12 +601,6 @@ class Faults:
         yield env.timeout(self.spec.recovery.detection)
         self._restart(guests)
 
-    def _retry_at(self, t: float, guests: list[int]) -> ProcessGenerator:
-        """SimPy process: restart ``guests`` at ``t`` (after their stale boot timers)."""
-        self.events += 1
-        yield self.sim.env.timeout(t - self.sim.env.now)
-        self._restart(guests)
-
     def _restart(self, guests: list[int]) -> None:
         """Admit the still-down ``guests`` on other hosts with their recovery delay."""
         sim, st, now = self.sim, self.sim.state, self.sim.env.now
@@ -613,7 +608,6 @@ class Faults:
         for g in guests:
             self.waiting.discard(g)
         cand: list[int] = []
-        later: dict[float, list[int]] = {}
         for g in guests:
             if st.status[g] != GuestStatus.DOWN or np.isnan(self.down_since[g]):
                 continue
@@ -621,15 +615,9 @@ class Faults:
                 continue  # a restart is already under way
             if sim.arrival_s[g] + sim.lifetime_s[g] <= now:
                 continue  # its lifetime ended while it was down
-            stale = float(self.stale_until[g])
-            if stale > now:
-                later.setdefault(stale, []).append(g)
-                continue
             if rec.restart == "none":
                 continue
             cand.append(g)
-        for t, gs in sorted(later.items()):
-            sim.env.process(self._retry_at(t, gs))
         if not cand:
             return
         batch = np.asarray(cand, dtype=np.intp)
@@ -650,30 +638,26 @@ class Faults:
                 nbytes[i] = self.full_bytes[g]  # the newest copy of every page
                 t0 = max(now, self.read_busy)
                 self.read_busy = t0 + nbytes[i] / self.B
-                boots = sim.sc.guest_groups[int(st.guest_group[g])].spec.boot
-                corr = min(sim.boot_time(g, h) for h in self.boot_reps) if boots else 0.0
-                extra[i] = (self.read_busy - now) + rec.restore_overhead - corr
+                extra[i] = (self.read_busy - now) + rec.restore_overhead
             self._rollback(g, mode)
         life = sim.arrival_s[batch] + sim.lifetime_s[batch] - now
         awake_before = st.awake.copy()
-        decision = sim.admit(batch, lifetime_left=life, extra_delay=extra)
+        resume = np.asarray([m == "snapshot" for m in modes], dtype=bool)
+        decision = sim.admit(batch, lifetime_left=life, extra_delay=extra, skip_boot=resume,
+                             unplaced=GuestStatus.DOWN)
         woken: set[int] = set()
         wake_lat = float(sim.cfg.power_management.wake_latency) if now > 0 else 0.0
         for i, (g, h) in enumerate(zip(cand, decision.tolist(), strict=True)):
-            if h < 0:
-                st.status[g] = GuestStatus.DOWN  # not a rejection on arrival: keep it down
+            if h < 0:  # no room: it stays DOWN until a repair
                 self.waiting.add(g)
                 continue
             wake = 0.0
             if not awake_before[h] and h not in woken:
                 wake = wake_lat
                 woken.add(h)
-            boots = sim.sc.guest_groups[int(st.guest_group[g])].spec.boot
+            boots = sim.sc.guest_groups[int(st.guest_group[g])].spec.boot and not resume[i]
             t_run = now + wake + (sim.boot_time(g, h) if boots else 0.0) + float(extra[i])
-            t_run = max(now, t_run)
             self.up_at[g] = t_run
-            self.boot_end[g] = t_run
-            self.stale_until[g] = np.nan
             self.n_restarts[g] += 1
             if modes[i] == "snapshot":
                 self.read_bytes += float(nbytes[i])

@@ -77,6 +77,10 @@ def figure(t: pd.DataFrame, path: Path) -> None:
             y = [float(sub[col].get(p, np.nan)) * scale for p in pols]
             ax.bar(x + (k - (len(modes) - 1) / 2) * w, y, w, label=m)
         ax.set_ylabel(label)
+        dflt = t[t["mode"] == "default"]
+        if col == "slav" and len(dflt) and not dflt["slav"].any():
+            ax.text(0.02, 0.95, "default mode: 0 for every policy (no host reaches 100 % CPU)",
+                    transform=ax.transAxes, va="top", fontsize=9)
         if col == "migrations":
             ax.set_yscale("symlog", linthresh=10)
         ax.grid(axis="y", alpha=0.3)

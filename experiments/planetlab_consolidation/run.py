@@ -174,6 +174,10 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
+    if args.hosts < 2 or args.hosts % 2:
+        print(f"error: --hosts must be even and positive (two alternating host models): "
+              f"{args.hosts}", file=sys.stderr)
+        return 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     idir = None

@@ -110,9 +110,10 @@ def test_finite_job_is_rolled_back_to_the_snapshot(tmp_path: Path) -> None:
     assert r.summary["guests_departed"] == 1
 
 
-def test_guest_failing_while_booting_restarts_after_its_boot_timer(tmp_path: Path) -> None:
-    # boot takes 60 s; host 0 fails at 30 s; detection 5 s would restart at 35 s, but the
-    # first boot's timer (60 s) must pass first; the cold boot then ends at 120 s
+def test_guest_failing_while_booting_restarts_after_detection(tmp_path: Path) -> None:
+    # boot takes 60 s; host 0 fails at 30 s, while the guest still boots; detection 5 s
+    # restarts it at 35 s (the engine ignores the first boot's timer, which would fire at
+    # 60 s), and the cold boot on host 1 ends at 95 s
     cfg = _cfg(tmp_path, restart="cold")
     (tmp_path / "fail.csv").write_text("host,fail_s,repair_s\n0,30,1000\n")
     cfg["faults"]["recovery"]["detection"] = "5s"
@@ -120,16 +121,41 @@ def test_guest_failing_while_booting_restarts_after_its_boot_timer(tmp_path: Pat
     cfg["virtualization_profiles"]["nolayer"]["boot_time"] = {"dist": "constant", "mean": 60}
     r = dcsim.run(cfg)
     rec = r.tables["recoveries"].iloc[0]
-    assert rec["restart_s"] == pytest.approx(60)
-    assert rec["running_s"] == pytest.approx(120)
-    assert r.summary["downtime_s"] == pytest.approx(90)
-    assert r.summary["demand_mi"] == pytest.approx(500 * (14400 - 120), rel=1e-9)
+    assert (rec["failed_host"], rec["host"]) == (0, 1)
+    assert rec["restart_s"] == pytest.approx(35)
+    assert rec["running_s"] == pytest.approx(95)
+    assert r.summary["downtime_s"] == pytest.approx(65)
+    assert r.summary["lost_work_mi"] == 0.0  # it had delivered nothing yet
+    assert r.summary["demand_mi"] == pytest.approx(500 * (14400 - 95), rel=1e-9)
+    assert r.summary["guests_departed"] == 0  # the stale timer neither starts nor ends it
 
 
-def test_restore_subtracts_the_boot_the_engine_adds(tmp_path: Path) -> None:
-    # a restore does not boot: recovery = detection + read + resume, boot time or not
+@pytest.mark.parametrize("boot_s", [(60, 60), (10, 60)])
+def test_restore_does_not_boot(tmp_path: Path, boot_s: tuple[float, float]) -> None:
+    # a restore resumes the saved state: recovery = detection + read + resume, whatever the
+    # boot time of the layer it lands on (host 0 boots in boot_s[0], host 1 in boot_s[1])
     cfg = _cfg(tmp_path)
     cfg["guests"][0]["boot"] = True
-    cfg["virtualization_profiles"]["nolayer"]["boot_time"] = {"dist": "constant", "mean": 60}
+    hosts = cfg["datacenters"][0]["hosts"]
+    hosts[:] = [{**hosts[0], "count": 1, "virtualization": "a"},
+                {**hosts[0], "count": 1, "virtualization": "b"}]
+    cfg["virtualization_profiles"] = {
+        "a": {"kind": "type1", "boot_time": {"dist": "constant", "mean": boot_s[0]}},
+        "b": {"kind": "type1", "boot_time": {"dist": "constant", "mean": boot_s[1]}}}
     r = dcsim.run(cfg)
+    rec = r.tables["recoveries"].iloc[0]
+    assert (rec["failed_host"], rec["host"], rec["mode"]) == (0, 1, "snapshot")
     assert r.summary["mean_recovery_s"] == pytest.approx(20 + W + 5, rel=1e-12)
+    # booting on host 0 until boot_s[0], down from 9000 s until the restore ends
+    run_s = 14400 - boot_s[0] - (20 + W + 5)
+    assert r.summary["demand_mi"] - r.summary["unmet_mi"] == pytest.approx(500 * run_s,
+                                                                          rel=1e-9)
+
+
+def test_failed_host_in_the_time_series(tmp_path: Path) -> None:
+    # host 0 is failed from 9000 to 10000 s: counted as failed, not as sleeping
+    r = dcsim.run(_cfg(tmp_path))
+    ts = r.timeseries.set_index("time_s")
+    assert ts.loc[9300, ["active_hosts", "sleeping_hosts", "failed_hosts"]].tolist() == [1, 0, 1]
+    assert ts.loc[10200, ["active_hosts", "sleeping_hosts", "failed_hosts"]].tolist() == [2, 0, 0]
+    assert ts.loc[8700, "failed_hosts"] == 0

@@ -144,3 +144,33 @@ def test_racks_come_from_the_network_topology() -> None:
     f = r.tables["failures"]
     assert f["hosts"].tolist() == [2, 2, 2]
     assert f["cause"].tolist() == ["switch"] * 3
+
+
+def test_power_repaired_while_cut_off_stays_unusable(tmp_path: Any) -> None:
+    # host 0 fails (power) from 30 to 60 min; a switch failure cuts both hosts off from 45 to
+    # 105 min. The guest restarts on host 1 at 30 min, goes down again at 45 min, and may come
+    # back only at 105 min, when the last cause of both hosts is repaired: host 0 is powered
+    # again at 60 min (idle, sleeping is off) but still cut off
+    (tmp_path / "f.csv").write_text("host,fail_s,repair_s\n0,1800,1800\n")
+    cfg = tiny_config(duration="2h")
+    cfg["faults"] = {"hosts": {"trace": str(tmp_path / "f.csv")},
+                     "racks": {"size": 2, "cause": "switch",
+                               "ttf": {"kind": "constant", "value": "45m"},
+                               "repair": {"kind": "constant", "value": "1h"}},
+                     "recovery": {"restart": "cold", "detection": "0s"}}
+    r = dcsim.run(cfg)
+    rec = r.tables["recoveries"]
+    assert rec["restart_s"].tolist() == [1800, 6300]
+    assert rec["host"].tolist() == [1, 0]
+    ts = r.timeseries.set_index("time_s")
+    cols = ["active_hosts", "sleeping_hosts", "failed_hosts"]
+    assert ts.loc[2400, cols].tolist() == [1, 0, 1]
+    assert ts.loc[3000, cols].tolist() == [1, 0, 1]
+    assert ts.loc[4200, cols].tolist() == [2, 0, 0]
+    fts = r.tables["faults_timeseries"].set_index("time_s")
+    assert fts.loc[4200, ["hosts_down", "guests_down"]].tolist() == [2, 1]
+    # host 0: 150 W, 0 W while failed, 100 W idle, 150 W with the guest from 105 min;
+    # host 1: 100 W idle, 150 W with the guest from 30 to 45 min, then idle
+    e = (150 * 1800 + 100 * 2700 + 150 * 900) + (100 * 1800 + 150 * 900 + 100 * 4500)
+    assert r.summary["energy_it_kwh"] == pytest.approx(e / 3.6e6, rel=1e-9)
+    assert r.summary["downtime_s"] == pytest.approx(6300 - 2700)
