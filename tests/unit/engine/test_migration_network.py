@@ -134,3 +134,30 @@ def test_default_mode_consolidation_migrates_and_keeps_invariants() -> None:
     again = dcsim.run(cfg)
     assert again.summary["migrations"] == s["migrations"]
     assert again.summary["energy_it_kwh"] == s["energy_it_kwh"]
+
+
+def test_cross_datacenter_migration_copies_the_disk_over_the_wan() -> None:
+    # two data centers, one host each, joined by a 1 Gbit/s WAN (20 ms); NICs at 10 Gbit/s:
+    # the WAN is the bottleneck. Disk 1 GB is copied first, then 1000 MB of RAM (nothing dirty).
+    cfg = _two_host_cfg()
+    host = dict(cfg["datacenters"][0]["hosts"][0], count=1, bandwidth="10Gbps")
+    cfg["datacenters"] = [{"name": "a", "hosts": [host]}, {"name": "b", "hosts": [dict(host)]}]
+    cfg["guests"][0]["disk"] = "1GB"
+    cfg["network"] = {"per_datacenter": [{"kind": "star"}, {"kind": "star"}],
+                      "wan": {"bandwidth": "1Gbps", "latency": "20ms"}, "switch_energy": False}
+    sc = dcsim.api._scenario(cfg, None)
+    sim = Simulation(sc, check_invariants=True)
+    out: dict[str, float] = {}
+
+    def go() -> object:
+        yield sim.env.timeout(60)
+        rec = yield sim.migrate(0, 1, _spec(dirty_rate="0B/s", resume_time="0s"))
+        out.update(duration=rec.end_s - rec.start_s, bytes=rec.bytes_sent,
+                   host=float(sim.state.host_of[0]))
+
+    sim.env.process(go())
+    sim.run()
+    assert out["host"] == 1.0
+    assert out["bytes"] == pytest.approx(2e9)
+    # 8 s of disk + 8 s of RAM at 1 Gbit/s, plus a few one-way path latencies (≈ 20 ms each)
+    assert 16.0 < out["duration"] < 16.2
