@@ -1,7 +1,7 @@
 """dcsim: a discrete-event simulator of virtualized data centers.
 
-Public API: ``load_config``, ``run``, ``ConfigError``, ``__version__``; policy registries live in
-``dcsim.policies``.
+Public API: ``load_config``, ``run``, ``sweep``, ``ConfigError``, ``__version__``; policy
+registries live in ``dcsim.policies``.
 """
 
 from __future__ import annotations
@@ -11,9 +11,16 @@ from importlib import metadata
 from dcsim.api import load_config, run
 from dcsim.errors import ConfigError
 
+
+def sweep(*args: object, **kwargs: object) -> object:
+    """Run a config's sweep section (see ``dcsim.experiments.sweep.run_sweep``)."""
+    from dcsim.experiments.sweep import run_sweep
+
+    return run_sweep(*args, **kwargs)  # type: ignore[arg-type]
+
 try:
     __version__ = metadata.version("dcsim")
 except metadata.PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0.1.0"
 
-__all__ = ["ConfigError", "__version__", "load_config", "run"]
+__all__ = ["ConfigError", "__version__", "load_config", "run", "sweep"]

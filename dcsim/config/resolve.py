@@ -316,14 +316,14 @@ def resolve(cfg: Config, source: str | None = None) -> Scenario:
     elif cfg.consolidation is not None:
         from dcsim.policies.consolidation import parse_policy
 
-        model = cfg.consolidation.migration.model
+        mig_model = cfg.consolidation.migration.model
         flag = {"precopy": "live_migration", "postcopy": "post_copy", "cold": "cold_migration",
-                "checkpoint": "checkpoint_restore"}.get(model)
+                "checkpoint": "checkpoint_restore"}.get(mig_model)
         if flag is not None:
             for h in hgroups:
                 if not getattr(h.profile, flag):
                     issues.append(Issue("consolidation.migration.model",
-                                        f"{model!r} migration is not possible on profile "
+                                        f"{mig_model!r} migration is not possible on profile "
                                         f"{h.profile_name!r} (hosts {h.name!r}: {flag} is false)"))
 
         if parse_policy(cfg.consolidation.policy).kind != "migration":

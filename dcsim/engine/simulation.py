@@ -28,6 +28,7 @@ Imports: simpy, numpy, pandas, dcsim.{config, model, kernels, policies, workload
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable, Generator
 from typing import Any
@@ -308,7 +309,8 @@ class Simulation:
             noisy = busy & st.antisocial[g]
             n_noisy = np.bincount(local, weights=noisy, minlength=hosts.shape[0])[local] - noisy
             interf = 1.0 - np.minimum(st.interference_max[h_of], st.interference[h_of] * n_noisy)
-            runnable = np.bincount(local, weights=busy * st.vcpus[g], minlength=hosts.shape[0])
+            runnable = np.bincount(local, weights=busy * st.vcpus[g],
+                                   minlength=hosts.shape[0]).astype(np.float64)
             eff = (st.efficiency(hosts, runnable)[local]
                    * (1.0 - st.syscall_frac[g] * st.syscall_overhead[h_of]) * interf)
             limit = st.vcpus[g] * st.mips_per_core[h_of] * st.cap_frac[g]
@@ -400,7 +402,7 @@ class Simulation:
         for g in guests:
             self.evict(g, GuestStatus.DOWN)
         for g in np.flatnonzero(st.mig_dst == h).tolist():  # migrations heading here: cancel
-            self.update_host(h, lambda g=g: st.abort_migration(g))
+            self.update_host(h, functools.partial(st.abort_migration, g))
 
         def change() -> None:
             st.failed[h] = True

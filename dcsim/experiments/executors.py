@@ -155,6 +155,9 @@ class SerialExecutor:
             yield execute(task)
 
 
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def _ignore_sigint() -> None:
     """Worker initializer: Ctrl-C is the parent's business (it terminates the workers)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -168,10 +171,16 @@ class ProcessExecutor:
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
         self._pool: ProcessPoolExecutor | None = None
+        self._saved_env: dict[str, str | None] = {}
 
     def __enter__(self) -> ProcessExecutor:
         import multiprocessing
 
+        # One BLAS/OpenMP thread per worker (as Dask's nanny does): the workers already use every
+        # core, extra threads only compete. Spawned children inherit the environment at spawn.
+        self._saved_env = {k: os.environ.get(k) for k in _THREAD_VARS}
+        for k in _THREAD_VARS:
+            os.environ.setdefault(k, "1")
         self._pool = ProcessPoolExecutor(max_workers=self.workers,
                                          mp_context=multiprocessing.get_context("spawn"),
                                          initializer=_ignore_sigint)
@@ -180,6 +189,12 @@ class ProcessExecutor:
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
                  tb: TracebackType | None) -> None:
         pool, self._pool = self._pool, None
+        for k, v in self._saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        self._saved_env = {}
         if pool is None:
             return
         if et is None:

@@ -25,6 +25,9 @@ def _figure_module() -> Any:
 def plot_run(results: Path, out_dir: Path | None = None) -> list[Path]:
     """Power, active hosts and CPU utilisation over time for one run folder."""
     ts_path = Path(results) / "timeseries.parquet"
+    if not ts_path.exists() and (Path(results) / "runs.parquet").exists():
+        raise ConfigError(Issue("RESULTS", f"{results} is a sweep folder: use "
+                                "`dcsim plot-sweep RESULTS --x PARAM --y METRIC`"))
     if not ts_path.exists():
         raise ConfigError(Issue("RESULTS",
                                 f"{results} is not a run folder (no timeseries.parquet)"))
