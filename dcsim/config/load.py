@@ -219,8 +219,9 @@ def parse_config(data: dict[str, Any], source: str | None = None) -> Any:
     return resolve(cfg, source=source)
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Any:
-    """Load, override, validate and resolve a YAML config (``None`` → the shipped default)."""
+def load_data(path: str | Path | None = None,
+              overrides: list[str] | None = None) -> tuple[dict[str, Any], str]:
+    """Raw config data with ``--set`` overrides applied, and its source name (no validation)."""
     if path is None:
         text = resources.files("dcsim.configs").joinpath(DEFAULT_CONFIG).read_text("utf-8")
         data = yaml.safe_load(text)
@@ -233,6 +234,12 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
             data = apply_overrides(data, overrides)
         except ConfigError as exc:
             raise ConfigError(exc.issues, source=source) from None
+    return data, source
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Any:
+    """Load, override, validate and resolve a YAML config (``None`` → the shipped default)."""
+    data, source = load_data(path, overrides)
     return parse_config(data, source=source)
 
 

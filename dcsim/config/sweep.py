@@ -784,22 +784,7 @@ def _schema_fields() -> set[str]:
 
 def load_sweep(path: str | None = None, overrides: list[str] | None = None) -> SweepPlan:
     """Load a YAML config (``None`` → the shipped default), apply overrides, expand its sweep."""
-    from importlib import resources
+    from dcsim.config.load import load_data
 
-    import yaml
-
-    from dcsim.config.load import DEFAULT_CONFIG, apply_overrides, load_raw
-
-    if path is None:
-        text = resources.files("dcsim.configs").joinpath(DEFAULT_CONFIG).read_text("utf-8")
-        data = yaml.safe_load(text)
-        source = f"<dcsim>/configs/{DEFAULT_CONFIG}"
-    else:
-        data = load_raw(path)
-        source = str(path)
-    if overrides:
-        try:
-            data = apply_overrides(data, overrides)
-        except ConfigError as exc:
-            raise ConfigError(exc.issues, source=source) from None
+    data, source = load_data(path, overrides)
     return expand_sweep(data, source=source)

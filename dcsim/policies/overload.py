@@ -352,11 +352,16 @@ class _HistoryDetector:
         return cls(_SafetyParams(safety=value))
 
 
-@OVERLOAD.register("iqr")
-class InterQuartileRange(_HistoryDetector):
-    """Adaptive threshold ``1 - s * IQR(history)``."""
+class _SpreadDetector(_HistoryDetector):
+    """Adaptive threshold ``1 - s * spread(history)``; too short a history uses the 0.7 fallback."""
 
-    default_safety = 1.5
+    @staticmethod
+    def spread_rows(history: F64, n: I64) -> F64:
+        raise NotImplementedError
+
+    @staticmethod
+    def spread_one(values: Sequence[float]) -> float:
+        raise NotImplementedError
 
     def overloaded(self, load: HostLoad) -> B:
         """(n,) decisions; hosts with fewer than 12 history values use the 0.7 fallback."""
@@ -364,7 +369,7 @@ class InterQuartileRange(_HistoryDetector):
         out = load.util > FALLBACK_THRESHOLD
         if enough.any():
             idx = np.flatnonzero(enough)
-            thr = 1.0 - self.safety * iqr_rows(load.history[idx], load.history_len[idx])
+            thr = 1.0 - self.safety * self.spread_rows(load.history[idx], load.history_len[idx])
             out[idx] = load.util[idx] > thr
         return np.asarray(out)
 
@@ -373,31 +378,25 @@ class InterQuartileRange(_HistoryDetector):
         """Scalar form of :meth:`overloaded` (``history`` holds only the valid values)."""
         if len(history) < self.min_points:
             return util > FALLBACK_THRESHOLD
-        return util > 1.0 - self.safety * iqr_one(history)
+        return util > 1.0 - self.safety * self.spread_one(history)
+
+
+@OVERLOAD.register("iqr")
+class InterQuartileRange(_SpreadDetector):
+    """Adaptive threshold ``1 - s * IQR(history)``."""
+
+    default_safety = 1.5
+    spread_rows = staticmethod(iqr_rows)
+    spread_one = staticmethod(iqr_one)
 
 
 @OVERLOAD.register("mad")
-class MedianAbsoluteDeviation(_HistoryDetector):
+class MedianAbsoluteDeviation(_SpreadDetector):
     """Adaptive threshold ``1 - s * MAD(history)``."""
 
     default_safety = 2.5
-
-    def overloaded(self, load: HostLoad) -> B:
-        """(n,) decisions; hosts with fewer than 12 history values use the 0.7 fallback."""
-        enough = load.history_len >= self.min_points
-        out = load.util > FALLBACK_THRESHOLD
-        if enough.any():
-            idx = np.flatnonzero(enough)
-            thr = 1.0 - self.safety * mad_rows(load.history[idx], load.history_len[idx])
-            out[idx] = load.util[idx] > thr
-        return np.asarray(out)
-
-    def overloaded_one(self, util: float, history: Sequence[float], max_migration_s: float,
-                       interval_s: float) -> bool:
-        """Scalar form of :meth:`overloaded`."""
-        if len(history) < self.min_points:
-            return util > FALLBACK_THRESHOLD
-        return util > 1.0 - self.safety * mad_one(history)
+    spread_rows = staticmethod(mad_rows)
+    spread_one = staticmethod(mad_one)
 
 
 def _lr_weights() -> tuple[F64, F64]:
