@@ -48,11 +48,21 @@ class WanSpec(Frozen):
 
 
 class FlowSpec(Frozen):
-    """Background traffic: a fixed host pair, or ``random_pairs`` host pairs drawn from a stream."""
+    """Background traffic at a constant offered ``rate`` per flow.
+
+    Host-level: a fixed host pair (``src_host``/``dst_host``) or ``random_pairs`` host pairs.
+    Guest-level: a fixed guest pair (``src_guest``/``dst_guest``) or ``guest_pairs`` random pairs
+    of guests placed at ``start``; a guest flow follows its guests when they migrate, pauses while
+    they share a host (local traffic never reaches the network) and ends when either leaves.
+    Random pairs come from the stream ``network.traffic``.
+    """
 
     src_host: int | None = Field(None, ge=0)
     dst_host: int | None = Field(None, ge=0)
     random_pairs: int = Field(0, ge=0)
+    src_guest: int | None = Field(None, ge=0)
+    dst_guest: int | None = Field(None, ge=0)
+    guest_pairs: int = Field(0, ge=0)
     rate: Bitrate = Field(gt=0, description="offered rate of each flow, bit/s")
     start: Duration = Field(0.0, ge=0)
     stop: Duration | None = Field(None, gt=0)

@@ -147,6 +147,8 @@ class Simulation:
         self._host_rows: list[tuple[float, F64, F64, F64]] = []
         self.tick_hooks: list[Callable[[float], None]] = []
         self.depart_hooks: list[Callable[[int, int], None]] = []
+        # called as hook(guest, old_host, new_host): new_host -1 = the guest left its host
+        self.move_hooks: list[Callable[[int, int, int], None]] = []
         self.events = 0
         self._ran = False
         load_builtin()
@@ -504,6 +506,8 @@ class Simulation:
             self.update_host(src)
             self.update_host(dst)
             st.finish_migration(g)
+            for hook in self.move_hooks:
+                hook(g, src, dst)
             self.migration_gaps.append(now - float(self.placed_since[g]))
             self.placed_since[g] = now
             if self.check_invariants:
@@ -688,6 +692,8 @@ class Simulation:
             self.demand[g] = self.useful[g] = self.raw[g] = 0.0
 
         self.update_host(h, change)
+        for hook in self.move_hooks:
+            hook(g, h, -1)
         return h
 
     def _depart(self, g: int) -> None:

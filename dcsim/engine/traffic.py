@@ -56,6 +56,9 @@ class Traffic:
     def start(self, sim: Simulation) -> None:
         rng = sim.streams["network.traffic"]
         n_h = sim.state.n_hosts
+        # guest flows: [guest a, guest b, rate, tag, live fid or -1, ended]
+        self.gflows: list[list[Any]] = []
+        self.by_guest: dict[int, list[int]] = {}
         for k, flow in enumerate(self.spec.traffic):
             pairs: list[tuple[int, int]] = []
             if flow.src_host is not None and flow.dst_host is not None:
@@ -63,8 +66,74 @@ class Traffic:
             for _ in range(flow.random_pairs):
                 a, b = rng.choice(n_h, size=2, replace=False)
                 pairs.append((int(a), int(b)))
-            sim.env.process(self._flow(k, pairs, flow.rate, flow.start, flow.stop))
+            if pairs:
+                sim.env.process(self._flow(k, pairs, flow.rate, flow.start, flow.stop))
+            if (flow.src_guest is not None and flow.dst_guest is not None) or flow.guest_pairs:
+                sim.env.process(self._guest_flows(k, flow, rng))
         sim.tick_hooks.append(self.sample)
+        sim.move_hooks.append(self._moved)
+
+    def _guest_flows(self, k: int, flow: Any, rng: Any) -> Any:
+        """SimPy process: start guest-to-guest flows at ``flow.start``; stop them at ``stop``."""
+        sim = self.sim
+        env = sim.env
+        if flow.start > env.now:
+            yield env.timeout(flow.start - env.now)
+        else:
+            yield env.timeout(0)  # after the t = 0 admissions
+        st = sim.state
+        pairs: list[tuple[int, int]] = []
+        if flow.src_guest is not None and flow.dst_guest is not None:
+            pairs.append((flow.src_guest, flow.dst_guest))
+        placed = np.flatnonzero(st.host_of >= 0)
+        if flow.guest_pairs and placed.shape[0] >= 2:
+            for _ in range(flow.guest_pairs):
+                a, b = rng.choice(placed, size=2, replace=False)
+                pairs.append((int(a), int(b)))
+        ids = []
+        for a, b in pairs:
+            if a >= st.n_guests_total or b >= st.n_guests_total:
+                continue
+            i = len(self.gflows)
+            self.gflows.append([a, b, flow.rate, f"guest-traffic.{k}", -1, False])
+            self.by_guest.setdefault(a, []).append(i)
+            self.by_guest.setdefault(b, []).append(i)
+            ids.append(i)
+            self._route(i)
+        if flow.stop is not None and flow.stop > env.now:
+            yield env.timeout(flow.stop - env.now)
+            for i in ids:
+                self._end(i)
+
+    def _route(self, i: int) -> None:
+        """(Re)start guest flow ``i`` between its guests' current hosts (none if co-located)."""
+        a, b, rate, tag, fid, ended = self.gflows[i]
+        if ended:
+            return
+        net = self.sim.network
+        if fid >= 0:
+            net.stop_background(fid)
+            self.gflows[i][4] = -1
+        ha, hb = int(self.sim.state.host_of[a]), int(self.sim.state.host_of[b])
+        if ha < 0 or hb < 0:
+            self.gflows[i][5] = True  # a guest left: the conversation is over
+        elif ha != hb:
+            self.gflows[i][4] = net.start_background(ha, hb, rate_bps=rate, tag=tag)
+
+    def _end(self, i: int) -> None:
+        fid = self.gflows[i][4]
+        if fid >= 0:
+            self.sim.network.stop_background(fid)
+        self.gflows[i][4] = -1
+        self.gflows[i][5] = True
+
+    def _moved(self, g: int, old: int, new: int) -> None:
+        """Move hook: re-route (or end) the flows of guest ``g``."""
+        for i in self.by_guest.get(g, ()):
+            if new < 0:
+                self._end(i)
+            else:
+                self._route(i)
 
     def _flow(self, k: int, pairs: list[tuple[int, int]], rate: float, start: float,
               stop: float | None) -> Any:

@@ -161,3 +161,24 @@ def test_cross_datacenter_migration_copies_the_disk_over_the_wan() -> None:
     assert out["bytes"] == pytest.approx(2e9)
     # 8 s of disk + 8 s of RAM at 1 Gbit/s, plus a few one-way path latencies (≈ 20 ms each)
     assert 16.0 < out["duration"] < 16.2
+
+
+def test_guest_traffic_follows_a_migrating_guest() -> None:
+    # guests 0 and 1 start on hosts 0 and 0 (first fit): co-located, no network traffic;
+    # after guest 1 moves to host 1 their 300 Mbit/s flow crosses the network
+    cfg = _two_host_cfg(duration="20m", network={
+        "topology": {"kind": "star"}, "switch_energy": False,
+        "traffic": [{"src_guest": 0, "dst_guest": 1, "rate": "300Mbps"}]})
+    cfg["guests"][0]["count"] = 2
+    sc = dcsim.api._scenario(cfg, None)
+    sim = Simulation(sc, check_invariants=True)
+
+    def go() -> object:
+        yield sim.env.timeout(60)
+        yield sim.migrate(1, 1, _spec(dirty_rate="0B/s"))
+
+    sim.env.process(go())
+    r = sim.run()
+    net = r.tables["network"]
+    assert net.loc[net["time_s"] == 0.0, "max_link_utilization"].iloc[0] == 0.0
+    assert net.loc[net["time_s"] == 600.0, "max_link_utilization"].iloc[0] == pytest.approx(0.3)
