@@ -12,19 +12,22 @@ from __future__ import annotations
 
 import argparse
 import resource
-import sys
 import time
 import tracemalloc
 from pathlib import Path
 
+import numpy as np
+
+from dcsim.engine.cloudsim import run_cloudsim_planetlab
+
 REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "experiments" / "planetlab_consolidation"))
 
-from run import load_day  # noqa: E402
 
-from dcsim.engine.cloudsim import run_cloudsim_planetlab  # noqa: E402
+def load_day(day: str) -> np.ndarray:
+    """Utilisation fractions (n_vms, 288) of one shipped PlanetLab day, sorted-name order."""
+    from dcsim.workload.traces import load_trace
+
+    return np.asarray(load_trace("planetlab", day).util, dtype=np.float64)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,6 +65,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.tracemalloc:
         _, peak = tracemalloc.get_traced_memory()
         print(f"  peak traced     {peak / 2**20:7.1f} MB (Python allocations)")
+    if args.day == "20110303":  # the same run through the config layer, as `dcsim run` does
+        import dcsim
+
+        t2 = time.perf_counter()
+        r = dcsim.run(REPO / "configs" / "planetlab-cloudsim.yaml",
+                      overrides=[f"consolidation.policy={args.policy}"])
+        print(f"  via config      {time.perf_counter() - t2:7.3f} s "
+              f"(dcsim.run of configs/planetlab-cloudsim.yaml; energy "
+              f"{r.summary['energy_it_kwh']:.5f} kWh)")
     return 0
 
 
