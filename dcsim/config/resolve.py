@@ -298,7 +298,7 @@ def resolve(cfg: Config, source: str | None = None) -> Scenario:
     issues += _workload_issues(cfg, base_dir_of(source))
 
     topology = None
-    if hgroups and not issues:
+    if hgroups and not issues and cfg.compat != "cloudsim":
         from dcsim.network.build import build_topology
 
         nic = [g.model.bandwidth for g in hgroups for _ in range(g.count)]

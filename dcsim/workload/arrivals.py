@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
 from dcsim.config.workloads import (
     ArrivalSpec,
@@ -46,6 +45,7 @@ BLOCK = 4096
 
 def lifetime_distribution(spec: LifetimeSpec) -> Any:
     """The frozen ``scipy.stats`` distribution (seconds) of a lifetime spec."""
+    from scipy import stats  # lazy: slow to import
     if isinstance(spec, ExponentialLifetime):
         return stats.expon(scale=spec.mean)
     if isinstance(spec, LognormalLifetime):
@@ -140,6 +140,7 @@ def build_arrivals(spec: ArrivalSpec, n_max: int | None, duration_s: float,
 
 def _poisson(spec: PoissonArrivals, n_max: int | None, duration_s: float,
              rng: np.random.Generator) -> tuple[F64, F64]:
+    from scipy import stats  # lazy: slow to import
     life_spec: LifetimeSpec | None = spec.lifetime
     if spec.mean_lifetime is not None:
         life_spec = ExponentialLifetime(mean=spec.mean_lifetime)

@@ -29,7 +29,6 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import special, stats
 
 from dcsim.config.workloads import (
     BetaWorkload,
@@ -206,6 +205,7 @@ class RandomStep(_Stepped):
         return np.clip(out, 0.0, 1.0, out=out)
 
     def _from_normal(self, z: F64) -> F64:
+        from scipy import special  # lazy: slow to import
         if self._affine is not None:
             loc, scale = self._affine
             return loc + scale * z
@@ -233,6 +233,7 @@ class StepwiseRandom(RandomStep):
 
     def __init__(self, n: int, streams: RandomStreams, name: str, period_s: float,
                  low: float, high: float, phi: float = 0.0) -> None:
+        from scipy import stats  # lazy: slow to import
         super().__init__(n, streams, name, period_s,
                          stats.uniform(loc=low, scale=high - low), phi)
         self._low, self._high = low, high
@@ -498,6 +499,7 @@ def build_workload(spec: WorkloadSpec, n: int, streams: RandomStreams, name: str
     ConfigError
         A trace that cannot be loaded or selected (issue paths relative to the spec).
     """
+    from scipy import stats  # lazy: slow to import
     if isinstance(spec, ConstantWorkload):
         return Constant(n, spec.utilization)
     if isinstance(spec, JobsWorkload):
