@@ -1,0 +1,142 @@
+"""Finite jobs: each guest runs a queue of jobs back to back; completions under processor sharing.
+
+The job state lives on the ``Simulation`` as arrays (one entry per guest, and flat arrays over all
+jobs with per-guest offsets): ``job_first``/``job_stop`` (a guest's jobs), ``job_next`` (next to
+finish), ``job_cum`` (cumulative MI at each job's end), ``work`` (MI delivered so far),
+``t_empty`` (when the guest's queue empties at its current rate). Rates are piecewise constant
+between engine events, so the end of every job inside a piece is found by interpolation when the
+piece is settled (``job_completions``); the only events are queue-empty instants
+(``jobs_watch``), which change the host's shares. So a million jobs cost a few thousand events.
+
+Imports: numpy, simpy (through the Simulation), dcsim.config.workloads, dcsim.model.cluster.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from dcsim.config.workloads import JobsWorkload
+from dcsim.model.cluster import GuestStatus
+
+if TYPE_CHECKING:
+    from dcsim.engine.simulation import ProcessGenerator, Simulation
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.intp]
+
+# Relative tolerance when deciding that a job's last instruction has been delivered.
+JOB_TOL = 1e-9
+
+
+def setup_jobs(sim: Simulation) -> None:
+    st = sim.state
+    n_g = st.n_guests_total
+    sim.job_first = np.zeros(n_g, dtype=np.intp)  # flat index of the guest's first job
+    sim.job_stop = np.zeros(n_g, dtype=np.intp)  # one past its last job
+    sim.job_next = np.zeros(n_g, dtype=np.intp)  # next job to finish
+    sim.job_total = np.zeros(n_g)  # MI of all the guest's jobs
+    sim.work = np.zeros(n_g)  # MI delivered towards them
+    sim.has_jobs = np.zeros(n_g, dtype=bool)
+    sim.jobs_over = np.zeros(n_g, dtype=bool)  # all jobs finished
+    sim.depart_when_done = np.zeros(n_g, dtype=bool)
+    sim.t_empty = np.full(n_g, np.inf)
+    lengths: list[F64] = []
+    pos = 0
+    for sl, g in zip(sim.slices, sim.sc.guest_groups, strict=True):
+        spec = g.spec.workload
+        if not isinstance(spec, JobsWorkload):
+            continue
+        n = sl.stop - sl.start
+        rng = sim.streams[f"jobs.{g.index}"]
+        lens = spec.length * rng.uniform(1 - spec.spread, 1 + spec.spread, (n, spec.count))
+        lengths.append(lens.ravel())
+        ids = np.arange(sl.start, sl.stop)
+        sim.job_first[ids] = pos + np.arange(n) * spec.count
+        sim.job_stop[ids] = sim.job_first[ids] + spec.count
+        sim.job_total[ids] = lens.sum(axis=1)
+        sim.has_jobs[ids] = True
+        sim.depart_when_done[ids] = spec.depart_when_done
+        pos += n * spec.count
+    sim.job_next[:] = sim.job_first
+    sim.job_len = np.concatenate(lengths) if lengths else np.zeros(0)
+    # cumulative work at each job's end, within its guest
+    sim.job_cum = np.zeros_like(sim.job_len)
+    for gi in np.flatnonzero(sim.has_jobs).tolist():
+        a, b = sim.job_first[gi], sim.job_stop[gi]
+        sim.job_cum[a:b] = np.cumsum(sim.job_len[a:b])
+    sim.job_end = np.full(sim.job_len.shape[0], np.nan)
+    sim.jobs_changed = sim.env.event()
+    sim.jobs_target = np.inf
+
+
+def job_completions(sim: Simulation, g: I64, t0: F64, before: F64, rate: F64, after: F64) -> None:
+    """Record the end instants of jobs of guests ``g`` finished within this piece."""
+    while g.shape[0]:
+        nxt = sim.job_next[g]
+        live = nxt < sim.job_stop[g]
+        g, nxt, t0, before, rate, after = (
+            g[live],
+            nxt[live],
+            t0[live],
+            before[live],
+            rate[live],
+            after[live],
+        )
+        cum = sim.job_cum[nxt]
+        done = cum <= after + JOB_TOL * cum
+        if not done.any():
+            return
+        g, nxt, t0, before, rate, after, cum = (
+            g[done],
+            nxt[done],
+            t0[done],
+            before[done],
+            rate[done],
+            after[done],
+            cum[done],
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = t0 + np.where(rate > 0, (cum - before) / rate, 0.0)
+        sim.job_end[nxt] = np.minimum(t, sim.env.now)
+        sim.job_next[g] += 1
+
+
+def jobs_watch(sim: Simulation) -> ProcessGenerator:
+    """SimPy process: wake when a guest running finite jobs runs out of work."""
+    while True:
+        target = float(sim.t_empty.min()) if sim.t_empty.shape[0] else np.inf
+        sim.jobs_target = target
+        sim.jobs_changed = sim.env.event()
+        if np.isfinite(target):
+            yield sim.env.any_of(
+                [sim.env.timeout(max(0.0, target - sim.env.now)), sim.jobs_changed]
+            )
+        else:
+            yield sim.jobs_changed
+        sim.events += 1
+        now = sim.env.now
+        due = np.flatnonzero(sim.t_empty <= now * (1 + 1e-12) + 1e-9)
+        for g in due.tolist():
+            finish_jobs(sim, int(g))
+
+
+def finish_jobs(sim: Simulation, g: int) -> None:
+    st = sim.state
+    h = int(st.host_of[g])
+    if h < 0:
+        sim.t_empty[g] = np.inf
+        return
+
+    sim.jobs_over[g] = True  # the work is done (set before settling: no further demand)
+    sim.t_empty[g] = np.inf
+    if sim.depart_when_done[g] and st.status[g] == GuestStatus.RUNNING:
+        sim.depart(g)  # settles the host (recording the last job's end) and re-shares
+        return
+
+    def change() -> None:
+        sim.u_last[g] = 0.0
+
+    sim.update_host(h, change)

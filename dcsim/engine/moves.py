@@ -1,0 +1,146 @@
+"""Migrating a running guest inside the default engine.
+
+``migrate`` reserves the destination at once (the guest holds resources on both hosts until the
+switch-over, so capacity is never exceeded) and runs the migration as a SimPy process whose rounds
+are network transfers (``dcsim.engine.migration.migration_process``). The process charges the
+migration's CPU cost on both hosts, slows the guest during live rounds, pauses it for the
+stop-and-copy, and moves it at switch-over. Storage is shared within a data center; across data
+centers the disk is copied first (live models) or with the memory (cold).
+
+Imports: dataclasses, functools, simpy (through the Simulation), dcsim.engine.migration,
+dcsim.model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from dcsim.model.cluster import GuestStatus
+
+if TYPE_CHECKING:
+    from dcsim.engine.simulation import ProcessGenerator, Simulation
+
+
+def migrate(sim: Simulation, g: int, dst: int, spec: Any) -> simpy.Process | None:
+    """Start migrating running guest ``g`` to host ``dst`` with ``spec`` (a MigrationSpec).
+
+    The destination is reserved at once (the guest holds resources on both hosts until the
+    switch-over, so capacity is never exceeded); returns the SimPy process, or ``None`` when
+    the guest cannot move now (not running, already moving, or ``dst`` has no room).
+    """
+    st = sim.state
+    src = int(st.host_of[g])
+    if (
+        src < 0
+        or src == dst
+        or st.status[g] != GuestStatus.RUNNING
+        or st.mig_dst[g] >= 0
+        or not st.fits(g, dst)
+    ):
+        return None
+    prof = sim.profiles[int(st.profile[src])]
+    if spec.model in ("precopy", "postcopy") and not prof.live_migration:
+        return None
+    wake = sim.wake(dst)
+    sim.update_host(dst, lambda: st.begin_migration(g, dst))
+    return sim.env.process(migration(sim, g, src, dst, spec, wake))
+
+
+def migration(
+    sim: Simulation, g: int, src: int, dst: int, spec: Any, wake_s: float
+) -> ProcessGenerator:
+    """SimPy process: one migration, its rounds carried by the network model."""
+    from dcsim.engine.migration import migration_process
+    from dcsim.model.migration import dirty_rate_function
+
+    st = sim.state
+    if wake_s > 0:
+        sim.events += 1
+        yield sim.env.timeout(wake_s)
+    mips = float(st.vcpus[g] * st.mips[g])
+    cost_src, cost_dst = spec.cpu_cost_source * mips, spec.cpu_cost_destination * mips
+
+    def charge(sign: float) -> None:
+        sim.update_host(
+            src,
+            lambda: sim.extra_raw.__setitem__(src, max(0.0, sim.extra_raw[src] + sign * cost_src)),
+        )
+        sim.update_host(
+            dst,
+            lambda: sim.extra_raw.__setitem__(dst, max(0.0, sim.extra_raw[dst] + sign * cost_dst)),
+        )
+
+    def alive() -> bool:
+        return bool(st.mig_dst[g] == dst and st.host_of[g] == src)
+
+    def on_phase(phase: str, now: float) -> None:
+        if phase == "live" and alive():
+            sim.set_speed(g, 1.0 - spec.slowdown)
+        elif phase == "stop" and alive():
+            sim.set_paused(g, True)
+        elif phase == "post" and st.host_of[g] == dst:
+            sim.set_speed(g, 1.0 - spec.slowdown)
+
+    def on_switch(now: float) -> None:
+        if not alive():
+            return
+        sim.update_host(src)
+        sim.update_host(dst)
+        st.finish_migration(g)
+        for hook in sim.move_hooks:
+            hook(g, src, dst)
+        sim.migration_gaps.append(now - float(sim.placed_since[g]))
+        sim.placed_since[g] = now
+        if sim.check_invariants:
+            st.check()
+        sim.paused[g] = False
+        sim.update_host(src)
+        sim.update_host(dst)
+
+    charge(1.0)
+    # Storage is shared within a data center; across data centers the disk goes too: with a
+    # live model it is copied first while the guest runs (slowed), then memory pre-copy.
+    cross_dc = bool(st.datacenter[src] != st.datacenter[dst])
+    disk = float(st.gdisk[g] + st.disk_overhead[src]) if cross_dc else 0.0
+    disk_s = 0.0
+    if cross_dc and spec.model in ("precopy", "postcopy") and disk > 0:
+        t0 = sim.env.now
+        on_phase("live", t0)
+        cap = spec.bandwidth_cap if spec.bandwidth_cap is not None else float("inf")
+        yield sim.network.transfer(src, dst, disk, rate_cap_bps=cap, tag=f"disk:{g}")
+        disk_s = sim.env.now - t0
+        disk = 0.0
+    dirty = dirty_rate_function(spec, lambda t: float(sim.u_last[g]))
+    record = yield from migration_process(
+        sim.env,
+        sim.network,
+        float(st.gram[g]),
+        dirty,
+        src,
+        dst,
+        spec,
+        on_switch,
+        guest=g,
+        disk_bytes=disk,
+        host_bandwidth_bps=float(st.bandwidth[src]),
+        on_phase=on_phase,
+    )
+    if disk_s > 0:
+        record = dataclasses.replace(
+            record,
+            start_s=record.start_s - disk_s,
+            bytes_sent=record.bytes_sent + float(st.gdisk[g] + st.disk_overhead[src]),
+        )
+    charge(-1.0)
+    if st.mig_dst[g] == dst:  # never switched (e.g. guest left): give the room back
+        sim.update_host(dst, lambda: st.abort_migration(g))
+    if st.host_of[g] >= 0:
+        sim.paused[g] = False
+        sim.set_speed(g, 1.0)
+    sim.migration_records.append(record)
+    sim.maybe_sleep(src)
+    sim.maybe_sleep(dst)
+    return record

@@ -1,0 +1,222 @@
+"""Turn a finished ``Simulation`` into a ``Result``: summary metrics and tidy tables.
+
+Pure bookkeeping over the engine's accumulated arrays; no simulation state is changed.
+
+Imports: numpy, pandas, dcsim.metrics.result, dcsim.model.cluster, dcsim.units.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from dcsim.metrics.result import Result
+from dcsim.model.cluster import GuestStatus
+from dcsim.units import JOULES_PER_KWH
+
+if TYPE_CHECKING:
+    from dcsim.engine.simulation import Simulation
+
+
+def jobs_table(sim: Simulation) -> pd.DataFrame:
+    st = sim.state
+    jg = np.flatnonzero(sim.has_jobs)
+    if not jg.shape[0]:
+        return pd.DataFrame()
+    counts = sim.job_stop[jg] - sim.job_first[jg]
+    guest = np.repeat(jg, counts)
+    flat = np.concatenate(
+        [np.arange(a, b) for a, b in zip(sim.job_first[jg], sim.job_stop[jg], strict=True)]
+    )
+    end = sim.job_end[flat]
+    prev_end = np.concatenate([[np.nan], end[:-1]])
+    first = flat == sim.job_first[guest]
+    start = np.where(first, sim.start_s[guest], prev_end)
+    ref = sim.job_len[flat] / (st.vcpus[guest] * st.mips[guest])
+    return pd.DataFrame(
+        {
+            "guest": guest,
+            "job": flat - sim.job_first[guest],
+            "length_mi": sim.job_len[flat],
+            "start_s": start,
+            "end_s": end,
+            "time_s": end - start,
+            "slowdown": (end - start) / ref,
+        }
+    )
+
+
+def migration_summary(
+    sim: Simulation,
+    tables: dict[str, pd.DataFrame],
+    summary: dict[str, Any],
+    demand_mi: float,
+    total_active: float,
+) -> dict[str, Any]:
+    """Migration records and the SLA metrics of Beloglazov & Buyya (CCPE 2012).
+
+    SLATAH: fraction of awake host time spent at 100 % CPU (pooled over hosts). PDM: work lost
+    to migration (slowdown and downtime) over work demanded. SLAV = SLATAH × PDM; ESV =
+    energy × SLAV.
+    """
+    recs = sim.migration_records
+    out: dict[str, Any] = {}
+    dur = np.asarray([r.end_s - r.start_s for r in recs])
+    down = np.asarray([r.downtime_s for r in recs])
+    if recs:
+        tables["migrations"] = pd.DataFrame(
+            {
+                "guest": [r.guest for r in recs],
+                "source": [r.source for r in recs],
+                "destination": [r.destination for r in recs],
+                "model": [r.model for r in recs],
+                "start_s": [r.start_s for r in recs],
+                "end_s": [r.end_s for r in recs],
+                "duration_s": dur,
+                "rounds": [r.rounds for r in recs],
+                "bytes_sent": [r.bytes_sent for r in recs],
+                "downtime_s": down,
+                "stop_reason": [r.stop_reason for r in recs],
+            }
+        )
+    slatah = float(sim.full_s.sum() / total_active) if total_active > 0 else 0.0
+    pdm = float(sim.mig_loss_mi.sum() / demand_mi) if demand_mi > 0 else 0.0
+
+    def ms(x: list[float]) -> tuple[float, float]:
+        a = np.asarray(x)
+        return (
+            float(a.mean()) if a.size else float("nan"),
+            float(a.std(ddof=1)) if a.size > 1 else float("nan"),
+        )
+
+    sd_mean, sd_sd = ms(sim.shutdown_gaps)
+    mg_mean, mg_sd = ms(sim.migration_gaps)
+    out.update(
+        {
+            "migrations": len(recs),
+            "mean_migration_s": float(dur.mean()) if recs else float("nan"),
+            "p95_migration_s": float(np.quantile(dur, 0.95)) if recs else float("nan"),
+            "mean_downtime_s": float(down.mean()) if recs else float("nan"),
+            "p95_downtime_s": float(np.quantile(down, 0.95)) if recs else float("nan"),
+            "migration_bytes": float(sum(r.bytes_sent for r in recs)),
+            "host_shutdowns": len(sim.shutdown_gaps),
+            "time_before_shutdown_mean_s": sd_mean,
+            "time_before_shutdown_sd_s": sd_sd,
+            "time_before_migration_mean_s": mg_mean,
+            "time_before_migration_sd_s": mg_sd,
+            "slatah": slatah,
+            "pdm": pdm,
+            "slav": slatah * pdm,
+            "esv": summary["energy_it_kwh"] * slatah * pdm,
+        }
+    )
+    return out
+
+
+def build_result(sim: Simulation, wall_s: float) -> Result:
+    st = sim.state
+    e_dc = np.bincount(st.datacenter, weights=sim.energy_j, minlength=sim.dc_pue.shape[0])
+    arrived = ~np.isnan(sim.arrival_s)
+    demand_mi = float(sim.demand_mi.sum())
+    useful_mi = float(sim.useful_mi.sum())
+    raw_mi = float(sim.raw_mi.sum())
+    ts = pd.DataFrame(
+        sim.rows,
+        columns=[
+            "time_s",
+            "active_hosts",
+            "sleeping_hosts",
+            "failed_hosts",
+            "guests_running",
+            "guests_booting",
+            "demand_mips",
+            "delivered_mips",
+            "unmet_mips",
+            "cpu_utilization",
+            "power_it_w",
+            "power_facility_w",
+        ],
+    )
+    total_active = float(sim.active_s.sum())
+    rejected = int((st.status == GuestStatus.REJECTED).sum())
+    summary: dict[str, Any] = {
+        "energy_it_kwh": float(sim.energy_j.sum()) / JOULES_PER_KWH,
+        "energy_facility_kwh": float((e_dc * sim.dc_pue).sum()) / JOULES_PER_KWH,
+        "mean_active_hosts": total_active / sim.duration,
+        "max_active_hosts": int(ts["active_hosts"].max()) if len(ts) else 0,
+        "mean_cpu_utilization": float(sim.busy_mi.sum() / sim.avail_mi.sum())
+        if sim.avail_mi.sum() > 0
+        else 0.0,
+        "demand_mi": demand_mi,
+        "unmet_mi": demand_mi - useful_mi,
+        "unmet_fraction": (demand_mi - useful_mi) / demand_mi if demand_mi > 0 else 0.0,
+        "overhead_mi": raw_mi - useful_mi,
+        "guests_arrived": int(arrived.sum()),
+        "guests_placed": int(arrived.sum()) - rejected,
+        "guests_rejected": rejected,
+        "guests_departed": int((st.status == GuestStatus.DEPARTED).sum()),
+        "mean_guests_per_active_host": float(sim.guest_s.sum() / total_active)
+        if total_active > 0
+        else 0.0,
+    }
+    tables: dict[str, pd.DataFrame] = {}
+    if sim.has_jobs.any():
+        jobs = jobs_table(sim)
+        done = jobs[jobs["end_s"].notna()]
+        summary.update(
+            {
+                "jobs_total": len(jobs),
+                "jobs_completed": len(done),
+                "mean_job_time_s": float(done["time_s"].mean()) if len(done) else float("nan"),
+                "mean_job_slowdown": float(done["slowdown"].mean()) if len(done) else float("nan"),
+                "p95_job_slowdown": float(done["slowdown"].quantile(0.95))
+                if len(done)
+                else float("nan"),
+                "makespan_s": float(done["end_s"].max()) if len(done) else float("nan"),
+            }
+        )
+        tables["jobs"] = jobs
+    summary.update(migration_summary(sim, tables, summary, demand_mi, total_active))
+    summary.update({"simulated_s": sim.duration, "wall_s": wall_s, "events": sim.events})
+    idx = np.flatnonzero(arrived)
+    guests = (
+        pd.DataFrame(
+            {
+                "guest": idx,
+                "group": st.guest_group[idx],
+                "arrival_s": sim.arrival_s[idx],
+                "start_s": sim.start_s[idx],
+                "end_s": sim.end_s[idx],
+                "status": [GuestStatus(int(s)).name.lower() for s in st.status[idx]],
+                "host": st.host_of[idx],
+                "demand_mi": sim.demand_mi[idx],
+                "delivered_mi": sim.useful_mi[idx],
+            }
+        )
+        if sim.cfg.output.guest_records
+        else pd.DataFrame()
+    )
+    if sim.host_rows:
+        n_h = st.n_hosts
+        hosts = pd.DataFrame(
+            {
+                "time_s": np.repeat([r[0] for r in sim.host_rows], n_h),
+                "host": np.tile(np.arange(n_h), len(sim.host_rows)),
+                "cpu_utilization": np.concatenate([r[1] for r in sim.host_rows]),
+                "power_w": np.concatenate([r[2] for r in sim.host_rows]),
+                "guests": np.concatenate([r[3] for r in sim.host_rows]).astype(np.int64),
+            }
+        )
+    else:
+        hosts = pd.DataFrame()
+    return Result(
+        summary=summary,
+        timeseries=ts,
+        hosts=hosts,
+        guests=guests,
+        tables=tables,
+        config=sim.sc.config_json(),
+        resolved=sim.sc.resolved_json(),
+    )
