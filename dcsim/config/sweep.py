@@ -38,31 +38,48 @@ config. Replication ``k`` of a point runs with seed ``spawn_seeds(point seed, re
 (replication index 0 of the engine), so ``dcsim run --seed <row seed>`` with the point's values
 reproduces a row exactly; points share seeds (common random numbers across the compared settings).
 
-Imports: numpy, scipy.stats.qmc, pydantic, dcsim.errors, dcsim.rng, dcsim.config.{catalog, load}
-(``dcsim.config.schema`` lazily, to walk its fields).
+This module owns the ``sweep`` section (``SweepSpec``), the plan (``SweepPoint``, ``RunSpec``,
+``SweepPlan``) and the expansion (``expand_sweep``, ``load_sweep``): parameter names and paths,
+derived values, constraints, per-point validation and seeds. The expression evaluator lives in
+``dcsim.config.expressions`` and the value blocks (grid, zip, random / Latin-hypercube sampling,
+with the distribution classes) in ``dcsim.config.sampling``; their public names (``Expression``,
+``Uniform``, ``LogUniform``, ``IntegerRange``, ``Choice``, ``SampleSpec``) are re-exported here.
+
+Imports: pydantic, dcsim.errors, dcsim.rng (lazily), dcsim.config.{catalog, load, expressions,
+sampling} (``dcsim.config.schema`` lazily, to walk its fields).
 """
 
 from __future__ import annotations
 
-import ast
 import copy
 import hashlib
 import itertools
 import json
-import math
-import operator
 import re
 import types
 import typing
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError
 
 from dcsim.config.catalog import Frozen
+from dcsim.config.expressions import Expression
 from dcsim.config.load import _split_path as split_path
 from dcsim.config.load import config_hash, get_path, parse_config, set_path
+from dcsim.config.sampling import (
+    DIST_TAGS,
+    Choice,
+    IntegerRange,
+    LogUniform,
+    SampleSpec,
+    Uniform,
+    canon,
+    key_path,
+    plain,
+    value_blocks,
+)
 from dcsim.errors import ConfigError, Issue
 
 __all__ = [
@@ -80,84 +97,8 @@ __all__ = [
     "load_sweep",
 ]
 
+
 # ----------------------------------------------------------------------------- the schema
-
-
-class Uniform(Frozen):
-    """A real value drawn uniformly from ``[low, high)``."""
-
-    dist: Literal["uniform"] = "uniform"
-    low: float
-    high: float
-
-    @model_validator(mode="after")
-    def _order(self) -> Uniform:
-        if not self.high > self.low:
-            raise ValueError(f"high ({self.high:g}) must be greater than low ({self.low:g})")
-        return self
-
-    def ppf(self, u: float) -> Any:
-        """Value at quantile ``u`` in [0, 1)."""
-        return self.low + u * (self.high - self.low)
-
-
-class LogUniform(Frozen):
-    """A positive real value whose logarithm is uniform on ``[log low, log high)``."""
-
-    dist: Literal["loguniform"] = "loguniform"
-    low: float = Field(gt=0)
-    high: float = Field(gt=0)
-
-    @model_validator(mode="after")
-    def _order(self) -> LogUniform:
-        if not self.high > self.low:
-            raise ValueError(f"high ({self.high:g}) must be greater than low ({self.low:g})")
-        return self
-
-    def ppf(self, u: float) -> Any:
-        """Value at quantile ``u`` in [0, 1)."""
-        return math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
-
-
-class IntegerRange(Frozen):
-    """An integer drawn uniformly from ``low..high`` (both included)."""
-
-    dist: Literal["integer"] = "integer"
-    low: int
-    high: int
-
-    @model_validator(mode="after")
-    def _order(self) -> IntegerRange:
-        if self.high < self.low:
-            raise ValueError(f"high ({self.high}) must not be less than low ({self.low})")
-        return self
-
-    def ppf(self, u: float) -> Any:
-        """Value at quantile ``u`` in [0, 1)."""
-        return min(self.high, self.low + math.floor(u * (self.high - self.low + 1)))
-
-
-class Choice(Frozen):
-    """One of ``values``, each equally likely."""
-
-    dist: Literal["choice"] = "choice"
-    values: list[Any] = Field(min_length=1)
-
-    def ppf(self, u: float) -> Any:
-        """Value at quantile ``u`` in [0, 1)."""
-        return self.values[min(len(self.values) - 1, math.floor(u * len(self.values)))]
-
-
-Distribution = Annotated[Uniform | LogUniform | IntegerRange | Choice, Field(discriminator="dist")]
-
-
-class SampleSpec(Frozen):
-    """``n`` points drawn at random or by Latin-hypercube sampling."""
-
-    method: Literal["random", "lhs"] = "random"
-    n: int = Field(gt=0, description="number of sampled points")
-    seed: int | None = Field(None, ge=0, description="sampling seed; default: the config's seed")
-    params: dict[str, Distribution] = Field(min_length=1)
 
 
 class SweepSpec(Frozen):
@@ -173,154 +114,6 @@ class SweepSpec(Frozen):
     constraints: list[str] = Field(default_factory=list,
                                    description="boolean expressions; false -> point skipped")
     replications: int = Field(1, gt=0, description="runs per point, independent seeds")
-
-
-# ----------------------------------------------------------------------------- expressions
-
-_BINOPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-    ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
-    ast.Pow: operator.pow,
-}
-_CMPOPS: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
-    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
-    ast.Gt: operator.gt, ast.GtE: operator.ge,
-}
-_FUNCS: dict[str, Callable[..., Any]] = {
-    "min": min, "max": max, "abs": abs, "round": round, "floor": math.floor, "ceil": math.ceil,
-    "int": int, "float": float, "sqrt": math.sqrt, "log": math.log, "exp": math.exp,
-}
-_CONSTS: dict[str, Any] = {"true": True, "false": False, "True": True, "False": False}
-
-
-def _name_of(node: ast.expr) -> str | None:
-    """``datacenters[0].hosts[0].count`` written in an expression → that dotted path."""
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = _name_of(node.value)
-        return None if base is None else f"{base}.{node.attr}"
-    if (isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant)
-            and type(node.slice.value) is int):
-        base = _name_of(node.value)
-        return None if base is None else f"{base}[{node.slice.value}]"
-    return None
-
-
-class Expression:
-    """A safe arithmetic / boolean expression over named values (parsed once, evaluated often).
-
-    Parameters
-    ----------
-    text : the expression, e.g. ``"consolidation_ratio * 20"``.
-
-    Raises
-    ------
-    ValueError
-        On a syntax error or a construct outside the whitelist (attribute calls, lambdas, ...).
-    """
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        try:
-            tree = ast.parse(text.strip(), mode="eval")
-        except SyntaxError as exc:
-            raise ValueError(f"cannot parse expression {text!r}: {exc.msg}") from None
-        self._root = tree.body
-        self.names: list[str] = []
-        self._check(self._root)
-
-    def _check(self, node: ast.expr) -> None:
-        name = _name_of(node)
-        if name is not None:
-            if name not in _CONSTS and name not in self.names:
-                self.names.append(name)
-            return
-        if isinstance(node, ast.Constant):
-            if not isinstance(node.value, int | float | str | bool):
-                raise ValueError(f"unsupported constant {node.value!r} in {self.text!r}")
-        elif isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-            self._check(node.left)
-            self._check(node.right)
-        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd | ast.Not):
-            self._check(node.operand)
-        elif isinstance(node, ast.BoolOp):
-            for v in node.values:
-                self._check(v)
-        elif isinstance(node, ast.Compare) and all(type(o) in _CMPOPS for o in node.ops):
-            self._check(node.left)
-            for c in node.comparators:
-                self._check(c)
-        elif isinstance(node, ast.IfExp):
-            for part in (node.test, node.body, node.orelse):
-                self._check(part)
-        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-              and node.func.id in _FUNCS and not node.keywords):
-            for a in node.args:
-                self._check(a)
-        else:
-            what = type(node).__name__
-            if isinstance(node, ast.Call):
-                what = "call of anything but " + ", ".join(sorted(_FUNCS))
-            raise ValueError(f"unsupported construct ({what}) in {self.text!r}")
-
-    def evaluate(self, env: Mapping[str, Any]) -> Any:
-        """The value of the expression with names looked up in ``env``.
-
-        Raises
-        ------
-        ValueError
-            On an unknown name, a type mismatch, division by zero or a huge power.
-        """
-        try:
-            return self._eval(self._root, env)
-        except ValueError:
-            raise
-        except (TypeError, ArithmeticError) as exc:
-            raise ValueError(f"cannot evaluate {self.text!r}: {exc}") from None
-
-    def _eval(self, node: ast.expr, env: Mapping[str, Any]) -> Any:
-        name = _name_of(node)
-        if name is not None:
-            if name in env:
-                return env[name]
-            if name in _CONSTS:
-                return _CONSTS[name]
-            raise ValueError(f"unknown name {name!r} in {self.text!r}")
-        if isinstance(node, ast.Constant):
-            return node.value
-        if isinstance(node, ast.BinOp):
-            left, right = self._eval(node.left, env), self._eval(node.right, env)
-            if isinstance(node.op, ast.Pow) and abs(float(right)) > 64:
-                raise ValueError(f"exponent {right!r} too large in {self.text!r}")
-            return _BINOPS[type(node.op)](left, right)
-        if isinstance(node, ast.UnaryOp):
-            operand = self._eval(node.operand, env)
-            if isinstance(node.op, ast.Not):
-                return not operand
-            return -operand if isinstance(node.op, ast.USub) else +operand
-        if isinstance(node, ast.BoolOp):
-            is_and = isinstance(node.op, ast.And)
-            val: Any = is_and
-            for v in node.values:
-                val = self._eval(v, env)
-                if bool(val) != is_and:
-                    return val
-            return val
-        if isinstance(node, ast.Compare):
-            left = self._eval(node.left, env)
-            for op, comp in zip(node.ops, node.comparators, strict=True):
-                right = self._eval(comp, env)
-                if not _CMPOPS[type(op)](left, right):
-                    return False
-                left = right
-            return True
-        if isinstance(node, ast.IfExp):
-            branch = node.body if self._eval(node.test, env) else node.orelse
-            return self._eval(branch, env)
-        assert isinstance(node, ast.Call)
-        assert isinstance(node.func, ast.Name)
-        return _FUNCS[node.func.id](*(self._eval(a, env) for a in node.args))
 
 
 # ----------------------------------------------------------------------------- the plan
@@ -422,14 +215,6 @@ def short_names(names: tuple[str, ...] | list[str]) -> dict[str, str]:
     return {s: full[0] for s, full in by_short.items() if len(full) == 1 and s not in names}
 
 
-def _key_path(section: str, key: str) -> str:
-    return f"sweep.{section}[{json.dumps(key)}]"
-
-
-def _canon(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, allow_nan=False, separators=(",", ":"), default=str)
-
-
 def _unwrap(tp: Any) -> Any:
     """``Annotated[X, ...]`` → X; ``X | None`` → X; other unions are returned as they are."""
     while True:
@@ -489,15 +274,7 @@ def _describe(params: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in params.items()) or "no parameters"
 
 
-def _plain(v: Any) -> Any:
-    """numpy scalars → Python scalars (stable JSON, YAML and pickling)."""
-    return v.item() if hasattr(v, "item") and not isinstance(v, str | bytes) else v
-
-
 # ----------------------------------------------------------------------------- expansion
-
-
-_DIST_TAGS = ("uniform", "loguniform", "integer", "choice")
 
 
 def _sweep_loc(loc: list[Any]) -> str:
@@ -509,7 +286,7 @@ def _sweep_loc(loc: list[Any]) -> str:
             path += f"[{json.dumps(part)}]"
         elif isinstance(part, int):
             path += f"[{part}]"
-        elif not (i == 3 and loc[:2] == ["sample", "params"] and part in _DIST_TAGS):
+        elif not (i == 3 and loc[:2] == ["sample", "params"] and part in DIST_TAGS):
             path += f".{part}"
         keyed = (i == 0 and part in ("grid", "zip", "derived")) or (
             i == 1 and loc[0] == "sample" and part == "params")
@@ -531,61 +308,13 @@ def _validate_spec(raw_sweep: Any) -> SweepSpec:
             elif kind == "too_short":
                 msg = "must not be empty"
             elif kind == "union_tag_invalid":
-                msg = f"unknown dist; expected one of {', '.join(_DIST_TAGS)}"
+                msg = f"unknown dist; expected one of {', '.join(DIST_TAGS)}"
             elif kind == "union_tag_not_found":
-                msg = f"missing 'dist' (one of {', '.join(_DIST_TAGS)})"
+                msg = f"missing 'dist' (one of {', '.join(DIST_TAGS)})"
             elif "input" in err and not isinstance(err["input"], dict | list):
                 msg = f"{msg} (got {err['input']!r})"
             issues.append(Issue(_sweep_loc(list(err.get("loc", ()))), msg))
         raise ConfigError(issues) from None
-
-
-def _blocks(spec: SweepSpec, base_seed: int, issues: list[Issue]) -> list[list[dict[str, Any]]]:
-    """The grid, zip and sample blocks, each a list of partial assignments."""
-    blocks: list[list[dict[str, Any]]] = []
-    for key, values in spec.grid.items():
-        if not values:
-            issues.append(Issue(_key_path("grid", key), "empty list of values"))
-            continue
-        seen: list[str] = []
-        for v in values:
-            c = _canon(v)
-            if c in seen:
-                issues.append(Issue(_key_path("grid", key), f"value {v!r} is listed twice"))
-            seen.append(c)
-        blocks.append([{key: _plain(v)} for v in values])
-    if spec.zip:
-        lengths = {k: len(v) for k, v in spec.zip.items()}
-        n = next(iter(lengths.values()))
-        for key, length in lengths.items():
-            if length == 0:
-                issues.append(Issue(_key_path("zip", key), "empty list of values"))
-            elif length != n:
-                issues.append(Issue(_key_path("zip", key),
-                                    f"has {length} values but the first zip list has {n}; "
-                                    "zip lists must have equal lengths"))
-        if all(length == n for length in lengths.values()) and n:
-            blocks.append([{k: _plain(v[i]) for k, v in spec.zip.items()} for i in range(n)])
-    if spec.sample is not None:
-        blocks.append(_sample(spec.sample, base_seed))
-    return blocks
-
-
-def _sample(sample: SampleSpec, base_seed: int) -> list[dict[str, Any]]:
-    """``sample.n`` assignments from quantiles drawn at random or by Latin-hypercube sampling."""
-    from dcsim.rng import RandomStreams
-
-    seed = sample.seed if sample.seed is not None else base_seed
-    gen = RandomStreams(seed).fresh(f"sweep.sample.{sample.method}")
-    names = list(sample.params)
-    if sample.method == "lhs":
-        from scipy.stats import qmc
-
-        u = qmc.LatinHypercube(d=len(names), rng=gen).random(sample.n)
-    else:
-        u = gen.random((sample.n, len(names)))
-    return [{name: _plain(sample.params[name].ppf(float(u[i, j])))
-             for j, name in enumerate(names)} for i in range(sample.n)]
 
 
 def expand_sweep(data: dict[str, Any], source: str | None = None) -> SweepPlan:
@@ -630,7 +359,7 @@ def expand_sweep(data: dict[str, Any], source: str | None = None) -> SweepPlan:
         try:
             exprs[key] = Expression(text)
         except ValueError as exc:
-            issues.append(Issue(_key_path("derived", key), str(exc)))
+            issues.append(Issue(key_path("derived", key), str(exc)))
     constraints: list[Expression | None] = []
     for i, text in enumerate(spec.constraints):
         try:
@@ -645,7 +374,7 @@ def expand_sweep(data: dict[str, Any], source: str | None = None) -> SweepPlan:
     names: list[str] = []
     free: set[str] = set()
     for section, key in sections:
-        where = _key_path(section, key)
+        where = key_path(section, key)
         if key in names:
             issues.append(Issue(where, "parameter is set twice in the sweep section"))
             continue
@@ -661,7 +390,7 @@ def expand_sweep(data: dict[str, Any], source: str | None = None) -> SweepPlan:
     shorts = short_names(names)
     for section, key in sections:
         if key in free and key not in used and section != "derived":
-            issues.append(Issue(_key_path(section, key),
+            issues.append(Issue(key_path(section, key),
                                 "not a config path, and no derived expression or constraint "
                                 "uses it (check the spelling)"))
     known = set(names) | set(shorts)
@@ -683,7 +412,7 @@ def expand_sweep(data: dict[str, Any], source: str | None = None) -> SweepPlan:
                         "earlier ones" if n in known
                         else f"neither a parameter nor a value of the base config; parameters "
                         f"known here: {', '.join(sorted(set(earlier) - set(base_refs))) or 'none'}")
-                issues.append(Issue(_key_path("derived", key), f"unknown name {n!r} ({hint})"))
+                issues.append(Issue(key_path("derived", key), f"unknown name {n!r} ({hint})"))
     for i, c in enumerate(constraints):
         issues.extend(Issue(f"sweep.constraints[{i}]",
                             f"unknown name {n!r}: neither a parameter nor a value of the base "
@@ -691,7 +420,7 @@ def expand_sweep(data: dict[str, Any], source: str | None = None) -> SweepPlan:
                       for n in (c.names if c is not None else [])
                       if n not in known and n not in base_refs)
 
-    blocks = _blocks(spec, base_seed, issues)
+    blocks = value_blocks(spec.grid, spec.zip, spec.sample, base_seed, issues)
     if issues:
         raise ConfigError(issues, source=source)
 
@@ -706,9 +435,9 @@ def expand_sweep(data: dict[str, Any], source: str | None = None) -> SweepPlan:
         bad = False
         for key, expr in exprs.items():
             try:
-                params[key] = _plain(expr.evaluate(env))
+                params[key] = plain(expr.evaluate(env))
             except ValueError as exc:
-                issues.append(Issue(_key_path("derived", key),
+                issues.append(Issue(key_path("derived", key),
                                     f"{exc} [at sweep point: {_describe(values)}]"))
                 bad = True
                 break
@@ -738,7 +467,7 @@ def expand_sweep(data: dict[str, Any], source: str | None = None) -> SweepPlan:
             if key not in free:
                 set_path(cfg, key, copy.deepcopy(value))
         index = len(points)
-        pid = f"p{index:0{width}d}-{hashlib.sha256(_canon(params).encode()).hexdigest()[:8]}"
+        pid = f"p{index:0{width}d}-{hashlib.sha256(canon(params).encode()).hexdigest()[:8]}"
         try:
             sc = parse_config(cfg, source=source)
         except ConfigError as exc:

@@ -8,10 +8,12 @@ need no running simulation: resolving the trace path, grouping hosts into failin
 racks) and the time-to-failure / repair distributions.
 
 The running extension (SimPy processes, snapshots, recovery, results) lives in
-``dcsim.engine.faults``, which imports this module and re-exports its public names.
+``dcsim.engine.faults``, which imports this module and re-exports ``check_faults``,
+``read_failure_trace`` and ``FAULT_SUMMARY_DOC``.
 
 Imports: csv, math, pathlib, dcsim.errors, dcsim.workload.arrivals (``lifetime_distribution``),
-dcsim.config (types only). No simpy, numpy or pandas, and nothing of ``dcsim.engine``.
+dcsim.config (types only). Nothing of ``dcsim.engine``, and no simpy, numpy or pandas of its
+own, so the checks can run at config time.
 """
 
 from __future__ import annotations
@@ -200,7 +202,8 @@ def unit_hosts(kind: str, n_hosts: int, racks: RackFailures | None, topology: An
     """Hosts of each failing unit: one unit per host (``kind='host'``), or one per rack.
 
     Racks are ``racks.size`` consecutive host ids or, without a size, the edge switches of
-    ``topology`` (a ``dcsim.network.topology.Topology``; hosts on no rack form one more unit).
+    ``topology`` (a ``dcsim.network.topology.Topology``; hosts on no rack form one more
+    unit, the first).
     """
     if kind == "host":
         return [[h] for h in range(n_hosts)]

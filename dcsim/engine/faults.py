@@ -83,17 +83,21 @@ Not modelled (see the report): link failures (the flow model cannot disable link
 a migration in flight (its reservation on a failed destination is given back, its flow runs on),
 a storage capacity limit, the snapshot's CPU cost and slowdown on the guest.
 
-Imports: csv, heapq, numpy, pandas, simpy, dcsim.{config, errors, model, workload, engine}.
+Config-time checks, failure traces, the summary-metric descriptions and pure helpers (rack
+grouping, failure distributions) live in ``dcsim.engine.fault_inputs``; ``check_faults``,
+``read_failure_trace`` and ``FAULT_SUMMARY_DOC`` are re-exported here. This module owns the
+running extension: the ``Faults`` class, its SimPy processes and the extension factory.
+
+Imports: heapq, numpy, pandas, simpy, dcsim.{config, errors, model, units},
+dcsim.engine.{extensions, fault_inputs}.
 """
 
 from __future__ import annotations
 
-import csv
 import heapq
 import math
 from collections import deque
 from collections.abc import Generator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -103,14 +107,20 @@ from numpy.typing import NDArray
 
 from dcsim.config.faults import FaultsSpec, SnapshotSpec
 from dcsim.engine.extensions import EXTENSIONS
-from dcsim.errors import ConfigError, Issue
+from dcsim.engine.fault_inputs import (
+    FAULT_SUMMARY_DOC,
+    check_faults,
+    failure_distributions,
+    read_failure_trace,
+    trace_path,
+    unit_hosts,
+)
+from dcsim.errors import ConfigError
 from dcsim.model.cluster import GuestStatus
 from dcsim.units import JOULES_PER_KWH
-from dcsim.workload.arrivals import lifetime_distribution
 
 if TYPE_CHECKING:
     from dcsim.config.resolve import Scenario
-    from dcsim.config.schema import Config
     from dcsim.engine.simulation import Simulation
     from dcsim.metrics.result import Result
 
@@ -126,152 +136,6 @@ ProcessGenerator = Generator[simpy.events.Event, Any, Any]
 F64 = NDArray[np.float64]
 I64 = NDArray[np.intp]
 B1 = NDArray[np.bool_]
-
-_MAX_TRACE_ISSUES = 20
-
-FAULT_SUMMARY_DOC: dict[str, str] = {
-    "availability": "fraction of guest-time up, over guests that arrived and were placed (0..1)",
-    "downtime_s": "total time guests were down because of failures, s",
-    "lost_work_mi": "useful work delivered since the restore point and lost in failures, MI",
-    "replayed_work_mi": "finite-job progress rolled back at restarts (done again), MI",
-    "mean_recovery_s": "mean time from a guest's failure to running again, s",
-    "p95_recovery_s": "95th percentile of that time, s",
-    "host_failures": "host failures (from host failure processes or the trace)",
-    "rack_failures": "rack failures (each takes all the rack's hosts down)",
-    "guest_failures": "times a guest went down",
-    "guest_restarts": "restarts admitted (snapshot, cold or container)",
-    "guests_down_at_end": "guests still down at the end of the run",
-    "snapshots_taken": "snapshots completed (restore points written)",
-    "snapshots_skipped": "snapshots not taken (previous one still writing, storage down)",
-    "snapshots_aborted": "snapshot writes cut short by a failure",
-    "snapshot_storage_peak_bytes": "largest storage used by snapshot files, bytes",
-    "snapshot_storage_end_bytes": "storage used by snapshot files at the end, bytes",
-    "snapshot_traffic_bytes": "bytes written by snapshots (aborted writes: the part sent)",
-    "restore_traffic_bytes": "bytes read to restore guests from snapshots",
-    "snapshot_energy_kwh": "storage-target energy of snapshot writes and restores, kWh",
-}
-
-
-# ----------------------------------------------------------------------------- input checks
-
-
-def read_failure_trace(path: Path, n_hosts: int, where: str = "faults.hosts.trace"
-                       ) -> tuple[list[tuple[int, float, float]], list[Issue]]:
-    """Read a failure trace: one row per failure, columns ``host``, ``fail_s``, ``repair_s``.
-
-    Parameters
-    ----------
-    path : Path
-        The CSV file (header row, comma separated; other columns are ignored).
-    n_hosts : int
-        Hosts in the scenario: host ids must be in ``0..n_hosts-1``.
-    where : str
-        Config path prefixed to every issue.
-
-    Returns
-    -------
-    rows : list of (host, fail_s, repair_s)
-        Sorted by (fail_s, host); ``repair_s`` is a duration in s (``inf``: never repaired).
-    issues : list of Issue
-        Problems found (at most 20 are listed), each naming the file line.
-    """
-    issues: list[Issue] = []
-    rows: list[tuple[int, float, float]] = []
-    if not path.is_file():
-        return [], [Issue(where, f"failure trace not found: {path}")]
-    try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return [], [Issue(where, f"cannot read {path.name}: {exc}")]
-    reader = csv.reader(text.splitlines())
-    header = next(reader, None)
-    if header is None:
-        return [], [Issue(where, f"{path.name} is empty; expected a header: host,fail_s,repair_s")]
-    cols = [c.strip() for c in header]
-    missing = [c for c in ("host", "fail_s", "repair_s") if c not in cols]
-    if missing:
-        return [], [Issue(where, f"{path.name}: missing column(s) {', '.join(missing)} in the "
-                          f"header {header!r}; expected host,fail_s,repair_s")]
-    ih, jf, jr = cols.index("host"), cols.index("fail_s"), cols.index("repair_s")
-    for line, rec in enumerate(reader, start=2):
-        if not rec or all(not c.strip() for c in rec):
-            continue
-        if len(rec) < len(cols):
-            issues.append(Issue(where, f"{path.name} line {line}: expected {len(cols)} fields, "
-                                f"got {len(rec)}"))
-            continue
-        raw_h, raw_f, raw_r = rec[ih].strip(), rec[jf].strip(), rec[jr].strip()
-        try:
-            h = int(raw_h)
-        except ValueError:
-            issues.append(Issue(where, f"{path.name} line {line}: host {raw_h!r} is not an "
-                                "integer host index"))
-            continue
-        try:
-            f = float(raw_f)
-            r = math.inf if raw_r in ("", "inf", "Inf", "INF") else float(raw_r)
-        except ValueError:
-            issues.append(Issue(where, f"{path.name} line {line}: fail_s {raw_f!r} / repair_s "
-                                f"{raw_r!r}: not a number of seconds"))
-            continue
-        if not 0 <= h < n_hosts:
-            issues.append(Issue(where, f"{path.name} line {line}: host {h} does not exist "
-                                f"(0..{n_hosts - 1})"))
-        elif not (math.isfinite(f) and f >= 0):
-            issues.append(Issue(where, f"{path.name} line {line}: fail_s must be finite and "
-                                f">= 0, got {raw_f!r}"))
-        elif math.isnan(r) or r < 0:
-            issues.append(Issue(where, f"{path.name} line {line}: repair_s must be >= 0 (a "
-                                f"duration), got {raw_r!r}"))
-        else:
-            rows.append((h, f, r))
-        if len(issues) >= _MAX_TRACE_ISSUES:
-            issues.append(Issue(where, f"{path.name}: too many problems; stopped here"))
-            return [], issues
-    rows.sort(key=lambda x: (x[1], x[0]))
-    last_up: dict[int, tuple[float, int]] = {}
-    for h, f, r in rows:
-        prev = last_up.get(h)
-        if prev is not None and f < prev[0]:
-            issues.append(Issue(where, f"{path.name}: host {h} fails at {f:g} s while still "
-                                f"down from its failure at {prev[1]:g} s (repaired at "
-                                f"{prev[0]:g} s)"))
-        last_up[h] = (f + r, int(f))
-    return rows, issues
-
-
-def _n_hosts(cfg: Config) -> int:
-    return sum(g.count for dc in cfg.datacenters for g in dc.hosts)
-
-
-def check_faults(cfg: Config, base_dir: Path | None) -> list[Issue]:
-    """Issues of a ``faults`` section that need the scenario or files (empty = fine).
-
-    Checks host and group indices, that racks can be formed and that a failure trace exists
-    and parses; meant for ``dcsim validate`` (``dcsim.config.resolve``) as well as the engine.
-    """
-    spec = cfg.faults
-    if spec is None:
-        return []
-    issues: list[Issue] = []
-    n_h = _n_hosts(cfg)
-    if spec.storage.host is not None and spec.storage.host >= n_h:
-        issues.append(Issue("faults.storage.host", f"host {spec.storage.host} does not exist "
-                            f"(0..{n_h - 1})"))
-    if spec.snapshots is not None and spec.snapshots.groups is not None:
-        for i, k in enumerate(spec.snapshots.groups):
-            if not 0 <= k < len(cfg.guests):
-                issues.append(Issue(f"faults.snapshots.groups[{i}]", f"guest group {k} does not "
-                                    f"exist (0..{len(cfg.guests) - 1})"))
-    if spec.racks is not None and spec.racks.size is None and cfg.network is None:
-        issues.append(Issue("faults.racks.size", "required without a network section (racks "
-                            "are then `size` consecutive host ids)"))
-    if spec.hosts is not None and spec.hosts.trace is not None:
-        p = Path(spec.hosts.trace)
-        if not p.is_absolute() and base_dir is not None:
-            p = base_dir / p
-        issues += read_failure_trace(p, n_h)[1]
-    return issues
 
 
 # ----------------------------------------------------------------------------- the extension
@@ -408,20 +272,7 @@ class Faults:
     def _units(self, kind: str) -> list[list[int]]:
         """Hosts of each failing unit: one per host, or one per rack."""
         sim = self.sim
-        n_h = sim.state.n_hosts
-        if kind == "host":
-            return [[h] for h in range(n_h)]
-        racks = self.spec.racks
-        assert racks is not None
-        if racks.size is not None:
-            return [list(range(a, min(a + racks.size, n_h))) for a in range(0, n_h, racks.size)]
-        topo = sim.sc.topology
-        slot_rack = {s: int(r) for s, r in zip(topo.slots, topo.slot_rack.tolist(), strict=True)}
-        by_rack: dict[int, list[int]] = {}
-        for h, node in enumerate(topo.host_node):
-            r = slot_rack.get(node, -1) if node is not None else -1
-            by_rack.setdefault(r, []).append(h)
-        return [by_rack[r] for r in sorted(by_rack)]
+        return unit_hosts(kind, sim.state.n_hosts, self.spec.racks, sim.sc.topology)
 
     def _failures(self, kind: str) -> ProcessGenerator:
         """SimPy process: fail and repair the hosts (``kind='host'``) or racks of the run.
@@ -445,10 +296,8 @@ class Faults:
         else:
             fs = spec_h if kind == "host" else spec_r
             assert fs is not None
-            assert fs.ttf is not None
             cause = "power" if kind == "host" or spec_r is None else spec_r.cause
-            ttf = lifetime_distribution(fs.ttf)
-            rep = lifetime_distribution(fs.repair)
+            ttf, rep = failure_distributions(fs)
             first = np.asarray(ttf.rvs(size=len(units), random_state=rng_ttf), dtype=float)
             for u, t in enumerate(first.tolist()):
                 heap.append((t, seq, u, True, math.nan))
@@ -974,10 +823,8 @@ def _build(sim: Simulation) -> Faults | None:
         raise ConfigError(issues, source=sc.source)
     trace = None
     if spec.hosts is not None and spec.hosts.trace is not None:
-        p = Path(spec.hosts.trace)
-        if not p.is_absolute() and sc.base_dir is not None:
-            p = sc.base_dir / p
-        trace = read_failure_trace(p, sim.state.n_hosts)[0]
+        trace = read_failure_trace(trace_path(spec.hosts.trace, sc.base_dir),
+                                   sim.state.n_hosts)[0]
     return Faults(sim, spec, trace)
 
 
