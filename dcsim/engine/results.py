@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from dcsim.metrics.consolidation import mean_sd
 from dcsim.metrics.result import Result
 from dcsim.model.cluster import GuestStatus
 from dcsim.units import JOULES_PER_KWH
@@ -84,15 +85,8 @@ def migration_summary(
     slatah = float(sim.full_s.sum() / total_active) if total_active > 0 else 0.0
     pdm = float(sim.mig_loss_mi.sum() / demand_mi) if demand_mi > 0 else 0.0
 
-    def ms(x: list[float]) -> tuple[float, float]:
-        a = np.asarray(x)
-        return (
-            float(a.mean()) if a.size else float("nan"),
-            float(a.std(ddof=1)) if a.size > 1 else float("nan"),
-        )
-
-    sd_mean, sd_sd = ms(sim.shutdown_gaps)
-    mg_mean, mg_sd = ms(sim.migration_gaps)
+    sd_mean, sd_sd = mean_sd(np.asarray(sim.shutdown_gaps, dtype=np.float64))
+    mg_mean, mg_sd = mean_sd(np.asarray(sim.migration_gaps, dtype=np.float64))
     out.update(
         {
             "migrations": len(recs),

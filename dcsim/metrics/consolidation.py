@@ -88,41 +88,39 @@ def esv(energy_kwh: float, slav_value: float) -> float:
     return energy_kwh * slav_value
 
 
+def _spans(key: I64, t: F64, flag: B, initially: bool) -> F64:
+    """Length (s) of each stretch where ``flag`` holds, per key in time order.
+
+    A stretch starts at the first entry with ``flag`` true (or at time 0 when ``initially``)
+    and ends at the next entry with ``flag`` false; stretches still open at the end are not
+    counted.
+    """
+    out: list[float] = []
+    order = np.lexsort((t, key))
+    k_s, t_s, f_s = key[order], t[order], flag[order]
+    prev, start, cur = initially, 0.0, None
+    for k, tt, f in zip(k_s.tolist(), t_s.tolist(), f_s.tolist(), strict=True):
+        if k != cur:
+            cur, prev, start = k, initially, 0.0
+        if prev and not f:
+            out.append(tt - start)
+        if not prev and f:
+            start = tt
+        prev = f
+    return np.asarray(out, dtype=np.float64)
+
+
 def times_before_shutdown(host: I64, t: F64, active: B) -> F64:
     """Time (s) from the last switch-on to each switch-off, per host in entry order.
 
     A host counts as switched on at time 0 (CloudSim's convention).
     """
-    out: list[float] = []
-    order = np.lexsort((t, host))
-    h_s, t_s, a_s = host[order], t[order], active[order]
-    prev_active, last_on, cur = True, 0.0, None
-    for h, tt, a in zip(h_s.tolist(), t_s.tolist(), a_s.tolist(), strict=True):
-        if h != cur:
-            cur, prev_active, last_on = h, True, 0.0
-        if prev_active and not a:
-            out.append(tt - last_on)
-        if not prev_active and a:
-            last_on = tt
-        prev_active = a
-    return np.asarray(out, dtype=np.float64)
+    return _spans(host, t, active, initially=True)
 
 
 def times_before_migration(vm: I64, t: F64, in_migration: B) -> F64:
     """Time (s) from the first in-migration entry to the next entry that is not, per guest."""
-    out: list[float] = []
-    order = np.lexsort((t, vm))
-    v_s, t_s, m_s = vm[order], t[order], in_migration[order]
-    prev, start, cur = False, 0.0, None
-    for v, tt, m in zip(v_s.tolist(), t_s.tolist(), m_s.tolist(), strict=True):
-        if v != cur:
-            cur, prev, start = v, False, 0.0
-        if prev and not m:
-            out.append(tt - start)
-        if not prev and m:
-            start = tt
-        prev = m
-    return np.asarray(out, dtype=np.float64)
+    return _spans(vm, t, in_migration, initially=False)
 
 
 def mean_sd(values: F64) -> tuple[float, float]:
