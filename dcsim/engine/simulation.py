@@ -459,7 +459,7 @@ class Simulation:
         st, now = self.state, self.env.now
         first = np.isnan(self.arrival_s[batch])
         self.arrival_s[batch[first]] = now
-        decision = self.policy.place(st.sandbox(), batch)
+        decision = self.policy.place(st.sandbox(batch), batch)
         touched: list[int] = []
         for i, (g, h) in enumerate(zip(batch.tolist(), decision.tolist(), strict=True)):
             if h < 0:

@@ -11,8 +11,10 @@ Imports: numpy, dcsim.errors, dcsim.kernels, dcsim.config.resolve (types only).
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -23,6 +25,61 @@ from dcsim.kernels.capacity import EPS, feasible_hosts
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.intp]
+
+
+_HOST_DYNAMIC = ("used_ram", "used_storage", "reserved_mips", "n_guests", "vcpus_placed", "awake")
+_GUEST_DYNAMIC = ("mig_dst", "dst_ram", "dst_disk", "host_of", "charged_ram", "charged_disk")
+
+
+class _LazyMembers(list[list[int]]):
+    """Per-host member lists of a sandbox: a host's list is copied the first time it is used."""
+
+    def __init__(self, base: list[list[int]]) -> None:
+        super().__init__()
+        self._base = base
+        self._own: dict[int, list[int]] = {}
+
+    def __getitem__(self, h: Any) -> Any:
+        h = int(h)
+        if h not in self._own:
+            self._own[h] = list(self._base[h])
+        return self._own[h]
+
+    def __len__(self) -> int:
+        return len(self._base)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return (self[h] for h in range(len(self._base)))
+
+
+class _BatchArray:
+    """A per-guest array of a sandbox that owns copies of a batch's entries only.
+
+    Reads of other guests see the live values; writes to other guests are refused.
+    """
+
+    def __init__(self, base: NDArray[Any], guests: I64) -> None:
+        self._base = base
+        self._own = {int(g): base[g].copy() for g in guests.tolist()}
+
+    def __getitem__(self, g: Any) -> Any:
+        if isinstance(g, int | np.integer) and int(g) in self._own:
+            return self._own[int(g)]
+        if isinstance(g, int | np.integer):
+            return self._base[g]
+        idx = np.asarray(g)
+        out = self._base[idx].copy()
+        flat = np.atleast_1d(idx)
+        for i, k in enumerate(flat.tolist()):
+            if k in self._own:
+                np.atleast_1d(out)[i] = self._own[k]
+        return out
+
+    def __setitem__(self, g: Any, value: Any) -> None:
+        k = int(g)
+        if k not in self._own:
+            raise InvariantViolation(f"sandbox for a batch cannot change guest {k}")
+        self._own[k] = np.asarray(value, dtype=self._base.dtype)
 
 
 class GuestStatus(IntEnum):
@@ -222,14 +279,21 @@ class ClusterState:
             and (not self.pinned[h] or vcpus <= self.cores[h] - self.vcpus_placed[h])
         )
 
-    def sandbox(self) -> ClusterState:
-        """A copy whose placement bookkeeping can be changed freely (for policies)."""
+    def sandbox(self, guests: I64 | None = None) -> ClusterState:
+        """A copy whose placement bookkeeping can be changed freely (for policies).
+
+        Host arrays are copied (O(hosts)); member lists are copied on first touch. With
+        ``guests``, per-guest arrays are copied only for those guests' entries: the sandbox may
+        then only place, migrate or release guests of that batch (what admission policies do),
+        which keeps a batch O(hosts + batch) instead of O(hosts + all guests).
+        """
         c = copy.copy(self)
-        c.members = [list(m) for m in self.members]
-        for name in ("mig_dst", "dst_ram", "dst_disk", "used_ram", "used_storage",
-                     "reserved_mips", "n_guests", "vcpus_placed",
-                     "awake", "host_of", "charged_ram", "charged_disk"):
+        c.members = _LazyMembers(self.members)
+        for name in _HOST_DYNAMIC:
             setattr(c, name, getattr(self, name).copy())
+        for name in _GUEST_DYNAMIC:
+            arr = getattr(self, name)
+            setattr(c, name, arr.copy() if guests is None else _BatchArray(arr, guests))
         return c
 
     def place(self, g: int, h: int) -> None:
