@@ -22,34 +22,12 @@ repaired (``Simulation.repair_host``), asleep and empty (or idle if sleeping is 
 whose power failures are all repaired while it is still cut off is powered again (asleep or
 idle) but stays unusable until the cut is repaired too.
 
-Snapshots. A snapshot saves a running VM's state to the storage target: *full* = RAM + the disk
-delta; *incremental* = the pages dirtied since the last completed snapshot: ``dirty_rate`` × the
-guest's CPU activity since then (delivered MIPS / its vCPUs × MIPS) × elapsed time, at most the
-writable working set W = ``working_set`` × RAM (``dirty_model: linear``), or W·(1 − e^(−rate·t/W))
-when writes fall uniformly on W (``uniform``: rewriting a dirty page adds nothing). The first
-snapshot of a guest, the first after a restart and every ``full_every``-th are full. Periodic
-snapshots are batched: the guests of a group are spread over ``batches`` instants per interval
-and each instant is one vectorized step, so events grow with batches × intervals, not guests. A
-snapshot captures the guest as it is when it starts (a crash-consistent copy-on-write image) and
-becomes a restore point when its write ends.
 
-Without a ``network`` section (or without ``storage.host``) writes go to the storage target as a
-fluid FIFO: the target drains its queue at its bandwidth B and no write ends before its bytes
-could cross the source host's NIC (``end = max(queue end, start + bytes / NIC)``). A write's end
-is thus known when it starts and needs no event: restore points are committed lazily, the next
-time the guest is looked at, with the instant the write ended. With a network and a storage
-host, each write is a ``network.transfer`` to that host (capped at B) and its completion event
-commits it. A guest whose previous snapshot is still being written skips the next one
-(``snapshots_skipped``: a saturated target thins the schedule out); a write cut short by a
-failure is aborted (the bytes sent so far count as traffic). Retention keeps the last
-``keep_last`` restore points of each guest and the files they need (an incremental chain back to
-its full snapshot); storage in use is the sum of the kept files, each counted from the end of its
-write to its deletion.
-
-Energy of snapshots. The storage target draws ``storage.power`` extra watts while it moves data at
-its full bandwidth, so every byte written or read costs ``power / bandwidth`` joules
-(``snapshot_energy_kwh``; not part of ``energy_it_kwh``, which counts the hosts). The CPU the
-source host spends copying pages is not charged (it is small next to the guest's own work).
+Snapshots. Running VMs are saved to a storage target as full or incremental snapshots; a
+completed write becomes a restore point. The schedule, the writes (fluid FIFO or network flows),
+retention, the restore points and the storage target's traffic and energy
+(``snapshot_energy_kwh``) are owned by :class:`dcsim.engine.snapshots.Snapshots`, which this
+extension creates and calls; see that module for the model.
 
 Recovery. ``detection`` after a failure, the guests it took down are restarted through
 ``Simulation.admit`` (the placement policy chooses hosts; failed hosts are never chosen):
@@ -86,17 +64,17 @@ a storage capacity limit, the snapshot's CPU cost and slowdown on the guest.
 Config-time checks, failure traces, the summary-metric descriptions and pure helpers (rack
 grouping, failure distributions) live in ``dcsim.engine.fault_inputs``; ``check_faults``,
 ``read_failure_trace`` and ``FAULT_SUMMARY_DOC`` are re-exported here. This module owns the
-running extension: the ``Faults`` class, its SimPy processes and the extension factory.
+running extension: the ``Faults`` class, its SimPy processes and the extension factory; the
+snapshot machinery lives in ``dcsim.engine.snapshots``.
 
 Imports: heapq, numpy, pandas, simpy, dcsim.{config, errors, model, units},
-dcsim.engine.{extensions, fault_inputs}.
+dcsim.engine.{extensions, fault_inputs, snapshots}.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
-from collections import deque
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
@@ -115,6 +93,7 @@ from dcsim.engine.fault_inputs import (
     trace_path,
     unit_hosts,
 )
+from dcsim.engine.snapshots import Snapshots
 from dcsim.errors import ConfigError
 from dcsim.model.cluster import GuestStatus
 from dcsim.units import JOULES_PER_KWH
@@ -139,18 +118,6 @@ B1 = NDArray[np.bool_]
 
 
 # ----------------------------------------------------------------------------- the extension
-
-
-class _Kept:
-    """Snapshot files kept for one guest: sizes (bytes) from running number ``first`` on, and
-    the running numbers of the full ones among them."""
-
-    __slots__ = ("first", "fulls", "sizes")
-
-    def __init__(self) -> None:
-        self.first = 0
-        self.sizes: deque[float] = deque()
-        self.fulls: deque[int] = deque()
 
 
 class FailureEvent:
@@ -209,46 +176,9 @@ class Faults:
         self.waiting: set[int] = set()  # down, no room found yet
         self.recoveries: list[dict[str, Any]] = []
         self.series: list[tuple[float, int, int]] = []
-        # snapshots
+        # snapshots, restore points and the storage target
         self.snap: SnapshotSpec | None = spec.snapshots
-        self.storage_host = spec.storage.host
-        self.B = float(spec.storage.bandwidth)
-        self.use_net = sim.cfg.network is not None and self.storage_host is not None
-        self.storage_up = True
-        self.write_busy = 0.0  # FIFO: when the storage target finishes its queued writes
-        self.read_busy = 0.0  # FIFO of restores
-        self.s_active = np.zeros(n_g, dtype=bool)
-        self.s_t0 = np.full(n_g, np.nan)  # start instant (the state saved)
-        self.s_w0 = np.full(n_g, np.nan)  # instant its bytes start to move
-        self.s_done = np.full(n_g, np.inf)  # write end (inf: not known yet)
-        self.s_u = np.zeros(n_g)
-        self.s_work = np.zeros(n_g)
-        self.s_bytes = np.zeros(n_g)
-        self.s_full = np.zeros(n_g, dtype=bool)
-        self.s_seq = np.zeros(n_g, dtype=np.int64)  # to ignore completions of aborted writes
-        self.s_flow: dict[int, int] = {}
-        self.has_rp = np.zeros(n_g, dtype=bool)  # a committed restore point exists
-        self.rp_t = np.full(n_g, np.nan)
-        self.rp_u = np.zeros(n_g)
-        self.rp_work = np.zeros(n_g)
-        self.chain_ok = np.zeros(n_g, dtype=bool)  # next snapshot may be incremental
-        self.since_full = np.zeros(n_g, dtype=np.int64)
-        self.n_snaps = np.zeros(n_g, dtype=np.int64)
-        self.files: dict[int, _Kept] = {}
-        self.log_t: list[float] = []  # storage changes: instant, s
-        self.log_b: list[float] = []  # and bytes added (+) or deleted (-)
-        self.taken = self.skipped = self.aborted = 0
-        self.write_bytes = 0.0
-        self.read_bytes = 0.0
-        self.storage_j = 0.0
-        self.snap_guests = np.zeros(n_g, dtype=bool)
-        self.full_bytes = np.zeros(n_g)  # size of a full snapshot: RAM + disk delta
-        if self.snap is not None:
-            self.full_bytes = st.gram + self.snap.disk_delta * st.gdisk
-            groups = (range(len(sim.slices)) if self.snap.groups is None
-                      else sorted(set(self.snap.groups)))
-            for k in groups:
-                self.snap_guests[sim.slices[k]] = True
+        self.snaps = Snapshots(sim, spec, self.is_container_host)
 
     # ------------------------------------------------------------------ lifecycle -----------
     def start(self, sim: Simulation) -> None:
@@ -260,7 +190,7 @@ class Faults:
         if spec.racks is not None:
             env.process(self._failures("rack"))
         if self.snap is not None:
-            env.process(self._snapshots(self.snap))
+            env.process(self.snaps.process(self.snap))
         sim.tick_hooks.append(self._sample)
 
     def _sample(self, now: float) -> None:
@@ -336,7 +266,7 @@ class Faults:
         The first power failure of a host fails it (``Simulation.fail_host``); a cut (switch)
         makes a host that was still usable unusable and evicts its guests, leaving it powered.
         """
-        sim, st, now = self.sim, self.sim.state, self.sim.env.now
+        sim, st, now, snaps = self.sim, self.sim.state, self.sim.env.now, self.snaps
         hit: list[int] = []
         for h in ev.hosts:
             was_usable = (self.n_power_down[h] + self.n_cut[h]) == 0
@@ -345,7 +275,7 @@ class Faults:
                 if self.n_power_down[h] == 1:
                     members = list(st.members[h])
                     for g in members:
-                        self._stop_snapshot(g)
+                        self.snaps.stop(g)
                     evicted = sim.fail_host(h)
                     for g in evicted:
                         self._guest_down(g, h)
@@ -361,21 +291,15 @@ class Faults:
 
                     sim.update_host(h, cut)
                     for g in list(st.members[h]):
-                        self._stop_snapshot(g)
+                        self.snaps.stop(g)
                         sim.evict(g, GuestStatus.DOWN)
                         self._guest_down(g, h)
                         hit.append(g)
                     sim.maybe_sleep(h)
-            if h == self.storage_host and self.storage_up:
-                self._storage_lost()
+            if h == snaps.storage_host and snaps.storage_up:
+                snaps.storage_lost()
         if hit:
             sim.env.process(self._recover(sorted(hit), now))
-
-    def _stop_snapshot(self, g: int) -> None:
-        """Before guest ``g`` goes down: commit its finished write, abort one in progress."""
-        self._commit_due(np.asarray([g], dtype=np.intp))
-        if self.s_active[g]:
-            self._abort(g)
 
     def _guest_down(self, g: int, h: int) -> None:
         """Guest ``g`` was just evicted (status DOWN) from host ``h``: account lost work and
@@ -385,12 +309,13 @@ class Faults:
         sim.set_speed(g, 1.0)
         u = float(sim.useful_mi[g])
         base = float(self.start_u[g])
-        if self.spec.recovery.restart == "snapshot" and self.has_rp[g] and self.storage_up:
-            base = max(base, float(self.rp_u[g]))
+        snaps = self.snaps
+        if self.spec.recovery.restart == "snapshot" and snaps.restorable(g):
+            base = max(base, float(snaps.rp_u[g]))
         self.lost_mi[g] += u - base
         self.start_u[g] = u  # nothing is delivered while down: the restart starts from here
         self.fail_host[g] = h
-        self.chain_ok[g] = False
+        snaps.chain_ok[g] = False
         if not np.isnan(self.down_since[g]) and self.up_at[g] <= now:
             self._close(g, float(self.up_at[g]))  # it had come back: a new down interval
         if np.isnan(self.down_since[g]):
@@ -437,8 +362,8 @@ class Faults:
                         st.usable[h] = True
 
                     sim.update_host(h, reconnected)
-            if h == self.storage_host and self.n_power_down[h] + self.n_cut[h] == 0:
-                self.storage_up = True
+            if h == self.snaps.storage_host and self.n_power_down[h] + self.n_cut[h] == 0:
+                self.snaps.storage_up = True
         if self.waiting and self.spec.recovery.retry_on_repair:
             self._restart(sorted(self.waiting))
 
@@ -452,7 +377,7 @@ class Faults:
 
     def _restart(self, guests: list[int]) -> None:
         """Admit the still-down ``guests`` on other hosts with their recovery delay."""
-        sim, st, now = self.sim, self.sim.state, self.sim.env.now
+        sim, st, now, snaps = self.sim, self.sim.state, self.sim.env.now, self.snaps
         rec = self.spec.recovery
         for g in guests:
             self.waiting.discard(g)
@@ -478,16 +403,14 @@ class Faults:
             cont = bool(self.is_container_host[int(self.fail_host[g])])
             if cont:
                 mode = "image"
-            elif rec.restart == "snapshot" and self.has_rp[g] and self.storage_up:
+            elif rec.restart == "snapshot" and snaps.restorable(g):
                 mode = "snapshot"
             else:
                 mode = "cold"
             modes.append(mode)
             if mode == "snapshot":
-                nbytes[i] = self.full_bytes[g]  # the newest copy of every page
-                t0 = max(now, self.read_busy)
-                self.read_busy = t0 + nbytes[i] / self.B
-                extra[i] = (self.read_busy - now) + rec.restore_overhead
+                nbytes[i], wait = snaps.queue_restore(g, now)
+                extra[i] = wait + rec.restore_overhead
             self._rollback(g, mode)
         life = sim.arrival_s[batch] + sim.lifetime_s[batch] - now
         awake_before = st.awake.copy()
@@ -509,19 +432,14 @@ class Faults:
             self.up_at[g] = t_run
             self.n_restarts[g] += 1
             if modes[i] == "snapshot":
-                self.read_bytes += float(nbytes[i])
-                self.storage_j += self.spec.storage.power * float(nbytes[i]) / self.B
-                if self.use_net:
-                    assert self.storage_host is not None
-                    sim.network.transfer(self.storage_host, h, float(nbytes[i]),
-                                         rate_cap_bps=self.B * 8.0, tag=f"restore:{g}")
+                snaps.restore_sent(g, h, float(nbytes[i]))
             self.open_row[g] = len(self.recoveries)
             self.recoveries.append({
                 "guest": g, "failed_host": int(self.fail_host[g]), "host": h,
                 "down_since_s": float(self.down_since[g]), "restart_s": now,
                 "running_s": math.nan, "recovery_s": math.nan, "mode": modes[i],
                 "restore_bytes": float(nbytes[i]),
-                "snapshot_age_s": now - float(self.rp_t[g]) if modes[i] == "snapshot"
+                "snapshot_age_s": now - float(snaps.rp_t[g]) if modes[i] == "snapshot"
                 else math.nan,
                 "interrupted": False,
             })
@@ -533,7 +451,7 @@ class Faults:
             return
         nxt, first = int(sim.job_next[g]), int(sim.job_first[g])
         done = float(sim.job_cum[nxt - 1]) if nxt > first else 0.0
-        point = max(done, float(self.rp_work[g])) if mode == "snapshot" else done
+        point = max(done, float(self.snaps.rp_work[g])) if mode == "snapshot" else done
         cur = float(sim.work[g])
         if point < cur:
             self.replayed_mi[g] += cur - point
@@ -542,199 +460,13 @@ class Faults:
     # ------------------------------------------------------------------ snapshots -----------
     def request_snapshot(self, guests: I64) -> None:
         """Snapshot ``guests`` (running VMs among them) now: the on-demand entry point."""
-        self._take(np.asarray(guests, dtype=np.intp))
-
-    def _snapshots(self, spec: SnapshotSpec) -> ProcessGenerator:
-        """SimPy process: take the scheduled snapshots, one vectorized step per instant."""
-        sim, env = self.sim, self.sim.env
-        ids = np.flatnonzero(self.snap_guests)
-        if spec.schedule == "on_demand":
-            for t in sorted(spec.at):
-                if t >= sim.duration:
-                    return
-                if t > env.now:
-                    self.events += 1
-                    yield env.timeout(t - env.now)
-                self._take(ids)
-            return
-        # periodic: guest i of its group in batch i mod batches
-        batch_of = np.zeros(sim.state.n_guests_total, dtype=np.intp)
-        for sl in sim.slices:
-            batch_of[sl] = np.arange(sl.stop - sl.start) % spec.batches
-        members = [ids[batch_of[ids] == b] for b in range(spec.batches)]
-        plan = [(b * spec.interval / spec.batches, m) for b, m in enumerate(members) if m.size]
-        k = 0
-        while plan:
-            for off, m in plan:
-                t = k * spec.interval + off
-                if t >= sim.duration:
-                    return
-                if t > env.now:
-                    self.events += 1
-                    yield env.timeout(t - env.now)
-                self._take(m)
-            k += 1
-
-    def _take(self, guests: I64) -> None:
-        """Start a snapshot of each running VM among ``guests`` (vectorized)."""
-        sim, st, now = self.sim, self.sim.state, self.sim.env.now
-        spec = self.snap
-        if spec is None or not guests.shape[0]:
-            return
-        self._commit_due(guests)
-        h_of = st.host_of[guests]
-        ok = (st.status[guests] == GuestStatus.RUNNING) & (h_of >= 0)
-        g = guests[ok]
-        h = h_of[ok]
-        vm = ~self.is_container_host[h]
-        g, h = g[vm], h[vm]
-        if not g.shape[0]:
-            return
-        if not self.storage_up:
-            self.skipped += int(g.shape[0])
-            return
-        busy = self.s_active[g]
-        self.skipped += int(busy.sum())
-        g, h = g[~busy], h[~busy]
-        if not g.shape[0]:
-            return
-        dt = now - sim.last_t[h]
-        u_now = sim.useful_mi[g] + sim.useful[g] * dt
-        work = np.where(sim.has_jobs[g],
-                        np.minimum(sim.work[g] + sim.useful[g] * dt, sim.job_total[g]), 0.0)
-        ram = st.gram[g]
-        full = np.full(g.shape[0], spec.kind == "full")
-        full |= ~self.chain_ok[g] | (self.since_full[g] + 1 >= spec.full_every)
-        elapsed = now - np.nan_to_num(self.rp_t[g], nan=now)
-        if spec.dirty_scales_with_cpu:
-            cap = st.vcpus[g] * st.mips[g] * elapsed
-            with np.errstate(divide="ignore", invalid="ignore"):
-                act = np.where(cap > 0, (u_now - self.rp_u[g]) / cap, 0.0)
-            act = np.clip(act, 0.0, 1.0)
-        else:
-            act = np.ones(g.shape[0])
-        ws = spec.working_set * ram
-        if spec.dirty_model == "uniform":
-            dirty = ws * -np.expm1(-spec.dirty_rate * act * elapsed / ws)
-        else:
-            dirty = np.minimum(spec.dirty_rate * act * elapsed, ws)
-        nbytes = np.where(full, self.full_bytes[g], dirty)
-        self.s_active[g] = True
-        self.s_t0[g] = now
-        self.s_u[g] = u_now
-        self.s_work[g] = work
-        self.s_bytes[g] = nbytes
-        self.s_full[g] = full
-        self.s_seq[g] += 1
-        self.write_bytes += float(nbytes.sum())
-        self.storage_j += self.spec.storage.power * float(nbytes.sum()) / self.B
-        if self.use_net:
-            assert self.storage_host is not None
-            self.s_w0[g] = now
-            self.s_done[g] = np.inf
-            for gi, hi, b in zip(g.tolist(), h.tolist(), nbytes.tolist(), strict=True):
-                ev = sim.network.transfer(hi, self.storage_host, b, rate_cap_bps=self.B * 8.0,
-                                          tag=f"snapshot:{gi}")
-                self.s_flow[gi] = int(ev.fid)
-                ev.callbacks.append(self._on_written(gi, int(self.s_seq[gi])))
-        else:
-            # fluid FIFO: the target drains the queue at B; no write beats its host's NIC
-            queue = max(now, self.write_busy) + np.cumsum(nbytes) / self.B
-            self.write_busy = float(queue[-1])
-            ends = np.maximum(queue, now + nbytes * 8.0 / st.bandwidth[h])
-            self.s_done[g] = ends
-            self.s_w0[g] = ends - nbytes / np.minimum(self.B, st.bandwidth[h] / 8.0)
-
-    def _on_written(self, g: int, seq: int) -> Any:
-        def cb(ev: simpy.Event) -> None:
-            rec = ev.value
-            if self.s_active[g] and self.s_seq[g] == seq and getattr(rec, "completed", True):
-                self.s_done[g] = self.sim.env.now
-                self.s_flow.pop(g, None)
-        return cb
-
-    def _commit_due(self, guests: I64) -> None:
-        """Turn finished writes of ``guests`` into restore points (with their end instants)."""
-        now = self.sim.env.now
-        due = guests[self.s_active[guests] & (self.s_done[guests] <= now)]
-        if not due.shape[0]:
-            return
-        spec = self.snap
-        assert spec is not None
-        self.s_active[due] = False
-        self.has_rp[due] = True
-        self.rp_t[due] = self.s_t0[due]
-        self.rp_u[due] = self.s_u[due]
-        self.rp_work[due] = self.s_work[due]
-        full = self.s_full[due]
-        self.since_full[due] = np.where(full, 0, self.since_full[due] + 1)
-        self.chain_ok[due] = True
-        self.n_snaps[due] += 1
-        self.taken += int(due.shape[0])
-        k = spec.keep_last
-        log_t, log_b = self.log_t, self.log_b
-        for g, t, b, f in zip(due.tolist(), self.s_done[due].tolist(),
-                              self.s_bytes[due].tolist(), full.tolist(), strict=True):
-            kept = self.files.get(g)
-            if kept is None:
-                kept = self.files[g] = _Kept()
-            i = kept.first + len(kept.sizes)  # running number of this file
-            kept.sizes.append(b)
-            if f:
-                kept.fulls.append(i)
-            log_t.append(t)
-            log_b.append(b)
-            # keep the newest k restore points and the chain they need: everything from the
-            # newest full snapshot at or before the k-th newest point
-            oldest = i - k + 1
-            while len(kept.fulls) > 1 and kept.fulls[1] <= oldest:
-                kept.fulls.popleft()
-            while kept.first < kept.fulls[0]:
-                log_t.append(t)
-                log_b.append(-kept.sizes.popleft())
-                kept.first += 1
-
-    def _abort(self, g: int) -> None:
-        """Abort guest ``g``'s write in progress (its host or the storage failed)."""
-        sim, now = self.sim, self.sim.env.now
-        self.s_active[g] = False
-        self.aborted += 1
-        b = float(self.s_bytes[g])
-        if self.use_net:
-            fid = self.s_flow.pop(g, None)
-            sent = b
-            if fid is not None:
-                try:
-                    sent = float(sim.network.cancel(fid).nbytes)
-                except KeyError:  # it ended at this very instant: all of it was sent
-                    sent = b
-        else:
-            w0, w1 = float(self.s_w0[g]), float(self.s_done[g])
-            frac = min(1.0, max(0.0, (now - w0) / (w1 - w0))) if w1 > w0 else 1.0
-            sent = b * frac
-        self.write_bytes -= b - sent
-        self.storage_j -= self.spec.storage.power * (b - sent) / self.B
-
-    def _storage_lost(self) -> None:
-        """The storage host failed: writes in progress abort, restore points are unavailable."""
-        now = self.sim.env.now
-        self.storage_up = False
-        active = np.flatnonzero(self.s_active)
-        self._commit_due(active)
-        for g in np.flatnonzero(self.s_active & (self.s_done > now)).tolist():
-            self._abort(g)
+        self.snaps.request_snapshot(guests)
 
     # ------------------------------------------------------------------ results -------------
     def finish(self, sim: Simulation, result: Result) -> None:
         """Close the books at the end of the run; add summary metrics and tables."""
-        st, end = sim.state, sim.duration
-        self._commit_due(np.flatnonzero(self.s_active & (self.s_done <= end)))
-        for g in np.flatnonzero(self.s_active).tolist():  # writes still going at the end
-            w0, w1, b = float(self.s_w0[g]), float(self.s_done[g]), float(self.s_bytes[g])
-            frac = min(1.0, max(0.0, (end - w0) / (w1 - w0))) if np.isfinite(w1) and w1 > w0 \
-                else 0.0
-            self.write_bytes -= b * (1 - frac)
-            self.storage_j -= self.spec.storage.power * b * (1 - frac) / self.B
+        st, end, snaps = sim.state, sim.duration, self.snaps
+        snaps.close(end)
         planned = sim.arrival_s + sim.lifetime_s
         stop = np.where(np.isnan(sim.end_s), np.minimum(planned, end), sim.end_s)
         for g in np.flatnonzero(~np.isnan(self.down_since)).tolist():
@@ -755,15 +487,7 @@ class Faults:
             "guest", "failed_host", "host", "down_since_s", "restart_s", "running_s",
             "recovery_s", "mode", "restore_bytes", "snapshot_age_s", "interrupted"])
         rt = rec["recovery_s"].dropna().to_numpy(dtype=float) if len(rec) else np.zeros(0)
-        # storage in use over time: +bytes at each write end, -bytes at each deletion
-        peak = end_b = 0.0
-        if self.log_t:
-            order = np.argsort(np.asarray(self.log_t), kind="stable")
-            ts = np.asarray(self.log_t)[order]
-            level = np.cumsum(np.asarray(self.log_b)[order])
-            keep = np.append(ts[1:] != ts[:-1], True)  # level after all changes of an instant
-            peak = float(level[keep].max())
-            end_b = float(level[-1])
+        peak, end_b = snaps.storage_levels()
         total_w = float(window.sum())
         result.summary.update({
             "availability": 1.0 - float(down.sum()) / total_w if total_w > 0 else 1.0,
@@ -777,16 +501,16 @@ class Faults:
             "guest_failures": int(self.n_down.sum()),
             "guest_restarts": int(self.n_restarts.sum()),
             "guests_down_at_end": int((st.status == GuestStatus.DOWN).sum()),
-            "snapshots_taken": self.taken,
-            "snapshots_skipped": self.skipped,
-            "snapshots_aborted": self.aborted,
+            "snapshots_taken": snaps.taken,
+            "snapshots_skipped": snaps.skipped,
+            "snapshots_aborted": snaps.aborted,
             "snapshot_storage_peak_bytes": peak,
             "snapshot_storage_end_bytes": end_b,
-            "snapshot_traffic_bytes": self.write_bytes,
-            "restore_traffic_bytes": self.read_bytes,
-            "snapshot_energy_kwh": self.storage_j / JOULES_PER_KWH,
+            "snapshot_traffic_bytes": snaps.write_bytes,
+            "restore_traffic_bytes": snaps.read_bytes,
+            "snapshot_energy_kwh": snaps.storage_j / JOULES_PER_KWH,
         })
-        result.summary["events"] = result.summary.get("events", 0) + self.events
+        result.summary["events"] = result.summary.get("events", 0) + self.events + snaps.events
         result.tables["availability"] = pd.DataFrame({
             "guest": idx,
             "group": st.guest_group[idx],
@@ -797,7 +521,7 @@ class Faults:
             "restarts": self.n_restarts[idx],
             "lost_work_mi": self.lost_mi[idx],
             "replayed_work_mi": self.replayed_mi[idx],
-            "snapshots": self.n_snaps[idx],
+            "snapshots": snaps.n_snaps[idx],
         })
         result.tables["recoveries"] = rec
         result.tables["failures"] = pd.DataFrame({
