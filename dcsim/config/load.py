@@ -215,8 +215,53 @@ def parse_config(data: dict[str, Any], source: str | None = None) -> Any:
     try:
         cfg = Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(issues_from_validation(exc, data=data), source=source) from None
+        issues = issues_from_validation(exc, data=data)
+        seen = {i.path for i in issues}
+        issues += [i for i in name_issues(data) if i.path not in seen]
+        raise ConfigError(issues, source=source) from None
     return resolve(cfg, source=source)
+
+
+def name_issues(data: Any) -> list[Issue]:
+    """Unknown catalog and policy names, found in raw data even when the schema check fails.
+
+    So that one pass reports schema problems and misspelled names together.
+    """
+    from dcsim.config.catalog import guest_types, host_models, virtualization_profiles
+    from dcsim.policies.placement import PLACEMENT
+
+    if not isinstance(data, dict):
+        return []
+    out: list[Issue] = []
+
+    def known(section: str, shipped: dict[str, Any]) -> set[str]:
+        extra = data.get(section)
+        return set(shipped) | (set(extra) if isinstance(extra, dict) else set())
+
+    def check(path: str, value: Any, names: set[str], what: str) -> None:
+        if isinstance(value, str) and value not in names:
+            out.append(Issue(path, f"unknown {what} {value!r}; known: {', '.join(sorted(names))}"))
+
+    models = known("host_models", host_models())
+    profiles = known("virtualization_profiles", virtualization_profiles())
+    types = known("guest_types", guest_types())
+    dcs = data.get("datacenters")
+    for d, dc in enumerate(dcs if isinstance(dcs, list) else []):
+        hosts = dc.get("hosts") if isinstance(dc, dict) else None
+        for j, h in enumerate(hosts if isinstance(hosts, list) else []):
+            if isinstance(h, dict):
+                check(f"datacenters[{d}].hosts[{j}].model", h.get("model"), models, "host model")
+                check(f"datacenters[{d}].hosts[{j}].virtualization", h.get("virtualization"),
+                      profiles, "virtualization profile")
+    guests = data.get("guests")
+    for k, g in enumerate(guests if isinstance(guests, list) else []):
+        if isinstance(g, dict):
+            check(f"guests[{k}].type", g.get("type"), types, "guest type")
+    placement = data.get("placement")
+    if isinstance(placement, dict):
+        check("placement.name", placement.get("name"), set(PLACEMENT.names()),
+              "placement policy")
+    return out
 
 
 def load_data(path: str | Path | None = None,

@@ -113,3 +113,12 @@ def test_real_process_exit_code_and_no_traceback(tmp_path: Path) -> None:
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_schema_problems_and_unknown_names_reported_together(tmp_path: Path) -> None:
+    cfg = tiny_config(duration="1 fortnight", placement={"name": "best_fitt"})
+    cfg["datacenters"][0]["hosts"][0]["virtualization"] = "kvmm"
+    res = runner.invoke(app, ["validate", str(_write(tmp_path, cfg))])
+    assert res.exit_code == 2
+    for path in ("duration", "placement.name", "datacenters[0].hosts[0].virtualization"):
+        assert path in res.output
