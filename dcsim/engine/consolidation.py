@@ -155,6 +155,14 @@ class Consolidation:
         if self.spec.underload:
             sources = np.zeros(st.n_hosts, dtype=bool)
             order = np.argsort(work / st.cap_mips, kind="stable")
+            # Upper bounds of what any target can still take: reservations only shrink free
+            # room during the step, so a guest above them cannot move and its host is skipped
+            # without a search (most underload trials fail on memory).
+            cand = st.awake & (sb.n_guests > 0) & ~over
+            ram_room = float(np.max(np.where(cand, sb.ram - sb.used_ram - sb.mem_overhead,
+                                             -np.inf), initial=-np.inf))
+            cpu_room = float(np.max(np.where(cand, self.limit * st.cap_mips - work, -np.inf),
+                                    initial=-np.inf))
             for h in order.tolist():
                 if (not active[h] or over[h] or targets[h] or busy_host[h]
                         or (need_live and not prof_live[h])):
@@ -162,11 +170,15 @@ class Consolidation:
                 guests = [g for g in st.members[h] if movable[g]]
                 if not guests or len(guests) != len(st.members[h]):
                     continue
+                if (max(float(st.gram[g]) for g in guests) > ram_room
+                        or max(float(sim.raw_want[g]) for g in guests) > cpu_room):
+                    continue
                 allow = st.awake & (sb.n_guests > 0) & ~over & ~sources
                 allow[h] = False
                 trial: list[tuple[int, int]] = []
+                saved = _save(sb, work, h)
                 for g in sorted(guests, key=lambda x: -float(sim.raw_want[x])):
-                    dst = self._pabfd(sb, g, allow, work, wake=False)
+                    dst = self._pabfd(sb, g, allow, work, wake=False, saved=saved)
                     if dst < 0:
                         break
                     trial.append((g, dst))
@@ -175,11 +187,11 @@ class Consolidation:
                     sources[h] = True
                     for _, d in trial:
                         targets[d] = True
-                else:
-                    for g, d in trial:
-                        sb.abort_migration(g)
-                        work[d] -= sim.raw_want[g]
-                        work[h] += sim.raw_want[g]
+                else:  # undo exactly (restoring values, not subtracting: no rounding drift)
+                    for g, _ in trial:
+                        sb.mig_dst[g] = -1
+                        sb.dst_ram[g] = sb.dst_disk[g] = 0.0
+                    _restore(sb, work, saved)
 
         if self.spec.max_migrations_per_step is not None:
             moves = moves[: self.spec.max_migrations_per_step]
@@ -188,10 +200,11 @@ class Consolidation:
             sim.migrate(g, dst, self.spec.migration)
 
     def _pabfd(self, sb: Any, g: int, allowed: NDArray[np.bool_], work: F64,
-               wake: bool = True) -> int:
+               wake: bool = True, saved: dict[int, tuple[float, ...]] | None = None) -> int:
         """Feasible host with the least power increase for guest ``g``; -1 if none.
 
-        Reserves the choice in the sandbox ``sb`` and moves the guest's load in ``work``.
+        Reserves the choice in the sandbox ``sb`` and moves the guest's load in ``work``; with
+        ``saved``, first records the chosen host's values so that a trial can be undone.
         """
         sim = self.sim
         src = int(sb.host_of[g])
@@ -211,10 +224,27 @@ class Consolidation:
         tables = sb.power_table[idx]
         before = np.where(sb.awake[idx], power_w(tables, work[idx] / cap), sb.sleep_power[idx])
         dst = int(idx[int(np.argmin(power_w(tables, np.minimum(after, 1.0)) - before))])
+        if saved is not None and dst not in saved:
+            saved.update(_save(sb, work, dst))
         sb.begin_migration(g, dst)
         work[dst] += sim.raw_want[g]
         work[src] -= sim.raw_want[g]
         return dst
+
+
+_HOST_FIELDS = ("used_ram", "used_storage", "reserved_mips", "n_guests", "vcpus_placed")
+
+
+def _save(sb: Any, work: F64, h: int) -> dict[int, tuple[float, ...]]:
+    """Host ``h``'s reservation values and work, to restore after a failed trial."""
+    return {h: (*(float(getattr(sb, f)[h]) for f in _HOST_FIELDS), float(work[h]))}
+
+
+def _restore(sb: Any, work: F64, saved: dict[int, tuple[float, ...]]) -> None:
+    for h, values in saved.items():
+        for f, v in zip(_HOST_FIELDS, values[:-1], strict=True):
+            getattr(sb, f)[h] = v
+        work[h] = values[-1]
 
 
 def _factory(sim: Simulation) -> Consolidation | None:
