@@ -158,10 +158,10 @@ class Consolidation:
             # Upper bounds of what any target can still take: reservations only shrink free
             # room during the step, so a guest above them cannot move and its host is skipped
             # without a search (most underload trials fail on memory).
-            cand = st.awake & (sb.n_guests > 0) & ~over
-            ram_room = float(np.max(np.where(cand, sb.ram - sb.used_ram - sb.mem_overhead,
+            receivers = st.awake & (sb.n_guests > 0) & ~over
+            ram_room = float(np.max(np.where(receivers, sb.ram - sb.used_ram - sb.mem_overhead,
                                              -np.inf), initial=-np.inf))
-            cpu_room = float(np.max(np.where(cand, self.limit * st.cap_mips - work, -np.inf),
+            cpu_room = float(np.max(np.where(receivers, self.limit * st.cap_mips - work, -np.inf),
                                     initial=-np.inf))
             for h in order.tolist():
                 if (not active[h] or over[h] or targets[h] or busy_host[h]
