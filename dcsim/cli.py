@@ -40,6 +40,10 @@ def _guard(fn: Callable[[], T]) -> T:
     except DcsimError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(1) from None
+    except OSError as exc:  # e.g. an output folder that cannot be written
+        err.print(f"[bold red]error:[/] {exc.strerror or exc}: {exc.filename or ''}",
+                  highlight=False)
+        raise typer.Exit(1) from None
     except KeyboardInterrupt:
         err.print("interrupted")
         raise typer.Exit(130) from None
