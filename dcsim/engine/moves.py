@@ -14,6 +14,7 @@ dcsim.model.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import TYPE_CHECKING, Any
 
 import simpy
@@ -46,13 +47,93 @@ def migrate(sim: Simulation, g: int, dst: int, spec: Any) -> simpy.Process | Non
         return None
     wake = sim.wake(dst)
     sim.update_host(dst, lambda: st.begin_migration(g, dst))
-    return sim.env.process(migration(sim, g, src, dst, spec, wake))
+    proc = sim.env.process(migration(sim, g, src, dst, spec, wake))
+    sim.mig_procs[g] = proc
+    return proc
+
+
+def interrupt(sim: Simulation, g: int, cause: str) -> None:
+    """Abort guest ``g``'s migration in flight, if any (see ``migration``)."""
+    proc = sim.mig_procs.get(g)
+    if proc is not None and proc.is_alive and proc is not sim.env.active_process:
+        proc.interrupt(cause)
+
+
+class _Tracked:
+    """The run's network service, remembering the transfer in flight (to cancel it)."""
+
+    def __init__(self, net: Any) -> None:
+        self.net = net
+        self.last: Any = None
+
+    def transfer(
+        self,
+        src_host: Any,
+        dst_host: Any,
+        nbytes: float,
+        rate_cap_bps: float = float("inf"),
+        tag: str = "",
+    ) -> Any:
+        self.last = self.net.transfer(
+            src_host, dst_host, nbytes, rate_cap_bps=rate_cap_bps, tag=tag
+        )
+        return self.last
 
 
 def migration(
     sim: Simulation, g: int, src: int, dst: int, spec: Any, wake_s: float
 ) -> ProcessGenerator:
-    """SimPy process: one migration, its rounds carried by the network model."""
+    """SimPy process: one migration, its rounds carried by the network model.
+
+    Interrupted (the guest left its source host, or the destination failed), it cancels the
+    transfer in flight, gives back the CPU it charged and the destination's reservation, and
+    ends without a record (counted in ``migrations_aborted``).
+    """
+    st = sim.state
+    net = _Tracked(sim.network)
+    charged = [False]
+    try:
+        return (yield from _run(sim, g, src, dst, spec, wake_s, net, charged))
+    except simpy.Interrupt:
+        if net.last is not None and not net.last.triggered:
+            sim.network.cancel(net.last.fid)
+        if charged[0]:
+            _charge(sim, g, src, dst, spec, -1.0)
+        if st.mig_dst[g] == dst and st.host_of[g] == src:
+            sim.update_host(dst, lambda: st.abort_migration(g))
+        if st.host_of[g] >= 0:
+            sim.paused[g] = False
+            sim.set_speed(g, 1.0)
+        sim.migrations_aborted += 1
+        sim.maybe_sleep(dst)
+        return None
+    finally:
+        if sim.mig_procs.get(g) is sim.env.active_process:
+            del sim.mig_procs[g]
+
+
+def _charge(sim: Simulation, g: int, src: int, dst: int, spec: Any, sign: float) -> None:
+    """Add (``sign`` 1) or remove (-1) the migration's CPU cost on both hosts."""
+    st = sim.state
+    mips = float(st.vcpus[g] * st.mips[g])
+
+    def add(h: int, cost: float) -> None:
+        sim.extra_raw[h] = max(0.0, sim.extra_raw[h] + sign * cost)
+
+    for h, cost in ((src, spec.cpu_cost_source * mips), (dst, spec.cpu_cost_destination * mips)):
+        sim.update_host(h, functools.partial(add, h, cost))
+
+
+def _run(
+    sim: Simulation,
+    g: int,
+    src: int,
+    dst: int,
+    spec: Any,
+    wake_s: float,
+    net: _Tracked,
+    charged: list[bool],
+) -> ProcessGenerator:
     from dcsim.engine.migration import migration_process
     from dcsim.model.migration import dirty_rate_function
 
@@ -60,18 +141,10 @@ def migration(
     if wake_s > 0:
         sim.events += 1
         yield sim.env.timeout(wake_s)
-    mips = float(st.vcpus[g] * st.mips[g])
-    cost_src, cost_dst = spec.cpu_cost_source * mips, spec.cpu_cost_destination * mips
 
     def charge(sign: float) -> None:
-        sim.update_host(
-            src,
-            lambda: sim.extra_raw.__setitem__(src, max(0.0, sim.extra_raw[src] + sign * cost_src)),
-        )
-        sim.update_host(
-            dst,
-            lambda: sim.extra_raw.__setitem__(dst, max(0.0, sim.extra_raw[dst] + sign * cost_dst)),
-        )
+        _charge(sim, g, src, dst, spec, sign)
+        charged[0] = sign > 0
 
     def alive() -> bool:
         return bool(st.mig_dst[g] == dst and st.host_of[g] == src)
@@ -110,13 +183,13 @@ def migration(
         t0 = sim.env.now
         on_phase("live", t0)
         cap = spec.bandwidth_cap if spec.bandwidth_cap is not None else float("inf")
-        yield sim.network.transfer(src, dst, disk, rate_cap_bps=cap, tag=f"disk:{g}")
+        yield net.transfer(src, dst, disk, rate_cap_bps=cap, tag=f"disk:{g}")
         disk_s = sim.env.now - t0
         disk = 0.0
     dirty = dirty_rate_function(spec, lambda t: float(sim.u_last[g]))
     record = yield from migration_process(
         sim.env,
-        sim.network,
+        net,
         float(st.gram[g]),
         dirty,
         src,

@@ -90,6 +90,7 @@ def migration_summary(
     out.update(
         {
             "migrations": len(recs),
+            "migrations_aborted": sim.migrations_aborted,
             "mean_migration_s": float(dur.mean()) if recs else float("nan"),
             "p95_migration_s": float(np.quantile(dur, 0.95)) if recs else float("nan"),
             "mean_downtime_s": float(down.mean()) if recs else float("nan"),

@@ -154,6 +154,8 @@ class Simulation:
         self.extra_raw = np.zeros(n_h)
         self._network: Any = None
         self.migration_records: list[Any] = []
+        self.migrations_aborted = 0
+        self.mig_procs: dict[int, simpy.Process] = {}
         # records and hooks
         self.rows: list[tuple[float, ...]] = []
         self.host_rows: list[tuple[float, F64, F64, F64]] = []
@@ -323,6 +325,7 @@ class Simulation:
             self.evict(g, GuestStatus.DOWN)
         for g in np.flatnonzero(st.mig_dst == h).tolist():  # migrations heading here: cancel
             self.update_host(h, functools.partial(st.abort_migration, g))
+            moves.interrupt(self, g, "destination failed")
 
         def change() -> None:
             st.failed[h] = True
@@ -516,7 +519,10 @@ class Simulation:
             st.status[g] = status
             self.demand[g] = self.useful[g] = self.raw[g] = 0.0
 
+        moving = st.mig_dst[g] >= 0
         self.update_host(h, change)
+        if moving:
+            moves.interrupt(self, g, "guest left its host")
         for hook in self.move_hooks:
             hook(g, h, -1)
         return h

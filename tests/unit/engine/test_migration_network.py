@@ -182,3 +182,45 @@ def test_guest_traffic_follows_a_migrating_guest() -> None:
     net = r.tables["network"]
     assert net.loc[net["time_s"] == 0.0, "max_link_utilization"].iloc[0] == 0.0
     assert net.loc[net["time_s"] == 600.0, "max_link_utilization"].iloc[0] == pytest.approx(0.3)
+
+
+def test_migration_aborted_when_the_guest_leaves_mid_flight() -> None:
+    # the guest's lifetime ends 4 s into an 8 s migration: the flow is cancelled, the
+    # destination's reservation and CPU charge are given back, no record is written
+    sc = dcsim.api._scenario(_two_host_cfg(), None)
+    sim = Simulation(sc, check_invariants=True)
+    st = sim.state
+
+    def go() -> object:
+        yield sim.env.timeout(60)
+        sim.migrate(0, 1, _spec(dirty_rate="0B/s", resume_time="0s"))
+        yield sim.env.timeout(4)
+        sim.depart(0)
+        yield sim.env.timeout(1)
+        assert st.used_ram[1] == 0.0
+        assert sim.extra_raw.sum() == 0.0
+        assert sim.network.flows.n_live == 0
+
+    sim.env.process(go())
+    r = sim.run()
+    assert r.summary["migrations"] == 0
+    assert r.summary["migrations_aborted"] == 1
+    assert r.summary["guests_departed"] == 1
+
+
+def test_migration_aborted_when_the_destination_fails() -> None:
+    sc = dcsim.api._scenario(_two_host_cfg(), None)
+    sim = Simulation(sc, check_invariants=True)
+
+    def go() -> object:
+        yield sim.env.timeout(60)
+        sim.migrate(0, 1, _spec(dirty_rate="0B/s"))
+        yield sim.env.timeout(3)
+        sim.fail_host(1)
+
+    sim.env.process(go())
+    r = sim.run()
+    assert r.summary["migrations_aborted"] == 1
+    assert sim.state.host_of[0] == 0
+    assert sim.state.status[0] == GuestStatus.RUNNING
+    assert sim.speed[0] == 1.0
