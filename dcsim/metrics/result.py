@@ -56,6 +56,7 @@ SUMMARY_DOC: dict[str, str] = {
     "p95_job_slowdown": "95th percentile of job slowdown",
     "makespan_s": "time the last job ended, s",
     "migrations": "migrations finished",
+    "migrations_aborted": "migrations cut short (guest left, destination failed)",
     "mean_migration_s": "mean migration duration, s",
     "p95_migration_s": "95th percentile of migration duration, s",
     "mean_downtime_s": "mean stop-and-copy downtime, s",
