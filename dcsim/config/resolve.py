@@ -270,6 +270,9 @@ def resolve(cfg: Config, source: str | None = None) -> Scenario:
     for k, ggrp in enumerate(cfg.guests):
         path = f"guests[{k}]"
         gtype = _guest_type(ggrp, types, path, issues)
+        if ggrp.io_fraction + ggrp.net_fraction > 1:
+            issues.append(Issue(f"{path}.io_fraction", "io_fraction + net_fraction must not "
+                                "exceed 1 (shares of the guest's time)"))
         if ggrp.size_from_trace and ggrp.workload.kind != "trace":
             issues.append(Issue(f"{path}.size_from_trace", "needs a trace workload (kind: trace) "
                                 "whose series carry guest sizes"))

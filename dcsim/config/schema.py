@@ -103,6 +103,17 @@ class GuestGroup(Frozen):
         "'antisocial' domains); co-located busy guests pay the layer's interference per "
         "antisocial neighbour",
     )
+    io_fraction: float = Field(
+        0.0, ge=0, le=1,
+        description="share of the guest's bare-metal time spent waiting on storage I/O; the "
+        "layer's io_seq_factor / io_rand_factor stretch it (see io_pattern)",
+    )
+    io_pattern: Literal["sequential", "random"] = "random"
+    net_fraction: float = Field(
+        0.0, ge=0, le=1,
+        description="share of the guest's bare-metal time spent on network I/O; the layer's "
+        "net_bulk_factor stretches it",
+    )
     syscall_fraction: float = Field(
         0.0, ge=0, le=1,
         description="share of the work that is syscall/I/O-heavy (pays the layer's "

@@ -9,7 +9,11 @@ guest running finite jobs runs out of work. Between samples a guest's demand is 
 involved, at that instant, so accounting is exact for piecewise-constant rates and events grow
 with what happens, not with guests × intervals.
 
-CPU model. To deliver ``d`` useful MIPS a guest makes its host spend ``d / eff`` raw MIPS, with
+CPU model. A guest that spends part of its bare-metal time on storage or network I/O
+(``io_fraction``, ``net_fraction``) waits longer for I/O under a layer with slower I/O
+(``io_*_factor``, ``net_bulk_factor``), so it can only ask for ``ClusterState.io_scale`` of its
+demand (the rest stays unmet). To deliver ``d`` useful MIPS a guest makes its host spend
+``d / eff`` raw MIPS, with
 ``eff = (1 − cpu_overhead)(1 − sched_overhead(r))(1 − syscall_fraction·syscall_overhead)
 (1 − interference)``: the virtualization layer's cost on CPU-bound work, time-slicing cost growing
 with runnable (busy) vCPUs per core ``r`` (none when pinned), the extra cost of syscall/I/O-heavy
@@ -236,7 +240,8 @@ class Simulation:
             eff = (st.efficiency(hosts, runnable)[local]
                    * (1.0 - st.syscall_frac[g] * st.syscall_overhead[h_of]) * interf)
             limit = st.vcpus[g] * st.mips_per_core[h_of] * st.cap_frac[g]
-            raw_want = np.where(self.paused[g], 0.0, np.minimum(want / eff, limit))
+            raw_want = np.where(self.paused[g], 0.0, np.minimum(want * st.io_scale(g, h_of) / eff,
+                                                                limit))
             self.raw_want[g] = raw_want
             room = np.maximum(0.0, st.cap_mips[hosts] - self.extra_raw[hosts])
             alloc = maxmin_share(raw_want, local, room, st.weight[g])

@@ -122,6 +122,9 @@ class ClusterState:
     syscall_overhead: F64
     interference: F64
     interference_max: F64
+    io_seq_factor: F64
+    io_rand_factor: F64
+    net_bulk_factor: F64
     # hosts: dynamic
     used_ram: F64
     used_storage: F64
@@ -139,6 +142,9 @@ class ClusterState:
     weight: F64  # share weight under contention
     cap_frac: F64  # most CPU a guest may use, fraction of vCPUs x MIPS
     syscall_frac: F64
+    io_frac: F64
+    io_random: NDArray[np.bool_]
+    net_frac: F64
     antisocial: NDArray[np.bool_]  # noisy neighbour (interference source)
     guest_group: I64
     host_of: I64
@@ -203,6 +209,9 @@ class ClusterState:
             syscall_overhead=hrep([p.syscall_overhead for p in prof]),
             interference=hrep([p.interference for p in prof]),
             interference_max=hrep([p.interference_max for p in prof]),
+            io_seq_factor=hrep([p.io_seq_factor for p in prof]),
+            io_rand_factor=hrep([p.io_rand_factor for p in prof]),
+            net_bulk_factor=hrep([p.net_bulk_factor for p in prof]),
             used_ram=reserved.copy(),
             used_storage=np.zeros(n_h),
             reserved_mips=np.zeros(n_h),
@@ -218,6 +227,10 @@ class ClusterState:
             weight=grep([g.spec.cpu_weight or float(g.type.vcpus) for g in gg]),
             cap_frac=grep([g.spec.cpu_cap or 1.0 for g in gg]),
             syscall_frac=grep([g.spec.syscall_fraction for g in gg]),
+            io_frac=grep([g.spec.io_fraction for g in gg]),
+            io_random=np.repeat(np.asarray([g.spec.io_pattern == "random" for g in gg],
+                                           dtype=bool), counts),
+            net_frac=grep([g.spec.net_fraction for g in gg]),
             antisocial=np.repeat(np.asarray([g.spec.antisocial for g in gg], dtype=bool),
                                  counts),
             guest_group=np.repeat(np.arange(len(gg), dtype=np.intp), counts),
@@ -402,6 +415,19 @@ class ClusterState:
                              minlength=self.n_hosts))
         if not np.allclose(ram, self.used_ram, rtol=1e-9, atol=1.0):
             raise InvariantViolation("RAM bookkeeping disagrees with placements")
+
+    def io_scale(self, g: I64, h: I64) -> F64:
+        """(len(g),) share of its bare-metal work rate guest ``g[i]`` can reach on host ``h[i]``.
+
+        A guest spends ``io_fraction`` of its bare-metal time on storage I/O and
+        ``net_fraction`` on network I/O; a layer whose I/O runs at factor ``f`` of native
+        stretches that part by ``1 / f`` (it waits, it does not burn CPU), so the guest's rate is
+        ``1 / ((1 - io - net) + io / f_io + net / f_net)``.
+        """
+        io, net = self.io_frac[g], self.net_frac[g]
+        f_io = np.where(self.io_random[g], self.io_rand_factor[h], self.io_seq_factor[h])
+        out: F64 = 1.0 / ((1.0 - io - net) + io / f_io + net / self.net_bulk_factor[h])
+        return out
 
     def efficiency(self, hosts: I64 | None = None, runnable: F64 | None = None) -> F64:
         """(n_hosts,) fraction of raw CPU that becomes guest work: layer and scheduling overhead.
