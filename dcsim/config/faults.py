@@ -93,6 +93,17 @@ class HostFailures(Frozen):
         return self
 
 
+class LinkFailures(Frozen):
+    """Independent failures of network links (each undirected link alternates up ``ttf`` and
+    down ``repair``). A failed link carries nothing: flows are re-routed over the surviving
+    paths (ECMP alternatives in a fat-tree or leaf-spine), and a flow left without any path
+    stalls until a repair. Links between a host and its switch can be left out."""
+
+    ttf: LifetimeSpec = Field(description="time to failure of each link")
+    repair: LifetimeSpec = Field(description="time to repair of each link")
+    host_links: bool = Field(True, description="also fail links between hosts and switches")
+
+
 class RackFailures(Frozen):
     """Correlated failures: every host of a rack goes down together.
 
@@ -194,6 +205,7 @@ class FaultsSpec(Frozen):
 
     hosts: HostFailures | None = None
     racks: RackFailures | None = None
+    links: LinkFailures | None = None
     recovery: RecoverySpec = RecoverySpec()
     snapshots: SnapshotSpec | None = None
     storage: StorageSpec = StorageSpec()

@@ -39,6 +39,7 @@ EXTENSIONS: Registry[ExtensionFactory] = Registry("engine extension")
 BUILTIN = (
     "dcsim.engine.consolidation",
     "dcsim.engine.faults",
+    "dcsim.engine.link_faults",
     "dcsim.engine.traffic",
 )
 

@@ -16,6 +16,7 @@ Imports: simpy, dcsim.network.flows.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import simpy
 from simpy.events import ProcessGenerator
@@ -167,6 +168,13 @@ class NetworkService:
             event.succeed(rec)
         self._replan()
         return rec
+
+    def set_links_down(self, down: Any) -> int:
+        """Take directed links out of service now (``down``: bool per link) and re-route every
+        flow (``FlowNetwork.set_links_down``); returns the number of flows left stalled."""
+        stalled = self.flows.set_links_down(self.env.now, down)
+        self._replan()
+        return stalled
 
     def sync(self) -> None:
         """Bring the flow network up to ``env.now``, e.g. before sampling ``flows.link_bytes``.

@@ -195,6 +195,7 @@ class _Meta:
     latency_s: float
     sent_at_s: float = math.nan
     sent_bytes: float = 0.0
+    key: int = 0
 
 
 class FlowNetwork:
@@ -297,7 +298,8 @@ class FlowNetwork:
         self._next_fid += 1
         links = self.router.path_links(src_host, dst_host, fid if key is None else key)
         lat = self.router.path_latency_s(links)
-        self._meta[fid] = _Meta(int(src_host), int(dst_host), float(nbytes), self.now_s, tag, lat)
+        self._meta[fid] = _Meta(int(src_host), int(dst_host), float(nbytes), self.now_s, tag, lat,
+                                key=fid if key is None else int(key))
         self._pending[fid] = (float(nbytes), float(rate_cap_bps), lat, links)
         self._dirty = True
         return fid
@@ -323,6 +325,39 @@ class FlowNetwork:
         rec = FlowRecord(fid, meta.tag, meta.src, meta.dst, sent, meta.start_s, self.now_s, False)
         self.records.append(rec)
         return rec
+
+    def set_links_down(self, now_s: float, down: NDArray[np.bool_]) -> int:
+        """Take the directed links in ``down`` out of service (and return the others) at ``now_s``.
+
+        Routing is rebuilt without them and every sending flow is re-routed on the surviving
+        graph (same ECMP key); a flow with no surviving path keeps its old path, whose failed
+        link now has zero capacity, so it stalls until a repair re-routes it. Returns the number
+        of stalled flows.
+        """
+        from dcsim.network.routing import Router
+
+        self.advance(now_s)
+        self._flush()
+        down = np.asarray(down, dtype=bool)
+        self.router = Router(self.topology, ecmp=self.router.ecmp, down=down)
+        self._capacity = np.where(down, 0.0, self.topology.capacity_bps)
+        paths: list[IntP] = []
+        stalled = 0
+        for slot, fid in enumerate(self._fid.tolist()):
+            meta = self._meta[fid]
+            try:
+                links = self.router.path_links(meta.src, meta.dst, meta.key)
+            except ValueError:  # cut off: keep the old path, which crosses a dead link
+                links = self._nz_link[self._nz_ptr[slot] : self._nz_ptr[slot + 1]]
+                stalled += 1
+            paths.append(np.asarray(links, dtype=np.intp))
+        if paths:
+            lengths = np.fromiter((p.size for p in paths), dtype=np.intp, count=len(paths))
+            self._nz_link = np.concatenate(paths).astype(np.intp)
+            self._nz_owner = np.repeat(np.arange(len(paths), dtype=np.intp), lengths)
+            self._nz_ptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.intp)
+        self._dirty = True
+        return stalled
 
     # -- time ---------------------------------------------------------------------------------
 
@@ -501,7 +536,9 @@ class FlowNetwork:
         load = np.bincount(
             self._nz_link, weights=self._rate[self._nz_owner], minlength=self._capacity.size
         )
-        return load / self._capacity
+        out = np.zeros(load.shape[0], dtype=np.float64)
+        np.divide(load, self._capacity, out=out, where=self._capacity > 0)  # dead links: 0
+        return out
 
     def rate_bps(self, fid: int) -> float:
         """Current rate of a live flow, bit/s (0 once its last byte has left)."""

@@ -57,6 +57,8 @@ class Router:
         shortest path per host pair (False).
     max_cached_destinations : int
         Bound on the per-destination distance/path-count cache (least recently used evicted).
+    down : ndarray of bool, shape (n_links,), optional
+        Directed links that are out of service (failed): no path uses them.
 
     Notes
     -----
@@ -66,17 +68,22 @@ class Router:
     """
 
     def __init__(
-        self, topology: Topology, ecmp: bool = True, max_cached_destinations: int = 4096
+        self,
+        topology: Topology,
+        ecmp: bool = True,
+        max_cached_destinations: int = 4096,
+        down: NDArray[np.bool_] | None = None,
     ) -> None:
         self.topology = topology
         self.ecmp = ecmp
         self._max_dst = max(1, int(max_cached_destinations))
         n = topology.n_nodes
-        src, dst = topology.link_src, topology.link_dst
+        up = np.ones(topology.n_links, dtype=bool) if down is None else ~np.asarray(down)
+        self.down = ~up
+        ids = np.flatnonzero(up)
+        src, dst = topology.link_src[ids], topology.link_dst[ids]
         # CSR adjacency whose data is link id + 1 (0 would be dropped as an explicit zero).
-        adj = sp.csr_matrix(
-            (np.arange(1, src.shape[0] + 1, dtype=np.int64), (src, dst)), shape=(n, n)
-        )
+        adj = sp.csr_matrix((ids.astype(np.int64) + 1, (src, dst)), shape=(n, n))
         adj.sort_indices()
         self._indptr: IntP = adj.indptr.astype(np.intp)
         self._indices: IntP = adj.indices.astype(np.intp)
