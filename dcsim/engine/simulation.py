@@ -152,7 +152,8 @@ class Simulation:
         self.start_s = np.full(n_g, np.nan)
         self.end_s = np.full(n_g, np.nan)
         self.lifetime_s = np.full(n_g, np.inf)
-        self.gen = np.zeros(n_g, dtype=np.int64)  # bumped on eviction: stale timers ignore it
+        self.gen = np.zeros(n_g, dtype=np.int64)
+        self.any_io = bool((st.io_frac > 0).any() or (st.net_frac > 0).any())  # bumped on eviction: stale timers ignore it
         jobs.setup_jobs(self)
         # migrations: CPU they cost on hosts (not charged to any guest), the network they use
         self.extra_raw = np.zeros(n_h)
@@ -240,8 +241,11 @@ class Simulation:
             eff = (st.efficiency(hosts, runnable)[local]
                    * (1.0 - st.syscall_frac[g] * st.syscall_overhead[h_of]) * interf)
             limit = st.vcpus[g] * st.mips_per_core[h_of] * st.cap_frac[g]
-            raw_want = np.where(self.paused[g], 0.0, np.minimum(want * st.io_scale(g, h_of) / eff,
-                                                                limit))
+            if self.any_io:
+                want_raw = want * st.io_scale(g, h_of) / eff
+            else:
+                want_raw = want / eff
+            raw_want = np.where(self.paused[g], 0.0, np.minimum(want_raw, limit))
             self.raw_want[g] = raw_want
             room = np.maximum(0.0, st.cap_mips[hosts] - self.extra_raw[hosts])
             alloc = maxmin_share(raw_want, local, room, st.weight[g])
