@@ -152,8 +152,8 @@ class Simulation:
         self.start_s = np.full(n_g, np.nan)
         self.end_s = np.full(n_g, np.nan)
         self.lifetime_s = np.full(n_g, np.inf)
-        self.gen = np.zeros(n_g, dtype=np.int64)
-        self.any_io = bool((st.io_frac > 0).any() or (st.net_frac > 0).any())  # bumped on eviction: stale timers ignore it
+        self.gen = np.zeros(n_g, dtype=np.int64)  # bumped on eviction: stale timers ignore it
+        self.any_io = bool((st.io_frac > 0).any() or (st.net_frac > 0).any())
         jobs.setup_jobs(self)
         # migrations: CPU they cost on hosts (not charged to any guest), the network they use
         self.extra_raw = np.zeros(n_h)
