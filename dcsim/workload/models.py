@@ -499,7 +499,6 @@ def build_workload(spec: WorkloadSpec, n: int, streams: RandomStreams, name: str
     ConfigError
         A trace that cannot be loaded or selected (issue paths relative to the spec).
     """
-    from scipy import stats  # lazy: slow to import
     if isinstance(spec, ConstantWorkload):
         return Constant(n, spec.utilization)
     if isinstance(spec, JobsWorkload):
@@ -507,6 +506,8 @@ def build_workload(spec: WorkloadSpec, n: int, streams: RandomStreams, name: str
     if isinstance(spec, UniformWorkload):
         return StepwiseRandom(n, streams, name, spec.period or interval_s, spec.low, spec.high,
                               spec.autocorrelation)
+    if isinstance(spec, NormalWorkload | BetaWorkload | LognormalWorkload):
+        from scipy import stats  # lazy: slow to import, and only these kinds need it
     if isinstance(spec, NormalWorkload):
         return RandomStep(n, streams, name, spec.period or interval_s,
                           stats.norm(loc=spec.mean, scale=spec.sd), spec.autocorrelation)
