@@ -5,6 +5,7 @@ Imports: dcsim.config, dcsim.engine, dcsim.io.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +35,12 @@ def _scenario(config: Scenario | dict[str, Any] | str | Path | None,
 
 def run(config: Scenario | dict[str, Any] | str | Path | None = None, *,
         seed: int | None = None, replication: int = 0, overrides: list[str] | None = None,
-        check_invariants: bool = False) -> Result:
+        check_invariants: bool = False,
+        progress: Callable[[float], None] | None = None) -> Result:
     """Simulate a config (a loaded ``Scenario``, a dict, a YAML path, or None = the default).
 
-    ``seed`` replaces the config's seed; ``overrides`` are ``dotted.path=value`` strings.
+    ``seed`` replaces the config's seed; ``overrides`` are ``dotted.path=value`` strings;
+    ``progress(t_s)`` is called with the simulated time at every scheduling interval.
     Raises ``ConfigError`` (listing every problem) before anything runs if the input is bad.
     """
     from dcsim import __version__
@@ -48,7 +51,8 @@ def run(config: Scenario | dict[str, Any] | str | Path | None = None, *,
     if seed is not None:
         ov.append(f"seed={int(seed)}")
     sc = _scenario(config, ov)
-    result = simulate(sc, replication=replication, check_invariants=check_invariants)
+    result = simulate(sc, replication=replication, check_invariants=check_invariants,
+                      progress=progress)
     result.manifest = {
         "dcsim_version": __version__,
         "scenario_id": sc.scenario_id,

@@ -86,7 +86,14 @@ def run(
     check: Annotated[bool, typer.Option(help="check capacity invariants at every step")] = False,
 ) -> None:
     """Simulate a config and write its results folder."""
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     import dcsim
     from dcsim.io.results import write_run
@@ -97,11 +104,14 @@ def run(
             overrides.append(f"seed={seed}")
         sc = dcsim.load_config(config, overrides)
         dest = out_dir if out_dir is not None else Path("results") / sc.config.name
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                      console=err, transient=True, disable=quiet) as progress:
-            progress.add_task(f"simulating {sc.config.name} ({sc.n_hosts} hosts, "
-                              f"{sc.n_guests} guests)", total=None)
-            result = dcsim.run(sc, check_invariants=check)
+        with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                      TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True,
+                      disable=quiet) as progress:
+            task = progress.add_task(f"simulating {sc.config.name} ({sc.n_hosts} hosts, "
+                                     f"{sc.n_guests} guests)", total=sc.config.duration)
+            result = dcsim.run(sc, check_invariants=check,
+                               progress=lambda t: progress.update(task, completed=t))
+            progress.update(task, completed=sc.config.duration)
             folder = write_run(result, dest)
         if quiet:
             out.print(str(folder))
