@@ -160,18 +160,19 @@ def _run(
     def on_switch(now: float) -> None:
         if not alive():
             return
-        sim.update_host(src)
-        sim.update_host(dst)
-        st.finish_migration(g)
+
+        def move() -> None:
+            st.finish_migration(g)
+            sim.paused[g] = False
+            if sim.check_invariants:
+                st.check()
+
+        # settle both hosts up to now, move the guest, then re-share both (once each)
+        sim.update_host(src, lambda: sim.update_host(dst, move))
         for hook in sim.move_hooks:
             hook(g, src, dst)
         sim.migration_gaps.append(now - float(sim.placed_since[g]))
         sim.placed_since[g] = now
-        if sim.check_invariants:
-            st.check()
-        sim.paused[g] = False
-        sim.update_host(src)
-        sim.update_host(dst)
 
     charge(1.0)
     # Storage is shared within a data center; across data centers the disk goes too: with a

@@ -288,29 +288,21 @@ class Simulation:
         self.u_last[self.jobs_over] = 0.0
 
     # ------------------------------------------------------------------ public changes ------
-    def set_speed(self, g: int, factor: float) -> None:
-        """Deliver only ``factor`` of guest ``g``'s work from now on (1 = normal)."""
+    def _change_guest(self, g: int, change: Callable[[], None]) -> None:
+        """Apply ``change`` to guest ``g`` at its host's boundary (directly if not placed)."""
         h = int(self.state.host_of[g])
-
-        def change() -> None:
-            self.speed[g] = factor
-
         if h >= 0:
             self.update_host(h, change)
         else:
             change()
+
+    def set_speed(self, g: int, factor: float) -> None:
+        """Deliver only ``factor`` of guest ``g``'s work from now on (1 = normal)."""
+        self._change_guest(g, functools.partial(self.speed.__setitem__, g, factor))
 
     def set_paused(self, g: int, paused: bool) -> None:
         """Stop (or resume) guest ``g``: while paused it wants CPU but gets none."""
-        h = int(self.state.host_of[g])
-
-        def change() -> None:
-            self.paused[g] = paused
-
-        if h >= 0:
-            self.update_host(h, change)
-        else:
-            change()
+        self._change_guest(g, functools.partial(self.paused.__setitem__, g, paused))
 
     def wake(self, h: int) -> float:
         """Wake host ``h`` if asleep; returns the wake latency the caller must wait."""
