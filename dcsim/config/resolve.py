@@ -301,14 +301,10 @@ def resolve(cfg: Config, source: str | None = None) -> Scenario:
     issues += _workload_issues(cfg, base_dir_of(source))
 
     topology = None
-    if hgroups and not issues and cfg.compat != "cloudsim":
-        from dcsim.network.build import build_topology
-
-        nic = [g.model.bandwidth for g in hgroups for _ in range(g.count)]
-        hdc = [g.datacenter for g in hgroups for _ in range(g.count)]
-        bd = base_dir_of(source)
-        topology, net_issues = build_topology(cfg.network, nic, hdc, len(cfg.datacenters),
-                                              str(bd) if bd else None)
+    # Without a network section the topology is the implicit star of host NICs, which is always
+    # valid: the engine builds it only if something uses the network.
+    if hgroups and not issues and cfg.compat != "cloudsim" and cfg.network is not None:
+        topology, net_issues = build_scenario_topology(cfg, hgroups, source)
         issues += net_issues
 
     if cfg.compat == "cloudsim" and not issues:
@@ -341,6 +337,17 @@ def resolve(cfg: Config, source: str | None = None) -> Scenario:
     cfg_json = cfg.model_dump(mode="json")
     return Scenario(cfg, tuple(hgroups), tuple(ggroups), used, params, source,
                     config_hash(cfg_json), topology)
+
+
+def build_scenario_topology(cfg: Config, hgroups: tuple[HostGroupR, ...] | list[HostGroupR],
+                            source: str | None) -> tuple[Any, list[Issue]]:
+    """The scenario's network topology with hosts attached, and its problems (config paths)."""
+    from dcsim.network.build import build_topology
+
+    nic = [g.model.bandwidth for g in hgroups for _ in range(g.count)]
+    hdc = [g.datacenter for g in hgroups for _ in range(g.count)]
+    bd = base_dir_of(source)
+    return build_topology(cfg.network, nic, hdc, len(cfg.datacenters), str(bd) if bd else None)
 
 
 def base_dir_of(source: str | None) -> Path | None:

@@ -202,7 +202,7 @@ class Faults:
     def _units(self, kind: str) -> list[list[int]]:
         """Hosts of each failing unit: one per host, or one per rack."""
         sim = self.sim
-        return unit_hosts(kind, sim.state.n_hosts, self.spec.racks, sim.sc.topology)
+        return unit_hosts(kind, sim.state.n_hosts, self.spec.racks, sim.topology)
 
     def _failures(self, kind: str) -> ProcessGenerator:
         """SimPy process: fail and repair the hosts (``kind='host'``) or racks of the run.

@@ -35,7 +35,7 @@ class LinkFaults:
     def __init__(self, sim: Simulation, spec: LinkFailures) -> None:
         self.sim = sim
         self.spec = spec
-        topo = sim.sc.topology
+        topo = sim.topology
         n_edges = topo.n_links // 2
         host = topo.is_host_node
         ends_host = host[topo.link_src[0::2]] | host[topo.link_dst[0::2]]

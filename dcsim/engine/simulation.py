@@ -158,6 +158,7 @@ class Simulation:
         # migrations: CPU they cost on hosts (not charged to any guest), the network they use
         self.extra_raw = np.zeros(n_h)
         self._network: Any = None
+        self._topology: Any = None
         self.migration_records: list[Any] = []
         self.migrations_aborted = 0
         self.mig_procs: dict[int, simpy.Process] = {}
@@ -362,6 +363,19 @@ class Simulation:
 
     # ------------------------------------------------------------------ migration -----------
     @property
+    def topology(self) -> Any:
+        """The run's topology: the config's network, or the star of host NICs (built on use)."""
+        if self._topology is None:
+            self._topology = self.sc.topology
+        if self._topology is None:
+            from dcsim.config.resolve import build_scenario_topology
+
+            self._topology, issues = build_scenario_topology(self.cfg, self.sc.host_groups,
+                                                             self.sc.source)
+            assert not issues, issues  # a star of the hosts' own NICs is always valid
+        return self._topology
+
+    @property
     def network(self) -> Any:
         """The run's ``NetworkService`` (built on first use: runs without transfers pay nothing)."""
         if self._network is None:
@@ -369,7 +383,7 @@ class Simulation:
             from dcsim.network.flows import FlowNetwork
             from dcsim.network.routing import Router
 
-            topo = self.sc.topology
+            topo = self.topology
             ecmp = self.cfg.network.ecmp if self.cfg.network is not None else True
             self._network = NetworkService(self.env, FlowNetwork(topo, Router(topo, ecmp=ecmp)))
         return self._network

@@ -47,8 +47,8 @@ class Traffic:
         if spec.switch_energy and kind != "star":
             from dcsim.network.power import NetworkPower
 
-            self.power = NetworkPower(sim.sc.topology)
-            topo = sim.sc.topology
+            self.power = NetworkPower(sim.topology)
+            topo = sim.topology
             self.switch_dc = np.asarray([
                 int(topo.graph.nodes[topo.nodes[int(n)]].get("dc", 0))
                 for n in self.power.switch_nodes], dtype=np.intp)
@@ -157,7 +157,7 @@ class Traffic:
         sim = self.sim
         self._integrate(now)
         if sim._network is None:  # nothing has used the network yet
-            util = np.zeros(sim.sc.topology.n_links)
+            util = np.zeros(sim.topology.n_links)
         else:
             sim.network.sync()
             util = sim.network.flows.link_utilization()
@@ -201,7 +201,7 @@ class Traffic:
             s["flow_bytes"] = 0.0
             s["link_byte_hops"] = 0.0
         if self.link_rows:
-            n_l = sim.sc.topology.n_links
+            n_l = sim.topology.n_links
             result.tables["links"] = pd.DataFrame({
                 "time_s": np.repeat([r[0] for r in self.link_rows], n_l),
                 "link": np.tile(np.arange(n_l), len(self.link_rows)),
