@@ -79,6 +79,13 @@ class Simulation:
     job_end: F64
     jobs_changed: simpy.Event
     jobs_target: float
+    # offered-load state, set up by dcsim.engine.offered.setup (see that module)
+    w_last: F64
+    stop_at: F64
+    wake_until: F64
+    recovering: NDArray[np.bool_]
+    wait_mi: F64
+    unserved_by_cause: F64
 
     def __init__(self, scenario: Scenario, *, replication: int = 0,
                  check_invariants: bool = False) -> None:

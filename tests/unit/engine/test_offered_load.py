@@ -147,3 +147,27 @@ def test_slower_wake_never_lowers_the_sla_metrics() -> None:
         assert vals[0] < vals[1] < vals[2], (key, vals)
     # a slower wake delivers less: energy may fall, but never with the SLA looking better
     assert np.diff([s["delivered_mi"] for s in runs]).max() < 0
+
+
+def test_rejected_guest_unserved_equals_what_it_would_have_been_served() -> None:
+    # the same varying (uniform, redrawn every interval) guest: placed alone on a roomy host it
+    # gets all it asks; rejected (a 3 GiB filler takes the 4 GiB host) that same demand, sampled
+    # from its workload without a host, is unserved.
+    def cfg(host_ram: str) -> dict[str, Any]:
+        c = copy.deepcopy(tiny_config())
+        c["datacenters"][0]["hosts"][0].update(count=1, cores=2, ram=host_ram)
+        c["guests"] = [
+            {"count": 1, "mips": 1000, "ram": "3GiB", "disk": "1GB", "boot": False,
+             "workload": {"kind": "constant", "utilization": 0.0}},
+            {"count": 1, "mips": 1000, "ram": "3GiB", "disk": "1GB", "boot": False,
+             "workload": {"kind": "uniform", "low": 0.1, "high": 0.9}},
+        ]
+        return c
+
+    placed = dcsim.run(cfg("8GiB"))
+    rejected = dcsim.run(cfg("4GiB")).summary
+    served = float(placed.guests.set_index("guest").loc[1, "delivered_mi"])
+    assert placed.summary["unserved_mi"] == pytest.approx(0.0, abs=1e-6)
+    assert rejected["guests_rejected"] == 1
+    assert rejected["unserved_rejected_mi"] == pytest.approx(served, rel=1e-12)
+    assert served != pytest.approx(0.5 * 1000 * 3600, rel=1e-3)  # it really varied
