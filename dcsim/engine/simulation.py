@@ -384,10 +384,10 @@ class Simulation:
         if self._topology is None:
             self._topology = self.sc.topology
         if self._topology is None:
-            from dcsim.config.resolve import build_scenario_topology
+            from dcsim.network.build import scenario_topology
 
-            self._topology, issues = build_scenario_topology(self.cfg, self.sc.host_groups,
-                                                             self.sc.source)
+            self._topology, issues = scenario_topology(self.cfg, self.sc.host_groups,
+                                                       self.sc.source)
             assert not issues, issues  # a star of the hosts' own NICs is always valid
         return self._topology
 
