@@ -287,6 +287,20 @@ def test_ctrl_c_during_replace_is_held_until_the_new_folder_is_in_place(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
+def _wait_for_sigterm_handler(pid: int) -> None:
+    """Wait until ``pid`` catches SIGTERM (bit 15 of SigCgt in /proc/PID/status, Linux)."""
+    status = Path(f"/proc/{pid}/status")
+    if not status.exists():
+        time.sleep(5.0)
+        return
+    for _ in range(600):
+        line = next((x for x in status.read_text().splitlines() if x.startswith("SigCgt:")), "")
+        if line and int(line.split()[1], 16) & (1 << (signal.SIGTERM - 1)):
+            return
+        time.sleep(0.1)
+    raise AssertionError("dcsim never installed its SIGTERM handler")
+
+
 def test_sigterm_mid_run_keeps_the_old_results_and_leaves_nothing(tmp_path: Path) -> None:
     out = tmp_path / "r"
     quick = tmp_path / "quick.yaml"
@@ -302,7 +316,8 @@ def test_sigterm_mid_run_keeps_the_old_results_and_leaves_nothing(tmp_path: Path
     proc = subprocess.Popen([sys.executable, "-m", "dcsim", "run", str(slow), "--out", str(out),
                              "--overwrite", "-q"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    time.sleep(3.0)  # inside the simulation (validation takes well under a second)
+    _wait_for_sigterm_handler(proc.pid)
+    time.sleep(1.0)  # then into the simulation (it takes tens of seconds)
     assert proc.poll() is None, proc.communicate()
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=60)
