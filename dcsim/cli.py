@@ -2,22 +2,24 @@
 
 Exit codes: 0 success, 2 bad input (config, unit, trace, topology, an --out folder dcsim may not
 write; every problem listed with its config path, nothing written), 1 an unexpected internal
-error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM, handled like Ctrl-C).
+error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM, handled like Ctrl-C). The consoles
+and the error guard are shared with the mounted sub-commands through ``dcsim.console``.
+
+Imports: typer, rich, dcsim (the API), dcsim.console, and the command modules it mounts.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from dcsim.errors import ConfigError, DcsimError, Terminated
+from dcsim.console import err, guard, out
+from dcsim.errors import Terminated
 
 app = typer.Typer(
     name="dcsim",
@@ -26,29 +28,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
-T = TypeVar("T")
-
-
-def _guard(fn: Callable[[], T]) -> T:
-    """Run ``fn``; turn dcsim's errors into a clean message and exit code (no traceback)."""
-    try:
-        return fn()
-    except ConfigError as exc:
-        err.print(f"[bold red]error:[/] {exc.render()}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-    except DcsimError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(1) from None
-    except OSError as exc:  # e.g. an output folder that cannot be written
-        err.print(f"[bold red]error:[/] {exc.strerror or exc}: {exc.filename or ''}",
-                  highlight=False)
-        raise typer.Exit(1) from None
-    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (see main)
-        term = isinstance(exc, Terminated)
-        err.print("terminated" if term else "interrupted")
-        raise typer.Exit(143 if term else 130) from None
+_guard = guard  # the shared guard of every command (dcsim.console)
 
 
 ConfigArg = Annotated[
