@@ -137,6 +137,7 @@ def test_zero_demand_and_update_offset(tmp_path: Path) -> None:
     r = _run(cfg, zero_demand="drop", update_offset=0.1)
     assert r.summary["demand_mi"] == pytest.approx(1_650_000, rel=1e-9)
     assert r.summary["guests_departed"] == 0
+    assert r.timeseries["time_s"].tolist()[:2] == [0.1, 300.1]
 
 
 def test_reservation() -> None:
