@@ -1,22 +1,23 @@
 """The ``dcsim`` command line: a thin layer over the Python API, and the only module that prints.
 
 Exit codes: 0 success, 2 bad input (config, unit, trace, topology; every problem listed with its
-config path, nothing written), 1 an unexpected internal error, 130 interrupted.
+config path, nothing written), 1 an unexpected internal error, 130 interrupted. The consoles and the
+error guard are shared with the mounted sub-commands through ``dcsim.console``.
+
+Imports: typer, rich, dcsim (the API), dcsim.console, and the command modules it mounts.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from dcsim.errors import ConfigError, DcsimError
+from dcsim.console import err, guard, out
 
 app = typer.Typer(
     name="dcsim",
@@ -25,28 +26,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
-T = TypeVar("T")
-
-
-def _guard(fn: Callable[[], T]) -> T:
-    """Run ``fn``; turn dcsim's errors into a clean message and exit code (no traceback)."""
-    try:
-        return fn()
-    except ConfigError as exc:
-        err.print(f"[bold red]error:[/] {exc.render()}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-    except DcsimError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(1) from None
-    except OSError as exc:  # e.g. an output folder that cannot be written
-        err.print(f"[bold red]error:[/] {exc.strerror or exc}: {exc.filename or ''}",
-                  highlight=False)
-        raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        raise typer.Exit(130) from None
+_guard = guard  # the shared guard of every command (dcsim.console)
 
 
 ConfigArg = Annotated[

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from dcsim.engine import offered
 from dcsim.metrics.consolidation import StateHistoryRecorder, esv, slav
 from dcsim.model.cluster import GuestStatus
 from dcsim.policies.consolidation import specpower_w
@@ -178,6 +179,7 @@ def datacenter_update(sim: Simulation, *, periodic: bool) -> None:
     sim._settle(all_hosts, guests)
     before = sim.util.copy()
     if periodic or a.updates == "datacenter":
+        offered.settle(sim)  # every guest, before its demand is sampled again
         sim._sample(now)
     if not cs.started and now >= cs.first_update - 1e-9:
         cs.started = True

@@ -63,6 +63,7 @@ class Consolidation:
         self.steps = 0
         self.planned = 0
         self.cs_detector, self.cs_selector = build_policy(ps)  # CloudSim planner's own objects
+        self._mig_bps: F64 | None = None
 
     def start(self, sim: Simulation) -> None:
         sim.tick_hooks.append(self.step)
@@ -83,13 +84,35 @@ class Consolidation:
         self.ghist[placed, 0] = sim.u_last[placed]
         self.glen[placed] = np.minimum(self.glen[placed] + 1, self.ghist.shape[1])
 
+    def migration_bps(self) -> F64:
+        """(n_hosts,) bandwidth a migration from each host is estimated to get, bit/s.
+
+        ``min(host access link, migration.bandwidth_cap)``: the host's access link is its NIC
+        without a ``network:`` section and ``min(NIC, topology link)`` with one
+        (``Topology.host_access_bps``). Contention with other flows is not foreseen.
+        """
+        if self._mig_bps is None:
+            sim = self.sim
+            if sim.cfg.network is None:  # the implicit star of NICs: no need to build it
+                bps = sim.state.bandwidth.copy()
+            else:
+                bps = np.asarray(sim.topology.host_access_bps(), dtype=np.float64)
+            cap = self.spec.migration.bandwidth_cap
+            if cap is not None:
+                bps = np.minimum(bps, float(cap))
+            self._mig_bps = bps
+        return self._mig_bps
+
     def _load(self, hosts: I64, util: F64) -> HostLoad:
+        """Load of ``hosts``; the migration time estimate is one full copy of the largest
+        guest's RAM at ``migration_bps`` (no dirty-page rounds, no contention)."""
         st = self.sim.state
+        bps = self.migration_bps()
         mig_s = np.zeros(hosts.shape[0])
         for i, h in enumerate(hosts.tolist()):
             m = st.members[h]
             if m:
-                mig_s[i] = float(np.max(st.gram[m])) * 8.0 / float(st.bandwidth[h])
+                mig_s[i] = float(np.max(st.gram[m])) * 8.0 / float(bps[h])
         return HostLoad(util, self.hist[hosts], self.hlen[hosts], mig_s, self.sim.interval)
 
     def _over_one(self, h: int, util: float) -> bool:
