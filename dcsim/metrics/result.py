@@ -43,7 +43,10 @@ SUMMARY_DOC: dict[str, str] = {
     "energy_facility_kwh": "Σ_datacenters (hosts + network energy of the data center) × its "
     "PUE, kWh",
     "mean_active_hosts": "time-average number of awake hosts",
-    "max_active_hosts": "largest number of awake hosts at any scheduling instant",
+    "max_active_hosts": "largest number of awake hosts at any instant (exact, not sampled)",
+    "mean_active_rack_units": "Σ_hosts rack_units × awake time / duration: the time-average "
+    "rack space of hosts that had to be on, U",
+    "peak_active_rack_units": "largest Σ rack_units of awake hosts at any instant, U",
     "mean_cpu_utilization": "CPU used / CPU capacity of awake hosts, time-weighted (0..1)",
     "demand_mi": "offered load: work the guests' workloads asked for over each guest's "
     "would-be presence (arrival to planned departure or end of run), running or not, MI",
