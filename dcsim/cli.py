@@ -2,21 +2,75 @@
 
 Exit codes: 0 success, 2 bad input (config, unit, trace, topology; every problem listed with its
 config path, nothing written), 1 an unexpected internal error, 130 interrupted.
+
+No traceback ever reaches the user: :class:`_Guarded` (the click group of every command, sub-groups
+included) turns any exception that escapes a command into one line and exit code 1 (2 for dcsim's
+``ConfigError``); ``dcsim --debug CMD`` or ``DCSIM_DEBUG=1`` prints the traceback as well.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
 
 from dcsim.errors import ConfigError, DcsimError
+
+out = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+_DEBUG = {"on": os.environ.get("DCSIM_DEBUG", "") not in ("", "0")}
+
+
+def _one_line(exc: BaseException) -> str:
+    """``Type: message`` on one line, cut at 300 characters."""
+    text = " ".join(str(exc).split())
+    text = text if len(text) <= 300 else text[:297] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _report_escaped(exc: BaseException) -> int:
+    """Print an exception that escaped a command; the exit code it deserves."""
+    if _DEBUG["on"]:
+        err.print(escape("".join(traceback.format_exception(exc))), highlight=False,
+                  soft_wrap=True)
+    if isinstance(exc, ConfigError):
+        err.print(f"[bold red]error:[/] {escape(exc.render())}", highlight=False, soft_wrap=True)
+        return 2
+    if isinstance(exc, MemoryError):
+        err.print("[bold red]error:[/] out of memory: the input asks for more than this machine "
+                  "has (reduce counts, duration or topology size)", highlight=False)
+        return 2
+    hint = "" if _DEBUG["on"] else " (run with --debug for the traceback)"
+    err.print(f"[bold red]internal error[/] (a bug in dcsim, please report it){hint}: "
+              f"{escape(_one_line(exc))}", highlight=False, soft_wrap=True)
+    return 1
+
+
+class _Guarded(TyperGroup):
+    """The ``dcsim`` group: any exception escaping a command becomes one line and an exit code."""
+
+    def invoke(self, ctx: Any) -> Any:  # a click Context (vendored by typer)
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException, SystemExit):  # usage errors too
+            raise
+        except KeyboardInterrupt:
+            err.print("interrupted")
+            raise typer.Exit(130) from None
+        except Exception as exc:
+            raise typer.Exit(_report_escaped(exc)) from None
+
 
 app = typer.Typer(
     name="dcsim",
@@ -24,10 +78,18 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_Guarded,
 )
-out = Console()
-err = Console(stderr=True)
-T = TypeVar("T")
+
+
+@app.callback()
+def _options(
+    debug: Annotated[bool, typer.Option(
+        "--debug", help="show the traceback of an unexpected error (also DCSIM_DEBUG=1)")] = False,
+) -> None:
+    """Discrete-event simulator of virtualized data centers."""
+    if debug:
+        _DEBUG["on"] = True
 
 
 def _guard(fn: Callable[[], T]) -> T:
@@ -35,14 +97,14 @@ def _guard(fn: Callable[[], T]) -> T:
     try:
         return fn()
     except ConfigError as exc:
-        err.print(f"[bold red]error:[/] {exc.render()}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(exc.render())}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except DcsimError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
     except OSError as exc:  # e.g. an output folder that cannot be written
-        err.print(f"[bold red]error:[/] {exc.strerror or exc}: {exc.filename or ''}",
-                  highlight=False)
+        err.print(f"[bold red]error:[/] {escape(str(exc.strerror or exc))}: "
+                  f"{escape(str(exc.filename or ''))}", highlight=False)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         err.print("interrupted")
