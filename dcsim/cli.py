@@ -1,60 +1,30 @@
 """The ``dcsim`` command line: a thin layer over the Python API, and the only module that prints.
 
-Exit codes: 0 success, 2 bad input (config, unit, trace, topology; every problem listed with its
-config path, nothing written), 1 an unexpected internal error, 130 interrupted.
+Exit codes: 0 success, 2 bad input (config, unit, trace, topology, an --out folder dcsim may not
+write; every problem listed with its config path, nothing written), 1 an unexpected internal
+error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM, handled like Ctrl-C). The consoles
+and the error guard are shared with the mounted sub-commands through ``dcsim.console``.
 
 No traceback ever reaches the user: :class:`_Guarded` (the click group of every command, sub-groups
 included) turns any exception that escapes a command into one line and exit code 1 (2 for dcsim's
 ``ConfigError``); ``dcsim --debug CMD`` or ``DCSIM_DEBUG=1`` prints the traceback as well.
+
+Imports: typer, rich, dcsim (the API), dcsim.console, and the command modules it mounts.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
-import traceback
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
-from dcsim.errors import ConfigError, DcsimError
-
-out = Console()
-err = Console(stderr=True)
-T = TypeVar("T")
-_DEBUG = {"on": os.environ.get("DCSIM_DEBUG", "") not in ("", "0")}
-
-
-def _one_line(exc: BaseException) -> str:
-    """``Type: message`` on one line, cut at 300 characters."""
-    text = " ".join(str(exc).split())
-    text = text if len(text) <= 300 else text[:297] + "..."
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _report_escaped(exc: BaseException) -> int:
-    """Print an exception that escaped a command; the exit code it deserves."""
-    if _DEBUG["on"]:
-        err.print(escape("".join(traceback.format_exception(exc))), highlight=False,
-                  soft_wrap=True)
-    if isinstance(exc, ConfigError):
-        err.print(f"[bold red]error:[/] {escape(exc.render())}", highlight=False, soft_wrap=True)
-        return 2
-    if isinstance(exc, MemoryError):
-        err.print("[bold red]error:[/] out of memory: the input asks for more than this machine "
-                  "has (reduce counts, duration or topology size)", highlight=False)
-        return 2
-    hint = "" if _DEBUG["on"] else " (run with --debug for the traceback)"
-    err.print(f"[bold red]internal error[/] (a bug in dcsim, please report it){hint}: "
-              f"{escape(_one_line(exc))}", highlight=False, soft_wrap=True)
-    return 1
+from dcsim.console import DEBUG, err, guard, out, report_escaped
+from dcsim.errors import Terminated
 
 
 class _Guarded(TyperGroup):
@@ -65,11 +35,12 @@ class _Guarded(TyperGroup):
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException, SystemExit):  # usage errors too
             raise
-        except KeyboardInterrupt:
-            err.print("interrupted")
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt as exc:
+            term = isinstance(exc, Terminated)
+            err.print("terminated" if term else "interrupted")
+            raise typer.Exit(143 if term else 130) from None
         except Exception as exc:
-            raise typer.Exit(_report_escaped(exc)) from None
+            raise typer.Exit(report_escaped(exc)) from None
 
 
 app = typer.Typer(
@@ -80,6 +51,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     cls=_Guarded,
 )
+_guard = guard  # the shared guard of every command (dcsim.console)
 
 
 @app.callback()
@@ -89,26 +61,7 @@ def _options(
 ) -> None:
     """Discrete-event simulator of virtualized data centers."""
     if debug:
-        _DEBUG["on"] = True
-
-
-def _guard(fn: Callable[[], T]) -> T:
-    """Run ``fn``; turn dcsim's errors into a clean message and exit code (no traceback)."""
-    try:
-        return fn()
-    except ConfigError as exc:
-        err.print(f"[bold red]error:[/] {escape(exc.render())}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-    except DcsimError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-        raise typer.Exit(1) from None
-    except OSError as exc:  # e.g. an output folder that cannot be written
-        err.print(f"[bold red]error:[/] {escape(str(exc.strerror or exc))}: "
-                  f"{escape(str(exc.filename or ''))}", highlight=False)
-        raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        raise typer.Exit(130) from None
+        DEBUG["on"] = True
 
 
 ConfigArg = Annotated[
@@ -146,8 +99,14 @@ def run(
     set_: SetOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only the folder")] = False,
     check: Annotated[bool, typer.Option(help="check capacity invariants at every step")] = False,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="replace --out if it holds an earlier dcsim run's results")] = False,
 ) -> None:
-    """Simulate a config and write its results folder."""
+    """Simulate a config and write its results folder.
+
+    The folder must be new or empty, or hold an earlier dcsim run's results and --overwrite be
+    given; anything else is refused before the simulation (exit 2).
+    """
     from rich.progress import (
         BarColumn,
         Progress,
@@ -158,6 +117,7 @@ def run(
     )
 
     import dcsim
+    from dcsim.io.outdir import check_out_dir
     from dcsim.io.results import write_run
 
     def go() -> Path:
@@ -166,6 +126,7 @@ def run(
             overrides.append(f"seed={seed}")
         sc = dcsim.load_config(config, overrides)
         dest = out_dir if out_dir is not None else Path("results") / sc.config.name
+        check_out_dir(dest, overwrite=overwrite)  # refused before the simulation, not after
         with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
                       TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True,
                       disable=quiet) as progress:
@@ -174,7 +135,7 @@ def run(
             result = dcsim.run(sc, check_invariants=check,
                                progress=lambda t: progress.update(task, completed=t))
             progress.update(task, completed=sc.config.duration)
-            folder = write_run(result, dest)
+            folder = write_run(result, dest, overwrite=overwrite)
         if quiet:
             out.print(str(folder))
         else:
@@ -243,6 +204,13 @@ def _mount_optional() -> None:
 _mount_optional()
 
 
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main() -> None:
-    """Entry point of the ``dcsim`` console script."""
+    """Entry point of the ``dcsim`` console script (SIGTERM is handled like Ctrl-C)."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _on_sigterm)
     app()
