@@ -127,12 +127,9 @@ def test_cli_refusal_is_one_message_and_writes_nothing(tmp_path: Path) -> None:
 def test_unexpected_exception_is_one_line_exit_1(monkeypatch: pytest.MonkeyPatch,
                                                  tmp_path: Path) -> None:
     """An exception no check foresaw: one line, exit 1; ``--debug`` adds the traceback."""
-    import dcsim.config.load as load
-
     def boom(*_a: object, **_k: object) -> None:
         raise ZeroDivisionError("simulated bug")
 
-    monkeypatch.setattr(load, "load_config", boom)
     monkeypatch.setattr(dcsim, "load_config", boom)
     cfg = _write(tmp_path, tiny_config())
     res = runner.invoke(app, ["validate", str(cfg)])
