@@ -35,8 +35,13 @@ class Result:
 
 
 SUMMARY_DOC: dict[str, str] = {
-    "energy_it_kwh": "energy drawn by hosts (IT), kWh",
-    "energy_facility_kwh": "IT energy × PUE of each data center, kWh",
+    "energy_it_kwh": "IT energy: energy_hosts_kwh + energy_network_kwh, kWh",
+    "energy_hosts_kwh": "∫ Σ_hosts power dt (power model at the host's utilisation; sleep "
+    "power asleep; 0 W failed), kWh",
+    "energy_network_kwh": "∫ Σ_switches power dt, integrated between the flows' rate changes "
+    "(0 without a network section or with a star), kWh",
+    "energy_facility_kwh": "Σ_datacenters (hosts + network energy of the data center) × its "
+    "PUE, kWh",
     "mean_active_hosts": "time-average number of awake hosts",
     "max_active_hosts": "largest number of awake hosts at any scheduling instant",
     "mean_cpu_utilization": "CPU used / CPU capacity of awake hosts, time-weighted (0..1)",
@@ -83,7 +88,7 @@ SUMMARY_DOC: dict[str, str] = {
     "pdm": "performance degradation due to migration: work lost to migration slow-down and "
     "stop-and-copy / demand_mi",
     "slav": "SLATAH × PDM (Beloglazov & Buyya, CCPE 2012)",
-    "esv": "energy (kWh) × SLAV",
+    "esv": "energy_it_kwh × slav",
     "overall_sla_violation": "CloudSim: unallocated / requested MIPS over all VMs",
     "average_sla_violation": "CloudSim: mean per-VM under-allocation ratio where positive",
     "consolidation_steps": "optimisation steps run",
