@@ -415,6 +415,17 @@ class ClusterState:
                              minlength=self.n_hosts))
         if not np.allclose(ram, self.used_ram, rtol=1e-9, atol=1.0):
             raise InvariantViolation("RAM bookkeeping disagrees with placements")
+        disk = (np.bincount(self.host_of[placed], weights=self.charged_disk[placed],
+                            minlength=self.n_hosts)
+                + np.bincount(self.mig_dst[moving], weights=self.dst_disk[moving],
+                              minlength=self.n_hosts))
+        if not np.allclose(disk, self.used_storage, rtol=1e-9, atol=1.0):
+            raise InvariantViolation("storage bookkeeping disagrees with placements")
+        req = self.vcpus * self.mips
+        cpu = (np.bincount(self.host_of[placed], weights=req[placed], minlength=self.n_hosts)
+               + np.bincount(self.mig_dst[moving], weights=req[moving], minlength=self.n_hosts))
+        if not np.allclose(cpu, self.reserved_mips, rtol=1e-9, atol=1e-6):
+            raise InvariantViolation("CPU bookkeeping disagrees with placements")
 
     def io_scale(self, g: I64, h: I64) -> F64:
         """(len(g),) share of its bare-metal work rate guest ``g[i]`` can reach on host ``h[i]``.
