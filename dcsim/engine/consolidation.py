@@ -33,10 +33,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from dcsim.engine import assumptions
 from dcsim.engine.extensions import EXTENSIONS
 from dcsim.model.cluster import GuestStatus
 from dcsim.model.power import power_w
-from dcsim.policies.consolidation import parse_policy
+from dcsim.policies.consolidation import build_policy, parse_policy, plan_migrations
 from dcsim.policies.overload import HostLoad, StaticThreshold, make_detector
 from dcsim.policies.selection import GuestView, make_selector
 
@@ -73,6 +74,8 @@ class Consolidation:
         self.static = isinstance(self.detector, StaticThreshold)
         self.steps = 0
         self.planned = 0
+        self.cs_detector, self.cs_selector = build_policy(ps)  # CloudSim planner's own objects
+        self._mig_bps: F64 | None = None
 
     def start(self, sim: Simulation) -> None:
         sim.tick_hooks.append(self.step)
@@ -95,13 +98,35 @@ class Consolidation:
         self.graw[placed, 1:] = self.graw[placed, :-1]
         self.graw[placed, 0] = sim.raw[placed]
 
+    def migration_bps(self) -> F64:
+        """(n_hosts,) bandwidth a migration from each host is estimated to get, bit/s.
+
+        ``min(host access link, migration.bandwidth_cap)``: the host's access link is its NIC
+        without a ``network:`` section and ``min(NIC, topology link)`` with one
+        (``Topology.host_access_bps``). Contention with other flows is not foreseen.
+        """
+        if self._mig_bps is None:
+            sim = self.sim
+            if sim.cfg.network is None:  # the implicit star of NICs: no need to build it
+                bps = sim.state.bandwidth.copy()
+            else:
+                bps = np.asarray(sim.topology.host_access_bps(), dtype=np.float64)
+            cap = self.spec.migration.bandwidth_cap
+            if cap is not None:
+                bps = np.minimum(bps, float(cap))
+            self._mig_bps = bps
+        return self._mig_bps
+
     def _load(self, hosts: I64, util: F64) -> HostLoad:
+        """Load of ``hosts``; the migration time estimate is one full copy of the largest
+        guest's RAM at ``migration_bps`` (no dirty-page rounds, no contention)."""
         st = self.sim.state
+        bps = self.migration_bps()
         mig_s = np.zeros(hosts.shape[0])
         for i, h in enumerate(hosts.tolist()):
             m = st.members[h]
             if m:
-                mig_s[i] = float(np.max(st.gram[m])) * 8.0 / float(st.bandwidth[h])
+                mig_s[i] = float(np.max(st.gram[m])) * 8.0 / float(bps[h])
         return HostLoad(util, self.hist[hosts], self.hlen[hosts], mig_s, self.sim.interval)
 
     def _over_without(self, h: int, util: float, hist: F64, left: list[int]) -> bool:
@@ -130,7 +155,13 @@ class Consolidation:
     def step(self, now: float) -> None:
         """Plan and start this interval's migrations."""
         sim, st = self.sim, self.sim.state
+        if sim.cs is not None and not sim.cs.started:
+            return  # assumptions.first_decision: not before the first datacenter update
         self.steps += 1
+        if sim.assume.planner == "cloudsim":
+            self._start(plan_migrations(assumptions.snapshot(sim), self.cs_detector,
+                                        self.cs_selector, self.rng))
+            return
         placed = np.flatnonzero(st.host_of >= 0)
         req = np.bincount(st.host_of[placed], weights=sim.raw_want[placed],
                           minlength=st.n_hosts) + sim.extra_raw
@@ -148,7 +179,8 @@ class Consolidation:
         busy_host[st.mig_dst[moving]] = True
         movable = (st.status == GuestStatus.RUNNING) & ~moving
         prof_live = np.asarray([sim.profiles[int(p)].live_migration for p in st.profile])
-        need_live = self.spec.migration.model in ("precopy", "postcopy")
+        need_live = (self.spec.migration.model in ("precopy", "postcopy")
+                     and sim.assume.migration == "configured")
         work = req.copy()
         sb = st.sandbox()
         self.hadd[:] = 0.0
@@ -231,11 +263,18 @@ class Consolidation:
                         sb.dst_ram[g] = sb.dst_disk[g] = 0.0
                     _restore(sb, work, saved, self.hadd)
 
+        self._start(moves)
+
+    def _start(self, moves: list[tuple[int, int]]) -> None:
+        """Start the planned moves, in order, with the migration model the switches select."""
         if self.spec.max_migrations_per_step is not None:
             moves = moves[: self.spec.max_migrations_per_step]
         self.planned += len(moves)
+        if self.sim.assume.migration == "cloudsim":
+            assumptions.start_migrations(self.sim, moves)
+            return
         for g, dst in moves:
-            sim.migrate(g, dst, self.spec.migration)
+            self.sim.migrate(g, dst, self.spec.migration)
 
     def _pabfd(self, sb: Any, g: int, allowed: NDArray[np.bool_], work: F64,
                wake: bool = True, saved: Saved | None = None) -> int:

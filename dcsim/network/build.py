@@ -1,13 +1,15 @@
 """Build the network of a scenario: topology graph, host attachment, validation issues.
 
-Imports: networkx, dcsim.network.topology, dcsim.config.network, dcsim.errors.
+Imports: networkx, numpy, dcsim.network.topology, dcsim.config.{network, resolve}, dcsim.errors.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import networkx as nx
+import numpy as np
 
 from dcsim.config.network import NetworkSpec, TopologySpec
 from dcsim.errors import ConfigError, Issue
@@ -96,10 +98,25 @@ def build_topology(spec: NetworkSpec | None, nic_bps: Sequence[float], host_dc: 
         if graph is None:
             return None, issues
     topo = attach_hosts(graph, len(nic_bps), racks)
+    cap_host_links(topo, nic_bps)
     for issue in topo.validate():
         issues.append(Issue(f"network.topology.{issue.path}" if issue.path
                             else "network.topology", issue.message))
     return (topo if not issues else None), issues
+
+
+def cap_host_links(topo: Topology, nic_bps: Sequence[float]) -> None:
+    """Every link of a host carries at most the host's NIC rate: ``min(NIC, link)``, bit/s.
+
+    A 1 Gbit/s NIC on a 10 Gbit/s fat-tree port runs at 1 Gbit/s (the port negotiates down).
+    Changes ``topo.capacity_bps`` in place (the graph keeps the topology's own link rates);
+    a multi-homed host's NIC rate applies to each of its links.
+    """
+    node_nic = np.full(topo.n_nodes, np.inf)
+    attached = topo.host_node_index >= 0
+    node_nic[topo.host_node_index[attached]] = np.asarray(nic_bps, dtype=np.float64)[attached]
+    np.minimum(topo.capacity_bps, node_nic[topo.link_src], out=topo.capacity_bps)
+    np.minimum(topo.capacity_bps, node_nic[topo.link_dst], out=topo.capacity_bps)
 
 
 def _racks_by_dc(graph: nx.Graph, host_dc: Sequence[int]) -> list[int] | None:
@@ -117,3 +134,19 @@ def _racks_by_dc(graph: nx.Graph, host_dc: Sequence[int]) -> list[int] | None:
             return None  # validation will report too few slots
         out.append(avail.pop(0))
     return out
+
+
+def scenario_topology(cfg: Any, hgroups: Sequence[Any],
+                      source: str | None) -> tuple[Topology | None, list[Issue]]:
+    """A scenario's topology with its hosts attached, and its problems (config paths).
+
+    ``cfg`` is a ``dcsim.config.schema.Config``, ``hgroups`` its resolved host groups
+    (``dcsim.config.resolve.HostGroupR``) in host order; relative file paths resolve against the
+    config file's folder.
+    """
+    from dcsim.config.resolve import base_dir_of
+
+    nic = [g.model.bandwidth for g in hgroups for _ in range(g.count)]
+    hdc = [g.datacenter for g in hgroups for _ in range(g.count)]
+    bd = base_dir_of(source)
+    return build_topology(cfg.network, nic, hdc, len(cfg.datacenters), str(bd) if bd else None)

@@ -453,6 +453,19 @@ class Topology:
         """Number of graph nodes."""
         return len(self.nodes)
 
+    def host_access_bps(self) -> F64:
+        """(n_hosts,) rate of the fastest link leaving each config host's node, bit/s.
+
+        What one flow from the host can get at most (a flow takes one path); 0 for an unattached
+        host. With the scenario's NICs applied (``dcsim.network.build.cap_host_links``) this is
+        ``min(NIC, the topology's host link)``.
+        """
+        best = np.zeros(self.n_nodes)
+        np.maximum.at(best, self.link_src, np.nan_to_num(self.capacity_bps))
+        hn = self.host_node_index
+        out: F64 = np.where(hn >= 0, best[np.maximum(hn, 0)], 0.0)
+        return out
+
     def link_id(self, u: str, v: str) -> int:
         """Index of the directed link ``u -> v``; KeyError if the nodes are not adjacent."""
         if self._link_ids is None:

@@ -4,7 +4,12 @@ Beloglazov & Buyya (CCPE 2012), with CloudSim 3.0.3's rules (``reference/cloudsi
 section 7). The candidates are the host's guests that are not migrating, in the host's list order;
 a selector returns the index of one candidate (``None`` when there is none):
 
-* ``mmt`` (:class:`MinimumMigrationTime`): least configured RAM; the first wins ties.
+* ``mmt`` (:class:`MinimumMigrationTime`): least configured RAM; the first wins ties. The
+  migration time it minimises is estimated as ``RAM × 8 / b``, one full copy at the bandwidth
+  ``b`` a migration from the host gets (in the default engine ``min(NIC, the topology's host
+  link, migration.bandwidth_cap)``, ``Consolidation.migration_bps``); every candidate shares the
+  host's ``b``, so the least RAM is the shortest estimate. The same estimate (of the largest
+  guest) is the migration time LR/LRR detectors see.
 * ``mu`` (:class:`MinimumUtilization`): least ``requested MIPS / MIPS``; the first wins ties.
 * ``rs`` (:class:`RandomSelection`): uniform, drawn from the numpy ``Generator`` passed in
   (CloudSim draws from an unseeded ``java.util.Random``; dcsim's draws are reproducible).
@@ -88,7 +93,8 @@ class _Selector:
 
 @SELECTION.register("mmt")
 class MinimumMigrationTime(_Selector):
-    """The guest with the least RAM (shortest migration); first wins ties."""
+    """The guest with the least RAM (shortest migration ``RAM × 8 / b`` at its host's migration
+    bandwidth ``b``, the same for every candidate); first wins ties."""
 
     def select(self, guests: GuestView, rng: np.random.Generator) -> int | None:
         """Index of the chosen guest, or None if there is none."""
