@@ -14,7 +14,7 @@ computes a host's history from its VMs' histories: the current requested utilisa
 the guest's raw demand, the host's utilisation history minus (plus) the guest's own history of raw
 MIPS consumed (divided by the host's capacity; the history length of a host that receives a guest
 is the longer of the two), and the longest migration time among the guests then on it (RAM × 8 /
-the host's NIC bandwidth). Without this, a local-regression detector, which reads only the
+``migration_bps``). Without this, a local-regression detector, which reads only the
 history, would keep firing until a host is empty.
 
 Differences from CloudSim's semantics (``compat: cloudsim``), on purpose: RAM, storage and the
@@ -132,7 +132,8 @@ class Consolidation:
     def _over_without(self, h: int, util: float, hist: F64, left: list[int]) -> bool:
         """Whether host ``h`` is still overloaded holding only guests ``left`` (step 2)."""
         st = self.sim.state
-        mig_s = (float(np.max(st.gram[left])) * 8.0 / float(st.bandwidth[h]) if left else 0.0)
+        bps = float(self.migration_bps()[h])
+        mig_s = float(np.max(st.gram[left])) * 8.0 / bps if left else 0.0
         load = HostLoad(np.asarray([util]), hist[None, :], self.hlen[h:h + 1],
                         np.asarray([mig_s]), self.sim.interval)
         return bool(np.asarray(self.detector.overloaded(load))[0])
@@ -146,8 +147,9 @@ class Consolidation:
         hist = self.hist[idx] + self.hadd[idx] + self.graw[g][None, :] / cap[:, None]
         hlen = np.maximum(self.hlen[idx], self.glen[g])
         gbits = float(st.gram[g]) * 8.0
+        bps = self.migration_bps()
         mig_s = np.asarray([max(gbits, max((float(st.gram[x]) * 8.0 for x in st.members[h]),
-                                           default=0.0)) / float(st.bandwidth[h])
+                                           default=0.0)) / float(bps[h])
                             for h in idx.tolist()])
         load = HostLoad(after, hist, hlen, mig_s, self.sim.interval)
         return np.asarray(self.detector.overloaded(load), dtype=bool)
