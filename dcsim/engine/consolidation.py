@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from dcsim.engine import moves
 from dcsim.engine.extensions import EXTENSIONS
 from dcsim.model.cluster import GuestStatus
 from dcsim.model.power import power_w
@@ -231,7 +232,7 @@ class Consolidation:
         """
         sim = self.sim
         src = int(sb.host_of[g])
-        ok = sb.feasible(g) & allowed
+        ok = sb.feasible(g) & allowed & moves.reachable(sim, src)  # not across failed links
         ok[src] = False
         if not wake:
             ok &= sb.awake
