@@ -6,10 +6,9 @@ registries live in ``dcsim.policies``.
 
 from __future__ import annotations
 
-from importlib import metadata
-
 from dcsim.api import load_config, run
 from dcsim.errors import ConfigError
+from dcsim.version import __version__
 
 
 def sweep(*args: object, **kwargs: object) -> object:
@@ -17,10 +16,5 @@ def sweep(*args: object, **kwargs: object) -> object:
     from dcsim.experiments.sweep import run_sweep
 
     return run_sweep(*args, **kwargs)  # type: ignore[arg-type]
-
-try:
-    __version__ = metadata.version("dcsim")
-except metadata.PackageNotFoundError:  # running from a source tree without installing
-    __version__ = "0.1.0"
 
 __all__ = ["ConfigError", "__version__", "load_config", "run", "sweep"]

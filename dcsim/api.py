@@ -1,6 +1,7 @@
 """The Python API: ``load_config`` and ``run``.
 
-Imports: dcsim.config, dcsim.engine, dcsim.io.
+Imports: dcsim.validate (the full config check), dcsim.config, dcsim.engine, dcsim.io,
+dcsim.metrics, dcsim.version.
 """
 
 from __future__ import annotations
@@ -9,9 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dcsim.config.load import load_config, parse_config
 from dcsim.config.resolve import Scenario
 from dcsim.metrics.result import Result
+from dcsim.validate import load_config, parse_config
 
 __all__ = ["load_config", "run"]
 
@@ -22,15 +23,15 @@ def _scenario(config: Scenario | dict[str, Any] | str | Path | None,
         if overrides:
             from dcsim.config.load import apply_overrides
 
-            return parse_config(apply_overrides(config.config_json(), overrides),  # type: ignore[no-any-return]
+            return parse_config(apply_overrides(config.config_json(), overrides),
                                 source=config.source)
         return config
     if isinstance(config, dict):
         from dcsim.config.load import apply_overrides
 
         data = apply_overrides(config, overrides or [])
-        return parse_config(data)  # type: ignore[no-any-return]
-    return load_config(config, overrides)  # type: ignore[no-any-return]
+        return parse_config(data)
+    return load_config(config, overrides)
 
 
 def run(config: Scenario | dict[str, Any] | str | Path | None = None, *,
@@ -43,9 +44,9 @@ def run(config: Scenario | dict[str, Any] | str | Path | None = None, *,
     ``progress(t_s)`` is called with the simulated time at every scheduling interval.
     Raises ``ConfigError`` (listing every problem) before anything runs if the input is bad.
     """
-    from dcsim import __version__
     from dcsim.engine.dispatch import simulate
     from dcsim.io.results import environment_versions
+    from dcsim.version import __version__
 
     ov = list(overrides or [])
     if seed is not None:

@@ -1,22 +1,25 @@
 """The ``dcsim`` command line: a thin layer over the Python API, and the only module that prints.
 
-Exit codes: 0 success, 2 bad input (config, unit, trace, topology; every problem listed with its
-config path, nothing written), 1 an unexpected internal error, 130 interrupted.
+Exit codes: 0 success, 2 bad input (config, unit, trace, topology, an --out folder dcsim may not
+write; every problem listed with its config path, nothing written), 1 an unexpected internal
+error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM, handled like Ctrl-C). The consoles
+and the error guard are shared with the mounted sub-commands through ``dcsim.console``.
+
+Imports: typer, rich, dcsim (the API), dcsim.console, and the command modules it mounts.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from dcsim.errors import ConfigError, DcsimError
+from dcsim.console import err, guard, out
+from dcsim.errors import Terminated
 
 app = typer.Typer(
     name="dcsim",
@@ -25,28 +28,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
-T = TypeVar("T")
-
-
-def _guard(fn: Callable[[], T]) -> T:
-    """Run ``fn``; turn dcsim's errors into a clean message and exit code (no traceback)."""
-    try:
-        return fn()
-    except ConfigError as exc:
-        err.print(f"[bold red]error:[/] {exc.render()}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-    except DcsimError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(1) from None
-    except OSError as exc:  # e.g. an output folder that cannot be written
-        err.print(f"[bold red]error:[/] {exc.strerror or exc}: {exc.filename or ''}",
-                  highlight=False)
-        raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        raise typer.Exit(130) from None
+_guard = guard  # the shared guard of every command (dcsim.console)
 
 
 ConfigArg = Annotated[
@@ -84,8 +66,14 @@ def run(
     set_: SetOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only the folder")] = False,
     check: Annotated[bool, typer.Option(help="check capacity invariants at every step")] = False,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="replace --out if it holds an earlier dcsim run's results")] = False,
 ) -> None:
-    """Simulate a config and write its results folder."""
+    """Simulate a config and write its results folder.
+
+    The folder must be new or empty, or hold an earlier dcsim run's results and --overwrite be
+    given; anything else is refused before the simulation (exit 2).
+    """
     from rich.progress import (
         BarColumn,
         Progress,
@@ -96,6 +84,7 @@ def run(
     )
 
     import dcsim
+    from dcsim.io.outdir import check_out_dir
     from dcsim.io.results import write_run
 
     def go() -> Path:
@@ -104,6 +93,7 @@ def run(
             overrides.append(f"seed={seed}")
         sc = dcsim.load_config(config, overrides)
         dest = out_dir if out_dir is not None else Path("results") / sc.config.name
+        check_out_dir(dest, overwrite=overwrite)  # refused before the simulation, not after
         with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
                       TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True,
                       disable=quiet) as progress:
@@ -112,7 +102,7 @@ def run(
             result = dcsim.run(sc, check_invariants=check,
                                progress=lambda t: progress.update(task, completed=t))
             progress.update(task, completed=sc.config.duration)
-            folder = write_run(result, dest)
+            folder = write_run(result, dest, overwrite=overwrite)
         if quiet:
             out.print(str(folder))
         else:
@@ -181,6 +171,13 @@ def _mount_optional() -> None:
 _mount_optional()
 
 
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main() -> None:
-    """Entry point of the ``dcsim`` console script."""
+    """Entry point of the ``dcsim`` console script (SIGTERM is handled like Ctrl-C)."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _on_sigterm)
     app()

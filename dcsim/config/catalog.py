@@ -52,7 +52,7 @@ class PowerSpec(Frozen):
 
     def table(self) -> list[float]:
         """The 11-point table in watts."""
-        from dcsim.model.power import linear_table
+        from dcsim.config.power_table import linear_table
 
         if self.kind == "spec":
             assert self.watts is not None
@@ -63,7 +63,7 @@ class PowerSpec(Frozen):
 
     def problems(self) -> list[tuple[str, str]]:
         """(field, message) pairs for an unusable model."""
-        from dcsim.model.power import validate_table
+        from dcsim.config.power_table import validate_table
 
         if self.kind == "spec":
             if self.watts is None:

@@ -2,15 +2,16 @@
 
 ``policy`` names the combination as in the CloudSim experiments: ``"<detector>-<selection>
 [-<parameter>]"`` (``thr-mmt-0.8``, ``lr-mmt-1.2``, ``mad-mc-2.5`` …); detectors THR, IQR, MAD,
-LR, LRR and selections MMT, MC, RS, MU come from ``dcsim.policies``. Migrations use ``migration``
-(pre-copy live migration over the network by default).
+LR, LRR and selections MMT, MC, RS, MU come from ``dcsim.policies``, which owns the names: the
+policy string is checked by ``dcsim.validate`` (config imports no policy). Migrations use
+``migration`` (pre-copy live migration over the network by default).
 
 Imports: pydantic, dcsim.config.{catalog, migration}.
 """
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from dcsim.config.catalog import Frozen
 from dcsim.config.migration import MigrationSpec
@@ -25,10 +26,3 @@ class ConsolidationSpec(Frozen):
     max_migrations_per_step: int | None = Field(None, ge=1)
     migration: MigrationSpec = MigrationSpec()
 
-    @field_validator("policy")
-    @classmethod
-    def _known_policy(cls, v: str) -> str:
-        from dcsim.policies.consolidation import parse_policy
-
-        parse_policy(v)  # ValueError names the unknown part and the known ones
-        return v

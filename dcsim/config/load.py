@@ -4,7 +4,11 @@ Errors never escape as pydantic or YAML tracebacks: they become ``ConfigError`` 
 per problem, each with the dotted path of the field in the user's file
 (``datacenters[0].hosts[1].ram``).
 
-Imports: yaml, pydantic, dcsim.errors, dcsim.config.schema.
+This module validates the schema only (``validate_schema``); the full check of a config, with
+the checks of the layers above ``config`` (policies, traces, network, engine), is
+``dcsim.validate.parse_config`` / ``load_config``.
+
+Imports: yaml, pydantic, dcsim.errors, dcsim.config.{schema, catalog, workloads}.
 """
 
 from __future__ import annotations
@@ -26,9 +30,9 @@ __all__ = [
     "config_hash",
     "format_path",
     "issues_from_validation",
-    "load_config",
+    "load_data",
     "load_raw",
-    "parse_config",
+    "validate_schema",
 ]
 
 DEFAULT_CONFIG = "default.yaml"
@@ -203,32 +207,31 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return out
 
 
-def parse_config(data: dict[str, Any], source: str | None = None) -> Any:
-    """Validate a raw dict into a ``Config`` and resolve it against the catalogs.
+def validate_schema(data: dict[str, Any], source: str | None = None) -> Any:
+    """Validate a raw dict into a ``Config`` (schema, units, catalog names).
 
-    Returns a ``dcsim.config.resolve.Scenario``; raises ``ConfigError`` listing every problem.
+    Raises ``ConfigError`` listing every schema problem plus the unknown catalog names found in
+    the raw data. Returns a ``dcsim.config.schema.Config``.
     """
-    from dcsim.config.resolve import resolve
     from dcsim.config.schema import Config
 
     _collect_tags()
     try:
-        cfg = Config.model_validate(data)
+        return Config.model_validate(data)
     except ValidationError as exc:
         issues = issues_from_validation(exc, data=data)
         seen = {i.path for i in issues}
         issues += [i for i in name_issues(data) if i.path not in seen]
         raise ConfigError(issues, source=source) from None
-    return resolve(cfg, source=source)
 
 
 def name_issues(data: Any) -> list[Issue]:
-    """Unknown catalog and policy names, found in raw data even when the schema check fails.
+    """Unknown catalog names, found in raw data even when the schema check fails.
 
-    So that one pass reports schema problems and misspelled names together.
+    So that one pass reports schema problems and misspelled names together (policy names are
+    checked the same way by ``dcsim.validate``).
     """
     from dcsim.config.catalog import guest_types, host_models, virtualization_profiles
-    from dcsim.policies.placement import PLACEMENT
 
     if not isinstance(data, dict):
         return []
@@ -257,10 +260,6 @@ def name_issues(data: Any) -> list[Issue]:
     for k, g in enumerate(guests if isinstance(guests, list) else []):
         if isinstance(g, dict):
             check(f"guests[{k}].type", g.get("type"), types, "guest type")
-    placement = data.get("placement")
-    if isinstance(placement, dict):
-        check("placement.name", placement.get("name"), set(PLACEMENT.names()),
-              "placement policy")
     return out
 
 
@@ -280,12 +279,6 @@ def load_data(path: str | Path | None = None,
         except ConfigError as exc:
             raise ConfigError(exc.issues, source=source) from None
     return data, source
-
-
-def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Any:
-    """Load, override, validate and resolve a YAML config (``None`` → the shipped default)."""
-    data, source = load_data(path, overrides)
-    return parse_config(data, source=source)
 
 
 def config_hash(config_json: dict[str, Any]) -> str:

@@ -1,11 +1,15 @@
 """Resolve a validated ``Config`` against the catalogs into an immutable ``Scenario``.
 
 Resolution merges catalog entries with the config's own entries and inline overrides, then runs
-the semantic checks the schema cannot express: unknown names, incomplete hardware, guests that fit
-on no host, unknown policies and their parameters. Every problem is collected with its path; a
-``ConfigError`` lists them all.
+the semantic checks the schema cannot express and that need only config data: unknown catalog
+names, incomplete hardware, guests that fit on no host, migration kinds a virtualization profile
+cannot do. Every problem is collected with its path.
 
-Imports: pydantic, dcsim.errors, dcsim.config.*, dcsim.policies.placement (registry lookup only).
+Checks that need another layer's knowledge (policy registries, trace files, the network topology,
+the compat engine, fault inputs) are not here: ``dcsim.validate`` runs them after
+:func:`resolve_parts`, so that ``config`` imports nothing above it (DESIGN.md).
+
+Imports: pydantic, dcsim.errors, dcsim.config.*.
 """
 
 from __future__ import annotations
@@ -26,11 +30,15 @@ from dcsim.config.catalog import (
 )
 from dcsim.config.load import config_hash, issues_from_validation
 from dcsim.config.schema import Config, GuestGroup, HostGroup
-from dcsim.errors import ConfigError, Issue
+from dcsim.errors import Issue
 
 M = TypeVar("M", bound=BaseModel)
 
-__all__ = ["GuestGroupR", "HostGroupR", "Scenario", "resolve"]
+__all__ = ["GuestGroupR", "HostGroupR", "Scenario", "resolve_parts"]
+
+
+class UncheckedParams(BaseModel):
+    """Placeholder ``placement_params`` until ``dcsim.validate`` checks them with the policy."""
 
 
 @dataclass(frozen=True)
@@ -65,10 +73,10 @@ class Scenario:
     host_groups: tuple[HostGroupR, ...]
     guest_groups: tuple[GuestGroupR, ...]
     profiles: dict[str, VirtualizationProfile]
-    placement_params: BaseModel
+    placement_params: BaseModel  # the placement policy's validated Params (dcsim.validate)
     source: str | None
     scenario_id: str
-    topology: Any = None  # dcsim.network.topology.Topology, built and validated at load
+    topology: Any = None  # dcsim.network.topology.Topology, built and validated by dcsim.validate
 
     @property
     def base_dir(self) -> Path | None:
@@ -224,10 +232,14 @@ def fits_empty_host(g: GuestType, h: HostGroupR) -> list[str]:
     return why
 
 
-def resolve(cfg: Config, source: str | None = None) -> Scenario:
-    """Check ``cfg`` against the catalogs and registries; return the runnable ``Scenario``."""
-    from dcsim.policies.placement import PLACEMENT
+def resolve_parts(cfg: Config, source: str | None = None) -> tuple[Scenario, list[Issue]]:
+    """Check ``cfg`` against the catalogs; the ``Scenario`` and the config-level problems.
 
+    The scenario holds the groups that resolved (possibly fewer than configured when there are
+    problems), a placeholder ``placement_params`` and no topology: ``dcsim.validate`` fills both
+    and adds the checks of the layers above. Use ``dcsim.validate.parse_config`` to get a
+    runnable scenario.
+    """
     issues: list[Issue] = []
     models = _entries(HostModel, host_models(), cfg.host_models, "host_models", issues)
     profiles = _entries(VirtualizationProfile, virtualization_profiles(),
@@ -286,68 +298,21 @@ def resolve(cfg: Config, source: str | None = None) -> Scenario:
                 issues.append(Issue(path, f"guest fits on no host even when empty ({detail})"))
         ggroups.append(GuestGroupR(ggrp.name or ggrp.type or f"guests{k}", gtype, ggrp, k))
 
-    params: BaseModel | None = None
-    if cfg.placement.name not in PLACEMENT:
-        issues.append(Issue("placement.name", f"unknown placement policy "
-                            f"{cfg.placement.name!r}; known: {', '.join(PLACEMENT.names())}"))
-    else:
-        params_cls = PLACEMENT.get(cfg.placement.name).Params
-        try:
-            params = params_cls.model_validate(cfg.placement.params)
-        except ValidationError as exc:
-            issues += issues_from_validation(exc, prefix="placement.params",
-                                             data=cfg.placement.params)
-
-    issues += _workload_issues(cfg, base_dir_of(source))
-
-    topology = None
-    # Without a network section the topology is the implicit star of host NICs, which is always
-    # valid: the engine builds it only if something uses the network.
-    if hgroups and not issues and cfg.compat != "cloudsim" and cfg.network is not None:
-        topology, net_issues = build_scenario_topology(cfg, hgroups, source)
-        issues += net_issues
-
-    if cfg.compat == "cloudsim" and not issues:
-        from dcsim.engine.compat import check_compat
-
-        issues += check_compat(Scenario(cfg, tuple(hgroups), tuple(ggroups), {}, params or
-                                        BaseModel(), source, "", topology))
-    elif cfg.consolidation is not None:
-        from dcsim.policies.consolidation import parse_policy
-
+    if cfg.compat != "cloudsim" and cfg.consolidation is not None:
         mig_model = cfg.consolidation.migration.model
         flag = {"precopy": "live_migration", "postcopy": "post_copy", "cold": "cold_migration",
                 "checkpoint": "checkpoint_restore"}.get(mig_model)
         if flag is not None:
-            for h in hgroups:
-                if not getattr(h.profile, flag):
-                    issues.append(Issue("consolidation.migration.model",
-                                        f"{mig_model!r} migration is not possible on profile "
-                                        f"{h.profile_name!r} (hosts {h.name!r}: {flag} is false)"))
+            issues += [Issue("consolidation.migration.model",
+                             f"{mig_model!r} migration is not possible on profile "
+                             f"{h.profile_name!r} (hosts {h.name!r}: {flag} is false)")
+                       for h in hgroups if not getattr(h.profile, flag)]
 
-        if parse_policy(cfg.consolidation.policy).kind != "migration":
-            issues.append(Issue("consolidation.policy",
-                                f"{cfg.consolidation.policy!r} is a CloudSim baseline (no "
-                                "migrations): use it with compat: cloudsim, or omit the section"))
-
-    if issues:
-        raise ConfigError(issues, source=source)
-    assert params is not None
     used = {g.profile_name: g.profile for g in hgroups}
     cfg_json = cfg.model_dump(mode="json")
-    return Scenario(cfg, tuple(hgroups), tuple(ggroups), used, params, source,
-                    config_hash(cfg_json), topology)
-
-
-def build_scenario_topology(cfg: Config, hgroups: tuple[HostGroupR, ...] | list[HostGroupR],
-                            source: str | None) -> tuple[Any, list[Issue]]:
-    """The scenario's network topology with hosts attached, and its problems (config paths)."""
-    from dcsim.network.build import build_topology
-
-    nic = [g.model.bandwidth for g in hgroups for _ in range(g.count)]
-    hdc = [g.datacenter for g in hgroups for _ in range(g.count)]
-    bd = base_dir_of(source)
-    return build_topology(cfg.network, nic, hdc, len(cfg.datacenters), str(bd) if bd else None)
+    sc = Scenario(cfg, tuple(hgroups), tuple(ggroups), used, UncheckedParams(), source,
+                  config_hash(cfg_json))
+    return sc, issues
 
 
 def base_dir_of(source: str | None) -> Path | None:
@@ -355,19 +320,3 @@ def base_dir_of(source: str | None) -> Path | None:
     if source is None or source.startswith("<"):
         return None
     return Path(source).resolve().parent
-
-
-def _workload_issues(cfg: Config, base_dir: Path | None) -> list[Issue]:
-    """Checks of workload and arrival specs that need files (traces must exist and parse)."""
-    from dcsim.workload.checks import check_arrival_spec, check_workload_spec
-
-    out: list[Issue] = []
-    for k, g in enumerate(cfg.guests):
-        out += check_workload_spec(g.workload, f"guests[{k}].workload", count=g.count,
-                                   base_dir=base_dir)
-        out += check_arrival_spec(g.arrival, f"guests[{k}].arrival", base_dir=base_dir)
-    if cfg.faults is not None:
-        from dcsim.engine.faults import check_faults
-
-        out += check_faults(cfg, base_dir)
-    return out

@@ -40,7 +40,9 @@ reproduces a row exactly; points share seeds (common random numbers across the c
 
 This module owns the ``sweep`` section (``SweepSpec``), the plan (``SweepPoint``, ``RunSpec``,
 ``SweepPlan``) and the expansion (``expand_sweep``, ``load_sweep``): parameter names and paths,
-derived values, constraints, per-point validation and seeds. The expression evaluator lives in
+derived values, constraints, per-point validation and seeds. The per-point validation is the
+caller's ``parse`` (``dcsim.validate.parse_config``, which runs the checks of the layers above
+``config``); ``dcsim.experiments.sweep.plan_sweep`` passes it. The expression evaluator lives in
 ``dcsim.config.expressions`` and the value blocks (grid, zip, random / Latin-hypercube sampling,
 with the distribution classes) in ``dcsim.config.sampling``; their public names (``Expression``,
 ``Uniform``, ``LogUniform``, ``IntegerRange``, ``Choice``, ``SampleSpec``) are re-exported here.
@@ -58,7 +60,7 @@ import json
 import re
 import types
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -67,7 +69,7 @@ from pydantic import BaseModel, Field, ValidationError
 from dcsim.config.catalog import Frozen
 from dcsim.config.expressions import Expression
 from dcsim.config.load import _split_path as split_path
-from dcsim.config.load import config_hash, get_path, parse_config, set_path
+from dcsim.config.load import config_hash, get_path, set_path
 from dcsim.config.sampling import (
     DIST_TAGS,
     Choice,
@@ -81,6 +83,9 @@ from dcsim.config.sampling import (
     value_blocks,
 )
 from dcsim.errors import ConfigError, Issue
+
+#: Validates one point's raw config completely; returns its scenario or raises ConfigError.
+ParseFn = Callable[[dict[str, Any], str | None], Any]
 
 __all__ = [
     "Choice",
@@ -317,7 +322,8 @@ def _validate_spec(raw_sweep: Any) -> SweepSpec:
         raise ConfigError(issues) from None
 
 
-def expand_sweep(data: dict[str, Any], source: str | None = None) -> SweepPlan:
+def expand_sweep(data: dict[str, Any], source: str | None = None, *,
+                 parse: ParseFn) -> SweepPlan:
     """Expand the ``sweep`` section of a raw config into a validated, ordered plan.
 
     Parameters
@@ -325,6 +331,8 @@ def expand_sweep(data: dict[str, Any], source: str | None = None) -> SweepPlan:
     data : a raw config (YAML-level dict, overrides applied) with an optional ``sweep`` section.
         Without one the plan has a single point and one replication.
     source : where the config came from (error messages; relative trace paths).
+    parse : ``parse(point_config, source)`` validates one point completely and returns its
+        scenario (``dcsim.validate.parse_config``); it raises ``ConfigError``.
 
     Returns
     -------
@@ -346,7 +354,7 @@ def expand_sweep(data: dict[str, Any], source: str | None = None) -> SweepPlan:
     issues: list[Issue] = []
     base_seed = base.get("seed", 0)
     if not isinstance(base_seed, int) or isinstance(base_seed, bool) or base_seed < 0:
-        base_seed = 0  # parse_config reports the bad seed for every point
+        base_seed = 0  # parse reports the bad seed for every point
 
     sections: list[tuple[str, str]] = [("grid", k) for k in spec.grid]
     sections += [("zip", k) for k in spec.zip]
@@ -469,7 +477,7 @@ def expand_sweep(data: dict[str, Any], source: str | None = None) -> SweepPlan:
         index = len(points)
         pid = f"p{index:0{width}d}-{hashlib.sha256(canon(params).encode()).hexdigest()[:8]}"
         try:
-            sc = parse_config(cfg, source=source)
+            sc = parse(cfg, source)
         except ConfigError as exc:
             issues += [Issue(i.path, f"{i.message} [sweep point {pid}: {_describe(params)}]")
                        for i in exc.issues]
@@ -511,9 +519,10 @@ def _schema_fields() -> set[str]:
     return set(Config.model_fields)
 
 
-def load_sweep(path: str | None = None, overrides: list[str] | None = None) -> SweepPlan:
+def load_sweep(path: str | None = None, overrides: list[str] | None = None, *,
+               parse: ParseFn) -> SweepPlan:
     """Load a YAML config (``None`` → the shipped default), apply overrides, expand its sweep."""
     from dcsim.config.load import load_data
 
     data, source = load_data(path, overrides)
-    return expand_sweep(data, source=source)
+    return expand_sweep(data, source=source, parse=parse)

@@ -41,8 +41,9 @@ import simpy
 from numpy.typing import NDArray
 
 from dcsim.config.resolve import Scenario
-from dcsim.engine import jobs, moves
+from dcsim.engine import assumptions, jobs, moves, offered
 from dcsim.engine.extensions import EXTENSIONS, load_builtin
+from dcsim.engine.records import IntervalRecorder
 from dcsim.engine.results import build_result
 from dcsim.kernels.share import maxmin_share
 from dcsim.metrics.result import Result
@@ -79,6 +80,13 @@ class Simulation:
     job_end: F64
     jobs_changed: simpy.Event
     jobs_target: float
+    # offered-load state, set up by dcsim.engine.offered.setup (see that module)
+    w_last: F64
+    stop_at: F64
+    wake_until: F64
+    recovering: NDArray[np.bool_]
+    wait_mi: F64
+    unserved_by_cause: F64
 
     def __init__(self, scenario: Scenario, *, replication: int = 0,
                  check_invariants: bool = False) -> None:
@@ -89,6 +97,8 @@ class Simulation:
         self.env = simpy.Environment()
         self.streams = RandomStreams(cfg.seed, replication)
         self.state = st = ClusterState.build(scenario)
+        self.assume = cfg.assumptions
+        assumptions.apply_static(self)
         self.duration = float(cfg.duration)
         self.interval = float(cfg.interval)
         self.sleep = cfg.power_management.sleep_idle_hosts
@@ -153,6 +163,8 @@ class Simulation:
         self.end_s = np.full(n_g, np.nan)
         self.lifetime_s = np.full(n_g, np.inf)
         self.gen = np.zeros(n_g, dtype=np.int64)  # bumped on eviction: stale timers ignore it
+        self.ready_at = np.zeros(n_h)  # a waking host takes guests' work from then on, s
+        offered.setup(self)
         self.any_io = bool((st.io_frac > 0).any() or (st.net_frac > 0).any())
         jobs.setup_jobs(self)
         # migrations: CPU they cost on hosts (not charged to any guest), the network they use
@@ -160,11 +172,18 @@ class Simulation:
         self._network: Any = None
         self._topology: Any = None
         self.migration_records: list[Any] = []
+        # CloudSim-style switches (dcsim.engine.assumptions); None when all are dcsim's own
+        self.cs = None if self.assume.is_default else assumptions.CloudSimState(self)
+        self.proportional = self.assume.cpu_sharing == "proportional"
+        self.energy_rule = self.assume.energy == "integral"
         self.migrations_aborted = 0
         self.mig_procs: dict[int, simpy.Process] = {}
         # records and hooks
-        self.rows: list[tuple[float, ...]] = []
-        self.host_rows: list[tuple[float, F64, F64, F64]] = []
+        self.recorder = IntervalRecorder(self)
+        # network equipment: called as f(now) -> joules per data center drawn since t = 0
+        self.network_energy: list[Callable[[float], F64]] = []
+        # listeners of the flow network's rate changes (dcsim.network.flows.FlowNetwork)
+        self.flow_listeners: list[Callable[[float, F64], None]] = []
         self.tick_hooks: list[Callable[[float], None]] = []
         self.depart_hooks: list[Callable[[int, int], None]] = []
         # called as hook(guest, old_host, new_host): new_host -1 = the guest left its host
@@ -182,6 +201,8 @@ class Simulation:
     def guests_on(self, hosts: I64) -> I64:
         """Guests placed on ``hosts`` (sorted host ids)."""
         if hosts.shape[0] == self.state.n_hosts:
+            if self.cs is not None:  # host-list order: sums in CloudSim's order
+                return self.cs.list_order(self.state)
             return np.flatnonzero(self.state.host_of >= 0)
         if hosts.shape[0] == 1:
             return np.asarray(self.state.members[int(hosts[0])], dtype=np.intp)
@@ -191,7 +212,8 @@ class Simulation:
         """Integrate the current rates of ``hosts`` (and their ``guests``) up to now."""
         st, now = self.state, self.env.now
         dt = now - self.last_t[hosts]
-        self.energy_j[hosts] += self.power[hosts] * dt
+        if self.energy_rule:  # else CloudSim's rule, added at datacenter updates
+            self.energy_j[hosts] += self.power[hosts] * dt
         awake = st.awake[hosts]
         self.active_s[hosts] += awake * dt
         self.busy_mi[hosts] += self.util[hosts] * st.cap_mips[hosts] * dt
@@ -201,7 +223,9 @@ class Simulation:
         if guests.shape[0]:
             t0 = self.last_t[st.host_of[guests]]
             gdt = now - t0
-            self.demand_mi[guests] += self.demand[guests] * gdt
+            # a paused guest's demand is downtime (dcsim.engine.offered), not running demand
+            self.demand_mi[guests] += np.where(self.paused[guests], 0.0,
+                                               self.demand[guests]) * gdt
             self.useful_mi[guests] += self.useful[guests] * gdt
             self.raw_mi[guests] += self.raw[guests] * gdt
             degraded = self.paused[guests] | (self.speed[guests] < 1.0)
@@ -219,6 +243,7 @@ class Simulation:
                 self.work[jg] = after
                 jobs.job_completions(self, jg, t0[jm], before, rate, after)
         self.last_t[hosts] = now
+        offered.settle(self, guests)
 
     def _share(self, hosts: I64, guests: I64) -> None:
         """Re-share CPU on ``hosts`` (sorted) among their running ``guests``; update power."""
@@ -249,10 +274,15 @@ class Simulation:
             raw_want = np.where(self.paused[g], 0.0, np.minimum(want_raw, limit))
             self.raw_want[g] = raw_want
             room = np.maximum(0.0, st.cap_mips[hosts] - self.extra_raw[hosts])
-            alloc = maxmin_share(raw_want, local, room, st.weight[g])
             self.demand[g] = want
+            if self.proportional:
+                alloc, delivered = assumptions.proportional_share(self, hosts, g, local,
+                                                                  raw_want, room)
+                self.useful[g] = delivered * eff
+            else:
+                alloc = maxmin_share(raw_want, local, room, st.weight[g])
+                self.useful[g] = alloc * eff * self.speed[g]
             self.raw[g] = alloc
-            self.useful[g] = alloc * eff * self.speed[g]
             used = np.bincount(local, weights=alloc, minlength=hosts.shape[0]).astype(np.float64)
             jm = self.has_jobs[g]
             if jm.any():
@@ -267,6 +297,8 @@ class Simulation:
                     self.jobs_changed.succeed()
         else:
             used = np.zeros(hosts.shape[0], dtype=np.float64)
+        if self.proportional:
+            used = used + self.cs.in_alloc[hosts]  # type: ignore[union-attr]
         used = np.minimum(used + self.extra_raw[hosts], st.cap_mips[hosts])
         self.util[hosts] = used / st.cap_mips[hosts]
         awake = st.awake[hosts]
@@ -274,6 +306,8 @@ class Simulation:
             st.failed[hosts], 0.0,
             np.where(awake, power_w(st.power_table[hosts], self.util[hosts]),
                      st.sleep_power[hosts]))
+        if self.cs is not None and self.cs.recorder is not None:
+            assumptions.record(self, hosts, guests)
 
     def update_host(self, h: int, change: Callable[[], None] | None = None) -> None:
         """Settle host ``h`` up to now, apply ``change()`` (if any), then re-share its CPU."""
@@ -306,17 +340,20 @@ class Simulation:
         self._change_guest(g, functools.partial(self.paused.__setitem__, g, paused))
 
     def wake(self, h: int) -> float:
-        """Wake host ``h`` if asleep; returns the wake latency the caller must wait."""
-        st = self.state
+        """Wake host ``h`` if asleep; returns the time the caller must wait until it is ready
+        (the wake latency, or what is left of it if the host is already waking), s."""
+        st, now = self.state, self.env.now
         if st.awake[h]:
-            return 0.0
+            return max(0.0, float(self.ready_at[h]) - now)
+        latency = float(self.cfg.power_management.wake_latency) if now > 0 else 0.0
 
         def change() -> None:
             st.awake[h] = True
-            self.awake_since[h] = self.env.now
+            self.awake_since[h] = now
+            self.ready_at[h] = now + latency
 
         self.update_host(h, change)
-        return float(self.cfg.power_management.wake_latency) if self.env.now > 0 else 0.0
+        return latency
 
     def fail_host(self, h: int) -> list[int]:
         """Host ``h`` fails: it draws nothing and takes no guest; its guests are evicted with
@@ -347,6 +384,7 @@ class Simulation:
             st.awake[h] = not self.sleep
             if st.awake[h]:
                 self.awake_since[h] = self.env.now
+                self.ready_at[h] = self.env.now
 
         self.update_host(h, change)
 
@@ -368,10 +406,10 @@ class Simulation:
         if self._topology is None:
             self._topology = self.sc.topology
         if self._topology is None:
-            from dcsim.config.resolve import build_scenario_topology
+            from dcsim.network.build import scenario_topology
 
-            self._topology, issues = build_scenario_topology(self.cfg, self.sc.host_groups,
-                                                             self.sc.source)
+            self._topology, issues = scenario_topology(self.cfg, self.sc.host_groups,
+                                                       self.sc.source)
             assert not issues, issues  # a star of the hosts' own NICs is always valid
         return self._topology
 
@@ -385,7 +423,9 @@ class Simulation:
 
             topo = self.topology
             ecmp = self.cfg.network.ecmp if self.cfg.network is not None else True
-            self._network = NetworkService(self.env, FlowNetwork(topo, Router(topo, ecmp=ecmp)))
+            flows = FlowNetwork(topo, Router(topo, ecmp=ecmp))
+            flows.listeners.extend(self.flow_listeners)
+            self._network = NetworkService(self.env, flows)
         return self._network
 
     def migrate(self, g: int, dst: int, spec: Any) -> simpy.Process | None:
@@ -398,23 +438,32 @@ class Simulation:
         st = self.state
         all_hosts = np.arange(st.n_hosts, dtype=np.intp)
         k = 0
+        offset = float(self.assume.update_offset)
+        if offset > 0:
+            self.events += 1
+            yield self.env.timeout(offset)
         while True:
             now = self.env.now
-            guests = self.guests_on(all_hosts)
-            self._settle(all_hosts, guests)
-            self._sample(now)
-            self._share(all_hosts, guests)
+            if self.cs is not None:
+                assumptions.datacenter_update(self, periodic=True)
+            else:
+                guests = self.guests_on(all_hosts)
+                self._settle(all_hosts, guests)
+                offered.settle(self)  # every guest, before its demand is sampled again
+                self._sample(now)
+                self._share(all_hosts, guests)
             for hook in self.tick_hooks:
                 hook(now)
-            self._record(now)
+            self.recorder.tick(now)
             if self.check_invariants:
                 st.check()
             k += 1
-            nxt = k * self.interval
+            # with an offset, instants accumulate as CloudSim's (t += interval)
+            nxt = now + self.interval if offset > 0 else k * self.interval
             if nxt >= self.duration:
                 return
             self.events += 1
-            yield self.env.timeout(nxt - now)
+            yield self.env.timeout(self.interval if offset > 0 else nxt - now)
 
     def arrivals(self, times: F64, order: I64) -> ProcessGenerator:
         """SimPy process: release guests at their arrival instants, in (time, id) order."""
@@ -477,13 +526,25 @@ class Simulation:
         st, now = self.state, self.env.now
         first = np.isnan(self.arrival_s[batch])
         self.arrival_s[batch[first]] = now
-        decision = self.policy.place(st.sandbox(batch), batch)
+        offered.arrive(self, batch[first])
+        offered.settle(self, batch)  # e.g. the downtime of guests restarted after a failure
+        recovering = unplaced == GuestStatus.DOWN
+        demand_only = self.assume.reservation == "demand"
+        st.hold = True  # admission checks and reserves the configured size
+        if self.assume.initial_placement == "cloudsim" and now == 0:
+            decision = assumptions.initial_hosts(self, batch)
+        else:
+            decision = self.policy.place(st.sandbox(batch), batch)
         touched: list[int] = []
         for i, (g, h) in enumerate(zip(batch.tolist(), decision.tolist(), strict=True)):
             if h < 0:
                 st.status[g] = unplaced
+                if unplaced == GuestStatus.REJECTED and self.has_jobs[g]:
+                    offered.reject_jobs(self, g)
                 continue
             wake = self.wake(h)
+            self.wake_until[g] = now + wake
+            self.recovering[g] = recovering
             st.place(g, h)  # raises InvariantViolation if the policy chose a host that is full
             self.placed_since[g] = now
             if self.check_invariants:
@@ -504,6 +565,10 @@ class Simulation:
                 if np.isnan(self.start_s[g]):
                     self.start_s[g] = now
             touched.append(h)
+        if demand_only:  # then holds only its current CPU demand (CloudSim)
+            for g in batch[decision >= 0].tolist():
+                st.unhold(g)
+            st.hold = False
         if now > 0:  # at t = 0 the first manager step shares every host anyway
             for h in sorted(set(touched)):
                 self.update_host(h)
@@ -516,6 +581,7 @@ class Simulation:
 
         def change() -> None:
             st.status[g] = GuestStatus.RUNNING
+            self.recovering[g] = False
             if np.isnan(self.start_s[g]):
                 self.start_s[g] = self.env.now
 
@@ -550,26 +616,12 @@ class Simulation:
         self.maybe_sleep(h)
 
     # ------------------------------------------------------------------ records -------------
-    def _record(self, t: float) -> None:
-        st = self.state
-        awake = st.awake
-        cap_awake = float(st.cap_mips[awake].sum())
-        used = float((self.util * st.cap_mips).sum())
-        p_it = float(self.power.sum())
-        p_fac = float((np.bincount(st.datacenter, weights=self.power,
-                                   minlength=self.dc_pue.shape[0]) * self.dc_pue).sum())
-        status = np.bincount(st.status, minlength=len(GuestStatus))
-        demand = float(self.demand.sum())
-        useful = float(self.useful.sum())
-        self.rows.append((
-            t, int(awake.sum()), int(st.n_hosts - awake.sum() - st.failed.sum()),
-            int(st.failed.sum()), int(status[GuestStatus.RUNNING]),
-            int(status[GuestStatus.BOOTING]), demand, useful, demand - useful,
-            used / cap_awake if cap_awake > 0 else 0.0, p_it, p_fac,
-        ))
-        if self.cfg.output.host_timeseries:
-            self.host_rows.append((t, self.util.copy(), self.power.copy(),
-                                    st.n_guests.copy()))
+    def network_energy_j(self, t: float) -> F64:
+        """Joules drawn by network equipment per data center from 0 to ``t`` (now)."""
+        out = np.zeros(self.dc_pue.shape[0])
+        for source in self.network_energy:
+            out += source(t)
+        return out
 
     def run(self) -> Result:
         """Simulate the whole duration and return the result."""
@@ -596,10 +648,14 @@ class Simulation:
         self.env.run(until=self.duration)
         all_hosts = np.arange(st.n_hosts, dtype=np.intp)
         self._settle(all_hosts, self.guests_on(all_hosts))
+        offered.settle(self)
+        self.recorder.finish(self.duration)
         if self.check_invariants:
             st.check()
         result = build_result(self, time.perf_counter() - t0)
         for ext in self.extensions:
             ext.finish(self, result)
+        if self.cs is not None:
+            assumptions.finish(self, result)
         result.summary["wall_s"] = time.perf_counter() - t0
         return result

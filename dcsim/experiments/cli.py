@@ -3,14 +3,15 @@
 ``dcsim.cli`` mounts them through :func:`register`. Like ``dcsim.cli`` this is a thin, printing
 layer over the Python API (``dcsim.experiments.sweep.run_sweep``, ``report.format_table``,
 ``sweep_plots.plot_sweep``); bad input becomes exit code 2 with every problem listed, via
-``dcsim.cli._guard``.
+``dcsim.console.guard``.
 
 Exit codes of ``dcsim sweep``: 0 every run ok; 1 the sweep finished but some runs failed (their
 tracebacks are in the ``error`` column of ``runs.parquet``); 2 bad input (config, sweep section,
 an ``--out`` folder holding another sweep); 130 interrupted (finished runs are kept; run the same
 command again to resume).
 
-Imports: typer, rich, dcsim.cli (lazily), dcsim.experiments.*.
+Imports: typer, rich, dcsim.console, dcsim.errors, dcsim.experiments.* (never dcsim.cli, which
+mounts this module).
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ def sweep_cmd(
         TimeRemainingColumn,
     )
 
-    from dcsim.cli import _guard, err, out
+    from dcsim.console import err, out
+    from dcsim.console import guard as _guard
     from dcsim.experiments.sweep import plan_sweep, run_sweep
 
     overrides = list(set_ or [])
@@ -125,7 +127,7 @@ def sweep_cmd(
 def _print_plan(plan: SweepPlan) -> None:
     from rich.table import Table
 
-    from dcsim.cli import out
+    from dcsim.console import out
 
     table = Table(title=f"sweep {plan.name}: {len(plan.points)} points × {plan.replications} "
                   f"replications = {plan.n_runs} runs (sweep hash {plan.sweep_hash})")
@@ -148,7 +150,7 @@ def report_cmd(
         show_default=False)] = None,
 ) -> None:
     """Print a sweep's mean ± 95 % confidence interval per point as a Markdown or LaTeX table."""
-    from dcsim.cli import _guard
+    from dcsim.console import guard as _guard
     from dcsim.errors import ConfigError, Issue
     from dcsim.experiments.report import format_table, load_results
 
@@ -177,7 +179,8 @@ def plot_sweep_cmd(
         show_default=False)] = None,
 ) -> None:
     """Plot a metric of a sweep against a parameter, with 95 % CI error bars (PNG and PDF)."""
-    from dcsim.cli import _guard, out
+    from dcsim.console import guard as _guard
+    from dcsim.console import out
     from dcsim.errors import ConfigError, Issue
     from dcsim.experiments.sweep_plots import plot_sweep
 

@@ -93,7 +93,7 @@ def execute(task: RunTask) -> dict[str, Any]:
         ``config_hash``, ``dcsim_version`` and ``run_wall_s`` (wall time of validation plus
         simulation in the worker, s).
     """
-    from dcsim import __version__
+    from dcsim.version import __version__
 
     t0 = time.perf_counter()
     row: dict[str, Any] = {
@@ -105,7 +105,7 @@ def execute(task: RunTask) -> dict[str, Any]:
     scenario_id: str | None = None
     try:
         from dcsim.api import run
-        from dcsim.config.load import parse_config
+        from dcsim.validate import parse_config
 
         sc = parse_config(task.config, source=task.source)
         scenario_id = sc.scenario_id

@@ -68,11 +68,13 @@ def default_out(plan: SweepPlan) -> Path:
 def plan_sweep(config: str | Path | dict[str, Any] | None,
                overrides: list[str] | None = None) -> SweepPlan:
     """Expand and validate a sweep from a YAML path, a raw dict or ``None`` (the default config)."""
+    from dcsim.validate import parse_config
+
     if isinstance(config, dict):
         from dcsim.config.load import apply_overrides
 
-        return expand_sweep(apply_overrides(config, overrides or []))
-    return load_sweep(None if config is None else str(config), overrides)
+        return expand_sweep(apply_overrides(config, overrides or []), parse=parse_config)
+    return load_sweep(None if config is None else str(config), overrides, parse=parse_config)
 
 
 def points_table(plan: SweepPlan) -> pd.DataFrame:
@@ -92,8 +94,8 @@ def tasks_of(plan: SweepPlan, skip: set[str] | None = None) -> list[RunTask]:
 
 
 def _manifest(plan: SweepPlan) -> dict[str, Any]:
-    from dcsim import __version__
     from dcsim.io.results import environment_versions
+    from dcsim.version import __version__
 
     return {
         "kind": "dcsim-sweep",

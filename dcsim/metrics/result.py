@@ -35,14 +35,30 @@ class Result:
 
 
 SUMMARY_DOC: dict[str, str] = {
-    "energy_it_kwh": "energy drawn by hosts (IT), kWh",
-    "energy_facility_kwh": "IT energy × PUE of each data center, kWh",
+    "energy_it_kwh": "IT energy: energy_hosts_kwh + energy_network_kwh, kWh",
+    "energy_hosts_kwh": "∫ Σ_hosts power dt (power model at the host's utilisation; sleep "
+    "power asleep; 0 W failed), kWh",
+    "energy_network_kwh": "∫ Σ_switches power dt, integrated between the flows' rate changes "
+    "(0 without a network section or with a star), kWh",
+    "energy_facility_kwh": "Σ_datacenters (hosts + network energy of the data center) × its "
+    "PUE, kWh",
     "mean_active_hosts": "time-average number of awake hosts",
     "max_active_hosts": "largest number of awake hosts at any scheduling instant",
     "mean_cpu_utilization": "CPU used / CPU capacity of awake hosts, time-weighted (0..1)",
-    "demand_mi": "useful work the guests asked for, million instructions",
-    "unmet_mi": "asked-for work not delivered (contention and virtualization overhead), MI",
-    "unmet_fraction": "unmet_mi / demand_mi (an SLA-violation measure)",
+    "demand_mi": "offered load: work the guests' workloads asked for over each guest's "
+    "would-be presence (arrival to planned departure or end of run), running or not, MI",
+    "delivered_mi": "useful work delivered to guests, MI",
+    "unserved_mi": "demand_mi − delivered_mi = unmet_mi + the four unserved_*_mi causes, MI",
+    "unserved_fraction": "unserved_mi / demand_mi (the SLA-violation share of offered load)",
+    "unserved_wake_mi": "demand of guests waiting for their host to wake, MI",
+    "unserved_boot_mi": "demand of guests booting on their layer, MI",
+    "unserved_rejected_mi": "demand of rejected guests over their would-be lifetime in the run "
+    "(a rejected finite-job guest: all its job work), MI",
+    "unserved_downtime_mi": "demand of guests stopped (migration stop-and-copy), down after a "
+    "host failure, or booting again after one, MI",
+    "unmet_mi": "demand of running, unpaused guests not delivered (CPU contention, I/O "
+    "slow-down, migration slow-down), MI",
+    "unmet_fraction": "unmet_mi / demand_mi (contention's share of offered load)",
     "overhead_mi": "CPU spent by the virtualization layer on behalf of guests, MI",
     "guests_arrived": "guests that arrived during the run",
     "guests_placed": "guests admitted to a host",
@@ -51,7 +67,8 @@ SUMMARY_DOC: dict[str, str] = {
     "mean_guests_per_active_host": "time-average consolidation ratio",
     "jobs_total": "finite jobs of all guests",
     "jobs_completed": "jobs finished within the run",
-    "mean_job_time_s": "mean job completion time (end - start), s",
+    "mean_job_time_s": "mean job time (end − start; a guest's first job starts at the guest's "
+    "arrival, so waiting for a host, its wake and the boot count), s",
     "mean_job_slowdown": "mean job time / time alone on a bare-metal vCPU of the guest's size",
     "p95_job_slowdown": "95th percentile of job slowdown",
     "makespan_s": "time the last job ended, s",
@@ -68,9 +85,10 @@ SUMMARY_DOC: dict[str, str] = {
     "time_before_migration_mean_s": "mean time a guest stayed on a host before moving, s",
     "time_before_migration_sd_s": "sample sd of that time, s",
     "slatah": "SLA time per active host: share of awake time at 100 % CPU (pooled)",
-    "pdm": "performance degradation due to migration: work lost / work demanded",
+    "pdm": "performance degradation due to migration: work lost to migration slow-down and "
+    "stop-and-copy / demand_mi",
     "slav": "SLATAH × PDM (Beloglazov & Buyya, CCPE 2012)",
-    "esv": "energy (kWh) × SLAV",
+    "esv": "energy_it_kwh × slav",
     "overall_sla_violation": "CloudSim: unallocated / requested MIPS over all VMs",
     "average_sla_violation": "CloudSim: mean per-VM under-allocation ratio where positive",
     "consolidation_steps": "optimisation steps run",

@@ -5,7 +5,10 @@ SPECpower_ssj2008 format. A linear model (idle, max) is the exact table of the s
 vectorized interpolation serves both. Between points power is interpolated linearly, as in
 SPECpower-based models of CloudSim (``PowerModelSpecPower``) and CloudSim Plus.
 
-Pure numpy: no simpy, no config imports.
+The table itself (``linear_table``, ``validate_table``) is config data and lives in
+``dcsim.config.power_table``; it is re-exported here.
+
+Imports: numpy, dcsim.config.power_table.
 """
 
 from __future__ import annotations
@@ -13,28 +16,11 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from dcsim.config.power_table import N_POINTS, linear_table, validate_table
+
 F64 = NDArray[np.float64]
 
-N_POINTS = 11
-
-
-def linear_table(idle_w: float, max_w: float) -> F64:
-    """Table of a linear model: ``P(u) = idle + (max - idle) * u``, at u = 0, 0.1, …, 1."""
-    return idle_w + (max_w - idle_w) * np.linspace(0.0, 1.0, N_POINTS)
-
-
-def validate_table(watts: list[float] | F64) -> list[str]:
-    """Problems with a power table (empty list if it is usable)."""
-    arr = np.asarray(watts, dtype=np.float64)
-    problems: list[str] = []
-    if arr.shape != (N_POINTS,):
-        problems.append(f"expected {N_POINTS} values (0%, 10%, …, 100% load), got {arr.size}")
-        return problems
-    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        problems.append("power values must be finite and >= 0 W")
-    if np.any(np.diff(arr) < 0):
-        problems.append("power must not decrease with load")
-    return problems
+__all__ = ["N_POINTS", "energy_j", "linear_table", "power_w", "validate_table"]
 
 
 def power_w(tables: F64, utilization: F64) -> F64:

@@ -1,11 +1,12 @@
 """Build the network of a scenario: topology graph, host attachment, validation issues.
 
-Imports: networkx, numpy, dcsim.network.topology, dcsim.config.network, dcsim.errors.
+Imports: networkx, numpy, dcsim.network.topology, dcsim.config.{network, resolve}, dcsim.errors.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -133,3 +134,19 @@ def _racks_by_dc(graph: nx.Graph, host_dc: Sequence[int]) -> list[int] | None:
             return None  # validation will report too few slots
         out.append(avail.pop(0))
     return out
+
+
+def scenario_topology(cfg: Any, hgroups: Sequence[Any],
+                      source: str | None) -> tuple[Topology | None, list[Issue]]:
+    """A scenario's topology with its hosts attached, and its problems (config paths).
+
+    ``cfg`` is a ``dcsim.config.schema.Config``, ``hgroups`` its resolved host groups
+    (``dcsim.config.resolve.HostGroupR``) in host order; relative file paths resolve against the
+    config file's folder.
+    """
+    from dcsim.config.resolve import base_dir_of
+
+    nic = [g.model.bandwidth for g in hgroups for _ in range(g.count)]
+    hdc = [g.datacenter for g in hgroups for _ in range(g.count)]
+    bd = base_dir_of(source)
+    return build_topology(cfg.network, nic, hdc, len(cfg.datacenters), str(bd) if bd else None)

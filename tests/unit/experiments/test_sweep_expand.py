@@ -8,9 +8,15 @@ import numpy as np
 import pytest
 from sweep_helpers import tiny
 
-from dcsim.config.load import parse_config
-from dcsim.config.sweep import Expression, expand_sweep
+from dcsim.config.sweep import Expression, SweepPlan
+from dcsim.config.sweep import expand_sweep as _expand
 from dcsim.errors import ConfigError
+from dcsim.validate import parse_config
+
+
+def expand_sweep(data: dict[str, Any]) -> SweepPlan:
+    """The expansion with the full per-point check, as ``dcsim sweep`` runs it."""
+    return _expand(data, parse=parse_config)
 
 VIRT = "datacenters[0].hosts[0].virtualization"
 

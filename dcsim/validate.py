@@ -1,0 +1,147 @@
+"""The full check of a config: schema, catalogs, then the checks each layer owns.
+
+``dcsim.config`` validates what it owns (schema, units, catalog names, hardware, capacity of an
+empty host, migration kinds a profile allows) and imports nothing above it. The checks that need
+another layer's knowledge live with that layer and are run here, above all of them, before
+anything is simulated:
+
+- ``dcsim.policies``: placement policy name and ``placement.params``, consolidation policy name
+  (and, in default semantics, that it migrates);
+- ``dcsim.workload.checks``: workload and arrival specs, trace files exist and parse;
+- ``dcsim.network.build``: the topology builds and every host is attached;
+- ``dcsim.engine.compat``: what ``compat: cloudsim`` supports;
+- ``dcsim.engine.faults``: fault inputs (failure traces, targets).
+
+Every problem is collected with its config path and one ``ConfigError`` lists them all. The CLI
+(``validate``, ``run``, ``sweep``), ``dcsim.load_config``/``dcsim.run`` and every sweep point go
+through :func:`parse_config`.
+
+Imports: dcsim.config, dcsim.errors, dcsim.policies, dcsim.workload, dcsim.network, dcsim.engine
+(the checks; lazily, so that ``import dcsim`` stays light).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from dcsim.config.load import issues_from_validation, load_data, validate_schema
+from dcsim.config.resolve import Scenario, UncheckedParams, base_dir_of, resolve_parts
+from dcsim.errors import ConfigError, Issue
+
+__all__ = ["load_config", "parse_config", "policy_name_issues"]
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Scenario:
+    """Load, override, validate and resolve a YAML config (``None`` → the shipped default)."""
+    data, source = load_data(path, overrides)
+    return parse_config(data, source=source)
+
+
+def parse_config(data: dict[str, Any], source: str | None = None) -> Scenario:
+    """Validate a raw dict completely and return the runnable ``Scenario``.
+
+    Raises ``ConfigError`` listing every problem (config paths), before anything runs.
+    """
+    try:
+        cfg = validate_schema(data, source)
+    except ConfigError as exc:
+        seen = {i.path for i in exc.issues}
+        extra = [i for i in policy_name_issues(data) if i.path not in seen]
+        raise ConfigError([*exc.issues, *extra], source=source) from None
+    sc, issues = resolve_parts(cfg, source)
+    params, policy_issues = _placement_params(cfg)
+    issues += policy_issues
+    issues += _workload_issues(sc)
+    topology = None
+    # Without a network section the topology is the implicit star of host NICs, which is always
+    # valid: the engine builds it only if something uses the network.
+    if sc.host_groups and not issues and cfg.compat != "cloudsim" and cfg.network is not None:
+        from dcsim.network.build import scenario_topology
+
+        topology, net_issues = scenario_topology(cfg, sc.host_groups, source)
+        issues += net_issues
+    sc = dataclasses.replace(sc, placement_params=params or UncheckedParams(), topology=topology)
+    if cfg.consolidation is not None:
+        issues += _consolidation_issues(cfg.consolidation.policy,
+                                        baselines_ok=cfg.compat == "cloudsim")
+    if cfg.compat == "cloudsim" and not issues:
+        from dcsim.engine.compat import check_compat
+
+        issues += check_compat(sc)
+    if issues:
+        raise ConfigError(issues, source=source)
+    return sc
+
+
+def policy_name_issues(data: Any) -> list[Issue]:
+    """Unknown policy names in raw config data (reported even when the schema check fails)."""
+    from dcsim.policies.consolidation import parse_policy
+    from dcsim.policies.placement import PLACEMENT
+
+    if not isinstance(data, dict):
+        return []
+    out: list[Issue] = []
+    placement = data.get("placement")
+    name = placement.get("name") if isinstance(placement, dict) else None
+    if isinstance(name, str) and name not in PLACEMENT:
+        out.append(Issue("placement.name", f"unknown placement policy {name!r}; known: "
+                         f"{', '.join(sorted(PLACEMENT.names()))}"))
+    cons = data.get("consolidation")
+    policy = cons.get("policy") if isinstance(cons, dict) else None
+    if isinstance(policy, str):
+        try:
+            parse_policy(policy)
+        except ValueError as exc:
+            out.append(Issue("consolidation.policy", str(exc)))
+    return out
+
+
+def _placement_params(cfg: Any) -> tuple[BaseModel | None, list[Issue]]:
+    """The placement policy's validated parameters, or the problems with name and params."""
+    from dcsim.policies.placement import PLACEMENT
+
+    if cfg.placement.name not in PLACEMENT:
+        return None, [Issue("placement.name", f"unknown placement policy "
+                            f"{cfg.placement.name!r}; known: {', '.join(PLACEMENT.names())}")]
+    params_cls = PLACEMENT.get(cfg.placement.name).Params
+    try:
+        return params_cls.model_validate(cfg.placement.params), []
+    except ValidationError as exc:
+        return None, issues_from_validation(exc, prefix="placement.params",
+                                            data=cfg.placement.params)
+
+
+def _consolidation_issues(policy: str, *, baselines_ok: bool) -> list[Issue]:
+    """The consolidation policy must exist; in default semantics it must migrate."""
+    from dcsim.policies.consolidation import parse_policy
+
+    try:
+        kind = parse_policy(policy).kind
+    except ValueError as exc:
+        return [Issue("consolidation.policy", str(exc))]
+    if kind != "migration" and not baselines_ok:
+        return [Issue("consolidation.policy",
+                      f"{policy!r} is a CloudSim baseline (no migrations): use it with compat: "
+                      "cloudsim, or omit the section")]
+    return []
+
+
+def _workload_issues(sc: Scenario) -> list[Issue]:
+    """Checks of workload and arrival specs and fault inputs that need files."""
+    from dcsim.workload.checks import check_arrival_spec, check_workload_spec
+
+    cfg, base_dir = sc.config, base_dir_of(sc.source)
+    out: list[Issue] = []
+    for k, g in enumerate(cfg.guests):
+        out += check_workload_spec(g.workload, f"guests[{k}].workload", count=g.count,
+                                   base_dir=base_dir)
+        out += check_arrival_spec(g.arrival, f"guests[{k}].arrival", base_dir=base_dir)
+    if cfg.faults is not None:
+        from dcsim.engine.faults import check_faults
+
+        out += check_faults(cfg, base_dir)
+    return out
