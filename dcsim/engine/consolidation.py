@@ -35,6 +35,7 @@ from numpy.typing import NDArray
 
 from dcsim.engine import assumptions
 from dcsim.engine.extensions import EXTENSIONS
+from dcsim.engine.moves import reachable
 from dcsim.model.cluster import GuestStatus
 from dcsim.model.power import power_w
 from dcsim.policies.consolidation import build_policy, parse_policy, plan_migrations
@@ -287,7 +288,7 @@ class Consolidation:
         """
         sim = self.sim
         src = int(sb.host_of[g])
-        ok = sb.feasible(g) & allowed
+        ok = sb.feasible(g) & allowed & reachable(sim, src)  # not across failed links
         ok[src] = False
         if not wake:
             ok &= sb.awake
