@@ -2,19 +2,22 @@
 
 Layout of a run folder::
 
-    summary.json        one number per metric (see dcsim.metrics.result.SUMMARY_DOC)
+    summary.json        one number per metric, null where the run's mode has no such quantity
     timeseries.parquet  one row per scheduling interval
     guests.parquet      one row per guest that arrived
-    hosts.parquet       one row per host and interval (if output.host_timeseries)
-    <table>.parquet     further tables (migrations, flows, ...)
+    migrations.parquet  one row per migration
+    <table>.parquet     every other table of the contract (hosts, jobs, network, flows, links,
+                        failures, …), empty with its schema when the run has nothing to record
     config.yaml         the validated config with every default filled in
     resolved.yaml       the catalog entries the run used (host models, profiles, guest types)
     manifest.json       dcsim version, scenario id (config hash), seed, package versions, status
 
-Everything is written into a hidden sibling folder and renamed into place at the end, so a crash
-never leaves a half-written results folder behind.
+The files, columns, dtypes and units are the results contract, ``dcsim.metrics.contract``:
+every run writes the same ones, whatever its mode. Everything is written into a hidden sibling
+folder and renamed into place at the end, so a crash never leaves a half-written results folder
+behind.
 
-Imports: json, yaml, pandas/pyarrow, dcsim.metrics.result.
+Imports: json, yaml, pandas/pyarrow, dcsim.metrics.{result, contract}.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from typing import Any
 
 import yaml
 
+from dcsim.metrics.contract import TABLES, conform
 from dcsim.metrics.result import Result
 
 __all__ = ["atomic_dir", "environment_versions", "write_run"]
@@ -96,14 +100,12 @@ def write_run(result: Result, out: str | Path) -> Path:
     final = Path(out)
     tmp = atomic_dir(final)
     try:
+        conform(result)
         dump_json(_clean(result.summary), tmp / "summary.json")
-        result.timeseries.to_parquet(tmp / "timeseries.parquet", index=False)
-        if len(result.guests):
-            result.guests.to_parquet(tmp / "guests.parquet", index=False)
-        if len(result.hosts):
-            result.hosts.to_parquet(tmp / "hosts.parquet", index=False)
-        for name, table in sorted(result.tables.items()):
-            table.to_parquet(tmp / f"{name}.parquet", index=False)
+        tables = {**result.tables, "timeseries": result.timeseries, "guests": result.guests,
+                  "hosts": result.hosts}
+        for name in TABLES:
+            tables[name].to_parquet(tmp / f"{name}.parquet", index=False)
         (tmp / "config.yaml").write_text(yaml.safe_dump(result.config, sort_keys=False),
                                          encoding="utf-8")
         (tmp / "resolved.yaml").write_text(yaml.safe_dump(result.resolved, sort_keys=False),
