@@ -1,8 +1,9 @@
 """The ``dcsim`` command line: a thin layer over the Python API, and the only module that prints.
 
-Exit codes: 0 success, 2 bad input (config, unit, trace, topology; every problem listed with its
-config path, nothing written), 1 an unexpected internal error, 130 interrupted. The consoles and the
-error guard are shared with the mounted sub-commands through ``dcsim.console``.
+Exit codes: 0 success, 2 bad input (config, unit, trace, topology, an --out folder dcsim may not
+write; every problem listed with its config path, nothing written), 1 an unexpected internal
+error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM, handled like Ctrl-C). The consoles
+and the error guard are shared with the mounted sub-commands through ``dcsim.console``.
 
 Imports: typer, rich, dcsim (the API), dcsim.console, and the command modules it mounts.
 """
@@ -18,6 +19,7 @@ import typer
 from rich.table import Table
 
 from dcsim.console import err, guard, out
+from dcsim.errors import Terminated
 
 app = typer.Typer(
     name="dcsim",
@@ -65,8 +67,14 @@ def run(
     set_: SetOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only the folder")] = False,
     check: Annotated[bool, typer.Option(help="check capacity invariants at every step")] = False,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="replace --out if it holds an earlier dcsim run's results")] = False,
 ) -> None:
-    """Simulate a config and write its results folder."""
+    """Simulate a config and write its results folder.
+
+    The folder must be new or empty, or hold an earlier dcsim run's results and --overwrite be
+    given; anything else is refused before the simulation (exit 2).
+    """
     from rich.progress import (
         BarColumn,
         Progress,
@@ -77,6 +85,7 @@ def run(
     )
 
     import dcsim
+    from dcsim.io.outdir import check_out_dir
     from dcsim.io.results import write_run
 
     def go() -> Path:
@@ -85,6 +94,7 @@ def run(
             overrides.append(f"seed={seed}")
         sc = dcsim.load_config(config, overrides)
         dest = out_dir if out_dir is not None else Path("results") / sc.config.name
+        check_out_dir(dest, overwrite=overwrite)  # refused before the simulation, not after
         with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
                       TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True,
                       disable=quiet) as progress:
@@ -93,7 +103,7 @@ def run(
             result = dcsim.run(sc, check_invariants=check,
                                progress=lambda t: progress.update(task, completed=t))
             progress.update(task, completed=sc.config.duration)
-            folder = write_run(result, dest)
+            folder = write_run(result, dest, overwrite=overwrite)
         if quiet:
             out.print(str(folder))
         else:
@@ -162,6 +172,13 @@ def _mount_optional() -> None:
 _mount_optional()
 
 
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main() -> None:
-    """Entry point of the ``dcsim`` console script."""
+    """Entry point of the ``dcsim`` console script (SIGTERM is handled like Ctrl-C)."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _on_sigterm)
     app()

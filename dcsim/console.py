@@ -5,7 +5,7 @@
 do not import each other (DESIGN.md: no import circles).
 
 Exit codes: 0 success, 2 bad input (every problem listed with its config path, nothing written),
-1 an unexpected internal error, 130 interrupted.
+1 an unexpected internal error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
 
 Imports: typer, rich, dcsim.errors.
 """
@@ -18,7 +18,7 @@ from typing import TypeVar
 import typer
 from rich.console import Console
 
-from dcsim.errors import ConfigError, DcsimError
+from dcsim.errors import ConfigError, DcsimError, Terminated
 
 __all__ = ["err", "guard", "out"]
 
@@ -41,6 +41,7 @@ def guard(fn: Callable[[], T]) -> T:
         err.print(f"[bold red]error:[/] {exc.strerror or exc}: {exc.filename or ''}",
                   highlight=False)
         raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        raise typer.Exit(130) from None
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (dcsim.cli.main raises Terminated)
+        term = isinstance(exc, Terminated)
+        err.print("terminated" if term else "interrupted")
+        raise typer.Exit(143 if term else 130) from None

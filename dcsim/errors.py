@@ -41,3 +41,7 @@ class InvariantViolation(DcsimError):
 
 class SimulationError(DcsimError):
     """The simulation could not continue."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: handled exactly like Ctrl-C (finished work kept, nothing half-written)."""

@@ -10,9 +10,10 @@ Imports: pydantic, dcsim.units, dcsim.config.{catalog, workloads}.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from dcsim.config.catalog import Frozen, PowerSpec
 from dcsim.config.consolidation import ConsolidationSpec
@@ -142,11 +143,16 @@ class OutputSpec(Frozen):
     guest_records: bool = Field(True, description="one row per guest: placement, times, unmet MI")
 
 
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}")
+
+
 class Config(Frozen):
     """A complete dcsim experiment."""
 
     schema_version: Literal[1] = 1
-    name: str = Field("experiment", pattern=r"^[A-Za-z0-9_.\-]+$")
+    name: str = Field("experiment", description="the default output folder's name "
+                      "(results/<name>): letters, digits, '_', '.', '-'; not starting with '.' "
+                      "or '-'; at most 128 characters")
     description: str = ""
     seed: int = Field(0, ge=0)
     duration: Duration = Field(86400.0, gt=0, description="simulated time, s")
@@ -177,3 +183,12 @@ class Config(Frozen):
         None, exclude=True,
         description="values to vary for `dcsim sweep` (never part of a run's config or its hash)",
     )
+
+    @field_validator("name")
+    @classmethod
+    def _folder_name(cls, v: str) -> str:
+        # the name becomes a folder (results/<name>): no separators, no '.'/'..', nothing hidden
+        if not _NAME.fullmatch(v):
+            raise ValueError(f"expected 1-128 letters, digits, '_', '.' or '-', not starting "
+                             f"with '.' or '-' (it names the folder results/<name>), got {v!r}")
+        return v

@@ -413,20 +413,14 @@ class Faults:
                 extra[i] = wait + rec.restore_overhead
             self._rollback(g, mode)
         life = sim.arrival_s[batch] + sim.lifetime_s[batch] - now
-        awake_before = st.awake.copy()
         resume = np.asarray([m == "snapshot" for m in modes], dtype=bool)
         decision = sim.admit(batch, lifetime_left=life, extra_delay=extra, skip_boot=resume,
                              unplaced=GuestStatus.DOWN)
-        woken: set[int] = set()
-        wake_lat = float(sim.cfg.power_management.wake_latency) if now > 0 else 0.0
         for i, (g, h) in enumerate(zip(cand, decision.tolist(), strict=True)):
             if h < 0:  # no room: it stays DOWN until a repair
                 self.waiting.add(g)
                 continue
-            wake = 0.0
-            if not awake_before[h] and h not in woken:
-                wake = wake_lat
-                woken.add(h)
+            wake = max(0.0, float(sim.ready_at[h]) - now)  # until the host is ready
             boots = sim.sc.guest_groups[int(st.guest_group[g])].spec.boot and not resume[i]
             t_run = now + wake + (sim.boot_time(g, h) if boots else 0.0) + float(extra[i])
             self.up_at[g] = t_run

@@ -102,7 +102,7 @@ def migration(
         if st.mig_dst[g] == dst and st.host_of[g] == src:
             sim.update_host(dst, lambda: st.abort_migration(g))
         if st.host_of[g] >= 0:
-            sim.paused[g] = False
+            sim.set_paused(g, False)
             sim.set_speed(g, 1.0)
         sim.migrations_aborted += 1
         sim.maybe_sleep(dst)
@@ -212,7 +212,7 @@ def _run(
     if st.mig_dst[g] == dst:  # never switched (e.g. guest left): give the room back
         sim.update_host(dst, lambda: st.abort_migration(g))
     if st.host_of[g] >= 0:
-        sim.paused[g] = False
+        sim.set_paused(g, False)
         sim.set_speed(g, 1.0)
     sim.migration_records.append(record)
     sim.maybe_sleep(src)

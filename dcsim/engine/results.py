@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from dcsim.engine.offered import CAUSES
 from dcsim.metrics.consolidation import mean_sd
 from dcsim.metrics.result import Result
 from dcsim.model.cluster import GuestStatus
@@ -34,7 +35,9 @@ def jobs_table(sim: Simulation) -> pd.DataFrame:
     end = sim.job_end[flat]
     prev_end = np.concatenate([[np.nan], end[:-1]])
     first = flat == sim.job_first[guest]
-    start = np.where(first, sim.start_s[guest], prev_end)
+    # a guest's first job was submitted at its arrival: waiting for a host, its wake and its boot
+    # is part of that job's time (response time, not service time)
+    start = np.where(first, sim.arrival_s[guest], prev_end)
     ref = sim.job_len[flat] / (st.vcpus[guest] * st.mips[guest])
     return pd.DataFrame(
         {
@@ -114,7 +117,9 @@ def build_result(sim: Simulation, wall_s: float) -> Result:
     st = sim.state
     e_dc = np.bincount(st.datacenter, weights=sim.energy_j, minlength=sim.dc_pue.shape[0])
     arrived = ~np.isnan(sim.arrival_s)
-    demand_mi = float(sim.demand_mi.sum())
+    running_mi = float(sim.demand_mi.sum())  # demand while running and not paused
+    by_cause = dict(zip(CAUSES, sim.unserved_by_cause.tolist(), strict=True))
+    demand_mi = running_mi + float(sim.unserved_by_cause.sum())  # offered load
     useful_mi = float(sim.useful_mi.sum())
     raw_mi = float(sim.raw_mi.sum())
     ts = pd.DataFrame(
@@ -145,8 +150,12 @@ def build_result(sim: Simulation, wall_s: float) -> Result:
         if sim.avail_mi.sum() > 0
         else 0.0,
         "demand_mi": demand_mi,
-        "unmet_mi": demand_mi - useful_mi,
-        "unmet_fraction": (demand_mi - useful_mi) / demand_mi if demand_mi > 0 else 0.0,
+        "delivered_mi": useful_mi,
+        "unserved_mi": demand_mi - useful_mi,
+        "unserved_fraction": (demand_mi - useful_mi) / demand_mi if demand_mi > 0 else 0.0,
+        "unmet_mi": running_mi - useful_mi,
+        "unmet_fraction": (running_mi - useful_mi) / demand_mi if demand_mi > 0 else 0.0,
+        **{f"unserved_{c}_mi": v for c, v in by_cause.items()},
         "overhead_mi": raw_mi - useful_mi,
         "guests_arrived": int(arrived.sum()),
         "guests_placed": int(arrived.sum()) - rejected,
@@ -186,7 +195,7 @@ def build_result(sim: Simulation, wall_s: float) -> Result:
                 "end_s": sim.end_s[idx],
                 "status": [GuestStatus(int(s)).name.lower() for s in st.status[idx]],
                 "host": st.host_of[idx],
-                "demand_mi": sim.demand_mi[idx],
+                "demand_mi": sim.demand_mi[idx] + sim.wait_mi[idx],
                 "delivered_mi": sim.useful_mi[idx],
             }
         )

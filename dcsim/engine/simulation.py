@@ -41,7 +41,7 @@ import simpy
 from numpy.typing import NDArray
 
 from dcsim.config.resolve import Scenario
-from dcsim.engine import jobs, moves
+from dcsim.engine import jobs, moves, offered
 from dcsim.engine.extensions import EXTENSIONS, load_builtin
 from dcsim.engine.results import build_result
 from dcsim.kernels.share import maxmin_share
@@ -79,6 +79,13 @@ class Simulation:
     job_end: F64
     jobs_changed: simpy.Event
     jobs_target: float
+    # offered-load state, set up by dcsim.engine.offered.setup (see that module)
+    w_last: F64
+    stop_at: F64
+    wake_until: F64
+    recovering: NDArray[np.bool_]
+    wait_mi: F64
+    unserved_by_cause: F64
 
     def __init__(self, scenario: Scenario, *, replication: int = 0,
                  check_invariants: bool = False) -> None:
@@ -153,6 +160,8 @@ class Simulation:
         self.end_s = np.full(n_g, np.nan)
         self.lifetime_s = np.full(n_g, np.inf)
         self.gen = np.zeros(n_g, dtype=np.int64)  # bumped on eviction: stale timers ignore it
+        self.ready_at = np.zeros(n_h)  # a waking host takes guests' work from then on, s
+        offered.setup(self)
         self.any_io = bool((st.io_frac > 0).any() or (st.net_frac > 0).any())
         jobs.setup_jobs(self)
         # migrations: CPU they cost on hosts (not charged to any guest), the network they use
@@ -201,7 +210,9 @@ class Simulation:
         if guests.shape[0]:
             t0 = self.last_t[st.host_of[guests]]
             gdt = now - t0
-            self.demand_mi[guests] += self.demand[guests] * gdt
+            # a paused guest's demand is downtime (dcsim.engine.offered), not running demand
+            self.demand_mi[guests] += np.where(self.paused[guests], 0.0,
+                                               self.demand[guests]) * gdt
             self.useful_mi[guests] += self.useful[guests] * gdt
             self.raw_mi[guests] += self.raw[guests] * gdt
             degraded = self.paused[guests] | (self.speed[guests] < 1.0)
@@ -219,6 +230,7 @@ class Simulation:
                 self.work[jg] = after
                 jobs.job_completions(self, jg, t0[jm], before, rate, after)
         self.last_t[hosts] = now
+        offered.settle(self, guests)
 
     def _share(self, hosts: I64, guests: I64) -> None:
         """Re-share CPU on ``hosts`` (sorted) among their running ``guests``; update power."""
@@ -306,17 +318,20 @@ class Simulation:
         self._change_guest(g, functools.partial(self.paused.__setitem__, g, paused))
 
     def wake(self, h: int) -> float:
-        """Wake host ``h`` if asleep; returns the wake latency the caller must wait."""
-        st = self.state
+        """Wake host ``h`` if asleep; returns the time the caller must wait until it is ready
+        (the wake latency, or what is left of it if the host is already waking), s."""
+        st, now = self.state, self.env.now
         if st.awake[h]:
-            return 0.0
+            return max(0.0, float(self.ready_at[h]) - now)
+        latency = float(self.cfg.power_management.wake_latency) if now > 0 else 0.0
 
         def change() -> None:
             st.awake[h] = True
-            self.awake_since[h] = self.env.now
+            self.awake_since[h] = now
+            self.ready_at[h] = now + latency
 
         self.update_host(h, change)
-        return float(self.cfg.power_management.wake_latency) if self.env.now > 0 else 0.0
+        return latency
 
     def fail_host(self, h: int) -> list[int]:
         """Host ``h`` fails: it draws nothing and takes no guest; its guests are evicted with
@@ -347,6 +362,7 @@ class Simulation:
             st.awake[h] = not self.sleep
             if st.awake[h]:
                 self.awake_since[h] = self.env.now
+                self.ready_at[h] = self.env.now
 
         self.update_host(h, change)
 
@@ -402,6 +418,7 @@ class Simulation:
             now = self.env.now
             guests = self.guests_on(all_hosts)
             self._settle(all_hosts, guests)
+            offered.settle(self)  # every guest, before its demand is sampled again
             self._sample(now)
             self._share(all_hosts, guests)
             for hook in self.tick_hooks:
@@ -477,13 +494,20 @@ class Simulation:
         st, now = self.state, self.env.now
         first = np.isnan(self.arrival_s[batch])
         self.arrival_s[batch[first]] = now
+        offered.arrive(self, batch[first])
+        offered.settle(self, batch)  # e.g. the downtime of guests restarted after a failure
+        recovering = unplaced == GuestStatus.DOWN
         decision = self.policy.place(st.sandbox(batch), batch)
         touched: list[int] = []
         for i, (g, h) in enumerate(zip(batch.tolist(), decision.tolist(), strict=True)):
             if h < 0:
                 st.status[g] = unplaced
+                if unplaced == GuestStatus.REJECTED and self.has_jobs[g]:
+                    offered.reject_jobs(self, g)
                 continue
             wake = self.wake(h)
+            self.wake_until[g] = now + wake
+            self.recovering[g] = recovering
             st.place(g, h)  # raises InvariantViolation if the policy chose a host that is full
             self.placed_since[g] = now
             if self.check_invariants:
@@ -516,6 +540,7 @@ class Simulation:
 
         def change() -> None:
             st.status[g] = GuestStatus.RUNNING
+            self.recovering[g] = False
             if np.isnan(self.start_s[g]):
                 self.start_s[g] = self.env.now
 
@@ -596,6 +621,7 @@ class Simulation:
         self.env.run(until=self.duration)
         all_hosts = np.arange(st.n_hosts, dtype=np.intp)
         self._settle(all_hosts, self.guests_on(all_hosts))
+        offered.settle(self)
         if self.check_invariants:
             st.check()
         result = build_result(self, time.perf_counter() - t0)

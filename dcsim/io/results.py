@@ -14,16 +14,15 @@ Layout of a run folder::
 
 The files, columns, dtypes and units are the results contract, ``dcsim.metrics.contract``:
 every run writes the same ones, whatever its mode. Everything is written into a hidden sibling
-folder and renamed into place at the end, so a crash never leaves a half-written results folder
-behind.
+folder and swapped into place at the end, so a crash never leaves a half-written results folder
+behind; which folders may be written or replaced, and how, is ``dcsim.io.outdir``'s business.
 
-Imports: json, yaml, pandas/pyarrow, dcsim.metrics.{result, contract}.
+Imports: json, yaml, pandas/pyarrow, dcsim.metrics.{result, contract}, dcsim.io.outdir.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import platform
 import shutil
 import sys
@@ -33,10 +32,11 @@ from typing import Any
 
 import yaml
 
+from dcsim.io.outdir import RUN_KIND, check_out_dir, clean_leftovers, commit_dir, new_tmp_dir
 from dcsim.metrics.contract import TABLES, conform
 from dcsim.metrics.result import Result
 
-__all__ = ["atomic_dir", "environment_versions", "write_run"]
+__all__ = ["environment_versions", "write_run"]
 
 
 def environment_versions() -> dict[str, str]:
@@ -62,29 +62,6 @@ def dump_json(obj: Any, path: Path) -> None:
                                allow_nan=False) + "\n", encoding="utf-8")
 
 
-def atomic_dir(final: Path) -> Path:
-    """A fresh hidden temporary folder next to ``final`` (same file system → atomic rename)."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    return tmp
-
-
-def commit_dir(tmp: Path, final: Path) -> None:
-    """Replace ``final`` by ``tmp`` (an old folder is moved aside first, then deleted)."""
-    old = None
-    if final.exists():
-        old = final.parent / f".{final.name}.old-{os.getpid()}"
-        if old.exists():
-            shutil.rmtree(old)
-        final.rename(old)
-    tmp.rename(final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def _clean(summary: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in summary.items():
@@ -95,22 +72,38 @@ def _clean(summary: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def write_run(result: Result, out: str | Path) -> Path:
-    """Write ``result`` to the folder ``out`` atomically; returns the folder."""
+def write_run(result: Result, out: str | Path, *, overwrite: bool = False) -> Path:
+    """Write ``result`` to the folder ``out`` atomically; returns the folder.
+
+    ``out`` must be new, empty, or (with ``overwrite``) a dcsim run's results folder; anything
+    else raises ``ConfigError`` on ``--out`` and nothing is written (``dcsim.io.outdir``).
+    """
     final = Path(out)
-    tmp = atomic_dir(final)
+    check_out_dir(final, overwrite=overwrite)
+    clean_leftovers(final)
+    tmp = new_tmp_dir(final)
     try:
+        written: list[str] = []
+
+        def parquet(table: Any, name: str) -> None:
+            table.to_parquet(tmp / name, index=False)
+            written.append(name)
+
         conform(result)
         dump_json(_clean(result.summary), tmp / "summary.json")
+        written.append("summary.json")
         tables = {**result.tables, "timeseries": result.timeseries, "guests": result.guests,
                   "hosts": result.hosts}
         for name in TABLES:
-            tables[name].to_parquet(tmp / f"{name}.parquet", index=False)
+            parquet(tables[name], f"{name}.parquet")
         (tmp / "config.yaml").write_text(yaml.safe_dump(result.config, sort_keys=False),
                                          encoding="utf-8")
         (tmp / "resolved.yaml").write_text(yaml.safe_dump(result.resolved, sort_keys=False),
                                            encoding="utf-8")
-        dump_json(result.manifest, tmp / "manifest.json")
+        written += ["config.yaml", "resolved.yaml", "manifest.json"]
+        dump_json({**result.manifest, "kind": RUN_KIND, "files": sorted(written)},
+                  tmp / "manifest.json")
+        check_out_dir(final, overwrite=overwrite)  # again: the folder may have changed meanwhile
         commit_dir(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -66,9 +66,23 @@ SUMMARY: dict[str, Column] = {
     "mean_active_hosts": _f(_COUNT, "time-average number of awake hosts"),
     "max_active_hosts": _i(_COUNT, "largest number of awake hosts at any scheduling instant"),
     "mean_cpu_utilization": _f("1", "CPU used / CPU capacity of awake hosts, time-weighted (0..1)"),
-    "demand_mi": _f("MI", "useful work the guests asked for"),
-    "unmet_mi": _f("MI", "asked-for work not delivered (contention and virtualization overhead)"),
-    "unmet_fraction": _f("1", "unmet_mi / demand_mi (an SLA-violation measure)"),
+    "demand_mi": _f("MI", "offered load: work the guests' workloads asked for over each guest's "
+                          "would-be presence (arrival to planned departure or end of run), "
+                          "running or not"),
+    "delivered_mi": _f("MI", "useful work delivered to guests"),
+    "unserved_mi": _f("MI", "demand_mi − delivered_mi = unmet_mi + the four unserved_*_mi "
+                            "causes"),
+    "unserved_fraction": _f("1", "unserved_mi / demand_mi (the SLA-violation share of offered "
+                                 "load)"),
+    "unserved_wake_mi": _f("MI", "demand of guests waiting for their host to wake"),
+    "unserved_boot_mi": _f("MI", "demand of guests booting on their layer"),
+    "unserved_rejected_mi": _f("MI", "demand of rejected guests over their would-be lifetime in "
+                                     "the run (a rejected finite-job guest: all its job work)"),
+    "unserved_downtime_mi": _f("MI", "demand of guests stopped (migration stop-and-copy), down "
+                                     "after a host failure, or booting again after one"),
+    "unmet_mi": _f("MI", "demand of running, unpaused guests not delivered (CPU contention, I/O "
+                         "slow-down, migration slow-down)"),
+    "unmet_fraction": _f("1", "unmet_mi / demand_mi (contention's share of offered load)"),
     "overhead_mi": _f("MI", "CPU spent by the virtualization layer on behalf of guests"),
     "guests_arrived": _i(_COUNT, "guests that arrived during the run"),
     "guests_placed": _i(_COUNT, "guests admitted to a host"),
@@ -77,7 +91,9 @@ SUMMARY: dict[str, Column] = {
     "mean_guests_per_active_host": _f(_COUNT, "time-average consolidation ratio"),
     "jobs_total": _i(_COUNT, "finite jobs of all guests (null: no guest runs jobs)"),
     "jobs_completed": _i(_COUNT, "jobs finished within the run"),
-    "mean_job_time_s": _f("s", "mean job completion time (end - start)"),
+    "mean_job_time_s": _f("s", "mean job time (end − start; a guest's first job starts at the "
+                               "guest's arrival, so waiting for a host, its wake and the boot "
+                               "count)"),
     "mean_job_slowdown": _f("1", "mean job time / time alone on a bare-metal vCPU of its size"),
     "p95_job_slowdown": _f("1", "95th percentile of job slowdown"),
     "makespan_s": _f("s", "time the last job ended"),
@@ -94,7 +110,8 @@ SUMMARY: dict[str, Column] = {
     "time_before_migration_mean_s": _f("s", "mean time a guest stayed on a host before moving"),
     "time_before_migration_sd_s": _f("s", "sample sd of that time"),
     "slatah": _f("1", "SLA time per active host: share of awake time at 100 % CPU (pooled)"),
-    "pdm": _f("1", "performance degradation due to migration: work lost / work demanded"),
+    "pdm": _f("1", "performance degradation due to migration: work lost to migration slow-down "
+                   "and stop-and-copy / demand_mi"),
     "slav": _f("1", "SLATAH × PDM (Beloglazov & Buyya, CCPE 2012)"),
     "esv": _f("kWh", "energy (kWh) × SLAV"),
     "overall_sla_violation": _f("1", "CloudSim: unallocated / requested MIPS over all VMs "

@@ -20,10 +20,12 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from dcsim.errors import ConfigError
 from dcsim.workload.traces import (
+    STORE_NAME,
     TraceData,
     available_traces,
     read_bitbrains,
@@ -103,14 +105,26 @@ def import_trace(
         raise typer.Exit(2)
     store = (out or user_trace_dir()).expanduser()
     label = name or kind
-    for day in _days(kind, path):
+    if not STORE_NAME.fullmatch(label):
+        console.print(f"[red]--name: {escape(repr(label))} is not a trace name: use 1-128 "
+                      "letters, digits, '_', '.' or '-', not starting with '.' or '-' (it names "
+                      "a folder inside the store)[/]")
+        raise typer.Exit(2)
+    days = _days(kind, path)
+    stems = [day or (path.name.split(".")[0] if kind != "csv" else "all") for day in days]
+    bad = [s for s in stems if not STORE_NAME.fullmatch(s)]
+    if bad:
+        console.print(f"[red]{escape(str(path))}: {escape(repr(bad[0]))} cannot name a day file "
+                      "in the store (letters, digits, '_', '.', '-'; not starting with '.' or "
+                      "'-'); rename it[/]")
+        raise typer.Exit(2)
+    for day, stem in zip(days, stems, strict=True):
         try:
             trace = _read(kind, path, day)
         except ConfigError as exc:
             for issue in exc.issues:
                 console.print(f"[red]{issue.message}[/]")
             raise typer.Exit(1) from None
-        stem = day or (path.name.split(".")[0] if kind != "csv" else "all")
         target = save_compact(trace, store / label / f"{stem}.npz")
         console.print(f"{label}/{stem}: {trace.n_guests} guests × {trace.n_samples} samples "
                       f"every {trace.interval_s:g} s → {target}")

@@ -150,8 +150,15 @@ def _roots() -> list[Path]:
     return [user_trace_dir(), package_trace_dir()]
 
 
+#: A trace's name in a store, and a day label: one plain path component (no separators, no
+#: ``.``/``..``, nothing hidden), so that a name never reaches outside the store.
+STORE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}")
+
+
 def _store_days(name: str) -> tuple[Path | None, list[str]]:
     """(folder, sorted day labels) of stored trace ``name`` in the first root that has it."""
+    if not STORE_NAME.fullmatch(name):
+        return None, []  # never a folder outside the stores
     for root in _roots():
         folder = root / name
         if folder.is_dir():

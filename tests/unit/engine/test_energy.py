@@ -85,7 +85,10 @@ def test_lifecycle_boot_and_departure_by_hand(tmp_path: Path) -> None:
     cfg["guests"][0].update(boot=True, arrival={"kind": "trace",
                                                 "path": str(tmp_path / "arrivals.csv")})
     r = dcsim.run(cfg)
-    assert r.summary["demand_mi"] == pytest.approx(500 * 1200)
+    # offered load is its whole life (1800 s); the 600 s boot is unserved boot demand
+    assert r.summary["demand_mi"] == pytest.approx(500 * 1800)
+    assert r.summary["delivered_mi"] == pytest.approx(500 * 1200)
+    assert r.summary["unserved_boot_mi"] == pytest.approx(500 * 600)
     assert r.summary["guests_departed"] == 1
     g = r.guests.iloc[0]
     assert (g.start_s, g.end_s) == (600.0, 1800.0)

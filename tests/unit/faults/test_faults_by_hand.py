@@ -51,7 +51,10 @@ def test_restore_from_snapshot_by_hand(tmp_path: Path) -> None:
     assert rec["restart_s"] == pytest.approx(9020)
     assert rec["snapshot_age_s"] == pytest.approx(9020 - 7200)
     # the guest delivers 500 MIPS except while down
-    assert s["demand_mi"] - s["unmet_mi"] == pytest.approx(500 * (14400 - (up - 9000)), rel=1e-9)
+    assert s["delivered_mi"] == pytest.approx(500 * (14400 - (up - 9000)), rel=1e-9)
+    # offered load: 500 MIPS all run long; the time down is unserved downtime
+    assert s["demand_mi"] == pytest.approx(500 * 14400, rel=1e-9)
+    assert s["unserved_downtime_mi"] == pytest.approx(500 * (up - 9000), rel=1e-9)
     # host 0: 150 W to 9000 s, 0 W while failed, idle 100 W after repair;
     # host 1: idle until the guest runs, then 150 W
     e = 150 * 9000 + 0 * 1000 + 100 * 4400 + 100 * up + 150 * (14400 - up)
@@ -126,7 +129,12 @@ def test_guest_failing_while_booting_restarts_after_detection(tmp_path: Path) ->
     assert rec["running_s"] == pytest.approx(95)
     assert r.summary["downtime_s"] == pytest.approx(65)
     assert r.summary["lost_work_mi"] == 0.0  # it had delivered nothing yet
-    assert r.summary["demand_mi"] == pytest.approx(500 * (14400 - 95), rel=1e-9)
+    assert r.summary["delivered_mi"] == pytest.approx(500 * (14400 - 95), rel=1e-9)
+    # offered 500 MIPS all run long: the first boot (0-30 s) is boot, then down and re-booting
+    # after the failure (30-95 s) is downtime
+    assert r.summary["demand_mi"] == pytest.approx(500 * 14400, rel=1e-9)
+    assert r.summary["unserved_boot_mi"] == pytest.approx(500 * 30, rel=1e-9)
+    assert r.summary["unserved_downtime_mi"] == pytest.approx(500 * 65, rel=1e-9)
     assert r.summary["guests_departed"] == 0  # the stale timer neither starts nor ends it
 
 
@@ -148,7 +156,7 @@ def test_restore_does_not_boot(tmp_path: Path, boot_s: tuple[float, float]) -> N
     assert r.summary["mean_recovery_s"] == pytest.approx(20 + W + 5, rel=1e-12)
     # booting on host 0 until boot_s[0], down from 9000 s until the restore ends
     run_s = 14400 - boot_s[0] - (20 + W + 5)
-    assert r.summary["demand_mi"] - r.summary["unmet_mi"] == pytest.approx(500 * run_s,
+    assert r.summary["delivered_mi"] == pytest.approx(500 * run_s,
                                                                           rel=1e-9)
 
 

@@ -1,0 +1,113 @@
+"""Offered load: the demand of guests that wait, integrated exactly, split by cause.
+
+A guest's *offered load* is what its workload asks for over its whole would-be presence in the
+run, from its arrival to its planned departure (arrival + lifetime) or the end of the run, as if
+it ran the whole time. While it runs (and is not paused) its demand is integrated by the engine's
+host accounting (``Simulation._settle``); this module integrates the rest, the demand of a guest
+that is *not* being served for a reason other than CPU contention:
+
+* ``wake``: placed on a sleeping host, waiting for it to wake (``power_management.wake_latency``);
+* ``boot``: booting or starting on its layer (the profile's ``boot_time``);
+* ``rejected``: fitted on no host at its arrival (for its whole would-be lifetime in the run);
+* ``downtime``: stopped for a migration's stop-and-copy, down after a host failure (status
+  ``DOWN``), and booting again after a failure restart.
+
+The demand a waiting guest would have is its workload's current value × vCPUs × MIPS per vCPU,
+the same ``u_last`` the engine samples for every guest (placed or not) at each scheduling
+instant, so it needs no host and is computed vectorized for all guests at once. Guests running
+finite jobs are the exception: their work is delayed, not lost, while they wait (the delay shows
+in ``mean_job_slowdown``, measured from arrival), so only a rejected job guest counts, with all
+of its job work.
+
+Integration is piecewise exact: a guest's waiting demand is held between scheduling instants,
+each guest has its own clock ``w_last``, and ``settle`` is called before every change of a
+guest's status or pause flag (through the host settle) and for all guests at every scheduling
+instant, before the workloads are sampled again.
+
+Imports: numpy, dcsim.model.cluster.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from dcsim.model.cluster import GuestStatus
+
+if TYPE_CHECKING:
+    from dcsim.engine.simulation import Simulation
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.intp]
+
+CAUSES = ("wake", "boot", "rejected", "downtime")
+"""Causes of unserved (waiting) demand, in the order of ``Simulation.unserved_by_cause``."""
+WAKE, BOOT, REJECTED, DOWNTIME = range(4)
+
+
+def setup(sim: Simulation) -> None:
+    """Create the offered-load arrays on ``sim``."""
+    n_g = sim.state.n_guests_total
+    sim.w_last = np.zeros(n_g)  # time up to which a guest's waiting demand is integrated, s
+    sim.stop_at = np.full(n_g, np.inf)  # end of its would-be presence: arrival + lifetime, s
+    sim.wake_until = np.zeros(n_g)  # a booting guest waits for its host's wake until then, s
+    sim.recovering = np.zeros(n_g, dtype=bool)  # booting again after a failure: downtime
+    sim.wait_mi = np.zeros(n_g)  # per guest: waiting demand so far, MI
+    sim.unserved_by_cause = np.zeros(len(CAUSES))  # totals per cause, MI
+
+
+def arrive(sim: Simulation, guests: I64) -> None:
+    """First arrival of ``guests`` now: start their clocks and their would-be presence."""
+    now = sim.env.now
+    sim.w_last[guests] = now
+    sim.stop_at[guests] = np.minimum(now + sim.lifetime_s[guests], sim.duration)
+
+
+def settle(sim: Simulation, guests: I64 | None = None) -> None:
+    """Integrate the waiting demand of ``guests`` (default all) up to now, by cause."""
+    st, now = sim.state, sim.env.now
+    if guests is None:
+        status, paused, t0 = st.status, sim.paused, sim.w_last
+        stop, rec, jobs = sim.stop_at, sim.recovering, sim.has_jobs
+        want = sim.u_last * st.vcpus * st.mips
+        until = sim.wake_until
+    else:
+        if guests.shape[0] == 0:
+            return
+        status, paused, t0 = st.status[guests], sim.paused[guests], sim.w_last[guests]
+        stop, rec, jobs = sim.stop_at[guests], sim.recovering[guests], sim.has_jobs[guests]
+        want = sim.u_last[guests] * st.vcpus[guests] * st.mips[guests]
+        until = sim.wake_until[guests]
+    booting = (status == GuestStatus.BOOTING) & ~rec
+    down = ((status == GuestStatus.DOWN) | ((status == GuestStatus.RUNNING) & paused)
+            | ((status == GuestStatus.BOOTING) & rec))
+    rejected = status == GuestStatus.REJECTED
+    waiting = (booting | down | rejected) & ~jobs
+    if waiting.any():
+        t1 = np.minimum(now, stop)
+        dt = np.maximum(t1 - t0, 0.0)
+        mi = np.where(waiting, want * dt, 0.0)
+        wake_dt = np.where(booting, np.clip(np.minimum(t1, until) - t0, 0.0, dt), 0.0)
+        wake_mi = want * wake_dt
+        by = sim.unserved_by_cause
+        by[WAKE] += float(wake_mi[booting & ~jobs].sum())
+        by[BOOT] += float((mi - wake_mi)[booting & ~jobs].sum())
+        by[REJECTED] += float(mi[rejected].sum())
+        by[DOWNTIME] += float(mi[down].sum())
+        if guests is None:
+            sim.wait_mi += mi
+        else:
+            sim.wait_mi[guests] += mi
+    if guests is None:
+        sim.w_last[:] = now
+    else:
+        sim.w_last[guests] = now
+
+
+def reject_jobs(sim: Simulation, g: int) -> None:
+    """A guest running finite jobs was rejected: all its job work goes unserved."""
+    work = float(sim.job_total[g] - sim.work[g])
+    sim.unserved_by_cause[REJECTED] += work
+    sim.wait_mi[g] += work
