@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
+from dcsim.config.assumptions import Assumptions
 from dcsim.config.catalog import Frozen, PowerSpec
 from dcsim.config.consolidation import ConsolidationSpec
 from dcsim.config.faults import FaultsSpec
@@ -158,6 +159,11 @@ class Config(Frozen):
     duration: Duration = Field(86400.0, gt=0, description="simulated time, s")
     interval: Duration = Field(300.0, gt=0, description="scheduling interval, s")
     compat: Literal["none", "cloudsim"] = "none"
+    assumptions: Assumptions = Field(
+        default_factory=Assumptions,
+        description="modelling assumptions of the default engine (dcsim.config.assumptions); "
+        "'cloudsim-3.0.3' sets CloudSim's",
+    )
     datacenters: list[Datacenter] = Field(min_length=1)
     guests: list[GuestGroup] = Field(min_length=1)
     placement: PlacementSpec = PlacementSpec()

@@ -24,10 +24,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from dcsim.engine import assumptions
 from dcsim.engine.extensions import EXTENSIONS
 from dcsim.model.cluster import GuestStatus
 from dcsim.model.power import power_w
-from dcsim.policies.consolidation import parse_policy
+from dcsim.policies.consolidation import build_policy, parse_policy, plan_migrations
 from dcsim.policies.overload import HostLoad, StaticThreshold, make_detector
 from dcsim.policies.selection import GuestView, make_selector
 
@@ -61,6 +62,7 @@ class Consolidation:
         self.glen = np.zeros(n_g, dtype=np.int64)
         self.steps = 0
         self.planned = 0
+        self.cs_detector, self.cs_selector = build_policy(ps)  # CloudSim planner's own objects
         self._mig_bps: F64 | None = None
 
     def start(self, sim: Simulation) -> None:
@@ -120,7 +122,13 @@ class Consolidation:
     def step(self, now: float) -> None:
         """Plan and start this interval's migrations."""
         sim, st = self.sim, self.sim.state
+        if sim.cs is not None and not sim.cs.started:
+            return  # assumptions.first_decision: not before the first datacenter update
         self.steps += 1
+        if sim.assume.planner == "cloudsim":
+            self._start(plan_migrations(assumptions.snapshot(sim), self.cs_detector,
+                                        self.cs_selector, self.rng))
+            return
         placed = np.flatnonzero(st.host_of >= 0)
         req = np.bincount(st.host_of[placed], weights=sim.raw_want[placed],
                           minlength=st.n_hosts) + sim.extra_raw
@@ -138,7 +146,8 @@ class Consolidation:
         busy_host[st.mig_dst[moving]] = True
         movable = (st.status == GuestStatus.RUNNING) & ~moving
         prof_live = np.asarray([sim.profiles[int(p)].live_migration for p in st.profile])
-        need_live = self.spec.migration.model in ("precopy", "postcopy")
+        need_live = (self.spec.migration.model in ("precopy", "postcopy")
+                     and sim.assume.migration == "configured")
         work = req.copy()
         sb = st.sandbox()
 
@@ -216,11 +225,18 @@ class Consolidation:
                         sb.dst_ram[g] = sb.dst_disk[g] = 0.0
                     _restore(sb, work, saved)
 
+        self._start(moves)
+
+    def _start(self, moves: list[tuple[int, int]]) -> None:
+        """Start the planned moves, in order, with the migration model the switches select."""
         if self.spec.max_migrations_per_step is not None:
             moves = moves[: self.spec.max_migrations_per_step]
         self.planned += len(moves)
+        if self.sim.assume.migration == "cloudsim":
+            assumptions.start_migrations(self.sim, moves)
+            return
         for g, dst in moves:
-            sim.migrate(g, dst, self.spec.migration)
+            self.sim.migrate(g, dst, self.spec.migration)
 
     def _pabfd(self, sb: Any, g: int, allowed: NDArray[np.bool_], work: F64,
                wake: bool = True, saved: dict[int, tuple[float, ...]] | None = None) -> int:

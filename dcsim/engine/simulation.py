@@ -41,7 +41,7 @@ import simpy
 from numpy.typing import NDArray
 
 from dcsim.config.resolve import Scenario
-from dcsim.engine import jobs, moves, offered
+from dcsim.engine import assumptions, jobs, moves, offered
 from dcsim.engine.extensions import EXTENSIONS, load_builtin
 from dcsim.engine.results import build_result
 from dcsim.kernels.share import maxmin_share
@@ -96,6 +96,8 @@ class Simulation:
         self.env = simpy.Environment()
         self.streams = RandomStreams(cfg.seed, replication)
         self.state = st = ClusterState.build(scenario)
+        self.assume = cfg.assumptions
+        assumptions.apply_static(self)
         self.duration = float(cfg.duration)
         self.interval = float(cfg.interval)
         self.sleep = cfg.power_management.sleep_idle_hosts
@@ -169,6 +171,10 @@ class Simulation:
         self._network: Any = None
         self._topology: Any = None
         self.migration_records: list[Any] = []
+        # CloudSim-style switches (dcsim.engine.assumptions); None when all are dcsim's own
+        self.cs = None if self.assume.is_default else assumptions.CloudSimState(self)
+        self.proportional = self.assume.cpu_sharing == "proportional"
+        self.energy_rule = self.assume.energy == "integral"
         self.migrations_aborted = 0
         self.mig_procs: dict[int, simpy.Process] = {}
         # records and hooks
@@ -191,6 +197,8 @@ class Simulation:
     def guests_on(self, hosts: I64) -> I64:
         """Guests placed on ``hosts`` (sorted host ids)."""
         if hosts.shape[0] == self.state.n_hosts:
+            if self.cs is not None:  # host-list order: sums in CloudSim's order
+                return self.cs.list_order(self.state)
             return np.flatnonzero(self.state.host_of >= 0)
         if hosts.shape[0] == 1:
             return np.asarray(self.state.members[int(hosts[0])], dtype=np.intp)
@@ -200,7 +208,8 @@ class Simulation:
         """Integrate the current rates of ``hosts`` (and their ``guests``) up to now."""
         st, now = self.state, self.env.now
         dt = now - self.last_t[hosts]
-        self.energy_j[hosts] += self.power[hosts] * dt
+        if self.energy_rule:  # else CloudSim's rule, added at datacenter updates
+            self.energy_j[hosts] += self.power[hosts] * dt
         awake = st.awake[hosts]
         self.active_s[hosts] += awake * dt
         self.busy_mi[hosts] += self.util[hosts] * st.cap_mips[hosts] * dt
@@ -261,10 +270,15 @@ class Simulation:
             raw_want = np.where(self.paused[g], 0.0, np.minimum(want_raw, limit))
             self.raw_want[g] = raw_want
             room = np.maximum(0.0, st.cap_mips[hosts] - self.extra_raw[hosts])
-            alloc = maxmin_share(raw_want, local, room, st.weight[g])
             self.demand[g] = want
+            if self.proportional:
+                alloc, delivered = assumptions.proportional_share(self, hosts, g, local,
+                                                                  raw_want, room)
+                self.useful[g] = delivered * eff
+            else:
+                alloc = maxmin_share(raw_want, local, room, st.weight[g])
+                self.useful[g] = alloc * eff * self.speed[g]
             self.raw[g] = alloc
-            self.useful[g] = alloc * eff * self.speed[g]
             used = np.bincount(local, weights=alloc, minlength=hosts.shape[0]).astype(np.float64)
             jm = self.has_jobs[g]
             if jm.any():
@@ -279,6 +293,8 @@ class Simulation:
                     self.jobs_changed.succeed()
         else:
             used = np.zeros(hosts.shape[0], dtype=np.float64)
+        if self.proportional:
+            used = used + self.cs.in_alloc[hosts]  # type: ignore[union-attr]
         used = np.minimum(used + self.extra_raw[hosts], st.cap_mips[hosts])
         self.util[hosts] = used / st.cap_mips[hosts]
         awake = st.awake[hosts]
@@ -286,6 +302,8 @@ class Simulation:
             st.failed[hosts], 0.0,
             np.where(awake, power_w(st.power_table[hosts], self.util[hosts]),
                      st.sleep_power[hosts]))
+        if self.cs is not None and self.cs.recorder is not None:
+            assumptions.record(self, hosts, guests)
 
     def update_host(self, h: int, change: Callable[[], None] | None = None) -> None:
         """Settle host ``h`` up to now, apply ``change()`` (if any), then re-share its CPU."""
@@ -414,24 +432,32 @@ class Simulation:
         st = self.state
         all_hosts = np.arange(st.n_hosts, dtype=np.intp)
         k = 0
+        offset = float(self.assume.update_offset)
+        if offset > 0:
+            self.events += 1
+            yield self.env.timeout(offset)
         while True:
             now = self.env.now
-            guests = self.guests_on(all_hosts)
-            self._settle(all_hosts, guests)
-            offered.settle(self)  # every guest, before its demand is sampled again
-            self._sample(now)
-            self._share(all_hosts, guests)
+            if self.cs is not None:
+                assumptions.datacenter_update(self, periodic=True)
+            else:
+                guests = self.guests_on(all_hosts)
+                self._settle(all_hosts, guests)
+                offered.settle(self)  # every guest, before its demand is sampled again
+                self._sample(now)
+                self._share(all_hosts, guests)
             for hook in self.tick_hooks:
                 hook(now)
             self._record(now)
             if self.check_invariants:
                 st.check()
             k += 1
-            nxt = k * self.interval
+            # with an offset, instants accumulate as CloudSim's (t += interval)
+            nxt = now + self.interval if offset > 0 else k * self.interval
             if nxt >= self.duration:
                 return
             self.events += 1
-            yield self.env.timeout(nxt - now)
+            yield self.env.timeout(self.interval if offset > 0 else nxt - now)
 
     def arrivals(self, times: F64, order: I64) -> ProcessGenerator:
         """SimPy process: release guests at their arrival instants, in (time, id) order."""
@@ -497,7 +523,12 @@ class Simulation:
         offered.arrive(self, batch[first])
         offered.settle(self, batch)  # e.g. the downtime of guests restarted after a failure
         recovering = unplaced == GuestStatus.DOWN
-        decision = self.policy.place(st.sandbox(batch), batch)
+        demand_only = self.assume.reservation == "demand"
+        st.hold = True  # admission checks and reserves the configured size
+        if self.assume.initial_placement == "cloudsim" and now == 0:
+            decision = assumptions.initial_hosts(self, batch)
+        else:
+            decision = self.policy.place(st.sandbox(batch), batch)
         touched: list[int] = []
         for i, (g, h) in enumerate(zip(batch.tolist(), decision.tolist(), strict=True)):
             if h < 0:
@@ -528,6 +559,10 @@ class Simulation:
                 if np.isnan(self.start_s[g]):
                     self.start_s[g] = now
             touched.append(h)
+        if demand_only:  # then holds only its current CPU demand (CloudSim)
+            for g in batch[decision >= 0].tolist():
+                st.unhold(g)
+            st.hold = False
         if now > 0:  # at t = 0 the first manager step shares every host anyway
             for h in sorted(set(touched)):
                 self.update_host(h)
@@ -627,5 +662,7 @@ class Simulation:
         result = build_result(self, time.perf_counter() - t0)
         for ext in self.extensions:
             ext.finish(self, result)
+        if self.cs is not None:
+            assumptions.finish(self, result)
         result.summary["wall_s"] = time.perf_counter() - t0
         return result

@@ -157,6 +157,9 @@ class ClusterState:
     mig_dst: I64  # destination reserved for a guest being migrated (-1: none)
     dst_ram: F64  # what that reservation charges the destination
     dst_disk: F64
+    # False: placements from now on reserve no RAM, disk or configured CPU (CloudSim's
+    # "requests 0 RAM after creation", ``assumptions.reservation: demand``); checked: slots, cores
+    hold: bool = True
 
     @classmethod
     def build(cls, sc: Scenario) -> ClusterState:
@@ -266,6 +269,11 @@ class ClusterState:
     def feasible(self, g: int, lo: int = 0, hi: int | None = None) -> NDArray[np.bool_]:
         """Hosts ``lo..hi-1`` (default all) that can admit guest ``g`` now."""
         s = slice(lo, hi)
+        if not self.hold:
+            out: NDArray[np.bool_] = (self.usable[s] & (self.max_slots[s] - self.n_guests[s] >= 1)
+                                      & (self.vcpus[g] <= self.cores[s])
+                                      & (self.mips[g] <= self.mips_per_core[s] * (1 + EPS)))
+            return out
         return feasible_hosts(
             self.ram[s] - self.used_ram[s], self.storage[s] - self.used_storage[s],
             self.cap_mips[s] * self.overcommit[s] - self.reserved_mips[s],
@@ -279,6 +287,9 @@ class ClusterState:
         """Whether guest ``g`` fits on host ``h`` now (scalar version of ``feasible``)."""
         tol = 1 + EPS
         vcpus, mips = float(self.vcpus[g]), float(self.mips[g])
+        if not self.hold:
+            return bool(self.usable[h] and self.max_slots[h] - self.n_guests[h] >= 1
+                        and vcpus <= self.cores[h] and mips <= self.mips_per_core[h] * tol)
         return bool(
             self.usable[h]
             and self.gram[g] + self.mem_overhead[h] <= (self.ram[h] - self.used_ram[h]) * tol
@@ -313,8 +324,8 @@ class ClusterState:
         """Reserve host ``h`` for guest ``g``; refuses (InvariantViolation) if it does not fit."""
         if not self.fits(g, h):
             raise InvariantViolation(f"guest {g} does not fit on host {h}")
-        ram = float(self.gram[g] + self.mem_overhead[h])
-        disk = float(self.gdisk[g] + self.disk_overhead[h])
+        ram = float(self.gram[g] + self.mem_overhead[h]) * self.hold
+        disk = float(self.gdisk[g] + self.disk_overhead[h]) * self.hold
         self._charge(g, h, 1.0, ram, disk)
         self.charged_ram[g] = ram
         self.charged_disk[g] = disk
@@ -324,7 +335,8 @@ class ClusterState:
     def _charge(self, g: int, h: int, sign: float, ram: float, disk: float) -> None:
         self.used_ram[h] += sign * ram
         self.used_storage[h] += sign * disk
-        self.reserved_mips[h] += sign * self.vcpus[g] * self.mips[g]
+        if self.hold:
+            self.reserved_mips[h] += sign * self.vcpus[g] * self.mips[g]
         self.n_guests[h] += sign
         self.vcpus_placed[h] += sign * self.vcpus[g]
         if self.n_guests[h] == 0:  # remove float drift once a host is empty
@@ -332,6 +344,18 @@ class ClusterState:
             self.used_storage[h] = 0.0
             self.reserved_mips[h] = 0.0
             self.vcpus_placed[h] = 0.0
+
+    def unhold(self, g: int) -> None:
+        """Give back placed guest ``g``'s RAM, disk and CPU reservation (it keeps its host).
+
+        Used right after admission under ``assumptions.reservation: demand`` (then ``hold`` is
+        False: later placements and migrations of the guest reserve nothing).
+        """
+        h = int(self.host_of[g])
+        self.used_ram[h] -= self.charged_ram[g]
+        self.used_storage[h] -= self.charged_disk[g]
+        self.reserved_mips[h] = max(0.0, self.reserved_mips[h] - self.vcpus[g] * self.mips[g])
+        self.charged_ram[g] = self.charged_disk[g] = 0.0
 
     def begin_migration(self, g: int, dst: int) -> None:
         """Reserve ``dst`` for placed guest ``g`` while it still runs on its source.
@@ -343,8 +367,8 @@ class ClusterState:
             raise InvariantViolation(f"guest {g} cannot start a migration to host {dst}")
         if not self.fits(g, dst):
             raise InvariantViolation(f"guest {g} does not fit on host {dst}")
-        ram = float(self.gram[g] + self.mem_overhead[dst])
-        disk = float(self.gdisk[g] + self.disk_overhead[dst])
+        ram = float(self.gram[g] + self.mem_overhead[dst]) * self.hold
+        disk = float(self.gdisk[g] + self.disk_overhead[dst]) * self.hold
         self._charge(g, dst, 1.0, ram, disk)
         self.mig_dst[g] = dst
         self.dst_ram[g] = ram

@@ -48,7 +48,8 @@ DAYS = ["20110303", "20110306", "20110309", "20110322", "20110325", "20110403", 
         "20110411", "20110412", "20110420"]
 POLICIES = ["npa", "dvfs", "thr-mmt-0.8", "iqr-mmt-1.5", "mad-mmt-2.5", "lr-mmt-1.2",
             "lrr-mmt-1.2", "lr-mc-1.2", "lr-rs-1.2", "lr-mu-1.2"]
-MODES = {"compat": "planetlab-cloudsim.yaml", "default": "planetlab.yaml"}
+MODES = {"compat": "planetlab-cloudsim.yaml", "default": "planetlab.yaml",
+         "cloudsim-like": "planetlab-cloudsim.yaml"}
 BASELINES = ("npa", "dvfs")
 COLUMNS = ["mode", "day", "policy", "vms", "energy_kwh", "migrations", "slatah", "pdm", "slav",
            "esv", "host_shutdowns", "wall_s", "time_before_shutdown_mean_s",
@@ -101,6 +102,8 @@ def build_config(mode: str, day: str, policy: str, hosts: int = 800,
     cfg["guests"] = guests
     if mode == "compat":
         cfg["consolidation"]["policy"] = policy
+    elif mode == "cloudsim-like":
+        _cloudsim_like(cfg, policy)
     elif policy in BASELINES:
         cfg.pop("consolidation", None)
         if policy == "npa":
@@ -108,6 +111,45 @@ def build_config(mode: str, day: str, policy: str, hosts: int = 800,
     else:
         cfg["consolidation"]["policy"] = policy
     return cfg
+
+
+def _cloudsim_like(cfg: dict[str, Any], policy: str) -> None:
+    """The compat config run by the default engine with ``assumptions: cloudsim-3.0.3``.
+
+    DVFS is first fit without consolidation. NPA never sleeps and draws every host's maximum
+    power all the time: its hosts get a constant power model and the exact energy integral
+    (CloudSim's rule would count idle hosts as off); its guests go to the least-loaded host
+    (``worst_fit``): CloudSim's ``VmAllocationPolicySimple`` puts 2500-MIPS guests on
+    1860-MIPS cores, which dcsim's capacity law refuses.
+    """
+    cfg.pop("compat", None)
+    cfg["assumptions"] = "cloudsim-3.0.3"
+    # CloudSim's host i has type i % 2: interleave the two groups host by host (first fit
+    # scans hosts in id order)
+    groups = cfg["datacenters"][0]["hosts"]
+    n = groups[0]["count"]
+    cfg["datacenters"][0]["hosts"] = [{**groups[k % len(groups)], "count": 1}
+                                      for k in range(n * len(groups))]
+    for g in cfg["guests"]:
+        g["boot"] = False
+    if policy not in BASELINES:
+        cfg["consolidation"]["policy"] = policy
+        return
+    cfg.pop("consolidation", None)
+    cfg["placement"] = {"name": "first_fit" if policy == "dvfs" else "worst_fit"}
+    if policy == "npa":
+        cfg["assumptions"] = {"preset": "cloudsim-3.0.3", "energy": "integral",
+                              "initial_placement": "policy"}
+        cfg.setdefault("power_management", {})["sleep_idle_hosts"] = False
+        for hg in cfg["datacenters"][0]["hosts"]:
+            top = _spec_max_w(hg["model"])
+            hg["power"] = {"kind": "linear", "idle": top, "max": top}
+
+
+def _spec_max_w(model: str) -> float:
+    from dcsim.config.catalog import host_models
+
+    return float(host_models()[model].power.table()[-1])
 
 
 @cache

@@ -1,0 +1,406 @@
+"""The non-default modelling assumptions of the default engine (``dcsim.config.assumptions``).
+
+``Simulation`` calls into this module only where a switch is off its default; with all defaults
+nothing here runs. What each switch does in the engine:
+
+* ``footprint: none`` zeroes the layers' memory/disk footprint and CPU overheads (``apply_static``).
+* ``reservation: demand``: admission checks and reserves the configured size, then
+  ``ClusterState.unhold`` gives it back and ``ClusterState.hold`` is False for the rest of the run.
+* ``cpu_sharing: proportional`` (``proportional_share``): per-core cap, then on an oversubscribed
+  host every request × ``capacity / Σ request``, floored; a guest migrating out under the
+  ``cloudsim`` migration model gets ``speed`` (0.9) of that and its host counts it in full; one
+  migrating in asks its destination for 10 % of its capped request.
+* ``updates: datacenter``, ``energy: cloudsim``, ``zero_demand: drop``, ``sla: cloudsim``:
+  ``datacenter_update`` (the periodic update and the one at each migration completion): re-sample
+  every workload, re-share every host, add CloudSim's trapezoid energy, write the state-history
+  entries (``StateHistoryRecorder``), then drop guests with zero demand.
+* ``migration: cloudsim`` (``start_migrations``): a fixed delay ``RAM / (bandwidth / 2)``, the
+  moves that end together completing in one process (one update before, one after).
+* ``initial_placement: cloudsim`` (``initial_hosts``), ``planner: cloudsim`` (``snapshot``): the
+  shared policy code of ``dcsim.policies.consolidation`` on the engine's state.
+
+Imports: numpy, simpy (through the Simulation), dcsim.{model, policies, metrics}.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from dcsim.engine import offered
+from dcsim.metrics.consolidation import StateHistoryRecorder, esv, slav
+from dcsim.model.cluster import GuestStatus
+from dcsim.policies.consolidation import specpower_w
+
+if TYPE_CHECKING:
+    import simpy
+
+    from dcsim.engine.simulation import Simulation
+    from dcsim.metrics.result import Result
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.intp]
+
+MIGRATION_SPEED = 0.9  # CloudSim: a VM migrating out gets 90 % of its MIPS (README §5)
+DESTINATION_SHARE = 0.1  # and its destination reserves 10 % of them
+
+
+def apply_static(sim: Simulation) -> None:
+    """Switches that change the cluster's arrays once, before anything is placed."""
+    st = sim.state
+    if sim.assume.footprint == "none":
+        for name in ("reserved_mem", "mem_overhead", "disk_overhead", "cpu_overhead",
+                     "sched_slope", "sched_max", "syscall_overhead", "interference",
+                     "interference_max"):
+            getattr(st, name)[:] = 0.0
+        for name in ("io_seq_factor", "io_rand_factor", "net_bulk_factor"):
+            getattr(st, name)[:] = 1.0
+        st.used_ram[:] = 0.0
+
+
+class CloudSimState:
+    """Per-run state of the CloudSim-style switches (built only when one of them is on)."""
+
+    def __init__(self, sim: Simulation) -> None:
+        a = sim.assume
+        n_h, n_g = sim.state.n_hosts, sim.state.n_guests_total
+        self.first_update = a.update_offset + (sim.interval if a.first_decision ==
+                                                "first_interval" else 0.0)
+        self.started = False  # the first datacenter update happened
+        self.e_last = 0.0
+        self.recorder = StateHistoryRecorder(n_h, n_g) if a.sla == "cloudsim" else None
+        self.h_alloc = np.zeros(n_h)
+        self.h_req = np.zeros(n_h)
+        self.in_alloc = np.zeros(n_h)  # MIPS of guests migrating in, on their destination
+        self.ghist = np.zeros((n_g, 30))  # CloudSim's PowerVm history (newest first)
+        self.glen = 0
+        self.mig_started = 0
+        # (guest, destination) of every migration in flight, in start order; a guest moved twice
+        # in one step (CloudSim's quirk) is migrating in on both destinations until it ends
+        self.incoming: dict[tuple[int, int], None] = {}
+
+    def incoming_arrays(self) -> tuple[I64, I64]:
+        """Guests migrating in and their destinations, in start order."""
+        if not self.incoming:
+            return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
+        a = np.asarray(list(self.incoming), dtype=np.intp)
+        return a[:, 0], a[:, 1]
+
+    @staticmethod
+    def list_order(st: Any) -> I64:
+        """Placed guests host by host, each host's in list order (CloudSim's summation order)."""
+        flat = [g for m in st.members for g in m]
+        return np.asarray(flat, dtype=np.intp)
+
+
+def _cs(sim: Simulation) -> CloudSimState:
+    cs = sim.cs
+    assert cs is not None
+    return cs
+
+
+# ------------------------------------------------------------------------------ CPU sharing
+def proportional_share(sim: Simulation, hosts: I64, g: I64, local: I64, raw_want: F64,
+                       room: F64) -> tuple[F64, F64]:
+    """CloudSim's ``VmSchedulerTimeSharedOverSubscription`` on ``hosts``.
+
+    ``raw_want`` is already capped per core. Returns (raw MIPS each guest consumes on its host,
+    MIPS each guest delivers); also sets ``sim.cs.in_alloc`` of ``hosts`` (guests migrating in).
+    """
+    st, cs = sim.state, _cs(sim)
+    n = hosts.shape[0]
+    speed = sim.speed[g]
+    need = np.bincount(local, weights=raw_want, minlength=n).astype(np.float64)
+    inc, dst = cs.incoming_arrays()
+    in_local: I64 = np.zeros(0, dtype=np.intp)
+    in_need = np.zeros(0)
+    if inc.shape[0]:
+        if n < st.n_hosts:
+            pos = np.searchsorted(hosts, dst)
+            pos_c = np.minimum(pos, n - 1)
+            keep = hosts[pos_c] == dst
+            inc, in_local = inc[keep], pos_c[keep]
+        else:
+            in_local = dst
+        per_core = np.minimum(sim.u_last[inc] * st.mips[inc], st.mips_per_core[hosts[in_local]])
+        in_need = DESTINATION_SHARE * per_core * st.vcpus[inc]
+        need += np.bincount(in_local, weights=in_need, minlength=n)
+    over = need > room
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(over, room / need, 1.0)
+    vc = st.vcpus[g]
+    s_g = scale[local]
+    delivered = np.where(over[local], np.floor(raw_want / vc * s_g * speed) * vc,
+                         raw_want * speed)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        raw = np.where(speed > 0, delivered / speed, 0.0)
+    cs.in_alloc[hosts] = 0.0
+    if in_need.shape[0]:
+        got = np.where(over[in_local], np.floor(in_need * scale[in_local]), in_need)
+        cs.in_alloc[hosts] += np.bincount(in_local, weights=got, minlength=n)
+    return raw, delivered
+
+
+# ------------------------------------------------------------------------------ updates
+def record(sim: Simulation, hosts: I64, guests: I64) -> None:
+    """State-history entries (CloudSim's SLA definitions) after ``hosts`` were re-shared."""
+    cs, st = _cs(sim), sim.state
+    if cs.recorder is None or not cs.started:
+        return
+    now = sim.env.now
+    req = np.bincount(st.host_of[guests], weights=sim.demand[guests], minlength=st.n_hosts)
+    if cs.incoming:
+        inc, dst = cs.incoming_arrays()
+    else:
+        inc = np.flatnonzero(st.mig_dst >= 0)
+        dst = st.mig_dst[inc]
+    if inc.shape[0]:
+        req = req + np.bincount(dst, weights=sim.u_last[inc] * st.vcpus[inc] * st.mips[inc],
+                                minlength=st.n_hosts)
+    cs.h_req[hosts] = req[hosts]
+    # summed in the same order as the requests: no ulp-level "violations"
+    alloc = np.bincount(st.host_of[guests], weights=sim.raw[guests], minlength=st.n_hosts)
+    cs.h_alloc[hosts] = alloc[hosts] + cs.in_alloc[hosts] + sim.extra_raw[hosts]
+    cs.recorder.host_entries(now, cs.h_alloc, cs.h_req, cs.h_alloc > 0)
+    run = guests[st.status[guests] == GuestStatus.RUNNING]
+    cs.recorder.vm_entries(now, run, sim.useful[run], sim.demand[run], st.mig_dst[run] >= 0)
+
+
+def datacenter_update(sim: Simulation, *, periodic: bool) -> None:
+    """CloudSim's datacenter update at ``now``: every host, energy, records, dropped guests."""
+    st, cs, a = sim.state, _cs(sim), sim.assume
+    now = sim.env.now
+    all_hosts = np.arange(st.n_hosts, dtype=np.intp)
+    guests = sim.guests_on(all_hosts)
+    sim._settle(all_hosts, guests)
+    before = sim.util.copy()
+    if periodic or a.updates == "datacenter":
+        offered.settle(sim)  # every guest, before its demand is sampled again
+        sim._sample(now)
+    if not cs.started and now >= cs.first_update - 1e-9:
+        cs.started = True
+        cs.e_last = now
+    sim._share(all_hosts, guests)
+    if not cs.started:
+        return
+    if periodic:
+        cs.ghist[:, 1:] = cs.ghist[:, :-1]
+        cs.ghist[:, 0] = sim.u_last
+        cs.glen = min(cs.glen + 1, cs.ghist.shape[1])
+    if a.energy == "cloudsim" and now > cs.e_last:
+        dt = now - cs.e_last
+        p0 = specpower_w(st.power_table, before)
+        p1 = specpower_w(st.power_table, sim.util)
+        sim.energy_j += np.where(before == 0.0, 0.0, (p0 + (p1 - p0) / 2) * dt)
+        cs.e_last = now
+    if a.zero_demand == "drop":
+        drop_idle(sim, guests)
+
+
+def drop_idle(sim: Simulation, guests: I64) -> None:
+    """Remove for good the running guests whose demand is exactly 0 and that do not move."""
+    st = sim.state
+    idle = guests[(sim.demand[guests] == 0.0) & (st.mig_dst[guests] < 0)
+                  & (st.status[guests] == GuestStatus.RUNNING)]
+    for g in idle.tolist():
+        sim.depart(g)
+
+
+def share_all(sim: Simulation) -> None:
+    """Re-share every host at ``now`` (no time passes: a CloudSim update with Δt = 0)."""
+    all_hosts = np.arange(sim.state.n_hosts, dtype=np.intp)
+    guests = sim.guests_on(all_hosts)
+    sim._settle(all_hosts, guests)
+    sim._share(all_hosts, guests)
+
+
+# ------------------------------------------------------------------------------ migrations
+def migration_delay(sim: Simulation, g: int, dst: int) -> float:
+    """CloudSim's migration time: RAM / (destination bandwidth / 2), s."""
+    st = sim.state
+    return float(st.gram[g] * 8.0 / (st.bandwidth[dst] / 2.0))
+
+
+def start_migrations(sim: Simulation, moves: list[tuple[int, int]]) -> int:
+    """Start CloudSim-model migrations (in order); returns how many started."""
+    st, cs = sim.state, _cs(sim)
+    groups: dict[float, list[tuple[int, int]]] = {}
+    touched: set[int] = set()
+    started = 0
+    for g, dst in moves:
+        if st.mig_dst[g] >= 0:  # moved twice in one step (CloudSim's quirk): it ends on
+            st.abort_migration(g)  # the second target; the first keeps its share until then
+        if (st.status[g] != GuestStatus.RUNNING or st.host_of[g] < 0 or st.host_of[g] == dst
+                or not st.fits(g, dst)):
+            continue
+        if sim.assume.updates == "datacenter" and not st.awake[dst]:
+            st.awake[dst] = True  # every host is re-shared below, at this same instant
+            sim.awake_since[dst] = sim.env.now
+        else:
+            sim.wake(dst)
+        st.begin_migration(g, dst)
+        sim.speed[g] = MIGRATION_SPEED
+        _dst_charge(sim, g, dst, 1.0)
+        cs.incoming[(g, dst)] = None
+        delay = migration_delay(sim, g, dst)
+        groups.setdefault(delay, []).append((g, dst))
+        touched.update((int(st.host_of[g]), dst))
+        started += 1
+    cs.mig_started += started
+    if sim.assume.updates == "datacenter":
+        share_all(sim)
+    else:
+        for h in sorted(touched):
+            sim.update_host(h)
+    for delay in sorted(groups):
+        if groups[delay]:
+            sim.env.process(_complete(sim, delay, groups[delay], sim.env.now))
+    return started
+
+
+def _dst_charge(sim: Simulation, g: int, dst: int, sign: float) -> None:
+    """Under max-min sharing the destination's 10 % is a fixed CPU charge of the guest's MIPS."""
+    if sim.assume.cpu_sharing == "maxmin":
+        st = sim.state
+        sim.extra_raw[dst] = max(0.0, sim.extra_raw[dst]
+                                 + sign * DESTINATION_SHARE * st.vcpus[g] * st.mips[g])
+
+
+def _complete(sim: Simulation, delay: float, group: list[tuple[int, int]],
+              start: float) -> Generator[simpy.events.Event, Any, None]:
+    from dcsim.engine.migration import MigrationRecord
+
+    st = sim.state
+    sim.events += 1
+    yield sim.env.timeout(delay)
+    now = sim.env.now
+    if sim.assume.updates == "datacenter":
+        datacenter_update(sim, periodic=False)
+    live = [(g, d) for g, d in group if st.mig_dst[g] == d and st.host_of[g] >= 0]
+    for g, dst in group:
+        if (g, dst) in _cs(sim).incoming:
+            del _cs(sim).incoming[(g, dst)]
+            _dst_charge(sim, g, dst, -1.0)
+            if (g, dst) not in live and sim.assume.updates == "local":
+                sim.update_host(dst)  # a first target of a guest moved twice
+    srcs: list[int] = []
+    for g, dst in live:
+        src = int(st.host_of[g])
+
+        def move(g: int = g) -> None:
+            st.finish_migration(g)
+            sim.speed[g] = 1.0
+
+        if sim.assume.updates == "datacenter":
+            move()
+        else:
+            sim.update_host(src, functools.partial(sim.update_host, dst, move))
+        for hook in sim.move_hooks:
+            hook(g, src, dst)
+        sim.migration_gaps.append(now - float(sim.placed_since[g]))
+        sim.placed_since[g] = now
+        sim.migration_records.append(MigrationRecord(
+            guest=g, source=src, destination=dst, model="cloudsim", start_s=start, end_s=now,
+            rounds=0, bytes_sent=0.0, downtime_s=0.0, switch_s=now, degraded_s=delay,
+            stop_reason="", per_round=()))
+        srcs.append(src)
+    if sim.assume.updates == "datacenter":
+        if sim.sleep:  # empty sources sleep now; every host is re-shared just below
+            for h in srcs:
+                if st.awake[h] and st.n_guests[h] == 0 and not st.failed[h]:
+                    st.awake[h] = False
+                    sim.shutdown_gaps.append(now - float(sim.awake_since[h]))
+        share_all(sim)
+        if sim.assume.zero_demand == "drop":
+            all_hosts = np.arange(st.n_hosts, dtype=np.intp)
+            drop_idle(sim, sim.guests_on(all_hosts))
+        return
+    for h in srcs:
+        sim.maybe_sleep(h)
+
+
+# ------------------------------------------------------------------------------ policies
+def initial_hosts(sim: Simulation, batch: I64) -> I64:
+    """CloudSim's t = 0 placement of ``batch`` (README §8); -1 = no host."""
+    from dcsim.policies.consolidation import (
+        InitialHosts,
+        build_policy,
+        initial_placement,
+        parse_policy,
+    )
+
+    st, cfg = sim.state, sim.cfg
+    detector = None
+    if cfg.consolidation is not None:
+        method = "pabfd"
+        detector, _ = build_policy(parse_policy(cfg.consolidation.policy))
+    elif cfg.placement.name in ("first-fit", "first_fit", "ff"):
+        method = "first_fit"
+    elif cfg.placement.name in ("worst-fit", "worst_fit", "wf"):
+        method = "most_free_pes"
+    else:
+        method = "pabfd"
+    gbw = np.asarray([g.type.bandwidth for g in sim.sc.guest_groups], dtype=np.float64)[
+        st.guest_group[batch]]
+    hosts = InitialHosts(
+        total_mips=st.cap_mips, pe_mips=st.mips_per_core, ram_mb=st.ram - st.used_ram,
+        bw=st.bandwidth.astype(np.float64), storage_mb=st.storage - st.used_storage,
+        power_table=st.power_table, pes=st.cores.astype(np.int64))
+    out = initial_placement(method, hosts, st.mips[batch] * st.vcpus[batch],
+                            st.gram[batch] + 0.0, gbw, st.gdisk[batch] + 0.0, detector)
+    return np.asarray(out, dtype=np.intp)
+
+
+def snapshot(sim: Simulation) -> Any:
+    """The engine's state as CloudSim's ``optimizeAllocation`` sees it (``ClusterSnapshot``)."""
+    from dcsim.policies.consolidation import ClusterSnapshot
+
+    st, cs = sim.state, _cs(sim)
+    cap = st.cap_mips
+    placed = cs.list_order(st)
+    per_core = np.minimum(sim.demand[placed] / st.vcpus[placed],
+                          st.mips_per_core[st.host_of[placed]]) * st.vcpus[placed]
+    need = np.bincount(st.host_of[placed], weights=per_core, minlength=st.n_hosts)
+    alloc = np.bincount(st.host_of[placed], weights=sim.raw[placed],
+                        minlength=st.n_hosts).astype(np.float64)
+    util = alloc / cap
+    util = np.where((util > 1.0) & (util < 1.01), 1.0, np.clip(util, 0.0, 1.0))
+    bw = float(np.min(st.bandwidth))
+    hist = cs.ghist if cs.glen == cs.ghist.shape[1] else cs.ghist.copy()
+    if cs.glen < cs.ghist.shape[1]:
+        hist[:, cs.glen:] = 0.0
+    return ClusterSnapshot(
+        host_total_mips=cap, host_pe_mips=st.mips_per_core, host_power_table=st.power_table,
+        host_util=util, host_alloc_mips=alloc,
+        host_avail_mips=np.where(need > cap, 0.0, cap - need),
+        host_vms=[list(m) for m in st.members], vm_requested_mips=sim.demand.copy(),
+        vm_mips=st.mips * st.vcpus, vm_ram_mb=st.gram / 1e6, vm_history=hist,
+        vm_history_len=np.full(st.n_guests_total, cs.glen, dtype=np.int64),
+        vm_in_migration=st.mig_dst >= 0, migration_mbps=bw / 2.0 / 8e6,
+        interval_s=sim.interval)
+
+
+def finish(sim: Simulation, result: Result) -> None:
+    """Summary figures that a switch defines differently (SLA metrics, migrations started)."""
+    cs = _cs(sim)
+    s = result.summary
+    if cs.recorder is not None:
+        m = cs.recorder.summary()
+        sv = slav(m.slatah, m.pdm)
+        s.update({
+            "slatah": m.slatah, "pdm": m.pdm, "slav": sv,
+            "esv": esv(float(s["energy_it_kwh"]), sv),
+            "overall_sla_violation": m.overall_sla_violation,
+            "average_sla_violation": m.average_sla_violation,
+            "host_shutdowns": m.host_shutdowns,
+            "time_before_shutdown_mean_s": m.time_before_shutdown_mean_s,
+            "time_before_shutdown_sd_s": m.time_before_shutdown_sd_s,
+            "time_before_migration_mean_s": m.time_before_migration_mean_s,
+            "time_before_migration_sd_s": m.time_before_migration_sd_s,
+        })
+    if sim.assume.migration == "cloudsim":
+        s["migrations"] = cs.mig_started

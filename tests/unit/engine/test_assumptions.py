@@ -1,0 +1,212 @@
+"""Each CloudSim assumption switch (``assumptions:``) on its own, worked out by hand.
+
+Every test runs the same small scenario with the switch at dcsim's default and at CloudSim's
+value, and checks both results against the arithmetic written next to them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import dcsim
+from dcsim.config.assumptions import ASSUMPTION_PRESETS, Assumptions
+from dcsim.errors import ConfigError
+from tests.conftest import tiny_config
+
+KWH = 3.6e6
+GIB = 2**30
+
+
+def _run(cfg: dict[str, Any], **switches: Any) -> dcsim.Result:
+    if switches:
+        cfg = {**cfg, "assumptions": switches}
+    return dcsim.run(cfg, check_invariants=True)
+
+
+def _live() -> dict[str, Any]:
+    """tiny_config on a type-1 layer that can migrate live (no overheads)."""
+    return tiny_config(virtualization_profiles={"nolayer": {"kind": "type1",
+                                                            "live_migration": True}})
+
+
+def _consolidating(overcommit: float = 2.0) -> dict[str, Any]:
+    """Two 1000-MIPS hosts; guest A (512 MiB, 85 %) and B (1 GiB, 10 %) both on host 0."""
+    cfg = _live()
+    cfg["datacenters"][0]["hosts"][0].update(cpu_overcommit=overcommit, bandwidth="1Gbit/s")
+    cfg["guests"] = [
+        {"count": 1, "mips": 1000, "ram": "512MiB", "disk": "1GB", "boot": False,
+         "workload": {"kind": "constant", "utilization": 0.85}},
+        {"count": 1, "mips": 1000, "ram": "1GiB", "disk": "1GB", "boot": False,
+         "workload": {"kind": "constant", "utilization": 0.10}},
+    ]
+    cfg["consolidation"] = {"policy": "thr-mmt-0.8"}
+    return cfg
+
+
+def _trace_dir(tmp_path: Path, series: dict[str, list[int]]) -> str:
+    d = tmp_path / "trace"
+    d.mkdir()
+    for name, values in series.items():
+        (d / name).write_text("".join(f"{v}\n" for v in values))
+    return str(d)
+
+
+def test_preset_sets_every_switch_and_overrides_win() -> None:
+    a = Assumptions.model_validate("cloudsim-3.0.3")
+    assert set(a.cloudsim_fields) == set(ASSUMPTION_PRESETS["cloudsim-3.0.3"])
+    b = Assumptions.model_validate({"preset": "cloudsim-3.0.3", "energy": "integral"})
+    assert "energy" not in b.cloudsim_fields
+    assert len(b.cloudsim_fields) == len(a.cloudsim_fields) - 1
+    assert Assumptions().is_default
+
+
+def test_unknown_switch_or_preset_is_refused_with_its_path() -> None:
+    for bad in ({"energy": "trapezoid"}, {"preset": "cloudsim-9"}, {"sleep": True}):
+        with pytest.raises(ConfigError) as exc:
+            dcsim.run({**tiny_config(), "assumptions": bad})
+        assert "assumptions" in str(exc.value)
+
+
+def test_energy_rule() -> None:
+    # integral: host 0 at u = 0.5 -> 150 W, host 1 idle -> 100 W, 3600 s: 0.25 kWh.
+    assert _run(tiny_config()).summary["energy_it_kwh"] == pytest.approx(0.25, rel=1e-12)
+    # cloudsim: updates at 0, 300, ..., 3300; 11 trapezoids of (150 + 150) / 2 W x 300 s on
+    # host 0; host 1's previous utilisation is 0 -> nothing; nothing after 3300 s.
+    r = _run(tiny_config(), energy="cloudsim")
+    assert r.summary["energy_it_kwh"] == pytest.approx(11 * 150 * 300 / KWH, rel=1e-12)
+
+
+def test_footprint() -> None:
+    # A layer losing 20 % of CPU: 500 useful MIPS cost 625 raw -> 162.5 W (+ 100 W idle host).
+    cfg = tiny_config(virtualization_profiles={"nolayer": {"kind": "type1",
+                                                           "cpu_overhead": 0.2}})
+    assert _run(cfg).summary["energy_it_kwh"] == pytest.approx(262.5 * 3600 / KWH)
+    # none: 500 MIPS -> 150 W.
+    assert _run(cfg, footprint="none").summary["energy_it_kwh"] == pytest.approx(
+        250 * 3600 / KWH)
+
+
+def test_cpu_sharing() -> None:
+    # One 1000-MIPS core (overcommit 2); A wants 950, B 310 MIPS: 1260 > 1000.
+    cfg = tiny_config()
+    cfg["datacenters"][0]["hosts"][0].update(count=1, cpu_overcommit=2.0)
+    cfg["guests"] = [
+        {"count": 1, "mips": 1000, "ram": "1GiB", "disk": "1GB", "boot": False,
+         "workload": {"kind": "constant", "utilization": u}} for u in (0.95, 0.31)]
+    # max-min: B gets its 310, A the other 690 -> A misses 260 MIPS for 3600 s.
+    g = _run(cfg).guests
+    g["unmet_mi"] = g["demand_mi"] - g["delivered_mi"]
+    assert g["unmet_mi"].iloc[0] == pytest.approx(260 * 3600)
+    # proportional: scale 1000 / 1260, floored: A floor(753.97) = 753, B floor(246.03) = 246
+    # -> A misses 197 MIPS, B 64.
+    g = _run(cfg, cpu_sharing="proportional").guests
+    g["unmet_mi"] = g["demand_mi"] - g["delivered_mi"]
+    assert g["unmet_mi"].iloc[0] == pytest.approx(197 * 3600)
+    assert g["unmet_mi"].iloc[1] == pytest.approx(64 * 3600)
+
+
+def test_sla_definitions() -> None:
+    cfg = tiny_config()
+    cfg["datacenters"][0]["hosts"][0].update(cpu_overcommit=2.0)
+    cfg["guests"] = [
+        {"count": 1, "mips": 1000, "ram": "1GiB", "disk": "1GB", "boot": False,
+         "workload": {"kind": "constant", "utilization": u}} for u in (0.95, 0.30)]
+    # dcsim: host 0 at 100 % CPU all 3600 s, host 1 awake and idle: 3600 / 7200 = 0.5.
+    assert _run(cfg).summary["slatah"] == pytest.approx(0.5)
+    # cloudsim: host 0 allocates 1000 < 1250 requested in every entry; host 1 has no
+    # allocation, so it is not active -> 1.0.
+    assert _run(cfg, sla="cloudsim").summary["slatah"] == pytest.approx(1.0)
+
+
+def test_zero_demand_and_update_offset(tmp_path: Path) -> None:
+    # One guest replaying samples 0 %, 50 %, 50 %, ... (300 s apart) on host 0.
+    path = _trace_dir(tmp_path, {"vm": [0] + [50] * 12})
+    cfg = tiny_config()
+    cfg["guests"][0]["workload"] = {"kind": "trace", "name": "planetlab", "path": path}
+    # keep: 0 MIPS for 300 s, then 500 MIPS for 3300 s -> 1,650,000 MI demanded.
+    assert _run(cfg).summary["demand_mi"] == pytest.approx(1_650_000)
+    # drop: at the update at t = 0 its demand is exactly 0 -> gone for good, nothing demanded.
+    r = _run(cfg, zero_demand="drop")
+    assert r.summary["demand_mi"] == pytest.approx(0.0)
+    assert r.summary["guests_departed"] == 1
+    # drop with updates at 0.1 s + 300 k: u(0.1) = 0.5 x 0.1 / 300 > 0, so it is kept:
+    # 1000/6000 MIPS over [0.1, 300.1) = 50 MI, then 500 MIPS over [300.1, 3600) = 1,649,950.
+    r = _run(cfg, zero_demand="drop", update_offset=0.1)
+    assert r.summary["demand_mi"] == pytest.approx(1_650_000, rel=1e-9)
+    assert r.summary["guests_departed"] == 0
+    assert r.timeseries["time_s"].tolist()[:2] == [0.1, 300.1]
+
+
+def test_reservation() -> None:
+    # Two 4 GiB hosts, two 3 GiB guests at 10 % each: first fit puts one on each host.
+    cfg = _live()
+    cfg["guests"][0].update(count=2, ram="3GiB", workload={"kind": "constant",
+                                                            "utilization": 0.1})
+    cfg["consolidation"] = {"policy": "thr-mmt-0.8"}
+    # configured: 3 + 3 GiB > 4 GiB, the underloaded host can never be evacuated.
+    assert _run(cfg).summary["migrations"] == 0
+    # demand: after admission a guest holds no RAM; host 0 is evacuated at t = 0 (one move).
+    assert _run(cfg, reservation="demand").summary["migrations"] == 1
+
+
+def test_migration_model() -> None:
+    # A (512 MiB) leaves overloaded host 0 (85 % + 10 % > 80 %)... under the cloudsim planner,
+    # which lets a guest go to an empty host whatever its load (see test_planner).
+    cfg = _consolidating()
+    base = {"planner": "cloudsim"}
+    # configured: pre-copy of 512 MiB over the 1 Gbit/s link with nothing dirtied: one round
+    # of 2^29 x 8 / 1e9 = 4.294967296 s, an empty stop-and-copy and 9 ms to resume.
+    r = _run(cfg, **base)
+    assert r.summary["mean_migration_s"] == pytest.approx(4.294967296 + 0.009, rel=1e-6)
+    # cloudsim: RAM / (bandwidth / 2) = 2^29 x 8 / 5e8 = 8.589934592 s.
+    r = _run(cfg, **base, migration="cloudsim")
+    assert r.summary["mean_migration_s"] == pytest.approx(8.589934592, rel=1e-12)
+
+
+def test_planner() -> None:
+    # THR 0.8: host 0 is overloaded (0.95); MMT picks A (least RAM); without A host 0 is at 0.1.
+    # dcsim: A (850 MIPS) fits on no host under 0.8 -> never moves.
+    assert _run(_consolidating()).summary["migrations"] == 0
+    # cloudsim: an empty target skips the overload test (U = 0) -> A moves to host 1 at t = 0;
+    # afterwards host 1 (0.85) is overloaded but host 0 would reach 0.95, and host 0's B cannot
+    # go to the overloaded host 1: one migration in all.
+    assert _run(_consolidating(), planner="cloudsim").summary["migrations"] == 1
+
+
+def test_first_decision() -> None:
+    cfg = _consolidating()
+    r = _run(cfg, planner="cloudsim")
+    assert r.tables["migrations"]["start_s"].min() == pytest.approx(0.0)
+    r = _run(cfg, planner="cloudsim", first_decision="first_interval")
+    assert r.tables["migrations"]["start_s"].min() == pytest.approx(300.0)
+
+
+def test_initial_placement() -> None:
+    # first fit: both 30 % guests on host 0; CloudSim's t = 0 placement sees every host at its
+    # stale idle power, so the second guest goes to the other empty host.
+    cfg = _live()
+    cfg["datacenters"][0]["hosts"][0].update(cpu_overcommit=2.0)
+    cfg["guests"][0].update(count=2, workload={"kind": "constant", "utilization": 0.3})
+    cfg["consolidation"] = {"policy": "thr-mmt-0.8", "underload": False}
+    assert _run(cfg).guests["host"].tolist() == [0, 0]
+    assert _run(cfg, initial_placement="cloudsim").guests["host"].tolist() == [0, 1]
+
+
+def test_datacenter_updates(tmp_path: Path) -> None:
+    # A replays 85 %, 55 %, 55 %, ...; B 10 % throughout; A moves at t = 0 (cloudsim planner
+    # and migration model), arriving after d = 2^29 x 8 / 5e8 = 8.589934592 s.
+    path = _trace_dir(tmp_path, {"a": [85] + [55] * 12, "b": [10] * 13})
+    cfg = _consolidating()
+    for k, g in enumerate(cfg["guests"]):
+        g["workload"] = {"kind": "trace", "name": "planetlab", "path": path,
+                         "selection": {"first": 1, "skip": k}}
+    base = {"planner": "cloudsim", "migration": "cloudsim"}
+    local = _run(cfg, **base).summary["demand_mi"]
+    # datacenter: at t = d every workload is re-sampled: A's u(d) = 0.85 - 0.3 d / 300, so over
+    # [d, 300) A asks for d MIPS less than the 850 held under local updates: d (300 - d) MI less.
+    d = 2**29 * 8 / 5e8
+    dc = _run(cfg, **base, updates="datacenter").summary["demand_mi"]
+    assert local - dc == pytest.approx(d * (300 - d), rel=1e-9)
