@@ -40,6 +40,13 @@ def _compat() -> dict[str, Any]:
 def _config(mode: str) -> dict[str, Any]:
     if mode == "compat":
         return _compat()
+    if mode == "cloudsim-like":  # the default engine with CloudSim's assumptions
+        cfg = _compat()
+        del cfg["compat"]
+        cfg["assumptions"] = "cloudsim-3.0.3"
+        for g in cfg["guests"]:
+            g["boot"] = False
+        return cfg
     cfg = tiny_config()
     cfg["virtualization_profiles"] = {"nolayer": {"kind": "type1", "live_migration": True}}
     if mode == "consolidation":  # default semantics with migrations
@@ -54,7 +61,7 @@ def _config(mode: str) -> dict[str, Any]:
     return cfg
 
 
-MODES = ["default", "consolidation", "compat", "faults", "network"]
+MODES = ["default", "consolidation", "compat", "cloudsim-like", "faults", "network"]
 
 
 @pytest.fixture(scope="module")
