@@ -106,6 +106,8 @@ def run_compat(sc: Scenario, replication: int = 0) -> Result:
     pue = cfg.datacenters[0].pue
     summary: dict[str, Any] = {
         "energy_it_kwh": float(m["energy_kwh"]),
+        "energy_hosts_kwh": float(m["energy_kwh"]),
+        "energy_network_kwh": 0.0,  # CloudSim models no switches
         "energy_facility_kwh": float(m["energy_kwh"]) * pue,
         "mean_active_hosts": float(ts["active_hosts"].mean()) if len(ts) else 0.0,
         "max_active_hosts": int(ts["active_hosts"].max()) if len(ts) else 0,
@@ -137,18 +139,22 @@ def _timeseries(ts: pd.DataFrame, n_hosts: int, pue: float) -> pd.DataFrame:
     """The CloudSim engine's interval rows as the contract's timeseries columns.
 
     ``power_it_w`` of a row is the mean IT power until the next row: the difference of CloudSim's
-    cumulative energy over that interval (null on the last row).
+    cumulative energy over that interval (null on the last row). CloudSim models no switches:
+    ``power_network_w`` is 0 and ``power_hosts_w`` equals ``power_it_w``.
     """
     e_j = ts["energy_kwh"].to_numpy() * JOULES_PER_KWH
     t = ts["time_s"].to_numpy(dtype=np.float64)
     p_w = np.full(len(ts), np.nan)
+    dt = np.full(len(ts), np.nan)
     if len(ts) > 1:
-        p_w[:-1] = np.diff(e_j) / np.diff(t)
+        dt[:-1] = np.diff(t)
+        p_w[:-1] = np.diff(e_j) / dt[:-1]
     active = ts["active_hosts"].to_numpy().astype(np.int64)
     return pd.DataFrame({
         "time_s": t, "active_hosts": active, "sleeping_hosts": n_hosts - active,
         "failed_hosts": 0, "guests_running": ts["vms"].to_numpy().astype(np.int64),
-        "guests_booting": 0, "power_it_w": p_w, "power_facility_w": p_w * pue,
+        "guests_booting": 0, "interval_s": dt, "power_hosts_w": p_w, "power_network_w": 0.0,
+        "power_it_w": p_w, "power_facility_w": p_w * pue,
     })
 
 

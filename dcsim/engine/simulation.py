@@ -43,6 +43,7 @@ from numpy.typing import NDArray
 from dcsim.config.resolve import Scenario
 from dcsim.engine import assumptions, jobs, moves, offered
 from dcsim.engine.extensions import EXTENSIONS, load_builtin
+from dcsim.engine.records import IntervalRecorder
 from dcsim.engine.results import build_result
 from dcsim.kernels.share import maxmin_share
 from dcsim.metrics.result import Result
@@ -178,8 +179,11 @@ class Simulation:
         self.migrations_aborted = 0
         self.mig_procs: dict[int, simpy.Process] = {}
         # records and hooks
-        self.rows: list[tuple[float, ...]] = []
-        self.host_rows: list[tuple[float, F64, F64, F64]] = []
+        self.recorder = IntervalRecorder(self)
+        # network equipment: called as f(now) -> joules per data center drawn since t = 0
+        self.network_energy: list[Callable[[float], F64]] = []
+        # listeners of the flow network's rate changes (dcsim.network.flows.FlowNetwork)
+        self.flow_listeners: list[Callable[[float, F64], None]] = []
         self.tick_hooks: list[Callable[[float], None]] = []
         self.depart_hooks: list[Callable[[int, int], None]] = []
         # called as hook(guest, old_host, new_host): new_host -1 = the guest left its host
@@ -419,7 +423,9 @@ class Simulation:
 
             topo = self.topology
             ecmp = self.cfg.network.ecmp if self.cfg.network is not None else True
-            self._network = NetworkService(self.env, FlowNetwork(topo, Router(topo, ecmp=ecmp)))
+            flows = FlowNetwork(topo, Router(topo, ecmp=ecmp))
+            flows.listeners.extend(self.flow_listeners)
+            self._network = NetworkService(self.env, flows)
         return self._network
 
     def migrate(self, g: int, dst: int, spec: Any) -> simpy.Process | None:
@@ -448,7 +454,7 @@ class Simulation:
                 self._share(all_hosts, guests)
             for hook in self.tick_hooks:
                 hook(now)
-            self._record(now)
+            self.recorder.tick(now)
             if self.check_invariants:
                 st.check()
             k += 1
@@ -610,26 +616,12 @@ class Simulation:
         self.maybe_sleep(h)
 
     # ------------------------------------------------------------------ records -------------
-    def _record(self, t: float) -> None:
-        st = self.state
-        awake = st.awake
-        cap_awake = float(st.cap_mips[awake].sum())
-        used = float((self.util * st.cap_mips).sum())
-        p_it = float(self.power.sum())
-        p_fac = float((np.bincount(st.datacenter, weights=self.power,
-                                   minlength=self.dc_pue.shape[0]) * self.dc_pue).sum())
-        status = np.bincount(st.status, minlength=len(GuestStatus))
-        demand = float(self.demand.sum())
-        useful = float(self.useful.sum())
-        self.rows.append((
-            t, int(awake.sum()), int(st.n_hosts - awake.sum() - st.failed.sum()),
-            int(st.failed.sum()), int(status[GuestStatus.RUNNING]),
-            int(status[GuestStatus.BOOTING]), demand, useful, demand - useful,
-            used / cap_awake if cap_awake > 0 else 0.0, p_it, p_fac,
-        ))
-        if self.cfg.output.host_timeseries:
-            self.host_rows.append((t, self.util.copy(), self.power.copy(),
-                                    st.n_guests.copy()))
+    def network_energy_j(self, t: float) -> F64:
+        """Joules drawn by network equipment per data center from 0 to ``t`` (now)."""
+        out = np.zeros(self.dc_pue.shape[0])
+        for source in self.network_energy:
+            out += source(t)
+        return out
 
     def run(self) -> Result:
         """Simulate the whole duration and return the result."""
@@ -657,6 +649,7 @@ class Simulation:
         all_hosts = np.arange(st.n_hosts, dtype=np.intp)
         self._settle(all_hosts, self.guests_on(all_hosts))
         offered.settle(self)
+        self.recorder.finish(self.duration)
         if self.check_invariants:
             st.check()
         result = build_result(self, time.perf_counter() - t0)

@@ -60,9 +60,13 @@ _COUNT = "1"
 
 # ---------------------------------------------------------------------------------- summary
 SUMMARY: dict[str, Column] = {
-    "energy_it_kwh": _f("kWh", "energy drawn by hosts (IT), plus switches when a network is "
-                               "modelled"),
-    "energy_facility_kwh": _f("kWh", "IT energy × PUE of each data center"),
+    "energy_it_kwh": _f("kWh", "IT energy: energy_hosts_kwh + energy_network_kwh"),
+    "energy_hosts_kwh": _f("kWh", "∫ Σ_hosts power dt (power model at the host's utilisation; "
+                                  "sleep power asleep; 0 W failed)"),
+    "energy_network_kwh": _f("kWh", "∫ Σ_switches power dt, integrated between the flows' rate "
+                                    "changes (0 without a network section or with a star)"),
+    "energy_facility_kwh": _f("kWh", "Σ_datacenters (hosts + network energy of the data "
+                                     "center) × its PUE"),
     "mean_active_hosts": _f(_COUNT, "time-average number of awake hosts"),
     "max_active_hosts": _i(_COUNT, "largest number of awake hosts at any scheduling instant"),
     "mean_cpu_utilization": _f("1", "CPU used / CPU capacity of awake hosts, time-weighted (0..1)"),
@@ -113,7 +117,7 @@ SUMMARY: dict[str, Column] = {
     "pdm": _f("1", "performance degradation due to migration: work lost to migration slow-down "
                    "and stop-and-copy / demand_mi"),
     "slav": _f("1", "SLATAH × PDM (Beloglazov & Buyya, CCPE 2012)"),
-    "esv": _f("kWh", "energy (kWh) × SLAV"),
+    "esv": _f("kWh", "energy_it_kwh × slav"),
     "overall_sla_violation": _f("1", "CloudSim: unallocated / requested MIPS over all VMs "
                                      "(compat only)"),
     "average_sla_violation": _f("1", "CloudSim: mean per-VM under-allocation ratio where "
@@ -121,7 +125,6 @@ SUMMARY: dict[str, Column] = {
     "consolidation_steps": _i(_COUNT, "optimisation steps run (null: no consolidation section)"),
     "migrations_planned": _i(_COUNT, "migrations the consolidation policy asked for"),
     # network (null without a network section)
-    "energy_network_kwh": _f("kWh", "switch energy (included in energy_it_kwh)"),
     "mean_link_utilization": _f("1", "time-average of the mean link utilisation"),
     "max_link_utilization": _f("1", "largest link utilisation at any instant"),
     "flow_bytes": _f("B", "bytes carried by network flows"),
@@ -168,13 +171,22 @@ TABLES: dict[str, dict[str, Column]] = {
         "failed_hosts": _i(_COUNT, "hosts down after a failure"),
         "guests_running": _i(_COUNT, "guests running (compat: VMs not dropped)"),
         "guests_booting": _i(_COUNT, "guests booting"),
-        "demand_mips": _f("MIPS", "CPU the guests ask for" + _NA_COMPAT),
-        "delivered_mips": _f("MIPS", "useful CPU they get" + _NA_COMPAT),
-        "unmet_mips": _f("MIPS", "demand_mips - delivered_mips" + _NA_COMPAT),
-        "cpu_utilization": _f("1", "CPU used / capacity of awake hosts" + _NA_COMPAT),
-        "power_it_w": _f("W", "IT power from this instant on (compat: mean power until the "
-                              "next row, from CloudSim's energy rule; last row null)"),
-        "power_facility_w": _f("W", "power_it_w × PUE of each data center"),
+        "interval_s": _f("s", "length of the interval this row covers, [time_s, time_s + "
+                              "interval_s)"),
+        "demand_mips": _f("MIPS", "offered load, interval average" + _NA_COMPAT),
+        "delivered_mips": _f("MIPS", "useful CPU delivered, interval average" + _NA_COMPAT),
+        "unmet_mips": _f("MIPS", "demand of running guests not delivered (contention)"
+                                 + _NA_COMPAT),
+        "unserved_mips": _f("MIPS", "demand_mips - delivered_mips, all causes" + _NA_COMPAT),
+        "cpu_utilization": _f("1", "busy / available MIPS of awake hosts over the interval"
+                                   + _NA_COMPAT),
+        "power_hosts_w": _f("W", "hosts' power, interval average"),
+        "power_network_w": _f("W", "switches' power, interval average (0 without a network "
+                                   "section or with a star; compat: 0)"),
+        "power_it_w": _f("W", "power_hosts_w + power_network_w: Σ power_it_w × interval_s is "
+                              "energy_it_kwh (compat: from CloudSim's energy rule, null on the "
+                              "last row)"),
+        "power_facility_w": _f("W", "Σ over data centers of their IT power × PUE"),
     },
     "guests": {
         "guest": _i("", "guest index"),

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -227,6 +228,10 @@ class FlowNetwork:
         Bytes carried by each directed link since construction.
     n_recomputations : int
         Number of max-min rate recomputations so far.
+    listeners : list of callables
+        Called as ``listener(time_s, link_load_bps)`` whenever the rates change (and only then:
+        the load is constant until the next call), e.g. by
+        :class:`dcsim.network.meter.NetworkMeter` to integrate utilisation and switch power.
     """
 
     def __init__(self, topology: Topology, router: Router, start_s: float = 0.0) -> None:
@@ -238,6 +243,7 @@ class FlowNetwork:
         self.records: list[FlowRecord] = []
         self.link_bytes: F64 = np.zeros(topology.n_links, dtype=np.float64)
         self.n_recomputations = 0
+        self.listeners: list[Callable[[float, F64], None]] = []
         self._capacity: F64 = topology.capacity_bps
         self._next_fid = 0
         self._meta: dict[int, _Meta] = {}
@@ -474,14 +480,29 @@ class FlowNetwork:
         self._flush()
         self._dirty = False
         if self._fid.size == 0:
+            self._emit()
             return
         self._rate = _maxmin_csr(self._nz_ptr, self._nz_link, self._capacity, self._cap)
         self.n_recomputations += 1
+        self._emit()
         with np.errstate(divide="ignore", invalid="ignore"):
             dt = self._rem * 8.0 / self._rate
         dt = np.where(self._rem == 0, 0.0, dt)
         dt = np.where(np.isnan(dt), math.inf, dt)  # inf bytes at inf rate: never ends
         self._t_sent = self.now_s + dt
+
+    def _emit(self) -> None:
+        """Tell the listeners the link loads from now on (rates just changed)."""
+        if not self.listeners:
+            return
+        if self._fid.size:
+            rate = np.where(np.isfinite(self._rate), self._rate, 0.0)
+            load = np.bincount(self._nz_link, weights=rate[self._nz_owner],
+                               minlength=self._capacity.size).astype(np.float64)
+        else:
+            load = np.zeros(self._capacity.size)
+        for listener in self.listeners:
+            listener(self.now_s, load)
 
     def next_event(self) -> tuple[float, int] | None:
         """The next instant something happens without outside intervention, and to which flow.

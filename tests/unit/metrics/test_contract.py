@@ -107,8 +107,8 @@ def test_null_marks_what_a_mode_does_not_have(folders: dict[str, Path]) -> None:
     assert dflt["demand_mi"] > 0
     assert dflt["availability"] is None
     assert flt["availability"] is not None
-    assert dflt["energy_network_kwh"] is None
-    assert net["energy_network_kwh"] is not None
+    assert dflt["mean_link_utilization"] is None
+    assert net["mean_link_utilization"] is not None
     # 2 h with a failure every 20 min of each of the 2 hosts, repaired in 10 min: failures occur
     assert flt["host_failures"] >= 1
 
