@@ -23,7 +23,8 @@ on bare metal and also its entitlement in host CPU: raw demand is capped at vCPU
 core speed) (× its ``cpu_cap``), so a CPU-bound guest under a layer delivers ``eff`` of its
 bare-metal speed whatever the core speed, while a guest asking less than ``eff`` of its entitlement
 gets all of it and the overhead shows only as host CPU (energy). Raw demand is shared weighted
-max-min fairly (``kernels.share``) when the host is oversubscribed. What a guest asked for but did not get is its unmet demand (SLA violation).
+max-min fairly (``kernels.share``) when the host is oversubscribed. What a guest asked for but
+did not get is its unmet demand (SLA violation).
 
 Accounting per host is a time integral updated at each change (``_settle``): energy from the power
 model at the host's utilisation, busy and available CPU, per guest the work demanded and
