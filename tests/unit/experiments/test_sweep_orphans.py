@@ -87,7 +87,7 @@ def _wait_gone(pids: set[int], sid: int, seconds: float) -> dict[int, str]:
 
 def _slow_sweep() -> dict:
     return tiny({"grid": {"guests[0].count": [1, 2, 3, 4]}, "replications": 4},
-                duration="2d", interval="1m")
+                duration="1d", interval="1m")
 
 
 @pytest.mark.parametrize("executor", ["processes", "dask"])
@@ -107,12 +107,14 @@ def test_sigkill_leaves_no_process_behind(tmp_path: Path, executor: str) -> None
 
 
 def test_sigterm_keeps_finished_runs_and_resume_completes(tmp_path: Path) -> None:
-    proc, out = _start(_slow_sweep(), tmp_path, "processes")
+    cfg = tiny({"grid": {"guests[0].count": [1, 2]}, "replications": 3},
+               duration="12h", interval="1m")
+    proc, out = _start(cfg, tmp_path, "processes")
     try:
         kids = _wait_for_workers(proc, 2)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:
-            if (out / "runs").is_dir() and len(list((out / "runs").glob("*.parquet"))) >= 2:
+            if (out / "runs").is_dir() and any((out / "runs").glob("*.parquet")):
                 break
             time.sleep(0.02)
         assert proc.poll() is None, "the sweep ended before SIGTERM"
@@ -126,10 +128,10 @@ def test_sigterm_keeps_finished_runs_and_resume_completes(tmp_path: Path) -> Non
         for pid in _session(proc.pid):
             os.kill(pid, signal.SIGKILL)
     kept = sorted((out / "runs").glob("*.parquet"))
-    assert 2 <= len(kept) < 16
+    assert 1 <= len(kept) < 6
     for p in kept:
         assert pq.read_table(p).num_rows == 1
     assert not [p for p in (out / "runs").iterdir() if p.name.startswith(".")]
     assert pq.read_table(out / "runs.parquet").num_rows == len(kept)  # rebuilt on the way out
     outcome = run_sweep(tmp_path / "s.yaml", out, executor="serial")
-    assert (outcome.already_done, outcome.ran) == (len(kept), 16 - len(kept))
+    assert (outcome.already_done, outcome.ran) == (len(kept), 6 - len(kept))
