@@ -16,10 +16,10 @@ from importlib import resources
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from dcsim.errors import ConfigError
-from dcsim.units import Bitrate, Duration, Fraction, Power, Size
+from dcsim.units import Bitrate, Duration, Fraction, Power, Size, StrictModel
 
 __all__ = [
     "BootTime",
@@ -34,10 +34,8 @@ __all__ = [
 ]
 
 
-class Frozen(BaseModel):
-    """Base of every config model: immutable, unknown keys refused."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class Frozen(StrictModel):
+    """Base of every config model: immutable, unknown keys refused, numbers finite and bounded."""
 
 
 class PowerSpec(Frozen):
