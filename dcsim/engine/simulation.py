@@ -18,9 +18,13 @@ demand (the rest stays unmet). To deliver ``d`` useful MIPS a guest makes its ho
 (1 − interference)``: the virtualization layer's cost on CPU-bound work, time-slicing cost growing
 with runnable (busy) vCPUs per core ``r`` (none when pinned), the extra cost of syscall/I/O-heavy
 work, and slowdown from each busy co-located guest marked ``antisocial`` (a noisy neighbour: the
-sources measure interference only for such neighbours). Raw demand is capped at the guest's vCPUs ×
-core speed (× its ``cpu_cap``) and shared weighted max-min fairly (``kernels.share``) when the host
-is oversubscribed. What a guest asked for but did not get is its unmet demand (SLA violation).
+sources measure interference only for such neighbours). A guest's ``mips`` per vCPU is its speed
+on bare metal and also its entitlement in host CPU: raw demand is capped at vCPUs × min(``mips``,
+core speed) (× its ``cpu_cap``), so a CPU-bound guest under a layer delivers ``eff`` of its
+bare-metal speed whatever the core speed, while a guest asking less than ``eff`` of its entitlement
+gets all of it and the overhead shows only as host CPU (energy). Raw demand is shared weighted
+max-min fairly (``kernels.share``) when the host is oversubscribed. What a guest asked for but
+did not get is its unmet demand (SLA violation).
 
 Accounting per host is a time integral updated at each change (``_settle``): energy from the power
 model at the host's utilisation, busy and available CPU, per guest the work demanded and
@@ -133,6 +137,14 @@ class Simulation:
 
         # host accounting
         st.awake[:] = not self.sleep
+        # footprint: rack units of each host; awake hosts / rack units now and at their peak
+        # (updated in _share, which follows every change of a host's power state)
+        self.rack_units = np.repeat(
+            np.asarray([g.model.rack_units for g in scenario.host_groups], dtype=np.float64),
+            [g.count for g in scenario.host_groups])
+        self.awake_seen = st.awake.copy()
+        self.awake_n = self.peak_awake_n = int(st.awake.sum())
+        self.awake_ru = self.peak_awake_ru = float(self.rack_units[st.awake].sum())
         self.last_t = np.zeros(n_h)
         self.power = np.where(st.awake, st.power_table[:, 0], st.sleep_power)
         self.util = np.zeros(n_h)
@@ -266,7 +278,8 @@ class Simulation:
                                    minlength=hosts.shape[0]).astype(np.float64)
             eff = (st.efficiency(hosts, runnable)[local]
                    * (1.0 - st.syscall_frac[g] * st.syscall_overhead[h_of]) * interf)
-            limit = st.vcpus[g] * st.mips_per_core[h_of] * st.cap_frac[g]
+            # a vCPU's entitlement: its bare-metal speed in host MIPS (never above a core)
+            limit = st.vcpus[g] * np.minimum(st.mips[g], st.mips_per_core[h_of]) * st.cap_frac[g]
             if self.any_io:
                 want_raw = want * st.io_scale(g, h_of) / eff
             else:
@@ -302,6 +315,15 @@ class Simulation:
         used = np.minimum(used + self.extra_raw[hosts], st.cap_mips[hosts])
         self.util[hosts] = used / st.cap_mips[hosts]
         awake = st.awake[hosts]
+        changed = awake != self.awake_seen[hosts]
+        if changed.any():
+            hc = hosts[changed]
+            sign = np.where(awake[changed], 1.0, -1.0)
+            self.awake_n += int(sign.sum())
+            self.awake_ru += float((sign * self.rack_units[hc]).sum())
+            self.awake_seen[hc] = awake[changed]
+            self.peak_awake_n = max(self.peak_awake_n, self.awake_n)
+            self.peak_awake_ru = max(self.peak_awake_ru, self.awake_ru)
         self.power[hosts] = np.where(
             st.failed[hosts], 0.0,
             np.where(awake, power_w(st.power_table[hosts], self.util[hosts]),
