@@ -12,9 +12,9 @@ from typing import Any
 
 from dcsim.config.resolve import Scenario
 from dcsim.metrics.result import Result
-from dcsim.validate import load_config, parse_config
+from dcsim.validate import load_config, parse_config, trace_rejections
 
-__all__ = ["load_config", "run"]
+__all__ = ["load_config", "run", "trace_rejections"]
 
 
 def _scenario(config: Scenario | dict[str, Any] | str | Path | None,

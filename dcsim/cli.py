@@ -81,9 +81,9 @@ AllowRejOpt = Annotated[bool, typer.Option(
 
 def _warn_rejections(sc: Any) -> None:
     """Print the trace-sized guests that fit on no host (allowed by --allow-rejections)."""
-    from dcsim.validate import trace_rejections
+    import dcsim
 
-    for issue in trace_rejections(sc):
+    for issue in dcsim.api.trace_rejections(sc):
         err.print(f"[bold yellow]warning[/]: {issue.path}: {issue.message}", highlight=False)
 
 
