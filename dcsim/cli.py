@@ -99,15 +99,16 @@ SetOpt = Annotated[
 
 
 def _summary_table(summary: dict[str, Any]) -> Table:
-    from dcsim.engine.faults import FAULT_SUMMARY_DOC
-    from dcsim.metrics.result import SUMMARY_DOC
+    from dcsim.metrics.contract import summary_doc
 
-    docs = {**SUMMARY_DOC, **FAULT_SUMMARY_DOC}
+    docs = summary_doc()
     table = Table(title="summary", show_header=True, header_style="bold")
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_column("meaning", style="dim")
     for key, value in summary.items():
+        if isinstance(value, float) and value != value:
+            continue  # NaN: a quantity this run's mode does not have (null in summary.json)
         shown = f"{value:,.4g}" if isinstance(value, float) else str(value)
         table.add_row(key, shown, docs.get(key, ""))
     return table

@@ -239,6 +239,8 @@ class FlowNetwork:
             raise ValueError("router was built for another topology")
         self.topology = topology
         self.router = router
+        self._base_router = router  # routes on the whole graph: fallback path of a cut-off flow
+        self._stalled: set[int] = set()
         self.now_s = float(start_s)
         self.records: list[FlowRecord] = []
         self.link_bytes: F64 = np.zeros(topology.n_links, dtype=np.float64)
@@ -302,7 +304,16 @@ class FlowNetwork:
         self.advance(now_s)
         fid = self._next_fid
         self._next_fid += 1
-        links = self.router.path_links(src_host, dst_host, fid if key is None else key)
+        try:
+            links = self.router.path_links(src_host, dst_host, fid if key is None else key)
+        except ValueError:
+            if self.router is self._base_router:
+                raise  # an unattached host: not a failure
+            # Cut off by failed links: take the path it would have on the whole graph, which
+            # crosses a failed (zero-capacity) link, so it stalls until a repair re-routes it.
+            links = self._base_router.path_links(src_host, dst_host,
+                                                 fid if key is None else key)
+            self._stalled.add(fid)
         lat = self.router.path_latency_s(links)
         self._meta[fid] = _Meta(int(src_host), int(dst_host), float(nbytes), self.now_s, tag, lat,
                                 key=fid if key is None else int(key))
@@ -337,8 +348,9 @@ class FlowNetwork:
 
         Routing is rebuilt without them and every sending flow is re-routed on the surviving
         graph (same ECMP key); a flow with no surviving path keeps its old path, whose failed
-        link now has zero capacity, so it stalls until a repair re-routes it. Returns the number
-        of stalled flows.
+        link now has zero capacity, so it stalls (rate 0) until a repair re-routes it
+        (:meth:`stalled_fids`). A flow started while cut off takes its path on the whole graph
+        and stalls the same way. Returns the number of stalled flows.
         """
         from dcsim.network.routing import Router
 
@@ -349,6 +361,7 @@ class FlowNetwork:
         self._capacity = np.where(down, 0.0, self.topology.capacity_bps)
         paths: list[IntP] = []
         stalled = 0
+        self._stalled = set()
         for slot, fid in enumerate(self._fid.tolist()):
             meta = self._meta[fid]
             try:
@@ -356,6 +369,7 @@ class FlowNetwork:
             except ValueError:  # cut off: keep the old path, which crosses a dead link
                 links = self._nz_link[self._nz_ptr[slot] : self._nz_ptr[slot + 1]]
                 stalled += 1
+                self._stalled.add(fid)
             paths.append(np.asarray(links, dtype=np.intp))
         if paths:
             lengths = np.fromiter((p.size for p in paths), dtype=np.intp, count=len(paths))
@@ -364,6 +378,15 @@ class FlowNetwork:
             self._nz_ptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.intp)
         self._dirty = True
         return stalled
+
+    def stalled_fids(self) -> list[int]:
+        """Ids of live sending flows that have no path on the surviving links (ascending)."""
+        return sorted(f for f in self._stalled if f in self._meta
+                      and math.isnan(self._meta[f].sent_at_s))
+
+    def reachable_from(self, src_host: int) -> NDArray[np.bool_]:
+        """(n_hosts,) whether a flow from ``src_host`` to each host has a path now."""
+        return self.router.reachable_from(src_host)
 
     # -- time ---------------------------------------------------------------------------------
 
