@@ -147,7 +147,8 @@ class GuestType(Frozen):
 
     description: str = ""
     vcpus: int = Field(1, gt=0)
-    mips: float = Field(gt=0, description="MIPS per vCPU")
+    mips: float = Field(gt=0, description="MIPS per vCPU: its bare-metal speed and its host-CPU "
+                        "entitlement (overheads are paid from it)")
     ram: Size = Field(gt=0)
     disk: Size = Field(0.0, ge=0)
     image: Size = Field(0.0, ge=0, description="image size copied on cold migration / boot")

@@ -18,9 +18,13 @@ demand (the rest stays unmet). To deliver ``d`` useful MIPS a guest makes its ho
 (1 − interference)``: the virtualization layer's cost on CPU-bound work, time-slicing cost growing
 with runnable (busy) vCPUs per core ``r`` (none when pinned), the extra cost of syscall/I/O-heavy
 work, and slowdown from each busy co-located guest marked ``antisocial`` (a noisy neighbour: the
-sources measure interference only for such neighbours). Raw demand is capped at the guest's vCPUs ×
-core speed (× its ``cpu_cap``) and shared weighted max-min fairly (``kernels.share``) when the host
-is oversubscribed. What a guest asked for but did not get is its unmet demand (SLA violation).
+sources measure interference only for such neighbours). A guest's ``mips`` per vCPU is its speed
+on bare metal and also its entitlement in host CPU: raw demand is capped at vCPUs × min(``mips``,
+core speed) (× its ``cpu_cap``), so a CPU-bound guest under a layer delivers ``eff`` of its
+bare-metal speed whatever the core speed, while a guest asking less than ``eff`` of its entitlement
+gets all of it and the overhead shows only as host CPU (energy). Raw demand is shared weighted
+max-min fairly (``kernels.share``) when the host is oversubscribed. What a guest asked for but
+did not get is its unmet demand (SLA violation).
 
 Accounting per host is a time integral updated at each change (``_settle``): energy from the power
 model at the host's utilisation, busy and available CPU, per guest the work demanded and
@@ -266,7 +270,8 @@ class Simulation:
                                    minlength=hosts.shape[0]).astype(np.float64)
             eff = (st.efficiency(hosts, runnable)[local]
                    * (1.0 - st.syscall_frac[g] * st.syscall_overhead[h_of]) * interf)
-            limit = st.vcpus[g] * st.mips_per_core[h_of] * st.cap_frac[g]
+            # a vCPU's entitlement: its bare-metal speed in host MIPS (never above a core)
+            limit = st.vcpus[g] * np.minimum(st.mips[g], st.mips_per_core[h_of]) * st.cap_frac[g]
             if self.any_io:
                 want_raw = want * st.io_scale(g, h_of) / eff
             else:
