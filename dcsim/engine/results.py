@@ -134,7 +134,9 @@ def build_result(sim: Simulation, wall_s: float) -> Result:
         "energy_network_kwh": float(e_net_dc.sum()) / JOULES_PER_KWH,
         "energy_facility_kwh": float((e_dc * sim.dc_pue).sum()) / JOULES_PER_KWH,
         "mean_active_hosts": total_active / sim.duration,
-        "max_active_hosts": int(ts["active_hosts"].max()) if len(ts) else 0,
+        "max_active_hosts": sim.peak_awake_n,
+        "mean_active_rack_units": float((sim.rack_units * sim.active_s).sum()) / sim.duration,
+        "peak_active_rack_units": sim.peak_awake_ru,
         "mean_cpu_utilization": float(sim.busy_mi.sum() / sim.avail_mi.sum())
         if sim.avail_mi.sum() > 0
         else 0.0,

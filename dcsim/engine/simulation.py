@@ -137,6 +137,14 @@ class Simulation:
 
         # host accounting
         st.awake[:] = not self.sleep
+        # footprint: rack units of each host; awake hosts / rack units now and at their peak
+        # (updated in _share, which follows every change of a host's power state)
+        self.rack_units = np.repeat(
+            np.asarray([g.model.rack_units for g in scenario.host_groups], dtype=np.float64),
+            [g.count for g in scenario.host_groups])
+        self.awake_seen = st.awake.copy()
+        self.awake_n = self.peak_awake_n = int(st.awake.sum())
+        self.awake_ru = self.peak_awake_ru = float(self.rack_units[st.awake].sum())
         self.last_t = np.zeros(n_h)
         self.power = np.where(st.awake, st.power_table[:, 0], st.sleep_power)
         self.util = np.zeros(n_h)
@@ -307,6 +315,15 @@ class Simulation:
         used = np.minimum(used + self.extra_raw[hosts], st.cap_mips[hosts])
         self.util[hosts] = used / st.cap_mips[hosts]
         awake = st.awake[hosts]
+        changed = awake != self.awake_seen[hosts]
+        if changed.any():
+            hc = hosts[changed]
+            sign = np.where(awake[changed], 1.0, -1.0)
+            self.awake_n += int(sign.sum())
+            self.awake_ru += float((sign * self.rack_units[hc]).sum())
+            self.awake_seen[hc] = awake[changed]
+            self.peak_awake_n = max(self.peak_awake_n, self.awake_n)
+            self.peak_awake_ru = max(self.peak_awake_ru, self.awake_ru)
         self.power[hosts] = np.where(
             st.failed[hosts], 0.0,
             np.where(awake, power_w(st.power_table[hosts], self.util[hosts]),

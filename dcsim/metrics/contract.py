@@ -32,7 +32,7 @@ from dcsim.metrics.result import Result
 
 Dtype = Literal["float64", "int64", "str", "bool"]
 
-__all__ = ["FILES", "SUMMARY", "TABLES", "Column", "conform", "summary_doc"]
+__all__ = ["FILES", "SUMMARY", "TABLES", "Column", "conform", "metric_table", "summary_doc"]
 
 
 @dataclass(frozen=True)
@@ -61,44 +61,58 @@ _COUNT = "1"
 # ---------------------------------------------------------------------------------- summary
 SUMMARY: dict[str, Column] = {
     "energy_it_kwh": _f("kWh", "IT energy: energy_hosts_kwh + energy_network_kwh"),
-    "energy_hosts_kwh": _f("kWh", "∫ Σ_hosts power dt (power model at the host's utilisation; "
-                                  "sleep power asleep; 0 W failed)"),
-    "energy_network_kwh": _f("kWh", "∫ Σ_switches power dt, integrated between the flows' rate "
-                                    "changes (0 without a network section or with a star)"),
+    "energy_hosts_kwh": _f("kWh", "∫ Σ_hosts P_h dt: P_h from the host's power model at its CPU "
+                                  "utilisation while awake, its sleep power asleep, 0 W failed"),
+    "energy_network_kwh": _f("kWh", "∫ Σ_switches P_s dt, integrated exactly between the flows' "
+                                    "rate changes (chassis + active ports, dcsim.network.power); "
+                                    "0 without a network section or with a star"),
     "energy_facility_kwh": _f("kWh", "Σ_datacenters (hosts + network energy of the data "
                                      "center) × its PUE"),
-    "mean_active_hosts": _f(_COUNT, "time-average number of awake hosts"),
-    "max_active_hosts": _i(_COUNT, "largest number of awake hosts at any scheduling instant"),
-    "mean_cpu_utilization": _f("1", "CPU used / CPU capacity of awake hosts, time-weighted (0..1)"),
-    "demand_mi": _f("MI", "offered load: work the guests' workloads asked for over each guest's "
-                          "would-be presence (arrival to planned departure or end of run), "
-                          "running or not"),
-    "delivered_mi": _f("MI", "useful work delivered to guests"),
-    "unserved_mi": _f("MI", "demand_mi − delivered_mi = unmet_mi + the four unserved_*_mi "
-                            "causes"),
-    "unserved_fraction": _f("1", "unserved_mi / demand_mi (the SLA-violation share of offered "
-                                 "load)"),
-    "unserved_wake_mi": _f("MI", "demand of guests waiting for their host to wake"),
-    "unserved_boot_mi": _f("MI", "demand of guests booting on their layer"),
-    "unserved_rejected_mi": _f("MI", "demand of rejected guests over their would-be lifetime in "
-                                     "the run (a rejected finite-job guest: all its job work)"),
-    "unserved_downtime_mi": _f("MI", "demand of guests stopped (migration stop-and-copy), down "
-                                     "after a host failure, or booting again after one"),
-    "unmet_mi": _f("MI", "demand of running, unpaused guests not delivered (CPU contention, I/O "
-                         "slow-down, migration slow-down)"),
-    "unmet_fraction": _f("1", "unmet_mi / demand_mi (contention's share of offered load)"),
-    "overhead_mi": _f("MI", "CPU spent by the virtualization layer on behalf of guests"),
+    "mean_active_hosts": _f(_COUNT, "Σ_hosts awake time / duration"),
+    "max_active_hosts": _i(_COUNT, "largest number of awake hosts at any instant (exact, not "
+                                   "sampled; compat: at any scheduling instant)"),
+    "mean_active_rack_units": _f("U", "Σ_hosts rack_units × awake time / duration: time-average "
+                                      "rack space of the hosts that had to be on (compat: null)"),
+    "peak_active_rack_units": _f("U", "largest Σ rack_units of awake hosts at any instant "
+                                      "(compat: null)"),
+    "mean_cpu_utilization": _f("1", "∫ Σ used MIPS dt / ∫ Σ capacity MIPS of awake hosts dt "
+                                    "(0..1)"),
+    "demand_mi": _f("MI", "offered load: ∫ workload demand dt of every guest over its would-be "
+                          "presence (arrival to planned departure or end of run), running or not "
+                          "(a rejected job guest: its job work); demand = utilisation × vCPUs × "
+                          "MIPS per vCPU"),
+    "delivered_mi": _f("MI", "∫ useful MIPS delivered to guests dt"),
+    "unserved_mi": _f("MI", "demand_mi − delivered_mi = unmet_mi + unserved_wake_mi + "
+                            "unserved_boot_mi + unserved_rejected_mi + unserved_downtime_mi"),
+    "unserved_fraction": _f("1", "unserved_mi / demand_mi: the SLA-violation share of offered "
+                                 "load"),
+    "unserved_wake_mi": _f("MI", "∫ demand dt of guests placed on a host that is still waking"),
+    "unserved_boot_mi": _f("MI", "∫ demand dt of guests booting on their layer (first admission)"),
+    "unserved_rejected_mi": _f("MI", "∫ demand dt of rejected guests from arrival to planned "
+                                     "departure or end of run (a rejected finite-job guest: all "
+                                     "its job work)"),
+    "unserved_downtime_mi": _f("MI", "∫ demand dt of guests stopped for a migration's "
+                                     "stop-and-copy, down after a host failure, or booting again "
+                                     "after one"),
+    "unmet_mi": _f("MI", "∫ (demand − delivered) dt of running, unpaused guests: CPU contention, "
+                         "the layer's I/O slow-down, migration slow-down"),
+    "unmet_fraction": _f("1", "unmet_mi / demand_mi: contention's share of offered load"),
+    "overhead_mi": _f("MI", "∫ (raw host MIPS consumed − useful MIPS delivered) dt: CPU the "
+                            "virtualization layer spent on behalf of guests"),
     "guests_arrived": _i(_COUNT, "guests that arrived during the run"),
-    "guests_placed": _i(_COUNT, "guests admitted to a host"),
-    "guests_rejected": _i(_COUNT, "guests that fitted on no host when they arrived"),
+    "guests_placed": _i(_COUNT, "guests_arrived − guests_rejected"),
+    "guests_rejected": _i(_COUNT, "guests that fitted on no host at their arrival (their demand "
+                                  "is in unserved_rejected_mi)"),
     "guests_departed": _i(_COUNT, "guests that finished their lifetime within the run"),
-    "mean_guests_per_active_host": _f(_COUNT, "time-average consolidation ratio"),
+    "mean_guests_per_active_host": _f(_COUNT, "∫ Σ_hosts guests dt / Σ_hosts awake time: "
+                                              "time-average consolidation ratio"),
     "jobs_total": _i(_COUNT, "finite jobs of all guests (null: no guest runs jobs)"),
     "jobs_completed": _i(_COUNT, "jobs finished within the run"),
-    "mean_job_time_s": _f("s", "mean job time (end − start; a guest's first job starts at the "
-                               "guest's arrival, so waiting for a host, its wake and the boot "
-                               "count)"),
-    "mean_job_slowdown": _f("1", "mean job time / time alone on a bare-metal vCPU of its size"),
+    "mean_job_time_s": _f("s", "mean over completed jobs of end − start; a guest's first job "
+                               "starts at the guest's arrival (waiting for a host, its wake and "
+                               "the boot count), the next at the previous job's end"),
+    "mean_job_slowdown": _f("1", "mean over completed jobs of job time / (length / (vCPUs × MIPS "
+                                 "per vCPU)), the time alone on the guest's own uncontended vCPUs"),
     "p95_job_slowdown": _f("1", "95th percentile of job slowdown"),
     "makespan_s": _f("s", "time the last job ended"),
     "migrations": _i(_COUNT, "migrations finished"),
@@ -113,10 +127,10 @@ SUMMARY: dict[str, Column] = {
     "time_before_shutdown_sd_s": _f("s", "sample sd of that time"),
     "time_before_migration_mean_s": _f("s", "mean time a guest stayed on a host before moving"),
     "time_before_migration_sd_s": _f("s", "sample sd of that time"),
-    "slatah": _f("1", "SLA time per active host: share of awake time at 100 % CPU (pooled)"),
-    "pdm": _f("1", "performance degradation due to migration: work lost to migration slow-down "
-                   "and stop-and-copy / demand_mi"),
-    "slav": _f("1", "SLATAH × PDM (Beloglazov & Buyya, CCPE 2012)"),
+    "slatah": _f("1", "Σ_hosts time awake at 100 % CPU / Σ_hosts awake time (pooled over hosts)"),
+    "pdm": _f("1", "work lost to migration (demand × slow-down during live rounds + demand while "
+                   "stopped) / demand_mi"),
+    "slav": _f("1", "slatah × pdm (Beloglazov & Buyya, CCPE 2012)"),
     "esv": _f("kWh", "energy_it_kwh × slav"),
     "overall_sla_violation": _f("1", "CloudSim: unallocated / requested MIPS over all VMs "
                                      "(compat only)"),
@@ -125,10 +139,12 @@ SUMMARY: dict[str, Column] = {
     "consolidation_steps": _i(_COUNT, "optimisation steps run (null: no consolidation section)"),
     "migrations_planned": _i(_COUNT, "migrations the consolidation policy asked for"),
     # network (null without a network section)
-    "mean_link_utilization": _f("1", "time-average of the mean link utilisation"),
-    "max_link_utilization": _f("1", "largest link utilisation at any instant"),
+    "mean_link_utilization": _f("1", "mean over directed links of 8 × bytes carried / (capacity × "
+                                     "duration), bytes integrated exactly from the flows' rates"),
+    "max_link_utilization": _f("1", "largest interval-average utilisation of any link in any "
+                                    "scheduling interval"),
     "flow_bytes": _f("B", "bytes carried by network flows"),
-    "link_byte_hops": _f("B", "bytes × links crossed by network flows"),
+    "link_byte_hops": _f("B", "Σ_links bytes carried (a byte crossing 3 links counts 3 times)"),
     # faults (null without a faults section)
     "availability": _f("1", "fraction of guest-time up, over guests that arrived and were "
                             "placed (0..1)"),
@@ -214,11 +230,11 @@ TABLES: dict[str, dict[str, Column]] = {
         "stop_reason": _s("why the rounds stopped (compat: cloudsim)"),
     },
     "hosts": {
-        "time_s": _f("s", "scheduling instant (empty unless output.host_timeseries)"),
+        "time_s": _f("s", "start of the interval (empty unless output.host_timeseries)"),
         "host": _i("", "host index"),
-        "cpu_utilization": _f("1", "CPU used / capacity"),
-        "power_w": _f("W", "host power"),
-        "guests": _i(_COUNT, "guests on the host"),
+        "cpu_utilization": _f("1", "CPU used / capacity, interval average"),
+        "power_w": _f("W", "host power, interval average"),
+        "guests": _i(_COUNT, "guests on the host at the interval's start"),
     },
     "jobs": {
         "guest": _i("", "guest index (empty: no guest runs jobs)"),
@@ -230,11 +246,12 @@ TABLES: dict[str, dict[str, Column]] = {
         "slowdown": _f("1", "time / time alone on a bare-metal vCPU of the guest's size"),
     },
     "network": {
-        "time_s": _f("s", "instant (empty without a network section)"),
-        "mean_link_utilization": _f("1", "mean over links"),
-        "max_link_utilization": _f("1", "largest over links"),
-        "busy_link_fraction": _f("1", "share of links carrying traffic"),
-        "network_power_w": _f("W", "switch power"),
+        "time_s": _f("s", "start of the interval (empty without a network section)"),
+        "mean_link_utilization": _f("1", "mean over links of 8 × Δbytes / (capacity × interval)"),
+        "max_link_utilization": _f("1", "largest over links of that interval average"),
+        "busy_link_fraction": _f("1", "mean over links of the share of the interval a link "
+                                      "carried traffic"),
+        "network_power_w": _f("W", "switch power, interval average (Δenergy / interval)"),
     },
     "flows": {
         "flow": _i("", "flow id (empty when no flow ran)"),
@@ -247,9 +264,9 @@ TABLES: dict[str, dict[str, Column]] = {
         "completed": Column("bool", "", "all bytes delivered"),
     },
     "links": {
-        "time_s": _f("s", "instant (empty unless network.link_timeseries)"),
+        "time_s": _f("s", "start of the interval (empty unless network.link_timeseries)"),
         "link": _i("", "link index"),
-        "utilization": _f("1", "link utilisation"),
+        "utilization": _f("1", "8 × Δbytes / (capacity × interval): interval average"),
     },
     "failures": {
         "kind": _s("host, rack … (empty without a faults section)"),
@@ -299,6 +316,19 @@ TABLES: dict[str, dict[str, Column]] = {
 #: Every file of a run folder.
 FILES: tuple[str, ...] = ("summary.json", *(f"{t}.parquet" for t in TABLES), "config.yaml",
                           "resolved.yaml", "manifest.json")
+
+
+def metric_table() -> str:
+    """The README's metric table (Markdown): every summary key, its unit and formula.
+
+    ``tests/unit/test_metric_docs.py`` checks the README holds exactly this table; regenerate it
+    with ``python -c "from dcsim.metrics.contract import metric_table; print(metric_table())"``.
+    """
+    bar = "|"
+    rows = ["| metric | unit | formula / meaning |", "|---|---|---|"]
+    rows += [f"| `{k}` | {c.unit} | {c.doc.replace(bar, chr(92) + bar)} |"
+             for k, c in SUMMARY.items()]
+    return "\n".join(rows) + "\n"
 
 
 def summary_doc() -> dict[str, str]:
