@@ -257,3 +257,11 @@ def test_bad_scheduler_refused_before_anything_is_written(tmp_path: Path, addres
     assert res.exit_code == 2, res.output
     assert "--scheduler" in res.output
     assert not out.exists()
+
+
+@pytest.mark.parametrize("text", ["&a [*a]", "&a {x: *a}", "&a [&b [1, *b]]"])
+def test_recursive_alias_refused(tmp_path: Path, text: str) -> None:
+    # the alias-expansion count once looped forever on a self-referencing anchor
+    cfg = _write(tmp_path, tiny_config())
+    with pytest.raises(ConfigError, match="cycle"):
+        dcsim.load_config(cfg, [f"x={text}"])
