@@ -255,7 +255,7 @@ class Simulation:
                 self.work[jg] = after
                 jobs.job_completions(self, jg, t0[jm], before, rate, after)
         self.last_t[hosts] = now
-        offered.settle(self, guests)
+        offered.settle(self, guests, on_host=True)
 
     def _share(self, hosts: I64, guests: I64) -> None:
         """Re-share CPU on ``hosts`` (sorted) among their running ``guests``; update power."""
