@@ -15,11 +15,13 @@ Imports: typer, rich, dcsim (the API), dcsim.console, and the command modules it
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
@@ -58,10 +60,31 @@ _guard = guard  # the shared guard of every command (dcsim.console)
 def _options(
     debug: Annotated[bool, typer.Option(
         "--debug", help="show the traceback of an unexpected error (also DCSIM_DEBUG=1)")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="run configs whose estimated memory or time exceeds the machine, with a "
+        "warning (also DCSIM_FORCE=1)")] = False,
 ) -> None:
     """Discrete-event simulator of virtualized data centers."""
+    import warnings
+
+    from dcsim.config.cost import CostWarning
+
     if debug:
         DEBUG["on"] = True
+    if force:
+        os.environ["DCSIM_FORCE"] = "1"  # inherited by sweep workers, which parse again
+
+    warnings.filterwarnings("always", category=CostWarning)
+    previous = warnings.showwarning
+
+    def route(message: Warning | str, category: type[Warning], *a: Any, **k: Any) -> None:
+        if issubclass(category, CostWarning):
+            err.print(f"[bold yellow]warning:[/] {escape(str(message))}", highlight=False,
+                      soft_wrap=True)
+        else:
+            previous(message, category, *a, **k)
+
+    warnings.showwarning = route
 
 
 ConfigArg = Annotated[

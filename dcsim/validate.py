@@ -52,6 +52,7 @@ def parse_config(data: dict[str, Any], source: str | None = None) -> Scenario:
         seen = {i.path for i in exc.issues}
         extra = [i for i in policy_name_issues(data) if i.path not in seen]
         raise ConfigError([*exc.issues, *extra], source=source) from None
+    _check_cost(cfg, source)  # before anything is built: a huge topology or host list hangs
     sc, issues = resolve_parts(cfg, source)
     params, policy_issues = _placement_params(cfg)
     issues += policy_issues
@@ -75,6 +76,23 @@ def parse_config(data: dict[str, Any], source: str | None = None) -> Scenario:
     if issues:
         raise ConfigError(issues, source=source)
     return sc
+
+
+def _check_cost(cfg: Any, source: str | None) -> None:
+    """Refuse references to missing hosts/guests and runs beyond the machine (see config.cost)."""
+    import warnings
+
+    from dcsim.config.cost import CostWarning, cost_issues, estimate, forced, reference_issues
+
+    issues = reference_issues(cfg)
+    cost, where = estimate(cfg)
+    over = cost_issues(cost, where)
+    if over and forced():
+        for issue in over:
+            warnings.warn(f"{issue} [forced]", CostWarning, stacklevel=2)
+        over = []
+    if issues or over:
+        raise ConfigError([*issues, *over], source=source)
 
 
 def policy_name_issues(data: Any) -> list[Issue]:
