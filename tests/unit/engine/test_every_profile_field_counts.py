@@ -6,9 +6,9 @@ field added to the profile without a row here fails ``test_every_numeric_field_h
 and a field the engine never reads fails ``test_changing_the_field_moves_a_metric``.
 
 The scenario: one 4-core host of 2000 MIPS (not saturated) running a probe profile, 8 one-vCPU
-guests of 1000 MIPS at 80 % (RAM and storage fill the host exactly, so footprints bind), each exercising one part
-of the model: plain CPU, syscall-heavy, memory-bound, sequential / random / latency-bound
-storage I/O, bulk / request-response network I/O, antisocial neighbours.
+guests of 1000 MIPS at 80 % (RAM and storage fill the host exactly, so footprints bind), each
+exercising one part of the model: plain CPU, syscall-heavy, memory-bound, sequential / random /
+latency-bound storage I/O, bulk / request-response network I/O, antisocial neighbours.
 """
 
 from __future__ import annotations
