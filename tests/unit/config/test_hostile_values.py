@@ -50,6 +50,9 @@ REFUSED = [
     ("guests[0].cpu_weight=1.0e-300", "guests[0].cpu_weight"),
     ("duration=1e30s", "duration"),
     ("datacenters[0].hosts[0].sleep_power=1e300W", "datacenters[0].hosts[0].sleep_power"),
+    # a Weibull shape so small that its draws overflowed (scipy warnings, infinite lifetimes)
+    ("guests[0].arrival={kind: poisson, rate: 1/h, lifetime: {kind: weibull, shape: 1.0e-12, "
+     "scale: 1h}}", "guests[0].arrival.lifetime.shape"),
     # integers beyond 64 bits, and a 5,000-digit literal (Python's int parser refuses it)
     ("seed=99999999999999999999", "seed"),
     ("seed=" + "9" * 5000, "--set seed"),
