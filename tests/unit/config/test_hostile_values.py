@@ -251,7 +251,7 @@ def test_sweep_grid_point_count_bounded(tmp_path: Path) -> None:
                for i in info.value.issues), info.value.render()
 
 
-@pytest.mark.parametrize("address", ["zzz://", "tcp://", "not an address"])
+@pytest.mark.parametrize("address", ["zzz://", "tcp://", "not an address", "tcp://127.0.0.1:1"])
 def test_bad_scheduler_refused_before_anything_is_written(tmp_path: Path, address: str) -> None:
     cfg = _write(tmp_path, tiny_config(sweep={"grid": {"guests[0].count": [1, 2]}}))
     out = tmp_path / "out"
