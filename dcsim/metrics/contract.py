@@ -116,7 +116,8 @@ SUMMARY: dict[str, Column] = {
     "p95_job_slowdown": _f("1", "95th percentile of job slowdown"),
     "makespan_s": _f("s", "time the last job ended"),
     "migrations": _i(_COUNT, "migrations finished"),
-    "migrations_aborted": _i(_COUNT, "migrations cut short (guest left, destination failed)"),
+    "migrations_aborted": _i(_COUNT, "migrations cut short (guest left, destination failed, "
+                                     "failed links cut it off before its switch-over)"),
     "mean_migration_s": _f("s", "mean migration duration"),
     "p95_migration_s": _f("s", "95th percentile of migration duration"),
     "mean_downtime_s": _f("s", "mean stop-and-copy downtime"),

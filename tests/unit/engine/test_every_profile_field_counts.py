@@ -134,3 +134,66 @@ def test_changing_the_field_moves_a_metric(field: str) -> None:
     after = _metrics(_with(base, field, value), base)
     moved = [k for k in before if not _same(before[k], after.get(k, math.nan))]
     assert moved, f"{field}: {value!r} instead of the base changes no metric"
+
+
+# ---------------------------------------------------------------- host models
+HOST = {"cores": 4, "mips_per_core": 2000, "bandwidth": 1e9, "rack_units": 2,
+        "sleep_power": 5.0, "power": {"kind": "linear", "idle": 100.0, "max": 200.0}}
+
+#: HostModel field -> changed value. Scenario: two hosts of the model, the probe guests fill
+#: host 0 exactly (RAM, storage), host 1 sleeps; 100 Mbit/s of traffic from host 0 to host 1
+#: on the star of NICs.
+HOST_ROWS: dict[str, Any] = {
+    "cores": 5,
+    "mips_per_core": 2500,
+    "ram": -1e6,          # relative: 1 MB less, one guest no longer fits
+    "storage": -1e6,
+    "bandwidth": 2e9,     # link utilisation of the 100 Mbit/s flow halves
+    "rack_units": 1,
+    "sleep_power": 10.0,
+    "power.idle": 90.0,
+    "power.max": 250.0,
+}
+
+
+def _host_metrics(field: str | None, value: Any) -> dict[str, float]:
+    cfg = _cfg(PROBE, PROBE)
+    host = cfg["datacenters"][0]["hosts"][0]
+    ram = float(host["ram"][:-1])
+    storage = float(host["storage"][:-1])
+    host.update(count=2, **{k: (dict(v) if isinstance(v, dict) else v) for k, v in HOST.items()})
+    host["bandwidth"] = f"{host['bandwidth']:.0f}bps"
+    if field == "ram":
+        ram += value
+    elif field == "storage":
+        storage += value
+    elif field == "bandwidth":
+        host["bandwidth"] = f"{value:.0f}bps"
+    elif field is not None and "." in field:
+        host["power"][field.split(".")[1]] = value
+    elif field is not None:
+        host[field] = value
+    host["ram"], host["storage"] = f"{ram:.0f}B", f"{storage:.0f}B"
+    cfg["power_management"] = {"sleep_idle_hosts": True}
+    cfg["network"] = {"topology": {"kind": "star"},
+                      "traffic": [{"src_host": 0, "dst_host": 1, "rate": "100Mbps"}]}
+    s = dcsim.run(cfg).summary
+    return {k: float(v) for k, v in s.items()
+            if isinstance(v, int | float) and k not in ("wall_s", "events")}
+
+
+def test_every_numeric_host_field_has_a_scenario() -> None:
+    from dcsim.config.catalog import HostModel, PowerSpec
+
+    fields = _numeric_fields(HostModel)
+    fields += [f"power.{n}" for n, f in PowerSpec.model_fields.items()  # Optional[Power]
+               if str(f.annotation).startswith("typing.Optional[typing.Annotated[float")]
+    assert sorted(fields) == sorted(HOST_ROWS)
+
+
+@pytest.mark.parametrize("field", sorted(HOST_ROWS))
+def test_changing_a_host_field_moves_a_metric(field: str) -> None:
+    before = _host_metrics(None, None)
+    after = _host_metrics(field, HOST_ROWS[field])
+    moved = [k for k in before if not _same(before[k], after.get(k, math.nan))]
+    assert moved, f"{field}: {HOST_ROWS[field]!r} changes no metric"
