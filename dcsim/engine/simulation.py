@@ -29,6 +29,10 @@ did not get is its unmet demand (SLA violation).
 Accounting per host is a time integral updated at each change (``_settle``): energy from the power
 model at the host's utilisation, busy and available CPU, per guest the work demanded and
 delivered, and completions of finite jobs (exact instants, by interpolation within the piece).
+The demand of guests that wait (for a host's wake, booting, rejected, stopped or down) is
+integrated by ``dcsim.engine.offered`` (offered load, unserved by cause); the time series is
+built from these integrals by ``dcsim.engine.records`` (interval averages); network equipment
+adds its energy through ``network_energy`` (``dcsim.engine.traffic``).
 
 Imports: simpy, numpy, pandas, dcsim.{config, model, kernels, policies, workload, metrics, rng}.
 """
@@ -255,7 +259,7 @@ class Simulation:
                 self.work[jg] = after
                 jobs.job_completions(self, jg, t0[jm], before, rate, after)
         self.last_t[hosts] = now
-        offered.settle(self, guests)
+        offered.settle(self, guests, on_host=True)
 
     def _share(self, hosts: I64, guests: I64) -> None:
         """Re-share CPU on ``hosts`` (sorted) among their running ``guests``; update power."""
