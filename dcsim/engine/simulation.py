@@ -158,6 +158,7 @@ class Simulation:
         self.avail_mi = np.zeros(n_h)
         self.guest_s = np.zeros(n_h)  # guest-seconds hosted (consolidation ratio)
         self.full_s = np.zeros(n_h)  # time at 100 % CPU while awake (SLATAH)
+        self.ready_s = np.zeros(n_h)  # time awake and done waking (SLATAH's active time)
         self.awake_since = np.zeros(n_h)
         self.shutdown_gaps: list[float] = []  # time awake before each shutdown, s
         self.placed_since = np.zeros(n_g)
@@ -236,6 +237,10 @@ class Simulation:
         self.avail_mi[hosts] += awake * st.cap_mips[hosts] * dt
         self.guest_s[hosts] += st.n_guests[hosts] * dt
         self.full_s[hosts] += (awake & (self.util[hosts] >= 1.0 - 1e-9)) * dt
+        # a waking host serves no guest yet: not active time for SLATAH (else a slower wake
+        # would lower it)
+        ready_dt = np.clip(now - np.maximum(self.last_t[hosts], self.ready_at[hosts]), 0.0, dt)
+        self.ready_s[hosts] += awake * ready_dt
         if guests.shape[0]:
             t0 = self.last_t[st.host_of[guests]]
             gdt = now - t0

@@ -368,6 +368,24 @@ CONNECT_TIMEOUT_S = 10
 """How long to wait for a Dask scheduler before refusing the address (s)."""
 
 
+def _probe(address: str) -> None:
+    """Open and close a TCP connection to ``tcp://HOST:PORT``; ConfigError if it fails."""
+    import socket
+
+    from dcsim.errors import ConfigError, Issue
+
+    hostport = address.removeprefix("tcp://").rstrip("/")
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(Issue("--scheduler", f"expected tcp://HOST:PORT, got {address!r}"))
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S):
+            pass
+    except (OSError, ValueError) as exc:
+        raise ConfigError(Issue("--scheduler", f"cannot connect to the Dask scheduler "
+                                f"{address!r}: {exc}")) from None
+
+
 def make_executor(name: str, workers: int | None = None,
                   scheduler: str | None = None) -> SerialExecutor | ProcessExecutor | DaskExecutor:
     """The executor called ``name`` (``serial``, ``processes`` or ``dask``)."""
@@ -380,6 +398,8 @@ def make_executor(name: str, workers: int | None = None,
     if scheduler and not _SCHEDULER.match(scheduler):
         raise ConfigError(Issue("--scheduler", f"expected a Dask scheduler address such as "
                                 f"tcp://HOST:PORT, got {scheduler!r}"))
+    if scheduler and scheduler.startswith("tcp://"):
+        _probe(scheduler)  # refuse an unreachable scheduler before any folder is written
     if name == "serial":
         return SerialExecutor()
     if name == "processes":

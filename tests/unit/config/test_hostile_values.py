@@ -50,6 +50,9 @@ REFUSED = [
     ("guests[0].cpu_weight=1.0e-300", "guests[0].cpu_weight"),
     ("duration=1e30s", "duration"),
     ("datacenters[0].hosts[0].sleep_power=1e300W", "datacenters[0].hosts[0].sleep_power"),
+    # a Weibull shape so small that its draws overflowed (scipy warnings, infinite lifetimes)
+    ("guests[0].arrival={kind: poisson, rate: 1/h, lifetime: {kind: weibull, shape: 1.0e-12, "
+     "scale: 1h}}", "guests[0].arrival.lifetime.shape"),
     # integers beyond 64 bits, and a 5,000-digit literal (Python's int parser refuses it)
     ("seed=99999999999999999999", "seed"),
     ("seed=" + "9" * 5000, "--set seed"),
@@ -248,7 +251,7 @@ def test_sweep_grid_point_count_bounded(tmp_path: Path) -> None:
                for i in info.value.issues), info.value.render()
 
 
-@pytest.mark.parametrize("address", ["zzz://", "tcp://", "not an address"])
+@pytest.mark.parametrize("address", ["zzz://", "tcp://", "not an address", "tcp://127.0.0.1:1"])
 def test_bad_scheduler_refused_before_anything_is_written(tmp_path: Path, address: str) -> None:
     cfg = _write(tmp_path, tiny_config(sweep={"grid": {"guests[0].count": [1, 2]}}))
     out = tmp_path / "out"
