@@ -127,7 +127,8 @@ SUMMARY: dict[str, Column] = {
     "time_before_shutdown_sd_s": _f("s", "sample sd of that time"),
     "time_before_migration_mean_s": _f("s", "mean time a guest stayed on a host before moving"),
     "time_before_migration_sd_s": _f("s", "sample sd of that time"),
-    "slatah": _f("1", "Σ_hosts time awake at 100 % CPU / Σ_hosts awake time (pooled over hosts)"),
+    "slatah": _f("1", "Σ_hosts time awake at 100 % CPU / Σ_hosts time awake and done waking "
+                      "(pooled over hosts; a host being woken serves no guest yet)"),
     "pdm": _f("1", "work lost to migration (demand × slow-down during live rounds + demand while "
                    "stopped) / demand_mi"),
     "slav": _f("1", "slatah × pdm (Beloglazov & Buyya, CCPE 2012)"),
