@@ -53,6 +53,9 @@ REFUSED = [
     # a Weibull shape so small that its draws overflowed (scipy warnings, infinite lifetimes)
     ("guests[0].arrival={kind: poisson, rate: 1/h, lifetime: {kind: weibull, shape: 1.0e-12, "
      "scale: 1h}}", "guests[0].arrival.lifetime.shape"),
+    # unit ranges: a petabyte-scale size or 10 Pbit/s is fine, beyond the unit's range is not
+    ("datacenters[0].hosts[0].ram=2e21B", "datacenters[0].hosts[0].ram"),
+    ("datacenters[0].hosts[0].bandwidth=2e16bps", "datacenters[0].hosts[0].bandwidth"),
     # integers beyond 64 bits, and a 5,000-digit literal (Python's int parser refuses it)
     ("seed=99999999999999999999", "seed"),
     ("seed=" + "9" * 5000, "--set seed"),
@@ -268,3 +271,13 @@ def test_recursive_alias_refused(tmp_path: Path, text: str) -> None:
     cfg = _write(tmp_path, tiny_config())
     with pytest.raises(ConfigError, match="cycle"):
         dcsim.load_config(cfg, [f"x={text}"])
+
+
+def test_large_unit_values_within_their_range_accepted(tmp_path: Path) -> None:
+    """The plain-number bound must not cut the unit ranges: 2 PB of storage (2e15 bytes) and a
+    10 Pbit/s NIC (1e16 bit/s) were refused by a 1e15 cap on every number."""
+    cfg = _write(tmp_path, tiny_config())
+    sc = dcsim.load_config(cfg, ["datacenters[0].hosts[0].storage=2PB",
+                                 "datacenters[0].hosts[0].bandwidth=1e16bps"])
+    assert sc.host_groups[0].model.storage == 2e15
+    assert sc.host_groups[0].model.bandwidth == 1e16
