@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.intp]
+RUNNING = int(GuestStatus.RUNNING)
 
 MIGRATION_SPEED = 0.9  # CloudSim: a VM migrating out gets 90 % of its MIPS (README §5)
 DESTINATION_SHARE = 0.1  # and its destination reserves 10 % of them
@@ -82,6 +83,8 @@ class CloudSimState:
         # (guest, destination) of every migration in flight, in start order; a guest moved twice
         # in one step (CloudSim's quirk) is migrating in on both destinations until it ends
         self.incoming: dict[tuple[int, int], None] = {}
+        self._order_key = -1
+        self._order: I64 = np.zeros(0, dtype=np.intp)
 
     def incoming_arrays(self) -> tuple[I64, I64]:
         """Guests migrating in and their destinations, in start order."""
@@ -90,11 +93,16 @@ class CloudSimState:
         a = np.asarray(list(self.incoming), dtype=np.intp)
         return a[:, 0], a[:, 1]
 
-    @staticmethod
-    def list_order(st: Any) -> I64:
-        """Placed guests host by host, each host's in list order (CloudSim's summation order)."""
-        flat = [g for m in st.members for g in m]
-        return np.asarray(flat, dtype=np.intp)
+    def list_order(self, st: Any) -> I64:
+        """Placed guests host by host, each host's in list order (CloudSim's summation order).
+
+        Cached until a member list changes (``ClusterState.version``).
+        """
+        if self._order_key != st.version:
+            flat = [g for m in st.members for g in m]
+            self._order = np.asarray(flat, dtype=np.intp)
+            self._order_key = st.version
+        return self._order
 
 
 def _cs(sim: Simulation) -> CloudSimState:
@@ -166,7 +174,7 @@ def record(sim: Simulation, hosts: I64, guests: I64) -> None:
     alloc = np.bincount(st.host_of[guests], weights=sim.raw[guests], minlength=st.n_hosts)
     cs.h_alloc[hosts] = alloc[hosts] + cs.in_alloc[hosts] + sim.extra_raw[hosts]
     cs.recorder.host_entries(now, cs.h_alloc, cs.h_req, cs.h_alloc > 0)
-    run = guests[st.status[guests] == GuestStatus.RUNNING]
+    run = guests[st.status[guests] == RUNNING]
     cs.recorder.vm_entries(now, run, sim.useful[run], sim.demand[run], st.mig_dst[run] >= 0)
 
 
@@ -205,7 +213,7 @@ def drop_idle(sim: Simulation, guests: I64) -> None:
     """Remove for good the running guests whose demand is exactly 0 and that do not move."""
     st = sim.state
     idle = guests[(sim.demand[guests] == 0.0) & (st.mig_dst[guests] < 0)
-                  & (st.status[guests] == GuestStatus.RUNNING)]
+                  & (st.status[guests] == RUNNING)]
     for g in idle.tolist():
         sim.depart(g)
 
@@ -234,7 +242,7 @@ def start_migrations(sim: Simulation, moves: list[tuple[int, int]]) -> int:
     for g, dst in moves:
         if st.mig_dst[g] >= 0:  # moved twice in one step (CloudSim's quirk): it ends on
             st.abort_migration(g)  # the second target; the first keeps its share until then
-        if (st.status[g] != GuestStatus.RUNNING or st.host_of[g] < 0 or st.host_of[g] == dst
+        if (st.status[g] != RUNNING or st.host_of[g] < 0 or st.host_of[g] == dst
                 or not st.fits(g, dst)):
             continue
         if sim.assume.updates == "datacenter" and not st.awake[dst]:
@@ -377,7 +385,7 @@ def snapshot(sim: Simulation) -> Any:
         host_total_mips=cap, host_pe_mips=st.mips_per_core, host_power_table=st.power_table,
         host_util=util, host_alloc_mips=alloc,
         host_avail_mips=np.where(need > cap, 0.0, cap - need),
-        host_vms=[list(m) for m in st.members], vm_requested_mips=sim.demand.copy(),
+        host_vms=st.members, vm_requested_mips=sim.demand.copy(),
         vm_mips=st.mips * st.vcpus, vm_ram_mb=st.gram / 1e6, vm_history=hist,
         vm_history_len=np.full(st.n_guests_total, cs.glen, dtype=np.int64),
         vm_in_migration=st.mig_dst >= 0, migration_mbps=bw / 2.0 / 8e6,
