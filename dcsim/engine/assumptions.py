@@ -24,7 +24,6 @@ Imports: numpy, simpy (through the Simulation), dcsim.{model, policies, metrics}
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
@@ -84,14 +83,19 @@ class CloudSimState:
         # in one step (CloudSim's quirk) is migrating in on both destinations until it ends
         self.incoming: dict[tuple[int, int], None] = {}
         self._order_key = -1
+        self._inc: tuple[I64, I64] | None = None
         self._order: I64 = np.zeros(0, dtype=np.intp)
 
     def incoming_arrays(self) -> tuple[I64, I64]:
-        """Guests migrating in and their destinations, in start order."""
-        if not self.incoming:
-            return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
-        a = np.asarray(list(self.incoming), dtype=np.intp)
-        return a[:, 0], a[:, 1]
+        """Guests migrating in and their destinations, in start order (cached)."""
+        if self._inc is None:
+            if not self.incoming:
+                z = np.zeros(0, dtype=np.intp)
+                self._inc = (z, z)
+            else:
+                a = np.asarray(list(self.incoming), dtype=np.intp)
+                self._inc = (a[:, 0], a[:, 1])
+        return self._inc
 
     def list_order(self, st: Any) -> I64:
         """Placed guests host by host, each host's in list order (CloudSim's summation order).
@@ -218,6 +222,17 @@ def drop_idle(sim: Simulation, guests: I64) -> None:
         sim.depart(g)
 
 
+def update_hosts(sim: Simulation, hosts: set[int], change: Any = None) -> None:
+    """``Simulation.update_host`` for several hosts at one instant, in one vectorized pass."""
+    h = np.asarray(sorted(hosts), dtype=np.intp)
+    if not h.shape[0]:
+        return
+    sim._settle(h, sim.guests_on(h))
+    if change is not None:
+        change()
+    sim._share(h, sim.guests_on(h))
+
+
 def share_all(sim: Simulation) -> None:
     """Re-share every host at ``now`` (no time passes: a CloudSim update with Δt = 0)."""
     all_hosts = np.arange(sim.state.n_hosts, dtype=np.intp)
@@ -254,6 +269,7 @@ def start_migrations(sim: Simulation, moves: list[tuple[int, int]]) -> int:
         sim.speed[g] = MIGRATION_SPEED
         _dst_charge(sim, g, dst, 1.0)
         cs.incoming[(g, dst)] = None
+        cs._inc = None
         delay = migration_delay(sim, g, dst)
         groups.setdefault(delay, []).append((g, dst))
         touched.update((int(st.host_of[g]), dst))
@@ -262,8 +278,7 @@ def start_migrations(sim: Simulation, moves: list[tuple[int, int]]) -> int:
     if sim.assume.updates == "datacenter":
         share_all(sim)
     else:
-        for h in sorted(touched):
-            sim.update_host(h)
+        update_hosts(sim, touched)
     for delay in sorted(groups):
         if groups[delay]:
             sim.env.process(_complete(sim, delay, groups[delay], sim.env.now))
@@ -280,33 +295,31 @@ def _dst_charge(sim: Simulation, g: int, dst: int, sign: float) -> None:
 
 def _complete(sim: Simulation, delay: float, group: list[tuple[int, int]],
               start: float) -> Generator[simpy.events.Event, Any, None]:
+    """SimPy process: the migrations of ``group`` end together, ``delay`` s after ``start``."""
     from dcsim.engine.migration import MigrationRecord
 
-    st = sim.state
+    st, cs = sim.state, _cs(sim)
+    dc = sim.assume.updates == "datacenter"
     sim.events += 1
     yield sim.env.timeout(delay)
     now = sim.env.now
-    if sim.assume.updates == "datacenter":
-        datacenter_update(sim, periodic=False)
     live = [(g, d) for g, d in group if st.mig_dst[g] == d and st.host_of[g] >= 0]
-    for g, dst in group:
-        if (g, dst) in _cs(sim).incoming:
-            del _cs(sim).incoming[(g, dst)]
+    srcs = [int(st.host_of[g]) for g, _ in live]
+    if dc:
+        datacenter_update(sim, periodic=False)  # settles every host up to now
+        live = [(g, d) for g, d in live if st.mig_dst[g] == d and st.host_of[g] >= 0]
+        srcs = [int(st.host_of[g]) for g, _ in live]
+    else:
+        hosts = np.asarray(sorted({*srcs, *(d for _, d in group)}), dtype=np.intp)
+        sim._settle(hosts, sim.guests_on(hosts))
+    for g, dst in group:  # first targets of guests moved twice end here too
+        if (g, dst) in cs.incoming:
+            del cs.incoming[(g, dst)]
+            cs._inc = None
             _dst_charge(sim, g, dst, -1.0)
-            if (g, dst) not in live and sim.assume.updates == "local":
-                sim.update_host(dst)  # a first target of a guest moved twice
-    srcs: list[int] = []
-    for g, dst in live:
-        src = int(st.host_of[g])
-
-        def move(g: int = g) -> None:
-            st.finish_migration(g)
-            sim.speed[g] = 1.0
-
-        if sim.assume.updates == "datacenter":
-            move()
-        else:
-            sim.update_host(src, functools.partial(sim.update_host, dst, move))
+    for (g, dst), src in zip(live, srcs, strict=True):
+        st.finish_migration(g)
+        sim.speed[g] = 1.0
         for hook in sim.move_hooks:
             hook(g, src, dst)
         sim.migration_gaps.append(now - float(sim.placed_since[g]))
@@ -315,8 +328,7 @@ def _complete(sim: Simulation, delay: float, group: list[tuple[int, int]],
             guest=g, source=src, destination=dst, model="cloudsim", start_s=start, end_s=now,
             rounds=0, bytes_sent=0.0, downtime_s=0.0, switch_s=now, degraded_s=delay,
             stop_reason="", per_round=()))
-        srcs.append(src)
-    if sim.assume.updates == "datacenter":
+    if dc:
         if sim.sleep:  # empty sources sleep now; every host is re-shared just below
             for h in srcs:
                 if st.awake[h] and st.n_guests[h] == 0 and not st.failed[h]:
@@ -327,6 +339,7 @@ def _complete(sim: Simulation, delay: float, group: list[tuple[int, int]],
             all_hosts = np.arange(st.n_hosts, dtype=np.intp)
             drop_idle(sim, sim.guests_on(all_hosts))
         return
+    sim._share(hosts, sim.guests_on(hosts))
     for h in srcs:
         sim.maybe_sleep(h)
 
