@@ -5,6 +5,10 @@ write; every problem listed with its config path, nothing written), 1 an unexpec
 error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM, handled like Ctrl-C). The consoles
 and the error guard are shared with the mounted sub-commands through ``dcsim.console``.
 
+No traceback ever reaches the user: :class:`_Guarded` (the click group of every command, sub-groups
+included) turns any exception that escapes a command into one line and exit code 1 (2 for dcsim's
+``ConfigError``); ``dcsim --debug CMD`` or ``DCSIM_DEBUG=1`` prints the traceback as well.
+
 Imports: typer, rich, dcsim (the API), dcsim.console, and the command modules it mounts.
 """
 
@@ -17,9 +21,27 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from typer.core import TyperGroup
 
-from dcsim.console import err, guard, out
+from dcsim.console import DEBUG, err, guard, out, report_escaped
 from dcsim.errors import Terminated
+
+
+class _Guarded(TyperGroup):
+    """The ``dcsim`` group: any exception escaping a command becomes one line and an exit code."""
+
+    def invoke(self, ctx: Any) -> Any:  # a click Context (vendored by typer)
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException, SystemExit):  # usage errors too
+            raise
+        except KeyboardInterrupt as exc:
+            term = isinstance(exc, Terminated)
+            err.print("terminated" if term else "interrupted")
+            raise typer.Exit(143 if term else 130) from None
+        except Exception as exc:
+            raise typer.Exit(report_escaped(exc)) from None
+
 
 app = typer.Typer(
     name="dcsim",
@@ -27,8 +49,19 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_Guarded,
 )
 _guard = guard  # the shared guard of every command (dcsim.console)
+
+
+@app.callback()
+def _options(
+    debug: Annotated[bool, typer.Option(
+        "--debug", help="show the traceback of an unexpected error (also DCSIM_DEBUG=1)")] = False,
+) -> None:
+    """Discrete-event simulator of virtualized data centers."""
+    if debug:
+        DEBUG["on"] = True
 
 
 ConfigArg = Annotated[
@@ -43,15 +76,16 @@ SetOpt = Annotated[
 
 
 def _summary_table(summary: dict[str, Any]) -> Table:
-    from dcsim.engine.faults import FAULT_SUMMARY_DOC
-    from dcsim.metrics.result import SUMMARY_DOC
+    from dcsim.metrics.contract import summary_doc
 
-    docs = {**SUMMARY_DOC, **FAULT_SUMMARY_DOC}
+    docs = summary_doc()
     table = Table(title="summary", show_header=True, header_style="bold")
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_column("meaning", style="dim")
     for key, value in summary.items():
+        if isinstance(value, float) and value != value:
+            continue  # NaN: a quantity this run's mode does not have (null in summary.json)
         shown = f"{value:,.4g}" if isinstance(value, float) else str(value)
         table.add_row(key, shown, docs.get(key, ""))
     return table

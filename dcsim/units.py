@@ -18,9 +18,19 @@ import math
 import re
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PlainSerializer,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 
 __all__ = [
+    "NUMBER_MAX",
+    "NUMBER_MIN",
     "Bitrate",
     "Byterate",
     "Duration",
@@ -28,6 +38,8 @@ __all__ = [
     "Power",
     "Rate",
     "Size",
+    "StrictModel",
+    "bounded_number",
     "parse_bitrate",
     "parse_byterate",
     "parse_duration",
@@ -71,10 +83,76 @@ def _split(value: str, what: str, example: str) -> tuple[float, str]:
     return float(m.group(1)), m.group(2)
 
 
+#: Magnitudes a quantity may take besides 0 (base units): beyond them products overflow or
+#: divisions explode, long before any physical meaning is lost.
+LIMITS: dict[str, tuple[float, float]] = {
+    "duration": (1e-6, 1e12),        # 1 µs .. ~31,700 years
+    "size": (1.0, 1e21),             # 1 byte .. 1 ZB
+    "bit rate": (1e-3, 1e16),        # .. 10 Pbit/s
+    "byte rate": (1e-3, 1e16),
+    "power": (1e-9, 1e9),            # .. 1 GW
+    "rate": (1e-12, 1e9),            # events per second
+    "fraction": (0.0, 1e6),
+}
+
+
 def _finite(x: float, raw: Any, what: str) -> float:
     if not math.isfinite(x):
         raise UnitError(f"expected a finite {what}, got {raw!r}")
+    lo, hi = LIMITS[what]
+    if x != 0.0 and not lo <= abs(x) <= hi:
+        raise UnitError(f"{what} {raw!r} is out of range: its magnitude must be 0 or between "
+                        f"{lo:g} and {hi:g} (base units)")
     return x
+
+
+NUMBER_MAX = 1e15
+"""Largest magnitude of a plain number in a config (a ``seed`` may use all 63 bits)."""
+NUMBER_MIN = 1e-12
+"""Smallest magnitude of a non-zero plain float in a config."""
+
+
+def bounded_number(value: Any, name: str | None = None) -> Any:
+    """``value`` if every number in it is finite and within the plain-number bounds.
+
+    Applied to every field of every config model (lists and dicts are looked into), so that
+    products and quotients of config values stay finite: no ``inf`` in a summary after a long
+    run. Raises ``ValueError`` naming the bound.
+    """
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        limit = 2**63 if name == "seed" else NUMBER_MAX
+        if not -limit < value < limit:
+            raise ValueError(f"integer too large: its magnitude must be below {limit:.3g}")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"expected a finite number, got {value!r}")
+        if value != 0.0 and not NUMBER_MIN <= abs(value) <= NUMBER_MAX:
+            raise ValueError(f"number {value!r} out of range: its magnitude must be 0 or "
+                             f"between {NUMBER_MIN:g} and {NUMBER_MAX:g}")
+    elif isinstance(value, list | tuple):
+        for v in value:
+            bounded_number(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            bounded_number(v)
+    return value
+
+
+class StrictModel(BaseModel):
+    """Base of every config model: immutable, unknown keys refused, every number bounded.
+
+    Floats must be finite (``inf``/``nan`` refused) and every number in every field (lists and
+    mappings included) within :func:`bounded_number`'s range.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _bounded(cls, value: Any, info: ValidationInfo) -> Any:
+        return bounded_number(value, info.field_name)
 
 
 def _number(value: Any) -> float | None:
@@ -139,7 +217,7 @@ def parse_byterate(value: Any) -> float:
         return _finite(n, value, "byte rate")
     if not isinstance(value, str):
         raise UnitError(f"expected a byte rate such as '100MB/s', got {value!r}")
-    return parse_bitrate(value) / 8.0
+    return _finite(parse_bitrate(value) / 8.0, value, "byte rate")
 
 
 def parse_power(value: Any) -> float:

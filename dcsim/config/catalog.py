@@ -16,10 +16,10 @@ from importlib import resources
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from dcsim.errors import ConfigError
-from dcsim.units import Bitrate, Duration, Fraction, Power, Size
+from dcsim.units import Bitrate, Duration, Fraction, Power, Size, StrictModel
 
 __all__ = [
     "BootTime",
@@ -34,10 +34,8 @@ __all__ = [
 ]
 
 
-class Frozen(BaseModel):
-    """Base of every config model: immutable, unknown keys refused."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class Frozen(StrictModel):
+    """Base of every config model: immutable, unknown keys refused, numbers finite and bounded."""
 
 
 class PowerSpec(Frozen):
@@ -149,7 +147,8 @@ class GuestType(Frozen):
 
     description: str = ""
     vcpus: int = Field(1, gt=0)
-    mips: float = Field(gt=0, description="MIPS per vCPU")
+    mips: float = Field(gt=0, description="MIPS per vCPU: its bare-metal speed and its host-CPU "
+                        "entitlement (overheads are paid from it)")
     ram: Size = Field(gt=0)
     disk: Size = Field(0.0, ge=0)
     image: Size = Field(0.0, ge=0, description="image size copied on cold migration / boot")

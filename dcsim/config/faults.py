@@ -97,7 +97,9 @@ class LinkFailures(Frozen):
     """Independent failures of network links (each undirected link alternates up ``ttf`` and
     down ``repair``). A failed link carries nothing: flows are re-routed over the surviving
     paths (ECMP alternatives in a fat-tree or leaf-spine), and a flow left without any path
-    stalls until a repair. Links between a host and its switch can be left out."""
+    stalls until a repair; a live migration cut off before its switch-over is aborted (its
+    destination reservation given back) and none starts towards an unreachable host. Links
+    between a host and its switch can be left out."""
 
     ttf: LifetimeSpec = Field(description="time to failure of each link")
     repair: LifetimeSpec = Field(description="time to repair of each link")

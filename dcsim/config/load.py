@@ -23,6 +23,13 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from dcsim.config.safeyaml import (
+    MAX_CONFIG_BYTES,
+    LimitError,
+    check_values,
+    load_yaml,
+    read_input_bytes,
+)
 from dcsim.errors import ConfigError, Issue
 
 __all__ = [
@@ -106,20 +113,14 @@ def issues_from_validation(
 
 
 def load_raw(path: str | Path) -> dict[str, Any]:
-    """Parse a YAML config file into a dict (no validation)."""
-    p = Path(path)
+    """Parse a YAML config file into a dict (no validation; size, depth and aliases bounded)."""
     src = str(path)
-    if not p.exists():
-        raise ConfigError(Issue("", f"config file not found: {src}"), source=src)
-    if p.is_dir():
-        raise ConfigError(Issue("", f"expected a YAML file, got a directory: {src}"), source=src)
+    raw = read_input_bytes(path, "config file", MAX_CONFIG_BYTES)
     try:
-        data = yaml.safe_load(p.read_text("utf-8"))
+        data = load_yaml(raw.decode("utf-8"))
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(Issue("", f"not valid YAML{where}: {problem}"), source=src) from None
+        raise ConfigError(Issue("", f"not valid YAML{_where(exc)}: {_problem(exc)}"),
+                          source=src) from None
     except UnicodeDecodeError:
         raise ConfigError(Issue("", "not a UTF-8 text file"), source=src) from None
     if data is None:
@@ -127,6 +128,17 @@ def load_raw(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(Issue("", "expected a mapping of keys at the top level"), source=src)
     return data
+
+
+def _where(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    return f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+
+
+def _problem(exc: yaml.YAMLError) -> str:
+    """The parser's problem, without the excerpt of the file PyYAML appends to ``str(exc)``."""
+    problem = getattr(exc, "problem", None)
+    return str(problem) if problem else "cannot parse"
 
 
 _SEG = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
@@ -195,7 +207,10 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
             continue
         key, _, raw = item.partition("=")
         try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
+            value = load_yaml(raw) if raw.strip() else ""
+        except LimitError as exc:
+            issues.append(Issue(f"--set {key.strip()}", f"value refused: {exc.problem}"))
+            continue
         except yaml.YAMLError:
             value = raw
         try:
@@ -278,6 +293,9 @@ def load_data(path: str | Path | None = None,
             data = apply_overrides(data, overrides)
         except ConfigError as exc:
             raise ConfigError(exc.issues, source=source) from None
+    bad = check_values(data)
+    if bad:
+        raise ConfigError(bad, source=source)
     return data, source
 
 

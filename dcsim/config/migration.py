@@ -44,9 +44,9 @@ from __future__ import annotations
 
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from dcsim.units import Bitrate, Byterate, Duration, Fraction
+from dcsim.units import Bitrate, Byterate, Duration, Fraction, StrictModel
 
 __all__ = ["MIGRATION_MODELS", "MigrationModelName", "MigrationSpec"]
 
@@ -54,14 +54,12 @@ MigrationModelName = Literal["precopy", "postcopy", "cold", "checkpoint", "cloud
 MIGRATION_MODELS: tuple[str, ...] = ("precopy", "postcopy", "cold", "checkpoint", "cloudsim")
 
 
-class MigrationSpec(BaseModel):
+class MigrationSpec(StrictModel):
     """How guests are migrated. Immutable; unknown keys are refused.
 
     All quantities are stored in SI base units after parsing: seconds, bytes/s for memory
     dirtying, bit/s for network rates.
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     model: MigrationModelName = Field("precopy", description="migration model")
     max_downtime: Duration = Field(
@@ -104,7 +102,7 @@ class MigrationSpec(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _bounded(self) -> Self:
+    def _bounded_copy(self) -> Self:
         if self.max_rounds == 0 and self.max_traffic_factor is None:
             # Unbounded, a guest that dirties faster than the link gets never stops copying.
             raise ValueError("pre-copy needs a bound: set max_rounds > 0 or max_traffic_factor")

@@ -81,7 +81,9 @@ class GuestGroup(Frozen):
     type: str | None = Field(None, description="guest type from the catalog or guest_types")
     count: int = Field(1, gt=0, description="guests (for Poisson arrivals: the most that arrive)")
     vcpus: int | None = Field(None, gt=0)
-    mips: float | None = Field(None, gt=0, description="MIPS per vCPU")
+    mips: float | None = Field(
+        None, gt=0, description="MIPS per vCPU: its speed on bare metal, and the host CPU the "
+        "layer gives it (a layer's overhead is paid from it)")
     ram: Size | None = Field(None, gt=0)
     disk: Size | None = Field(None, ge=0)
     image: Size | None = Field(None, ge=0)
@@ -97,7 +99,8 @@ class GuestGroup(Frozen):
         None, gt=0, description="share weight under contention; default: the guest's vCPUs"
     )
     cpu_cap: float | None = Field(
-        None, gt=0, le=1, description="most CPU the guest may use, fraction of vCPUs × MIPS"
+        None, gt=0, le=1, description="most host CPU the guest may use, fraction of vCPUs × MIPS "
+        "(the layer's overhead is paid from it too)"
     )
     antisocial: bool = Field(
         False,

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from dcsim.units import Duration, Fraction, Rate
+from dcsim.units import Duration, Fraction, Rate, StrictModel
 
 __all__ = [
     "ArrivalSpec",
@@ -45,8 +45,8 @@ __all__ = [
 ]
 
 
-class _Spec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _Spec(StrictModel):
+    """Immutable, unknown keys refused, numbers finite and bounded."""
 
 
 _PERIOD = "how long each random draw holds; default: the scheduling interval"

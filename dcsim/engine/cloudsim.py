@@ -202,6 +202,8 @@ class CloudSimEngine:
         self.r = np.zeros(n_v)
         # Slots of guests migrating in: (guest, target) -> list position, in start order.
         self.mig_in: dict[tuple[int, int], int] = {}
+        #: (vm, source, destination, start_s, duration_s) of every migration started
+        self.migration_log: list[tuple[int, int, int, float, float]] = []
         self._slot_cache: tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.int8]] | None = None
         # Host state (of the last update).
         self.util_mips = np.zeros(H)
@@ -380,6 +382,9 @@ class CloudSimEngine:
             groups.setdefault(float(self.mig_delay[v]), []).append((v, tgt))
         self._slot_cache = None
         self.totals.migrations += len(moves)
+        now = float(self.env.now)
+        self.migration_log += [(v, int(self.host_of[v]), tgt, now, float(self.mig_delay[v]))
+                               for v, tgt in moves]
         for delay in sorted(groups):
             self.env.process(self._completion(delay, groups[delay]))
 

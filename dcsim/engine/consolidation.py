@@ -4,9 +4,18 @@ At every scheduling interval (after CPU is re-shared) one optimisation step runs
 Beloglazov & Buyya (CCPE 2012): (1) the overload detector marks hosts; (2) the selection policy
 picks guests to move off each overloaded host until the detector no longer fires; (3) those guests,
 by decreasing demand, go to the feasible host whose power rises least (power-aware best fit,
-PABFD), never one that would exceed the detector's threshold; (4) underload consolidation tries
-the least-utilised hosts in turn and evacuates one only if all its guests fit elsewhere. Then the
-moves start as real migrations (``Simulation.migrate``: pre-copy over the network by default).
+PABFD), never one that the detector would find overloaded with the guest added; (4) underload
+consolidation tries the least-utilised hosts in turn and evacuates one only if all its guests fit
+elsewhere. Then the moves start as real migrations (``Simulation.migrate``: pre-copy over the
+network by default).
+
+What the detector sees for a host without (step 2) or with (steps 3, 4) a guest, as CloudSim
+computes a host's history from its VMs' histories: the current requested utilisation minus (plus)
+the guest's raw demand, the host's utilisation history minus (plus) the guest's own history of raw
+MIPS consumed (divided by the host's capacity; the history length of a host that receives a guest
+is the longer of the two), and the longest migration time among the guests then on it (RAM × 8 /
+``migration_bps``). Without this, a local-regression detector, which reads only the
+history, would keep firing until a host is empty.
 
 Differences from CloudSim's semantics (``compat: cloudsim``), on purpose: RAM, storage and the
 virtualization footprint count in every placement (the capacity law); utilisation comes from the
@@ -26,6 +35,7 @@ from numpy.typing import NDArray
 
 from dcsim.engine import assumptions
 from dcsim.engine.extensions import EXTENSIONS
+from dcsim.engine.moves import reachable
 from dcsim.model.cluster import GuestStatus
 from dcsim.model.power import power_w
 from dcsim.policies.consolidation import build_policy, parse_policy, plan_migrations
@@ -60,6 +70,9 @@ class Consolidation:
         self.hlen = np.zeros(n_h, dtype=np.int64)
         self.ghist = np.zeros((n_g, k))
         self.glen = np.zeros(n_g, dtype=np.int64)
+        self.graw = np.zeros((n_g, k))  # raw MIPS each guest consumed, newest first
+        self.hadd = np.zeros((n_h, k))  # history added to each host by this step's choices
+        self.static = isinstance(self.detector, StaticThreshold)
         self.steps = 0
         self.planned = 0
         self.cs_detector, self.cs_selector = build_policy(ps)  # CloudSim planner's own objects
@@ -83,6 +96,8 @@ class Consolidation:
         self.ghist[placed, 1:] = self.ghist[placed, :-1]
         self.ghist[placed, 0] = sim.u_last[placed]
         self.glen[placed] = np.minimum(self.glen[placed] + 1, self.ghist.shape[1])
+        self.graw[placed, 1:] = self.graw[placed, :-1]
+        self.graw[placed, 0] = sim.raw[placed]
 
     def migration_bps(self) -> F64:
         """(n_hosts,) bandwidth a migration from each host is estimated to get, bit/s.
@@ -115,9 +130,30 @@ class Consolidation:
                 mig_s[i] = float(np.max(st.gram[m])) * 8.0 / float(bps[h])
         return HostLoad(util, self.hist[hosts], self.hlen[hosts], mig_s, self.sim.interval)
 
-    def _over_one(self, h: int, util: float) -> bool:
-        load = self._load(np.asarray([h], dtype=np.intp), np.asarray([util]))
+    def _over_without(self, h: int, util: float, hist: F64, left: list[int]) -> bool:
+        """Whether host ``h`` is still overloaded holding only guests ``left`` (step 2)."""
+        st = self.sim.state
+        bps = float(self.migration_bps()[h])
+        mig_s = float(np.max(st.gram[left])) * 8.0 / bps if left else 0.0
+        load = HostLoad(np.asarray([util]), hist[None, :], self.hlen[h:h + 1],
+                        np.asarray([mig_s]), self.sim.interval)
         return bool(np.asarray(self.detector.overloaded(load))[0])
+
+    def _over_with(self, sb: Any, g: int, idx: I64, after: F64) -> NDArray[np.bool_]:
+        """Which hosts ``idx`` the detector finds overloaded with guest ``g`` added."""
+        if self.static:
+            return np.asarray(after > self.limit)
+        st = self.sim.state
+        cap = st.cap_mips[idx]
+        hist = self.hist[idx] + self.hadd[idx] + self.graw[g][None, :] / cap[:, None]
+        hlen = np.maximum(self.hlen[idx], self.glen[g])
+        gbits = float(st.gram[g]) * 8.0
+        bps = self.migration_bps()
+        mig_s = np.asarray([max(gbits, max((float(st.gram[x]) * 8.0 for x in st.members[h]),
+                                           default=0.0)) / float(bps[h])
+                            for h in idx.tolist()])
+        load = HostLoad(after, hist, hlen, mig_s, self.sim.interval)
+        return np.asarray(self.detector.overloaded(load), dtype=bool)
 
     def step(self, now: float) -> None:
         """Plan and start this interval's migrations."""
@@ -150,12 +186,15 @@ class Consolidation:
                      and sim.assume.migration == "configured")
         work = req.copy()
         sb = st.sandbox()
+        self.hadd[:] = 0.0
 
         # (2) selection on each overloaded host, ascending id
         to_move: list[int] = []
         for h in np.flatnonzero(over & ~busy_host).tolist():
             if need_live and not prof_live[h]:
                 continue
+            hist = self.hist[h].copy()
+            left = list(st.members[h])
             while True:
                 cand = [g for g in st.members[h] if movable[g]]
                 if not cand:
@@ -170,7 +209,9 @@ class Consolidation:
                 to_move.append(g)
                 movable[g] = False
                 work[h] -= sim.raw_want[g]
-                if not self._over_one(h, work[h] / st.cap_mips[h]):
+                hist = np.maximum(hist - self.graw[g] / st.cap_mips[h], 0.0)
+                left.remove(g)
+                if not self._over_without(h, work[h] / st.cap_mips[h], hist, left):
                     break
 
         # (3) place them, by decreasing demand, away from overloaded hosts
@@ -208,7 +249,7 @@ class Consolidation:
                 allow = st.awake & (sb.n_guests > 0) & ~over & ~sources
                 allow[h] = False
                 trial: list[tuple[int, int]] = []
-                saved = _save(sb, work, h)
+                saved = _save(sb, work, h, self.hadd)
                 for g in sorted(guests, key=lambda x: -float(sim.raw_want[x])):
                     dst = self._pabfd(sb, g, allow, work, wake=False, saved=saved)
                     if dst < 0:
@@ -223,7 +264,7 @@ class Consolidation:
                     for g, _ in trial:
                         sb.mig_dst[g] = -1
                         sb.dst_ram[g] = sb.dst_disk[g] = 0.0
-                    _restore(sb, work, saved)
+                    _restore(sb, work, saved, self.hadd)
 
         self._start(moves)
 
@@ -239,7 +280,7 @@ class Consolidation:
             self.sim.migrate(g, dst, self.spec.migration)
 
     def _pabfd(self, sb: Any, g: int, allowed: NDArray[np.bool_], work: F64,
-               wake: bool = True, saved: dict[int, tuple[float, ...]] | None = None) -> int:
+               wake: bool = True, saved: Saved | None = None) -> int:
         """Feasible host with the least power increase for guest ``g``; -1 if none.
 
         Reserves the choice in the sandbox ``sb`` and moves the guest's load in ``work``; with
@@ -247,7 +288,7 @@ class Consolidation:
         """
         sim = self.sim
         src = int(sb.host_of[g])
-        ok = sb.feasible(g) & allowed
+        ok = sb.feasible(g) & allowed & reachable(sim, src)  # not across failed links
         ok[src] = False
         if not wake:
             ok &= sb.awake
@@ -262,28 +303,45 @@ class Consolidation:
             return -1
         tables = sb.power_table[idx]
         before = np.where(sb.awake[idx], power_w(tables, work[idx] / cap), sb.sleep_power[idx])
-        dst = int(idx[int(np.argmin(power_w(tables, np.minimum(after, 1.0)) - before))])
+        delta = power_w(tables, np.minimum(after, 1.0)) - before
+        order = np.argsort(delta, kind="stable")  # least power increase first, ties: lowest id
+        dst = -1
+        for lo in range(0, order.shape[0], _CHUNK):
+            part = order[lo:lo + _CHUNK]
+            over = self._over_with(sb, g, idx[part], after[part])
+            if not over.all():
+                dst = int(idx[part[int(np.argmin(over))]])
+                break
+        if dst < 0:
+            return -1
         if saved is not None and dst not in saved:
-            saved.update(_save(sb, work, dst))
+            saved.update(_save(sb, work, dst, self.hadd))
         sb.begin_migration(g, dst)
         work[dst] += sim.raw_want[g]
         work[src] -= sim.raw_want[g]
+        self.hadd[dst] += self.graw[g] / sb.cap_mips[dst]
         return dst
 
 
 _HOST_FIELDS = ("used_ram", "used_storage", "reserved_mips", "n_guests", "vcpus_placed")
+#: Candidate hosts whose after-placement overload check is evaluated at once, best first.
+_CHUNK = 16
+
+Saved = dict[int, tuple[tuple[float, ...], F64]]
 
 
-def _save(sb: Any, work: F64, h: int) -> dict[int, tuple[float, ...]]:
-    """Host ``h``'s reservation values and work, to restore after a failed trial."""
-    return {h: (*(float(getattr(sb, f)[h]) for f in _HOST_FIELDS), float(work[h]))}
+def _save(sb: Any, work: F64, h: int, hadd: F64) -> Saved:
+    """Host ``h``'s reservation values, work and added history, to restore after a trial."""
+    return {h: ((*(float(getattr(sb, f)[h]) for f in _HOST_FIELDS), float(work[h])),
+                hadd[h].copy())}
 
 
-def _restore(sb: Any, work: F64, saved: dict[int, tuple[float, ...]]) -> None:
-    for h, values in saved.items():
+def _restore(sb: Any, work: F64, saved: Saved, hadd: F64) -> None:
+    for h, (values, added) in saved.items():
         for f, v in zip(_HOST_FIELDS, values[:-1], strict=True):
             getattr(sb, f)[h] = v
         work[h] = values[-1]
+        hadd[h] = added
 
 
 def _factory(sim: Simulation) -> Consolidation | None:

@@ -1,6 +1,9 @@
 """Choose the engine for a scenario: dcsim's default semantics or CloudSim compatibility.
 
-Imports: dcsim.engine.simulation (and the compat engine when asked for).
+Both engines' results pass through ``dcsim.metrics.contract.conform``: every mode gives the same
+summary keys, tables and columns.
+
+Imports: dcsim.engine.simulation (and the compat engine when asked for), dcsim.metrics.contract.
 """
 
 from __future__ import annotations
@@ -8,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from dcsim.config.resolve import Scenario
+from dcsim.metrics.contract import conform
 from dcsim.metrics.result import Result
 
 
@@ -17,10 +21,10 @@ def simulate(sc: Scenario, *, replication: int = 0, check_invariants: bool = Fal
     if sc.config.compat == "cloudsim":
         from dcsim.engine.compat import run_compat
 
-        return run_compat(sc, replication)
+        return conform(run_compat(sc, replication))
     from dcsim.engine.simulation import Simulation
 
     sim = Simulation(sc, replication=replication, check_invariants=check_invariants)
     if progress is not None:
         sim.tick_hooks.append(progress)
-    return sim.run()
+    return conform(sim.run())

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dcsim.errors import Issue
+from dcsim.metrics.contract import SUMMARY
 from dcsim.workload.arrivals import lifetime_distribution
 
 if TYPE_CHECKING:
@@ -40,26 +41,13 @@ __all__ = [
 ]
 
 FAULT_SUMMARY_DOC: dict[str, str] = {
-    "availability": "fraction of guest-time up, over guests that arrived and were placed (0..1)",
-    "downtime_s": "total time guests were down because of failures, s",
-    "lost_work_mi": "useful work delivered since the restore point and lost in failures, MI",
-    "replayed_work_mi": "finite-job progress rolled back at restarts (done again), MI",
-    "mean_recovery_s": "mean time from a guest's failure to running again, s",
-    "p95_recovery_s": "95th percentile of that time, s",
-    "host_failures": "host failures (from host failure processes or the trace)",
-    "rack_failures": "rack failures (each takes all the rack's hosts down)",
-    "guest_failures": "times a guest went down",
-    "guest_restarts": "restarts admitted (snapshot, cold or container)",
-    "guests_down_at_end": "guests still down at the end of the run",
-    "snapshots_taken": "snapshots completed (restore points written)",
-    "snapshots_skipped": "snapshots not taken (previous one still writing, storage down)",
-    "snapshots_aborted": "snapshot writes cut short by a failure",
-    "snapshot_storage_peak_bytes": "largest storage used by snapshot files, bytes",
-    "snapshot_storage_end_bytes": "storage used by snapshot files at the end, bytes",
-    "snapshot_traffic_bytes": "bytes written by snapshots (aborted writes: the part sent)",
-    "restore_traffic_bytes": "bytes read to restore guests from snapshots",
-    "snapshot_energy_kwh": "storage-target energy of snapshot writes and restores, kWh",
-}
+    k: SUMMARY[k].doc for k in (
+        "availability", "downtime_s", "lost_work_mi", "replayed_work_mi", "mean_recovery_s",
+        "p95_recovery_s", "host_failures", "rack_failures", "guest_failures", "guest_restarts",
+        "guests_down_at_end", "snapshots_taken", "snapshots_skipped", "snapshots_aborted",
+        "snapshot_storage_peak_bytes", "snapshot_storage_end_bytes", "snapshot_traffic_bytes",
+        "restore_traffic_bytes", "snapshot_energy_kwh")
+}  # the keys the faults extension adds; documented once in dcsim.metrics.contract
 
 
 # ----------------------------------------------------------------------------- failure traces

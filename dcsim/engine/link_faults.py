@@ -4,10 +4,15 @@ Every undirected link of the run's topology alternates between up (a time to fai
 ``ttf``) and down (a repair time drawn from ``repair``), independently, from the stream
 ``faults.links``. Failures and repairs are kept in one heap and served by one SimPy process, so
 events grow with failures, not with links. At each change the network re-routes every flow on the
-surviving links (``NetworkService.set_links_down``); flows left without a path stall until a
-repair. Link failures affect traffic only (migrations, snapshots, background flows): a host cut
-off from the network keeps running its guests — use ``faults.racks`` with ``cause: switch`` for a
-rack that loses service.
+surviving links (``NetworkService.set_links_down``). A flow left without a path (or started
+while cut off) stalls at rate 0 until a repair re-routes it — background traffic, guest traffic,
+snapshot writes, a post-copy migration's page pulls after its switch-over. A migration before
+its switch-over never waits on a cut: it does not start towards a host its source cannot reach
+(consolidation does not choose such a target), and one cut off mid-way is aborted at that
+instant like one whose destination failed (transfer cancelled, CPU charge and destination
+reservation given back, counted in ``migrations_aborted``). Link failures affect traffic only
+(migrations, snapshots, background flows): a host cut off from the network keeps running its
+guests — use ``faults.racks`` with ``cause: switch`` for a rack that loses service.
 
 Imports: heapq, numpy, pandas, dcsim.workload.arrivals (distributions), dcsim.engine.extensions.
 """

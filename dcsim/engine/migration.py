@@ -10,8 +10,8 @@ simulation moves the guest, charges slowdown and downtime) and returns a ``Migra
 fixed rate (no sharing): for one migration on one dedicated link (the ``dcsim migration`` command)
 and for tests. The shared, max-min fair service is ``dcsim.engine.network.NetworkService``.
 
-Not handled yet: interrupting a migration (host failure mid-way) and cancelling its flow
-(``NetworkService.cancel`` exists; the process does not catch ``simpy.Interrupt`` yet).
+Aborting a migration (its host failed, the guest left, failed links cut it off: an interrupt or
+``NoPath`` thrown into this process) is handled by its caller, ``dcsim.engine.moves.migration``.
 
 Imports: simpy, dcsim.config.migration, dcsim.model.migration.
 """

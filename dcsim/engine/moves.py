@@ -7,7 +7,7 @@ migration's CPU cost on both hosts, slows the guest during live rounds, pauses i
 stop-and-copy, and moves it at switch-over. Storage is shared within a data center; across data
 centers the disk is copied first (live models) or with the memory (cold).
 
-Imports: dataclasses, functools, simpy (through the Simulation), dcsim.engine.migration,
+Imports: dataclasses, functools, numpy, simpy (through the Simulation), dcsim.engine.migration,
 dcsim.model.
 """
 
@@ -17,7 +17,9 @@ import dataclasses
 import functools
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import simpy
+from numpy.typing import NDArray
 
 from dcsim.model.cluster import GuestStatus
 
@@ -45,11 +47,22 @@ def migrate(sim: Simulation, g: int, dst: int, spec: Any) -> simpy.Process | Non
     prof = sim.profiles[int(st.profile[src])]
     if spec.model in ("precopy", "postcopy") and not prof.live_migration:
         return None
+    if not reachable(sim, src)[dst]:  # failed links cut the two hosts apart
+        return None
     wake = sim.wake(dst)
     sim.update_host(dst, lambda: st.begin_migration(g, dst))
     proc = sim.env.process(migration(sim, g, src, dst, spec, wake))
     sim.mig_procs[g] = proc
     return proc
+
+
+def reachable(sim: Simulation, src: int) -> NDArray[np.bool_]:
+    """(n_hosts,) hosts a migration from ``src`` can reach now (all while no link is down)."""
+    net = sim._network
+    if net is None or not net.any_down:
+        return np.ones(sim.state.n_hosts, dtype=bool)
+    out: NDArray[np.bool_] = np.asarray(net.reachable_from(src), dtype=bool)
+    return out
 
 
 def interrupt(sim: Simulation, g: int, cause: str) -> None:
@@ -65,6 +78,9 @@ class _Tracked:
     def __init__(self, net: Any) -> None:
         self.net = net
         self.last: Any = None
+        # Before the switch-over a round without a path aborts the migration (NoPath); after it
+        # (post-copy pulling pages to the destination) the guest cannot go back, so it stalls.
+        self.switched = False
 
     def transfer(
         self,
@@ -75,7 +91,7 @@ class _Tracked:
         tag: str = "",
     ) -> Any:
         self.last = self.net.transfer(
-            src_host, dst_host, nbytes, rate_cap_bps=rate_cap_bps, tag=tag
+            src_host, dst_host, nbytes, rate_cap_bps=rate_cap_bps, tag=tag, stall=self.switched
         )
         return self.last
 
@@ -85,16 +101,21 @@ def migration(
 ) -> ProcessGenerator:
     """SimPy process: one migration, its rounds carried by the network model.
 
-    Interrupted (the guest left its source host, or the destination failed), it cancels the
-    transfer in flight, gives back the CPU it charged and the destination's reservation, and
-    ends without a record (counted in ``migrations_aborted``).
+    Interrupted (the guest left its source host, or the destination failed), or cut off from
+    its destination by failed links (its transfers never stall: ``NoPath``, at the start of a
+    round or mid-way), it cancels the transfer in flight, gives back the CPU it charged and the
+    destination's reservation, and ends without a record (counted in ``migrations_aborted``;
+    the bytes already sent stay in the flow records). A guest paused for its stop-and-copy
+    resumes on its source.
     """
+    from dcsim.engine.network import NoPath
+
     st = sim.state
     net = _Tracked(sim.network)
     charged = [False]
     try:
         return (yield from _run(sim, g, src, dst, spec, wake_s, net, charged))
-    except simpy.Interrupt:
+    except (simpy.Interrupt, NoPath):
         if net.last is not None and not net.last.triggered:
             sim.network.cancel(net.last.fid)
         if charged[0]:
@@ -160,6 +181,7 @@ def _run(
     def on_switch(now: float) -> None:
         if not alive():
             return
+        net.switched = True
 
         def move() -> None:
             st.finish_migration(g)

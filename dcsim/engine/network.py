@@ -10,7 +10,7 @@ One SimPy process (``network``) sleeps until the flow network's next event (a fl
 leaving, or a delivery). Starting or stopping a flow interrupts it so it re-plans, so the number
 of SimPy events grows with flow starts and ends, never with simulated time.
 
-Imports: simpy, dcsim.network.flows.
+Imports: numpy, simpy, dcsim.network.flows.
 """
 
 from __future__ import annotations
@@ -18,12 +18,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import simpy
 from simpy.events import ProcessGenerator
 
 from dcsim.network.flows import FlowNetwork, FlowRecord
 
-__all__ = ["NetworkService", "TransferEvent"]
+__all__ = ["NetworkService", "NoPath", "TransferEvent"]
 
 
 class TransferEvent(simpy.Event):
@@ -38,6 +39,12 @@ class TransferEvent(simpy.Event):
     def __init__(self, env: simpy.Environment, fid: int) -> None:
         super().__init__(env)
         self.fid = fid
+
+
+class NoPath(Exception):
+    """A transfer that may not stall (``transfer(..., stall=False)``) lost its path: the
+    failed links cut its two hosts apart. Its event fails with this; the flow was removed
+    (its record, ``completed=False``, holds the bytes sent so far)."""
 
 
 class _Replan:
@@ -69,7 +76,10 @@ class NetworkService:
     * a transfer whose two hosts sit on the same node crosses no link: it runs at its cap, and
       is instantaneous without one;
     * :meth:`cancel` ends it early; the event then succeeds with ``completed=False`` and the
-      bytes sent so far.
+      bytes sent so far;
+    * with failed links (:meth:`set_links_down`) a transfer without a path stalls at rate 0
+      until a repair, or, started with ``stall=False``, is removed and its event fails with
+      :class:`NoPath` (the record keeps the bytes sent).
 
     SimPy cannot withdraw a scheduled timeout, so each re-plan leaves one stale timeout in the
     queue (it wakes nothing). ``env.run()`` with no ``until`` therefore ends at the latest such
@@ -80,6 +90,8 @@ class NetworkService:
         self.env = env
         self.flows = flows
         self._waiting: dict[int, TransferEvent] = {}
+        self._no_stall: set[int] = set()  # transfers that fail with NoPath instead of stalling
+        self.any_down = False  # whether some link is out of service now
         self._asleep = False
         self._replan_pending = False
         self.flows.advance(env.now)
@@ -95,6 +107,7 @@ class NetworkService:
         rate_cap_bps: float = math.inf,
         tag: str = "",
         key: int | None = None,
+        stall: bool = True,
     ) -> TransferEvent:
         """Start moving ``nbytes`` bytes (finite) from ``src_host`` to ``dst_host`` now.
 
@@ -110,6 +123,10 @@ class NetworkService:
             Label copied to the record.
         key : int, optional
             ECMP key; default the flow id.
+        stall : bool
+            What happens when failed links leave no path between the hosts (at the start or
+            later): True, the flow stalls (rate 0) until a repair; False, it is removed and
+            the event fails with :class:`NoPath`.
 
         Returns
         -------
@@ -121,8 +138,25 @@ class NetworkService:
         fid = self.flows.add_flow(self.env.now, src_host, dst_host, nbytes, rate_cap_bps, key, tag)
         event = TransferEvent(self.env, fid)
         self._waiting[fid] = event
+        if not stall:
+            self._no_stall.add(fid)
+            if self.any_down:
+                self._fail_stalled()
         self._replan()
         return event
+
+    def reachable_from(self, src_host: int) -> Any:
+        """(n_hosts,) bool: which hosts a flow from ``src_host`` can reach now."""
+        return self.flows.reachable_from(src_host)
+
+    def _fail_stalled(self) -> None:
+        """Remove every no-stall transfer left without a path; fail its event with NoPath."""
+        for fid in self.flows.stalled_fids():
+            if fid in self._no_stall:
+                rec = self.flows.remove_flow(self.env.now, fid)
+                self._no_stall.discard(fid)
+                event = self._waiting.pop(fid)
+                event.fail(NoPath(f"no path from host {rec.src} to host {rec.dst}"))
 
     def start_background(
         self,
@@ -163,6 +197,7 @@ class NetworkService:
     def cancel(self, fid: int) -> FlowRecord:
         """End a transfer early; its event succeeds with ``completed=False``."""
         rec = self.flows.remove_flow(self.env.now, fid)
+        self._no_stall.discard(fid)
         event = self._waiting.pop(fid, None)
         if event is not None:
             event.succeed(rec)
@@ -171,8 +206,11 @@ class NetworkService:
 
     def set_links_down(self, down: Any) -> int:
         """Take directed links out of service now (``down``: bool per link) and re-route every
-        flow (``FlowNetwork.set_links_down``); returns the number of flows left stalled."""
+        flow (``FlowNetwork.set_links_down``); returns the number of flows left stalled.
+        Transfers started with ``stall=False`` that lost their path fail with :class:`NoPath`."""
         stalled = self.flows.set_links_down(self.env.now, down)
+        self.any_down = bool(np.any(down))
+        self._fail_stalled()
         self._replan()
         return stalled
 
@@ -196,6 +234,7 @@ class NetworkService:
 
     def _dispatch(self) -> None:
         for rec in self.flows.pop_completed():
+            self._no_stall.discard(rec.fid)
             event = self._waiting.pop(rec.fid, None)
             if event is not None:
                 event.succeed(rec)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from dcsim.engine.offered import CAUSES
+from dcsim.engine.records import COLUMNS
 from dcsim.metrics.consolidation import mean_sd
 from dcsim.metrics.result import Result
 from dcsim.model.cluster import GuestStatus
@@ -115,37 +116,27 @@ def migration_summary(
 
 def build_result(sim: Simulation, wall_s: float) -> Result:
     st = sim.state
-    e_dc = np.bincount(st.datacenter, weights=sim.energy_j, minlength=sim.dc_pue.shape[0])
+    e_host_dc = np.bincount(st.datacenter, weights=sim.energy_j, minlength=sim.dc_pue.shape[0])
+    e_net_dc = sim.network_energy_j(sim.duration)
+    e_dc = e_host_dc + e_net_dc  # IT energy per data center: hosts + network equipment
     arrived = ~np.isnan(sim.arrival_s)
     running_mi = float(sim.demand_mi.sum())  # demand while running and not paused
     by_cause = dict(zip(CAUSES, sim.unserved_by_cause.tolist(), strict=True))
     demand_mi = running_mi + float(sim.unserved_by_cause.sum())  # offered load
     useful_mi = float(sim.useful_mi.sum())
     raw_mi = float(sim.raw_mi.sum())
-    ts = pd.DataFrame(
-        sim.rows,
-        columns=[
-            "time_s",
-            "active_hosts",
-            "sleeping_hosts",
-            "failed_hosts",
-            "guests_running",
-            "guests_booting",
-            "demand_mips",
-            "delivered_mips",
-            "unmet_mips",
-            "cpu_utilization",
-            "power_it_w",
-            "power_facility_w",
-        ],
-    )
+    ts = pd.DataFrame(sim.recorder.rows, columns=COLUMNS)
     total_active = float(sim.active_s.sum())
     rejected = int((st.status == GuestStatus.REJECTED).sum())
     summary: dict[str, Any] = {
-        "energy_it_kwh": float(sim.energy_j.sum()) / JOULES_PER_KWH,
+        "energy_it_kwh": float(e_dc.sum()) / JOULES_PER_KWH,
+        "energy_hosts_kwh": float(e_host_dc.sum()) / JOULES_PER_KWH,
+        "energy_network_kwh": float(e_net_dc.sum()) / JOULES_PER_KWH,
         "energy_facility_kwh": float((e_dc * sim.dc_pue).sum()) / JOULES_PER_KWH,
         "mean_active_hosts": total_active / sim.duration,
-        "max_active_hosts": int(ts["active_hosts"].max()) if len(ts) else 0,
+        "max_active_hosts": sim.peak_awake_n,
+        "mean_active_rack_units": float((sim.rack_units * sim.active_s).sum()) / sim.duration,
+        "peak_active_rack_units": sim.peak_awake_ru,
         "mean_cpu_utilization": float(sim.busy_mi.sum() / sim.avail_mi.sum())
         if sim.avail_mi.sum() > 0
         else 0.0,
@@ -202,15 +193,16 @@ def build_result(sim: Simulation, wall_s: float) -> Result:
         if sim.cfg.output.guest_records
         else pd.DataFrame()
     )
-    if sim.host_rows:
+    host_rows = sim.recorder.host_rows
+    if host_rows:
         n_h = st.n_hosts
         hosts = pd.DataFrame(
             {
-                "time_s": np.repeat([r[0] for r in sim.host_rows], n_h),
-                "host": np.tile(np.arange(n_h), len(sim.host_rows)),
-                "cpu_utilization": np.concatenate([r[1] for r in sim.host_rows]),
-                "power_w": np.concatenate([r[2] for r in sim.host_rows]),
-                "guests": np.concatenate([r[3] for r in sim.host_rows]).astype(np.int64),
+                "time_s": np.repeat([r[0] for r in host_rows], n_h),
+                "host": np.tile(np.arange(n_h), len(host_rows)),
+                "cpu_utilization": np.concatenate([r[1] for r in host_rows]),
+                "power_w": np.concatenate([r[2] for r in host_rows]),
+                "guests": np.concatenate([r[3] for r in host_rows]).astype(np.int64),
             }
         )
     else:

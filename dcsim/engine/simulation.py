@@ -18,9 +18,13 @@ demand (the rest stays unmet). To deliver ``d`` useful MIPS a guest makes its ho
 (1 − interference)``: the virtualization layer's cost on CPU-bound work, time-slicing cost growing
 with runnable (busy) vCPUs per core ``r`` (none when pinned), the extra cost of syscall/I/O-heavy
 work, and slowdown from each busy co-located guest marked ``antisocial`` (a noisy neighbour: the
-sources measure interference only for such neighbours). Raw demand is capped at the guest's vCPUs ×
-core speed (× its ``cpu_cap``) and shared weighted max-min fairly (``kernels.share``) when the host
-is oversubscribed. What a guest asked for but did not get is its unmet demand (SLA violation).
+sources measure interference only for such neighbours). A guest's ``mips`` per vCPU is its speed
+on bare metal and also its entitlement in host CPU: raw demand is capped at vCPUs × min(``mips``,
+core speed) (× its ``cpu_cap``), so a CPU-bound guest under a layer delivers ``eff`` of its
+bare-metal speed whatever the core speed, while a guest asking less than ``eff`` of its entitlement
+gets all of it and the overhead shows only as host CPU (energy). Raw demand is shared weighted
+max-min fairly (``kernels.share``) when the host is oversubscribed. What a guest asked for but
+did not get is its unmet demand (SLA violation).
 
 Accounting per host is a time integral updated at each change (``_settle``): energy from the power
 model at the host's utilisation, busy and available CPU, per guest the work demanded and
@@ -43,6 +47,7 @@ from numpy.typing import NDArray
 from dcsim.config.resolve import Scenario
 from dcsim.engine import assumptions, jobs, moves, offered
 from dcsim.engine.extensions import EXTENSIONS, load_builtin
+from dcsim.engine.records import IntervalRecorder
 from dcsim.engine.results import build_result
 from dcsim.kernels.share import maxmin_share
 from dcsim.metrics.result import Result
@@ -132,6 +137,14 @@ class Simulation:
 
         # host accounting
         st.awake[:] = not self.sleep
+        # footprint: rack units of each host; awake hosts / rack units now and at their peak
+        # (updated in _share, which follows every change of a host's power state)
+        self.rack_units = np.repeat(
+            np.asarray([g.model.rack_units for g in scenario.host_groups], dtype=np.float64),
+            [g.count for g in scenario.host_groups])
+        self.awake_seen = st.awake.copy()
+        self.awake_n = self.peak_awake_n = int(st.awake.sum())
+        self.awake_ru = self.peak_awake_ru = float(self.rack_units[st.awake].sum())
         self.last_t = np.zeros(n_h)
         self.power = np.where(st.awake, st.power_table[:, 0], st.sleep_power)
         self.util = np.zeros(n_h)
@@ -178,8 +191,11 @@ class Simulation:
         self.migrations_aborted = 0
         self.mig_procs: dict[int, simpy.Process] = {}
         # records and hooks
-        self.rows: list[tuple[float, ...]] = []
-        self.host_rows: list[tuple[float, F64, F64, F64]] = []
+        self.recorder = IntervalRecorder(self)
+        # network equipment: called as f(now) -> joules per data center drawn since t = 0
+        self.network_energy: list[Callable[[float], F64]] = []
+        # listeners of the flow network's rate changes (dcsim.network.flows.FlowNetwork)
+        self.flow_listeners: list[Callable[[float, F64], None]] = []
         self.tick_hooks: list[Callable[[float], None]] = []
         self.depart_hooks: list[Callable[[int, int], None]] = []
         # called as hook(guest, old_host, new_host): new_host -1 = the guest left its host
@@ -262,7 +278,8 @@ class Simulation:
                                    minlength=hosts.shape[0]).astype(np.float64)
             eff = (st.efficiency(hosts, runnable)[local]
                    * (1.0 - st.syscall_frac[g] * st.syscall_overhead[h_of]) * interf)
-            limit = st.vcpus[g] * st.mips_per_core[h_of] * st.cap_frac[g]
+            # a vCPU's entitlement: its bare-metal speed in host MIPS (never above a core)
+            limit = st.vcpus[g] * np.minimum(st.mips[g], st.mips_per_core[h_of]) * st.cap_frac[g]
             if self.any_io:
                 want_raw = want * st.io_scale(g, h_of) / eff
             else:
@@ -298,6 +315,15 @@ class Simulation:
         used = np.minimum(used + self.extra_raw[hosts], st.cap_mips[hosts])
         self.util[hosts] = used / st.cap_mips[hosts]
         awake = st.awake[hosts]
+        changed = awake != self.awake_seen[hosts]
+        if changed.any():
+            hc = hosts[changed]
+            sign = np.where(awake[changed], 1.0, -1.0)
+            self.awake_n += int(sign.sum())
+            self.awake_ru += float((sign * self.rack_units[hc]).sum())
+            self.awake_seen[hc] = awake[changed]
+            self.peak_awake_n = max(self.peak_awake_n, self.awake_n)
+            self.peak_awake_ru = max(self.peak_awake_ru, self.awake_ru)
         self.power[hosts] = np.where(
             st.failed[hosts], 0.0,
             np.where(awake, power_w(st.power_table[hosts], self.util[hosts]),
@@ -419,7 +445,9 @@ class Simulation:
 
             topo = self.topology
             ecmp = self.cfg.network.ecmp if self.cfg.network is not None else True
-            self._network = NetworkService(self.env, FlowNetwork(topo, Router(topo, ecmp=ecmp)))
+            flows = FlowNetwork(topo, Router(topo, ecmp=ecmp))
+            flows.listeners.extend(self.flow_listeners)
+            self._network = NetworkService(self.env, flows)
         return self._network
 
     def migrate(self, g: int, dst: int, spec: Any) -> simpy.Process | None:
@@ -448,7 +476,7 @@ class Simulation:
                 self._share(all_hosts, guests)
             for hook in self.tick_hooks:
                 hook(now)
-            self._record(now)
+            self.recorder.tick(now)
             if self.check_invariants:
                 st.check()
             k += 1
@@ -610,26 +638,12 @@ class Simulation:
         self.maybe_sleep(h)
 
     # ------------------------------------------------------------------ records -------------
-    def _record(self, t: float) -> None:
-        st = self.state
-        awake = st.awake
-        cap_awake = float(st.cap_mips[awake].sum())
-        used = float((self.util * st.cap_mips).sum())
-        p_it = float(self.power.sum())
-        p_fac = float((np.bincount(st.datacenter, weights=self.power,
-                                   minlength=self.dc_pue.shape[0]) * self.dc_pue).sum())
-        status = np.bincount(st.status, minlength=len(GuestStatus))
-        demand = float(self.demand.sum())
-        useful = float(self.useful.sum())
-        self.rows.append((
-            t, int(awake.sum()), int(st.n_hosts - awake.sum() - st.failed.sum()),
-            int(st.failed.sum()), int(status[GuestStatus.RUNNING]),
-            int(status[GuestStatus.BOOTING]), demand, useful, demand - useful,
-            used / cap_awake if cap_awake > 0 else 0.0, p_it, p_fac,
-        ))
-        if self.cfg.output.host_timeseries:
-            self.host_rows.append((t, self.util.copy(), self.power.copy(),
-                                    st.n_guests.copy()))
+    def network_energy_j(self, t: float) -> F64:
+        """Joules drawn by network equipment per data center from 0 to ``t`` (now)."""
+        out = np.zeros(self.dc_pue.shape[0])
+        for source in self.network_energy:
+            out += source(t)
+        return out
 
     def run(self) -> Result:
         """Simulate the whole duration and return the result."""
@@ -657,6 +671,7 @@ class Simulation:
         all_hosts = np.arange(st.n_hosts, dtype=np.intp)
         self._settle(all_hosts, self.guests_on(all_hosts))
         offered.settle(self)
+        self.recorder.finish(self.duration)
         if self.check_invariants:
             st.check()
         result = build_result(self, time.perf_counter() - t0)

@@ -4,13 +4,17 @@ Active when the config has a ``network`` section. Background flows (fixed host p
 ``random_pairs`` drawn from the stream ``network.traffic``) start and stop at their configured
 instants and compete max-min fairly with migrations and snapshots on every link they cross.
 
-Switch energy: each switch draws chassis power plus per-port power (``dcsim/catalog/switches.yaml``,
-see ``dcsim.network.power``). Power is sampled at every scheduling interval from the link
-utilisation at that instant and held until the next (sample-and-hold, like the CPU demand), so
-switch energy is exact for traffic that changes only at interval boundaries and an approximation
-for transfers shorter than an interval. It is added to the IT energy (and, × PUE of the data
-center of each switch, to the facility energy). A ``star`` topology is the implicit NIC model of
-runs without a network and draws nothing.
+Measurement is exact (``dcsim.network.meter.NetworkMeter``): the flow network reports every
+change of its max-min rates, and link bytes, link busy time and switch power (chassis plus
+per-port power, ``dcsim/catalog/switches.yaml``, see ``dcsim.network.power``) are integrated
+between those instants, so a transfer shorter than an interval is counted in full. The
+``network`` table has one row per scheduling interval ``[time_s, time_s + interval)`` with
+interval averages: ``mean_link_utilization`` (mean over links of ``8 Δbytes / (capacity ×
+interval)``), ``max_link_utilization`` (the busiest link's), ``busy_link_fraction`` (mean over
+links of the share of the interval a link carried traffic) and ``network_power_w`` (Δenergy /
+interval). The engine adds the switch energy to the IT energy everywhere (summary, time series,
+ESV, facility energy × PUE of each switch's data center) through ``Simulation.network_energy``.
+A ``star`` topology is the implicit NIC model of runs without a network and draws nothing.
 
 Imports: numpy, pandas, dcsim.network, dcsim.engine.extensions.
 """
@@ -23,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from dcsim.engine.extensions import EXTENSIONS
-from dcsim.units import JOULES_PER_KWH
+from dcsim.network.meter import NetworkMeter
 
 if TYPE_CHECKING:
     from dcsim.config.network import NetworkSpec
@@ -39,19 +43,26 @@ class Traffic:
         self.spec = spec
         self.rows: list[tuple[float, float, float, float, float]] = []
         self.link_rows: list[tuple[float, Any]] = []
-        self.energy_j = np.zeros(len(sim.dc_pue))
-        self.last_t = 0.0
-        self.last_w = np.zeros(len(sim.dc_pue))
         self.power: Any = None
+        topo = sim.topology
+        switch_dc = None
         kind = spec.topology.kind if spec.per_datacenter is None else "multi"
         if spec.switch_energy and kind != "star":
             from dcsim.network.power import NetworkPower
 
-            self.power = NetworkPower(sim.topology)
-            topo = sim.topology
-            self.switch_dc = np.asarray([
+            self.power = NetworkPower(topo)
+            switch_dc = np.asarray([
                 int(topo.graph.nodes[topo.nodes[int(n)]].get("dc", 0))
                 for n in self.power.switch_nodes], dtype=np.intp)
+        self.meter = NetworkMeter(topo.capacity_bps, self.power, switch_dc, len(sim.dc_pue),
+                                  sleep_idle=spec.sleep_idle_links)
+        self.cap = np.asarray(topo.capacity_bps, dtype=np.float64)
+        self.last_t = 0.0
+        self.last_bytes = np.zeros(self.cap.shape[0])
+        self.last_busy = np.zeros(self.cap.shape[0])
+        self.last_j = 0.0
+        sim.flow_listeners.append(self.meter.on_rates)
+        sim.network_energy.append(self.energy_j)
 
     def start(self, sim: Simulation) -> None:
         rng = sim.streams["network.traffic"]
@@ -148,43 +159,46 @@ class Traffic:
             for fid in fids:
                 net.stop_background(fid)
 
-    def _integrate(self, now: float) -> None:
-        self.energy_j += self.last_w * (now - self.last_t)
-        self.last_t = now
+    def energy_j(self, now: float) -> Any:
+        """Switch energy per data center from 0 to ``now``, J (the flow network synced first)."""
+        if self.sim._network is not None:
+            self.sim.network.sync()
+        self.meter.advance(now)
+        return self.meter.energy_j.copy()
 
     def sample(self, now: float) -> None:
-        """Tick hook: link utilisation and switch power at this instant."""
-        sim = self.sim
-        self._integrate(now)
-        if sim._network is None:  # nothing has used the network yet
-            util = np.zeros(sim.topology.n_links)
-        else:
-            sim.network.sync()
-            util = sim.network.flows.link_utilization()
-        if self.power is not None:
-            per = self.power.per_switch_w(util, sleep_idle=self.spec.sleep_idle_links)
-            self.last_w = np.bincount(self.switch_dc, weights=per,
-                                      minlength=len(self.energy_j)).astype(np.float64)
-        self.rows.append((now, float(util.mean()) if util.size else 0.0,
+        """Tick hook: close the interval ending now with its exact averages."""
+        self.energy_j(now)
+        dt = now - self.last_t
+        if dt <= 0:
+            return
+        m = self.meter
+        util = np.zeros_like(self.cap)
+        np.divide((m.link_bytes - self.last_bytes) * 8.0, self.cap * dt, out=util,
+                  where=self.cap > 0)
+        busy = (m.busy_s - self.last_busy) / dt
+        e = float(m.energy_j.sum())
+        self.rows.append((self.last_t, float(util.mean()) if util.size else 0.0,
                           float(util.max()) if util.size else 0.0,
-                          float((util > 0).mean()) if util.size else 0.0,
-                          float(self.last_w.sum())))
+                          float(busy.mean()) if busy.size else 0.0, (e - self.last_j) / dt))
         if self.spec.link_timeseries:
-            self.link_rows.append((now, util.copy()))
+            self.link_rows.append((self.last_t, util))
+        self.last_t = now
+        self.last_bytes = m.link_bytes.copy()
+        self.last_busy = m.busy_s.copy()
+        self.last_j = e
 
     def finish(self, sim: Simulation, result: Result) -> None:
-        self._integrate(sim.duration)
-        e_kwh = float(self.energy_j.sum()) / JOULES_PER_KWH
-        fac = float((self.energy_j * sim.dc_pue).sum()) / JOULES_PER_KWH
+        self.sample(sim.duration)  # the last interval (its energy is already in the summary)
         s = result.summary
-        s["energy_network_kwh"] = e_kwh
-        s["energy_it_kwh"] += e_kwh
-        s["energy_facility_kwh"] += fac
         ts = pd.DataFrame(self.rows, columns=["time_s", "mean_link_utilization",
                                               "max_link_utilization", "busy_link_fraction",
                                               "network_power_w"])
         result.tables["network"] = ts
-        s["mean_link_utilization"] = float(ts["mean_link_utilization"].mean()) if len(ts) else 0.0
+        m = self.meter
+        util = np.zeros_like(self.cap)
+        np.divide(m.link_bytes * 8.0, self.cap * sim.duration, out=util, where=self.cap > 0)
+        s["mean_link_utilization"] = float(util.mean()) if util.size else 0.0
         s["max_link_utilization"] = float(ts["max_link_utilization"].max()) if len(ts) else 0.0
         if sim._network is not None:
             flows = sim.network.flows
@@ -196,7 +210,7 @@ class Traffic:
                 "end_s": [r.end_s for r in recs], "completed": [r.completed for r in recs],
             })
             s["flow_bytes"] = float(sum(r.nbytes for r in recs if np.isfinite(r.nbytes)))
-            s["link_byte_hops"] = float(np.asarray(flows.link_bytes).sum())
+            s["link_byte_hops"] = float(m.link_bytes.sum())
         else:
             s["flow_bytes"] = 0.0
             s["link_byte_hops"] = 0.0

@@ -11,21 +11,28 @@ Layout of ``DIR``::
 
 A run file is written to a hidden temporary name in ``runs/``, flushed to disk and renamed with
 ``os.replace``, so a SIGKILL or Ctrl-C at any moment leaves either the whole file or nothing; the
-hidden leftovers are removed the next time the store is opened. ``runs.parquet`` and
-``summary.csv`` are derived from ``runs/`` and rebuilt (atomically too) when a sweep starts, ends
-or is interrupted, so they can always be regenerated. The manifest pins the sweep hash: opening a
-folder with a different hash is refused unless ``overwrite`` is set, which deletes only the files
-listed above.
+hidden leftovers are removed the next time the store is opened. Each run file carries Parquet
+page checksums and is read back in full when a sweep resumes: a truncated or corrupt file, or
+one whose seed or config hash is not the plan's (another sweep's run), does not count as done and
+is run again. ``runs.parquet`` and ``summary.csv`` are derived from ``runs/`` and rebuilt
+(atomically too) when a sweep starts, ends or is interrupted, so they can always be regenerated.
 
-Imports: pandas, pyarrow, yaml, dcsim.errors, dcsim.io.results.
+One writer per folder: opening takes the folder's lock (``dcsim.experiments.lock``) and a second
+writer is refused until :meth:`SweepStore.close`. The manifest pins the sweep hash: opening a
+folder with a different hash is refused unless ``overwrite`` is set, which deletes only the files
+the store created (the files listed above, run files named like runs, ``plot-sweep``'s figures
+in ``plots/``), and only in a folder whose manifest says ``kind: dcsim-sweep``; files of yours in
+the folder stay.
+
+Imports: pandas, pyarrow, yaml, dcsim.errors, dcsim.experiments.lock.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +41,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dcsim.errors import ConfigError, Issue
+from dcsim.experiments.lock import SweepLock
 
 __all__ = ["STORE_VERSION", "SweepStore", "atomic_write_bytes", "is_sweep_folder", "order_columns"]
 
@@ -42,7 +50,13 @@ MANIFEST = "manifest.json"
 RUNS_DIR = "runs"
 RUNS_TABLE = "runs.parquet"
 SUMMARY = "summary.csv"
-_OWNED = (MANIFEST, "sweep.yaml", "points.csv", RUNS_TABLE, SUMMARY, "plots")
+SWEEP_KIND = "dcsim-sweep"
+_OWNED = ("sweep.yaml", "points.csv", RUNS_TABLE, SUMMARY)  # and MANIFEST, deleted last
+_RUN_FILE = re.compile(r"^p\d+-[0-9a-f]+-rep\d+\.parquet$")
+_TMP_FILE = re.compile(r"^\..+\.tmp-\d+$")
+_PLOT_FILE = re.compile(r"^.+-vs-.+\.(png|pdf)$")
+#: what a run's ``seed`` and ``config_hash`` must be, by run key
+Expected = Mapping[str, tuple[int, str]]
 
 #: Columns that come first and last in ``runs.parquet``; parameters and metrics go between.
 FRONT = ("point", "point_id", "replication", "seed")
@@ -78,7 +92,7 @@ def atomic_write_bytes(final: Path, data: bytes) -> None:
 def _atomic_parquet(table: pa.Table, final: Path) -> None:
     tmp = _tmp_name(final)
     try:
-        pq.write_table(table, tmp)
+        pq.write_table(table, tmp, write_page_checksum=True)
         _fsync(tmp)
         os.replace(tmp, final)
     except BaseException:
@@ -124,6 +138,7 @@ class SweepStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.runs_dir = self.root / RUNS_DIR
+        self._lock: SweepLock | None = None
 
     # ------------------------------------------------------------------ opening
 
@@ -133,58 +148,95 @@ class SweepStore:
         """Open ``root`` for the sweep described by ``manifest`` (must hold ``sweep_hash``).
 
         A new or empty folder is initialised; a folder of the same sweep is resumed; anything
-        else raises ``ConfigError`` (exit 2 in the CLI) naming ``--out``.
+        else raises ``ConfigError`` (exit 2 in the CLI) naming ``--out``. The returned store
+        holds the folder's lock: call :meth:`close` when done.
 
         Parameters
         ----------
         root : the results folder.
         manifest : what ``manifest.json`` holds for this sweep.
-        overwrite : delete the store files of a different sweep in ``root`` and start afresh.
+        overwrite : delete the store files of a different dcsim sweep in ``root`` and start
+            afresh.
         extra_files : name → bytes written once, when the folder is initialised.
         """
         store = cls(Path(root))
-        mpath = store.root / MANIFEST
-        if mpath.is_file():
-            old = store.manifest()
-            if old.get("sweep_hash") != manifest["sweep_hash"]:
-                if not overwrite:
-                    raise ConfigError(Issue(
-                        "--out",
-                        f"{store.root} holds the results of a different sweep (sweep hash "
-                        f"{old.get('sweep_hash')}, this sweep {manifest['sweep_hash']}): the "
-                        "config, its sweep section or a --set override changed. Pick another "
-                        "--out folder, or pass --overwrite to delete those results first."))
-                store._clear()
-            else:
+        store._state(manifest, overwrite)  # refuse before creating anything (no lock file)
+        store.root.mkdir(parents=True, exist_ok=True)
+        store._lock = SweepLock.acquire(store.root)
+        try:
+            state = store._state(manifest, overwrite)  # again, now that we are the only writer
+            mpath = store.root / MANIFEST
+            if state == "resume":
                 store._clean_temporaries()
                 store.runs_dir.mkdir(exist_ok=True)
                 return store
-        elif store.root.exists() and any(not p.name.startswith(".")
-                                         for p in store.root.iterdir()):
-            raise ConfigError(Issue("--out", f"{store.root} exists, is not empty and is not a "
-                                    "dcsim sweep folder (no manifest.json); pick another --out"))
-        store.root.mkdir(parents=True, exist_ok=True)
-        for name, data in (extra_files or {}).items():
-            atomic_write_bytes(store.root / name, data)
-        # The manifest last: a folder with a manifest is always a complete, resumable store.
-        store.runs_dir.mkdir(exist_ok=True)
-        atomic_write_bytes(mpath, (json.dumps(manifest, indent=2, sort_keys=True, allow_nan=False)
-                                   + "\n").encode("utf-8"))
+            if state == "clear":
+                store._clear()
+            for name, data in (extra_files or {}).items():
+                atomic_write_bytes(store.root / name, data)
+            # The manifest last: a folder with a manifest is always a complete, resumable store.
+            store.runs_dir.mkdir(exist_ok=True)
+            atomic_write_bytes(mpath, (json.dumps(manifest, indent=2, sort_keys=True,
+                                                  allow_nan=False) + "\n").encode("utf-8"))
+        except BaseException:
+            store.close()
+            raise
         return store
 
+    def _state(self, manifest: dict[str, Any], overwrite: bool) -> str:
+        """``init``, ``resume`` or ``clear``; raises ``ConfigError`` for a folder to refuse."""
+        root = self.root
+        if root.exists() and not root.is_dir():
+            raise ConfigError(Issue("--out", f"{root} exists and is not a folder; pick another "
+                                    "--out"))
+        if (root / MANIFEST).is_file():
+            old = self.manifest()
+            if old.get("kind") != SWEEP_KIND:
+                raise ConfigError(Issue(
+                    "--out", f"{root} holds a manifest.json that is not a dcsim sweep's (kind "
+                    f"{old.get('kind')!r}); dcsim never deletes what it did not write, even "
+                    "with --overwrite: pick another --out"))
+            if old.get("sweep_hash") == manifest["sweep_hash"]:
+                return "resume"
+            if not overwrite:
+                raise ConfigError(Issue(
+                    "--out",
+                    f"{root} holds the results of a different sweep (sweep hash "
+                    f"{old.get('sweep_hash')}, this sweep {manifest['sweep_hash']}): the "
+                    "config, its sweep section or a --set override changed. Pick another "
+                    "--out folder, or pass --overwrite to delete those results first."))
+            return "clear"
+        if root.exists() and any(not p.name.startswith(".") for p in root.iterdir()):
+            raise ConfigError(Issue("--out", f"{root} exists, is not empty and is not a "
+                                    "dcsim sweep folder (no manifest.json); pick another --out"))
+        return "init"
+
+    def close(self) -> None:
+        """Release the folder's lock (idempotent)."""
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            lock.release()
+
     def _clear(self) -> None:
-        for name in (*_OWNED, RUNS_DIR):
-            p = self.root / name
-            if p.is_dir():
-                shutil.rmtree(p)
-            else:
-                p.unlink(missing_ok=True)
+        """Delete what this store created (never foreign files); the manifest last."""
+        for name in _OWNED:
+            (self.root / name).unlink(missing_ok=True)
+        for folder, pattern in ((self.runs_dir, _RUN_FILE), (self.root / "plots", _PLOT_FILE)):
+            if not folder.is_dir() or folder.is_symlink():
+                continue
+            for p in folder.iterdir():
+                if (pattern.match(p.name) or _TMP_FILE.match(p.name)) and p.is_file():
+                    p.unlink(missing_ok=True)
+            if not any(folder.iterdir()):
+                folder.rmdir()
+        (self.root / MANIFEST).unlink(missing_ok=True)
 
     def _clean_temporaries(self) -> None:
+        """Remove temporary files of a writer that died (we hold the lock: nobody else writes)."""
         for folder in (self.root, self.runs_dir):
             if folder.is_dir():
                 for p in folder.iterdir():
-                    if p.name.startswith(".") and ".tmp-" in p.name and p.is_file():
+                    if _TMP_FILE.match(p.name) and p.is_file() and not p.is_symlink():
                         p.unlink(missing_ok=True)
 
     def manifest(self) -> dict[str, Any]:
@@ -202,21 +254,40 @@ class SweepStore:
         """Where the run called ``key`` is stored."""
         return self.runs_dir / f"{key}.parquet"
 
-    def finished(self, retry_errors: bool = False) -> set[str]:
-        """Keys of the runs already stored (without failed ones if ``retry_errors``)."""
-        keys: set[str] = set()
+    def _read_run(self, p: Path, expected: Expected | None) -> dict[str, Any] | None:
+        """The row of run file ``p``, or None if it is unreadable, corrupt or not the plan's."""
+        key = p.name.removesuffix(".parquet")
+        try:
+            rows = pq.read_table(p, page_checksum_verification=True).to_pylist()
+        except (OSError, pa.ArrowException, ValueError):
+            return None  # truncated or corrupt: run it again (os.replace overwrites the file)
+        if len(rows) != 1 or rows[0].get("key", key) != key:
+            return None
+        row: dict[str, Any] = rows[0]
+        if expected is not None:
+            want = expected.get(key)
+            if want is None or (row.get("seed"), row.get("config_hash")) != want:
+                return None  # another sweep's run (or another plan's): not this sweep's result
+        return row
+
+    def _run_files(self) -> list[Path]:
         if not self.runs_dir.is_dir():
-            return keys
-        for p in self.runs_dir.glob("*.parquet"):
-            if p.name.startswith("."):
+            return []
+        return sorted(p for p in self.runs_dir.glob("*.parquet") if not p.name.startswith("."))
+
+    def finished(self, retry_errors: bool = False,
+                 expected: Expected | None = None) -> set[str]:
+        """Keys of the runs already stored, each read back in full and checked.
+
+        A file that cannot be read whole (truncated, corrupt: Parquet page checksums), or whose
+        ``seed``/``config_hash`` differ from ``expected[key]``, is not counted; nor are failed
+        runs if ``retry_errors``.
+        """
+        keys: set[str] = set()
+        for p in self._run_files():
+            row = self._read_run(p, expected)
+            if row is None or (retry_errors and row.get("status") != "ok"):
                 continue
-            if retry_errors:
-                try:
-                    status = pq.read_table(p, columns=["status"]).column(0)[0].as_py()
-                except (OSError, pa.ArrowException, KeyError):
-                    continue  # unreadable: run it again (os.replace overwrites it)
-                if status != "ok":
-                    continue
             keys.add(p.name.removesuffix(".parquet"))
         return keys
 
@@ -227,26 +298,25 @@ class SweepStore:
         _atomic_parquet(pa.Table.from_pylist([clean]), final)
         return final
 
-    def read_runs(self, params: Iterable[str] = ()) -> pd.DataFrame:
-        """Every stored run, one row each, ordered by point and replication."""
+    def read_runs(self, params: Iterable[str] = (),
+                  expected: Expected | None = None) -> pd.DataFrame:
+        """Every stored run (readable, and the plan's if ``expected``), ordered by point and
+        replication."""
         rows: list[dict[str, Any]] = []
-        if self.runs_dir.is_dir():
-            for p in sorted(self.runs_dir.glob("*.parquet")):
-                if p.name.startswith("."):
-                    continue
-                try:
-                    rows.extend(pq.read_table(p).to_pylist())
-                except (OSError, pa.ArrowException):
-                    continue  # cannot happen with atomic writes; such a run is simply redone
+        for p in self._run_files():
+            row = self._read_run(p, expected)
+            if row is not None:
+                rows.append(row)
         df = pd.DataFrame(rows)
         if df.empty:
             return pd.DataFrame(columns=[*FRONT, *params, *BACK])
         df = df.sort_values(["point", "replication"], kind="stable").reset_index(drop=True)
         return order_columns(df, params)
 
-    def consolidate(self, params: Iterable[str] = ()) -> pd.DataFrame:
+    def consolidate(self, params: Iterable[str] = (),
+                    expected: Expected | None = None) -> pd.DataFrame:
         """Rebuild ``runs.parquet`` from ``runs/`` (atomically) and return the table."""
-        df = self.read_runs(params)
+        df = self.read_runs(params, expected)
         table = pa.Table.from_pandas(_parquet_safe(df), preserve_index=False)
         _atomic_parquet(table, self.root / RUNS_TABLE)
         return df

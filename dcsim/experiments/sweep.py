@@ -26,7 +26,7 @@ import yaml
 from dcsim.config.sweep import SweepPlan, expand_sweep, load_sweep
 from dcsim.experiments.executors import RunTask, make_executor
 from dcsim.experiments.stats import summarize
-from dcsim.experiments.store import SweepStore
+from dcsim.experiments.store import Expected, SweepStore
 
 __all__ = ["SweepOutcome", "default_out", "finalize", "plan_sweep", "points_table", "run_sweep",
            "tasks_of"]
@@ -113,9 +113,11 @@ def _manifest(plan: SweepPlan) -> dict[str, Any]:
     }
 
 
-def finalize(store: SweepStore, params: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Rebuild ``runs.parquet`` and ``summary.csv`` from the stored runs."""
-    runs = store.consolidate(params)
+def finalize(store: SweepStore, params: list[str],
+             expected: Expected | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rebuild ``runs.parquet`` and ``summary.csv`` from the stored runs (the plan's only, if
+    ``expected`` maps each run key to its seed and config hash)."""
+    runs = store.consolidate(params, expected)
     summary = summarize(runs, params)
     store.write_summary(summary)
     return runs, summary
@@ -166,12 +168,21 @@ def run_sweep(
     sweep_yaml = yaml.safe_dump(plan.raw, sort_keys=False).encode("utf-8")
     store = SweepStore.open(root, _manifest(plan), overwrite=overwrite,
                             extra_files={"sweep.yaml": sweep_yaml})
+    try:  # the store holds the folder's lock until close()
+        return _run_open(store, plan, ex, retry_errors, on_start, on_run, t0)
+    finally:
+        store.close()
+
+
+def _run_open(store: SweepStore, plan: SweepPlan, ex: Any, retry_errors: bool,
+              on_start: Callable[[SweepPlan, int, int], None] | None,
+              on_run: Callable[[dict[str, Any]], None] | None, t0: float) -> SweepOutcome:
     params = list(plan.param_names)
     store.write_points(points_table(plan))
-    planned = {r.key for r in plan.runs()}
-    done = store.finished(retry_errors) & planned
+    expected = {r.key: (r.seed, r.point.config_hash) for r in plan.runs()}
+    done = store.finished(retry_errors, expected)
     if done:
-        finalize(store, params)  # a resumed sweep starts from a consistent runs.parquet
+        finalize(store, params, expected)  # a resumed sweep starts from a consistent runs.parquet
     tasks = tasks_of(plan, done)
     if on_start is not None:
         on_start(plan, plan.n_runs, len(tasks))
@@ -188,8 +199,8 @@ def run_sweep(
                     on_run(row)
     except BaseException:
         with contextlib.suppress(Exception):  # keep the original error; the files stay valid
-            finalize(store, params)
+            finalize(store, params, expected)
         raise
-    runs, summary = finalize(store, params)
-    return SweepOutcome(root, plan, plan.n_runs, len(done), ran, errors,
+    runs, summary = finalize(store, params, expected)
+    return SweepOutcome(store.root, plan, plan.n_runs, len(done), ran, errors,
                         time.perf_counter() - t0, run_wall, runs, summary)

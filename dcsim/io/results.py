@@ -2,20 +2,22 @@
 
 Layout of a run folder::
 
-    summary.json        one number per metric (see dcsim.metrics.result.SUMMARY_DOC)
+    summary.json        one number per metric, null where the run's mode has no such quantity
     timeseries.parquet  one row per scheduling interval
     guests.parquet      one row per guest that arrived
-    hosts.parquet       one row per host and interval (if output.host_timeseries)
-    <table>.parquet     further tables (migrations, flows, ...)
+    migrations.parquet  one row per migration
+    <table>.parquet     every other table of the contract (hosts, jobs, network, flows, links,
+                        failures, …), empty with its schema when the run has nothing to record
     config.yaml         the validated config with every default filled in
     resolved.yaml       the catalog entries the run used (host models, profiles, guest types)
     manifest.json       dcsim version, scenario id (config hash), seed, package versions, status
 
-Everything is written into a hidden sibling folder and swapped into place at the end, so a crash
-never leaves a half-written results folder behind; which folders may be written or replaced, and
-how, is ``dcsim.io.outdir``'s business.
+The files, columns, dtypes and units are the results contract, ``dcsim.metrics.contract``:
+every run writes the same ones, whatever its mode. Everything is written into a hidden sibling
+folder and swapped into place at the end, so a crash never leaves a half-written results folder
+behind; which folders may be written or replaced, and how, is ``dcsim.io.outdir``'s business.
 
-Imports: json, yaml, pandas/pyarrow, dcsim.metrics.result, dcsim.io.outdir.
+Imports: json, yaml, pandas/pyarrow, dcsim.metrics.{result, contract}, dcsim.io.outdir.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any
 import yaml
 
 from dcsim.io.outdir import RUN_KIND, check_out_dir, clean_leftovers, commit_dir, new_tmp_dir
+from dcsim.metrics.contract import TABLES, conform
 from dcsim.metrics.result import Result
 
 __all__ = ["environment_versions", "write_run"]
@@ -86,15 +89,13 @@ def write_run(result: Result, out: str | Path, *, overwrite: bool = False) -> Pa
             table.to_parquet(tmp / name, index=False)
             written.append(name)
 
+        conform(result)
         dump_json(_clean(result.summary), tmp / "summary.json")
         written.append("summary.json")
-        parquet(result.timeseries, "timeseries.parquet")
-        if len(result.guests):
-            parquet(result.guests, "guests.parquet")
-        if len(result.hosts):
-            parquet(result.hosts, "hosts.parquet")
-        for name, table in sorted(result.tables.items()):
-            parquet(table, f"{name}.parquet")
+        tables = {**result.tables, "timeseries": result.timeseries, "guests": result.guests,
+                  "hosts": result.hosts}
+        for name in TABLES:
+            parquet(tables[name], f"{name}.parquet")
         (tmp / "config.yaml").write_text(yaml.safe_dump(result.config, sort_keys=False),
                                          encoding="utf-8")
         (tmp / "resolved.yaml").write_text(yaml.safe_dump(result.resolved, sort_keys=False),

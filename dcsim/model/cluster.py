@@ -443,6 +443,22 @@ class ClusterState:
                              minlength=self.n_hosts))
         if not np.allclose(ram, self.used_ram, rtol=1e-9, atol=1.0):
             raise InvariantViolation("RAM bookkeeping disagrees with placements")
+        disk = (np.bincount(self.host_of[placed], weights=self.charged_disk[placed],
+                            minlength=self.n_hosts)
+                + np.bincount(self.mig_dst[moving], weights=self.dst_disk[moving],
+                              minlength=self.n_hosts))
+        if not np.allclose(disk, self.used_storage, rtol=1e-9, atol=1.0):
+            raise InvariantViolation("storage bookkeeping disagrees with placements")
+        # CPU is reserved by the guests that hold their size (all of them, unless
+        # ``reservation: demand`` gave it back: those were charged no RAM and no disk either)
+        req = self.vcpus * self.mips
+        held = placed & ((self.charged_ram > 0) | (self.charged_disk > 0))
+        held_dst = moving & ((self.dst_ram > 0) | (self.dst_disk > 0))
+        cpu = (np.bincount(self.host_of[held], weights=req[held], minlength=self.n_hosts)
+               + np.bincount(self.mig_dst[held_dst], weights=req[held_dst],
+                             minlength=self.n_hosts))
+        if not np.allclose(cpu, self.reserved_mips, rtol=1e-9, atol=1e-6):
+            raise InvariantViolation("CPU bookkeeping disagrees with placements")
 
     def io_scale(self, g: I64, h: I64) -> F64:
         """(len(g),) share of its bare-metal work rate guest ``g[i]`` can reach on host ``h[i]``.

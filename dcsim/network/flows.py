@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -227,6 +228,10 @@ class FlowNetwork:
         Bytes carried by each directed link since construction.
     n_recomputations : int
         Number of max-min rate recomputations so far.
+    listeners : list of callables
+        Called as ``listener(time_s, link_load_bps)`` whenever the rates change (and only then:
+        the load is constant until the next call), e.g. by
+        :class:`dcsim.network.meter.NetworkMeter` to integrate utilisation and switch power.
     """
 
     def __init__(self, topology: Topology, router: Router, start_s: float = 0.0) -> None:
@@ -234,10 +239,13 @@ class FlowNetwork:
             raise ValueError("router was built for another topology")
         self.topology = topology
         self.router = router
+        self._base_router = router  # routes on the whole graph: fallback path of a cut-off flow
+        self._stalled: set[int] = set()
         self.now_s = float(start_s)
         self.records: list[FlowRecord] = []
         self.link_bytes: F64 = np.zeros(topology.n_links, dtype=np.float64)
         self.n_recomputations = 0
+        self.listeners: list[Callable[[float, F64], None]] = []
         self._capacity: F64 = topology.capacity_bps
         self._next_fid = 0
         self._meta: dict[int, _Meta] = {}
@@ -296,7 +304,16 @@ class FlowNetwork:
         self.advance(now_s)
         fid = self._next_fid
         self._next_fid += 1
-        links = self.router.path_links(src_host, dst_host, fid if key is None else key)
+        try:
+            links = self.router.path_links(src_host, dst_host, fid if key is None else key)
+        except ValueError:
+            if self.router is self._base_router:
+                raise  # an unattached host: not a failure
+            # Cut off by failed links: take the path it would have on the whole graph, which
+            # crosses a failed (zero-capacity) link, so it stalls until a repair re-routes it.
+            links = self._base_router.path_links(src_host, dst_host,
+                                                 fid if key is None else key)
+            self._stalled.add(fid)
         lat = self.router.path_latency_s(links)
         self._meta[fid] = _Meta(int(src_host), int(dst_host), float(nbytes), self.now_s, tag, lat,
                                 key=fid if key is None else int(key))
@@ -331,8 +348,9 @@ class FlowNetwork:
 
         Routing is rebuilt without them and every sending flow is re-routed on the surviving
         graph (same ECMP key); a flow with no surviving path keeps its old path, whose failed
-        link now has zero capacity, so it stalls until a repair re-routes it. Returns the number
-        of stalled flows.
+        link now has zero capacity, so it stalls (rate 0) until a repair re-routes it
+        (:meth:`stalled_fids`). A flow started while cut off takes its path on the whole graph
+        and stalls the same way. Returns the number of stalled flows.
         """
         from dcsim.network.routing import Router
 
@@ -343,6 +361,7 @@ class FlowNetwork:
         self._capacity = np.where(down, 0.0, self.topology.capacity_bps)
         paths: list[IntP] = []
         stalled = 0
+        self._stalled = set()
         for slot, fid in enumerate(self._fid.tolist()):
             meta = self._meta[fid]
             try:
@@ -350,6 +369,7 @@ class FlowNetwork:
             except ValueError:  # cut off: keep the old path, which crosses a dead link
                 links = self._nz_link[self._nz_ptr[slot] : self._nz_ptr[slot + 1]]
                 stalled += 1
+                self._stalled.add(fid)
             paths.append(np.asarray(links, dtype=np.intp))
         if paths:
             lengths = np.fromiter((p.size for p in paths), dtype=np.intp, count=len(paths))
@@ -358,6 +378,15 @@ class FlowNetwork:
             self._nz_ptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.intp)
         self._dirty = True
         return stalled
+
+    def stalled_fids(self) -> list[int]:
+        """Ids of live sending flows that have no path on the surviving links (ascending)."""
+        return sorted(f for f in self._stalled if f in self._meta
+                      and math.isnan(self._meta[f].sent_at_s))
+
+    def reachable_from(self, src_host: int) -> NDArray[np.bool_]:
+        """(n_hosts,) whether a flow from ``src_host`` to each host has a path now."""
+        return self.router.reachable_from(src_host)
 
     # -- time ---------------------------------------------------------------------------------
 
@@ -474,14 +503,29 @@ class FlowNetwork:
         self._flush()
         self._dirty = False
         if self._fid.size == 0:
+            self._emit()
             return
         self._rate = _maxmin_csr(self._nz_ptr, self._nz_link, self._capacity, self._cap)
         self.n_recomputations += 1
+        self._emit()
         with np.errstate(divide="ignore", invalid="ignore"):
             dt = self._rem * 8.0 / self._rate
         dt = np.where(self._rem == 0, 0.0, dt)
         dt = np.where(np.isnan(dt), math.inf, dt)  # inf bytes at inf rate: never ends
         self._t_sent = self.now_s + dt
+
+    def _emit(self) -> None:
+        """Tell the listeners the link loads from now on (rates just changed)."""
+        if not self.listeners:
+            return
+        if self._fid.size:
+            rate = np.where(np.isfinite(self._rate), self._rate, 0.0)
+            load = np.bincount(self._nz_link, weights=rate[self._nz_owner],
+                               minlength=self._capacity.size).astype(np.float64)
+        else:
+            load = np.zeros(self._capacity.size)
+        for listener in self.listeners:
+            listener(self.now_s, load)
 
     def next_event(self) -> tuple[float, int] | None:
         """The next instant something happens without outside intervention, and to which flow.

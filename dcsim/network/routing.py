@@ -165,6 +165,23 @@ class Router:
         tor = int(self._tor[t])
         return int(self._tables(tor if tor >= 0 else t)[1][s])
 
+    def reachable_from(self, src_host: int) -> NDArray[np.bool_]:
+        """(n_hosts,) whether each config host can be reached from ``src_host`` (itself: True).
+
+        One BFS from the source's switch (cached like any destination table: the graph is
+        undirected); unattached hosts are unreachable.
+        """
+        hn = self.topology.host_node_index
+        s = int(hn[src_host])
+        out = np.zeros(hn.shape[0], dtype=bool)
+        if s < 0:
+            return out
+        tor = int(self._tor[s])
+        dist = np.asarray(self._tables(tor if tor >= 0 else s)[0])
+        out = np.asarray((hn >= 0) & np.isfinite(dist[np.maximum(hn, 0)]), dtype=bool)
+        out[src_host] = True
+        return out
+
     def _nodes(self, src_host: int, dst_host: int) -> tuple[int, int]:
         hn = self.topology.host_node_index
         s, t = int(hn[src_host]), int(hn[dst_host])

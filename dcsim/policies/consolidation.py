@@ -29,11 +29,13 @@ only. Imports numpy, dcsim.policies.{overload, selection, registry}.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from pydantic import ValidationError
 
 from dcsim.policies.overload import OVERLOAD, HostLoad, StaticThreshold, make_detector
 from dcsim.policies.registry import Registry
@@ -131,6 +133,13 @@ def parse_policy(name: str) -> PolicySpec:
             param = float(parts[2])
         except ValueError:
             raise ValueError(f"policy {name!r}: parameter {parts[2]!r} is not a number") from None
+        if not math.isfinite(param):
+            raise ValueError(f"policy {name!r}: parameter {parts[2]!r} is not a finite number")
+        try:  # the detector's own parameter model: threshold > 0, safety > 0, ...
+            make_detector(det, param)
+        except ValidationError as exc:
+            why = "; ".join(str(e.get("msg", "")) for e in exc.errors())
+            raise ValueError(f"policy {name!r}: parameter {parts[2]!r}: {why}") from None
     return PolicySpec(key, "migration", det, sel, param)
 
 

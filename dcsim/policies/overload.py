@@ -51,9 +51,10 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from dcsim.policies.registry import Registry
+from dcsim.units import StrictModel
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -105,8 +106,8 @@ class OverloadDetector(Protocol):
     def overloaded(self, load: HostLoad) -> B: ...
 
 
-class _Params(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _Params(StrictModel):
+    """Immutable, unknown keys refused, numbers finite and bounded."""
 
 
 OVERLOAD: Registry[type[Any]] = Registry("overload detector")

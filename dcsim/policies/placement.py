@@ -19,10 +19,11 @@ from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from dcsim.model.power import power_w
 from dcsim.policies.registry import Registry
+from dcsim.units import StrictModel
 
 I64 = NDArray[np.intp]
 F64 = NDArray[np.float64]
@@ -44,8 +45,8 @@ class HostView(Protocol):
     def feasible(self, g: int) -> NDArray[np.bool_]: ...
 
 
-class _Params(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _Params(StrictModel):
+    """Immutable, unknown keys refused, numbers finite and bounded."""
 
 
 class PlacementPolicy(Protocol):

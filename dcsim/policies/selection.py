@@ -31,9 +31,10 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from dcsim.policies.registry import Registry
+from dcsim.units import StrictModel
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -77,8 +78,8 @@ class GuestSelector(Protocol):
     def select(self, guests: GuestView, rng: np.random.Generator) -> int | None: ...
 
 
-class _Params(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _Params(StrictModel):
+    """Immutable, unknown keys refused, numbers finite and bounded."""
 
 
 SELECTION: Registry[type[Any]] = Registry("guest selection policy")

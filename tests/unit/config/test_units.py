@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+import dcsim
 from dcsim import units as u
+from tests.conftest import tiny_config
 
 
 @pytest.mark.parametrize(("raw", "seconds"), [
@@ -37,11 +41,41 @@ def test_other_quantities() -> None:
     assert u.parse_fraction("80%") == pytest.approx(0.8)
 
 
-@pytest.mark.parametrize(("fn", "raw"), [
-    (u.parse_size, 4096), (u.parse_size, "4 parsecs"), (u.parse_duration, "24x"),
-    (u.parse_bitrate, "fast"), (u.parse_duration, "nan"), (u.parse_size, True),
-    (u.parse_fraction, "eighty"),
-])
-def test_refused(fn: object, raw: object) -> None:
-    with pytest.raises(ValueError, match=r"."):
+REFUSED = [
+    (u.parse_size, 4096, "a size needs a unit, e.g. '4096MB' or '4096GiB'; got the bare number"),
+    (u.parse_size, "4 parsecs", "unknown size unit 'parsecs' in '4 parsecs'; use B, kB, MB"),
+    (u.parse_duration, "24x", "unknown time unit 'x' in '24x'; use s, ms, m/min, h, d"),
+    (u.parse_bitrate, "fast", "expected a bit rate such as '1Gbps', got 'fast'"),
+    (u.parse_duration, "nan", "expected a duration such as '300s', got 'nan'"),
+    (u.parse_size, True, "expected a size such as '870MB' or '4GiB', got True"),
+    (u.parse_fraction, "eighty", "expected a fraction such as 0.8 or '80%', got 'eighty'"),
+]
+
+
+@pytest.mark.parametrize(("fn", "raw", "message"), REFUSED)
+def test_refused(fn: object, raw: object, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
         fn(raw)  # type: ignore[operator]
+
+
+# Where each parser is used in a config, and the config path the refusal must name.
+_FIELD = {u.parse_size: "guests[0].ram", u.parse_duration: "duration",
+          u.parse_bitrate: "datacenters[0].hosts[0].bandwidth",
+          u.parse_fraction: "guests[0].workload.utilization"}
+
+
+@pytest.mark.parametrize(("fn", "raw", "message"), REFUSED)
+def test_refused_in_a_config_names_the_path(fn: object, raw: object, message: str) -> None:
+    cfg = tiny_config()
+    path = _FIELD[fn]  # type: ignore[index]
+    if path == "duration":
+        cfg["duration"] = raw
+    elif path == "guests[0].ram":
+        cfg["guests"][0]["ram"] = raw
+    elif path == "guests[0].workload.utilization":
+        cfg["guests"][0]["workload"]["utilization"] = raw
+    else:
+        cfg["datacenters"][0]["hosts"][0]["bandwidth"] = raw
+    with pytest.raises(dcsim.ConfigError) as info:
+        dcsim.api._scenario(cfg, None)
+    assert [(i.path, message in i.message) for i in info.value.issues] == [(path, True)]

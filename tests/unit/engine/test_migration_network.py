@@ -180,7 +180,11 @@ def test_guest_traffic_follows_a_migrating_guest() -> None:
     sim.env.process(go())
     r = sim.run()
     net = r.tables["network"]
-    assert net.loc[net["time_s"] == 0.0, "max_link_utilization"].iloc[0] == 0.0
+    # interval averages: over [0, 300 s) host 0's uplink carries the 1 GB migration, then the
+    # 300 Mbit/s guest flow from the switch-over (the migration's end) on
+    t_sw = float(r.tables["migrations"]["end_s"].iloc[0])
+    assert net.loc[net["time_s"] == 0.0, "max_link_utilization"].iloc[0] == pytest.approx(
+        (1e9 * 8 + 300e6 * (300 - t_sw)) / (1e9 * 300), rel=1e-9)
     assert net.loc[net["time_s"] == 600.0, "max_link_utilization"].iloc[0] == pytest.approx(0.3)
 
 

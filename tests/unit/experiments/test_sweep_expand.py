@@ -95,7 +95,7 @@ def test_ids_hashes_and_seeds_are_stable() -> None:
     assert len(set(seeds[:3])) == 3  # independent replications
     assert seeds[:3] == seeds[3:]  # common random numbers across points
     assert expand_sweep(tiny(sweep, seed=8)).sweep_hash != a.sweep_hash
-    assert a.points[0].config_hash == a.points[0].config_hash
+    assert [p.config_hash for p in a.points] == [p.config_hash for p in b.points]
     assert a.points[0].config_hash != a.points[1].config_hash
 
 

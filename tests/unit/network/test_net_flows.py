@@ -130,15 +130,18 @@ def test_add_and_remove_at_the_same_instant() -> None:
     assert net.records[0].nbytes == 0.0
 
 
-def test_fat_tree_ecmp_flows_do_not_collide_needlessly() -> None:
+@pytest.mark.parametrize(("ecmp", "rate"), [(True, 1e9), (False, 0.25e9)])
+def test_fat_tree_ecmp_flows_do_not_collide_needlessly(ecmp: bool, rate: float) -> None:
     topo = attach_hosts(fat_tree(4), 16)
-    net = FlowNetwork(topo, Router(topo))
+    net = FlowNetwork(topo, Router(topo, ecmp=ecmp))
     # Four flows from distinct hosts of pod 0 to distinct hosts of pod 3 (keys picked to
-    # spread): the fabric is non-blocking, so every flow gets the full 1 Gbps.
+    # spread): the fabric is non-blocking, so with ECMP every flow gets its full 1 Gbit/s NIC.
+    # Without ECMP all four take the same single shortest path through one core switch and
+    # share its 1 Gbit/s links: 0.25 Gbit/s each.
     for i, key in enumerate([0, 1, 2, 3]):
         net.add_flow(0.0, i, 12 + i, math.inf, key=key)
     _, rates = net.rates()
-    assert np.all(rates <= 1e9 * (1 + 1e-12))
+    np.testing.assert_allclose(rates, rate, rtol=1e-12)
     assert np.all(net.link_utilization() <= 1 + 1e-9)
 
 

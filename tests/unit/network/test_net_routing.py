@@ -29,7 +29,9 @@ def _node_path(router: Router, links: np.ndarray) -> list[str]:
 
 def test_flow_hash_is_stable() -> None:
     assert flow_hash(0) == zlib.crc32(bytes(8)) == 1696784233
-    assert flow_hash(12345) == flow_hash(12345)
+    # crc32 of the 8-byte little-endian form: 12345 = 0x3039 -> b'\x39\x30' + 6 zero bytes
+    assert flow_hash(12345) == zlib.crc32(b"\x39\x30" + bytes(6)) == 1472410221
+    assert flow_hash(-1) == zlib.crc32(b"\xff" * 8) == 558161692
 
 
 def test_path_lengths_and_ends(ft4: Router) -> None:

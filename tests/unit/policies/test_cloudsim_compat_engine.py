@@ -58,13 +58,20 @@ def test_all_policies_run_and_are_deterministic(policy: str) -> None:
     assert isinstance(b, dict)
     for k in ("energy_kwh", "migrations", "slatah", "pdm", "host_shutdowns"):
         assert a[k] == b[k]
-    npa = run_cloudsim_planetlab(util, "npa", n_hosts=30)
-    assert isinstance(npa, dict)
-    assert 0 < a["energy_kwh"] <= npa["energy_kwh"]
     assert 0.0 <= a["slatah"] <= 1.0
     assert 0.0 <= a["pdm"] <= 1.0
-    if policy in ("npa", "dvfs"):
+    if policy == "npa":
         assert a["migrations"] == 0
+        return
+    # Every other policy draws less than NPA (all 30 hosts at full power all the time)
+    npa = run_cloudsim_planetlab(util, "npa", n_hosts=30)
+    assert isinstance(npa, dict)
+    assert 0 < a["energy_kwh"] < npa["energy_kwh"]
+    if policy == "dvfs":
+        assert a["migrations"] == 0
+    else:  # and the dynamic ones migrate and switch hosts off
+        assert a["migrations"] > 0
+        assert a["host_shutdowns"] > 0
 
 
 def test_rejects_bad_input() -> None:

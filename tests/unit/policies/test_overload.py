@@ -128,13 +128,23 @@ def test_lr_only_last_10_values_count() -> None:
     assert _both(lr, 0.0, base + [0.0001] * 20) == _both(lr, 0.0, base)
 
 
+def _trending(rng: np.random.Generator, n: int, lens: np.ndarray) -> np.ndarray:
+    """(n, 30) newest-first histories: a level, a trend and noise, spanning LR's boundary."""
+    level = rng.uniform(0.3, 0.95, (n, 1))
+    trend = rng.uniform(-0.03, 0.03, (n, 1))  # per interval, newest first
+    h = np.clip(level - trend * np.arange(30.0)[None, :] + rng.normal(0, 0.05, (n, 30)), 0, 1)
+    return h * (np.arange(30)[None, :] < lens[:, None])
+
+
 def test_lrr_equals_lr_on_random_histories() -> None:
     rng = np.random.default_rng(3)
     lr = LocalRegression.from_parameter(1.2)
     lrr = LocalRegressionRobust.from_parameter(1.2)
-    h = rng.uniform(0.05, 0.9, size=(300, 30))
+    h = _trending(rng, 300, np.full(300, 30))
     load = HostLoad(np.full(300, 0.5), h, np.full(300, 30), np.full(300, 27.84), 300.0)
-    np.testing.assert_array_equal(lr.overloaded(load), lrr.overloaded(load))
+    over = lr.overloaded(load)
+    assert 0.1 < over.mean() < 0.9  # both decisions occur
+    np.testing.assert_array_equal(over, lrr.overloaded(load))
     for row in h[:50]:
         y = row[:10][::-1].tolist()
         assert robust_regression(y) == simple_regression(y)
@@ -156,13 +166,24 @@ def test_vectorized_equals_scalar(name: str, param: float) -> None:
     det = make_detector(name, param)
     n = 400
     lens = rng.integers(0, 31, n)
-    h = rng.uniform(0.0, 0.7, (n, 30)) * (np.arange(30)[None, :] < lens[:, None])
+    h = _trending(rng, n, lens)
+    # rows at LR's boundary (flat at 1 / 1.2: the exact re-check) and exact lines (LRR's
+    # zero-residual path)
+    h[:5, :] = 1.0 / 1.2
+    h[5:10, :] = 0.5 + 0.02 * np.arange(30.0)[::-1][None, :] / 30
+    lens[:10] = 30
     util = rng.uniform(0.2, 1.2, n)
     mig = rng.choice([9.808, 13.92, 27.84, 400.0], n)
     vec = det.overloaded(HostLoad(util, h, lens.astype(np.int64), mig, 300.0))
     one = [det.overloaded_one(float(util[i]), h[i, : lens[i]].tolist(), float(mig[i]), 300.0)
            for i in range(n)]
     np.testing.assert_array_equal(vec, np.array(one))
+    if name == "thr":
+        assert 0.1 < vec.mean() < 0.9  # both decisions occur
+        return
+    full = lens >= (10 if name in ("lr", "lrr") else 12)
+    assert 0.1 < vec[full].mean() < 0.9  # both decisions occur on full histories
+    assert 0.1 < vec[~full].mean() < 0.9  # and on the 0.7 fallback
 
 
 def test_lr_features_screen_agrees() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -41,15 +40,15 @@ def test_shipped_planetlab_days() -> None:
     assert every.guest_names[0].startswith("20110303/")
 
 
-def test_loading_all_planetlab_days_cold_is_fast() -> None:
+def test_loaded_days_are_cached_until_cleared() -> None:
+    # (load times are printed by experiments/benchmarks/workloads.py, not asserted here)
     clear_cache()
-    t0 = time.perf_counter()
-    for day in PLANETLAB_DAYS:
-        load_trace("planetlab", day)
-    assert time.perf_counter() - t0 < 1.0
-    t0 = time.perf_counter()
-    load_trace("planetlab", "20110303")
-    assert time.perf_counter() - t0 < 0.01  # cached
+    first = {day: load_trace("planetlab", day) for day in PLANETLAB_DAYS}
+    assert all(load_trace("planetlab", day) is t for day, t in first.items())
+    clear_cache()
+    again = load_trace("planetlab", "20110303")
+    assert again is not first["20110303"]
+    np.testing.assert_array_equal(again.util, first["20110303"].util)
 
 
 def test_shipped_google_and_bitbrains_sample() -> None:

@@ -1,0 +1,192 @@
+"""Sweeps cannot mix or lose data (issue 13, found items 3, 4 and 6).
+
+One writer per folder (lock, stale-safe), ``--overwrite`` deletes only what the store created and
+only in a dcsim sweep folder, and a corrupt, truncated or foreign run file is run again on resume.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from sweep_helpers import tiny
+from typer.testing import CliRunner
+
+import dcsim.experiments.lock as lockmod
+from dcsim.cli import app
+from dcsim.errors import ConfigError
+from dcsim.experiments.lock import LOCK_NAME, SweepLock
+from dcsim.experiments.sweep import run_sweep
+
+REPO = Path(__file__).resolve().parents[3]
+ENV = {**os.environ, "PYTHONPATH": str(REPO)}
+SMALL = tiny({"grid": {"guests[0].count": [1, 2]}, "replications": 2})
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file()}
+
+
+def _hold_lock(folder: Path) -> subprocess.Popen[str]:
+    """Another process holding ``folder``'s lock until killed."""
+    code = ("import sys, time; from pathlib import Path; "
+            "from dcsim.experiments.lock import SweepLock; "
+            "SweepLock.acquire(Path(sys.argv[1])); print('locked', flush=True); time.sleep(120)")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(folder)], env=ENV,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+# ----------------------------------------------------------------- item 3: one writer
+
+
+def test_second_writer_of_a_running_sweep_is_refused(tmp_path: Path) -> None:
+    # dcsim sweep … --overwrite --set seed=12 into the folder of a sweep still running mixed both
+    cfg = tiny({"grid": {"guests[0].count": [1, 2]}, "replications": 4},
+               duration="12h", interval="1m")
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    out = tmp_path / "out"
+    first = subprocess.Popen([sys.executable, "-m", "dcsim", "sweep", str(path), "--out",
+                              str(out), "--executor", "serial", "--quiet"], env=ENV,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and first.poll() is None:
+        if (out / "runs").is_dir() and any((out / "runs").glob("*.parquet")):
+            break
+        time.sleep(0.01)
+    assert first.poll() is None, "the first sweep ended before the second one started"
+    res = CliRunner().invoke(app, ["sweep", str(path), "--out", str(out), "--executor",
+                                   "serial", "--overwrite", "--set", "seed=12"])
+    assert res.exit_code == 2, res.output
+    assert "being written by another dcsim sweep" in res.output
+    assert f"pid {first.pid}" in res.output
+    _, stderr = first.communicate(timeout=300)
+    assert first.returncode == 0, stderr
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert len(runs) == 8
+    assert not runs.duplicated(["point", "replication"]).any()
+    again = run_sweep(path, out, executor="serial")  # the first sweep's own plan: all there
+    assert (again.ran, again.already_done) == (0, 8)
+    assert not (out / LOCK_NAME).exists()  # released at the end
+
+
+def test_lock_of_a_killed_writer_is_taken_over(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    holder = _hold_lock(out)
+    with pytest.raises(ConfigError, match="being written by another dcsim sweep"):
+        run_sweep(SMALL, out, executor="serial")
+    assert _tree(out) == {LOCK_NAME: (out / LOCK_NAME).read_bytes()}  # nothing else written
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    assert (out / LOCK_NAME).exists()  # stale: its owner is dead
+    outcome = run_sweep(SMALL, out, executor="serial")
+    assert outcome.ran == 4
+    assert not (out / LOCK_NAME).exists()
+
+
+@pytest.mark.parametrize("owner", ["dead", "alive"])
+def test_without_flock_the_recorded_pid_decides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                owner: str) -> None:
+    from dcsim.io.owner import process_identity
+
+    monkeypatch.setattr(lockmod, "fcntl", None)  # a file system without flock
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    ident = process_identity(os.getppid()) if owner == "alive" else {
+        **process_identity(), "pid": dead.pid, "start": None}
+    (tmp_path / LOCK_NAME).write_text(json.dumps(ident))
+    if owner == "alive":
+        with pytest.raises(ConfigError, match="being written"):
+            SweepLock.acquire(tmp_path)
+    else:
+        with SweepLock.acquire(tmp_path):
+            assert json.loads((tmp_path / LOCK_NAME).read_text())["pid"] == os.getpid()
+        assert not (tmp_path / LOCK_NAME).exists()
+
+
+# ----------------------------------------------------------------- item 4: --overwrite
+
+
+@pytest.mark.parametrize("manifest", [{"kind": "dcsim-run", "seed": 1}, {"anything": 1}])
+def test_overwrite_refuses_a_folder_that_is_not_a_dcsim_sweep(tmp_path: Path,
+                                                              manifest: dict[str, int]) -> None:
+    # --overwrite into a folder holding any other manifest.json deleted its runs/ and plots/
+    out = tmp_path / "x"
+    (out / "runs").mkdir(parents=True)
+    (out / "plots").mkdir()
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    (out / "runs" / "data.txt").write_text("mine")
+    (out / "plots" / "fig.png").write_bytes(b"png")
+    before = _tree(out)
+    with pytest.raises(ConfigError, match="not a dcsim sweep's"):
+        run_sweep(SMALL, out, executor="serial", overwrite=True)
+    assert _tree(out) == before
+    assert not (out / LOCK_NAME).exists()
+
+
+def test_overwrite_deletes_only_what_the_sweep_created(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run_sweep(SMALL, out, executor="serial")
+    (out / "plots").mkdir()
+    (out / "plots" / "energy_it_kwh-vs-count.png").write_bytes(b"dcsim's")  # plot-sweep's
+    (out / "plots" / "my-figure.png").write_bytes(b"mine")
+    (out / "runs" / "notes.txt").write_text("mine")
+    (out / "README.md").write_text("mine")
+    changed = tiny({"grid": {"guests[0].count": [1, 3]}})
+    outcome = run_sweep(changed, out, executor="serial", overwrite=True)
+    assert (outcome.ran, outcome.already_done) == (2, 0)
+    assert (out / "plots" / "my-figure.png").read_bytes() == b"mine"
+    assert (out / "runs" / "notes.txt").read_text() == "mine"
+    assert (out / "README.md").read_text() == "mine"
+    assert not (out / "plots" / "energy_it_kwh-vs-count.png").exists()
+    assert len(list((out / "runs").glob("*.parquet"))) == 2  # the 4 old run files are gone
+    assert sorted(pd.read_parquet(out / "runs.parquet")["guests[0].count"]) == [1, 3]
+
+
+# ----------------------------------------------------------------- item 6: corrupt run files
+
+
+def test_truncated_run_file_is_detected_and_run_again(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run_sweep(SMALL, out, executor="serial")
+    files = sorted((out / "runs").glob("*.parquet"))
+    good = pq.read_table(files[0]).to_pylist()[0]
+    data = files[0].read_bytes()
+    files[0].write_bytes(data[: len(data) // 2])  # a copy or a disk that stopped half-way
+    outcome = run_sweep(SMALL, out, executor="serial")
+    assert (outcome.ran, outcome.already_done) == (1, 3)
+    again = pq.read_table(files[0]).to_pylist()[0]
+    assert again["energy_it_kwh"] == good["energy_it_kwh"]  # same run, same numbers
+    assert len(pd.read_parquet(out / "runs.parquet")) == 4
+
+
+def test_run_file_of_another_sweep_is_not_counted(tmp_path: Path) -> None:
+    # a run file of the same key but another seed (what mixing two writers left behind)
+    other, out = tmp_path / "other", tmp_path / "out"
+    run_sweep(SMALL, other, executor="serial", overrides=["seed=12"])
+    run_sweep(SMALL, out, executor="serial")
+    mine = sorted((out / "runs").glob("*.parquet"))[0]
+    seed = pq.read_table(mine).to_pylist()[0]["seed"]
+    shutil.copyfile(other / "runs" / mine.name, mine)
+    assert pq.read_table(mine).to_pylist()[0]["seed"] != seed
+    outcome = run_sweep(SMALL, out, executor="serial")
+    assert (outcome.ran, outcome.already_done) == (1, 3)
+    assert pq.read_table(mine).to_pylist()[0]["seed"] == seed
+    seeds = set(pd.read_parquet(out / "runs.parquet")["seed"])
+    assert seed in seeds
+    assert not seeds & set(pd.read_parquet(other / "runs.parquet")["seed"])
