@@ -290,10 +290,20 @@ def resolve_parts(cfg: Config, source: str | None = None) -> tuple[Scenario, lis
                                 "whose series carry guest sizes"))
         if gtype is None:
             continue
-        if hgroups and len(hgroups) == sum(len(dc.hosts) for dc in cfg.datacenters):
-            reasons = [fits_empty_host(gtype, h) for h in hgroups]
+        kind_hosts = hgroups
+        if ggrp.kind is not None:
+            want = {"vm": ("type1", "type2"), "container": ("container",)}[ggrp.kind]
+            kind_hosts = [h for h in hgroups if h.profile.kind in want]
+            if not kind_hosts and len(hgroups) == sum(len(dc.hosts) for dc in cfg.datacenters):
+                layers = ", ".join(sorted({f"{h.profile_name} ({h.profile.kind})"
+                                           for h in hgroups}))
+                issues.append(Issue(f"{path}.kind", f"no host runs a {ggrp.kind} "
+                                    f"({' or '.join(want)} layer); host layers: {layers}"))
+                kind_hosts = []
+        if kind_hosts and len(hgroups) == sum(len(dc.hosts) for dc in cfg.datacenters):
+            reasons = [fits_empty_host(gtype, h) for h in kind_hosts]
             if all(reasons):
-                detail = "; ".join(f"{h.name}: {', '.join(r)}" for h, r in zip(hgroups, reasons,
+                detail = "; ".join(f"{h.name}: {', '.join(r)}" for h, r in zip(kind_hosts, reasons,
                                                                               strict=True))
                 issues.append(Issue(path, f"guest fits on no host even when empty ({detail})"))
         ggroups.append(GuestGroupR(ggrp.name or ggrp.type or f"guests{k}", gtype, ggrp, k))

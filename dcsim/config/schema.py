@@ -88,6 +88,13 @@ class GuestGroup(Frozen):
     disk: Size | None = Field(None, ge=0)
     image: Size | None = Field(None, ge=0)
     workload: WorkloadSpec = UniformWorkload()
+    kind: Literal["vm", "container"] | None = Field(
+        None,
+        description="what the guests are: a 'vm' runs only on hypervisor hosts (type1/type2), a "
+        "'container' only on container runtimes; default: what the first host each lands on "
+        "runs. Either way a guest keeps its kind: migrations and restarts only go to hosts of "
+        "the same kind of layer",
+    )
     size_from_trace: bool = Field(
         False,
         description="take each guest's vCPUs, MIPS per vCPU and RAM from its trace series "

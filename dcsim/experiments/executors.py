@@ -11,20 +11,28 @@ At most ``window`` runs are in flight at once (a few per worker), so a Ctrl-C or
 loses little work and memory stays flat for sweeps of any size.
 
 * ``processes``: :class:`concurrent.futures.ProcessPoolExecutor` with the ``spawn`` start method
-  (safe with threads, the same on Linux, macOS and Windows). Workers ignore SIGINT; the parent
-  handles Ctrl-C and terminates them.
+  (safe with threads, the same on Linux, macOS and Windows). Workers ignore SIGINT and SIGTERM;
+  the parent handles Ctrl-C and SIGTERM alike and kills them. No orphans: each worker exits when
+  the parent is gone, however it died (SIGKILL included): the kernel's parent-death signal on
+  Linux, and everywhere a watchdog thread that checks ``os.getppid()`` every 0.2 s
+  (:func:`exit_with_parent`). The multiprocessing resource tracker then sees its last user go
+  and exits too.
 * ``dask``: a ``distributed.Client`` to ``scheduler`` (``tcp://host:port``) or, without one, to a
   ``LocalCluster(n_workers=workers, processes=True, threads_per_worker=1)``. The workers need
-  dcsim installed and the config's relative trace files at the same path.
+  dcsim installed and the config's relative trace files at the same path. The workers of a
+  local cluster get the same parent watchdog (a remote cluster's workers are not ours).
 
 Imports: concurrent.futures, multiprocessing, dcsim.api, dcsim.config.load (dask lazily).
 """
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import os
 import signal
+import sys
+import threading
 import time
 import traceback
 from collections.abc import Iterable, Iterator
@@ -158,9 +166,50 @@ class SerialExecutor:
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def _ignore_sigint() -> None:
-    """Worker initializer: Ctrl-C is the parent's business (it terminates the workers)."""
+_PR_SET_PDEATHSIG = 1
+_WATCHING = False
+
+
+def exit_with_parent(parent_pid: int, interval_s: float = 0.2) -> None:
+    """In a worker: exit at once when the process ``parent_pid`` (our parent) is gone.
+
+    Linux sends SIGKILL on the parent's death (``prctl(PR_SET_PDEATHSIG)``); a daemon thread
+    polling ``os.getppid()`` covers other systems and any case the kernel signal misses. Idempotent.
+    """
+    global _WATCHING
+    if _WATCHING:
+        return
+    _WATCHING = True
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:  # the parent died before we got here
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(interval_s)
+        os._exit(1)  # orphaned: nobody will collect our results
+
+    threading.Thread(target=watch, name="dcsim-parent-watchdog", daemon=True).start()
+
+
+def _watch_if_child(parent_pid: int) -> bool:
+    """On a Dask worker: the parent watchdog, only if ``parent_pid`` really is our parent."""
+    if os.getppid() != parent_pid:
+        return False
+    exit_with_parent(parent_pid)
+    return True
+
+
+def _worker_init(parent_pid: int) -> None:
+    """Worker initializer: Ctrl-C and SIGTERM are the parent's business; die with the parent."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    exit_with_parent(parent_pid)
 
 
 class ProcessExecutor:
@@ -183,7 +232,7 @@ class ProcessExecutor:
             os.environ.setdefault(k, "1")
         self._pool = ProcessPoolExecutor(max_workers=self.workers,
                                          mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_ignore_sigint)
+                                         initializer=_worker_init, initargs=(os.getpid(),))
         return self
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
@@ -204,7 +253,7 @@ class ProcessExecutor:
         procs = list(getattr(pool, "_processes", {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
         for p in procs:
-            p.terminate()
+            p.kill()  # workers ignore SIGTERM
         for p in procs:
             p.join(timeout=5)
 
@@ -267,6 +316,7 @@ class DaskExecutor:
                 n_workers=self.workers, threads_per_worker=1, processes=True,
                 dashboard_address=None, silence_logs=40)
             self._client = distributed.Client(self._cluster)
+            self._client.run(_watch_if_child, os.getpid())  # our workers die with us
         return self
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,

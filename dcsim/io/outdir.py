@@ -140,23 +140,30 @@ def _write_marker(folder: Path, role: str) -> None:
     (folder / MARKER).write_text(json.dumps(data) + "\n", encoding="utf-8")
 
 
-def _sibling(final: Path, tag: str, pid: int | None = None) -> Path:
-    return final.parent / f".{final.name}.{tag}-{os.getpid() if pid is None else pid}"
+def _new_sibling(final: Path, tag: str) -> Path:
+    """Create and return ``.NAME.TAG-PID`` next to ``final`` (``-PID-k`` if that is taken:
+    whatever already has the name is not ours to delete)."""
+    base = f".{final.name}.{tag}-{os.getpid()}"
+    for k in range(1000):
+        path = final.parent / (base if k == 0 else f"{base}-{k}")
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f"no free temporary name next to {final}")
 
 
 def new_tmp_dir(final: Path) -> Path:
     """A fresh hidden folder next to ``final`` (same file system), marked as incomplete."""
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _sibling(final, "tmp")
-    if tmp.exists():  # our own pid: a leftover of a run that had this pid before
-        shutil.rmtree(tmp)
-    tmp.mkdir()
+    tmp = _new_sibling(final, "tmp")
     _write_marker(tmp, "tmp")
     return tmp
 
 
-_LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?P<tag>tmp|old)-(?P<pid>\d+)$")
+_LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?P<tag>tmp|old)-(?P<pid>\d+)(?:-\d+)?$")
 
 
 def clean_leftovers(final: Path) -> list[Path]:
@@ -263,10 +270,8 @@ def commit_dir(tmp: Path, final: Path) -> None:
             if _exchange(tmp, final):
                 old = tmp
             else:
-                old = _sibling(final, "old")
-                if old.exists():
-                    shutil.rmtree(old)
-                os.rename(final, old)
+                old = _new_sibling(final, "old")
+                os.rename(final, old)  # replaces the empty folder just made
                 try:
                     os.rename(tmp, final)
                 except BaseException:

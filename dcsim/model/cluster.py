@@ -28,7 +28,16 @@ I64 = NDArray[np.intp]
 
 
 _HOST_DYNAMIC = ("used_ram", "used_storage", "reserved_mips", "n_guests", "vcpus_placed", "awake")
-_GUEST_DYNAMIC = ("mig_dst", "dst_ram", "dst_disk", "host_of", "charged_ram", "charged_disk")
+_GUEST_DYNAMIC = ("mig_dst", "dst_ram", "dst_disk", "host_of", "charged_ram", "charged_disk",
+                  "kind")
+
+#: Layer classes (``ClusterState.layer_class``) and guest kinds (``ClusterState.kind``): a VM
+#: runs on a hypervisor (type1/type2), a container on a container runtime, a bare-metal workload
+#: on a bare-metal host. A guest's kind is fixed by its config (``guests[].kind``) or by the
+#: layer of the first host it is placed on, and never changes: migrations and restarts only
+#: consider hosts of the same class.
+LAYER_CLASS = {"bare_metal": 0, "type1": 1, "type2": 1, "container": 2}
+KIND_CODE = {"vm": 1, "container": 2}
 
 
 class _LazyMembers(list[list[int]]):
@@ -152,6 +161,8 @@ class ClusterState:
     # footprint actually charged for each placed guest (depends on the host's layer)
     charged_ram: F64
     charged_disk: F64
+    layer_class: NDArray[np.int8]  # per host: LAYER_CLASS of its layer
+    kind: NDArray[np.int8]  # per guest: the layer class it runs on (-1: not fixed yet)
     profile_names: tuple[str, ...]
     members: list[list[int]]  # guests on each host, in placement order
     mig_dst: I64  # destination reserved for a guest being migrated (-1: none)
@@ -242,6 +253,10 @@ class ClusterState:
             status=np.zeros(n_g, dtype=np.int8),
             charged_ram=np.zeros(n_g),
             charged_disk=np.zeros(n_g),
+            layer_class=np.repeat(np.asarray([LAYER_CLASS[g.profile.kind] for g in hg],
+                                             dtype=np.int8), [g.count for g in hg]),
+            kind=np.repeat(np.asarray([KIND_CODE.get(g.spec.kind or "", -1) for g in gg],
+                                      dtype=np.int8), counts),
             profile_names=names,
             members=[[] for _ in range(n_h)],
             mig_dst=np.full(n_g, -1, dtype=np.intp),
@@ -270,8 +285,10 @@ class ClusterState:
     def feasible(self, g: int, lo: int = 0, hi: int | None = None) -> NDArray[np.bool_]:
         """Hosts ``lo..hi-1`` (default all) that can admit guest ``g`` now."""
         s = slice(lo, hi)
+        kind = int(self.kind[g])
+        usable = self.usable[s] if kind < 0 else self.usable[s] & (self.layer_class[s] == kind)
         if not self.hold:
-            out: NDArray[np.bool_] = (self.usable[s] & (self.max_slots[s] - self.n_guests[s] >= 1)
+            out: NDArray[np.bool_] = (usable & (self.max_slots[s] - self.n_guests[s] >= 1)
                                       & (self.vcpus[g] <= self.cores[s])
                                       & (self.mips[g] <= self.mips_per_core[s] * (1 + EPS)))
             return out
@@ -279,7 +296,7 @@ class ClusterState:
             self.ram[s] - self.used_ram[s], self.storage[s] - self.used_storage[s],
             self.cap_mips[s] * self.overcommit[s] - self.reserved_mips[s],
             self.max_slots[s] - self.n_guests[s], self.cores[s], self.mips_per_core[s],
-            self.usable[s], self.gram[g] + self.mem_overhead[s],
+            usable, self.gram[g] + self.mem_overhead[s],
             self.gdisk[g] + self.disk_overhead[s], float(self.vcpus[g]), float(self.mips[g]),
             np.where(self.pinned[s], self.cores[s] - self.vcpus_placed[s], np.inf),
         )
@@ -288,6 +305,9 @@ class ClusterState:
         """Whether guest ``g`` fits on host ``h`` now (scalar version of ``feasible``)."""
         tol = 1 + EPS
         vcpus, mips = float(self.vcpus[g]), float(self.mips[g])
+        kind = int(self.kind[g])
+        if kind >= 0 and kind != self.layer_class[h]:
+            return False  # a VM never runs on a container runtime, nor the other way round
         if not self.hold:
             return bool(self.usable[h] and self.max_slots[h] - self.n_guests[h] >= 1
                         and vcpus <= self.cores[h] and mips <= self.mips_per_core[h] * tol)
@@ -333,6 +353,8 @@ class ClusterState:
         self.host_of[g] = h
         self.members[h].append(g)
         self.version += 1
+        if self.kind[g] < 0:  # its first host decides what it is
+            self.kind[g] = self.layer_class[h]
 
     def _charge(self, g: int, h: int, sign: float, ram: float, disk: float) -> None:
         self.used_ram[h] += sign * ram
@@ -459,6 +481,10 @@ class ClusterState:
                              minlength=self.n_hosts))
         if not np.allclose(cpu, self.reserved_mips, rtol=1e-9, atol=1e-6):
             raise InvariantViolation("CPU bookkeeping disagrees with placements")
+        wrong = ((self.kind[placed] != self.layer_class[self.host_of[placed]]).any()
+                 or (self.kind[moving] != self.layer_class[self.mig_dst[moving]]).any())
+        if wrong:
+            raise InvariantViolation("a guest sits on (or moves to) a layer of another kind")
 
     def io_scale(self, g: I64, h: I64) -> F64:
         """(len(g),) share of its bare-metal work rate guest ``g[i]`` can reach on host ``h[i]``.

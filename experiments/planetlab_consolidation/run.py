@@ -5,7 +5,9 @@
 
 Every run goes through the config layer: the script loads ``configs/planetlab-cloudsim.yaml``
 (``--mode compat``: CloudSim 3.0.3's semantics, reproduces its numbers) or
-``configs/planetlab.yaml`` (``--mode default``: dcsim's own semantics), sets the day and the
+``configs/planetlab.yaml`` (``--mode default``: dcsim's own semantics) or
+``configs/planetlab-cpu.yaml`` (``--mode default-cpu``: the same in default semantics on hosts where
+CPU, not memory, binds; policies as in ``default``), sets the day and the
 policy in the config dict and calls ``dcsim.run``. ``--mode compat,default`` runs both.
 
 Writes ``OUT/results.csv``: one row per (mode, day, policy) with columns mode, day, policy, vms,
@@ -49,7 +51,7 @@ DAYS = ["20110303", "20110306", "20110309", "20110322", "20110325", "20110403", 
 POLICIES = ["npa", "dvfs", "thr-mmt-0.8", "iqr-mmt-1.5", "mad-mmt-2.5", "lr-mmt-1.2",
             "lrr-mmt-1.2", "lr-mc-1.2", "lr-rs-1.2", "lr-mu-1.2"]
 MODES = {"compat": "planetlab-cloudsim.yaml", "default": "planetlab.yaml",
-         "cloudsim-like": "planetlab-cloudsim.yaml"}
+         "cloudsim-like": "planetlab-cloudsim.yaml", "default-cpu": "planetlab-cpu.yaml"}
 BASELINES = ("npa", "dvfs")
 COLUMNS = ["mode", "day", "policy", "vms", "energy_kwh", "migrations", "slatah", "pdm", "slav",
            "esv", "host_shutdowns", "wall_s", "time_before_shutdown_mean_s",
@@ -192,7 +194,7 @@ def _write(path: Path, rows: list[dict[str, Any]]) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--mode", default="compat",
-                    help="compat, default, or both as a comma list (compat,default)")
+                    help=f"{', '.join(MODES)}, or several as a comma list (compat,default)")
     ap.add_argument("--days", default=",".join(DAYS))
     ap.add_argument("--policies", default=",".join(POLICIES))
     ap.add_argument("--out", required=True, help="output folder")

@@ -59,8 +59,8 @@ class _Held:
         return self.u.copy()
 
 
-def _sim(policy: str, util: list[float], *, seed: int = 1,
-         bandwidth: str = "1Gbps") -> tuple[Simulation, Any, list[tuple[int, int, int]]]:
+def _sim(policy: str, util: list[float], *, seed: int = 1, bandwidth: str = "1Gbps",
+         underload: bool = False) -> tuple[Simulation, Any, list[tuple[int, int, int]]]:
     cfg = {
         "name": "overload", "seed": seed, "duration": "5m", "interval": "5m",
         "datacenters": [{"hosts": [{
@@ -72,7 +72,7 @@ def _sim(policy: str, util: list[float], *, seed: int = 1,
                     "workload": {"kind": "constant", "utilization": 0.5}} for r in RAM_GIB],
         "placement": {"name": "first_fit"},
         "power_management": {"sleep_idle_hosts": False},
-        "consolidation": {"policy": policy, "underload": False},
+        "consolidation": {"policy": policy, "underload": underload},
     }
     sim = Simulation(dcsim.api._scenario(cfg, None), check_invariants=True)
     sim.policy = _Fixed(HOST_OF)
@@ -225,3 +225,17 @@ def test_short_history_falls_back_to_0_7(policy: str) -> None:
     # host 3 0.45: 11.35 W -> host 3.
     sim, _, asked = _sim(policy, [0.4, 0.7, 0.31])
     assert _run(sim, asked) == [(1, 0, 3)]
+
+
+def test_underload_evacuates_least_loaded_hosts_onto_the_cheapest_receivers() -> None:
+    # With the underload step on and nothing overloaded: host 0 = (400+300+200)/2000 = 0.45,
+    # hosts 1-3 at 0.2, 0.6, 0.1. Sources by increasing load: host 3, host 1, host 0, host 2.
+    sim, _, asked = _sim("thr-mmt-0.8", [0.4, 0.3, 0.2], underload=True)
+    # host 3: g6 adds 0.1: host 0 0.45->0.55: 104 - 100.75 = 3.25 W; host 1 0.2->0.3:
+    #   96 - 92.6 = 3.4 W; host 2 0.6->0.7: 108 - 106 = 2 W -> host 2 (0.7 <= 0.8).
+    # host 1: g3 adds 0.2: host 0 0.45->0.65: P(.65) = 107, 107 - 100.75 = 6.25 W; host 2
+    #   0.7->0.9 > 0.8: excluded; host 3 is a source -> host 0.
+    # host 0 and host 2 now receive guests: never evacuated in the same step.
+    assert _run(sim, asked) == [(6, 3, 2), (3, 1, 0)]
+    assert sim.state.host_of.tolist() == [0, 0, 0, 0, 2, 2, 2]
+    assert sim.state.n_guests.tolist() == [4, 0, 3, 0]  # hosts 1 and 3 emptied

@@ -352,3 +352,16 @@ def test_leftovers_are_cleaned_only_if_marked_and_their_writer_is_dead(tmp_path:
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["cfg.yaml", "r", ".r.tmp-1", f".r.tmp-{dead.pid + 1}", f".other.tmp-{dead.pid}"])
+
+
+def test_a_folder_that_only_looks_like_our_temporary_is_never_deleted(tmp_path: Path,
+                                                                      cfg: Path) -> None:
+    # the exact name this process would use for its temporary folder, but not dcsim's
+    mine = tmp_path / f".r.tmp-{os.getpid()}"
+    mine.mkdir()
+    (mine / "data.csv").write_text("mine")
+    res = _run(str(cfg), "--out", str(tmp_path / "r"), "-q")
+    assert res.exit_code == 0, res.output
+    assert (mine / "data.csv").read_text() == "mine"
+    assert (tmp_path / "r" / "summary.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["cfg.yaml", "r", mine.name])
