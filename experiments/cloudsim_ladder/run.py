@@ -56,11 +56,11 @@ LADDER: list[tuple[str, dict[str, Any]]] = [
     ("timing", {"update_offset": 0.0, "first_decision": "start"}),
     ("updates", {"updates": "local"}),
     ("cpu_sharing", {"cpu_sharing": "maxmin"}),
-    ("migration", {"migration": "configured"}),
     ("zero_demand", {"zero_demand": "keep"}),
     ("planner", {"planner": "dcsim"}),
     ("initial_placement", {"initial_placement": "policy"}),
     ("reservation", {"reservation": "configured"}),
+    ("migration", {"migration": "configured"}),
     ("footprint", {"footprint": "profile"}),
 ]
 COLUMNS = ["rung", "step", "day", "policy", "energy_kwh", "migrations", "slatah", "pdm", "slav",
