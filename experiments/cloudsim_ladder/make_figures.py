@@ -34,10 +34,21 @@ METRICS = {
 
 
 def complete(df: pd.DataFrame) -> pd.DataFrame:
-    """Rows of (policy, day) pairs that have every rung."""
-    n = df["rung"].nunique()
-    full = df.groupby(["policy", "day"])["rung"].transform("nunique") == n
-    return df[full]
+    """The (policy, day) pairs that have rung 0, over the longest prefix of rungs they all have.
+
+    A sweep still running (or cut short) thus gives a shorter ladder over the same runs, never a
+    ladder whose rungs cover different days.
+    """
+    pairs = set(map(tuple, df[df["rung"] == 0][["policy", "day"]].to_numpy().tolist()))
+    keep = []
+    for rung in sorted(df["rung"].unique()):
+        have = set(map(tuple, df[df["rung"] == rung][["policy", "day"]].to_numpy().tolist()))
+        if not pairs <= have:
+            break
+        keep.append(rung)
+    key = list(zip(df["policy"], df["day"], strict=True))
+    mask = df["rung"].isin(keep) & pd.Series([k in pairs for k in key], index=df.index)
+    return df[mask]
 
 
 def summarize(df: pd.DataFrame) -> pd.DataFrame:
