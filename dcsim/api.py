@@ -12,37 +12,40 @@ from typing import Any
 
 from dcsim.config.resolve import Scenario
 from dcsim.metrics.result import Result
-from dcsim.validate import load_config, parse_config
+from dcsim.validate import load_config, parse_config, trace_rejections
 
-__all__ = ["load_config", "run"]
+__all__ = ["load_config", "run", "trace_rejections"]
 
 
 def _scenario(config: Scenario | dict[str, Any] | str | Path | None,
-              overrides: list[str] | None) -> Scenario:
+              overrides: list[str] | None, allow_rejections: bool = False) -> Scenario:
     if isinstance(config, Scenario):
         if overrides:
             from dcsim.config.load import apply_overrides
 
             return parse_config(apply_overrides(config.config_json(), overrides),
-                                source=config.source)
+                                source=config.source, allow_rejections=allow_rejections)
         return config
     if isinstance(config, dict):
         from dcsim.config.load import apply_overrides
 
         data = apply_overrides(config, overrides or [])
-        return parse_config(data)
-    return load_config(config, overrides)
+        return parse_config(data, allow_rejections=allow_rejections)
+    return load_config(config, overrides, allow_rejections=allow_rejections)
 
 
 def run(config: Scenario | dict[str, Any] | str | Path | None = None, *,
         seed: int | None = None, replication: int = 0, overrides: list[str] | None = None,
         check_invariants: bool = False,
-        progress: Callable[[float], None] | None = None) -> Result:
+        progress: Callable[[float], None] | None = None,
+        allow_rejections: bool = False) -> Result:
     """Simulate a config (a loaded ``Scenario``, a dict, a YAML path, or None = the default).
 
     ``seed`` replaces the config's seed; ``overrides`` are ``dotted.path=value`` strings;
     ``progress(t_s)`` is called with the simulated time at every scheduling interval.
-    Raises ``ConfigError`` (listing every problem) before anything runs if the input is bad.
+    Raises ``ConfigError`` (listing every problem) before anything runs if the input is bad;
+    guests sized from a trace that fit on no host are such a problem unless
+    ``allow_rejections`` (``dcsim.validate.trace_rejections``).
     """
     from dcsim.engine.dispatch import simulate
     from dcsim.io.results import environment_versions
@@ -51,7 +54,7 @@ def run(config: Scenario | dict[str, Any] | str | Path | None = None, *,
     ov = list(overrides or [])
     if seed is not None:
         ov.append(f"seed={int(seed)}")
-    sc = _scenario(config, ov)
+    sc = _scenario(config, ov, allow_rejections)
     result = simulate(sc, replication=replication, check_invariants=check_invariants,
                       progress=progress)
     result.manifest = {

@@ -15,11 +15,13 @@ Imports: typer, rich, dcsim (the API), dcsim.console, and the command modules it
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
@@ -58,10 +60,31 @@ _guard = guard  # the shared guard of every command (dcsim.console)
 def _options(
     debug: Annotated[bool, typer.Option(
         "--debug", help="show the traceback of an unexpected error (also DCSIM_DEBUG=1)")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="run configs whose estimated memory or time exceeds the machine, with a "
+        "warning (also DCSIM_FORCE=1)")] = False,
 ) -> None:
     """Discrete-event simulator of virtualized data centers."""
+    import warnings
+
+    from dcsim.config.cost import CostWarning
+
     if debug:
         DEBUG["on"] = True
+    if force:
+        os.environ["DCSIM_FORCE"] = "1"  # inherited by sweep workers, which parse again
+
+    warnings.filterwarnings("always", category=CostWarning)
+    previous = warnings.showwarning
+
+    def route(message: Warning | str, category: type[Warning], *a: Any, **k: Any) -> None:
+        if issubclass(category, CostWarning):
+            err.print(f"[bold yellow]warning:[/] {escape(str(message))}", highlight=False,
+                      soft_wrap=True)
+        else:
+            previous(message, category, *a, **k)
+
+    warnings.showwarning = route
 
 
 ConfigArg = Annotated[
@@ -73,6 +96,18 @@ SetOpt = Annotated[
     list[str] | None,
     typer.Option("--set", "-s", help="override a config value: dotted.path=value (repeatable)"),
 ]
+AllowRejOpt = Annotated[bool, typer.Option(
+    "--allow-rejections",
+    help="run although some trace-sized guests fit on no host (a warning; they are rejected "
+    "and counted)")]
+
+
+def _warn_rejections(sc: Any) -> None:
+    """Print the trace-sized guests that fit on no host (allowed by --allow-rejections)."""
+    import dcsim
+
+    for issue in dcsim.api.trace_rejections(sc):
+        err.print(f"[bold yellow]warning[/]: {issue.path}: {issue.message}", highlight=False)
 
 
 def _summary_table(summary: dict[str, Any]) -> Table:
@@ -102,6 +137,7 @@ def run(
     check: Annotated[bool, typer.Option(help="check capacity invariants at every step")] = False,
     overwrite: Annotated[bool, typer.Option(
         "--overwrite", help="replace --out if it holds an earlier dcsim run's results")] = False,
+    allow_rejections: AllowRejOpt = False,
 ) -> None:
     """Simulate a config and write its results folder.
 
@@ -125,7 +161,9 @@ def run(
         overrides = list(set_ or [])
         if seed is not None:
             overrides.append(f"seed={seed}")
-        sc = dcsim.load_config(config, overrides)
+        sc = dcsim.load_config(config, overrides, allow_rejections=allow_rejections)
+        if allow_rejections:
+            _warn_rejections(sc)
         dest = out_dir if out_dir is not None else Path("results") / sc.config.name
         check_out_dir(dest, overwrite=overwrite)  # refused before the simulation, not after
         with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
@@ -148,11 +186,15 @@ def run(
 
 
 @app.command()
-def validate(config: ConfigArg = None, set_: SetOpt = None) -> None:
+def validate(config: ConfigArg = None, set_: SetOpt = None,
+             allow_rejections: AllowRejOpt = False) -> None:
     """Check a config (schema, units, catalogs, traces, capacity) without running it."""
     import dcsim
 
-    sc = _guard(lambda: dcsim.load_config(config, list(set_ or [])))
+    sc = _guard(lambda: dcsim.load_config(config, list(set_ or []),
+                                          allow_rejections=allow_rejections))
+    if allow_rejections:
+        _guard(lambda: _warn_rejections(sc))
     out.print(f"[green]ok[/]: {sc.config.name} — {sc.n_hosts} hosts, {sc.n_guests} guests, "
               f"scenario id {sc.scenario_id}")
 

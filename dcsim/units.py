@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 __all__ = [
+    "INT_MAX",
     "NUMBER_MAX",
     "NUMBER_MIN",
     "Bitrate",
@@ -106,8 +107,11 @@ def _finite(x: float, raw: Any, what: str) -> float:
     return x
 
 
-NUMBER_MAX = 1e15
-"""Largest magnitude of a plain number in a config (a ``seed`` may use all 63 bits)."""
+NUMBER_MAX = 1e21
+"""Largest magnitude of any number in a config model (a ``seed`` may use all 63 bits): the
+largest unit range (sizes up to 1 ZB in bytes); unit fields have their own, tighter ranges."""
+INT_MAX = 10**15
+"""Largest magnitude of an integer in a config (a ``seed``: 63 bits); int64 arrays stay safe."""
 NUMBER_MIN = 1e-12
 """Smallest magnitude of a non-zero plain float in a config."""
 
@@ -122,7 +126,7 @@ def bounded_number(value: Any, name: str | None = None) -> Any:
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, int):
-        limit = 2**63 if name == "seed" else NUMBER_MAX
+        limit = 2**63 if name == "seed" else INT_MAX
         if not -limit < value < limit:
             raise ValueError(f"integer too large: its magnitude must be below {limit:.3g}")
     elif isinstance(value, float):

@@ -32,19 +32,23 @@ from dcsim.config.load import issues_from_validation, load_data, validate_schema
 from dcsim.config.resolve import Scenario, UncheckedParams, base_dir_of, resolve_parts
 from dcsim.errors import ConfigError, Issue
 
-__all__ = ["load_config", "parse_config", "policy_name_issues"]
+__all__ = ["load_config", "parse_config", "policy_name_issues", "trace_rejections"]
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Scenario:
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None, *,
+                allow_rejections: bool = False) -> Scenario:
     """Load, override, validate and resolve a YAML config (``None`` → the shipped default)."""
     data, source = load_data(path, overrides)
-    return parse_config(data, source=source)
+    return parse_config(data, source=source, allow_rejections=allow_rejections)
 
 
-def parse_config(data: dict[str, Any], source: str | None = None) -> Scenario:
+def parse_config(data: dict[str, Any], source: str | None = None, *,
+                 allow_rejections: bool = False) -> Scenario:
     """Validate a raw dict completely and return the runnable ``Scenario``.
 
-    Raises ``ConfigError`` listing every problem (config paths), before anything runs.
+    Raises ``ConfigError`` listing every problem (config paths), before anything runs. Guests
+    sized from a trace that can never fit on any host (:func:`trace_rejections`) are a problem
+    too, unless ``allow_rejections`` (then they are rejected on arrival and counted).
     """
     try:
         cfg = validate_schema(data, source)
@@ -52,6 +56,7 @@ def parse_config(data: dict[str, Any], source: str | None = None) -> Scenario:
         seen = {i.path for i in exc.issues}
         extra = [i for i in policy_name_issues(data) if i.path not in seen]
         raise ConfigError([*exc.issues, *extra], source=source) from None
+    _check_cost(cfg, source)  # before anything is built: a huge topology or host list hangs
     sc, issues = resolve_parts(cfg, source)
     params, policy_issues = _placement_params(cfg)
     issues += policy_issues
@@ -72,9 +77,28 @@ def parse_config(data: dict[str, Any], source: str | None = None) -> Scenario:
         from dcsim.engine.compat import check_compat
 
         issues += check_compat(sc)
+    if not issues and not allow_rejections:
+        issues += trace_rejections(sc)
     if issues:
         raise ConfigError(issues, source=source)
     return sc
+
+
+def _check_cost(cfg: Any, source: str | None) -> None:
+    """Refuse references to missing hosts/guests and runs beyond the machine (see config.cost)."""
+    import warnings
+
+    from dcsim.config.cost import CostWarning, cost_issues, estimate, forced, reference_issues
+
+    issues = reference_issues(cfg)
+    cost, where = estimate(cfg)
+    over = cost_issues(cost, where)
+    if over and forced():
+        for issue in over:
+            warnings.warn(f"{issue} [forced]", CostWarning, stacklevel=2)
+        over = []
+    if issues or over:
+        raise ConfigError([*issues, *over], source=source)
 
 
 def policy_name_issues(data: Any) -> list[Issue]:
@@ -144,4 +168,84 @@ def _workload_issues(sc: Scenario) -> list[Issue]:
         from dcsim.engine.faults import check_faults
 
         out += check_faults(cfg, base_dir)
+    return out
+
+
+def trace_rejections(sc: Scenario) -> list[Issue]:
+    """Guests sized from a trace (``size_from_trace``) that fit on no host even when empty.
+
+    One issue per guest group, at ``guests[i]``: how many of its guests can never be placed and
+    why (more MIPS per vCPU than any core, more vCPUs than any host's cores, more RAM or storage
+    than any host has beside its layer's footprint, or no host has enough of everything). Only
+    hosts that can run the group's ``kind`` count. The rows are those the run replays
+    (replication 0: a ``sample`` selection may pick others in other replications).
+    """
+    import numpy as np
+
+    from dcsim.config.workloads import TraceWorkload
+    from dcsim.workload.checks import trace_sizes
+
+    out: list[Issue] = []
+    base_dir = base_dir_of(sc.source)
+    for gg in sc.guest_groups:
+        spec, t = gg.spec, gg.type
+        if not spec.size_from_trace or not isinstance(spec.workload, TraceWorkload):
+            continue
+        want = {"vm": ("type1", "type2"), "container": ("container",)}.get(spec.kind or "")
+        hosts = [h for h in sc.host_groups if want is None or h.profile.kind in want]
+        if not hosts:
+            continue  # reported at guests[i].kind
+        try:
+            sizes = trace_sizes(spec.workload, spec.count, sc.config.seed, gg.index,
+                                base_dir=base_dir)
+        except ConfigError:
+            continue  # reported by the workload checks
+        n = spec.count
+        vc = sizes.get("vcpus", np.full(n, float(t.vcpus)))
+        mips = sizes.get("mips_per_vcpu", np.full(n, float(t.mips)))
+        ram = sizes.get("ram_bytes", np.full(n, float(t.ram)))
+        cores = np.asarray([h.model.cores for h in hosts], dtype=np.float64)
+        mpc = np.asarray([h.model.mips_per_core for h in hosts], dtype=np.float64)
+        ram_free = np.asarray([h.model.ram - h.profile.host_reserved_mem for h in hosts])
+        ram_over = np.asarray([h.profile.mem_overhead_per_guest for h in hosts])
+        disk_bad = np.asarray([t.disk + h.profile.disk_overhead_per_guest > h.model.storage
+                               for h in hosts])
+        tol = 1 + 1e-9
+        bad = {
+            "mips": mips[:, None] > mpc[None, :] * tol,
+            "vcpus": vc[:, None] > cores[None, :],
+            "ram": ram[:, None] + ram_over[None, :] > ram_free[None, :] * tol,
+            "disk": np.broadcast_to(disk_bad[None, :], (n, len(hosts))),
+        }
+        nofit = np.logical_or.reduce(list(bad.values())).all(axis=1)
+        if not nofit.any():
+            continue
+        parts = []
+        alone = np.zeros(n, dtype=bool)
+        for key in ("mips", "vcpus", "ram"):
+            m = bad[key].all(axis=1) & nofit
+            alone |= m
+            if not m.any():
+                continue
+            if key == "mips":
+                parts.append(f"{int(m.sum())} need more MIPS per vCPU than any core: up to "
+                             f"{mips[m].max():g} MIPS per vCPU > {mpc.max():g} MIPS cores")
+            elif key == "vcpus":
+                parts.append(f"{int(m.sum())} have more vCPUs than any host has cores: up to "
+                             f"{vc[m].max():g} > {cores.max():g}")
+            else:
+                parts.append(f"{int(m.sum())} need more RAM than any host has beside its "
+                             f"layer: up to {(ram[m].max() + ram_over.min()) / 2**30:.1f} GiB "
+                             f"> {ram_free.max() / 2**30:.1f} GiB")
+        if bad["disk"][0].all():
+            parts.append(f"{int(nofit.sum())} need more storage than any host has")
+            alone[:] = True
+        rest = int((nofit & ~alone).sum())
+        if rest:
+            parts.append(f"{rest} fit no host because none has enough of everything")
+        out.append(Issue(f"guests[{gg.index}]",
+                         f"{int(nofit.sum())} of {n} guests sized from the trace fit on no "
+                         f"host even when empty ({'; '.join(parts)}); they would be rejected "
+                         "on arrival (--allow-rejections runs anyway and counts them in "
+                         "guests_rejected)"))
     return out

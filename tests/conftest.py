@@ -19,6 +19,20 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden", action="store_true", default=False,
+        help="rewrite the pinned golden files (tests/golden/*.json) from the current code "
+             "instead of comparing; review the diff before committing it",
+    )
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    """True when pytest runs with ``--update-golden`` (golden tests rewrite their file)."""
+    return bool(request.config.getoption("--update-golden"))
+
+
 @pytest.fixture
 def repo() -> Path:
     return REPO

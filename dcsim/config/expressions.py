@@ -8,9 +8,13 @@ exp`` with positional arguments.
 
 Refuses everything else when the expression is parsed: attribute calls, keyword arguments,
 lambdas, comprehensions, subscripts other than an integer index in a path, containers (lists,
-dicts, tuples), constants other than numbers and strings, ``in`` / ``is``, and any other
-function. When evaluated it refuses unknown names and exponents larger than 64 in magnitude,
-and reports type errors and arithmetic errors (division by zero, overflow) as ``ValueError``.
+dicts, tuples), constants other than numbers and strings, ``in`` / ``is``, any other function,
+and texts longer than :data:`MAX_TEXT` characters. When evaluated it refuses unknown names,
+exponents larger than 64 in magnitude, and any value too large to be a config value: integers
+beyond :data:`MAX_INT_BITS` bits, strings beyond :data:`MAX_STR` characters (both refused
+*before* they are computed: ``((9**64)**64)**64`` or ``'a' * 10**9`` never allocate), and
+floats that are ``inf`` or ``nan``. Type errors and arithmetic errors (division by zero,
+overflow) are reported as ``ValueError`` too.
 Expressions are parsed with :mod:`ast` and walked by a whitelist evaluator: nothing is ever
 passed to ``eval`` or ``exec``.
 
@@ -41,6 +45,40 @@ _FUNCS: dict[str, Callable[..., Any]] = {
     "int": int, "float": float, "sqrt": math.sqrt, "log": math.log, "exp": math.exp,
 }
 _CONSTS: dict[str, Any] = {"true": True, "false": False, "True": True, "False": False}
+MAX_TEXT = 2000
+"""Longest expression text (characters)."""
+MAX_INT_BITS = 256
+"""Largest integer an expression may produce (bits); config integers fit in 64."""
+MAX_STR = 10_000
+"""Longest string an expression may produce (characters)."""
+
+
+def _size_bits(x: Any) -> int:
+    return abs(int(x)).bit_length() if isinstance(x, int) and not isinstance(x, bool) else 64
+
+
+def _precheck(op: ast.operator, left: Any, right: Any, text: str) -> None:
+    """Refuse a ``*`` or ``**`` whose result would be too large, before computing it."""
+    if isinstance(op, ast.Mult):
+        for s, n in ((left, right), (right, left)):
+            if isinstance(s, str) and isinstance(n, int) and len(s) * max(n, 0) > MAX_STR:
+                raise ValueError(f"string longer than {MAX_STR} characters in {text!r}")
+    if (isinstance(op, ast.Pow) and isinstance(left, int) and isinstance(right, int)
+            and right > 0 and _size_bits(left) * right > 4 * MAX_INT_BITS):
+        raise ValueError(f"value larger than {MAX_INT_BITS} bits in {text!r}")
+
+
+def _checked(value: Any, text: str) -> Any:
+    """``value`` if it is small enough and finite; else ``ValueError``."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
+        raise ValueError(f"value larger than {MAX_INT_BITS} bits in {text!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"value is not a finite number ({value!r}) in {text!r}")
+    if isinstance(value, str) and len(value) > MAX_STR:
+        raise ValueError(f"string longer than {MAX_STR} characters in {text!r}")
+    return value
 
 
 def _name_of(node: ast.expr) -> str | None:
@@ -72,13 +110,20 @@ class Expression:
 
     def __init__(self, text: str) -> None:
         self.text = text
+        if len(text) > MAX_TEXT:
+            raise ValueError(f"expression longer than {MAX_TEXT} characters")
         try:
             tree = ast.parse(text.strip(), mode="eval")
         except SyntaxError as exc:
             raise ValueError(f"cannot parse expression {text!r}: {exc.msg}") from None
+        except (ValueError, RecursionError, MemoryError) as exc:  # 5000-digit literal, nesting
+            raise ValueError(f"cannot parse expression {text!r}: {type(exc).__name__}") from None
         self._root = tree.body
         self.names: list[str] = []
-        self._check(self._root)
+        try:
+            self._check(self._root)
+        except RecursionError:
+            raise ValueError(f"expression nested too deeply: {text!r}") from None
 
     def _check(self, node: ast.expr) -> None:
         name = _name_of(node)
@@ -123,11 +168,12 @@ class Expression:
             On an unknown name, a type mismatch, division by zero or a huge power.
         """
         try:
-            return self._eval(self._root, env)
+            return _checked(self._eval(self._root, env), self.text)
         except ValueError:
             raise
-        except (TypeError, ArithmeticError) as exc:
-            raise ValueError(f"cannot evaluate {self.text!r}: {exc}") from None
+        except (TypeError, ArithmeticError, RecursionError, MemoryError) as exc:
+            raise ValueError(f"cannot evaluate {self.text!r}: {exc or type(exc).__name__}") \
+                from None
 
     def _eval(self, node: ast.expr, env: Mapping[str, Any]) -> Any:
         name = _name_of(node)
@@ -138,12 +184,13 @@ class Expression:
                 return _CONSTS[name]
             raise ValueError(f"unknown name {name!r} in {self.text!r}")
         if isinstance(node, ast.Constant):
-            return node.value
+            return _checked(node.value, self.text)
         if isinstance(node, ast.BinOp):
             left, right = self._eval(node.left, env), self._eval(node.right, env)
             if isinstance(node.op, ast.Pow) and abs(float(right)) > 64:
                 raise ValueError(f"exponent {right!r} too large in {self.text!r}")
-            return _BINOPS[type(node.op)](left, right)
+            _precheck(node.op, left, right, self.text)
+            return _checked(_BINOPS[type(node.op)](left, right), self.text)
         if isinstance(node, ast.UnaryOp):
             operand = self._eval(node.operand, env)
             if isinstance(node.op, ast.Not):
@@ -170,4 +217,5 @@ class Expression:
             return self._eval(branch, env)
         assert isinstance(node, ast.Call)
         assert isinstance(node.func, ast.Name)
-        return _FUNCS[node.func.id](*(self._eval(a, env) for a in node.args))
+        args = [self._eval(a, env) for a in node.args]
+        return _checked(_FUNCS[node.func.id](*args), self.text)

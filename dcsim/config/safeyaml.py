@@ -136,6 +136,7 @@ BoundedLoader.add_constructor("tag:yaml.org,2002:int", BoundedLoader.construct_y
 def _count_nodes(root: Node) -> None:
     """Refuse a document whose alias-expanded tree exceeds ``MAX_NODES`` (memoised: linear)."""
     sizes: dict[int, int] = {}
+    open_: set[int] = set()  # nodes whose children are being counted: an alias to one is a cycle
     # iterative post-order: the depth is already bounded, but keep the stack explicit anyway
     stack: list[tuple[Node, bool]] = [(root, False)]
     while stack:
@@ -148,9 +149,19 @@ def _count_nodes(root: Node) -> None:
         elif isinstance(node, MappingNode):
             kids = [n for pair in node.value for n in pair]
         if not done:
+            if id(node) in open_:
+                raise LimitError("an alias refers to a value that contains it (a cycle)",
+                                 node.start_mark)
+            open_.add(id(node))
             stack.append((node, True))
-            stack.extend((k, False) for k in kids if id(k) not in sizes)
+            for k in kids:
+                if id(k) in open_:
+                    raise LimitError("an alias refers to a value that contains it (a cycle)",
+                                     k.start_mark)
+                if id(k) not in sizes:
+                    stack.append((k, False))
             continue
+        open_.discard(id(node))
         total = 1 + sum(sizes[id(k)] for k in kids)
         if total > MAX_NODES:
             raise LimitError(f"more than {MAX_NODES:,} values once aliases are expanded",

@@ -118,7 +118,7 @@ class SampleSpec(Frozen):
     """``n`` points drawn at random or by Latin-hypercube sampling."""
 
     method: Literal["random", "lhs"] = "random"
-    n: int = Field(gt=0, description="number of sampled points")
+    n: int = Field(gt=0, le=100_000, description="number of sampled points (at most 100,000)")
     seed: int | None = Field(None, ge=0, description="sampling seed; default: the config's seed")
     params: dict[str, Distribution] = Field(min_length=1)
 
@@ -160,12 +160,12 @@ def value_blocks(grid: Mapping[str, list[Any]], zipped: Mapping[str, list[Any]],
         if not values:
             issues.append(Issue(key_path("grid", key), "empty list of values"))
             continue
-        seen: list[str] = []
+        seen: set[str] = set()  # a set: a list made this quadratic in the number of values
         for v in values:
             c = canon(v)
             if c in seen:
                 issues.append(Issue(key_path("grid", key), f"value {v!r} is listed twice"))
-            seen.append(c)
+            seen.add(c)
         blocks.append([{key: plain(v)} for v in values])
     if zipped:
         lengths = {k: len(v) for k, v in zipped.items()}

@@ -120,12 +120,29 @@ class GuestGroup(Frozen):
         description="share of the guest's bare-metal time spent waiting on storage I/O; the "
         "layer's io_seq_factor / io_rand_factor stretch it (see io_pattern)",
     )
-    io_pattern: Literal["sequential", "random"] = "random"
+    io_pattern: Literal["sequential", "random", "latency"] = Field(
+        "random",
+        description="storage I/O kind: throughput-bound 'sequential' (io_seq_factor) or "
+        "'random' (io_rand_factor), or 'latency': synchronous small I/O at queue depth 1, "
+        "stretched by the layer's io_latency_mult")
     net_fraction: float = Field(
         0.0, ge=0, le=1,
         description="share of the guest's bare-metal time spent on network I/O; the layer's "
         "net_bulk_factor stretches it",
     )
+    net_pattern: Literal["bulk", "request"] = Field(
+        "bulk",
+        description="network I/O kind: 'bulk' transfers (net_bulk_factor) or 'request': "
+        "request-response waiting on round trips of native length net_rtt, each lengthened by "
+        "the layer's net_latency_add")
+    net_rtt: Duration = Field(
+        37.5e-6, gt=0,
+        description="native round trip of a 'request' guest, s; default 37.5 us: Felter et al. "
+        "2014, netperf TCP_RR on native Linux, 10 GbE")
+    mem_bound_fraction: float = Field(
+        0.0, ge=0, le=1,
+        description="share of the work that is memory-bandwidth-bound (pays the layer's "
+        "mem_bw_overhead on top of cpu_overhead)")
     syscall_fraction: float = Field(
         0.0, ge=0, le=1,
         description="share of the work that is syscall/I/O-heavy (pays the layer's "

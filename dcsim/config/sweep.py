@@ -57,6 +57,7 @@ import copy
 import hashlib
 import itertools
 import json
+import math
 import re
 import types
 import typing
@@ -83,6 +84,11 @@ from dcsim.config.sampling import (
     value_blocks,
 )
 from dcsim.errors import ConfigError, Issue
+
+MAX_POINTS = 100_000
+"""Most points a sweep may expand to (grid × zip × sample)."""
+MAX_RUNS = 1_000_000
+"""Most runs (points × replications) of one sweep."""
 
 #: Validates one point's raw config completely; returns its scenario or raises ConfigError.
 ParseFn = Callable[[dict[str, Any], str | None], Any]
@@ -118,7 +124,8 @@ class SweepSpec(Frozen):
                                     description="path or name -> arithmetic expression")
     constraints: list[str] = Field(default_factory=list,
                                    description="boolean expressions; false -> point skipped")
-    replications: int = Field(1, gt=0, description="runs per point, independent seeds")
+    replications: int = Field(1, gt=0, le=10_000,
+                              description="runs per point, independent seeds (at most 10,000)")
 
 
 # ----------------------------------------------------------------------------- the plan
@@ -429,6 +436,14 @@ def expand_sweep(data: dict[str, Any], source: str | None = None, *,
                       if n not in known and n not in base_refs)
 
     blocks = value_blocks(spec.grid, spec.zip, spec.sample, base_seed, issues)
+    n_points = math.prod(len(b) for b in blocks)
+    if n_points > MAX_POINTS:
+        issues.append(Issue("sweep", f"{n_points:,} points (grid × zip × sample); at most "
+                            f"{MAX_POINTS:,}: split the sweep"))
+    elif n_points * spec.replications > MAX_RUNS:
+        issues.append(Issue("sweep.replications", f"{n_points:,} points × {spec.replications:,} "
+                            f"replications = {n_points * spec.replications:,} runs; at most "
+                            f"{MAX_RUNS:,}"))
     if issues:
         raise ConfigError(issues, source=source)
 

@@ -242,7 +242,10 @@ class WeibullLifetime(_Spec):
     """Weibull lifetime: ``shape`` k and ``scale`` λ (mean λ·Γ(1 + 1/k))."""
 
     kind: Literal["weibull"] = "weibull"
-    shape: float = Field(gt=0)
+    shape: float = Field(
+        ge=0.01, le=100,
+        description="k in [0.01, 100]: below 0.01, draws (-ln(1-u))^(1/k) overflow to infinity",
+    )
     scale: Duration = Field(gt=0)
 
 

@@ -23,7 +23,8 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dcsim.errors import Issue
+from dcsim.config.safeyaml import regular_file
+from dcsim.errors import ConfigError, Issue
 from dcsim.metrics.contract import SUMMARY
 from dcsim.workload.arrivals import lifetime_distribution
 
@@ -53,6 +54,8 @@ FAULT_SUMMARY_DOC: dict[str, str] = {
 # ----------------------------------------------------------------------------- failure traces
 
 _MAX_TRACE_ISSUES = 20
+MAX_FAILURE_TRACE_BYTES = 256 * 1024**2
+"""Largest failure trace read (bytes)."""
 
 
 def read_failure_trace(path: Path, n_hosts: int, where: str = "faults.hosts.trace"
@@ -77,8 +80,12 @@ def read_failure_trace(path: Path, n_hosts: int, where: str = "faults.hosts.trac
     """
     issues: list[Issue] = []
     rows: list[tuple[int, float, float]] = []
-    if not path.is_file():
+    if not path.exists():
         return [], [Issue(where, f"failure trace not found: {path}")]
+    try:
+        regular_file(path, "failure trace", MAX_FAILURE_TRACE_BYTES)
+    except ConfigError as exc:
+        return [], [Issue(where, str(i)) for i in exc.issues]
     try:
         text = path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -91,7 +98,7 @@ def read_failure_trace(path: Path, n_hosts: int, where: str = "faults.hosts.trac
     missing = [c for c in ("host", "fail_s", "repair_s") if c not in cols]
     if missing:
         return [], [Issue(where, f"{path.name}: missing column(s) {', '.join(missing)} in the "
-                          f"header {header!r}; expected host,fail_s,repair_s")]
+                          f"header; expected host,fail_s,repair_s")]
     ih, jf, jr = cols.index("host"), cols.index("fail_s"), cols.index("repair_s")
     for line, rec in enumerate(reader, start=2):
         if not rec or all(not c.strip() for c in rec):

@@ -65,41 +65,52 @@ def arrive(sim: Simulation, guests: I64) -> None:
     sim.stop_at[guests] = np.minimum(now + sim.lifetime_s[guests], sim.duration)
 
 
-def settle(sim: Simulation, guests: I64 | None = None) -> None:
-    """Integrate the waiting demand of ``guests`` (default all) up to now, by cause."""
+_BOOTING, _RUNNING = int(GuestStatus.BOOTING), int(GuestStatus.RUNNING)
+_REJECTED, _DOWN = int(GuestStatus.REJECTED), int(GuestStatus.DOWN)
+
+
+def settle(sim: Simulation, guests: I64 | None = None, *, on_host: bool = False) -> None:
+    """Integrate the waiting demand of ``guests`` (default all) up to now, by cause.
+
+    ``on_host``: the guests are all placed on hosts (the host settle), so none is rejected or
+    down; only booting and paused guests can be waiting (a cheaper test).
+    """
     st, now = sim.state, sim.env.now
     if guests is None:
-        status, paused, t0 = st.status, sim.paused, sim.w_last
-        stop, rec, jobs = sim.stop_at, sim.recovering, sim.has_jobs
-        want = sim.u_last * st.vcpus * st.mips
-        until = sim.wake_until
+        status = st.status
+        waiting = ((status == _BOOTING) | (status == _DOWN) | (status == _REJECTED)
+                   | ((status == _RUNNING) & sim.paused)) & ~sim.has_jobs
+        idx = np.flatnonzero(waiting)
     else:
         if guests.shape[0] == 0:
             return
-        status, paused, t0 = st.status[guests], sim.paused[guests], sim.w_last[guests]
-        stop, rec, jobs = sim.stop_at[guests], sim.recovering[guests], sim.has_jobs[guests]
-        want = sim.u_last[guests] * st.vcpus[guests] * st.mips[guests]
-        until = sim.wake_until[guests]
-    booting = (status == GuestStatus.BOOTING) & ~rec
-    down = ((status == GuestStatus.DOWN) | ((status == GuestStatus.RUNNING) & paused)
-            | ((status == GuestStatus.BOOTING) & rec))
-    rejected = status == GuestStatus.REJECTED
-    waiting = (booting | down | rejected) & ~jobs
-    if waiting.any():
-        t1 = np.minimum(now, stop)
+        status = st.status[guests]
+        if on_host:
+            waiting = ((status == _BOOTING) | sim.paused[guests]) & ~sim.has_jobs[guests]
+        else:
+            waiting = ((status == _BOOTING) | (status == _DOWN) | (status == _REJECTED)
+                       | ((status == _RUNNING) & sim.paused[guests])) & ~sim.has_jobs[guests]
+        idx = guests[waiting]
+    if idx.shape[0]:
+        s = st.status[idx]
+        rec = sim.recovering[idx]
+        booting = (s == _BOOTING) & ~rec
+        rejected = s == _REJECTED
+        down = ~booting & ~rejected  # DOWN, paused, or booting again after a failure
+        t0 = sim.w_last[idx]
+        t1 = np.minimum(now, sim.stop_at[idx])
         dt = np.maximum(t1 - t0, 0.0)
-        mi = np.where(waiting, want * dt, 0.0)
-        wake_dt = np.where(booting, np.clip(np.minimum(t1, until) - t0, 0.0, dt), 0.0)
+        want = sim.u_last[idx] * st.vcpus[idx] * st.mips[idx]
+        mi = want * dt
+        wake_dt = np.where(booting, np.clip(np.minimum(t1, sim.wake_until[idx]) - t0, 0.0, dt),
+                           0.0)
         wake_mi = want * wake_dt
         by = sim.unserved_by_cause
-        by[WAKE] += float(wake_mi[booting & ~jobs].sum())
-        by[BOOT] += float((mi - wake_mi)[booting & ~jobs].sum())
+        by[WAKE] += float(wake_mi.sum())
+        by[BOOT] += float((mi - wake_mi)[booting].sum())
         by[REJECTED] += float(mi[rejected].sum())
         by[DOWNTIME] += float(mi[down].sum())
-        if guests is None:
-            sim.wait_mi += mi
-        else:
-            sim.wait_mi[guests] += mi
+        sim.wait_mi[idx] += mi
     if guests is None:
         sim.w_last[:] = now
     else:

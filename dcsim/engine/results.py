@@ -62,9 +62,9 @@ def migration_summary(
 ) -> dict[str, Any]:
     """Migration records and the SLA metrics of Beloglazov & Buyya (CCPE 2012).
 
-    SLATAH: fraction of awake host time spent at 100 % CPU (pooled over hosts). PDM: work lost
-    to migration (slowdown and downtime) over work demanded. SLAV = SLATAH × PDM; ESV =
-    energy × SLAV.
+    SLATAH: fraction of awake, woken host time spent at 100 % CPU (pooled over hosts). PDM:
+    work lost to migration (slowdown and downtime) over work demanded (offered load).
+    SLAV = SLATAH × PDM; ESV = IT energy × SLAV.
     """
     recs = sim.migration_records
     out: dict[str, Any] = {}
@@ -86,7 +86,8 @@ def migration_summary(
                 "stop_reason": [r.stop_reason for r in recs],
             }
         )
-    slatah = float(sim.full_s.sum() / total_active) if total_active > 0 else 0.0
+    ready = float(sim.ready_s.sum())  # awake time minus time spent waking
+    slatah = float(sim.full_s.sum() / ready) if ready > 0 else 0.0
     pdm = float(sim.mig_loss_mi.sum() / demand_mi) if demand_mi > 0 else 0.0
 
     sd_mean, sd_sd = mean_sd(np.asarray(sim.shutdown_gaps, dtype=np.float64))

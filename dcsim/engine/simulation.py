@@ -11,14 +11,16 @@ with what happens, not with guests × intervals.
 
 CPU model. A guest that spends part of its bare-metal time on storage or network I/O
 (``io_fraction``, ``net_fraction``) waits longer for I/O under a layer with slower I/O
-(``io_*_factor``, ``net_bulk_factor``), so it can only ask for ``ClusterState.io_scale`` of its
-demand (the rest stays unmet). To deliver ``d`` useful MIPS a guest makes its host spend
-``d / eff`` raw MIPS, with
+(``io_*_factor``, ``io_latency_mult`` for latency-bound I/O, ``net_bulk_factor``,
+``net_latency_add`` for request-response traffic), so it can only ask for
+``ClusterState.io_scale`` of its demand (the rest stays unmet). To deliver ``d`` useful MIPS a
+guest makes its host spend ``d / eff`` raw MIPS, with
 ``eff = (1 − cpu_overhead)(1 − sched_overhead(r))(1 − syscall_fraction·syscall_overhead)
-(1 − interference)``: the virtualization layer's cost on CPU-bound work, time-slicing cost growing
-with runnable (busy) vCPUs per core ``r`` (none when pinned), the extra cost of syscall/I/O-heavy
-work, and slowdown from each busy co-located guest marked ``antisocial`` (a noisy neighbour: the
-sources measure interference only for such neighbours). A guest's ``mips`` per vCPU is its speed
+(1 − mem_bound_fraction·mem_bw_overhead)(1 − interference)``: the virtualization layer's cost on
+CPU-bound work, time-slicing cost growing with runnable (busy) vCPUs per core ``r`` (none when
+pinned), the extra cost of syscall/I/O-heavy and of memory-bandwidth-bound work, and slowdown
+from each busy co-located guest marked ``antisocial`` (a noisy neighbour: the sources measure
+interference only for such neighbours). A guest's ``mips`` per vCPU is its speed
 on bare metal and also its entitlement in host CPU: raw demand is capped at vCPUs × min(``mips``,
 core speed) (× its ``cpu_cap``), so a CPU-bound guest under a layer delivers ``eff`` of its
 bare-metal speed whatever the core speed, while a guest asking less than ``eff`` of its entitlement
@@ -29,6 +31,10 @@ did not get is its unmet demand (SLA violation).
 Accounting per host is a time integral updated at each change (``_settle``): energy from the power
 model at the host's utilisation, busy and available CPU, per guest the work demanded and
 delivered, and completions of finite jobs (exact instants, by interpolation within the piece).
+The demand of guests that wait (for a host's wake, booting, rejected, stopped or down) is
+integrated by ``dcsim.engine.offered`` (offered load, unserved by cause); the time series is
+built from these integrals by ``dcsim.engine.records`` (interval averages); network equipment
+adds its energy through ``network_energy`` (``dcsim.engine.traffic``).
 
 Imports: simpy, numpy, pandas, dcsim.{config, model, kernels, policies, workload, metrics, rng}.
 """
@@ -154,6 +160,7 @@ class Simulation:
         self.avail_mi = np.zeros(n_h)
         self.guest_s = np.zeros(n_h)  # guest-seconds hosted (consolidation ratio)
         self.full_s = np.zeros(n_h)  # time at 100 % CPU while awake (SLATAH)
+        self.ready_s = np.zeros(n_h)  # time awake and done waking (SLATAH's active time)
         self.awake_since = np.zeros(n_h)
         self.shutdown_gaps: list[float] = []  # time awake before each shutdown, s
         self.placed_since = np.zeros(n_g)
@@ -232,6 +239,10 @@ class Simulation:
         self.avail_mi[hosts] += awake * st.cap_mips[hosts] * dt
         self.guest_s[hosts] += st.n_guests[hosts] * dt
         self.full_s[hosts] += (awake & (self.util[hosts] >= 1.0 - 1e-9)) * dt
+        # a waking host serves no guest yet: not active time for SLATAH (else a slower wake
+        # would lower it)
+        ready_dt = np.clip(now - np.maximum(self.last_t[hosts], self.ready_at[hosts]), 0.0, dt)
+        self.ready_s[hosts] += awake * ready_dt
         if guests.shape[0]:
             t0 = self.last_t[st.host_of[guests]]
             gdt = now - t0
@@ -255,7 +266,7 @@ class Simulation:
                 self.work[jg] = after
                 jobs.job_completions(self, jg, t0[jm], before, rate, after)
         self.last_t[hosts] = now
-        offered.settle(self, guests)
+        offered.settle(self, guests, on_host=True)
 
     def _share(self, hosts: I64, guests: I64) -> None:
         """Re-share CPU on ``hosts`` (sorted) among their running ``guests``; update power."""
@@ -277,7 +288,8 @@ class Simulation:
             runnable = np.bincount(local, weights=busy * st.vcpus[g],
                                    minlength=hosts.shape[0]).astype(np.float64)
             eff = (st.efficiency(hosts, runnable)[local]
-                   * (1.0 - st.syscall_frac[g] * st.syscall_overhead[h_of]) * interf)
+                   * (1.0 - st.syscall_frac[g] * st.syscall_overhead[h_of])
+                   * (1.0 - st.mem_frac[g] * st.mem_bw_overhead[h_of]) * interf)
             # a vCPU's entitlement: its bare-metal speed in host MIPS (never above a core)
             limit = st.vcpus[g] * np.minimum(st.mips[g], st.mips_per_core[h_of]) * st.cap_frac[g]
             if self.any_io:

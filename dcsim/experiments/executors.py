@@ -30,6 +30,7 @@ from __future__ import annotations
 import ctypes
 import importlib
 import os
+import re
 import signal
 import sys
 import threading
@@ -308,7 +309,13 @@ class DaskExecutor:
             raise ConfigError(Issue("--executor", "dask needs the 'distributed' package: "
                                     "pip install 'dcsim[distributed]'")) from exc
         if self.scheduler:
-            self._client = distributed.Client(self.scheduler)
+            try:
+                self._client = distributed.Client(self.scheduler, timeout=CONNECT_TIMEOUT_S)
+            except (OSError, TimeoutError, ValueError) as exc:
+                from dcsim.errors import ConfigError, Issue
+
+                raise ConfigError(Issue("--scheduler", f"cannot connect to the Dask scheduler "
+                                        f"{self.scheduler!r}: {exc}")) from None
             info = self._client.scheduler_info()
             self.workers = max(1, len(info.get("workers", {})))
         else:
@@ -356,6 +363,29 @@ def _take(it: Iterator[RunTask], n: int) -> list[RunTask]:
     return out
 
 
+_SCHEDULER = re.compile(r"^(tcp|tls|ws|wss|ucx|inproc)://[A-Za-z0-9._\-\[\]:%]+(:\d{1,5})?/?$")
+CONNECT_TIMEOUT_S = 10
+"""How long to wait for a Dask scheduler before refusing the address (s)."""
+
+
+def _probe(address: str) -> None:
+    """Open and close a TCP connection to ``tcp://HOST:PORT``; ConfigError if it fails."""
+    import socket
+
+    from dcsim.errors import ConfigError, Issue
+
+    hostport = address.removeprefix("tcp://").rstrip("/")
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(Issue("--scheduler", f"expected tcp://HOST:PORT, got {address!r}"))
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S):
+            pass
+    except (OSError, ValueError) as exc:
+        raise ConfigError(Issue("--scheduler", f"cannot connect to the Dask scheduler "
+                                f"{address!r}: {exc}")) from None
+
+
 def make_executor(name: str, workers: int | None = None,
                   scheduler: str | None = None) -> SerialExecutor | ProcessExecutor | DaskExecutor:
     """The executor called ``name`` (``serial``, ``processes`` or ``dask``)."""
@@ -365,6 +395,11 @@ def make_executor(name: str, workers: int | None = None,
         raise ConfigError(Issue("--workers", f"must be at least 1, got {workers}"))
     if scheduler and name != "dask":
         raise ConfigError(Issue("--scheduler", f"only used with --executor dask (got {name})"))
+    if scheduler and not _SCHEDULER.match(scheduler):
+        raise ConfigError(Issue("--scheduler", f"expected a Dask scheduler address such as "
+                                f"tcp://HOST:PORT, got {scheduler!r}"))
+    if scheduler and scheduler.startswith("tcp://"):
+        _probe(scheduler)  # refuse an unreachable scheduler before any folder is written
     if name == "serial":
         return SerialExecutor()
     if name == "processes":

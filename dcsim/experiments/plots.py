@@ -31,7 +31,11 @@ def plot_run(results: Path, out_dir: Path | None = None) -> list[Path]:
     if not ts_path.exists():
         raise ConfigError(Issue("RESULTS",
                                 f"{results} is not a run folder (no timeseries.parquet)"))
-    ts = pd.read_parquet(ts_path)
+    try:
+        ts = pd.read_parquet(ts_path)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise ConfigError(Issue("RESULTS", f"{ts_path}: not a readable Parquet file "
+                                f"({type(exc).__name__})")) from None
     plt = _figure_module()
     fig, axes = plt.subplots(3, 1, figsize=(7, 7), sharex=True)
     hours = ts["time_s"] / 3600.0

@@ -116,7 +116,8 @@ SUMMARY: dict[str, Column] = {
     "p95_job_slowdown": _f("1", "95th percentile of job slowdown"),
     "makespan_s": _f("s", "time the last job ended"),
     "migrations": _i(_COUNT, "migrations finished"),
-    "migrations_aborted": _i(_COUNT, "migrations cut short (guest left, destination failed)"),
+    "migrations_aborted": _i(_COUNT, "migrations cut short (guest left, destination failed, "
+                                     "failed links cut it off before its switch-over)"),
     "mean_migration_s": _f("s", "mean migration duration"),
     "p95_migration_s": _f("s", "95th percentile of migration duration"),
     "mean_downtime_s": _f("s", "mean stop-and-copy downtime"),
@@ -127,7 +128,8 @@ SUMMARY: dict[str, Column] = {
     "time_before_shutdown_sd_s": _f("s", "sample sd of that time"),
     "time_before_migration_mean_s": _f("s", "mean time a guest stayed on a host before moving"),
     "time_before_migration_sd_s": _f("s", "sample sd of that time"),
-    "slatah": _f("1", "Σ_hosts time awake at 100 % CPU / Σ_hosts awake time (pooled over hosts)"),
+    "slatah": _f("1", "Σ_hosts time awake at 100 % CPU / Σ_hosts time awake and done waking "
+                      "(pooled over hosts; a host being woken serves no guest yet)"),
     "pdm": _f("1", "work lost to migration (demand × slow-down during live rounds + demand while "
                    "stopped) / demand_mi"),
     "slav": _f("1", "slatah × pdm (Beloglazov & Buyya, CCPE 2012)"),

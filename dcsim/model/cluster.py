@@ -134,6 +134,9 @@ class ClusterState:
     io_seq_factor: F64
     io_rand_factor: F64
     net_bulk_factor: F64
+    mem_bw_overhead: F64
+    io_latency_mult: F64
+    net_latency_add: F64  # s
     # hosts: dynamic
     used_ram: F64
     used_storage: F64
@@ -153,7 +156,11 @@ class ClusterState:
     syscall_frac: F64
     io_frac: F64
     io_random: NDArray[np.bool_]
+    io_latency: NDArray[np.bool_]  # synchronous small I/O: bound by I/O latency
     net_frac: F64
+    net_request: NDArray[np.bool_]  # request-response network I/O: bound by round trips
+    net_rtt: F64  # native round trip of such a guest, s
+    mem_frac: F64  # share of the work that is memory-bandwidth-bound
     antisocial: NDArray[np.bool_]  # noisy neighbour (interference source)
     guest_group: I64
     host_of: I64
@@ -227,6 +234,9 @@ class ClusterState:
             io_seq_factor=hrep([p.io_seq_factor for p in prof]),
             io_rand_factor=hrep([p.io_rand_factor for p in prof]),
             net_bulk_factor=hrep([p.net_bulk_factor for p in prof]),
+            mem_bw_overhead=hrep([p.mem_bw_overhead for p in prof]),
+            io_latency_mult=hrep([p.io_latency_mult for p in prof]),
+            net_latency_add=hrep([p.net_latency_add for p in prof]),
             used_ram=reserved.copy(),
             used_storage=np.zeros(n_h),
             reserved_mips=np.zeros(n_h),
@@ -245,7 +255,13 @@ class ClusterState:
             io_frac=grep([g.spec.io_fraction for g in gg]),
             io_random=np.repeat(np.asarray([g.spec.io_pattern == "random" for g in gg],
                                            dtype=bool), counts),
+            io_latency=np.repeat(np.asarray([g.spec.io_pattern == "latency" for g in gg],
+                                            dtype=bool), counts),
             net_frac=grep([g.spec.net_fraction for g in gg]),
+            net_request=np.repeat(np.asarray([g.spec.net_pattern == "request" for g in gg],
+                                             dtype=bool), counts),
+            net_rtt=grep([g.spec.net_rtt for g in gg]),
+            mem_frac=grep([g.spec.mem_bound_fraction for g in gg]),
             antisocial=np.repeat(np.asarray([g.spec.antisocial for g in gg], dtype=bool),
                                  counts),
             guest_group=np.repeat(np.arange(len(gg), dtype=np.intp), counts),
@@ -491,12 +507,20 @@ class ClusterState:
 
         A guest spends ``io_fraction`` of its bare-metal time on storage I/O and
         ``net_fraction`` on network I/O; a layer whose I/O runs at factor ``f`` of native
+        (``io_seq_factor`` / ``io_rand_factor`` for throughput-bound storage I/O, ``1 /
+        io_latency_mult`` for latency-bound synchronous I/O, ``io_pattern: latency``;
+        ``net_bulk_factor`` for bulk transfers, ``rtt / (rtt + net_latency_add)`` for
+        request-response traffic waiting on round trips of native length ``net_rtt``)
         stretches that part by ``1 / f`` (it waits, it does not burn CPU), so the guest's rate is
         ``1 / ((1 - io - net) + io / f_io + net / f_net)``.
         """
         io, net = self.io_frac[g], self.net_frac[g]
         f_io = np.where(self.io_random[g], self.io_rand_factor[h], self.io_seq_factor[h])
-        out: F64 = 1.0 / ((1.0 - io - net) + io / f_io + net / self.net_bulk_factor[h])
+        f_io = np.where(self.io_latency[g], 1.0 / self.io_latency_mult[h], f_io)
+        rtt = self.net_rtt[g]
+        f_net = np.where(self.net_request[g], rtt / (rtt + self.net_latency_add[h]),
+                         self.net_bulk_factor[h])
+        out: F64 = 1.0 / ((1.0 - io - net) + io / f_io + net / f_net)
         return out
 
     def efficiency(self, hosts: I64 | None = None, runnable: F64 | None = None) -> F64:

@@ -36,6 +36,7 @@ import networkx as nx
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from dcsim.config.safeyaml import regular_file
 from dcsim.errors import ConfigError, Issue
 from dcsim.units import UnitError, parse_bitrate, parse_duration
 
@@ -331,6 +332,7 @@ def load_graph(
     p = Path(path)
     issues: list[Issue] = []
     raw_g: nx.Graph
+    regular_file(p, "topology file", MAX_TOPOLOGY_FILE_BYTES)  # a FIFO would block forever
     if p.suffix.lower() == ".graphml":
         try:
             raw_g = nx.Graph(nx.read_graphml(p))
@@ -387,6 +389,10 @@ def load_graph(
     if issues:
         raise ConfigError(issues, source=p.name)
     return g
+
+
+MAX_TOPOLOGY_FILE_BYTES = 256 * 1024**2
+"""Largest GraphML or edge-list file read (bytes)."""
 
 
 @dataclass(eq=False)

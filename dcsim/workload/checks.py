@@ -5,13 +5,16 @@ given config location, e.g. ``Issue("guests[0].workload.path", "traces/x.csv lin
 'abc' is not a number")``, so ``dcsim validate`` can report them together with schema issues
 before any run starts.
 
-Imports: dcsim.config.workloads, dcsim.errors, dcsim.rng, dcsim.workload.{traces, models,
+Imports: numpy, dcsim.config.workloads, dcsim.errors, dcsim.rng, dcsim.workload.{traces, models,
 arrivals}.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from dcsim.config.workloads import (
     ArrivalSpec,
@@ -32,6 +35,7 @@ __all__ = [
     "check_workload",
     "check_workload_spec",
     "trace_guest_count",
+    "trace_sizes",
 ]
 
 
@@ -78,6 +82,21 @@ def trace_guest_count(spec: TraceWorkload, *, base_dir: str | Path | None = None
     """How many series the trace spec selects (a natural guest count for its group)."""
     trace = load_trace(spec.name, spec.day, _resolve(spec.path, base_dir))
     return int(select_rows(spec, trace, None, RandomStreams(0), "count").size)
+
+
+def trace_sizes(spec: TraceWorkload, count: int, seed: int, group: int, *,
+                base_dir: str | Path | None = None) -> dict[str, Any]:
+    """Per-guest sizes a trace gives the ``count`` guests of group ``group`` (``vcpus``,
+    ``mips_per_vcpu``, ``ram_bytes``; a missing column is absent), with the rows the run
+    picks: the selection stream is the simulation's (``workload.<group>``, replication 0)."""
+    trace = load_trace(spec.name, spec.day, _resolve(spec.path, base_dir))
+    rows = select_rows(spec, trace, count, RandomStreams(seed), f"workload.{group}")
+    out: dict[str, Any] = {}
+    for key in ("vcpus", "mips_per_vcpu", "ram_bytes"):
+        values = getattr(trace, key, None)
+        if values is not None:
+            out[key] = np.asarray(values, dtype=np.float64)[rows]
+    return out
 
 
 check_workload = check_workload_spec

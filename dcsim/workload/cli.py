@@ -123,8 +123,8 @@ def import_trace(
             trace = _read(kind, path, day)
         except ConfigError as exc:
             for issue in exc.issues:
-                console.print(f"[red]{issue.message}[/]")
-            raise typer.Exit(1) from None
+                console.print(f"[red]{escape(issue.message)}[/]")
+            raise typer.Exit(2) from None  # bad input, like every other command
         target = save_compact(trace, store / label / f"{stem}.npz")
         console.print(f"{label}/{stem}: {trace.n_guests} guests × {trace.n_samples} samples "
                       f"every {trace.interval_s:g} s → {target}")

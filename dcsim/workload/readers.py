@@ -26,11 +26,11 @@ import :mod:`dcsim.workload.traces` (which re-exports these names). Reads files;
 
 from __future__ import annotations
 
-import gzip
 import io
 import re
 import tarfile
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +38,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from dcsim.errors import ConfigError, Issue
+from dcsim.workload.safeio import MAX_DECOMPRESSED_BYTES, read_trace_bytes, shown, trace_file
 from dcsim.workload.tracedata import (
     _MAX_ISSUES,
     F32,
@@ -108,15 +109,15 @@ def _parse_column_file(data: bytes, label: str, ncol: int) -> F64:
         fields = raw.split()
         if not fields:
             continue
-        text = raw.decode("utf-8", "replace").strip()
         if len(fields) != ncol:
-            issues.append(_issue(f"{label} line {k}: expected {ncol} number(s), got {text!r}"))
+            issues.append(_issue(f"{label} line {k}: expected {ncol} number(s), got "
+                                 f"{len(fields)} field(s)"))
             continue
         try:
             rows.append([float(f) for f in fields])
         except ValueError:
             bad = next(f for f in fields if not _is_float(f)).decode("utf-8", "replace")
-            issues.append(_issue(f"{label} line {k}: {bad!r} is not a number"))
+            issues.append(_issue(f"{label} line {k}: {shown(bad)} is not a number"))
     if not rows and not issues:
         issues.append(_issue(f"{label}: file is empty"))
     _fail(issues)
@@ -155,6 +156,9 @@ def _read_percent_files(
             data = read()
         except OSError as exc:
             issues.append(_issue(f"{label}: cannot read ({exc.strerror or exc})"))
+            continue
+        except ConfigError as exc:  # not a regular file, too large, corrupt gzip
+            issues.extend(exc.issues)
             continue
         try:
             arr = _parse_column_file(data, label, ncol)
@@ -216,7 +220,7 @@ def read_planetlab(path: str | Path, day: str | None = None) -> TraceData:
     if not files:
         _fail([_issue(f"{folder}: no trace files in folder")])
     names, series = _read_percent_files(
-        ((p.name, str(p), p.read_bytes) for p in files), ncol=1, clip_cols=()
+        ((p.name, str(p), partial(read_trace_bytes, p)) for p in files), ncol=1, clip_cols=()
     )
     util = np.stack([s[:, 0] for s in series]).astype(np.float32) / np.float32(100.0)
     return TraceData(
@@ -251,7 +255,7 @@ def read_google(path: str | Path, day: str | None = None) -> TraceData:
     entries: dict[str, tuple[str, Callable[[], bytes]]] = {}
     if p.is_dir():
         for f in _visible_files(p):
-            entries[f.name] = (str(f), f.read_bytes)
+            entries[f.name] = (str(f), partial(read_trace_bytes, f))
     elif p.is_file():
         try:
             with tarfile.open(p, "r:*") as tar:
@@ -286,6 +290,9 @@ def read_google(path: str | Path, day: str | None = None) -> TraceData:
 
 
 def _bytes_reader(tar: tarfile.TarFile, member: tarfile.TarInfo) -> Callable[[], bytes]:
+    if member.size > MAX_DECOMPRESSED_BYTES:
+        _fail([_issue(f"{member.name}: {member.size:,} bytes in the archive; at most "
+                      f"{MAX_DECOMPRESSED_BYTES:,}")])
     f = tar.extractfile(member)
     data = f.read() if f is not None else b""
     return lambda: data
@@ -296,14 +303,15 @@ def _bytes_reader(tar: tarfile.TarFile, member: tarfile.TarInfo) -> Callable[[],
 
 def _read_table(path: Path, sep: str = ",") -> tuple[pd.DataFrame, bool]:
     """All columns as strings (stripped); returns (frame, is_csv). Line of row i = i + 2."""
-    if not path.is_file():
+    if not path.exists():
         _fail([_issue(f"{path}: no such file")])
+    trace_file(path)  # a regular file of bounded size (a FIFO would block pandas forever)
     is_csv = not path.name.lower().endswith((".parquet", ".pq"))
     try:
         if is_csv:
             df = pd.read_csv(
-                path, sep=sep, dtype=str, keep_default_na=False, skip_blank_lines=False,
-                skipinitialspace=True, compression="infer",
+                io.BytesIO(read_trace_bytes(path)), sep=sep, dtype=str, keep_default_na=False,
+                skip_blank_lines=False, skipinitialspace=True, compression=None,
             )
             df.columns = [str(c).strip() for c in df.columns]
         else:
@@ -311,7 +319,7 @@ def _read_table(path: Path, sep: str = ",") -> tuple[pd.DataFrame, bool]:
     except pd.errors.EmptyDataError:
         _fail([_issue(f"{path}: file is empty")])
     except (pd.errors.ParserError, OSError, ValueError, UnicodeDecodeError) as exc:
-        _fail([_issue(f"{path}: cannot be parsed ({str(exc).splitlines()[0]})")])
+        _fail([_issue(f"{path}: cannot be parsed ({type(exc).__name__})")])
     if len(df) == 0:
         _fail([_issue(f"{path}: has a header but no data rows")])
     return df, is_csv
@@ -331,9 +339,9 @@ def _numeric(
         bad |= empty & (not allow_empty)
         for i in np.flatnonzero(bad)[:_MAX_ISSUES].tolist():
             where = f"line {i + 2}" if is_csv else f"row {i}"
-            shown = text.iloc[i]
-            msg = "is empty" if shown == "" else "is not a number"
-            issues.append(_issue(f"{path} {where}: {col} {shown!r} {msg}" if shown else
+            cell = text.iloc[i]
+            msg = "is empty" if cell == "" else "is not a number"
+            issues.append(_issue(f"{path} {where}: {col} {shown(cell)} {msg}" if cell else
                                  f"{path} {where}: {col} {msg}"))
         if allow_empty:
             vals[empty] = np.nan
@@ -344,6 +352,11 @@ def _numeric(
 def _where(path: Path, is_csv: bool) -> Callable[[int], str]:
     return (lambda i: f"{path} line {i + 2}") if is_csv else (lambda i: f"{path} row {i}")
 
+
+MAX_GRID_CELLS = 200_000_000
+"""Most guest × sample cells a generic trace may expand to (float32: 800 MB)."""
+_SIZE_MAX = {"vcpus": 4096.0, "ram_mib": 1024.0**3, "mips": 1e7}
+"""Largest guest size a trace may give: vCPUs, RAM (MiB, 1 PiB), MIPS per vCPU."""
 
 GENERIC_COLUMNS = {
     "guest": "guest name or id (required)",
@@ -379,7 +392,7 @@ def read_generic(path: str | Path, name: str = "csv") -> TraceData:
     unknown = sorted(cols - set(GENERIC_COLUMNS))
     if unknown:
         issues.append(_issue(
-            f"{p}: unknown column(s) {', '.join(map(repr, unknown))}; "
+            f"{p}: unknown column(s) {', '.join(map(shown, unknown))}; "
             f"allowed: {', '.join(GENERIC_COLUMNS)}"
         ))
     issues += [_issue(f"{p}: missing column {need!r}") for need in ("guest", "time_s")
@@ -409,8 +422,12 @@ def read_generic(path: str | Path, name: str = "csv") -> TraceData:
     if mem is not None and mem_col is not None:
         issues += _check_range(mem, mem_col, where, 1.0 if mem_col == "memory" else 100.0)
     for c, v in sizes.items():
-        for i in np.flatnonzero(~(v > 0))[:_MAX_ISSUES].tolist():
-            issues.append(_issue(f"{where(i)}: {c} {v[i]:g} must be > 0"))
+        hi = _SIZE_MAX[c]
+        for i in np.flatnonzero(~((v > 0) & (v <= hi)))[:_MAX_ISSUES].tolist():
+            issues.append(_issue(f"{where(i)}: {c} {v[i]:g} must be finite, > 0 and <= {hi:g}"))
+        if c == "vcpus":
+            for i in np.flatnonzero((v > 0) & (v <= hi) & (v != np.round(v)))[:_MAX_ISSUES]:
+                issues.append(_issue(f"{where(int(i))}: vcpus {v[i]:g} must be a whole number"))
     _fail(issues)
     if cpu_col == "cpu_pct":
         cpu = cpu / 100.0
@@ -445,6 +462,11 @@ def read_generic(path: str | Path, name: str = "csv") -> TraceData:
     _fail(issues)
 
     n, s = len(names), int(k.max()) + 1
+    if n * s > MAX_GRID_CELLS:
+        last = int(np.argmax(t))
+        _fail([_issue(f"{where(last)}: time_s {t[last]:g} makes the trace span {s:,} samples of "
+                      f"{step:g} s for {n:,} guest(s); at most {MAX_GRID_CELLS:,} samples in "
+                      "all (a trace that long or that sparse is a mistake)")])
     util = _grid_fill(g, k, cpu, n, s)
     mem_util = _grid_fill(g, k, mem, n, s) if mem is not None else None
     first = first_row[order]
@@ -504,19 +526,14 @@ _BB_COLS = {
 
 def _bitbrains_file(path: Path) -> dict[str, F64]:
     """One GWA-T-12 file as arrays (``;``-separated, optionally gzipped); refuses bad values."""
-    try:
-        raw = path.read_bytes()
-        if path.name.endswith(".gz"):
-            raw = gzip.decompress(raw)
-    except (OSError, EOFError) as exc:
-        _fail([_issue(f"{path}: cannot read ({exc})")])
+    raw = read_trace_bytes(path)
     if not raw.strip():
         _fail([_issue(f"{path}: file is empty")])
     buf = io.BytesIO(raw)
     try:
         df = pd.read_csv(buf, sep=";", skipinitialspace=True, skip_blank_lines=False)
-    except (pd.errors.ParserError, ValueError) as exc:
-        _fail([_issue(f"{path}: cannot be parsed ({str(exc).splitlines()[0]})")])
+    except (pd.errors.ParserError, ValueError, UnicodeDecodeError) as exc:
+        _fail([_issue(f"{path}: cannot be parsed ({type(exc).__name__})")])
     df.columns = [str(c).strip() for c in df.columns]
     missing = [c for c in _BB_COLS if c not in df.columns]
     if missing:

@@ -29,8 +29,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-# The readers, their attribution lines and private parsing helpers stay importable from here
-# (dcsim.workload.arrivals imports the helpers from this module).
 from dcsim.workload.readers import BITBRAINS_SOURCE as BITBRAINS_SOURCE
 from dcsim.workload.readers import (
     GENERIC_COLUMNS,
@@ -46,6 +44,10 @@ from dcsim.workload.readers import _check_range as _check_range
 from dcsim.workload.readers import _numeric as _numeric
 from dcsim.workload.readers import _read_table as _read_table
 from dcsim.workload.readers import _where as _where
+
+# The readers, their attribution lines and private parsing helpers stay importable from here
+# (dcsim.workload.arrivals imports the helpers from this module).
+from dcsim.workload.safeio import check_npz
 from dcsim.workload.tracedata import F32, TraceData, _concat, _fail, _issue, _ro
 
 __all__ = [
@@ -110,7 +112,7 @@ def load_compact(path: str | Path) -> TraceData:
     """Read a ``.npz`` written by :func:`save_compact`."""
     p = Path(path)
     try:
-        with np.load(p, allow_pickle=False) as z:
+        with np.load(check_npz(p), allow_pickle=False) as z:
             files = set(z.files)
             util = (z["cpu"].astype(np.float32) / np.float32(z["cpu_scale"]))
             mem = (z["mem"].astype(np.float32) / np.float32(z["mem_scale"])
@@ -207,7 +209,7 @@ def available_traces() -> list[TraceInfo]:
                 continue
             guests, samples, interval, mem, sizes, source = 0, 0, 0.0, False, False, ""
             for d in days:
-                with np.load(folder / f"{d}.npz", allow_pickle=False) as z:
+                with np.load(check_npz(folder / f"{d}.npz"), allow_pickle=False) as z:
                     shape = z["cpu"].shape
                     guests += int(shape[0])
                     samples = max(samples, int(shape[1]))

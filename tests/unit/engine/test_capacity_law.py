@@ -14,7 +14,7 @@ import dcsim
 from dcsim.config.migration import MigrationSpec
 from dcsim.engine.simulation import Simulation
 from dcsim.errors import InvariantViolation
-from dcsim.model.cluster import ClusterState
+from dcsim.model.cluster import KIND_CODE, ClusterState
 from tests.conftest import tiny_config
 
 MIB = 2**20
@@ -73,6 +73,10 @@ def _cpu_books_wrong(st: ClusterState) -> None:
     st.reserved_mips[1] += 100.0  # 100 MIPS reserved on an empty host
 
 
+def _kind_wrong(st: ClusterState) -> None:
+    st.kind[0] = KIND_CODE["container"]  # a container on the hypervisor host 0
+
+
 @pytest.mark.parametrize(("corrupt", "message"), [
     (_ram_over, "RAM over capacity on hosts \\[0\\]"),
     (_storage_over, "storage over capacity"),
@@ -84,6 +88,7 @@ def _cpu_books_wrong(st: ClusterState) -> None:
     (_ram_books_wrong, "RAM bookkeeping disagrees"),
     (_storage_books_wrong, "storage bookkeeping disagrees"),
     (_cpu_books_wrong, "CPU bookkeeping disagrees"),
+    (_kind_wrong, "a guest sits on \\(or moves to\\) a layer of another kind"),
 ])
 def test_each_invariant_makes_check_raise(corrupt: Callable[[ClusterState], None],
                                           message: str) -> None:

@@ -171,3 +171,16 @@ def test_rejected_guest_unserved_equals_what_it_would_have_been_served() -> None
     assert rejected["guests_rejected"] == 1
     assert rejected["unserved_rejected_mi"] == pytest.approx(served, rel=1e-12)
     assert served != pytest.approx(0.5 * 1000 * 3600, rel=1e-3)  # it really varied
+
+
+@pytest.mark.parametrize(("wake", "slatah"), [("0s", 1.0), ("900s", 1.0)])
+def test_waking_time_is_not_slatah_active_time(tmp_path: Path, wake: str, slatah: float) -> None:
+    # one guest asking for a full 1000-MIPS core arrives at 600 s on a sleeping 1-core host:
+    # from the moment the host is ready it runs at 100 % until 3600 s, so SLATAH is 1 whatever
+    # the wake latency. Counting the 900 s of waking as active time would give 2100 / 3000 = 0.7:
+    # a slower wake would look better.
+    cfg = _sleeping(tmp_path, wake)
+    cfg["guests"][0]["workload"] = {"kind": "constant", "utilization": 1.0}
+    s = dcsim.run(cfg).summary
+    assert s["slatah"] == pytest.approx(slatah, rel=1e-12)
+    assert s["mean_active_hosts"] == pytest.approx(3000 / 3600, rel=1e-12)

@@ -70,3 +70,33 @@ def test_cpu_bound_guest_unmet_share_is_the_overhead() -> None:
     # utilisation 1: 2500 wanted, 2500 raw x 0.8 = 2000 delivered: 20 % of demand unmet
     s = dcsim.run(_cfg(0.2, {"kind": "constant", "utilization": 1.0})).summary
     assert s["unmet_mi"] / s["demand_mi"] == pytest.approx(0.2, rel=1e-9)
+
+
+# ---------------------------------------------------------------- the formerly dead fields
+def _probe(profile: dict[str, Any], guest: dict[str, Any]) -> dict[str, Any]:
+    cfg = _cfg(0.0, {"kind": "constant", "utilization": 0.6})
+    cfg["virtualization_profiles"]["nolayer"].update(profile)
+    cfg["guests"][0].update(guest)
+    return cfg
+
+
+def test_memory_bound_share_pays_mem_bw_overhead() -> None:
+    # eff = 1 - 0.5 x 0.1 = 0.95: a CPU-bound 60 s job takes 60 / 0.95 s
+    cfg = _probe({"mem_bw_overhead": 0.1}, {"mem_bound_fraction": 0.5, "workload": JOB})
+    s = dcsim.run(cfg).summary
+    assert s["mean_job_slowdown"] == pytest.approx(1 / 0.95, rel=1e-9)
+
+
+@pytest.mark.parametrize(("profile", "guest"), [
+    # half its bare-metal time in synchronous I/O, twice as slow: rate 1 / (0.5 + 0.5 x 2)
+    ({"io_latency_mult": 2.0, "io_rand_factor": 0.1},
+     {"io_fraction": 0.5, "io_pattern": "latency"}),
+    # half its time waiting on 50 us round trips, each 50 us longer: rate 1 / (0.5 + 0.5 x 2)
+    ({"net_latency_add": 50e-6, "net_bulk_factor": 0.1},
+     {"net_fraction": 0.5, "net_pattern": "request", "net_rtt": 50e-6}),
+])
+def test_latency_bound_io_and_requests_pay_the_latency_fields(profile: dict[str, Any],
+                                                              guest: dict[str, Any]) -> None:
+    # 1500 MIPS wanted (0.6 x 2500), at most 2/3 of it reachable: 1/3 unmet, CPU to spare
+    s = dcsim.run(_probe(profile, guest)).summary
+    assert s["unmet_mi"] / s["demand_mi"] == pytest.approx(1 / 3, rel=1e-9)

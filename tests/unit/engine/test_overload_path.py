@@ -60,7 +60,9 @@ class _Held:
 
 
 def _sim(policy: str, util: list[float], *, seed: int = 1, bandwidth: str = "1Gbps",
-         underload: bool = False) -> tuple[Simulation, Any, list[tuple[int, int, int]]]:
+         underload: bool = False, hosts_of: list[int] = HOST_OF,
+         others: list[float] = OTHERS,
+         sleep: bool = False) -> tuple[Simulation, Any, list[tuple[int, int, int]]]:
     cfg = {
         "name": "overload", "seed": seed, "duration": "5m", "interval": "5m",
         "datacenters": [{"hosts": [{
@@ -71,12 +73,12 @@ def _sim(policy: str, util: list[float], *, seed: int = 1, bandwidth: str = "1Gb
         "guests": [{"count": 1, "mips": 1000, "ram": f"{r}GiB", "disk": "1GB", "boot": False,
                     "workload": {"kind": "constant", "utilization": 0.5}} for r in RAM_GIB],
         "placement": {"name": "first_fit"},
-        "power_management": {"sleep_idle_hosts": False},
+        "power_management": {"sleep_idle_hosts": sleep},
         "consolidation": {"policy": policy, "underload": underload},
     }
     sim = Simulation(dcsim.api._scenario(cfg, None), check_invariants=True)
-    sim.policy = _Fixed(HOST_OF)
-    sim.models = [_Held(u) for u in [*util, *OTHERS]]
+    sim.policy = _Fixed(hosts_of)
+    sim.models = [_Held(u) for u in [*util, *others]]
     cons = next(e for e in sim.extensions if type(e).__name__ == "Consolidation")
     asked: list[tuple[int, int, int]] = []
     real = sim.migrate
@@ -239,3 +241,20 @@ def test_underload_evacuates_least_loaded_hosts_onto_the_cheapest_receivers() ->
     assert _run(sim, asked) == [(6, 3, 2), (3, 1, 0)]
     assert sim.state.host_of.tolist() == [0, 0, 0, 0, 2, 2, 2]
     assert sim.state.n_guests.tolist() == [4, 0, 3, 0]  # hosts 1 and 3 emptied
+
+
+@pytest.mark.parametrize(("policy", "g3", "move"), [
+    ("thr-mu-0.8", 0.4, (0, 0, 1)), ("thr-mmt-0.8", 1.0, (1, 0, 3))])
+def test_an_awake_host_is_preferred_and_a_sleeping_one_woken_only_if_needed(
+        policy: str, g3: float, move: tuple[int, int, int]) -> None:
+    # Hosts sleep when empty (sleep power 0 W). g6 joins host 2: host 2 = (800+400+200)/2000
+    # = 0.7; host 3 holds nothing and sleeps. Host 0 at 0.85.
+    # MU moves g0 (adds 0.2), g3 at 0.4: host 1 0.2 -> 0.4: 99.5 - 92.6 = 6.9 W; host 2 0.9 >
+    #   0.8: excluded; host 3 from sleep: P(.2) - 0 = 92.6 W (from idle it would be 92.6 - 86 =
+    #   6.6 W, cheaper than host 1) -> host 1.
+    # MMT moves g1 (adds 0.35), g3 at 1.0: host 1 0.5 -> 0.85 and host 2 -> 1.05 exceed 0.8 ->
+    #   host 3 is woken for it.
+    sim, _, asked = _sim(policy, SEL_UTIL, hosts_of=[0, 0, 0, 1, 2, 2, 2],
+                         others=[g3, 0.8, 0.4, 0.2], sleep=True)
+    assert _run(sim, asked) == [move]
+    assert bool(sim.state.awake[3]) is (move[2] == 3)

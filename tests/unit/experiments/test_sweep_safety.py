@@ -190,3 +190,17 @@ def test_run_file_of_another_sweep_is_not_counted(tmp_path: Path) -> None:
     seeds = set(pd.read_parquet(out / "runs.parquet")["seed"])
     assert seed in seeds
     assert not seeds & set(pd.read_parquet(other / "runs.parquet")["seed"])
+
+
+@pytest.mark.parametrize("kind", ["file", "device"])
+def test_sweep_out_that_is_not_a_folder_is_refused(tmp_path: Path, kind: str) -> None:
+    target = tmp_path / "f" if kind == "file" else Path("/dev/null")
+    if kind == "file":
+        target.write_text("mine")
+    res = CliRunner().invoke(app, ["sweep", "--out", str(target), "--executor", "serial"])
+    assert res.exit_code == 2, res.output
+    assert "not a folder" in res.output
+    if kind == "file":
+        assert target.read_text() == "mine"
+    else:
+        assert target.is_char_device()

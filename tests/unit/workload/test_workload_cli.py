@@ -43,7 +43,7 @@ def test_import_refuses_bad_input(tmp_path: Path, user_store: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("guest,time_s,cpu\na,0,x\n")
     res = runner.invoke(traces_app, ["import", "csv", str(bad)])
-    assert res.exit_code == 1
+    assert res.exit_code == 2  # bad input (was 1, against the CLI's exit-code contract)
     assert "line 2" in res.output
     assert runner.invoke(traces_app, ["import", "azure", str(bad)]).exit_code == 2
     assert runner.invoke(traces_app, ["import", "csv", str(tmp_path / "no")]).exit_code == 2
