@@ -7,7 +7,9 @@
 Reads the ``default-cpu`` rows (``run.py --mode default-cpu``) and the ``compat`` rows of the
 same days, and writes next to the first file ``cpu_study.md`` (per policy: days, median and
 min–max over days of energy, migrations, SLAV, ESV, mean active hosts, unserved work; the
-policy ranks by median energy and by median ESV in both modes) and ``cpu_study.png``.
+ranks of the migrating policies by median energy and by median ESV in both modes; the
+baselines npa and dvfs are not ranked: they do not migrate, so their PDM, SLAV and ESV are 0
+whatever they leave unserved) and ``cpu_study.png``.
 Only days present in both files are compared.
 """
 
@@ -51,7 +53,7 @@ def spread(df: pd.DataFrame) -> pd.DataFrame:
     out = out.reset_index()
     for mode in out["mode"].unique():
         m = out["mode"] == mode
-        dyn = m & ~out["policy"].isin(["npa"])
+        dyn = m & ~out["policy"].isin(["npa", "dvfs"])  # ranks among migrating policies
         out.loc[dyn, "rank_energy"] = out.loc[dyn, "energy_kwh_median"].rank(method="min")
         out.loc[dyn, "rank_esv"] = out.loc[dyn, "esv_median"].rank(method="min")
     return out
