@@ -24,7 +24,6 @@ Imports: numpy, simpy (through the Simulation), dcsim.{model, policies, metrics}
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +43,7 @@ if TYPE_CHECKING:
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.intp]
+RUNNING = int(GuestStatus.RUNNING)
 
 MIGRATION_SPEED = 0.9  # CloudSim: a VM migrating out gets 90 % of its MIPS (README §5)
 DESTINATION_SHARE = 0.1  # and its destination reserves 10 % of them
@@ -82,19 +82,31 @@ class CloudSimState:
         # (guest, destination) of every migration in flight, in start order; a guest moved twice
         # in one step (CloudSim's quirk) is migrating in on both destinations until it ends
         self.incoming: dict[tuple[int, int], None] = {}
+        self._order_key = -1
+        self._inc: tuple[I64, I64] | None = None
+        self._order: I64 = np.zeros(0, dtype=np.intp)
 
     def incoming_arrays(self) -> tuple[I64, I64]:
-        """Guests migrating in and their destinations, in start order."""
-        if not self.incoming:
-            return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
-        a = np.asarray(list(self.incoming), dtype=np.intp)
-        return a[:, 0], a[:, 1]
+        """Guests migrating in and their destinations, in start order (cached)."""
+        if self._inc is None:
+            if not self.incoming:
+                z = np.zeros(0, dtype=np.intp)
+                self._inc = (z, z)
+            else:
+                a = np.asarray(list(self.incoming), dtype=np.intp)
+                self._inc = (a[:, 0], a[:, 1])
+        return self._inc
 
-    @staticmethod
-    def list_order(st: Any) -> I64:
-        """Placed guests host by host, each host's in list order (CloudSim's summation order)."""
-        flat = [g for m in st.members for g in m]
-        return np.asarray(flat, dtype=np.intp)
+    def list_order(self, st: Any) -> I64:
+        """Placed guests host by host, each host's in list order (CloudSim's summation order).
+
+        Cached until a member list changes (``ClusterState.version``).
+        """
+        if self._order_key != st.version:
+            flat = [g for m in st.members for g in m]
+            self._order = np.asarray(flat, dtype=np.intp)
+            self._order_key = st.version
+        return self._order
 
 
 def _cs(sim: Simulation) -> CloudSimState:
@@ -166,7 +178,7 @@ def record(sim: Simulation, hosts: I64, guests: I64) -> None:
     alloc = np.bincount(st.host_of[guests], weights=sim.raw[guests], minlength=st.n_hosts)
     cs.h_alloc[hosts] = alloc[hosts] + cs.in_alloc[hosts] + sim.extra_raw[hosts]
     cs.recorder.host_entries(now, cs.h_alloc, cs.h_req, cs.h_alloc > 0)
-    run = guests[st.status[guests] == GuestStatus.RUNNING]
+    run = guests[st.status[guests] == RUNNING]
     cs.recorder.vm_entries(now, run, sim.useful[run], sim.demand[run], st.mig_dst[run] >= 0)
 
 
@@ -205,9 +217,20 @@ def drop_idle(sim: Simulation, guests: I64) -> None:
     """Remove for good the running guests whose demand is exactly 0 and that do not move."""
     st = sim.state
     idle = guests[(sim.demand[guests] == 0.0) & (st.mig_dst[guests] < 0)
-                  & (st.status[guests] == GuestStatus.RUNNING)]
+                  & (st.status[guests] == RUNNING)]
     for g in idle.tolist():
         sim.depart(g)
+
+
+def update_hosts(sim: Simulation, hosts: set[int], change: Any = None) -> None:
+    """``Simulation.update_host`` for several hosts at one instant, in one vectorized pass."""
+    h = np.asarray(sorted(hosts), dtype=np.intp)
+    if not h.shape[0]:
+        return
+    sim._settle(h, sim.guests_on(h))
+    if change is not None:
+        change()
+    sim._share(h, sim.guests_on(h))
 
 
 def share_all(sim: Simulation) -> None:
@@ -234,7 +257,7 @@ def start_migrations(sim: Simulation, moves: list[tuple[int, int]]) -> int:
     for g, dst in moves:
         if st.mig_dst[g] >= 0:  # moved twice in one step (CloudSim's quirk): it ends on
             st.abort_migration(g)  # the second target; the first keeps its share until then
-        if (st.status[g] != GuestStatus.RUNNING or st.host_of[g] < 0 or st.host_of[g] == dst
+        if (st.status[g] != RUNNING or st.host_of[g] < 0 or st.host_of[g] == dst
                 or not st.fits(g, dst)):
             continue
         if sim.assume.updates == "datacenter" and not st.awake[dst]:
@@ -246,6 +269,7 @@ def start_migrations(sim: Simulation, moves: list[tuple[int, int]]) -> int:
         sim.speed[g] = MIGRATION_SPEED
         _dst_charge(sim, g, dst, 1.0)
         cs.incoming[(g, dst)] = None
+        cs._inc = None
         delay = migration_delay(sim, g, dst)
         groups.setdefault(delay, []).append((g, dst))
         touched.update((int(st.host_of[g]), dst))
@@ -254,8 +278,7 @@ def start_migrations(sim: Simulation, moves: list[tuple[int, int]]) -> int:
     if sim.assume.updates == "datacenter":
         share_all(sim)
     else:
-        for h in sorted(touched):
-            sim.update_host(h)
+        update_hosts(sim, touched)
     for delay in sorted(groups):
         if groups[delay]:
             sim.env.process(_complete(sim, delay, groups[delay], sim.env.now))
@@ -272,33 +295,31 @@ def _dst_charge(sim: Simulation, g: int, dst: int, sign: float) -> None:
 
 def _complete(sim: Simulation, delay: float, group: list[tuple[int, int]],
               start: float) -> Generator[simpy.events.Event, Any, None]:
+    """SimPy process: the migrations of ``group`` end together, ``delay`` s after ``start``."""
     from dcsim.engine.migration import MigrationRecord
 
-    st = sim.state
+    st, cs = sim.state, _cs(sim)
+    dc = sim.assume.updates == "datacenter"
     sim.events += 1
     yield sim.env.timeout(delay)
     now = sim.env.now
-    if sim.assume.updates == "datacenter":
-        datacenter_update(sim, periodic=False)
     live = [(g, d) for g, d in group if st.mig_dst[g] == d and st.host_of[g] >= 0]
-    for g, dst in group:
-        if (g, dst) in _cs(sim).incoming:
-            del _cs(sim).incoming[(g, dst)]
+    srcs = [int(st.host_of[g]) for g, _ in live]
+    if dc:
+        datacenter_update(sim, periodic=False)  # settles every host up to now
+        live = [(g, d) for g, d in live if st.mig_dst[g] == d and st.host_of[g] >= 0]
+        srcs = [int(st.host_of[g]) for g, _ in live]
+    else:
+        hosts = np.asarray(sorted({*srcs, *(d for _, d in group)}), dtype=np.intp)
+        sim._settle(hosts, sim.guests_on(hosts))
+    for g, dst in group:  # first targets of guests moved twice end here too
+        if (g, dst) in cs.incoming:
+            del cs.incoming[(g, dst)]
+            cs._inc = None
             _dst_charge(sim, g, dst, -1.0)
-            if (g, dst) not in live and sim.assume.updates == "local":
-                sim.update_host(dst)  # a first target of a guest moved twice
-    srcs: list[int] = []
-    for g, dst in live:
-        src = int(st.host_of[g])
-
-        def move(g: int = g) -> None:
-            st.finish_migration(g)
-            sim.speed[g] = 1.0
-
-        if sim.assume.updates == "datacenter":
-            move()
-        else:
-            sim.update_host(src, functools.partial(sim.update_host, dst, move))
+    for (g, dst), src in zip(live, srcs, strict=True):
+        st.finish_migration(g)
+        sim.speed[g] = 1.0
         for hook in sim.move_hooks:
             hook(g, src, dst)
         sim.migration_gaps.append(now - float(sim.placed_since[g]))
@@ -307,8 +328,7 @@ def _complete(sim: Simulation, delay: float, group: list[tuple[int, int]],
             guest=g, source=src, destination=dst, model="cloudsim", start_s=start, end_s=now,
             rounds=0, bytes_sent=0.0, downtime_s=0.0, switch_s=now, degraded_s=delay,
             stop_reason="", per_round=()))
-        srcs.append(src)
-    if sim.assume.updates == "datacenter":
+    if dc:
         if sim.sleep:  # empty sources sleep now; every host is re-shared just below
             for h in srcs:
                 if st.awake[h] and st.n_guests[h] == 0 and not st.failed[h]:
@@ -319,6 +339,7 @@ def _complete(sim: Simulation, delay: float, group: list[tuple[int, int]],
             all_hosts = np.arange(st.n_hosts, dtype=np.intp)
             drop_idle(sim, sim.guests_on(all_hosts))
         return
+    sim._share(hosts, sim.guests_on(hosts))
     for h in srcs:
         sim.maybe_sleep(h)
 
@@ -377,7 +398,7 @@ def snapshot(sim: Simulation) -> Any:
         host_total_mips=cap, host_pe_mips=st.mips_per_core, host_power_table=st.power_table,
         host_util=util, host_alloc_mips=alloc,
         host_avail_mips=np.where(need > cap, 0.0, cap - need),
-        host_vms=[list(m) for m in st.members], vm_requested_mips=sim.demand.copy(),
+        host_vms=st.members, vm_requested_mips=sim.demand.copy(),
         vm_mips=st.mips * st.vcpus, vm_ram_mb=st.gram / 1e6, vm_history=hist,
         vm_history_len=np.full(st.n_guests_total, cs.glen, dtype=np.int64),
         vm_in_migration=st.mig_dst >= 0, migration_mbps=bw / 2.0 / 8e6,

@@ -178,6 +178,7 @@ class ClusterState:
     # False: placements from now on reserve no RAM, disk or configured CPU (CloudSim's
     # "requests 0 RAM after creation", ``assumptions.reservation: demand``); checked: slots, cores
     hold: bool = True
+    version: int = 0  # bumped whenever a member list changes (cache key)
 
     @classmethod
     def build(cls, sc: Scenario) -> ClusterState:
@@ -367,6 +368,7 @@ class ClusterState:
         self.charged_disk[g] = disk
         self.host_of[g] = h
         self.members[h].append(g)
+        self.version += 1
         if self.kind[g] < 0:  # its first host decides what it is
             self.kind[g] = self.layer_class[h]
 
@@ -429,6 +431,7 @@ class ClusterState:
         self._charge(g, src, -1.0, float(self.charged_ram[g]), float(self.charged_disk[g]))
         self.members[src].remove(g)
         self.members[dst].append(g)
+        self.version += 1
         self.host_of[g] = dst
         self.charged_ram[g] = self.dst_ram[g]
         self.charged_disk[g] = self.dst_disk[g]
@@ -447,6 +450,7 @@ class ClusterState:
         self.charged_disk[g] = 0.0
         self.host_of[g] = -1
         self.members[h].remove(g)
+        self.version += 1
         return h
 
     def check(self) -> None:
