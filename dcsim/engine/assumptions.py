@@ -214,12 +214,14 @@ def datacenter_update(sim: Simulation, *, periodic: bool) -> None:
 
 
 def drop_idle(sim: Simulation, guests: I64) -> None:
-    """Remove for good the running guests whose demand is exactly 0 and that do not move."""
+    """Remove for good the running guests whose demand is exactly 0 and that do not move; their
+    would-be demand from now on stays in offered load as unserved (``offered.drop``)."""
     st = sim.state
     idle = guests[(sim.demand[guests] == 0.0) & (st.mig_dst[guests] < 0)
                   & (st.status[guests] == RUNNING)]
     for g in idle.tolist():
         sim.depart(g)
+        offered.drop(sim, g)
 
 
 def update_hosts(sim: Simulation, hosts: set[int], change: Any = None) -> None:

@@ -10,7 +10,11 @@ that is *not* being served for a reason other than CPU contention:
 * ``boot``: booting or starting on its layer (the profile's ``boot_time``);
 * ``rejected``: fitted on no host at its arrival (for its whole would-be lifetime in the run);
 * ``downtime``: stopped for a migration's stop-and-copy, down after a host failure (status
-  ``DOWN``), and booting again after a failure restart.
+  ``DOWN``), and booting again after a failure restart;
+* ``dropped``: removed for good by ``assumptions: {zero_demand: drop}`` when its demand hit 0,
+  from the drop instant to its planned departure or the end of the run (what its workload would
+  have asked for had it been kept; without this, dropping guests would lower offered load and
+  make unserved demand look better by serving less).
 
 The demand a waiting guest would have is its workload's current value × vCPUs × MIPS per vCPU,
 the same ``u_last`` the engine samples for every guest (placed or not) at each scheduling
@@ -42,9 +46,9 @@ if TYPE_CHECKING:
 F64 = NDArray[np.float64]
 I64 = NDArray[np.intp]
 
-CAUSES = ("wake", "boot", "rejected", "downtime")
+CAUSES = ("wake", "boot", "rejected", "downtime", "dropped")
 """Causes of unserved (waiting) demand, in the order of ``Simulation.unserved_by_cause``."""
-WAKE, BOOT, REJECTED, DOWNTIME = range(4)
+WAKE, BOOT, REJECTED, DOWNTIME, DROPPED = range(5)
 
 
 def setup(sim: Simulation) -> None:
@@ -54,6 +58,7 @@ def setup(sim: Simulation) -> None:
     sim.stop_at = np.full(n_g, np.inf)  # end of its would-be presence: arrival + lifetime, s
     sim.wake_until = np.zeros(n_g)  # a booting guest waits for its host's wake until then, s
     sim.recovering = np.zeros(n_g, dtype=bool)  # booting again after a failure: downtime
+    sim.dropped = np.zeros(n_g, dtype=bool)  # departed by zero_demand: drop (see ``drop``)
     sim.wait_mi = np.zeros(n_g)  # per guest: waiting demand so far, MI
     sim.unserved_by_cause = np.zeros(len(CAUSES))  # totals per cause, MI
 
@@ -67,6 +72,7 @@ def arrive(sim: Simulation, guests: I64) -> None:
 
 _BOOTING, _RUNNING = int(GuestStatus.BOOTING), int(GuestStatus.RUNNING)
 _REJECTED, _DOWN = int(GuestStatus.REJECTED), int(GuestStatus.DOWN)
+_DEPARTED = int(GuestStatus.DEPARTED)
 
 
 def settle(sim: Simulation, guests: I64 | None = None, *, on_host: bool = False) -> None:
@@ -79,7 +85,8 @@ def settle(sim: Simulation, guests: I64 | None = None, *, on_host: bool = False)
     if guests is None:
         status = st.status
         waiting = ((status == _BOOTING) | (status == _DOWN) | (status == _REJECTED)
-                   | ((status == _RUNNING) & sim.paused)) & ~sim.has_jobs
+                   | ((status == _RUNNING) & sim.paused)
+                   | ((status == _DEPARTED) & sim.dropped)) & ~sim.has_jobs
         idx = np.flatnonzero(waiting)
     else:
         if guests.shape[0] == 0:
@@ -89,14 +96,16 @@ def settle(sim: Simulation, guests: I64 | None = None, *, on_host: bool = False)
             waiting = ((status == _BOOTING) | sim.paused[guests]) & ~sim.has_jobs[guests]
         else:
             waiting = ((status == _BOOTING) | (status == _DOWN) | (status == _REJECTED)
-                       | ((status == _RUNNING) & sim.paused[guests])) & ~sim.has_jobs[guests]
+                       | ((status == _RUNNING) & sim.paused[guests])
+                       | ((status == _DEPARTED) & sim.dropped[guests])) & ~sim.has_jobs[guests]
         idx = guests[waiting]
     if idx.shape[0]:
         s = st.status[idx]
         rec = sim.recovering[idx]
         booting = (s == _BOOTING) & ~rec
         rejected = s == _REJECTED
-        down = ~booting & ~rejected  # DOWN, paused, or booting again after a failure
+        dropped = s == _DEPARTED  # only dropped departed guests are waiting
+        down = ~booting & ~rejected & ~dropped  # DOWN, paused, or booting again after a failure
         t0 = sim.w_last[idx]
         t1 = np.minimum(now, sim.stop_at[idx])
         dt = np.maximum(t1 - t0, 0.0)
@@ -110,6 +119,7 @@ def settle(sim: Simulation, guests: I64 | None = None, *, on_host: bool = False)
         by[BOOT] += float((mi - wake_mi)[booting].sum())
         by[REJECTED] += float(mi[rejected].sum())
         by[DOWNTIME] += float(mi[down].sum())
+        by[DROPPED] += float(mi[dropped].sum())
         sim.wait_mi[idx] += mi
     if guests is None:
         sim.w_last[:] = now
@@ -122,3 +132,13 @@ def reject_jobs(sim: Simulation, g: int) -> None:
     work = float(sim.job_total[g] - sim.work[g])
     sim.unserved_by_cause[REJECTED] += work
     sim.wait_mi[g] += work
+
+
+def drop(sim: Simulation, g: int) -> None:
+    """Guest ``g`` was just dropped (departed now, before its planned departure): from now to
+    ``stop_at`` its workload's demand counts as unserved, cause ``dropped``.
+
+    ``Simulation.depart`` settled it up to now (``w_last`` = now) through its host.
+    """
+    if sim.env.now < sim.stop_at[g]:
+        sim.dropped[g] = True

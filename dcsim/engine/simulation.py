@@ -95,6 +95,7 @@ class Simulation:
     stop_at: F64
     wake_until: F64
     recovering: NDArray[np.bool_]
+    dropped: NDArray[np.bool_]
     wait_mi: F64
     unserved_by_cause: F64
 

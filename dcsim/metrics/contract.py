@@ -83,7 +83,8 @@ SUMMARY: dict[str, Column] = {
                           "MIPS per vCPU"),
     "delivered_mi": _f("MI", "∫ useful MIPS delivered to guests dt"),
     "unserved_mi": _f("MI", "demand_mi − delivered_mi = unmet_mi + unserved_wake_mi + "
-                            "unserved_boot_mi + unserved_rejected_mi + unserved_downtime_mi"),
+                            "unserved_boot_mi + unserved_rejected_mi + unserved_downtime_mi + "
+                            "unserved_dropped_mi"),
     "unserved_fraction": _f("1", "unserved_mi / demand_mi: the SLA-violation share of offered "
                                  "load"),
     "unserved_wake_mi": _f("MI", "∫ demand dt of guests placed on a host that is still waking"),
@@ -94,6 +95,10 @@ SUMMARY: dict[str, Column] = {
     "unserved_downtime_mi": _f("MI", "∫ demand dt of guests stopped for a migration's "
                                      "stop-and-copy, down after a host failure, or booting again "
                                      "after one"),
+    "unserved_dropped_mi": _f("MI", "∫ demand dt of guests dropped by assumptions: "
+                                    "{zero_demand: drop} (CloudSim removes a VM whose demand hits "
+                                    "0), from the drop to planned departure or end of run, the "
+                                    "workload sampled as if kept; 0 by default"),
     "unmet_mi": _f("MI", "∫ (demand − delivered) dt of running, unpaused guests: CPU contention, "
                          "the layer's I/O slow-down, migration slow-down"),
     "unmet_fraction": _f("1", "unmet_mi / demand_mi: contention's share of offered load"),

@@ -64,7 +64,8 @@ LADDER: list[tuple[str, dict[str, Any]]] = [
     ("footprint", {"footprint": "profile"}),
 ]
 COLUMNS = ["rung", "step", "day", "policy", "energy_kwh", "migrations", "slatah", "pdm", "slav",
-           "esv", "mean_active_hosts", "unserved_fraction", "unserved_mi", "demand_mi",
+           "esv", "mean_active_hosts", "unserved_fraction", "unserved_mi", "unserved_dropped_mi",
+           "demand_mi",
            "guests_departed", "wall_s"]
 
 

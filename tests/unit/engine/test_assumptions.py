@@ -128,16 +128,38 @@ def test_zero_demand_and_update_offset(tmp_path: Path) -> None:
     cfg["guests"][0]["workload"] = {"kind": "trace", "name": "planetlab", "path": path}
     # keep: 0 MIPS for 300 s, then 500 MIPS for 3300 s -> 1,650,000 MI demanded.
     assert _run(cfg).summary["demand_mi"] == pytest.approx(1_650_000)
-    # drop: at the update at t = 0 its demand is exactly 0 -> gone for good, nothing demanded.
+    # drop: at the update at t = 0 its demand is exactly 0 -> gone for good, nothing served; its
+    # would-be demand stays offered and is unserved, cause dropped: the trace recovers to 500
+    # MIPS at 300 s, so 0 x 300 + 500 x 3300 = 1,650,000 MI, all of demand_mi, none delivered.
     r = _run(cfg, zero_demand="drop")
-    assert r.summary["demand_mi"] == pytest.approx(0.0)
+    assert r.summary["unserved_dropped_mi"] == pytest.approx(1_650_000, rel=1e-12)
+    assert r.summary["demand_mi"] == pytest.approx(1_650_000, rel=1e-12)
+    assert r.summary["unserved_mi"] == pytest.approx(1_650_000, rel=1e-12)
+    assert r.summary["delivered_mi"] == 0.0
     assert r.summary["guests_departed"] == 1
     # drop with updates at 0.1 s + 300 k: u(0.1) = 0.5 x 0.1 / 300 > 0, so it is kept:
     # 1000/6000 MIPS over [0.1, 300.1) = 50 MI, then 500 MIPS over [300.1, 3600) = 1,649,950.
     r = _run(cfg, zero_demand="drop", update_offset=0.1)
     assert r.summary["demand_mi"] == pytest.approx(1_650_000, rel=1e-9)
     assert r.summary["guests_departed"] == 0
+    assert r.summary["unserved_dropped_mi"] == 0.0
     assert r.timeseries["time_s"].tolist()[:2] == [0.1, 300.1]
+
+
+def test_dropped_guest_demand_ends_at_its_planned_departure(tmp_path: Path) -> None:
+    # The same 0 %, 50 %, ... guest, arriving at 0 with a lifetime of 1800 s: dropped at t = 0,
+    # its would-be demand runs to its planned departure at 1800 s, not to the end of the run:
+    # 0 x 300 + 500 MIPS x (1800 - 300) s = 750,000 MI unserved, all of demand_mi.
+    path = _trace_dir(tmp_path, {"vm": [0] + [50] * 12})
+    arrivals = tmp_path / "arrivals.csv"
+    arrivals.write_text("arrival_s,lifetime_s\n0,1800\n")
+    cfg = tiny_config()
+    cfg["guests"][0].update(workload={"kind": "trace", "name": "planetlab", "path": path},
+                            arrival={"kind": "trace", "path": str(arrivals)})
+    r = _run(cfg, zero_demand="drop")
+    assert r.summary["unserved_dropped_mi"] == pytest.approx(750_000, rel=1e-12)
+    assert r.summary["demand_mi"] == pytest.approx(750_000, rel=1e-12)
+    assert r.summary["unserved_fraction"] == pytest.approx(1.0, rel=1e-12)
 
 
 def test_reservation() -> None:
