@@ -177,6 +177,8 @@ def plot_sweep_cmd(
     logx: Annotated[bool | None, typer.Option(
         "--logx/--linx", help="log2 or linear x axis; default: log2 when x spans ≥ 16×",
         show_default=False)] = None,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="replace same-named figures in --out (kept otherwise)")] = False,
 ) -> None:
     """Plot a metric of a sweep against a parameter, with 95 % CI error bars (PNG and PDF)."""
     from dcsim.console import guard as _guard
@@ -193,7 +195,7 @@ def plot_sweep_cmd(
             filters[k.strip()] = v.strip()
         metrics = [m.strip() for m in y.split(",") if m.strip()]
         return plot_sweep(results, x, metrics, hue=hue, where=filters, out_dir=out_dir,
-                          logx=logx)
+                          logx=logx, overwrite=overwrite)
 
     for p in _guard(go):
         out.print(str(p), soft_wrap=True)

@@ -5,6 +5,7 @@ Imports: matplotlib, pandas, dcsim.errors.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,37 @@ def _figure_module() -> Any:
     return plt
 
 
-def plot_run(results: Path, out_dir: Path | None = None) -> list[Path]:
-    """Power, active hosts and CPU utilisation over time for one run folder."""
+def save_figures(fig: Any, paths: list[Path], *, replace: bool, dpi: int = 150) -> None:
+    """Write ``fig`` to each of ``paths`` (format from the suffix), never clobbering a user's file.
+
+    ``replace`` is True where the destination is dcsim's own (inside a results folder) or the user
+    said ``--overwrite``; otherwise an existing file of the same name is refused (``--out``) before
+    anything is written. Each file is written to a hidden temporary name, then renamed, so a
+    figure is either the old or the new one.
+    """
+    for p in paths:
+        if p.exists() or p.is_symlink():
+            if not p.is_file() or p.is_symlink():
+                raise ConfigError(Issue("--out", f"{p} exists and is not a regular file"))
+            if not replace:
+                raise ConfigError(Issue("--out", f"{p} already exists: dcsim does not replace "
+                                        "files it may not have written (pass --overwrite)"))
+    for p in paths:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_name(f".{p.name}.tmp-{os.getpid()}")
+        try:
+            fig.savefig(tmp, dpi=dpi, format=p.suffix.lstrip("."))
+            os.replace(tmp, p)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
+def plot_run(results: Path, out_dir: Path | None = None, *, overwrite: bool = False) -> list[Path]:
+    """Power, active hosts and CPU utilisation over time for one run folder.
+
+    Figures go into the results folder (replacing earlier ones there) or into ``out_dir``, where
+    existing files of the same name are kept unless ``overwrite``.
+    """
     ts_path = Path(results) / "timeseries.parquet"
     if not ts_path.exists() and (Path(results) / "runs.parquet").exists():
         raise ConfigError(Issue("RESULTS", f"{results} is a sweep folder: use "
@@ -52,9 +82,9 @@ def plot_run(results: Path, out_dir: Path | None = None) -> list[Path]:
         ax.grid(alpha=0.3)
     fig.tight_layout()
     dest = Path(out_dir) if out_dir is not None else Path(results)
-    dest.mkdir(parents=True, exist_ok=True)
     paths = [dest / "timeseries.png", dest / "timeseries.pdf"]
-    for p in paths:
-        fig.savefig(p, dpi=150)
-    plt.close(fig)
+    try:
+        save_figures(fig, paths, replace=overwrite or out_dir is None)
+    finally:
+        plt.close(fig)
     return paths

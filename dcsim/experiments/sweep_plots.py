@@ -121,7 +121,8 @@ def _panel(ax: Any, table: pd.DataFrame, x_full: str, y_full: str, hue_full: str
 
 def plot_sweep(results: str | Path, x: str, y: str | list[str], hue: str | None = None,
                where: dict[str, str] | None = None, out_dir: str | Path | None = None,
-               logx: bool | None = None, name: str | None = None) -> list[Path]:
+               logx: bool | None = None, name: str | None = None,
+               overwrite: bool = False) -> list[Path]:
     """Draw metrics against ``x`` (a parameter), one line per ``hue`` value, one panel each.
 
     Parameters
@@ -133,6 +134,8 @@ def plot_sweep(results: str | Path, x: str, y: str | list[str], hue: str | None 
     out_dir : where to write; default ``RESULTS/plots``.
     logx : logarithmic (base 2) x axis; default: when x is positive and spans a factor ≥ 16.
     name : file name without suffix; default ``<y>-vs-<x>[-by-<hue>]``.
+    overwrite : replace same-named files in an ``out_dir`` outside the sweep folder (they are
+        kept, and the call refused, otherwise; figures in ``RESULTS/plots`` are dcsim's own).
 
     Returns
     -------
@@ -145,7 +148,7 @@ def plot_sweep(results: str | Path, x: str, y: str | list[str], hue: str | None 
         Unknown names, or several points per (x, hue) pair (the message names the parameters to
         fix with ``where`` or ``hue``).
     """
-    from dcsim.experiments.plots import _figure_module
+    from dcsim.experiments.plots import _figure_module, save_figures
 
     res = load_results(results)
     params = res.params
@@ -184,14 +187,14 @@ def plot_sweep(results: str | Path, x: str, y: str | list[str], hue: str | None 
         flat[0].legend(title=axis_label(hue_full), frameon=False, fontsize=8)
     fig.tight_layout()
     dest = Path(out_dir) if out_dir is not None else res.root / "plots"
-    dest.mkdir(parents=True, exist_ok=True)
     if name is None:
         name = f"{'+'.join(_safe(m) for m in ys)}-vs-{_safe(_short(x_full))}"
         if hue_full:
             name += f"-by-{_safe(_short(hue_full))}"
         name = name[:150]
     paths = [dest / f"{_safe(name)}.png", dest / f"{_safe(name)}.pdf"]
-    fig.savefig(paths[0], dpi=200)
-    fig.savefig(paths[1])
-    plt.close(fig)
+    try:
+        save_figures(fig, paths, replace=overwrite or out_dir is None, dpi=200)
+    finally:
+        plt.close(fig)
     return paths

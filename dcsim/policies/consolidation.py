@@ -20,7 +20,7 @@ Buyya (CCPE 2012) as implemented in CloudSim 3.0.3 (``reference/cloudsim-planetl
   ``first_fit`` for DVFS, ``most_free_pes`` for NPA), where RAM and bandwidth still count.
 * :func:`specpower_w` — CloudSim's SPECpower interpolation with its exact operation order (the
   PABFD tie-breaking compares power differences bit for bit).
-* :func:`parse_policy` — ``"lr-mmt-1.2"``, ``"thr-mmt-0.8"``, ``"dvfs"``, ``"npa"``.
+* :func:`parse_policy` / :func:`build_policy` — re-exported from :mod:`dcsim.policies.names`.
 
 Complexity: one PABFD placement costs a few vectorized passes over the hosts; history-based
 detectors that are not cheap to vectorize (IQR, MAD) are tested lazily on the best candidates
@@ -29,17 +29,19 @@ only. Imports numpy, dcsim.policies.{overload, selection, registry}.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import ValidationError
 
-from dcsim.policies.overload import OVERLOAD, HostLoad, StaticThreshold, make_detector
+# re-exported: the policy-name helpers live in dcsim.policies.names
+from dcsim.policies.names import PolicySpec as PolicySpec
+from dcsim.policies.names import build_policy as build_policy
+from dcsim.policies.names import parse_policy as parse_policy
+from dcsim.policies.overload import HostLoad, StaticThreshold
 from dcsim.policies.registry import Registry
-from dcsim.policies.selection import SELECTION, GuestView, make_selector
+from dcsim.policies.selection import GuestView
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -75,72 +77,6 @@ def specpower_w(tables: F64, util: F64) -> F64:
     p1 = tables[rows, i1]
     p2 = tables[rows, i2]
     return np.asarray(p1 + (p2 - p1) / 10.0 * (u - i1 / 10.0) * 100.0)
-
-
-# --------------------------------------------------------------------------- policy names
-@dataclass(frozen=True, slots=True)
-class PolicySpec:
-    """A parsed consolidation policy name.
-
-    Attributes
-    ----------
-    name
-        The name as given (lower case).
-    kind
-        ``"npa"`` (no power awareness), ``"dvfs"`` (power-aware, no migrations) or
-        ``"migration"`` (overload detection + selection + PABFD + underload consolidation).
-    detector, selection
-        Registry names (``"lr"``, ``"mmt"``) for ``kind == "migration"``.
-    parameter
-        The detector's parameter (threshold or safety), ``None`` = its default.
-    """
-
-    name: str
-    kind: str
-    detector: str = ""
-    selection: str = ""
-    parameter: float | None = None
-
-
-def parse_policy(name: str) -> PolicySpec:
-    """Parse ``"npa"``, ``"dvfs"`` or ``"<detector>-<selection>[-<parameter>]"``.
-
-    Raises
-    ------
-    ValueError
-        Unknown detector or selection name, or a parameter that is not a number.
-    """
-    key = name.strip().lower()
-    if key in ("npa", "dvfs"):
-        return PolicySpec(key, key)
-    parts = key.split("-")
-    if len(parts) not in (2, 3):
-        raise ValueError(
-            f"policy {name!r}: expected 'npa', 'dvfs' or '<detector>-<selection>[-<parameter>]' "
-            f"(detectors: {', '.join(OVERLOAD.names())}; "
-            f"selections: {', '.join(SELECTION.names())})"
-        )
-    det, sel = parts[0], parts[1]
-    if det not in OVERLOAD:
-        raise ValueError(f"policy {name!r}: unknown detector {det!r}; known: "
-                         f"{', '.join(OVERLOAD.names())}")
-    if sel not in SELECTION:
-        raise ValueError(f"policy {name!r}: unknown selection {sel!r}; known: "
-                         f"{', '.join(SELECTION.names())}")
-    param: float | None = None
-    if len(parts) == 3:
-        try:
-            param = float(parts[2])
-        except ValueError:
-            raise ValueError(f"policy {name!r}: parameter {parts[2]!r} is not a number") from None
-        if not math.isfinite(param):
-            raise ValueError(f"policy {name!r}: parameter {parts[2]!r} is not a finite number")
-        try:  # the detector's own parameter model: threshold > 0, safety > 0, ...
-            make_detector(det, param)
-        except ValidationError as exc:
-            why = "; ".join(str(e.get("msg", "")) for e in exc.errors())
-            raise ValueError(f"policy {name!r}: parameter {parts[2]!r}: {why}") from None
-    return PolicySpec(key, "migration", det, sel, param)
 
 
 # --------------------------------------------------------------------------- snapshot
@@ -695,10 +631,3 @@ def initial_placement(
         bw[h] -= vm_bw[v]
         sto[h] -= vm_size_mb[v]
     return out
-
-
-def build_policy(spec: PolicySpec) -> tuple[Any, Any]:
-    """(detector, selector) objects of a ``migration`` policy spec."""
-    if spec.kind != "migration":
-        raise ValueError(f"policy {spec.name!r} has no detector/selector")
-    return make_detector(spec.detector, spec.parameter), make_selector(spec.selection)
