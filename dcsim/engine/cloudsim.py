@@ -46,6 +46,7 @@ import pandas as pd
 import simpy
 from numpy.typing import NDArray
 
+from dcsim.errors import ConfigError, Issue
 from dcsim.metrics.consolidation import StateHistoryRecorder, esv, slav
 from dcsim.policies.consolidation import (
     ClusterSnapshot,
@@ -248,9 +249,11 @@ class CloudSimEngine:
         where = initial_placement(method, hosts, self.mips, self.ram, np.full(n_v, st.vm_bw),
                                   np.full(n_v, st.vm_size_mb), self.detector)
         if np.any(where < 0):
-            raise RuntimeError(
-                f"{int((where < 0).sum())} guests fit on no host at t = 0 "
-                "(CloudSim's broker would stop the simulation)")
+            # refused before the first event: CloudSim's broker stops when a VM cannot be created
+            raise ConfigError(Issue(
+                "guests", f"compat: cloudsim: {int((where < 0).sum())} of {n_v} guests fit on no "
+                "host at t = 0 (CloudSim's broker would stop the simulation): use more or larger "
+                "hosts, or fewer guests"))
         self.host_of = where.astype(np.int64)
 
     # ----------------------------------------------------------------- updates
