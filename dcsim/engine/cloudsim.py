@@ -54,6 +54,7 @@ from dcsim.policies.consolidation import (
     PlanStats,
     PolicySpec,
     build_policy,
+    host_classes,
     initial_placement,
     parse_policy,
     plan_migrations,
@@ -176,6 +177,7 @@ class CloudSimEngine:
         self.T = self.pe * st.host_pes
         self.tables = np.asarray(st.host_power_tables, dtype=np.float64)[htype]
         self.max_power = self.tables[:, -1].copy()
+        self.host_class = host_classes(self.T, self.pe, self.tables)
         vtype = np.arange(n_v) // max(1, math.ceil(n_v / 4))
         self.mips = np.asarray(st.vm_mips, dtype=np.float64)[vtype]
         self.ram = np.asarray(st.vm_ram_mb, dtype=np.float64)[vtype]
@@ -373,7 +375,7 @@ class CloudSimEngine:
             host_avail_mips=self.avail_mips, host_vms=lists, vm_requested_mips=self.r,
             vm_mips=self.mips, vm_ram_mb=self.ram, vm_history=hist, vm_history_len=hlen,
             vm_in_migration=self.in_mig, migration_mbps=self.setup.migration_mbps,
-            interval_s=self.setup.interval_s,
+            interval_s=self.setup.interval_s, host_class=self.host_class,
         )
 
     def _start_migrations(self, moves: list[tuple[int, int]]) -> None:

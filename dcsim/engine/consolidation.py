@@ -77,6 +77,8 @@ class Consolidation:
         self.planned = 0
         self.cs_detector, self.cs_selector = build_policy(ps)  # CloudSim planner's own objects
         self._mig_bps: F64 | None = None
+        self._live: NDArray[np.bool_] | None = None
+        self._max_gram_now = np.zeros(0)  # of the step under way (members do not change in it)
 
     def start(self, sim: Simulation) -> None:
         sim.tick_hooks.append(self.step)
@@ -118,16 +120,22 @@ class Consolidation:
             self._mig_bps = bps
         return self._mig_bps
 
-    def _load(self, hosts: I64, util: F64) -> HostLoad:
-        """Load of ``hosts``; the migration time estimate is one full copy of the largest
-        guest's RAM at ``migration_bps`` (no dirty-page rounds, no contention)."""
+    def _max_gram(self) -> F64:
+        """(n_hosts,) RAM of the largest guest on each host (bytes; 0 when empty), from one
+        pass over the placed guests (a guest belongs to its source until a migration ends)."""
         st = self.sim.state
-        bps = self.migration_bps()
-        mig_s = np.zeros(hosts.shape[0])
-        for i, h in enumerate(hosts.tolist()):
-            m = st.members[h]
-            if m:
-                mig_s[i] = float(np.max(st.gram[m])) * 8.0 / float(bps[h])
+        placed = np.flatnonzero(st.host_of >= 0)
+        out = np.zeros(st.n_hosts)
+        np.maximum.at(out, st.host_of[placed], st.gram[placed])
+        return out
+
+    def _load(self, hosts: I64, util: F64, max_gram: F64 | None = None) -> HostLoad:
+        """Load of ``hosts``; the migration time estimate is one full copy of the largest
+        guest's RAM at ``migration_bps`` (no dirty-page rounds, no contention).
+        ``max_gram``: :meth:`_max_gram`, if already computed."""
+        if max_gram is None:
+            max_gram = self._max_gram()
+        mig_s = max_gram[hosts] * 8.0 / self.migration_bps()[hosts]
         return HostLoad(util, self.hist[hosts], self.hlen[hosts], mig_s, self.sim.interval)
 
     def _over_without(self, h: int, util: float, hist: F64, left: list[int]) -> bool:
@@ -148,10 +156,7 @@ class Consolidation:
         hist = self.hist[idx] + self.hadd[idx] + self.graw[g][None, :] / cap[:, None]
         hlen = np.maximum(self.hlen[idx], self.glen[g])
         gbits = float(st.gram[g]) * 8.0
-        bps = self.migration_bps()
-        mig_s = np.asarray([max(gbits, max((float(st.gram[x]) * 8.0 for x in st.members[h]),
-                                           default=0.0)) / float(bps[h])
-                            for h in idx.tolist()])
+        mig_s = np.maximum(gbits, self._max_gram_now[idx] * 8.0) / self.migration_bps()[idx]
         load = HostLoad(after, hist, hlen, mig_s, self.sim.interval)
         return np.asarray(self.detector.overloaded(load), dtype=bool)
 
@@ -175,13 +180,17 @@ class Consolidation:
         if not hosts.shape[0]:
             return
         over = np.zeros(st.n_hosts, dtype=bool)
-        over[hosts] = np.asarray(self.detector.overloaded(self._load(hosts, util[hosts])))
+        max_gram = self._max_gram_now = self._max_gram()
+        over[hosts] = np.asarray(self.detector.overloaded(self._load(hosts, util[hosts],
+                                                                     max_gram)))
         moving = st.mig_dst >= 0
         busy_host = np.zeros(st.n_hosts, dtype=bool)
         busy_host[st.host_of[moving]] = True
         busy_host[st.mig_dst[moving]] = True
         movable = (st.status == GuestStatus.RUNNING) & ~moving
-        prof_live = np.asarray([sim.profiles[int(p)].live_migration for p in st.profile])
+        if self._live is None:  # per virtualization profile: can it migrate live?
+            self._live = np.asarray([p.live_migration for p in sim.profiles], dtype=bool)
+        prof_live = self._live[st.profile]
         need_live = (self.spec.migration.model in ("precopy", "postcopy")
                      and sim.assume.migration == "configured")
         work = req.copy()
@@ -236,16 +245,21 @@ class Consolidation:
                                              -np.inf), initial=-np.inf))
             cpu_room = float(np.max(np.where(receivers, self.limit * st.cap_mips - work, -np.inf),
                                     initial=-np.inf))
-            for h in order.tolist():
-                if (not active[h] or over[h] or targets[h] or busy_host[h]
-                        or (need_live and not prof_live[h])):
+            # The per-host conditions that do not change during this loop, for all hosts at once
+            # (members are all movable; the largest guest's RAM and demand within the bounds).
+            on = st.host_of >= 0
+            n_mem = np.bincount(st.host_of[on], minlength=st.n_hosts)
+            n_mov = np.bincount(st.host_of[on & movable], minlength=st.n_hosts)
+            max_want = np.zeros(st.n_hosts)
+            np.maximum.at(max_want, st.host_of[on], sim.raw_want[on])
+            ok = (active & ~over & ~busy_host & (n_mem > 0) & (n_mov == n_mem)
+                  & ~(max_gram > ram_room) & ~(max_want > cpu_room))
+            if need_live:
+                ok &= prof_live
+            for h in order[ok[order]].tolist():
+                if targets[h]:
                     continue
-                guests = [g for g in st.members[h] if movable[g]]
-                if not guests or len(guests) != len(st.members[h]):
-                    continue
-                if (max(float(st.gram[g]) for g in guests) > ram_room
-                        or max(float(sim.raw_want[g]) for g in guests) > cpu_room):
-                    continue
+                guests = list(st.members[h])
                 allow = st.awake & (sb.n_guests > 0) & ~over & ~sources
                 allow[h] = False
                 trial: list[tuple[int, int]] = []

@@ -13,22 +13,24 @@ Buyya (CCPE 2012) as implemented in CloudSim 3.0.3 (``reference/cloudsim-planetl
   placement is the *stale* one of the last update, targets of step (3) may be chosen as sources in
   step (4) (so a guest can appear in two moves), and a host with zero load is never checked for
   overload.
-* :class:`PowerAwareBestFit` — PABFD's per-guest step (:meth:`~PowerAwareBestFit.find_host`):
-  among suitable hosts (per-core capacity and free MIPS), skip non-empty hosts that would be
-  overloaded after receiving the guest, pick the least power increase (lowest id on ties).
+* :class:`~dcsim.policies.pabfd.PowerAwareBestFit` (in :mod:`dcsim.policies.pabfd`, re-exported
+  with ``specpower_w``, ``_Work`` and ``PLACEMENT_MIGRATION``) — PABFD's per-guest step: among
+  suitable hosts (per-core capacity and free MIPS), skip non-empty hosts that would be overloaded
+  after receiving the guest, pick the least power increase (lowest id on ties).
 * :func:`initial_placement` — the t = 0 placement of the CloudSim experiments (``pabfd``,
   ``first_fit`` for DVFS, ``most_free_pes`` for NPA), where RAM and bandwidth still count.
-* :func:`specpower_w` — CloudSim's SPECpower interpolation with its exact operation order (the
-  PABFD tie-breaking compares power differences bit for bit).
 * :func:`parse_policy` / :func:`build_policy` — re-exported from :mod:`dcsim.policies.names`.
 
-Complexity: one PABFD placement costs a few vectorized passes over the hosts; history-based
-detectors that are not cheap to vectorize (IQR, MAD) are tested lazily on the best candidates
-only. Imports numpy, dcsim.policies.{overload, selection, registry}.
+Complexity: one PABFD placement costs a few vectorized passes over the *active* hosts of a
+:class:`~dcsim.policies.pabfd.CandidatePool` (hosts with nothing allocated are interchangeable
+within their class, so one per class is evaluated); history-based detectors that are not cheap to
+vectorize (IQR, MAD) are tested lazily on the best candidates only. Imports numpy,
+dcsim.policies.{overload, pabfd, selection, names}.
 """
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,8 +41,11 @@ from numpy.typing import NDArray
 from dcsim.policies.names import PolicySpec as PolicySpec
 from dcsim.policies.names import build_policy as build_policy
 from dcsim.policies.names import parse_policy as parse_policy
-from dcsim.policies.overload import HostLoad, StaticThreshold
-from dcsim.policies.registry import Registry
+from dcsim.policies.overload import HostLoad
+from dcsim.policies.pabfd import PLACEMENT_MIGRATION as PLACEMENT_MIGRATION
+from dcsim.policies.pabfd import CandidatePool, PowerAwareBestFit, _Work
+from dcsim.policies.pabfd import host_classes as host_classes
+from dcsim.policies.pabfd import specpower_w as specpower_w
 from dcsim.policies.selection import GuestView
 
 F64 = NDArray[np.float64]
@@ -49,34 +54,6 @@ B = NDArray[np.bool_]
 
 #: Migration bandwidth of the CloudSim experiments: half of a 1 Gbit/s link, in MB/s.
 CLOUDSIM_MIGRATION_MBPS = 1_000_000 / (2 * 8000)
-
-PLACEMENT_MIGRATION: Registry[type[Any]] = Registry("migration placement policy")
-
-
-# --------------------------------------------------------------------------- power
-def specpower_w(tables: F64, util: F64) -> F64:
-    """Power (W) of hosts at ``util`` with CloudSim's ``PowerModelSpecPower`` arithmetic.
-
-    Parameters
-    ----------
-    tables : (n, 11) watts at 0 %, 10 %, ..., 100 % load, one row per value of ``util``.
-    util : (n,) utilisation fractions; values outside [0, 1] are clipped (CloudSim would stop).
-
-    Notes
-    -----
-    ``P = p[i1] + (p[i2] - p[i1]) / 10 * (u - i1 / 10) * 100`` with ``i1 = floor(10 u)``,
-    ``i2 = ceil(10 u)``, evaluated left to right as in Java; exact multiples of 0.1 return the
-    table value, as CloudSim's special case does. Agrees with :func:`dcsim.model.power.power_w`
-    to within a few ulps.
-    """
-    u = np.clip(util, 0.0, 1.0)
-    t10 = u * 10.0
-    i1 = np.floor(t10).astype(np.intp)
-    i2 = np.ceil(t10).astype(np.intp)
-    rows = np.arange(u.shape[0])
-    p1 = tables[rows, i1]
-    p2 = tables[rows, i2]
-    return np.asarray(p1 + (p2 - p1) / 10.0 * (u - i1 / 10.0) * 100.0)
 
 
 # --------------------------------------------------------------------------- snapshot
@@ -110,6 +87,10 @@ class ClusterSnapshot:
         Bandwidth used for migration-time estimates, MB/s.
     interval_s
         Scheduling interval, s.
+    host_class
+        (H,) optional ids, equal iff hosts have equal capacity, per-core capacity and power
+        table (:func:`~dcsim.policies.pabfd.host_classes`; derived when None). Lets PABFD treat
+        interchangeable hosts as one candidate.
     """
 
     host_total_mips: F64
@@ -127,6 +108,7 @@ class ClusterSnapshot:
     vm_in_migration: B
     migration_mbps: float = CLOUDSIM_MIGRATION_MBPS
     interval_s: float = 300.0
+    host_class: I64 | None = None
 
 
 @dataclass(slots=True)
@@ -141,272 +123,13 @@ class PlanStats:
     find_host_calls: int = 0
 
 
-# --------------------------------------------------------------------------- working state
-class _Work:
-    """The planner's scratch copy of host state, with CloudSim's sequential sums.
-
-    ``hist`` (host utilisation history, newest first) is kept only when the detector reads
-    history. Guests' history contributions ``u · MIPS / host MIPS`` are tabulated once per
-    distinct host capacity.
-    """
-
-    def __init__(self, snap: ClusterSnapshot, need_hist: bool, detector: Any = None) -> None:
-        self.snap = snap
-        self.need_hist = need_hist
-        self.journal: dict[int, tuple[Any, ...]] | None = None
-        self.T = np.ascontiguousarray(snap.host_total_mips, dtype=np.float64)
-        self.pe = np.ascontiguousarray(snap.host_pe_mips, dtype=np.float64)
-        self.pe_min = float(self.pe.min()) if self.pe.size else 0.0
-        tables = np.ascontiguousarray(snap.host_power_table, dtype=np.float64)
-        self.tflat = tables.ravel()
-        n_h = self.T.shape[0]
-        self.n_points = int(tables.shape[1])
-        self.off = np.arange(n_h, dtype=np.intp) * self.n_points
-        self.stale_power = specpower_w(tables, snap.host_util)
-        self.avail = snap.host_avail_mips.astype(np.float64, copy=True)
-        self.U = snap.host_alloc_mips.astype(np.float64, copy=True)
-        self.lists = [list(v) for v in snap.host_vms]
-        self.r = snap.vm_requested_mips
-        self.r_list: list[float] = self.r.tolist()
-        self.ram_list: list[float] = snap.vm_ram_mb.tolist()
-        self.vh = snap.vm_history
-        self.vlen = snap.vm_history_len
-        self.ram = snap.vm_ram_mb
-        self.mips = snap.vm_mips
-        self.bw = snap.migration_mbps
-        self.interval = snap.interval_s
-        k = snap.vm_history.shape[1]
-        self.K = k
-        counts = np.fromiter((len(v) for v in self.lists), dtype=np.intp, count=n_h)
-        flat = np.fromiter((v for lst in self.lists for v in lst), dtype=np.intp,
-                           count=int(counts.sum()))
-        host = np.repeat(np.arange(n_h), counts)
-        # bincount adds in input order: the per-host sums are sequential in list order.
-        self.reqsum = np.asarray(np.bincount(host, weights=self.r[flat], minlength=n_h),
-                                 dtype=np.float64)
-        maxram = np.zeros(n_h)
-        if flat.size:
-            np.maximum.at(maxram, host, self.ram[flat])
-        self.maxram = maxram
-        if need_hist:
-            caps, self.ttype = np.unique(self.T, return_inverse=True)
-            self.ttype = self.ttype.astype(np.intp)
-            self.ctab = (self.vh * self.mips[:, None])[None, :, :] / caps[:, None, None]
-            contrib = self.ctab[self.ttype[host], flat]
-            idx = (host[:, None] * k + np.arange(k)[None, :]).ravel()
-            self.hist = np.asarray(np.bincount(idx, weights=contrib.ravel(), minlength=n_h * k),
-                                   dtype=np.float64).reshape(n_h, k)
-            self.hlen = self._trimmed_len(self.hist)
-        self.feat_fn = getattr(detector, "features", None) if need_hist else None
-        if self.feat_fn is not None:
-            self.F = np.asarray(self.feat_fn(self.hist))
-            q = self.F.shape[1]
-            self.ftab = np.asarray(self.feat_fn(self.ctab.reshape(-1, k))).reshape(
-                self.ctab.shape[0], self.ctab.shape[1], q)
-        if not need_hist:
-            self.hist = np.zeros((n_h, 0))
-            self.hlen = np.zeros(n_h, dtype=np.int64)
-
-    @staticmethod
-    def _trimmed_len(hist: F64) -> I64:
-        if hist.shape[1] == 0:
-            return np.zeros(hist.shape[0], dtype=np.int64)
-        nz = hist != 0.0
-        last = hist.shape[1] - np.argmax(nz[:, ::-1], axis=1)
-        return np.where(nz.any(axis=1), last, 0).astype(np.int64)
-
-    def load_all(self) -> HostLoad:
-        return HostLoad(self.reqsum / self.T, self.hist, self.hlen, self.maxram / self.bw,
-                        self.interval)
-
-    def recompute_host(self, h: int) -> None:
-        """Sums of host ``h`` from scratch, in list order (after a guest left)."""
-        lst = self.lists[h]
-        rl, raml = self.r_list, self.ram_list
-        s = 0.0
-        for v in lst:
-            s += rl[v]
-        self.reqsum[h] = s
-        self.maxram[h] = max((raml[v] for v in lst), default=0.0)
-        if self.need_hist:
-            if lst:
-                hist = np.add.accumulate(self.ctab[self.ttype[h], lst], axis=0)[-1]
-                nz = hist.nonzero()[0]
-                self.hlen[h] = int(nz[-1]) + 1 if nz.size else 0
-            else:
-                hist = np.zeros(self.K)
-                self.hlen[h] = 0
-            self.hist[h] = hist
-            if self.feat_fn is not None:
-                self.F[h] = np.asarray(self.feat_fn(hist[None, :]))[0]
-
-    def save_all(self) -> dict[int, tuple[Any, ...]]:
-        """Start journaling: hosts changed by :meth:`add` from now on can be rolled back."""
-        journal: dict[int, tuple[Any, ...]] = {}
-        self.journal = journal
-        return journal
-
-    def restore_all(self, journal: dict[int, tuple[Any, ...]]) -> None:
-        """Undo the trial placements journaled since :meth:`save_all`."""
-        for h in reversed(list(journal)):
-            self.restore(h, journal[h])
-        self.journal = None
-
-    def add(self, v: int, h: int) -> None:
-        """Trial placement of ``v`` on ``h`` (appended to its list)."""
-        j = self.journal
-        if j is not None and h not in j:
-            j[h] = self.save(h)
-        r = self.r_list[v]
-        self.lists[h].append(v)
-        self.avail[h] -= r
-        self.U[h] += r
-        self.reqsum[h] += r
-        if self.need_hist:
-            tt = self.ttype[h]
-            self.hist[h] += self.ctab[tt, v]
-            self.hlen[h] = max(int(self.hlen[h]), int(self.vlen[v]))
-            if self.feat_fn is not None:
-                self.F[h] += self.ftab[tt, v]
-        self.maxram[h] = max(float(self.maxram[h]), self.ram_list[v])
-
-    def save(self, h: int) -> tuple[Any, ...]:
-        hist = self.hist[h].copy() if self.need_hist else None
-        feat = self.F[h].copy() if self.feat_fn is not None else None
-        return (len(self.lists[h]), float(self.avail[h]), float(self.U[h]),
-                float(self.reqsum[h]), hist, int(self.hlen[h]), float(self.maxram[h]), feat)
-
-    def restore(self, h: int, saved: tuple[Any, ...]) -> None:
-        (n, self.avail[h], self.U[h], self.reqsum[h], hist, self.hlen[h], self.maxram[h],
-         feat) = saved
-        if hist is not None:
-            self.hist[h] = hist
-        if feat is not None:
-            self.F[h] = feat
-        del self.lists[h][n:]
-
-    def overloaded_one(self, detector: Any, h: int) -> bool:
-        n = int(self.hlen[h])
-        util = float(self.reqsum[h] / self.T[h])
-        mig = float(self.maxram[h] / self.bw)
-        hist = self.hist[h, :n].tolist() if self.need_hist else []
-        one = getattr(detector, "overloaded_one", None)
-        if one is not None:
-            return bool(one(util, hist, mig, self.interval))
-        load = HostLoad(np.array([util]), self.hist[h : h + 1], np.array([n]), np.array([mig]),
-                        self.interval)
-        return bool(detector.overloaded(load)[0])
-
-
-# --------------------------------------------------------------------------- PABFD
-@PLACEMENT_MIGRATION.register("pabfd")
-class PowerAwareBestFit:
-    """Power-aware best fit (the per-guest step of PABFD) over a planner's working state.
-
-    The detector's optional ``history_depth`` (newest history values it reads; 0 = none) limits
-    what is built for the trial overload tests.
-    """
-
-    def __init__(self, detector: Any) -> None:
-        self.detector = detector
-        self.depth: int | None = getattr(detector, "history_depth", None)
-        self.cheap = bool(getattr(detector, "cheap_vectorized", False))
-        self.thr = detector.threshold if isinstance(detector, StaticThreshold) else None
-
-    def find_host(self, w: _Work, v: int, allowed: B) -> int:
-        """Host for guest ``v`` among ``allowed`` hosts (``-1`` if none).
-
-        Notes
-        -----
-        A few vectorized passes over the candidate hosts (power increase with CloudSim's exact
-        arithmetic, lowest id on ties), then the trial overload tests: all at once for the static
-        threshold and for detectors with linear features (LR), else lazily in order of increasing
-        power increase (IQR, MAD).
-        """
-        r = float(w.r[v])
-        m = allowed & (w.avail >= r)
-        if r > w.pe_min:
-            m &= w.pe >= r
-        idx = m.nonzero()[0]
-        if idx.size == 0:
-            return -1
-        U = w.U.take(idx)
-        T = w.T.take(idx)
-        u = np.minimum((U + r) / T, 1.0)
-        t10 = u * 10.0
-        i1 = np.floor(t10)
-        base = w.off.take(idx)
-        p1 = w.tflat.take(base + i1.astype(np.intp))
-        p2 = w.tflat.take(base + np.ceil(t10).astype(np.intp))
-        diff = p1 + (p2 - p1) / 10.0 * (u - i1 / 10.0) * 100.0 - w.stale_power.take(idx)
-        test = U != 0.0
-        if self.thr is not None:
-            bad = test & ((w.reqsum.take(idx) + r) / T > self.thr)
-            diff[bad] = np.inf
-        elif self.cheap:
-            tpos = test.nonzero()[0]
-            if tpos.size:
-                bad = self._tests(w, v, r, idx.take(tpos))
-                if bad.any():
-                    diff[tpos[bad]] = np.inf
-        elif test.any():
-            return self._lazy(w, v, r, idx, diff, test)
-        j = int(diff.argmin())
-        return int(idx[j]) if diff[j] != np.inf else -1
-
-    def _tests(self, w: _Work, v: int, r: float, hosts: NDArray[np.intp]) -> B:
-        """Trial overload decisions of ``hosts`` receiving ``v`` (cheap detectors)."""
-        det = self.detector
-        util = (w.reqsum.take(hosts) + r) / w.T.take(hosts)
-        hl = np.maximum(w.hlen.take(hosts), w.vlen[v])
-        mig = np.maximum(w.maxram.take(hosts), w.ram[v]) / w.bw
-        if w.feat_fn is not None and hasattr(det, "screen_features"):
-            f = w.F.take(hosts, axis=0) + w.ftab[w.ttype.take(hosts), v]
-            bad, unsure = det.screen_features(f, util, hl, mig, w.interval)
-            for k in unsure.nonzero()[0].tolist():
-                bad[k] = self._exact(w, v, r, int(hosts[k]))
-            return np.asarray(bad)
-        d = w.K if self.depth is None else min(self.depth, w.K)
-        if w.need_hist:
-            hist = w.hist[hosts, :d] + w.ctab[w.ttype.take(hosts), v, :d]
-        else:
-            hist = np.zeros((hosts.size, 0))
-        return np.asarray(det.overloaded(HostLoad(util, hist, hl, mig, w.interval)))
-
-    def _exact(self, w: _Work, v: int, r: float, h: int) -> bool:
-        """Exact trial test: is host ``h`` overloaded once guest ``v`` is added?"""
-        det = self.detector
-        n = max(int(w.hlen[h]), int(w.vlen[v]))
-        util = float((w.reqsum[h] + r) / w.T[h])
-        mig = max(float(w.maxram[h]), float(w.ram[v])) / w.bw
-        row = w.hist[h] + w.ctab[w.ttype[h], v] if w.need_hist else np.zeros(0)
-        one = getattr(det, "overloaded_one", None)
-        if one is not None:
-            return bool(one(util, row[:n].tolist(), mig, w.interval))
-        load1 = HostLoad(np.array([util]), row[None, :], np.array([n]), np.array([mig]),
-                         w.interval)
-        return bool(det.overloaded(load1)[0])
-
-    def _lazy(self, w: _Work, v: int, r: float, idx: NDArray[np.intp], diff: F64,
-              test: B) -> int:
-        """Test the best candidates one by one (CloudSim's first-minimum order)."""
-        while True:
-            j = int(diff.argmin())
-            if diff[j] == np.inf:
-                return -1
-            h = int(idx[j])
-            if not test[j] or not self._exact(w, v, r, h):
-                return h
-            diff[j] = np.inf
-
-
-def _place_sequence(placer: PowerAwareBestFit, w: _Work, vms: list[int], allowed: B,
+def _place_sequence(placer: PowerAwareBestFit, w: _Work, vms: list[int], pool: CandidatePool,
                     stop_on_fail: bool) -> list[tuple[int, int]]:
-    """PABFD for ``vms`` in order, with trial placements; unplaced guests are skipped, or end
-    the sequence with a ``(guest, -1)`` entry when ``stop_on_fail``."""
+    """PABFD for ``vms`` in order over the pool's hosts, with trial placements; unplaced guests
+    are skipped, or end the sequence with a ``(guest, -1)`` entry when ``stop_on_fail``."""
     out: list[tuple[int, int]] = []
     for v in vms:
-        t = placer.find_host(w, v, allowed)
+        t = placer.find_host_in(w, v, pool)
         if t < 0:
             if stop_on_fail:
                 out.append((v, -1))
@@ -481,7 +204,8 @@ def plan_migrations(
 
     # (3) PABFD for the selected guests, away from overloaded hosts.
     st.find_host_calls += len(to_move)
-    moves = _place_sequence(placer, w, _sorted_by_demand(to_move, w.r), ~over, False)
+    moves = _place_sequence(placer, w, _sorted_by_demand(to_move, w.r),
+                            CandidatePool(w, ~over), False)
     st.placed_from_overloaded = len(moves)
 
     # (4) underload consolidation. Sources are taken by increasing stale utilisation; the order
@@ -491,6 +215,7 @@ def plan_migrations(
     ex_src = over | off
     ex_tgt = over | off
     src_ok = np.flatnonzero((util > 0.0) & (util < 1.0))
+    pool = CandidatePool(w, ~ex_tgt)  # follows ex_tgt through exclude()
     for s in src_ok[np.argsort(util[src_ok], kind="stable")].tolist():
         if ex_src[s]:
             continue
@@ -500,10 +225,11 @@ def plan_migrations(
             continue
         ex_src[s] = True
         ex_tgt[s] = True
+        pool.exclude(s)
         st.underload_sources += 1
         vms = _sorted_by_demand([v for v in lst if not in_mig[v]], w.r)
         saved = w.save_all()
-        placed = _place_sequence(placer, w, vms, ~ex_tgt, True)
+        placed = _place_sequence(placer, w, vms, pool, True)
         st.find_host_calls += len(placed)
         if placed and placed[-1][1] < 0:
             w.restore_all(saved)
@@ -514,6 +240,7 @@ def plan_migrations(
             moves.extend(placed)
             for _, t in placed:
                 ex_src[t] = True
+    w.pool = None
     return moves
 
 
@@ -581,44 +308,50 @@ def initial_placement(
     sto = hosts.storage_mb.astype(np.float64, copy=True)
     idle = specpower_w(hosts.power_table, np.zeros(n_h))
     free_pes = hosts.pes.astype(np.int64, copy=True) if hosts.pes.size else np.full(n_h, 1)
+    # PABFD: hosts alike in everything the step reads are interchangeable (lowest id wins ties)
+    cls = _InitialClasses(host_classes(hosts.total_mips, hosts.pe_mips, hosts.power_table),
+                          (alloc, avail, ram, bw, sto)) if method == "pabfd" else None
     for v in range(n_v):
         m = float(vm_mips[v])
-        fits = (ram >= vm_ram_mb[v]) & (bw >= vm_bw[v]) & (sto >= vm_size_mb[v])
-        if method == "most_free_pes":
-            tmp = free_pes.astype(np.float64)
-            h = -1
-            for _ in range(n_h):
-                j = int(np.argmax(tmp))
-                if fits[j]:
-                    h = j
-                    break
-                tmp[j] = -np.inf
-            if h >= 0:
-                free_pes[h] -= 1
+        if cls is not None:
+            cand = cls.reps()
+            suit = ((ram[cand] >= vm_ram_mb[v]) & (bw[cand] >= vm_bw[v])
+                    & (sto[cand] >= vm_size_mb[v]) & (hosts.pe_mips[cand] >= m)
+                    & (avail[cand] >= m))
+            idx = cand[suit]
+            if idx.size == 0:
+                h = -1
+            else:
+                T = hosts.total_mips[idx]
+                diff = specpower_w(hosts.power_table[idx], (alloc[idx] + m) / T) - idle[idx]
+                if detector is not None:
+                    test = alloc[idx] != 0.0
+                    if test.any():
+                        t = np.flatnonzero(test)
+                        # Earlier guests request 0 MIPS before their cloudlets arrive.
+                        load = HostLoad(m / T[t], np.zeros((t.size, 1)),
+                                        np.zeros(t.size, dtype=np.int64),
+                                        np.zeros(t.size), 300.0)
+                        bad = np.asarray(detector.overloaded(load), dtype=bool)
+                        diff[t[bad]] = np.inf
+                j = int(np.argmin(diff))
+                h = int(idx[j]) if diff[j] != np.inf else -1
         else:
-            suit = fits & (hosts.pe_mips >= m) & (avail >= m)
-            if method == "first_fit":
-                nz = np.flatnonzero(suit)
+            fits = (ram >= vm_ram_mb[v]) & (bw >= vm_bw[v]) & (sto >= vm_size_mb[v])
+            if method == "most_free_pes":
+                tmp = free_pes.astype(np.float64)
+                h = -1
+                for _ in range(n_h):
+                    j = int(np.argmax(tmp))
+                    if fits[j]:
+                        h = j
+                        break
+                    tmp[j] = -np.inf
+                if h >= 0:
+                    free_pes[h] -= 1
+            elif method == "first_fit":
+                nz = np.flatnonzero(fits & (hosts.pe_mips >= m) & (avail >= m))
                 h = int(nz[0]) if nz.size else -1
-            elif method == "pabfd":
-                idx = np.flatnonzero(suit)
-                if idx.size == 0:
-                    h = -1
-                else:
-                    T = hosts.total_mips[idx]
-                    diff = specpower_w(hosts.power_table[idx], (alloc[idx] + m) / T) - idle[idx]
-                    if detector is not None:
-                        test = alloc[idx] != 0.0
-                        if test.any():
-                            t = np.flatnonzero(test)
-                            # Earlier guests request 0 MIPS before their cloudlets arrive.
-                            load = HostLoad(m / T[t], np.zeros((t.size, 1)),
-                                            np.zeros(t.size, dtype=np.int64),
-                                            np.zeros(t.size), 300.0)
-                            bad = np.asarray(detector.overloaded(load), dtype=bool)
-                            diff[t[bad]] = np.inf
-                    j = int(np.argmin(diff))
-                    h = int(idx[j]) if diff[j] != np.inf else -1
             else:
                 raise ValueError(f"unknown initial placement {method!r}")
         if h < 0:
@@ -630,4 +363,39 @@ def initial_placement(
         ram[h] -= vm_ram_mb[v]
         bw[h] -= vm_bw[v]
         sto[h] -= vm_size_mb[v]
+        if cls is not None:
+            cls.changed(h)
     return out
+
+
+class _InitialClasses:
+    """Hosts grouped by hardware class and the values of ``state`` arrays (mutated by the
+    caller, who reports each changed host); :meth:`reps` gives the lowest id of every group."""
+
+    def __init__(self, hw: I64, state: tuple[F64, ...]) -> None:
+        self.hw = hw.tolist()
+        self.state = state
+        self.key_of: list[tuple[float, ...]] = [self._key(h) for h in range(len(self.hw))]
+        self.heaps: dict[tuple[float, ...], list[int]] = {}
+        for h, k in enumerate(self.key_of):  # ascending ids: each list is already a heap
+            self.heaps.setdefault(k, []).append(h)
+
+    def _key(self, h: int) -> tuple[float, ...]:
+        return (float(self.hw[h]), *(float(a[h]) for a in self.state))
+
+    def reps(self) -> NDArray[np.intp]:
+        out: list[int] = []
+        for k, heap in list(self.heaps.items()):
+            while heap and self.key_of[heap[0]] != k:
+                heapq.heappop(heap)  # stale entry: the host has moved to another group
+            if heap:
+                out.append(heap[0])
+            else:
+                del self.heaps[k]
+        out.sort()
+        return np.asarray(out, dtype=np.intp)
+
+    def changed(self, h: int) -> None:
+        k = self._key(h)
+        self.key_of[h] = k
+        heapq.heappush(self.heaps.setdefault(k, []), h)

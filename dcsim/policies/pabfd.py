@@ -1,0 +1,456 @@
+"""PABFD's per-guest step over the planner's working state, and its candidate pool.
+
+* :func:`specpower_w` — CloudSim's SPECpower interpolation with its exact operation order (the
+  PABFD tie-breaking compares power differences bit for bit).
+* :class:`_Work` — the planner's scratch copy of host state (sums in CloudSim's order, trial
+  placements that can be undone).
+* :class:`PowerAwareBestFit` — among suitable hosts (per-core capacity and free MIPS), skip
+  non-empty hosts that would be overloaded after receiving the guest, pick the least power
+  increase (lowest id on ties). :meth:`~PowerAwareBestFit.find_host` scans every allowed host;
+  :meth:`~PowerAwareBestFit.find_host_in` scans a :class:`CandidatePool`.
+* :class:`CandidatePool` — the hosts one placement phase may use, with *clean* hosts (nothing
+  allocated: ``U == 0``) grouped into classes of identical capacity, per-core capacity, power
+  table, stale power and free MIPS. Such hosts are never overload-tested and their power increase
+  depends only on the class, so within a class only the lowest allowed id can win (PABFD breaks
+  ties by lowest id): a search evaluates the active hosts plus one representative per class, and
+  costs O(active hosts), not O(hosts). It picks exactly the host the full scan picks.
+
+Imports numpy, dcsim.policies.{overload, registry}.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from dcsim.policies.overload import HostLoad, StaticThreshold
+from dcsim.policies.registry import Registry
+
+if TYPE_CHECKING:
+    from dcsim.policies.consolidation import ClusterSnapshot
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+B = NDArray[np.bool_]
+
+PLACEMENT_MIGRATION: Registry[type[Any]] = Registry("migration placement policy")
+
+
+# --------------------------------------------------------------------------- power
+def specpower_w(tables: F64, util: F64) -> F64:
+    """Power (W) of hosts at ``util`` with CloudSim's ``PowerModelSpecPower`` arithmetic.
+
+    Parameters
+    ----------
+    tables : (n, 11) watts at 0 %, 10 %, ..., 100 % load, one row per value of ``util``.
+    util : (n,) utilisation fractions; values outside [0, 1] are clipped (CloudSim would stop).
+
+    Notes
+    -----
+    ``P = p[i1] + (p[i2] - p[i1]) / 10 * (u - i1 / 10) * 100`` with ``i1 = floor(10 u)``,
+    ``i2 = ceil(10 u)``, evaluated left to right as in Java; exact multiples of 0.1 return the
+    table value, as CloudSim's special case does. Agrees with :func:`dcsim.model.power.power_w`
+    to within a few ulps.
+    """
+    u = np.clip(util, 0.0, 1.0)
+    t10 = u * 10.0
+    i1 = np.floor(t10).astype(np.intp)
+    i2 = np.ceil(t10).astype(np.intp)
+    rows = np.arange(u.shape[0])
+    p1 = tables[rows, i1]
+    p2 = tables[rows, i2]
+    return np.asarray(p1 + (p2 - p1) / 10.0 * (u - i1 / 10.0) * 100.0)
+
+
+def host_classes(total_mips: F64, pe_mips: F64, tables: F64) -> I64:
+    """(H,) class ids: equal ids iff equal capacity, per-core capacity and power table."""
+    n_h = total_mips.shape[0]
+    if n_h == 0:
+        return np.zeros(0, dtype=np.int64)
+    cols = np.column_stack([total_mips, pe_mips, tables])
+    order = np.lexsort(cols.T[::-1])
+    srt = cols[order]
+    new = np.concatenate([[False], (srt[1:] != srt[:-1]).any(axis=1)])
+    out = np.empty(n_h, dtype=np.int64)
+    out[order] = np.cumsum(new)
+    return out
+
+
+# --------------------------------------------------------------------------- working state
+class _Work:
+    """The planner's scratch copy of host state, with CloudSim's sequential sums.
+
+    ``hist`` (host utilisation history, newest first) is kept only when the detector reads
+    history. Guests' history contributions ``u · MIPS / host MIPS`` are tabulated once per
+    distinct host capacity.
+    """
+
+    def __init__(self, snap: ClusterSnapshot, need_hist: bool, detector: Any = None) -> None:
+        self.snap = snap
+        self.need_hist = need_hist
+        self.journal: dict[int, tuple[Any, ...]] | None = None
+        self.T = np.ascontiguousarray(snap.host_total_mips, dtype=np.float64)
+        self.pe = np.ascontiguousarray(snap.host_pe_mips, dtype=np.float64)
+        self.pe_min = float(self.pe.min()) if self.pe.size else 0.0
+        tables = np.ascontiguousarray(snap.host_power_table, dtype=np.float64)
+        self.tflat = tables.ravel()
+        n_h = self.T.shape[0]
+        self.n_points = int(tables.shape[1])
+        self.off = np.arange(n_h, dtype=np.intp) * self.n_points
+        self.stale_power = specpower_w(tables, snap.host_util)
+        hc = snap.host_class
+        self.hc = host_classes(self.T, self.pe, tables) if hc is None else hc
+        self.pool: CandidatePool | None = None
+        self.avail = snap.host_avail_mips.astype(np.float64, copy=True)
+        self.U = snap.host_alloc_mips.astype(np.float64, copy=True)
+        self.lists = [list(v) for v in snap.host_vms]
+        self.r = snap.vm_requested_mips
+        self.r_list: list[float] = self.r.tolist()
+        self.ram_list: list[float] = snap.vm_ram_mb.tolist()
+        self.vh = snap.vm_history
+        self.vlen = snap.vm_history_len
+        self.ram = snap.vm_ram_mb
+        self.mips = snap.vm_mips
+        self.bw = snap.migration_mbps
+        self.interval = snap.interval_s
+        k = snap.vm_history.shape[1]
+        self.K = k
+        counts = np.fromiter((len(v) for v in self.lists), dtype=np.intp, count=n_h)
+        flat = np.fromiter((v for lst in self.lists for v in lst), dtype=np.intp,
+                           count=int(counts.sum()))
+        host = np.repeat(np.arange(n_h), counts)
+        # bincount adds in input order: the per-host sums are sequential in list order.
+        self.reqsum = np.asarray(np.bincount(host, weights=self.r[flat], minlength=n_h),
+                                 dtype=np.float64)
+        maxram = np.zeros(n_h)
+        if flat.size:
+            np.maximum.at(maxram, host, self.ram[flat])
+        self.maxram = maxram
+        if need_hist:
+            caps, self.ttype = np.unique(self.T, return_inverse=True)
+            self.ttype = self.ttype.astype(np.intp)
+            self.ctab = (self.vh * self.mips[:, None])[None, :, :] / caps[:, None, None]
+            contrib = self.ctab[self.ttype[host], flat]
+            idx = (host[:, None] * k + np.arange(k)[None, :]).ravel()
+            self.hist = np.asarray(np.bincount(idx, weights=contrib.ravel(), minlength=n_h * k),
+                                   dtype=np.float64).reshape(n_h, k)
+            self.hlen = self._trimmed_len(self.hist)
+        self.feat_fn = getattr(detector, "features", None) if need_hist else None
+        if self.feat_fn is not None:
+            self.F = np.asarray(self.feat_fn(self.hist))
+            q = self.F.shape[1]
+            self.ftab = np.asarray(self.feat_fn(self.ctab.reshape(-1, k))).reshape(
+                self.ctab.shape[0], self.ctab.shape[1], q)
+        if not need_hist:
+            self.hist = np.zeros((n_h, 0))
+            self.hlen = np.zeros(n_h, dtype=np.int64)
+
+    @staticmethod
+    def _trimmed_len(hist: F64) -> I64:
+        if hist.shape[1] == 0:
+            return np.zeros(hist.shape[0], dtype=np.int64)
+        nz = hist != 0.0
+        last = hist.shape[1] - np.argmax(nz[:, ::-1], axis=1)
+        return np.where(nz.any(axis=1), last, 0).astype(np.int64)
+
+    def load_all(self) -> HostLoad:
+        return HostLoad(self.reqsum / self.T, self.hist, self.hlen, self.maxram / self.bw,
+                        self.interval)
+
+    def recompute_host(self, h: int) -> None:
+        """Sums of host ``h`` from scratch, in list order (after a guest left)."""
+        lst = self.lists[h]
+        rl, raml = self.r_list, self.ram_list
+        s = 0.0
+        for v in lst:
+            s += rl[v]
+        self.reqsum[h] = s
+        self.maxram[h] = max((raml[v] for v in lst), default=0.0)
+        if self.need_hist:
+            if lst:
+                hist = np.add.accumulate(self.ctab[self.ttype[h], lst], axis=0)[-1]
+                nz = hist.nonzero()[0]
+                self.hlen[h] = int(nz[-1]) + 1 if nz.size else 0
+            else:
+                hist = np.zeros(self.K)
+                self.hlen[h] = 0
+            self.hist[h] = hist
+            if self.feat_fn is not None:
+                self.F[h] = np.asarray(self.feat_fn(hist[None, :]))[0]
+
+    def save_all(self) -> dict[int, tuple[Any, ...]]:
+        """Start journaling: hosts changed by :meth:`add` from now on can be rolled back."""
+        journal: dict[int, tuple[Any, ...]] = {}
+        self.journal = journal
+        return journal
+
+    def restore_all(self, journal: dict[int, tuple[Any, ...]]) -> None:
+        """Undo the trial placements journaled since :meth:`save_all`."""
+        for h in reversed(list(journal)):
+            self.restore(h, journal[h])
+        self.journal = None
+
+    def add(self, v: int, h: int) -> None:
+        """Trial placement of ``v`` on ``h`` (appended to its list)."""
+        j = self.journal
+        if j is not None and h not in j:
+            j[h] = self.save(h)
+        r = self.r_list[v]
+        if self.pool is not None and self.U[h] == 0.0 and r != 0.0:
+            self.pool.woke(h)
+        self.lists[h].append(v)
+        self.avail[h] -= r
+        self.U[h] += r
+        self.reqsum[h] += r
+        if self.need_hist:
+            tt = self.ttype[h]
+            self.hist[h] += self.ctab[tt, v]
+            self.hlen[h] = max(int(self.hlen[h]), int(self.vlen[v]))
+            if self.feat_fn is not None:
+                self.F[h] += self.ftab[tt, v]
+        self.maxram[h] = max(float(self.maxram[h]), self.ram_list[v])
+
+    def save(self, h: int) -> tuple[Any, ...]:
+        hist = self.hist[h].copy() if self.need_hist else None
+        feat = self.F[h].copy() if self.feat_fn is not None else None
+        return (len(self.lists[h]), float(self.avail[h]), float(self.U[h]),
+                float(self.reqsum[h]), hist, int(self.hlen[h]), float(self.maxram[h]), feat)
+
+    def restore(self, h: int, saved: tuple[Any, ...]) -> None:
+        (n, self.avail[h], self.U[h], self.reqsum[h], hist, self.hlen[h], self.maxram[h],
+         feat) = saved
+        if hist is not None:
+            self.hist[h] = hist
+        if feat is not None:
+            self.F[h] = feat
+        del self.lists[h][n:]
+        if self.pool is not None and self.U[h] == 0.0:
+            self.pool.cleaned(h)
+
+    def overloaded_one(self, detector: Any, h: int) -> bool:
+        n = int(self.hlen[h])
+        util = float(self.reqsum[h] / self.T[h])
+        mig = float(self.maxram[h] / self.bw)
+        hist = self.hist[h, :n].tolist() if self.need_hist else []
+        one = getattr(detector, "overloaded_one", None)
+        if one is not None:
+            return bool(one(util, hist, mig, self.interval))
+        load = HostLoad(np.array([util]), self.hist[h : h + 1], np.array([n]), np.array([mig]),
+                        self.interval)
+        return bool(detector.overloaded(load)[0])
+
+
+# --------------------------------------------------------------------------- PABFD
+@PLACEMENT_MIGRATION.register("pabfd")
+class PowerAwareBestFit:
+    """Power-aware best fit (the per-guest step of PABFD) over a planner's working state.
+
+    The detector's optional ``history_depth`` (newest history values it reads; 0 = none) limits
+    what is built for the trial overload tests.
+    """
+
+    def __init__(self, detector: Any) -> None:
+        self.detector = detector
+        self.depth: int | None = getattr(detector, "history_depth", None)
+        self.cheap = bool(getattr(detector, "cheap_vectorized", False))
+        self.thr = detector.threshold if isinstance(detector, StaticThreshold) else None
+
+    def find_host(self, w: _Work, v: int, allowed: B) -> int:
+        """Host for guest ``v`` among ``allowed`` hosts (``-1`` if none): the full scan.
+
+        Notes
+        -----
+        A few vectorized passes over the candidate hosts (power increase with CloudSim's exact
+        arithmetic, lowest id on ties), then the trial overload tests: all at once for the static
+        threshold and for detectors with linear features (LR), else lazily in order of increasing
+        power increase (IQR, MAD).
+        """
+        r = float(w.r[v])
+        m = allowed & (w.avail >= r)
+        if r > w.pe_min:
+            m &= w.pe >= r
+        idx = m.nonzero()[0]
+        if idx.size == 0:
+            return -1
+        return self._choose(w, v, r, idx, True)
+
+    def find_host_in(self, w: _Work, v: int, pool: CandidatePool) -> int:
+        """As :meth:`find_host` over the pool's allowed hosts, evaluating only its active hosts
+        and one representative per class of clean hosts (the same choice, see the module)."""
+        r = w.r_list[v]
+        a = pool.act
+        if a.size:
+            m = w.avail.take(a) >= r
+            if r > w.pe_min:
+                m &= w.pe.take(a) >= r
+            idx = a.compress(m)
+        else:
+            idx = a
+        reps = pool.reps(r, w)
+        if reps:
+            idx = np.concatenate([idx, np.asarray(reps, dtype=np.intp)])
+        if idx.size == 0:
+            return -1
+        return self._choose(w, v, r, idx, not reps)
+
+    def _choose(self, w: _Work, v: int, r: float, idx: NDArray[np.intp], ordered: bool) -> int:
+        """Best of candidate hosts ``idx`` (distinct; ``ordered``: ascending)."""
+        U = w.U.take(idx)
+        T = w.T.take(idx)
+        u = np.minimum((U + r) / T, 1.0)
+        t10 = u * 10.0
+        i1 = np.floor(t10)
+        base = w.off.take(idx)
+        p1 = w.tflat.take(base + i1.astype(np.intp))
+        p2 = w.tflat.take(base + np.ceil(t10).astype(np.intp))
+        diff = p1 + (p2 - p1) / 10.0 * (u - i1 / 10.0) * 100.0 - w.stale_power.take(idx)
+        test = U != 0.0
+        if self.thr is not None:
+            bad = test & ((w.reqsum.take(idx) + r) / T > self.thr)
+            diff[bad] = np.inf
+        elif self.cheap:
+            tpos = test.nonzero()[0]
+            if tpos.size:
+                bad = self._tests(w, v, r, idx.take(tpos))
+                if bad.any():
+                    diff[tpos[bad]] = np.inf
+        elif test.any():
+            return self._lazy(w, v, r, idx, diff, test, ordered)
+        j = int(diff.argmin())
+        d = diff[j]
+        if d == np.inf:
+            return -1
+        if ordered:
+            return int(idx[j])
+        return int(idx.compress(diff == d).min())  # lowest id among equal increases
+
+    def _tests(self, w: _Work, v: int, r: float, hosts: NDArray[np.intp]) -> B:
+        """Trial overload decisions of ``hosts`` receiving ``v`` (cheap detectors)."""
+        det = self.detector
+        util = (w.reqsum.take(hosts) + r) / w.T.take(hosts)
+        hl = np.maximum(w.hlen.take(hosts), w.vlen[v])
+        mig = np.maximum(w.maxram.take(hosts), w.ram[v]) / w.bw
+        if w.feat_fn is not None and hasattr(det, "screen_features"):
+            f = w.F.take(hosts, axis=0) + w.ftab[w.ttype.take(hosts), v]
+            bad, unsure = det.screen_features(f, util, hl, mig, w.interval)
+            for k in unsure.nonzero()[0].tolist():
+                bad[k] = self._exact(w, v, r, int(hosts[k]))
+            return np.asarray(bad)
+        d = w.K if self.depth is None else min(self.depth, w.K)
+        if w.need_hist:
+            hist = w.hist[hosts, :d] + w.ctab[w.ttype.take(hosts), v, :d]
+        else:
+            hist = np.zeros((hosts.size, 0))
+        return np.asarray(det.overloaded(HostLoad(util, hist, hl, mig, w.interval)))
+
+    def _exact(self, w: _Work, v: int, r: float, h: int) -> bool:
+        """Exact trial test: is host ``h`` overloaded once guest ``v`` is added?"""
+        det = self.detector
+        n = max(int(w.hlen[h]), int(w.vlen[v]))
+        util = float((w.reqsum[h] + r) / w.T[h])
+        mig = max(float(w.maxram[h]), float(w.ram[v])) / w.bw
+        row = w.hist[h] + w.ctab[w.ttype[h], v] if w.need_hist else np.zeros(0)
+        one = getattr(det, "overloaded_one", None)
+        if one is not None:
+            return bool(one(util, row[:n].tolist(), mig, w.interval))
+        load1 = HostLoad(np.array([util]), row[None, :], np.array([n]), np.array([mig]),
+                         w.interval)
+        return bool(det.overloaded(load1)[0])
+
+    def _lazy(self, w: _Work, v: int, r: float, idx: NDArray[np.intp], diff: F64,
+              test: B, ordered: bool = True) -> int:
+        """Test the best candidates one by one (CloudSim's first-minimum order)."""
+        while True:
+            j = int(diff.argmin())
+            d = diff[j]
+            if d == np.inf:
+                return -1
+            if not ordered:  # the lowest id among equal increases
+                j = int(np.flatnonzero(diff == d)[int(idx.compress(diff == d).argmin())])
+            h = int(idx[j])
+            if not test[j] or not self._exact(w, v, r, h):
+                return h
+            diff[j] = np.inf
+
+
+class CandidatePool:
+    """The hosts one placement phase may use (see the module docstring).
+
+    ``allowed`` is copied and may only shrink (:meth:`exclude`) while the pool lives; the pool
+    follows the working state's trial placements through :meth:`_Work.add` / ``restore``
+    (``w.pool``). Invariant: every allowed host is either in ``act`` (evaluated) or a clean member
+    of a class whose representative (its lowest allowed clean member) is evaluated.
+    """
+
+    def __init__(self, w: _Work, allowed: B) -> None:
+        self.allowed = np.array(allowed, dtype=bool)
+        clean = (w.U == 0.0) & self.allowed
+        self.act = np.flatnonzero(self.allowed & ~clean)
+        ids = np.flatnonzero(clean)
+        n_h = w.T.shape[0]
+        self.cls_of = np.full(n_h, -1, dtype=np.intp)
+        self.pos = np.zeros(n_h, dtype=np.intp)
+        self.members: list[list[int]] = []
+        self.cursor: list[int] = []
+        self.avail_c: list[float] = []
+        self.pe_c: list[float] = []
+        if ids.size:
+            hc, sp, av = w.hc[ids], w.stale_power[ids], w.avail[ids]
+            order = np.lexsort((av, sp, hc))  # stable: ids ascending within a class
+            hc, sp, av, ids = hc[order], sp[order], av[order], ids[order]
+            new = (hc[1:] != hc[:-1]) | (sp[1:] != sp[:-1]) | (av[1:] != av[:-1])
+            for grp in np.split(ids, np.flatnonzero(new) + 1):
+                c = len(self.members)
+                self.cls_of[grp] = c
+                self.pos[grp] = np.arange(grp.size)
+                self.members.append(grp.tolist())
+                self.cursor.append(0)
+                self.avail_c.append(float(w.avail[grp[0]]))
+                self.pe_c.append(float(w.pe[grp[0]]))
+        w.pool = self
+
+    def reps(self, r: float, w: _Work) -> list[int]:
+        """Representative of every class that can take demand ``r`` (MIPS)."""
+        out: list[int] = []
+        allowed, U = self.allowed, w.U
+        check_pe = r > w.pe_min
+        for c, mem in enumerate(self.members):
+            if self.avail_c[c] < r or (check_pe and self.pe_c[c] < r):
+                continue
+            k = self.cursor[c]
+            while k < len(mem):
+                h = mem[k]
+                if allowed[h] and U[h] == 0.0:
+                    break
+                k += 1  # excluded (for good) or active (it comes back through cleaned())
+            self.cursor[c] = k
+            if k < len(mem):
+                out.append(mem[k])
+        return out
+
+    def exclude(self, h: int) -> None:
+        """Host ``h`` may no longer receive guests in this phase."""
+        if self.allowed[h]:
+            self.allowed[h] = False
+            i = int(np.searchsorted(self.act, h))
+            if i < self.act.size and self.act[i] == h:
+                self.act = np.delete(self.act, i)
+
+    def woke(self, h: int) -> None:
+        """Host ``h`` got its first allocation (``U`` 0 -> > 0): evaluate it in full."""
+        if self.allowed[h]:
+            i = int(np.searchsorted(self.act, h))
+            if i == self.act.size or self.act[i] != h:
+                self.act = np.insert(self.act, i, h)
+
+    def cleaned(self, h: int) -> None:
+        """Host ``h`` is clean again (a trial undone): back to its class if it has one."""
+        c = int(self.cls_of[h])
+        if c < 0:
+            return  # not clean when the pool was built: stays evaluated in full (still exact)
+        i = int(np.searchsorted(self.act, h))
+        if i < self.act.size and self.act[i] == h:
+            self.act = np.delete(self.act, i)
+        self.cursor[c] = min(self.cursor[c], int(self.pos[h]))

@@ -1,0 +1,153 @@
+"""The class-candidate PABFD searches pick exactly the hosts the plain scans pick.
+
+``find_host_in`` over a ``CandidatePool`` against ``find_host`` on random states and random
+sequences of trial placements, undo and exclusions; the t = 0 ``initial_placement("pabfd")``
+(one candidate per group of alike hosts) against a scan of every host. Static-threshold,
+linear-feature (LR) and lazily tested (IQR) detectors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dcsim.policies.consolidation import ClusterSnapshot, InitialHosts, initial_placement
+from dcsim.policies.overload import HostLoad, make_detector
+from dcsim.policies.pabfd import CandidatePool, PowerAwareBestFit, _Work, specpower_w
+
+G4 = [86.0, 89.4, 92.6, 96.0, 99.5, 102.0, 106.0, 108.0, 112.0, 114.0, 117.0]
+G5 = [93.7, 97.0, 101.0, 105.0, 110.0, 116.0, 121.0, 125.0, 129.0, 133.0, 135.0]
+#: (total MIPS, per-core MIPS, table): three hardware classes, two sharing a table
+KINDS = [(3720.0, 1860.0, G4), (5320.0, 2660.0, G5), (3720.0, 1860.0, G5)]
+DETECTORS = [("thr", 0.8), ("lr", 1.2), ("iqr", 1.5)]
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> tuple[ClusterSnapshot, tuple[str, float], list[tuple[str, int]]]:
+    n_h = draw(st.integers(1, 24))
+    kind = [draw(st.integers(0, len(KINDS) - 1)) for _ in range(n_h)]
+    n_v = draw(st.integers(1, 40))
+    # demands on a coarse grid so that equal power increases (ties) are common
+    r = np.array([draw(st.sampled_from([0.0, 100.0, 250.0, 500.0, 930.0, 1860.0, 2500.0]))
+                  for _ in range(n_v)])
+    where = [draw(st.integers(-1, n_h - 1)) for _ in range(n_v)]  # -1: a guest to place
+    lists: list[list[int]] = [[] for _ in range(n_h)]
+    for v, h in enumerate(where):
+        if h >= 0:
+            lists[h].append(v)
+    T = np.array([KINDS[k][0] for k in kind])
+    alloc = np.array([sum(r[v] for v in lst) for lst in lists])
+    # stale utilisation: usually the current one, sometimes another (or 0 on a busy host)
+    util = np.array([draw(st.sampled_from([min(a / t, 1.0), 0.0, 0.3])) for a, t in
+                     zip(alloc, T, strict=True)])
+    avail = np.maximum(T - alloc, 0.0)
+    k_hist = 12
+    hist = np.array([[draw(st.sampled_from([0.0, 0.2, 0.5, 0.9])) for _ in range(3)]
+                     for _ in range(n_v)])
+    vh = np.tile(hist, (1, k_hist // 3))
+    snap = ClusterSnapshot(
+        host_total_mips=T, host_pe_mips=np.array([KINDS[k][1] for k in kind]),
+        host_power_table=np.array([KINDS[k][2] for k in kind]), host_util=util,
+        host_alloc_mips=alloc, host_avail_mips=avail, host_vms=lists, vm_requested_mips=r,
+        vm_mips=np.full(n_v, 2500.0), vm_ram_mb=np.array(
+            [draw(st.sampled_from([613.0, 870.0, 1740.0])) for _ in range(n_v)]),
+        vm_history=vh, vm_history_len=np.full(n_v, draw(st.sampled_from([0, 5, 12])),
+                                             dtype=np.int64),
+        vm_in_migration=np.zeros(n_v, dtype=bool),
+    )
+    det = draw(st.sampled_from(DETECTORS))
+    ops = draw(st.lists(st.tuples(st.sampled_from(["place", "place", "exclude", "trial",
+                                                   "undo"]),
+                                  st.integers(0, max(n_h, n_v) - 1)), max_size=30))
+    return snap, det, ops
+
+
+def _allowed(draw_mask: list[bool]) -> np.ndarray:
+    return np.asarray(draw_mask, dtype=bool)
+
+
+@settings(max_examples=300, deadline=None)
+@given(cases(), st.data())
+def test_pool_search_picks_the_plain_scan_host(
+        case: tuple[ClusterSnapshot, tuple[str, float], list[tuple[str, int]]],
+        data: st.DataObject) -> None:
+    snap, (name, param), ops = case
+    n_h, n_v = snap.host_total_mips.shape[0], snap.vm_requested_mips.shape[0]
+    det = make_detector(name, param)
+    placer = PowerAwareBestFit(det)
+    w = _Work(snap, need_hist=placer.depth != 0, detector=det)
+    allowed = _allowed(data.draw(st.lists(st.booleans(), min_size=n_h, max_size=n_h)))
+    pool = CandidatePool(w, allowed)
+    journal = None
+    for op, k in ops:
+        if op == "exclude":
+            pool.exclude(k % n_h)
+        elif op == "trial" and journal is None:
+            journal = w.save_all()
+        elif op == "undo" and journal is not None:
+            w.restore_all(journal)
+            journal = None
+        else:
+            v = k % n_v
+            plain = placer.find_host(w, v, pool.allowed)
+            assert placer.find_host_in(w, v, pool) == plain
+            if plain >= 0:
+                w.add(v, plain)
+    # every allowed host is evaluated or represented (the pool's invariant), checked directly
+    for v in range(n_v):
+        assert placer.find_host_in(w, v, pool) == placer.find_host(w, v, pool.allowed)
+
+
+def _plain_initial_pabfd(hosts: InitialHosts, mips: np.ndarray, ram_mb: np.ndarray,
+                         detector: Any) -> list[int]:
+    """The t = 0 PABFD placement as a scan of every host (the reference)."""
+    avail = hosts.total_mips.copy()
+    alloc = np.zeros(avail.size)
+    ram = hosts.ram_mb.copy()
+    idle = specpower_w(hosts.power_table, np.zeros(avail.size))
+    out = []
+    for v in range(mips.size):
+        m = float(mips[v])
+        idx = np.flatnonzero((ram >= ram_mb[v]) & (hosts.pe_mips >= m) & (avail >= m))
+        h = -1
+        if idx.size:
+            T = hosts.total_mips[idx]
+            diff = specpower_w(hosts.power_table[idx], (alloc[idx] + m) / T) - idle[idx]
+            t = np.flatnonzero(alloc[idx] != 0.0)
+            if t.size:
+                load = HostLoad(m / T[t], np.zeros((t.size, 1)), np.zeros(t.size, dtype=np.int64),
+                                np.zeros(t.size), 300.0)
+                diff[t[np.asarray(detector.overloaded(load), dtype=bool)]] = np.inf
+            j = int(np.argmin(diff))
+            h = int(idx[j]) if diff[j] != np.inf else -1
+        out.append(h)
+        if h >= 0:
+            capped = min(m, float(hosts.pe_mips[h]))
+            avail[h] = max(avail[h] - capped, 0.0)
+            alloc[h] += capped
+            ram[h] -= ram_mb[v]
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, len(KINDS) - 1), min_size=1, max_size=20),
+       st.lists(st.tuples(st.sampled_from([500.0, 1000.0, 2000.0, 2500.0]),
+                          st.sampled_from([613.0, 870.0, 1740.0])), min_size=1, max_size=60),
+       st.sampled_from(DETECTORS), st.sampled_from([2048.0, 4096.0]))
+def test_initial_pabfd_groups_pick_the_plain_scan_hosts(
+        kinds: list[int], vms: list[tuple[float, float]], det: tuple[str, float],
+        host_ram: float) -> None:
+    n_h = len(kinds)
+    hosts = InitialHosts(
+        total_mips=np.array([KINDS[k][0] for k in kinds]),
+        pe_mips=np.array([KINDS[k][1] for k in kinds]), ram_mb=np.full(n_h, host_ram),
+        bw=np.full(n_h, 1e6), storage_mb=np.full(n_h, 1e6),
+        power_table=np.array([KINDS[k][2] for k in kinds]), pes=np.full(n_h, 2))
+    mips = np.array([m for m, _ in vms])
+    ram = np.array([r for _, r in vms])
+    detector = make_detector(*det)
+    got = initial_placement("pabfd", hosts, mips, ram, np.full(mips.size, 1e5),
+                            np.full(mips.size, 2500.0), detector)
+    assert got.tolist() == _plain_initial_pabfd(hosts, mips, ram, detector)
