@@ -34,6 +34,16 @@ Switches (dcsim default first, [CloudSim 3.0.3] second):
     Migrations follow ``consolidation.migration`` (pre-copy over the network by default), or take
     ``RAM / (host bandwidth / 2)`` with the guest getting 90 % of its request on the source
     (the source counts it in full) and 10 % of it reserved on the destination (README §5).
+``slow_cores``: ``refuse`` | [``cap``]
+    A guest whose vCPUs are faster (MIPS per vCPU) than a host's cores: never placed on or
+    migrated to that host (the capacity law's per-core rule), or accepted there with every vCPU
+    capped at one core's MIPS while it still requests its full demand, so the shortfall is unmet
+    demand and, under ``sla: cloudsim``, violation time (README §4: ``VmSchedulerTimeShared
+    OverSubscription`` caps each per-PE request at the PE's MIPS and never refuses a VM;
+    NPA's ``VmAllocationPolicySimple`` then places 2,500-MIPS VMs on 1,860-MIPS cores, and
+    PABFD compares only the *current* request with the core, so a lightly loaded 2,500-MIPS VM
+    migrates to one). Placement policies still apply their own tests (PABFD: current request
+    ≤ core MIPS); RAM, disk and slots are unaffected.
 ``footprint``: ``profile`` | [``none``]
     The virtualization layer's memory/disk footprint and CPU overheads apply, or not.
 ``energy``: ``integral`` | [``cloudsim``]
@@ -97,6 +107,9 @@ class Assumptions(BaseModel):
     migration: Literal["configured", "cloudsim"] = Field(
         "configured", description="migration model: consolidation.migration, or RAM/(bw/2) "
         "with 90 % of the request on the source and 10 % on the destination (CloudSim)")
+    slow_cores: Literal["refuse", "cap"] = Field(
+        "refuse", description="a guest whose vCPUs are faster than a host's cores: never "
+        "placed there, or placed with each vCPU capped at a core's MIPS (CloudSim)")
     footprint: Literal["profile", "none"] = Field(
         "profile", description="virtualization memory/disk footprint and CPU overheads: "
         "applied, or none (CloudSim)")
@@ -144,7 +157,8 @@ ASSUMPTION_PRESETS: dict[str, dict[str, Any]] = {
     "cloudsim-3.0.3": {
         "reservation": "demand", "zero_demand": "drop", "update_offset": 0.1,
         "first_decision": "first_interval", "updates": "datacenter",
-        "cpu_sharing": "proportional", "migration": "cloudsim", "footprint": "none",
+        "cpu_sharing": "proportional", "migration": "cloudsim", "slow_cores": "cap",
+        "footprint": "none",
         "energy": "cloudsim", "sla": "cloudsim", "planner": "cloudsim",
         "initial_placement": "cloudsim",
     },

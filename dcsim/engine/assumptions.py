@@ -4,6 +4,9 @@
 nothing here runs. What each switch does in the engine:
 
 * ``footprint: none`` zeroes the layers' memory/disk footprint and CPU overheads (``apply_static``).
+* ``slow_cores: cap`` turns off the per-core rule of ``ClusterState.fits``/``feasible``
+  (``apply_static``); ``Simulation._share`` always caps a vCPU at its host's core MIPS and
+  counts the full demand as requested, so nothing else changes.
 * ``reservation: demand``: admission checks and reserves the configured size, then
   ``ClusterState.unhold`` gives it back and ``ClusterState.hold`` is False for the rest of the run.
 * ``cpu_sharing: proportional`` (``proportional_share``): per-core cap, then on an oversubscribed
@@ -60,6 +63,7 @@ def apply_static(sim: Simulation) -> None:
         for name in ("io_seq_factor", "io_rand_factor", "net_bulk_factor"):
             getattr(st, name)[:] = 1.0
         st.used_ram[:] = 0.0
+    st.core_rule = sim.assume.slow_cores == "refuse"
 
 
 class CloudSimState:
