@@ -51,6 +51,9 @@ Switches (dcsim default first, [CloudSim 3.0.3] second):
     sleep power), or CloudSim's rule at each datacenter update: the trapezoid of the previous and
     the current utilisation's power, 0 when the previous utilisation was 0 (such a host counts as
     switched off), nothing before the first update or after the last (README §9).
+    ``cloudsim-npa`` is the rule of CloudSim's NPA baseline (``PowerDatacenterNonPowerAware``,
+    README §9): every host at its maximum power from t = 0 to the last datacenter update,
+    whatever its utilisation (not in the preset: an experiment of the NPA policy sets it).
 ``sla``: ``dcsim`` | [``cloudsim``]
     SLATAH, PDM, SLAV and ESV as dcsim defines them (time at full CPU; work lost to migration,
     offered load as denominator), or CloudSim's state-history definitions (README §9: a host
@@ -113,9 +116,10 @@ class Assumptions(BaseModel):
     footprint: Literal["profile", "none"] = Field(
         "profile", description="virtualization memory/disk footprint and CPU overheads: "
         "applied, or none (CloudSim)")
-    energy: Literal["integral", "cloudsim"] = Field(
+    energy: Literal["integral", "cloudsim", "cloudsim-npa"] = Field(
         "integral", description="exact integral of power, or CloudSim's trapezoid per update, "
-        "0 when the previous utilisation was 0")
+        "0 when the previous utilisation was 0, or CloudSim's NPA rule (every host at maximum "
+        "power from 0 to the last update)")
     sla: Literal["dcsim", "cloudsim"] = Field(
         "dcsim", description="SLATAH/PDM/SLAV/ESV: dcsim's definitions, or CloudSim's "
         "state-history definitions")
@@ -142,15 +146,19 @@ class Assumptions(BaseModel):
 
     @property
     def cloudsim_fields(self) -> tuple[str, ...]:
-        """Names of the switches set to CloudSim's behaviour."""
+        """Names of the switches set to a CloudSim behaviour (the preset's or another one)."""
         ref = ASSUMPTION_PRESETS["cloudsim-3.0.3"]
-        return tuple(k for k, v in ref.items() if getattr(self, k) == v)
+        return tuple(k for k, v in ref.items()
+                     if getattr(self, k) == v or getattr(self, k) in _OTHER_CLOUDSIM.get(k, ()))
 
     @property
     def is_default(self) -> bool:
         """True when every switch has dcsim's semantics."""
         return not self.cloudsim_fields
 
+
+#: CloudSim values of a switch besides the preset's (the NPA baseline's energy rule)
+_OTHER_CLOUDSIM: dict[str, tuple[Any, ...]] = {"energy": ("cloudsim-npa",)}
 
 ASSUMPTION_PRESETS: dict[str, dict[str, Any]] = {
     "dcsim": {},

@@ -165,6 +165,22 @@ def test_dropped_guest_demand_ends_at_its_planned_departure(tmp_path: Path) -> N
     assert r.summary["unserved_fraction"] == pytest.approx(1.0, rel=1e-12)
 
 
+def test_npa_energy_rule() -> None:
+    # tiny_config: 2 hosts (linear 100 -> 200 W, never asleep), one guest at 50 % on host 0.
+    # Updates at 0.1 s + 300 k, the first counted one at 300.1 s, the last at 3300.1 s.
+    cs = {"update_offset": 0.1, "first_decision": "first_interval"}
+    # cloudsim-npa: both hosts at maximum power from 0 to 3300.1 s: 2 x 200 W x 3300.1 s.
+    r = _run(tiny_config(), energy="cloudsim-npa", **cs)
+    assert r.summary["energy_it_kwh"] == pytest.approx(2 * 200 * 3300.1 / KWH, rel=1e-12)
+    # alone (updates at 0, 300 ... 3300 s): 2 x 200 W x 3300 s
+    r = _run(tiny_config(), energy="cloudsim-npa")
+    assert r.summary["energy_it_kwh"] == pytest.approx(2 * 200 * 3300 / KWH, rel=1e-12)
+    # cloudsim: from 300.1 s only, host 0 at 150 W, host 1 (utilisation 0) counts as off:
+    # 150 W x 3000 s.
+    r = _run(tiny_config(), energy="cloudsim", **cs)
+    assert r.summary["energy_it_kwh"] == pytest.approx(150 * 3000 / KWH, rel=1e-12)
+
+
 def test_departed_and_dropped_are_counted_apart(tmp_path: Path) -> None:
     # Guest 0 replays 0 %, 50 %, ... with no lifetime: dropped at t = 0 (demand exactly 0).
     # Guest 1 runs at a constant 50 % with a lifetime of 1800 s: it departs at 1800 s, the end
