@@ -66,7 +66,7 @@ LADDER: list[tuple[str, dict[str, Any]]] = [
 COLUMNS = ["rung", "step", "day", "policy", "energy_kwh", "migrations", "slatah", "pdm", "slav",
            "esv", "mean_active_hosts", "unserved_fraction", "unserved_mi", "unserved_dropped_mi",
            "demand_mi",
-           "guests_departed", "wall_s"]
+           "guests_departed", "guests_dropped", "wall_s"]
 
 
 def switches(rung: int) -> dict[str, Any]:

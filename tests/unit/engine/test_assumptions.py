@@ -136,12 +136,15 @@ def test_zero_demand_and_update_offset(tmp_path: Path) -> None:
     assert r.summary["demand_mi"] == pytest.approx(1_650_000, rel=1e-12)
     assert r.summary["unserved_mi"] == pytest.approx(1_650_000, rel=1e-12)
     assert r.summary["delivered_mi"] == 0.0
-    assert r.summary["guests_departed"] == 1
+    assert r.summary["guests_dropped"] == 1  # dropped, not departed: its lifetime is the run
+    assert r.summary["guests_departed"] == 0
+    assert r.guests["status"].tolist() == ["dropped"]
     # drop with updates at 0.1 s + 300 k: u(0.1) = 0.5 x 0.1 / 300 > 0, so it is kept:
     # 1000/6000 MIPS over [0.1, 300.1) = 50 MI, then 500 MIPS over [300.1, 3600) = 1,649,950.
     r = _run(cfg, zero_demand="drop", update_offset=0.1)
     assert r.summary["demand_mi"] == pytest.approx(1_650_000, rel=1e-9)
     assert r.summary["guests_departed"] == 0
+    assert r.summary["guests_dropped"] == 0
     assert r.summary["unserved_dropped_mi"] == 0.0
     assert r.timeseries["time_s"].tolist()[:2] == [0.1, 300.1]
 
@@ -160,6 +163,50 @@ def test_dropped_guest_demand_ends_at_its_planned_departure(tmp_path: Path) -> N
     assert r.summary["unserved_dropped_mi"] == pytest.approx(750_000, rel=1e-12)
     assert r.summary["demand_mi"] == pytest.approx(750_000, rel=1e-12)
     assert r.summary["unserved_fraction"] == pytest.approx(1.0, rel=1e-12)
+
+
+def test_departed_and_dropped_are_counted_apart(tmp_path: Path) -> None:
+    # Guest 0 replays 0 %, 50 %, ... with no lifetime: dropped at t = 0 (demand exactly 0).
+    # Guest 1 runs at a constant 50 % with a lifetime of 1800 s: it departs at 1800 s, the end
+    # of its lifetime, and its demand there is 500 MIPS (never 0): departed 1, dropped 1.
+    path = _trace_dir(tmp_path, {"vm": [0] + [50] * 12})
+    arrivals = tmp_path / "arrivals.csv"
+    arrivals.write_text("arrival_s,lifetime_s\n0,1800\n")
+    cfg = tiny_config()
+    base = cfg["guests"][0]
+    cfg["guests"] = [
+        {**base, "workload": {"kind": "trace", "name": "planetlab", "path": path}},
+        {**base, "workload": {"kind": "constant", "utilization": 0.5},
+         "arrival": {"kind": "trace", "path": str(arrivals)}},
+    ]
+    r = _run(cfg, zero_demand="drop")
+    assert (r.summary["guests_departed"], r.summary["guests_dropped"]) == (1, 1)
+    assert r.guests["status"].tolist() == ["dropped", "departed"]
+    # the switch off: guest 0 stays all run, guest 1 still departs at the end of its lifetime
+    r = _run(cfg)
+    assert (r.summary["guests_departed"], r.summary["guests_dropped"]) == (1, 0)
+    assert r.guests["status"].tolist() == ["running", "departed"]
+
+
+def test_compat_counts_dropped_vms(tmp_path: Path) -> None:
+    # compat (CloudSim 3.0.3), NPA, one G4 + one G5 host, two 1000-MIPS VMs. Updates at
+    # 300 k + 0.1 s, the trace interpolated there: u(300.1) = d1 + (d2 - d1) x 0.1 / 300.
+    # VM "a" (10, 0, 0, 10 ...): d1 = d2 = 0 -> u(300.1) = 0, dropped at 300.1 for good.
+    # VM "b" (10, 10, ...): never 0, stays. No CloudSim cloudlet ends within the day.
+    path = _trace_dir(tmp_path, {"a": [10, 0, 0] + [10] * 9, "b": [10] * 12})
+    cfg = {
+        "compat": "cloudsim", "seed": 0, "duration": "1h", "interval": "5m",
+        "datacenters": [{"pue": 1.0, "hosts": [
+            {"model": "hp_ml110_g4", "count": 1, "ram": "4096MB"},
+            {"model": "hp_ml110_g5", "count": 1, "ram": "4096MB"}]}],
+        "guests": [{"type": "cloudsim_1000", "count": 1, "workload": {
+            "kind": "trace", "name": "planetlab", "path": path,
+            "selection": {"first": 1, "skip": k}}} for k in range(2)],
+        "consolidation": {"policy": "npa"},
+    }
+    r = dcsim.run(cfg)
+    assert (r.summary["guests_departed"], r.summary["guests_dropped"]) == (0, 1)
+    assert r.guests["status"].tolist() == ["dropped", "running"]
 
 
 def test_reservation() -> None:
