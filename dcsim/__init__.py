@@ -4,8 +4,9 @@ Public API: ``load_config``, ``run``, ``sweep``, ``ConfigError``, ``__version__`
 registries live in ``dcsim.policies``.
 
 ``import dcsim`` is cheap: ``load_config`` and ``run`` (which pull in pydantic, pandas and the
-engine) and ``__version__`` (importlib.metadata) are imported on first use through the
-module-level ``__getattr__`` (PEP 562).
+engine), ``__version__`` (importlib.metadata) and the subpackages (``dcsim.api``,
+``dcsim.policies``, …) are imported on first use through the module-level ``__getattr__``
+(PEP 562).
 """
 
 from __future__ import annotations
@@ -31,6 +32,14 @@ def __getattr__(name: str) -> Any:
         value = getattr(module, name)
         globals()[name] = value
         return value
+    if not name.startswith("_"):  # a subpackage (``dcsim.api``), as when __init__ imported it
+        import importlib
+
+        try:
+            return importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
     raise AttributeError(f"module 'dcsim' has no attribute {name!r}")
 
 
