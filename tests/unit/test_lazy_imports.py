@@ -51,3 +51,10 @@ def test_a_run_without_network_imports_neither_scipy_nor_networkx() -> None:
     code = ("import dcsim\nfrom tests.conftest import tiny_config\n"
             "r = dcsim.run(tiny_config())\nassert r.summary['guests_placed'] == 1\n")
     assert _loaded_after(code) & {"scipy", "networkx", "matplotlib"} == set()
+
+
+def test_the_default_config_runs_without_scipy() -> None:
+    # uniform workloads with independent steps and Poisson arrivals with exponential lifetimes
+    # draw from numpy directly (scipy.stats costs ~1 s to import, in every sweep worker)
+    code = "import dcsim\nr = dcsim.run(None, overrides=['duration=1h'])\n"
+    assert _loaded_after(code) & {"scipy", "networkx", "matplotlib"} == set()
