@@ -30,9 +30,10 @@ def jobs_table(sim: Simulation) -> pd.DataFrame:
         return pd.DataFrame()
     counts = sim.job_stop[jg] - sim.job_first[jg]
     guest = np.repeat(jg, counts)
-    flat = np.concatenate(
-        [np.arange(a, b) for a, b in zip(sim.job_first[jg], sim.job_stop[jg], strict=True)]
-    )
+    # every job of those guests, guest by guest: job_first[g] .. job_stop[g] - 1
+    offset = np.cumsum(counts) - counts  # where each guest's jobs start in the table
+    flat = np.arange(int(counts.sum()), dtype=np.intp) + np.repeat(sim.job_first[jg] - offset,
+                                                                   counts)
     end = sim.job_end[flat]
     prev_end = np.concatenate([[np.nan], end[:-1]])
     first = flat == sim.job_first[guest]
