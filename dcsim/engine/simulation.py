@@ -566,12 +566,15 @@ class Simulation:
         recovering = unplaced == GuestStatus.DOWN
         demand_only = self.assume.reservation == "demand"
         st.hold = True  # admission checks and reserves the configured size
-        if self.assume.initial_placement == "cloudsim" and now == 0:
-            decision = assumptions.initial_hosts(self, batch)
+        cloudsim_start = self.assume.initial_placement == "cloudsim" and now == 0
+        if cloudsim_start:
+            decision = assumptions.initial_hosts(self, batch).copy()
         else:
             decision = self.policy.place(st.sandbox(batch), batch)
         touched: list[int] = []
         for i, (g, h) in enumerate(zip(batch.tolist(), decision.tolist(), strict=True)):
+            if cloudsim_start and h >= 0 and not st.fits(g, h):
+                h = decision[i] = -1  # CloudSim's choice, refused by the capacity law
             if h < 0:
                 st.status[g] = unplaced
                 if unplaced == GuestStatus.REJECTED and self.has_jobs[g]:
