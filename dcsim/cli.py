@@ -18,15 +18,17 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 from typer.core import TyperGroup
 
 from dcsim.console import DEBUG, err, guard, out, report_escaped
 from dcsim.errors import Terminated
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 
 class _Guarded(TyperGroup):
@@ -106,11 +108,13 @@ def _warn_rejections(sc: Any) -> None:
     """Print the trace-sized guests that fit on no host (allowed by --allow-rejections)."""
     import dcsim
 
-    for issue in dcsim.api.trace_rejections(sc):
+    for issue in dcsim.api.trace_rejections(sc):  # dcsim.api: imported by load_config
         err.print(f"[bold yellow]warning[/]: {issue.path}: {issue.message}", highlight=False)
 
 
 def _summary_table(summary: dict[str, Any]) -> Table:
+    from rich.table import Table
+
     from dcsim.metrics.contract import summary_doc
 
     docs = summary_doc()

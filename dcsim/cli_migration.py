@@ -9,36 +9,29 @@ with ``--json``). Values carry units as in config files (``4GiB``, ``100MB/s``, 
 layer imports it.
 
 Imports: typer, click, rich, simpy, pydantic, dcsim.units, dcsim.config.migration,
-dcsim.engine.migration.
+dcsim.engine.migration; all but typer and the model names only when the command runs, so that
+building the CLI (``dcsim --help``) stays cheap.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
-import simpy
 import typer
-from pydantic import ValidationError
-from rich.console import Console
-from rich.table import Table
 
-from dcsim.config.migration import MIGRATION_MODELS, MigrationSpec
-from dcsim.engine.migration import FixedRateNetwork, MigrationRecord, migration_process
-from dcsim.units import (
-    parse_bitrate,
-    parse_byterate,
-    parse_duration,
-    parse_fraction,
-    parse_size,
-)
+from dcsim.config.migration_models import MIGRATION_MODELS
+
+if TYPE_CHECKING:
+    from dcsim.config.migration import MigrationSpec
+    from dcsim.engine.migration import MigrationRecord
 
 __all__ = ["migration_command", "register", "run_migration"]
 
 
-def _units(parse: Callable[[Any], float], bare: bool = True) -> Callable[[Any], float]:
-    """A typer ``parser`` from one of ``dcsim.units``' parsers.
+def _units(name: str, bare: bool = True) -> Callable[[Any], float]:
+    """A typer ``parser`` from the ``dcsim.units`` parser called ``name`` (imported when used).
 
     Strings are parsed (a plain number too, in SI units, if ``bare``), defaults (already in SI
     units) pass through, and the parser's message (a ``ValueError``) reaches the user.
@@ -47,6 +40,9 @@ def _units(parse: Callable[[Any], float], bare: bool = True) -> Callable[[Any], 
     def convert(value: Any) -> float:
         if not isinstance(value, str):
             return float(value)
+        from dcsim import units
+
+        parse: Callable[[Any], float] = getattr(units, name)
         if bare:
             try:
                 return parse(float(value))
@@ -63,11 +59,11 @@ def _model(value: Any) -> str:
     return str(value)
 
 
-_SIZE = _units(parse_size, bare=False)
-_BYTERATE = _units(parse_byterate)
-_BITRATE = _units(parse_bitrate)
-_DURATION = _units(parse_duration)
-_FRACTION = _units(parse_fraction)
+_SIZE = _units("parse_size", bare=False)
+_BYTERATE = _units("parse_byterate")
+_BITRATE = _units("parse_bitrate")
+_DURATION = _units("parse_duration")
+_FRACTION = _units("parse_fraction")
 
 
 def run_migration(
@@ -79,6 +75,10 @@ def run_migration(
     latency_s: float = 0.0,
 ) -> MigrationRecord:
     """Simulate one migration of a ``ram_bytes`` guest over a dedicated ``bandwidth_bps`` link."""
+    import simpy
+
+    from dcsim.engine.migration import FixedRateNetwork, MigrationRecord, migration_process
+
     env = simpy.Environment()
     network = FixedRateNetwork(env, bandwidth_bps, latency_s)
     proc = env.process(
@@ -114,6 +114,8 @@ def _bytes(n: float) -> str:
 
 def _fail(*problems: str) -> NoReturn:
     """Report invalid options on stderr and exit with code 2, as click does for bad values."""
+    from rich.console import Console
+
     err = Console(stderr=True)
     for problem in problems:
         err.print(f"[red]Error:[/red] {problem}", highlight=False)
@@ -201,6 +203,12 @@ def migration_command(
     json_out: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
 ) -> None:
     """Simulate one migration between two hosts on one link: total time, downtime, rounds, bytes."""
+    from pydantic import ValidationError
+    from rich.console import Console
+    from rich.table import Table
+
+    from dcsim.config.migration import MigrationSpec
+
     try:
         spec = MigrationSpec(
             model=model,

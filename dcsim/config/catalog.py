@@ -6,7 +6,7 @@ and values that are judgement rather than measurement say so with ``[E]`` in the
 evidence markers of the project's reference notes ([V] checked, [D] derived, [S] secondary, [E]
 estimate). A config may use an entry by name, override any field, or define new entries.
 
-Imports: pydantic, yaml, dcsim.units, dcsim.errors.
+Imports: pydantic, dcsim.config.safeyaml (yaml), dcsim.units, dcsim.errors.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
-import yaml
 from pydantic import Field, ValidationError
 
+from dcsim.config.safeyaml import load_shipped
 from dcsim.errors import ConfigError
 from dcsim.units import Bitrate, Duration, Fraction, Power, Size, StrictModel
 
@@ -166,7 +166,7 @@ _MODELS: dict[str, type[Frozen]] = {
 
 def _load(name: str) -> dict[str, Any]:
     text = resources.files("dcsim.catalog").joinpath(f"{name}.yaml").read_text("utf-8")
-    raw = yaml.safe_load(text) or {}
+    raw = load_shipped(text) or {}
     model = _MODELS[name]
     out: dict[str, Any] = {}
     issues = []

@@ -27,6 +27,7 @@ from dcsim.config.safeyaml import (
     MAX_CONFIG_BYTES,
     LimitError,
     check_values,
+    load_shipped,
     load_yaml,
     read_input_bytes,
 )
@@ -283,7 +284,7 @@ def load_data(path: str | Path | None = None,
     """Raw config data with ``--set`` overrides applied, and its source name (no validation)."""
     if path is None:
         text = resources.files("dcsim.configs").joinpath(DEFAULT_CONFIG).read_text("utf-8")
-        data = yaml.safe_load(text)
+        data = load_shipped(text)
         source = f"<dcsim>/configs/{DEFAULT_CONFIG}"
     else:
         data = load_raw(path)

@@ -46,12 +46,12 @@ from typing import Literal, Self
 
 from pydantic import Field, model_validator
 
+from dcsim.config.migration_models import MIGRATION_MODELS
 from dcsim.units import Bitrate, Byterate, Duration, Fraction, StrictModel
 
 __all__ = ["MIGRATION_MODELS", "MigrationModelName", "MigrationSpec"]
 
 MigrationModelName = Literal["precopy", "postcopy", "cold", "checkpoint", "cloudsim"]
-MIGRATION_MODELS: tuple[str, ...] = ("precopy", "postcopy", "cold", "checkpoint", "cloudsim")
 
 
 class MigrationSpec(StrictModel):

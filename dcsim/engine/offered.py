@@ -135,10 +135,11 @@ def reject_jobs(sim: Simulation, g: int) -> None:
 
 
 def drop(sim: Simulation, g: int) -> None:
-    """Guest ``g`` was just dropped (departed now, before its planned departure): from now to
-    ``stop_at`` its workload's demand counts as unserved, cause ``dropped``.
+    """Guest ``g`` was just dropped (departed now, not at the end of its lifetime): from now to
+    ``stop_at`` its workload's demand counts as unserved, cause ``dropped``; it is counted in
+    ``guests_dropped``, not in ``guests_departed``.
 
-    ``Simulation.depart`` settled it up to now (``w_last`` = now) through its host.
+    ``Simulation.depart`` settled it up to now (``w_last`` = now) through its host; ``settle``
+    integrates to ``min(now, stop_at)``, so a drop at or after ``stop_at`` adds no demand.
     """
-    if sim.env.now < sim.stop_at[g]:
-        sim.dropped[g] = True
+    sim.dropped[g] = True

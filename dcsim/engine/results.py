@@ -30,9 +30,10 @@ def jobs_table(sim: Simulation) -> pd.DataFrame:
         return pd.DataFrame()
     counts = sim.job_stop[jg] - sim.job_first[jg]
     guest = np.repeat(jg, counts)
-    flat = np.concatenate(
-        [np.arange(a, b) for a, b in zip(sim.job_first[jg], sim.job_stop[jg], strict=True)]
-    )
+    # every job of those guests, guest by guest: job_first[g] .. job_stop[g] - 1
+    offset = np.cumsum(counts) - counts  # where each guest's jobs start in the table
+    flat = np.arange(int(counts.sum()), dtype=np.intp) + np.repeat(sim.job_first[jg] - offset,
+                                                                   counts)
     end = sim.job_end[flat]
     prev_end = np.concatenate([[np.nan], end[:-1]])
     first = flat == sim.job_first[guest]
@@ -152,7 +153,8 @@ def build_result(sim: Simulation, wall_s: float) -> Result:
         "guests_arrived": int(arrived.sum()),
         "guests_placed": int(arrived.sum()) - rejected,
         "guests_rejected": rejected,
-        "guests_departed": int((st.status == GuestStatus.DEPARTED).sum()),
+        "guests_departed": int(((st.status == GuestStatus.DEPARTED) & ~sim.dropped).sum()),
+        "guests_dropped": int(sim.dropped.sum()),
         "mean_guests_per_active_host": float(sim.guest_s.sum() / total_active)
         if total_active > 0
         else 0.0,
@@ -185,7 +187,8 @@ def build_result(sim: Simulation, wall_s: float) -> Result:
                 "arrival_s": sim.arrival_s[idx],
                 "start_s": sim.start_s[idx],
                 "end_s": sim.end_s[idx],
-                "status": [GuestStatus(int(s)).name.lower() for s in st.status[idx]],
+                "status": np.where(sim.dropped[idx], "dropped",
+                                   [GuestStatus(int(s)).name.lower() for s in st.status[idx]]),
                 "host": st.host_of[idx],
                 "demand_mi": sim.demand_mi[idx] + sim.wait_mi[idx],
                 "delivered_mi": sim.useful_mi[idx],

@@ -16,7 +16,7 @@ interval). The engine adds the switch energy to the IT energy everywhere (summar
 ESV, facility energy × PUE of each switch's data center) through ``Simulation.network_energy``.
 A ``star`` topology is the implicit NIC model of runs without a network and draws nothing.
 
-Imports: numpy, pandas, dcsim.network, dcsim.engine.extensions.
+Imports: numpy, pandas, dcsim.engine.extensions; dcsim.network when a run has a network.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ import numpy as np
 import pandas as pd
 
 from dcsim.engine.extensions import EXTENSIONS
-from dcsim.network.meter import NetworkMeter
 
 if TYPE_CHECKING:
     from dcsim.config.network import NetworkSpec
@@ -39,6 +38,9 @@ class Traffic:
     """See the module docstring."""
 
     def __init__(self, sim: Simulation, spec: NetworkSpec) -> None:
+        # dcsim.network (scipy.sparse, networkx: ~0.5 s to import) only for runs with a network
+        from dcsim.network.meter import NetworkMeter
+
         self.sim = sim
         self.spec = spec
         self.rows: list[tuple[float, float, float, float, float]] = []

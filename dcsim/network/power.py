@@ -17,7 +17,8 @@ sleep draws ``sleep_w`` instead, as ElasticTree's idealised power-down; models w
 Which model a switch uses: its node attribute ``switch_model`` if set, else the default for its
 role (:data:`DEFAULT_ROLE_MODELS`), else ``"tor"``.
 
-Imports: numpy, yaml, importlib.resources, dcsim.errors, dcsim.units, dcsim.network.topology.
+Imports: numpy, importlib.resources, dcsim.config.safeyaml (yaml), dcsim.errors, dcsim.units,
+dcsim.network.topology.
 """
 
 from __future__ import annotations
@@ -30,9 +31,9 @@ from importlib import resources
 from typing import Any
 
 import numpy as np
-import yaml
 from numpy.typing import ArrayLike, NDArray
 
+from dcsim.config.safeyaml import load_shipped
 from dcsim.errors import ConfigError, Issue
 from dcsim.network.topology import Topology
 from dcsim.units import UnitError, parse_bitrate, parse_power
@@ -171,7 +172,7 @@ def switch_models() -> dict[str, SwitchPowerModel]:
         If the shipped catalog is malformed.
     """
     text = resources.files("dcsim.catalog").joinpath("switches.yaml").read_text("utf-8")
-    raw = yaml.safe_load(text) or {}
+    raw = load_shipped(text) or {}
     out: dict[str, SwitchPowerModel] = {}
     issues: list[Issue] = []
     for name, entry in raw.items():

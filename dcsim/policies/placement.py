@@ -60,10 +60,33 @@ class PlacementPolicy(Protocol):
 PLACEMENT: Registry[type[Any]] = Registry("placement policy")
 
 
+def _shapes(view: Any, guests: I64) -> I64:
+    """Shape id per guest of a batch: guests with equal shapes have equal feasibility.
+
+    ``feasible(g)`` reads of the guest only its layer kind, RAM, disk, vCPUs and MIPS per vCPU;
+    guests agreeing on all five are feasible on exactly the same hosts.
+    """
+    if guests.shape[0] == 0:
+        return np.zeros(0, dtype=np.intp)
+    cols = np.stack([np.asarray(view.kind[guests], dtype=np.float64), view.gram[guests],
+                     view.gdisk[guests], view.vcpus[guests], view.mips[guests]], axis=1)
+    inverse = np.unique(cols, axis=0, return_inverse=True)[1]
+    return np.asarray(inverse, dtype=np.intp).reshape(-1)
+
+
 class _Sequential:
-    """Places guests one by one on a scratch copy of the view; subclasses pick among feasible."""
+    """Places guests one by one on a scratch copy of the view; subclasses pick among feasible.
+
+    Fast path (``fast``, exact): within a batch the view's free capacities only shrink, and a
+    placement changes one host, so the feasibility mask of each guest shape is kept and, before
+    its next use, recomputed only over the hosts that received a guest since (the range from the
+    lowest to the highest of them). The mask then equals ``view.feasible(g)`` element by element
+    (same arithmetic on the same values), so the choice is the plain path's.
+    """
 
     Params: ClassVar[type[BaseModel]] = _Params
+    #: False: the plain path (one full ``view.feasible`` per guest); the reference in tests
+    fast: bool = True
 
     def __init__(self, params: BaseModel, rng: np.random.Generator) -> None:
         self.params = params
@@ -78,12 +101,28 @@ class _Sequential:
     def place(self, view: Any, guests: I64) -> I64:
         out = np.full(guests.shape[0], -1, dtype=np.intp)
         pos = {int(g): i for i, g in enumerate(guests)}
-        for g in self.order(view, guests):
-            ok = view.feasible(int(g))
+        order = self.order(view, guests)
+        shape = _shapes(view, order).tolist() if self.fast else [-1] * order.shape[0]
+        masks: dict[int, tuple[NDArray[np.bool_], int]] = {}  # shape -> (mask, log position)
+        log: list[int] = []  # hosts that received a guest, in order
+        for g, s in zip(order.tolist(), shape, strict=True):
+            if s < 0:
+                ok = view.feasible(g)
+            elif s in masks:
+                ok, seen = masks[s]
+                if seen < len(log):  # hosts changed since: re-check their range
+                    changed = log[seen:]
+                    lo, hi = min(changed), max(changed) + 1
+                    ok[lo:hi] = view.feasible(g, lo, hi)
+            else:
+                ok = view.feasible(g)
+            if s >= 0:
+                masks[s] = (ok, len(log))
             if ok.any():
-                h = self.choose(view, int(g), ok)
-                view.place(int(g), h)  # the engine passes a sandbox view (see engine)
-                out[pos[int(g)]] = h
+                h = self.choose(view, g, ok)
+                view.place(g, h)  # the engine passes a sandbox view (see engine)
+                out[pos[g]] = h
+                log.append(h)
         return out
 
 
@@ -91,8 +130,11 @@ class _Sequential:
 class FirstFit(_Sequential):
     """Lowest-numbered host that fits.
 
-    Scans hosts in chunks of ``CHUNK`` and stops at the first chunk with a feasible host, so the
-    cost per guest is proportional to how far the first fit lies, not to the cluster size.
+    Scans hosts in chunks of ``CHUNK`` and stops at the first chunk with a feasible host. Fast
+    path (exact): within a batch capacities only shrink, so hosts below the last first fit of a
+    guest shape stay infeasible for that shape; each shape's scan starts at its own cursor (the
+    host its previous guest went to) and never moves backwards, which makes a batch cost
+    proportional to guests + hosts instead of guests × hosts.
     """
 
     CHUNK = 256
@@ -100,14 +142,25 @@ class FirstFit(_Sequential):
     def place(self, view: Any, guests: I64) -> I64:
         out = np.full(guests.shape[0], -1, dtype=np.intp)
         n_h = view.n_hosts
-        for i, g in enumerate(guests.tolist()):
-            for lo in range(0, n_h, self.CHUNK):
-                ok = view.feasible(g, lo, min(n_h, lo + self.CHUNK))
+        shape = _shapes(view, guests).tolist() if self.fast else [-1] * guests.shape[0]
+        cursor: dict[int, int] = {}
+        for i, (g, s) in enumerate(zip(guests.tolist(), shape, strict=True)):
+            lo = cursor.get(s, 0) if s >= 0 else 0
+            if s in cursor and lo < n_h and view.fits(g, lo):  # the cursor host still has room
+                view.place(g, lo)  # (``fits`` is ``feasible`` for one host, same arithmetic)
+                out[i] = lo
+                continue
+            while lo < n_h:
+                hi = min(n_h, lo + self.CHUNK)
+                ok = view.feasible(g, lo, hi)
                 if ok.any():
                     h = lo + int(np.argmax(ok))
                     view.place(g, h)
-                    out[i] = h
+                    out[i] = lo = h
                     break
+                lo = hi
+            if s >= 0:
+                cursor[s] = lo  # the host it went to, or n_hosts: the shape fits nowhere
         return out
 
     def choose(self, view: Any, g: int, feasible: NDArray[np.bool_]) -> int:

@@ -9,8 +9,8 @@ taken in fixed-size blocks, inter-arrival gaps then lifetimes per block, so gues
 and lifetime depend only on the stream and ``i``, not on ``duration_s`` or ``n_max``: a longer
 run or a larger cap only appends guests.
 
-Imports: numpy, scipy.stats, pandas (via dcsim.workload.traces for CSV/Parquet), dcsim.config,
-dcsim.errors.
+Imports: numpy, scipy.stats (lazily, for lifetimes that are not exponential), pandas (via
+dcsim.workload.traces for CSV/Parquet), dcsim.config, dcsim.errors.
 """
 
 from __future__ import annotations
@@ -138,14 +138,33 @@ def build_arrivals(spec: ArrivalSpec, n_max: int | None, duration_s: float,
     raise TypeError(f"no arrival process {spec.kind!r}")
 
 
+class _Exponential:
+    """``scipy.stats.expon(scale=scale)`` for ``rvs(size, random_state)`` draws, without scipy.
+
+    scipy draws ``random_state.standard_exponential(size) * scale + loc`` (``expon._rvs``;
+    ``loc`` is 0 here, and ``x + 0 == x`` for these non-negative draws): the same numbers from
+    the same stream positions (``tests/unit/workload/test_exponential_draws.py``), without the
+    import of scipy.stats (about a second of CPU per process, sweep workers included).
+    """
+
+    def __init__(self, scale: float) -> None:
+        self.scale = scale
+
+    def rvs(self, size: int, random_state: np.random.Generator) -> F64:
+        return random_state.standard_exponential(size) * self.scale
+
+
 def _poisson(spec: PoissonArrivals, n_max: int | None, duration_s: float,
              rng: np.random.Generator) -> tuple[F64, F64]:
-    from scipy import stats  # lazy: slow to import
     life_spec: LifetimeSpec | None = spec.lifetime
     if spec.mean_lifetime is not None:
         life_spec = ExponentialLifetime(mean=spec.mean_lifetime)
-    dist = lifetime_distribution(life_spec) if life_spec is not None else None
-    gaps = stats.expon(scale=1.0 / spec.rate)
+    dist: Any = None
+    if isinstance(life_spec, ExponentialLifetime):
+        dist = _Exponential(life_spec.mean)
+    elif life_spec is not None:
+        dist = lifetime_distribution(life_spec)
+    gaps = _Exponential(1.0 / spec.rate)
     times: list[F64] = []
     lives: list[F64] = []
     last, count = 0.0, 0

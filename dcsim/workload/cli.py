@@ -9,32 +9,22 @@ name="traces")``. Commands:
   ``DIR/NAME/<day>.npz`` (default DIR: the user store, ``$DCSIM_TRACE_DIR`` or
   ``~/.local/share/dcsim/traces``), where :func:`dcsim.workload.traces.load_trace` finds them.
 
-This module may print (rich). Imports: typer, rich, dcsim.errors, dcsim.workload.traces.
+This module may print (rich). Imports: typer, rich, dcsim.errors, dcsim.workload.traces (rich
+and the trace readers only when a command runs, so that building the CLI stays cheap).
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from dcsim.errors import ConfigError
-from dcsim.workload.traces import (
-    STORE_NAME,
-    TraceData,
-    available_traces,
-    read_bitbrains,
-    read_generic,
-    read_google,
-    read_planetlab,
-    save_compact,
-    user_trace_dir,
-)
+
+if TYPE_CHECKING:
+    from dcsim.workload.traces import TraceData
 
 __all__ = ["traces_app"]
 
@@ -46,6 +36,11 @@ _KINDS = ("bitbrains", "planetlab", "google", "csv")
 @traces_app.command("list")
 def list_traces() -> None:
     """Show every trace dcsim can load (user store first, then the shipped ones)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from dcsim.workload.traces import available_traces, user_trace_dir
+
     console = Console()
     table = Table(title="dcsim traces")
     for col in ("name", "days", "guests", "samples", "step", "memory", "sizes"):
@@ -77,6 +72,8 @@ def _days(kind: str, path: Path) -> list[str | None]:
 
 
 def _read(kind: str, path: Path, day: str | None) -> TraceData:
+    from dcsim.workload.traces import read_bitbrains, read_generic, read_google, read_planetlab
+
     if kind == "bitbrains":
         return read_bitbrains(path, day)
     if kind == "planetlab":
@@ -96,6 +93,11 @@ def import_trace(
     = None,
 ) -> None:
     """Convert raw trace files into dcsim's compact form in the user store."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from dcsim.workload.traces import STORE_NAME, save_compact, user_trace_dir
+
     console = Console()
     if kind not in _KINDS:
         console.print(f"[red]unknown trace kind {kind!r}; use one of {', '.join(_KINDS)}[/]")

@@ -233,9 +233,12 @@ class StepwiseRandom(RandomStep):
 
     def __init__(self, n: int, streams: RandomStreams, name: str, period_s: float,
                  low: float, high: float, phi: float = 0.0) -> None:
-        from scipy import stats  # lazy: slow to import
-        super().__init__(n, streams, name, period_s,
-                         stats.uniform(loc=low, scale=high - low), phi)
+        dist = None  # independent steps draw rng.uniform: no scipy.stats (~1 s to import)
+        if phi != 0.0:
+            from scipy import stats  # lazy: slow to import
+
+            dist = stats.uniform(loc=low, scale=high - low)
+        super().__init__(n, streams, name, period_s, dist, phi)
         self._low, self._high = low, high
 
     def _advance(self, step: int) -> F64:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import dcsim
+from dcsim.engine import jobs as jobs_mod
 from tests.conftest import tiny_config
 
 
@@ -41,6 +42,25 @@ def test_jobs_back_to_back_and_overhead() -> None:
     ends = list(r.tables["jobs"]["end_s"])
     assert ends == pytest.approx([0.625, 1.25, 1.875])
     assert r.summary["mean_job_slowdown"] == pytest.approx(1.25)
+
+
+@pytest.mark.parametrize(("window", "budget"), [(8, 1 << 16), (2, 4)])
+def test_many_jobs_ending_between_two_events_each_get_their_instant(
+        monkeypatch: pytest.MonkeyPatch, window: int, budget: int) -> None:
+    # one 1000-MIPS core shared by A (30 jobs of 100 MI) and B (one 9000-MI job): both run at
+    # 500 MIPS, so A's k-th job ends at 100 k / 500 = 0.2 k s and A empties at 6 s, the first
+    # event after t = 0; all 30 ends are found when that piece is settled. B has 3000 MI done
+    # at 6 s and the other 6000 MI alone at 1000 MIPS: it ends at 12 s. With a budget of 4
+    # (guest, job) pairs per pass, A's jobs are found in windows of 2, 4, 8 and 16 (the
+    # doubling path); by default in one window of 2 × 30 + 2.
+    monkeypatch.setattr(jobs_mod, "JOB_WINDOW", window)
+    monkeypatch.setattr(jobs_mod, "JOB_BUDGET", budget)
+    cfg = _jobs_cfg([100.0, 9000.0])
+    cfg["guests"][0]["workload"]["count"] = 30
+    r = dcsim.run(cfg)
+    jobs = r.tables["jobs"].sort_values(["guest", "end_s"])
+    assert list(jobs["end_s"]) == pytest.approx([0.2 * k for k in range(1, 31)] + [12.0])
+    assert r.summary["jobs_completed"] == 31
 
 
 def test_four_guests_on_two_cores_get_half_less_overhead() -> None:

@@ -1,0 +1,60 @@
+"""Start-up stays cheap: what ``import dcsim``, ``dcsim --help`` and a plain run do NOT import.
+
+Checked in a fresh interpreter (``sys.modules`` after the action), not by timing: pandas,
+pyarrow, pydantic, numpy, scipy, networkx and matplotlib cost 0.1-0.5 s each to import, and
+issue 15 asks for ``import dcsim`` and ``dcsim --help`` within 0.3 s of CPU.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+HEAVY = ("pandas", "pyarrow", "pydantic", "numpy", "scipy", "networkx", "matplotlib", "simpy")
+
+
+def _loaded_after(code: str) -> set[str]:
+    """The HEAVY packages a fresh interpreter has imported after running ``code``."""
+    probe = (f"{code}\nimport sys, json\n"
+             f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True,
+                         text=True, check=True, env={"PYTHONPATH": str(REPO), "PATH": ""})
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def test_import_dcsim_imports_nothing_heavy() -> None:
+    assert _loaded_after("import dcsim") == set()
+
+
+def test_public_names_still_resolve_on_use() -> None:
+    code = ("import dcsim\n"
+            "api = dcsim.api  # a subpackage as an attribute, before anything imported it\n"
+            "from dcsim.api import load_config, run\n"
+            "assert api.run is run and dcsim.run is run and dcsim.load_config is load_config\n"
+            "assert isinstance(dcsim.__version__, str) and dcsim.__version__\n"
+            "assert 'run' in dir(dcsim)\n"
+            "try:\n    dcsim.no_such_name\nexcept AttributeError:\n    pass\n"
+            "else:\n    raise SystemExit('no AttributeError')\n")
+    assert "pydantic" in _loaded_after(code)  # dcsim.api was really imported
+
+
+def test_cli_help_imports_nothing_heavy() -> None:
+    code = ("from dcsim.cli import app\n"
+            "try:\n    app(['--help'], standalone_mode=True)\nexcept SystemExit:\n    pass\n")
+    assert _loaded_after(code) == set()
+
+
+def test_a_run_without_network_imports_neither_scipy_nor_networkx() -> None:
+    code = ("import dcsim\nfrom tests.conftest import tiny_config\n"
+            "r = dcsim.run(tiny_config())\nassert r.summary['guests_placed'] == 1\n")
+    assert _loaded_after(code) & {"scipy", "networkx", "matplotlib"} == set()
+
+
+def test_the_default_config_runs_without_scipy() -> None:
+    # uniform workloads with independent steps and Poisson arrivals with exponential lifetimes
+    # draw from numpy directly (scipy.stats costs ~1 s to import, in every sweep worker)
+    code = "import dcsim\nr = dcsim.run(None, overrides=['duration=1h'])\n"
+    assert _loaded_after(code) & {"scipy", "networkx", "matplotlib"} == set()
