@@ -198,6 +198,7 @@ class Simulation:
         self.energy_rule = self.assume.energy == "integral"
         self.migrations_aborted = 0
         self.mig_procs: dict[int, simpy.Process] = {}
+        self.timers = lifecycle.timers_for(self)  # boot ends and departures
         # records and hooks
         self.recorder = IntervalRecorder(self)
         # network equipment: called as f(now) -> joules per data center drawn since t = 0
