@@ -212,7 +212,9 @@ def trace_rejections(sc: Scenario) -> list[Issue]:
                                for h in hosts])
         tol = 1 + 1e-9
         bad = {
-            "mips": mips[:, None] > mpc[None, :] * tol,
+            # assumptions.slow_cores: cap accepts a vCPU faster than the cores
+            "mips": (mips[:, None] > mpc[None, :] * tol)
+            & (sc.config.assumptions.slow_cores == "refuse"),
             "vcpus": vc[:, None] > cores[None, :],
             "ram": ram[:, None] + ram_over[None, :] > ram_free[None, :] * tol,
             "disk": np.broadcast_to(disk_bad[None, :], (n, len(hosts))),

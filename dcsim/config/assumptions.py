@@ -34,6 +34,16 @@ Switches (dcsim default first, [CloudSim 3.0.3] second):
     Migrations follow ``consolidation.migration`` (pre-copy over the network by default), or take
     ``RAM / (host bandwidth / 2)`` with the guest getting 90 % of its request on the source
     (the source counts it in full) and 10 % of it reserved on the destination (README §5).
+``slow_cores``: ``refuse`` | [``cap``]
+    A guest whose vCPUs are faster (MIPS per vCPU) than a host's cores: never placed on or
+    migrated to that host (the capacity law's per-core rule), or accepted there with every vCPU
+    capped at one core's MIPS while it still requests its full demand, so the shortfall is unmet
+    demand and, under ``sla: cloudsim``, violation time (README §4: ``VmSchedulerTimeShared
+    OverSubscription`` caps each per-PE request at the PE's MIPS and never refuses a VM;
+    NPA's ``VmAllocationPolicySimple`` then places 2,500-MIPS VMs on 1,860-MIPS cores, and
+    PABFD compares only the *current* request with the core, so a lightly loaded 2,500-MIPS VM
+    migrates to one). Placement policies still apply their own tests (PABFD: current request
+    ≤ core MIPS); RAM, disk and slots are unaffected.
 ``footprint``: ``profile`` | [``none``]
     The virtualization layer's memory/disk footprint and CPU overheads apply, or not.
 ``energy``: ``integral`` | [``cloudsim``]
@@ -41,6 +51,9 @@ Switches (dcsim default first, [CloudSim 3.0.3] second):
     sleep power), or CloudSim's rule at each datacenter update: the trapezoid of the previous and
     the current utilisation's power, 0 when the previous utilisation was 0 (such a host counts as
     switched off), nothing before the first update or after the last (README §9).
+    ``cloudsim-npa`` is the rule of CloudSim's NPA baseline (``PowerDatacenterNonPowerAware``,
+    README §9): every host at its maximum power from t = 0 to the last datacenter update,
+    whatever its utilisation (not in the preset: an experiment of the NPA policy sets it).
 ``sla``: ``dcsim`` | [``cloudsim``]
     SLATAH, PDM, SLAV and ESV as dcsim defines them (time at full CPU; work lost to migration,
     offered load as denominator), or CloudSim's state-history definitions (README §9: a host
@@ -97,12 +110,16 @@ class Assumptions(BaseModel):
     migration: Literal["configured", "cloudsim"] = Field(
         "configured", description="migration model: consolidation.migration, or RAM/(bw/2) "
         "with 90 % of the request on the source and 10 % on the destination (CloudSim)")
+    slow_cores: Literal["refuse", "cap"] = Field(
+        "refuse", description="a guest whose vCPUs are faster than a host's cores: never "
+        "placed there, or placed with each vCPU capped at a core's MIPS (CloudSim)")
     footprint: Literal["profile", "none"] = Field(
         "profile", description="virtualization memory/disk footprint and CPU overheads: "
         "applied, or none (CloudSim)")
-    energy: Literal["integral", "cloudsim"] = Field(
+    energy: Literal["integral", "cloudsim", "cloudsim-npa"] = Field(
         "integral", description="exact integral of power, or CloudSim's trapezoid per update, "
-        "0 when the previous utilisation was 0")
+        "0 when the previous utilisation was 0, or CloudSim's NPA rule (every host at maximum "
+        "power from 0 to the last update)")
     sla: Literal["dcsim", "cloudsim"] = Field(
         "dcsim", description="SLATAH/PDM/SLAV/ESV: dcsim's definitions, or CloudSim's "
         "state-history definitions")
@@ -129,9 +146,10 @@ class Assumptions(BaseModel):
 
     @property
     def cloudsim_fields(self) -> tuple[str, ...]:
-        """Names of the switches set to CloudSim's behaviour."""
+        """Names of the switches set to a CloudSim behaviour (the preset's or another one)."""
         ref = ASSUMPTION_PRESETS["cloudsim-3.0.3"]
-        return tuple(k for k, v in ref.items() if getattr(self, k) == v)
+        return tuple(k for k, v in ref.items()
+                     if getattr(self, k) == v or getattr(self, k) in _OTHER_CLOUDSIM.get(k, ()))
 
     @property
     def is_default(self) -> bool:
@@ -139,12 +157,16 @@ class Assumptions(BaseModel):
         return not self.cloudsim_fields
 
 
+#: CloudSim values of a switch besides the preset's (the NPA baseline's energy rule)
+_OTHER_CLOUDSIM: dict[str, tuple[Any, ...]] = {"energy": ("cloudsim-npa",)}
+
 ASSUMPTION_PRESETS: dict[str, dict[str, Any]] = {
     "dcsim": {},
     "cloudsim-3.0.3": {
         "reservation": "demand", "zero_demand": "drop", "update_offset": 0.1,
         "first_decision": "first_interval", "updates": "datacenter",
-        "cpu_sharing": "proportional", "migration": "cloudsim", "footprint": "none",
+        "cpu_sharing": "proportional", "migration": "cloudsim", "slow_cores": "cap",
+        "footprint": "none",
         "energy": "cloudsim", "sla": "cloudsim", "planner": "cloudsim",
         "initial_placement": "cloudsim",
     },

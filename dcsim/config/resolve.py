@@ -214,8 +214,11 @@ def _guest_type(group: GuestGroup, types: dict[str, GuestType], path: str,
     return base.model_copy(update=inline)
 
 
-def fits_empty_host(g: GuestType, h: HostGroupR) -> list[str]:
-    """Reasons why guest ``g`` cannot run even on an empty host of group ``h`` (empty = fits)."""
+def fits_empty_host(g: GuestType, h: HostGroupR, core_rule: bool = True) -> list[str]:
+    """Reasons why guest ``g`` cannot run even on an empty host of group ``h`` (empty = fits).
+
+    ``core_rule=False`` (``assumptions.slow_cores: cap``): a vCPU faster than the cores fits.
+    """
     m, p = h.model, h.profile
     why = []
     ram_need = g.ram + p.mem_overhead_per_guest
@@ -227,7 +230,7 @@ def fits_empty_host(g: GuestType, h: HostGroupR) -> list[str]:
         why.append(f"storage {disk_need / 1e9:.1f} GB > {m.storage / 1e9:.1f} GB")
     if g.vcpus > m.cores:
         why.append(f"{g.vcpus} vCPUs > {m.cores} cores")
-    if g.mips > m.mips_per_core:
+    if core_rule and g.mips > m.mips_per_core:
         why.append(f"{g.mips:g} MIPS per vCPU > {m.mips_per_core:g} per core")
     return why
 
@@ -301,7 +304,8 @@ def resolve_parts(cfg: Config, source: str | None = None) -> tuple[Scenario, lis
                                     f"({' or '.join(want)} layer); host layers: {layers}"))
                 kind_hosts = []
         if kind_hosts and len(hgroups) == sum(len(dc.hosts) for dc in cfg.datacenters):
-            reasons = [fits_empty_host(gtype, h) for h in kind_hosts]
+            core_rule = cfg.assumptions.slow_cores == "refuse"
+            reasons = [fits_empty_host(gtype, h, core_rule) for h in kind_hosts]
             if all(reasons):
                 detail = "; ".join(f"{h.name}: {', '.join(r)}" for h, r in zip(kind_hosts, reasons,
                                                                               strict=True))

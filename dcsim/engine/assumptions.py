@@ -4,13 +4,17 @@
 nothing here runs. What each switch does in the engine:
 
 * ``footprint: none`` zeroes the layers' memory/disk footprint and CPU overheads (``apply_static``).
+* ``slow_cores: cap`` turns off the per-core rule of ``ClusterState.fits``/``feasible``
+  (``apply_static``); ``Simulation._share`` always caps a vCPU at its host's core MIPS and
+  counts the full demand as requested, so nothing else changes.
 * ``reservation: demand``: admission checks and reserves the configured size, then
   ``ClusterState.unhold`` gives it back and ``ClusterState.hold`` is False for the rest of the run.
 * ``cpu_sharing: proportional`` (``proportional_share``): per-core cap, then on an oversubscribed
   host every request × ``capacity / Σ request``, floored; a guest migrating out under the
   ``cloudsim`` migration model gets ``speed`` (0.9) of that and its host counts it in full; one
   migrating in asks its destination for 10 % of its capped request.
-* ``updates: datacenter``, ``energy: cloudsim``, ``zero_demand: drop``, ``sla: cloudsim``:
+* ``updates: datacenter``, ``energy: cloudsim`` / ``cloudsim-npa``, ``zero_demand: drop``,
+  ``sla: cloudsim``:
   ``datacenter_update`` (the periodic update and the one at each migration completion): re-sample
   every workload, re-share every host, add CloudSim's trapezoid energy, write the state-history
   entries (``StateHistoryRecorder``), then drop guests with zero demand.
@@ -60,6 +64,7 @@ def apply_static(sim: Simulation) -> None:
         for name in ("io_seq_factor", "io_rand_factor", "net_bulk_factor"):
             getattr(st, name)[:] = 1.0
         st.used_ram[:] = 0.0
+    st.core_rule = sim.assume.slow_cores == "refuse"
 
 
 class CloudSimState:
@@ -195,7 +200,7 @@ def datacenter_update(sim: Simulation, *, periodic: bool) -> None:
         sim._sample(now)
     if not cs.started and now >= cs.first_update - 1e-9:
         cs.started = True
-        cs.e_last = now
+        cs.e_last = 0.0 if a.energy == "cloudsim-npa" else now  # NPA charges from t = 0
     sim._share(all_hosts, guests)
     if not cs.started:
         return
@@ -208,6 +213,9 @@ def datacenter_update(sim: Simulation, *, periodic: bool) -> None:
         p0 = specpower_w(st.power_table, before)
         p1 = specpower_w(st.power_table, sim.util)
         sim.energy_j += np.where(before == 0.0, 0.0, (p0 + (p1 - p0) / 2) * dt)
+        cs.e_last = now
+    elif a.energy == "cloudsim-npa" and now > cs.e_last:
+        sim.energy_j += st.power_table[:, -1] * (now - cs.e_last)
         cs.e_last = now
     if a.zero_demand == "drop":
         drop_idle(sim, guests)

@@ -62,7 +62,10 @@ class Consolidation:
         self.selector = make_selector(ps.selection)
         self.limit = (float(self.detector.threshold) if isinstance(self.detector, StaticThreshold)
                       else 1.0)
-        self.rng = sim.streams["consolidation.selection"]
+        # CloudSim's planner draws from the compat engine's stream (dcsim.engine.cloudsim), so
+        # both re-implementations of CloudSim's random selection make the same draws
+        self.rng = sim.streams["cloudsim.selection" if sim.assume.planner == "cloudsim"
+                               else "consolidation.selection"]
         depth = getattr(self.detector, "history_depth", None) or 0
         k = max(spec.history, int(depth))
         n_h, n_g = sim.state.n_hosts, sim.state.n_guests_total

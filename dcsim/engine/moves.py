@@ -114,8 +114,9 @@ def migration(
     net = _Tracked(sim.network)
     charged = [False]
     try:
-        return (yield from _run(sim, g, src, dst, spec, wake_s, net, charged))
+        return (yield from _held(sim, _run(sim, g, src, dst, spec, wake_s, net, charged)))
     except (simpy.Interrupt, NoPath):
+        sim.release_shares()
         if net.last is not None and not net.last.triggered:
             sim.network.cancel(net.last.fid)
         if charged[0]:
@@ -129,8 +130,45 @@ def migration(
         sim.maybe_sleep(dst)
         return None
     finally:
+        sim.release_shares()
         if sim.mig_procs.get(g) is sim.env.active_process:
             del sim.mig_procs[g]
+
+
+def _held(sim: Simulation, gen: ProcessGenerator) -> ProcessGenerator:
+    """``yield from gen``, its host changes between two yields held (``Simulation.hold_shares``).
+
+    A migration changes its two hosts several times at one instant (CPU charge and slow-down at
+    the start; switch-over, charge returned, guest resumed, source put to sleep at the end),
+    and nothing between two of its yields reads the shares: each host is settled and re-shared
+    once per instant instead of once per change, with the same result. Shares are released
+    before every yield and when ``gen`` ends (by its return; an exception is released by the
+    caller).
+    """
+    sim.hold_shares()
+    try:
+        event = next(gen)
+    except StopIteration as stop:
+        sim.release_shares()
+        return stop.value
+    while True:
+        sim.release_shares()
+        try:
+            value = yield event
+        except BaseException as exc:  # an interrupt thrown into the process: pass it on
+            sim.hold_shares()
+            try:
+                event = gen.throw(exc)
+            except StopIteration as stop:
+                sim.release_shares()
+                return stop.value
+        else:
+            sim.hold_shares()
+            try:
+                event = gen.send(value)
+            except StopIteration as stop:
+                sim.release_shares()
+                return stop.value
 
 
 def _charge(sim: Simulation, g: int, src: int, dst: int, spec: Any, sign: float) -> None:

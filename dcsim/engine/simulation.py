@@ -31,12 +31,15 @@ did not get is its unmet demand (SLA violation).
 Accounting per host is a time integral updated at each change (``_settle``): energy from the power
 model at the host's utilisation, busy and available CPU, per guest the work demanded and
 delivered, and completions of finite jobs (exact instants, by interpolation within the piece).
-The demand of guests that wait (for a host's wake, booting, rejected, stopped or down) is
-integrated by ``dcsim.engine.offered`` (offered load, unserved by cause); the time series is
-built from these integrals by ``dcsim.engine.records`` (interval averages); network equipment
-adds its energy through ``network_energy`` (``dcsim.engine.traffic``).
+Settling and sharing live in ``dcsim.engine.hostrates``, with a one-host path for
+``update_host`` (bit-identical to the vector one) and ``hold_shares``/``release_shares`` for a
+run of changes at one instant (one re-share per host). The demand of guests that wait (for a
+host's wake, booting, rejected, stopped or down) is integrated by ``dcsim.engine.offered``
+(offered load, unserved by cause); the time series is built from these integrals by
+``dcsim.engine.records`` (interval averages); network equipment adds its energy through
+``network_energy`` (``dcsim.engine.traffic``).
 
-Imports: simpy, numpy, pandas, dcsim.{config, model, kernels, policies, workload, metrics, rng}.
+Imports: simpy, numpy, pandas, dcsim.{config, model, policies, workload, metrics, rng}.
 """
 
 from __future__ import annotations
@@ -51,14 +54,12 @@ import simpy
 from numpy.typing import NDArray
 
 from dcsim.config.resolve import Scenario
-from dcsim.engine import assumptions, jobs, lifecycle, moves, offered
+from dcsim.engine import assumptions, hostrates, jobs, lifecycle, moves, offered
 from dcsim.engine.extensions import EXTENSIONS, load_builtin
 from dcsim.engine.records import IntervalRecorder
 from dcsim.engine.results import build_result
-from dcsim.kernels.share import maxmin_share
 from dcsim.metrics.result import Result
 from dcsim.model.cluster import ClusterState, GuestStatus
-from dcsim.model.power import power_w
 from dcsim.policies.placement import PLACEMENT
 from dcsim.rng import RandomStreams
 from dcsim.workload.arrivals import build_arrivals
@@ -217,6 +218,10 @@ class Simulation:
             ext = EXTENSIONS.get(name)(self)
             if ext is not None:
                 self.extensions.append(ext)
+        self._one_host = hostrates.fast_ok(self)  # update_host's scalar path (hostrates)
+        self.one_host: hostrates.OneHost | None = None  # its constants, built on first use
+        self.held_shares: dict[int, None] | None = None  # hosts whose re-share is deferred
+        self.held_at = 0.0  # ... at this instant (hostrates.hold)
 
     # ------------------------------------------------------------------ accounting ----------
     def guests_on(self, hosts: I64) -> I64:
@@ -231,127 +236,31 @@ class Simulation:
 
     def _settle(self, hosts: I64, guests: I64) -> None:
         """Integrate the current rates of ``hosts`` (and their ``guests``) up to now."""
-        st, now = self.state, self.env.now
-        dt = now - self.last_t[hosts]
-        if self.energy_rule:  # else CloudSim's rule, added at datacenter updates
-            self.energy_j[hosts] += self.power[hosts] * dt
-        awake = st.awake[hosts]
-        self.active_s[hosts] += awake * dt
-        self.busy_mi[hosts] += self.util[hosts] * st.cap_mips[hosts] * dt
-        self.avail_mi[hosts] += awake * st.cap_mips[hosts] * dt
-        self.guest_s[hosts] += st.n_guests[hosts] * dt
-        self.full_s[hosts] += (awake & (self.util[hosts] >= 1.0 - 1e-9)) * dt
-        # a waking host serves no guest yet: not active time for SLATAH (else a slower wake
-        # would lower it)
-        ready_dt = np.clip(now - np.maximum(self.last_t[hosts], self.ready_at[hosts]), 0.0, dt)
-        self.ready_s[hosts] += awake * ready_dt
-        if guests.shape[0]:
-            t0 = self.last_t[st.host_of[guests]]
-            gdt = now - t0
-            # a paused guest's demand is downtime (dcsim.engine.offered), not running demand
-            self.demand_mi[guests] += np.where(self.paused[guests], 0.0,
-                                               self.demand[guests]) * gdt
-            self.useful_mi[guests] += self.useful[guests] * gdt
-            self.raw_mi[guests] += self.raw[guests] * gdt
-            degraded = self.paused[guests] | (self.speed[guests] < 1.0)
-            if degraded.any():
-                dg = guests[degraded]
-                lost = np.where(self.paused[dg], self.demand[dg],
-                                self.demand[dg] * (1.0 - self.speed[dg]))
-                self.mig_loss_mi[dg] += lost * gdt[degraded]
-            jm = self.has_jobs[guests]
-            if jm.any():
-                jg = guests[jm]
-                before = self.work[jg]
-                rate = self.useful[jg]
-                after = np.minimum(before + rate * gdt[jm], self.job_total[jg])
-                self.work[jg] = after
-                jobs.job_completions(self, jg, t0[jm], before, rate, after)
-        self.last_t[hosts] = now
-        offered.settle(self, guests, on_host=True)
+        hostrates.settle(self, hosts, guests)
 
     def _share(self, hosts: I64, guests: I64) -> None:
         """Re-share CPU on ``hosts`` (sorted) among their running ``guests``; update power."""
-        st = self.state
-        running = st.status[guests] == GuestStatus.RUNNING
-        g = guests[running]
-        self.demand[guests] = 0.0
-        self.useful[guests] = 0.0
-        self.raw[guests] = 0.0
-        self.raw_want[guests] = 0.0
-        if g.shape[0]:
-            h_of = st.host_of[g]
-            local = np.searchsorted(hosts, h_of) if hosts.shape[0] < st.n_hosts else h_of
-            want = self.u_last[g] * st.vcpus[g] * st.mips[g]
-            busy = want > 0
-            noisy = busy & st.antisocial[g]
-            n_noisy = np.bincount(local, weights=noisy, minlength=hosts.shape[0])[local] - noisy
-            interf = 1.0 - np.minimum(st.interference_max[h_of], st.interference[h_of] * n_noisy)
-            runnable = np.bincount(local, weights=busy * st.vcpus[g],
-                                   minlength=hosts.shape[0]).astype(np.float64)
-            eff = (st.efficiency(hosts, runnable)[local]
-                   * (1.0 - st.syscall_frac[g] * st.syscall_overhead[h_of])
-                   * (1.0 - st.mem_frac[g] * st.mem_bw_overhead[h_of]) * interf)
-            # a vCPU's entitlement: its bare-metal speed in host MIPS (never above a core)
-            limit = st.vcpus[g] * np.minimum(st.mips[g], st.mips_per_core[h_of]) * st.cap_frac[g]
-            if self.any_io:
-                want_raw = want * st.io_scale(g, h_of) / eff
-            else:
-                want_raw = want / eff
-            raw_want = np.where(self.paused[g], 0.0, np.minimum(want_raw, limit))
-            self.raw_want[g] = raw_want
-            room = np.maximum(0.0, st.cap_mips[hosts] - self.extra_raw[hosts])
-            self.demand[g] = want
-            if self.proportional:
-                alloc, delivered = assumptions.proportional_share(self, hosts, g, local,
-                                                                  raw_want, room)
-                self.useful[g] = delivered * eff
-            else:
-                alloc = maxmin_share(raw_want, local, room, st.weight[g])
-                self.useful[g] = alloc * eff * self.speed[g]
-            self.raw[g] = alloc
-            used = np.bincount(local, weights=alloc, minlength=hosts.shape[0]).astype(np.float64)
-            jm = self.has_jobs[g]
-            if jm.any():
-                jg = g[jm]
-                left = self.job_total[jg] - self.work[jg]
-                rate = self.useful[jg]
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    t_e = np.where(left <= jobs.JOB_TOL * self.job_total[jg], self.env.now,
-                                   np.where(rate > 0, self.env.now + left / rate, np.inf))
-                self.t_empty[jg] = np.where(self.jobs_over[jg], np.inf, t_e)
-                if self.t_empty[jg].min() < self.jobs_target and not self.jobs_changed.triggered:
-                    self.jobs_changed.succeed()
-        else:
-            used = np.zeros(hosts.shape[0], dtype=np.float64)
-        if self.proportional:
-            used = used + self.cs.in_alloc[hosts]  # type: ignore[union-attr]
-        used = np.minimum(used + self.extra_raw[hosts], st.cap_mips[hosts])
-        self.util[hosts] = used / st.cap_mips[hosts]
-        awake = st.awake[hosts]
-        changed = awake != self.awake_seen[hosts]
-        if changed.any():
-            hc = hosts[changed]
-            sign = np.where(awake[changed], 1.0, -1.0)
-            self.awake_n += int(sign.sum())
-            self.awake_ru += float((sign * self.rack_units[hc]).sum())
-            self.awake_seen[hc] = awake[changed]
-            self.peak_awake_n = max(self.peak_awake_n, self.awake_n)
-            self.peak_awake_ru = max(self.peak_awake_ru, self.awake_ru)
-        self.power[hosts] = np.where(
-            st.failed[hosts], 0.0,
-            np.where(awake, power_w(st.power_table[hosts], self.util[hosts]),
-                     st.sleep_power[hosts]))
-        if self.cs is not None and self.cs.recorder is not None:
-            assumptions.record(self, hosts, guests)
+        hostrates.share(self, hosts, guests)
 
     def update_host(self, h: int, change: Callable[[], None] | None = None) -> None:
         """Settle host ``h`` up to now, apply ``change()`` (if any), then re-share its CPU."""
+        if self._one_host:
+            hostrates.update_one(self, h, change)
+            return
         hosts = np.asarray([h], dtype=np.intp)
         self._settle(hosts, self.guests_on(hosts))
         if change is not None:
             change()
         self._share(hosts, self.guests_on(hosts))
+
+    def hold_shares(self) -> None:
+        """Defer re-shares until ``release_shares`` (``dcsim.engine.hostrates.hold``): for a run
+        of changes at one instant, between two yields, in which nothing reads the shares."""
+        hostrates.hold(self)
+
+    def release_shares(self) -> None:
+        """Re-share the hosts whose re-share ``hold_shares`` deferred."""
+        hostrates.release(self)
 
     def _sample(self, t: float) -> None:
         for sl, model in zip(self.slices, self.models, strict=True):
@@ -545,14 +454,17 @@ class Simulation:
         recovering = unplaced == GuestStatus.DOWN
         demand_only = self.assume.reservation == "demand"
         st.hold = True  # admission checks and reserves the configured size
-        if self.assume.initial_placement == "cloudsim" and now == 0:
-            decision = assumptions.initial_hosts(self, batch)
+        cloudsim_start = self.assume.initial_placement == "cloudsim" and now == 0
+        if cloudsim_start:
+            decision = assumptions.initial_hosts(self, batch).copy()
         else:
             decision = self.policy.place(st.sandbox(batch), batch)
         touched: list[int] = []
         timers: list[tuple[int, float, float]] = []  # boots and lifetimes (dcsim.engine.lifecycle)
         booting, running = int(GuestStatus.BOOTING), int(GuestStatus.RUNNING)
         for i, (g, h) in enumerate(zip(batch.tolist(), decision.tolist(), strict=True)):
+            if cloudsim_start and h >= 0 and not st.fits(g, h):
+                h = decision[i] = -1  # CloudSim's choice, refused by the capacity law
             if h < 0:
                 st.status[g] = unplaced
                 if unplaced == GuestStatus.REJECTED and self.has_jobs[g]:

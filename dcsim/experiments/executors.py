@@ -11,7 +11,9 @@ At most ``window`` runs are in flight at once (a few per worker), so a Ctrl-C or
 loses little work and memory stays flat for sweeps of any size.
 
 * ``processes``: :class:`concurrent.futures.ProcessPoolExecutor` with the ``spawn`` start method
-  (safe with threads, the same on Linux, macOS and Windows). Workers ignore SIGINT and SIGTERM;
+  (safe with threads, the same on Linux, macOS and Windows). The workers are started before the
+  sweep is checked (:meth:`ProcessExecutor.start`) and import the run path once, in their
+  initializer (:data:`WORKER_IMPORTS`), then serve every run. Workers ignore SIGINT and SIGTERM;
   the parent handles Ctrl-C and SIGTERM alike and kills them. No orphans: each worker exits when
   the parent is gone, however it died (SIGKILL included): the kernel's parent-death signal on
   Linux, and everywhere a watchdog thread that checks ``os.getppid()`` every 0.2 s
@@ -130,10 +132,18 @@ def execute(task: RunTask) -> dict[str, Any]:
 
 
 class Executor(Protocol):
-    """Runs tasks and yields their rows as they finish; a context manager owning its workers."""
+    """Runs tasks and yields their rows as they finish; a context manager owning its workers.
+
+    ``start()`` may be called before entering, to get workers going early; ``stop()`` releases
+    whatever is still running (idempotent; after a normal ``__exit__`` there is nothing left).
+    """
 
     name: str
     workers: int
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
 
     def __enter__(self) -> Executor: ...
 
@@ -150,6 +160,12 @@ class SerialExecutor:
 
     def __init__(self) -> None:
         self.workers = 1
+
+    def start(self) -> None:
+        """Nothing to start: runs happen in this process."""
+
+    def stop(self) -> None:
+        """Nothing to stop."""
 
     def __enter__(self) -> SerialExecutor:
         return self
@@ -206,11 +222,30 @@ def _watch_if_child(parent_pid: int) -> bool:
     return True
 
 
-def _worker_init(parent_pid: int) -> None:
-    """Worker initializer: Ctrl-C and SIGTERM are the parent's business; die with the parent."""
+#: What a worker imports when it starts, before its first task: the run path of ``execute``
+#: (pydantic models, pandas, the engine; about 1 s of CPU). Done once per worker, while the
+#: parent still checks the sweep (``ProcessExecutor.start``).
+WORKER_IMPORTS = ("dcsim.api", "dcsim.validate", "dcsim.engine.dispatch",
+                  "dcsim.engine.simulation")
+
+
+def _worker_init(parent_pid: int, preload: tuple[str, ...] = ()) -> None:
+    """Worker initializer: Ctrl-C and SIGTERM are the parent's business; die with the parent;
+    import ``preload`` now (a failure is left to the first task, which records it)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     exit_with_parent(parent_pid)
+    for name in preload:
+        try:
+            importlib.import_module(name)
+        except Exception:  # the run that needs it reports the error in its row
+            break
+
+
+def _ready() -> tuple[int, list[str]]:
+    """A no-op task (one per worker makes the pool start them all at once): the worker's pid and
+    which of ``WORKER_IMPORTS`` it has imported (all of them, once its initializer is done)."""
+    return os.getpid(), [m for m in WORKER_IMPORTS if m in sys.modules]
 
 
 class ProcessExecutor:
@@ -223,7 +258,14 @@ class ProcessExecutor:
         self._pool: ProcessPoolExecutor | None = None
         self._saved_env: dict[str, str | None] = {}
 
-    def __enter__(self) -> ProcessExecutor:
+    def start(self) -> None:
+        """Spawn every worker now; each imports ``WORKER_IMPORTS`` (idempotent).
+
+        Called before the sweep is checked and its folder prepared, so that the workers' imports
+        overlap the parent's work instead of delaying the first runs.
+        """
+        if self._pool is not None:
+            return
         import multiprocessing
 
         # One BLAS/OpenMP thread per worker (as Dask's nanny does): the workers already use every
@@ -233,11 +275,24 @@ class ProcessExecutor:
             os.environ.setdefault(k, "1")
         self._pool = ProcessPoolExecutor(max_workers=self.workers,
                                          mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_worker_init, initargs=(os.getpid(),))
+                                         initializer=_worker_init,
+                                         initargs=(os.getpid(), WORKER_IMPORTS))
+        for _ in range(self.workers):  # the pool spawns a worker per task while none is idle
+            self._pool.submit(_ready)
+
+    def stop(self) -> None:
+        """Kill the workers if they are still there (bad input, nothing to run, interrupted)."""
+        self._close(kill=True)
+
+    def __enter__(self) -> ProcessExecutor:
+        self.start()
         return self
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
                  tb: TracebackType | None) -> None:
+        self._close(kill=et is not None)
+
+    def _close(self, kill: bool) -> None:
         pool, self._pool = self._pool, None
         for k, v in self._saved_env.items():
             if v is None:
@@ -247,7 +302,7 @@ class ProcessExecutor:
         self._saved_env = {}
         if pool is None:
             return
-        if et is None:
+        if not kill:
             pool.shutdown(wait=True)
             return
         # Interrupted or failed: drop queued work and stop the runs in flight now.
@@ -299,6 +354,13 @@ class DaskExecutor:
         self.scheduler = scheduler
         self._client: Any = None
         self._cluster: Any = None
+
+    def start(self) -> None:
+        """The cluster is started (or connected to) on entering."""
+
+    def stop(self) -> None:
+        """Close the client and a local cluster if they are still open."""
+        self.__exit__(None, None, None)
 
     def __enter__(self) -> DaskExecutor:
         try:

@@ -8,11 +8,13 @@ For ``n`` finite values ``x`` of a metric at one sweep point::
     std  = sqrt(sum((x - mean)**2) / (n - 1))              (sample standard deviation)
     ci95 = t_{0.975, n-1} * std / sqrt(n)                   (half-width of the 95 % CI)
 
-with ``t`` the Student t quantile (``scipy.stats.t.ppf``). With ``n = 1``, ``std`` and ``ci95``
+with ``t`` the Student t quantile (``scipy.stats.t.ppf``, computed as ``scipy.special.stdtrit``,
+which is what ``t.ppf`` evaluates: the same numbers, without importing scipy.stats, ~0.6 s more
+per sweep). With ``n = 1``, ``std`` and ``ci95``
 are undefined (NaN, an empty cell in CSV); with ``n = 0`` so is the mean. Only runs with
 ``status == "ok"`` count; failed runs are counted in ``n_failed``.
 
-Imports: numpy, pandas, scipy.stats.
+Imports: numpy, pandas, scipy.special (only when some point has two or more values).
 """
 
 from __future__ import annotations
@@ -45,15 +47,15 @@ def ci_halfwidth(values: Sequence[float] | np.ndarray, confidence: float = 0.95)
     float
         ``t_{(1+confidence)/2, n-1} * s / sqrt(n)``; NaN when fewer than two finite values.
     """
-    from scipy.stats import t
-
     x = np.asarray(values, dtype=np.float64)
     x = x[np.isfinite(x)]
     n = x.size
     if n < 2:
         return math.nan
+    from scipy.special import stdtrit  # lazy: only intervals need it; t.ppf(q, df) is this
+
     s = float(np.std(x, ddof=1))
-    return float(t.ppf(0.5 + confidence / 2.0, n - 1)) * s / math.sqrt(n)
+    return float(stdtrit(n - 1, 0.5 + confidence / 2.0)) * s / math.sqrt(n)
 
 
 def describe(values: Sequence[float] | np.ndarray,

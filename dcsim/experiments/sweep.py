@@ -162,16 +162,20 @@ def run_sweep(
         another sweep. Nothing is run or written then.
     """
     t0 = time.perf_counter()
-    plan = plan_sweep(config, overrides)
     ex = make_executor(executor, workers, scheduler)
-    root = Path(out) if out is not None else default_out(plan)
-    sweep_yaml = yaml.safe_dump(plan.raw, sort_keys=False).encode("utf-8")
-    store = SweepStore.open(root, _manifest(plan), overwrite=overwrite,
-                            extra_files={"sweep.yaml": sweep_yaml})
-    try:  # the store holds the folder's lock until close()
-        return _run_open(store, plan, ex, retry_errors, on_start, on_run, t0)
+    ex.start()  # processes: the workers spawn and import while the sweep is checked
+    try:
+        plan = plan_sweep(config, overrides)
+        root = Path(out) if out is not None else default_out(plan)
+        sweep_yaml = yaml.safe_dump(plan.raw, sort_keys=False).encode("utf-8")
+        store = SweepStore.open(root, _manifest(plan), overwrite=overwrite,
+                                extra_files={"sweep.yaml": sweep_yaml})
+        try:  # the store holds the folder's lock until close()
+            return _run_open(store, plan, ex, retry_errors, on_start, on_run, t0)
+        finally:
+            store.close()
     finally:
-        store.close()
+        ex.stop()  # workers a finished sweep did not shut down (bad input, nothing to run)
 
 
 def _run_open(store: SweepStore, plan: SweepPlan, ex: Any, retry_errors: bool,

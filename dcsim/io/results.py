@@ -26,6 +26,7 @@ import json
 import platform
 import shutil
 import sys
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,13 @@ __all__ = ["environment_versions", "write_run"]
 
 
 def environment_versions() -> dict[str, str]:
-    """Versions of Python and of the packages a result depends on."""
+    """Versions of Python and of the packages a result depends on (a fresh dict each call)."""
+    return dict(_versions())
+
+
+@cache
+def _versions() -> dict[str, str]:
+    # read once per process: ~10 ms of package metadata parsing, which every run of a sweep paid
     out = {"python": sys.version.split()[0], "platform": platform.platform()}
     for pkg in ("dcsim", "numpy", "scipy", "simpy", "networkx", "pandas", "pyarrow", "pydantic"):
         try:

@@ -199,6 +199,9 @@ class ClusterState:
     # False: placements from now on reserve no RAM, disk or configured CPU (CloudSim's
     # "requests 0 RAM after creation", ``assumptions.reservation: demand``); checked: slots, cores
     hold: bool = True
+    # False: a vCPU faster than the host's cores is accepted and capped at a core's MIPS
+    # (``assumptions.slow_cores: cap``); True: the per-core rule of the capacity law
+    core_rule: bool = True
     version: int = 0  # bumped whenever a member list changes (cache key)
 
     @classmethod
@@ -326,13 +329,15 @@ class ClusterState:
         usable = self.usable[s] if kind < 0 else self.usable[s] & (self.layer_class[s] == kind)
         if not self.hold:
             out: NDArray[np.bool_] = (usable & (self.max_slots[s] - self.n_guests[s] >= 1)
-                                      & (self.vcpus[g] <= self.cores[s])
-                                      & (self.mips[g] <= self.mips_per_core[s] * (1 + EPS)))
+                                      & (self.vcpus[g] <= self.cores[s]))
+            if self.core_rule:
+                out &= self.mips[g] <= self.mips_per_core[s] * (1 + EPS)
             return out
+        mpc = self.mips_per_core[s] if self.core_rule else np.full(usable.shape[0], np.inf)
         return feasible_hosts(
             self.ram[s] - self.used_ram[s], self.storage[s] - self.used_storage[s],
             self.cap_mips[s] * self.overcommit[s] - self.reserved_mips[s],
-            self.max_slots[s] - self.n_guests[s], self.cores[s], self.mips_per_core[s],
+            self.max_slots[s] - self.n_guests[s], self.cores[s], mpc,
             usable, self.gram[g] + self.mem_overhead[s],
             self.gdisk[g] + self.disk_overhead[s], float(self.vcpus[g]), float(self.mips[g]),
             np.where(self.pinned[s], self.cores[s] - self.vcpus_placed[s], np.inf),
@@ -342,12 +347,13 @@ class ClusterState:
         """Whether guest ``g`` fits on host ``h`` now (scalar version of ``feasible``)."""
         tol = 1 + EPS
         vcpus, mips = float(self.vcpus[g]), float(self.mips[g])
+        core_mips = mips if self.core_rule else 0.0  # slow_cores: cap accepts any core
         kind = int(self.kind[g])
         if kind >= 0 and kind != self.layer_class[h]:
             return False  # a VM never runs on a container runtime, nor the other way round
         if not self.hold:
             return bool(self.usable[h] and self.max_slots[h] - self.n_guests[h] >= 1
-                        and vcpus <= self.cores[h] and mips <= self.mips_per_core[h] * tol)
+                        and vcpus <= self.cores[h] and core_mips <= self.mips_per_core[h] * tol)
         return bool(
             self.usable[h]
             and self.gram[g] + self.mem_overhead[h] <= (self.ram[h] - self.used_ram[h]) * tol
@@ -357,7 +363,7 @@ class ClusterState:
             <= (self.cap_mips[h] * self.overcommit[h] - self.reserved_mips[h]) * tol
             and self.max_slots[h] - self.n_guests[h] >= 1
             and vcpus <= self.cores[h]
-            and mips <= self.mips_per_core[h] * tol
+            and core_mips <= self.mips_per_core[h] * tol
             and (not self.pinned[h] or vcpus <= self.cores[h] - self.vcpus_placed[h])
         )
 

@@ -58,46 +58,88 @@ def _time_tol(t: float) -> float:
 
 
 def _maxmin_csr(at_indptr: IntP, at_indices: IntP, capacity_bps: F64, rate_cap_bps: F64) -> F64:
-    """Max-min fair rates from the flow-major incidence (``at_indptr``, ``at_indices``)."""
+    """Max-min fair rates from the flow-major incidence (``at_indptr``, ``at_indices``).
+
+    Works on the links some flow crosses (renumbered) and on paths as a (path position, flow)
+    matrix, shorter paths padded with a link that never binds, so that each filling step is a
+    few whole-array operations. A link is a local bottleneck when no flow crossing it is bound
+    lower elsewhere, tested flow by flow (``level > bound × (1 + tol)`` marks it loose): the same
+    test as comparing its level with the lowest bound of its flows, since rounding is monotone.
+    Frozen loads are summed flow-major, in the order of the incidence.
+    """
     n_links = capacity_bps.shape[0]
-    rates = np.zeros(rate_cap_bps.shape[0], dtype=np.float64)
-    lengths = np.diff(at_indptr)
-    free = lengths == 0
-    # Flows that cross no link are limited only by their cap (possibly infinite).
-    rates[free] = rate_cap_bps[free]
-    # The unfrozen sub-problem: flow ids, their link counts and caps, their links (flow-major).
-    ids = np.flatnonzero(~free)
-    lens = lengths[ids]
-    caps = rate_cap_bps[ids]
+    n_flows = rate_cap_bps.shape[0]
+    rates = np.zeros(n_flows, dtype=np.float64)
+    lengths = at_indptr[1:] - at_indptr[:-1]
+    lmax = int(lengths.max()) if n_flows else 0
+    if lmax == 0:  # no flow crosses a link: each is limited only by its cap (possibly infinite)
+        rates[:] = rate_cap_bps
+        return rates
+    lmin = int(lengths.min())
     e_link = np.asarray(at_indices, dtype=np.intp)
-    n_active = np.bincount(e_link, minlength=n_links).astype(np.float64)
-    frozen_load = np.zeros(n_links, dtype=np.float64)
-    while ids.size:
-        starts = np.cumsum(lens) - lens
-        e_flow = np.repeat(np.arange(ids.size, dtype=np.intp), lens)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            level = np.maximum((capacity_bps - frozen_load) / n_active, 0.0)
-        # A flow's local bound: the lowest saturation level on its path, or its cap.
-        flow_min = np.minimum.reduceat(level[e_link], starts)
-        np.minimum(flow_min, caps, out=flow_min)
-        # A link is a local bottleneck if no flow crossing it is bound lower elsewhere.
-        link_min = np.full(n_links, np.inf)
-        np.minimum.at(link_min, e_link, flow_min[e_flow])
-        saturated = level <= link_min * (1.0 + _LEVEL_RTOL)
-        freeze = np.logical_or.reduceat(saturated[e_link], starts)
-        freeze |= caps <= flow_min * (1.0 + _LEVEL_RTOL)
-        frozen = np.flatnonzero(freeze)
-        if frozen.size == 0:  # pragma: no cover - the global minimum always freezes
-            raise RuntimeError("max-min filling made no progress (NaN capacity or cap?)")
-        rates[ids[frozen]] = flow_min[frozen]
-        e_frozen = freeze[e_flow]
-        f_links = e_link[e_frozen]
-        frozen_load += np.bincount(f_links, weights=flow_min[e_flow[e_frozen]], minlength=n_links)
-        n_active -= np.bincount(f_links, minlength=n_links)
-        keep = ~freeze
-        e_link = e_link[~e_frozen]
-        ids, lens, caps = ids[keep], lens[keep], caps[keep]
-    return rates
+    if lmin == 0:
+        free = lengths == 0
+        rates[free] = rate_cap_bps[free]
+        ids = (~free).nonzero()[0]
+        lengths = lengths[ids]
+        lmin = int(lengths.min())
+    else:
+        ids = np.arange(n_flows)
+    caps = rate_cap_bps[ids]
+    capped = bool(np.isfinite(caps).any())
+    m = ids.shape[0]
+    # the links some flow crosses, renumbered 0..k-1; k pads shorter paths and never binds
+    mark = np.zeros(n_links + 1, dtype=np.intp)
+    mark[e_link] = 1
+    remap = mark.cumsum()
+    k = int(remap[-1])
+    cap = np.empty(k + 1)
+    cap[:k] = capacity_bps[mark[:-1].nonzero()[0]]
+    cap[k] = np.inf
+    e_link = remap[e_link] - 1
+    if lmin == lmax:
+        paths = e_link.reshape(m, lmax)
+    else:
+        paths = np.full((m, lmax), k, dtype=np.intp)
+        starts = lengths.cumsum() - lengths
+        col = np.arange(e_link.shape[0]) - starts.repeat(lengths)
+        paths[np.arange(m).repeat(lengths), col] = e_link
+    pos = paths.T.copy()  # (path position, flow)
+    n_active = np.bincount(paths.ravel(), minlength=k + 1).astype(np.float64)
+    frozen_load = np.zeros(k + 1, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        while True:
+            level = cap - frozen_load
+            level /= n_active
+            np.maximum(level, 0.0, out=level)
+            lv = level[pos]
+            # A flow's local bound: the lowest saturation level on its path, or its cap.
+            flow_min = lv.min(axis=0)
+            if capped:
+                np.minimum(flow_min, caps, out=flow_min)
+            bound = flow_min * (1.0 + _LEVEL_RTOL)
+            loose = np.zeros(k + 1, dtype=bool)
+            loose[pos[lv > bound]] = True
+            freeze: NDArray[np.bool_] = np.logical_not(loose[pos].all(axis=0))
+            if capped:
+                freeze |= caps <= bound
+            frozen = freeze.nonzero()[0]
+            n_frozen = frozen.shape[0]
+            if n_frozen == 0:  # pragma: no cover - the global minimum always freezes
+                raise RuntimeError("max-min filling made no progress (NaN capacity or cap?)")
+            at = flow_min[frozen]
+            rates[ids[frozen]] = at
+            if n_frozen == m:
+                return rates
+            f_links = paths[frozen].ravel()  # flow-major, as the incidence
+            frozen_load += np.bincount(f_links, weights=at.repeat(lmax), minlength=k + 1)
+            n_active -= np.bincount(f_links, minlength=k + 1)
+            keep = ~freeze
+            paths = paths[keep]
+            pos = pos[:, keep]
+            ids = ids[keep]
+            caps = caps[keep]
+            m -= n_frozen
 
 
 def maxmin_rates(
@@ -258,7 +300,7 @@ class FlowNetwork:
         self._rate: F64 = np.zeros(0)
         self._t_sent: F64 = np.zeros(0)
         self._nz_link: IntP = np.zeros(0, dtype=np.intp)
-        self._nz_owner: IntP = np.zeros(0, dtype=np.intp)
+        self._nz_len: IntP = np.zeros(0, dtype=np.intp)  # path length of each slot
         self._nz_ptr: IntP = np.zeros(1, dtype=np.intp)
         # Changes not yet folded into the arrays (only ever made at time now_s).
         self._pending: dict[int, tuple[float, float, float, IntP]] = {}
@@ -374,7 +416,7 @@ class FlowNetwork:
         if paths:
             lengths = np.fromiter((p.size for p in paths), dtype=np.intp, count=len(paths))
             self._nz_link = np.concatenate(paths).astype(np.intp)
-            self._nz_owner = np.repeat(np.arange(len(paths), dtype=np.intp), lengths)
+            self._nz_len = lengths
             self._nz_ptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.intp)
         self._dirty = True
         return stalled
@@ -440,8 +482,8 @@ class FlowNetwork:
             self._rem = np.where(np.isfinite(rem), np.maximum(rem - moved, 0.0), rem)
             if self._nz_link.size:
                 self.link_bytes += np.bincount(
-                    self._nz_link, weights=moved[self._nz_owner], minlength=self.link_bytes.size
-                )
+                    self._nz_link, weights=moved.repeat(self._nz_len),
+                    minlength=self.link_bytes.size)
         self.now_s = max(self.now_s, t)
 
     def _deliver(self, now: float) -> None:
@@ -465,36 +507,49 @@ class FlowNetwork:
             raise KeyError(fid)
         return slot
 
+    @property
+    def _nz_owner(self) -> IntP:
+        """Slot of each entry of ``_nz_link``."""
+        out: IntP = np.arange(self._fid.size, dtype=np.intp).repeat(self._nz_len)
+        return out
+
     def _flush(self) -> None:
         """Fold pending starts and removals into the slot arrays."""
         if self._removed:
             gone = np.asarray(self._removed, dtype=np.int64)
-            keep = ~np.isin(self._fid, gone)
-            new_slot = np.cumsum(keep) - 1
-            nz_keep = keep[self._nz_owner]
-            self._nz_link = self._nz_link[nz_keep]
-            self._nz_owner = new_slot[self._nz_owner[nz_keep]].astype(np.intp)
-            for name in ("_fid", "_rem", "_sent", "_cap", "_lat", "_rate", "_t_sent"):
-                setattr(self, name, getattr(self, name)[keep])
+            slots = self._fid.searchsorted(gone)
+            if slots.max() >= self._fid.size or (self._fid[slots] != gone).any():
+                raise RuntimeError("flow removed twice or never added")  # pragma: no cover
+            keep = np.ones(self._fid.size, dtype=bool)
+            keep[slots] = False
+            self._nz_link = self._nz_link[keep.repeat(self._nz_len)]
+            self._nz_len = self._nz_len[keep]
+            self._fid = self._fid[keep]
+            self._rem = self._rem[keep]
+            self._sent = self._sent[keep]
+            self._cap = self._cap[keep]
+            self._lat = self._lat[keep]
+            self._rate = self._rate[keep]
+            self._t_sent = self._t_sent[keep]
             self._removed.clear()
         if self._pending:
-            fids = list(self._pending)
             vals = list(self._pending.values())
-            base = self._fid.size
-            lengths = np.fromiter((v[3].size for v in vals), dtype=np.intp, count=len(vals))
-            self._fid = np.concatenate([self._fid, np.asarray(fids, dtype=np.int64)])
+            n_new = len(vals)
+            self._fid = np.concatenate([self._fid, np.fromiter(self._pending, dtype=np.int64,
+                                                               count=n_new)])
             self._rem = np.concatenate([self._rem, [v[0] for v in vals]])
-            self._sent = np.concatenate([self._sent, np.zeros(len(vals))])
+            self._sent = np.concatenate([self._sent, np.zeros(n_new)])
             self._cap = np.concatenate([self._cap, [v[1] for v in vals]])
             self._lat = np.concatenate([self._lat, [v[2] for v in vals]])
-            self._rate = np.concatenate([self._rate, np.zeros(len(vals))])
-            self._t_sent = np.concatenate([self._t_sent, np.full(len(vals), math.inf)])
+            self._rate = np.concatenate([self._rate, np.zeros(n_new)])
+            self._t_sent = np.concatenate([self._t_sent, np.full(n_new, math.inf)])
             self._nz_link = np.concatenate([self._nz_link, *(v[3] for v in vals)]).astype(np.intp)
-            owners = np.repeat(np.arange(base, base + len(vals), dtype=np.intp), lengths)
-            self._nz_owner = np.concatenate([self._nz_owner, owners])
+            self._nz_len = np.concatenate([self._nz_len, np.fromiter(
+                (v[3].size for v in vals), dtype=np.intp, count=n_new)])
             self._pending.clear()
-        counts = np.bincount(self._nz_owner, minlength=self._fid.size)
-        self._nz_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.intp)
+        ptr = np.zeros(self._fid.size + 1, dtype=np.intp)
+        self._nz_len.cumsum(out=ptr[1:])
+        self._nz_ptr = ptr
 
     def _refresh(self) -> None:
         """Recompute rates (and sending-end times) if the flow set changed since last time."""
@@ -520,7 +575,7 @@ class FlowNetwork:
             return
         if self._fid.size:
             rate = np.where(np.isfinite(self._rate), self._rate, 0.0)
-            load = np.bincount(self._nz_link, weights=rate[self._nz_owner],
+            load = np.bincount(self._nz_link, weights=rate.repeat(self._nz_len),
                                minlength=self._capacity.size).astype(np.float64)
         else:
             load = np.zeros(self._capacity.size)
@@ -578,7 +633,7 @@ class FlowNetwork:
         """Current load / capacity of each directed link, shape (n_links,), in [0, 1]."""
         self._refresh()
         load = np.bincount(
-            self._nz_link, weights=self._rate[self._nz_owner], minlength=self._capacity.size
+            self._nz_link, weights=self._rate.repeat(self._nz_len), minlength=self._capacity.size
         )
         out = np.zeros(load.shape[0], dtype=np.float64)
         np.divide(load, self._capacity, out=out, where=self._capacity > 0)  # dead links: 0

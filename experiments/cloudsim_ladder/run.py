@@ -57,6 +57,7 @@ LADDER: list[tuple[str, dict[str, Any]]] = [
     ("updates", {"updates": "local"}),
     ("cpu_sharing", {"cpu_sharing": "maxmin"}),
     ("zero_demand", {"zero_demand": "keep"}),
+    ("slow_cores", {"slow_cores": "refuse"}),
     ("planner", {"planner": "dcsim"}),
     ("initial_placement", {"initial_placement": "policy"}),
     ("reservation", {"reservation": "configured"}),
@@ -118,6 +119,12 @@ def main(argv: list[str] | None = None) -> int:
     if path.exists() and not a.fresh:
         with path.open(newline="") as f:
             rows = list(csv.DictReader(f))
+    # rows of another ladder (a rung inserted or renamed since they were written) are dropped
+    current = {str(k): name for k, (name, _) in enumerate(LADDER)}
+    stale = [r for r in rows if current.get(str(r["rung"])) != r["step"]]
+    if stale:
+        print(f"dropping {len(stale)} rows whose rung no longer has that step", flush=True)
+        rows = [r for r in rows if current.get(str(r["rung"])) == r["step"]]
     done = {(int(r["rung"]), r["day"], r["policy"]) for r in rows}
     # day by day, so that an interrupted sweep leaves whole ladders
     tasks = [(int(k), d, p) for d in a.days.split(",") for k in a.rungs.split(",")

@@ -118,11 +118,12 @@ def build_config(mode: str, day: str, policy: str, hosts: int = 800,
 def _cloudsim_like(cfg: dict[str, Any], policy: str) -> None:
     """The compat config run by the default engine with ``assumptions: cloudsim-3.0.3``.
 
-    DVFS is first fit without consolidation. NPA never sleeps and draws every host's maximum
-    power all the time: its hosts get a constant power model and the exact energy integral
-    (CloudSim's rule would count idle hosts as off); its guests go to the least-loaded host
-    (``worst_fit``): CloudSim's ``VmAllocationPolicySimple`` puts 2500-MIPS guests on
-    1860-MIPS cores, which dcsim's capacity law refuses.
+    DVFS is first fit without consolidation. NPA never sleeps and is charged CloudSim's NPA
+    energy (``energy: cloudsim-npa``: every host at its maximum power from 0 to the last
+    update); its guests are placed at t = 0 as CloudSim's ``VmAllocationPolicySimple`` does
+    (``worst_fit`` under ``initial_placement: cloudsim``: the host with the most free cores),
+    which puts 2500-MIPS guests on 1860-MIPS cores: the preset's ``slow_cores: cap`` accepts
+    them, capped at a core.
     """
     cfg.pop("compat", None)
     cfg["assumptions"] = "cloudsim-3.0.3"
@@ -140,18 +141,8 @@ def _cloudsim_like(cfg: dict[str, Any], policy: str) -> None:
     cfg.pop("consolidation", None)
     cfg["placement"] = {"name": "first_fit" if policy == "dvfs" else "worst_fit"}
     if policy == "npa":
-        cfg["assumptions"] = {"preset": "cloudsim-3.0.3", "energy": "integral",
-                              "initial_placement": "policy"}
+        cfg["assumptions"] = {"preset": "cloudsim-3.0.3", "energy": "cloudsim-npa"}
         cfg.setdefault("power_management", {})["sleep_idle_hosts"] = False
-        for hg in cfg["datacenters"][0]["hosts"]:
-            top = _spec_max_w(hg["model"])
-            hg["power"] = {"kind": "linear", "idle": top, "max": top}
-
-
-def _spec_max_w(model: str) -> float:
-    from dcsim.config.catalog import host_models
-
-    return float(host_models()[model].power.table()[-1])
 
 
 @cache

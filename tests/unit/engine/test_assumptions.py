@@ -165,6 +165,22 @@ def test_dropped_guest_demand_ends_at_its_planned_departure(tmp_path: Path) -> N
     assert r.summary["unserved_fraction"] == pytest.approx(1.0, rel=1e-12)
 
 
+def test_npa_energy_rule() -> None:
+    # tiny_config: 2 hosts (linear 100 -> 200 W, never asleep), one guest at 50 % on host 0.
+    # Updates at 0.1 s + 300 k, the first counted one at 300.1 s, the last at 3300.1 s.
+    cs = {"update_offset": 0.1, "first_decision": "first_interval"}
+    # cloudsim-npa: both hosts at maximum power from 0 to 3300.1 s: 2 x 200 W x 3300.1 s.
+    r = _run(tiny_config(), energy="cloudsim-npa", **cs)
+    assert r.summary["energy_it_kwh"] == pytest.approx(2 * 200 * 3300.1 / KWH, rel=1e-12)
+    # alone (updates at 0, 300 ... 3300 s): 2 x 200 W x 3300 s
+    r = _run(tiny_config(), energy="cloudsim-npa")
+    assert r.summary["energy_it_kwh"] == pytest.approx(2 * 200 * 3300 / KWH, rel=1e-12)
+    # cloudsim: from 300.1 s only, host 0 at 150 W, host 1 (utilisation 0) counts as off:
+    # 150 W x 3000 s.
+    r = _run(tiny_config(), energy="cloudsim", **cs)
+    assert r.summary["energy_it_kwh"] == pytest.approx(150 * 3000 / KWH, rel=1e-12)
+
+
 def test_departed_and_dropped_are_counted_apart(tmp_path: Path) -> None:
     # Guest 0 replays 0 %, 50 %, ... with no lifetime: dropped at t = 0 (demand exactly 0).
     # Guest 1 runs at a constant 50 % with a lifetime of 1800 s: it departs at 1800 s, the end
@@ -279,3 +295,78 @@ def test_datacenter_updates(tmp_path: Path) -> None:
     d = 2**29 * 8 / 5e8
     dc = _run(cfg, **base, updates="datacenter").summary["demand_mi"]
     assert local - dc == pytest.approx(d * (300 - d), rel=1e-9)
+
+
+def _slow_fast(*, fast: bool = True) -> dict[str, Any]:
+    """Host 0: 2 cores x 1000 MIPS (then host 1: 1 core x 2000 MIPS), linear 100 -> 200 W;
+    one 1-vCPU 1500-MIPS guest at 80 % (its 1500 MIPS reservation fits both hosts)."""
+    cfg = tiny_config()
+    slow = {**cfg["datacenters"][0]["hosts"][0], "count": 1, "cores": 2}
+    cfg["datacenters"][0]["hosts"] = [slow] + (
+        [{**slow, "cores": 1, "mips_per_core": 2000}] if fast else [])
+    cfg["guests"][0].update(mips=1500, workload={"kind": "constant", "utilization": 0.8})
+    return cfg
+
+
+def test_slow_cores() -> None:
+    # Demand 0.8 x 1500 = 1200 MIPS for 3600 s = 4,320,000 MI.
+    # refuse: first fit skips the 1000-MIPS core, host 1 serves all of it; host 0 idle at 100 W,
+    # host 1 at 1200/2000 = 60 % -> 160 W: 260 W x 1 h = 0.26 kWh.
+    r = _run(_slow_fast())
+    assert r.guests["host"].tolist() == [1]
+    assert r.summary["unmet_mi"] == pytest.approx(0.0, abs=1e-6)
+    assert r.summary["energy_it_kwh"] == pytest.approx(0.26)
+    # cap: first fit takes host 0; its vCPU gets one core, 1000 MIPS: unmet 200 x 3600 =
+    # 720,000 MI = 1/6 of demand; host 0 at 1000/2000 = 50 % (150 W) + host 1 idle (100 W)
+    # = 0.25 kWh. dcsim's SLATAH (time at 100 % CPU) does not see the cap: 0.
+    r = _run(_slow_fast(), slow_cores="cap")
+    assert r.guests["host"].tolist() == [0]
+    assert r.summary["demand_mi"] == pytest.approx(4_320_000)
+    assert r.summary["unmet_mi"] == pytest.approx(720_000)
+    assert r.summary["unmet_fraction"] == pytest.approx(1 / 6)
+    assert r.summary["energy_it_kwh"] == pytest.approx(0.25)
+    assert r.summary["slatah"] == 0.0
+    # CloudSim's SLATAH: host 0 allocates 1000 < 1200 requested in every entry, host 1 holds
+    # nothing (not active) -> 1.0; refused, host 1 allocates all it is asked -> 0.
+    assert _run(_slow_fast(), slow_cores="cap", sla="cloudsim").summary["slatah"] == 1.0
+    assert _run(_slow_fast(), sla="cloudsim").summary["slatah"] == 0.0
+    # only slow cores: refused before the run (capacity law), accepted and capped under cap
+    with pytest.raises(ConfigError, match="1500 MIPS per vCPU > 1000 per core"):
+        _run(_slow_fast(fast=False))
+    assert _run(_slow_fast(fast=False), slow_cores="cap").summary["unmet_mi"] == (
+        pytest.approx(720_000))
+    # CloudSim's NPA placement at t = 0 (worst fit: the host with the most free cores, host 0
+    # with 2) checks no MIPS: capped there under cap; under refuse the capacity law turns that
+    # choice down and the guest is rejected (not a crash)
+    cfg = {**_slow_fast(), "placement": {"name": "worst_fit"}}
+    assert _run(cfg, initial_placement="cloudsim", slow_cores="cap").guests["host"].tolist() == [0]
+    assert _run(cfg, initial_placement="cloudsim").summary["guests_rejected"] == 1
+
+
+def test_slow_cores_migration_under_the_cloudsim_planner() -> None:
+    # Preset cloudsim-3.0.3, THR 0.8. Host 0: 1 core x 2000 MIPS, host 1: 1 core x 1000 MIPS,
+    # linear 100 -> 200 W, 1 Gbit/s. X: 1500 MIPS at 20 % (300 MIPS), Y: 500 MIPS at 40 % (200).
+    # t = 0 (CloudSim's PABFD with the full MIPS): X fits only host 0's core; Y: host 0 already
+    # allocates X's 1500, so P(2000/2000) - P_idle = 200 - 100 = 100 W there against
+    # P(500/1000) - 100 = 50 W on host 1 (power before is the stale idle power) -> host 1.
+    # First decision at 300.1 s: nothing over 0.8; underload source = least utilised host:
+    # host 0 (300/2000 = 0.15 < 200/1000 = 0.20); X to host 1: core 1000 >= 300 requested,
+    # free 1000 - 200 = 800 >= 300, (200 + 300)/1000 = 0.5 <= 0.8 -> move (X, host 1).
+    # cap: it migrates (512 MiB / 62.5 MB/s = 8.59 s); host 0 is then off (never a target):
+    # 1 migration, X ends on host 1. refuse: the engine refuses a 1500-MIPS vCPU on a
+    # 1000-MIPS core, so the move proposed at every step never starts: 0 migrations.
+    cfg = _live()
+    fast = {**cfg["datacenters"][0]["hosts"][0], "count": 1, "mips_per_core": 2000,
+            "bandwidth": "1Gbit/s"}
+    cfg["datacenters"][0]["hosts"] = [fast, {**fast, "mips_per_core": 1000}]
+    cfg["guests"] = [
+        {"count": 1, "mips": m, "ram": "512MiB", "disk": "1GB", "boot": False,
+         "workload": {"kind": "constant", "utilization": u}} for m, u in ((1500, 0.2),
+                                                                         (500, 0.4))]
+    cfg["consolidation"] = {"policy": "thr-mmt-0.8"}
+    r = _run(cfg, preset="cloudsim-3.0.3")
+    assert r.summary["migrations"] == 1
+    assert r.guests["host"].tolist() == [1, 1]
+    r = _run(cfg, preset="cloudsim-3.0.3", slow_cores="refuse")
+    assert r.summary["migrations"] == 0
+    assert r.guests["host"].tolist() == [0, 1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -55,3 +56,16 @@ def test_summarize_groups_points_and_ignores_failed_runs() -> None:
     assert p0["ci95"] == pytest.approx(4.302652729911275 / math.sqrt(3), rel=1e-9)
     assert (p1["x"], p1["n"], p1["mean"], p1["n_failed"]) == ("b", 1, 10.0, 1)
     assert math.isnan(p1["ci95"])
+
+
+@pytest.mark.parametrize("confidence", [0.95, 0.9, 0.99, 0.5])
+def test_interval_quantile_is_scipy_stats_t_ppf_bit_for_bit(confidence: float) -> None:
+    # ci_halfwidth computes t.ppf(q, n - 1) as scipy.special.stdtrit(n - 1, q) (what t.ppf
+    # evaluates, without importing scipy.stats); the half-width must be the same float
+    from scipy.stats import t
+
+    rng = np.random.default_rng(4)
+    for n in (2, 3, 5, 10, 30, 31, 100, 1000):
+        x = rng.normal(50.0, 7.0, n)
+        want = float(t.ppf(0.5 + confidence / 2.0, n - 1)) * float(np.std(x, ddof=1)) / math.sqrt(n)
+        assert ci_halfwidth(x, confidence) == want

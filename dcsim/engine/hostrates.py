@@ -1,0 +1,399 @@
+"""Host accounting and CPU sharing of the default engine: ``settle``, ``share`` and their one-host
+fast path ``update_one``.
+
+``settle`` integrates the current rates of some hosts and of their guests up to now (energy, busy
+and available CPU, guest-seconds, time at full CPU, per guest the work demanded, delivered and
+consumed, migration losses, finite-job progress, then the waiting demand through
+``dcsim.engine.offered``). ``share`` re-shares those hosts' CPU among their running guests (the CPU
+model of ``dcsim.engine.simulation``) and sets each host's utilisation and power. Both are
+vectorized over any set of hosts (every host at each scheduling instant).
+
+Most changes touch one host (a migration's phase, its CPU charge, a boot completion), where the
+general code spends its time in dozens of numpy calls on arrays of a few entries (searchsorted,
+bincount over hosts, per-host gathers). ``update_one`` does the same work for one host: host terms
+as Python floats, guest terms as whole-array operations over the host's members, factors that are
+exactly 1 in the run skipped (``x * 1.0 == x``), sums over the host's guests taken left to right
+from 0.0 as ``np.bincount`` takes them (``np.clip``/``np.minimum`` are ``min``/``max`` on these
+non-NaN values), so every float is bit-identical to the vector path's. It is used only in runs
+with dcsim's own semantics and no finite jobs (``fast_ok``); a host with a zero efficiency falls
+back to the vector code. ``tests/unit/engine/test_hostrates.py`` checks both paths against each
+other, state by state and on whole runs.
+
+``hold``/``release`` defer re-shares over a run of changes at one instant (a migration's start and
+its end change both hosts several times): each host is settled once and re-shared once, in the
+order of its last change. Settling again at the same instant adds rates × 0, and a share depends
+only on the state, so the result is the same.
+
+Imports: numpy, dcsim.{kernels.share, model.cluster, model.power, engine.assumptions,
+engine.jobs, engine.offered}.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from dcsim.engine import assumptions, jobs, offered
+from dcsim.kernels.share import maxmin_share
+from dcsim.model.cluster import GuestStatus
+from dcsim.model.power import N_POINTS, power_w
+
+if TYPE_CHECKING:
+    from dcsim.engine.simulation import Simulation
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.intp]
+
+_RUNNING = int(GuestStatus.RUNNING)
+_BOOTING = int(GuestStatus.BOOTING)
+_FULL = 1.0 - 1e-9  # utilisation counted as 100 % CPU (SLATAH)
+
+
+def settle(sim: Simulation, hosts: I64, guests: I64) -> None:
+    """Integrate the current rates of ``hosts`` (and their ``guests``) up to now."""
+    st, now = sim.state, sim.env.now
+    dt = now - sim.last_t[hosts]
+    if sim.energy_rule:  # else CloudSim's rule, added at datacenter updates
+        sim.energy_j[hosts] += sim.power[hosts] * dt
+    awake = st.awake[hosts]
+    sim.active_s[hosts] += awake * dt
+    sim.busy_mi[hosts] += sim.util[hosts] * st.cap_mips[hosts] * dt
+    sim.avail_mi[hosts] += awake * st.cap_mips[hosts] * dt
+    sim.guest_s[hosts] += st.n_guests[hosts] * dt
+    sim.full_s[hosts] += (awake & (sim.util[hosts] >= _FULL)) * dt
+    # a waking host serves no guest yet: not active time for SLATAH (else a slower wake
+    # would lower it)
+    ready_dt = np.clip(now - np.maximum(sim.last_t[hosts], sim.ready_at[hosts]), 0.0, dt)
+    sim.ready_s[hosts] += awake * ready_dt
+    if guests.shape[0]:
+        t0 = sim.last_t[st.host_of[guests]]
+        gdt = now - t0
+        # a paused guest's demand is downtime (dcsim.engine.offered), not running demand
+        sim.demand_mi[guests] += np.where(sim.paused[guests], 0.0, sim.demand[guests]) * gdt
+        sim.useful_mi[guests] += sim.useful[guests] * gdt
+        sim.raw_mi[guests] += sim.raw[guests] * gdt
+        degraded = sim.paused[guests] | (sim.speed[guests] < 1.0)
+        if degraded.any():
+            dg = guests[degraded]
+            lost = np.where(sim.paused[dg], sim.demand[dg],
+                            sim.demand[dg] * (1.0 - sim.speed[dg]))
+            sim.mig_loss_mi[dg] += lost * gdt[degraded]
+        jm = sim.has_jobs[guests]
+        if jm.any():
+            jg = guests[jm]
+            before = sim.work[jg]
+            rate = sim.useful[jg]
+            after = np.minimum(before + rate * gdt[jm], sim.job_total[jg])
+            sim.work[jg] = after
+            jobs.job_completions(sim, jg, t0[jm], before, rate, after)
+    sim.last_t[hosts] = now
+    offered.settle(sim, guests, on_host=True)
+
+
+def share(sim: Simulation, hosts: I64, guests: I64) -> None:
+    """Re-share CPU on ``hosts`` (sorted) among their running ``guests``; update power."""
+    st = sim.state
+    running = st.status[guests] == GuestStatus.RUNNING
+    g = guests[running]
+    sim.demand[guests] = 0.0
+    sim.useful[guests] = 0.0
+    sim.raw[guests] = 0.0
+    sim.raw_want[guests] = 0.0
+    if g.shape[0]:
+        h_of = st.host_of[g]
+        local = np.searchsorted(hosts, h_of) if hosts.shape[0] < st.n_hosts else h_of
+        want = sim.u_last[g] * st.vcpus[g] * st.mips[g]
+        busy = want > 0
+        noisy = busy & st.antisocial[g]
+        n_noisy = np.bincount(local, weights=noisy, minlength=hosts.shape[0])[local] - noisy
+        interf = 1.0 - np.minimum(st.interference_max[h_of], st.interference[h_of] * n_noisy)
+        runnable = np.bincount(local, weights=busy * st.vcpus[g],
+                               minlength=hosts.shape[0]).astype(np.float64)
+        eff = (st.efficiency(hosts, runnable)[local]
+               * (1.0 - st.syscall_frac[g] * st.syscall_overhead[h_of])
+               * (1.0 - st.mem_frac[g] * st.mem_bw_overhead[h_of]) * interf)
+        # a vCPU's entitlement: its bare-metal speed in host MIPS (never above a core)
+        limit = st.vcpus[g] * np.minimum(st.mips[g], st.mips_per_core[h_of]) * st.cap_frac[g]
+        if sim.any_io:
+            want_raw = want * st.io_scale(g, h_of) / eff
+        else:
+            want_raw = want / eff
+        raw_want = np.where(sim.paused[g], 0.0, np.minimum(want_raw, limit))
+        sim.raw_want[g] = raw_want
+        room = np.maximum(0.0, st.cap_mips[hosts] - sim.extra_raw[hosts])
+        sim.demand[g] = want
+        if sim.proportional:
+            alloc, delivered = assumptions.proportional_share(sim, hosts, g, local, raw_want, room)
+            sim.useful[g] = delivered * eff
+        else:
+            alloc = maxmin_share(raw_want, local, room, st.weight[g])
+            sim.useful[g] = alloc * eff * sim.speed[g]
+        sim.raw[g] = alloc
+        used = np.bincount(local, weights=alloc, minlength=hosts.shape[0]).astype(np.float64)
+        jm = sim.has_jobs[g]
+        if jm.any():
+            jg = g[jm]
+            left = sim.job_total[jg] - sim.work[jg]
+            rate = sim.useful[jg]
+            now = sim.env.now
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t_e = np.where(left <= jobs.JOB_TOL * sim.job_total[jg], now,
+                               np.where(rate > 0, now + left / rate, np.inf))
+            sim.t_empty[jg] = np.where(sim.jobs_over[jg], np.inf, t_e)
+            if sim.t_empty[jg].min() < sim.jobs_target and not sim.jobs_changed.triggered:
+                sim.jobs_changed.succeed()
+    else:
+        used = np.zeros(hosts.shape[0], dtype=np.float64)
+    if sim.proportional:
+        used = used + sim.cs.in_alloc[hosts]  # type: ignore[union-attr]
+    used = np.minimum(used + sim.extra_raw[hosts], st.cap_mips[hosts])
+    sim.util[hosts] = used / st.cap_mips[hosts]
+    awake = st.awake[hosts]
+    changed = awake != sim.awake_seen[hosts]
+    if changed.any():
+        hc = hosts[changed]
+        sign = np.where(awake[changed], 1.0, -1.0)
+        sim.awake_n += int(sign.sum())
+        sim.awake_ru += float((sign * sim.rack_units[hc]).sum())
+        sim.awake_seen[hc] = awake[changed]
+        sim.peak_awake_n = max(sim.peak_awake_n, sim.awake_n)
+        sim.peak_awake_ru = max(sim.peak_awake_ru, sim.awake_ru)
+    sim.power[hosts] = np.where(
+        st.failed[hosts], 0.0,
+        np.where(awake, power_w(st.power_table[hosts], sim.util[hosts]), st.sleep_power[hosts]))
+    if sim.cs is not None and sim.cs.recorder is not None:
+        assumptions.record(sim, hosts, guests)
+
+
+# ---------------------------------------------------------------------- one host, scalar ------
+def fast_ok(sim: Simulation) -> bool:
+    """Whether ``update_one`` may be used in this run at all (fixed after set-up): dcsim's own
+    semantics (no CloudSim switch) and no guest running finite jobs."""
+    return (sim.cs is None and sim.energy_rule and not sim.proportional
+            and not bool(sim.has_jobs.any()))
+
+
+class OneHost:
+    """Per-run constants of the one-host path: host parameters as Python tuples, and which of
+    the per-guest factors of the CPU model are exactly 1 in this run (no syscall- or
+    memory-bound work, no noisy neighbour, no CPU cap), so that their products are skipped
+    (``x * 1.0 == x``).
+
+    Host hardware and layer parameters and guest efficiency inputs never change after
+    ``Simulation`` set-up; built at the first one-host update.
+    """
+
+    __slots__ = ("capped", "host", "mem", "noisy", "syscall")
+
+    def __init__(self, sim: Simulation) -> None:
+        st = sim.state
+        self.host: list[tuple[float, ...]] = list(zip(
+            st.cap_mips.tolist(), st.cores.tolist(), st.pinned.tolist(), st.sched_max.tolist(),
+            st.sched_slope.tolist(), st.cpu_overhead.tolist(), st.syscall_overhead.tolist(),
+            st.mem_bw_overhead.tolist(), st.interference_max.tolist(),
+            st.interference.tolist(), st.mips_per_core.tolist(), strict=True))
+        finite = all(bool(np.isfinite(a).all()) for a in (
+            st.syscall_overhead, st.mem_bw_overhead, st.interference, st.interference_max))
+        # 1 - 0 * x == 1 for finite x; 1 - min(i_max, i * 0) == 1 for i_max >= 0
+        self.syscall = not (finite and not st.syscall_frac.any())
+        self.mem = not (finite and not st.mem_frac.any())
+        self.noisy = not (finite and not st.antisocial.any()
+                          and bool((st.interference_max >= 0).all()))
+        self.capped = not bool((st.cap_frac == 1.0).all())
+
+
+def update_one(sim: Simulation, h: int, change: Callable[[], None] | None) -> None:
+    """``settle`` host ``h`` up to now, apply ``change()`` (if any), ``share`` it again: the
+    one-host path (bit-identical to the vector one; see the module docstring). Only when
+    ``fast_ok(sim)``. While shares are held (``hold``), the re-share waits for ``release``
+    and a host already settled at this instant is not settled again."""
+    st = sim.state
+    held = sim.held_shares
+    if held is not None and sim.held_at != sim.env.now:  # never held across instants
+        release(sim)
+        held = None
+    if held is None or h not in held:
+        _settle_one(sim, h, np.asarray(st.members[h], dtype=np.intp))
+    if change is not None:
+        change()
+    if held is not None:
+        held.pop(h, None)
+        held[h] = None  # re-shared in the order of the last change, as without holding
+        return
+    share_one(sim, h)
+
+
+def share_one(sim: Simulation, h: int) -> None:
+    """``share`` host ``h`` alone (the one-host path, or the vector one where it must)."""
+    idx = np.asarray(sim.state.members[h], dtype=np.intp)
+    if not _share_one(sim, h, idx):
+        share(sim, np.asarray([h], dtype=np.intp), idx)
+
+
+def hold(sim: Simulation) -> None:
+    """Until ``release``, ``update_one`` settles each host once and defers its re-share, so that
+    several changes of one host at one instant cost one settle and one re-share.
+
+    Exact: settling again at the same instant adds rates × 0 (nothing), and a re-share is a
+    function of the state alone, so only the last one counts. Only for a run of changes
+    between two yields of one process, in which nothing reads the shares (utilisation, power,
+    guest rates); only on the one-host path (``fast_ok``).
+    """
+    if sim.held_shares is None and sim._one_host:
+        sim.held_shares = {}
+        sim.held_at = sim.env.now
+
+
+def release(sim: Simulation) -> None:
+    """Re-share every host whose share ``hold`` deferred, in the order of their last change."""
+    held = sim.held_shares
+    if held is None:
+        return
+    sim.held_shares = None
+    for h in held:
+        share_one(sim, h)
+
+
+def _settle_one(sim: Simulation, h: int, idx: I64) -> None:
+    """``settle`` of host ``h`` and its guests ``idx``: host terms in scalar Python, guest terms
+    vectorized (same expressions as ``settle``)."""
+    st = sim.state
+    now = sim.env.now
+    last_t = sim.last_t
+    t_last = last_t.item(h)
+    dt = now - t_last
+    awake = bool(st.awake[h])
+    util = sim.util.item(h)
+    cap = st.cap_mips.item(h)
+    sim.energy_j[h] += sim.power.item(h) * dt
+    sim.active_s[h] += awake * dt
+    sim.busy_mi[h] += util * cap * dt
+    sim.avail_mi[h] += awake * cap * dt
+    sim.guest_s[h] += st.n_guests.item(h) * dt
+    sim.full_s[h] += (awake and util >= _FULL) * dt
+    ready_dt = min(max(now - max(t_last, sim.ready_at.item(h)), 0.0), dt)
+    sim.ready_s[h] += awake * ready_dt
+    last_t[h] = now
+    if idx.shape[0]:
+        paused = sim.paused[idx]
+        d = sim.demand[idx]
+        any_paused = np.count_nonzero(paused)
+        sim.demand_mi[idx] += (np.where(paused, 0.0, d) if any_paused else d) * dt
+        sim.useful_mi[idx] += sim.useful[idx] * dt
+        sim.raw_mi[idx] += sim.raw[idx] * dt
+        sp = sim.speed[idx]
+        degraded = (paused | (sp < 1.0)) if any_paused else sp < 1.0
+        if np.count_nonzero(degraded):
+            lost = np.where(paused[degraded], d[degraded], d[degraded] * (1.0 - sp[degraded]))
+            sim.mig_loss_mi[idx[degraded]] += lost * dt
+        if any_paused or np.count_nonzero(st.status[idx] == _BOOTING):
+            offered.settle(sim, idx, on_host=True)  # waiting demand
+        else:
+            sim.w_last[idx] = now
+
+
+def _share_one(sim: Simulation, h: int, idx: I64) -> bool:
+    """``share`` of host ``h`` among its guests ``idx`` (same expressions as ``share``, with
+    host terms as Python floats and factors that are exactly 1 skipped); False (nothing
+    changed) when it needs the vector path (a zero efficiency)."""
+    st = sim.state
+    one = sim.one_host
+    if one is None:
+        one = sim.one_host = OneHost(sim)
+    (cap, cores, pinned, sched_max, sched_slope, cpu_oh, sys_oh, mem_oh, i_max, i_one,
+     mpc) = one.host[h]
+    extra = sim.extra_raw.item(h)
+    n = idx.shape[0]
+    if n:
+        running = st.status[idx] == _RUNNING
+        n_run = int(np.count_nonzero(running))
+        g = idx if n_run == n else idx[running]
+    else:
+        n_run = 0
+    used = 0.0
+    if n_run:
+        vcpus = st.vcpus[g]
+        mips = st.mips[g]
+        want = sim.u_last[g] * vcpus * mips
+        busy = want > 0
+        runnable = 0.0  # np.bincount's sum: left to right from 0.0
+        for x in (busy * vcpus).tolist():
+            runnable += x
+        if pinned:
+            sched = 0.0
+        else:
+            sched = min(sched_max, sched_slope * max(0.0, runnable / cores - 1.0))
+        eff: F64 | float = (1.0 - cpu_oh) * (1.0 - sched)
+        if one.syscall:
+            eff = eff * (1.0 - st.syscall_frac[g] * sys_oh)
+        if one.mem:
+            eff = eff * (1.0 - st.mem_frac[g] * mem_oh)
+        if one.noisy:
+            noisy = busy & st.antisocial[g]
+            n_noisy = 0.0
+            for x in noisy.tolist():
+                n_noisy += x
+            eff = eff * (1.0 - np.minimum(i_max, i_one * (n_noisy - noisy)))
+        if np.count_nonzero(np.asarray(eff) == 0.0):
+            return False  # numpy's inf/NaN semantics: left to the vector path
+        limit = vcpus * np.minimum(mips, mpc)
+        if one.capped:
+            limit = limit * st.cap_frac[g]
+        if sim.any_io:
+            want_raw = want * st.io_scale(g, np.full(n_run, h, dtype=np.intp)) / eff
+        else:
+            want_raw = want / eff
+        raw_want = np.minimum(want_raw, limit)
+        paused = sim.paused[g]
+        if np.count_nonzero(paused):
+            raw_want = np.where(paused, 0.0, raw_want)
+        for x in raw_want.tolist():
+            used += x
+        room = max(0.0, cap - extra)
+        alloc = raw_want
+        if used > room:  # oversubscribed: the water-filling kernel, as in ``share``
+            alloc = maxmin_share(raw_want, np.zeros(n_run, dtype=np.intp),
+                                 np.asarray([room]), st.weight[g])
+            used = 0.0
+            for x in alloc.tolist():
+                used += x
+        if n_run < n:
+            _zero(sim, idx)
+        sim.demand[g] = want
+        sim.raw_want[g] = raw_want
+        sim.raw[g] = alloc
+        sim.useful[g] = alloc * eff * sim.speed[g]
+    elif n:
+        _zero(sim, idx)
+    used = min(used + extra, cap)
+    util = used / cap
+    sim.util[h] = util
+    awake = bool(st.awake[h])
+    if awake != sim.awake_seen[h]:
+        sign = 1.0 if awake else -1.0
+        sim.awake_n += int(sign)
+        sim.awake_ru += float(sign * sim.rack_units.item(h))
+        sim.awake_seen[h] = awake
+        sim.peak_awake_n = max(sim.peak_awake_n, sim.awake_n)
+        sim.peak_awake_ru = max(sim.peak_awake_ru, sim.awake_ru)
+    if st.failed[h]:
+        sim.power[h] = 0.0
+    elif awake:
+        u = min(max(util, 0.0), 1.0) * (N_POINTS - 1)
+        lo = min(math.floor(u), N_POINTS - 2)
+        p_lo = st.power_table.item(h, lo)
+        sim.power[h] = p_lo + (st.power_table.item(h, lo + 1) - p_lo) * (u - lo)
+    else:
+        sim.power[h] = st.sleep_power.item(h)
+    return True
+
+
+def _zero(sim: Simulation, idx: I64) -> None:
+    sim.demand[idx] = 0.0
+    sim.useful[idx] = 0.0
+    sim.raw[idx] = 0.0
+    sim.raw_want[idx] = 0.0

@@ -1,0 +1,133 @@
+"""The one-host path of ``dcsim.engine.hostrates`` gives bit for bit what the vector path gives.
+
+``update_host`` settles and re-shares one host in scalar Python (``update_one``); the interval
+step and the CloudSim switches use the vector ``settle``/``share``. Both must produce identical
+floats (results may not depend on which path ran), which is checked two ways:
+
+* state by state: on a scenario that exercises every term of the CPU model (layer, scheduling,
+  syscall and memory-bound overheads, noisy neighbours, storage and network I/O, CPU caps,
+  pinned vCPUs, paused, slowed, booting guests, migration CPU, oversubscribed hosts), random
+  changes of a host's inputs, then both paths from the same state, every array compared exactly;
+* whole runs: the same runs (migrations over the network, boots, departures, sleeping hosts) with
+  the one-host path switched off give identical summaries and time series.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dcsim.api import _scenario
+from dcsim.engine import hostrates
+from dcsim.engine.simulation import Simulation
+
+PROFILE = {
+    "kind": "type1", "cpu_overhead": 0.05, "syscall_overhead": 0.1, "mem_bw_overhead": 0.05,
+    "io_seq_factor": 0.9, "io_rand_factor": 0.6, "io_latency_mult": 2.0, "net_bulk_factor": 0.8,
+    "net_latency_add": 30e-6, "boot_time": {"dist": "normal", "mean": 30.0, "sd": 5.0},
+    "sched_overhead": {"slope": 0.05, "max": 0.2}, "interference": 0.02,
+    "interference_max": 0.25, "live_migration": True,
+}
+KINDS: list[dict[str, Any]] = [
+    {},
+    {"syscall_fraction": 0.5},
+    {"mem_bound_fraction": 0.5, "cpu_cap": 0.7},
+    {"io_fraction": 0.3, "io_pattern": "random"},
+    {"io_fraction": 0.3, "io_pattern": "latency", "antisocial": True},
+    {"net_fraction": 0.3, "net_pattern": "request", "antisocial": True},
+]
+
+
+def _config(plain: bool = False, lifetime: str = "50m") -> dict[str, Any]:
+    """8 hosts (4 of them pinning vCPUs), 36 guests arriving and leaving, thr-mmt-0.8 with
+    pre-copy; ``plain``: every guest without the optional overhead terms."""
+    host = {"cores": 4, "mips_per_core": 2000, "ram": "16GiB", "storage": "1TB",
+            "bandwidth": "1Gbps", "power": {"kind": "linear", "idle": 100, "max": 200},
+            "virtualization": "probe", "cpu_overcommit": 3.0}
+    guests = []
+    for i, extra in enumerate([{}] * len(KINDS) if plain else KINDS):
+        guests.append({"count": 6, "vcpus": 1 + i % 2, "mips": 1500, "ram": "1GiB",
+                       "disk": "10GB", **extra,
+                       "workload": {"kind": "uniform", "low": 0.1, "high": 1.0},
+                       "arrival": {"kind": "poisson", "rate": "40/h", "mean_lifetime": lifetime}})
+    return {
+        "name": "hostrates", "seed": 3, "duration": "3h", "interval": "5m",
+        "datacenters": [{"hosts": [dict(host, count=4),
+                                   dict(host, count=4, cpu_scheduler="space_shared",
+                                        cpu_overcommit=1.0)]}],
+        "virtualization_profiles": {"probe": PROFILE},
+        "guests": guests,
+        "placement": {"name": "first_fit"},
+        "consolidation": {"policy": "thr-mmt-0.8",
+                          "migration": {"model": "precopy", "dirty_rate": "20MB/s"}},
+        "power_management": {"sleep_idle_hosts": True},
+    }
+
+
+def _arrays(sim: Simulation) -> dict[str, Any]:
+    out: dict[str, Any] = {k: v.copy() for k, v in vars(sim).items()
+                           if isinstance(v, np.ndarray)}
+    out["counters"] = (sim.awake_n, sim.awake_ru, sim.peak_awake_n, sim.peak_awake_ru)
+    return out
+
+
+def _restore(sim: Simulation, saved: dict[str, Any]) -> None:
+    for k, v in saved.items():
+        if k != "counters":
+            getattr(sim, k)[...] = v
+    sim.awake_n, sim.awake_ru, sim.peak_awake_n, sim.peak_awake_ru = saved["counters"]
+
+
+def test_one_host_path_matches_the_vector_path_state_by_state() -> None:
+    sim = Simulation(_scenario(_config(lifetime="100h"), None))
+    assert sim._one_host
+    sim.run()
+    st = sim.state
+    rng = np.random.default_rng(5)
+    occupied = [h for h in range(st.n_hosts) if st.members[h]]
+    assert len(occupied) >= 3
+    over = 0
+    for trial in range(400):
+        h = occupied[trial % len(occupied)]
+        g = np.asarray(st.members[h], dtype=np.intp)
+        n = g.shape[0]
+        sim.u_last[g] = rng.random(n) * rng.choice([0.3, 1.0, 4.0])  # 4.0: oversubscribed
+        sim.u_last[g[rng.random(n) < 0.2]] = 0.0  # idle guests: not busy, not noisy
+        sim.speed[g] = np.where(rng.random(n) < 0.3, 0.8, 1.0)
+        sim.paused[g] = rng.random(n) < 0.15
+        st.status[g] = np.where(rng.random(n) < 0.15, 1, 2)  # some booting
+        sim.extra_raw[h] = rng.choice([0.0, 500.0, 9000.0])
+        st.awake[h] = bool(rng.random() < 0.9)
+        sim.env._now = sim.env.now + float(rng.random() * 30)  # type: ignore[attr-defined]
+        before = _arrays(sim)
+        hosts = np.asarray([h], dtype=np.intp)
+        hostrates.settle(sim, hosts, g)
+        hostrates.share(sim, hosts, g)
+        expected = _arrays(sim)
+        _restore(sim, before)
+        hostrates._settle_one(sim, h, g)
+        assert hostrates._share_one(sim, h, g)
+        got = _arrays(sim)
+        over += bool((got["raw"][g] < got["raw_want"][g]).any())  # water-filling ran
+        for k, v in expected.items():
+            assert np.array_equal(v, got[k], equal_nan=True), (trial, h, k)
+    # oversubscribed and not: both branches of the one-host share were exercised
+    assert 20 < over < 380, over
+
+
+@pytest.mark.parametrize("plain", [False, True])
+def test_whole_runs_are_identical_with_and_without_the_one_host_path(plain: bool) -> None:
+    results = []
+    for fast in (True, False):
+        sim = Simulation(_scenario(_config(plain), None))
+        sim._one_host = fast
+        results.append(sim.run())
+    a, b = results
+    assert a.summary["migrations"] > 20  # the runs exercise migrations
+    for k, v in a.summary.items():
+        if k != "wall_s":
+            assert b.summary[k] == v or (v != v and b.summary[k] != b.summary[k]), k
+    pd.testing.assert_frame_equal(a.timeseries, b.timeseries, check_exact=True)
