@@ -253,13 +253,31 @@ def _mount_optional() -> None:
 _mount_optional()
 
 
+_TERM = {"seen": False}
+
+
 def _on_sigterm(signum: int, frame: object) -> None:
+    _TERM["seen"] = True
     raise Terminated
 
 
 def main() -> None:
-    """Entry point of the ``dcsim`` console script (SIGTERM is handled like Ctrl-C)."""
+    """Entry point of the ``dcsim`` console script (SIGTERM is handled like Ctrl-C).
+
+    A SIGTERM that arrives before a command runs (while typer parses the arguments or loads a
+    command lazily) is turned by typer into exit 130 without a word; it still exits 143
+    ("terminated"), like one that arrives during the command.
+    """
     import signal
 
     signal.signal(signal.SIGTERM, _on_sigterm)
-    app()
+    try:
+        app()
+    except SystemExit as exc:
+        if _TERM["seen"] and exc.code == 130:
+            err.print("terminated")
+            raise SystemExit(143) from None
+        raise
+    except KeyboardInterrupt:  # raised outside typer's own handling (before or after app)
+        err.print("terminated" if _TERM["seen"] else "interrupted")
+        raise SystemExit(143 if _TERM["seen"] else 130) from None

@@ -1,13 +1,13 @@
 """The default-semantics engine: SimPy owns time, numpy arrays own state.
 
 Processes exist where something happens: ``arrivals`` releases guests at their arrival instants
-(guests arriving together form one placement batch), ``guest_lifecycle`` boots a guest and ends
-it at the end of its lifetime, ``manager`` wakes every scheduling interval to sample every
-workload and re-share every host's CPU in one vectorized step, and ``jobs_watch`` wakes when a
-guest running finite jobs runs out of work. Between samples a guest's demand is held
-(sample-and-hold); an arrival, boot completion, departure or migration re-shares only the hosts
-involved, at that instant, so accounting is exact for piecewise-constant rates and events grow
-with what happens, not with guests × intervals.
+(guests arriving together form one placement batch; a guest's boot completion and departure are
+plain timers, ``dcsim.engine.lifecycle``, not a process per guest), ``manager`` wakes every
+scheduling interval to sample every workload and re-share every host's CPU in one vectorized
+step, and ``jobs_watch`` wakes when a guest running finite jobs runs out of work. Between
+samples a guest's demand is held (sample-and-hold); an arrival, boot completion, departure or
+migration re-shares only the hosts involved, at that instant, so accounting is exact for
+piecewise-constant rates and events grow with what happens, not with guests × intervals.
 
 CPU model. A guest that spends part of its bare-metal time on storage or network I/O
 (``io_fraction``, ``net_fraction``) waits longer for I/O under a layer with slower I/O
@@ -54,7 +54,7 @@ import simpy
 from numpy.typing import NDArray
 
 from dcsim.config.resolve import Scenario
-from dcsim.engine import assumptions, hostrates, jobs, moves, offered
+from dcsim.engine import assumptions, hostrates, jobs, lifecycle, moves, offered
 from dcsim.engine.extensions import EXTENSIONS, load_builtin
 from dcsim.engine.records import IntervalRecorder
 from dcsim.engine.results import build_result
@@ -199,6 +199,7 @@ class Simulation:
         self.energy_rule = self.assume.energy == "integral"
         self.migrations_aborted = 0
         self.mig_procs: dict[int, simpy.Process] = {}
+        self.timers = lifecycle.timers_for(self)  # boot ends and departures
         # records and hooks
         self.recorder = IntervalRecorder(self)
         # network equipment: called as f(now) -> joules per data center drawn since t = 0
@@ -425,28 +426,6 @@ class Simulation:
             self.admit(order[i:j])
             i = j
 
-    def guest_lifecycle(self, g: int, boot_s: float, lifetime_s: float) -> ProcessGenerator:
-        """SimPy process: boot (no useful work), run, and depart when the lifetime ends.
-
-        The process belongs to one admission of the guest: if the guest is evicted meanwhile
-        (its host failed; it may even be running elsewhere again), the process ends silently.
-        """
-        gen = int(self.gen[g])
-        if boot_s > 0:
-            self.events += 1
-            yield self.env.timeout(min(boot_s, lifetime_s))
-            if self.gen[g] != gen or self.state.status[g] != GuestStatus.BOOTING:
-                return  # evicted while booting (e.g. its host failed)
-            if boot_s >= lifetime_s:
-                self.depart(g)
-                return
-            self._start(g)
-        if np.isfinite(lifetime_s):
-            self.events += 1
-            yield self.env.timeout(lifetime_s - boot_s)
-            if self.gen[g] == gen and self.state.status[g] == GuestStatus.RUNNING:
-                self.depart(g)
-
     # ------------------------------------------------------------------ state changes -------
     def boot_time(self, g: int, h: int) -> float:
         """Boot/start time of guest ``g`` on host ``h``'s layer, s (its own normal draw)."""
@@ -481,6 +460,8 @@ class Simulation:
         else:
             decision = self.policy.place(st.sandbox(batch), batch)
         touched: list[int] = []
+        timers: list[tuple[int, float, float]] = []  # boots and lifetimes (dcsim.engine.lifecycle)
+        booting, running = int(GuestStatus.BOOTING), int(GuestStatus.RUNNING)
         for i, (g, h) in enumerate(zip(batch.tolist(), decision.tolist(), strict=True)):
             if cloudsim_start and h >= 0 and not st.fits(g, h):
                 h = decision[i] = -1  # CloudSim's choice, refused by the capacity law
@@ -503,15 +484,16 @@ class Simulation:
                 boot += float(extra_delay[i])
             life = self.lifetime_s[g] if lifetime_left is None else float(lifetime_left[i])
             if boot > 0 or np.isfinite(life):
-                st.status[g] = GuestStatus.BOOTING if boot > 0 else GuestStatus.RUNNING
+                st.status[g] = booting if boot > 0 else running
                 if boot == 0 and np.isnan(self.start_s[g]):
                     self.start_s[g] = now
-                self.env.process(self.guest_lifecycle(g, boot, life))
+                timers.append((g, boot, life))
             else:
-                st.status[g] = GuestStatus.RUNNING
+                st.status[g] = running
                 if np.isnan(self.start_s[g]):
                     self.start_s[g] = now
             touched.append(h)
+        lifecycle.arm(self, timers)
         if demand_only:  # then holds only its current CPU demand (CloudSim)
             for g in batch[decision >= 0].tolist():
                 st.unhold(g)

@@ -64,20 +64,36 @@ class _LazyMembers(list[list[int]]):
 class _BatchArray:
     """A per-guest array of a sandbox that owns copies of a batch's entries only.
 
-    Reads of other guests see the live values; writes to other guests are refused.
+    Reads of other guests see the live values; writes to other guests are refused. A small
+    batch keeps its copies in a dict (O(batch)); a batch of at least 1/8 of all guests keeps
+    them in an array with a position per guest (O(guests), but no Python object per guest).
     """
 
     def __init__(self, base: NDArray[Any], guests: I64) -> None:
         self._base = base
-        self._own = {int(g): base[g].copy() for g in guests.tolist()}
+        self._pos: I64 | None = None
+        self._own: dict[int, Any] = {}
+        if guests.shape[0] * 8 >= base.shape[0]:
+            self._pos = np.full(base.shape[0], -1, dtype=np.intp)
+            self._pos[guests] = np.arange(guests.shape[0], dtype=np.intp)
+            self._vals = base[guests].copy()
+        else:
+            self._own = {int(g): base[g].copy() for g in guests.tolist()}
 
     def __getitem__(self, g: Any) -> Any:
-        if isinstance(g, int | np.integer) and int(g) in self._own:
-            return self._own[int(g)]
         if isinstance(g, int | np.integer):
-            return self._base[g]
+            if self._pos is not None:
+                k = self._pos[g]
+                return self._base[g] if k < 0 else self._vals[k]
+            own = self._own.get(int(g))
+            return self._base[g] if own is None else own
         idx = np.asarray(g)
         out = self._base[idx].copy()
+        if self._pos is not None:
+            pos = self._pos[idx]
+            mine = pos >= 0
+            out[mine] = self._vals[pos[mine]]
+            return out
         flat = np.atleast_1d(idx)
         for i, k in enumerate(flat.tolist()):
             if k in self._own:
@@ -86,6 +102,11 @@ class _BatchArray:
 
     def __setitem__(self, g: Any, value: Any) -> None:
         k = int(g)
+        if self._pos is not None:
+            if self._pos[k] < 0:
+                raise InvariantViolation(f"sandbox for a batch cannot change guest {k}")
+            self._vals[self._pos[k]] = value
+            return
         if k not in self._own:
             raise InvariantViolation(f"sandbox for a batch cannot change guest {k}")
         self._own[k] = np.asarray(value, dtype=self._base.dtype)

@@ -44,11 +44,12 @@ TARGET_EXPONENT = 1.1
 #: Attributes missing from the current engine are skipped (the engine may move code around).
 PHASES: dict[str, tuple[str, ...]] = {
     "setup": ("dcsim.engine.simulation:Simulation.__init__",),
-    "admission": ("dcsim.engine.simulation:Simulation.admit",),
+    "admission": ("dcsim.engine.simulation:Simulation.admit",
+                  "dcsim.engine.lifecycle:_start_timers"),
     "boots": ("dcsim.engine.simulation:Simulation._start",
-              "dcsim.engine.lifecycle:boot_completions"),
+              "dcsim.engine.lifecycle:booted"),
     "departures": ("dcsim.engine.simulation:Simulation.depart",
-                   "dcsim.engine.lifecycle:departures"),
+                   "dcsim.engine.lifecycle:ended"),
     "results": ("dcsim.engine.simulation:build_result",),
 }
 #: phase -> generator functions timed per resumption (each resumption is one step)

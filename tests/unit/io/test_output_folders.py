@@ -301,7 +301,11 @@ def _wait_for_sigterm_handler(pid: int) -> None:
     raise AssertionError("dcsim never installed its SIGTERM handler")
 
 
-def test_sigterm_mid_run_keeps_the_old_results_and_leaves_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("delay", [0.0, 1.0])
+def test_sigterm_mid_run_keeps_the_old_results_and_leaves_nothing(tmp_path: Path,
+                                                                  delay: float) -> None:
+    # delay 0: the signal lands while typer parses the arguments or loads the command (typer
+    # would exit 130 silently); delay 1 s: inside the simulation
     out = tmp_path / "r"
     quick = tmp_path / "quick.yaml"
     quick.write_text(yaml.safe_dump(tiny_config()))
@@ -317,7 +321,7 @@ def test_sigterm_mid_run_keeps_the_old_results_and_leaves_nothing(tmp_path: Path
                              "--overwrite", "-q"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     _wait_for_sigterm_handler(proc.pid)
-    time.sleep(1.0)  # then into the simulation (it takes tens of seconds)
+    time.sleep(delay)  # the simulation itself takes tens of seconds
     assert proc.poll() is None, proc.communicate()
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=60)
