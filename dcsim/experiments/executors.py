@@ -310,8 +310,16 @@ class ProcessExecutor:
         pool.shutdown(wait=False, cancel_futures=True)
         for p in procs:
             p.kill()  # workers ignore SIGTERM
+        # The pool's manager thread reaps the killed workers too; a worker it reaped first still
+        # looks alive (exit code None) until that thread records its exit. Wait for both.
+        manager = getattr(pool, "_executor_manager_thread", None)
+        if manager is not None:
+            manager.join(timeout=5)
+        deadline = time.monotonic() + 5.0
         for p in procs:
-            p.join(timeout=5)
+            p.join(timeout=max(0.0, deadline - time.monotonic()))
+            while p.exitcode is None and time.monotonic() < deadline:
+                time.sleep(0.01)
 
     def run(self, tasks: Iterable[RunTask]) -> Iterator[dict[str, Any]]:
         """Yield rows as runs finish, with at most ``4 × workers`` runs in flight."""
