@@ -24,6 +24,8 @@ from numpy.typing import NDArray
 from dcsim.model.cluster import GuestStatus
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from dcsim.engine.simulation import ProcessGenerator, Simulation
 
 
@@ -145,30 +147,21 @@ def _held(sim: Simulation, gen: ProcessGenerator) -> ProcessGenerator:
     before every yield and when ``gen`` ends (by its return; an exception is released by the
     caller).
     """
-    sim.hold_shares()
-    try:
-        event = next(gen)
-    except StopIteration as stop:
-        sim.release_shares()
-        return stop.value
+    step: Callable[[], Any] = functools.partial(gen.send, None)  # = next(gen) at the start
     while True:
+        sim.hold_shares()
+        try:
+            event = step()
+        except StopIteration as stop:
+            sim.release_shares()
+            return stop.value
         sim.release_shares()
         try:
             value = yield event
         except BaseException as exc:  # an interrupt thrown into the process: pass it on
-            sim.hold_shares()
-            try:
-                event = gen.throw(exc)
-            except StopIteration as stop:
-                sim.release_shares()
-                return stop.value
+            step = functools.partial(gen.throw, exc)
         else:
-            sim.hold_shares()
-            try:
-                event = gen.send(value)
-            except StopIteration as stop:
-                sim.release_shares()
-                return stop.value
+            step = functools.partial(gen.send, value)
 
 
 def _charge(sim: Simulation, g: int, src: int, dst: int, spec: Any, sign: float) -> None:
