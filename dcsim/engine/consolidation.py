@@ -36,6 +36,7 @@ from numpy.typing import NDArray
 from dcsim.engine import assumptions
 from dcsim.engine.extensions import EXTENSIONS
 from dcsim.engine.moves import reachable
+from dcsim.kernels.capacity import EPS
 from dcsim.model.cluster import GuestStatus
 from dcsim.model.power import power_w
 from dcsim.policies.consolidation import build_policy, parse_policy, plan_migrations
@@ -78,10 +79,14 @@ class Consolidation:
         self.static = isinstance(self.detector, StaticThreshold)
         self.steps = 0
         self.planned = 0
+        self.pruned = 0  # underload trials skipped by the memory bound (not in the summary)
         self.cs_detector, self.cs_selector = build_policy(ps)  # CloudSim planner's own objects
         self._mig_bps: F64 | None = None
         self._live: NDArray[np.bool_] | None = None
         self._max_gram_now = np.zeros(0)  # of the step under way (members do not change in it)
+
+    #: False: every underload trial runs (the reference for the memory bound in tests)
+    prune: bool = True
 
     def start(self, sim: Simulation) -> None:
         sim.tick_hooks.append(self.step)
@@ -259,10 +264,14 @@ class Consolidation:
                   & ~(max_gram > ram_room) & ~(max_want > cpu_room))
             if need_live:
                 ok &= prof_live
+            bound = _RamBound(sb)
             for h in order[ok[order]].tolist():
                 if targets[h]:
                     continue
                 guests = list(st.members[h])
+                if self.prune and not bound.may_fit(h, guests, st.awake & ~over & ~sources):
+                    self.pruned += 1  # would fail on memory: skipping it is exact (_RamBound)
+                    continue
                 allow = st.awake & (sb.n_guests > 0) & ~over & ~sources
                 allow[h] = False
                 trial: list[tuple[int, int]] = []
@@ -275,6 +284,7 @@ class Consolidation:
                 if len(trial) == len(guests):
                     moves += trial
                     sources[h] = True
+                    bound.clear()
                     for _, d in trial:
                         targets[d] = True
                 else:  # undo exactly (restoring values, not subtracting: no rounding drift)
@@ -305,11 +315,12 @@ class Consolidation:
         """
         sim = self.sim
         src = int(sb.host_of[g])
-        ok = sb.feasible(g) & allowed & reachable(sim, src)  # not across failed links
+        ok = allowed & reachable(sim, src)  # not across failed links
         ok[src] = False
         if not wake:
             ok &= sb.awake
         idx = np.flatnonzero(ok)
+        idx = idx[sb.feasible(g, at=idx)]  # the same test as over all hosts, element-wise
         if not idx.shape[0]:
             return -1
         cap = sb.cap_mips[idx]
@@ -338,6 +349,57 @@ class Consolidation:
         work[src] -= sim.raw_want[g]
         self.hadd[dst] += self.graw[g] / sb.cap_mips[dst]
         return dst
+
+
+class _RamBound:
+    """A necessary memory condition for an underload trial to succeed (so skipping a trial
+    that fails it is exact: a failed trial is undone without a trace).
+
+    A receiver ``h`` with free RAM ``F`` accepts guests one by one only while each needs at most
+    ``F (1 + EPS)`` of what is still free (the capacity kernel's tolerance), so the needs it
+    accepts sum to at most ``F (1 + EPS)``, and it takes at most :func:`ram_slots` guests of
+    need at least ``m = smallest guest's RAM + h's per-guest footprint``. If the receivers'
+    slots (source excluded) are fewer than the source's guests, not all can move. Receivers
+    are a superset of those a trial may use (awake, holding guests, not overloaded, not an
+    evacuated source). Only while placements reserve memory (``hold``).
+    """
+
+    def __init__(self, sb: Any) -> None:
+        self.sb = sb
+        self.slots: dict[float, tuple[F64, float]] = {}  # smallest RAM -> (slots, their sum)
+
+    def clear(self) -> None:
+        """Forget the slots (free memory or the receivers changed)."""
+        self.slots.clear()
+
+    def may_fit(self, h: int, guests: list[int], receivers: NDArray[np.bool_]) -> bool:
+        sb = self.sb
+        if not sb.hold or not guests:
+            return True
+        m = float(np.min(sb.gram[guests]))
+        hit = self.slots.get(m)
+        if hit is None:
+            take = receivers & (sb.n_guests > 0)
+            k = np.where(take, ram_slots(sb.ram - sb.used_ram, sb.ram, m + sb.mem_overhead),
+                         0.0)
+            hit = self.slots[m] = (k, float(k.sum()))
+        k, total = hit
+        return total - float(k[h]) >= len(guests)
+
+
+def ram_slots(free: F64, ram: F64, need: F64) -> F64:
+    """(n,) upper bound of how many guests, each needing at least ``need`` bytes (> 0), hosts
+    with ``free`` bytes of ``ram`` can still accept (``inf`` where ``need`` is 0).
+
+    Accepting guests of needs ``n_1..n_k`` one by one requires ``n_i <= (free - n_1 - ... -
+    n_(i-1)) (1 + EPS)``, hence ``n_1 + ... + n_k <= free (1 + EPS)`` and ``k <= free (1 + EPS)
+    / need``. ``EPS * ram`` is added for the rounding of the sums in the real bookkeeping
+    (ulps of ``ram``, far below it), so the bound is never below the true count.
+    """
+    room = free * (1 + EPS) + EPS * ram
+    with np.errstate(divide="ignore", invalid="ignore"):
+        k = np.where(need > 0, np.floor(room / np.where(need > 0, need, 1.0)), np.inf)
+    return np.asarray(np.maximum(k, 0.0), dtype=np.float64)
 
 
 _HOST_FIELDS = ("used_ram", "used_storage", "reserved_mips", "n_guests", "vcpus_placed")

@@ -322,9 +322,11 @@ class ClusterState:
     def free_mips(self) -> F64:
         return self.cap_mips * self.overcommit - self.reserved_mips
 
-    def feasible(self, g: int, lo: int = 0, hi: int | None = None) -> NDArray[np.bool_]:
-        """Hosts ``lo..hi-1`` (default all) that can admit guest ``g`` now."""
-        s = slice(lo, hi)
+    def feasible(self, g: int, lo: int = 0, hi: int | None = None,
+                 at: I64 | None = None) -> NDArray[np.bool_]:
+        """Hosts ``lo..hi-1`` (default all), or the hosts ``at`` (an index array), that can
+        admit guest ``g`` now; element for element the same arithmetic either way."""
+        s: slice | I64 = slice(lo, hi) if at is None else at
         kind = int(self.kind[g])
         usable = self.usable[s] if kind < 0 else self.usable[s] & (self.layer_class[s] == kind)
         if not self.hold:

@@ -15,6 +15,7 @@ Imports: numpy, pydantic, dcsim.policies.registry, dcsim.model (view types), dcs
 
 from __future__ import annotations
 
+import heapq
 from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
@@ -72,6 +73,63 @@ def _shapes(view: Any, guests: I64) -> I64:
                      view.gdisk[guests], view.vcpus[guests], view.mips[guests]], axis=1)
     inverse = np.unique(cols, axis=0, return_inverse=True)[1]
     return np.asarray(inverse, dtype=np.intp).reshape(-1)
+
+
+#: Host arrays that ``ClusterState.feasible`` and ``PowerAwareBFD.choose`` read: hosts equal in
+#: all of them (bit for bit) answer both identically for every guest.
+_PABFD_HOST_KEYS = ("usable", "layer_class", "max_slots", "n_guests", "cores", "mips_per_core",
+                    "ram", "used_ram", "mem_overhead", "storage", "used_storage", "disk_overhead",
+                    "cap_mips", "overcommit", "reserved_mips", "pinned", "vcpus_placed",
+                    "awake", "sleep_power", "power_table")
+
+
+class _HostGroups:
+    """Hosts grouped by their values of ``_PABFD_HOST_KEYS`` (compared bit for bit, so signed
+    zeros and NaNs never merge unlike hosts), with the lowest id of each group; a host whose
+    values change (:meth:`changed`) moves to the group of its new values."""
+
+    def __init__(self, view: Any) -> None:
+        n_h = int(view.cap_mips.shape[0])
+        self.flat = [np.asarray(getattr(view, k)) for k in _PABFD_HOST_KEYS
+                     if np.ndim(getattr(view, k)) == 1]
+        tables = [np.asarray(getattr(view, k), dtype=np.float64).reshape(n_h, -1)
+                  for k in _PABFD_HOST_KEYS if np.ndim(getattr(view, k)) != 1]
+        self.n_flat = len(self.flat)
+        self.rows = np.column_stack([np.asarray(a, dtype=np.float64) for a in self.flat]
+                                    + tables) if n_h else np.zeros((0, 0))
+        bits = self.rows.view(np.int64)
+        first, inverse = np.unique(bits, axis=0, return_index=True, return_inverse=True)[1:]
+        self.gid = np.asarray(inverse, dtype=np.intp).reshape(-1)
+        self.key = {self.rows[int(i)].tobytes(): k for k, i in enumerate(first.tolist())}
+        order = np.argsort(self.gid, kind="stable")  # ascending ids: each a valid heap
+        bounds = np.searchsorted(self.gid[order], np.arange(len(self.key) + 1)).tolist()
+        ids = order.tolist()
+        self.heaps = [ids[bounds[k]:bounds[k + 1]] for k in range(len(self.key))]
+        self.rep = np.asarray([h[0] for h in self.heaps], dtype=np.intp)
+
+    def representatives(self) -> I64:
+        """Lowest id of every non-empty group, ascending."""
+        return np.sort(self.rep[self.rep >= 0])
+
+    def changed(self, h: int) -> None:
+        """Host ``h``'s values changed: move it to the group of its new values."""
+        row = self.rows[h]
+        row[:self.n_flat] = [a[h] for a in self.flat]
+        key = row.tobytes()
+        old, new = int(self.gid[h]), self.key.get(key)
+        if new == old:
+            return
+        if new is None:
+            new = self.key[key] = len(self.heaps)
+            self.heaps.append([])
+            self.rep = np.append(self.rep, -1)
+        self.gid[h] = new
+        heapq.heappush(self.heaps[new], h)
+        self.rep[new] = self.heaps[new][0]
+        heap = self.heaps[old]  # drop entries of hosts that left (lazily, from the top)
+        while heap and self.gid[heap[0]] != old:
+            heapq.heappop(heap)
+        self.rep[old] = heap[0] if heap else -1
 
 
 class _Sequential:
@@ -222,8 +280,33 @@ class PowerAwareBFD(_Sequential):
         req = view.vcpus[guests] * view.mips[guests]
         return guests[np.argsort(-req, kind="stable")]
 
+    def place(self, view: Any, guests: I64) -> I64:
+        """Fast path (exact): hosts alike in everything ``feasible`` and :meth:`choose` read
+        (bit for bit, ``_PABFD_HOST_KEYS``) answer both alike for every guest, and a tie goes to
+        the lowest id, so of each group of alike hosts only its lowest id can win. Each guest is
+        tried on one representative per group; a host that receives a guest moves to the group
+        of its new state. O(groups) per guest instead of O(hosts)."""
+        if not self.fast or not hasattr(view, "usable"):  # not a ClusterState: plain path
+            return super().place(view, guests)
+        out = np.full(guests.shape[0], -1, dtype=np.intp)
+        pos = {int(g): i for i, g in enumerate(guests)}
+        groups = _HostGroups(view)
+        for g in self.order(view, guests).tolist():
+            cand = groups.representatives()
+            fit = cand[view.feasible(g, at=cand)]
+            if not fit.shape[0]:
+                continue
+            h = self.choose_among(view, g, fit)
+            view.place(g, h)
+            groups.changed(h)
+            out[pos[g]] = h
+        return out
+
     def choose(self, view: Any, g: int, feasible: NDArray[np.bool_]) -> int:
-        idx = np.flatnonzero(feasible)
+        return self.choose_among(view, g, np.flatnonzero(feasible))
+
+    def choose_among(self, view: Any, g: int, idx: I64) -> int:
+        """The host of ``idx`` (feasible, ascending ids) with the least power increase."""
         cap = view.cap_mips[idx]
         tables = view.power_table[idx]
         before_u = view.reserved_mips[idx] / cap

@@ -1,7 +1,8 @@
 """The fast admission paths choose exactly the hosts the plain ones choose.
 
-``first_fit`` keeps a cursor per guest shape and the other policies keep a feasibility mask per
-shape (``dcsim.policies.placement``); on random data centers (mixed hardware, layers of both
+``first_fit`` keeps a cursor per guest shape, ``pabfd`` tries one representative per group of
+alike hosts plus the hosts the batch already used, and the other policies keep a feasibility mask
+per shape (``dcsim.policies.placement``); on random data centers (mixed hardware, layers of both
 kinds, space-shared hosts, hosts out of service, hosts partly filled) and random batches (few
 shapes, so shapes repeat; kinds fixed or open) every policy must return the same host for every
 guest as its plain path, which calls ``view.feasible`` over all hosts for each guest.
@@ -24,7 +25,7 @@ PROFILES = ["kvm", "xen", "docker"]
 
 
 @st.composite
-def cases(draw: st.DrawFn) -> dict[str, Any]:
+def cases(draw: st.DrawFn, policies: tuple[str, ...] | None = None) -> dict[str, Any]:
     hosts = []
     for _ in range(draw(st.integers(1, 4))):
         pinned = draw(st.booleans()) and draw(st.booleans())
@@ -59,8 +60,9 @@ def cases(draw: st.DrawFn) -> dict[str, Any]:
                    "datacenters": [{"hosts": hosts}], "guests": guests},
         "prefill": draw(st.floats(0.0, 0.6)),
         "down": draw(st.floats(0.0, 0.3)),
+        "asleep": draw(st.floats(0.0, 1.0)),
         "seed": draw(st.integers(0, 2**32 - 1)),
-        "policy": draw(st.sampled_from(PLACEMENT.names())),
+        "policy": draw(st.sampled_from(policies or PLACEMENT.names())),
         "params": draw(st.sampled_from([{}, {"resource": "ram"}])),
     }
 
@@ -73,6 +75,7 @@ def _state(case: dict[str, Any]) -> tuple[ClusterState, np.ndarray] | None:
     st_ = ClusterState.build(sc)
     rng = np.random.default_rng(case["seed"])
     st_.usable[rng.random(st_.n_hosts) < case["down"]] = False
+    st_.awake[rng.random(st_.n_hosts) < case["asleep"]] = False  # sleeping hosts (PABFD)
     guests = rng.permutation(st_.n_guests_total)
     n_pre = int(case["prefill"] * guests.shape[0])
     for g in guests[:n_pre].tolist():  # partly filled hosts, in random places
@@ -85,6 +88,18 @@ def _state(case: dict[str, Any]) -> tuple[ClusterState, np.ndarray] | None:
 @settings(max_examples=200, deadline=None)
 @given(cases())
 def test_fast_paths_choose_the_plain_paths_hosts(case: dict[str, Any]) -> None:
+    _check(case)
+
+
+@settings(max_examples=150, deadline=None)
+@given(cases(policies=("pabfd",)))
+def test_pabfd_groups_choose_the_plain_paths_hosts(case: dict[str, Any]) -> None:
+    """PABFD's fast path tries one representative per group of alike hosts (lowest untouched
+    id) plus the hosts the batch already used; sleeping and partly filled hosts break groups."""
+    _check(case)
+
+
+def _check(case: dict[str, Any]) -> None:
     built = _state(case)
     if built is None:
         return
