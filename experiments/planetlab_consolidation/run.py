@@ -58,7 +58,8 @@ COLUMNS = ["mode", "day", "policy", "vms", "energy_kwh", "migrations", "slatah",
            "esv", "host_shutdowns", "wall_s", "time_before_shutdown_mean_s",
            "time_before_shutdown_sd_s", "time_before_migration_mean_s",
            "time_before_migration_sd_s", "overall_sla_violation", "average_sla_violation",
-           "mean_active_hosts", "unmet_fraction", "guests_rejected", "mean_migration_s"]
+           "mean_active_hosts", "unmet_fraction", "guests_rejected", "mean_migration_s",
+           "unserved_fraction", "unserved_downtime_mi", "demand_mi"]
 # summary key -> column, where the names differ
 RENAME = {"energy_it_kwh": "energy_kwh", "guests_arrived": "vms"}
 
