@@ -32,7 +32,6 @@ import csv
 import math
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -46,6 +45,7 @@ if str(REPO) not in sys.path:
 import dcsim  # noqa: E402
 from dcsim.policies.consolidation import parse_policy  # noqa: E402
 from dcsim.workload.traces import load_trace  # noqa: E402
+from experiments.tools.pool import run_tasks  # noqa: E402
 
 DAYS = ["20110303", "20110306", "20110309", "20110322", "20110325", "20110403", "20110409",
         "20110411", "20110412", "20110420"]
@@ -222,13 +222,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{row['mode']} {row['day']} {row['policy']}: {row['energy_kwh']:.2f} kWh, "
               f"{row['migrations']} migrations ({row['wall_s']:.1f} s)", flush=True)
 
-    if args.jobs > 1:
-        with ProcessPoolExecutor(args.jobs) as ex:
-            for row in ex.map(run_one, *zip(*tasks, strict=True)):
-                done(row)
-    else:
-        for t in tasks:
-            done(run_one(*t))
+    for row in run_tasks(run_one, tasks, args.jobs):
+        done(row)
     print(f"wrote {path} ({len(old) + len(rows)} rows, {len(rows)} new)")
     return 0
 
