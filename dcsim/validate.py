@@ -29,7 +29,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from dcsim.config.compat import cloudsim_config, compat_issues
-from dcsim.config.load import issues_from_validation, load_data, validate_schema
+from dcsim.config.load import config_hash, issues_from_validation, load_data, validate_schema
 from dcsim.config.resolve import Scenario, UncheckedParams, base_dir_of, resolve_parts
 from dcsim.errors import ConfigError, Issue
 
@@ -81,8 +81,12 @@ def parse_config(data: dict[str, Any], source: str | None = None, *,
             sc2, issues = resolve_parts(eff, source)
             params, policy_issues = _placement_params(eff)
             issues += policy_issues
+            # the config as written, with the switches the run used: a results folder's
+            # config.yaml then reruns to the same scenario (and scenario id)
+            written = cfg.model_copy(update={"assumptions": eff.assumptions})
             sc = dataclasses.replace(sc2, placement_params=params or UncheckedParams(),
-                                     written=cfg, scenario_id=sc.scenario_id)
+                                     written=written,
+                                     scenario_id=config_hash(written.model_dump(mode="json")))
     if not issues and not allow_rejections:
         issues += trace_rejections(sc)
     if issues:

@@ -11,13 +11,16 @@ CloudSim type, 20 + 20 HP ML110 G4/G5 hosts, 24 h); the one engine must give the
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from typer.testing import CliRunner
 
 import dcsim
+from dcsim.cli import app
 from dcsim.config.assumptions import ASSUMPTION_PRESETS
 from dcsim.validate import parse_config
 from tests.conftest import REPO
@@ -199,3 +202,30 @@ def test_a_config_error_raised_inside_a_simpy_process_keeps_its_issues() -> None
     assert info.value.source == "x.yaml"
     again = pickle.loads(pickle.dumps(info.value))
     assert str(again) == "invalid input in x.yaml (1 problem):\n  - guests: fit on no host"
+
+
+def test_results_folder_config_reruns_to_the_same_numbers(tmp_path: Path) -> None:
+    # config.yaml of a compat run holds the switches it ran with (the preset, NPA's energy
+    # rule): rerunning it must not fall back to dcsim's defaults written out as explicit values
+    trace = [40, 0, 0] + [20] * 69  # the VM is dropped at 300.1 s: a CloudSim-only outcome
+    cfg = _tiny(tmp_path, [trace, [60] * 72], policy="npa")
+    cfg["duration"] = "6h"
+    src = tmp_path / "cs.yaml"
+    src.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    runner = CliRunner()
+    first, again = tmp_path / "first", tmp_path / "again"
+    assert runner.invoke(app, ["run", str(src), "--out", str(first), "-q"]).exit_code == 0
+    rerun = runner.invoke(app, ["run", str(first / "config.yaml"), "--out", str(again), "-q"])
+    assert rerun.exit_code == 0, rerun.output
+    a = json.loads((first / "summary.json").read_text())
+    b = json.loads((again / "summary.json").read_text())
+    a.pop("wall_s")
+    b.pop("wall_s")
+    assert a == b
+    assert a["guests_dropped"] == 1  # zero_demand: drop held on the rerun too
+    written = yaml.safe_load((first / "config.yaml").read_text())
+    assert written["compat"] == "cloudsim"
+    assert written["assumptions"]["energy"] == "cloudsim-npa"
+    man_a = json.loads((first / "manifest.json").read_text())
+    man_b = json.loads((again / "manifest.json").read_text())
+    assert man_a["scenario_id"] == man_b["scenario_id"]
