@@ -261,16 +261,31 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise Terminated
 
 
+def _asks_for_help(args: list[str]) -> bool:
+    """Whether ``dcsim ARGS`` prints a help screen: no arguments, ``--help``, or a group alone.
+
+    Only a speed hint (a miss costs ~0.07 s, a false hit ~0.05 s): see :func:`main`.
+    """
+    groups = {g.name for g in app.registered_groups}
+    return not args or "--help" in args or (len(args) == 1 and args[0] in groups)
+
+
 def main() -> None:
     """Entry point of the ``dcsim`` console script (SIGTERM is handled like Ctrl-C).
 
     A SIGTERM that arrives before a command runs (while typer parses the arguments or loads a
     command lazily) is turned by typer into exit 130 without a word; it still exits 143
-    ("terminated"), like one that arrives during the command.
+    ("terminated"), like one that arrives during the command. When the arguments ask for a help
+    screen, typer's help formatter is imported without its markdown and traceback renderers,
+    which dcsim's help does not use (``dcsim.help_formatter``; same text, ~0.07 s less CPU).
     """
     import signal
 
     signal.signal(signal.SIGTERM, _on_sigterm)
+    if _asks_for_help(sys.argv[1:]):
+        from dcsim.help_formatter import load_help_formatter
+
+        load_help_formatter()
     try:
         app()
     except SystemExit as exc:

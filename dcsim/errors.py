@@ -26,7 +26,12 @@ class ConfigError(DcsimError):
     def __init__(self, issues: list[Issue] | Issue, source: str | None = None) -> None:
         self.issues = [issues] if isinstance(issues, Issue) else list(issues)
         self.source = source
-        super().__init__(self.render())
+        # args rebuild the error (SimPy re-raises a failed process's error as type(e)(*e.args);
+        # pickling a run's error from a child process does the same)
+        super().__init__(self.issues, source)
+
+    def __str__(self) -> str:
+        return self.render()
 
     def render(self) -> str:
         head = f"invalid input in {self.source}" if self.source else "invalid input"

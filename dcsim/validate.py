@@ -9,12 +9,12 @@ anything is simulated:
   (and, in default semantics, that it migrates);
 - ``dcsim.workload.checks``: workload and arrival specs, trace files exist and parse;
 - ``dcsim.network.build``: the topology builds and every host is attached;
-- ``dcsim.engine.compat``: what ``compat: cloudsim`` supports;
 - ``dcsim.engine.faults``: fault inputs (failure traces, targets).
 
 Every problem is collected with its config path and one ``ConfigError`` lists them all. The CLI
 (``validate``, ``run``, ``sweep``), ``dcsim.load_config``/``dcsim.run`` and every sweep point go
-through :func:`parse_config`.
+through :func:`parse_config`. A ``compat: cloudsim`` config is checked as written, then rewritten
+for the default engine (``dcsim.config.compat``); the scenario keeps both.
 
 Imports: dcsim.config, dcsim.errors, dcsim.policies, dcsim.workload, dcsim.network, dcsim.engine
 (the checks; lazily, so that ``import dcsim`` stays light).
@@ -28,7 +28,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from dcsim.config.load import issues_from_validation, load_data, validate_schema
+from dcsim.config.compat import cloudsim_config, compat_issues
+from dcsim.config.load import config_hash, issues_from_validation, load_data, validate_schema
 from dcsim.config.resolve import Scenario, UncheckedParams, base_dir_of, resolve_parts
 from dcsim.errors import ConfigError, Issue
 
@@ -74,9 +75,18 @@ def parse_config(data: dict[str, Any], source: str | None = None, *,
         issues += _consolidation_issues(cfg.consolidation.policy,
                                         baselines_ok=cfg.compat == "cloudsim")
     if cfg.compat == "cloudsim" and not issues:
-        from dcsim.engine.compat import check_compat
-
-        issues += check_compat(sc)
+        issues += compat_issues(sc)
+        if not issues:  # the default engine runs the rewritten config (dcsim.config.compat)
+            eff = cloudsim_config(cfg)
+            sc2, issues = resolve_parts(eff, source)
+            params, policy_issues = _placement_params(eff)
+            issues += policy_issues
+            # the config as written, with the switches the run used: a results folder's
+            # config.yaml then reruns to the same scenario (and scenario id)
+            written = cfg.model_copy(update={"assumptions": eff.assumptions})
+            sc = dataclasses.replace(sc2, placement_params=params or UncheckedParams(),
+                                     written=written,
+                                     scenario_id=config_hash(written.model_dump(mode="json")))
     if not issues and not allow_rejections:
         issues += trace_rejections(sc)
     if issues:

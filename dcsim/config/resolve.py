@@ -6,7 +6,7 @@ names, incomplete hardware, guests that fit on no host, migration kinds a virtua
 cannot do. Every problem is collected with its path.
 
 Checks that need another layer's knowledge (policy registries, trace files, the network topology,
-the compat engine, fault inputs) are not here: ``dcsim.validate`` runs them after
+fault inputs) are not here: ``dcsim.validate`` runs them after
 :func:`resolve_parts`, so that ``config`` imports nothing above it (DESIGN.md).
 
 Imports: pydantic, dcsim.errors, dcsim.config.*.
@@ -77,6 +77,9 @@ class Scenario:
     source: str | None
     scenario_id: str
     topology: Any = None  # dcsim.network.topology.Topology, built and validated by dcsim.validate
+    #: the config as written when ``config`` is its ``compat: cloudsim`` rewrite
+    #: (dcsim.config.compat.cloudsim_config); results record the written one
+    written: Config | None = None
 
     @property
     def base_dir(self) -> Path | None:
@@ -92,8 +95,8 @@ class Scenario:
         return sum(g.spec.count for g in self.guest_groups)
 
     def config_json(self) -> dict[str, Any]:
-        """The validated config, defaults filled, as JSON-compatible data."""
-        return self.config.model_dump(mode="json")
+        """The validated config as written, defaults filled, as JSON-compatible data."""
+        return (self.written or self.config).model_dump(mode="json")
 
     def resolved_json(self) -> dict[str, Any]:
         """The effective catalog entries this scenario uses (for the results folder)."""
@@ -312,7 +315,8 @@ def resolve_parts(cfg: Config, source: str | None = None) -> tuple[Scenario, lis
                 issues.append(Issue(path, f"guest fits on no host even when empty ({detail})"))
         ggroups.append(GuestGroupR(ggrp.name or ggrp.type or f"guests{k}", gtype, ggrp, k))
 
-    if cfg.compat != "cloudsim" and cfg.consolidation is not None:
+    if (cfg.compat != "cloudsim" and cfg.assumptions.migration == "configured"
+            and cfg.consolidation is not None):
         mig_model = cfg.consolidation.migration.model
         flag = {"precopy": "live_migration", "postcopy": "post_copy", "cold": "cold_migration",
                 "checkpoint": "checkpoint_restore"}.get(mig_model)

@@ -336,8 +336,8 @@ def _complete(sim: Simulation, delay: float, group: list[tuple[int, int]],
         sim.placed_since[g] = now
         sim.migration_records.append(MigrationRecord(
             guest=g, source=src, destination=dst, model="cloudsim", start_s=start, end_s=now,
-            rounds=0, bytes_sent=0.0, downtime_s=0.0, switch_s=now, degraded_s=delay,
-            stop_reason="", per_round=()))
+            rounds=1, bytes_sent=float(st.gram[g]), downtime_s=0.0, switch_s=now,
+            degraded_s=delay, stop_reason="cloudsim", per_round=()))  # one copy of the RAM
     if dc:
         if sim.sleep:  # empty sources sleep now; every host is re-shared just below
             for h in srcs:

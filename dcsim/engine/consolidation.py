@@ -62,8 +62,8 @@ class Consolidation:
         self.selector = make_selector(ps.selection)
         self.limit = (float(self.detector.threshold) if isinstance(self.detector, StaticThreshold)
                       else 1.0)
-        # CloudSim's planner draws from the compat engine's stream (dcsim.engine.cloudsim), so
-        # both re-implementations of CloudSim's random selection make the same draws
+        # CloudSim's planner draws from its own named stream (the one the CloudSim engine
+        # retired at e20ea4d used), so its random selections are the recorded ones
         self.rng = sim.streams["cloudsim.selection" if sim.assume.planner == "cloudsim"
                                else "consolidation.selection"]
         depth = getattr(self.detector, "history_depth", None) or 0

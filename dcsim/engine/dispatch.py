@@ -1,9 +1,10 @@
-"""Choose the engine for a scenario: dcsim's default semantics or CloudSim compatibility.
+"""Run a scenario: the one engine (``dcsim.engine.simulation``), its result through the contract.
 
-Both engines' results pass through ``dcsim.metrics.contract.conform``: every mode gives the same
-summary keys, tables and columns.
+``compat: cloudsim`` configs arrive here already rewritten for it (``dcsim.config.compat``). Every
+result passes through ``dcsim.metrics.contract.conform``: every mode gives the same summary keys,
+tables and columns.
 
-Imports: dcsim.engine.simulation (and the compat engine when asked for), dcsim.metrics.contract.
+Imports: dcsim.engine.simulation, dcsim.metrics.contract.
 """
 
 from __future__ import annotations
@@ -18,10 +19,6 @@ from dcsim.metrics.result import Result
 def simulate(sc: Scenario, *, replication: int = 0, check_invariants: bool = False,
              progress: Callable[[float], None] | None = None) -> Result:
     """Run ``sc`` once and return its result; ``progress(t_s)`` is called at every interval."""
-    if sc.config.compat == "cloudsim":
-        from dcsim.engine.compat import run_compat
-
-        return conform(run_compat(sc, replication))
     from dcsim.engine.simulation import Simulation
 
     sim = Simulation(sc, replication=replication, check_invariants=check_invariants)

@@ -14,10 +14,13 @@ bincount over hosts, per-host gathers). ``update_one`` does the same work for on
 as Python floats, guest terms as whole-array operations over the host's members, factors that are
 exactly 1 in the run skipped (``x * 1.0 == x``), sums over the host's guests taken left to right
 from 0.0 as ``np.bincount`` takes them (``np.clip``/``np.minimum`` are ``min``/``max`` on these
-non-NaN values), so every float is bit-identical to the vector path's. It is used only in runs
-with dcsim's own semantics and no finite jobs (``fast_ok``); a host with a zero efficiency falls
-back to the vector code. ``tests/unit/engine/test_hostrates.py`` checks both paths against each
-other, state by state and on whole runs.
+non-NaN values), the water-filling of an oversubscribed host in Python floats
+(``kernels.share.maxmin_share_one``), so every float is bit-identical to the vector path's. It
+is used only in runs with dcsim's own semantics (``fast_ok``); a host with a zero efficiency
+falls back to the vector code. Finite jobs take the same steps on both paths
+(``jobs.settle_jobs`` when settling, ``jobs.rates_changed`` after a re-share).
+``tests/unit/engine/test_hostrates.py`` checks both paths against each other, state by state and
+on whole runs.
 
 ``hold``/``release`` defer re-shares over a run of changes at one instant (a migration's start and
 its end change both hosts several times): each host is settled once and re-shared once, in the
@@ -38,7 +41,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dcsim.engine import assumptions, jobs, offered
-from dcsim.kernels.share import maxmin_share
+from dcsim.kernels.share import maxmin_share, maxmin_share_one
 from dcsim.model.cluster import GuestStatus
 from dcsim.model.power import N_POINTS, power_w
 
@@ -84,12 +87,7 @@ def settle(sim: Simulation, hosts: I64, guests: I64) -> None:
             sim.mig_loss_mi[dg] += lost * gdt[degraded]
         jm = sim.has_jobs[guests]
         if jm.any():
-            jg = guests[jm]
-            before = sim.work[jg]
-            rate = sim.useful[jg]
-            after = np.minimum(before + rate * gdt[jm], sim.job_total[jg])
-            sim.work[jg] = after
-            jobs.job_completions(sim, jg, t0[jm], before, rate, after)
+            jobs.settle_jobs(sim, guests[jm], t0[jm], gdt[jm])
     sim.last_t[hosts] = now
     offered.settle(sim, guests, on_host=True)
 
@@ -136,16 +134,7 @@ def share(sim: Simulation, hosts: I64, guests: I64) -> None:
         used = np.bincount(local, weights=alloc, minlength=hosts.shape[0]).astype(np.float64)
         jm = sim.has_jobs[g]
         if jm.any():
-            jg = g[jm]
-            left = sim.job_total[jg] - sim.work[jg]
-            rate = sim.useful[jg]
-            now = sim.env.now
-            with np.errstate(divide="ignore", invalid="ignore"):
-                t_e = np.where(left <= jobs.JOB_TOL * sim.job_total[jg], now,
-                               np.where(rate > 0, now + left / rate, np.inf))
-            sim.t_empty[jg] = np.where(sim.jobs_over[jg], np.inf, t_e)
-            if sim.t_empty[jg].min() < sim.jobs_target and not sim.jobs_changed.triggered:
-                sim.jobs_changed.succeed()
+            jobs.rates_changed(sim, g[jm])
     else:
         used = np.zeros(hosts.shape[0], dtype=np.float64)
     if sim.proportional:
@@ -172,22 +161,21 @@ def share(sim: Simulation, hosts: I64, guests: I64) -> None:
 # ---------------------------------------------------------------------- one host, scalar ------
 def fast_ok(sim: Simulation) -> bool:
     """Whether ``update_one`` may be used in this run at all (fixed after set-up): dcsim's own
-    semantics (no CloudSim switch) and no guest running finite jobs."""
-    return (sim.cs is None and sim.energy_rule and not sim.proportional
-            and not bool(sim.has_jobs.any()))
+    semantics (no CloudSim switch)."""
+    return sim.cs is None and sim.energy_rule and not sim.proportional
 
 
 class OneHost:
     """Per-run constants of the one-host path: host parameters as Python tuples, and which of
     the per-guest factors of the CPU model are exactly 1 in this run (no syscall- or
     memory-bound work, no noisy neighbour, no CPU cap), so that their products are skipped
-    (``x * 1.0 == x``).
+    (``x * 1.0 == x``), and whether any guest runs finite jobs.
 
     Host hardware and layer parameters and guest efficiency inputs never change after
     ``Simulation`` set-up; built at the first one-host update.
     """
 
-    __slots__ = ("capped", "host", "mem", "noisy", "syscall")
+    __slots__ = ("capped", "host", "jobs", "mem", "noisy", "syscall")
 
     def __init__(self, sim: Simulation) -> None:
         st = sim.state
@@ -204,6 +192,14 @@ class OneHost:
         self.noisy = not (finite and not st.antisocial.any()
                           and bool((st.interference_max >= 0).all()))
         self.capped = not bool((st.cap_frac == 1.0).all())
+        self.jobs = bool(sim.has_jobs.any())
+
+
+def _one(sim: Simulation) -> OneHost:
+    one = sim.one_host
+    if one is None:
+        one = sim.one_host = OneHost(sim)
+    return one
 
 
 def update_one(sim: Simulation, h: int, change: Callable[[], None] | None) -> None:
@@ -290,6 +286,12 @@ def _settle_one(sim: Simulation, h: int, idx: I64) -> None:
         if np.count_nonzero(degraded):
             lost = np.where(paused[degraded], d[degraded], d[degraded] * (1.0 - sp[degraded]))
             sim.mig_loss_mi[idx[degraded]] += lost * dt
+        if _one(sim).jobs:
+            jm = sim.has_jobs[idx]
+            n_jobs = np.count_nonzero(jm)
+            if n_jobs:
+                jg = idx if n_jobs == idx.shape[0] else idx[jm]
+                jobs.settle_jobs(sim, jg, np.full(jg.shape[0], t_last), dt)
         if any_paused or np.count_nonzero(st.status[idx] == _BOOTING):
             offered.settle(sim, idx, on_host=True)  # waiting demand
         else:
@@ -301,9 +303,7 @@ def _share_one(sim: Simulation, h: int, idx: I64) -> bool:
     host terms as Python floats and factors that are exactly 1 skipped); False (nothing
     changed) when it needs the vector path (a zero efficiency)."""
     st = sim.state
-    one = sim.one_host
-    if one is None:
-        one = sim.one_host = OneHost(sim)
+    one = _one(sim)
     (cap, cores, pinned, sched_max, sched_slope, cpu_oh, sys_oh, mem_oh, i_max, i_one,
      mpc) = one.host[h]
     extra = sim.extra_raw.item(h)
@@ -351,15 +351,16 @@ def _share_one(sim: Simulation, h: int, idx: I64) -> bool:
         paused = sim.paused[g]
         if np.count_nonzero(paused):
             raw_want = np.where(paused, 0.0, raw_want)
-        for x in raw_want.tolist():
+        wanted = raw_want.tolist()
+        for x in wanted:
             used += x
         room = max(0.0, cap - extra)
         alloc = raw_want
-        if used > room:  # oversubscribed: the water-filling kernel, as in ``share``
-            alloc = maxmin_share(raw_want, np.zeros(n_run, dtype=np.intp),
-                                 np.asarray([room]), st.weight[g])
+        if used > room:  # oversubscribed: the water-filling kernel of ``share``, in floats
+            shares = maxmin_share_one(wanted, room, st.weight[g].tolist())
+            alloc = np.asarray(shares)
             used = 0.0
-            for x in alloc.tolist():
+            for x in shares:
                 used += x
         if n_run < n:
             _zero(sim, idx)
@@ -367,6 +368,11 @@ def _share_one(sim: Simulation, h: int, idx: I64) -> bool:
         sim.raw_want[g] = raw_want
         sim.raw[g] = alloc
         sim.useful[g] = alloc * eff * sim.speed[g]
+        if one.jobs:
+            jm = sim.has_jobs[g]
+            n_jobs = np.count_nonzero(jm)
+            if n_jobs:
+                jobs.rates_changed(sim, g if n_jobs == n_run else g[jm])
     elif n:
         _zero(sim, idx)
     used = min(used + extra, cap)

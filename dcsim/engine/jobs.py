@@ -13,6 +13,7 @@ Imports: numpy, simpy (through the Simulation), dcsim.config.workloads, dcsim.mo
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -77,6 +78,11 @@ JOB_WINDOW = 8
 #: Most (guest, job) pairs one pass of ``job_completions`` looks at, unless ``JOB_WINDOW`` per
 #: guest is more (bounds memory when one guest finishes very many jobs in one piece).
 JOB_BUDGET = 1 << 16
+#: Up to about this many (guest, job) pairs to examine, ``job_completions`` walks them in
+#: Python floats (numpy's per-call cost dominates small pieces: one host's few guests).
+JOB_SCALAR = 256
+#: Up to this many guests, ``rates_changed`` works in Python floats.
+JOB_SCALAR_GUESTS = 32
 
 
 def job_completions(sim: Simulation, g: I64, t0: F64, before: F64, rate: F64, after: F64) -> None:
@@ -87,7 +93,9 @@ def job_completions(sim: Simulation, g: I64, t0: F64, before: F64, rate: F64, af
     rate`` (``t0`` if the rate is 0), at most now. The jobs are examined in a window per guest,
     all guests at once: about twice the number of average-length jobs the busiest guest did in
     the piece (at least ``JOB_WINDOW``), doubled for the guests that finished their whole window.
-    So a piece costs a fixed number of numpy calls, not one round per finished job.
+    So a piece costs a fixed number of numpy calls, not one round per finished job. A small
+    piece (about ``JOB_SCALAR`` pairs or fewer) is walked job by job in Python floats instead:
+    the same expressions, element by element, so the same floats.
     """
     n = g.shape[0]
     if not n:
@@ -97,6 +105,9 @@ def job_completions(sim: Simulation, g: I64, t0: F64, before: F64, rate: F64, af
     stop = sim.job_stop[g]
     # average-length jobs done in the piece by the busiest guest (job lengths are > 0)
     most = float(np.max((after - before) * (stop - sim.job_first[g]) / sim.job_total[g]))
+    if n * (most + 2.0) <= JOB_SCALAR:
+        _walk(sim, g, nxt.tolist(), stop.tolist(), t0, before, rate, after)
+        return
     width = int(min(max(2.0 * most + 2.0, JOB_WINDOW), max(JOB_WINDOW, JOB_BUDGET // n)))
     pos = rate > 0
     safe = np.where(pos, rate, 1.0)[:, None]  # the rate where it is > 0 (no division by 0)
@@ -120,6 +131,71 @@ def job_completions(sim: Simulation, g: I64, t0: F64, before: F64, rate: F64, af
         pos, safe = pos[more], safe[more]
         nxt, stop = sim.job_next[g], stop[more]
         width *= 2
+
+
+def _walk(sim: Simulation, g: I64, nxt: list[int], stop: list[int], t0: F64, before: F64,
+          rate: F64, after: F64) -> None:
+    """``job_completions`` one job at a time (for small pieces): each guest's leading run of
+    finished jobs, ends ``t0 + (cum - before) / rate`` (``t0 + 0.0`` at rate 0), at most now
+    (``np.minimum``: NaN kept, a tie gives now)."""
+    now = sim.env.now
+    job_cum = sim.job_cum
+    ended: list[int] = []
+    ends: list[float] = []
+    for i, (a, b, r, t) in enumerate(zip(after.tolist(), before.tolist(), rate.tolist(),
+                                         t0.tolist(), strict=True)):
+        j, last = nxt[i], stop[i]
+        while j < last:
+            cum = job_cum.item(j)
+            if not cum <= a + JOB_TOL * cum:
+                break
+            end = t + ((cum - b) / r if r > 0 else 0.0)
+            ended.append(j)
+            ends.append(end if (end < now or end != end) else now)
+            j += 1
+        nxt[i] = j
+    if ended:
+        sim.job_end[ended] = ends
+        sim.job_next[g] = nxt
+
+
+def settle_jobs(sim: Simulation, jg: I64, t0: F64, dt: F64 | float) -> None:
+    """Progress of the finite jobs of guests ``jg`` over the ``dt`` s since ``t0`` at their
+    current useful rates (capped at each guest's total), and the jobs that ended in it."""
+    before = sim.work[jg]
+    rate = sim.useful[jg]
+    after = np.minimum(before + rate * dt, sim.job_total[jg])
+    sim.work[jg] = after
+    job_completions(sim, jg, t0, before, rate, after)
+
+
+def rates_changed(sim: Simulation, jg: I64) -> None:
+    """Guests ``jg`` (running finite jobs) got new useful rates: when each queue empties; wake
+    ``jobs_watch`` if that is sooner than it waits for."""
+    now = sim.env.now
+    if jg.shape[0] <= JOB_SCALAR_GUESTS:  # a host's few guests: the same in Python floats
+        t_list = [math.inf if over else (
+            now if total - work <= JOB_TOL * total
+            else (now + (total - work) / rate if rate > 0 else math.inf))
+            for total, work, rate, over in zip(
+                sim.job_total[jg].tolist(), sim.work[jg].tolist(), sim.useful[jg].tolist(),
+                sim.jobs_over[jg].tolist(), strict=True)]
+        sim.t_empty[jg] = t_list
+        soonest = min(t_list)  # np.min: NaN if any (none here: finite work and rates)
+        if any(x != x for x in t_list):
+            soonest = math.nan
+        if soonest < sim.jobs_target and not sim.jobs_changed.triggered:
+            sim.jobs_changed.succeed()
+        return
+    left = sim.job_total[jg] - sim.work[jg]
+    rate = sim.useful[jg]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_e = np.where(left <= JOB_TOL * sim.job_total[jg], now,
+                       np.where(rate > 0, now + left / rate, np.inf))
+    t_e = np.where(sim.jobs_over[jg], np.inf, t_e)
+    sim.t_empty[jg] = t_e
+    if t_e.min() < sim.jobs_target and not sim.jobs_changed.triggered:
+        sim.jobs_changed.succeed()
 
 
 def jobs_watch(sim: Simulation) -> ProcessGenerator:

@@ -58,6 +58,7 @@ from dcsim.engine import assumptions, hostrates, jobs, lifecycle, moves, offered
 from dcsim.engine.extensions import EXTENSIONS, load_builtin
 from dcsim.engine.records import IntervalRecorder
 from dcsim.engine.results import build_result
+from dcsim.errors import ConfigError, Issue
 from dcsim.metrics.result import Result
 from dcsim.model.cluster import ClusterState, GuestStatus
 from dcsim.policies.placement import PLACEMENT
@@ -493,6 +494,11 @@ class Simulation:
                 if np.isnan(self.start_s[g]):
                     self.start_s[g] = now
             touched.append(h)
+        if cloudsim_start and self.sc.written is not None and (decision < 0).any():
+            raise ConfigError([Issue(
+                "guests", f"compat: cloudsim: {int((decision < 0).sum())} of {len(batch)} guests "
+                "fit on no host at t = 0 (CloudSim's broker would stop the simulation): use more "
+                "or larger hosts, or fewer guests")])
         lifecycle.arm(self, timers)
         if demand_only:  # then holds only its current CPU demand (CloudSim)
             for g in batch[decision >= 0].tolist():

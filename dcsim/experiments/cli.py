@@ -90,6 +90,7 @@ def sweep_cmd(
                          if plan.skipped else "")
                       + (f"; {done} already done, resuming" if done else ""), highlight=False)
         state["task"] = progress.add_task("running", total=total, completed=total - todo)
+        progress.start()  # its refresh thread only now: the workers are forked by then
 
     def on_run(row: dict[str, Any]) -> None:
         if row["status"] != "ok":
@@ -98,10 +99,12 @@ def sweep_cmd(
         progress.update(state["task"], advance=1, description=desc)
 
     def go() -> Any:
-        with progress:
+        try:
             return run_sweep(config, out_dir, executor=executor, workers=workers,
                              scheduler=scheduler, overrides=overrides, retry_errors=retry_errors,
                              overwrite=overwrite, on_start=on_start, on_run=on_run)
+        finally:
+            progress.stop()
 
     outcome = _guard(go)
     failed = int((outcome.runs["status"] != "ok").sum()) if len(outcome.runs) else 0

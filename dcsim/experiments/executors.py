@@ -10,15 +10,19 @@ Dask give the same metrics bit for bit; only wall times differ.
 At most ``window`` runs are in flight at once (a few per worker), so a Ctrl-C or a lost worker
 loses little work and memory stays flat for sweeps of any size.
 
-* ``processes``: :class:`concurrent.futures.ProcessPoolExecutor` with the ``spawn`` start method
-  (safe with threads, the same on Linux, macOS and Windows). The workers are started before the
-  sweep is checked (:meth:`ProcessExecutor.start`) and import the run path once, in their
-  initializer (:data:`WORKER_IMPORTS`), then serve every run. Workers ignore SIGINT and SIGTERM;
-  the parent handles Ctrl-C and SIGTERM alike and kills them. No orphans: each worker exits when
-  the parent is gone, however it died (SIGKILL included): the kernel's parent-death signal on
-  Linux, and everywhere a watchdog thread that checks ``os.getppid()`` every 0.2 s
-  (:func:`exit_with_parent`). The multiprocessing resource tracker then sees its last user go
-  and exits too.
+* ``processes``: :class:`concurrent.futures.ProcessPoolExecutor`. On Linux the workers are
+  forked (:meth:`ProcessExecutor.start`, before the sweep is checked) from a parent that has
+  just imported the run path (:data:`WORKER_IMPORTS`, about 1 s of CPU), so they import nothing
+  and share its pages: one import per sweep instead of one per worker. A fork happens only while
+  the parent runs no other thread (a thread holding a lock at the fork would leave that lock
+  held forever in the child); otherwise, and on other systems, workers are spawned and import
+  the run path in their initializer (safe with threads, the same everywhere). Either way the
+  workers are the parent's own children and serve every run of the sweep. They ignore SIGINT
+  and SIGTERM; the parent handles Ctrl-C and SIGTERM alike and kills them. No orphans: each
+  worker exits when the parent is gone, however it died (SIGKILL included): the kernel's
+  parent-death signal on Linux, and everywhere a watchdog thread that checks ``os.getppid()``
+  every 0.2 s (:func:`exit_with_parent`). With spawned workers the multiprocessing resource
+  tracker then sees its last user go and exits too (forked ones need none).
 * ``dask``: a ``distributed.Client`` to ``scheduler`` (``tcp://host:port``) or, without one, to a
   ``LocalCluster(n_workers=workers, processes=True, threads_per_worker=1)``. The workers need
   dcsim installed and the config's relative trace files at the same path. The workers of a
@@ -222,9 +226,9 @@ def _watch_if_child(parent_pid: int) -> bool:
     return True
 
 
-#: What a worker imports when it starts, before its first task: the run path of ``execute``
-#: (pydantic models, pandas, the engine; about 1 s of CPU). Done once per worker, while the
-#: parent still checks the sweep (``ProcessExecutor.start``).
+#: The run path of ``execute`` (pydantic models, pandas, the engine; about 1 s of CPU): imported
+#: by the parent before it forks the workers, or by each spawned worker when it starts, before
+#: its first task, while the parent still checks the sweep (``ProcessExecutor.start``).
 WORKER_IMPORTS = ("dcsim.api", "dcsim.validate", "dcsim.engine.dispatch",
                   "dcsim.engine.simulation")
 
@@ -248,36 +252,63 @@ def _ready() -> tuple[int, list[str]]:
     return os.getpid(), [m for m in WORKER_IMPORTS if m in sys.modules]
 
 
+def _can_fork() -> bool:
+    """Whether workers may be forked from this process now: on Linux, with no other thread
+    running (whatever another thread holds at the fork stays held in the child)."""
+    return sys.platform.startswith("linux") and threading.active_count() == 1
+
+
 class ProcessExecutor:
-    """A local pool of ``workers`` spawned processes (default: every core)."""
+    """A local pool of ``workers`` processes (default: every core), forked where possible.
+
+    ``fork``: None (default) forks on Linux when this process runs no other thread, else spawns;
+    False always spawns.
+    """
 
     name = "processes"
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, fork: bool | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
+        self.fork = fork
+        self.method: str | None = None  # "fork" or "spawn" once started
         self._pool: ProcessPoolExecutor | None = None
         self._saved_env: dict[str, str | None] = {}
 
     def start(self) -> None:
-        """Spawn every worker now; each imports ``WORKER_IMPORTS`` (idempotent).
+        """Start every worker now (idempotent): forked from this process once it has imported
+        ``WORKER_IMPORTS``, or spawned, each importing them in its initializer.
 
-        Called before the sweep is checked and its folder prepared, so that the workers' imports
-        overlap the parent's work instead of delaying the first runs.
+        Called before the sweep is checked and its folder prepared (and its lock taken: a
+        forked worker would share it), so that spawned workers' imports overlap the parent's
+        work instead of delaying the first runs.
         """
         if self._pool is not None:
             return
         import multiprocessing
 
+        fork = self.fork is not False and _can_fork()
+        preload: tuple[str, ...] = WORKER_IMPORTS
+        if fork:
+            for name in WORKER_IMPORTS:  # the parent needs most of them to check the sweep
+                try:
+                    importlib.import_module(name)
+                except Exception:  # the run that needs it reports the error in its row
+                    break
+            preload = ()
+            fork = _can_fork()  # an import may have started a thread
+        self.method = "fork" if fork else "spawn"
         # One BLAS/OpenMP thread per worker (as Dask's nanny does): the workers already use every
         # core, extra threads only compete. Spawned children inherit the environment at spawn.
         self._saved_env = {k: os.environ.get(k) for k in _THREAD_VARS}
         for k in _THREAD_VARS:
             os.environ.setdefault(k, "1")
         self._pool = ProcessPoolExecutor(max_workers=self.workers,
-                                         mp_context=multiprocessing.get_context("spawn"),
+                                         mp_context=multiprocessing.get_context(self.method),
                                          initializer=_worker_init,
-                                         initargs=(os.getpid(), WORKER_IMPORTS))
-        for _ in range(self.workers):  # the pool spawns a worker per task while none is idle
+                                         initargs=(os.getpid(), preload))
+        # spawn: a worker per task while none is idle; fork: all of them at the first task,
+        # before the pool's manager thread starts
+        for _ in range(self.workers):
             self._pool.submit(_ready)
 
     def stop(self) -> None:

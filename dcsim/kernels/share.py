@@ -88,3 +88,47 @@ def maxmin_share(
     out[order] = share
     alloc[sel] = out
     return alloc
+
+
+def maxmin_share_one(demand: list[float], capacity: float, weight: list[float]) -> list[float]:
+    """``maxmin_share`` of one oversubscribed group in Python floats, bit for bit.
+
+    For the few guests of one host, where numpy's per-call cost dominates. Same inputs as
+    ``maxmin_share(np.asarray(demand), zeros, np.asarray([capacity]), np.asarray(weight))``
+    and the same output, float for float, when ``demand`` summed left to right from 0.0 exceeds
+    ``capacity`` (the caller checked it: the group is oversubscribed). Every step is the vector
+    kernel's, element by element: a stable sort by ``demand / weight``, running sums left to
+    right (``np.cumsum``), the group's starting offsets (exactly 0.0, so subtracting them is
+    skipped: ``x - 0.0 == x``), the first position whose level reaches the capacity (position
+    0 if none, as ``np.argmax`` of all False), and ``np.minimum(share, demand)`` (NaN first; on
+    a tie the second). The group's total weight is numpy's own ``add.reduceat`` (pairwise
+    summation) unless every weight is a whole number below 2**32, whose sum is exact in any
+    order.
+    """
+    n = len(demand)
+    ratio = [d / w for d, w in zip(demand, weight, strict=True)]
+    order = sorted(range(n), key=ratio.__getitem__)  # stable, like argsort(kind="stable")
+    d = [demand[i] for i in order]
+    ws = [weight[i] for i in order]
+    if n < 1 << 20 and all(w.is_integer() and 0.0 < w < 4294967296.0 for w in ws):
+        group_w = float(sum(ws))  # exact: whole numbers, sum far below 2**53
+    else:
+        group_w = float(np.add.reduceat(np.asarray(ws), np.zeros(1, dtype=np.intp))[0])
+    k, before_k, after_k = 0, 0.0, group_w  # position 0 if the level is never reached
+    cd = cw = 0.0
+    for i in range(n):
+        di, wi = d[i], ws[i]
+        cd = di if i == 0 else cd + di  # np.cumsum: the first element as is
+        cw = wi if i == 0 else cw + wi
+        before = cd - di
+        after_w = group_w - (cw - wi)
+        if ratio[order[i]] * after_w + before >= capacity:
+            k, before_k, after_k = i, before, after_w
+            break
+    level = (capacity - before_k) / after_k
+    out = list(demand)
+    for i in range(n):
+        di = d[i]
+        s = di if i < k else ws[i] * level
+        out[order[i]] = s if (s < di or s != s) else di
+    return out

@@ -6,13 +6,14 @@ every mode (default semantics, ``compat: cloudsim``, faults, network …):
 
 - ``summary.json`` has every key of :data:`SUMMARY`. A quantity the run's mode or features do
   not produce (``slatah`` is produced everywhere; ``availability`` only with a ``faults``
-  section; ``overall_sla_violation`` only in compat mode; ``mean_job_slowdown`` only with jobs)
-  is ``null`` in JSON (NaN in ``Result.summary``). ``null`` never means zero.
+  section; ``overall_sla_violation`` only under ``assumptions: {sla: cloudsim}``;
+  ``mean_job_slowdown`` only with jobs) is ``null`` in JSON (NaN in ``Result.summary``).
+  ``null`` never means zero.
 - every table of :data:`TABLES` exists with exactly its columns and dtypes; a table with nothing
   to record (no migration, no faults section, host series off) is written empty with its schema.
   A column a mode cannot produce is null (NaN) in every row; the column docs say where.
 
-:func:`conform` brings an engine's ``Result`` to the contract (both engines' results pass through
+:func:`conform` brings the engine's ``Result`` to the contract (every result passes through
 it in ``dcsim.engine.dispatch.simulate`` and again in ``write_run``); ``tests/unit/metrics/
 test_contract.py`` checks that every mode's output has exactly these files, columns and dtypes,
 so a new metric or column must be added here (with its unit) to pass.
@@ -70,11 +71,10 @@ SUMMARY: dict[str, Column] = {
                                      "center) × its PUE"),
     "mean_active_hosts": _f(_COUNT, "Σ_hosts awake time / duration"),
     "max_active_hosts": _i(_COUNT, "largest number of awake hosts at any instant (exact, not "
-                                   "sampled; compat: at any scheduling instant)"),
+                                   "sampled)"),
     "mean_active_rack_units": _f("U", "Σ_hosts rack_units × awake time / duration: time-average "
-                                      "rack space of the hosts that had to be on (compat: null)"),
-    "peak_active_rack_units": _f("U", "largest Σ rack_units of awake hosts at any instant "
-                                      "(compat: null)"),
+                                      "rack space of the hosts that had to be on"),
+    "peak_active_rack_units": _f("U", "largest Σ rack_units of awake hosts at any instant"),
     "mean_cpu_utilization": _f("1", "∫ Σ used MIPS dt / ∫ Σ capacity MIPS of awake hosts dt "
                                     "(0..1)"),
     "demand_mi": _f("MI", "offered load: ∫ workload demand dt of every guest over its would-be "
@@ -112,8 +112,7 @@ SUMMARY: dict[str, Column] = {
                                   "those dropped: guests_dropped)"),
     "guests_dropped": _i(_COUNT, "guests removed for good before the end of their lifetime by "
                                  "assumptions: {zero_demand: drop} (CloudSim drops a VM whose "
-                                 "demand is exactly 0; compat counts those); 0 when the switch "
-                                 "is off"),
+                                 "demand is exactly 0); 0 when the switch is off"),
     "mean_guests_per_active_host": _f(_COUNT, "∫ Σ_hosts guests dt / Σ_hosts awake time: "
                                               "time-average consolidation ratio"),
     "jobs_total": _i(_COUNT, "finite jobs of all guests (null: no guest runs jobs)"),
@@ -145,9 +144,9 @@ SUMMARY: dict[str, Column] = {
     "slav": _f("1", "slatah × pdm (Beloglazov & Buyya, CCPE 2012)"),
     "esv": _f("kWh", "energy_it_kwh × slav"),
     "overall_sla_violation": _f("1", "CloudSim: unallocated / requested MIPS over all VMs "
-                                     "(compat only)"),
+                                     "(only under sla: cloudsim)"),
     "average_sla_violation": _f("1", "CloudSim: mean per-VM under-allocation ratio where "
-                                     "positive (compat only)"),
+                                     "positive (only under sla: cloudsim)"),
     "consolidation_steps": _i(_COUNT, "optimisation steps run (null: no consolidation section)"),
     "migrations_planned": _i(_COUNT, "migrations the consolidation policy asked for"),
     # network (null without a network section)
@@ -185,35 +184,31 @@ SUMMARY: dict[str, Column] = {
     # run
     "simulated_s": _f("s", "simulated time"),
     "wall_s": _f("s", "wall-clock time of the simulation"),
-    "events": _i(_COUNT, "events processed (SimPy events; compat: CloudSim host updates)"),
+    "events": _i(_COUNT, "events processed (SimPy events)"),
 }
 
 # ----------------------------------------------------------------------------------- tables
-_NA_COMPAT = " (compat: null, not recorded by the CloudSim engine)"
-
 TABLES: dict[str, dict[str, Column]] = {
     "timeseries": {
         "time_s": _f("s", "scheduling instant"),
         "active_hosts": _i(_COUNT, "awake hosts"),
-        "sleeping_hosts": _i(_COUNT, "hosts asleep or off (compat: hosts with no load, 0 W)"),
+        "sleeping_hosts": _i(_COUNT, "hosts asleep or off"),
         "failed_hosts": _i(_COUNT, "hosts down after a failure"),
-        "guests_running": _i(_COUNT, "guests running (compat: VMs not dropped)"),
+        "guests_running": _i(_COUNT, "guests running"),
         "guests_booting": _i(_COUNT, "guests booting"),
         "interval_s": _f("s", "length of the interval this row covers, [time_s, time_s + "
                               "interval_s)"),
-        "demand_mips": _f("MIPS", "offered load, interval average" + _NA_COMPAT),
-        "delivered_mips": _f("MIPS", "useful CPU delivered, interval average" + _NA_COMPAT),
-        "unmet_mips": _f("MIPS", "demand of running guests not delivered (contention)"
-                                 + _NA_COMPAT),
-        "unserved_mips": _f("MIPS", "demand_mips - delivered_mips, all causes" + _NA_COMPAT),
-        "cpu_utilization": _f("1", "busy / available MIPS of awake hosts over the interval"
-                                   + _NA_COMPAT),
+        "demand_mips": _f("MIPS", "offered load, interval average"),
+        "delivered_mips": _f("MIPS", "useful CPU delivered, interval average"),
+        "unmet_mips": _f("MIPS", "demand of running guests not delivered (contention)"),
+        "unserved_mips": _f("MIPS", "demand_mips - delivered_mips, all causes"),
+        "cpu_utilization": _f("1", "busy / available MIPS of awake hosts over the interval"),
         "power_hosts_w": _f("W", "hosts' power, interval average"),
         "power_network_w": _f("W", "switches' power, interval average (0 without a network "
-                                   "section or with a star; compat: 0)"),
+                                   "section or with a star)"),
         "power_it_w": _f("W", "power_hosts_w + power_network_w: Σ power_it_w × interval_s is "
-                              "energy_it_kwh (compat: from CloudSim's energy rule, null on the "
-                              "last row)"),
+                              "energy_it_kwh (under energy: cloudsim, the power CloudSim's "
+                              "rule charges over the interval)"),
         "power_facility_w": _f("W", "Σ over data centers of their IT power × PUE"),
     },
     "guests": {
@@ -221,13 +216,13 @@ TABLES: dict[str, dict[str, Column]] = {
         "group": _i("", "guest group index (config order)"),
         "arrival_s": _f("s", "arrival time"),
         "start_s": _f("s", "time it started running (null: never)"),
-        "end_s": _f("s", "time it left (null: still there at the end; compat: null)"),
+        "end_s": _f("s", "time it left (null: still there at the end)"),
         "status": _s("final status: running, departed (end of lifetime), dropped "
-                     "(zero_demand: drop; compat: CloudSim's drop at zero demand), rejected, "
+                     "(zero_demand: drop, CloudSim's drop at zero demand), rejected, "
                      "down …"),
         "host": _i("", "final host (-1: none)"),
-        "demand_mi": _f("MI", "work demanded" + _NA_COMPAT),
-        "delivered_mi": _f("MI", "useful work delivered" + _NA_COMPAT),
+        "demand_mi": _f("MI", "work demanded"),
+        "delivered_mi": _f("MI", "useful work delivered"),
     },
     "migrations": {
         "guest": _i("", "guest index"),
@@ -237,10 +232,10 @@ TABLES: dict[str, dict[str, Column]] = {
         "start_s": _f("s", "start"),
         "end_s": _f("s", "end"),
         "duration_s": _f("s", "end - start"),
-        "rounds": _i(_COUNT, "copy rounds (compat: 1, CloudSim copies RAM once)"),
-        "bytes_sent": _f("B", "bytes sent (compat: the VM's RAM)"),
-        "downtime_s": _f("s", "stop-and-copy downtime (compat: 0, CloudSim models none)"),
-        "stop_reason": _s("why the rounds stopped (compat: cloudsim)"),
+        "rounds": _i(_COUNT, "copy rounds (model cloudsim: 1, RAM copied once)"),
+        "bytes_sent": _f("B", "bytes sent (model cloudsim: the VM's RAM)"),
+        "downtime_s": _f("s", "stop-and-copy downtime (model cloudsim: 0, none modelled)"),
+        "stop_reason": _s("why the rounds stopped (model cloudsim: cloudsim)"),
     },
     "hosts": {
         "time_s": _f("s", "start of the interval (empty unless output.host_timeseries)"),

@@ -65,8 +65,9 @@ Phase = Literal["live", "stop", "post"]
 """Where the guest runs during a round: ``live`` on the source (degraded), ``stop`` nowhere
 (paused: downtime), ``post`` on the destination (degraded until its pages arrive)."""
 
-StopReason = Literal["converged", "max_rounds", "max_traffic", ""]
-"""Why pre-copy went to stop-and-copy; empty for the other models."""
+StopReason = Literal["converged", "max_rounds", "max_traffic", "cloudsim", ""]
+"""Why pre-copy went to stop-and-copy; ``cloudsim`` for CloudSim's one-copy model, empty for the
+other models."""
 
 
 @dataclass(frozen=True, slots=True)

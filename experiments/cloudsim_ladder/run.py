@@ -24,7 +24,6 @@ import csv
 import importlib.util
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 import dcsim  # noqa: E402
+from experiments.tools.pool import run_tasks  # noqa: E402
 
 
 def _planetlab() -> Any:
@@ -143,13 +143,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{float(row['energy_kwh']):.1f} kWh {row['migrations']} mig "
               f"({row['wall_s']} s)", flush=True)
 
-    if a.jobs > 1:
-        with ProcessPoolExecutor(a.jobs) as ex:
-            for row in ex.map(run_one, *zip(*tasks, strict=True)):
-                write(row)
-    else:
-        for t in tasks:
-            write(run_one(*t))
+    for row in run_tasks(run_one, tasks, a.jobs):
+        write(row)
     return 0
 
 

@@ -6,10 +6,12 @@
 
 Reads the ``default-cpu`` rows (``run.py --mode default-cpu``) and the ``compat`` rows of the
 same days, and writes next to the first file ``cpu_study.md`` (per policy: days, median and
-min–max over days of energy, migrations, SLAV, ESV, mean active hosts, unserved work; the
-ranks of the migrating policies by median energy and by median ESV in both modes; the
-baselines npa and dvfs are not ranked: they do not migrate, so their PDM, SLAV and ESV are 0
-whatever they leave unserved) and ``cpu_study.png``.
+min–max over days of energy, migrations, SLAV, ESV, mean active hosts and the share of the
+offered load left unserved (``unserved_fraction``: contention, migration downtime, dropped VMs);
+the ranks of the migrating policies by median energy, median ESV and median unserved share in
+both modes, and on how many days each policy ranked first by energy; the baselines npa and dvfs
+are not ranked: they do not migrate, so their PDM, SLAV and ESV are 0 whatever they leave
+unserved) and ``cpu_study.png``.
 Only days present in both files are compared.
 """
 
@@ -30,7 +32,10 @@ POLICIES = ["npa", "dvfs", "thr-mmt-0.8", "iqr-mmt-1.5", "mad-mmt-2.5", "lr-mmt-
 METRICS = [("energy_kwh", "energy kWh", 1.0, ".1f"), ("migrations", "migrations", 1.0, ",.0f"),
            ("slav", "SLAV ×10⁻⁵", 1e5, ".2f"), ("esv", "ESV ×10⁻³", 1e3, ".2f"),
            ("mean_active_hosts", "active hosts", 1.0, ".0f"),
-           ("unmet_fraction", "unmet %", 100.0, ".2f")]
+           ("unserved_fraction", "unserved %", 100.0, ".2f")]
+RANKS = [("energy_kwh", "rank_energy", "rank energy"), ("esv", "rank_esv", "rank ESV"),
+         ("unserved_fraction", "rank_unserved", "rank unserved")]
+BASELINES = ["npa", "dvfs"]
 
 
 def load(cpu_csv: Path, compat_csv: Path) -> pd.DataFrame:
@@ -53,9 +58,16 @@ def spread(df: pd.DataFrame) -> pd.DataFrame:
     out = out.reset_index()
     for mode in out["mode"].unique():
         m = out["mode"] == mode
-        dyn = m & ~out["policy"].isin(["npa", "dvfs"])  # ranks among migrating policies
-        out.loc[dyn, "rank_energy"] = out.loc[dyn, "energy_kwh_median"].rank(method="min")
-        out.loc[dyn, "rank_esv"] = out.loc[dyn, "esv_median"].rank(method="min")
+        dyn = m & ~out["policy"].isin(BASELINES)  # ranks among migrating policies
+        for col, key, _ in RANKS:
+            out.loc[dyn, key] = out.loc[dyn, f"{col}_median"].rank(method="min")
+    # on how many days each migrating policy used the least energy (ties count for each)
+    mig = df[~df["policy"].isin(BASELINES)]
+    best = mig.groupby(["mode", "day"])["energy_kwh"].transform("min")
+    wins = mig[mig["energy_kwh"] == best].groupby(["mode", "policy"]).size()
+    out["days_first_energy"] = [
+        np.nan if p in BASELINES else float(wins.get((m, p), 0))
+        for m, p in zip(out["mode"], out["policy"], strict=True)]
     return out
 
 
@@ -70,12 +82,13 @@ def _cell(r: pd.Series, col: str, scale: float, spec: str) -> str:
 
 def markdown(t: pd.DataFrame) -> str:
     head = ("| mode | policy | days | " + " | ".join(lbl for _, lbl, _, _ in METRICS)
-            + " | rank energy | rank ESV |")
-    rows = [head, "|" + "---|" * (len(METRICS) + 5)]
+            + " | " + " | ".join(lbl for *_, lbl in RANKS) + " | days first by energy |")
+    rows = [head, "|" + "---|" * (len(METRICS) + len(RANKS) + 4)]
     order = {p: i for i, p in enumerate(POLICIES)}
     t = t.assign(_p=t["policy"].map(order)).sort_values(["mode", "_p"], ascending=[False, True])
     for _, r in t.iterrows():
-        ranks = [("–" if np.isnan(r[k]) else str(int(r[k]))) for k in ("rank_energy", "rank_esv")]
+        ranks = [("–" if np.isnan(r[k]) else str(int(r[k])))
+                 for k in [key for _, key, _ in RANKS] + ["days_first_energy"]]
         rows.append("| " + " | ".join([r["mode"], f"`{r['policy']}`", str(int(r["days"]))]
                                        + [_cell(r, c, s, f) for c, _, s, f in METRICS]
                                        + ranks) + " |")
@@ -83,12 +96,13 @@ def markdown(t: pd.DataFrame) -> str:
 
 
 def figure(t: pd.DataFrame, path: Path) -> None:
-    """Median energy and ESV per policy, both modes, whiskers min–max over days."""
+    """Median energy, ESV and unserved share per policy, both modes, whiskers min–max over days."""
     pols = [p for p in POLICIES if p in set(t["policy"])]
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.2))
     x = np.arange(len(pols))
-    for ax, (col, label, scale) in zip(axes, [("energy_kwh", "energy (kWh)", 1.0),
-                                              ("esv", "ESV (×10⁻³)", 1e3)], strict=True):
+    panels = [("energy_kwh", "energy (kWh)", 1.0), ("esv", "ESV (×10⁻³)", 1e3),
+              ("unserved_fraction", "offered load unserved (%)", 100.0)]
+    for ax, (col, label, scale) in zip(axes, panels, strict=True):
         for k, mode in enumerate(["compat", "default-cpu"]):
             sub = t[t["mode"] == mode].set_index("policy")
             if sub.empty:

@@ -4,10 +4,11 @@
         --days 20110303,20110306 --policies thr-mmt-0.8,lr-mmt-1.2 --out results/planetlab
 
 Every run goes through the config layer: the script loads ``configs/planetlab-cloudsim.yaml``
-(``--mode compat``: CloudSim 3.0.3's semantics, reproduces its numbers) or
-``configs/planetlab.yaml`` (``--mode default``: dcsim's own semantics) or
-``configs/planetlab-cpu.yaml`` (``--mode default-cpu``: the same in default semantics on hosts where
-CPU, not memory, binds; policies as in ``default``), sets the day and the
+(``--mode compat``: CloudSim 3.0.3's semantics, reproduces its numbers; ``--mode cloudsim-like``:
+the plain config dcsim rewrites ``compat: cloudsim`` into, with the ``cloudsim-3.0.3`` assumption
+preset written out: identical rows) or ``configs/planetlab.yaml`` (``--mode default``: dcsim's own
+semantics) or ``configs/planetlab-cpu.yaml`` (``--mode default-cpu``: the same in default
+semantics on hosts where CPU, not memory, binds; policies as in ``default``), sets the day and the
 policy in the config dict and calls ``dcsim.run``. ``--mode compat,default`` runs both.
 
 Writes ``OUT/results.csv``: one row per (mode, day, policy) with columns mode, day, policy, vms,
@@ -31,7 +32,6 @@ import csv
 import math
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ if str(REPO) not in sys.path:
 import dcsim  # noqa: E402
 from dcsim.policies.consolidation import parse_policy  # noqa: E402
 from dcsim.workload.traces import load_trace  # noqa: E402
+from experiments.tools.pool import run_tasks  # noqa: E402
 
 DAYS = ["20110303", "20110306", "20110309", "20110322", "20110325", "20110403", "20110409",
         "20110411", "20110412", "20110420"]
@@ -57,7 +58,8 @@ COLUMNS = ["mode", "day", "policy", "vms", "energy_kwh", "migrations", "slatah",
            "esv", "host_shutdowns", "wall_s", "time_before_shutdown_mean_s",
            "time_before_shutdown_sd_s", "time_before_migration_mean_s",
            "time_before_migration_sd_s", "overall_sla_violation", "average_sla_violation",
-           "mean_active_hosts", "unmet_fraction", "guests_rejected", "mean_migration_s"]
+           "mean_active_hosts", "unmet_fraction", "guests_rejected", "mean_migration_s",
+           "unserved_fraction", "unserved_downtime_mi", "demand_mi"]
 # summary key -> column, where the names differ
 RENAME = {"energy_it_kwh": "energy_kwh", "guests_arrived": "vms"}
 
@@ -116,33 +118,19 @@ def build_config(mode: str, day: str, policy: str, hosts: int = 800,
 
 
 def _cloudsim_like(cfg: dict[str, Any], policy: str) -> None:
-    """The compat config run by the default engine with ``assumptions: cloudsim-3.0.3``.
+    """Replace the compat config ``cfg`` by the plain config dcsim runs for it.
 
-    DVFS is first fit without consolidation. NPA never sleeps and is charged CloudSim's NPA
-    energy (``energy: cloudsim-npa``: every host at its maximum power from 0 to the last
-    update); its guests are placed at t = 0 as CloudSim's ``VmAllocationPolicySimple`` does
-    (``worst_fit`` under ``initial_placement: cloudsim``: the host with the most free cores),
-    which puts 2500-MIPS guests on 1860-MIPS cores: the preset's ``slow_cores: cap`` accepts
-    them, capped at a core.
+    ``compat: cloudsim`` is a shorthand (``dcsim.config.compat``): the default engine runs the
+    config with ``assumptions: cloudsim-3.0.3``, hosts interleaved host by host, no boot, and the
+    baselines' placement and energy rule. This mode writes that config out, so that every switch
+    is visible and can be changed (``experiments/cloudsim_ladder`` starts from it).
     """
-    cfg.pop("compat", None)
-    cfg["assumptions"] = "cloudsim-3.0.3"
-    # CloudSim's host i has type i % 2: interleave the two groups host by host (first fit
-    # scans hosts in id order)
-    groups = cfg["datacenters"][0]["hosts"]
-    n = groups[0]["count"]
-    cfg["datacenters"][0]["hosts"] = [{**groups[k % len(groups)], "count": 1}
-                                      for k in range(n * len(groups))]
-    for g in cfg["guests"]:
-        g["boot"] = False
-    if policy not in BASELINES:
-        cfg["consolidation"]["policy"] = policy
-        return
-    cfg.pop("consolidation", None)
-    cfg["placement"] = {"name": "first_fit" if policy == "dvfs" else "worst_fit"}
-    if policy == "npa":
-        cfg["assumptions"] = {"preset": "cloudsim-3.0.3", "energy": "cloudsim-npa"}
-        cfg.setdefault("power_management", {})["sleep_idle_hosts"] = False
+    from dcsim.validate import parse_config
+
+    cfg["consolidation"]["policy"] = policy
+    plain = parse_config(copy.deepcopy(cfg)).config.model_dump(mode="json", exclude_unset=False)
+    cfg.clear()
+    cfg.update(plain)
 
 
 @cache
@@ -234,13 +222,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{row['mode']} {row['day']} {row['policy']}: {row['energy_kwh']:.2f} kWh, "
               f"{row['migrations']} migrations ({row['wall_s']:.1f} s)", flush=True)
 
-    if args.jobs > 1:
-        with ProcessPoolExecutor(args.jobs) as ex:
-            for row in ex.map(run_one, *zip(*tasks, strict=True)):
-                done(row)
-    else:
-        for t in tasks:
-            done(run_one(*t))
+    for row in run_tasks(run_one, tasks, args.jobs):
+        done(row)
     print(f"wrote {path} ({len(old) + len(rows)} rows, {len(rows)} new)")
     return 0
 

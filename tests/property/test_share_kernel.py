@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from dcsim.kernels.share import maxmin_share
+from dcsim.kernels.share import maxmin_share, maxmin_share_one
 
 
 def naive(demand: np.ndarray, group: np.ndarray, cap: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -53,3 +53,49 @@ def test_matches_naive(args: tuple) -> None:
 def test_four_guests_two_cores_hand_worked() -> None:
     got = maxmin_share(np.full(4, 1000.0), np.zeros(4, dtype=np.intp), np.array([2000.0]))
     np.testing.assert_allclose(got, [500.0] * 4)
+
+
+_DEMAND = st.one_of(st.floats(0, 1000), st.sampled_from([0.0, 100.0, 250.0, 1000.0]))
+_WEIGHT = st.one_of(st.floats(0.1, 8), st.sampled_from([1.0, 2.0, 3.0, 256.0]))
+
+
+@given(st.lists(st.tuples(_DEMAND, _WEIGHT), min_size=1, max_size=40), st.floats(0, 1),
+       st.booleans())
+def test_one_group_scalar_kernel_is_the_vector_kernel_bit_for_bit(
+        guests: list[tuple[float, float]], frac: float, unit: bool) -> None:
+    # any oversubscribed host: capacity a fraction of the demand (ties in demand/weight from
+    # the sampled values, whole and fractional weights: both ways of summing the weights)
+    demand = [d for d, _ in guests]
+    weight = [1.0 if unit else w for _, w in guests]
+    total = 0.0
+    for d in demand:
+        total += d  # np.bincount's sum: left to right from 0.0
+    cap = total * frac
+    if not total > cap:
+        return
+    want = maxmin_share(np.asarray(demand), np.zeros(len(demand), dtype=np.intp),
+                        np.asarray([cap]), np.asarray(weight))
+    got = np.asarray(maxmin_share_one(demand, cap, weight))
+    assert got.tobytes() == want.tobytes()
+
+
+def test_one_group_scalar_kernel_hand_worked() -> None:
+    # 1000 MIPS among demands 100, 600, 600 (weights 1): 100 is served, the other two share
+    # 900 -> 450 each; with weights 1, 1, 2 the level is 900 / 3 = 300 -> 300 and 600
+    assert maxmin_share_one([100.0, 600.0, 600.0], 1000.0, [1.0, 1.0, 1.0]) == [100.0, 450.0,
+                                                                                450.0]
+    assert maxmin_share_one([100.0, 600.0, 600.0], 1000.0, [1.0, 1.0, 2.0]) == [100.0, 300.0,
+                                                                                600.0]
+
+
+def test_one_group_scalar_kernel_sums_fractional_weights_as_numpy() -> None:
+    # 12 guests wanting 1000 MIPS each on 3000 MIPS: all get w x 3000 / 23.5 (< 1000). With
+    # these weights a left-to-right sum (23.499999999999996) differs from numpy's pairwise
+    # one (23.5), and so would every share
+    w = [0.5, 3.0, 2.8, 2.6, 1.5, 0.8, 2.5, 2.9, 0.9, 1.7, 1.4, 2.9]
+    assert sum(sorted(w)) != float(np.add.reduceat(np.sort(w), [0])[0])
+    want = maxmin_share(np.full(12, 1000.0), np.zeros(12, dtype=np.intp), np.array([3000.0]),
+                        np.asarray(w))
+    got = maxmin_share_one([1000.0] * 12, 3000.0, w)
+    assert np.asarray(got).tobytes() == want.tobytes()
+    np.testing.assert_allclose(got, [3000.0 / 23.5 * x for x in w], rtol=1e-15)

@@ -45,7 +45,7 @@ def _case(name: str, tmp_path: Path) -> tuple[dict[str, Any], str]:
     if name == "network: odd fat-tree":
         cfg["network"] = {"topology": {"kind": "fat_tree", "k": 3}}
         return cfg, "network.topology.k"
-    if name == "engine.compat: interval":
+    if name == "config.compat: interval":
         cfg.update(compat="cloudsim", interval="10m",
                    consolidation={"policy": "thr-mmt-0.8"})
         return cfg, "interval"
@@ -57,7 +57,7 @@ def _case(name: str, tmp_path: Path) -> tuple[dict[str, Any], str]:
 
 CASES = ["policies: placement name", "policies: placement params",
          "policies: consolidation name", "policies: baseline in default semantics",
-         "workload: missing trace", "network: odd fat-tree", "engine.compat: interval",
+         "workload: missing trace", "network: odd fat-tree", "config.compat: interval",
          "engine.faults: missing failure trace"]
 
 

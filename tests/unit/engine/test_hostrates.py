@@ -41,9 +41,11 @@ KINDS: list[dict[str, Any]] = [
 ]
 
 
-def _config(plain: bool = False, lifetime: str = "50m") -> dict[str, Any]:
+def _config(plain: bool = False, lifetime: str = "50m", jobs: bool = False,
+            depart: bool = True) -> dict[str, Any]:
     """8 hosts (4 of them pinning vCPUs), 36 guests arriving and leaving, thr-mmt-0.8 with
-    pre-copy; ``plain``: every guest without the optional overhead terms."""
+    pre-copy; ``plain``: every guest without the optional overhead terms; ``jobs``: every other
+    group runs 20 finite jobs (leaving when done if ``depart``), CPU weights 0.7, 1.3, 2.5."""
     host = {"cores": 4, "mips_per_core": 2000, "ram": "16GiB", "storage": "1TB",
             "bandwidth": "1Gbps", "power": {"kind": "linear", "idle": 100, "max": 200},
             "virtualization": "probe", "cpu_overcommit": 3.0}
@@ -53,6 +55,10 @@ def _config(plain: bool = False, lifetime: str = "50m") -> dict[str, Any]:
                        "disk": "10GB", **extra,
                        "workload": {"kind": "uniform", "low": 0.1, "high": 1.0},
                        "arrival": {"kind": "poisson", "rate": "40/h", "mean_lifetime": lifetime}})
+        if jobs and i % 2 == 0:
+            guests[-1]["workload"] = {"kind": "jobs", "count": 20, "length": 3e5, "spread": 0.5,
+                                      "depart_when_done": depart}
+            guests[-1]["cpu_weight"] = [0.7, 1.3, 2.5][i % 3]
     return {
         "name": "hostrates", "seed": 3, "duration": "3h", "interval": "5m",
         "datacenters": [{"hosts": [dict(host, count=4),
@@ -81,10 +87,15 @@ def _restore(sim: Simulation, saved: dict[str, Any]) -> None:
     sim.awake_n, sim.awake_ru, sim.peak_awake_n, sim.peak_awake_ru = saved["counters"]
 
 
-def test_one_host_path_matches_the_vector_path_state_by_state() -> None:
-    sim = Simulation(_scenario(_config(lifetime="100h"), None))
+@pytest.mark.parametrize("jobs", [False, True])
+def test_one_host_path_matches_the_vector_path_state_by_state(jobs: bool) -> None:
+    sim = Simulation(_scenario(_config(lifetime="100h", jobs=jobs, depart=False), None))
     assert sim._one_host
     sim.run()
+    if jobs:  # jobs left on every occupied host: settling moves them on
+        sim.work[:] = 0.0
+        sim.job_next[:] = sim.job_first
+        sim.jobs_over[:] = False
     st = sim.state
     rng = np.random.default_rng(5)
     occupied = [h for h in range(st.n_hosts) if st.members[h]]
@@ -116,13 +127,16 @@ def test_one_host_path_matches_the_vector_path_state_by_state() -> None:
             assert np.array_equal(v, got[k], equal_nan=True), (trial, h, k)
     # oversubscribed and not: both branches of the one-host share were exercised
     assert 20 < over < 380, over
+    if jobs:  # and jobs ended along the way, on both paths alike
+        assert int((sim.job_next - sim.job_first)[sim.has_jobs].sum()) > 0
 
 
-@pytest.mark.parametrize("plain", [False, True])
-def test_whole_runs_are_identical_with_and_without_the_one_host_path(plain: bool) -> None:
+@pytest.mark.parametrize(("plain", "jobs"), [(False, False), (True, False), (False, True)])
+def test_whole_runs_are_identical_with_and_without_the_one_host_path(plain: bool,
+                                                                     jobs: bool) -> None:
     results = []
     for fast in (True, False):
-        sim = Simulation(_scenario(_config(plain), None))
+        sim = Simulation(_scenario(_config(plain, jobs=jobs), None))
         sim._one_host = fast
         results.append(sim.run())
     a, b = results
@@ -131,3 +145,7 @@ def test_whole_runs_are_identical_with_and_without_the_one_host_path(plain: bool
         if k != "wall_s":
             assert b.summary[k] == v or (v != v and b.summary[k] != b.summary[k]), k
     pd.testing.assert_frame_equal(a.timeseries, b.timeseries, check_exact=True)
+    if jobs:
+        assert a.summary["jobs_completed"] > 100
+        pd.testing.assert_frame_equal(a.tables["jobs"], b.tables["jobs"], check_exact=True)
+        pd.testing.assert_frame_equal(a.guests, b.guests, check_exact=True)

@@ -44,23 +44,51 @@ def test_jobs_back_to_back_and_overhead() -> None:
     assert r.summary["mean_job_slowdown"] == pytest.approx(1.25)
 
 
-@pytest.mark.parametrize(("window", "budget"), [(8, 1 << 16), (2, 4)])
+@pytest.mark.parametrize(("window", "budget", "scalar"),
+                         [(8, 1 << 16, 0), (2, 4, 0), (8, 1 << 16, 256)])
 def test_many_jobs_ending_between_two_events_each_get_their_instant(
-        monkeypatch: pytest.MonkeyPatch, window: int, budget: int) -> None:
+        monkeypatch: pytest.MonkeyPatch, window: int, budget: int, scalar: int) -> None:
     # one 1000-MIPS core shared by A (30 jobs of 100 MI) and B (one 9000-MI job): both run at
     # 500 MIPS, so A's k-th job ends at 100 k / 500 = 0.2 k s and A empties at 6 s, the first
     # event after t = 0; all 30 ends are found when that piece is settled. B has 3000 MI done
     # at 6 s and the other 6000 MI alone at 1000 MIPS: it ends at 12 s. With a budget of 4
     # (guest, job) pairs per pass, A's jobs are found in windows of 2, 4, 8 and 16 (the
-    # doubling path); by default in one window of 2 × 30 + 2.
+    # doubling path); by default in one window of 2 × 30 + 2; with ``scalar`` 256 (the
+    # default) this small piece (2 guests × 30 jobs) is walked job by job instead.
     monkeypatch.setattr(jobs_mod, "JOB_WINDOW", window)
     monkeypatch.setattr(jobs_mod, "JOB_BUDGET", budget)
+    monkeypatch.setattr(jobs_mod, "JOB_SCALAR", scalar)
     cfg = _jobs_cfg([100.0, 9000.0])
     cfg["guests"][0]["workload"]["count"] = 30
     r = dcsim.run(cfg)
     jobs = r.tables["jobs"].sort_values(["guest", "end_s"])
     assert list(jobs["end_s"]) == pytest.approx([0.2 * k for k in range(1, 31)] + [12.0])
     assert r.summary["jobs_completed"] == 31
+
+
+def test_python_float_paths_give_the_numpy_paths_floats(monkeypatch: pytest.MonkeyPatch) -> None:
+    # small pieces are walked job by job and few guests' queue-empty instants computed in
+    # Python floats (jobs.JOB_SCALAR, JOB_SCALAR_GUESTS); forcing the numpy paths everywhere
+    # (0) must give the same numbers, float for float: 12 hosts of one 1000-MIPS core with 5
+    # guests each (weights 1 and 1.7), 40 jobs of 0.5-1.5 x 2000 MI per guest, 1 h at 5 min
+    cfg = tiny_config(duration="1h", interval="5m")
+    cfg["datacenters"][0]["hosts"][0].update(count=12, cpu_overcommit=5.0, ram="64GiB")
+    cfg["guests"] = [
+        {"count": 30, "mips": 1000, "ram": "256MiB", "boot": False, "cpu_weight": w,
+         "workload": {"kind": "jobs", "count": 40, "length": 2000.0, "spread": 0.5}}
+        for w in (1.0, 1.7)]
+    runs = []
+    for scalar in (0, 1 << 30):
+        monkeypatch.setattr(jobs_mod, "JOB_SCALAR", scalar)
+        monkeypatch.setattr(jobs_mod, "JOB_SCALAR_GUESTS", scalar)
+        runs.append(dcsim.run(cfg))
+    a, b = runs
+    assert a.summary["jobs_completed"] == 60 * 40  # every job ended (60 guests)
+    assert a.tables["jobs"]["end_s"].nunique() > 2000  # ... at their own instants
+    assert a.tables["jobs"].equals(b.tables["jobs"])
+    assert a.guests.equals(b.guests)
+    same = [repr(v) == repr(b.summary[k]) for k, v in a.summary.items() if k != "wall_s"]
+    assert all(same)  # repr: NaN equals NaN; floats print their every bit
 
 
 def test_four_guests_on_two_cores_get_half_less_overhead() -> None:

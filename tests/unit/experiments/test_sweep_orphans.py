@@ -2,7 +2,8 @@
 
 Before: SIGKILL or SIGTERM on ``dcsim sweep`` (processes executor) left the workers and the
 multiprocessing resource tracker alive forever. The sweep runs in its own session here, so every
-process it starts is found by session id in /proc (Linux only).
+process it starts is found by session id in /proc (Linux only). On Linux the processes
+executor forks its workers (children with the sweep's own command line); Dask spawns them.
 """
 
 from __future__ import annotations
@@ -53,25 +54,35 @@ def _session(sid: int) -> dict[int, str]:
     return found
 
 
-def _start(cfg: dict, tmp_path: Path, executor: str) -> tuple[subprocess.Popen[bytes], Path]:
+def _start(cfg: dict, tmp_path: Path, executor: str,
+           quiet: bool = True) -> tuple[subprocess.Popen[bytes], Path]:
     path = tmp_path / "s.yaml"
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "dcsim", "sweep", str(path), "--out", str(out),
-                             "--executor", executor, "--workers", "2", "--quiet"], env=ENV,
+                             "--executor", executor, "--workers", "2",
+                             *(["--quiet"] if quiet else [])], env=ENV,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             start_new_session=True)
     return proc, out
 
 
-def _wait_for_workers(proc: subprocess.Popen[bytes], n: int) -> dict[int, str]:
+def _wait_for_workers(proc: subprocess.Popen[bytes], n: int, how: str) -> dict[int, str]:
+    """The sweep's processes once ``n`` workers run: ``how`` "spawn" (their command line runs
+    multiprocessing's spawn_main) or "fork" (children with the sweep's own command line)."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
-        kids = {p: c for p, c in _session(proc.pid).items() if p != proc.pid}
-        if sum("spawn_main" in c for c in kids.values()) >= n:
+        procs = _session(proc.pid)
+        kids = {p: c for p, c in procs.items() if p != proc.pid}
+        if how == "spawn":
+            workers = [p for p, c in kids.items() if "spawn_main" in c]
+        else:
+            workers = [p for p, c in kids.items() if c == procs.get(proc.pid)
+                       and (st := _stat(p)) is not None and int(st[1]) == proc.pid]
+        if len(workers) >= n:
             return kids
         time.sleep(0.05)
-    raise AssertionError(f"the sweep's workers never started (exit {proc.poll()})")
+    raise AssertionError(f"the sweep's {how} workers never started (exit {proc.poll()})")
 
 
 def _wait_gone(pids: set[int], sid: int, seconds: float) -> dict[int, str]:
@@ -96,7 +107,7 @@ def test_sigkill_leaves_no_process_behind(tmp_path: Path, executor: str) -> None
         pytest.skip("distributed is not installed")
     proc, _ = _start(_slow_sweep(), tmp_path, executor)
     try:
-        kids = _wait_for_workers(proc, 2)  # the workers (and the resource tracker)
+        kids = _wait_for_workers(proc, 2, "fork" if executor == "processes" else "spawn")
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         left = _wait_gone(set(kids), proc.pid, 10.0)
@@ -109,9 +120,9 @@ def test_sigkill_leaves_no_process_behind(tmp_path: Path, executor: str) -> None
 def test_sigterm_keeps_finished_runs_and_resume_completes(tmp_path: Path) -> None:
     cfg = tiny({"grid": {"guests[0].count": [1, 2]}, "replications": 3},
                duration="12h", interval="1m")
-    proc, out = _start(cfg, tmp_path, "processes")
+    proc, out = _start(cfg, tmp_path, "processes", quiet=False)  # with the progress bar
     try:
-        kids = _wait_for_workers(proc, 2)
+        kids = _wait_for_workers(proc, 2, "fork")  # forked before the bar's thread started
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:
             if (out / "runs").is_dir() and any((out / "runs").glob("*.parquet")):
