@@ -63,7 +63,13 @@ def _time_tol(t: float) -> float:
 
 
 def _maxmin_csr(at_indptr: IntP, at_indices: IntP, capacity_bps: F64, rate_cap_bps: F64) -> F64:
-    """Max-min fair rates from the flow-major incidence (``at_indptr``, ``at_indices``).
+    """Max-min fair rates from the flow-major incidence (``at_indptr``, ``at_indices``)."""
+    return _maxmin_paths(at_indptr[1:] - at_indptr[:-1], at_indices, capacity_bps, rate_cap_bps)
+
+
+def _maxmin_paths(lengths: IntP, at_indices: IntP, capacity_bps: F64, rate_cap_bps: F64) -> F64:
+    """Max-min fair rates of flows whose paths (``lengths[i]`` links each) are concatenated in
+    ``at_indices``.
 
     Works on the links some flow crosses (renumbered) and on paths as a (path position, flow)
     matrix, shorter paths padded with a link that never binds, so that each filling step is a
@@ -75,7 +81,6 @@ def _maxmin_csr(at_indptr: IntP, at_indices: IntP, capacity_bps: F64, rate_cap_b
     """
     n_links = capacity_bps.shape[0]
     n_flows = rate_cap_bps.shape[0]
-    lengths = at_indptr[1:] - at_indptr[:-1]
     lmax = int(lengths.max()) if n_flows else 0
     if lmax == 0:  # no flow crosses a link: each is limited only by its cap (possibly infinite)
         return np.array(rate_cap_bps, dtype=np.float64)
@@ -315,17 +320,16 @@ class FlowNetwork:
         self._meta: dict[int, _Meta] = {}
         # Sending flows, one slot each, ascending fid.
         self._fid: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
-        self._rem: F64 = np.zeros(0)
-        self._sent: F64 = np.zeros(0)
-        self._cap: F64 = np.zeros(0)
-        self._lat: F64 = np.zeros(0)
+        # remaining bytes, bytes sent, rate cap (bit/s) and path latency (s) of each slot, as
+        # rows of one array (one take or concatenate per change); _rem ... _lat are its rows
+        self._f: F64 = np.zeros((4, 0))
+        self._rem, self._sent, self._cap, self._lat = self._f
         self._rate: F64 = np.zeros(0)
         self._t_sent: F64 = np.zeros(0)
         self._rate_fin: F64 = np.zeros(0)  # rates with inf as 0 (what a drain moves)
         self._i_next, self._t_next = 0, math.inf  # argmin of _t_sent and its value
         self._nz_link: IntP = np.zeros(0, dtype=np.intp)
         self._nz_len: IntP = np.zeros(0, dtype=np.intp)  # path length of each slot
-        self._nz_ptr: IntP = np.zeros(1, dtype=np.intp)
         # Changes not yet folded into the arrays (only ever made at time now_s).
         self._pending: dict[int, tuple[float, float, float, IntP]] = {}
         self._removed: list[int] = []
@@ -429,12 +433,13 @@ class FlowNetwork:
         paths: list[IntP] = []
         stalled = 0
         self._stalled = set()
+        ptr = self._nz_ptr
         for slot, fid in enumerate(self._fid.tolist()):
             meta = self._meta[fid]
             try:
                 links = self.router.path_links(meta.src, meta.dst, meta.key)
             except ValueError:  # cut off: keep the old path, which crosses a dead link
-                links = self._nz_link[self._nz_ptr[slot] : self._nz_ptr[slot + 1]]
+                links = self._nz_link[ptr[slot] : ptr[slot + 1]]
                 stalled += 1
                 self._stalled.add(fid)
             paths.append(np.asarray(links, dtype=np.intp))
@@ -442,7 +447,6 @@ class FlowNetwork:
             lengths = np.fromiter((p.size for p in paths), dtype=np.intp, count=len(paths))
             self._nz_link = np.concatenate(paths).astype(np.intp)
             self._nz_len = lengths
-            self._nz_ptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.intp)
         self._dirty = True
         return stalled
 
@@ -532,6 +536,13 @@ class FlowNetwork:
         return slot
 
     @property
+    def _nz_ptr(self) -> IntP:
+        """Start of each slot's path in ``_nz_link`` (and the end), shape (n_slots + 1,)."""
+        ptr = np.zeros(self._fid.size + 1, dtype=np.intp)
+        self._nz_len.cumsum(out=ptr[1:])
+        return ptr
+
+    @property
     def _nz_owner(self) -> IntP:
         """Slot of each entry of ``_nz_link``."""
         out: IntP = np.arange(self._fid.size, dtype=np.intp).repeat(self._nz_len)
@@ -550,31 +561,22 @@ class FlowNetwork:
             self._nz_link = self._nz_link[mask.repeat(self._nz_len)]
             self._nz_len = self._nz_len.take(keep)
             self._fid = self._fid.take(keep)
-            self._rem = self._rem.take(keep)
-            self._sent = self._sent.take(keep)
-            self._cap = self._cap.take(keep)
-            self._lat = self._lat.take(keep)
-            self._rate = self._rate.take(keep)
-            self._t_sent = self._t_sent.take(keep)
+            self._f = self._f.take(keep, axis=1)
             self._removed.clear()
         if self._pending:
             vals = list(self._pending.values())
             n_new = len(vals)
             self._fid = np.concatenate([self._fid, np.fromiter(self._pending, dtype=np.int64,
                                                                count=n_new)])
-            self._rem = np.concatenate([self._rem, [v[0] for v in vals]])
-            self._sent = np.concatenate([self._sent, np.zeros(n_new)])
-            self._cap = np.concatenate([self._cap, [v[1] for v in vals]])
-            self._lat = np.concatenate([self._lat, [v[2] for v in vals]])
-            self._rate = np.concatenate([self._rate, np.zeros(n_new)])
-            self._t_sent = np.concatenate([self._t_sent, np.full(n_new, math.inf)])
+            new = np.array([[v[0] for v in vals], [0.0] * n_new, [v[1] for v in vals],
+                            [v[2] for v in vals]], dtype=np.float64)
+            self._f = np.concatenate([self._f, new], axis=1)
             self._nz_link = np.concatenate([self._nz_link, *(v[3] for v in vals)]).astype(np.intp)
             self._nz_len = np.concatenate([self._nz_len, np.fromiter(
                 (v[3].size for v in vals), dtype=np.intp, count=n_new)])
             self._pending.clear()
-        ptr = np.zeros(self._fid.size + 1, dtype=np.intp)
-        self._nz_len.cumsum(out=ptr[1:])
-        self._nz_ptr = ptr
+        self._rem, self._sent, self._cap, self._lat = self._f
+        # _rate and _t_sent are stale until the recomputation that follows every fold
 
     def _refresh(self) -> None:
         """Recompute rates (and sending-end times) if the flow set changed since last time."""
@@ -583,13 +585,14 @@ class FlowNetwork:
         self._flush()
         self._dirty = False
         if self._fid.size == 0:
+            self._rate = self._rate_fin = self._t_sent = np.zeros(0)
             self._emit()
             return
         key = self._fid.tobytes()
         memo = self._memo
         rate = memo.pop(key, None)
         if rate is None:
-            rate = _maxmin_csr(self._nz_ptr, self._nz_link, self._capacity, self._cap)
+            rate = _maxmin_paths(self._nz_len, self._nz_link, self._capacity, self._cap)
         else:
             self.n_reused += 1
         if self.memo_size > 0:
