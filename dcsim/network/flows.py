@@ -48,6 +48,11 @@ _LEVEL_RTOL = 1e-12
 """Relative tolerance when comparing saturation levels, so that ties (up to rounding) freeze
 together; it cannot push a link above capacity by more than this fraction."""
 
+_MEMO_SIZE = 8
+"""Rate vectors kept per flow network, keyed by the sending flows' ids (most recent first):
+a pre-copy round that ends and the next round of the same migration that starts restore an
+earlier set of sending flows about a third of the time, whose rates need no new filling."""
+
 _TIME_RTOL = 1e-12
 """A flow whose last byte is due within this relative time of ``now`` counts as sent: absorbs
 rounding in ``now + (t - now)`` of event-driven clocks."""
@@ -58,34 +63,40 @@ def _time_tol(t: float) -> float:
 
 
 def _maxmin_csr(at_indptr: IntP, at_indices: IntP, capacity_bps: F64, rate_cap_bps: F64) -> F64:
-    """Max-min fair rates from the flow-major incidence (``at_indptr``, ``at_indices``).
+    """Max-min fair rates from the flow-major incidence (``at_indptr``, ``at_indices``)."""
+    return _maxmin_paths(at_indptr[1:] - at_indptr[:-1], at_indices, capacity_bps, rate_cap_bps)
+
+
+def _maxmin_paths(lengths: IntP, at_indices: IntP, capacity_bps: F64, rate_cap_bps: F64) -> F64:
+    """Max-min fair rates of flows whose paths (``lengths[i]`` links each) are concatenated in
+    ``at_indices``.
 
     Works on the links some flow crosses (renumbered) and on paths as a (path position, flow)
     matrix, shorter paths padded with a link that never binds, so that each filling step is a
     few whole-array operations. A link is a local bottleneck when no flow crossing it is bound
     lower elsewhere, tested flow by flow (``level > bound × (1 + tol)`` marks it loose): the same
     test as comparing its level with the lowest bound of its flows, since rounding is monotone.
-    Frozen loads are summed flow-major, in the order of the incidence.
+    Frozen loads are summed flow-major, in the order of the incidence. Flows are dropped as they
+    freeze by integer ``take`` (boolean masks cost several times more on these small arrays).
     """
     n_links = capacity_bps.shape[0]
     n_flows = rate_cap_bps.shape[0]
-    rates = np.zeros(n_flows, dtype=np.float64)
-    lengths = at_indptr[1:] - at_indptr[:-1]
     lmax = int(lengths.max()) if n_flows else 0
     if lmax == 0:  # no flow crosses a link: each is limited only by its cap (possibly infinite)
-        rates[:] = rate_cap_bps
-        return rates
+        return np.array(rate_cap_bps, dtype=np.float64)
     lmin = int(lengths.min())
     e_link = np.asarray(at_indices, dtype=np.intp)
+    rates = np.zeros(n_flows, dtype=np.float64)
     if lmin == 0:
         free = lengths == 0
         rates[free] = rate_cap_bps[free]
         ids = (~free).nonzero()[0]
-        lengths = lengths[ids]
+        lengths = lengths.take(ids)
         lmin = int(lengths.min())
+        caps = rate_cap_bps.take(ids)
     else:
         ids = np.arange(n_flows)
-    caps = rate_cap_bps[ids]
+        caps = rate_cap_bps
     capped = bool(np.isfinite(caps).any())
     m = ids.shape[0]
     # the links some flow crosses, renumbered 0..k-1; k pads shorter paths and never binds
@@ -94,9 +105,10 @@ def _maxmin_csr(at_indptr: IntP, at_indices: IntP, capacity_bps: F64, rate_cap_b
     remap = mark.cumsum()
     k = int(remap[-1])
     cap = np.empty(k + 1)
-    cap[:k] = capacity_bps[mark[:-1].nonzero()[0]]
+    cap[:k] = capacity_bps.take(mark[:-1].nonzero()[0])
     cap[k] = np.inf
-    e_link = remap[e_link] - 1
+    e_link = remap.take(e_link)
+    e_link -= 1
     if lmin == lmax:
         paths = e_link.reshape(m, lmax)
     else:
@@ -107,38 +119,42 @@ def _maxmin_csr(at_indptr: IntP, at_indices: IntP, capacity_bps: F64, rate_cap_b
     pos = paths.T.copy()  # (path position, flow)
     n_active = np.bincount(paths.ravel(), minlength=k + 1).astype(np.float64)
     frozen_load = np.zeros(k + 1, dtype=np.float64)
+    minimum = np.minimum
+    all_of = np.logical_and.reduce
     with np.errstate(divide="ignore", invalid="ignore"):
         while True:
             level = cap - frozen_load
             level /= n_active
             np.maximum(level, 0.0, out=level)
-            lv = level[pos]
+            lv = level.take(pos)
             # A flow's local bound: the lowest saturation level on its path, or its cap.
-            flow_min = lv.min(axis=0)
+            flow_min = minimum.reduce(lv, axis=0)
             if capped:
-                np.minimum(flow_min, caps, out=flow_min)
+                minimum(flow_min, caps, out=flow_min)
             bound = flow_min * (1.0 + _LEVEL_RTOL)
             loose = np.zeros(k + 1, dtype=bool)
             loose[pos[lv > bound]] = True
-            freeze: NDArray[np.bool_] = np.logical_not(loose[pos].all(axis=0))
+            freeze = all_of(loose.take(pos), axis=0)
+            np.logical_not(freeze, out=freeze)
             if capped:
                 freeze |= caps <= bound
             frozen = freeze.nonzero()[0]
             n_frozen = frozen.shape[0]
             if n_frozen == 0:  # pragma: no cover - the global minimum always freezes
                 raise RuntimeError("max-min filling made no progress (NaN capacity or cap?)")
-            at = flow_min[frozen]
-            rates[ids[frozen]] = at
+            at = flow_min.take(frozen)
+            rates[ids.take(frozen)] = at
             if n_frozen == m:
                 return rates
-            f_links = paths[frozen].ravel()  # flow-major, as the incidence
+            f_links = paths.take(frozen, axis=0).ravel()  # flow-major, as the incidence
             frozen_load += np.bincount(f_links, weights=at.repeat(lmax), minlength=k + 1)
             n_active -= np.bincount(f_links, minlength=k + 1)
-            keep = ~freeze
-            paths = paths[keep]
-            pos = pos[:, keep]
-            ids = ids[keep]
-            caps = caps[keep]
+            np.logical_not(freeze, out=freeze)
+            keep = freeze.nonzero()[0]
+            paths = paths.take(keep, axis=0)
+            pos = pos.take(keep, axis=1)
+            ids = ids.take(keep)
+            caps = caps.take(keep)
             m -= n_frozen
 
 
@@ -269,7 +285,13 @@ class FlowNetwork:
     link_bytes : ndarray of float64, shape (n_links,)
         Bytes carried by each directed link since construction.
     n_recomputations : int
-        Number of max-min rate recomputations so far.
+        Number of times the rates were recomputed because the set of sending flows changed.
+    memo_size : int
+        Most rate vectors kept for reuse (0: none, every change runs the filling).
+    n_reused : int
+        How many of those took the rates of an earlier identical set of sending flows (same
+        ids, so same paths, caps and order) instead of running the filling again: the filling
+        is a function of exactly that, so the rates are the same to the last bit.
     listeners : list of callables
         Called as ``listener(time_s, link_load_bps)`` whenever the rates change (and only then:
         the load is constant until the next call), e.g. by
@@ -287,21 +309,27 @@ class FlowNetwork:
         self.records: list[FlowRecord] = []
         self.link_bytes: F64 = np.zeros(topology.n_links, dtype=np.float64)
         self.n_recomputations = 0
+        self.n_reused = 0
+        # ids of the sending flows (bytes of the ascending fid array) -> their max-min rates;
+        # emptied whenever routes or capacities change
+        self._memo: dict[bytes, F64] = {}
+        self.memo_size = _MEMO_SIZE
         self.listeners: list[Callable[[float, F64], None]] = []
         self._capacity: F64 = topology.capacity_bps
         self._next_fid = 0
         self._meta: dict[int, _Meta] = {}
         # Sending flows, one slot each, ascending fid.
         self._fid: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
-        self._rem: F64 = np.zeros(0)
-        self._sent: F64 = np.zeros(0)
-        self._cap: F64 = np.zeros(0)
-        self._lat: F64 = np.zeros(0)
+        # remaining bytes, bytes sent, rate cap (bit/s) and path latency (s) of each slot, as
+        # rows of one array (one take or concatenate per change); _rem ... _lat are its rows
+        self._f: F64 = np.zeros((4, 0))
+        self._rem, self._sent, self._cap, self._lat = self._f
         self._rate: F64 = np.zeros(0)
         self._t_sent: F64 = np.zeros(0)
+        self._rate_fin: F64 = np.zeros(0)  # rates with inf as 0 (what a drain moves)
+        self._i_next, self._t_next = 0, math.inf  # argmin of _t_sent and its value
         self._nz_link: IntP = np.zeros(0, dtype=np.intp)
         self._nz_len: IntP = np.zeros(0, dtype=np.intp)  # path length of each slot
-        self._nz_ptr: IntP = np.zeros(1, dtype=np.intp)
         # Changes not yet folded into the arrays (only ever made at time now_s).
         self._pending: dict[int, tuple[float, float, float, IntP]] = {}
         self._removed: list[int] = []
@@ -401,15 +429,17 @@ class FlowNetwork:
         down = np.asarray(down, dtype=bool)
         self.router = Router(self.topology, ecmp=self.router.ecmp, down=down)
         self._capacity = np.where(down, 0.0, self.topology.capacity_bps)
+        self._memo.clear()
         paths: list[IntP] = []
         stalled = 0
         self._stalled = set()
+        ptr = self._nz_ptr
         for slot, fid in enumerate(self._fid.tolist()):
             meta = self._meta[fid]
             try:
                 links = self.router.path_links(meta.src, meta.dst, meta.key)
             except ValueError:  # cut off: keep the old path, which crosses a dead link
-                links = self._nz_link[self._nz_ptr[slot] : self._nz_ptr[slot + 1]]
+                links = self._nz_link[ptr[slot] : ptr[slot + 1]]
                 stalled += 1
                 self._stalled.add(fid)
             paths.append(np.asarray(links, dtype=np.intp))
@@ -417,7 +447,6 @@ class FlowNetwork:
             lengths = np.fromiter((p.size for p in paths), dtype=np.intp, count=len(paths))
             self._nz_link = np.concatenate(paths).astype(np.intp)
             self._nz_len = lengths
-            self._nz_ptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.intp)
         self._dirty = True
         return stalled
 
@@ -454,8 +483,7 @@ class FlowNetwork:
             if self._fid.size == 0:
                 self.now_s = now
                 break
-            i = int(np.argmin(self._t_sent))
-            t_next = float(self._t_sent[i])
+            t_next = self._t_next
             if t_next > now + _time_tol(now):
                 self._drain(now)
                 break
@@ -475,11 +503,11 @@ class FlowNetwork:
     def _drain(self, t: float) -> None:
         dt = t - self.now_s
         if dt > 0 and self._fid.size:
-            finite = np.isfinite(self._rate)
-            moved = np.where(finite, self._rate, 0.0) * (dt / 8.0)
+            moved = self._rate_fin * (dt / 8.0)
             self._sent += moved
-            rem = self._rem
-            self._rem = np.where(np.isfinite(rem), np.maximum(rem - moved, 0.0), rem)
+            rem = self._rem  # inf (persistent flows) stays inf: inf - finite = inf
+            rem -= moved
+            np.maximum(rem, 0.0, out=rem)
             if self._nz_link.size:
                 self.link_bytes += np.bincount(
                     self._nz_link, weights=moved.repeat(self._nz_len),
@@ -508,6 +536,13 @@ class FlowNetwork:
         return slot
 
     @property
+    def _nz_ptr(self) -> IntP:
+        """Start of each slot's path in ``_nz_link`` (and the end), shape (n_slots + 1,)."""
+        ptr = np.zeros(self._fid.size + 1, dtype=np.intp)
+        self._nz_len.cumsum(out=ptr[1:])
+        return ptr
+
+    @property
     def _nz_owner(self) -> IntP:
         """Slot of each entry of ``_nz_link``."""
         out: IntP = np.arange(self._fid.size, dtype=np.intp).repeat(self._nz_len)
@@ -520,36 +555,28 @@ class FlowNetwork:
             slots = self._fid.searchsorted(gone)
             if slots.max() >= self._fid.size or (self._fid[slots] != gone).any():
                 raise RuntimeError("flow removed twice or never added")  # pragma: no cover
-            keep = np.ones(self._fid.size, dtype=bool)
-            keep[slots] = False
-            self._nz_link = self._nz_link[keep.repeat(self._nz_len)]
-            self._nz_len = self._nz_len[keep]
-            self._fid = self._fid[keep]
-            self._rem = self._rem[keep]
-            self._sent = self._sent[keep]
-            self._cap = self._cap[keep]
-            self._lat = self._lat[keep]
-            self._rate = self._rate[keep]
-            self._t_sent = self._t_sent[keep]
+            mask = np.ones(self._fid.size, dtype=bool)
+            mask[slots] = False
+            keep = mask.nonzero()[0]  # integer take: cheaper than boolean masks here
+            self._nz_link = self._nz_link[mask.repeat(self._nz_len)]
+            self._nz_len = self._nz_len.take(keep)
+            self._fid = self._fid.take(keep)
+            self._f = self._f.take(keep, axis=1)
             self._removed.clear()
         if self._pending:
             vals = list(self._pending.values())
             n_new = len(vals)
             self._fid = np.concatenate([self._fid, np.fromiter(self._pending, dtype=np.int64,
                                                                count=n_new)])
-            self._rem = np.concatenate([self._rem, [v[0] for v in vals]])
-            self._sent = np.concatenate([self._sent, np.zeros(n_new)])
-            self._cap = np.concatenate([self._cap, [v[1] for v in vals]])
-            self._lat = np.concatenate([self._lat, [v[2] for v in vals]])
-            self._rate = np.concatenate([self._rate, np.zeros(n_new)])
-            self._t_sent = np.concatenate([self._t_sent, np.full(n_new, math.inf)])
+            new = np.array([[v[0] for v in vals], [0.0] * n_new, [v[1] for v in vals],
+                            [v[2] for v in vals]], dtype=np.float64)
+            self._f = np.concatenate([self._f, new], axis=1)
             self._nz_link = np.concatenate([self._nz_link, *(v[3] for v in vals)]).astype(np.intp)
             self._nz_len = np.concatenate([self._nz_len, np.fromiter(
                 (v[3].size for v in vals), dtype=np.intp, count=n_new)])
             self._pending.clear()
-        ptr = np.zeros(self._fid.size + 1, dtype=np.intp)
-        self._nz_len.cumsum(out=ptr[1:])
-        self._nz_ptr = ptr
+        self._rem, self._sent, self._cap, self._lat = self._f
+        # _rate and _t_sent are stale until the recomputation that follows every fold
 
     def _refresh(self) -> None:
         """Recompute rates (and sending-end times) if the flow set changed since last time."""
@@ -558,24 +585,39 @@ class FlowNetwork:
         self._flush()
         self._dirty = False
         if self._fid.size == 0:
+            self._rate = self._rate_fin = self._t_sent = np.zeros(0)
             self._emit()
             return
-        self._rate = _maxmin_csr(self._nz_ptr, self._nz_link, self._capacity, self._cap)
+        key = self._fid.tobytes()
+        memo = self._memo
+        rate = memo.pop(key, None)
+        if rate is None:
+            rate = _maxmin_paths(self._nz_len, self._nz_link, self._capacity, self._cap)
+        else:
+            self.n_reused += 1
+        if self.memo_size > 0:
+            if len(memo) >= self.memo_size:
+                del memo[next(iter(memo))]  # the least recently used
+            memo[key] = rate  # never written in place: shared with the memo
+        self._rate = rate
+        self._rate_fin = np.where(np.isfinite(rate), rate, 0.0)
         self.n_recomputations += 1
         self._emit()
         with np.errstate(divide="ignore", invalid="ignore"):
-            dt = self._rem * 8.0 / self._rate
+            dt = self._rem * 8.0 / rate
         dt = np.where(self._rem == 0, 0.0, dt)
         dt = np.where(np.isnan(dt), math.inf, dt)  # inf bytes at inf rate: never ends
-        self._t_sent = self.now_s + dt
+        t_sent = self.now_s + dt
+        self._t_sent = t_sent
+        i = int(t_sent.argmin())
+        self._i_next, self._t_next = i, float(t_sent[i])  # the first sending end (argmin)
 
     def _emit(self) -> None:
         """Tell the listeners the link loads from now on (rates just changed)."""
         if not self.listeners:
             return
         if self._fid.size:
-            rate = np.where(np.isfinite(self._rate), self._rate, 0.0)
-            load = np.bincount(self._nz_link, weights=rate.repeat(self._nz_len),
+            load = np.bincount(self._nz_link, weights=self._rate_fin.repeat(self._nz_len),
                                minlength=self._capacity.size).astype(np.float64)
         else:
             load = np.zeros(self._capacity.size)
@@ -592,9 +634,9 @@ class FlowNetwork:
         self._refresh()
         best: tuple[float, int] | None = None
         if self._fid.size:
-            i = int(np.argmin(self._t_sent))
-            if math.isfinite(self._t_sent[i]):
-                best = (float(self._t_sent[i]), int(self._fid[i]))
+            i, t = self._i_next, self._t_next
+            if math.isfinite(t):
+                best = (t, int(self._fid[i]))
         heap = self._in_flight
         while heap and (heap[0][1] not in self._meta):
             heapq.heappop(heap)
