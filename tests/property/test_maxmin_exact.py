@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
 
-from dcsim.network.flows import _maxmin_csr
+from dcsim.network.maxmin import _maxmin_csr
 
 F64 = NDArray[np.float64]
 IntP = NDArray[np.intp]
