@@ -494,7 +494,8 @@ class Simulation:
                 if np.isnan(self.start_s[g]):
                     self.start_s[g] = now
             touched.append(h)
-        if cloudsim_start and self.sc.written is not None and (decision < 0).any():
+        strict = self.sc.written is not None and self.sc.written.compat == "cloudsim"
+        if cloudsim_start and strict and (decision < 0).any():  # compat: CloudSim's broker stops
             raise ConfigError([Issue(
                 "guests", f"compat: cloudsim: {int((decision < 0).sum())} of {len(batch)} guests "
                 "fit on no host at t = 0 (CloudSim's broker would stop the simulation): use more "
