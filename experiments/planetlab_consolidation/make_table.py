@@ -5,7 +5,8 @@
 
 Reads one or more ``results.csv`` files written by ``run.py`` and writes, next to the first one,
 ``medians.csv``, ``medians.md`` and ``medians.png`` (grouped bars of median energy, migrations,
-SLAV and mean active hosts per policy, one bar per mode). ``--out DIR`` writes them elsewhere.
+SLAV and mean active hosts per policy, one bar per mode). ``--out DIR`` writes them elsewhere;
+``--modes`` picks the modes (default compat and default).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ MODES = ["compat", "default"]
 POLICIES = ["npa", "dvfs", "thr-mmt-0.8", "iqr-mmt-1.5", "mad-mmt-2.5", "lr-mmt-1.2",
             "lrr-mmt-1.2", "lr-mc-1.2", "lr-rs-1.2", "lr-mu-1.2"]
 MEDIAN_OF = ["energy_kwh", "migrations", "slatah", "pdm", "slav", "esv", "host_shutdowns",
-             "mean_active_hosts", "unmet_fraction", "wall_s"]
+             "mean_active_hosts", "unmet_fraction", "unserved_fraction", "wall_s"]
 
 
 def medians(df: pd.DataFrame) -> pd.DataFrame:
@@ -49,13 +50,15 @@ def _fmt(x: float, spec: str) -> str:
 def markdown(t: pd.DataFrame) -> str:
     """The medians as a Markdown table (SLA figures in %, SLAV in units of 10^-5)."""
     head = ("| mode | policy | days | energy kWh | migrations | SLATAH % | PDM % | SLAV ×10⁻⁵ "
-            "| ESV ×10⁻³ | host shutdowns | mean active hosts | unmet % | rejected (all days) |")
-    rows = [head, "|" + "---|" * 13]
+            "| ESV ×10⁻³ | host shutdowns | mean active hosts | unmet % | unserved % "
+            "| rejected (all days) |")
+    rows = [head, "|" + "---|" * 14]
     rows += ["| " + " | ".join([
         r.mode, f"`{r.policy}`", str(int(r.days)), _fmt(r.energy_kwh, ".1f"),
         _fmt(r.migrations, ",.0f"), _fmt(100 * r.slatah, ".2f"), _fmt(100 * r.pdm, ".4f"),
         _fmt(1e5 * r.slav, ".2f"), _fmt(1e3 * r.esv, ".2f"), _fmt(r.host_shutdowns, ",.0f"),
         _fmt(r.mean_active_hosts, ".0f"), _fmt(100 * r.unmet_fraction, ".4f"),
+        _fmt(100 * r.unserved_fraction, ".4f"),
         _fmt(r.rejected_total, ".0f"),
     ]) + " |" for r in t.itertuples(index=False)]
     return "\n".join(rows) + "\n"
@@ -98,8 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("results", nargs="+", help="results.csv file(s) written by run.py")
     ap.add_argument("--out", help="output folder (default: the first file's folder)")
+    ap.add_argument("--modes", default=",".join(MODES),
+                    help="modes to tabulate, comma list (cloudsim-like rows equal compat's)")
     args = ap.parse_args(argv)
     df = pd.concat([pd.read_csv(p, dtype={"day": str}) for p in args.results], ignore_index=True)
+    df = df[df["mode"].isin([m.strip() for m in args.modes.split(",") if m.strip()])]
     df = df.drop_duplicates(["mode", "day", "policy"], keep="last")
     out = Path(args.out) if args.out else Path(args.results[0]).parent
     out.mkdir(parents=True, exist_ok=True)
