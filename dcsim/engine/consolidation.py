@@ -35,7 +35,8 @@ from numpy.typing import NDArray
 
 from dcsim.engine import assumptions
 from dcsim.engine.extensions import EXTENSIONS
-from dcsim.engine.moves import reachable
+from dcsim.engine.moves import links_intact, reachable
+from dcsim.engine.receivers import Receivers
 from dcsim.kernels.capacity import EPS
 from dcsim.model.cluster import GuestStatus
 from dcsim.model.power import power_w
@@ -44,6 +45,8 @@ from dcsim.policies.overload import HostLoad, StaticThreshold, make_detector
 from dcsim.policies.selection import GuestView, make_selector
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from dcsim.config.consolidation import ConsolidationSpec
     from dcsim.engine.simulation import Simulation
     from dcsim.metrics.result import Result
@@ -80,6 +83,7 @@ class Consolidation:
         self.steps = 0
         self.planned = 0
         self.pruned = 0  # underload trials skipped by the memory bound (not in the summary)
+        self.hopeless = 0  # underload trials skipped: a guest fits no receiver (Receivers)
         self.cs_detector, self.cs_selector = build_policy(ps)  # CloudSim planner's own objects
         self._mig_bps: F64 | None = None
         self._live: NDArray[np.bool_] | None = None
@@ -87,6 +91,9 @@ class Consolidation:
 
     #: False: every underload trial runs (the reference for the memory bound in tests)
     prune: bool = True
+    #: False: underload trials scan all hosts per guest and run even when a guest fits no
+    #: receiver (the reference for :class:`~dcsim.engine.receivers.Receivers` in tests)
+    fast: bool = True
 
     def start(self, sim: Simulation) -> None:
         sim.tick_hooks.append(self.step)
@@ -265,19 +272,29 @@ class Consolidation:
             if need_live:
                 ok &= prof_live
             bound = _RamBound(sb)
+            # receivers per guest shape, kept up to date (not across failed links: reachability
+            # depends on the source)
+            recv = (Receivers(sb, st.awake & sb.awake & (sb.n_guests > 0) & ~over)
+                    if self.fast and links_intact(sim) else None)
+            allow = np.zeros(0, dtype=bool)
             for h in order[ok[order]].tolist():
                 if targets[h]:
                     continue
                 guests = list(st.members[h])
-                if self.prune and not bound.may_fit(h, guests, st.awake & ~over & ~sources):
+                if self.prune and not bound.may_fit(h, guests,
+                                                    lambda: st.awake & ~over & ~sources):
                     self.pruned += 1  # would fail on memory: skipping it is exact (_RamBound)
                     continue
-                allow = st.awake & (sb.n_guests > 0) & ~over & ~sources
-                allow[h] = False
+                if recv is not None and recv.hopeless(h, guests):
+                    self.hopeless += 1  # would fail: skipping it is exact (Receivers)
+                    continue
+                if recv is None:
+                    allow = st.awake & (sb.n_guests > 0) & ~over & ~sources
+                    allow[h] = False
                 trial: list[tuple[int, int]] = []
                 saved = _save(sb, work, h, self.hadd)
                 for g in sorted(guests, key=lambda x: -float(sim.raw_want[x])):
-                    dst = self._pabfd(sb, g, allow, work, wake=False, saved=saved)
+                    dst = self._pabfd(sb, g, allow, work, wake=False, saved=saved, recv=recv)
                     if dst < 0:
                         break
                     trial.append((g, dst))
@@ -285,6 +302,8 @@ class Consolidation:
                     moves += trial
                     sources[h] = True
                     bound.clear()
+                    if recv is not None:
+                        recv.commit(h)
                     for _, d in trial:
                         targets[d] = True
                 else:  # undo exactly (restoring values, not subtracting: no rounding drift)
@@ -292,6 +311,8 @@ class Consolidation:
                         sb.mig_dst[g] = -1
                         sb.dst_ram[g] = sb.dst_disk[g] = 0.0
                     _restore(sb, work, saved, self.hadd)
+                    if recv is not None:
+                        recv.discard()
 
         self._start(moves)
 
@@ -307,20 +328,26 @@ class Consolidation:
             self.sim.migrate(g, dst, self.spec.migration)
 
     def _pabfd(self, sb: Any, g: int, allowed: NDArray[np.bool_], work: F64,
-               wake: bool = True, saved: Saved | None = None) -> int:
+               wake: bool = True, saved: Saved | None = None,
+               recv: Receivers | None = None) -> int:
         """Feasible host with the least power increase for guest ``g``; -1 if none.
 
         Reserves the choice in the sandbox ``sb`` and moves the guest's load in ``work``; with
-        ``saved``, first records the chosen host's values so that a trial can be undone.
+        ``saved``, first records the chosen host's values so that a trial can be undone. With
+        ``recv`` (an underload trial, ``wake`` False), the candidates are its receivers that
+        ``g`` fits on (the same ids as ``allowed`` would give) and ``allowed`` is not read.
         """
         sim = self.sim
         src = int(sb.host_of[g])
-        ok = allowed & reachable(sim, src)  # not across failed links
-        ok[src] = False
-        if not wake:
-            ok &= sb.awake
-        idx = np.flatnonzero(ok)
-        idx = idx[sb.feasible(g, at=idx)]  # the same test as over all hosts, element-wise
+        if recv is not None:
+            idx = recv.candidates(g, src)
+        else:
+            ok = allowed & reachable(sim, src)  # not across failed links
+            ok[src] = False
+            if not wake:
+                ok &= sb.awake
+            idx = np.flatnonzero(ok)
+            idx = idx[sb.feasible(g, at=idx)]  # the same test as over all hosts, element-wise
         if not idx.shape[0]:
             return -1
         cap = sb.cap_mips[idx]
@@ -345,6 +372,8 @@ class Consolidation:
         if saved is not None and dst not in saved:
             saved.update(_save(sb, work, dst, self.hadd))
         sb.begin_migration(g, dst)
+        if recv is not None:
+            recv.reserved(dst)
         work[dst] += sim.raw_want[g]
         work[src] -= sim.raw_want[g]
         self.hadd[dst] += self.graw[g] / sb.cap_mips[dst]
@@ -372,14 +401,16 @@ class _RamBound:
         """Forget the slots (free memory or the receivers changed)."""
         self.slots.clear()
 
-    def may_fit(self, h: int, guests: list[int], receivers: NDArray[np.bool_]) -> bool:
+    def may_fit(self, h: int, guests: list[int],
+                receivers: Callable[[], NDArray[np.bool_]]) -> bool:
+        """``receivers()``: the receivers' mask, asked for only when the slots are computed."""
         sb = self.sb
         if not sb.hold or not guests:
             return True
         m = float(np.min(sb.gram[guests]))
         hit = self.slots.get(m)
         if hit is None:
-            take = receivers & (sb.n_guests > 0)
+            take = receivers() & (sb.n_guests > 0)
             k = np.where(take, ram_slots(sb.ram - sb.used_ram, sb.ram, m + sb.mem_overhead),
                          0.0)
             hit = self.slots[m] = (k, float(k.sum()))

@@ -58,6 +58,12 @@ def migrate(sim: Simulation, g: int, dst: int, spec: Any) -> simpy.Process | Non
     return proc
 
 
+def links_intact(sim: Simulation) -> bool:
+    """Whether no network link is down now (every host reaches every other)."""
+    net = sim._network
+    return net is None or not net.any_down
+
+
 def reachable(sim: Simulation, src: int) -> NDArray[np.bool_]:
     """(n_hosts,) hosts a migration from ``src`` can reach now (all while no link is down)."""
     net = sim._network
