@@ -90,6 +90,7 @@ class CloudSimState:
         self._order_key = -1
         self._inc: tuple[I64, I64] | None = None
         self._order: I64 = np.zeros(0, dtype=np.intp)
+        self.full_at = -1.0  # last instant at which every host was settled and re-shared
 
     def incoming_arrays(self) -> tuple[I64, I64]:
         """Guests migrating in and their destinations, in start order (cached)."""
@@ -112,6 +113,11 @@ class CloudSimState:
             self._order = np.asarray(flat, dtype=np.intp)
             self._order_key = st.version
         return self._order
+
+    @staticmethod
+    def members_in_order(st: Any, hosts: I64) -> I64:
+        """Guests on ``hosts`` (sorted), host by host, each host's in list order."""
+        return np.asarray([g for h in hosts.tolist() for g in st.members[h]], dtype=np.intp)
 
 
 def _cs(sim: Simulation) -> CloudSimState:
@@ -202,6 +208,7 @@ def datacenter_update(sim: Simulation, *, periodic: bool) -> None:
         cs.started = True
         cs.e_last = 0.0 if a.energy == "cloudsim-npa" else now  # NPA charges from t = 0
     sim._share(all_hosts, guests)
+    cs.full_at = now
     if not cs.started:
         return
     if periodic:
@@ -249,6 +256,27 @@ def share_all(sim: Simulation) -> None:
     guests = sim.guests_on(all_hosts)
     sim._settle(all_hosts, guests)
     sim._share(all_hosts, guests)
+    _cs(sim).full_at = sim.env.now
+
+
+def reshare(sim: Simulation, hosts: set[int]) -> None:
+    """``share_all`` after changes at ``now`` that touched only ``hosts``.
+
+    If every host was settled and re-shared at this instant already (``full_at``), only
+    ``hosts`` are: settling the others again would add rates × 0, and a share depends only on
+    the host's state, so their rates, powers and state-history entries (replaced at an already
+    recorded time, ``StateHistoryRecorder``) come out the same; the guests are taken in list
+    order, the order of the full update's sums. Otherwise every host is re-shared.
+    """
+    cs = _cs(sim)
+    if cs.full_at != sim.env.now:
+        share_all(sim)
+        return
+    h = np.asarray(sorted(hosts), dtype=np.intp)
+    if h.shape[0]:
+        guests = cs.members_in_order(sim.state, h)
+        sim._settle(h, guests)
+        sim._share(h, guests)
 
 
 # ------------------------------------------------------------------------------ migrations
@@ -263,9 +291,11 @@ def start_migrations(sim: Simulation, moves: list[tuple[int, int]]) -> int:
     st, cs = sim.state, _cs(sim)
     groups: dict[float, list[tuple[int, int]]] = {}
     touched: set[int] = set()
+    aborted: set[int] = set()  # hosts of guests whose first move was aborted
     started = 0
     for g, dst in moves:
         if st.mig_dst[g] >= 0:  # moved twice in one step (CloudSim's quirk): it ends on
+            aborted.update((int(st.host_of[g]), int(st.mig_dst[g])))
             st.abort_migration(g)  # the second target; the first keeps its share until then
         if (st.status[g] != RUNNING or st.host_of[g] < 0 or st.host_of[g] == dst
                 or not st.fits(g, dst)):
@@ -286,7 +316,7 @@ def start_migrations(sim: Simulation, moves: list[tuple[int, int]]) -> int:
         started += 1
     cs.mig_started += started
     if sim.assume.updates == "datacenter":
-        share_all(sim)
+        reshare(sim, touched | aborted)
     else:
         update_hosts(sim, touched)
     for delay in sorted(groups):
@@ -344,7 +374,7 @@ def _complete(sim: Simulation, delay: float, group: list[tuple[int, int]],
                 if st.awake[h] and st.n_guests[h] == 0 and not st.failed[h]:
                     st.awake[h] = False
                     sim.shutdown_gaps.append(now - float(sim.awake_since[h]))
-        share_all(sim)
+        reshare(sim, {*srcs, *(d for _, d in group)})
         if sim.assume.zero_demand == "drop":
             all_hosts = np.arange(st.n_hosts, dtype=np.intp)
             drop_idle(sim, sim.guests_on(all_hosts))

@@ -50,6 +50,10 @@ def sweep_cmd(
         "--overwrite", help="if --out holds a different sweep, delete its results first")] = False,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="validate every point and list them; run and write nothing")] = False,
+    allow_rejections: Annotated[bool, typer.Option(
+        "--allow-rejections",
+        help="run points although some trace-sized guests fit on no host (they are rejected "
+        "and counted in guests_rejected)")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar or table")] = False,
 ) -> None:
     """Run every point of a config's sweep section, resumably, and summarise the replications.
@@ -72,7 +76,8 @@ def sweep_cmd(
 
     overrides = list(set_ or [])
     if dry_run:
-        plan = _guard(lambda: plan_sweep(config, overrides))
+        plan = _guard(lambda: plan_sweep(config, overrides,
+                                         allow_rejections=allow_rejections))
         _print_plan(plan)
         return
 
@@ -102,7 +107,8 @@ def sweep_cmd(
         try:
             return run_sweep(config, out_dir, executor=executor, workers=workers,
                              scheduler=scheduler, overrides=overrides, retry_errors=retry_errors,
-                             overwrite=overwrite, on_start=on_start, on_run=on_run)
+                             overwrite=overwrite, allow_rejections=allow_rejections,
+                             on_start=on_start, on_run=on_run)
         finally:
             progress.stop()
 

@@ -77,6 +77,8 @@ class RunTask:
     config : the raw run config (seed set); validated again in the worker.
     config_hash : hash of the point config without its seed.
     source : the config file's path (relative trace paths are resolved against its folder).
+    allow_rejections : run although trace-sized guests fit on no host (they are rejected and
+        counted), as ``dcsim run --allow-rejections``.
     """
 
     key: str
@@ -88,6 +90,7 @@ class RunTask:
     config: dict[str, Any]
     config_hash: str
     source: str | None
+    allow_rejections: bool = False
 
 
 def _short_traceback() -> str:
@@ -122,7 +125,8 @@ def execute(task: RunTask) -> dict[str, Any]:
         from dcsim.api import run
         from dcsim.validate import parse_config
 
-        sc = parse_config(task.config, source=task.source)
+        sc = parse_config(task.config, source=task.source,
+                          allow_rejections=task.allow_rejections)
         scenario_id = sc.scenario_id
         metrics = dict(run(sc).summary)
         status, error = "ok", None

@@ -66,15 +66,23 @@ def default_out(plan: SweepPlan) -> Path:
 
 
 def plan_sweep(config: str | Path | dict[str, Any] | None,
-               overrides: list[str] | None = None) -> SweepPlan:
-    """Expand and validate a sweep from a YAML path, a raw dict or ``None`` (the default config)."""
+               overrides: list[str] | None = None, *,
+               allow_rejections: bool = False) -> SweepPlan:
+    """Expand and validate a sweep from a YAML path, a raw dict or ``None`` (the default config).
+
+    ``allow_rejections`` accepts points whose trace-sized guests fit on no host (they are
+    rejected on arrival and counted, ``guests_rejected``); without it such a point is refused.
+    """
+    import functools
+
     from dcsim.validate import parse_config
 
+    parse = functools.partial(parse_config, allow_rejections=allow_rejections)
     if isinstance(config, dict):
         from dcsim.config.load import apply_overrides
 
-        return expand_sweep(apply_overrides(config, overrides or []), parse=parse_config)
-    return load_sweep(None if config is None else str(config), overrides, parse=parse_config)
+        return expand_sweep(apply_overrides(config, overrides or []), parse=parse)
+    return load_sweep(None if config is None else str(config), overrides, parse=parse)
 
 
 def points_table(plan: SweepPlan) -> pd.DataFrame:
@@ -85,11 +93,13 @@ def points_table(plan: SweepPlan) -> pd.DataFrame:
                                        "config_hash", "seed"])
 
 
-def tasks_of(plan: SweepPlan, skip: set[str] | None = None) -> list[RunTask]:
+def tasks_of(plan: SweepPlan, skip: set[str] | None = None, *,
+             allow_rejections: bool = False) -> list[RunTask]:
     """The plan's runs as executor tasks, point-major, without the keys in ``skip``."""
     skip = skip or set()
     return [RunTask(r.key, r.point.index, r.point.point_id, r.replication, r.seed,
-                    dict(r.point.params), r.config(), r.point.config_hash, plan.source)
+                    dict(r.point.params), r.config(), r.point.config_hash, plan.source,
+                    allow_rejections)
             for r in plan.runs() if r.key not in skip]
 
 
@@ -133,6 +143,7 @@ def run_sweep(
     overrides: list[str] | None = None,
     retry_errors: bool = False,
     overwrite: bool = False,
+    allow_rejections: bool = False,
     on_start: Callable[[SweepPlan, int, int], None] | None = None,
     on_run: Callable[[dict[str, Any]], None] | None = None,
 ) -> SweepOutcome:
@@ -148,6 +159,8 @@ def run_sweep(
     overrides : ``dotted.path=value`` strings applied before expansion (part of the sweep hash).
     retry_errors : run failed runs again instead of keeping their error rows.
     overwrite : delete a different sweep's results in ``out`` instead of refusing.
+    allow_rejections : run points whose trace-sized guests fit on no host (rejected and
+        counted) instead of refusing the sweep; not part of the sweep's identity.
     on_start : called with ``(plan, total runs, runs to do)`` before the first run.
     on_run : called with each finished run's row.
 
@@ -165,13 +178,14 @@ def run_sweep(
     ex = make_executor(executor, workers, scheduler)
     ex.start()  # processes: the workers spawn and import while the sweep is checked
     try:
-        plan = plan_sweep(config, overrides)
+        plan = plan_sweep(config, overrides, allow_rejections=allow_rejections)
         root = Path(out) if out is not None else default_out(plan)
         sweep_yaml = yaml.safe_dump(plan.raw, sort_keys=False).encode("utf-8")
         store = SweepStore.open(root, _manifest(plan), overwrite=overwrite,
                                 extra_files={"sweep.yaml": sweep_yaml})
         try:  # the store holds the folder's lock until close()
-            return _run_open(store, plan, ex, retry_errors, on_start, on_run, t0)
+            return _run_open(store, plan, ex, retry_errors, on_start, on_run, t0,
+                             allow_rejections)
         finally:
             store.close()
     finally:
@@ -180,14 +194,15 @@ def run_sweep(
 
 def _run_open(store: SweepStore, plan: SweepPlan, ex: Any, retry_errors: bool,
               on_start: Callable[[SweepPlan, int, int], None] | None,
-              on_run: Callable[[dict[str, Any]], None] | None, t0: float) -> SweepOutcome:
+              on_run: Callable[[dict[str, Any]], None] | None, t0: float,
+              allow_rejections: bool) -> SweepOutcome:
     params = list(plan.param_names)
     store.write_points(points_table(plan))
     expected = {r.key: (r.seed, r.point.config_hash) for r in plan.runs()}
     done = store.finished(retry_errors, expected)
     if done:
         finalize(store, params, expected)  # a resumed sweep starts from a consistent runs.parquet
-    tasks = tasks_of(plan, done)
+    tasks = tasks_of(plan, done, allow_rejections=allow_rejections)
     if on_start is not None:
         on_start(plan, plan.n_runs, len(tasks))
     ran = errors = 0

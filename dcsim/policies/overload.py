@@ -491,6 +491,16 @@ class LocalRegression(_HistoryDetector):
         unsure = ~short & (np.abs(pred - 1.0) <= _LR_GUARD)
         return over, unsure
 
+    def screen_one(self, f0: float, f1: float, util: float, history_len: int,
+                   max_migration_s: float, interval_s: float) -> tuple[bool, bool]:
+        """One row of :meth:`screen_features` in Python floats (the same operations in the
+        same order, so the same decisions); ``max_migration_s / interval_s`` must be finite."""
+        if history_len < LR_POINTS:
+            return util > FALLBACK_THRESHOLD, False
+        horizon = LR_POINTS + math.ceil(max_migration_s / interval_s)
+        pred = self.safety * (f0 + (horizon - 5.5) * f1)
+        return pred >= 1.0, abs(pred - 1.0) <= _LR_GUARD
+
     def overloaded_one(self, util: float, history: Sequence[float], max_migration_s: float,
                        interval_s: float) -> bool:
         """Scalar form of :meth:`overloaded` (exact CloudSim arithmetic)."""

@@ -20,6 +20,7 @@ Imports numpy, dcsim.policies.{overload, registry}.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -310,6 +311,8 @@ class PowerAwareBestFit:
         if self.thr is not None:
             bad = test & ((w.reqsum.take(idx) + r) / T > self.thr)
             diff[bad] = np.inf
+        elif self.cheap and self._one_ok(w):
+            return self._lazy(w, v, r, idx, diff, test, ordered, self._screen_one)
         elif self.cheap:
             tpos = test.nonzero()[0]
             if tpos.size:
@@ -345,6 +348,25 @@ class PowerAwareBestFit:
             hist = np.zeros((hosts.size, 0))
         return np.asarray(det.overloaded(HostLoad(util, hist, hl, mig, w.interval)))
 
+    def _one_ok(self, w: _Work) -> bool:
+        """Whether :meth:`_screen_one` may test hosts one by one in this working state."""
+        return (w.feat_fn is not None and hasattr(self.detector, "screen_one")
+                and w.bw > 0.0 and w.interval > 0.0)
+
+    def _screen_one(self, w: _Work, v: int, r: float, h: int) -> bool:
+        """:meth:`_tests` for one host in Python floats: the same operations on the same values
+        (IEEE arithmetic rounds each one the same way), so the same decision."""
+        util = (float(w.reqsum[h]) + r) / float(w.T[h])
+        hl = max(int(w.hlen[h]), int(w.vlen[v]))
+        mig = max(float(w.maxram[h]), float(w.ram[v])) / w.bw
+        if not math.isfinite(mig / w.interval):
+            return bool(self._tests(w, v, r, np.asarray([h], dtype=np.intp))[0])
+        tt = int(w.ttype[h])
+        f0 = float(w.F[h, 0]) + float(w.ftab[tt, v, 0])
+        f1 = float(w.F[h, 1]) + float(w.ftab[tt, v, 1])
+        bad, unsure = self.detector.screen_one(f0, f1, util, hl, mig, w.interval)
+        return self._exact(w, v, r, h) if unsure else bool(bad)
+
     def _exact(self, w: _Work, v: int, r: float, h: int) -> bool:
         """Exact trial test: is host ``h`` overloaded once guest ``v`` is added?"""
         det = self.detector
@@ -360,8 +382,11 @@ class PowerAwareBestFit:
         return bool(det.overloaded(load1)[0])
 
     def _lazy(self, w: _Work, v: int, r: float, idx: NDArray[np.intp], diff: F64,
-              test: B, ordered: bool = True) -> int:
-        """Test the best candidates one by one (CloudSim's first-minimum order)."""
+              test: B, ordered: bool = True, check: Any = None) -> int:
+        """Test the best candidates one by one (CloudSim's first-minimum order) with ``check``
+        (default :meth:`_exact`): the first that passes is the one that the vectorized tests
+        followed by one minimum would pick, lowest increase, then lowest id."""
+        check = self._exact if check is None else check
         while True:
             j = int(diff.argmin())
             d = diff[j]
@@ -370,7 +395,7 @@ class PowerAwareBestFit:
             if not ordered:  # the lowest id among equal increases
                 j = int(np.flatnonzero(diff == d)[int(idx.compress(diff == d).argmin())])
             h = int(idx[j])
-            if not test[j] or not self._exact(w, v, r, h):
+            if not test[j] or not check(w, v, r, h):
                 return h
             diff[j] = np.inf
 

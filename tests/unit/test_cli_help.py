@@ -32,6 +32,7 @@ MUST_SHOW = {
     "run": ["--out", "-o", "--seed", "--set", "-s", "--quiet", "-q", "--check", "--overwrite",
             "--allow-rejections", "Simulate a config and write its results folder."],
     "sweep": ["--out", "--executor", "--workers", "--scheduler", "--retry-errors", "--dry-run",
+              "--allow-rejections",
               "Running the same command again resumes: finished runs are skipped."],
     "traces import": ["bitbrains", "planetlab", "google", "csv"],
 }

@@ -91,3 +91,26 @@ def test_cli_exit_2_then_warning_with_allow_rejections(tmp_path: Path) -> None:
     res = runner.invoke(app, ["run", path, "--out", str(out), "-q", "--allow-rejections"])
     assert res.exit_code == 0, res.output
     assert "warning" in res.output
+
+
+def test_sweep_refuses_then_runs_with_allow_rejections(tmp_path: Path) -> None:
+    # the same 5-VM excerpt on R740s (VM 0 never fits), swept over two placements: without the
+    # flag the sweep is refused before anything is written; with it every run rejects exactly
+    # VM 0 in the workers (which validate the config again) and places the other 4
+    import pandas as pd
+
+    cfg = _cfg(sweep={"grid": {"placement.name": ["first_fit", "best_fit"]}})
+    path = str(_write(tmp_path, cfg))
+    out = tmp_path / "sw"
+    res = runner.invoke(app, ["sweep", path, "--out", str(out), "-e", "serial", "-q"])
+    assert res.exit_code == 2, res.output
+    assert "guests[0]" in res.output
+    assert "Traceback" not in res.output
+    assert not out.exists()
+    res = runner.invoke(app, ["sweep", path, "--out", str(out), "-e", "serial", "-q",
+                              "--allow-rejections"])
+    assert res.exit_code == 0, res.output
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert list(runs["status"]) == ["ok", "ok"]
+    assert list(runs["guests_rejected"]) == [1, 1]
+    assert list(runs["guests_placed"]) == [4, 4]

@@ -198,3 +198,32 @@ def test_lr_features_screen_agrees() -> None:
     over, unsure = lr.screen_features(lr.features(h), util, lens, mig, 300.0)
     exact = lr.overloaded(HostLoad(util, h, lens, mig, 300.0))
     np.testing.assert_array_equal(over[~unsure], exact[~unsure])
+
+
+def test_lr_screen_one_matches_screen_features_row_by_row() -> None:
+    # PABFD tests trial hosts one at a time with screen_one (dcsim.policies.pabfd._screen_one); it
+    # must decide every row exactly as the vectorized screen: same over flag, same unsure flag.
+    # Rows: short histories (fallback 0.7 rule), migration times that change the horizon, and
+    # predictions pushed to within the guard of 1.0.
+    rng = np.random.default_rng(7)
+    lr = LocalRegression()
+    n = 400
+    h = rng.uniform(0.0, 0.9, (n, 30))
+    lens = np.full(n, 30, dtype=np.int64)
+    lens[:40] = rng.integers(0, 10, 40)
+    util = rng.uniform(0, 1, n)
+    mig = rng.uniform(0.0, 900.0, n)
+    util[0], lens[0] = 0.7, 5  # the fallback's edge: 0.7 is not overloaded
+    f = lr.features(h)
+    horizon = 10 + np.ceil(mig / 300.0)
+    # scale rows 40..99 so that their prediction is 1.0 (up to rounding): unsure rows
+    p = lr.safety * (f[:, 0] + (horizon - 5.5) * f[:, 1])
+    f[40:100] /= p[40:100, None]
+    over, unsure = lr.screen_features(f, util, lens, mig, 300.0)
+    assert unsure[40:100].any()
+    assert over.any()
+    assert not over.all()
+    for i in range(n):
+        got = lr.screen_one(float(f[i, 0]), float(f[i, 1]), float(util[i]), int(lens[i]),
+                            float(mig[i]), 300.0)
+        assert got == (bool(over[i]), bool(unsure[i])), i
