@@ -31,3 +31,37 @@ def configs(draw: st.DrawFn) -> dict[str, Any]:
         "consolidation": {"policy": draw(st.sampled_from(["thr-mmt-0.8", "thr-mu-0.6",
                                                           "mad-mmt-2.5"]))},
     }
+
+
+def run_patched(cfg: dict[str, Any], **flags: bool) -> tuple[Any, ...]:
+    """Run ``cfg`` with ``Consolidation`` class flags set (``prune``, ``fast``); returns
+    ``()`` for a config dcsim refuses, else (summary repr without wall times, migrations table
+    as lists, the Consolidation extension, the moves planned per step)."""
+    import pytest
+
+    import dcsim
+    from dcsim.engine import consolidation
+    from dcsim.engine.simulation import Simulation
+
+    try:
+        sc = dcsim.api._scenario(cfg, None, allow_rejections=True)
+    except dcsim.ConfigError:  # e.g. a guest larger than every host
+        return ()
+    planned: list[list[tuple[int, int]]] = []
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in flags.items():
+            mp.setattr(consolidation.Consolidation, name, value)
+        start = consolidation.Consolidation._start
+
+        def record(self: Any, moves: list[tuple[int, int]]) -> None:
+            planned.append(list(moves))
+            start(self, moves)
+
+        mp.setattr(consolidation.Consolidation, "_start", record)
+        sim = Simulation(sc, check_invariants=True)
+        res = sim.run()
+    cons = next(e for e in sim.extensions if type(e).__name__ == "Consolidation")
+    summary = repr(sorted((k, v) for k, v in res.summary.items() if "wall" not in k
+                          and not k.endswith("_per_s")))
+    mig = res.tables.get("migrations")
+    return summary, None if mig is None else mig.to_dict("list"), cons, planned

@@ -11,29 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from hypothesis import event, given, settings
-from ram_bound_configs import configs
-
-import dcsim
-from dcsim.engine import consolidation
-from dcsim.engine.simulation import Simulation
+from ram_bound_configs import configs, run_patched
 
 
 def _run(cfg: dict[str, Any], prune: bool) -> tuple[Any, ...]:
-    try:
-        sc = dcsim.api._scenario(cfg, None, allow_rejections=True)
-    except dcsim.ConfigError:  # e.g. a guest larger than every host
+    out = run_patched(cfg, prune=prune)
+    if not out:
         return ()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(consolidation.Consolidation, "prune", prune)
-        sim = Simulation(sc, check_invariants=True)
-        res = sim.run()
-    cons = next(e for e in sim.extensions if type(e).__name__ == "Consolidation")
-    summary = repr(sorted((k, v) for k, v in res.summary.items() if "wall" not in k
-                          and not k.endswith("_per_s")))
-    mig = res.tables.get("migrations")
-    return summary, None if mig is None else mig.to_dict("list"), cons.pruned
+    summary, mig, cons, _ = out
+    return summary, mig, cons.pruned
 
 
 @settings(max_examples=60, deadline=None)

@@ -10,38 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from hypothesis import event, given, settings
-from ram_bound_configs import configs
-
-import dcsim
-from dcsim.engine import consolidation
-from dcsim.engine.simulation import Simulation
+from ram_bound_configs import configs, run_patched
 
 
 def _run(cfg: dict[str, Any], fast: bool) -> tuple[Any, ...]:
-    try:
-        sc = dcsim.api._scenario(cfg, None, allow_rejections=True)
-    except dcsim.ConfigError:  # e.g. a guest larger than every host
+    out = run_patched(cfg, prune=False, fast=fast)
+    if not out:
         return ()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(consolidation.Consolidation, "prune", False)
-        mp.setattr(consolidation.Consolidation, "fast", fast)
-        planned: list[list[tuple[int, int]]] = []
-        start = consolidation.Consolidation._start
-
-        def record(self: Any, moves: list[tuple[int, int]]) -> None:
-            planned.append(list(moves))
-            start(self, moves)
-
-        mp.setattr(consolidation.Consolidation, "_start", record)
-        sim = Simulation(sc, check_invariants=True)
-        res = sim.run()
-    cons = next(e for e in sim.extensions if type(e).__name__ == "Consolidation")
-    summary = repr(sorted((k, v) for k, v in res.summary.items() if "wall" not in k
-                          and not k.endswith("_per_s")))
-    mig = res.tables.get("migrations")
-    return (planned, summary, None if mig is None else mig.to_dict("list")), cons.hopeless
+    summary, mig, cons, planned = out
+    return (planned, summary, mig), cons.hopeless
 
 
 @settings(max_examples=60, deadline=None)
