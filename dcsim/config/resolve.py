@@ -99,14 +99,28 @@ class Scenario:
         return (self.written or self.config).model_dump(mode="json")
 
     def resolved_json(self) -> dict[str, Any]:
-        """The effective catalog entries this scenario uses (for the results folder)."""
+        """The effective catalog entries this scenario uses (for the results folder).
+
+        Each distinct host model is written once under ``host_models`` (keyed by the first group
+        name that uses it; ``name#2`` … when groups of one name differ) and host groups refer to
+        it by key, so a layout of many small groups (``compat: cloudsim`` interleaves hosts one
+        by one) does not repeat the power table of every host.
+        """
+        models: dict[str, dict[str, Any]] = {}
+        groups = []
+        for g in self.host_groups:
+            dump = g.model.model_dump(mode="json")
+            key, n = g.name, 1
+            while key in models and models[key] != dump:
+                n += 1
+                key = f"{g.name}#{n}"
+            models.setdefault(key, dump)
+            groups.append({"name": g.name, "count": g.count, "datacenter": g.datacenter,
+                           "virtualization": g.profile_name, "cpu_overcommit": g.cpu_overcommit,
+                           "model": key})
         return {
-            "host_groups": [
-                {"name": g.name, "count": g.count, "datacenter": g.datacenter,
-                 "virtualization": g.profile_name, "cpu_overcommit": g.cpu_overcommit,
-                 "model": g.model.model_dump(mode="json")}
-                for g in self.host_groups
-            ],
+            "host_models": models,
+            "host_groups": groups,
             "guest_groups": [
                 {"name": g.name, "count": g.spec.count, "type": g.type.model_dump(mode="json")}
                 for g in self.guest_groups
