@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import resource
-import subprocess
 import sys
 import time
 from typing import Any
+
+from _child import best_of
 
 
 def config() -> dict[str, Any]:
@@ -65,15 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         print(json.dumps(child()))
         return 0
-    best, row = math.inf, {}
-    for _ in range(max(1, args.repeat)):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        proc = subprocess.run([sys.executable, __file__, "--child"], check=True,
-                              capture_output=True, text=True)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-        if cpu < best:
-            best, row = cpu, json.loads(proc.stdout.strip().splitlines()[-1])
+    best, row = best_of([sys.executable, __file__, "--child"], args.repeat)
     print(f"dense day (fat-tree k=16, 1,024 hosts, 5,000 guests, thr-mmt-0.8): "
           f"CPU {best:.2f} s (best of {max(1, args.repeat)}), wall {row['wall_s']:.2f} s, "
           f"peak {row['peak_mb']:.0f} MB")

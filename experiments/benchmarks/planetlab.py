@@ -30,12 +30,13 @@ import argparse
 import json
 import math
 import resource
-import subprocess
 import sys
 import time
 import tracemalloc
 from pathlib import Path
 from typing import Any
+
+from _child import best_of
 
 REPO = Path(__file__).resolve().parents[2]
 VMS_PER_SCALE, HOSTS_PER_SCALE = 1052, 800
@@ -98,18 +99,8 @@ def scaled(args: argparse.Namespace) -> int:
     cpu_of: dict[int, float] = {}
     expos: list[float] = []
     for f in scales:
-        best = math.inf
-        row: dict[str, Any] = {}
-        for _ in range(max(1, args.repeat)):
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            proc = subprocess.run([sys.executable, __file__, "--child", str(f), "--mode",
-                                   args.mode, "--policy", args.policy],
-                                  check=True, capture_output=True, text=True)
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-            if cpu < best:
-                best = cpu
-                row = json.loads(proc.stdout.strip().splitlines()[-1])
+        best, row = best_of([sys.executable, __file__, "--child", str(f), "--mode",
+                             args.mode, "--policy", args.policy], args.repeat)
         cpu_of[f] = best
         expo = ""
         if prev is not None and f != prev[0]:
