@@ -274,7 +274,7 @@ class Consolidation:
             bound = _RamBound(sb)
             # receivers per guest shape, kept up to date (not across failed links: reachability
             # depends on the source)
-            recv = (Receivers(sb, st.awake & sb.awake & (sb.n_guests > 0) & ~over)
+            recv = (Receivers(sb, receivers & sb.awake)
                     if self.fast and links_intact(sim) else None)
             allow = np.zeros(0, dtype=bool)
             for h in order[ok[order]].tolist():
