@@ -52,6 +52,8 @@ from typing import Any
 import numpy as np
 import simpy
 from numpy.typing import NDArray
+from simpy.core import StopSimulation
+from simpy.events import URGENT
 
 from dcsim.config.resolve import Scenario
 from dcsim.engine import assumptions, hostrates, jobs, lifecycle, moves, offered
@@ -586,8 +588,23 @@ class Simulation:
     def run(self) -> Result:
         """Simulate the whole duration and return the result."""
         self.start()
-        self.env.run(until=self.duration)
+        self.advance()
         return self.finish()
+
+    def advance(self) -> bool:
+        """Process events until an outside agent's decision is pending (True) or every event
+        before ``duration`` is processed (False). SimPy's ``run(until=duration)`` in steps."""
+        env, ext = self.env, self.external
+        step = env.step
+        try:
+            if ext is None:
+                while True:
+                    step()
+            while ext.pending is None:
+                step()
+        except StopSimulation:
+            return False
+        return True
 
     def start(self) -> None:
         """Set up the processes (``run`` = ``start``, the SimPy run to ``duration``,
@@ -612,6 +629,12 @@ class Simulation:
             self.env.process(jobs.jobs_watch(self))
         for ext in self.extensions:
             ext.start(self)
+        # the end: an event before every other at ``duration`` that stops the run, as SimPy's
+        # ``run(until=duration)`` schedules it
+        stop = simpy.Event(self.env)
+        stop._ok, stop._value = True, None
+        self.env.schedule(stop, URGENT, self.duration - self.env.now)
+        stop.callbacks.append(StopSimulation.callback)
 
     def finish(self) -> Result:
         """Close the books at ``duration`` (every event before it processed) and return the

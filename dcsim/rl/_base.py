@@ -68,8 +68,10 @@ class Episodes:
     """Builds one Simulation per episode from a config, with the agent attached."""
 
     def __init__(self, config: Scenario | dict[str, Any] | str | Path | None,
-                 overrides: list[str] | None, *, placement: bool, consolidation: bool) -> None:
+                 overrides: list[str] | None, *, placement: bool, consolidation: bool,
+                 check_invariants: bool = False) -> None:
         self.config = config
+        self.check_invariants = check_invariants
         self.overrides = list(overrides or [])
         self.placement = placement
         self.consolidation = consolidation
@@ -91,7 +93,8 @@ class Episodes:
             self.seed, self.replication = int(seed), 0
         else:
             self.replication += 1
-        sim = Simulation(self.scenario(self.seed), replication=self.replication)
+        sim = Simulation(self.scenario(self.seed), replication=self.replication,
+                         check_invariants=self.check_invariants)
         ext = External(sim, placement=self.placement, consolidation=self.consolidation)
         sim.external = ext
         sim.start()
@@ -125,13 +128,13 @@ class Reward:
 class DcsimEnv(gym.Env[Any, Any]):
     """The episode loop both environments share; subclasses define spaces and observations."""
 
-    metadata: dict[str, Any] = {"render_modes": []}
+    metadata = {"render_modes": []}  # noqa: RUF012 (gymnasium.Env declares it so)
 
     def __init__(self, config: Scenario | dict[str, Any] | str | Path | None,
                  overrides: list[str] | None, reward: dict[str, float] | None, *,
-                 placement: bool, consolidation: bool) -> None:
+                 placement: bool, consolidation: bool, check_invariants: bool = False) -> None:
         self.episodes = Episodes(config, overrides, placement=placement,
-                                 consolidation=consolidation)
+                                 consolidation=consolidation, check_invariants=check_invariants)
         self.reward_fn = Reward(check_reward(reward))
         self.sim: Simulation | None = None
         self.ext: External | None = None
@@ -167,7 +170,8 @@ class DcsimEnv(gym.Env[Any, Any]):
         return self.reward_fn.step(self.sim)
 
     def _info(self) -> dict[str, Any]:
-        assert self.sim is not None and self.ext is not None
+        assert self.sim is not None
+        assert self.ext is not None
         info: dict[str, Any] = {"time_s": float(self.sim.env.now),
                                 "refused": self.ext.refused}
         if self.result is not None:

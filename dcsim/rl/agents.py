@@ -45,7 +45,7 @@ class NoOpAgent:
     """Consolidation: never migrates."""
 
     def __init__(self, env: Any) -> None:
-        self.action = env.unwrapped.no_op()
+        self.action: np.ndarray = np.asarray(env.unwrapped.no_op())
 
     def __call__(self, obs: Any, info: dict[str, Any]) -> np.ndarray:
         return self.action

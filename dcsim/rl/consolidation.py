@@ -18,8 +18,8 @@ Observation (``Dict``):
   ``overloaded`` (1 if the configured detector fires for the host now), ``underloaded`` (1 if
   awake, holding guests, not overloaded and its utilisation below ``underload_threshold``)
   and ``migrating`` (1 if a migration leaves or enters it);
-* ``guests`` (n_guests, 6) float32, one row per guest id of the config (rows of guests not on a
-  host are zero): ``GUEST_FEATURES``;
+* ``guests`` (n_guests, 6) float32, one row per guest id of the config (a guest not on a host
+  has host -1 and zeros elsewhere): ``GUEST_FEATURES``;
 * ``movable`` (n_guests,) int8: 1 for a running guest not already moving.
 
 Imports: numpy, gymnasium, dcsim.rl._base, dcsim.rl.placement, dcsim.engine.
@@ -58,8 +58,9 @@ class ConsolidationEnv(DcsimEnv):
     def __init__(self, config: Scenario | dict[str, Any] | str | Path | None = None,
                  overrides: list[str] | None = None,
                  reward: dict[str, float] | None = None, max_moves: int = 64,
-                 underload_threshold: float = 0.3) -> None:
-        super().__init__(config, overrides, reward, placement=False, consolidation=True)
+                 underload_threshold: float = 0.3, check_invariants: bool = False) -> None:
+        super().__init__(config, overrides, reward, placement=False, consolidation=True,
+                         check_invariants=check_invariants)
         if self.episodes.base.config.consolidation is None:
             raise ValueError("dcsim/Consolidation-v0 needs a config with a consolidation: "
                              "section (its detector and migration model)")

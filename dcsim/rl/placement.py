@@ -85,12 +85,14 @@ def host_features(view: Any, util: Any, out: np.ndarray, scale: np.ndarray) -> n
 class PlacementEnv(DcsimEnv):
     """See the module docstring. ``config``: a path, dict or Scenario (None: the default
     config); ``overrides``: ``dotted.path=value`` strings as ``dcsim run --set``; ``reward``:
-    metric → weight (``dcsim.rl._base``)."""
+    metric → weight (``dcsim.rl._base``); ``check_invariants``: check the capacity law after
+    every change (slow; for tests)."""
 
     def __init__(self, config: Scenario | dict[str, Any] | str | Path | None = None,
                  overrides: list[str] | None = None,
-                 reward: dict[str, float] | None = None) -> None:
-        super().__init__(config, overrides, reward, placement=True, consolidation=False)
+                 reward: dict[str, float] | None = None, check_invariants: bool = False) -> None:
+        super().__init__(config, overrides, reward, placement=True, consolidation=False,
+                         check_invariants=check_invariants)
         h = self.n_hosts
         self.action_space = spaces.Discrete(h + 1)
         self.observation_space = spaces.Dict({
