@@ -55,8 +55,14 @@ def run(config: Scenario | dict[str, Any] | str | Path | None = None, *,
     if seed is not None:
         ov.append(f"seed={int(seed)}")
     sc = _scenario(config, ov, allow_rejections)
-    result = simulate(sc, replication=replication, check_invariants=check_invariants,
-                      progress=progress)
+    if sc.config.agents is not None:  # outside agents decide (dcsim.rl, the `rl` extra)
+        from dcsim.rl.drive import simulate_with_agents
+
+        result = simulate_with_agents(sc, replication=replication,
+                                      check_invariants=check_invariants, progress=progress)
+    else:
+        result = simulate(sc, replication=replication, check_invariants=check_invariants,
+                          progress=progress)
     result.manifest = {
         "dcsim_version": __version__,
         "scenario_id": sc.scenario_id,

@@ -68,7 +68,7 @@ class External:
         self.placement = placement
         self.consolidation = consolidation
         self.pending: PlaceRequest | ConsolidateRequest | None = None
-        self.refused = 0  # placement answers outside the mask (guest left unplaced)
+        self.refused = 0  # answers the engine refused (placement outside the mask, moves)
         self.decisions = 0
 
     def answer(self, value: Any) -> None:
@@ -107,5 +107,11 @@ class External:
         """Ask the agent for this step's moves and start them."""
         ev = self.sim.env.event()
         self.pending = ConsolidateRequest(cons, ev)
-        moves = yield ev
-        cons.start_moves([(int(g), int(h)) for g, h in moves])
+        moves = [(int(g), int(h)) for g, h in (yield ev)]
+        st = self.sim.state
+        before = [int(st.mig_dst[g]) if 0 <= g < st.n_guests_total else 0 for g, _ in moves]
+        cons.start_moves(moves)
+        # refused: not under way to its host after the step (or already moving before it)
+        self.refused += sum(1 for (g, h), b in zip(moves, before, strict=True)
+                            if b >= 0 or not 0 <= g < st.n_guests_total
+                            or int(st.mig_dst[g]) != h)

@@ -7,6 +7,7 @@ Imports: numpy, pandas, dcsim.metrics.result, dcsim.model.cluster, dcsim.units.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -117,37 +118,52 @@ def migration_summary(
     return out
 
 
-def totals(sim: Simulation, t: float) -> dict[str, float]:
-    """The additive summary metrics from the engine's accumulators as integrated so far, at
-    ``t`` = now (each host's and guest's integrals run to its last settling, at most one
-    interval ago; the network's to ``t``). At the end of the run they are the summary's values
-    (``build_result`` takes them from here); ``dcsim.rl`` rewards their changes."""
+_ENERGY = ("energy_it_kwh", "energy_hosts_kwh", "energy_network_kwh", "energy_facility_kwh")
+_WORK = ("demand_mi", "delivered_mi", "unserved_mi", "unmet_mi", *(f"unserved_{c}_mi"
+                                                                  for c in CAUSES),
+         "overhead_mi")
+_MIGRATIONS = ("migrations", "migrations_aborted", "migration_bytes", "host_shutdowns")
+#: The keys of :func:`totals`, in summary order.
+TOTALS = (*_ENERGY, *_WORK, "guests_rejected", *_MIGRATIONS)
+
+
+def totals(sim: Simulation, t: float, keys: Collection[str] = TOTALS) -> dict[str, float]:
+    """The additive summary metrics (``keys`` of ``TOTALS``; the groups they belong to are
+    computed) from the engine's accumulators as integrated so far, at ``t`` = now (each host's
+    and guest's integrals run to its last settling, at most one interval ago; the network's to
+    ``t``). At the end of the run they are the summary's values (``build_result`` takes them
+    from here); ``dcsim.rl`` rewards their changes."""
     st = sim.state
-    e_host_dc = np.bincount(st.datacenter, weights=sim.energy_j, minlength=sim.dc_pue.shape[0])
-    e_net_dc = sim.network_energy_j(t)
-    e_dc = e_host_dc + e_net_dc  # IT energy per data center: hosts + network equipment
-    running_mi = float(sim.demand_mi.sum())  # demand while running and not paused
-    demand_mi = running_mi + float(sim.unserved_by_cause.sum())  # offered load
-    useful_mi = float(sim.useful_mi.sum())
-    recs = sim.migration_records
-    return {
-        "energy_it_kwh": float(e_dc.sum()) / JOULES_PER_KWH,
-        "energy_hosts_kwh": float(e_host_dc.sum()) / JOULES_PER_KWH,
-        "energy_network_kwh": float(e_net_dc.sum()) / JOULES_PER_KWH,
-        "energy_facility_kwh": float((e_dc * sim.dc_pue).sum()) / JOULES_PER_KWH,
-        "demand_mi": demand_mi,
-        "delivered_mi": useful_mi,
-        "unserved_mi": demand_mi - useful_mi,
-        "unmet_mi": running_mi - useful_mi,
-        **{f"unserved_{c}_mi": v
-           for c, v in zip(CAUSES, sim.unserved_by_cause.tolist(), strict=True)},
-        "overhead_mi": float(sim.raw_mi.sum()) - useful_mi,
-        "guests_rejected": int((st.status == GuestStatus.REJECTED).sum()),
-        "migrations": len(recs),
-        "migrations_aborted": sim.migrations_aborted,
-        "migration_bytes": float(sum(r.bytes_sent for r in recs)),
-        "host_shutdowns": len(sim.shutdown_gaps),
-    }
+    out: dict[str, float] = {}
+    if any(k in keys for k in _ENERGY):
+        e_host_dc = np.bincount(st.datacenter, weights=sim.energy_j,
+                                minlength=sim.dc_pue.shape[0])
+        e_net_dc = sim.network_energy_j(t)
+        e_dc = e_host_dc + e_net_dc  # IT energy per data center: hosts + network equipment
+        out["energy_it_kwh"] = float(e_dc.sum()) / JOULES_PER_KWH
+        out["energy_hosts_kwh"] = float(e_host_dc.sum()) / JOULES_PER_KWH
+        out["energy_network_kwh"] = float(e_net_dc.sum()) / JOULES_PER_KWH
+        out["energy_facility_kwh"] = float((e_dc * sim.dc_pue).sum()) / JOULES_PER_KWH
+    if any(k in keys for k in _WORK):
+        running_mi = float(sim.demand_mi.sum())  # demand while running and not paused
+        demand_mi = running_mi + float(sim.unserved_by_cause.sum())  # offered load
+        useful_mi = float(sim.useful_mi.sum())
+        out["demand_mi"] = demand_mi
+        out["delivered_mi"] = useful_mi
+        out["unserved_mi"] = demand_mi - useful_mi
+        out["unmet_mi"] = running_mi - useful_mi
+        for c, v in zip(CAUSES, sim.unserved_by_cause.tolist(), strict=True):
+            out[f"unserved_{c}_mi"] = v
+        out["overhead_mi"] = float(sim.raw_mi.sum()) - useful_mi
+    if "guests_rejected" in keys:
+        out["guests_rejected"] = int(np.count_nonzero(st.status == GuestStatus.REJECTED))
+    if any(k in keys for k in _MIGRATIONS):
+        recs = sim.migration_records
+        out["migrations"] = len(recs)
+        out["migrations_aborted"] = sim.migrations_aborted
+        out["migration_bytes"] = float(sum(r.bytes_sent for r in recs))
+        out["host_shutdowns"] = len(sim.shutdown_gaps)
+    return out
 
 
 def build_result(sim: Simulation, wall_s: float) -> Result:

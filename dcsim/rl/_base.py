@@ -27,19 +27,13 @@ import numpy as np
 from dcsim.api import _scenario
 from dcsim.config.resolve import Scenario
 from dcsim.engine.decisions import External
-from dcsim.engine.results import totals
+from dcsim.engine.results import TOTALS, totals
 from dcsim.engine.simulation import Simulation
 from dcsim.metrics.contract import conform
 from dcsim.metrics.result import Result
 
 #: Summary metrics a reward may weigh (additive over time; see the README's metric table).
-REWARD_METRICS = (
-    "energy_it_kwh", "energy_hosts_kwh", "energy_network_kwh", "energy_facility_kwh",
-    "demand_mi", "delivered_mi", "unserved_mi", "unmet_mi", "unserved_wake_mi",
-    "unserved_boot_mi", "unserved_rejected_mi", "unserved_downtime_mi", "unserved_dropped_mi",
-    "overhead_mi", "guests_rejected", "migrations", "migrations_aborted", "migration_bytes",
-    "host_shutdowns",
-)
+REWARD_METRICS = TOTALS
 
 #: Default weights: 1 kWh of facility energy costs 1; 10^7 MI of offered work left unserved
 #: (about an hour of a 2,500-MIPS guest) costs 1; a migration 0.01; a rejected guest 1. A
@@ -115,7 +109,7 @@ class Reward:
         self.last = 0.0
 
     def step(self, sim: Simulation) -> float:
-        now = self.value(totals(sim, sim.env.now)) if self.weights else 0.0
+        now = self.value(totals(sim, sim.env.now, self.weights)) if self.weights else 0.0
         r, self.last = now - self.last, now
         return r
 
@@ -148,10 +142,18 @@ class DcsimEnv(gym.Env[Any, Any]):
 
     # -------------------------------------------------------------------- episode loop
     def _begin(self, seed: int | None) -> bool:
-        self.sim, self.ext = self.episodes.new(seed)
-        self.result = None
-        self.reward_fn.reset()
+        sim, ext = self.episodes.new(seed)
+        self.adopt(sim, ext)
         return self._run_on()
+
+    def adopt(self, sim: Simulation, ext: External) -> None:
+        """Take ``sim`` (started, with ``ext`` attached) as the episode under way."""
+        self.sim, self.ext = sim, ext
+        self.result = None
+        self.done = False
+        self.reward_fn.reset()
+        st = sim.state
+        self._scale = np.asarray([st.cap_mips.max(), st.ram.max(), max(st.storage.max(), 0.0)])
 
     def _run_on(self) -> bool:
         """Advance to the next decision (True) or to the end (False: the result is built)."""
@@ -168,6 +170,14 @@ class DcsimEnv(gym.Env[Any, Any]):
         if self.result is not None:
             return self.reward_fn.final(self.result.summary)
         return self.reward_fn.step(self.sim)
+
+    def _obs(self) -> dict[str, Any]:
+        """The observation at the pending decision (zeros when none is pending)."""
+        raise NotImplementedError
+
+    def _answer(self, action: Any) -> None:
+        """Check ``action`` (ValueError outside the action space) and hand it to the engine."""
+        raise NotImplementedError
 
     def _info(self) -> dict[str, Any]:
         assert self.sim is not None

@@ -90,22 +90,20 @@ class ConsolidationEnv(DcsimEnv):
               options: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
         super().reset(seed=seed)
         self._begin(seed)
-        st = self.sim.state  # type: ignore[union-attr]
-        self._scale = np.asarray([st.cap_mips.max(), st.ram.max(), max(st.storage.max(), 0.0)])
         return self._obs(), self._info()
 
     def step(self, action: Any) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
         if self.done:
             raise RuntimeError("the episode is over: call reset()")
-        moves = self.decode(action)
-        assert self.ext is not None
-        before = self.sim.state.mig_dst.copy() if moves else None  # type: ignore[union-attr]
-        self.ext.answer(moves)
-        if before is not None:
-            self.ext.refused += self._refused(moves, before)
+        self._answer(action)
         self._run_on()
         reward = self._reward()
         return self._obs(), reward, self.done, False, self._info()
+
+    def _answer(self, action: Any) -> None:
+        """Check ``action`` and hand its moves to the engine."""
+        assert self.ext is not None
+        self.ext.answer(self.decode(action))
 
     def decode(self, action: Any) -> list[tuple[int, int]]:
         """The moves of ``action`` in row order (ValueError if outside the action space)."""
@@ -141,13 +139,6 @@ class ConsolidationEnv(DcsimEnv):
     def _request(self) -> ConsolidateRequest | None:
         req = self.ext.pending if self.ext is not None and not self.done else None
         return req if isinstance(req, ConsolidateRequest) else None
-
-    def _refused(self, moves: list[tuple[int, int]], before: np.ndarray) -> int:
-        """Moves that did not start (the destination a started move reserved, checked after
-        the engine took them; a move refused or replaced in the same step counts)."""
-        st = self.sim.state  # type: ignore[union-attr]
-        started = {(g, int(st.mig_dst[g])) for g, _ in moves if before[g] < 0}
-        return sum(1 for m in moves if m not in started)
 
     def _obs(self) -> dict[str, Any]:
         req = self._request()

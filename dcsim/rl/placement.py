@@ -108,13 +108,18 @@ class PlacementEnv(DcsimEnv):
               options: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
         super().reset(seed=seed)
         self._begin(seed)
-        st = self.sim.state  # type: ignore[union-attr]
-        self._scale = np.asarray([st.cap_mips.max(), st.ram.max(), max(st.storage.max(), 0.0)])
-        return self._obs(), self._info_mask()
+        return self._obs(), self._info()
 
     def step(self, action: Any) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
         if self.done:
             raise RuntimeError("the episode is over: call reset()")
+        self._answer(action)
+        self._run_on()
+        reward = self._reward()
+        return self._obs(), reward, self.done, False, self._info()
+
+    def _answer(self, action: Any) -> None:
+        """Check ``action`` and hand it to the engine."""
         try:
             a = int(action)
             ok = a == action and 0 <= a <= self.n_hosts
@@ -126,9 +131,6 @@ class PlacementEnv(DcsimEnv):
                              "leave the guest unplaced)")
         assert self.ext is not None
         self.ext.answer(-1 if a == self.n_hosts else a)
-        self._run_on()
-        reward = self._reward()
-        return self._obs(), reward, self.done, False, self._info_mask()
 
     def action_masks(self) -> np.ndarray:
         """The current action mask (bool, n_hosts + 1)."""
@@ -167,7 +169,7 @@ class PlacementEnv(DcsimEnv):
         return {"hosts": self._hosts.astype(np.float32), "guest": guest,
                 "action_mask": self._mask.copy()}
 
-    def _info_mask(self) -> dict[str, Any]:
-        info = self._info()
+    def _info(self) -> dict[str, Any]:
+        info = super()._info()
         info["action_mask"] = self._mask.astype(bool)
         return info
