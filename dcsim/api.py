@@ -12,26 +12,12 @@ from typing import Any
 
 from dcsim.config.resolve import Scenario
 from dcsim.metrics.result import Result
-from dcsim.validate import load_config, parse_config, trace_rejections
+from dcsim.validate import load_config, scenario_of, trace_rejections
 
 __all__ = ["load_config", "run", "trace_rejections"]
 
 
-def _scenario(config: Scenario | dict[str, Any] | str | Path | None,
-              overrides: list[str] | None, allow_rejections: bool = False) -> Scenario:
-    if isinstance(config, Scenario):
-        if overrides:
-            from dcsim.config.load import apply_overrides
-
-            return parse_config(apply_overrides(config.config_json(), overrides),
-                                source=config.source, allow_rejections=allow_rejections)
-        return config
-    if isinstance(config, dict):
-        from dcsim.config.load import apply_overrides
-
-        data = apply_overrides(config, overrides or [])
-        return parse_config(data, allow_rejections=allow_rejections)
-    return load_config(config, overrides, allow_rejections=allow_rejections)
+_scenario = scenario_of  # the name tests and benchmarks use
 
 
 def run(config: Scenario | dict[str, Any] | str | Path | None = None, *,

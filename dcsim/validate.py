@@ -43,6 +43,25 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     return parse_config(data, source=source, allow_rejections=allow_rejections)
 
 
+def scenario_of(config: Scenario | dict[str, Any] | str | Path | None,
+                overrides: list[str] | None, allow_rejections: bool = False) -> Scenario:
+    """The checked ``Scenario`` of a config given as a Scenario, a dict, a YAML path or None
+    (the default config), with ``dotted.path=value`` ``overrides`` applied."""
+    if isinstance(config, Scenario):
+        if overrides:
+            from dcsim.config.load import apply_overrides
+
+            return parse_config(apply_overrides(config.config_json(), overrides),
+                                source=config.source, allow_rejections=allow_rejections)
+        return config
+    if isinstance(config, dict):
+        from dcsim.config.load import apply_overrides
+
+        data = apply_overrides(config, overrides or [])
+        return parse_config(data, allow_rejections=allow_rejections)
+    return load_config(config, overrides, allow_rejections=allow_rejections)
+
+
 def parse_config(data: dict[str, Any], source: str | None = None, *,
                  allow_rejections: bool = False) -> Scenario:
     """Validate a raw dict completely and return the runnable ``Scenario``.

@@ -13,7 +13,7 @@ guest's integrals run to its last settling, at most one scheduling interval behi
 step adds the rest up to the run's summary, so an episode's rewards sum to ``Σ w_k summary[k]``
 (up to the rounding of the sum).
 
-Imports: numpy, gymnasium, dcsim.api (config loading), dcsim.engine, dcsim.metrics.contract.
+Imports: numpy, gymnasium, dcsim.validate (config loading), dcsim.engine, dcsim.metrics.
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from dcsim.api import _scenario
 from dcsim.config.resolve import Scenario
 from dcsim.engine.decisions import External
 from dcsim.engine.results import TOTALS, totals
 from dcsim.engine.simulation import Simulation
 from dcsim.metrics.contract import conform
 from dcsim.metrics.result import Result
+from dcsim.validate import scenario_of
 
 #: Summary metrics a reward may weigh (additive over time; see the README's metric table).
 REWARD_METRICS = TOTALS
@@ -69,7 +69,7 @@ class Episodes:
         self.overrides = list(overrides or [])
         self.placement = placement
         self.consolidation = consolidation
-        self.base = _scenario(config, self.overrides)  # ConfigError here, as `dcsim run`
+        self.base = scenario_of(config, self.overrides)  # ConfigError here, as `dcsim run`
         self._by_seed: dict[int, Scenario] = {int(self.base.config.seed): self.base}
         self.seed = int(self.base.config.seed)
         self.replication = -1
@@ -77,7 +77,7 @@ class Episodes:
     def scenario(self, seed: int) -> Scenario:
         sc = self._by_seed.get(seed)
         if sc is None:
-            sc = self._by_seed[seed] = _scenario(self.config, [*self.overrides, f"seed={seed}"])
+            sc = self._by_seed[seed] = scenario_of(self.config, [*self.overrides, f"seed={seed}"])
         return sc
 
     def new(self, seed: int | None) -> tuple[Simulation, External]:

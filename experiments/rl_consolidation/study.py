@@ -52,7 +52,8 @@ def planetlab_config(day: str, policy: str = "lr-mmt-1.2") -> dict[str, Any]:
     """The compat-mode config of one PlanetLab day (experiments/planetlab_consolidation)."""
     path = REPO / "experiments" / "planetlab_consolidation" / "run.py"
     spec = importlib.util.spec_from_file_location("planetlab_run", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     mod = sys.modules.get("planetlab_run") or importlib.util.module_from_spec(spec)
     if "planetlab_run" not in sys.modules:
         sys.modules["planetlab_run"] = mod

@@ -51,9 +51,9 @@ def _env(cls: Any, cfg: dict[str, Any], **kw: Any) -> Any:
     try:
         return cls(cfg, check_invariants=True, **kw)
     except dcsim.ConfigError as exc:  # e.g. a guest bigger than every host
-        assert any("fits on no host" in i.message or "reserves" in i.message
-                   for i in exc.issues)
-        return None
+        err = exc
+    assert any("fits on no host" in i.message or "reserves" in i.message for i in err.issues)
+    return None
 
 
 @settings(max_examples=25, deadline=None)

@@ -14,11 +14,11 @@ import pytest
 
 pytest.importorskip("gymnasium")
 
-from typer.testing import CliRunner  # noqa: E402
+from typer.testing import CliRunner
 
-import dcsim  # noqa: E402
-import dcsim.rl  # noqa: E402
-from dcsim.cli import app  # noqa: E402
+import dcsim
+import dcsim.rl
+from dcsim.cli import app
 
 ROOT = Path(__file__).resolve().parents[3]
 DEFAULT = str(ROOT / "configs" / "default.yaml")
@@ -48,10 +48,12 @@ def test_consolidation_agents_in_dcsim_run() -> None:
     ref = dcsim.run(PLANETLAB, overrides=ov).summary
     same = dcsim.run(PLANETLAB, overrides=[
         *ov, "agents.consolidation=dcsim.rl.agents:PolicyAgent", "agents.max_moves=1000"]).summary
-    assert ref["migrations"] > 0 and _diff(same, ref) == []
+    assert ref["migrations"] > 0
+    assert _diff(same, ref) == []
     none = dcsim.run(PLANETLAB, overrides=[
         *ov, "agents.consolidation=dcsim.rl.agents:NoOpAgent"]).summary
-    assert none["migrations"] == 0 and none["energy_it_kwh"] > ref["energy_it_kwh"]
+    assert none["migrations"] == 0
+    assert none["energy_it_kwh"] > ref["energy_it_kwh"]
 
 
 @pytest.mark.parametrize(("override", "message"), [
@@ -101,13 +103,16 @@ def test_moves_by_hand_refused_and_carried_out() -> None:
     while not done:  # steps at 0, 10 and 20 minutes
         obs, _, done, _, info = env.step(env.no_op())
         steps += 1
-    assert steps == 3 and info["summary"]["migrations"] == 1 and info["refused"] == 1
+    assert steps == 3
+    assert info["summary"]["migrations"] == 1
+    assert info["refused"] == 1
 
 
 def _study() -> Any:
     path = ROOT / "experiments" / "rl_consolidation" / "study.py"
     spec = importlib.util.spec_from_file_location("rl_study", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -129,5 +134,6 @@ def test_study_state_budget_and_confidence_interval_by_hand() -> None:
     assert study.budgeted(plan, None, 99) is plan
     # mean 2, sd 1, t(0.975, 2) = 4.302653 -> half-width 4.302653 / sqrt(3) = 2.484138
     m, h = study.mean_ci([1.0, 2.0, 3.0])
-    assert m == 2.0 and h == pytest.approx(2.484138, abs=1e-6)
+    assert m == 2.0
+    assert h == pytest.approx(2.484138, abs=1e-6)
     assert math.isnan(study.mean_ci([4.0])[1])

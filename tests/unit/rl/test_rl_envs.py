@@ -78,7 +78,8 @@ def test_no_op_agent_migrates_nothing_and_differs() -> None:
     env = gym.make("dcsim/Consolidation-v0", config=PLANETLAB, overrides=["duration=6h"])
     summary, _, _ = episode(env, NoOpAgent(env))
     ref = dcsim.run(PLANETLAB, overrides=["duration=6h"]).summary
-    assert summary["migrations"] == 0 and summary["migrations_planned"] == 0
+    assert summary["migrations"] == 0
+    assert summary["migrations_planned"] == 0
     assert summary["energy_it_kwh"] != ref["energy_it_kwh"]
 
 
@@ -91,7 +92,8 @@ def test_episode_reward_is_the_weighted_summary() -> None:
     summary, total, _ = episode(env, RandomMaskedAgent(seed=4), seed=11)
     expected = sum(v * summary[k] for k, v in w.items())
     assert total == pytest.approx(expected, rel=1e-12)
-    assert summary["energy_it_kwh"] > 0 and summary["unserved_mi"] > 0
+    assert summary["energy_it_kwh"] > 0
+    assert summary["unserved_mi"] > 0
 
 
 def test_consolidation_reward_counts_migrations() -> None:
@@ -132,7 +134,8 @@ def test_infeasible_action_leaves_the_guest_unplaced() -> None:
     obs, *_ = env.step(0)
     # guest 1: host 0 holds 10 of 16 GiB -> fits only on host 1
     assert obs["action_mask"].tolist() == [0, 1, 1]
-    assert obs["hosts"][0, 5] == 1 and obs["hosts"][1, 5] == 0  # guests per host (sandbox)
+    assert obs["hosts"][0, 5] == 1
+    assert obs["hosts"][1, 5] == 0
     obs, _, _, _, info = env.step(0)  # host 0: infeasible -> guest 1 left unplaced
     assert info["refused"] == 1
     assert obs["action_mask"].tolist() == [0, 1, 1]  # guest 2: host 1 is still free
@@ -182,7 +185,8 @@ def test_reset_with_a_seed_is_reproducible() -> None:
     a, ra, _ = episode(env, RandomMaskedAgent(seed=1), seed=5)
     b, rb, _ = episode(env, RandomMaskedAgent(seed=1), seed=5)
     c, _, _ = episode(env, RandomMaskedAgent(seed=1), seed=6)
-    assert same_summary(a, b) == [] and ra == rb
+    assert same_summary(a, b) == []
+    assert ra == rb
     assert a["energy_it_kwh"] != c["energy_it_kwh"]
     # the seed is the config's seed: as `dcsim run --seed 5` with the policy's choices
     ov = ["guests[0].count=100", "placement.name=pabfd"]
@@ -203,7 +207,7 @@ def test_vector_envs(kind: str) -> None:
         assert obs["hosts"].shape == (2, 2, len(dcsim.rl.HOST_FEATURES))
         # place guest 0 on host 0, guest 1 on host 1, leave guest 2 unplaced: then it ends
         for a in ([0, 0], [1, 1], [2, 2]):
-            obs, r, term, trunc, info = vec.step(np.asarray(a))
+            obs, r, term, _trunc, _info = vec.step(np.asarray(a))
         assert term.tolist() == [True, True]
         assert np.isfinite(r).all()
     finally:
