@@ -158,7 +158,8 @@ def test_initial_pabfd_groups_pick_the_plain_scan_hosts(
 def test_lazy_sorted_order_is_the_repeated_minimum_order(data: st.DataObject) -> None:
     """``_lazy`` (candidates sorted once) tests the hosts in the order of ``_lazy_argmin``
     (repeated minimums, the reference) and returns its host: ties (lowest position when
-    ``ordered``, else lowest id), infinite increases, and a NaN increase (the reference loop runs)."""
+    ``ordered``, else lowest id), infinite increases, and a NaN increase (the reference loop
+    runs)."""
     n = data.draw(st.integers(1, 12))
     diff = np.array(data.draw(st.lists(st.sampled_from([1.0, 2.0, 2.0, 3.0, np.inf, -0.0, 0.0]),
                                        min_size=n, max_size=n)))
