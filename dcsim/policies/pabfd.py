@@ -356,14 +356,15 @@ class PowerAwareBestFit:
     def _screen_one(self, w: _Work, v: int, r: float, h: int) -> bool:
         """:meth:`_tests` for one host in Python floats: the same operations on the same values
         (IEEE arithmetic rounds each one the same way), so the same decision."""
-        util = (float(w.reqsum[h]) + r) / float(w.T[h])
-        hl = max(int(w.hlen[h]), int(w.vlen[v]))
-        mig = max(float(w.maxram[h]), float(w.ram[v])) / w.bw
+        util = (w.reqsum.item(h) + r) / w.T.item(h)
+        hl = max(w.hlen.item(h), w.vlen.item(v))
+        mig = max(w.maxram.item(h), w.ram.item(v)) / w.bw
         if not math.isfinite(mig / w.interval):
             return bool(self._tests(w, v, r, np.asarray([h], dtype=np.intp))[0])
-        tt = int(w.ttype[h])
-        f0 = float(w.F[h, 0]) + float(w.ftab[tt, v, 0])
-        f1 = float(w.F[h, 1]) + float(w.ftab[tt, v, 1])
+        tt = w.ttype.item(h)
+        ftab = w.ftab
+        f0 = w.F.item(h, 0) + ftab.item(tt, v, 0)
+        f1 = w.F.item(h, 1) + ftab.item(tt, v, 1)
         bad, unsure = self.detector.screen_one(f0, f1, util, hl, mig, w.interval)
         return self._exact(w, v, r, h) if unsure else bool(bad)
 
@@ -385,8 +386,27 @@ class PowerAwareBestFit:
               test: B, ordered: bool = True, check: Any = None) -> int:
         """Test the best candidates one by one (CloudSim's first-minimum order) with ``check``
         (default :meth:`_exact`): the first that passes is the one that the vectorized tests
-        followed by one minimum would pick, lowest increase, then lowest id."""
+        followed by one minimum would pick, lowest increase, then lowest id.
+
+        The candidates are sorted once (increase, then position when ``ordered`` — ascending ids
+        — else id): the order in which repeated minimums would visit them. A NaN increase (which
+        ``argmin`` would pick first, sorting last) takes the repeated-minimum loop instead.
+        """
         check = self._exact if check is None else check
+        order = np.argsort(diff, kind="stable") if ordered else np.lexsort((idx, diff))
+        if diff.size and math.isnan(diff.item(int(order[-1]))):
+            return self._lazy_argmin(w, v, r, idx, diff, test, ordered, check)
+        for j in order.tolist():
+            if diff.item(j) == math.inf:
+                return -1
+            h = idx.item(j)
+            if not test.item(j) or not check(w, v, r, h):
+                return int(h)
+        return -1
+
+    def _lazy_argmin(self, w: _Work, v: int, r: float, idx: NDArray[np.intp], diff: F64,
+                     test: B, ordered: bool, check: Any) -> int:
+        """:meth:`_lazy` by repeated minimums (the reference order, NaN increases included)."""
         while True:
             j = int(diff.argmin())
             d = diff[j]

@@ -151,3 +151,37 @@ def test_initial_pabfd_groups_pick_the_plain_scan_hosts(
     got = initial_placement("pabfd", hosts, mips, ram, np.full(mips.size, 1e5),
                             np.full(mips.size, 2500.0), detector)
     assert got.tolist() == _plain_initial_pabfd(hosts, mips, ram, detector)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_lazy_sorted_order_is_the_repeated_minimum_order(data: st.DataObject) -> None:
+    """``_lazy`` (candidates sorted once) tests the hosts in the order of ``_lazy_argmin``
+    (repeated minimums, the reference) and returns its host: ties (lowest position when
+    ``ordered``, else lowest id), infinite increases, and a NaN increase (the reference loop
+    runs)."""
+    n = data.draw(st.integers(1, 12))
+    diff = np.array(data.draw(st.lists(st.sampled_from([1.0, 2.0, 2.0, 3.0, np.inf, -0.0, 0.0]),
+                                       min_size=n, max_size=n)))
+    ordered = data.draw(st.booleans())
+    if ordered and data.draw(st.integers(0, 9)) == 0:  # (unordered, the reference raises)
+        diff[data.draw(st.integers(0, n - 1))] = np.nan
+    ids = sorted(data.draw(st.sets(st.integers(0, 40), min_size=n, max_size=n)))
+    idx = np.array(ids if ordered else data.draw(st.permutations(ids)), dtype=np.intp)
+    test = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+    passes = {h: data.draw(st.booleans()) for h in ids}
+    placer = PowerAwareBestFit(make_detector("lr", 1.2))
+    seen: dict[str, list[int]] = {"sorted": [], "argmin": []}
+
+    def check(key: str) -> Any:
+        def f(w: Any, v: int, r: float, h: int) -> bool:
+            seen[key].append(h)
+            return not passes[h]
+        return f
+
+    got = placer._lazy(None, 0, 0.0, idx, diff.copy(), test, ordered,  # type: ignore[arg-type]
+                       check("sorted"))
+    ref = placer._lazy_argmin(None, 0, 0.0, idx, diff.copy(), test,  # type: ignore[arg-type]
+                              ordered, check("argmin"))
+    assert got == ref
+    assert seen["sorted"] == seen["argmin"]
