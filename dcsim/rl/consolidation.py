@@ -14,7 +14,7 @@ refused ones are counted in ``info["refused"]``. All rows "no move" is the no-op
 
 Observation (``Dict``):
 
-* ``hosts`` (n_hosts, 12) float32: ``HOST_FEATURES`` of ``dcsim.rl.placement``, then
+* ``hosts`` (n_hosts, 13) float32: ``HOST_FEATURES`` of ``dcsim.rl.placement``, then
   ``overloaded`` (1 if the configured detector fires for the host now), ``underloaded`` (1 if
   awake, holding guests, not overloaded and its utilisation below ``underload_threshold``)
   and ``migrating`` (1 if a migration leaves or enters it);
