@@ -185,3 +185,48 @@ def test_lazy_sorted_order_is_the_repeated_minimum_order(data: st.DataObject) ->
                               ordered, check("argmin"))
     assert got == ref
     assert seen["sorted"] == seen["argmin"]
+
+
+def test_one_host_trial_screen_decides_as_the_exact_test() -> None:
+    """PABFD's one-host LR screen (``_screen_for``: features of host plus guest, history length
+    the longer of the two, migration time from the larger RAM) decides every (guest, host) pair
+    as the exact trial test ``_exact`` (CloudSim's regression on the summed history), on random
+    states with short and long histories, some ending in zeros, before and after trial adds."""
+    rng = np.random.default_rng(11)
+    det = make_detector("lr", 1.2)
+    placer = PowerAwareBestFit(det)
+    pairs = short = 0
+    for _ in range(60):
+        n_h, n_v = int(rng.integers(2, 7)), int(rng.integers(2, 12))
+        kind = rng.integers(0, len(KINDS), n_h)
+        T = np.array([KINDS[k][0] for k in kind])
+        where = rng.integers(-1, n_h, n_v)
+        lists = [[v for v in range(n_v) if where[v] == h] for h in range(n_h)]
+        r = rng.choice([100.0, 250.0, 500.0, 930.0], n_v)
+        alloc = np.array([sum(r[v] for v in lst) for lst in lists])
+        vlen = rng.choice([3, 8, 12], n_v)
+        vh = rng.uniform(0.0, 0.9, (n_v, 12)) * (np.arange(12)[None, :] < vlen[:, None])
+        snap = ClusterSnapshot(
+            host_total_mips=T, host_pe_mips=np.array([KINDS[k][1] for k in kind]),
+            host_power_table=np.array([KINDS[k][2] for k in kind]),
+            host_util=np.minimum(alloc / T, 1.0), host_alloc_mips=alloc,
+            host_avail_mips=np.maximum(T - alloc, 0.0), host_vms=lists, vm_requested_mips=r,
+            vm_mips=np.full(n_v, 2500.0), vm_ram_mb=rng.choice([613.0, 870.0, 1740.0], n_v),
+            vm_history=vh, vm_history_len=vlen.astype(np.int64),
+            vm_in_migration=np.zeros(n_v, dtype=bool),
+            interval_s=10.0)  # migration times of 10-28 s: horizons 1 to 3 intervals
+        w = _Work(snap, need_hist=True, detector=det)
+        assert placer._one_ok(w)
+        for step in range(2):
+            for v in range(n_v):
+                check = placer._screen_for(w, v)
+                for h in range(n_h):
+                    got = check(w, v, float(r[v]), h)
+                    assert got == placer._exact(w, v, float(r[v]), h), (v, h)
+                    pairs += 1
+                    short += int(w.hlen[h]) < 10 <= int(vlen[v])
+            if step == 0:  # trial adds, then the same checks
+                for v in np.flatnonzero(where < 0).tolist():
+                    w.add(v, int(rng.integers(0, n_h)))
+    assert pairs > 2000, pairs
+    assert short > 100, short
