@@ -14,7 +14,7 @@ Embodied emissions of hosts: ``embodied_kgco2e`` (manufacture, transport and end
 ``lifetime`` on a host group, amortised per second of the run (``dcsim.engine.carbon``).
 
 Imports: pydantic, dcsim.units, dcsim.config.catalog (Frozen). The files themselves are read by
-``dcsim.model.carbon``.
+``dcsim.workload.carbon``.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ embodied emissions of its hosts. An engine extension, active when a data center 
 or a host group ``embodied_kgco2e``.
 
 Operational emissions of data center ``d``: ``∫ I_d(t) · PUE_d · (P_hosts,d(t) + P_network,d(t))
-dt``. ``I_d`` is stepwise between breakpoints (``dcsim.model.carbon.pieces``), so the integral is
+dt``. ``I_d`` is stepwise between breakpoints (``dcsim.workload.carbon.pieces``), so the integral is
 ``Σ_k I_d,k · ΔE_d,k``: the facility energy of each piece times its intensity. A SimPy process
 wakes at every breakpoint (events scale with the series' points, not with guests or hosts) and
 reads the facility energy so far without changing any state: each host's settled energy plus
@@ -20,7 +20,7 @@ Summary: ``emissions_operational_kg``, ``emissions_embodied_kg``, ``emissions_kg
 ``carbon_intensity_mean_g_per_kwh`` (operational emissions per facility kWh); table ``carbon``:
 one row per data center and piece.
 
-Imports: numpy, pandas, dcsim.model.carbon, dcsim.config.carbon, dcsim.engine.extensions.
+Imports: numpy, pandas, dcsim.workload.carbon, dcsim.config.carbon, dcsim.engine.extensions.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ from numpy.typing import NDArray
 
 from dcsim.config.carbon import zone
 from dcsim.engine.extensions import EXTENSIONS
-from dcsim.model.carbon import Series, load_series, pieces, read_file
 from dcsim.units import JOULES_PER_KWH
+from dcsim.workload.carbon import Series, load_series, pieces, read_file
 
 if TYPE_CHECKING:
     import simpy

@@ -14,8 +14,7 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
-
-from dcsim.model.carbon import Series, read_file, save_series
+from dcsim.workload.carbon import Series, read_file, save_series
 
 SEASONS = {"winter": "2020-01-06", "spring": "2020-04-06", "summer": "2020-07-06",
            "autumn": "2020-10-05"}  # Mondays
@@ -29,9 +28,9 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("dcsim/data/carbon"))
     args = ap.parse_args()
     for region, name in REGIONS.items():
-        full = read_file(args.data_dir / name, "Time", "Carbon Intensity", dt.timezone.utc)
+        full = read_file(args.data_dir / name, "Time", "Carbon Intensity", dt.UTC)
         for season, monday in SEASONS.items():
-            a = dt.datetime.fromisoformat(monday).replace(tzinfo=dt.timezone.utc).timestamp()
+            a = dt.datetime.fromisoformat(monday).replace(tzinfo=dt.UTC).timestamp()
             b = a + DAYS * 86400.0
             keep = (full.t >= a) & (full.t < b)
             src = (f"{region.upper()} grid, {monday} + {DAYS} d (UTC), from Wiesner et al., "

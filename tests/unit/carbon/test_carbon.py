@@ -153,7 +153,8 @@ def test_carbon_aware_placement_follows_the_series(tmp_path: Path) -> None:
     cfg["clock"] = {"start": "2020-01-06 00:00"}
     g = dcsim.run(cfg).guests
     before, after = g[g["arrival_s"] < 3600.0], g[g["arrival_s"] >= 3600.0]
-    assert len(before) > 0 and len(after) > 0
+    assert len(before) > 0
+    assert len(after) > 0
     assert (before["host"] == 1).all()  # b is greener before 01:00
     assert (after["host"] == 0).all()  # a is greener after
 
@@ -176,7 +177,8 @@ def test_bad_series_refused_before_the_run_with_file_and_line(
     out = tmp_path / "out"
     res = CliRunner().invoke(app, ["run", str(cfg_path), "--out", str(out), "-q"])
     assert res.exit_code == 2, res.output
-    assert where in res.output and message in res.output
+    assert where in res.output
+    assert message in res.output
     assert "Traceback" not in res.output
     assert not out.exists()  # nothing half-written
 

@@ -134,13 +134,14 @@ def _read_npz(path: Path) -> Series:
 
 
 def user_store() -> Path:
-    from dcsim.workload.traces import user_trace_dir
+    """Where ``dcsim traces import carbon`` writes: ``<user trace store>/carbon``."""
+    from dcsim.workload.traces import CARBON_DIR, user_trace_dir
 
-    return user_trace_dir() / "carbon"
+    return user_trace_dir() / CARBON_DIR
 
 
 def package_store() -> Path:
-    return Path(str(resources.files("dcsim.data"))) / "carbon"
+    return Path(str(resources.files("dcsim.data"))) / "carbon"  # not under traces/
 
 
 def stored_series() -> dict[str, Path]:
@@ -151,6 +152,15 @@ def stored_series() -> dict[str, Path]:
             for p in sorted(root.glob("*.npz")):
                 out[p.stem] = p
     return out
+
+
+def describe(path: Path) -> tuple[str, str, str, str, str]:
+    """First and last instant, points, range of intensities and source of a stored series."""
+    s = _read_npz(path)
+    a = dt.datetime.fromtimestamp(float(s.t[0]), dt.UTC)
+    b = dt.datetime.fromtimestamp(float(s.t[-1]), dt.UTC)
+    return (f"{a:%Y-%m-%d %H:%M}", f"{b:%Y-%m-%d %H:%M}", str(s.t.shape[0]),
+            f"{s.v.min():.0f}-{s.v.max():.0f}", s.source)
 
 
 def load_series(name: str, where: str) -> Series:
