@@ -188,3 +188,13 @@ def test_every_data_center_needs_an_intensity() -> None:
     del cfg["datacenters"][1]["carbon"]
     with pytest.raises(dcsim.ConfigError, match=r"every one needs one"):
         dcsim.run(cfg)
+
+
+def test_the_shipped_example_runs_and_carbon_awareness_pays() -> None:
+    root = Path(__file__).resolve().parents[3]
+    example = str(root / "configs" / "examples" / "carbon.yaml")
+    aware = dcsim.run(example).summary
+    unaware = dcsim.run(example, overrides=["placement.name=pabfd", "placement.params={}"]).summary
+    # the README's figures: 15.6 against 33.1 kg
+    assert round(aware["emissions_operational_kg"], 1) == 15.6
+    assert round(unaware["emissions_operational_kg"], 1) == 33.1
