@@ -12,26 +12,12 @@ from typing import Any
 
 from dcsim.config.resolve import Scenario
 from dcsim.metrics.result import Result
-from dcsim.validate import load_config, parse_config, trace_rejections
+from dcsim.validate import load_config, scenario_of, trace_rejections
 
 __all__ = ["load_config", "run", "trace_rejections"]
 
 
-def _scenario(config: Scenario | dict[str, Any] | str | Path | None,
-              overrides: list[str] | None, allow_rejections: bool = False) -> Scenario:
-    if isinstance(config, Scenario):
-        if overrides:
-            from dcsim.config.load import apply_overrides
-
-            return parse_config(apply_overrides(config.config_json(), overrides),
-                                source=config.source, allow_rejections=allow_rejections)
-        return config
-    if isinstance(config, dict):
-        from dcsim.config.load import apply_overrides
-
-        data = apply_overrides(config, overrides or [])
-        return parse_config(data, allow_rejections=allow_rejections)
-    return load_config(config, overrides, allow_rejections=allow_rejections)
+_scenario = scenario_of  # the name tests and benchmarks use
 
 
 def run(config: Scenario | dict[str, Any] | str | Path | None = None, *,
@@ -55,8 +41,14 @@ def run(config: Scenario | dict[str, Any] | str | Path | None = None, *,
     if seed is not None:
         ov.append(f"seed={int(seed)}")
     sc = _scenario(config, ov, allow_rejections)
-    result = simulate(sc, replication=replication, check_invariants=check_invariants,
-                      progress=progress)
+    if sc.config.agents is not None:  # outside agents decide (dcsim.rl, the `rl` extra)
+        from dcsim.rl.drive import simulate_with_agents
+
+        result = simulate_with_agents(sc, replication=replication,
+                                      check_invariants=check_invariants, progress=progress)
+    else:
+        result = simulate(sc, replication=replication, check_invariants=check_invariants,
+                          progress=progress)
     result.manifest = {
         "dcsim_version": __version__,
         "scenario_id": sc.scenario_id,

@@ -43,6 +43,25 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     return parse_config(data, source=source, allow_rejections=allow_rejections)
 
 
+def scenario_of(config: Scenario | dict[str, Any] | str | Path | None,
+                overrides: list[str] | None, allow_rejections: bool = False) -> Scenario:
+    """The checked ``Scenario`` of a config given as a Scenario, a dict, a YAML path or None
+    (the default config), with ``dotted.path=value`` ``overrides`` applied."""
+    if isinstance(config, Scenario):
+        if overrides:
+            from dcsim.config.load import apply_overrides
+
+            return parse_config(apply_overrides(config.config_json(), overrides),
+                                source=config.source, allow_rejections=allow_rejections)
+        return config
+    if isinstance(config, dict):
+        from dcsim.config.load import apply_overrides
+
+        data = apply_overrides(config, overrides or [])
+        return parse_config(data, allow_rejections=allow_rejections)
+    return load_config(config, overrides, allow_rejections=allow_rejections)
+
+
 def parse_config(data: dict[str, Any], source: str | None = None, *,
                  allow_rejections: bool = False) -> Scenario:
     """Validate a raw dict completely and return the runnable ``Scenario``.
@@ -87,11 +106,46 @@ def parse_config(data: dict[str, Any], source: str | None = None, *,
             sc = dataclasses.replace(sc2, placement_params=params or UncheckedParams(),
                                      written=written,
                                      scenario_id=config_hash(written.model_dump(mode="json")))
+    if cfg.agents is not None:
+        issues += _agent_issues(cfg)
     if not issues and not allow_rejections:
         issues += trace_rejections(sc)
     if issues:
         raise ConfigError(issues, source=source)
     return sc
+
+
+def _agent_issues(cfg: Any) -> list[Issue]:
+    """``agents:``: each factory importable (with Gymnasium installed) and callable; a
+    consolidation agent only with a consolidation section."""
+    import importlib
+    import importlib.util
+
+    out: list[Issue] = []
+    for kind in ("placement", "consolidation"):
+        ref = getattr(cfg.agents, kind)
+        if ref is None:
+            continue
+        path = f"agents.{kind}"
+        if kind == "consolidation" and cfg.consolidation is None:
+            out.append(Issue(path, "a consolidation agent needs a consolidation: section (its "
+                             "detector and migration model)"))
+            continue
+        if importlib.util.find_spec("gymnasium") is None:
+            out.append(Issue(path, 'agents need Gymnasium: pip install "dcsim[rl]"'))
+            continue
+        module, _, attr = ref.partition(":")
+        try:
+            obj: Any = importlib.import_module(module)
+            for part in attr.split("."):
+                obj = getattr(obj, part)
+        except Exception as exc:  # any failure to import user code is a config problem
+            out.append(Issue(path, f"cannot load {ref!r}: {type(exc).__name__}: {exc}"))
+            continue
+        if not callable(obj):
+            out.append(Issue(path, f"{ref!r} is not callable (expected a factory "
+                                   "factory(env) -> agent)"))
+    return out
 
 
 def _check_cost(cfg: Any, source: str | None) -> None:

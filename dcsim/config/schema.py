@@ -171,6 +171,30 @@ class OutputSpec(Frozen):
     guest_records: bool = Field(True, description="one row per guest: placement, times, unmet MI")
 
 
+_CALLABLE = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
+
+
+class AgentsSpec(Frozen):
+    """Outside agents taking the engine's decisions in ``dcsim run`` and sweeps (``dcsim.rl``,
+    the ``rl`` extra): each is ``'module:callable'``, a factory called with the matching
+    environment (``dcsim/Placement-v0``, ``dcsim/Consolidation-v0``) and returning an agent
+    ``agent(obs, info) -> action`` (e.g. a trained policy; ``dcsim.rl.agents:PolicyAgent``
+    reproduces the configured policies)."""
+
+    placement: str | None = Field(None, description="'module:callable' placement agent factory")
+    consolidation: str | None = Field(
+        None, description="'module:callable' consolidation agent factory (needs consolidation:)")
+    max_moves: int = Field(64, gt=0, description="moves per consolidation step the agent may "
+                           "give (rows of the action)")
+
+    @field_validator("placement", "consolidation")
+    @classmethod
+    def _callable(cls, v: str | None) -> str | None:
+        if v is not None and not _CALLABLE.fullmatch(v):
+            raise ValueError(f"expected 'package.module:callable', got {v!r}")
+        return v
+
+
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}")
 
 
@@ -211,6 +235,9 @@ class Config(Frozen):
     )
     faults: FaultsSpec | None = Field(
         None, description="host/rack failures, guest snapshots and recovery (dcsim.engine.faults)"
+    )
+    agents: AgentsSpec | None = Field(
+        None, description="outside agents (dcsim.rl) taking placement/consolidation decisions"
     )
     sweep: SweepSpec | None = Field(
         None, exclude=True,

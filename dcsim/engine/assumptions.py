@@ -91,6 +91,7 @@ class CloudSimState:
         self._inc: tuple[I64, I64] | None = None
         self._order: I64 = np.zeros(0, dtype=np.intp)
         self.full_at = -1.0  # last instant at which every host was settled and re-shared
+        self.host_class: I64 | None = None  # PABFD's host classes (static hardware)
 
     def incoming_arrays(self) -> tuple[I64, I64]:
         """Guests migrating in and their destinations, in start order (cached)."""
@@ -418,7 +419,7 @@ def initial_hosts(sim: Simulation, batch: I64) -> I64:
 
 def snapshot(sim: Simulation) -> Any:
     """The engine's state as CloudSim's ``optimizeAllocation`` sees it (``ClusterSnapshot``)."""
-    from dcsim.policies.consolidation import ClusterSnapshot
+    from dcsim.policies.consolidation import ClusterSnapshot, host_classes
 
     st, cs = sim.state, _cs(sim)
     cap = st.cap_mips
@@ -434,6 +435,8 @@ def snapshot(sim: Simulation) -> Any:
     hist = cs.ghist if cs.glen == cs.ghist.shape[1] else cs.ghist.copy()
     if cs.glen < cs.ghist.shape[1]:
         hist[:, cs.glen:] = 0.0
+    if cs.host_class is None:  # hardware never changes after set-up
+        cs.host_class = host_classes(cap, st.mips_per_core, st.power_table)
     return ClusterSnapshot(
         host_total_mips=cap, host_pe_mips=st.mips_per_core, host_power_table=st.power_table,
         host_util=util, host_alloc_mips=alloc,
@@ -442,7 +445,7 @@ def snapshot(sim: Simulation) -> Any:
         vm_mips=st.mips * st.vcpus, vm_ram_mb=st.gram / 1e6, vm_history=hist,
         vm_history_len=np.full(st.n_guests_total, cs.glen, dtype=np.int64),
         vm_in_migration=st.mig_dst >= 0, migration_mbps=bw / 2.0 / 8e6,
-        interval_s=sim.interval)
+        interval_s=sim.interval, host_class=cs.host_class)
 
 
 def finish(sim: Simulation, result: Result) -> None:

@@ -40,7 +40,12 @@ from dcsim.engine.receivers import Receivers
 from dcsim.kernels.capacity import EPS
 from dcsim.model.cluster import GuestStatus
 from dcsim.model.power import power_w
-from dcsim.policies.consolidation import build_policy, parse_policy, plan_migrations
+from dcsim.policies.consolidation import (
+    build_policy,
+    overloaded_hosts,
+    parse_policy,
+    plan_migrations,
+)
 from dcsim.policies.overload import HostLoad, StaticThreshold, make_detector
 from dcsim.policies.selection import GuestView, make_selector
 
@@ -48,7 +53,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from dcsim.config.consolidation import ConsolidationSpec
-    from dcsim.engine.simulation import Simulation
+    from dcsim.engine.simulation import ProcessGenerator, Simulation
     from dcsim.metrics.result import Result
 
 F64 = NDArray[np.float64]
@@ -175,25 +180,59 @@ class Consolidation:
         load = HostLoad(after, hist, hlen, mig_s, self.sim.interval)
         return np.asarray(self.detector.overloaded(load), dtype=bool)
 
-    def step(self, now: float) -> None:
-        """Plan and start this interval's migrations."""
-        sim, st = self.sim, self.sim.state
+    def step(self, now: float) -> ProcessGenerator | None:
+        """Plan and start this interval's migrations (or, with an outside agent attached,
+        return the generator that asks it for them: ``dcsim.engine.decisions``)."""
+        sim = self.sim
         if sim.cs is not None and not sim.cs.started:
-            return  # assumptions.first_decision: not before the first datacenter update
+            return None  # assumptions.first_decision: not before the first datacenter update
+        self.prepare()
+        ext = sim.external
+        if ext is not None and ext.consolidation:
+            return ext.consolidate(self)
+        self.start_moves(self.plan())
+        return None
+
+    def prepare(self) -> None:
+        """Count the step and push this interval's utilisations into the histories."""
         self.steps += 1
-        if sim.assume.planner == "cloudsim":
-            self._start(plan_migrations(assumptions.snapshot(sim), self.cs_detector,
-                                        self.cs_selector, self.rng))
-            return
+        if self.sim.assume.planner != "cloudsim":
+            self._push(self.sim.util)
+
+    def _requested(self) -> F64:
+        """(n_hosts,) raw MIPS the guests on each host want now, plus migrations' CPU."""
+        sim, st = self.sim, self.sim.state
         placed = np.flatnonzero(st.host_of >= 0)
-        req = np.bincount(st.host_of[placed], weights=sim.raw_want[placed],
-                          minlength=st.n_hosts) + sim.extra_raw
+        req: F64 = np.bincount(st.host_of[placed], weights=sim.raw_want[placed],
+                               minlength=st.n_hosts) + sim.extra_raw
+        return req
+
+    def overloaded(self) -> NDArray[np.bool_]:
+        """(n_hosts,) hosts the configured detector finds overloaded now (after ``prepare``;
+        what the planner's step (1) computes)."""
+        sim, st = self.sim, self.sim.state
+        if sim.assume.planner == "cloudsim":
+            return overloaded_hosts(assumptions.snapshot(sim), self.cs_detector)
+        util = self._requested() / st.cap_mips
+        hosts = np.flatnonzero(st.awake & (st.n_guests > 0))
+        over = np.zeros(st.n_hosts, dtype=bool)
+        if hosts.shape[0]:
+            over[hosts] = np.asarray(self.detector.overloaded(
+                self._load(hosts, util[hosts], self._max_gram())))
+        return over
+
+    def plan(self) -> list[tuple[int, int]]:
+        """This step's moves ``(guest, host)`` in start order (after ``prepare``)."""
+        sim, st = self.sim, self.sim.state
+        if sim.assume.planner == "cloudsim":
+            return plan_migrations(assumptions.snapshot(sim), self.cs_detector,
+                                   self.cs_selector, self.rng)
+        req = self._requested()
         util = req / st.cap_mips
-        self._push(sim.util)
         active = st.awake & (st.n_guests > 0)
         hosts = np.flatnonzero(active)
         if not hosts.shape[0]:
-            return
+            return []
         over = np.zeros(st.n_hosts, dtype=bool)
         max_gram = self._max_gram_now = self._max_gram()
         over[hosts] = np.asarray(self.detector.overloaded(self._load(hosts, util[hosts],
@@ -314,10 +353,14 @@ class Consolidation:
                     if recv is not None:
                         recv.discard()
 
-        self._start(moves)
+        return moves
 
-    def _start(self, moves: list[tuple[int, int]]) -> None:
-        """Start the planned moves, in order, with the migration model the switches select."""
+    def start_moves(self, moves: list[tuple[int, int]]) -> None:
+        """Start the moves, in order, with the migration model the switches select (a move
+        that cannot start now is refused: ``moves.migrate``, ``assumptions.start_migrations``).
+        """
+        if not moves:
+            return
         if self.spec.max_migrations_per_step is not None:
             moves = moves[: self.spec.max_migrations_per_step]
         self.planned += len(moves)

@@ -253,7 +253,7 @@ class Faults:
                         heapq.heappush(heap, (env.now + r, seq, u, False, r))
                         seq += 1
                 else:
-                    self._up(open_ev.pop(u))
+                    yield from self._up(open_ev.pop(u))
                     if ttf is not None:
                         nxt = env.now + float(ttf.rvs(random_state=rng_ttf))
                         heapq.heappush(heap, (nxt, seq, u, True, math.nan))
@@ -337,7 +337,7 @@ class Faults:
         self.up_at[g] = np.nan
         self.open_row[g] = -1
 
-    def _up(self, ev: FailureEvent) -> None:
+    def _up(self, ev: FailureEvent) -> ProcessGenerator:
         """Repair the hosts of failure ``ev``; retry guests that found no room.
 
         A host comes back when its last cause is repaired; when its last power failure is
@@ -365,7 +365,7 @@ class Faults:
             if h == self.snaps.storage_host and self.n_power_down[h] + self.n_cut[h] == 0:
                 self.snaps.storage_up = True
         if self.waiting and self.spec.recovery.retry_on_repair:
-            self._restart(sorted(self.waiting))
+            yield from self._restart(sorted(self.waiting))
 
     # ------------------------------------------------------------------ recovery ------------
     def _recover(self, guests: list[int], t_fail: float) -> ProcessGenerator:
@@ -373,10 +373,11 @@ class Faults:
         env = self.sim.env
         self.events += 1
         yield env.timeout(self.spec.recovery.detection)
-        self._restart(guests)
+        yield from self._restart(guests)
 
-    def _restart(self, guests: list[int]) -> None:
-        """Admit the still-down ``guests`` on other hosts with their recovery delay."""
+    def _restart(self, guests: list[int]) -> ProcessGenerator:
+        """Admit the still-down ``guests`` on other hosts with their recovery delay (an
+        outside agent, if attached, chooses their hosts: ``Simulation.decide``)."""
         sim, st, now, snaps = self.sim, self.sim.state, self.sim.env.now, self.snaps
         rec = self.spec.recovery
         for g in guests:
@@ -414,8 +415,9 @@ class Faults:
             self._rollback(g, mode)
         life = sim.arrival_s[batch] + sim.lifetime_s[batch] - now
         resume = np.asarray([m == "snapshot" for m in modes], dtype=bool)
+        chosen = yield from sim.decide(batch)
         decision = sim.admit(batch, lifetime_left=life, extra_delay=extra, skip_boot=resume,
-                             unplaced=GuestStatus.DOWN)
+                             unplaced=GuestStatus.DOWN, decision=chosen)
         for i, (g, h) in enumerate(zip(cand, decision.tolist(), strict=True)):
             if h < 0:  # no room: it stays DOWN until a repair
                 self.waiting.add(g)

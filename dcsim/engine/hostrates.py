@@ -102,34 +102,41 @@ def share(sim: Simulation, hosts: I64, guests: I64) -> None:
     sim.raw[guests] = 0.0
     sim.raw_want[guests] = 0.0
     if g.shape[0]:
+        one = _one(sim)
         h_of = st.host_of[g]
         local = np.searchsorted(hosts, h_of) if hosts.shape[0] < st.n_hosts else h_of
         want = sim.u_last[g] * st.vcpus[g] * st.mips[g]
-        busy = want > 0
-        noisy = busy & st.antisocial[g]
-        n_noisy = np.bincount(local, weights=noisy, minlength=hosts.shape[0])[local] - noisy
-        interf = 1.0 - np.minimum(st.interference_max[h_of], st.interference[h_of] * n_noisy)
-        runnable = np.bincount(local, weights=busy * st.vcpus[g],
-                               minlength=hosts.shape[0]).astype(np.float64)
-        eff = (st.efficiency(hosts, runnable)[local]
-               * (1.0 - st.syscall_frac[g] * st.syscall_overhead[h_of])
-               * (1.0 - st.mem_frac[g] * st.mem_bw_overhead[h_of]) * interf)
+        eff: F64 | float = 1.0  # every factor below is exactly 1 (OneHost.unit_eff)
+        if not one.unit_eff:
+            busy = want > 0
+            noisy = busy & st.antisocial[g]
+            n_noisy = np.bincount(local, weights=noisy, minlength=hosts.shape[0])[local] - noisy
+            interf = 1.0 - np.minimum(st.interference_max[h_of], st.interference[h_of] * n_noisy)
+            runnable = np.bincount(local, weights=busy * st.vcpus[g],
+                                   minlength=hosts.shape[0]).astype(np.float64)
+            eff = (st.efficiency(hosts, runnable)[local]
+                   * (1.0 - st.syscall_frac[g] * st.syscall_overhead[h_of])
+                   * (1.0 - st.mem_frac[g] * st.mem_bw_overhead[h_of]) * interf)
         # a vCPU's entitlement: its bare-metal speed in host MIPS (never above a core)
-        limit = st.vcpus[g] * np.minimum(st.mips[g], st.mips_per_core[h_of]) * st.cap_frac[g]
+        limit = st.vcpus[g] * np.minimum(st.mips[g], st.mips_per_core[h_of])
+        if one.capped:
+            limit = limit * st.cap_frac[g]
         if sim.any_io:
-            want_raw = want * st.io_scale(g, h_of) / eff
+            want_raw = want * st.io_scale(g, h_of)
         else:
-            want_raw = want / eff
+            want_raw = want
+        if not one.unit_eff:
+            want_raw = want_raw / eff
         raw_want = np.where(sim.paused[g], 0.0, np.minimum(want_raw, limit))
         sim.raw_want[g] = raw_want
         room = np.maximum(0.0, st.cap_mips[hosts] - sim.extra_raw[hosts])
         sim.demand[g] = want
         if sim.proportional:
             alloc, delivered = assumptions.proportional_share(sim, hosts, g, local, raw_want, room)
-            sim.useful[g] = delivered * eff
+            sim.useful[g] = delivered if one.unit_eff else delivered * eff
         else:
             alloc = maxmin_share(raw_want, local, room, st.weight[g])
-            sim.useful[g] = alloc * eff * sim.speed[g]
+            sim.useful[g] = (alloc if one.unit_eff else alloc * eff) * sim.speed[g]
         sim.raw[g] = alloc
         used = np.bincount(local, weights=alloc, minlength=hosts.shape[0]).astype(np.float64)
         jm = sim.has_jobs[g]
@@ -169,13 +176,15 @@ class OneHost:
     """Per-run constants of the one-host path: host parameters as Python tuples, and which of
     the per-guest factors of the CPU model are exactly 1 in this run (no syscall- or
     memory-bound work, no noisy neighbour, no CPU cap), so that their products are skipped
-    (``x * 1.0 == x``), and whether any guest runs finite jobs.
+    (``x * 1.0 == x``), and whether any guest runs finite jobs. ``unit_eff``: every guest's
+    efficiency is exactly 1 (those three factors and the host's layer and scheduling terms),
+    so the vector ``share`` skips computing it too (CloudSim mode: ``footprint: none``).
 
     Host hardware and layer parameters and guest efficiency inputs never change after
     ``Simulation`` set-up; built at the first one-host update.
     """
 
-    __slots__ = ("capped", "host", "jobs", "limit", "mem", "noisy", "syscall")
+    __slots__ = ("capped", "host", "jobs", "limit", "mem", "noisy", "syscall", "unit_eff")
 
     def __init__(self, sim: Simulation) -> None:
         st = sim.state
@@ -199,6 +208,13 @@ class OneHost:
             self.limit = st.vcpus * st.mips
             if self.capped:
                 self.limit = self.limit * st.cap_frac
+        # host efficiency (1 - cpu_overhead) * (1 - sched) is exactly 1 at any load: no layer
+        # overhead, and sched = min(sched_max, 0 * max(0, r - 1)) = 0 (finite r: cores > 0),
+        # or pinned; with the three factors above also 1, ``share``'s eff is 1 for every guest
+        host_one = bool(((st.cpu_overhead == 0.0)
+                         & (st.pinned | ((st.sched_slope == 0.0) & (st.sched_max >= 0.0)
+                                         & (st.cores > 0) & np.isfinite(st.cores)))).all())
+        self.unit_eff = host_one and not (self.syscall or self.mem or self.noisy)
         self.jobs = bool(sim.has_jobs.any())
 
 

@@ -7,6 +7,7 @@ Imports: numpy, pandas, dcsim.metrics.result, dcsim.model.cluster, dcsim.units.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -58,7 +59,7 @@ def migration_summary(
     sim: Simulation,
     tables: dict[str, pd.DataFrame],
     summary: dict[str, Any],
-    demand_mi: float,
+    tot: dict[str, float],
     total_active: float,
 ) -> dict[str, Any]:
     """Migration records and the SLA metrics of Beloglazov & Buyya (CCPE 2012).
@@ -89,20 +90,21 @@ def migration_summary(
         )
     ready = float(sim.ready_s.sum())  # awake time minus time spent waking
     slatah = float(sim.full_s.sum() / ready) if ready > 0 else 0.0
+    demand_mi = tot["demand_mi"]
     pdm = float(sim.mig_loss_mi.sum() / demand_mi) if demand_mi > 0 else 0.0
 
     sd_mean, sd_sd = mean_sd(np.asarray(sim.shutdown_gaps, dtype=np.float64))
     mg_mean, mg_sd = mean_sd(np.asarray(sim.migration_gaps, dtype=np.float64))
     out.update(
         {
-            "migrations": len(recs),
-            "migrations_aborted": sim.migrations_aborted,
+            "migrations": tot["migrations"],
+            "migrations_aborted": tot["migrations_aborted"],
             "mean_migration_s": float(dur.mean()) if recs else float("nan"),
             "p95_migration_s": float(np.quantile(dur, 0.95)) if recs else float("nan"),
             "mean_downtime_s": float(down.mean()) if recs else float("nan"),
             "p95_downtime_s": float(np.quantile(down, 0.95)) if recs else float("nan"),
-            "migration_bytes": float(sum(r.bytes_sent for r in recs)),
-            "host_shutdowns": len(sim.shutdown_gaps),
+            "migration_bytes": tot["migration_bytes"],
+            "host_shutdowns": tot["host_shutdowns"],
             "time_before_shutdown_mean_s": sd_mean,
             "time_before_shutdown_sd_s": sd_sd,
             "time_before_migration_mean_s": mg_mean,
@@ -116,25 +118,67 @@ def migration_summary(
     return out
 
 
+_ENERGY = ("energy_it_kwh", "energy_hosts_kwh", "energy_network_kwh", "energy_facility_kwh")
+_WORK = ("demand_mi", "delivered_mi", "unserved_mi", "unmet_mi", *(f"unserved_{c}_mi"
+                                                                  for c in CAUSES),
+         "overhead_mi")
+_MIGRATIONS = ("migrations", "migrations_aborted", "migration_bytes", "host_shutdowns")
+#: The keys of :func:`totals`, in summary order.
+TOTALS = (*_ENERGY, *_WORK, "guests_rejected", *_MIGRATIONS)
+
+
+def totals(sim: Simulation, t: float, keys: Collection[str] = TOTALS) -> dict[str, float]:
+    """The additive summary metrics (``keys`` of ``TOTALS``; the groups they belong to are
+    computed) from the engine's accumulators as integrated so far, at ``t`` = now (each host's
+    and guest's integrals run to its last settling, at most one interval ago; the network's to
+    ``t``). At the end of the run they are the summary's values (``build_result`` takes them
+    from here); ``dcsim.rl`` rewards their changes."""
+    st = sim.state
+    out: dict[str, float] = {}
+    if any(k in keys for k in _ENERGY):
+        e_host_dc = np.bincount(st.datacenter, weights=sim.energy_j,
+                                minlength=sim.dc_pue.shape[0])
+        e_net_dc = sim.network_energy_j(t)
+        e_dc = e_host_dc + e_net_dc  # IT energy per data center: hosts + network equipment
+        out["energy_it_kwh"] = float(e_dc.sum()) / JOULES_PER_KWH
+        out["energy_hosts_kwh"] = float(e_host_dc.sum()) / JOULES_PER_KWH
+        out["energy_network_kwh"] = float(e_net_dc.sum()) / JOULES_PER_KWH
+        out["energy_facility_kwh"] = float((e_dc * sim.dc_pue).sum()) / JOULES_PER_KWH
+    if any(k in keys for k in _WORK):
+        running_mi = float(sim.demand_mi.sum())  # demand while running and not paused
+        demand_mi = running_mi + float(sim.unserved_by_cause.sum())  # offered load
+        useful_mi = float(sim.useful_mi.sum())
+        out["demand_mi"] = demand_mi
+        out["delivered_mi"] = useful_mi
+        out["unserved_mi"] = demand_mi - useful_mi
+        out["unmet_mi"] = running_mi - useful_mi
+        for c, v in zip(CAUSES, sim.unserved_by_cause.tolist(), strict=True):
+            out[f"unserved_{c}_mi"] = v
+        out["overhead_mi"] = float(sim.raw_mi.sum()) - useful_mi
+    if "guests_rejected" in keys:
+        out["guests_rejected"] = int(np.count_nonzero(st.status == GuestStatus.REJECTED))
+    if any(k in keys for k in _MIGRATIONS):
+        recs = sim.migration_records
+        out["migrations"] = len(recs)
+        out["migrations_aborted"] = sim.migrations_aborted
+        out["migration_bytes"] = float(sum(r.bytes_sent for r in recs))
+        out["host_shutdowns"] = len(sim.shutdown_gaps)
+    return out
+
+
 def build_result(sim: Simulation, wall_s: float) -> Result:
     st = sim.state
-    e_host_dc = np.bincount(st.datacenter, weights=sim.energy_j, minlength=sim.dc_pue.shape[0])
-    e_net_dc = sim.network_energy_j(sim.duration)
-    e_dc = e_host_dc + e_net_dc  # IT energy per data center: hosts + network equipment
+    tot = totals(sim, sim.duration)
     arrived = ~np.isnan(sim.arrival_s)
-    running_mi = float(sim.demand_mi.sum())  # demand while running and not paused
-    by_cause = dict(zip(CAUSES, sim.unserved_by_cause.tolist(), strict=True))
-    demand_mi = running_mi + float(sim.unserved_by_cause.sum())  # offered load
-    useful_mi = float(sim.useful_mi.sum())
-    raw_mi = float(sim.raw_mi.sum())
+    demand_mi, useful_mi = tot["demand_mi"], tot["delivered_mi"]
     ts = pd.DataFrame(sim.recorder.rows, columns=COLUMNS)
     total_active = float(sim.active_s.sum())
-    rejected = int((st.status == GuestStatus.REJECTED).sum())
+    rejected = int(tot["guests_rejected"])
     summary: dict[str, Any] = {
-        "energy_it_kwh": float(e_dc.sum()) / JOULES_PER_KWH,
-        "energy_hosts_kwh": float(e_host_dc.sum()) / JOULES_PER_KWH,
-        "energy_network_kwh": float(e_net_dc.sum()) / JOULES_PER_KWH,
-        "energy_facility_kwh": float((e_dc * sim.dc_pue).sum()) / JOULES_PER_KWH,
+        "energy_it_kwh": tot["energy_it_kwh"],
+        "energy_hosts_kwh": tot["energy_hosts_kwh"],
+        "energy_network_kwh": tot["energy_network_kwh"],
+        "energy_facility_kwh": tot["energy_facility_kwh"],
         "mean_active_hosts": total_active / sim.duration,
         "max_active_hosts": sim.peak_awake_n,
         "mean_active_rack_units": float((sim.rack_units * sim.active_s).sum()) / sim.duration,
@@ -144,12 +188,12 @@ def build_result(sim: Simulation, wall_s: float) -> Result:
         else 0.0,
         "demand_mi": demand_mi,
         "delivered_mi": useful_mi,
-        "unserved_mi": demand_mi - useful_mi,
-        "unserved_fraction": (demand_mi - useful_mi) / demand_mi if demand_mi > 0 else 0.0,
-        "unmet_mi": running_mi - useful_mi,
-        "unmet_fraction": (running_mi - useful_mi) / demand_mi if demand_mi > 0 else 0.0,
-        **{f"unserved_{c}_mi": v for c, v in by_cause.items()},
-        "overhead_mi": raw_mi - useful_mi,
+        "unserved_mi": tot["unserved_mi"],
+        "unserved_fraction": tot["unserved_mi"] / demand_mi if demand_mi > 0 else 0.0,
+        "unmet_mi": tot["unmet_mi"],
+        "unmet_fraction": tot["unmet_mi"] / demand_mi if demand_mi > 0 else 0.0,
+        **{f"unserved_{c}_mi": tot[f"unserved_{c}_mi"] for c in CAUSES},
+        "overhead_mi": tot["overhead_mi"],
         "guests_arrived": int(arrived.sum()),
         "guests_placed": int(arrived.sum()) - rejected,
         "guests_rejected": rejected,
@@ -176,7 +220,7 @@ def build_result(sim: Simulation, wall_s: float) -> Result:
             }
         )
         tables["jobs"] = jobs
-    summary.update(migration_summary(sim, tables, summary, demand_mi, total_active))
+    summary.update(migration_summary(sim, tables, summary, tot, total_active))
     summary.update({"simulated_s": sim.duration, "wall_s": wall_s, "events": sim.events})
     idx = np.flatnonzero(arrived)
     guests = (

@@ -52,9 +52,12 @@ from typing import Any
 import numpy as np
 import simpy
 from numpy.typing import NDArray
+from simpy.core import StopSimulation
+from simpy.events import URGENT
 
 from dcsim.config.resolve import Scenario
 from dcsim.engine import assumptions, hostrates, jobs, lifecycle, moves, offered
+from dcsim.engine.decisions import External
 from dcsim.engine.extensions import EXTENSIONS, load_builtin
 from dcsim.engine.records import IntervalRecorder
 from dcsim.engine.results import build_result
@@ -207,12 +210,17 @@ class Simulation:
         self.network_energy: list[Callable[[float], F64]] = []
         # listeners of the flow network's rate changes (dcsim.network.flows.FlowNetwork)
         self.flow_listeners: list[Callable[[float, F64], None]] = []
-        self.tick_hooks: list[Callable[[float], None]] = []
+        # called as hook(now) each interval; a hook may return a generator the manager then
+        # runs (yield from): an outside agent's decision (dcsim.engine.decisions)
+        self.tick_hooks: list[Callable[[float], ProcessGenerator | None]] = []
         self.depart_hooks: list[Callable[[int, int], None]] = []
         # called as hook(guest, old_host, new_host): new_host -1 = the guest left its host
         self.move_hooks: list[Callable[[int, int, int], None]] = []
         self.events = 0
         self._ran = False
+        self._t0 = 0.0
+        # an outside agent taking placement/consolidation decisions (dcsim.engine.decisions)
+        self.external: External | None = None
         load_builtin()
         self.extensions: list[Any] = []
         for name in EXTENSIONS.names():
@@ -399,7 +407,9 @@ class Simulation:
                 self._sample(now)
                 self._share(all_hosts, guests)
             for hook in self.tick_hooks:
-                hook(now)
+                more = hook(now)
+                if more is not None:
+                    yield from more
             self.recorder.tick(now)
             if self.check_invariants:
                 st.check()
@@ -424,8 +434,20 @@ class Simulation:
             j = i
             while j < n and times[order[j]] == t:
                 j += 1
-            self.admit(order[i:j])
+            batch = order[i:j]
+            decision = yield from self.decide(batch)
+            self.admit(batch, decision=decision)
             i = j
+
+    def decide(self, batch: I64) -> Generator[simpy.events.Event, Any, I64 | None]:
+        """An outside agent's hosts for ``batch`` (``External.place``), or None without one
+        (then ``admit`` asks the placement policy)."""
+        ext = self.external
+        if ext is None or not ext.placement or (
+                self.assume.initial_placement == "cloudsim" and self.env.now == 0):
+            return None
+        out = yield from ext.place(batch)
+        return out
 
     # ------------------------------------------------------------------ state changes -------
     def boot_time(self, g: int, h: int) -> float:
@@ -443,10 +465,12 @@ class Simulation:
 
     def admit(self, batch: I64, *, lifetime_left: F64 | None = None,
               extra_delay: F64 | None = None, skip_boot: NDArray[np.bool_] | None = None,
-              unplaced: GuestStatus = GuestStatus.REJECTED) -> I64:
-        """Place arriving guests with the placement policy; returns the host per guest (-1 =
-        not placed, status ``unplaced``). ``extra_delay`` (s) is added before boot (e.g. a
-        restore from a snapshot); ``skip_boot`` marks guests that resume instead of booting."""
+              unplaced: GuestStatus = GuestStatus.REJECTED,
+              decision: I64 | None = None) -> I64:
+        """Place arriving guests with the placement policy (or the hosts ``decision`` gives,
+        -1 = none: an outside agent's, ``decide``); returns the host per guest (-1 = not
+        placed, status ``unplaced``). ``extra_delay`` (s) is added before boot (e.g. a restore
+        from a snapshot); ``skip_boot`` marks guests that resume instead of booting."""
         st, now = self.state, self.env.now
         first = np.isnan(self.arrival_s[batch])
         self.arrival_s[batch[first]] = now
@@ -456,7 +480,9 @@ class Simulation:
         demand_only = self.assume.reservation == "demand"
         st.hold = True  # admission checks and reserves the configured size
         cloudsim_start = self.assume.initial_placement == "cloudsim" and now == 0
-        if cloudsim_start:
+        if decision is not None:
+            decision = np.asarray(decision, dtype=np.intp).copy()
+        elif cloudsim_start:
             decision = assumptions.initial_hosts(self, batch).copy()
         else:
             decision = self.policy.place(st.sandbox(batch), batch)
@@ -561,10 +587,32 @@ class Simulation:
 
     def run(self) -> Result:
         """Simulate the whole duration and return the result."""
+        self.start()
+        self.advance()
+        return self.finish()
+
+    def advance(self) -> bool:
+        """Process events until an outside agent's decision is pending (True) or every event
+        before ``duration`` is processed (False). SimPy's ``run(until=duration)`` in steps."""
+        env, ext = self.env, self.external
+        step = env.step
+        try:
+            if ext is None:
+                while True:
+                    step()
+            while ext.pending is None:
+                step()
+        except StopSimulation:
+            return False
+        return True
+
+    def start(self) -> None:
+        """Set up the processes (``run`` = ``start``, the SimPy run to ``duration``,
+        ``finish``; ``dcsim.rl`` steps the SimPy environment itself in between)."""
         if self._ran:
             raise RuntimeError("a Simulation runs once; build a new one")
         self._ran = True
-        t0 = time.perf_counter()
+        self._t0 = time.perf_counter()
         st = self.state
         times = np.full(st.n_guests_total, np.inf)
         for k, (sl, gg) in enumerate(zip(self.slices, self.sc.guest_groups, strict=True)):
@@ -581,7 +629,17 @@ class Simulation:
             self.env.process(jobs.jobs_watch(self))
         for ext in self.extensions:
             ext.start(self)
-        self.env.run(until=self.duration)
+        # the end: an event before every other at ``duration`` that stops the run, as SimPy's
+        # ``run(until=duration)`` schedules it
+        stop = simpy.Event(self.env)
+        stop._ok, stop._value = True, None
+        self.env.schedule(stop, URGENT, self.duration - self.env.now)
+        stop.callbacks.append(StopSimulation.callback)
+
+    def finish(self) -> Result:
+        """Close the books at ``duration`` (every event before it processed) and return the
+        result."""
+        t0, st = self._t0, self.state
         all_hosts = np.arange(st.n_hosts, dtype=np.intp)
         self._settle(all_hosts, self.guests_on(all_hosts))
         offered.settle(self)

@@ -149,6 +149,19 @@ def _sorted_by_demand(vms: list[int], r: F64) -> list[int]:
 
 
 # --------------------------------------------------------------------------- one step
+def _detect(snap: ClusterSnapshot, detector: Any) -> tuple[Any, Any, NDArray[np.bool_]]:
+    """Step (1): the placer, the step's working state and the overloaded hosts."""
+    placer = PowerAwareBestFit(detector)
+    w = _Work(snap, need_hist=placer.depth != 0, detector=detector)
+    return placer, w, np.asarray(detector.overloaded(w.load_all()), dtype=bool)
+
+
+def overloaded_hosts(snap: ClusterSnapshot, detector: Any) -> NDArray[np.bool_]:
+    """(n_hosts,) hosts ``detector`` finds overloaded in ``snap`` (as :func:`plan_migrations`
+    does first)."""
+    return _detect(snap, detector)[2]
+
+
 def plan_migrations(
     snap: ClusterSnapshot,
     detector: Any,
@@ -176,10 +189,8 @@ def plan_migrations(
         In the order the migrations start; a guest may appear twice (CloudSim quirk).
     """
     st = stats if stats is not None else PlanStats()
-    placer = PowerAwareBestFit(detector)
-    w = _Work(snap, need_hist=placer.depth != 0, detector=detector)
+    placer, w, over = _detect(snap, detector)
     in_mig = snap.vm_in_migration
-    over = np.asarray(detector.overloaded(w.load_all()), dtype=bool)
     st.overloaded_hosts = int(over.sum())
 
     # (2) selection loop on each overloaded host, ascending id.

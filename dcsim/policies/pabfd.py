@@ -199,19 +199,21 @@ class _Work:
         if j is not None and h not in j:
             j[h] = self.save(h)
         r = self.r_list[v]
-        if self.pool is not None and self.U[h] == 0.0 and r != 0.0:
+        U = self.U
+        u_h = U.item(h)
+        if self.pool is not None and u_h == 0.0 and r != 0.0:
             self.pool.woke(h)
         self.lists[h].append(v)
-        self.avail[h] -= r
-        self.U[h] += r
-        self.reqsum[h] += r
+        self.avail[h] = self.avail.item(h) - r  # float64 arithmetic, as ``-=`` does
+        U[h] = u_h + r
+        self.reqsum[h] = self.reqsum.item(h) + r
         if self.need_hist:
-            tt = self.ttype[h]
+            tt = self.ttype.item(h)
             self.hist[h] += self.ctab[tt, v]
-            self.hlen[h] = max(int(self.hlen[h]), int(self.vlen[v]))
+            self.hlen[h] = max(self.hlen.item(h), self.vlen.item(v))
             if self.feat_fn is not None:
                 self.F[h] += self.ftab[tt, v]
-        self.maxram[h] = max(float(self.maxram[h]), self.ram_list[v])
+        self.maxram[h] = max(self.maxram.item(h), self.ram_list[v])
 
     def save(self, h: int) -> tuple[Any, ...]:
         hist = self.hist[h].copy() if self.need_hist else None
@@ -291,7 +293,7 @@ class PowerAwareBestFit:
             idx = a
         reps = pool.reps(r, w)
         if reps:
-            idx = np.concatenate([idx, np.asarray(reps, dtype=np.intp)])
+            idx = np.concatenate((idx, reps), dtype=np.intp)
         if idx.size == 0:
             return -1
         return self._choose(w, v, r, idx, not reps)
@@ -312,7 +314,7 @@ class PowerAwareBestFit:
             bad = test & ((w.reqsum.take(idx) + r) / T > self.thr)
             diff[bad] = np.inf
         elif self.cheap and self._one_ok(w):
-            return self._lazy(w, v, r, idx, diff, test, ordered, self._screen_one)
+            return self._lazy(w, v, r, idx, diff, test, ordered, self._screen_for(w, v))
         elif self.cheap:
             tpos = test.nonzero()[0]
             if tpos.size:
@@ -349,23 +351,29 @@ class PowerAwareBestFit:
         return np.asarray(det.overloaded(HostLoad(util, hist, hl, mig, w.interval)))
 
     def _one_ok(self, w: _Work) -> bool:
-        """Whether :meth:`_screen_one` may test hosts one by one in this working state."""
+        """Whether :meth:`_screen_for` may test hosts one by one in this working state."""
         return (w.feat_fn is not None and hasattr(self.detector, "screen_one")
                 and w.bw > 0.0 and w.interval > 0.0)
 
-    def _screen_one(self, w: _Work, v: int, r: float, h: int) -> bool:
-        """:meth:`_tests` for one host in Python floats: the same operations on the same values
-        (IEEE arithmetic rounds each one the same way), so the same decision."""
-        util = (float(w.reqsum[h]) + r) / float(w.T[h])
-        hl = max(int(w.hlen[h]), int(w.vlen[v]))
-        mig = max(float(w.maxram[h]), float(w.ram[v])) / w.bw
-        if not math.isfinite(mig / w.interval):
-            return bool(self._tests(w, v, r, np.asarray([h], dtype=np.intp))[0])
-        tt = int(w.ttype[h])
-        f0 = float(w.F[h, 0]) + float(w.ftab[tt, v, 0])
-        f1 = float(w.F[h, 1]) + float(w.ftab[tt, v, 1])
-        bad, unsure = self.detector.screen_one(f0, f1, util, hl, mig, w.interval)
-        return self._exact(w, v, r, h) if unsure else bool(bad)
+    def _screen_for(self, w: _Work, v: int) -> Any:
+        """The trial test of :meth:`_tests` for guest ``v`` on one host ``h`` at a time, in
+        Python floats: the same operations on the same values (IEEE arithmetic rounds each one
+        the same way), so the same decision; the guest's terms are read once."""
+        vl, rv, fv = w.vlen.item(v), w.ram.item(v), w.ftab[:, v].tolist()
+        reqsum, T, hlen, maxram, ttype, F = w.reqsum, w.T, w.hlen, w.maxram, w.ttype, w.F
+        bw, interval, screen = w.bw, w.interval, self.detector.screen_one
+
+        def check(w: _Work, v: int, r: float, h: int) -> bool:
+            util = (reqsum.item(h) + r) / T.item(h)
+            mig = max(maxram.item(h), rv) / bw
+            if not math.isfinite(mig / interval):
+                return bool(self._tests(w, v, r, np.asarray([h], dtype=np.intp))[0])
+            a0, a1 = fv[ttype.item(h)]
+            bad, unsure = screen(F.item(h, 0) + a0, F.item(h, 1) + a1, util,
+                                 max(hlen.item(h), vl), mig, interval)
+            return self._exact(w, v, r, h) if unsure else bool(bad)
+
+        return check
 
     def _exact(self, w: _Work, v: int, r: float, h: int) -> bool:
         """Exact trial test: is host ``h`` overloaded once guest ``v`` is added?"""
@@ -385,8 +393,27 @@ class PowerAwareBestFit:
               test: B, ordered: bool = True, check: Any = None) -> int:
         """Test the best candidates one by one (CloudSim's first-minimum order) with ``check``
         (default :meth:`_exact`): the first that passes is the one that the vectorized tests
-        followed by one minimum would pick, lowest increase, then lowest id."""
+        followed by one minimum would pick, lowest increase, then lowest id.
+
+        The candidates are sorted once (increase, then position when ``ordered`` — ascending ids
+        — else id): the order in which repeated minimums would visit them. A NaN increase (which
+        ``argmin`` would pick first, sorting last) takes the repeated-minimum loop instead.
+        """
         check = self._exact if check is None else check
+        order = np.argsort(diff, kind="stable") if ordered else np.lexsort((idx, diff))
+        if diff.size and math.isnan(diff.item(int(order[-1]))):
+            return self._lazy_argmin(w, v, r, idx, diff, test, ordered, check)
+        for j in order.tolist():
+            if diff.item(j) == math.inf:
+                return -1
+            h = idx.item(j)
+            if not test.item(j) or not check(w, v, r, h):
+                return int(h)
+        return -1
+
+    def _lazy_argmin(self, w: _Work, v: int, r: float, idx: NDArray[np.intp], diff: F64,
+                     test: B, ordered: bool, check: Any) -> int:
+        """:meth:`_lazy` by repeated minimums (the reference order, NaN increases included)."""
         while True:
             j = int(diff.argmin())
             d = diff[j]
@@ -459,23 +486,27 @@ class CandidatePool:
         """Host ``h`` may no longer receive guests in this phase."""
         if self.allowed[h]:
             self.allowed[h] = False
-            i = int(np.searchsorted(self.act, h))
-            if i < self.act.size and self.act[i] == h:
-                self.act = np.delete(self.act, i)
+            self._drop(h)
 
     def woke(self, h: int) -> None:
         """Host ``h`` got its first allocation (``U`` 0 -> > 0): evaluate it in full."""
         if self.allowed[h]:
-            i = int(np.searchsorted(self.act, h))
-            if i == self.act.size or self.act[i] != h:
-                self.act = np.insert(self.act, i, h)
+            act = self.act
+            i = int(act.searchsorted(h))
+            if i == act.size or act.item(i) != h:
+                self.act = np.concatenate((act[:i], (h,), act[i:]), dtype=np.intp)
 
     def cleaned(self, h: int) -> None:
         """Host ``h`` is clean again (a trial undone): back to its class if it has one."""
         c = int(self.cls_of[h])
         if c < 0:
             return  # not clean when the pool was built: stays evaluated in full (still exact)
-        i = int(np.searchsorted(self.act, h))
-        if i < self.act.size and self.act[i] == h:
-            self.act = np.delete(self.act, i)
+        self._drop(h)
         self.cursor[c] = min(self.cursor[c], int(self.pos[h]))
+
+    def _drop(self, h: int) -> None:
+        """Host ``h`` out of ``act`` (if there)."""
+        act = self.act
+        i = int(act.searchsorted(h))
+        if i < act.size and act.item(i) == h:
+            self.act = np.concatenate((act[:i], act[i + 1:]))

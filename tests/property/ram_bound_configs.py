@@ -51,13 +51,13 @@ def run_patched(cfg: dict[str, Any], **flags: bool) -> tuple[Any, ...]:
     with pytest.MonkeyPatch.context() as mp:
         for name, value in flags.items():
             mp.setattr(consolidation.Consolidation, name, value)
-        start = consolidation.Consolidation._start
+        start = consolidation.Consolidation.start_moves
 
         def record(self: Any, moves: list[tuple[int, int]]) -> None:
             planned.append(list(moves))
             start(self, moves)
 
-        mp.setattr(consolidation.Consolidation, "_start", record)
+        mp.setattr(consolidation.Consolidation, "start_moves", record)
         sim = Simulation(sc, check_invariants=True)
         res = sim.run()
     cons = next(e for e in sim.extensions if type(e).__name__ == "Consolidation")

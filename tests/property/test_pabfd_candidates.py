@@ -151,3 +151,82 @@ def test_initial_pabfd_groups_pick_the_plain_scan_hosts(
     got = initial_placement("pabfd", hosts, mips, ram, np.full(mips.size, 1e5),
                             np.full(mips.size, 2500.0), detector)
     assert got.tolist() == _plain_initial_pabfd(hosts, mips, ram, detector)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_lazy_sorted_order_is_the_repeated_minimum_order(data: st.DataObject) -> None:
+    """``_lazy`` (candidates sorted once) tests the hosts in the order of ``_lazy_argmin``
+    (repeated minimums, the reference) and returns its host: ties (lowest position when
+    ``ordered``, else lowest id), infinite increases, and a NaN increase (the reference loop
+    runs)."""
+    n = data.draw(st.integers(1, 12))
+    diff = np.array(data.draw(st.lists(st.sampled_from([1.0, 2.0, 2.0, 3.0, np.inf, -0.0, 0.0]),
+                                       min_size=n, max_size=n)))
+    ordered = data.draw(st.booleans())
+    if ordered and data.draw(st.integers(0, 9)) == 0:  # (unordered, the reference raises)
+        diff[data.draw(st.integers(0, n - 1))] = np.nan
+    ids = sorted(data.draw(st.sets(st.integers(0, 40), min_size=n, max_size=n)))
+    idx = np.array(ids if ordered else data.draw(st.permutations(ids)), dtype=np.intp)
+    test = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+    passes = {h: data.draw(st.booleans()) for h in ids}
+    placer = PowerAwareBestFit(make_detector("lr", 1.2))
+    seen: dict[str, list[int]] = {"sorted": [], "argmin": []}
+
+    def check(key: str) -> Any:
+        def f(w: Any, v: int, r: float, h: int) -> bool:
+            seen[key].append(h)
+            return not passes[h]
+        return f
+
+    got = placer._lazy(None, 0, 0.0, idx, diff.copy(), test, ordered,  # type: ignore[arg-type]
+                       check("sorted"))
+    ref = placer._lazy_argmin(None, 0, 0.0, idx, diff.copy(), test,  # type: ignore[arg-type]
+                              ordered, check("argmin"))
+    assert got == ref
+    assert seen["sorted"] == seen["argmin"]
+
+
+def test_one_host_trial_screen_decides_as_the_exact_test() -> None:
+    """PABFD's one-host LR screen (``_screen_for``: features of host plus guest, history length
+    the longer of the two, migration time from the larger RAM) decides every (guest, host) pair
+    as the exact trial test ``_exact`` (CloudSim's regression on the summed history), on random
+    states with short and long histories, some ending in zeros, before and after trial adds."""
+    rng = np.random.default_rng(11)
+    det = make_detector("lr", 1.2)
+    placer = PowerAwareBestFit(det)
+    pairs = short = 0
+    for _ in range(60):
+        n_h, n_v = int(rng.integers(2, 7)), int(rng.integers(2, 12))
+        kind = rng.integers(0, len(KINDS), n_h)
+        T = np.array([KINDS[k][0] for k in kind])
+        where = rng.integers(-1, n_h, n_v)
+        lists = [[v for v in range(n_v) if where[v] == h] for h in range(n_h)]
+        r = rng.choice([100.0, 250.0, 500.0, 930.0], n_v)
+        alloc = np.array([sum(r[v] for v in lst) for lst in lists])
+        vlen = rng.choice([3, 8, 12], n_v)
+        vh = rng.uniform(0.0, 0.9, (n_v, 12)) * (np.arange(12)[None, :] < vlen[:, None])
+        snap = ClusterSnapshot(
+            host_total_mips=T, host_pe_mips=np.array([KINDS[k][1] for k in kind]),
+            host_power_table=np.array([KINDS[k][2] for k in kind]),
+            host_util=np.minimum(alloc / T, 1.0), host_alloc_mips=alloc,
+            host_avail_mips=np.maximum(T - alloc, 0.0), host_vms=lists, vm_requested_mips=r,
+            vm_mips=np.full(n_v, 2500.0), vm_ram_mb=rng.choice([613.0, 870.0, 1740.0], n_v),
+            vm_history=vh, vm_history_len=vlen.astype(np.int64),
+            vm_in_migration=np.zeros(n_v, dtype=bool),
+            interval_s=10.0)  # migration times of 10-28 s: horizons 1 to 3 intervals
+        w = _Work(snap, need_hist=True, detector=det)
+        assert placer._one_ok(w)
+        for step in range(2):
+            for v in range(n_v):
+                check = placer._screen_for(w, v)
+                for h in range(n_h):
+                    got = check(w, v, float(r[v]), h)
+                    assert got == placer._exact(w, v, float(r[v]), h), (v, h)
+                    pairs += 1
+                    short += int(w.hlen[h]) < 10 <= int(vlen[v])
+            if step == 0:  # trial adds, then the same checks
+                for v in np.flatnonzero(where < 0).tolist():
+                    w.add(v, int(rng.integers(0, n_h)))
+    assert pairs > 2000, pairs
+    assert short > 100, short

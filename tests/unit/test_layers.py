@@ -24,7 +24,7 @@ MIDDLE = frozenset({"kernels", "model", "workload", "network"})
 
 #: package → the packages it may import, lowest layer first. The table is the documented order:
 #: base → config → {kernels, model, workload, network} → {policies, metrics, io} → engine →
-#: validate → api → experiments → the CLI.
+#: validate → rl → api → experiments → the CLI.
 ALLOWED: dict[str, frozenset[str]] = {
     "units": frozenset(),
     "errors": frozenset(),
@@ -44,7 +44,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     "io": BASE | {"config", "metrics"} | MIDDLE,
     "engine": BASE | {"config", "policies", "metrics", "io"} | MIDDLE,
     "validate": BASE | {"config", "policies", "engine"} | MIDDLE,
-    "api": BASE | {"config", "validate", "engine", "metrics", "io"},
+    # the Gymnasium environments: over the engine, with the configs checked as `dcsim run` does
+    "rl": BASE | {"config", "policies", "metrics", "io", "engine", "validate"} | MIDDLE,
+    "api": BASE | {"config", "validate", "engine", "metrics", "io", "rl"},
     "console": frozenset({"errors"}),
     "help_formatter": frozenset(),  # typer's help module, imported lighter (dcsim.cli.main)
     "__init__": frozenset({"api", "errors", "version", "experiments"}),

@@ -187,3 +187,53 @@ def test_a_change_of_members_is_re_shared_with_the_new_members(change: str) -> N
     a, b = got
     for k, v in a.items():
         assert np.array_equal(v, b[k], equal_nan=True), k
+
+
+ZERO_PROFILE = {"kind": "type1", "cpu_overhead": 0.0, "syscall_overhead": 0.1,
+                "mem_bw_overhead": 0.05, "sched_overhead": {"slope": 0.0, "max": 0.2},
+                "interference": 0.02, "interference_max": 0.25, "live_migration": True}
+#: one term that makes some guest's efficiency differ from 1: (profile change, guest extras)
+TERMS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "none": ({}, {}),
+    "cpu_overhead": ({"cpu_overhead": 0.05}, {}),
+    "sched": ({"sched_overhead": {"slope": 0.05, "max": 0.2}}, {}),
+    "syscall": ({}, {"syscall_fraction": 0.5}),
+    "mem": ({}, {"mem_bound_fraction": 0.5}),
+    "noisy": ({}, {"antisocial": True}),
+}
+
+
+@pytest.mark.parametrize("term", list(TERMS))
+def test_vector_share_skips_the_efficiency_only_where_it_is_exactly_one(term: str) -> None:
+    """``OneHost.unit_eff`` (the vector ``share`` skips the efficiency factors) is set only when
+    every guest's efficiency is exactly 1 (a profile with syscall/memory/interference overheads
+    but no guest exposed to them, no layer overhead, no scheduling slope): there the skip changes
+    no array (``share`` of every host from random states, with and without it), and for each
+    other term it would change some."""
+    profile, extra = TERMS[term]
+    cfg = _config(plain=True, lifetime="100h")
+    cfg["virtualization_profiles"] = {"probe": {**ZERO_PROFILE, **profile}}
+    cfg["guests"][0].update(extra)
+    sim = Simulation(_scenario(cfg, None))
+    sim.run()
+    one = hostrates._one(sim)
+    assert one.unit_eff == (term == "none")
+    st = sim.state
+    rng = np.random.default_rng(7)
+    hosts = np.arange(st.n_hosts, dtype=np.intp)
+    g = np.flatnonzero(st.host_of >= 0)
+    assert g.shape[0] > 10
+    differ = 0
+    for _ in range(30):
+        sim.u_last[g] = rng.random(g.shape[0]) * rng.choice([0.3, 1.0, 4.0])
+        sim.u_last[g[rng.random(g.shape[0]) < 0.2]] = 0.0
+        before = _arrays(sim)
+        one.unit_eff = False  # every factor computed
+        hostrates.share(sim, hosts, g)
+        expected = _arrays(sim)
+        _restore(sim, before)
+        one.unit_eff = True  # skipped
+        hostrates.share(sim, hosts, g)
+        differ += not all(np.array_equal(v, expected[k], equal_nan=True)
+                          for k, v in _arrays(sim).items())
+    assert differ == 0 if term == "none" else differ > 0, differ

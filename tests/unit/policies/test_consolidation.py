@@ -20,6 +20,7 @@ from dcsim.policies.consolidation import (
     specpower_w,
 )
 from dcsim.policies.overload import make_detector
+from dcsim.policies.pabfd import CandidatePool
 from dcsim.policies.selection import make_selector
 
 G4 = [86.0, 89.4, 92.6, 96.0, 99.5, 102.0, 106.0, 108.0, 112.0, 114.0, 117.0]
@@ -153,3 +154,37 @@ def test_initial_placement_planetlab_pattern() -> None:
                             np.full(n_v, 2500.0))
     np.testing.assert_array_equal(npa[:800], np.arange(800))
     np.testing.assert_array_equal(npa[800:], np.arange(252))
+
+
+def test_trial_add_and_undo_by_hand() -> None:
+    # Hosts of 3720 MIPS; host 1 holds VM 2 (2000 MIPS, 1740 MB, 5 history values of 0.5);
+    # VM 3 (400 MIPS, 870 MB, 12 values of 0.2) is added on trial to host 1, then host 3 (clean).
+    snap = _snap([[0, 1], [2], [], []], [1500.0, 1600.0, 2000.0, 400.0],
+                 [870.0, 613.0, 1740.0, 870.0])
+    snap.vm_history[2, :5] = 0.5
+    snap.vm_history[3, :12] = 0.2
+    snap.vm_history_len = np.array([0, 0, 5, 12], dtype=np.int64)
+    w = _Work(snap, need_hist=True, detector=make_detector("lr", 1.2))
+    pool = CandidatePool(w, np.ones(4, dtype=bool))
+    assert pool.act.tolist() == [0, 1]
+    before = {k: getattr(w, k).copy() for k in ("avail", "U", "reqsum", "maxram", "hlen",
+                                                  "hist", "F")}
+    journal = w.save_all()
+    w.add(3, 1)
+    # free 3720 - 2000 - 400 = 1320; allocated and requested 2000 + 400 = 2400; RAM max(1740,
+    # 870); history length max(5, 12); history and features plus VM 3's (0.2 * 2500 / 3720)
+    assert (w.avail[1], w.U[1], w.reqsum[1], w.maxram[1], w.hlen[1]) == (
+        1320.0, 2400.0, 2400.0, 1740.0, 12)
+    np.testing.assert_array_equal(w.hist[1], before["hist"][1] + w.ctab[0, 3])
+    np.testing.assert_array_equal(w.F[1], before["F"][1] + w.ftab[0, 3])
+    assert w.hist[1, 11] == 0.2 * 2500 / 3720
+    w.add(3, 3)  # a clean host wakes: evaluated in full from now on
+    assert pool.act.tolist() == [0, 1, 3]
+    assert (w.avail[3], w.U[3], w.maxram[3], w.hlen[3]) == (3320.0, 400.0, 870.0, 12)
+    for k, v in before.items():  # hosts 0 and 2 untouched
+        np.testing.assert_array_equal(getattr(w, k)[[0, 2]], v[[0, 2]])
+    w.restore_all(journal)
+    for k, v in before.items():
+        np.testing.assert_array_equal(getattr(w, k), v)
+    assert w.lists == [[0, 1], [2], [], []]
+    assert pool.act.tolist() == [0, 1]

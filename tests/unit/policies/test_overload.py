@@ -201,7 +201,7 @@ def test_lr_features_screen_agrees() -> None:
 
 
 def test_lr_screen_one_matches_screen_features_row_by_row() -> None:
-    # PABFD tests trial hosts one at a time with screen_one (dcsim.policies.pabfd._screen_one); it
+    # PABFD tests trial hosts one at a time with screen_one (dcsim.policies.pabfd._screen_for); it
     # must decide every row exactly as the vectorized screen: same over flag, same unsure flag.
     # Rows: short histories (fallback 0.7 rule), migration times that change the horizon, and
     # predictions pushed to within the guard of 1.0.
