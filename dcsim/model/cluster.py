@@ -339,13 +339,16 @@ class ClusterState:
                 out &= self.mips[g] <= self.mips_per_core[s] * (1 + EPS)
             return out
         mpc = self.mips_per_core[s] if self.core_rule else np.full(usable.shape[0], np.inf)
+        pinned = self.pinned[s]
         return feasible_hosts(
             self.ram[s] - self.used_ram[s], self.storage[s] - self.used_storage[s],
             self.cap_mips[s] * self.overcommit[s] - self.reserved_mips[s],
             self.max_slots[s] - self.n_guests[s], self.cores[s], mpc,
             usable, self.gram[g] + self.mem_overhead[s],
             self.gdisk[g] + self.disk_overhead[s], float(self.vcpus[g]), float(self.mips[g]),
-            np.where(self.pinned[s], self.cores[s] - self.vcpus_placed[s], np.inf),
+            # no pinning host: vcpus <= inf everywhere, the test is left out
+            np.where(pinned, self.cores[s] - self.vcpus_placed[s], np.inf)
+            if np.count_nonzero(pinned) else None,
         )
 
     def fits(self, g: int, h: int) -> bool:
