@@ -40,6 +40,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
+try:  # numpy's count_nonzero without its dispatch wrapper: the same C function, ~0.4 us less
+    from numpy._core.multiarray import count_nonzero as _nnz
+except ImportError:  # pragma: no cover - another numpy layout
+    _nnz = np.count_nonzero
+
 from dcsim.engine import assumptions, jobs, offered
 from dcsim.kernels.share import maxmin_share, maxmin_share_one
 from dcsim.model.cluster import GuestStatus
@@ -311,18 +316,18 @@ def _settle_one(sim: Simulation, h: int, idx: I64) -> None:
     if idx.shape[0]:
         paused = sim.paused[idx]
         d = sim.demand[idx]
-        any_paused = np.count_nonzero(paused)
+        any_paused = _nnz(paused)
         sim.demand_mi[idx] += (np.where(paused, 0.0, d) if any_paused else d) * dt
         sim.useful_mi[idx] += sim.useful[idx] * dt
         sim.raw_mi[idx] += sim.raw[idx] * dt
         sp = sim.speed[idx]
         degraded = (paused | (sp < 1.0)) if any_paused else sp < 1.0
-        if np.count_nonzero(degraded):
+        if _nnz(degraded):
             lost = np.where(paused[degraded], d[degraded], d[degraded] * (1.0 - sp[degraded]))
             sim.mig_loss_mi[idx[degraded]] += lost * dt
         if _one(sim).jobs:
             jm = sim.has_jobs[idx]
-            n_jobs = np.count_nonzero(jm)
+            n_jobs = _nnz(jm)
             if n_jobs:
                 jg = idx if n_jobs == idx.shape[0] else idx[jm]
                 jobs.settle_jobs(sim, jg, np.full(jg.shape[0], t_last), dt)
@@ -330,7 +335,7 @@ def _settle_one(sim: Simulation, h: int, idx: I64) -> None:
         waiting = st.status[idx] == _BOOTING
         if any_paused:
             waiting |= paused
-        if np.count_nonzero(waiting):
+        if _nnz(waiting):
             if _one(sim).jobs:
                 waiting &= ~sim.has_jobs[idx]
             wl = idx[waiting].tolist()
@@ -351,7 +356,7 @@ def _share_one(sim: Simulation, h: int, idx: I64) -> bool:
     n = idx.shape[0]
     if n:
         running = st.status[idx] == _RUNNING
-        n_run = int(np.count_nonzero(running))
+        n_run = int(_nnz(running))
         g = idx if n_run == n else idx[running]
     else:
         n_run = 0
@@ -361,7 +366,7 @@ def _share_one(sim: Simulation, h: int, idx: I64) -> bool:
         want = sim.u_last[g] * vcpus * st.mips[g]
         busy = want > 0
         if one.int_vcpus:  # a sum of whole numbers below 2**53: exact in any order
-            n_busy = np.count_nonzero(busy)
+            n_busy = _nnz(busy)
             runnable = float(vcpus.sum() if n_busy == n_run else vcpus[busy].sum())
         else:
             runnable = 0.0  # np.bincount's sum: left to right from 0.0
@@ -378,9 +383,9 @@ def _share_one(sim: Simulation, h: int, idx: I64) -> bool:
             eff = eff * (1.0 - st.mem_frac[g] * mem_oh)
         if one.noisy:
             noisy = busy & st.antisocial[g]
-            n_noisy = float(np.count_nonzero(noisy))  # a sum of zeros and ones: exact
+            n_noisy = float(_nnz(noisy))  # a sum of zeros and ones: exact
             eff = eff * (1.0 - np.minimum(i_max, i_one * (n_noisy - noisy)))
-        if (np.count_nonzero(eff == 0.0) if isinstance(eff, np.ndarray) else eff == 0.0):
+        if (_nnz(eff == 0.0) if isinstance(eff, np.ndarray) else eff == 0.0):
             return False  # numpy's inf/NaN semantics: left to the vector path
         if one.limit is not None:
             limit = one.limit[g]
@@ -394,7 +399,7 @@ def _share_one(sim: Simulation, h: int, idx: I64) -> bool:
             want_raw = want / eff
         raw_want = np.minimum(want_raw, limit)
         paused = sim.paused[g]
-        if np.count_nonzero(paused):
+        if _nnz(paused):
             raw_want = np.where(paused, 0.0, raw_want)
         # np.bincount's sum, left to right from 0.0: an accumulation is left to right too
         # (from its first entry; 0.0 + turns a -0.0 total into 0.0 as the sum from 0.0 does)
@@ -415,7 +420,7 @@ def _share_one(sim: Simulation, h: int, idx: I64) -> bool:
         sim.useful[g] = alloc * eff * sim.speed[g]
         if one.jobs:
             jm = sim.has_jobs[g]
-            n_jobs = np.count_nonzero(jm)
+            n_jobs = _nnz(jm)
             if n_jobs:
                 jobs.rates_changed(sim, g if n_jobs == n_run else g[jm])
     elif n:

@@ -83,6 +83,15 @@ class _BatchArray:
         else:  # (an element of a 1-D array is a new scalar: a copy)
             self._own = {g: base[g] for g in ids}
 
+    @classmethod
+    def small(cls, base: NDArray[Any], ids: list[int]) -> _BatchArray:
+        """The dict form for the batch ``ids`` (what ``__init__`` builds for a small batch)."""
+        out = cls.__new__(cls)
+        out._base = base
+        out._pos = None
+        out._own = {g: base[g] for g in ids}
+        return out
+
     def __getitem__(self, g: Any) -> Any:
         if isinstance(g, int | np.integer):
             if self._pos is not None:
@@ -393,8 +402,12 @@ class ClusterState:
                 own[name] = own[name].copy()
         else:
             ids = guests.tolist()
-            for name in _GUEST_DYNAMIC:
-                own[name] = _BatchArray(own[name], guests, ids)
+            if guests.shape[0] * 8 < self.n_guests_total:
+                for name in _GUEST_DYNAMIC:
+                    own[name] = _BatchArray.small(own[name], ids)
+            else:
+                for name in _GUEST_DYNAMIC:
+                    own[name] = _BatchArray(own[name], guests, ids)
         return c
 
     def place(self, g: int, h: int) -> None:
