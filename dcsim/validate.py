@@ -106,6 +106,9 @@ def parse_config(data: dict[str, Any], source: str | None = None, *,
             sc = dataclasses.replace(sc2, placement_params=params or UncheckedParams(),
                                      written=written,
                                      scenario_id=config_hash(written.model_dump(mode="json")))
+    if cfg.follow_renewables is not None and all(dc.carbon is None for dc in cfg.datacenters):
+        issues.append(Issue("follow_renewables", "needs a carbon intensity (carbon:) on every "
+                            "data center"))
     if not issues and (any(dc.carbon is not None for dc in cfg.datacenters)):
         issues += _carbon_issues(cfg, sc)
     if cfg.agents is not None:

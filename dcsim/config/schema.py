@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from dcsim.config.assumptions import Assumptions
-from dcsim.config.carbon import CarbonSpec, ClockSpec
+from dcsim.config.carbon import CarbonSpec, ClockSpec, FollowSpec
 from dcsim.config.catalog import Frozen, PowerSpec
 from dcsim.config.consolidation import ConsolidationSpec
 from dcsim.config.faults import FaultsSpec
@@ -254,6 +254,8 @@ class Config(Frozen):
     faults: FaultsSpec | None = Field(
         None, description="host/rack failures, guest snapshots and recovery (dcsim.engine.faults)"
     )
+    follow_renewables: FollowSpec | None = Field(
+        None, description="migrate guests to greener data centers (needs carbon: everywhere)")
     agents: AgentsSpec | None = Field(
         None, description="outside agents (dcsim.rl) taking placement/consolidation decisions"
     )

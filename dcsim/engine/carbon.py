@@ -67,24 +67,35 @@ def dc_pieces(cfg: Config, base_dir: Path | None) -> list[tuple[F64, F64]] | Non
     if issues:
         raise ConfigError(issues)
     out: list[tuple[F64, F64]] = []
-    for i, spec in enumerate(specs):
+    for i, (spec, series) in enumerate(zip(specs, dc_series(cfg, base_dir), strict=True)):
+        assert spec is not None
+        if isinstance(series, float):
+            out.append((np.zeros(1), np.asarray([series])))
+            continue
+        assert cfg.clock is not None
+        out.append(pieces(series, cfg.clock.epoch_s(), float(cfg.duration),
+                          float(cfg.interval), spec.interpolation, f"datacenters[{i}].carbon"))
+    return out
+
+
+def dc_series(cfg: Config, base_dir: Path | None) -> list[Series | float]:
+    """Per data center (each has ``carbon:``), its series, or its constant intensity."""
+    out: list[Series | float] = []
+    for i, dc in enumerate(cfg.datacenters):
+        spec = dc.carbon
         assert spec is not None
         where = f"datacenters[{i}].carbon"
         if spec.intensity is not None:
-            out.append((np.zeros(1), np.asarray([float(spec.intensity)])))
-            continue
-        assert cfg.clock is not None
-        series: Series
-        if spec.series is not None:
-            series = load_series(spec.series, f"{where}.series")
+            out.append(float(spec.intensity))
+        elif spec.series is not None:
+            out.append(load_series(spec.series, f"{where}.series"))
         else:
             assert spec.file is not None
             path = Path(spec.file)
             if not path.is_absolute() and base_dir is not None:
                 path = base_dir / path
-            series = read_file(path, spec.time_column, spec.value_column, zone(spec.timezone))
-        out.append(pieces(series, cfg.clock.epoch_s(), float(cfg.duration),
-                          float(cfg.interval), spec.interpolation, where))
+            out.append(read_file(path, spec.time_column, spec.value_column,
+                                 zone(spec.timezone)))
     return out
 
 

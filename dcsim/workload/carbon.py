@@ -32,7 +32,8 @@ from dcsim.errors import ConfigError, Issue
 
 F64 = NDArray[np.float64]
 
-__all__ = ["Series", "load_series", "pieces", "read_file", "save_series", "stored_series"]
+__all__ = ["Series", "load_series", "mean_over", "pieces", "read_file", "save_series",
+           "stored_series"]
 
 
 class Series:
@@ -198,3 +199,19 @@ def pieces(series: Series, start_s: float, duration: float, interval: float,
     b = np.concatenate([[0.0], rel[inside]])
     v = np.concatenate([[series.v[k0]], series.v[inside]])
     return b, v
+
+
+def mean_over(series: Series, a: float, b: float) -> float:
+    """Mean intensity of the stepwise ``series`` over instants ``[a, b]`` (s since the epoch),
+    g/kWh; the part outside the series (before its first instant or after its last value's
+    step) is left out; the first value if none of it is inside."""
+    t = series.t
+    ends = np.append(t[1:], t[-1] + series.step_s())
+    lo = np.clip(t, a, b)
+    hi = np.clip(ends, a, b)
+    w = hi - lo
+    total = float(w.sum())
+    if total <= 0:
+        k = int(np.searchsorted(t, a, side="right")) - 1
+        return float(series.v[min(max(k, 0), t.shape[0] - 1)])
+    return float((series.v * w).sum() / total)
