@@ -75,10 +75,14 @@ def test_persistence_forecast_uses_yesterday(tmp_path: Path) -> None:
 
 def test_saving_must_pay_for_the_migration(tmp_path: Path) -> None:
     cfg = sites(tmp_path, 0.3)
-    # an idle guest saves nothing: no move
-    cfg["guests"][0]["workload"] = {"kind": "constant", "utilization": 0.0}
-    r = dcsim.run(cfg)
-    assert r.summary["follow_migrations"] == 0
+    # a nearly idle guest: 8 x 2,000 MIPS x 0.1 % = 16 MIPS of 32,000 -> 0.05 W of the host's
+    # 100 W dynamic range; over the 1 h horizon 180 J x (300 - 100) g/kWh = 0.01 g saved,
+    # against (0.512 J/MB x 4,096 MB + 20.165 J) x (300 + 100) / 2 g/kWh = 0.118 g: no move
+    cfg["guests"][0]["workload"] = {"kind": "constant", "utilization": 0.001}
+    assert dcsim.run(cfg).summary["follow_migrations"] == 0
+    # with free migrations the same small saving moves it
+    cfg["follow_renewables"].update(migration_j_per_mb=0.0, migration_j_fixed=0.0)
+    assert dcsim.run(cfg).summary["follow_migrations"] == 1
 
 
 def test_mean_over_by_hand() -> None:
