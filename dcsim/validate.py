@@ -109,6 +109,10 @@ def parse_config(data: dict[str, Any], source: str | None = None, *,
     if cfg.follow_renewables is not None and all(dc.carbon is None for dc in cfg.datacenters):
         issues.append(Issue("follow_renewables", "needs a carbon intensity (carbon:) on every "
                             "data center"))
+    if all(dc.carbon is None for dc in cfg.datacenters):
+        issues += [Issue(f"guests[{k}].deferrable", "needs a carbon intensity (carbon:) on "
+                         "every data center") for k, g in enumerate(cfg.guests)
+                   if g.deferrable is not None]
     if not issues and (any(dc.carbon is not None for dc in cfg.datacenters)):
         issues += _carbon_issues(cfg, sc)
     if cfg.agents is not None:

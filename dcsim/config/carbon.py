@@ -29,7 +29,7 @@ from dcsim.config.catalog import Frozen
 from dcsim.config.migration import MigrationSpec
 from dcsim.units import Duration
 
-__all__ = ["CarbonSpec", "ClockSpec", "FollowSpec", "parse_instant", "zone"]
+__all__ = ["CarbonSpec", "ClockSpec", "DeferSpec", "FollowSpec", "parse_instant", "zone"]
 
 
 def zone(name: str) -> dt.tzinfo:
@@ -125,3 +125,13 @@ class FollowSpec(Frozen):
     migration_j_fixed: float = Field(20.165, ge=0, description="expected fixed energy per "
                                      "migration, J (Liu et al., HPDC 2011)")
     migration: MigrationSpec = MigrationSpec()
+
+
+class DeferSpec(Frozen):
+    """Temporal shifting: a guest group's guests may start up to ``slack`` after they are
+    submitted; each starts at the scheduling instant within it whose expected intensity over the
+    guest's expected run time is lowest (``dcsim.engine.carbon.defer``)."""
+
+    slack: Duration = Field(gt=0, description="latest start after submission, s")
+    forecast: Literal["perfect", "persistence"] = Field(
+        "perfect", description="perfect: the series itself; persistence: yesterday's curve")
