@@ -184,7 +184,7 @@ class OneHost:
     ``Simulation`` set-up; built at the first one-host update.
     """
 
-    __slots__ = ("capped", "host", "jobs", "mem", "noisy", "syscall", "unit_eff")
+    __slots__ = ("capped", "host", "jobs", "limit", "mem", "noisy", "syscall", "unit_eff")
 
     def __init__(self, sim: Simulation) -> None:
         st = sim.state
@@ -201,6 +201,13 @@ class OneHost:
         self.noisy = not (finite and not st.antisocial.any()
                           and bool((st.interference_max >= 0).all()))
         self.capped = not bool((st.cap_frac == 1.0).all())
+        # a guest's entitlement ``vcpus * min(mips, mips_per_core) [* cap_frac]``, per guest
+        # when no guest's vCPU is faster than any host's core (then the min is ``mips``)
+        self.limit: F64 | None = None
+        if st.n_hosts and st.n_guests_total and st.mips.max() <= st.mips_per_core.min():
+            self.limit = st.vcpus * st.mips
+            if self.capped:
+                self.limit = self.limit * st.cap_frac
         # host efficiency (1 - cpu_overhead) * (1 - sched) is exactly 1 at any load: no layer
         # overhead, and sched = min(sched_max, 0 * max(0, r - 1)) = 0 (finite r: cores > 0),
         # or pinned; with the three factors above also 1, ``share``'s eff is 1 for every guest
@@ -228,15 +235,21 @@ def update_one(sim: Simulation, h: int, change: Callable[[], None] | None) -> No
     if held is not None and sim.held_at != sim.env.now:  # never held across instants
         release(sim)
         held = None
+    members = st.members[h]
+    idx = np.asarray(members, dtype=np.intp)
     if held is None or h not in held:
-        _settle_one(sim, h, np.asarray(st.members[h], dtype=np.intp))
+        _settle_one(sim, h, idx)
     if change is not None:
+        before = members.copy()
         change()
+        if st.members[h] is not members or members != before:
+            idx = np.asarray(st.members[h], dtype=np.intp)
     if held is not None:
         held.pop(h, None)
         held[h] = None  # re-shared in the order of the last change, as without holding
         return
-    share_one(sim, h)
+    if not _share_one(sim, h, idx):
+        share(sim, np.asarray([h], dtype=np.intp), idx)
 
 
 def share_one(sim: Simulation, h: int) -> None:
@@ -308,10 +321,17 @@ def _settle_one(sim: Simulation, h: int, idx: I64) -> None:
             if n_jobs:
                 jg = idx if n_jobs == idx.shape[0] else idx[jm]
                 jobs.settle_jobs(sim, jg, np.full(jg.shape[0], t_last), dt)
-        if any_paused or np.count_nonzero(st.status[idx] == _BOOTING):
-            offered.settle(sim, idx, on_host=True)  # waiting demand
-        else:
-            sim.w_last[idx] = now
+        # waiting demand: ``offered.settle(sim, idx, on_host=True)``, its integration in floats
+        waiting = st.status[idx] == _BOOTING
+        if any_paused:
+            waiting |= paused
+        if np.count_nonzero(waiting):
+            if _one(sim).jobs:
+                waiting &= ~sim.has_jobs[idx]
+            wl = idx[waiting].tolist()
+            if wl:
+                offered.integrate(sim, wl)
+        sim.w_last[idx] = now
 
 
 def _share_one(sim: Simulation, h: int, idx: I64) -> bool:
@@ -333,8 +353,7 @@ def _share_one(sim: Simulation, h: int, idx: I64) -> bool:
     used = 0.0
     if n_run:
         vcpus = st.vcpus[g]
-        mips = st.mips[g]
-        want = sim.u_last[g] * vcpus * mips
+        want = sim.u_last[g] * vcpus * st.mips[g]
         busy = want > 0
         runnable = 0.0  # np.bincount's sum: left to right from 0.0
         for x in (busy * vcpus).tolist():
@@ -354,11 +373,14 @@ def _share_one(sim: Simulation, h: int, idx: I64) -> bool:
             for x in noisy.tolist():
                 n_noisy += x
             eff = eff * (1.0 - np.minimum(i_max, i_one * (n_noisy - noisy)))
-        if np.count_nonzero(np.asarray(eff) == 0.0):
+        if (np.count_nonzero(eff == 0.0) if isinstance(eff, np.ndarray) else eff == 0.0):
             return False  # numpy's inf/NaN semantics: left to the vector path
-        limit = vcpus * np.minimum(mips, mpc)
-        if one.capped:
-            limit = limit * st.cap_frac[g]
+        if one.limit is not None:
+            limit = one.limit[g]
+        else:
+            limit = vcpus * np.minimum(st.mips[g], mpc)
+            if one.capped:
+                limit = limit * st.cap_frac[g]
         if sim.any_io:
             want_raw = want * st.io_scale(g, np.full(n_run, h, dtype=np.intp)) / eff
         else:

@@ -92,6 +92,15 @@ class Timers:
     def add_batch(self, timers: list[tuple[int, float, float]]) -> None:
         """Arm the timers of an admission batch (from its urgent event, in admission order)."""
         sim, now = self.sim, self.env.now
+        if len(timers) == 1:  # one guest (most arrivals): ``_Batch``'s arithmetic in floats
+            g1, boot1, life1 = timers[0][0], float(timers[0][1]), float(timers[0][2])
+            if boot1 > 0 or life1 < math.inf:
+                sim.events += 1
+                wait = min(boot1, life1) if boot1 > 0 else life1 - boot1
+                heapq.heappush(self.heap, (now + wait, self._reserve(), None,
+                                           (g1, int(sim.gen[g1]), boot1, life1)))
+                self._proxy()
+            return
         g = np.asarray([x[0] for x in timers], dtype=np.intp)
         boot = np.asarray([x[1] for x in timers], dtype=np.float64)
         life = np.asarray([x[2] for x in timers], dtype=np.float64)
@@ -147,7 +156,12 @@ class Timers:
                 ended(self.sim, g, gen)
         else:
             self._proxy()
-            ended(self.sim, *payload)
+            if len(payload) == 2:
+                ended(self.sim, *payload)
+            elif payload[2] > 0:  # one timer of a batch of one (``add_batch``)
+                booted(self.sim, *payload)
+            else:
+                ended(self.sim, payload[0], payload[1])
 
 
 def arm(sim: Simulation, timers: list[tuple[int, float, float]]) -> None:

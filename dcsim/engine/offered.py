@@ -82,6 +82,9 @@ def settle(sim: Simulation, guests: I64 | None = None, *, on_host: bool = False)
     down; only booting and paused guests can be waiting (a cheaper test).
     """
     st, now = sim.state, sim.env.now
+    if guests is not None and guests.shape[0] <= _FEW:
+        _settle_few(sim, guests, on_host)
+        return
     if guests is None:
         status = st.status
         waiting = ((status == _BOOTING) | (status == _DOWN) | (status == _REJECTED)
@@ -125,6 +128,86 @@ def settle(sim: Simulation, guests: I64 | None = None, *, on_host: bool = False)
         sim.w_last[:] = now
     else:
         sim.w_last[guests] = now
+
+
+_FEW = 8  # up to this many guests, ``settle`` takes them one by one in Python floats
+
+
+def _settle_few(sim: Simulation, guests: I64, on_host: bool) -> None:
+    """``settle`` of a few ``guests``: the waiting test guest by guest, then ``integrate``."""
+    st = sim.state
+    status, paused, dropped, has_jobs = st.status, sim.paused, sim.dropped, sim.has_jobs
+    wait = []
+    for g in guests.tolist():
+        s = int(status[g])
+        if on_host:
+            waiting = s == _BOOTING or bool(paused[g])
+        else:
+            waiting = (s in (_BOOTING, _DOWN, _REJECTED)
+                       or (s == _RUNNING and bool(paused[g]))
+                       or (s == _DEPARTED and bool(dropped[g])))
+        if waiting and not has_jobs[g]:
+            wait.append(g)
+    if wait:
+        integrate(sim, wait)
+    sim.w_last[guests] = sim.env.now
+
+
+def _sum(xs: list[float]) -> float:
+    """``np.sum`` of an array holding ``xs``, bit for bit: below 8 entries numpy adds them left
+    to right from 0.0 (its pairwise sum only splits longer arrays)."""
+    if len(xs) < 8:
+        out = 0.0
+        for x in xs:
+            out += x
+        return out
+    return float(np.sum(np.asarray(xs, dtype=np.float64)))
+
+
+def integrate(sim: Simulation, idx: list[int]) -> None:
+    """The integration step of ``settle`` for the waiting guests ``idx`` (in ``settle``'s
+    order; none running finite jobs) in Python floats: element by element the same operations
+    (``np.clip`` and ``np.minimum``/``np.maximum`` are ``min``/``max`` on these non-NaN
+    times), the sums per cause as ``np.sum`` takes them (``_sum``). Does not move ``w_last``.
+
+    A cause with no guest is skipped: ``np.sum`` of nothing is +0.0, and adding +0.0 changes no
+    total (a total is never -0.0: it starts at +0.0 and only ever gains sums, which are
+    never -0.0 either, as they start from +0.0).
+    """
+    st, now = sim.state, sim.env.now
+    status, rec, w_last, stop_at = st.status, sim.recovering, sim.w_last, sim.stop_at
+    u_last, vcpus, mips, wake_until, wait_mi = (sim.u_last, st.vcpus, st.mips, sim.wake_until,
+                                                sim.wait_mi)
+    wake: list[float] = []
+    boot: list[float] = []
+    rejected: list[float] = []
+    down: list[float] = []
+    dropped: list[float] = []
+    for g in idx:
+        s = int(status[g])
+        t0 = w_last.item(g)
+        t1 = min(now, stop_at.item(g))
+        dt = max(t1 - t0, 0.0)
+        want = u_last.item(g) * vcpus.item(g) * mips.item(g)
+        mi = want * dt
+        if s == _BOOTING and not rec[g]:
+            wake_mi = want * min(max(min(t1, wake_until.item(g)) - t0, 0.0), dt)
+            boot.append(mi - wake_mi)
+        else:
+            wake_mi = want * 0.0
+            if s == _REJECTED:
+                rejected.append(mi)
+            elif s == _DEPARTED:
+                dropped.append(mi)
+            else:
+                down.append(mi)
+        wake.append(wake_mi)
+        wait_mi[g] += mi
+    by = sim.unserved_by_cause
+    by[WAKE] += _sum(wake)
+    for cause, xs in ((BOOT, boot), (REJECTED, rejected), (DOWNTIME, down), (DROPPED, dropped)):
+        if xs:
+            by[cause] += _sum(xs)
 
 
 def reject_jobs(sim: Simulation, g: int) -> None:

@@ -69,7 +69,10 @@ class _BatchArray:
     them in an array with a position per guest (O(guests), but no Python object per guest).
     """
 
-    def __init__(self, base: NDArray[Any], guests: I64) -> None:
+    __slots__ = ("_base", "_own", "_pos", "_vals")
+
+    def __init__(self, base: NDArray[Any], guests: I64, ids: list[int]) -> None:
+        """``ids``: ``guests.tolist()`` (shared by the sandbox's arrays)."""
         self._base = base
         self._pos: I64 | None = None
         self._own: dict[int, Any] = {}
@@ -77,8 +80,8 @@ class _BatchArray:
             self._pos = np.full(base.shape[0], -1, dtype=np.intp)
             self._pos[guests] = np.arange(guests.shape[0], dtype=np.intp)
             self._vals = base[guests].copy()
-        else:
-            self._own = {int(g): base[g].copy() for g in guests.tolist()}
+        else:  # (an element of a 1-D array is a new scalar: a copy)
+            self._own = {g: base[g] for g in ids}
 
     def __getitem__(self, g: Any) -> Any:
         if isinstance(g, int | np.integer):
@@ -378,12 +381,17 @@ class ClusterState:
         which keeps a batch O(hosts + batch) instead of O(hosts + all guests).
         """
         c = copy.copy(self)
-        c.members = _LazyMembers(self.members)
+        own = c.__dict__
+        own["members"] = _LazyMembers(self.members)
         for name in _HOST_DYNAMIC:
-            setattr(c, name, getattr(self, name).copy())
-        for name in _GUEST_DYNAMIC:
-            arr = getattr(self, name)
-            setattr(c, name, arr.copy() if guests is None else _BatchArray(arr, guests))
+            own[name] = own[name].copy()
+        if guests is None:
+            for name in _GUEST_DYNAMIC:
+                own[name] = own[name].copy()
+        else:
+            ids = guests.tolist()
+            for name in _GUEST_DYNAMIC:
+                own[name] = _BatchArray(own[name], guests, ids)
         return c
 
     def place(self, g: int, h: int) -> None:

@@ -67,8 +67,8 @@ def _shapes(view: Any, guests: I64) -> I64:
     ``feasible(g)`` reads of the guest only its layer kind, RAM, disk, vCPUs and MIPS per vCPU;
     guests agreeing on all five are feasible on exactly the same hosts.
     """
-    if guests.shape[0] == 0:
-        return np.zeros(0, dtype=np.intp)
+    if guests.shape[0] <= 1:  # one guest (most arrivals), one shape: no sort needed
+        return np.zeros(guests.shape[0], dtype=np.intp)
     cols = np.stack([np.asarray(view.kind[guests], dtype=np.float64), view.gram[guests],
                      view.gdisk[guests], view.vcpus[guests], view.mips[guests]], axis=1)
     inverse = np.unique(cols, axis=0, return_inverse=True)[1]

@@ -151,6 +151,44 @@ def test_whole_runs_are_identical_with_and_without_the_one_host_path(plain: bool
         pd.testing.assert_frame_equal(a.guests, b.guests, check_exact=True)
 
 
+def _change_members(sim: Simulation, change: str) -> int:
+    """Re-share one host through ``update_host`` with a change of its members: one guest
+    released (kept RUNNING, so only the member list tells) or one placed, running at once."""
+    st = sim.state
+    h = max(range(st.n_hosts), key=lambda k: len(st.members[k]))
+    if change == "leave":
+        g = st.members[h][1]
+        sim.update_host(h, lambda: st.release(g))
+        return g
+    g = int(np.flatnonzero(st.host_of < 0)[0])  # a guest not arrived yet
+    h = next(k for k in range(st.n_hosts) if st.fits(g, k))
+
+    def place() -> None:
+        st.place(g, h)
+        st.status[g] = 2
+
+    sim.u_last[g] = 0.5
+    sim.update_host(h, place)
+    return g
+
+
+@pytest.mark.parametrize("change", ["leave", "arrive"])
+def test_a_change_of_members_is_re_shared_with_the_new_members(change: str) -> None:
+    """``update_one`` settles with the members before ``change()`` and shares with those after
+    it. Same state, one-host path vs vector path, every array equal."""
+    got = []
+    for fast in (True, False):
+        sim = Simulation(_scenario(_config(lifetime="100h", depart=False), None))
+        sim._one_host = fast
+        sim.run()
+        g = _change_members(sim, change)
+        assert sim.state.status[g] == 2
+        got.append(_arrays(sim))
+    a, b = got
+    for k, v in a.items():
+        assert np.array_equal(v, b[k], equal_nan=True), k
+
+
 ZERO_PROFILE = {"kind": "type1", "cpu_overhead": 0.0, "syscall_overhead": 0.1,
                 "mem_bw_overhead": 0.05, "sched_overhead": {"slope": 0.0, "max": 0.2},
                 "interference": 0.02, "interference_max": 0.25, "live_migration": True}
