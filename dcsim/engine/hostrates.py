@@ -40,6 +40,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
+try:  # numpy's count_nonzero without its dispatch wrapper: the same C function, ~0.4 us less
+    from numpy._core.multiarray import count_nonzero as _nnz
+except ImportError:  # pragma: no cover - another numpy layout
+    _nnz = np.count_nonzero
+
 from dcsim.engine import assumptions, jobs, offered
 from dcsim.kernels.share import maxmin_share, maxmin_share_one
 from dcsim.model.cluster import GuestStatus
@@ -184,7 +189,8 @@ class OneHost:
     ``Simulation`` set-up; built at the first one-host update.
     """
 
-    __slots__ = ("capped", "host", "jobs", "limit", "mem", "noisy", "syscall", "unit_eff")
+    __slots__ = ("capped", "host", "int_vcpus", "jobs", "limit", "mem", "noisy", "syscall",
+                 "unit_eff")
 
     def __init__(self, sim: Simulation) -> None:
         st = sim.state
@@ -216,6 +222,10 @@ class OneHost:
                                          & (st.cores > 0) & np.isfinite(st.cores)))).all())
         self.unit_eff = host_one and not (self.syscall or self.mem or self.noisy)
         self.jobs = bool(sim.has_jobs.any())
+        # whole vCPU counts: any sum of them (below 2**53) is exact whatever its order
+        v = st.vcpus
+        self.int_vcpus = bool(np.isfinite(v).all() and (v >= 0).all()
+                              and (v == np.floor(v)).all() and v.sum() < 2.0 ** 53)
 
 
 def _one(sim: Simulation) -> OneHost:
@@ -291,7 +301,7 @@ def _settle_one(sim: Simulation, h: int, idx: I64) -> None:
     last_t = sim.last_t
     t_last = last_t.item(h)
     dt = now - t_last
-    awake = bool(st.awake[h])
+    awake = st.awake.item(h)
     util = sim.util.item(h)
     cap = st.cap_mips.item(h)
     sim.energy_j[h] += sim.power.item(h) * dt
@@ -306,18 +316,18 @@ def _settle_one(sim: Simulation, h: int, idx: I64) -> None:
     if idx.shape[0]:
         paused = sim.paused[idx]
         d = sim.demand[idx]
-        any_paused = np.count_nonzero(paused)
+        any_paused = _nnz(paused)
         sim.demand_mi[idx] += (np.where(paused, 0.0, d) if any_paused else d) * dt
         sim.useful_mi[idx] += sim.useful[idx] * dt
         sim.raw_mi[idx] += sim.raw[idx] * dt
         sp = sim.speed[idx]
         degraded = (paused | (sp < 1.0)) if any_paused else sp < 1.0
-        if np.count_nonzero(degraded):
+        if _nnz(degraded):
             lost = np.where(paused[degraded], d[degraded], d[degraded] * (1.0 - sp[degraded]))
             sim.mig_loss_mi[idx[degraded]] += lost * dt
         if _one(sim).jobs:
             jm = sim.has_jobs[idx]
-            n_jobs = np.count_nonzero(jm)
+            n_jobs = _nnz(jm)
             if n_jobs:
                 jg = idx if n_jobs == idx.shape[0] else idx[jm]
                 jobs.settle_jobs(sim, jg, np.full(jg.shape[0], t_last), dt)
@@ -325,7 +335,7 @@ def _settle_one(sim: Simulation, h: int, idx: I64) -> None:
         waiting = st.status[idx] == _BOOTING
         if any_paused:
             waiting |= paused
-        if np.count_nonzero(waiting):
+        if _nnz(waiting):
             if _one(sim).jobs:
                 waiting &= ~sim.has_jobs[idx]
             wl = idx[waiting].tolist()
@@ -346,7 +356,7 @@ def _share_one(sim: Simulation, h: int, idx: I64) -> bool:
     n = idx.shape[0]
     if n:
         running = st.status[idx] == _RUNNING
-        n_run = int(np.count_nonzero(running))
+        n_run = int(_nnz(running))
         g = idx if n_run == n else idx[running]
     else:
         n_run = 0
@@ -355,9 +365,13 @@ def _share_one(sim: Simulation, h: int, idx: I64) -> bool:
         vcpus = st.vcpus[g]
         want = sim.u_last[g] * vcpus * st.mips[g]
         busy = want > 0
-        runnable = 0.0  # np.bincount's sum: left to right from 0.0
-        for x in (busy * vcpus).tolist():
-            runnable += x
+        if one.int_vcpus:  # a sum of whole numbers below 2**53: exact in any order
+            n_busy = _nnz(busy)
+            runnable = float(vcpus.sum() if n_busy == n_run else vcpus[busy].sum())
+        else:
+            runnable = 0.0  # np.bincount's sum: left to right from 0.0
+            for x in (busy * vcpus).tolist():
+                runnable += x
         if pinned:
             sched = 0.0
         else:
@@ -369,11 +383,9 @@ def _share_one(sim: Simulation, h: int, idx: I64) -> bool:
             eff = eff * (1.0 - st.mem_frac[g] * mem_oh)
         if one.noisy:
             noisy = busy & st.antisocial[g]
-            n_noisy = 0.0
-            for x in noisy.tolist():
-                n_noisy += x
+            n_noisy = float(_nnz(noisy))  # a sum of zeros and ones: exact
             eff = eff * (1.0 - np.minimum(i_max, i_one * (n_noisy - noisy)))
-        if (np.count_nonzero(eff == 0.0) if isinstance(eff, np.ndarray) else eff == 0.0):
+        if (_nnz(eff == 0.0) if isinstance(eff, np.ndarray) else eff == 0.0):
             return False  # numpy's inf/NaN semantics: left to the vector path
         if one.limit is not None:
             limit = one.limit[g]
@@ -387,15 +399,15 @@ def _share_one(sim: Simulation, h: int, idx: I64) -> bool:
             want_raw = want / eff
         raw_want = np.minimum(want_raw, limit)
         paused = sim.paused[g]
-        if np.count_nonzero(paused):
+        if _nnz(paused):
             raw_want = np.where(paused, 0.0, raw_want)
-        wanted = raw_want.tolist()
-        for x in wanted:
-            used += x
+        # np.bincount's sum, left to right from 0.0: an accumulation is left to right too
+        # (from its first entry; 0.0 + turns a -0.0 total into 0.0 as the sum from 0.0 does)
+        used = 0.0 + np.add.accumulate(raw_want).item(-1)
         room = max(0.0, cap - extra)
         alloc = raw_want
         if used > room:  # oversubscribed: the water-filling kernel of ``share``, in floats
-            shares = maxmin_share_one(wanted, room, st.weight[g].tolist())
+            shares = maxmin_share_one(raw_want.tolist(), room, st.weight[g].tolist())
             alloc = np.asarray(shares)
             used = 0.0
             for x in shares:
@@ -408,7 +420,7 @@ def _share_one(sim: Simulation, h: int, idx: I64) -> bool:
         sim.useful[g] = alloc * eff * sim.speed[g]
         if one.jobs:
             jm = sim.has_jobs[g]
-            n_jobs = np.count_nonzero(jm)
+            n_jobs = _nnz(jm)
             if n_jobs:
                 jobs.rates_changed(sim, g if n_jobs == n_run else g[jm])
     elif n:
@@ -416,15 +428,15 @@ def _share_one(sim: Simulation, h: int, idx: I64) -> bool:
     used = min(used + extra, cap)
     util = used / cap
     sim.util[h] = util
-    awake = bool(st.awake[h])
-    if awake != sim.awake_seen[h]:
+    awake = st.awake.item(h)
+    if awake != sim.awake_seen.item(h):
         sign = 1.0 if awake else -1.0
         sim.awake_n += int(sign)
         sim.awake_ru += float(sign * sim.rack_units.item(h))
         sim.awake_seen[h] = awake
         sim.peak_awake_n = max(sim.peak_awake_n, sim.awake_n)
         sim.peak_awake_ru = max(sim.peak_awake_ru, sim.awake_ru)
-    if st.failed[h]:
+    if st.failed.item(h):
         sim.power[h] = 0.0
     elif awake:
         u = min(max(util, 0.0), 1.0) * (N_POINTS - 1)

@@ -83,6 +83,15 @@ class _BatchArray:
         else:  # (an element of a 1-D array is a new scalar: a copy)
             self._own = {g: base[g] for g in ids}
 
+    @classmethod
+    def small(cls, base: NDArray[Any], ids: list[int]) -> _BatchArray:
+        """The dict form for the batch ``ids`` (what ``__init__`` builds for a small batch)."""
+        out = cls.__new__(cls)
+        out._base = base
+        out._pos = None
+        out._own = {g: base[g] for g in ids}
+        return out
+
     def __getitem__(self, g: Any) -> Any:
         if isinstance(g, int | np.integer):
             if self._pos is not None:
@@ -339,13 +348,16 @@ class ClusterState:
                 out &= self.mips[g] <= self.mips_per_core[s] * (1 + EPS)
             return out
         mpc = self.mips_per_core[s] if self.core_rule else np.full(usable.shape[0], np.inf)
+        pinned = self.pinned[s]
         return feasible_hosts(
             self.ram[s] - self.used_ram[s], self.storage[s] - self.used_storage[s],
             self.cap_mips[s] * self.overcommit[s] - self.reserved_mips[s],
             self.max_slots[s] - self.n_guests[s], self.cores[s], mpc,
             usable, self.gram[g] + self.mem_overhead[s],
             self.gdisk[g] + self.disk_overhead[s], float(self.vcpus[g]), float(self.mips[g]),
-            np.where(self.pinned[s], self.cores[s] - self.vcpus_placed[s], np.inf),
+            # no pinning host: vcpus <= inf everywhere, the test is left out
+            np.where(pinned, self.cores[s] - self.vcpus_placed[s], np.inf)
+            if np.count_nonzero(pinned) else None,
         )
 
     def fits(self, g: int, h: int) -> bool:
@@ -390,8 +402,12 @@ class ClusterState:
                 own[name] = own[name].copy()
         else:
             ids = guests.tolist()
-            for name in _GUEST_DYNAMIC:
-                own[name] = _BatchArray(own[name], guests, ids)
+            if guests.shape[0] * 8 < self.n_guests_total:
+                for name in _GUEST_DYNAMIC:
+                    own[name] = _BatchArray.small(own[name], ids)
+            else:
+                for name in _GUEST_DYNAMIC:
+                    own[name] = _BatchArray(own[name], guests, ids)
         return c
 
     def place(self, g: int, h: int) -> None:

@@ -202,10 +202,12 @@ class FirstFit(_Sequential):
         n_h = view.n_hosts
         shape = _shapes(view, guests).tolist() if self.fast else [-1] * guests.shape[0]
         cursor: dict[int, int] = {}
+        last = guests.shape[0] - 1  # the last guest's choice changes no later one: not placed
         for i, (g, s) in enumerate(zip(guests.tolist(), shape, strict=True)):
             lo = cursor.get(s, 0) if s >= 0 else 0
             if s in cursor and lo < n_h and view.fits(g, lo):  # the cursor host still has room
-                view.place(g, lo)  # (``fits`` is ``feasible`` for one host, same arithmetic)
+                if i < last:  # (``fits`` is ``feasible`` for one host, same arithmetic)
+                    view.place(g, lo)
                 out[i] = lo
                 continue
             while lo < n_h:
@@ -213,7 +215,8 @@ class FirstFit(_Sequential):
                 ok = view.feasible(g, lo, hi)
                 if ok.any():
                     h = lo + int(np.argmax(ok))
-                    view.place(g, h)
+                    if i < last:
+                        view.place(g, h)
                     out[i] = lo = h
                     break
                 lo = hi

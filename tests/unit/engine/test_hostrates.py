@@ -87,11 +87,16 @@ def _restore(sim: Simulation, saved: dict[str, Any]) -> None:
     sim.awake_n, sim.awake_ru, sim.peak_awake_n, sim.peak_awake_ru = saved["counters"]
 
 
-@pytest.mark.parametrize("jobs", [False, True])
-def test_one_host_path_matches_the_vector_path_state_by_state(jobs: bool) -> None:
+@pytest.mark.parametrize(("jobs", "int_vcpus"), [(False, True), (True, True), (False, False)])
+def test_one_host_path_matches_the_vector_path_state_by_state(jobs: bool,
+                                                              int_vcpus: bool) -> None:
+    """``int_vcpus`` False: runnable vCPUs summed left to right even though the counts are
+    whole (the path of fractional counts)."""
     sim = Simulation(_scenario(_config(lifetime="100h", jobs=jobs, depart=False), None))
     assert sim._one_host
     sim.run()
+    assert hostrates._one(sim).int_vcpus
+    hostrates._one(sim).int_vcpus = int_vcpus
     if jobs:  # jobs left on every occupied host: settling moves them on
         sim.work[:] = 0.0
         sim.job_next[:] = sim.job_first
