@@ -112,6 +112,8 @@ def parse_config(data: dict[str, Any], source: str | None = None, *,
             sc = dataclasses.replace(sc2, placement_params=params or UncheckedParams(),
                                      written=written,
                                      scenario_id=config_hash(written.model_dump(mode="json")))
+    if not issues and (any(dc.carbon is not None for dc in cfg.datacenters)):
+        issues += _carbon_issues(cfg, sc)
     if cfg.agents is not None:
         issues += _agent_issues(cfg)
     issues += _extension_issues(cfg)
@@ -178,6 +180,18 @@ def _extension_issues(cfg: Any) -> list[Issue]:
         except ValidationError as exc:
             out += issues_from_validation(exc, prefix=path, data=raw)
     return out
+
+
+def _carbon_issues(cfg: Any, sc: Scenario) -> list[Issue]:
+    """Carbon intensities: every data center has one, series load (file and line of a bad
+    row) and cover the run (dcsim.engine.carbon.dc_pieces)."""
+    from dcsim.engine.carbon import dc_pieces
+
+    try:
+        dc_pieces(cfg, sc.base_dir)
+    except ConfigError as exc:
+        return list(exc.issues)
+    return []
 
 
 def _check_cost(cfg: Any, source: str | None) -> None:

@@ -53,6 +53,8 @@ class HostGroupR:
     cpu_overcommit: float
     datacenter: int
     cpu_scheduler: str = "time_shared"
+    embodied_kgco2e: float | None = None  # per host, kg CO2-eq (dcsim.engine.carbon)
+    lifetime: float | None = None  # s, over which embodied emissions are amortised
 
 
 @dataclass(frozen=True)
@@ -296,7 +298,8 @@ def resolve_parts(cfg: Config, source: str | None = None) -> tuple[Scenario, lis
                                     "must be 1"))
             name = grp.name or grp.model or f"hosts{j}"
             hgroups.append(HostGroupR(name, model, grp.virtualization, prof, grp.count,
-                                      grp.cpu_overcommit, d, grp.cpu_scheduler))
+                                      grp.cpu_overcommit, d, grp.cpu_scheduler,
+                                      grp.embodied_kgco2e, grp.lifetime))
 
     ggroups: list[GuestGroupR] = []
     for k, ggrp in enumerate(cfg.guests):

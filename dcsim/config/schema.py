@@ -13,9 +13,10 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from dcsim.config.assumptions import Assumptions
+from dcsim.config.carbon import CarbonSpec, ClockSpec
 from dcsim.config.catalog import Frozen, PowerSpec
 from dcsim.config.consolidation import ConsolidationSpec
 from dcsim.config.faults import FaultsSpec
@@ -59,6 +60,19 @@ class HostGroup(Frozen):
         description="time_shared: vCPUs share cores by weight (Xen credit style); space_shared: "
         "each vCPU pinned to a core of its own (no overcommit, no scheduling overhead)",
     )
+    embodied_kgco2e: float | None = Field(
+        None, ge=0, description="embodied emissions of one host (manufacture, transport, end "
+        "of life), kg CO2-eq: from the maker's product carbon footprint sheet")
+    lifetime: Duration | None = Field(
+        None, gt=0, description="service life over which embodied emissions are amortised "
+        "(e.g. 1460d for four years); needed with embodied_kgco2e")
+
+    @model_validator(mode="after")
+    def _embodied_needs_lifetime(self) -> HostGroup:
+        if (self.embodied_kgco2e is None) != (self.lifetime is None):
+            raise ValueError("embodied_kgco2e and lifetime go together (kg CO2-eq amortised "
+                             "over the lifetime)")
+        return self
 
 
 class Datacenter(Frozen):
@@ -72,6 +86,8 @@ class Datacenter(Frozen):
         "Global Data Center Survey 2023",
     )
     hosts: list[HostGroup] = Field(min_length=1)
+    carbon: CarbonSpec | None = Field(
+        None, description="grid carbon intensity (constant or a series; dcsim.config.carbon)")
 
 
 class GuestGroup(Frozen):
@@ -215,6 +231,8 @@ class Config(Frozen):
         description="modelling assumptions of the default engine (dcsim.config.assumptions); "
         "'cloudsim-3.0.3' sets CloudSim's",
     )
+    clock: ClockSpec | None = Field(
+        None, description="wall-clock instant of t = 0 (needed by carbon intensity series)")
     datacenters: list[Datacenter] = Field(min_length=1)
     guests: list[GuestGroup] = Field(min_length=1)
     placement: PlacementSpec = PlacementSpec()

@@ -37,6 +37,7 @@ EXTENSIONS: Registry[ExtensionFactory] = Registry("engine extension")
 
 # Modules that register built-in extensions when imported (missing ones are skipped).
 BUILTIN = (
+    "dcsim.engine.carbon",
     "dcsim.engine.consolidation",
     "dcsim.engine.faults",
     "dcsim.engine.link_faults",

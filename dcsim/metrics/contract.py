@@ -185,6 +185,15 @@ SUMMARY: dict[str, Column] = {
     "simulated_s": _f("s", "simulated time"),
     "wall_s": _f("s", "wall-clock time of the simulation"),
     "events": _i(_COUNT, "events processed (SimPy events)"),
+    "emissions_operational_kg": _f("kg CO2-eq", "Σ_datacenters ∫ I_d(t) · PUE_d · (P_hosts,d + "
+                                   "P_network,d) dt: grid intensity I_d (g/kWh, stepwise) times "
+                                   "facility energy, piece by piece (NaN without carbon:)"),
+    "emissions_embodied_kg": _f("kg CO2-eq", "Σ_hosts embodied_kgco2e × duration / lifetime "
+                                "(NaN without embodied_kgco2e)"),
+    "emissions_kg": _f("kg CO2-eq", "emissions_operational_kg + emissions_embodied_kg (those "
+                       "known)"),
+    "carbon_intensity_mean_g_per_kwh": _f("g CO2-eq/kWh", "1000 × emissions_operational_kg / "
+                                          "energy_facility_kwh"),
 }
 
 # ----------------------------------------------------------------------------------- tables
@@ -313,6 +322,14 @@ TABLES: dict[str, dict[str, Column]] = {
         "time_s": _f("s", "instant (empty without a faults section)"),
         "hosts_down": _i(_COUNT, "hosts down"),
         "guests_down": _i(_COUNT, "guests down"),
+    },
+    "carbon": {
+        "start_s": _f("s", "start of the piece (empty without carbon:)"),
+        "end_s": _f("s", "end of the piece (the next breakpoint of any data center's series)"),
+        "datacenter": _i("", "data-center index"),
+        "intensity_g_per_kwh": _f("g CO2-eq/kWh", "grid intensity over the piece"),
+        "facility_kwh": _f("kWh", "facility energy of the data center over the piece"),
+        "emissions_kg": _f("kg CO2-eq", "intensity × facility energy / 1000"),
     },
     "link_failures": {
         "edge": _i("", "link index (empty without faults.links)"),

@@ -215,6 +215,9 @@ class ClusterState:
     # (``assumptions.slow_cores: cap``); True: the per-core rule of the capacity law
     core_rule: bool = True
     version: int = 0  # bumped whenever a member list changes (cache key)
+    #: grid carbon intensity now per data center, g CO2-eq/kWh (None: no carbon accounting);
+    #: set by dcsim.engine.carbon, read by carbon-aware policies
+    carbon_now: F64 | None = None
 
     @classmethod
     def build(cls, sc: Scenario) -> ClusterState:

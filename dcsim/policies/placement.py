@@ -318,3 +318,7 @@ class PowerAwareBFD(_Sequential):
         before = np.where(in_use, power_w(tables, before_u), view.sleep_power[idx])
         delta = power_w(tables, np.minimum(after_u, 1.0)) - before
         return int(idx[int(np.argmin(delta))])
+
+
+# carbon-aware placement lives in its own module and registers itself here
+from dcsim.policies import carbon_aware as _carbon_aware  # noqa: E402,F401

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -30,7 +30,7 @@ __all__ = ["traces_app"]
 
 traces_app = typer.Typer(help="Workload traces: list the available ones, import your own.",
                          no_args_is_help=True)
-_KINDS = ("bitbrains", "planetlab", "google", "csv")
+_KINDS = ("bitbrains", "planetlab", "google", "csv", "carbon")
 
 
 @traces_app.command("list")
@@ -54,6 +54,14 @@ def list_traces() -> None:
             "yes" if info.has_sizes else "", info.source.split(";")[0].split(" (")[0],
         )
     console.print(table)
+    from dcsim.workload.carbon import describe, stored_series
+
+    carbon = Table(title="carbon-intensity series (datacenters\\[i].carbon.series)")
+    for col in ("name", "from (UTC)", "to (UTC)", "points", "g/kWh"):
+        carbon.add_column(col, no_wrap=True)
+    for sname, spath in stored_series().items():
+        carbon.add_row(sname, *describe(spath)[:4])
+    console.print(carbon)
     console.print(f"user store: {user_trace_dir()}")
 
 
@@ -85,12 +93,17 @@ def _read(kind: str, path: Path, day: str | None) -> TraceData:
 
 @traces_app.command("import")
 def import_trace(
-    kind: Annotated[str, typer.Argument(help="bitbrains | planetlab | google | csv")],
+    kind: Annotated[str, typer.Argument(help="bitbrains | planetlab | google | csv | carbon")],
     path: Annotated[Path, typer.Argument(help="your copy of the raw trace (file or folder)")],
     out: Annotated[Path | None, typer.Option(help="store folder (default: the user store)")]
     = None,
     name: Annotated[str | None, typer.Option(help="name to store it under (default: KIND)")]
     = None,
+    time_column: Annotated[str, typer.Option(help="carbon: the timestamp column")] = "timestamp",
+    value_column: Annotated[str, typer.Option(help="carbon: the g CO2-eq/kWh column")]
+    = "g_per_kwh",
+    timezone: Annotated[str, typer.Option(help="carbon: IANA time zone of naive timestamps")]
+    = "UTC",
 ) -> None:
     """Convert raw trace files into dcsim's compact form in the user store."""
     from rich.console import Console
@@ -99,6 +112,9 @@ def import_trace(
     from dcsim.workload.traces import STORE_NAME, save_compact, user_trace_dir
 
     console = Console()
+    if kind == "carbon":
+        _import_carbon(console, path, out, name, time_column, value_column, timezone)
+        return
     if kind not in _KINDS:
         console.print(f"[red]unknown trace kind {kind!r}; use one of {', '.join(_KINDS)}[/]")
         raise typer.Exit(2)
@@ -107,7 +123,7 @@ def import_trace(
         raise typer.Exit(2)
     store = (out or user_trace_dir()).expanduser()
     label = name or kind
-    if not STORE_NAME.fullmatch(label):
+    if not STORE_NAME.fullmatch(label) or label == "carbon":
         console.print(f"[red]--name: {escape(repr(label))} is not a trace name: use 1-128 "
                       "letters, digits, '_', '.' or '-', not starting with '.' or '-' (it names "
                       "a folder inside the store)[/]")
@@ -130,3 +146,38 @@ def import_trace(
         target = save_compact(trace, store / label / f"{stem}.npz")
         console.print(f"{label}/{stem}: {trace.n_guests} guests × {trace.n_samples} samples "
                       f"every {trace.interval_s:g} s → {target}")
+
+
+def _import_carbon(console: Any, path: Path, out: Path | None, name: str | None,
+                   time_column: str, value_column: str, timezone: str) -> None:
+    """``dcsim traces import carbon FILE``: a grid carbon-intensity series (CSV or Parquet) to
+    ``<store>/carbon/<name>.npz``, where configs name it (``datacenters[i].carbon.series``)."""
+    from rich.markup import escape
+
+    from dcsim.config.carbon import zone
+    from dcsim.workload.carbon import read_file, save_series, user_store
+    from dcsim.workload.traces import STORE_NAME
+
+    label = name or path.name.split(".")[0]
+    if not STORE_NAME.fullmatch(label):
+        console.print(f"[red]--name: {escape(repr(label))} is not a series name: use 1-128 "
+                      "letters, digits, '_', '.' or '-', not starting with '.' or '-'[/]")
+        raise typer.Exit(2)
+    try:
+        tz = zone(timezone)
+        series = read_file(path, time_column, value_column, tz)
+    except ValueError as exc:
+        console.print(f"[red]--timezone: {escape(str(exc))}[/]")
+        raise typer.Exit(2) from None
+    except ConfigError as exc:
+        for issue in exc.issues:
+            console.print(f"[red]{escape(issue.path)}: {escape(issue.message)}[/]")
+        raise typer.Exit(2) from None
+    target = ((out.expanduser() / "carbon") if out is not None else user_store()) / f"{label}.npz"
+    if target.exists():  # never replace what someone else may have written
+        console.print(f"[red]{escape(str(target))} exists: choose another --name, or remove "
+                      "it yourself[/]")
+        raise typer.Exit(2)
+    save_series(series, target)
+    console.print(f"carbon/{label}: {series.t.shape[0]} points, "
+                  f"{series.v.min():.0f}-{series.v.max():.0f} g/kWh → {target}")

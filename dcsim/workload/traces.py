@@ -157,9 +157,13 @@ def _roots() -> list[Path]:
 STORE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}")
 
 
+#: The store's folder of grid carbon-intensity series (``dcsim.workload.carbon``), not a trace.
+CARBON_DIR = "carbon"
+
+
 def _store_days(name: str) -> tuple[Path | None, list[str]]:
     """(folder, sorted day labels) of stored trace ``name`` in the first root that has it."""
-    if not STORE_NAME.fullmatch(name):
+    if not STORE_NAME.fullmatch(name) or name == CARBON_DIR:
         return None, []  # never a folder outside the stores
     for root in _roots():
         folder = root / name
@@ -201,7 +205,7 @@ def available_traces() -> list[TraceInfo]:
         if not root.is_dir():
             continue
         for folder in sorted(p for p in root.iterdir() if p.is_dir()):
-            if folder.name in seen:
+            if folder.name in seen or folder.name == CARBON_DIR:
                 continue
             days = _sort_days([p.name[:-4] for p in folder.glob("*.npz")
                                if not p.name.endswith(".tmp.npz")])

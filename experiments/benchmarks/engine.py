@@ -59,8 +59,18 @@ STEP_PHASES: dict[str, tuple[str, ...]] = {
 ORDER = ("setup", "admission", "boots", "departures", "steps", "results", "other")
 
 
-def config(n_guests: int) -> dict[str, Any]:
+def config(n_guests: int, carbon: bool = False) -> dict[str, Any]:
+    """The scenario; ``carbon``: with carbon accounting (a German 15-minute intensity series,
+    issue 17's cost target: at most 5 % more)."""
     n_hosts = max(1, n_guests // 10)
+    cfg = _config(n_guests, n_hosts)
+    if carbon:
+        cfg["clock"] = {"start": "2020-01-06 00:00"}
+        cfg["datacenters"][0]["carbon"] = {"series": "de-2020-winter"}
+    return cfg
+
+
+def _config(n_guests: int, n_hosts: int) -> dict[str, Any]:
     return {
         "name": f"bench-{n_guests}",
         "seed": 7,
@@ -164,7 +174,7 @@ def _digest(df: Any) -> str:
                           ).hexdigest()[:16]
 
 
-def one(n: int, save: str | None) -> dict[str, Any]:
+def one(n: int, save: str | None, carbon: bool = False) -> dict[str, Any]:
     t_imp = time.perf_counter()
     import scipy.stats  # noqa: F401  (one-time import the stochastic workloads use; timed apart)
 
@@ -174,7 +184,7 @@ def one(n: int, save: str | None) -> dict[str, Any]:
     timers = Timers()
     _install(timers)
     t0 = time.perf_counter()
-    sc = dcsim.api._scenario(config(n), None)
+    sc = dcsim.api._scenario(config(n, carbon), None)
     t1 = time.perf_counter()
     c1 = time.process_time()
     r = dcsim.run(sc)
@@ -221,10 +231,12 @@ def main() -> None:
                     help="comma-separated guest counts (default 10000,100000)")
     ap.add_argument("--repeat", type=int, default=1, help="runs per size; minimum kept")
     ap.add_argument("--save", help="folder for summary-<guests>.json of each size")
+    ap.add_argument("--carbon", action="store_true",
+                    help="with carbon accounting (a 15-minute intensity series)")
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(one(args.child, args.save)))
+        print(json.dumps(one(args.child, args.save, args.carbon)))
         return
     sizes = [int(s) for s in args.guests.split(",")]
     rows = []
@@ -234,6 +246,8 @@ def main() -> None:
             cmd = [sys.executable, __file__, "--child", str(n)]
             if args.save:
                 cmd += ["--save", args.save]
+            if args.carbon:
+                cmd.append("--carbon")
             proc = subprocess.run(cmd, check=True, capture_output=True, text=True)
             runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
         row = _min_rows(runs)

@@ -1,0 +1,103 @@
+"""Config models for carbon accounting: the wall clock of the simulation and each data center's
+grid carbon intensity.
+
+``clock: {start: "2020-03-02 00:00", timezone: Europe/Berlin}`` says which instant t = 0 is
+(a naive ``start`` is read in ``timezone``). A data center's ``carbon:`` gives its grid's
+intensity in g CO2-eq per kWh, either constant (``intensity: 350``) or as a time series: a
+stored series by name (``series: de-2020``; the shipped excerpts and those imported with
+``dcsim traces import carbon``) or a CSV/Parquet file (``file: grid.csv`` with a timestamp and an
+intensity column). Naive timestamps of a series are read in the series' ``timezone``. Between
+points the intensity is stepwise (each value holds until the next timestamp) or, with
+``interpolation: linear``, linear, averaged over each scheduling interval.
+
+Embodied emissions of hosts: ``embodied_kgco2e`` (manufacture, transport and end of life, kg) and
+``lifetime`` on a host group, amortised per second of the run (``dcsim.engine.carbon``).
+
+Imports: pydantic, dcsim.units, dcsim.config.catalog (Frozen). The files themselves are read by
+``dcsim.workload.carbon``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
+
+from dcsim.config.catalog import Frozen
+
+__all__ = ["CarbonSpec", "ClockSpec", "parse_instant", "zone"]
+
+
+def zone(name: str) -> dt.tzinfo:
+    """The time zone ``name`` (IANA, e.g. ``Europe/Berlin``, or ``UTC``); ValueError if unknown."""
+    if name.upper() == "UTC":
+        return dt.UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (expected an IANA name such as "
+                         "'Europe/Berlin', or 'UTC')") from None
+
+
+def parse_instant(text: str, tz: dt.tzinfo) -> dt.datetime:
+    """An ISO 8601 date-time (``2020-03-02 00:00`` or with an offset); naive ones in ``tz``."""
+    try:
+        t = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"expected an ISO 8601 date-time such as '2020-03-02 00:00' or "
+                         f"'2020-03-02T00:00:00+01:00', got {text!r}") from None
+    return t.replace(tzinfo=tz) if t.tzinfo is None else t
+
+
+class ClockSpec(Frozen):
+    """The wall-clock instant of t = 0."""
+
+    start: str = Field(description="ISO 8601 date-time of t = 0, e.g. '2020-03-02 00:00'")
+    timezone: str = Field("UTC", description="IANA time zone of a naive start (e.g. "
+                          "'Europe/Berlin')")
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        zone(v)
+        return v
+
+    @model_validator(mode="after")
+    def _start(self) -> ClockSpec:
+        parse_instant(self.start, zone(self.timezone))
+        return self
+
+    def epoch_s(self) -> float:
+        """t = 0 as seconds since 1970-01-01 UTC."""
+        return parse_instant(self.start, zone(self.timezone)).timestamp()
+
+
+class CarbonSpec(Frozen):
+    """A data center's grid carbon intensity (exactly one of intensity, series, file)."""
+
+    intensity: float | None = Field(None, ge=0, description="constant intensity, g CO2-eq/kWh")
+    series: str | None = Field(None, description="stored series by name (dcsim traces list: "
+                               "carbon), e.g. 'de-2020'")
+    file: str | None = Field(None, description="CSV or Parquet file (relative to the config)")
+    time_column: str = Field("timestamp", description="the file's timestamp column")
+    value_column: str = Field("g_per_kwh", description="the file's intensity column, g/kWh")
+    timezone: str = Field("UTC", description="IANA time zone of the series' naive timestamps")
+    interpolation: Literal["step", "linear"] = Field(
+        "step", description="step: each value holds until the next timestamp; linear: linear "
+        "between points, averaged over each scheduling interval")
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        zone(v)
+        return v
+
+    @model_validator(mode="after")
+    def _one_source(self) -> CarbonSpec:
+        given = [k for k in ("intensity", "series", "file") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of intensity (g/kWh), series (a stored name) or "
+                             f"file (CSV/Parquet); got {', '.join(given) or 'none'}")
+        return self

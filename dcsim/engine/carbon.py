@@ -1,0 +1,190 @@
+"""Carbon accounting: operational emissions from each data center's grid intensity, and the
+embodied emissions of its hosts. An engine extension, active when a data center has ``carbon:``
+or a host group ``embodied_kgco2e``.
+
+Operational emissions of data center ``d``: ``∫ I_d(t) · PUE_d · (P_hosts,d(t) + P_network,d(t))
+dt``. ``I_d`` is stepwise between breakpoints (``dcsim.workload.carbon.pieces``), so the integral is
+``Σ_k I_d,k · ΔE_d,k``: the facility energy of each piece times its intensity. A SimPy process
+wakes at every breakpoint (events scale with the series' points, not with guests or hosts) and
+reads the facility energy so far without changing any state: each host's settled energy plus
+its current power × the time since it was settled (power is constant between a host's
+changes), and the network's meter. The last piece ends at ``duration`` with the run's final
+energies, so the pieces' energies add up to ``energy_facility_kwh``. At each breakpoint the
+current intensities are also published as ``ClusterState.carbon_now`` (g/kWh per data center)
+for carbon-aware policies.
+
+Embodied emissions: ``Σ_hosts embodied_kgco2e × duration / lifetime`` (every host is installed
+for the whole run).
+
+Summary: ``emissions_operational_kg``, ``emissions_embodied_kg``, ``emissions_kg`` (their sum),
+``carbon_intensity_mean_g_per_kwh`` (operational emissions per facility kWh); table ``carbon``:
+one row per data center and piece.
+
+Imports: numpy, pandas, dcsim.workload.carbon, dcsim.config.carbon, dcsim.engine.extensions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from dcsim.config.carbon import zone
+from dcsim.engine.extensions import EXTENSIONS
+from dcsim.units import JOULES_PER_KWH
+from dcsim.workload.carbon import Series, load_series, pieces, read_file
+
+if TYPE_CHECKING:
+    import simpy
+
+    from dcsim.config.schema import Config
+    from dcsim.engine.simulation import Simulation
+    from dcsim.metrics.result import Result
+
+F64 = NDArray[np.float64]
+
+
+def dc_pieces(cfg: Config, base_dir: Path | None) -> list[tuple[F64, F64]] | None:
+    """Per data center, the breakpoints (s) and intensities (g/kWh) of its pieces over the run;
+    None when no data center has ``carbon:``. Raises ConfigError (file and line, or the config
+    path) for a bad or short series, a missing clock or a data center without ``carbon:``."""
+    from dcsim.errors import ConfigError, Issue
+
+    specs = [dc.carbon for dc in cfg.datacenters]
+    if all(s is None for s in specs):
+        return None
+    issues = [Issue(f"datacenters[{i}].carbon", "missing: when one data center has a carbon "
+                    "intensity, every one needs one (emissions would be undercounted)")
+              for i, s in enumerate(specs) if s is None]
+    needs_clock = any(s is not None and s.intensity is None for s in specs)
+    if needs_clock and cfg.clock is None:
+        issues.append(Issue("clock", "missing: a carbon intensity series needs clock.start "
+                            "(the date and time of t = 0)"))
+    if issues:
+        raise ConfigError(issues)
+    out: list[tuple[F64, F64]] = []
+    for i, spec in enumerate(specs):
+        assert spec is not None
+        where = f"datacenters[{i}].carbon"
+        if spec.intensity is not None:
+            out.append((np.zeros(1), np.asarray([float(spec.intensity)])))
+            continue
+        assert cfg.clock is not None
+        series: Series
+        if spec.series is not None:
+            series = load_series(spec.series, f"{where}.series")
+        else:
+            assert spec.file is not None
+            path = Path(spec.file)
+            if not path.is_absolute() and base_dir is not None:
+                path = base_dir / path
+            series = read_file(path, spec.time_column, spec.value_column, zone(spec.timezone))
+        out.append(pieces(series, cfg.clock.epoch_s(), float(cfg.duration),
+                          float(cfg.interval), spec.interpolation, where))
+    return out
+
+
+class Carbon:
+    """See the module docstring."""
+
+    def __init__(self, sim: Simulation, per_dc: list[tuple[F64, F64]] | None) -> None:
+        self.sim = sim
+        self.per_dc = per_dc
+        n_dc = sim.dc_pue.shape[0]
+        self.emissions_g = np.zeros(n_dc)
+        self.e_last = np.zeros(n_dc)  # facility energy at the last breakpoint, J
+        self.t_last = 0.0  # the last breakpoint, s
+        self.rows: list[tuple[float, float, int, float, float, float]] = []
+        st = sim.state
+        embodied = lifetime = np.zeros(0)
+        groups = sim.sc.host_groups
+        if any(g.embodied_kgco2e is not None for g in groups):
+            embodied = np.asarray([g.embodied_kgco2e or 0.0 for g in groups])
+            lifetime = np.asarray([g.lifetime or np.inf for g in groups])
+        counts = np.asarray([g.count for g in groups], dtype=np.float64)
+        self.embodied_kg = (float((counts * embodied * sim.duration / lifetime).sum())
+                            if embodied.shape[0] else float("nan"))
+        if per_dc is not None:
+            self.breaks = np.unique(np.concatenate([b for b, _ in per_dc]))
+            st.carbon_now = self._values_at(0.0)
+
+    def _values_at(self, t: float) -> F64:
+        """(n_dc,) intensity in force at simulated time ``t``, g/kWh."""
+        assert self.per_dc is not None
+        return np.asarray([v[int(np.searchsorted(b, t, side="right")) - 1]
+                           for b, v in self.per_dc])
+
+    def _facility_j(self, t: float) -> F64:
+        """(n_dc,) facility energy from 0 to ``t`` (now), J; reads, changes no host."""
+        sim = self.sim
+        st = sim.state
+        hosts = sim.energy_j + sim.power * (t - sim.last_t)
+        e: F64 = np.bincount(st.datacenter, weights=hosts,
+                             minlength=sim.dc_pue.shape[0]).astype(np.float64)
+        if sim.network_energy:
+            e = e + sim.network_energy_j(t)
+        out: F64 = e * sim.dc_pue
+        return out
+
+    def _close(self, t: float, e_now: F64) -> None:
+        """Close the piece ending at ``t`` (facility energies ``e_now``)."""
+        st = self.sim.state
+        de = e_now - self.e_last
+        v = np.asarray(st.carbon_now, dtype=np.float64)
+        self.emissions_g += v * de / JOULES_PER_KWH
+        t0 = self.t_last
+        for d in range(de.shape[0]):
+            self.rows.append((t0, t, d, float(v[d]), float(de[d]) / JOULES_PER_KWH,
+                              float(v[d] * de[d] / JOULES_PER_KWH) / 1000.0))
+        self.e_last = e_now
+        self.t_last = t
+
+    def start(self, sim: Simulation) -> None:
+        if self.per_dc is not None and self.breaks.shape[0] > 1:
+            sim.env.process(self._run())
+
+    def _run(self) -> Generator[simpy.events.Event, Any, None]:
+        sim = self.sim
+        for t in self.breaks[1:].tolist():
+            sim.events += 1
+            yield sim.env.timeout(t - sim.env.now)
+            self._close(t, self._facility_j(t))
+            sim.state.carbon_now = self._values_at(t)
+
+    def finish(self, sim: Simulation, result: Result) -> None:
+        s = result.summary
+        if self.per_dc is not None:
+            # the run's final energies (every host settled at the end): the pieces add up to
+            # the summary's facility energy
+            e_end: F64 = np.bincount(sim.state.datacenter, weights=sim.energy_j,
+                                     minlength=sim.dc_pue.shape[0]).astype(np.float64)
+            if sim.network_energy:
+                e_end = e_end + sim.network_energy_j(sim.duration)
+            self._close(sim.duration, e_end * sim.dc_pue)
+            op_kg = float(self.emissions_g.sum()) / 1000.0
+            fac = s["energy_facility_kwh"]
+            s["emissions_operational_kg"] = op_kg
+            s["carbon_intensity_mean_g_per_kwh"] = 1000.0 * op_kg / fac if fac > 0 else 0.0
+            result.tables["carbon"] = pd.DataFrame(
+                self.rows, columns=["start_s", "end_s", "datacenter", "intensity_g_per_kwh",
+                                    "facility_kwh", "emissions_kg"])
+        s["emissions_embodied_kg"] = self.embodied_kg
+        parts = [s.get("emissions_operational_kg", float("nan")), self.embodied_kg]
+        known = [p for p in parts if p == p]
+        s["emissions_kg"] = float(sum(known)) if known else float("nan")
+
+
+def _factory(sim: Simulation) -> Carbon | None:
+    cfg = sim.cfg
+    per_dc = dc_pieces(cfg, sim.sc.base_dir)
+    has_embodied = any(g.embodied_kgco2e is not None for g in sim.sc.host_groups)
+    if per_dc is None and not has_embodied:
+        return None
+    return Carbon(sim, per_dc)
+
+
+EXTENSIONS.register("carbon")(_factory)
