@@ -58,8 +58,20 @@ app = typer.Typer(
 _guard = guard  # the shared guard of every command (dcsim.console)
 
 
+def _print_version(value: bool) -> None:
+    """``--version``: print ``dcsim <version>`` and stop (before any command runs)."""
+    if value:
+        from dcsim.version import __version__
+
+        out.print(f"dcsim {__version__}", highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
 def _options(
+    version: Annotated[bool, typer.Option(
+        "--version", help="print dcsim's version and exit", is_eager=True,
+        callback=_print_version)] = False,
     debug: Annotated[bool, typer.Option(
         "--debug", help="show the traceback of an unexpected error (also DCSIM_DEBUG=1)")] = False,
     force: Annotated[bool, typer.Option(
