@@ -58,8 +58,20 @@ app = typer.Typer(
 _guard = guard  # the shared guard of every command (dcsim.console)
 
 
+def _print_version(value: bool) -> None:
+    """``--version``: print ``dcsim <version>`` and stop (before any command runs)."""
+    if value:
+        from dcsim.version import __version__
+
+        out.print(f"dcsim {__version__}", highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
 def _options(
+    version: Annotated[bool, typer.Option(
+        "--version", help="print dcsim's version and exit", is_eager=True,
+        callback=_print_version)] = False,
     debug: Annotated[bool, typer.Option(
         "--debug", help="show the traceback of an unexpected error (also DCSIM_DEBUG=1)")] = False,
     force: Annotated[bool, typer.Option(
@@ -70,6 +82,7 @@ def _options(
     import warnings
 
     from dcsim.config.cost import CostWarning
+    from dcsim.plugins import PluginWarning
 
     if debug:
         DEBUG["on"] = True
@@ -77,10 +90,11 @@ def _options(
         os.environ["DCSIM_FORCE"] = "1"  # inherited by sweep workers, which parse again
 
     warnings.filterwarnings("always", category=CostWarning)
+    warnings.filterwarnings("always", category=PluginWarning)
     previous = warnings.showwarning
 
     def route(message: Warning | str, category: type[Warning], *a: Any, **k: Any) -> None:
-        if issubclass(category, CostWarning):
+        if issubclass(category, CostWarning | PluginWarning):
             err.print(f"[bold yellow]warning:[/] {escape(str(message))}", highlight=False,
                       soft_wrap=True)
         else:
@@ -226,6 +240,31 @@ def plot(
     paths = _guard(lambda: plot_run(results, out_dir, overwrite=overwrite))
     for p in paths:
         out.print(str(p))
+
+
+@app.command("plugins")
+def plugins_cmd() -> None:
+    """List what configs can name: policies, workload kinds, power models, virtualization
+    profiles and engine extensions, built-in and from installed plugins (entry-point group
+    dcsim.plugins), with where each comes from."""
+    from rich.table import Table
+
+    from dcsim.plugins import load_plugins, registered
+
+    infos = _guard(load_plugins)
+    table = Table(title="registered", title_justify="left")
+    for col in ("family", "name", "from"):
+        table.add_column(col)
+    for family, name, origin in _guard(registered):
+        table.add_row(family, escape(name), escape(origin))
+    out.print(table)
+    if not infos:
+        out.print("no plugins installed (entry-point group dcsim.plugins)")
+    for info in infos:
+        state = "[green]loaded[/]" if info.status == "loaded" else "[red]not loaded[/]"
+        what = f"{len(info.entries)} entries" if info.status == "loaded" else escape(info.error)
+        out.print(f"plugin {escape(info.name)} ({escape(info.distribution)}, "
+                  f"{escape(info.value)}): {state}: {what}", highlight=False)
 
 
 def _mount_optional() -> None:

@@ -9,15 +9,17 @@ anything is simulated:
   (and, in default semantics, that it migrates);
 - ``dcsim.workload.checks``: workload and arrival specs, trace files exist and parse;
 - ``dcsim.network.build``: the topology builds and every host is attached;
-- ``dcsim.engine.faults``: fault inputs (failure traces, targets).
+- ``dcsim.engine.faults``: fault inputs (failure traces, targets);
+- ``dcsim.plugins``: installed plugins are loaded first; plugin workload kinds' and engine
+  extensions' parameters are checked with their own models.
 
 Every problem is collected with its config path and one ``ConfigError`` lists them all. The CLI
 (``validate``, ``run``, ``sweep``), ``dcsim.load_config``/``dcsim.run`` and every sweep point go
 through :func:`parse_config`. A ``compat: cloudsim`` config is checked as written, then rewritten
 for the default engine (``dcsim.config.compat``); the scenario keeps both.
 
-Imports: dcsim.config, dcsim.errors, dcsim.policies, dcsim.workload, dcsim.network, dcsim.engine
-(the checks; lazily, so that ``import dcsim`` stays light).
+Imports: dcsim.config, dcsim.errors, dcsim.policies, dcsim.workload, dcsim.network, dcsim.engine,
+dcsim.plugins (the checks; lazily, so that ``import dcsim`` stays light).
 """
 
 from __future__ import annotations
@@ -68,8 +70,12 @@ def parse_config(data: dict[str, Any], source: str | None = None, *,
 
     Raises ``ConfigError`` listing every problem (config paths), before anything runs. Guests
     sized from a trace that can never fit on any host (:func:`trace_rejections`) are a problem
-    too, unless ``allow_rejections`` (then they are rejected on arrival and counted).
+    too, unless ``allow_rejections`` (then they are rejected on arrival and counted). Installed
+    plugins (``dcsim.plugins``) are loaded first, once per process.
     """
+    from dcsim.plugins import load_plugins
+
+    load_plugins()
     try:
         cfg = validate_schema(data, source)
     except ConfigError as exc:
@@ -117,6 +123,7 @@ def parse_config(data: dict[str, Any], source: str | None = None, *,
         issues += _carbon_issues(cfg, sc)
     if cfg.agents is not None:
         issues += _agent_issues(cfg)
+    issues += _extension_issues(cfg)
     if not issues and not allow_rejections:
         issues += trace_rejections(sc)
     if issues:
@@ -154,6 +161,31 @@ def _agent_issues(cfg: Any) -> list[Issue]:
         if not callable(obj):
             out.append(Issue(path, f"{ref!r} is not callable (expected a factory "
                                    "factory(env) -> agent)"))
+    return out
+
+
+def _extension_issues(cfg: Any) -> list[Issue]:
+    """``extensions:``: each name a plugin's engine extension, its params valid."""
+    from dcsim.plugins import plugin_extensions
+
+    known = plugin_extensions()
+    out: list[Issue] = []
+    for name, raw in cfg.extensions.items():
+        path = f"extensions.{name}"
+        entry = known.get(name)
+        if entry is None:
+            listed = ", ".join(sorted(known)) or "none installed"
+            out.append(Issue(path, f"unknown engine extension {name!r} (plugins' extensions: "
+                                   f"{listed}; built-in ones have their own sections)"))
+            continue
+        if entry.params is None:
+            if raw:
+                out.append(Issue(path, f"extension {name!r} takes no parameters"))
+            continue
+        try:
+            entry.params.model_validate(raw)
+        except ValidationError as exc:
+            out += issues_from_validation(exc, prefix=path, data=raw)
     return out
 
 
@@ -206,6 +238,16 @@ def policy_name_issues(data: Any) -> list[Issue]:
             parse_policy(policy)
         except ValueError as exc:
             out.append(Issue("consolidation.policy", str(exc)))
+    from dcsim.workload import models  # noqa: F401  (registers the built-in workload kinds)
+    from dcsim.workload.kinds import WORKLOADS
+
+    guests = data.get("guests")
+    for k, g in enumerate(guests if isinstance(guests, list) else []):
+        wl = g.get("workload") if isinstance(g, dict) else None
+        kind = wl.get("kind") if isinstance(wl, dict) else None
+        if isinstance(kind, str) and kind not in WORKLOADS:
+            out.append(Issue(f"guests[{k}].workload.kind", f"unknown workload kind {kind!r}; "
+                             f"known: {', '.join(WORKLOADS.names())}"))
     return out
 
 

@@ -6,7 +6,10 @@ and values that are judgement rather than measurement say so with ``[E]`` in the
 evidence markers of the project's reference notes ([V] checked, [D] derived, [S] secondary, [E]
 estimate). A config may use an entry by name, override any field, or define new entries.
 
-Imports: pydantic, dcsim.config.safeyaml (yaml), dcsim.units, dcsim.errors.
+Virtualization profiles are extensible: a plugin (``dcsim.plugins``) adds named profiles to
+:data:`PLUGIN_PROFILES`, which :func:`virtualization_profiles` returns beside the shipped ones.
+
+Imports: pydantic, dcsim.config.safeyaml (yaml), dcsim.units, dcsim.errors, dcsim.registry.
 """
 
 from __future__ import annotations
@@ -15,13 +18,15 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from dcsim.config.safeyaml import load_shipped
 from dcsim.errors import ConfigError
+from dcsim.registry import Registry
 from dcsim.units import Bitrate, Duration, Fraction, Power, Size, StrictModel
 
 __all__ = [
+    "PLUGIN_PROFILES",
     "BootTime",
     "GuestType",
     "HostModel",
@@ -39,35 +44,53 @@ class Frozen(StrictModel):
 
 
 class PowerSpec(Frozen):
-    """A host power model: ``spec`` (11 SPECpower points, W at 0 %…100 % load) or ``linear``."""
+    """A host power model: ``spec`` (11 SPECpower points, W at 0 %…100 % load), ``linear``, or a
+    kind a plugin registered (``dcsim.config.power_table.POWER_MODELS``) with its own parameters
+    as further keys; every kind is checked by :meth:`problems` and evaluated as its table."""
 
-    kind: Literal["spec", "linear"] = "spec"
+    model_config = ConfigDict(frozen=True, extra="allow", allow_inf_nan=False)
+
+    kind: str = Field("spec", description="'spec', 'linear' or a plugin's power model")
     watts: list[Power] | None = Field(
         None, description="11 values, W at 0%, 10%, …, 100% load (kind: spec)"
     )
     idle: Power | None = Field(None, ge=0, description="W at 0% load (kind: linear)")
     max: Power | None = Field(None, ge=0, description="W at 100% load (kind: linear)")
 
+    def _plugin_params(self) -> dict[str, Any]:
+        """The keys beside ``kind`` (a plugin kind's parameters), as written."""
+        own = {k: getattr(self, k) for k in ("watts", "idle", "max")
+               if getattr(self, k) is not None}
+        return {**own, **(self.model_extra or {})}
+
     def table(self) -> list[float]:
         """The 11-point table in watts."""
-        from dcsim.config.power_table import linear_table
+        from dcsim.config.power_table import POWER_MODELS, linear_table
 
         if self.kind == "spec":
             assert self.watts is not None
             return [float(w) for w in self.watts]
-        assert self.idle is not None
-        assert self.max is not None
-        return [float(w) for w in linear_table(self.idle, self.max)]
+        if self.kind == "linear":
+            assert self.idle is not None
+            assert self.max is not None
+            return [float(w) for w in linear_table(self.idle, self.max)]
+        entry = POWER_MODELS.get(self.kind)
+        assert entry.params is not None
+        assert entry.table is not None
+        return [float(w) for w in entry.table(entry.params.model_validate(self._plugin_params()))]
 
     def problems(self) -> list[tuple[str, str]]:
         """(field, message) pairs for an unusable model."""
         from dcsim.config.power_table import validate_table
 
+        if self.kind not in ("spec", "linear"):
+            return self._plugin_problems()
+        out = [(k, f"unknown key for power model {self.kind!r} (not part of the schema)")
+               for k in sorted(self.model_extra or {})]
         if self.kind == "spec":
             if self.watts is None:
-                return [("watts", "kind 'spec' needs 'watts': 11 values, W at 0%..100% load")]
-            return [("watts", p) for p in validate_table(self.watts)]
-        out = []
+                return [*out, ("watts", "kind 'spec' needs 'watts': 11 values, W at 0%..100% load")]
+            return [*out, *(("watts", p) for p in validate_table(self.watts))]
         if self.idle is None:
             out.append(("idle", "kind 'linear' needs 'idle' (W at 0% load)"))
         if self.max is None:
@@ -75,6 +98,28 @@ class PowerSpec(Frozen):
         if self.idle is not None and self.max is not None and self.max < self.idle:
             out.append(("max", "must be >= idle"))
         return out
+
+    def _plugin_problems(self) -> list[tuple[str, str]]:
+        from dcsim.config.power_table import POWER_MODELS, validate_table
+
+        if self.kind not in POWER_MODELS:
+            return [("kind", f"unknown power model {self.kind!r}; known: "
+                             f"{', '.join(POWER_MODELS.names())}")]
+        entry = POWER_MODELS.get(self.kind)
+        assert entry.params is not None
+        assert entry.table is not None
+        try:
+            params = entry.params.model_validate(self._plugin_params())
+        except ValidationError as exc:
+            from dcsim.config.load import format_path
+
+            return [(format_path(list(e.get("loc", ()))) or "kind", str(e.get("msg", "")))
+                    for e in exc.errors()]
+        try:
+            table = [float(w) for w in entry.table(params)]
+        except Exception as exc:  # a plugin's own failure is a problem of this config entry
+            return [("kind", f"power model {self.kind!r} failed: {type(exc).__name__}: {exc}")]
+        return [("kind", f"power model {self.kind!r}: {p}") for p in validate_table(table)]
 
 
 class HostModel(Frozen):
@@ -189,9 +234,18 @@ def host_models() -> dict[str, HostModel]:
 
 
 @cache
-def virtualization_profiles() -> dict[str, VirtualizationProfile]:
-    """Shipped virtualization profiles by name."""
+def _shipped_profiles() -> dict[str, VirtualizationProfile]:
     return _load("virtualization")
+
+
+PLUGIN_PROFILES: Registry[VirtualizationProfile] = Registry("virtualization profile")
+"""Profiles added by plugins (a name may not repeat a shipped one: ``dcsim.plugins`` checks)."""
+
+
+def virtualization_profiles() -> dict[str, VirtualizationProfile]:
+    """Virtualization profiles by name: the shipped ones, then those plugins added."""
+    extra = {k: PLUGIN_PROFILES.get(k) for k in PLUGIN_PROFILES.names()}
+    return {**_shipped_profiles(), **extra}
 
 
 @cache

@@ -314,9 +314,12 @@ def _collect_tags() -> None:
 
     from dcsim.config import workloads
 
+    _TAGS.add("plugin")  # the workload union's member for plugin kinds (its Tag)
     for union_name in dir(workloads):
         obj = getattr(workloads, union_name)
         for member in get_args(get_args(obj)[0]) if get_args(obj) else ():
+            if get_args(member) and not hasattr(member, "model_fields"):
+                member = get_args(member)[0]  # Annotated[Model, Tag(...)]
             field = getattr(member, "model_fields", {}).get("kind")
             if field is not None and isinstance(field.default, str):
                 _TAGS.add(field.default)

@@ -5,19 +5,58 @@ SPECpower_ssj2008 format); a linear model (idle, max) is the exact table of its 
 The table is config data, so its construction and its checks live here; ``dcsim.model.power``
 evaluates it.
 
-Imports: numpy.
+Power models are a registry (:data:`POWER_MODELS`) of named kinds: ``spec`` (the 11 values as
+given) and ``linear`` (idle, max) are built in; a plugin (``dcsim.plugins``) adds a kind with a
+pydantic ``Params`` model and a function from its validated params to the 11-point table. A host's
+``power: {kind: <name>, <param>: ...}`` then names it; the engine evaluates every kind through its
+table (linear interpolation between the 11 points), so a plugin kind is exactly as fast.
+
+Imports: numpy, pydantic, dcsim.registry.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
+from pydantic import BaseModel
+
+from dcsim.registry import Registry
 
 F64 = NDArray[np.float64]
 
 N_POINTS = 11
 
-__all__ = ["N_POINTS", "linear_table", "validate_table"]
+__all__ = ["N_POINTS", "POWER_MODELS", "PowerModel", "linear_table", "validate_table"]
+
+
+@dataclass(frozen=True)
+class PowerModel:
+    """A registered power-model kind.
+
+    Attributes
+    ----------
+    params
+        pydantic model of the kind's parameters (the keys beside ``kind`` in a ``power:``
+        mapping); ``None`` for the built-in kinds, whose fields are ``PowerSpec``'s own.
+    table
+        validated params → 11 watts at 0 %, 10 %, …, 100 % load (checked with
+        :func:`validate_table`); ``None`` for the built-in kinds.
+    description
+        One line for ``dcsim plugins``.
+    """
+
+    params: type[BaseModel] | None
+    table: Callable[[Any], Sequence[float]] | None
+    description: str = ""
+
+
+POWER_MODELS: Registry[PowerModel] = Registry("power model")
+POWER_MODELS.register("spec")(PowerModel(None, None, "11 SPECpower points, W at 0%..100% load"))
+POWER_MODELS.register("linear")(PowerModel(None, None, "idle + (max - idle) * utilisation"))
 
 
 def linear_table(idle_w: float, max_w: float) -> F64:

@@ -261,6 +261,11 @@ class Config(Frozen):
     agents: AgentsSpec | None = Field(
         None, description="outside agents (dcsim.rl) taking placement/consolidation decisions"
     )
+    extensions: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, exclude_if=lambda v: not v,
+        description="engine extensions that plugins registered, enabled by name, each with its "
+        "parameters (`dcsim plugins` lists them); left out of the config hash when empty",
+    )
     sweep: SweepSpec | None = Field(
         None, exclude=True,
         description="values to vary for `dcsim sweep` (never part of a run's config or its hash)",

@@ -8,20 +8,23 @@ whether a trace exists and parses) live in ``dcsim.workload``.
 Workload kinds: ``constant``, ``uniform``, ``normal``, ``beta``, ``lognormal`` (random, piecewise
 constant per ``period``, optional AR(1) ``autocorrelation``), ``diurnal``, ``onoff`` (Markov
 modulated bursts) and ``trace`` (replay of a recorded trace, linear interpolation between
-samples). Arrival kinds: ``at_start``, ``poisson`` and ``trace`` (arrival times from a file).
+samples); any other kind is a plugin's (:class:`PluginWorkload`, its parameters checked by the
+kind's registered model in ``dcsim.workload.kinds``). Arrival kinds: ``at_start``,
+``poisson`` and ``trace`` (arrival times from a file).
 
 Imports: pydantic, dcsim.units.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from dcsim.units import Duration, Fraction, Rate, StrictModel
 
 __all__ = [
+    "BUILTIN_WORKLOADS",
     "ArrivalSpec",
     "AtStart",
     "BetaWorkload",
@@ -35,6 +38,7 @@ __all__ = [
     "LognormalWorkload",
     "NormalWorkload",
     "OnOffWorkload",
+    "PluginWorkload",
     "PoissonArrivals",
     "SampleN",
     "TraceArrivals",
@@ -206,17 +210,59 @@ class JobsWorkload(_Spec):
     depart_when_done: bool = Field(True, description="the guest leaves when its last job ends")
 
 
+class PluginWorkload(_Spec):
+    """A workload kind registered by a plugin (``dcsim.plugins``): ``kind`` names it and the
+    other keys are its parameters, which the kind's own ``Params`` model checks
+    (``dcsim.workload.kinds``, run by ``dcsim.validate`` with the config path of each key)."""
+
+    model_config = ConfigDict(frozen=True, extra="allow", allow_inf_nan=False)
+
+    kind: str = Field(min_length=1, description="a workload kind a plugin registered")
+
+    def params(self) -> dict[str, Any]:
+        """The parameters as written (every key but ``kind``)."""
+        return dict(self.model_extra or {})
+
+
+BUILTIN_WORKLOADS: dict[str, type[_Spec]] = {
+    "jobs": JobsWorkload,
+    "constant": ConstantWorkload,
+    "uniform": UniformWorkload,
+    "normal": NormalWorkload,
+    "beta": BetaWorkload,
+    "lognormal": LognormalWorkload,
+    "diurnal": DiurnalWorkload,
+    "onoff": OnOffWorkload,
+    "trace": TraceWorkload,
+}
+"""The built-in workload kinds and their spec models."""
+
+
+def _workload_tag(value: Any) -> str | None:
+    """Union member of a workload value: its built-in kind, else ``"plugin"`` (any other kind
+    name; whether a plugin registered it is checked with the registry, one layer up)."""
+    if isinstance(value, dict):
+        kind = value.get("kind")
+    elif isinstance(value, BaseModel):
+        kind = getattr(value, "kind", None)
+    else:
+        return None
+    return kind if isinstance(kind, str) and kind in BUILTIN_WORKLOADS else "plugin"
+
+
 WorkloadSpec = Annotated[
-    JobsWorkload
-    | ConstantWorkload
-    | UniformWorkload
-    | NormalWorkload
-    | BetaWorkload
-    | LognormalWorkload
-    | DiurnalWorkload
-    | OnOffWorkload
-    | TraceWorkload,
-    Field(discriminator="kind"),
+    Annotated[JobsWorkload, Tag("jobs")]
+    | Annotated[ConstantWorkload, Tag("constant")]
+    | Annotated[UniformWorkload, Tag("uniform")]
+    | Annotated[NormalWorkload, Tag("normal")]
+    | Annotated[BetaWorkload, Tag("beta")]
+    | Annotated[LognormalWorkload, Tag("lognormal")]
+    | Annotated[DiurnalWorkload, Tag("diurnal")]
+    | Annotated[OnOffWorkload, Tag("onoff")]
+    | Annotated[TraceWorkload, Tag("trace")]
+    | Annotated[PluginWorkload, Tag("plugin")],
+    Discriminator(_workload_tag, custom_error_type="invalid_union_member",
+                  custom_error_message="expected a mapping with a 'kind' (a workload kind)"),
 ]
 
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from dcsim.config.workloads import (
     ArrivalSpec,
+    PluginWorkload,
     TraceArrivals,
     TraceWorkload,
     WorkloadSpec,
@@ -61,7 +62,12 @@ def check_trace_spec(spec: TraceWorkload, where: str = "workload", *,
 def check_workload_spec(spec: WorkloadSpec, where: str = "workload", *,
                         count: int | None = None, base_dir: str | Path | None = None
                         ) -> list[Issue]:
-    """Issues of any workload spec (only traces can have any beyond the schema)."""
+    """Issues of any workload spec beyond the schema: trace files; a plugin kind's name and
+    parameters (``dcsim.workload.kinds``)."""
+    if isinstance(spec, PluginWorkload):
+        from dcsim.workload.kinds import check_plugin_spec
+
+        return check_plugin_spec(spec, where)
     if isinstance(spec, TraceWorkload):
         return check_trace_spec(spec, where, count=count, base_dir=base_dir)
     return []

@@ -18,7 +18,8 @@ a memory column) also satisfy :class:`MemoryUtilizationModel` (``mem_values(t_s)
 attributes of :class:`TraceReplay`.
 
 Imports: numpy, scipy.stats/special, dcsim.config.workloads, dcsim.rng, dcsim.errors,
-dcsim.workload.traces.
+dcsim.workload.{kinds, traces}. Importing it registers the built-in kinds in
+:data:`dcsim.workload.kinds.WORKLOADS`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dcsim.config.workloads import (
+    BUILTIN_WORKLOADS,
     BetaWorkload,
     ConstantWorkload,
     DiurnalWorkload,
@@ -39,6 +41,7 @@ from dcsim.config.workloads import (
     LognormalWorkload,
     NormalWorkload,
     OnOffWorkload,
+    PluginWorkload,
     SampleN,
     TraceWorkload,
     UniformWorkload,
@@ -46,6 +49,7 @@ from dcsim.config.workloads import (
 )
 from dcsim.errors import ConfigError, Issue
 from dcsim.rng import RandomStreams
+from dcsim.workload.kinds import WORKLOADS, CheckedModel, WorkloadContext, WorkloadKind
 from dcsim.workload.traces import TraceData, load_trace
 
 __all__ = [
@@ -501,7 +505,25 @@ def build_workload(spec: WorkloadSpec, n: int, streams: RandomStreams, name: str
     ------
     ConfigError
         A trace that cannot be loaded or selected (issue paths relative to the spec).
+
+    Notes
+    -----
+    Dispatches through the registry :data:`dcsim.workload.kinds.WORKLOADS`: a plugin kind's
+    params are validated with its model (``dcsim.validate`` has already reported bad ones) and
+    its model is wrapped in :class:`~dcsim.workload.kinds.CheckedModel`.
     """
+    ctx = WorkloadContext(streams, name, float(interval_s),
+                          None if base_dir is None else Path(base_dir))
+    entry = WORKLOADS.get(spec.kind)
+    if isinstance(spec, PluginWorkload):
+        model = entry.build(entry.params.model_validate(spec.params()), n, ctx)
+        return CheckedModel(model, n, spec.kind)
+    return entry.build(spec, n, ctx)  # type: ignore[no-any-return]
+
+
+def _build_builtin(spec: Any, n: int, ctx: WorkloadContext) -> UtilizationModel:
+    """The model of a built-in kind (``spec`` is its config model)."""
+    streams, name, interval_s, base_dir = ctx.streams, ctx.name, ctx.interval_s, ctx.base_dir
     if isinstance(spec, ConstantWorkload):
         return Constant(n, spec.utilization)
     if isinstance(spec, JobsWorkload):
@@ -536,3 +558,8 @@ def build_workload(spec: WorkloadSpec, n: int, streams: RandomStreams, name: str
         rows = select_rows(spec, trace, n, streams, name)
         return TraceReplay(trace, rows, offset_s=spec.offset, loop=spec.loop, column=spec.column)
     raise TypeError(f"no model for workload kind {spec.kind!r}")
+
+
+for _kind, _cls in BUILTIN_WORKLOADS.items():
+    WORKLOADS.register(_kind)(WorkloadKind(_cls, _build_builtin,
+                                           (_cls.__doc__ or "").strip().split("\n")[0]))

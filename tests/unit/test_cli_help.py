@@ -22,8 +22,8 @@ from tests.conftest import REPO
 
 # the commands a user can ask help for (hand-listed: a command that disappears or is not
 # mounted fails the test)
-COMMANDS = ["run", "validate", "schema", "plot", "migration", "sweep", "report", "plot-sweep",
-            "traces"]
+COMMANDS = ["run", "validate", "schema", "plot", "plugins", "migration", "sweep", "report",
+            "plot-sweep", "traces"]
 TRACES = ["list", "import"]
 PATHS = [[], *([c] for c in COMMANDS), *(["traces", c] for c in TRACES)]
 

@@ -17,23 +17,24 @@ import networkx as nx
 DCSIM = Path(__file__).resolve().parents[2] / "dcsim"
 
 #: Leaf modules every layer may use; they import nothing from dcsim.
-BASE = frozenset({"units", "errors", "rng", "version"})
+BASE = frozenset({"units", "errors", "rng", "version", "registry"})
 #: Data-only packages (YAML/trace resources).
 DATA = frozenset({"configs", "data", "catalog"})
 MIDDLE = frozenset({"kernels", "model", "workload", "network"})
 
 #: package → the packages it may import, lowest layer first. The table is the documented order:
 #: base → config → {kernels, model, workload, network} → {policies, metrics, io} → engine →
-#: validate → rl → api → experiments → the CLI.
+#: plugins → validate → rl → api → experiments → the CLI.
 ALLOWED: dict[str, frozenset[str]] = {
     "units": frozenset(),
     "errors": frozenset(),
     "rng": frozenset(),
     "version": frozenset(),
+    "registry": frozenset(),
     "configs": frozenset(),
     "data": frozenset(),
     "catalog": frozenset(),
-    "config": frozenset({"units", "errors", "rng"}),
+    "config": frozenset({"units", "errors", "rng", "registry"}),
     # model, kernels, workload and network: config and each other, one way (the cycle check)
     "kernels": BASE | {"config"} | MIDDLE,
     "model": BASE | {"config"} | MIDDLE,
@@ -43,7 +44,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     "metrics": BASE | {"config"} | MIDDLE,
     "io": BASE | {"config", "metrics"} | MIDDLE,
     "engine": BASE | {"config", "policies", "metrics", "io"} | MIDDLE,
-    "validate": BASE | {"config", "policies", "engine"} | MIDDLE,
+    # third-party entries, registered into the registries of every layer below
+    "plugins": BASE | {"config", "policies", "engine"} | MIDDLE,
+    "validate": BASE | {"config", "policies", "engine", "plugins"} | MIDDLE,
     # the Gymnasium environments: over the engine, with the configs checked as `dcsim run` does
     "rl": BASE | {"config", "policies", "metrics", "io", "engine", "validate"} | MIDDLE,
     "api": BASE | {"config", "validate", "engine", "metrics", "io", "rl"},
@@ -54,6 +57,7 @@ ALLOWED: dict[str, frozenset[str]] = {
                            "console"} | MIDDLE,
     "cli_migration": BASE | {"config", "engine", "console"} | MIDDLE,
     "cli": BASE | {"__init__", "config", "metrics", "io", "engine", "experiments", "console",
+                   "plugins",
                    "cli_migration", "workload", "help_formatter"} | MIDDLE,
     "__main__": frozenset({"cli"}),
 }
@@ -127,7 +131,7 @@ def test_every_import_follows_the_layer_order() -> None:
 def test_config_imports_only_base_modules() -> None:
     """DESIGN.md: config imports no other dcsim package (besides the leaf modules)."""
     out = {dst for (src, dst) in package_edges() if src == "config"}
-    assert out <= {"units", "errors", "rng"}, out
+    assert out <= {"units", "errors", "rng", "registry"}, out
 
 
 def test_the_parser_sees_function_local_and_type_checking_imports(tmp_path: Path) -> None:

@@ -64,12 +64,29 @@ def test_units_and_selection() -> None:
         {"kind": "trace", "selection": {"first": 1, "sample": 2}},
         {"kind": "trace", "column": "disk"},
         {"kind": "diurnal", "amplitude": 0.2, "typo": 1},
-        {"kind": "gaussian"},
+        {"kind": 3},
+        {"low": 0.2},
+        "uniform",
     ],
 )
 def test_refused_specs(raw: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
         SPEC.validate_python(raw)
+
+
+def test_unknown_kind_is_refused_by_the_registry_with_its_path() -> None:
+    """A kind that is not built in passes the schema as a plugin kind (its params are the
+    plugin's to check) and is refused one layer up when no plugin registered it."""
+    import dcsim
+    from dcsim.config.workloads import PluginWorkload
+    from dcsim.errors import ConfigError
+
+    assert isinstance(SPEC.validate_python({"kind": "gaussian", "sd": 1}), PluginWorkload)
+    with pytest.raises(ConfigError) as info:
+        dcsim.load_config(None, ["guests[0].workload={kind: gaussian, sd: 0.1}"])
+    paths = [i.path for i in info.value.issues]
+    assert paths == ["guests[0].workload.kind"], info.value.render()
+    assert "unknown workload kind 'gaussian'" in info.value.issues[0].message
 
 
 @pytest.mark.parametrize(
