@@ -12,7 +12,8 @@ before) and lasts seven days.
 Variants: ``unaware`` (PABFD placement), ``placement`` (carbon_aware, then PABFD), ``follow``
 (PABFD + follow_renewables, perfect forecast), ``shift`` (PABFD + batch guests deferrable by
 8 h, perfect forecast), ``all`` (all three, perfect), ``all-persistence`` (all three with
-yesterday's curve as the forecast).
+yesterday's curve as the forecast); ``placement+follow`` and ``placement+shift`` separate
+what each adds to carbon-aware placement.
 
 Writes to ``--out``: ``results.csv`` (one row per season and variant), ``summary.md`` (means
 with 95 % t intervals over the four weeks, and each variant's paired change against
@@ -36,7 +37,8 @@ import numpy as np
 SEASONS = {"winter": "2020-01-07", "spring": "2020-04-07", "summer": "2020-07-07",
            "autumn": "2020-10-06"}  # Tuesdays
 REGIONS = ("de", "gb", "fr")
-VARIANTS = ("unaware", "placement", "follow", "shift", "all", "all-persistence")
+VARIANTS = ("unaware", "placement", "follow", "shift", "placement+follow", "placement+shift",
+            "all", "all-persistence")
 METRICS = ("emissions_operational_kg", "energy_facility_kwh", "carbon_intensity_mean_g_per_kwh",
            "unserved_fraction", "migrations", "migration_bytes", "mean_job_time_s",
            "mean_deferral_s")
@@ -72,12 +74,12 @@ def variant(cfg: dict[str, Any], name: str) -> dict[str, Any]:
     c = copy.deepcopy(cfg)
     c["name"] = f"{cfg['name']}-{name}"
     forecast = "persistence" if name == "all-persistence" else "perfect"
-    if name in ("placement", "all", "all-persistence"):
+    if name.startswith("placement") or name.startswith("all"):
         c["placement"] = {"name": "carbon_aware", "params": {"then": "pabfd"}}
-    if name in ("follow", "all", "all-persistence"):
+    if name.endswith("follow") or name.startswith("all"):
         c["follow_renewables"] = {"every": "1h", "horizon": "6h", "hysteresis": 0.2,
                                   "forecast": forecast, "max_moves": 50}
-    if name in ("shift", "all", "all-persistence"):
+    if name.endswith("shift") or name.startswith("all"):
         c["guests"][1]["deferrable"] = {"slack": "8h", "forecast": forecast}
     return c
 
