@@ -72,7 +72,7 @@ def base_config(season: str, days: int = 7) -> dict[str, Any]:
 
 def variant(cfg: dict[str, Any], name: str) -> dict[str, Any]:
     c = copy.deepcopy(cfg)
-    c["name"] = f"{cfg['name']}-{name}"
+    c["name"] = f"{cfg['name']}-{name.replace('+', '_')}"
     forecast = "persistence" if name == "all-persistence" else "perfect"
     if name.startswith("placement") or name.startswith("all"):
         c["placement"] = {"name": "carbon_aware", "params": {"then": "pabfd"}}
