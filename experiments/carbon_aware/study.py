@@ -135,9 +135,10 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
                          strict=True):
         ax.set_xticks(x + 0.4 - w / 2, seasons)
         ax.set_title(title)
-    axes[0].legend(fontsize=8)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=len(variants),
+               fontsize=8)
     fig.suptitle("One week per season, 2020: DE / GB / FR data centers")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
@@ -148,7 +149,16 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=7)
     ap.add_argument("--seasons", default=",".join(SEASONS))
     ap.add_argument("--variants", default=",".join(VARIANTS))
+    ap.add_argument("--plot-only", action="store_true",
+                    help="redraw the figure and summary from OUT/results.csv")
     args = ap.parse_args()
+    if args.plot_only:
+        with (args.out / "results.csv").open() as f:
+            old = [{k: (v if k in ("season", "variant") else float(v or "nan"))
+                    for k, v in r.items()} for r in csv.DictReader(f)]
+        (args.out / "summary.md").write_text(summary_table(old))
+        plot(old, args.out / "carbon_study.png")
+        return
     import dcsim
 
     args.out.mkdir(parents=True, exist_ok=True)
