@@ -112,6 +112,13 @@ def parse_config(data: dict[str, Any], source: str | None = None, *,
             sc = dataclasses.replace(sc2, placement_params=params or UncheckedParams(),
                                      written=written,
                                      scenario_id=config_hash(written.model_dump(mode="json")))
+    if cfg.follow_renewables is not None and all(dc.carbon is None for dc in cfg.datacenters):
+        issues.append(Issue("follow_renewables", "needs a carbon intensity (carbon:) on every "
+                            "data center"))
+    if all(dc.carbon is None for dc in cfg.datacenters):
+        issues += [Issue(f"guests[{k}].deferrable", "needs a carbon intensity (carbon:) on "
+                         "every data center") for k, g in enumerate(cfg.guests)
+                   if g.deferrable is not None]
     if not issues and (any(dc.carbon is not None for dc in cfg.datacenters)):
         issues += _carbon_issues(cfg, sc)
     if cfg.agents is not None:

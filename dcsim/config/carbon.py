@@ -26,8 +26,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 
 from dcsim.config.catalog import Frozen
+from dcsim.config.migration import MigrationSpec
+from dcsim.units import Duration
 
-__all__ = ["CarbonSpec", "ClockSpec", "parse_instant", "zone"]
+__all__ = ["CarbonSpec", "ClockSpec", "DeferSpec", "FollowSpec", "parse_instant", "zone"]
 
 
 def zone(name: str) -> dt.tzinfo:
@@ -101,3 +103,35 @@ class CarbonSpec(Frozen):
             raise ValueError("give exactly one of intensity (g/kWh), series (a stored name) or "
                              f"file (CSV/Parquet); got {', '.join(given) or 'none'}")
         return self
+
+
+class FollowSpec(Frozen):
+    """Follow the renewables: every ``every``, move running guests to a data center whose grid
+    is expected to be greener over ``horizon``, when the expected saving exceeds the
+    migration's own carbon cost (``dcsim.engine.follow``)."""
+
+    every: Duration = Field(3600.0, gt=0, description="decision period, s")
+    horizon: Duration = Field(21600.0, gt=0, description="period the saving is expected over")
+    forecast: Literal["perfect", "persistence"] = Field(
+        "perfect", description="perfect: the series itself; persistence: the same hours of the "
+        "day before (yesterday's curve)")
+    hysteresis: float = Field(
+        0.2, ge=0, lt=1, description="a site must be expected at most (1 - hysteresis) times "
+        "the current site's intensity to move a guest there (no ping-pong)")
+    max_moves: int = Field(50, gt=0, description="migrations started per decision")
+    migration_j_per_mb: float = Field(
+        0.512, ge=0, description="expected migration energy per MB of guest RAM, J (Liu et al., "
+        "HPDC 2011: E = 0.512 J/MB x V + 20.165 J on their testbed)")
+    migration_j_fixed: float = Field(20.165, ge=0, description="expected fixed energy per "
+                                     "migration, J (Liu et al., HPDC 2011)")
+    migration: MigrationSpec = MigrationSpec()
+
+
+class DeferSpec(Frozen):
+    """Temporal shifting: a guest group's guests may start up to ``slack`` after they are
+    submitted; each starts at the scheduling instant within it whose expected intensity over the
+    guest's expected run time is lowest (``dcsim.engine.carbon.defer``)."""
+
+    slack: Duration = Field(gt=0, description="latest start after submission, s")
+    forecast: Literal["perfect", "persistence"] = Field(
+        "perfect", description="perfect: the series itself; persistence: yesterday's curve")

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from dcsim.config.assumptions import Assumptions
-from dcsim.config.carbon import CarbonSpec, ClockSpec
+from dcsim.config.carbon import CarbonSpec, ClockSpec, DeferSpec, FollowSpec
 from dcsim.config.catalog import Frozen, PowerSpec
 from dcsim.config.consolidation import ConsolidationSpec
 from dcsim.config.faults import FaultsSpec
@@ -117,6 +117,8 @@ class GuestGroup(Frozen):
         "(Bitbrains and generic traces carry them); the type/fields give the rest",
     )
     arrival: ArrivalSpec = AtStart()
+    deferrable: DeferSpec | None = Field(
+        None, description="carbon-aware temporal shifting of the start (needs carbon:)")
     boot: bool = Field(True, description="pay the virtualization layer's boot time on arrival")
     cpu_weight: float | None = Field(
         None, gt=0, description="share weight under contention; default: the guest's vCPUs"
@@ -254,6 +256,8 @@ class Config(Frozen):
     faults: FaultsSpec | None = Field(
         None, description="host/rack failures, guest snapshots and recovery (dcsim.engine.faults)"
     )
+    follow_renewables: FollowSpec | None = Field(
+        None, description="migrate guests to greener data centers (needs carbon: everywhere)")
     agents: AgentsSpec | None = Field(
         None, description="outside agents (dcsim.rl) taking placement/consolidation decisions"
     )

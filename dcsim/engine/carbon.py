@@ -36,7 +36,7 @@ from numpy.typing import NDArray
 from dcsim.config.carbon import zone
 from dcsim.engine.extensions import EXTENSIONS
 from dcsim.units import JOULES_PER_KWH
-from dcsim.workload.carbon import Series, load_series, pieces, read_file
+from dcsim.workload.carbon import Series, integral_at, load_series, pieces, read_file
 
 if TYPE_CHECKING:
     import simpy
@@ -67,24 +67,82 @@ def dc_pieces(cfg: Config, base_dir: Path | None) -> list[tuple[F64, F64]] | Non
     if issues:
         raise ConfigError(issues)
     out: list[tuple[F64, F64]] = []
-    for i, spec in enumerate(specs):
+    for i, (spec, series) in enumerate(zip(specs, dc_series(cfg, base_dir), strict=True)):
+        assert spec is not None
+        if isinstance(series, float):
+            out.append((np.zeros(1), np.asarray([series])))
+            continue
+        assert cfg.clock is not None
+        out.append(pieces(series, cfg.clock.epoch_s(), float(cfg.duration),
+                          float(cfg.interval), spec.interpolation, f"datacenters[{i}].carbon"))
+    return out
+
+
+def dc_series(cfg: Config, base_dir: Path | None) -> list[Series | float]:
+    """Per data center (each has ``carbon:``), its series, or its constant intensity."""
+    out: list[Series | float] = []
+    for i, dc in enumerate(cfg.datacenters):
+        spec = dc.carbon
         assert spec is not None
         where = f"datacenters[{i}].carbon"
         if spec.intensity is not None:
-            out.append((np.zeros(1), np.asarray([float(spec.intensity)])))
-            continue
-        assert cfg.clock is not None
-        series: Series
-        if spec.series is not None:
-            series = load_series(spec.series, f"{where}.series")
+            out.append(float(spec.intensity))
+        elif spec.series is not None:
+            out.append(load_series(spec.series, f"{where}.series"))
         else:
             assert spec.file is not None
             path = Path(spec.file)
             if not path.is_absolute() and base_dir is not None:
                 path = base_dir / path
-            series = read_file(path, spec.time_column, spec.value_column, zone(spec.timezone))
-        out.append(pieces(series, cfg.clock.epoch_s(), float(cfg.duration),
-                          float(cfg.interval), spec.interpolation, where))
+            out.append(read_file(path, spec.time_column, spec.value_column,
+                                 zone(spec.timezone)))
+    return out
+
+
+def defer(sim: Simulation, times: F64) -> F64:
+    """Arrival instants with the deferrable groups' guests shifted (``DeferSpec``): each to the
+    instant ``a + k × interval`` (k = 0, 1, ...; within ``slack`` and before the end of the run)
+    that minimises the lowest expected effective intensity ``PUE_d × mean I_d`` over the
+    guest's expected run time (its jobs' work at its bare-metal speed; else its lifetime, at
+    most the run; else one interval) among the data centers; ties: the earliest.
+    ``sim.submit_s`` keeps the submission instants (jobs' response times count from them)."""
+    cfg = sim.cfg
+    series = dc_series(cfg, sim.sc.base_dir)
+    t0 = cfg.clock.epoch_s() if cfg.clock is not None else 0.0
+    out = times.copy()
+    st = sim.state
+    for sl, gg in zip(sim.slices, sim.sc.guest_groups, strict=True):
+        spec = gg.spec.deferrable
+        if spec is None:
+            continue
+        ids = np.arange(sl.start, sl.stop)
+        a = times[ids]
+        ok = np.isfinite(a)
+        ids, a = ids[ok], a[ok]
+        if not ids.shape[0]:
+            continue
+        speed = st.vcpus[ids] * st.mips[ids]
+        run = np.where(sim.has_jobs[ids], sim.job_total[ids] / speed,
+                       np.minimum(sim.lifetime_s[ids], sim.duration))
+        run = np.where(np.isfinite(run) & (run > 0), run, sim.interval)
+        k = np.arange(int(spec.slack // sim.interval) + 1, dtype=np.float64) * sim.interval
+        cand = a[:, None] + k[None, :]  # (guests, candidates), s of simulated time
+        valid = cand < sim.duration
+        shift = -86400.0 if spec.forecast == "persistence" else 0.0
+        lo = t0 + cand + shift
+        hi = lo + run[:, None]
+        best = np.full(cand.shape, np.inf)
+        for d, s_d in enumerate(series):
+            if isinstance(s_d, float):
+                mean = np.full(cand.shape, s_d)
+            else:
+                mean = (integral_at(s_d, hi.ravel()) - integral_at(s_d, lo.ravel())).reshape(
+                    cand.shape) / run[:, None]
+            best = np.minimum(best, sim.dc_pue[d] * mean)
+        best = np.where(valid, best, np.inf)
+        pick = np.argmin(best, axis=1)  # first minimum: the earliest
+        out[ids] = cand[np.arange(ids.shape[0]), pick]
+        sim.submit_s[ids] = a
     return out
 
 
@@ -172,6 +230,10 @@ class Carbon:
             result.tables["carbon"] = pd.DataFrame(
                 self.rows, columns=["start_s", "end_s", "datacenter", "intensity_g_per_kwh",
                                     "facility_kwh", "emissions_kg"])
+        deferred = ~np.isnan(sim.submit_s) & ~np.isnan(sim.arrival_s)
+        s["deferred_guests"] = int(deferred.sum())
+        s["mean_deferral_s"] = (float((sim.arrival_s[deferred] - sim.submit_s[deferred]).mean())
+                                if deferred.any() else float("nan"))
         s["emissions_embodied_kg"] = self.embodied_kg
         parts = [s.get("emissions_operational_kg", float("nan")), self.embodied_kg]
         known = [p for p in parts if p == p]

@@ -40,6 +40,7 @@ BUILTIN = (
     "dcsim.engine.carbon",
     "dcsim.engine.consolidation",
     "dcsim.engine.faults",
+    "dcsim.engine.follow",
     "dcsim.engine.link_faults",
     "dcsim.engine.traffic",
 )

@@ -40,7 +40,9 @@ def jobs_table(sim: Simulation) -> pd.DataFrame:
     first = flat == sim.job_first[guest]
     # a guest's first job was submitted at its arrival: waiting for a host, its wake and its boot
     # is part of that job's time (response time, not service time)
-    start = np.where(first, sim.arrival_s[guest], prev_end)
+    submitted = np.where(np.isnan(sim.submit_s[guest]), sim.arrival_s[guest],
+                         sim.submit_s[guest])  # a deferred guest: its submission
+    start = np.where(first, submitted, prev_end)
     ref = sim.job_len[flat] / (st.vcpus[guest] * st.mips[guest])
     return pd.DataFrame(
         {

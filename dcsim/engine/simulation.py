@@ -184,6 +184,7 @@ class Simulation:
         self.useful_mi = np.zeros(n_g)
         self.raw_mi = np.zeros(n_g)
         self.arrival_s = np.full(n_g, np.nan)
+        self.submit_s = np.full(n_g, np.nan)  # submission of a deferred guest (engine.carbon)
         self.start_s = np.full(n_g, np.nan)
         self.end_s = np.full(n_g, np.nan)
         self.lifetime_s = np.full(n_g, np.inf)
@@ -622,6 +623,10 @@ class Simulation:
             m = min(a.shape[0], gg.spec.count)
             times[sl.start:sl.start + m] = a[:m]
             self.lifetime_s[sl.start:sl.start + m] = life[:m]
+        if any(gg.spec.deferrable is not None for gg in self.sc.guest_groups):
+            from dcsim.engine.carbon import defer
+
+            times = defer(self, times)  # carbon-aware temporal shifting
         order = np.lexsort((np.arange(times.shape[0]), times))
         self.env.process(self.arrivals(times, order))
         self.env.process(self.manager())

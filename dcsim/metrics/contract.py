@@ -192,6 +192,11 @@ SUMMARY: dict[str, Column] = {
                                 "(NaN without embodied_kgco2e)"),
     "emissions_kg": _f("kg CO2-eq", "emissions_operational_kg + emissions_embodied_kg (those "
                        "known)"),
+    "deferred_guests": _i(_COUNT, "guests of deferrable groups that arrived (their start "
+                          "shifted within the slack, possibly by 0)"),
+    "mean_deferral_s": _f("s", "mean of start - submission over deferred_guests"),
+    "follow_migrations": _i(_COUNT, "migrations started by follow_renewables (to a greener "
+                            "data center)"),
     "carbon_intensity_mean_g_per_kwh": _f("g CO2-eq/kWh", "1000 × emissions_operational_kg / "
                                           "energy_facility_kwh"),
 }

@@ -10,7 +10,6 @@ Imports: numpy, dcsim.errors, dcsim.kernels, dcsim.config.resolve (types only).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import IntEnum
@@ -371,20 +370,24 @@ class ClusterState:
         kind = int(self.kind[g])
         if kind >= 0 and kind != self.layer_class[h]:
             return False  # a VM never runs on a container runtime, nor the other way round
+        # host and size terms read as Python floats (item): the same double arithmetic
         if not self.hold:
-            return bool(self.usable[h] and self.max_slots[h] - self.n_guests[h] >= 1
-                        and vcpus <= self.cores[h] and core_mips <= self.mips_per_core[h] * tol)
+            return bool(self.usable[h] and self.max_slots.item(h) - self.n_guests.item(h) >= 1
+                        and vcpus <= self.cores.item(h)
+                        and core_mips <= self.mips_per_core.item(h) * tol)
         return bool(
             self.usable[h]
-            and self.gram[g] + self.mem_overhead[h] <= (self.ram[h] - self.used_ram[h]) * tol
-            and self.gdisk[g] + self.disk_overhead[h]
-            <= (self.storage[h] - self.used_storage[h]) * tol
+            and self.gram.item(g) + self.mem_overhead.item(h)
+            <= (self.ram.item(h) - self.used_ram.item(h)) * tol
+            and self.gdisk.item(g) + self.disk_overhead.item(h)
+            <= (self.storage.item(h) - self.used_storage.item(h)) * tol
             and vcpus * mips
-            <= (self.cap_mips[h] * self.overcommit[h] - self.reserved_mips[h]) * tol
-            and self.max_slots[h] - self.n_guests[h] >= 1
-            and vcpus <= self.cores[h]
-            and core_mips <= self.mips_per_core[h] * tol
-            and (not self.pinned[h] or vcpus <= self.cores[h] - self.vcpus_placed[h])
+            <= (self.cap_mips.item(h) * self.overcommit.item(h) - self.reserved_mips.item(h))
+            * tol
+            and self.max_slots.item(h) - self.n_guests.item(h) >= 1
+            and vcpus <= self.cores.item(h)
+            and core_mips <= self.mips_per_core.item(h) * tol
+            and (not self.pinned[h] or vcpus <= self.cores.item(h) - self.vcpus_placed.item(h))
         )
 
     def sandbox(self, guests: I64 | None = None) -> ClusterState:
@@ -395,8 +398,9 @@ class ClusterState:
         then only place, migrate or release guests of that batch (what admission policies do),
         which keeps a batch O(hosts + batch) instead of O(hosts + all guests).
         """
-        c = copy.copy(self)
+        c = object.__new__(type(self))  # what copy.copy does for a plain instance, directly
         own = c.__dict__
+        own.update(self.__dict__)
         own["members"] = _LazyMembers(self.members)
         for name in _HOST_DYNAMIC:
             own[name] = own[name].copy()
@@ -429,13 +433,15 @@ class ClusterState:
             self.kind[g] = self.layer_class[h]
 
     def _charge(self, g: int, h: int, sign: float, ram: float, disk: float) -> None:
-        self.used_ram[h] += sign * ram
-        self.used_storage[h] += sign * disk
+        # (terms read as Python floats with item(): the same double arithmetic as numpy's)
+        self.used_ram[h] = self.used_ram.item(h) + sign * ram
+        self.used_storage[h] = self.used_storage.item(h) + sign * disk
+        vcpus = self.vcpus.item(g)
         if self.hold:
-            self.reserved_mips[h] += sign * self.vcpus[g] * self.mips[g]
-        self.n_guests[h] += sign
-        self.vcpus_placed[h] += sign * self.vcpus[g]
-        if self.n_guests[h] == 0:  # remove float drift once a host is empty
+            self.reserved_mips[h] = self.reserved_mips.item(h) + sign * vcpus * self.mips.item(g)
+        n = self.n_guests[h] = self.n_guests.item(h) + sign
+        self.vcpus_placed[h] = self.vcpus_placed.item(h) + sign * vcpus
+        if n == 0:  # remove float drift once a host is empty
             self.used_ram[h] = self.reserved_mem[h]
             self.used_storage[h] = 0.0
             self.reserved_mips[h] = 0.0

@@ -32,7 +32,8 @@ from dcsim.errors import ConfigError, Issue
 
 F64 = NDArray[np.float64]
 
-__all__ = ["Series", "load_series", "pieces", "read_file", "save_series", "stored_series"]
+__all__ = ["Series", "integral_at", "load_series", "mean_over", "pieces", "read_file",
+           "save_series", "stored_series"]
 
 
 class Series:
@@ -198,3 +199,34 @@ def pieces(series: Series, start_s: float, duration: float, interval: float,
     b = np.concatenate([[0.0], rel[inside]])
     v = np.concatenate([[series.v[k0]], series.v[inside]])
     return b, v
+
+
+def mean_over(series: Series, a: float, b: float) -> float:
+    """Mean intensity of the stepwise ``series`` over instants ``[a, b]`` (s since the epoch),
+    g/kWh; the part outside the series (before its first instant or after its last value's
+    step) is left out; the first value if none of it is inside."""
+    t = series.t
+    ends = np.append(t[1:], t[-1] + series.step_s())
+    lo = np.clip(t, a, b)
+    hi = np.clip(ends, a, b)
+    w = hi - lo
+    total = float(w.sum())
+    if total <= 0:
+        k = int(np.searchsorted(t, a, side="right")) - 1
+        return float(series.v[min(max(k, 0), t.shape[0] - 1)])
+    return float((series.v * w).sum() / total)
+
+
+def integral_at(series: Series, x: F64) -> F64:
+    """∫ intensity dt from the series' first instant to each instant of ``x`` (s since the
+    epoch), g·s/kWh; before the first instant the first value extends back, after the last
+    step the last value goes on (so means over any window are defined)."""
+    t = series.t
+    knots = np.append(t, t[-1] + series.step_s())
+    cum = np.concatenate([[0.0], np.cumsum(series.v * np.diff(knots))])
+    x = np.asarray(x, dtype=np.float64)
+    inside = np.interp(x, knots, cum)
+    before = (x - knots[0]) * series.v[0]
+    after = cum[-1] + (x - knots[-1]) * series.v[-1]
+    out: F64 = np.where(x < knots[0], before, np.where(x > knots[-1], after, inside))
+    return out
