@@ -7,6 +7,7 @@ drift from the code. ``tests/unit/test_docs.py`` checks the renderers without Mk
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 CONFIG_PAGE = "reference/config.md"
@@ -31,6 +32,8 @@ def _type(prop: dict[str, Any]) -> str:
         if key in prop:
             parts = [_type(p) for p in prop[key] if p.get("type") != "null"]
             null = len(parts) < len(prop[key])
+            if parts == ["number", "string"]:
+                parts = ["quantity"]
             return " or ".join(dict.fromkeys(parts)) + (" or null" if null else "")
     kind = prop.get("type", "any")
     if kind == "array":
@@ -53,7 +56,7 @@ def _model_table(name: str, schema: dict[str, Any]) -> list[str]:
     required = set(schema.get("required", []))
     lines += ["| key | type | default | description |", "|---|---|---|---|"]
     for key, prop in props.items():
-        default = "required" if key in required else f"`{prop['default']!r}`" \
+        default = "required" if key in required else f"`{json.dumps(prop['default'])}`" \
             if "default" in prop else ""
         lines.append(f"| `{key}` | {_cell(_type(prop))} | {_cell(default)} | "
                      f"{_cell(prop.get('description', ''))} |")
@@ -67,8 +70,9 @@ def config_reference() -> str:
     schema = Config.model_json_schema()
     lines = ["# Config reference", "",
              "Generated from the pydantic schema at every documentation build (`dcsim schema` "
-             "prints the same schema as JSON). Quantities accept units where the type says so "
-             "(`'5m'`, `'16GiB'`, `'10Gbit/s'`, `'120W'`).", "",
+             "prints the same schema as JSON). A *quantity* is a number in the base unit (s, "
+             "bit/s, W) or a string with a unit (`'5m'`, `'10Gbit/s'`, `'120W'`); sizes are "
+             "strings with a unit (`'16GiB'`).", "",
              "## Config (the top level)", ""]
     top = {k: v for k, v in schema.items() if k != "$defs"}
     lines += _model_table("Config", top)[2:]

@@ -39,7 +39,7 @@ def test_config_reference_lists_every_key_of_every_model() -> None:
         for key in model.get("properties", {}):
             assert f"| `{key}` |" in page, (name, key)
     # a default and a description as the schema states them
-    assert "| `interval` | number or string | `300.0` | scheduling interval, s |" in page
+    assert "| `interval` | quantity | `300.0` | scheduling interval, s |" in page
 
 
 def test_cli_reference_lists_every_command_and_option() -> None:
