@@ -103,7 +103,7 @@ def test_a_config_runs_on_the_plugins_entries(site: Path) -> None:
     infos = load_plugins()
     assert [(i.name, i.status) for i in infos] == [("example", "loaded")]
     rows = set(registered())
-    for family, name in (("placement", "last_fit"), ("workload", "step"),
+    for family, name in (("placement", "last_fit"), ("selection", "max_ram"), ("workload", "step"),
                          ("power model", "cubic"), ("virtualization profile", "example_hv"),
                          ("engine extension", "tick_counter")):
         assert (family, name, ORIGIN) in rows
@@ -126,6 +126,25 @@ def test_a_config_runs_on_the_plugins_entries(site: Path) -> None:
     base = dcsim.run(_config(placement={"name": "first_fit"}, extensions={}))
     assert base.guests["host"].tolist() == [0, 0]
     assert "example_ticks" not in base.summary  # the extension runs only where enabled
+
+
+def test_a_plugin_selection_makes_consolidation_policy_names(site: Path) -> None:
+    _example_site(site)
+    load_plugins()
+    g = {"vcpus": 2, "mips": 1000, "boot": False,
+         "workload": {"kind": "constant", "utilization": 0.9}}
+    cfg = _config(guests=[{**g, "name": "small", "ram": "1GiB"},
+                          {**g, "name": "big", "ram": "2GiB"}],
+                  placement={"name": "first_fit"}, extensions={}, duration="30m")
+    cfg["datacenters"][0]["hosts"][0]["power"] = {"kind": "linear", "idle": 100, "max": 200}
+    # first fit puts both on host 0: (2 x 2 x 1000 x 0.9) / 4000 = 0.9 > 0.8, overloaded; one
+    # guest must leave (then 0.45 on each host: no overload, and host 1 cannot be evacuated
+    # onto host 0 without overloading it again). MMT moves the smallest RAM (guest 0),
+    # the plugin's max_ram the largest (guest 1).
+    for policy, moved in (("thr-mmt-0.8", 0), ("thr-max_ram-0.8", 1)):
+        res = dcsim.run({**cfg, "consolidation": {"policy": policy}})
+        mig = res.tables["migrations"]
+        assert mig[["guest", "source", "destination"]].values.tolist() == [[moved, 0, 1]], policy
 
 
 def test_plugin_params_are_refused_with_their_config_paths(site: Path) -> None:

@@ -5,6 +5,7 @@ It registers, through the ``api`` dcsim passes to :func:`register`:
 * placement ``last_fit``: the highest-numbered host that fits (first fit, mirrored);
 * workload kind ``step``: utilisation ``before`` until ``at`` seconds, ``after`` from then on;
 * power model ``cubic``: ``idle + (max - idle) * u**3`` W at utilisation u;
+* guest selection ``max_ram``: the guest with the most RAM (``<detector>-max_ram[-<p>]``);
 * virtualization profile ``example_hv``: a type-1 layer without overheads;
 * engine extension ``tick_counter``: counts the scheduling intervals into the summary key
   ``example_ticks`` (only in runs whose config enables it).
@@ -41,6 +42,18 @@ class LastFit:
                 view.place(g, h)  # the sandbox the engine passes: later guests see it
                 out[i] = h
         return out
+
+
+class MaxRam:
+    """Migrate the guest with the most RAM first (first wins ties)."""
+
+    Params = _Params
+
+    def __init__(self, params: BaseModel | None = None) -> None:
+        self.params = params if params is not None else _Params()
+
+    def select(self, guests: Any, rng: np.random.Generator) -> int | None:
+        return None if guests.n == 0 else int(np.argmax(guests.ram_mb))
 
 
 class StepParams(_Params):
@@ -91,6 +104,7 @@ class TickCounter:
 def register(api: Any) -> None:
     """Entry point of the ``dcsim.plugins`` group."""
     api.placement("last_fit", LastFit)
+    api.selection("max_ram", MaxRam)
     api.workload("step", StepParams, lambda params, n, ctx: Step(params, n),
                  "utilisation `before` until `at` s, `after` from then on")
     api.power_model("cubic", CubicParams, cubic_table, "idle + (max - idle) * u^3")
