@@ -195,6 +195,10 @@ SUMMARY: dict[str, Column] = {
     "deferred_guests": _i(_COUNT, "guests of deferrable groups that arrived (their start "
                           "shifted within the slack, possibly by 0)"),
     "mean_deferral_s": _f("s", "mean of start - submission over deferred_guests"),
+    "emissions_migration_kg": _f("kg CO2-eq", "estimate for the finished migrations (already "
+                                 "inside emissions_operational_kg): Σ (0.512 J/MB × bytes sent + "
+                                 "20.165 J, Liu et al. HPDC 2011) × mean of the two data centers' "
+                                 "PUE × intensity at the start"),
     "follow_migrations": _i(_COUNT, "migrations started by follow_renewables (to a greener "
                             "data center)"),
     "carbon_intensity_mean_g_per_kwh": _f("g CO2-eq/kWh", "1000 × emissions_operational_kg / "

@@ -52,6 +52,13 @@ def test_moves_exactly_once_under_hysteresis(tmp_path: Path) -> None:
     assert mig["start_s"].tolist() == [3600.0]
     assert r.summary["follow_migrations"] == 1
     assert r.guests["host"].tolist() == [1]
+    # its estimated emissions: (0.512 J/MB x bytes sent + 20.165 J) / 3.6e6 J/kWh x the mean of
+    # the two sites' PUE x intensity at 01:00 (1.58 x 300 and 1.58 x 100 g/kWh) / 1000
+    sent = float(mig["bytes_sent"].iloc[0])
+    e_kwh = (0.512 * sent / 1e6 + 20.165) / 3.6e6
+    assert r.summary["emissions_migration_kg"] == pytest.approx(
+        e_kwh * 1.58 * (300 + 100) / 2 / 1000, rel=1e-12)
+    assert sent > 4 * 2**30  # at least the guest's RAM
 
 
 def test_without_hysteresis_it_follows_every_swing(tmp_path: Path) -> None:
