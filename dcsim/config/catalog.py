@@ -134,6 +134,11 @@ class HostModel(Frozen):
     rack_units: int = Field(1, gt=0)
     power: PowerSpec
     sleep_power: Power = Field(0.0, ge=0, description="W drawn while asleep (S3/off)")
+    embodied_kgco2e: float | None = Field(
+        None, ge=0, description="embodied emissions of one host (manufacture, transport, end of "
+        "life), kg CO2-eq, from the maker's product carbon footprint sheet")
+    lifetime: Duration | None = Field(
+        None, gt=0, description="service life the embodied emissions are amortised over, s")
     sources: dict[str, str] = Field(default_factory=dict)
 
 

@@ -254,6 +254,13 @@ def fits_empty_host(g: GuestType, h: HostGroupR, core_rule: bool = True) -> list
     return why
 
 
+def _embodied(grp: Any, model: HostModel) -> tuple[float | None, float | None]:
+    """A host group's embodied emissions and lifetime: its own, else its model's (catalog)."""
+    if grp.embodied_kgco2e is not None:
+        return grp.embodied_kgco2e, grp.lifetime
+    return model.embodied_kgco2e, model.lifetime
+
+
 def resolve_parts(cfg: Config, source: str | None = None) -> tuple[Scenario, list[Issue]]:
     """Check ``cfg`` against the catalogs; the ``Scenario`` and the config-level problems.
 
@@ -299,7 +306,7 @@ def resolve_parts(cfg: Config, source: str | None = None) -> tuple[Scenario, lis
             name = grp.name or grp.model or f"hosts{j}"
             hgroups.append(HostGroupR(name, model, grp.virtualization, prof, grp.count,
                                       grp.cpu_overcommit, d, grp.cpu_scheduler,
-                                      grp.embodied_kgco2e, grp.lifetime))
+                                      *_embodied(grp, model)))
 
     ggroups: list[GuestGroupR] = []
     for k, ggrp in enumerate(cfg.guests):

@@ -198,3 +198,16 @@ def test_the_shipped_example_runs_and_carbon_awareness_pays() -> None:
     # the README's figures: 15.6 against 33.1 kg
     assert round(aware["emissions_operational_kg"], 1) == 15.6
     assert round(unaware["emissions_operational_kg"], 1) == 33.1
+
+
+def test_embodied_defaults_from_the_catalog_and_overrides() -> None:
+    cfg = {"name": "emb", "duration": "1d",
+           "datacenters": [{"hosts": [{"model": "dell_r740_8280", "count": 8},
+                                      {"model": "dell_r6515_7702p", "count": 2,
+                                       "embodied_kgco2e": 1000, "lifetime": "1000d"}]}],
+           "guests": [{"type": "small", "count": 4}]}
+    s = dcsim.run(cfg).summary
+    # catalog: 8 x 1,356 kg x 1 d / 1,461 d (Dell's PCF sheet, 4 years); the group's own
+    # figures win over the R6515's catalog entry: 2 x 1,000 kg x 1 d / 1,000 d
+    assert s["emissions_embodied_kg"] == pytest.approx(8 * 1356 / 1461 + 2 * 1000 / 1000,
+                                                       rel=1e-12)

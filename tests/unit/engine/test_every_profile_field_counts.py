@@ -76,7 +76,8 @@ def _numeric_fields(model: type[BaseModel], prefix: str = "") -> list[str]:
         ann = f.annotation
         if ann in (BootTime, SchedOverhead):
             out += _numeric_fields(ann, f"{prefix}{name}.")
-        elif ann in (float, int) or str(ann) in ("int | None", "float | None"):
+        elif (ann in (float, int) or str(ann) in ("int | None", "float | None")
+              or str(ann).startswith("typing.Optional[typing.Annotated[float")):
             out.append(prefix + name)
     return out
 
@@ -153,7 +154,11 @@ HOST_ROWS: dict[str, Any] = {
     "sleep_power": 10.0,
     "power.idle": 90.0,
     "power.max": 250.0,
+    "embodied_kgco2e": 2000.0,  # against 1,000 kg over 1,000 days (the two go together)
+    "lifetime": 500 * 86400.0,
 }
+#: the embodied pair's baseline: both set (one without the other is refused)
+EMBODIED_BASE = {"embodied_kgco2e": 1000.0, "lifetime": 1000 * 86400.0}
 
 
 def _host_metrics(field: str | None, value: Any) -> dict[str, float]:
@@ -169,6 +174,10 @@ def _host_metrics(field: str | None, value: Any) -> dict[str, float]:
         storage += value
     elif field == "bandwidth":
         host["bandwidth"] = f"{value:.0f}bps"
+    elif field in EMBODIED_BASE or field == "embodied":
+        host.update(EMBODIED_BASE)
+        if field in EMBODIED_BASE:
+            host[field] = value
     elif field is not None and "." in field:
         host["power"][field.split(".")[1]] = value
     elif field is not None:
@@ -193,7 +202,7 @@ def test_every_numeric_host_field_has_a_scenario() -> None:
 
 @pytest.mark.parametrize("field", sorted(HOST_ROWS))
 def test_changing_a_host_field_moves_a_metric(field: str) -> None:
-    before = _host_metrics(None, None)
+    before = _host_metrics("embodied" if field in EMBODIED_BASE else None, None)
     after = _host_metrics(field, HOST_ROWS[field])
     moved = [k for k in before if not _same(before[k], after.get(k, math.nan))]
     assert moved, f"{field}: {HOST_ROWS[field]!r} changes no metric"
