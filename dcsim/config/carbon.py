@@ -20,10 +20,10 @@ Imports: pydantic, dcsim.units, dcsim.config.catalog (Frozen). The files themsel
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from dcsim.config.catalog import Frozen
 from dcsim.config.migration import MigrationSpec
@@ -53,18 +53,21 @@ def parse_instant(text: str, tz: dt.tzinfo) -> dt.datetime:
     return t.replace(tzinfo=tz) if t.tzinfo is None else t
 
 
+def _known_zone(v: str) -> str:
+    zone(v)
+    return v
+
+
+#: An IANA time-zone name (or UTC), checked at load.
+TimeZone = Annotated[str, AfterValidator(_known_zone)]
+
+
 class ClockSpec(Frozen):
     """The wall-clock instant of t = 0."""
 
     start: str = Field(description="ISO 8601 date-time of t = 0, e.g. '2020-03-02 00:00'")
-    timezone: str = Field("UTC", description="IANA time zone of a naive start (e.g. "
-                          "'Europe/Berlin')")
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, v: str) -> str:
-        zone(v)
-        return v
+    timezone: TimeZone = Field("UTC", description="IANA time zone of a naive start (e.g. "
+                               "'Europe/Berlin')")
 
     @model_validator(mode="after")
     def _start(self) -> ClockSpec:
@@ -85,16 +88,11 @@ class CarbonSpec(Frozen):
     file: str | None = Field(None, description="CSV or Parquet file (relative to the config)")
     time_column: str = Field("timestamp", description="the file's timestamp column")
     value_column: str = Field("g_per_kwh", description="the file's intensity column, g/kWh")
-    timezone: str = Field("UTC", description="IANA time zone of the series' naive timestamps")
+    timezone: TimeZone = Field("UTC",
+                               description="IANA time zone of the series' naive timestamps")
     interpolation: Literal["step", "linear"] = Field(
         "step", description="step: each value holds until the next timestamp; linear: linear "
         "between points, averaged over each scheduling interval")
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, v: str) -> str:
-        zone(v)
-        return v
 
     @model_validator(mode="after")
     def _one_source(self) -> CarbonSpec:

@@ -140,6 +140,23 @@ class DcsimEnv(gym.Env[Any, Any]):
         self.n_guests = int(probe.state.n_guests_total)
         self.profile_names = tuple(probe.state.profile_names)
 
+    # -------------------------------------------------------------------- gymnasium
+    def reset(self, *, seed: int | None = None,
+              options: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Start an episode: ``seed`` replaces the config's seed (see ``Episodes.new``)."""
+        super().reset(seed=seed)
+        self._begin(seed)
+        return self._obs(), self._info()
+
+    def step(self, action: Any) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
+        """Answer the pending decision with ``action`` and run to the next one (or the end)."""
+        if self.done:
+            raise RuntimeError("the episode is over: call reset()")
+        self._answer(action)
+        self._run_on()
+        reward = self._reward()
+        return self._obs(), reward, self.done, False, self._info()
+
     # -------------------------------------------------------------------- episode loop
     def _begin(self, seed: int | None) -> bool:
         sim, ext = self.episodes.new(seed)

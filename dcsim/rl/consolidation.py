@@ -85,21 +85,6 @@ class ConsolidationEnv(DcsimEnv):
         out[:, 0] = self.n_guests
         return out
 
-    # ------------------------------------------------------------------------ gymnasium
-    def reset(self, *, seed: int | None = None,
-              options: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
-        super().reset(seed=seed)
-        self._begin(seed)
-        return self._obs(), self._info()
-
-    def step(self, action: Any) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
-        if self.done:
-            raise RuntimeError("the episode is over: call reset()")
-        self._answer(action)
-        self._run_on()
-        reward = self._reward()
-        return self._obs(), reward, self.done, False, self._info()
-
     def _answer(self, action: Any) -> None:
         """Check ``action`` and hand its moves to the engine."""
         assert self.ext is not None
