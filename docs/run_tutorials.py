@@ -16,6 +16,19 @@ from pathlib import Path
 from typing import Any
 
 TUTORIALS = Path(__file__).resolve().parent / "tutorials"
+ROOT = TUTORIALS.parents[1]
+#: The experiments' committed figures the validation page shows (site path -> repository path).
+FIGURES = {
+    "validation/medians.png": "experiments/planetlab_consolidation/medians.png",
+    "validation/cpu_study.png": "experiments/planetlab_consolidation/cpu_study.png",
+    "validation/ladder_energy_kwh.png": "experiments/cloudsim_ladder/ladder_energy_kwh.png",
+    "validation/migration_vs_dirty_rate.png":
+        "experiments/migration_validation/migration_vs_dirty_rate.png",
+    "validation/hypervisor_overhead.png":
+        "experiments/hypervisor_overhead/hypervisor_overhead.png",
+    "validation/carbon_study.png": "experiments/carbon_aware/carbon_study.png",
+    "validation/learning.png": "experiments/rl_consolidation/learning.png",
+}
 
 
 def scripts() -> list[Path]:
@@ -41,8 +54,12 @@ def page(script: Path, output: str) -> str:
 
 
 def on_files(files: Any, config: Any) -> Any:
-    """MkDocs hook: run every tutorial, add its page and figure to the site."""
+    """MkDocs hook: run every tutorial, add its page and figure to the site; add the
+    experiments' figures of the validation page."""
     from mkdocs.structure.files import File
+
+    for uri, path in FIGURES.items():
+        files.append(File.generated(config, uri, content=(ROOT / path).read_bytes()))
 
     with tempfile.TemporaryDirectory() as tmp:
         for script in scripts():

@@ -48,3 +48,15 @@ def test_a_page_shows_code_output_and_figure() -> None:
     assert "import dcsim" in text
     assert "IT energy 1.0 kWh" in text
     assert f"![{script.stem}]({script.stem}.png)" in text
+
+
+def test_every_readme_section_a_page_includes_exists() -> None:
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    refs = {m.group(1) for page in (ROOT / "docs").rglob("*.md")
+            for m in re.finditer(r'--8<-- "README\.md:([a-z_-]+)"', page.read_text())}
+    assert {"model", "results", "sweeps", "carbon", "rl", "validation"} <= refs
+    missing = [r for r in sorted(refs) if f"[start:{r}]" not in readme
+               or f"[end:{r}]" not in readme]
+    assert missing == []
