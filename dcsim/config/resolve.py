@@ -53,8 +53,6 @@ class HostGroupR:
     cpu_overcommit: float
     datacenter: int
     cpu_scheduler: str = "time_shared"
-    embodied_kgco2e: float | None = None  # per host, kg CO2-eq (dcsim.engine.carbon)
-    lifetime: float | None = None  # s, over which embodied emissions are amortised
 
 
 @dataclass(frozen=True)
@@ -190,7 +188,7 @@ def _entries(
 
 
 _HOST_FIELDS = ("cores", "mips_per_core", "ram", "storage", "bandwidth", "rack_units", "power",
-                "sleep_power")
+                "sleep_power", "embodied_kgco2e", "lifetime")
 _GUEST_FIELDS = ("vcpus", "mips", "ram", "disk", "image")
 
 
@@ -254,13 +252,6 @@ def fits_empty_host(g: GuestType, h: HostGroupR, core_rule: bool = True) -> list
     return why
 
 
-def _embodied(grp: Any, model: HostModel) -> tuple[float | None, float | None]:
-    """A host group's embodied emissions and lifetime: its own, else its model's (catalog)."""
-    if grp.embodied_kgco2e is not None:
-        return grp.embodied_kgco2e, grp.lifetime
-    return model.embodied_kgco2e, model.lifetime
-
-
 def resolve_parts(cfg: Config, source: str | None = None) -> tuple[Scenario, list[Issue]]:
     """Check ``cfg`` against the catalogs; the ``Scenario`` and the config-level problems.
 
@@ -305,8 +296,7 @@ def resolve_parts(cfg: Config, source: str | None = None) -> tuple[Scenario, lis
                                     "must be 1"))
             name = grp.name or grp.model or f"hosts{j}"
             hgroups.append(HostGroupR(name, model, grp.virtualization, prof, grp.count,
-                                      grp.cpu_overcommit, d, grp.cpu_scheduler,
-                                      *_embodied(grp, model)))
+                                      grp.cpu_overcommit, d, grp.cpu_scheduler))
 
     ggroups: list[GuestGroupR] = []
     for k, ggrp in enumerate(cfg.guests):

@@ -168,9 +168,9 @@ class Carbon:
         st = sim.state
         embodied = lifetime = np.zeros(0)
         groups = sim.sc.host_groups
-        if any(g.embodied_kgco2e is not None for g in groups):
-            embodied = np.asarray([g.embodied_kgco2e or 0.0 for g in groups])
-            lifetime = np.asarray([g.lifetime or np.inf for g in groups])
+        if any(g.model.embodied_kgco2e is not None for g in groups):
+            embodied = np.asarray([g.model.embodied_kgco2e or 0.0 for g in groups])
+            lifetime = np.asarray([g.model.lifetime or np.inf for g in groups])
         counts = np.asarray([g.count for g in groups], dtype=np.float64)
         self.embodied_kg = (float((counts * embodied * sim.duration / lifetime).sum())
                             if embodied.shape[0] else float("nan"))
@@ -269,7 +269,7 @@ class Carbon:
 def _factory(sim: Simulation) -> Carbon | None:
     cfg = sim.cfg
     per_dc = dc_pieces(cfg, sim.sc.base_dir)
-    has_embodied = any(g.embodied_kgco2e is not None for g in sim.sc.host_groups)
+    has_embodied = any(g.model.embodied_kgco2e is not None for g in sim.sc.host_groups)
     if per_dc is None and not has_embodied:
         return None
     return Carbon(sim, per_dc)
