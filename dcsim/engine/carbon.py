@@ -50,10 +50,12 @@ if TYPE_CHECKING:
 F64 = NDArray[np.float64]
 
 
-def dc_pieces(cfg: Config, base_dir: Path | None) -> list[tuple[F64, F64]] | None:
-    """Per data center, the breakpoints (s) and intensities (g/kWh) of its pieces over the run;
-    None when no data center has ``carbon:``. Raises ConfigError (file and line, or the config
-    path) for a bad or short series, a missing clock or a data center without ``carbon:``."""
+def dc_pieces(cfg: Config, base_dir: Path | None
+              ) -> tuple[list[tuple[F64, F64]], list[Series | float]] | None:
+    """Per data center, the breakpoints (s) and intensities (g/kWh) of its pieces over the run,
+    and the series they come from (``dc_series``, read once); None when no data center has
+    ``carbon:``. Raises ConfigError (file and line, or the config path) for a bad or short
+    series, a missing clock or a data center without ``carbon:``."""
     from dcsim.errors import ConfigError, Issue
 
     specs = [dc.carbon for dc in cfg.datacenters]
@@ -69,7 +71,8 @@ def dc_pieces(cfg: Config, base_dir: Path | None) -> list[tuple[F64, F64]] | Non
     if issues:
         raise ConfigError(issues)
     out: list[tuple[F64, F64]] = []
-    for i, (spec, series) in enumerate(zip(specs, dc_series(cfg, base_dir), strict=True)):
+    all_series = dc_series(cfg, base_dir)
+    for i, (spec, series) in enumerate(zip(specs, all_series, strict=True)):
         assert spec is not None
         if isinstance(series, float):
             out.append((np.zeros(1), np.asarray([series])))
@@ -77,7 +80,16 @@ def dc_pieces(cfg: Config, base_dir: Path | None) -> list[tuple[F64, F64]] | Non
         assert cfg.clock is not None
         out.append(pieces(series, cfg.clock.epoch_s(), float(cfg.duration),
                           float(cfg.interval), spec.interpolation, f"datacenters[{i}].carbon"))
-    return out
+    return out, all_series
+
+
+def run_series(sim: Simulation) -> list[Series | float]:
+    """The run's intensity per data center, as the carbon extension read it (once per run);
+    for the carbon-aware policies, which need it only with carbon accounting."""
+    for ext in sim.extensions:
+        if isinstance(ext, Carbon) and ext.series is not None:
+            return ext.series
+    raise RuntimeError("no carbon intensities in this run (validate requires carbon:)")
 
 
 def dc_series(cfg: Config, base_dir: Path | None) -> list[Series | float]:
@@ -109,7 +121,7 @@ def defer(sim: Simulation, times: F64) -> F64:
     most the run; else one interval) among the data centers; ties: the earliest.
     ``sim.submit_s`` keeps the submission instants (jobs' response times count from them)."""
     cfg = sim.cfg
-    series = dc_series(cfg, sim.sc.base_dir)
+    series = run_series(sim)
     t0 = cfg.clock.epoch_s() if cfg.clock is not None else 0.0
     out = times.copy()
     st = sim.state
@@ -157,9 +169,14 @@ MIGRATION_J_FIXED = 20.165
 class Carbon:
     """See the module docstring."""
 
-    def __init__(self, sim: Simulation, per_dc: list[tuple[F64, F64]] | None) -> None:
+    def __init__(self, sim: Simulation,
+                 loaded: tuple[list[tuple[F64, F64]], list[Series | float]] | None) -> None:
         self.sim = sim
-        self.per_dc = per_dc
+        self.per_dc: list[tuple[F64, F64]] | None = None
+        self.series: list[Series | float] | None = None
+        if loaded is not None:
+            self.per_dc, self.series = loaded
+        per_dc = self.per_dc
         n_dc = sim.dc_pue.shape[0]
         self.emissions_g = np.zeros(n_dc)
         self.e_last = np.zeros(n_dc)  # facility energy at the last breakpoint, J
@@ -241,13 +258,9 @@ class Carbon:
     def finish(self, sim: Simulation, result: Result) -> None:
         s = result.summary
         if self.per_dc is not None:
-            # the run's final energies (every host settled at the end): the pieces add up to
-            # the summary's facility energy
-            e_end: F64 = np.bincount(sim.state.datacenter, weights=sim.energy_j,
-                                     minlength=sim.dc_pue.shape[0]).astype(np.float64)
-            if sim.network_energy:
-                e_end = e_end + sim.network_energy_j(sim.duration)
-            self._close(sim.duration, e_end * sim.dc_pue)
+            # every host is settled at the end: the last piece closes on the run's final
+            # energies, so the pieces add up to the summary's facility energy
+            self._close(sim.duration, self._facility_j(sim.duration))
             op_kg = float(self.emissions_g.sum()) / 1000.0
             fac = s["energy_facility_kwh"]
             s["emissions_operational_kg"] = op_kg
@@ -267,12 +280,11 @@ class Carbon:
 
 
 def _factory(sim: Simulation) -> Carbon | None:
-    cfg = sim.cfg
-    per_dc = dc_pieces(cfg, sim.sc.base_dir)
+    loaded = dc_pieces(sim.cfg, sim.sc.base_dir)
     has_embodied = any(g.model.embodied_kgco2e is not None for g in sim.sc.host_groups)
-    if per_dc is None and not has_embodied:
+    if loaded is None and not has_embodied:
         return None
-    return Carbon(sim, per_dc)
+    return Carbon(sim, loaded)
 
 
 EXTENSIONS.register("carbon")(_factory)

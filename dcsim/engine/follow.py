@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from dcsim.engine.carbon import dc_series
+from dcsim.engine.carbon import run_series
 from dcsim.engine.extensions import EXTENSIONS
 from dcsim.engine.moves import reachable
 from dcsim.model.cluster import GuestStatus
@@ -61,12 +61,13 @@ class Follow:
     def __init__(self, sim: Simulation, spec: FollowSpec) -> None:
         self.sim = sim
         self.spec = spec
-        self.series = dc_series(sim.cfg, sim.sc.base_dir)
+        self.series: list[Series | float] = []  # the carbon extension's, at start
         self.t0 = sim.cfg.clock.epoch_s() if sim.cfg.clock is not None else 0.0
         self.started = 0
         self.decisions = 0
 
     def start(self, sim: Simulation) -> None:
+        self.series = run_series(sim)
         sim.env.process(self._run())
 
     def _run(self) -> Generator[simpy.events.Event, Any, None]:
