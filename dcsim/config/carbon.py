@@ -103,6 +103,13 @@ class CarbonSpec(Frozen):
         return self
 
 
+#: Expected energy of a live migration, Liu, Xu, Jin et al., "Performance and energy modeling
+#: for live migration of virtual machines", HPDC 2011: E = 0.512 J/MB x data sent + 20.165 J on
+#: their testbed (follow_renewables' expected cost; dcsim.engine.carbon's migration estimate).
+LIU_J_PER_MB = 0.512
+LIU_J_FIXED = 20.165
+
+
 class FollowSpec(Frozen):
     """Follow the renewables: every ``every``, move running guests to a data center whose grid
     is expected to be greener over ``horizon``, when the expected saving exceeds the
@@ -118,9 +125,9 @@ class FollowSpec(Frozen):
         "the current site's intensity to move a guest there (no ping-pong)")
     max_moves: int = Field(50, gt=0, description="migrations started per decision")
     migration_j_per_mb: float = Field(
-        0.512, ge=0, description="expected migration energy per MB of guest RAM, J (Liu et al., "
-        "HPDC 2011: E = 0.512 J/MB x V + 20.165 J on their testbed)")
-    migration_j_fixed: float = Field(20.165, ge=0, description="expected fixed energy per "
+        LIU_J_PER_MB, ge=0, description="expected migration energy per MB of guest RAM, J "
+        "(Liu et al., HPDC 2011: E = 0.512 J/MB x V + 20.165 J on their testbed)")
+    migration_j_fixed: float = Field(LIU_J_FIXED, ge=0, description="expected fixed energy per "
                                      "migration, J (Liu et al., HPDC 2011)")
     migration: MigrationSpec = MigrationSpec()
 

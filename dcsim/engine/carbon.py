@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from dcsim.config.carbon import zone
+from dcsim.config.carbon import LIU_J_FIXED, LIU_J_PER_MB, zone
 from dcsim.engine.extensions import EXTENSIONS
 from dcsim.units import JOULES_PER_KWH
 from dcsim.workload.carbon import Series, integral_at, load_series, pieces, read_file
@@ -160,12 +160,6 @@ def defer(sim: Simulation, times: F64) -> F64:
     return out
 
 
-#: Liu, Xu, Jin et al., "Performance and energy modeling for live migration of virtual
-#: machines", HPDC 2011: E = 0.512 J/MB x data sent + 20.165 J on their testbed.
-MIGRATION_J_PER_MB = 0.512
-MIGRATION_J_FIXED = 20.165
-
-
 class Carbon:
     """See the module docstring."""
 
@@ -250,7 +244,7 @@ class Carbon:
         for r in sim.migration_records:
             now = self._values_at(float(r.start_s)) * sim.dc_pue
             ends = [int(st.datacenter[int(h)]) for h in (r.source, r.destination)]
-            e_kwh = (MIGRATION_J_PER_MB * float(r.bytes_sent) / 1e6 + MIGRATION_J_FIXED) \
+            e_kwh = (LIU_J_PER_MB * float(r.bytes_sent) / 1e6 + LIU_J_FIXED) \
                 / JOULES_PER_KWH
             total_g += e_kwh * float(now[ends].mean())
         return total_g / 1000.0
