@@ -30,6 +30,7 @@ from dcsim.engine.results import TOTALS, totals
 from dcsim.engine.simulation import Simulation
 from dcsim.metrics.contract import conform
 from dcsim.metrics.result import Result
+from dcsim.model.cluster import ClusterState
 from dcsim.validate import scenario_of
 
 #: Summary metrics a reward may weigh (additive over time; see the README's metric table).
@@ -134,11 +135,11 @@ class DcsimEnv(gym.Env[Any, Any]):
         self.ext: External | None = None
         self.result: Result | None = None
         self.done = True
-        # a throw-away simulation gives the fixed shapes (hosts, guests) of this config
-        probe = Simulation(self.episodes.base)
-        self.n_hosts = int(probe.state.n_hosts)
-        self.n_guests = int(probe.state.n_guests_total)
-        self.profile_names = tuple(probe.state.profile_names)
+        # the fixed shapes (hosts, guests) of this config: its cluster state, as a run builds it
+        shape = ClusterState.build(self.episodes.base)
+        self.n_hosts = int(shape.n_hosts)
+        self.n_guests = int(shape.n_guests_total)
+        self.profile_names = tuple(shape.profile_names)
 
     # -------------------------------------------------------------------- gymnasium
     def reset(self, *, seed: int | None = None,
