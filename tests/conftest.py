@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -68,3 +70,14 @@ def tiny_config(**over: object) -> dict:
     }
     cfg.update(over)
     return cfg
+
+
+def load_script(path: Path, name: str) -> ModuleType:
+    """Import a script that is not part of a package (an experiment, a docs hook) as module
+    ``name``."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

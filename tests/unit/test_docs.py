@@ -7,7 +7,6 @@ command reaches them.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from types import ModuleType
 
@@ -15,18 +14,13 @@ import typer.main
 
 from dcsim.cli import app
 from dcsim.config.schema import Config
+from tests.conftest import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _gen() -> ModuleType:
-    path = ROOT / "docs" / "gen_reference.py"
-    spec = importlib.util.spec_from_file_location("gen_reference", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(ROOT / "docs" / "gen_reference.py", "gen_reference")
 
 
 def test_config_reference_lists_every_key_of_every_model() -> None:

@@ -3,23 +3,18 @@ shows the code, the output and the figure. CI's ``mkdocs build --strict`` runs t
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from types import ModuleType
 
 import yaml
 
+from tests.conftest import load_script
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _hook() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("run_tutorials",
-                                                  ROOT / "docs" / "run_tutorials.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(ROOT / "docs" / "run_tutorials.py", "run_tutorials")
 
 
 def _nav_pages(node: object) -> list[str]:

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pandas as pd
 
+from tests.conftest import load_script
+
 SCRIPT = (Path(__file__).resolve().parents[3] / "experiments" / "planetlab_consolidation"
           / "cpu_study.py")
 
 
 def _module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("cpu_study", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(SCRIPT, "cpu_study")
 
 
 def _rows(mode: str, day: str, values: dict[str, tuple[float, float, float]]) -> list[dict]:

@@ -3,10 +3,10 @@ counted; the study's helpers compute what they say."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 import dcsim
 import dcsim.rl
 from dcsim.cli import app
+from tests.conftest import load_script
 
 ROOT = Path(__file__).resolve().parents[3]
 DEFAULT = str(ROOT / "configs" / "default.yaml")
@@ -108,14 +109,8 @@ def test_moves_by_hand_refused_and_carried_out() -> None:
     assert info["refused"] == 1
 
 
-def _study() -> Any:
-    path = ROOT / "experiments" / "rl_consolidation" / "study.py"
-    spec = importlib.util.spec_from_file_location("rl_study", path)
-    assert spec is not None
-    assert spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def _study() -> ModuleType:
+    return load_script(ROOT / "experiments" / "rl_consolidation" / "study.py", "rl_study")
 
 
 def test_study_state_budget_and_confidence_interval_by_hand() -> None:
