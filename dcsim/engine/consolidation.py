@@ -215,10 +215,15 @@ class Consolidation:
             return overloaded_hosts(assumptions.snapshot(sim), self.cs_detector)
         util = self._requested() / st.cap_mips
         hosts = np.flatnonzero(st.awake & (st.n_guests > 0))
-        over = np.zeros(st.n_hosts, dtype=bool)
+        return self._detect(util, hosts, self._max_gram())
+
+    def _detect(self, util: F64, hosts: I64, max_gram: F64) -> NDArray[np.bool_]:
+        """Step (1): (n_hosts,) the detector's verdict on the active ``hosts`` at utilisations
+        ``util`` (of all hosts); ``max_gram``: :meth:`_max_gram`."""
+        over = np.zeros(self.sim.state.n_hosts, dtype=bool)
         if hosts.shape[0]:
-            over[hosts] = np.asarray(self.detector.overloaded(
-                self._load(hosts, util[hosts], self._max_gram())))
+            over[hosts] = np.asarray(self.detector.overloaded(self._load(hosts, util[hosts],
+                                                                         max_gram)))
         return over
 
     def plan(self) -> list[tuple[int, int]]:
@@ -233,10 +238,8 @@ class Consolidation:
         hosts = np.flatnonzero(active)
         if not hosts.shape[0]:
             return []
-        over = np.zeros(st.n_hosts, dtype=bool)
         max_gram = self._max_gram_now = self._max_gram()
-        over[hosts] = np.asarray(self.detector.overloaded(self._load(hosts, util[hosts],
-                                                                     max_gram)))
+        over = self._detect(util, hosts, max_gram)
         moving = st.mig_dst >= 0
         busy_host = np.zeros(st.n_hosts, dtype=bool)
         busy_host[st.host_of[moving]] = True
