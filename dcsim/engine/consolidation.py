@@ -298,7 +298,7 @@ class Consolidation:
             # room during the step, so a guest above them cannot move and its host is skipped
             # without a search (most underload trials fail on memory).
             receivers = st.awake & (sb.n_guests > 0) & ~over
-            ram_room = float(np.max(np.where(receivers, sb.ram - sb.used_ram - sb.mem_overhead,
+            ram_room = float(np.max(np.where(receivers, sb.ram_limit - sb.used_ram - sb.mem_charge,
                                              -np.inf), initial=-np.inf))
             cpu_room = float(np.max(np.where(receivers, self.limit * st.cap_mips - work, -np.inf),
                                     initial=-np.inf))
@@ -457,7 +457,8 @@ class _RamBound:
         hit = self.slots.get(m)
         if hit is None:
             take = receivers() & (sb.n_guests > 0)
-            k = np.where(take, ram_slots(sb.ram - sb.used_ram, sb.ram, m + sb.mem_overhead),
+            k = np.where(take, ram_slots(sb.ram_limit - sb.used_ram, sb.ram_limit,
+                                         m + sb.mem_charge),
                          0.0)
             hit = self.slots[m] = (k, float(k.sum()))
         k, total = hit

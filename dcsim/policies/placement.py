@@ -37,6 +37,7 @@ class HostView(Protocol):
     reserved_mips: F64
     used_ram: F64
     ram: F64
+    ram_limit: F64  # allocatable RAM: ram × mem_overcommit
     power_table: F64
     sleep_power: F64
     awake: NDArray[np.bool_]
@@ -78,7 +79,7 @@ def _shapes(view: Any, guests: I64) -> I64:
 #: Host arrays that ``ClusterState.feasible`` and ``PowerAwareBFD.choose`` read: hosts equal in
 #: all of them (bit for bit) answer both identically for every guest.
 _PABFD_HOST_KEYS = ("usable", "layer_class", "max_slots", "n_guests", "cores", "mips_per_core",
-                    "ram", "used_ram", "mem_overhead", "storage", "used_storage", "disk_overhead",
+                    "ram", "ram_limit", "used_ram", "mem_overhead", "mem_charge", "storage", "used_storage", "disk_overhead",
                     "cap_mips", "overcommit", "reserved_mips", "pinned", "vcpus_placed",
                     "awake", "sleep_power", "power_table")
 
@@ -235,7 +236,7 @@ class FitParams(_Params):
 def _left(view: Any, g: int, resource: str) -> F64:
     """Fraction of the resource left on each host after adding guest ``g``."""
     if resource == "ram":
-        left: F64 = (view.ram - view.used_ram - view.gram[g]) / view.ram
+        left: F64 = (view.ram_limit - view.used_ram - view.gram[g]) / view.ram_limit
         return left
     out: F64 = (view.cap_mips - view.reserved_mips - view.vcpus[g] * view.mips[g]) / view.cap_mips
     return out
