@@ -43,6 +43,7 @@ Imports: numpy, pandas, dcsim.{engine.extensions, workload.models}.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -51,6 +52,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from dcsim.engine.extensions import EXTENSIONS
+from dcsim.errors import InvariantViolation
 from dcsim.workload.models import UtilizationModel, build_workload
 
 if TYPE_CHECKING:
@@ -120,8 +122,8 @@ class Memory:
         self.g_res_s = np.zeros(n_g)  # time placed, s
         self.rows: list[tuple[float, ...]] = []
         self.host_marks: list[tuple[float, F64]] = []
-        sim.mem_speed = np.ones(n_g)
-        sim.mig_speed = np.ones(n_g)
+        self.mem_speed = sim.mem_speed = np.ones(n_g)
+        self.mig_speed = sim.mig_speed = np.ones(n_g)
         sim.mem_loss_mi = np.zeros(n_g)
         sim.memory = self
 
@@ -245,9 +247,14 @@ class Memory:
         f = np.where(a_p > 0, miss / np.where(a_p > 0, a_p, 1.0), 0.0)
         self.f[placed] = f
         speed = (1.0 - self.balloon_cost[h_of] * (beta > 0)) / (1.0 + self.kappa[h_of] * f)
-        sim.mem_speed[placed] = speed
-        sim.speed[placed] = sim.mig_speed[placed] * speed  # type: ignore[index]
+        self.mem_speed[placed] = speed
+        sim.speed[placed] = self.mig_speed[placed] * speed
         physical = need - swapped
+        if sim.check_invariants:
+            tol = 1 + 1e-9
+            if (physical > ram * tol).any() or (footprint > ram * tol).any():
+                bad = hosts[(physical > ram * tol) | (footprint > ram * tol)]
+                raise InvariantViolation(f"physical memory above RAM on hosts {bad[:5]}")
         alloc = (np.bincount(local, weights=st.gram[placed], minlength=n_loc)
                  + np.bincount(in_loc, weights=st.gram[incoming], minlength=n_loc))
         self.levels[:, hosts] = np.stack([
@@ -272,7 +279,7 @@ class Memory:
         marks = [*self.host_marks, (sim.duration, self.level_s[[2, 5]].copy())]
         n_h = sim.state.n_hosts
         rows = []
-        for (t0, l0), (t1, l1) in zip(marks, marks[1:], strict=False):
+        for (t0, l0), (t1, l1) in itertools.pairwise(marks):
             if t1 > t0:
                 avg = (l1 - l0) / (t1 - t0)
                 rows.append(pd.DataFrame({"time_s": t0, "host": np.arange(n_h),

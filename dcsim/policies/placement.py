@@ -79,7 +79,8 @@ def _shapes(view: Any, guests: I64) -> I64:
 #: Host arrays that ``ClusterState.feasible`` and ``PowerAwareBFD.choose`` read: hosts equal in
 #: all of them (bit for bit) answer both identically for every guest.
 _PABFD_HOST_KEYS = ("usable", "layer_class", "max_slots", "n_guests", "cores", "mips_per_core",
-                    "ram", "ram_limit", "used_ram", "mem_overhead", "mem_charge", "storage", "used_storage", "disk_overhead",
+                    "ram_limit", "used_ram", "mem_charge", "storage", "used_storage",
+                    "disk_overhead",
                     "cap_mips", "overcommit", "reserved_mips", "pinned", "vcpus_placed",
                     "awake", "sleep_power", "power_table")
 
