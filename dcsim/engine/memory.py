@@ -80,19 +80,14 @@ class Memory:
         self.sim = sim
         prof = [sim.sc.profiles[n] for n in st.profile_names]
         per_host = st.profile
-        self.sharing = np.asarray([p.sharing_fraction if p.page_sharing else 0.0
-                                   for p in prof])[per_host]
+        self.sharing = st.sharing
         self.ballooning = np.asarray([p.ballooning for p in prof], dtype=bool)[per_host]
         self.balloon_cost = np.asarray([p.balloon_cost if p.ballooning else 0.0
                                         for p in prof])[per_host]
         self.kappa = np.asarray([p.swap_penalty for p in prof])[per_host]
         self.touched_only = np.asarray([p.migrate_touched for p in prof], dtype=bool)[per_host]
-        # images: one id per distinct os_image (default: the group's name)
-        names = [g.spec.os_image or g.name for g in sim.sc.guest_groups]
-        ids = {n: i for i, n in enumerate(dict.fromkeys(names))}
-        self.n_images = len(ids)
-        self.image = np.repeat(np.asarray([ids[n] for n in names], dtype=np.intp),
-                               [g.spec.count for g in sim.sc.guest_groups])
+        self.image = st.image  # one id per distinct os_image (default: the group's name)
+        self.n_images = int(st.image.max()) + 1 if n_g else 1
         # working-set models per guest group (None: every allocated page active)
         self.models: list[tuple[slice, UtilizationModel | None, bool]] = []
         for sl, g, cpu in zip(sim.slices, sim.sc.guest_groups, sim.models, strict=True):

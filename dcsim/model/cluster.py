@@ -161,6 +161,7 @@ class ClusterState:
     ram_limit: F64
     mem_charge: F64  # per guest: mem_overhead × ρ
     reserved_charge: F64  # reserved_mem × ρ
+    sharing: F64  # σ: the layer's page-sharing fraction (0: no page sharing)
     disk_overhead: F64  # per guest
     cpu_overhead: F64
     sched_slope: F64
@@ -203,6 +204,7 @@ class ClusterState:
     mem_frac: F64  # share of the work that is memory-bandwidth-bound
     antisocial: NDArray[np.bool_]  # noisy neighbour (interference source)
     guest_group: I64
+    image: I64  # per guest: its os_image (default: its group's name), as an id
     host_of: I64
     status: NDArray[np.int8]
     # footprint actually charged for each placed guest (depends on the host's layer)
@@ -249,6 +251,8 @@ class ClusterState:
             return np.repeat(np.asarray(values, dtype=np.float64), counts)
 
         n_g = sum(counts)
+        images = [g.spec.os_image or g.name for g in gg]
+        image_id = {n: i for i, n in enumerate(dict.fromkeys(images))}
         reserved = hrep([p.host_reserved_mem for p in prof])
         ram = hrep([g.model.ram for g in hg])
         ratio = hrep([g.mem_overcommit for g in hg])
@@ -273,6 +277,7 @@ class ClusterState:
             ram_limit=ram * ratio,
             mem_charge=overhead * ratio,
             reserved_charge=reserved * ratio,
+            sharing=hrep([p.sharing_fraction if p.page_sharing else 0.0 for p in prof]),
             disk_overhead=hrep([p.disk_overhead_per_guest for p in prof]),
             cpu_overhead=hrep([p.cpu_overhead for p in prof]),
             sched_slope=hrep([p.sched_overhead.slope for p in prof]),
@@ -318,6 +323,7 @@ class ClusterState:
             antisocial=np.repeat(np.asarray([g.spec.antisocial for g in gg], dtype=bool),
                                  counts),
             guest_group=np.repeat(np.arange(len(gg), dtype=np.intp), counts),
+            image=np.repeat(np.asarray([image_id[n] for n in images], dtype=np.intp), counts),
             host_of=np.full(n_g, -1, dtype=np.intp),
             status=np.zeros(n_g, dtype=np.int8),
             charged_ram=np.zeros(n_g),

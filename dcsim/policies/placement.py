@@ -20,7 +20,7 @@ from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from dcsim.model.power import power_w
 from dcsim.policies.registry import Registry
@@ -312,13 +312,59 @@ class PowerAwareBFD(_Sequential):
 
     def choose_among(self, view: Any, g: int, idx: I64) -> int:
         """The host of ``idx`` (feasible, ascending ids) with the least power increase."""
+        return int(idx[int(np.argmin(self.power_increase(view, g, idx)))])
+
+    @staticmethod
+    def power_increase(view: Any, g: int, idx: I64) -> F64:
+        """(len(idx),) W each host of ``idx`` would draw more with guest ``g``."""
         cap = view.cap_mips[idx]
         tables = view.power_table[idx]
         before_u = view.reserved_mips[idx] / cap
         after_u = (view.reserved_mips[idx] + view.vcpus[g] * view.mips[g]) / cap
         in_use = view.awake[idx] | (view.reserved_mips[idx] > 0)
         before = np.where(in_use, power_w(tables, before_u), view.sleep_power[idx])
-        delta = power_w(tables, np.minimum(after_u, 1.0)) - before
+        out: F64 = power_w(tables, np.minimum(after_u, 1.0)) - before
+        return out
+
+
+class MemoryAwareParams(_Params):
+    memory_weight: float = Field(
+        1.0, ge=0, le=1000,
+        description="worth of the memory a guest's placement saves by page sharing, in host "
+        "idle powers per host RAM: a host's score is its power increase minus memory_weight × "
+        "saved / RAM × idle power (0: plain pabfd)")
+
+
+@PLACEMENT.register("pabfd_mem")
+class MemoryAwareBFD(PowerAwareBFD):
+    """PABFD with sharing affinity: each guest goes to the feasible host with the least power
+    increase minus the worth of the memory its placement saves by page sharing (twins of its
+    ``os_image`` already there, on a layer with ``page_sharing``). Saving a host's RAM is worth
+    its idle power (``memory_weight`` 1): the room freed is what lets another guest in instead
+    of waking a host. With ``k`` twins holding ``S`` bytes, placing a guest of ``R`` bytes saves
+    σ (k (S + R) / (k + 1) − (k − 1) S / k) (``dcsim.engine.memory``'s sharing model). Ties go
+    to the lowest host id. Plain path only (O(guests) per placement for the twins)."""
+
+    Params = MemoryAwareParams
+
+    def place(self, view: Any, guests: I64) -> I64:
+        return _Sequential.place(self, view, guests)
+
+    def choose_among(self, view: Any, g: int, idx: I64) -> int:
+        delta = self.power_increase(view, g, idx)
+        weight = float(self.params.memory_weight)  # type: ignore[attr-defined]
+        if weight > 0 and bool((view.sharing[idx] > 0).any()):
+            twins = np.flatnonzero(view.image == view.image[g])
+            where = np.asarray(view.host_of[twins], dtype=np.intp)
+            on = where >= 0
+            n_h = int(view.cap_mips.shape[0])
+            k = np.bincount(where[on], minlength=n_h)[idx].astype(np.float64)
+            held = np.bincount(where[on], weights=view.gram[twins[on]], minlength=n_h)[idx]
+            r = float(view.gram[g])
+            kk = np.where(k > 0, k, 1.0)
+            saved = np.where(k > 0, view.sharing[idx] * (k * (held + r) / (k + 1.0)
+                                                         - (k - 1.0) * held / kk), 0.0)
+            delta = delta - weight * saved / view.ram[idx] * view.power_table[idx, 0]
         return int(idx[int(np.argmin(delta))])
 
 

@@ -70,7 +70,8 @@ def test_a_memory_column_above_the_allocation_is_refused(tmp_path: Path) -> None
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
     res = CliRunner().invoke(app, ["validate", str(tmp_path / "c.yaml")])
     assert res.exit_code == 2, res.output
-    assert "memory" in res.output and "Traceback" not in res.output
+    assert "memory" in res.output
+    assert "Traceback" not in res.output
 
 
 def test_cli_refuses_a_bad_ratio_with_exit_2(tmp_path: Path) -> None:
@@ -79,7 +80,8 @@ def test_cli_refuses_a_bad_ratio_with_exit_2(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["run", str(tmp_path / "c.yaml"), "--out",
                                    str(tmp_path / "out")])
     assert res.exit_code == 2
-    assert "mem_overcommit" in res.output and "Traceback" not in res.output
+    assert "mem_overcommit" in res.output
+    assert "Traceback" not in res.output
     assert not (tmp_path / "out").exists()
 
 
@@ -90,7 +92,8 @@ def test_accounting_at_ratio_one_changes_no_other_number() -> None:
     cfg = _with(**{"guests.0.memory": {"kind": "uniform", "low": 0.2, "high": 0.9}})
     mem = dcsim.run(cfg).summary
     assert not math.isnan(mem["mem_active_gb_mean"])
-    assert mem["mem_swapped_gb_mean"] == 0.0 and mem["unmet_memory_mi"] == 0.0
+    assert mem["mem_swapped_gb_mean"] == 0.0
+    assert mem["unmet_memory_mi"] == 0.0
     for k, v in plain.items():
         if k in ("wall_s", "events") or k.startswith("mem_") or k.startswith("unmet_memory"):
             continue
