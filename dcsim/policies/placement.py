@@ -353,7 +353,7 @@ class MemoryAwareBFD(PowerAwareBFD):
 
     def choose_among(self, view: Any, g: int, idx: I64) -> int:
         delta = self.power_increase(view, g, idx)
-        weight = float(self.params.memory_weight)  # type: ignore[attr-defined]
+        weight = float(getattr(self.params, "memory_weight", 1.0))
         if weight > 0:
             delta = delta - weight * sharing_worth(view, g, idx)
         return int(idx[int(np.argmin(delta))])
