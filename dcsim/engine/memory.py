@@ -111,6 +111,11 @@ class Memory:
         self.levels = np.zeros((6, n_h))  # allocated, active, physical, shared, ballooned, swapped
         self.level_s = np.zeros((6, n_h))  # ∫ level dt, byte-seconds
         self.last = np.zeros(n_h)
+        self.any_sharing = bool((self.sharing > 0).any())
+        self.pressed = np.zeros(n_h, dtype=bool)  # short of RAM at the last refresh
+        # per host at its last refresh: guests placed + 1j × guests holding room (a change of
+        # either is a change of its memory; a boot or a pause is not)
+        self.sig = np.zeros(n_h, dtype=np.complex128)
         self.peak_fraction = 0.0  # max over hosts and instants of physical / RAM
         self.g_last = np.zeros(n_g)  # per guest: last integration instant, s
         self.g_active_s = np.zeros(n_g)  # ∫ a_g dt while placed, byte-seconds
@@ -132,10 +137,13 @@ class Memory:
         """``change`` (if any) followed by a refresh of host ``h``'s memory."""
         hosts = np.asarray([h], dtype=np.intp)
 
+        st = self.sim.state
+
         def run() -> None:
             if change is not None:
                 change()
-            self.refresh(hosts)
+            if len(st.members[h]) + 1j * st.n_guests.item(h) != self.sig.item(h):
+                self.refresh(hosts)
 
         return run
 
@@ -169,7 +177,10 @@ class Memory:
 
     # ------------------------------------------------------------------ the model -------------
     def refresh(self, hosts: I64) -> None:
-        """Integrate the levels of ``hosts`` (sorted) up to now and recompute their memory."""
+        """Integrate the levels of ``hosts`` (sorted) up to now and recompute their memory.
+
+        A host that is not short of RAM, and was not at its last refresh, needs no balloon and
+        no swap: its guests' memory speed stays 1 and only its levels are recomputed."""
         sim = self.sim
         st, now = sim.state, sim.env.now
         dt = now - self.last[hosts]
@@ -185,77 +196,93 @@ class Memory:
         else:
             placed = np.flatnonzero(np.isin(st.host_of, hosts))
             incoming = np.flatnonzero(np.isin(st.mig_dst, hosts))
-        # per-guest time integrals (working set while resident)
-        if placed.shape[0]:
-            gdt = now - self.g_last[placed]
-            on = self.seen[placed] >= 0
-            self.g_active_s[placed] += np.where(on, self.a[placed], 0.0) * gdt
-            self.g_res_s[placed] += on * gdt
-            self.g_last[placed] = now
         h_of = st.host_of[placed]
         fresh = self.seen[placed] != h_of
-        if fresh.any():  # newly placed or arrived by migration
+        if fresh.any():  # newly placed (its time starts now) or arrived by migration
             new = placed[fresh]
-            self.g_last[new] = now
-            self.beta[new[self.seen[new] < 0]] = 0.0
+            newly = new[self.seen[new] < 0]
+            self.g_last[newly] = now
+            self.beta[newly] = 0.0
             self.seen[new] = h_of[fresh]
+        # per-guest time integrals (working set while placed)
+        gdt = now - self.g_last[placed]
+        self.g_active_s[placed] += self.a[placed] * gdt
+        self.g_res_s[placed] += gdt
+        self.g_last[placed] = now
         local = np.searchsorted(hosts, h_of) if not all_hosts else h_of
         n_loc = hosts.shape[0]
+        self.sig[hosts] = np.bincount(local, minlength=n_loc) + 1j * st.n_guests[hosts]
         # page sharing among the placed guests of one image on one host
-        key = local * self.n_images + self.image[placed]
-        n_img = np.bincount(key, minlength=n_loc * self.n_images)[key].astype(np.float64)
-        sigma = self.sharing[h_of] * (n_img - 1.0) / n_img
-        self.share[placed] = sigma
+        sigma: F64 | float = 0.0
+        if self.any_sharing:
+            key = local * self.n_images + self.image[placed]
+            n_img = np.bincount(key, minlength=n_loc * self.n_images)[key].astype(np.float64)
+            sigma = self.sharing[h_of] * (n_img - 1.0) / n_img
+            self.share[placed] = sigma
         t_p = st.gram[placed]
-        # incoming migrations: the pages sent (all, or the resident ones: migrate_touched), no
-        # sharing yet, never ballooned
-        in_loc = (np.searchsorted(hosts, st.mig_dst[incoming]) if not all_hosts
-                  else st.mig_dst[incoming])
-        src_in = st.host_of[incoming]
-        t_in = np.where(self.touched_only[src_in], st.gram[incoming] - self.beta[incoming],
-                        st.gram[incoming])
         ram = st.ram[hosts]
         footprint = st.reserved_mem[hosts] + st.mem_overhead[hosts] * st.n_guests[hosts]
-        need = (footprint + np.bincount(local, weights=(1.0 - sigma) * t_p, minlength=n_loc)
-                + np.bincount(in_loc, weights=t_in, minlength=n_loc))
-        # ballooning: idle memory as measured one update earlier, only on hosts short of RAM
+        kept = (1.0 - sigma) * t_p
+        need = footprint + _sum(local, kept, n_loc)
+        # incoming migrations: the pages sent (all, or the resident ones: migrate_touched), no
+        # sharing yet, never ballooned
+        in_held: F64 | float = 0.0
+        if incoming.shape[0]:
+            in_loc = (np.searchsorted(hosts, st.mig_dst[incoming]) if not all_hosts
+                      else st.mig_dst[incoming])
+            t_in = np.where(self.touched_only[st.host_of[incoming]],
+                            st.gram[incoming] - self.beta[incoming], st.gram[incoming])
+            in_held = _sum(in_loc, t_in, n_loc)
+            need = need + in_held
         short = need - ram
-        beta = np.zeros(placed.shape[0])
-        if (short > 0).any():
-            idle = np.where(self.ballooning[h_of],
-                            np.maximum(0.0, t_p - self.a_prev[placed]), 0.0)
-            cap = np.bincount(local, weights=(1.0 - sigma) * idle, minlength=n_loc)
-            theta = np.where((short > 0) & (cap > 0), np.minimum(1.0, short / np.where(
-                cap > 0, cap, 1.0)), 0.0)
-            beta = theta[local] * idle
-            need = need - np.bincount(local, weights=(1.0 - sigma) * beta, minlength=n_loc)
-        self.beta[placed] = beta
-        # host swapping: what still exceeds RAM, a share phi of every guest's physical pages
-        p_g = (1.0 - sigma) * (t_p - beta)
-        pool = (np.bincount(local, weights=p_g, minlength=n_loc)
-                + np.bincount(in_loc, weights=t_in, minlength=n_loc))
-        swapped = np.maximum(0.0, need - ram)
-        phi = np.where(pool > 0, np.minimum(1.0, swapped / np.where(pool > 0, pool, 1.0)), 0.0)
+        pressed = short > 0
         a_p = self.a[placed]
-        outside = np.maximum(0.0, a_p - (t_p - beta))
-        miss = outside + phi[local] * (a_p - outside)
-        f = np.where(a_p > 0, miss / np.where(a_p > 0, a_p, 1.0), 0.0)
-        self.f[placed] = f
-        speed = (1.0 - self.balloon_cost[h_of] * (beta > 0)) / (1.0 + self.kappa[h_of] * f)
-        self.mem_speed[placed] = speed
-        sim.speed[placed] = self.mig_speed[placed] * speed
+        swapped: F64 = np.zeros(n_loc)
+        ballooned: F64 = swapped
+        res = t_p  # resident pages per placed guest (not ballooned)
+        if pressed.any() or self.pressed[hosts].any():
+            # ballooning: idle memory as measured one update earlier, only on hosts short
+            beta = np.zeros(placed.shape[0])
+            if pressed.any():
+                idle = np.where(self.ballooning[h_of],
+                                np.maximum(0.0, t_p - self.a_prev[placed]), 0.0)
+                cap = _sum(local, (1.0 - sigma) * idle, n_loc)
+                theta = np.where(pressed & (cap > 0), np.minimum(1.0, short / np.where(
+                    cap > 0, cap, 1.0)), 0.0)
+                beta = theta[local] * idle
+                need = need - _sum(local, (1.0 - sigma) * beta, n_loc)
+            self.beta[placed] = beta
+            ballooned = _sum(local, beta, n_loc)
+            # host swapping: what still exceeds RAM, a share phi of every guest's pages
+            res = t_p - beta
+            kept = (1.0 - sigma) * res
+            pool = _sum(local, kept, n_loc) + in_held
+            swapped = np.maximum(0.0, need - ram)
+            phi = np.where(pool > 0, np.minimum(1.0, swapped / np.where(pool > 0, pool, 1.0)),
+                           0.0)
+            outside = np.maximum(0.0, a_p - res)
+            miss = outside + phi[local] * (a_p - outside)
+            f = np.where(a_p > 0, miss / np.where(a_p > 0, a_p, 1.0), 0.0)
+            self.f[placed] = f
+            speed = ((1.0 - self.balloon_cost[h_of] * (beta > 0))
+                     / (1.0 + self.kappa[h_of] * f))
+            self.mem_speed[placed] = speed
+            sim.speed[placed] = self.mig_speed[placed] * speed
+            self.pressed[hosts] = pressed
         physical = need - swapped
         if sim.check_invariants:
             tol = 1 + 1e-9
             if (physical > ram * tol).any() or (footprint > ram * tol).any():
                 bad = hosts[(physical > ram * tol) | (footprint > ram * tol)]
                 raise InvariantViolation(f"physical memory above RAM on hosts {bad[:5]}")
-        alloc = (np.bincount(local, weights=st.gram[placed], minlength=n_loc)
-                 + np.bincount(in_loc, weights=st.gram[incoming], minlength=n_loc))
+        # allocated: Σ ram of the guests holding room (placed or arriving), from the charges
+        alloc = (st.used_ram[hosts] - st.reserved_charge[hosts]
+                 - st.mem_charge[hosts] * st.n_guests[hosts])
         self.levels[:, hosts] = np.stack([
-            alloc, np.bincount(local, weights=a_p, minlength=n_loc), physical,
-            np.bincount(local, weights=sigma * (t_p - beta), minlength=n_loc),
-            np.bincount(local, weights=beta, minlength=n_loc), swapped])
+            alloc, _sum(local, a_p, n_loc), physical,
+            _sum(local, sigma * res, n_loc) if self.any_sharing
+            else np.zeros(n_loc),
+            ballooned, swapped])
         if n_loc:
             self.peak_fraction = max(self.peak_fraction, float(np.max(physical / ram)))
 
@@ -311,6 +338,12 @@ class Memory:
         result.tables["memory"] = pd.DataFrame(self.rows, columns=[
             "time_s", "allocated_bytes", "active_bytes", "physical_bytes", "shared_bytes",
             "ballooned_bytes", "swapped_bytes", "hosts_swapping"])
+
+
+def _sum(idx: I64, weights: F64, n: int) -> F64:
+    """(n,) Σ of ``weights`` per index (``np.bincount``, as float64)."""
+    out: F64 = np.bincount(idx, weights=weights, minlength=n)  # type: ignore[assignment]
+    return out
 
 
 def split_loss(sim: Simulation, dg: I64, paused: NDArray[np.bool_], d: F64, lost: F64,

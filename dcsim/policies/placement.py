@@ -343,7 +343,8 @@ class MemoryAwareBFD(PowerAwareBFD):
     its idle power (``memory_weight`` 1): the room freed is what lets another guest in instead
     of waking a host. With ``k`` twins holding ``S`` bytes, placing a guest of ``R`` bytes saves
     σ (k (S + R) / (k + 1) − (k − 1) S / k) (``dcsim.engine.memory``'s sharing model). Ties go
-    to the lowest host id. Plain path only (O(guests) per placement for the twins)."""
+    to the lowest host id. Plain path only (O(guests) per placement for the twins).
+    Consolidation's target choice uses the same score when this is the run's placement."""
 
     Params = MemoryAwareParams
 
@@ -352,20 +353,31 @@ class MemoryAwareBFD(PowerAwareBFD):
 
     def choose_among(self, view: Any, g: int, idx: I64) -> int:
         delta = self.power_increase(view, g, idx)
-        weight = float(self.params.memory_weight)  # type: ignore[attr-defined]
-        if weight > 0 and bool((view.sharing[idx] > 0).any()):
-            twins = np.flatnonzero(view.image == view.image[g])
-            where = np.asarray(view.host_of[twins], dtype=np.intp)
-            on = where >= 0
-            n_h = int(view.cap_mips.shape[0])
-            k = np.bincount(where[on], minlength=n_h)[idx].astype(np.float64)
-            held = np.bincount(where[on], weights=view.gram[twins[on]], minlength=n_h)[idx]
-            r = float(view.gram[g])
-            kk = np.where(k > 0, k, 1.0)
-            saved = np.where(k > 0, view.sharing[idx] * (k * (held + r) / (k + 1.0)
-                                                         - (k - 1.0) * held / kk), 0.0)
-            delta = delta - weight * saved / view.ram[idx] * view.power_table[idx, 0]
+        weight = float(getattr(self.params, "memory_weight", 1.0))
+        if weight > 0:
+            delta = delta - weight * sharing_worth(view, g, idx)
         return int(idx[int(np.argmin(delta))])
+
+
+def sharing_worth(view: Any, g: int, idx: I64) -> F64:
+    """(len(idx),) W: what placing guest ``g`` on each host of ``idx`` saves by page sharing
+    (bytes, beside twins of its image already placed there), as a share of the host's RAM
+    times its idle power. Zero on hosts whose layer shares no pages."""
+    if not bool((view.sharing[idx] > 0).any()):
+        return np.zeros(idx.shape[0])
+    twins = np.flatnonzero(view.image == view.image[g])
+    twins = twins[twins != g]
+    where = np.asarray(view.host_of[twins], dtype=np.intp)
+    on = where >= 0
+    n_h = int(view.cap_mips.shape[0])
+    k = np.bincount(where[on], minlength=n_h)[idx].astype(np.float64)
+    held = np.bincount(where[on], weights=view.gram[twins[on]], minlength=n_h)[idx]
+    r = float(view.gram[g])
+    kk = np.where(k > 0, k, 1.0)
+    saved = np.where(k > 0, view.sharing[idx] * (k * (held + r) / (k + 1.0)
+                                                 - (k - 1.0) * held / kk), 0.0)
+    out: F64 = saved / view.ram[idx] * view.power_table[idx, 0]
+    return out
 
 
 # carbon-aware placement lives in its own module and registers itself here

@@ -140,3 +140,34 @@ def test_a_migration_loses_sharing_until_it_lands_beside_a_twin() -> None:
     # twins 0 and 1 on host 1: each keeps 1 - 0.4 / 2 = 0.8: 0.4 GiB saved
     assert mem.levels[3, 1] == pytest.approx(0.4 * GIB, rel=1e-12)
     assert mem.levels[2].tolist() == pytest.approx([0.0, 2.6 * GIB], rel=1e-12)
+
+
+def test_per_guest_and_per_host_memory_columns() -> None:
+    # the swapping case: each guest's mean working set 0.5 GiB, each lost 250 x 3600 MI; the
+    # host holds 3 GiB physical and 1 GiB swapped in every interval
+    cfg = _cfg(ram=3 * GIB, ratio=2.0, kappa=4.0,
+               guests=[{"count": 2, "ram": f"{2 * GIB}B",
+                        "memory": {"kind": "constant", "utilization": 0.25}}])
+    cfg["output"] = {"host_timeseries": True}
+    res = dcsim.run(cfg)
+    g = res.guests
+    assert g["mean_active_mem_bytes"].tolist() == pytest.approx([0.5 * GIB] * 2, rel=1e-12)
+    assert g["memory_lost_mi"].tolist() == pytest.approx([0.9e6] * 2, rel=1e-12)
+    h = res.hosts
+    assert len(h) == 12  # 12 intervals of one host
+    assert h["mem_physical_bytes"].tolist() == pytest.approx([3 * GIB] * 12, rel=1e-12)
+    assert h["mem_swapped_bytes"].tolist() == pytest.approx([GIB] * 12, rel=1e-12)
+
+
+@pytest.mark.parametrize(("touched", "want"), [(True, 1.5 * GIB), (False, 2.0 * GIB)])
+def test_migration_sends_the_resident_pages_where_the_layer_skips_the_rest(
+        touched: bool, want: float) -> None:
+    # a 2 GiB guest with 0.5 GiB ballooned: migrate_touched sends 1.5 GiB, else all 2 GiB
+    cfg = _cfg(ram=3 * GIB, ratio=2.0, ballooning=True,
+               guests=[{"count": 1, "ram": f"{2 * GIB}B"}])
+    cfg["virtualization_profiles"]["probe"]["migrate_touched"] = touched
+    sim = Simulation(scenario_of(cfg, []))
+    sim.state.place(0, 0)
+    sim.memory.refresh(np.asarray([0], dtype=np.intp))
+    sim.memory.beta[0] = 0.5 * GIB
+    assert sim.memory.to_send(0, 0) == want

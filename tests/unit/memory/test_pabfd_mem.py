@@ -63,3 +63,30 @@ def test_power_still_wins_over_a_small_saving() -> None:
     # ... unless memory is worth more: 4 x 5 W = 20 W still short of 25 W; 6 x 5 W = 30 W wins
     assert _choice("pabfd_mem", st, memory_weight=4.0) == 0
     assert _choice("pabfd_mem", st, memory_weight=6.0) == 1
+
+
+@pytest.mark.parametrize(("policy", "want"), [("pabfd", 0), ("pabfd_mem", 1)])
+def test_consolidation_targets_use_the_same_affinity(policy: str, want: int) -> None:
+    # guest 2 (image a) leaves host 2: hosts 0 (image b) and 1 (its twin) rise alike in power;
+    # with pabfd_mem as the run's placement the consolidation's target is the twin's host
+    from dcsim.engine.simulation import Simulation
+
+    cfg: dict[str, Any] = {
+        "seed": 1, "duration": "1h", "interval": "5min",
+        "datacenters": [{"hosts": [{
+            "count": 3, "cores": 4, "mips_per_core": 1000, "ram": "8GiB", "storage": "1TB",
+            "power": {"kind": "linear", "idle": 100, "max": 200}, "virtualization": "kvm",
+            "mem_overcommit": 1.5}]}],
+        "guests": [{"count": 1, "mips": 1000, "ram": "1GiB", "os_image": "b"},
+                   {"count": 2, "mips": 1000, "ram": "1GiB", "os_image": "a"}],
+        "placement": {"name": policy},
+        "consolidation": {"policy": "thr-mmt-0.8", "underload": False},
+    }
+    sim = Simulation(dcsim.api._scenario(cfg, None))
+    st = sim.state
+    for g, h in ((0, 0), (1, 1), (2, 2)):
+        st.place(g, h)
+    cons = next(e for e in sim.extensions if type(e).__name__ == "Consolidation")
+    sb = st.sandbox()
+    work = np.zeros(st.n_hosts)
+    assert cons._pabfd(sb, 2, np.ones(st.n_hosts, dtype=bool), work) == want
