@@ -291,6 +291,12 @@ def _workload_issues(sc: Scenario) -> list[Issue]:
         out += check_workload_spec(g.workload, f"guests[{k}].workload", count=g.count,
                                    base_dir=base_dir)
         out += check_arrival_spec(g.arrival, f"guests[{k}].arrival", base_dir=base_dir)
+        if g.memory is not None:  # a working-set model: the same checks as a workload's
+            spec = (g.workload.model_copy(update={"column": "memory"}) if g.memory == "trace"
+                    and g.workload.kind == "trace" else g.memory)
+            if spec != "trace":
+                out += check_workload_spec(spec, f"guests[{k}].memory", count=g.count,
+                                           base_dir=base_dir)
     if cfg.faults is not None:
         from dcsim.engine.faults import check_faults
 

@@ -185,6 +185,24 @@ class VirtualizationProfile(Frozen):
     )
     interference_max: Fraction = Field(0.0, ge=0, lt=1)
     max_guests: int | None = Field(None, gt=0, description="bare metal: 1")
+    page_sharing: bool = Field(
+        False, description="content-based page sharing (ESX TPS, Linux KSM): identical pages of "
+        "co-located guests of one os_image are kept once (dcsim.engine.memory)")
+    sharing_fraction: float = Field(
+        0.0, ge=0, lt=1, description="σ: share of a guest's resident pages identical to those "
+        "of its image's other guests; n co-located guests of one image save (n − 1) / n × σ "
+        "of their resident memory")
+    ballooning: bool = Field(
+        False, description="a balloon driver gives idle guest memory (allocation − working "
+        "set, as measured one memory update earlier) back to a host short of RAM")
+    balloon_cost: Fraction = Field(
+        0.0, ge=0, lt=1, description="throughput a guest loses while its balloon holds pages")
+    swap_penalty: float = Field(
+        0.0, ge=0, description="κ: a guest with fraction f of its working set swapped out runs "
+        "at 1 / (1 + κ f) of its speed")
+    migrate_touched: bool = Field(
+        False, description="pre-copy's first round sends only the pages the guest has touched "
+        "(its working set) instead of its whole allocation")
     live_migration: bool = False
     post_copy: bool = False
     cold_migration: bool = True

@@ -53,6 +53,7 @@ class HostGroupR:
     cpu_overcommit: float
     datacenter: int
     cpu_scheduler: str = "time_shared"
+    mem_overcommit: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ class Scenario:
             models.setdefault(key, dump)
             groups.append({"name": g.name, "count": g.count, "datacenter": g.datacenter,
                            "virtualization": g.profile_name, "cpu_overcommit": g.cpu_overcommit,
+                           "mem_overcommit": g.mem_overcommit,
                            "model": key})
         return {
             "host_models": models,
@@ -296,7 +298,13 @@ def resolve_parts(cfg: Config, source: str | None = None) -> tuple[Scenario, lis
                                     "must be 1"))
             name = grp.name or grp.model or f"hosts{j}"
             hgroups.append(HostGroupR(name, model, grp.virtualization, prof, grp.count,
-                                      grp.cpu_overcommit, d, grp.cpu_scheduler))
+                                      grp.cpu_overcommit, d, grp.cpu_scheduler,
+                                      grp.mem_overcommit))
+            if grp.mem_overcommit > 1 and not cfg.assumptions.is_default:
+                issues.append(Issue(f"{path}.mem_overcommit", "memory overcommit runs with "
+                                    "dcsim's own semantics only (CloudSim's switches hold no "
+                                    "RAM after creation): keep mem_overcommit at 1 or the "
+                                    "assumptions at their defaults"))
 
     ggroups: list[GuestGroupR] = []
     for k, ggrp in enumerate(cfg.guests):
@@ -308,6 +316,7 @@ def resolve_parts(cfg: Config, source: str | None = None) -> tuple[Scenario, lis
         if ggrp.size_from_trace and ggrp.workload.kind != "trace":
             issues.append(Issue(f"{path}.size_from_trace", "needs a trace workload (kind: trace) "
                                 "whose series carry guest sizes"))
+        issues += _memory_issues(cfg, ggrp, path)
         if gtype is None:
             continue
         kind_hosts = hgroups
@@ -345,6 +354,25 @@ def resolve_parts(cfg: Config, source: str | None = None) -> tuple[Scenario, lis
     sc = Scenario(cfg, tuple(hgroups), tuple(ggroups), used, UncheckedParams(), source,
                   config_hash(cfg_json))
     return sc, issues
+
+
+def _memory_issues(cfg: Config, g: GuestGroup, path: str) -> list[Issue]:
+    """Problems of a guest group's active-memory model (``memory:``)."""
+    if g.memory is None:
+        return []
+    if not cfg.assumptions.is_default:
+        return [Issue(f"{path}.memory", "memory accounting runs with dcsim's own semantics "
+                      "only (CloudSim's switches hold no RAM after creation): drop memory: or "
+                      "keep the assumptions at their defaults")]
+    if g.memory == "trace":
+        if g.workload.kind != "trace":
+            return [Issue(f"{path}.memory", "'trace' takes the memory series of the group's "
+                          "trace workload: give the workload kind: trace, or a memory model")]
+        return []
+    if g.memory.kind == "jobs":
+        return [Issue(f"{path}.memory.kind", "jobs is finite work, not a memory model: use "
+                      "constant, uniform, diurnal, trace … (values: fraction of ram)")]
+    return []
 
 
 def base_dir_of(source: str | None) -> Path | None:

@@ -55,6 +55,12 @@ class HostGroup(Frozen):
     sleep_power: Power | None = Field(None, ge=0)
     virtualization: str = Field("kvm", description="virtualization profile name")
     cpu_overcommit: float = Field(1.0, ge=1.0, description="allowed ratio of reserved to real MIPS")
+    mem_overcommit: float = Field(
+        1.0, ge=1.0, le=100.0,
+        description="allowed ratio of allocated to physical RAM: guests' RAM may add up to "
+        "ratio × (RAM − the layer's footprints); the layer's page sharing, ballooning and host "
+        "swapping (its profile) decide what each guest then gets (dcsim.engine.memory). 1: "
+        "allocation never exceeds RAM")
     cpu_scheduler: Literal["time_shared", "space_shared"] = Field(
         "time_shared",
         description="time_shared: vCPUs share cores by weight (Xen credit style); space_shared: "
@@ -104,6 +110,16 @@ class GuestGroup(Frozen):
     disk: Size | None = Field(None, ge=0)
     image: Size | None = Field(None, ge=0)
     workload: WorkloadSpec = UniformWorkload()
+    memory: WorkloadSpec | Literal["trace"] | None = Field(
+        None,
+        description="active memory (working set) over time as a fraction of the guest's ram: "
+        "a workload spec of any kind but jobs (its values in [0, 1]), 'trace' for the memory "
+        "series of this group's own trace workload (Bitbrains, Google, a generic file with a "
+        "memory column), or none: every allocated page is active (dcsim.engine.memory)")
+    os_image: str | None = Field(
+        None, min_length=1,
+        description="identity of the guests' OS image (OS and version) for page sharing: only "
+        "co-located guests of one image share pages; default: the group's name")
     kind: Literal["vm", "container"] | None = Field(
         None,
         description="what the guests are: a 'vm' runs only on hypervisor hosts (type1/type2), a "

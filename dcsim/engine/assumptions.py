@@ -57,7 +57,8 @@ def apply_static(sim: Simulation) -> None:
     """Switches that change the cluster's arrays once, before anything is placed."""
     st = sim.state
     if sim.assume.footprint == "none":
-        for name in ("reserved_mem", "mem_overhead", "disk_overhead", "cpu_overhead",
+        for name in ("reserved_mem", "mem_overhead", "mem_charge", "reserved_charge",
+                     "disk_overhead", "cpu_overhead",
                      "sched_slope", "sched_max", "syscall_overhead", "interference",
                      "interference_max"):
             getattr(st, name)[:] = 0.0
@@ -409,7 +410,7 @@ def initial_hosts(sim: Simulation, batch: I64) -> I64:
     gbw = np.asarray([g.type.bandwidth for g in sim.sc.guest_groups], dtype=np.float64)[
         st.guest_group[batch]]
     hosts = InitialHosts(
-        total_mips=st.cap_mips, pe_mips=st.mips_per_core, ram_mb=st.ram - st.used_ram,
+        total_mips=st.cap_mips, pe_mips=st.mips_per_core, ram_mb=st.ram_limit - st.used_ram,
         bw=st.bandwidth.astype(np.float64), storage_mb=st.storage - st.used_storage,
         power_table=st.power_table, pes=st.cores.astype(np.int64))
     out = initial_placement(method, hosts, st.mips[batch] * st.vcpus[batch],

@@ -47,6 +47,7 @@ from dcsim.policies.consolidation import (
     plan_migrations,
 )
 from dcsim.policies.overload import HostLoad, StaticThreshold, make_detector
+from dcsim.policies.placement import MemoryAwareBFD, sharing_worth
 from dcsim.policies.selection import GuestView, make_selector
 
 if TYPE_CHECKING:
@@ -71,6 +72,9 @@ class Consolidation:
         self.selector = make_selector(ps.selection)
         self.limit = (float(self.detector.threshold) if isinstance(self.detector, StaticThreshold)
                       else 1.0)
+        # the run's placement is pabfd_mem: targets scored with its page-sharing affinity too
+        self.sharing_weight = (float(getattr(sim.policy.params, "memory_weight", 0.0))
+                               if isinstance(sim.policy, MemoryAwareBFD) else 0.0)
         # CloudSim's planner draws from its own named stream (the one the CloudSim engine
         # retired at e20ea4d used), so its random selections are the recorded ones
         self.rng = sim.streams["cloudsim.selection" if sim.assume.planner == "cloudsim"
@@ -298,7 +302,7 @@ class Consolidation:
             # room during the step, so a guest above them cannot move and its host is skipped
             # without a search (most underload trials fail on memory).
             receivers = st.awake & (sb.n_guests > 0) & ~over
-            ram_room = float(np.max(np.where(receivers, sb.ram - sb.used_ram - sb.mem_overhead,
+            ram_room = float(np.max(np.where(receivers, sb.ram_limit - sb.used_ram - sb.mem_charge,
                                              -np.inf), initial=-np.inf))
             cpu_room = float(np.max(np.where(receivers, self.limit * st.cap_mips - work, -np.inf),
                                     initial=-np.inf))
@@ -405,6 +409,8 @@ class Consolidation:
         tables = sb.power_table[idx]
         before = np.where(sb.awake[idx], power_w(tables, work[idx] / cap), sb.sleep_power[idx])
         delta = power_w(tables, np.minimum(after, 1.0)) - before
+        if self.sharing_weight > 0:
+            delta = delta - self.sharing_weight * sharing_worth(sb, g, idx)
         order = np.argsort(delta, kind="stable")  # least power increase first, ties: lowest id
         dst = -1
         for lo in range(0, order.shape[0], _CHUNK):
@@ -457,7 +463,8 @@ class _RamBound:
         hit = self.slots.get(m)
         if hit is None:
             take = receivers() & (sb.n_guests > 0)
-            k = np.where(take, ram_slots(sb.ram - sb.used_ram, sb.ram, m + sb.mem_overhead),
+            k = np.where(take, ram_slots(sb.ram_limit - sb.used_ram, sb.ram_limit,
+                                         m + sb.mem_charge),
                          0.0)
             hit = self.slots[m] = (k, float(k.sum()))
         k, total = hit

@@ -42,6 +42,7 @@ BUILTIN = (
     "dcsim.engine.faults",
     "dcsim.engine.follow",
     "dcsim.engine.link_faults",
+    "dcsim.engine.memory",
     "dcsim.engine.traffic",
 )
 

@@ -46,6 +46,7 @@ except ImportError:  # pragma: no cover - another numpy layout
     _nnz = np.count_nonzero
 
 from dcsim.engine import assumptions, jobs, offered
+from dcsim.engine.memory import split_loss
 from dcsim.kernels.share import maxmin_share, maxmin_share_one
 from dcsim.model.cluster import GuestStatus
 from dcsim.model.power import N_POINTS, power_w
@@ -89,6 +90,8 @@ def settle(sim: Simulation, hosts: I64, guests: I64) -> None:
             dg = guests[degraded]
             lost = np.where(sim.paused[dg], sim.demand[dg],
                             sim.demand[dg] * (1.0 - sim.speed[dg]))
+            if sim.memory is not None:
+                lost = split_loss(sim, dg, sim.paused[dg], sim.demand[dg], lost, gdt[degraded])
             sim.mig_loss_mi[dg] += lost * gdt[degraded]
         jm = sim.has_jobs[guests]
         if jm.any():
@@ -324,6 +327,8 @@ def _settle_one(sim: Simulation, h: int, idx: I64) -> None:
         degraded = (paused | (sp < 1.0)) if any_paused else sp < 1.0
         if _nnz(degraded):
             lost = np.where(paused[degraded], d[degraded], d[degraded] * (1.0 - sp[degraded]))
+            if sim.memory is not None:
+                lost = split_loss(sim, idx[degraded], paused[degraded], d[degraded], lost, dt)
             sim.mig_loss_mi[idx[degraded]] += lost * dt
         if _one(sim).jobs:
             jm = sim.has_jobs[idx]

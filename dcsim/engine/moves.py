@@ -247,10 +247,12 @@ def _run(
         disk_s = sim.env.now - t0
         disk = 0.0
     dirty = dirty_rate_function(spec, lambda t: float(sim.u_last[g]))
+    # memory to copy: the allocation, or the touched pages (dcsim.engine.memory)
+    ram_bytes = float(st.gram[g]) if sim.memory is None else sim.memory.to_send(g, src)
     record = yield from migration_process(
         sim.env,
         net,
-        float(st.gram[g]),
+        ram_bytes,
         dirty,
         src,
         dst,

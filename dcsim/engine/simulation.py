@@ -222,6 +222,15 @@ class Simulation:
         self._t0 = 0.0
         # an outside agent taking placement/consolidation decisions (dcsim.engine.decisions)
         self.external: External | None = None
+        # memory accounting (dcsim.engine.memory; None unless configured): the guests' memory
+        # speed, their migration speed (speed = mig_speed × mem_speed), the work lost to
+        # swapping and balloons; hooks called as hook(now) at each scheduling instant after
+        # the workloads are sampled, before the hosts are re-shared
+        self.memory: Any = None
+        self.mem_speed: F64 | None = None
+        self.mig_speed: F64 | None = None
+        self.mem_loss_mi: F64 | None = None
+        self.sample_hooks: list[Callable[[float], None]] = []
         load_builtin()
         self.extensions: list[Any] = []
         for name in EXTENSIONS.names():
@@ -254,6 +263,8 @@ class Simulation:
 
     def update_host(self, h: int, change: Callable[[], None] | None = None) -> None:
         """Settle host ``h`` up to now, apply ``change()`` (if any), then re-share its CPU."""
+        if self.memory is not None:  # the host's memory follows every change of its guests
+            change = self.memory.wrapped(h, change)
         if self._one_host:
             hostrates.update_one(self, h, change)
             return
@@ -288,6 +299,15 @@ class Simulation:
 
     def set_speed(self, g: int, factor: float) -> None:
         """Deliver only ``factor`` of guest ``g``'s work from now on (1 = normal)."""
+        if self.mig_speed is not None:  # memory accounting: times the guest's memory speed
+            mig, mem = self.mig_speed, self.mem_speed
+
+            def change() -> None:
+                mig[g] = factor
+                self.speed[g] = factor * mem[g]  # type: ignore[index]
+
+            self._change_guest(g, change)
+            return
         self._change_guest(g, functools.partial(self.speed.__setitem__, g, factor))
 
     def set_paused(self, g: int, paused: bool) -> None:
@@ -406,6 +426,8 @@ class Simulation:
                 self._settle(all_hosts, guests)
                 offered.settle(self)  # every guest, before its demand is sampled again
                 self._sample(now)
+                for sample_hook in self.sample_hooks:
+                    sample_hook(now)
                 self._share(all_hosts, guests)
             for hook in self.tick_hooks:
                 more = hook(now)

@@ -203,6 +203,22 @@ SUMMARY: dict[str, Column] = {
                             "data center)"),
     "carbon_intensity_mean_g_per_kwh": _f("g CO2-eq/kWh", "1000 × emissions_operational_kg / "
                                           "energy_facility_kwh"),
+    # memory (dcsim.engine.memory): null without mem_overcommit > 1 or a memory: model
+    "mem_allocated_gb_mean": _f("GB", "∫ Σ_hosts allocated RAM of the guests holding room dt / "
+                                "duration (10^9 B)"),
+    "mem_active_gb_mean": _f("GB", "∫ Σ working sets of placed guests dt / duration"),
+    "mem_physical_gb_mean": _f("GB", "∫ Σ_hosts physical memory in use dt / duration: "
+                               "footprints + Σ (1 − σ_g)(touched_g − ballooned_g) − swapped"),
+    "mem_shared_gb_mean": _f("GB", "∫ Σ memory saved by page sharing dt / duration"),
+    "mem_ballooned_gb_mean": _f("GB", "∫ Σ memory held by balloons dt / duration"),
+    "mem_swapped_gb_mean": _f("GB", "∫ Σ_hosts memory swapped out by the host dt / duration"),
+    "mem_physical_peak_fraction": _f("1", "largest physical memory in use / RAM over hosts and "
+                                     "instants (never above 1)"),
+    "unmet_memory_mi": _f("MI", "of unmet_mi, the work lost to memory: ∫ demand × "
+                          "migration speed × (1 − memory speed) dt, memory speed = (1 − "
+                          "balloon_cost while ballooned) / (1 + swap_penalty × swapped share "
+                          "of the working set)"),
+    "unmet_memory_fraction": _f("1", "unmet_memory_mi / demand_mi"),
 }
 
 # ----------------------------------------------------------------------------------- tables
@@ -241,6 +257,10 @@ TABLES: dict[str, dict[str, Column]] = {
         "host": _i("", "final host (-1: none)"),
         "demand_mi": _f("MI", "work demanded"),
         "delivered_mi": _f("MI", "useful work delivered"),
+        "mean_active_mem_bytes": _f("B", "time average of the working set while placed (null "
+                                    "without memory accounting or never placed)"),
+        "memory_lost_mi": _f("MI", "work lost to swapping and balloons (null without memory "
+                             "accounting)"),
     },
     "migrations": {
         "guest": _i("", "guest index"),
@@ -261,6 +281,9 @@ TABLES: dict[str, dict[str, Column]] = {
         "cpu_utilization": _f("1", "CPU used / capacity, interval average"),
         "power_w": _f("W", "host power, interval average"),
         "guests": _i(_COUNT, "guests on the host at the interval's start"),
+        "mem_physical_bytes": _f("B", "physical memory in use, interval average (null without "
+                                 "memory accounting)"),
+        "mem_swapped_bytes": _f("B", "memory swapped out by the host, interval average"),
     },
     "jobs": {
         "guest": _i("", "guest index (empty: no guest runs jobs)"),
@@ -331,6 +354,16 @@ TABLES: dict[str, dict[str, Column]] = {
         "time_s": _f("s", "instant (empty without a faults section)"),
         "hosts_down": _i(_COUNT, "hosts down"),
         "guests_down": _i(_COUNT, "guests down"),
+    },
+    "memory": {
+        "time_s": _f("s", "scheduling instant (empty without memory accounting)"),
+        "allocated_bytes": _f("B", "Σ_hosts allocated RAM of the guests holding room"),
+        "active_bytes": _f("B", "Σ working sets of placed guests"),
+        "physical_bytes": _f("B", "Σ_hosts physical memory in use"),
+        "shared_bytes": _f("B", "Σ memory saved by page sharing"),
+        "ballooned_bytes": _f("B", "Σ memory held by balloons"),
+        "swapped_bytes": _f("B", "Σ_hosts memory swapped out by the host"),
+        "hosts_swapping": _i(_COUNT, "hosts with memory swapped out"),
     },
     "carbon": {
         "start_s": _f("s", "start of the piece (empty without carbon:)"),

@@ -153,6 +153,15 @@ class ClusterState:
     profile: I64  # index into profile_names
     reserved_mem: F64
     mem_overhead: F64  # per guest
+    # memory overcommit ρ (``mem_overcommit``): allocations are charged against
+    # ``ram_limit = ρ × ram`` and the layer's footprints at ρ × their size (``reserved_charge``,
+    # ``mem_charge``), so that Σ allocations / ρ + footprints <= ram: the footprints are never
+    # overcommitted. With ρ = 1 every charge is the plain size (x * 1.0 == x).
+    mem_ratio: F64
+    ram_limit: F64
+    mem_charge: F64  # per guest: mem_overhead × ρ
+    reserved_charge: F64  # reserved_mem × ρ
+    sharing: F64  # σ: the layer's page-sharing fraction (0: no page sharing)
     disk_overhead: F64  # per guest
     cpu_overhead: F64
     sched_slope: F64
@@ -195,6 +204,7 @@ class ClusterState:
     mem_frac: F64  # share of the work that is memory-bandwidth-bound
     antisocial: NDArray[np.bool_]  # noisy neighbour (interference source)
     guest_group: I64
+    image: I64  # per guest: its os_image (default: its group's name), as an id
     host_of: I64
     status: NDArray[np.int8]
     # footprint actually charged for each placed guest (depends on the host's layer)
@@ -241,12 +251,17 @@ class ClusterState:
             return np.repeat(np.asarray(values, dtype=np.float64), counts)
 
         n_g = sum(counts)
+        images = [g.spec.os_image or g.name for g in gg]
+        image_id = {n: i for i, n in enumerate(dict.fromkeys(images))}
         reserved = hrep([p.host_reserved_mem for p in prof])
+        ram = hrep([g.model.ram for g in hg])
+        ratio = hrep([g.mem_overcommit for g in hg])
+        overhead = hrep([p.mem_overhead_per_guest for p in prof])
         return cls(
             cores=cores,
             mips_per_core=mpc,
             cap_mips=cores * mpc,
-            ram=hrep([g.model.ram for g in hg]),
+            ram=ram,
             storage=hrep([g.model.storage for g in hg]),
             bandwidth=hrep([g.model.bandwidth for g in hg]),
             power_table=tables,
@@ -257,7 +272,12 @@ class ClusterState:
             profile=np.repeat(np.asarray([idx[g.profile_name] for g in hg], dtype=np.intp),
                               [g.count for g in hg]),
             reserved_mem=reserved,
-            mem_overhead=hrep([p.mem_overhead_per_guest for p in prof]),
+            mem_overhead=overhead,
+            mem_ratio=ratio,
+            ram_limit=ram * ratio,
+            mem_charge=overhead * ratio,
+            reserved_charge=reserved * ratio,
+            sharing=hrep([p.sharing_fraction if p.page_sharing else 0.0 for p in prof]),
             disk_overhead=hrep([p.disk_overhead_per_guest for p in prof]),
             cpu_overhead=hrep([p.cpu_overhead for p in prof]),
             sched_slope=hrep([p.sched_overhead.slope for p in prof]),
@@ -275,7 +295,7 @@ class ClusterState:
             mem_bw_overhead=hrep([p.mem_bw_overhead for p in prof]),
             io_latency_mult=hrep([p.io_latency_mult for p in prof]),
             net_latency_add=hrep([p.net_latency_add for p in prof]),
-            used_ram=reserved.copy(),
+            used_ram=reserved * ratio,
             used_storage=np.zeros(n_h),
             reserved_mips=np.zeros(n_h),
             n_guests=np.zeros(n_h),
@@ -303,6 +323,7 @@ class ClusterState:
             antisocial=np.repeat(np.asarray([g.spec.antisocial for g in gg], dtype=bool),
                                  counts),
             guest_group=np.repeat(np.arange(len(gg), dtype=np.intp), counts),
+            image=np.repeat(np.asarray([image_id[n] for n in images], dtype=np.intp), counts),
             host_of=np.full(n_g, -1, dtype=np.intp),
             status=np.zeros(n_g, dtype=np.int8),
             charged_ram=np.zeros(n_g),
@@ -328,7 +349,8 @@ class ClusterState:
 
     # --- capacity -------------------------------------------------------------------------
     def free_ram(self) -> F64:
-        return self.ram - self.used_ram
+        """RAM still allocatable per host (at the memory overcommit ratio), bytes."""
+        return self.ram_limit - self.used_ram
 
     def free_storage(self) -> F64:
         return self.storage - self.used_storage
@@ -352,10 +374,10 @@ class ClusterState:
         mpc = self.mips_per_core[s] if self.core_rule else np.full(usable.shape[0], np.inf)
         pinned = self.pinned[s]
         return feasible_hosts(
-            self.ram[s] - self.used_ram[s], self.storage[s] - self.used_storage[s],
+            self.ram_limit[s] - self.used_ram[s], self.storage[s] - self.used_storage[s],
             self.cap_mips[s] * self.overcommit[s] - self.reserved_mips[s],
             self.max_slots[s] - self.n_guests[s], self.cores[s], mpc,
-            usable, self.gram[g] + self.mem_overhead[s],
+            usable, self.gram[g] + self.mem_charge[s],
             self.gdisk[g] + self.disk_overhead[s], float(self.vcpus[g]), float(self.mips[g]),
             # no pinning host: vcpus <= inf everywhere, the test is left out
             np.where(pinned, self.cores[s] - self.vcpus_placed[s], np.inf)
@@ -377,8 +399,8 @@ class ClusterState:
                         and core_mips <= self.mips_per_core.item(h) * tol)
         return bool(
             self.usable[h]
-            and self.gram.item(g) + self.mem_overhead.item(h)
-            <= (self.ram.item(h) - self.used_ram.item(h)) * tol
+            and self.gram.item(g) + self.mem_charge.item(h)
+            <= (self.ram_limit.item(h) - self.used_ram.item(h)) * tol
             and self.gdisk.item(g) + self.disk_overhead.item(h)
             <= (self.storage.item(h) - self.used_storage.item(h)) * tol
             and vcpus * mips
@@ -421,7 +443,7 @@ class ClusterState:
         """Reserve host ``h`` for guest ``g``; refuses (InvariantViolation) if it does not fit."""
         if not self.fits(g, h):
             raise InvariantViolation(f"guest {g} does not fit on host {h}")
-        ram = float(self.gram[g] + self.mem_overhead[h]) * self.hold
+        ram = float(self.gram[g] + self.mem_charge[h]) * self.hold
         disk = float(self.gdisk[g] + self.disk_overhead[h]) * self.hold
         self._charge(g, h, 1.0, ram, disk)
         self.charged_ram[g] = ram
@@ -442,7 +464,7 @@ class ClusterState:
         n = self.n_guests[h] = self.n_guests.item(h) + sign
         self.vcpus_placed[h] = self.vcpus_placed.item(h) + sign * vcpus
         if n == 0:  # remove float drift once a host is empty
-            self.used_ram[h] = self.reserved_mem[h]
+            self.used_ram[h] = self.reserved_charge[h]
             self.used_storage[h] = 0.0
             self.reserved_mips[h] = 0.0
             self.vcpus_placed[h] = 0.0
@@ -469,7 +491,7 @@ class ClusterState:
             raise InvariantViolation(f"guest {g} cannot start a migration to host {dst}")
         if not self.fits(g, dst):
             raise InvariantViolation(f"guest {g} does not fit on host {dst}")
-        ram = float(self.gram[g] + self.mem_overhead[dst]) * self.hold
+        ram = float(self.gram[g] + self.mem_charge[dst]) * self.hold
         disk = float(self.gdisk[g] + self.disk_overhead[dst]) * self.hold
         self._charge(g, dst, 1.0, ram, disk)
         self.mig_dst[g] = dst
@@ -518,9 +540,9 @@ class ClusterState:
     def check(self) -> None:
         """Raise InvariantViolation if any host holds more than it has (test/debug runs)."""
         tol = 1 + EPS
-        if np.any(self.used_ram > self.ram * tol):
+        if np.any(self.used_ram > self.ram_limit * tol):
             raise InvariantViolation("RAM over capacity on hosts "
-                                     f"{np.flatnonzero(self.used_ram > self.ram * tol)[:5]}")
+                                     f"{np.flatnonzero(self.used_ram > self.ram_limit * tol)[:5]}")
         if np.any(self.used_storage > self.storage * tol):
             raise InvariantViolation("storage over capacity")
         if np.any(self.reserved_mips > self.cap_mips * self.overcommit * tol):
@@ -538,7 +560,7 @@ class ClusterState:
         if not np.array_equal(counts, self.n_guests.astype(np.intp)):
             raise InvariantViolation("guest counts disagree with placements")
         ram = (np.bincount(self.host_of[placed], weights=self.charged_ram[placed],
-                           minlength=self.n_hosts) + self.reserved_mem
+                           minlength=self.n_hosts) + self.reserved_charge
                + np.bincount(self.mig_dst[moving], weights=self.dst_ram[moving],
                              minlength=self.n_hosts))
         if not np.allclose(ram, self.used_ram, rtol=1e-9, atol=1.0):

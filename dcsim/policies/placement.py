@@ -20,7 +20,7 @@ from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from dcsim.model.power import power_w
 from dcsim.policies.registry import Registry
@@ -37,6 +37,7 @@ class HostView(Protocol):
     reserved_mips: F64
     used_ram: F64
     ram: F64
+    ram_limit: F64  # allocatable RAM: ram × mem_overcommit
     power_table: F64
     sleep_power: F64
     awake: NDArray[np.bool_]
@@ -78,7 +79,8 @@ def _shapes(view: Any, guests: I64) -> I64:
 #: Host arrays that ``ClusterState.feasible`` and ``PowerAwareBFD.choose`` read: hosts equal in
 #: all of them (bit for bit) answer both identically for every guest.
 _PABFD_HOST_KEYS = ("usable", "layer_class", "max_slots", "n_guests", "cores", "mips_per_core",
-                    "ram", "used_ram", "mem_overhead", "storage", "used_storage", "disk_overhead",
+                    "ram_limit", "used_ram", "mem_charge", "storage", "used_storage",
+                    "disk_overhead",
                     "cap_mips", "overcommit", "reserved_mips", "pinned", "vcpus_placed",
                     "awake", "sleep_power", "power_table")
 
@@ -235,7 +237,7 @@ class FitParams(_Params):
 def _left(view: Any, g: int, resource: str) -> F64:
     """Fraction of the resource left on each host after adding guest ``g``."""
     if resource == "ram":
-        left: F64 = (view.ram - view.used_ram - view.gram[g]) / view.ram
+        left: F64 = (view.ram_limit - view.used_ram - view.gram[g]) / view.ram_limit
         return left
     out: F64 = (view.cap_mips - view.reserved_mips - view.vcpus[g] * view.mips[g]) / view.cap_mips
     return out
@@ -310,14 +312,72 @@ class PowerAwareBFD(_Sequential):
 
     def choose_among(self, view: Any, g: int, idx: I64) -> int:
         """The host of ``idx`` (feasible, ascending ids) with the least power increase."""
+        return int(idx[int(np.argmin(self.power_increase(view, g, idx)))])
+
+    @staticmethod
+    def power_increase(view: Any, g: int, idx: I64) -> F64:
+        """(len(idx),) W each host of ``idx`` would draw more with guest ``g``."""
         cap = view.cap_mips[idx]
         tables = view.power_table[idx]
         before_u = view.reserved_mips[idx] / cap
         after_u = (view.reserved_mips[idx] + view.vcpus[g] * view.mips[g]) / cap
         in_use = view.awake[idx] | (view.reserved_mips[idx] > 0)
         before = np.where(in_use, power_w(tables, before_u), view.sleep_power[idx])
-        delta = power_w(tables, np.minimum(after_u, 1.0)) - before
+        out: F64 = power_w(tables, np.minimum(after_u, 1.0)) - before
+        return out
+
+
+class MemoryAwareParams(_Params):
+    memory_weight: float = Field(
+        1.0, ge=0, le=1000,
+        description="worth of the memory a guest's placement saves by page sharing, in host "
+        "idle powers per host RAM: a host's score is its power increase minus memory_weight × "
+        "saved / RAM × idle power (0: plain pabfd)")
+
+
+@PLACEMENT.register("pabfd_mem")
+class MemoryAwareBFD(PowerAwareBFD):
+    """PABFD with sharing affinity: each guest goes to the feasible host with the least power
+    increase minus the worth of the memory its placement saves by page sharing (twins of its
+    ``os_image`` already there, on a layer with ``page_sharing``). Saving a host's RAM is worth
+    its idle power (``memory_weight`` 1): the room freed is what lets another guest in instead
+    of waking a host. With ``k`` twins holding ``S`` bytes, placing a guest of ``R`` bytes saves
+    σ (k (S + R) / (k + 1) − (k − 1) S / k) (``dcsim.engine.memory``'s sharing model). Ties go
+    to the lowest host id. Plain path only (O(guests) per placement for the twins).
+    Consolidation's target choice uses the same score when this is the run's placement."""
+
+    Params = MemoryAwareParams
+
+    def place(self, view: Any, guests: I64) -> I64:
+        return _Sequential.place(self, view, guests)
+
+    def choose_among(self, view: Any, g: int, idx: I64) -> int:
+        delta = self.power_increase(view, g, idx)
+        weight = float(getattr(self.params, "memory_weight", 1.0))
+        if weight > 0:
+            delta = delta - weight * sharing_worth(view, g, idx)
         return int(idx[int(np.argmin(delta))])
+
+
+def sharing_worth(view: Any, g: int, idx: I64) -> F64:
+    """(len(idx),) W: what placing guest ``g`` on each host of ``idx`` saves by page sharing
+    (bytes, beside twins of its image already placed there), as a share of the host's RAM
+    times its idle power. Zero on hosts whose layer shares no pages."""
+    if not bool((view.sharing[idx] > 0).any()):
+        return np.zeros(idx.shape[0])
+    twins = np.flatnonzero(view.image == view.image[g])
+    twins = twins[twins != g]
+    where = np.asarray(view.host_of[twins], dtype=np.intp)
+    on = where >= 0
+    n_h = int(view.cap_mips.shape[0])
+    k = np.bincount(where[on], minlength=n_h)[idx].astype(np.float64)
+    held = np.bincount(where[on], weights=view.gram[twins[on]], minlength=n_h)[idx]
+    r = float(view.gram[g])
+    kk = np.where(k > 0, k, 1.0)
+    saved = np.where(k > 0, view.sharing[idx] * (k * (held + r) / (k + 1.0)
+                                                 - (k - 1.0) * held / kk), 0.0)
+    out: F64 = saved / view.ram[idx] * view.power_table[idx, 0]
+    return out
 
 
 # carbon-aware placement lives in its own module and registers itself here

@@ -68,7 +68,7 @@ def host_features(view: Any, util: Any, out: np.ndarray, scale: np.ndarray) -> n
     storage)."""
     cap = view.cap_mips
     out[:, 0] = (cap * view.overcommit - view.reserved_mips) / cap
-    out[:, 1] = (view.ram - view.used_ram) / view.ram
+    out[:, 1] = (view.ram_limit - view.used_ram) / view.ram_limit
     with np.errstate(divide="ignore", invalid="ignore"):
         out[:, 2] = np.where(view.storage > 0,
                              (view.storage - view.used_storage) / view.storage, 0.0)

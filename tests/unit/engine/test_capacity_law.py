@@ -34,7 +34,7 @@ def _placed() -> ClusterState:
 
 
 def _ram_over(st: ClusterState) -> None:
-    st.ram[0] = 1.5 * GIB  # 2 GiB held on a 1.5 GiB host
+    st.ram_limit[0] = 1.5 * GIB  # 2 GiB held on a 1.5 GiB host (ratio 1)
 
 
 def _storage_over(st: ClusterState) -> None:

@@ -67,6 +67,13 @@ ROWS: dict[str, tuple[dict[str, Any], Any]] = {
     "interference": ({}, 0.05),
     "interference_max": ({"interference": 0.2, "interference_max": 0.15}, 0.1),  # max binds
     "max_guests": ({}, N - 1),
+    # memory (dcsim.engine.memory): working sets at half the allocation; "_ram" shrinks the host
+    # to that share of the exact fit and "_ratio" is its mem_overcommit, so that allocations
+    # exceed the RAM and the host reclaims (balloons, else swaps)
+    "sharing_fraction": ({"page_sharing": True, "sharing_fraction": 0.3, "_ratio": 1.5}, 0.5),
+    "balloon_cost": ({"ballooning": True, "balloon_cost": 0.03, "_ram": 0.8, "_ratio": 2.0},
+                     0.06),
+    "swap_penalty": ({"swap_penalty": 5.0, "_ram": 0.8, "_ratio": 2.0}, 10.0),
 }
 
 
@@ -85,17 +92,23 @@ def _numeric_fields(model: type[BaseModel], prefix: str = "") -> list[str]:
 def _cfg(profile: dict[str, Any], sized_for: dict[str, Any]) -> dict[str, Any]:
     # the host's RAM and storage hold the N guests exactly under the ``sized_for`` profile
     ram = sized_for["host_reserved_mem"] + N * (GUEST_RAM + sized_for["mem_overhead_per_guest"])
+    ram *= sized_for.get("_ram", 1.0)
+    ratio = sized_for.get("_ratio", 1.0)
+    memory = ({"memory": {"kind": "constant", "utilization": 0.5}, "os_image": "probe"}
+              if ratio > 1 else {})
+    profile = {k: v for k, v in profile.items() if not k.startswith("_")}
     storage = N * (GUEST_DISK + sized_for["disk_overhead_per_guest"])
     return {
         "name": "probe", "seed": 3, "duration": "1h", "interval": "5m",
         "datacenters": [{"hosts": [{
             "count": 1, "cores": 4, "mips_per_core": 2000, "ram": f"{ram:.0f}B",
             "storage": f"{storage:.0f}B", "power": {"kind": "linear", "idle": 100, "max": 200},
-            "virtualization": "probe", "cpu_overcommit": 4.0}]}],
+            "virtualization": "probe", "cpu_overcommit": 4.0, "mem_overcommit": ratio}]}],
         "virtualization_profiles": {"probe": {
             k: (f"{v:.0f}B" if k in SIZES else v) for k, v in profile.items()}},
         "guests": [{"count": 1, "mips": 1000, "ram": f"{GUEST_RAM}B", "disk": f"{GUEST_DISK:.0f}B",
-                    "workload": {"kind": "constant", "utilization": 0.8}, **g} for g in GUESTS],
+                    "workload": {"kind": "constant", "utilization": 0.8}, **memory, **g}
+                   for g in GUESTS],
         "placement": {"name": "first_fit"},
         "power_management": {"sleep_idle_hosts": False},
     }

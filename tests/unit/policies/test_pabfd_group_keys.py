@@ -43,9 +43,10 @@ CHANGES: dict[str, Callable[[Any], None]] = {
                            s.n_guests.__setitem__(0, 1.0)),
     "cores": lambda s: s.cores.__setitem__(0, 0.0),
     "mips_per_core": lambda s: s.mips_per_core.__setitem__(0, 500.0),  # < 1,000 MIPS vCPU
-    "ram": lambda s: s.ram.__setitem__(0, 1e9),  # 1 GB - 512 MB < 1 GiB + 288 MB
+    # (allocatable RAM: ram x mem_overcommit; footprint charged: overhead x mem_overcommit)
+    "ram_limit": lambda s: s.ram_limit.__setitem__(0, 1e9),  # 1 GB - 512 MB < 1 GiB + 288 MB
     "used_ram": lambda s: s.used_ram.__setitem__(0, s.ram[0]),
-    "mem_overhead": lambda s: s.mem_overhead.__setitem__(0, s.ram[0]),
+    "mem_charge": lambda s: s.mem_charge.__setitem__(0, s.ram[0]),
     "storage": lambda s: s.storage.__setitem__(0, 1e9),  # < 12.256 GB
     "used_storage": lambda s: s.used_storage.__setitem__(0, s.storage[0]),
     "disk_overhead": lambda s: s.disk_overhead.__setitem__(0, s.storage[0]),

@@ -1,0 +1,92 @@
+"""``pabfd_mem``: PABFD with sharing affinity, exact choices worked out by hand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import dcsim
+from dcsim.model.cluster import ClusterState
+from dcsim.policies.placement import PLACEMENT
+
+GIB = 2**30
+
+
+def _state(sharing: bool) -> ClusterState:
+    # three identical awake hosts, linear power (every host's increase for a guest is equal);
+    # guest 0 (image b) and guest 1 (image a) already placed on hosts 0 and 1; guest 2 (image
+    # a) to place
+    cfg: dict[str, Any] = {
+        "seed": 1, "duration": "1h", "interval": "5min",
+        "datacenters": [{"hosts": [{
+            "count": 3, "cores": 4, "mips_per_core": 1000, "ram": "8GiB", "storage": "1TB",
+            "power": {"kind": "linear", "idle": 100, "max": 200}, "virtualization": "probe",
+            "mem_overcommit": 1.5}]}],
+        "virtualization_profiles": {"probe": {"base": "kvm", "page_sharing": sharing,
+                                              "sharing_fraction": 0.4}},
+        "guests": [{"count": 1, "mips": 1000, "ram": "1GiB", "os_image": "b"},
+                   {"count": 2, "mips": 1000, "ram": "1GiB", "os_image": "a"}],
+    }
+    st = ClusterState.build(dcsim.api._scenario(cfg, None))
+    st.place(0, 0)
+    st.place(1, 1)
+    return st
+
+
+def _choice(policy: str, st: ClusterState, **params: Any) -> int:
+    cls = PLACEMENT.get(policy)
+    pol = cls(cls.Params(**params), np.random.default_rng(0))
+    batch = np.asarray([2], dtype=np.intp)
+    return int(pol.place(st.sandbox(batch), batch)[0])
+
+
+def test_a_guest_goes_beside_its_twin() -> None:
+    # equal power increases everywhere: plain PABFD takes the lowest id (host 0); with sharing,
+    # host 1 saves sigma x (1 x (1 + 1) / 2 - 0) GiB = 0.4 GiB, worth 0.4 / 8 x 100 W = 5 W
+    assert _choice("pabfd", _state(True)) == 0
+    assert _choice("pabfd_mem", _state(True)) == 1
+
+
+@pytest.mark.parametrize(("sharing", "weight"), [(False, 1.0), (True, 0.0)])
+def test_without_sharing_or_weight_it_is_plain_pabfd(sharing: bool, weight: float) -> None:
+    assert _choice("pabfd_mem", _state(sharing), memory_weight=weight) == 0
+
+
+def test_power_still_wins_over_a_small_saving() -> None:
+    # host 1 made 25 W dearer per guest than the others (idle 100 W, max 300 W): the 5 W the
+    # twin saves does not cover it, so the guest goes to host 0 (power increase 25 W vs 50 W)
+    st = _state(True)
+    st.power_table[1] = np.linspace(100.0, 300.0, st.power_table.shape[1])
+    assert _choice("pabfd_mem", st) == 0
+    # ... unless memory is worth more: 4 x 5 W = 20 W still short of 25 W; 6 x 5 W = 30 W wins
+    assert _choice("pabfd_mem", st, memory_weight=4.0) == 0
+    assert _choice("pabfd_mem", st, memory_weight=6.0) == 1
+
+
+@pytest.mark.parametrize(("policy", "want"), [("pabfd", 0), ("pabfd_mem", 1)])
+def test_consolidation_targets_use_the_same_affinity(policy: str, want: int) -> None:
+    # guest 2 (image a) leaves host 2: hosts 0 (image b) and 1 (its twin) rise alike in power;
+    # with pabfd_mem as the run's placement the consolidation's target is the twin's host
+    from dcsim.engine.simulation import Simulation
+
+    cfg: dict[str, Any] = {
+        "seed": 1, "duration": "1h", "interval": "5min",
+        "datacenters": [{"hosts": [{
+            "count": 3, "cores": 4, "mips_per_core": 1000, "ram": "8GiB", "storage": "1TB",
+            "power": {"kind": "linear", "idle": 100, "max": 200}, "virtualization": "kvm",
+            "mem_overcommit": 1.5}]}],
+        "guests": [{"count": 1, "mips": 1000, "ram": "1GiB", "os_image": "b"},
+                   {"count": 2, "mips": 1000, "ram": "1GiB", "os_image": "a"}],
+        "placement": {"name": policy},
+        "consolidation": {"policy": "thr-mmt-0.8", "underload": False},
+    }
+    sim = Simulation(dcsim.api._scenario(cfg, None))
+    st = sim.state
+    for g, h in ((0, 0), (1, 1), (2, 2)):
+        st.place(g, h)
+    cons = next(e for e in sim.extensions if type(e).__name__ == "Consolidation")
+    sb = st.sandbox()
+    work = np.zeros(st.n_hosts)
+    assert cons._pabfd(sb, 2, np.ones(st.n_hosts, dtype=bool), work) == want
