@@ -90,3 +90,30 @@ def test_consolidation_targets_use_the_same_affinity(policy: str, want: int) -> 
     sb = st.sandbox()
     work = np.zeros(st.n_hosts)
     assert cons._pabfd(sb, 2, np.ones(st.n_hosts, dtype=bool), work) == want
+
+
+@pytest.mark.parametrize(("policy", "published", "want"), [
+    ("pabfd", True, 0), ("pabfd_mem", True, 1), ("pabfd_mem", False, 0)])
+def test_a_host_whose_working_sets_would_overflow_is_avoided(
+        policy: str, published: bool, want: int) -> None:
+    # two 4 GiB KVM hosts (512 MB reserved, 288 MB per guest), ratio 2. Host 0 holds guest 0
+    # (2 GiB, all of it active). Guest 1 (2 GiB, 1.5 GiB active) would need 2 + 1.5 + 0.48 +
+    # 2 x 0.27 = 4.51 GiB of working sets and footprints on host 0 (> 4: it would swap) and
+    # 1.5 + 0.48 + 0.27 GiB on host 1. Equal power increases: plain PABFD takes host 0.
+    cfg: dict[str, Any] = {
+        "seed": 1, "duration": "1h", "interval": "5min",
+        "datacenters": [{"hosts": [{
+            "count": 2, "cores": 4, "mips_per_core": 1000, "ram": "4GiB", "storage": "1TB",
+            "power": {"kind": "linear", "idle": 100, "max": 200}, "virtualization": "kvm",
+            "mem_overcommit": 2.0}]}],
+        "guests": [{"count": 1, "mips": 1000, "ram": "2GiB", "os_image": "x"},
+                   {"count": 1, "mips": 1000, "ram": "2GiB", "os_image": "y"}],
+    }
+    st = ClusterState.build(dcsim.api._scenario(cfg, None))
+    st.place(0, 0)
+    if published:
+        st.mem_active = np.asarray([2.0 * GIB, 1.5 * GIB])
+    cls = PLACEMENT.get(policy)
+    pol = cls(cls.Params(), np.random.default_rng(0))
+    batch = np.asarray([1], dtype=np.intp)
+    assert int(pol.place(st.sandbox(batch), batch)[0]) == want
