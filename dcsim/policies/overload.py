@@ -477,7 +477,10 @@ class LocalRegression(_HistoryDetector):
         if y.shape[-1] < LR_POINTS:
             y = np.concatenate(
                 [y, np.zeros((*y.shape[:-1], LR_POINTS - y.shape[-1]))], axis=-1)
-        return np.stack([y @ _LR_MEAN_W, y @ _LR_SLOPE_W], axis=-1)
+        out = np.empty((*y.shape[:-1], 2))
+        out[..., 0] = y @ _LR_MEAN_W
+        out[..., 1] = y @ _LR_SLOPE_W
+        return out
 
     def screen_features(self, f: F64, util: F64, history_len: I64, max_migration_s: F64,
                         interval_s: float) -> tuple[B, B]:
