@@ -101,8 +101,9 @@ class Memory:
                     spec, g.spec.count, sim.streams, f"memory.{g.index}", sim.interval,
                     base_dir=sim.sc.base_dir), False))
         self.frac = np.ones(n_g)  # active fraction of the allocation now
-        self.a = st.gram.copy()  # working set, bytes
+        self.a = st.mem_active = st.gram.copy()  # working set, bytes (published to policies)
         self.a_prev = st.gram.copy()  # ... one memory update earlier (balloon sizing)
+        self.sampled = False
         self.seen = np.full(n_g, -1, dtype=np.intp)  # host the guest was last resident on
         self.beta = np.zeros(n_g)  # ballooned, bytes
         self.share = np.zeros(n_g)  # σ_g now
@@ -129,6 +130,7 @@ class Memory:
 
     # ------------------------------------------------------------------ engine hooks ----------
     def start(self, sim: Simulation) -> None:
+        self._working_sets(0.0)  # known to the placement of the guests that arrive at t = 0
         sim.sample_hooks.append(self.sample)
         sim.move_hooks.append(self._moved)
         sim.tick_hooks.append(self.tick)
@@ -154,8 +156,15 @@ class Memory:
             self.f[g] = 0.0
 
     def sample(self, now: float) -> None:
-        """Scheduling instant: sample working sets, then recompute every host."""
-        self.a_prev[:] = self.a
+        """Scheduling instant: sample working sets, then recompute every host. (The balloon
+        sizes on the previous instant's working sets: at the first, on whole allocations.)"""
+        if self.sampled:
+            self.a_prev[:] = self.a
+        self.sampled = True
+        self._working_sets(now)
+        self.refresh(np.arange(self.sim.state.n_hosts, dtype=np.intp))
+
+    def _working_sets(self, now: float) -> None:
         for sl, model, from_trace in self.models:
             if model is None:
                 continue
@@ -163,8 +172,7 @@ class Memory:
                     else model.values(now))
             self.frac[sl] = np.clip(vals, 0.0, 1.0)
         st = self.sim.state
-        self.a = self.frac * st.gram
-        self.refresh(np.arange(st.n_hosts, dtype=np.intp))
+        self.a = st.mem_active = self.frac * st.gram
 
     def to_send(self, g: int, src: int) -> float:
         """Bytes of memory a migration of guest ``g`` from ``src`` copies in its first round:

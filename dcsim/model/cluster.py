@@ -227,6 +227,9 @@ class ClusterState:
     #: grid carbon intensity now per data center, g CO2-eq/kWh (None: no carbon accounting);
     #: set by dcsim.engine.carbon, read by carbon-aware policies
     carbon_now: F64 | None = None
+    #: working set of every guest now, bytes (None: no memory accounting); set by
+    #: dcsim.engine.memory, read by memory-aware policies
+    mem_active: F64 | None = None
 
     @classmethod
     def build(cls, sc: Scenario) -> ClusterState:

@@ -21,10 +21,11 @@ Buyya (CCPE 2012) as implemented in CloudSim 3.0.3 (``reference/cloudsim-planetl
   ``first_fit`` for DVFS, ``most_free_pes`` for NPA), where RAM and bandwidth still count.
 * :func:`parse_policy` / :func:`build_policy` — re-exported from :mod:`dcsim.policies.names`.
 
-Complexity: one PABFD placement costs a few vectorized passes over the *active* hosts of a
-:class:`~dcsim.policies.pabfd.CandidatePool` (hosts with nothing allocated are interchangeable
-within their class, so one per class is evaluated); history-based detectors that are not cheap to
-vectorize (IQR, MAD) are tested lazily on the best candidates only. Imports numpy,
+Complexity: one PABFD placement is one compiled pass (:mod:`dcsim.policies.pabfd_kernel`) over
+the *active* hosts of a :class:`~dcsim.policies.pabfd.CandidatePool` (hosts with nothing
+allocated are interchangeable within their class, so one per class is evaluated); a host is
+trial-tested only when it would beat the best so far, in the pass for the static threshold and LR,
+lazily in Python for the other detectors (IQR, MAD). Imports numpy,
 dcsim.policies.{overload, pabfd, selection, names}.
 """
 
@@ -207,7 +208,7 @@ def plan_migrations(
                 break
             v = cand[k]
             to_move.append(v)
-            w.lists[h].remove(v)
+            w.own(h).remove(v)
             w.recompute_host(h)
             if not w.overloaded_one(detector, h):
                 break

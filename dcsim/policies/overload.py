@@ -35,7 +35,10 @@ Protocol (what the consolidation planner calls; register your own class in :data
 * optionally ``features(history) -> (n, q)`` (linear in the history) and
   ``screen_features(f, util, history_len, max_migration_s, interval_s) -> (overloaded, unsure)``:
   lets the planner screen trial placements from per-host sums of features instead of rebuilding
-  histories (used by LR/LRR); ``unsure`` rows are decided with ``overloaded_one``.
+  histories (used by LR/LRR); ``unsure`` rows are decided with ``overloaded_one``;
+* optionally ``linear_screen() -> (safety, guard, fallback, points)``: the constants of LR's
+  ``screen_features``, which PABFD's compiled search (``dcsim.policies.pabfd_kernel``) evaluates
+  host by host.
 
 Floating-point operations follow CloudSim's order (commons-math ``SimpleRegression`` updating
 formulas, the percentile formula) so that decisions at a boundary are the same as CloudSim's.
@@ -474,7 +477,10 @@ class LocalRegression(_HistoryDetector):
         if y.shape[-1] < LR_POINTS:
             y = np.concatenate(
                 [y, np.zeros((*y.shape[:-1], LR_POINTS - y.shape[-1]))], axis=-1)
-        return np.stack([y @ _LR_MEAN_W, y @ _LR_SLOPE_W], axis=-1)
+        out = np.empty((*y.shape[:-1], 2))
+        out[..., 0] = y @ _LR_MEAN_W
+        out[..., 1] = y @ _LR_SLOPE_W
+        return out
 
     def screen_features(self, f: F64, util: F64, history_len: I64, max_migration_s: F64,
                         interval_s: float) -> tuple[B, B]:
@@ -491,15 +497,11 @@ class LocalRegression(_HistoryDetector):
         unsure = ~short & (np.abs(pred - 1.0) <= _LR_GUARD)
         return over, unsure
 
-    def screen_one(self, f0: float, f1: float, util: float, history_len: int,
-                   max_migration_s: float, interval_s: float) -> tuple[bool, bool]:
-        """One row of :meth:`screen_features` in Python floats (the same operations in the
-        same order, so the same decisions); ``max_migration_s / interval_s`` must be finite."""
-        if history_len < LR_POINTS:
-            return util > FALLBACK_THRESHOLD, False
-        horizon = LR_POINTS + math.ceil(max_migration_s / interval_s)
-        pred = self.safety * (f0 + (horizon - 5.5) * f1)
-        return pred >= 1.0, abs(pred - 1.0) <= _LR_GUARD
+    def linear_screen(self) -> tuple[float, float, float, int]:
+        """``(safety, guard, fallback threshold, points)``: the constants of
+        :meth:`screen_features`, which the compiled PABFD search evaluates for one host at a
+        time (:mod:`dcsim.policies.pabfd_kernel`)."""
+        return self.safety, _LR_GUARD, FALLBACK_THRESHOLD, LR_POINTS
 
     def overloaded_one(self, util: float, history: Sequence[float], max_migration_s: float,
                        interval_s: float) -> bool:

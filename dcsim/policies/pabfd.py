@@ -7,7 +7,9 @@
 * :class:`PowerAwareBestFit` — among suitable hosts (per-core capacity and free MIPS), skip
   non-empty hosts that would be overloaded after receiving the guest, pick the least power
   increase (lowest id on ties). :meth:`~PowerAwareBestFit.find_host` scans every allowed host;
-  :meth:`~PowerAwareBestFit.find_host_in` scans a :class:`CandidatePool`.
+  :meth:`~PowerAwareBestFit.find_host_in` scans a :class:`CandidatePool`. Both run one compiled
+  pass over the candidates (:mod:`dcsim.policies.pabfd_kernel`, numba), which trial-tests a
+  host only when it would beat the best one so far.
 * :class:`CandidatePool` — the hosts one placement phase may use, with *clean* hosts (nothing
   allocated: ``U == 0``) grouped into classes of identical capacity, per-core capacity, power
   table, stale power and free MIPS. Such hosts are never overload-tested and their power increase
@@ -15,12 +17,13 @@
   ties by lowest id): a search evaluates the active hosts plus one representative per class, and
   costs O(active hosts), not O(hosts). It picks exactly the host the full scan picks.
 
-Imports numpy, dcsim.policies.{overload, registry}.
+Imports numpy, dcsim.policies.{overload, registry}; dcsim.policies.pabfd_kernel (numba) at the
+first search only.
 """
 
 from __future__ import annotations
 
-import math
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -37,6 +40,22 @@ I64 = NDArray[np.int64]
 B = NDArray[np.bool_]
 
 PLACEMENT_MIGRATION: Registry[type[Any]] = Registry("migration placement policy")
+
+#: how :func:`dcsim.policies.pabfd_kernel.pick` screens trial hosts: static threshold, LR's linear
+#: features, or every test handed back to Python
+THRESHOLD, LINEAR, DEFER = 0, 1, 2
+_NO_HOSTS = np.zeros(0, dtype=np.intp)
+_kernel_module: Any = None
+
+
+def _kernel() -> Any:
+    """:mod:`dcsim.policies.pabfd_kernel`, imported on first use (numba costs ~0.5 s to import)."""
+    global _kernel_module
+    if _kernel_module is None:
+        from dcsim.policies import pabfd_kernel
+
+        _kernel_module = pabfd_kernel
+    return _kernel_module
 
 
 # --------------------------------------------------------------------------- power
@@ -104,9 +123,13 @@ class _Work:
         hc = snap.host_class
         self.hc = host_classes(self.T, self.pe, tables) if hc is None else hc
         self.pool: CandidatePool | None = None
+        self._kargs: tuple[Any, tuple[Any, ...]] | None = None
+        self.kconst = np.zeros(7)
         self.avail = snap.host_avail_mips.astype(np.float64, copy=True)
         self.U = snap.host_alloc_mips.astype(np.float64, copy=True)
-        self.lists = [list(v) for v in snap.host_vms]
+        # the snapshot's lists, each copied on its first change (:meth:`own`): a step changes few
+        self.lists: list[list[int]] = list(snap.host_vms)
+        self._own: set[int] = set()
         self.r = snap.vm_requested_mips
         self.r_list: list[float] = self.r.tolist()
         self.ram_list: list[float] = snap.vm_ram_mb.tolist()
@@ -118,8 +141,8 @@ class _Work:
         self.interval = snap.interval_s
         k = snap.vm_history.shape[1]
         self.K = k
-        counts = np.fromiter((len(v) for v in self.lists), dtype=np.intp, count=n_h)
-        flat = np.fromiter((v for lst in self.lists for v in lst), dtype=np.intp,
+        counts = np.fromiter(map(len, self.lists), dtype=np.intp, count=n_h)
+        flat = np.fromiter(chain.from_iterable(self.lists), dtype=np.intp,
                            count=int(counts.sum()))
         host = np.repeat(np.arange(n_h), counts)
         # bincount adds in input order: the per-host sums are sequential in list order.
@@ -147,6 +170,28 @@ class _Work:
         if not need_hist:
             self.hist = np.zeros((n_h, 0))
             self.hlen = np.zeros(n_h, dtype=np.int64)
+
+    def own(self, h: int) -> list[int]:
+        """Host ``h``'s guest list, copied from the snapshot's first if needed (to change it)."""
+        if h in self._own:
+            return self.lists[h]
+        self._own.add(h)
+        lst = self.lists[h] = list(self.lists[h])
+        return lst
+
+    def kernel_args(self, placer: PowerAwareBestFit) -> tuple[Any, ...]:
+        """The per-host arrays :func:`~dcsim.policies.pabfd_kernel.pick` reads (updated in place
+        by :meth:`add` / :meth:`restore`), with ``placer``'s screening mode first."""
+        if self._kargs is None or self._kargs[0] is not placer:
+            mode, c = placer.kernel_mode(self)
+            self.kconst = np.array(c, dtype=np.float64)
+            lin = mode == LINEAR
+            self._kargs = (placer, (
+                mode, self.U, self.T, self.avail, self.pe, self.off, self.tflat,
+                self.stale_power, self.reqsum, self.hlen, self.maxram,
+                self.ttype if lin else _NO_HOSTS, self.F if lin else np.zeros((0, 2)),
+                self.ftab if lin else np.zeros((0, 0, 2))))
+        return self._kargs[1]
 
     @staticmethod
     def _trimmed_len(hist: F64) -> I64:
@@ -203,7 +248,7 @@ class _Work:
         u_h = U.item(h)
         if self.pool is not None and u_h == 0.0 and r != 0.0:
             self.pool.woke(h)
-        self.lists[h].append(v)
+        self.own(h).append(v)
         self.avail[h] = self.avail.item(h) - r  # float64 arithmetic, as ``-=`` does
         U[h] = u_h + r
         self.reqsum[h] = self.reqsum.item(h) + r
@@ -228,7 +273,7 @@ class _Work:
             self.hist[h] = hist
         if feat is not None:
             self.F[h] = feat
-        del self.lists[h][n:]
+        del self.own(h)[n:]
         if self.pool is not None and self.U[h] == 0.0:
             self.pool.cleaned(h)
 
@@ -261,75 +306,55 @@ class PowerAwareBestFit:
         self.thr = detector.threshold if isinstance(detector, StaticThreshold) else None
 
     def find_host(self, w: _Work, v: int, allowed: B) -> int:
-        """Host for guest ``v`` among ``allowed`` hosts (``-1`` if none): the full scan.
-
-        Notes
-        -----
-        A few vectorized passes over the candidate hosts (power increase with CloudSim's exact
-        arithmetic, lowest id on ties), then the trial overload tests: all at once for the static
-        threshold and for detectors with linear features (LR), else lazily in order of increasing
-        power increase (IQR, MAD).
-        """
-        r = float(w.r[v])
-        m = allowed & (w.avail >= r)
-        if r > w.pe_min:
-            m &= w.pe >= r
-        idx = m.nonzero()[0]
-        if idx.size == 0:
-            return -1
-        return self._choose(w, v, r, idx, True)
+        """Host for guest ``v`` among ``allowed`` hosts (``-1`` if none): the full scan."""
+        return self._choose(w, v, allowed.nonzero()[0], _NO_HOSTS)
 
     def find_host_in(self, w: _Work, v: int, pool: CandidatePool) -> int:
         """As :meth:`find_host` over the pool's allowed hosts, evaluating only its active hosts
         and one representative per class of clean hosts (the same choice, see the module)."""
-        r = w.r_list[v]
-        a = pool.act
-        if a.size:
-            m = w.avail.take(a) >= r
-            if r > w.pe_min:
-                m &= w.pe.take(a) >= r
-            idx = a.compress(m)
-        else:
-            idx = a
-        reps = pool.reps(r, w)
-        if reps:
-            idx = np.concatenate((idx, reps), dtype=np.intp)
-        if idx.size == 0:
-            return -1
-        return self._choose(w, v, r, idx, not reps)
+        reps = pool.reps(w.r_list[v], w)
+        return self._choose(w, v, pool.act, np.array(reps, dtype=np.intp) if reps else _NO_HOSTS)
 
-    def _choose(self, w: _Work, v: int, r: float, idx: NDArray[np.intp], ordered: bool) -> int:
-        """Best of candidate hosts ``idx`` (distinct; ``ordered``: ascending)."""
-        U = w.U.take(idx)
-        T = w.T.take(idx)
-        u = np.minimum((U + r) / T, 1.0)
-        t10 = u * 10.0
-        i1 = np.floor(t10)
-        base = w.off.take(idx)
-        p1 = w.tflat.take(base + i1.astype(np.intp))
-        p2 = w.tflat.take(base + np.ceil(t10).astype(np.intp))
-        diff = p1 + (p2 - p1) / 10.0 * (u - i1 / 10.0) * 100.0 - w.stale_power.take(idx)
-        test = U != 0.0
+    def _choose(self, w: _Work, v: int, act: NDArray[np.intp], reps: NDArray[np.intp]) -> int:
+        """Best host for ``v`` among candidates ``act`` and ``reps`` (distinct host ids).
+
+        Notes
+        -----
+        One compiled pass (:func:`dcsim.policies.pabfd_kernel.pick`): the power increase with
+        CloudSim's exact arithmetic, lowest id on ties; a non-empty host is trial-tested only
+        when it would beat the best host so far. The static threshold and LR's linear screen are
+        evaluated in the pass; other detectors' tests (and LR rows too close to its boundary)
+        come back here one host at a time, best first.
+        """
+        args = w.kernel_args(self)
+        r = w.r_list[v]
+        pick = _kernel().pick
+        skip = _NO_HOSTS
+        while True:
+            h = int(pick(act, reps, skip, r, r > w.pe_min, *args, v, w.vlen.item(v),
+                         w.ram_list[v], w.kconst))
+            if h >= -1:
+                return h
+            h = -h - 2
+            bad = (bool(self._tests(w, v, r, np.asarray([h], dtype=np.intp))[0]) if self.cheap
+                   else self._exact(w, v, r, h))
+            if not bad:
+                return h
+            skip = np.append(skip, h)
+
+    def kernel_mode(self, w: _Work) -> tuple[int, list[float]]:
+        """The kernel's screening mode for this working state and its constants."""
+        det = self.detector
+        c = [0.0, w.bw, w.interval, 0.0, 0.0, 0.0, 0.0]
         if self.thr is not None:
-            bad = test & ((w.reqsum.take(idx) + r) / T > self.thr)
-            diff[bad] = np.inf
-        elif self.cheap and self._one_ok(w):
-            return self._lazy(w, v, r, idx, diff, test, ordered, self._screen_for(w, v))
-        elif self.cheap:
-            tpos = test.nonzero()[0]
-            if tpos.size:
-                bad = self._tests(w, v, r, idx.take(tpos))
-                if bad.any():
-                    diff[tpos[bad]] = np.inf
-        elif test.any():
-            return self._lazy(w, v, r, idx, diff, test, ordered)
-        j = int(diff.argmin())
-        d = diff[j]
-        if d == np.inf:
-            return -1
-        if ordered:
-            return int(idx[j])
-        return int(idx.compress(diff == d).min())  # lowest id among equal increases
+            c[0] = float(self.thr)
+            return THRESHOLD, c
+        lin = getattr(det, "linear_screen", None)
+        if (self.cheap and lin is not None and w.feat_fn is not None and w.bw > 0.0
+                and w.interval > 0.0):
+            c[3:] = [float(x) for x in lin()]
+            return LINEAR, c
+        return DEFER, c
 
     def _tests(self, w: _Work, v: int, r: float, hosts: NDArray[np.intp]) -> B:
         """Trial overload decisions of ``hosts`` receiving ``v`` (cheap detectors)."""
@@ -350,31 +375,6 @@ class PowerAwareBestFit:
             hist = np.zeros((hosts.size, 0))
         return np.asarray(det.overloaded(HostLoad(util, hist, hl, mig, w.interval)))
 
-    def _one_ok(self, w: _Work) -> bool:
-        """Whether :meth:`_screen_for` may test hosts one by one in this working state."""
-        return (w.feat_fn is not None and hasattr(self.detector, "screen_one")
-                and w.bw > 0.0 and w.interval > 0.0)
-
-    def _screen_for(self, w: _Work, v: int) -> Any:
-        """The trial test of :meth:`_tests` for guest ``v`` on one host ``h`` at a time, in
-        Python floats: the same operations on the same values (IEEE arithmetic rounds each one
-        the same way), so the same decision; the guest's terms are read once."""
-        vl, rv, fv = w.vlen.item(v), w.ram.item(v), w.ftab[:, v].tolist()
-        reqsum, T, hlen, maxram, ttype, F = w.reqsum, w.T, w.hlen, w.maxram, w.ttype, w.F
-        bw, interval, screen = w.bw, w.interval, self.detector.screen_one
-
-        def check(w: _Work, v: int, r: float, h: int) -> bool:
-            util = (reqsum.item(h) + r) / T.item(h)
-            mig = max(maxram.item(h), rv) / bw
-            if not math.isfinite(mig / interval):
-                return bool(self._tests(w, v, r, np.asarray([h], dtype=np.intp))[0])
-            a0, a1 = fv[ttype.item(h)]
-            bad, unsure = screen(F.item(h, 0) + a0, F.item(h, 1) + a1, util,
-                                 max(hlen.item(h), vl), mig, interval)
-            return self._exact(w, v, r, h) if unsure else bool(bad)
-
-        return check
-
     def _exact(self, w: _Work, v: int, r: float, h: int) -> bool:
         """Exact trial test: is host ``h`` overloaded once guest ``v`` is added?"""
         det = self.detector
@@ -388,43 +388,6 @@ class PowerAwareBestFit:
         load1 = HostLoad(np.array([util]), row[None, :], np.array([n]), np.array([mig]),
                          w.interval)
         return bool(det.overloaded(load1)[0])
-
-    def _lazy(self, w: _Work, v: int, r: float, idx: NDArray[np.intp], diff: F64,
-              test: B, ordered: bool = True, check: Any = None) -> int:
-        """Test the best candidates one by one (CloudSim's first-minimum order) with ``check``
-        (default :meth:`_exact`): the first that passes is the one that the vectorized tests
-        followed by one minimum would pick, lowest increase, then lowest id.
-
-        The candidates are sorted once (increase, then position when ``ordered`` — ascending ids
-        — else id): the order in which repeated minimums would visit them. A NaN increase (which
-        ``argmin`` would pick first, sorting last) takes the repeated-minimum loop instead.
-        """
-        check = self._exact if check is None else check
-        order = np.argsort(diff, kind="stable") if ordered else np.lexsort((idx, diff))
-        if diff.size and math.isnan(diff.item(int(order[-1]))):
-            return self._lazy_argmin(w, v, r, idx, diff, test, ordered, check)
-        for j in order.tolist():
-            if diff.item(j) == math.inf:
-                return -1
-            h = idx.item(j)
-            if not test.item(j) or not check(w, v, r, h):
-                return int(h)
-        return -1
-
-    def _lazy_argmin(self, w: _Work, v: int, r: float, idx: NDArray[np.intp], diff: F64,
-                     test: B, ordered: bool, check: Any) -> int:
-        """:meth:`_lazy` by repeated minimums (the reference order, NaN increases included)."""
-        while True:
-            j = int(diff.argmin())
-            d = diff[j]
-            if d == np.inf:
-                return -1
-            if not ordered:  # the lowest id among equal increases
-                j = int(np.flatnonzero(diff == d)[int(idx.compress(diff == d).argmin())])
-            h = int(idx[j])
-            if not test[j] or not check(w, v, r, h):
-                return h
-            diff[j] = np.inf
 
 
 class CandidatePool:

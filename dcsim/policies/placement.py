@@ -344,11 +344,24 @@ class MemoryAwareBFD(PowerAwareBFD):
     of waking a host. With ``k`` twins holding ``S`` bytes, placing a guest of ``R`` bytes saves
     σ (k (S + R) / (k + 1) − (k − 1) S / k) (``dcsim.engine.memory``'s sharing model). Ties go
     to the lowest host id. Plain path only (O(guests) per placement for the twins).
-    Consolidation's target choice uses the same score when this is the run's placement."""
+    Consolidation's target choice uses the same score when this is the run's placement.
+
+    With memory accounting (``ClusterState.mem_active``, the guests' working sets now), a host
+    where the working sets would not fit in RAM beside the guest's (Σ working sets + the
+    layer's footprints + the guest's working set and footprint > RAM: it would swap) is taken
+    only when no feasible host avoids it."""
 
     Params = MemoryAwareParams
 
     def place(self, view: Any, guests: I64) -> I64:
+        active = getattr(view, "mem_active", None)
+        self._ws: F64 | None = None  # Σ working sets per host, kept up to date over the batch
+        if active is not None:
+            on = np.flatnonzero(np.asarray(view.host_of[np.arange(active.shape[0])]) >= 0)
+            where = np.asarray(view.host_of[on], dtype=np.intp)
+            self._ws = np.asarray(np.bincount(where, weights=active[on],
+                                              minlength=int(view.cap_mips.shape[0])),
+                                  dtype=np.float64)
         return _Sequential.place(self, view, guests)
 
     def choose_among(self, view: Any, g: int, idx: I64) -> int:
@@ -356,7 +369,18 @@ class MemoryAwareBFD(PowerAwareBFD):
         weight = float(getattr(self.params, "memory_weight", 1.0))
         if weight > 0:
             delta = delta - weight * sharing_worth(view, g, idx)
-        return int(idx[int(np.argmin(delta))])
+        ws = getattr(self, "_ws", None)
+        if ws is not None:
+            a_g = float(view.mem_active[g])
+            need = (ws[idx] + a_g + view.reserved_mem[idx]
+                    + view.mem_overhead[idx] * (view.n_guests[idx] + 1.0))
+            room = need <= view.ram[idx]
+            if room.any() and not room.all():
+                delta = np.where(room, delta, np.inf)
+        h = int(idx[int(np.argmin(delta))])
+        if ws is not None:
+            ws[h] += float(view.mem_active[g])
+        return h
 
 
 def sharing_worth(view: Any, g: int, idx: I64) -> F64:

@@ -14,21 +14,28 @@ from dcsim.policies.placement import PLACEMENT
 GIB = 2**30
 
 
+def _cfg(n_hosts: int, ram: str, profile: str, ratio: float,
+         guests: list[tuple[int, str, str]]) -> dict[str, Any]:
+    """Identical awake hosts with linear power (100-200 W, 4 x 1000 MIPS); guests (count, ram,
+    os_image) of 1 vCPU x 1000 MIPS."""
+    return {
+        "seed": 1, "duration": "1h", "interval": "5min",
+        "datacenters": [{"hosts": [{
+            "count": n_hosts, "cores": 4, "mips_per_core": 1000, "ram": ram, "storage": "1TB",
+            "power": {"kind": "linear", "idle": 100, "max": 200}, "virtualization": profile,
+            "mem_overcommit": ratio}]}],
+        "guests": [{"count": n, "mips": 1000, "ram": r, "os_image": img}
+                   for n, r, img in guests],
+    }
+
+
 def _state(sharing: bool) -> ClusterState:
     # three identical awake hosts, linear power (every host's increase for a guest is equal);
     # guest 0 (image b) and guest 1 (image a) already placed on hosts 0 and 1; guest 2 (image
     # a) to place
-    cfg: dict[str, Any] = {
-        "seed": 1, "duration": "1h", "interval": "5min",
-        "datacenters": [{"hosts": [{
-            "count": 3, "cores": 4, "mips_per_core": 1000, "ram": "8GiB", "storage": "1TB",
-            "power": {"kind": "linear", "idle": 100, "max": 200}, "virtualization": "probe",
-            "mem_overcommit": 1.5}]}],
-        "virtualization_profiles": {"probe": {"base": "kvm", "page_sharing": sharing,
-                                              "sharing_fraction": 0.4}},
-        "guests": [{"count": 1, "mips": 1000, "ram": "1GiB", "os_image": "b"},
-                   {"count": 2, "mips": 1000, "ram": "1GiB", "os_image": "a"}],
-    }
+    cfg = _cfg(3, "8GiB", "probe", 1.5, [(1, "1GiB", "b"), (2, "1GiB", "a")])
+    cfg["virtualization_profiles"] = {"probe": {"base": "kvm", "page_sharing": sharing,
+                                                "sharing_fraction": 0.4}}
     st = ClusterState.build(dcsim.api._scenario(cfg, None))
     st.place(0, 0)
     st.place(1, 1)
@@ -71,17 +78,9 @@ def test_consolidation_targets_use_the_same_affinity(policy: str, want: int) -> 
     # with pabfd_mem as the run's placement the consolidation's target is the twin's host
     from dcsim.engine.simulation import Simulation
 
-    cfg: dict[str, Any] = {
-        "seed": 1, "duration": "1h", "interval": "5min",
-        "datacenters": [{"hosts": [{
-            "count": 3, "cores": 4, "mips_per_core": 1000, "ram": "8GiB", "storage": "1TB",
-            "power": {"kind": "linear", "idle": 100, "max": 200}, "virtualization": "kvm",
-            "mem_overcommit": 1.5}]}],
-        "guests": [{"count": 1, "mips": 1000, "ram": "1GiB", "os_image": "b"},
-                   {"count": 2, "mips": 1000, "ram": "1GiB", "os_image": "a"}],
-        "placement": {"name": policy},
-        "consolidation": {"policy": "thr-mmt-0.8", "underload": False},
-    }
+    cfg = _cfg(3, "8GiB", "kvm", 1.5, [(1, "1GiB", "b"), (2, "1GiB", "a")])
+    cfg["placement"] = {"name": policy}
+    cfg["consolidation"] = {"policy": "thr-mmt-0.8", "underload": False}
     sim = Simulation(dcsim.api._scenario(cfg, None))
     st = sim.state
     for g, h in ((0, 0), (1, 1), (2, 2)):
@@ -90,3 +89,22 @@ def test_consolidation_targets_use_the_same_affinity(policy: str, want: int) -> 
     sb = st.sandbox()
     work = np.zeros(st.n_hosts)
     assert cons._pabfd(sb, 2, np.ones(st.n_hosts, dtype=bool), work) == want
+
+
+@pytest.mark.parametrize(("policy", "published", "want"), [
+    ("pabfd", True, 0), ("pabfd_mem", True, 1), ("pabfd_mem", False, 0)])
+def test_a_host_whose_working_sets_would_overflow_is_avoided(
+        policy: str, published: bool, want: int) -> None:
+    # two 4 GiB KVM hosts (512 MB reserved, 288 MB per guest), ratio 2. Host 0 holds guest 0
+    # (2 GiB, all of it active). Guest 1 (2 GiB, 1.5 GiB active) would need 2 + 1.5 + 0.48 +
+    # 2 x 0.27 = 4.51 GiB of working sets and footprints on host 0 (> 4: it would swap) and
+    # 1.5 + 0.48 + 0.27 GiB on host 1. Equal power increases: plain PABFD takes host 0.
+    cfg = _cfg(2, "4GiB", "kvm", 2.0, [(1, "2GiB", "x"), (1, "2GiB", "y")])
+    st = ClusterState.build(dcsim.api._scenario(cfg, None))
+    st.place(0, 0)
+    if published:
+        st.mem_active = np.asarray([2.0 * GIB, 1.5 * GIB])
+    cls = PLACEMENT.get(policy)
+    pol = cls(cls.Params(), np.random.default_rng(0))
+    batch = np.asarray([1], dtype=np.intp)
+    assert int(pol.place(st.sandbox(batch), batch)[0]) == want

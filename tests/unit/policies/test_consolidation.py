@@ -94,6 +94,27 @@ def test_pabfd_tiny_case() -> None:
     assert pb.find_host(_Work(big, need_hist=False), 2, allowed) == -1
 
 
+def test_pabfd_threshold_accepts_a_host_exactly_at_it() -> None:
+    # Table with a 1 W step from 70 % to 80 % and 10 W from 0 % to 10 %. Host 0 (T 1000) holds
+    # 700 MIPS (stale 0.7, 170 W); host 1 is empty (stale 0, 100 W). A guest of 100 MIPS:
+    # host 0 -> util 800/1000 = 0.8 (the double nearest 0.8), P = 171, increase 1;
+    # host 1 -> P(0.1) - P(0) = 10. THR 0.8 overloads only above 0.8, so host 0 is chosen;
+    # THR 0.79 overloads it and the empty host 1 is chosen.
+    tab = [100.0, 110.0, 120.0, 130.0, 140.0, 150.0, 160.0, 170.0, 171.0, 172.0, 173.0]
+    snap = ClusterSnapshot(
+        host_total_mips=np.full(2, 1000.0), host_pe_mips=np.full(2, 1000.0),
+        host_power_table=np.array([tab, tab]), host_util=np.array([0.7, 0.0]),
+        host_alloc_mips=np.array([700.0, 0.0]), host_avail_mips=np.array([300.0, 1000.0]),
+        host_vms=[[0], []], vm_requested_mips=np.array([700.0, 100.0]),
+        vm_mips=np.full(2, 1000.0), vm_ram_mb=np.full(2, 870.0), vm_history=np.zeros((2, 0)),
+        vm_history_len=np.zeros(2, dtype=np.int64), vm_in_migration=np.zeros(2, dtype=bool))
+    allowed = np.ones(2, dtype=bool)
+    assert PowerAwareBestFit(make_detector("thr", 0.8)).find_host(
+        _Work(snap, need_hist=False), 1, allowed) == 0
+    assert PowerAwareBestFit(make_detector("thr", 0.79)).find_host(
+        _Work(snap, need_hist=False), 1, allowed) == 1
+
+
 def test_plan_selection_then_pabfd_no_underload_move() -> None:
     # host 0: VMs a=0 (1500, 870 MB) + b=1 (1600, 613 MB) -> 0.833 > 0.8: MMT picks b (0.403).
     # b: host 1 would be at 0.968 (skip); host 2 diff 13.865 < empty host 3 diff 14.25 -> host 2.

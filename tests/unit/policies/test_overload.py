@@ -200,11 +200,18 @@ def test_lr_features_screen_agrees() -> None:
     np.testing.assert_array_equal(over[~unsure], exact[~unsure])
 
 
-def test_lr_screen_one_matches_screen_features_row_by_row() -> None:
-    # PABFD tests trial hosts one at a time with screen_one (dcsim.policies.pabfd._screen_for); it
-    # must decide every row exactly as the vectorized screen: same over flag, same unsure flag.
+def test_lr_kernel_screen_matches_screen_features_row_by_row() -> None:
+    # PABFD's compiled search (dcsim.policies.pabfd_kernel.pick) screens trial hosts one at a time
+    # with LR's linear_screen constants; it must decide every row exactly as the vectorized
+    # screen: overloaded -> no host (-1), unsure -> handed back (-(h + 2)), else the host.
     # Rows: short histories (fallback 0.7 rule), migration times that change the horizon, and
-    # predictions pushed to within the guard of 1.0.
+    # predictions pushed to within the guard of 1.0. Each row is a one-candidate search on a
+    # synthetic state where the kernel's inputs are the row's values exactly: T = 1 and r = 0
+    # (util = reqsum), bandwidth 1 and guest RAM 0 (migration time = the host's RAM), guest
+    # features 0, zero power tables (every increase 0).
+    from dcsim.policies.pabfd import LINEAR
+    from dcsim.policies.pabfd_kernel import pick
+
     rng = np.random.default_rng(7)
     lr = LocalRegression()
     n = 400
@@ -223,7 +230,12 @@ def test_lr_screen_one_matches_screen_features_row_by_row() -> None:
     assert unsure[40:100].any()
     assert over.any()
     assert not over.all()
+    none = np.zeros(0, dtype=np.intp)
+    ones, zeros = np.ones(n), np.zeros(n)
+    c = np.array([0.0, 1.0, 300.0, *lr.linear_screen()])
     for i in range(n):
-        got = lr.screen_one(float(f[i, 0]), float(f[i, 1]), float(util[i]), int(lens[i]),
-                            float(mig[i]), 300.0)
-        assert got == (bool(over[i]), bool(unsure[i])), i
+        got = pick(np.array([i], dtype=np.intp), none, none, 0.0, False, LINEAR, ones, ones,
+                   ones, ones, np.zeros(n, dtype=np.intp), np.zeros(11), zeros, util, lens, mig,
+                   np.zeros(n, dtype=np.intp), np.ascontiguousarray(f), np.zeros((1, 1, 2)), 0,
+                   0, 0.0, c)
+        assert got == (-(i + 2) if unsure[i] else -1 if over[i] else i), i
