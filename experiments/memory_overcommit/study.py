@@ -242,7 +242,7 @@ def plot(agg: pd.DataFrame, path: Path) -> None:
     axes[0].legend(fontsize=8)
     axes[0].text(0.97, 0.03, "all four lines coincide:\nplacement is by allocation",
                  transform=axes[0].transAxes, ha="right", va="bottom", fontsize=8)
-    axes[1].text(0.97, 0.35, "sharing off: both\nimage mixes coincide", ha="right",
+    axes[1].text(0.03, 0.97, "sharing off: both\nimage mixes coincide", va="top",
                  transform=axes[1].transAxes, fontsize=8)
     fig.suptitle("Google 2011 working sets, 10 days, 40 x IBM x3550 (16 GiB) under KVM; "
                  "bars: 95 % t intervals over days", fontsize=10)
