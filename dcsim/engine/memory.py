@@ -335,11 +335,12 @@ class Memory:
         s["unmet_memory_mi"] = lost
         demand = s.get("demand_mi", 0.0)
         s["unmet_memory_fraction"] = lost / demand if demand > 0 else 0.0
-        g = result.guests["guest"].to_numpy(dtype=np.intp)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean_a = np.where(self.g_res_s > 0, self.g_active_s / self.g_res_s, np.nan)
-        result.guests["mean_active_mem_bytes"] = mean_a[g]
-        result.guests["memory_lost_mi"] = sim.mem_loss_mi[g]  # type: ignore[index]
+        if "guest" in result.guests.columns:  # no guests table with output.guest_records off
+            g = result.guests["guest"].to_numpy(dtype=np.intp)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean_a = np.where(self.g_res_s > 0, self.g_active_s / self.g_res_s, np.nan)
+            result.guests["mean_active_mem_bytes"] = mean_a[g]
+            result.guests["memory_lost_mi"] = sim.mem_loss_mi[g]  # type: ignore[index]
         if self.host_marks:
             self._host_columns(sim, result)
         result.tables["memory"] = pd.DataFrame(self.rows, columns=[
