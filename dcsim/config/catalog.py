@@ -196,10 +196,11 @@ class VirtualizationProfile(Frozen):
         False, description="a balloon driver gives idle guest memory (allocation − working "
         "set, as measured one memory update earlier) back to a host short of RAM")
     balloon_cost: Fraction = Field(
-        0.0, ge=0, lt=1, description="throughput a guest loses while its balloon holds pages")
+        0.0, ge=0, lt=1, description="work per CPU cycle a guest loses while a balloon holds "
+        "all of its idle memory (in proportion to the share of it held)")
     swap_penalty: float = Field(
-        0.0, ge=0, description="κ: a guest with fraction f of its working set swapped out runs "
-        "at 1 / (1 + κ f) of its speed")
+        0.0, ge=0, description="κ: a guest with fraction f of its working set swapped out waits "
+        "on swap-ins and runs (and uses CPU) 1 / (1 + κ f) of the time")
     migrate_touched: bool = Field(
         False, description="pre-copy's first round sends only the pages the guest has touched "
         "(its working set) instead of its whole allocation")

@@ -46,7 +46,7 @@ except ImportError:  # pragma: no cover - another numpy layout
     _nnz = np.count_nonzero
 
 from dcsim.engine import assumptions, jobs, offered
-from dcsim.engine.memory import split_loss
+from dcsim.engine.memory import losses
 from dcsim.kernels.share import maxmin_share, maxmin_share_one
 from dcsim.model.cluster import GuestStatus
 from dcsim.model.power import N_POINTS, power_w
@@ -85,14 +85,17 @@ def settle(sim: Simulation, hosts: I64, guests: I64) -> None:
         sim.demand_mi[guests] += np.where(sim.paused[guests], 0.0, sim.demand[guests]) * gdt
         sim.useful_mi[guests] += sim.useful[guests] * gdt
         sim.raw_mi[guests] += sim.raw[guests] * gdt
-        degraded = sim.paused[guests] | (sim.speed[guests] < 1.0)
+        # (with memory accounting, speed = migration speed × memory's: the loss to memory is
+        # booked apart, the migration's from its own speed)
+        speed = sim.speed if sim.memory is None else sim.memory.mig_speed
+        degraded = sim.paused[guests] | (speed[guests] < 1.0)
         if degraded.any():
             dg = guests[degraded]
             lost = np.where(sim.paused[dg], sim.demand[dg],
-                            sim.demand[dg] * (1.0 - sim.speed[dg]))
-            if sim.memory is not None:
-                lost = split_loss(sim, dg, sim.paused[dg], sim.demand[dg], lost, gdt[degraded])
+                            sim.demand[dg] * (1.0 - speed[dg]))
             sim.mig_loss_mi[dg] += lost * gdt[degraded]
+        if sim.memory is not None:
+            losses(sim, guests, sim.paused[guests], sim.demand[guests], gdt)
         jm = sim.has_jobs[guests]
         if jm.any():
             jobs.settle_jobs(sim, guests[jm], t0[jm], gdt[jm])
@@ -136,6 +139,8 @@ def share(sim: Simulation, hosts: I64, guests: I64) -> None:
         if not one.unit_eff:
             want_raw = want_raw / eff
         raw_want = np.where(sim.paused[g], 0.0, np.minimum(want_raw, limit))
+        if sim.memory is not None:  # a guest waiting on swap-ins wants no CPU meanwhile
+            raw_want = raw_want * sim.memory.stall[g]
         sim.raw_want[g] = raw_want
         room = np.maximum(0.0, st.cap_mips[hosts] - sim.extra_raw[hosts])
         sim.demand[g] = want
@@ -323,13 +328,13 @@ def _settle_one(sim: Simulation, h: int, idx: I64) -> None:
         sim.demand_mi[idx] += (np.where(paused, 0.0, d) if any_paused else d) * dt
         sim.useful_mi[idx] += sim.useful[idx] * dt
         sim.raw_mi[idx] += sim.raw[idx] * dt
-        sp = sim.speed[idx]
+        sp = sim.speed[idx] if sim.memory is None else sim.memory.mig_speed[idx]
         degraded = (paused | (sp < 1.0)) if any_paused else sp < 1.0
         if _nnz(degraded):
             lost = np.where(paused[degraded], d[degraded], d[degraded] * (1.0 - sp[degraded]))
-            if sim.memory is not None:
-                lost = split_loss(sim, idx[degraded], paused[degraded], d[degraded], lost, dt)
             sim.mig_loss_mi[idx[degraded]] += lost * dt
+        if sim.memory is not None:
+            losses(sim, idx, paused, d, dt)
         if _one(sim).jobs:
             jm = sim.has_jobs[idx]
             n_jobs = _nnz(jm)
@@ -403,6 +408,8 @@ def _share_one(sim: Simulation, h: int, idx: I64) -> bool:
         else:
             want_raw = want / eff
         raw_want = np.minimum(want_raw, limit)
+        if sim.memory is not None:  # a guest waiting on swap-ins wants no CPU meanwhile
+            raw_want = raw_want * sim.memory.stall[g]
         paused = sim.paused[g]
         if _nnz(paused):
             raw_want = np.where(paused, 0.0, raw_want)

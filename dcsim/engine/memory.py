@@ -17,20 +17,25 @@ Per guest ``g`` resident on host ``h`` (placed there, or migrating in):
   pages of ``n`` identical copies are kept once). A guest migrating in shares nothing yet;
 - ballooning (profile ``ballooning``), only while the host is short of RAM: balloons take back
   idle memory ``alloc_g − a'_g``, where ``a'_g`` is the working set one memory update earlier (the
-  balloon's latency), in proportion to it, just enough to cover the shortfall (``β_g``, bytes).
-  The guest runs ``balloon_cost`` slower while its balloon holds pages;
+  balloon's latency), in proportion to it, just enough to cover the shortfall (``β_g``, bytes;
+  the share θ of the idle memory taken is the same on the host). A guest whose balloon holds
+  pages does ``1 − balloon_cost × θ`` of its work per CPU cycle (Waldspurger measured the cost
+  of a full reclaim; smaller balloons cost in proportion);
 - host swapping: what still exceeds RAM (``W_h``) is swapped out, a fraction ``φ_h`` of every
   guest's physical pages (the host picks pages blind to the guest's use). The part ``f_g`` of
   the working set that is not in memory (swapped by the host, or pushed out of the guest by a
-  balloon sized on an older, smaller working set) slows the guest to ``1 / (1 + κ f_g)`` of
-  its speed (κ = ``swap_penalty``).
+  balloon sized on an older, smaller working set) makes the guest wait on swap-ins: it runs
+  only ``1 / (1 + κ f_g)`` of the time (κ = ``swap_penalty``), and while it waits it uses no
+  CPU (its CPU want is scaled by that share, so its host draws less power and co-located
+  guests may use the cycles).
 
 In formulas: resident ``r_g = alloc_g − β_g``; physical ``p_g = (1 − σ_g) r_g``; footprints ``F_h``
 = reserved memory + per-guest overhead of every guest holding room on ``h``; physical in use
 ``F_h + Σ p_g − W_h ≤ RAM_h``; ``φ_h = W_h / Σ p_g``; ``u_g = max(0, a_g − r_g)``;
-``f_g = (u_g + φ_h (a_g − u_g)) / a_g``; memory speed ``(1 − balloon_cost [β_g > 0]) / (1 + κ
-f_g)``, multiplied into the guest's delivered CPU (its demand does not change: the loss is
-unmet demand, ``unmet_memory_mi``).
+``f_g = (u_g + φ_h (a_g − u_g)) / a_g``; ``stall_g = 1 / (1 + κ f_g)`` scales the CPU the guest
+wants, ``mem_speed_g = 1 − balloon_cost θ_h [β_g > 0]`` the work it does per cycle. Its demand
+does not change: what it loses is unmet demand, booked as ``unmet_memory_mi`` = ∫ demand ×
+migration speed × (1 − mem_speed × stall) dt.
 
 The state is recomputed for every host at each scheduling instant (vectorized) and for one host
 whenever its guests change (``Simulation.update_host``), so the invariant holds at every instant.
@@ -123,7 +128,8 @@ class Memory:
         self.g_res_s = np.zeros(n_g)  # time placed, s
         self.rows: list[tuple[float, ...]] = []
         self.host_marks: list[tuple[float, F64]] = []
-        self.mem_speed = sim.mem_speed = np.ones(n_g)
+        self.mem_speed = sim.mem_speed = np.ones(n_g)  # work per CPU (balloon cost)
+        self.stall = np.ones(n_g)  # share of its time a guest is not waiting on swap-ins
         self.mig_speed = sim.mig_speed = np.ones(n_g)
         sim.mem_loss_mi = np.zeros(n_g)
         sim.memory = self
@@ -251,6 +257,7 @@ class Memory:
         if pressed.any() or self.pressed[hosts].any():
             # ballooning: idle memory as measured one update earlier, only on hosts short
             beta = np.zeros(placed.shape[0])
+            theta = np.zeros(n_loc)
             if pressed.any():
                 idle = np.where(self.ballooning[h_of],
                                 np.maximum(0.0, t_p - self.a_prev[placed]), 0.0)
@@ -272,9 +279,11 @@ class Memory:
             miss = outside + phi[local] * (a_p - outside)
             f = np.where(a_p > 0, miss / np.where(a_p > 0, a_p, 1.0), 0.0)
             self.f[placed] = f
-            speed = ((1.0 - self.balloon_cost[h_of] * (beta > 0))
-                     / (1.0 + self.kappa[h_of] * f))
+            # a balloon's cost in proportion to the share of the idle memory it took
+            taken = theta[local] if pressed.any() else np.zeros(placed.shape[0])
+            speed = 1.0 - self.balloon_cost[h_of] * np.where(beta > 0, taken, 0.0)
             self.mem_speed[placed] = speed
+            self.stall[placed] = 1.0 / (1.0 + self.kappa[h_of] * f)
             sim.speed[placed] = self.mig_speed[placed] * speed
             self.pressed[hosts] = pressed
         physical = need - swapped
@@ -354,16 +363,14 @@ def _sum(idx: I64, weights: F64, n: int) -> F64:
     return out
 
 
-def split_loss(sim: Simulation, dg: I64, paused: NDArray[np.bool_], d: F64, lost: F64,
-               dt: F64 | float) -> F64:
-    """Of the work ``lost`` by degraded guests ``dg`` (demand × (1 − speed), all of it if
-    paused), book the memory part ``d × mig_speed × (1 − mem_speed)`` in ``mem_loss_mi`` and
-    return the rest (the migration's)."""
-    ms, mig = sim.mem_speed[dg], sim.mig_speed[dg]  # type: ignore[index]
-    mem = np.where(paused, 0.0, d * mig * (1.0 - ms))
-    sim.mem_loss_mi[dg] += mem * dt  # type: ignore[index]
-    out: F64 = lost - mem
-    return out
+def losses(sim: Simulation, guests: I64, paused: NDArray[np.bool_], d: F64,
+           dt: F64 | float) -> None:
+    """Book the work ``guests`` (demand ``d``, ``paused``) lose to memory over ``dt``:
+    ``d × mig_speed × (1 − mem_speed × stall)`` (none while paused)."""
+    mem: Memory = sim.memory
+    lost = np.where(paused, 0.0, d * mem.mig_speed[guests]
+                    * (1.0 - mem.mem_speed[guests] * mem.stall[guests]))
+    sim.mem_loss_mi[guests] += lost * dt  # type: ignore[index]
 
 
 def _factory(sim: Simulation) -> Memory | None:

@@ -215,9 +215,9 @@ SUMMARY: dict[str, Column] = {
     "mem_physical_peak_fraction": _f("1", "largest physical memory in use / RAM over hosts and "
                                      "instants (never above 1)"),
     "unmet_memory_mi": _f("MI", "of unmet_mi, the work lost to memory: ∫ demand × "
-                          "migration speed × (1 − memory speed) dt, memory speed = (1 − "
-                          "balloon_cost while ballooned) / (1 + swap_penalty × swapped share "
-                          "of the working set)"),
+                          "migration speed × (1 − (1 − balloon_cost × share of idle memory "
+                          "ballooned) / (1 + swap_penalty × share of the working set out of "
+                          "memory)) dt"),
     "unmet_memory_fraction": _f("1", "unmet_memory_mi / demand_mi"),
 }
 

@@ -136,12 +136,28 @@ def test_one_host_path_matches_the_vector_path_state_by_state(jobs: bool,
         assert int((sim.job_next - sim.job_first)[sim.has_jobs].sum()) > 0
 
 
-@pytest.mark.parametrize(("plain", "jobs"), [(False, False), (True, False), (False, True)])
-def test_whole_runs_are_identical_with_and_without_the_one_host_path(plain: bool,
-                                                                     jobs: bool) -> None:
+def _with_memory(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Hosts of 3 GiB at mem_overcommit 2.5, working sets of 20-90 %, sharing, balloons and
+    swapping: the memory model slows guests (dcsim.engine.memory)."""
+    for h in cfg["datacenters"][0]["hosts"]:
+        h.update(ram="3GiB", mem_overcommit=2.5)
+    for g in cfg["guests"]:
+        g["memory"] = {"kind": "uniform", "low": 0.2, "high": 0.9}
+        g["os_image"] = "one"
+    cfg["virtualization_profiles"]["probe"] = dict(
+        PROFILE, page_sharing=True, sharing_fraction=0.3, ballooning=True, balloon_cost=0.03,
+        swap_penalty=10.0, host_reserved_mem="256MB", mem_overhead_per_guest="64MB")
+    return cfg
+
+
+@pytest.mark.parametrize(("plain", "jobs", "memory"), [
+    (False, False, False), (True, False, False), (False, True, False), (False, False, True)])
+def test_whole_runs_are_identical_with_and_without_the_one_host_path(plain: bool, jobs: bool,
+                                                                     memory: bool) -> None:
     results = []
     for fast in (True, False):
-        sim = Simulation(_scenario(_config(plain, jobs=jobs), None))
+        cfg = _config(plain, jobs=jobs)
+        sim = Simulation(_scenario(_with_memory(cfg) if memory else cfg, None))
         sim._one_host = fast
         results.append(sim.run())
     a, b = results
@@ -150,6 +166,8 @@ def test_whole_runs_are_identical_with_and_without_the_one_host_path(plain: bool
         if k != "wall_s":
             assert b.summary[k] == v or (v != v and b.summary[k] != b.summary[k]), k
     pd.testing.assert_frame_equal(a.timeseries, b.timeseries, check_exact=True)
+    if memory:  # the memory model bites: guests wait on swap-ins
+        assert a.summary["unmet_memory_fraction"] > 0.01
     if jobs:
         assert a.summary["jobs_completed"] > 100
         pd.testing.assert_frame_equal(a.tables["jobs"], b.tables["jobs"], check_exact=True)

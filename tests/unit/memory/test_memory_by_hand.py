@@ -80,6 +80,8 @@ def test_swapping_slows_the_working_set_that_is_swapped_out() -> None:
     assert s["unmet_memory_fraction"] == pytest.approx(0.5, rel=1e-12)
     assert s["unmet_mi"] == pytest.approx(1.8e6, rel=1e-12)  # the only cause here
     assert s["mem_swapped_gb_mean"] == pytest.approx(GIB / 1e9, rel=1e-12)
+    # waiting on swap-ins, a guest uses no CPU: 2 x 250 MIPS of 4000, 100 + 100 x 0.125 W
+    assert s["energy_hosts_kwh"] == pytest.approx(112.5 / 1000, rel=1e-12)
     assert s["mem_physical_peak_fraction"] == pytest.approx(1.0, rel=1e-12)
     assert (mem["swapped_bytes"] == GIB).all()
     assert (mem["hosts_swapping"] == 1).all()
@@ -87,11 +89,11 @@ def test_swapping_slows_the_working_set_that_is_swapped_out() -> None:
 
 def test_ballooning_reclaims_idle_memory_one_update_late() -> None:
     # As above with ballooning (cost 3 %) and kappa = 10. At t = 0 the balloon knows no earlier
-    # working set (the whole allocation counts as active): 1 GiB is swapped, f = 1/4, speed
-    # 1 / 3.5. From t = 300 s it sizes on the working set of t = 0 (0.5 GiB): idle 1.5 GiB per
-    # guest, 3 GiB in all, 1 GiB needed: theta = 1/3, 0.5 GiB ballooned per guest, nothing
-    # swapped, speed 0.97.
-    # Lost: 2 x 500 x (1 - 1/3.5) x 300 + 2 x 500 x 0.03 x 3300 = 214285.714... + 99000.
+    # working set (the whole allocation counts as active): 1 GiB is swapped, f = 1/4, the guests
+    # run 1 / 3.5 of the time. From t = 300 s it sizes on the working set of t = 0 (0.5 GiB):
+    # idle 1.5 GiB per guest, 3 GiB in all, 1 GiB needed: theta = 1/3, 0.5 GiB ballooned per
+    # guest, nothing swapped; the cost is in proportion to the idle memory taken: 3 % x 1/3.
+    # Lost: 2 x 500 x (1 - 1/3.5) x 300 + 2 x 500 x 0.01 x 3300 = 214285.714... + 33000.
     cfg = _cfg(ram=3 * GIB, ratio=2.0, kappa=10.0, ballooning=True, cost=0.03,
                guests=[{"count": 2, "ram": f"{2 * GIB}B",
                         "memory": {"kind": "constant", "utilization": 0.25}}])
@@ -100,7 +102,7 @@ def test_ballooning_reclaims_idle_memory_one_update_late() -> None:
     assert mem.iloc[0]["ballooned_bytes"] == 0
     assert (mem.iloc[1:]["ballooned_bytes"] == GIB).all()
     assert (mem.iloc[1:]["swapped_bytes"] == 0).all()
-    want = 2 * 500 * (1 - 1 / 3.5) * 300 + 2 * 500 * 0.03 * 3300
+    want = 2 * 500 * (1 - 1 / 3.5) * 300 + 2 * 500 * 0.01 * 3300
     assert s["unmet_memory_mi"] == pytest.approx(want, rel=1e-12)
     # time average of the balloons: 1 GiB for 3300 of 3600 s
     assert s["mem_ballooned_gb_mean"] == pytest.approx(GIB * 3300 / 3600 / 1e9, rel=1e-12)
