@@ -124,6 +124,7 @@ class _Work:
         self.hc = host_classes(self.T, self.pe, tables) if hc is None else hc
         self.pool: CandidatePool | None = None
         self._kargs: tuple[Any, tuple[Any, ...]] | None = None
+        self._addargs: tuple[Any, ...] | None = None
         self.kconst = np.zeros(7)
         self.avail = snap.host_avail_mips.astype(np.float64, copy=True)
         self.U = snap.host_alloc_mips.astype(np.float64, copy=True)
@@ -244,21 +245,19 @@ class _Work:
         if j is not None and h not in j:
             j[h] = self.save(h)
         r = self.r_list[v]
-        U = self.U
-        u_h = U.item(h)
-        if self.pool is not None and u_h == 0.0 and r != 0.0:
+        if self.pool is not None and r != 0.0 and self.U.item(h) == 0.0:
             self.pool.woke(h)
         self.own(h).append(v)
-        self.avail[h] = self.avail.item(h) - r  # float64 arithmetic, as ``-=`` does
-        U[h] = u_h + r
-        self.reqsum[h] = self.reqsum.item(h) + r
-        if self.need_hist:
-            tt = self.ttype.item(h)
-            self.hist[h] += self.ctab[tt, v]
-            self.hlen[h] = max(self.hlen.item(h), self.vlen.item(v))
-            if self.feat_fn is not None:
-                self.F[h] += self.ftab[tt, v]
-        self.maxram[h] = max(self.maxram.item(h), self.ram_list[v])
+        if self._addargs is None:
+            none = np.zeros((0, 0, 0))
+            hist = self.need_hist
+            feats = self.feat_fn is not None
+            self._addargs = (
+                self.avail, self.U, self.reqsum, self.maxram, self.hist,
+                self.ctab if hist else none, self.ttype if hist else _NO_HOSTS, self.hlen,
+                self.vlen, self.F if feats else np.zeros((0, 2)), self.ftab if feats else none,
+                hist, feats)
+        _kernel().add_to(h, v, r, self.ram_list[v], *self._addargs)
 
     def save(self, h: int) -> tuple[Any, ...]:
         hist = self.hist[h].copy() if self.need_hist else None

@@ -137,3 +137,26 @@ def pick(act, reps, skip, r, check_pe, mode, U, T, avail, pe, off, tflat, stale,
     if uns >= 0 and (best < 0 or _before(uns_d, uns, best_d, best)):
         return -(uns + 2)
     return best
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def add_to(h, v, r, ramv, avail, U, reqsum, maxram, hist, ctab, ttype, hlen, vlen, F, ftab,  # type: ignore[no-untyped-def]
+           need_hist, feats):
+    """The array part of a trial placement of guest ``v`` (demand ``r``, RAM ``ramv``) on host
+    ``h`` (:meth:`dcsim.policies.pabfd._Work.add`): free and allocated MIPS, requested sum,
+    largest RAM, and with ``need_hist`` the host's history row and length (``feats``: its LR
+    features), each element updated with one float64 addition as numpy's ``+=`` does."""
+    avail[h] = avail[h] - r
+    U[h] = U[h] + r
+    reqsum[h] = reqsum[h] + r
+    if need_hist:
+        tt = ttype[h]
+        for k in range(hist.shape[1]):
+            hist[h, k] = hist[h, k] + ctab[tt, v, k]
+        if vlen[v] > hlen[h]:
+            hlen[h] = vlen[v]
+        if feats:
+            for q in range(F.shape[1]):
+                F[h, q] = F[h, q] + ftab[tt, v, q]
+    if ramv > maxram[h]:
+        maxram[h] = ramv
