@@ -25,4 +25,8 @@ class ConsolidationSpec(Frozen):
     history: int = Field(12, ge=1, le=1000, description="utilisation samples kept per host")
     max_migrations_per_step: int | None = Field(None, ge=1)
     migration: MigrationSpec = MigrationSpec()
+    memory_pressure: bool = Field(
+        False, description="hosts that swap count as overloaded: guests leave them until the "
+        "swapped memory is shed, and no target takes a guest whose working set would not fit "
+        "in its RAM beside the others' (needs memory accounting: dcsim.engine.memory)")
 

@@ -349,6 +349,12 @@ def resolve_parts(cfg: Config, source: str | None = None) -> tuple[Scenario, lis
                              f"{h.profile_name!r} (hosts {h.name!r}: {flag} is false)")
                        for h in hgroups if not getattr(h.profile, flag)]
 
+    if (cfg.consolidation is not None and cfg.consolidation.memory_pressure
+            and not any(g.mem_overcommit > 1 for dc in cfg.datacenters for g in dc.hosts)
+            and not any(g.memory is not None for g in cfg.guests)):
+        issues.append(Issue("consolidation.memory_pressure", "needs memory accounting: a host "
+                            "group with mem_overcommit > 1 or a guest group with memory:"))
+
     used = {g.profile_name: g.profile for g in hgroups}
     cfg_json = cfg.model_dump(mode="json")
     sc = Scenario(cfg, tuple(hgroups), tuple(ggroups), used, UncheckedParams(), source,

@@ -72,6 +72,7 @@ class Consolidation:
         self.selector = make_selector(ps.selection)
         self.limit = (float(self.detector.threshold) if isinstance(self.detector, StaticThreshold)
                       else 1.0)
+        self._ws: F64 | None = None  # memory pressure: working sets + footprints per host
         # the run's placement is pabfd_mem: targets scored with its page-sharing affinity too
         self.sharing_weight = (float(getattr(sim.policy.params, "memory_weight", 0.0))
                                if isinstance(sim.policy, MemoryAwareBFD) else 0.0)
@@ -244,6 +245,15 @@ class Consolidation:
             return []
         max_gram = self._max_gram_now = self._max_gram()
         over = self._detect(util, hosts, max_gram)
+        # memory pressure: a host that swaps is overloaded until it sheds the swapped bytes;
+        # targets must hold the working sets (self._ws: working sets + footprints per host)
+        mem = sim.memory if self.spec.memory_pressure else None
+        self._ws = None
+        excess = np.zeros(0)
+        if mem is not None:
+            excess = mem.levels[5].copy()
+            over |= active & (excess > 0)
+            self._ws = mem.levels[1] + st.reserved_mem + st.mem_overhead * st.n_guests
         moving = st.mig_dst >= 0
         busy_host = np.zeros(st.n_hosts, dtype=bool)
         busy_host[st.host_of[moving]] = True
@@ -265,6 +275,7 @@ class Consolidation:
                 continue
             hist = self.hist[h].copy()
             left = list(st.members[h])
+            shed = 0.0  # physical bytes the guests chosen so far free (memory pressure)
             while True:
                 cand = [g for g in st.members[h] if movable[g]]
                 if not cand:
@@ -281,6 +292,10 @@ class Consolidation:
                 work[h] -= sim.raw_want[g]
                 hist = np.maximum(hist - self.graw[g] / st.cap_mips[h], 0.0)
                 left.remove(g)
+                if mem is not None and excess[h] > 0:
+                    shed += float((1.0 - mem.share[g]) * (st.gram[g] - mem.beta[g]))
+                    if shed < excess[h]:
+                        continue
                 if not self._over_without(h, work[h] / st.cap_mips[h], hist, left):
                     break
 
@@ -339,6 +354,7 @@ class Consolidation:
                     allow[h] = False
                 trial: list[tuple[int, int]] = []
                 saved = _save(sb, work, h, self.hadd)
+                ws_before = None if self._ws is None else self._ws.copy()
                 for g in sorted(guests, key=lambda x: -float(sim.raw_want[x])):
                     dst = self._pabfd(sb, g, allow, work, wake=False, saved=saved, recv=recv)
                     if dst < 0:
@@ -357,6 +373,8 @@ class Consolidation:
                         sb.mig_dst[g] = -1
                         sb.dst_ram[g] = sb.dst_disk[g] = 0.0
                     _restore(sb, work, saved, self.hadd)
+                    if ws_before is not None:
+                        self._ws = ws_before
                     if recv is not None:
                         recv.discard()
 
@@ -403,6 +421,9 @@ class Consolidation:
         cap = sb.cap_mips[idx]
         after = (work[idx] + sim.raw_want[g]) / cap
         fit = after <= self.limit
+        if self._ws is not None:  # memory pressure: the working sets must fit in RAM
+            fit &= (self._ws[idx] + sim.memory.a[g] + sb.mem_overhead[idx]
+                    <= sb.ram[idx] * (1 + EPS))
         idx, cap, after = idx[fit], cap[fit], after[fit]
         if not idx.shape[0]:
             return -1
@@ -429,6 +450,8 @@ class Consolidation:
         work[dst] += sim.raw_want[g]
         work[src] -= sim.raw_want[g]
         self.hadd[dst] += self.graw[g] / sb.cap_mips[dst]
+        if self._ws is not None:
+            self._ws[dst] += sim.memory.a[g] + sb.mem_overhead[dst]
         return dst
 
 

@@ -212,11 +212,16 @@ class Memory:
             incoming = np.flatnonzero(np.isin(st.mig_dst, hosts))
         h_of = st.host_of[placed]
         fresh = self.seen[placed] != h_of
-        if fresh.any():  # newly placed (its time starts now) or arrived by migration
+        if fresh.any():  # newly placed (its time starts now) or arrived by migration: its
+            # balloon and stalls were its old host's (this host's state is set below if short)
             new = placed[fresh]
             newly = new[self.seen[new] < 0]
             self.g_last[newly] = now
-            self.beta[newly] = 0.0
+            self.beta[new] = 0.0
+            self.f[new] = 0.0
+            self.stall[new] = 1.0
+            self.mem_speed[new] = 1.0
+            sim.speed[new] = self.mig_speed[new]
             self.seen[new] = h_of[fresh]
         # per-guest time integrals (working set while placed)
         gdt = now - self.g_last[placed]

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 import dcsim
+from dcsim.config.migration import MigrationSpec
 from dcsim.engine.simulation import Simulation
 from dcsim.validate import scenario_of
 
@@ -173,3 +174,70 @@ def test_migration_sends_the_resident_pages_where_the_layer_skips_the_rest(
     sim.memory.refresh(np.asarray([0], dtype=np.intp))
     sim.memory.beta[0] = 0.5 * GIB
     assert sim.memory.to_send(0, 0) == want
+
+
+@pytest.mark.parametrize("pressure", [False, True])
+def test_memory_pressure_moves_a_guest_off_a_swapping_host(pressure: bool) -> None:
+    # the swapping case on two hosts: first-fit puts both 2 GiB guests on host 0 (1 GiB short,
+    # swapped). With memory_pressure the first consolidation step finds host 0 swapping, sheds
+    # one guest (2 GiB of pages >= the 1 GiB swapped; MMT's tie goes to the first, guest 0) to
+    # host 1, whose RAM holds its working set; from the next instant nothing swaps. Without,
+    # no CPU detector sees anything and host 0 swaps all hour (1.8e6 MI lost).
+    cfg = _cfg(ram=3 * GIB, ratio=2.0, kappa=4.0,
+               guests=[{"count": 2, "ram": f"{2 * GIB}B",
+                        "memory": {"kind": "constant", "utilization": 0.25}}])
+    cfg["datacenters"][0]["hosts"][0]["count"] = 2
+    cfg["consolidation"] = {"policy": "thr-mmt-0.8", "underload": False,
+                            "memory_pressure": pressure}
+    res = dcsim.run(cfg)
+    mig, mem = res.tables["migrations"], res.tables["memory"]
+    if not pressure:
+        assert len(mig) == 0
+        assert res.summary["unmet_memory_mi"] == pytest.approx(1.8e6, rel=1e-12)
+        return
+    assert mig[["guest", "source", "destination"]].values.tolist() == [[0, 0, 1]]
+    assert (mem["swapped_bytes"].iloc[1:] == 0).all()
+    # until the switch both run half the time: guest 1 loses 250 MIPS, guest 0 (migrating,
+    # at 1 - slowdown, paused for the downtime) 500 x (1 - slowdown) x 1/2; nothing after
+    end, down = float(mig["end_s"].iloc[0]), float(mig["downtime_s"].iloc[0])
+    slow = MigrationSpec().slowdown
+    want = 250 * end + 500 * (1 - slow) * 0.5 * (end - down)
+    assert res.summary["unmet_memory_mi"] == pytest.approx(want, rel=1e-9)
+
+
+def test_memory_pressure_needs_memory_accounting() -> None:
+    cfg = _cfg(ram=8 * GIB, ratio=1.0, guests=[{"count": 2}])
+    cfg["consolidation"] = {"policy": "thr-mmt-0.8", "memory_pressure": True}
+    with pytest.raises(dcsim.ConfigError) as exc:
+        dcsim.api._scenario(cfg, None)
+    assert "consolidation.memory_pressure" in {i.path for i in exc.value.issues}
+
+
+def test_memory_pressure_sheds_until_the_swapped_memory_is_gone() -> None:
+    # four 1.5 GiB guests (working sets 0.375 GiB) on host 0 of 3 GiB at ratio 2: 3 GiB
+    # swapped. Each guest sheds 1.5 GiB of pages: two must go (MMT: guests 0 and 1); linear
+    # power makes every target's increase equal, so both go to the lowest id, host 1, whose
+    # RAM holds their working sets (0.75 GiB)
+    cfg = _cfg(ram=3 * GIB, ratio=2.0, kappa=4.0,
+               guests=[{"count": 4, "ram": f"{1.5 * GIB:.0f}B",
+                        "memory": {"kind": "constant", "utilization": 0.25}}])
+    cfg["datacenters"][0]["hosts"][0]["count"] = 3
+    cfg["consolidation"] = {"policy": "thr-mmt-0.8", "underload": False,
+                            "memory_pressure": True}
+    mig = dcsim.run(cfg).tables["migrations"]
+    assert sorted(mig[["guest", "source", "destination"]].values.tolist()) == [
+        [0, 0, 1], [1, 0, 1]]
+    assert mig["start_s"].tolist() == [0.0, 0.0]  # both at the first step
+
+
+def test_memory_pressure_never_moves_a_guest_where_its_working_set_would_not_fit() -> None:
+    # as the first pressure case, but the other host has 0.4 GiB of RAM at ratio 6: the 2 GiB
+    # allocation is admissible there (<= 2.4 GiB), the 0.5 GiB working set is not: no move
+    cfg = _cfg(ram=3 * GIB, ratio=2.0, kappa=4.0,
+               guests=[{"count": 2, "ram": f"{2 * GIB}B",
+                        "memory": {"kind": "constant", "utilization": 0.25}}])
+    small = dict(cfg["datacenters"][0]["hosts"][0], ram=f"{0.4 * GIB:.0f}B", mem_overcommit=6.0)
+    cfg["datacenters"][0]["hosts"].append(small)
+    cfg["consolidation"] = {"policy": "thr-mmt-0.8", "underload": False,
+                            "memory_pressure": True}
+    assert len(dcsim.run(cfg).tables["migrations"]) == 0
