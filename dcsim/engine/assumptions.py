@@ -29,6 +29,7 @@ Imports: numpy, simpy (through the Simulation), dcsim.{model, policies, metrics}
 from __future__ import annotations
 
 from collections.abc import Generator
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -110,16 +111,17 @@ class CloudSimState:
 
         Cached until a member list changes (``ClusterState.version``).
         """
-        if self._order_key != st.version:
-            flat = [g for m in st.members for g in m]
-            self._order = np.asarray(flat, dtype=np.intp)
+        if self._order_key != st.version:  # (chained in C: the same order as nested loops)
+            self._order = np.fromiter(chain.from_iterable(st.members), dtype=np.intp)
             self._order_key = st.version
         return self._order
 
     @staticmethod
     def members_in_order(st: Any, hosts: I64) -> I64:
         """Guests on ``hosts`` (sorted), host by host, each host's in list order."""
-        return np.asarray([g for h in hosts.tolist() for g in st.members[h]], dtype=np.intp)
+        members = st.members
+        return np.fromiter(chain.from_iterable([members[h] for h in hosts.tolist()]),
+                           dtype=np.intp)
 
 
 def _cs(sim: Simulation) -> CloudSimState:
@@ -295,26 +297,32 @@ def start_migrations(sim: Simulation, moves: list[tuple[int, int]]) -> int:
     touched: set[int] = set()
     aborted: set[int] = set()  # hosts of guests whose first move was aborted
     started = 0
+    dc = sim.assume.updates == "datacenter"
+    mig_dst, host_of, status, awake = st.mig_dst, st.host_of, st.status, st.awake
     for g, dst in moves:
-        if st.mig_dst[g] >= 0:  # moved twice in one step (CloudSim's quirk): it ends on
-            aborted.update((int(st.host_of[g]), int(st.mig_dst[g])))
+        if mig_dst.item(g) >= 0:  # moved twice in one step (CloudSim's quirk): it ends on
+            aborted.update((host_of.item(g), mig_dst.item(g)))
             st.abort_migration(g)  # the second target; the first keeps its share until then
-        if (st.status[g] != RUNNING or st.host_of[g] < 0 or st.host_of[g] == dst
-                or not st.fits(g, dst)):
+        src = host_of.item(g)
+        if status.item(g) != RUNNING or src < 0 or src == dst or not st.fits(g, dst):
             continue
-        if sim.assume.updates == "datacenter" and not st.awake[dst]:
-            st.awake[dst] = True  # every host is re-shared below, at this same instant
+        checked = True  # nothing that fits reads changes before begin_migration
+        if awake.item(dst):  # (wake would change nothing)
+            pass
+        elif dc:
+            awake[dst] = True  # every host is re-shared below, at this same instant
             sim.awake_since[dst] = sim.env.now
         else:
-            sim.wake(dst)
-        st.begin_migration(g, dst)
+            sim.wake(dst)  # settles and re-shares dst: begin_migration tests fits again
+            checked = False
+        st.begin_migration(g, dst, fits_checked=checked)
         sim.speed[g] = MIGRATION_SPEED
         _dst_charge(sim, g, dst, 1.0)
         cs.incoming[(g, dst)] = None
         cs._inc = None
         delay = migration_delay(sim, g, dst)
         groups.setdefault(delay, []).append((g, dst))
-        touched.update((int(st.host_of[g]), dst))
+        touched.update((src, dst))
         started += 1
     cs.mig_started += started
     if sim.assume.updates == "datacenter":
@@ -345,12 +353,13 @@ def _complete(sim: Simulation, delay: float, group: list[tuple[int, int]],
     sim.events += 1
     yield sim.env.timeout(delay)
     now = sim.env.now
-    live = [(g, d) for g, d in group if st.mig_dst[g] == d and st.host_of[g] >= 0]
-    srcs = [int(st.host_of[g]) for g, _ in live]
+    mig_dst, host_of = st.mig_dst, st.host_of
+    live = [(g, d) for g, d in group if mig_dst.item(g) == d and host_of.item(g) >= 0]
+    srcs = [host_of.item(g) for g, _ in live]
     if dc:
         datacenter_update(sim, periodic=False)  # settles every host up to now
-        live = [(g, d) for g, d in live if st.mig_dst[g] == d and st.host_of[g] >= 0]
-        srcs = [int(st.host_of[g]) for g, _ in live]
+        live = [(g, d) for g, d in live if mig_dst.item(g) == d and host_of.item(g) >= 0]
+        srcs = [host_of.item(g) for g, _ in live]
     else:
         hosts = np.asarray(sorted({*srcs, *(d for _, d in group)}), dtype=np.intp)
         sim._settle(hosts, sim.guests_on(hosts))
@@ -373,7 +382,7 @@ def _complete(sim: Simulation, delay: float, group: list[tuple[int, int]],
     if dc:
         if sim.sleep:  # empty sources sleep now; every host is re-shared just below
             for h in srcs:
-                if st.awake[h] and st.n_guests[h] == 0 and not st.failed[h]:
+                if st.awake.item(h) and st.n_guests.item(h) == 0 and not st.failed.item(h):
                     st.awake[h] = False
                     sim.shutdown_gaps.append(now - float(sim.awake_since[h]))
         reshare(sim, {*srcs, *(d for _, d in group)})

@@ -484,18 +484,22 @@ class ClusterState:
         self.reserved_mips[h] = max(0.0, self.reserved_mips[h] - self.vcpus[g] * self.mips[g])
         self.charged_ram[g] = self.charged_disk[g] = 0.0
 
-    def begin_migration(self, g: int, dst: int) -> None:
+    def begin_migration(self, g: int, dst: int, *, fits_checked: bool = False) -> None:
         """Reserve ``dst`` for placed guest ``g`` while it still runs on its source.
 
         During a migration the guest holds resources on both hosts, so neither is ever
         overfilled; refuses (InvariantViolation) if it does not fit on ``dst``.
+        ``fits_checked``: the caller has just found ``fits(g, dst)`` true and changed nothing
+        since (the test is not repeated).
         """
-        if self.host_of[g] < 0 or self.mig_dst[g] >= 0 or self.host_of[g] == dst:
+        src = self.host_of[g]
+        if src < 0 or self.mig_dst[g] >= 0 or src == dst:
             raise InvariantViolation(f"guest {g} cannot start a migration to host {dst}")
-        if not self.fits(g, dst):
+        if not fits_checked and not self.fits(g, dst):
             raise InvariantViolation(f"guest {g} does not fit on host {dst}")
-        ram = float(self.gram[g] + self.mem_charge[dst]) * self.hold
-        disk = float(self.gdisk[g] + self.disk_overhead[dst]) * self.hold
+        # (Python floats via item(): the same double addition as numpy's)
+        ram = (self.gram.item(g) + self.mem_charge.item(dst)) * self.hold
+        disk = (self.gdisk.item(g) + self.disk_overhead.item(dst)) * self.hold
         self._charge(g, dst, 1.0, ram, disk)
         self.mig_dst[g] = dst
         self.dst_ram[g] = ram
