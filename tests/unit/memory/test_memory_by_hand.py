@@ -176,6 +176,18 @@ def test_migration_sends_the_resident_pages_where_the_layer_skips_the_rest(
     assert sim.memory.to_send(0, 0) == want
 
 
+def _pressured(count: int, ram_gib: float, hosts: int, pressure: bool = True) -> dict[str, Any]:
+    """``count`` guests of ``ram_gib`` (working sets 25 %) on ``hosts`` hosts of 3 GiB at ratio
+    2, κ = 4, no balloon, THR-MMT 0.8 without underload, ``memory_pressure``."""
+    cfg = _cfg(ram=3 * GIB, ratio=2.0, kappa=4.0,
+               guests=[{"count": count, "ram": f"{ram_gib * GIB:.0f}B",
+                        "memory": {"kind": "constant", "utilization": 0.25}}])
+    cfg["datacenters"][0]["hosts"][0]["count"] = hosts
+    cfg["consolidation"] = {"policy": "thr-mmt-0.8", "underload": False,
+                            "memory_pressure": pressure}
+    return cfg
+
+
 @pytest.mark.parametrize("pressure", [False, True])
 def test_memory_pressure_moves_a_guest_off_a_swapping_host(pressure: bool) -> None:
     # the swapping case on two hosts: first-fit puts both 2 GiB guests on host 0 (1 GiB short,
@@ -183,13 +195,7 @@ def test_memory_pressure_moves_a_guest_off_a_swapping_host(pressure: bool) -> No
     # one guest (2 GiB of pages >= the 1 GiB swapped; MMT's tie goes to the first, guest 0) to
     # host 1, whose RAM holds its working set; from the next instant nothing swaps. Without,
     # no CPU detector sees anything and host 0 swaps all hour (1.8e6 MI lost).
-    cfg = _cfg(ram=3 * GIB, ratio=2.0, kappa=4.0,
-               guests=[{"count": 2, "ram": f"{2 * GIB}B",
-                        "memory": {"kind": "constant", "utilization": 0.25}}])
-    cfg["datacenters"][0]["hosts"][0]["count"] = 2
-    cfg["consolidation"] = {"policy": "thr-mmt-0.8", "underload": False,
-                            "memory_pressure": pressure}
-    res = dcsim.run(cfg)
+    res = dcsim.run(_pressured(2, 2.0, 2, pressure))
     mig, mem = res.tables["migrations"], res.tables["memory"]
     if not pressure:
         assert len(mig) == 0
@@ -218,13 +224,7 @@ def test_memory_pressure_sheds_until_the_swapped_memory_is_gone() -> None:
     # swapped. Each guest sheds 1.5 GiB of pages: two must go (MMT: guests 0 and 1); linear
     # power makes every target's increase equal, so both go to the lowest id, host 1, whose
     # RAM holds their working sets (0.75 GiB)
-    cfg = _cfg(ram=3 * GIB, ratio=2.0, kappa=4.0,
-               guests=[{"count": 4, "ram": f"{1.5 * GIB:.0f}B",
-                        "memory": {"kind": "constant", "utilization": 0.25}}])
-    cfg["datacenters"][0]["hosts"][0]["count"] = 3
-    cfg["consolidation"] = {"policy": "thr-mmt-0.8", "underload": False,
-                            "memory_pressure": True}
-    mig = dcsim.run(cfg).tables["migrations"]
+    mig = dcsim.run(_pressured(4, 1.5, 3)).tables["migrations"]
     assert sorted(mig[["guest", "source", "destination"]].values.tolist()) == [
         [0, 0, 1], [1, 0, 1]]
     assert mig["start_s"].tolist() == [0.0, 0.0]  # both at the first step
@@ -238,13 +238,9 @@ def test_memory_pressure_never_moves_a_guest_where_it_would_swap(
     # 2 GiB allocation is admissible on both). It holds the guest without swapping only if its
     # working set (0.5 GiB) fits where the layer balloons, its resident 2 GiB where it does
     # not: a move only with ballooning on the 1 GiB host
-    cfg = _cfg(ram=3 * GIB, ratio=2.0, kappa=4.0,
-               guests=[{"count": 2, "ram": f"{2 * GIB}B",
-                        "memory": {"kind": "constant", "utilization": 0.25}}])
+    cfg = _pressured(2, 2.0, 1)
     cfg["virtualization_profiles"]["probe"]["ballooning"] = ballooning
     small = dict(cfg["datacenters"][0]["hosts"][0], ram=f"{small_gib * GIB:.0f}B",
                  mem_overcommit=6.0)
     cfg["datacenters"][0]["hosts"].append(small)
-    cfg["consolidation"] = {"policy": "thr-mmt-0.8", "underload": False,
-                            "memory_pressure": True}
     assert len(dcsim.run(cfg).tables["migrations"]) == moves
