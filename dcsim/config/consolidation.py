@@ -27,6 +27,6 @@ class ConsolidationSpec(Frozen):
     migration: MigrationSpec = MigrationSpec()
     memory_pressure: bool = Field(
         False, description="hosts that swap count as overloaded: guests leave them until the "
-        "swapped memory is shed, and no target takes a guest whose working set would not fit "
-        "in its RAM beside the others' (needs memory accounting: dcsim.engine.memory)")
+        "swapped memory is shed, and no target takes a guest it could not hold without "
+        "swapping (needs memory accounting: dcsim.engine.memory)")
 

@@ -246,14 +246,14 @@ class Consolidation:
         max_gram = self._max_gram_now = self._max_gram()
         over = self._detect(util, hosts, max_gram)
         # memory pressure: a host that swaps is overloaded until it sheds the swapped bytes;
-        # targets must hold the working sets (self._ws: working sets + footprints per host)
+        # targets must hold the guests without swapping (self._ws: Memory.floor per host)
         mem = sim.memory if self.spec.memory_pressure else None
         self._ws = None
         excess = np.zeros(0)
         if mem is not None:
             excess = mem.levels[5].copy()
             over |= active & (excess > 0)
-            self._ws = mem.levels[1] + st.reserved_mem + st.mem_overhead * st.n_guests
+            self._ws = mem.floor()
         moving = st.mig_dst >= 0
         busy_host = np.zeros(st.n_hosts, dtype=bool)
         busy_host[st.host_of[moving]] = True
@@ -421,9 +421,8 @@ class Consolidation:
         cap = sb.cap_mips[idx]
         after = (work[idx] + sim.raw_want[g]) / cap
         fit = after <= self.limit
-        if self._ws is not None:  # memory pressure: the working sets must fit in RAM
-            fit &= (self._ws[idx] + sim.memory.a[g] + sb.mem_overhead[idx]
-                    <= sb.ram[idx] * (1 + EPS))
+        if self._ws is not None:  # memory pressure: the guests must fit without swapping
+            fit &= self._ws[idx] + sim.memory.need_on(g, idx) <= sb.ram[idx] * (1 + EPS)
         idx, cap, after = idx[fit], cap[fit], after[fit]
         if not idx.shape[0]:
             return -1
@@ -451,7 +450,7 @@ class Consolidation:
         work[src] -= sim.raw_want[g]
         self.hadd[dst] += self.graw[g] / sb.cap_mips[dst]
         if self._ws is not None:
-            self._ws[dst] += sim.memory.a[g] + sb.mem_overhead[dst]
+            self._ws[dst] += float(sim.memory.need_on(g, np.asarray([dst]))[0])
         return dst
 
 

@@ -308,6 +308,30 @@ class Memory:
         if n_loc:
             self.peak_fraction = max(self.peak_fraction, float(np.max(physical / ram)))
 
+    def floor(self) -> F64:
+        """(n_hosts,) the least physical memory each host's guests can be squeezed into
+        without swapping, bytes: footprints + each guest's working set where the layer
+        balloons, its resident pages kept once (sharing as now) where it does not, + the
+        pages of guests migrating in (what consolidation's memory pressure plans with)."""
+        st = self.sim.state
+        placed = np.flatnonzero(st.host_of >= 0)
+        h_of = st.host_of[placed]
+        per = np.where(self.ballooning[h_of], self.a[placed],
+                       (1.0 - self.share[placed]) * st.gram[placed])
+        out = (st.reserved_mem + st.mem_overhead * st.n_guests
+               + _sum(h_of, per, st.n_hosts))
+        incoming = np.flatnonzero(st.mig_dst >= 0)
+        if incoming.shape[0]:
+            out = out + _sum(st.mig_dst[incoming], st.gram[incoming], st.n_hosts)
+        return out
+
+    def need_on(self, g: int, hosts: I64) -> F64:
+        """(len(hosts),) what guest ``g`` adds to :meth:`floor` on each of ``hosts``."""
+        st = self.sim.state
+        out: F64 = (np.where(self.ballooning[hosts], self.a[g], st.gram[g])
+                    + st.mem_overhead[hosts])
+        return out
+
     # ------------------------------------------------------------------ results ---------------
     def tick(self, now: float) -> None:
         """One row of the ``memory`` table: the levels summed over hosts at this instant (every

@@ -18,6 +18,10 @@ results suggest: ``no-balloon`` (no balloon driver: the host swaps what sharing 
 cover), ``free-balloon`` (balloon cost 0: what is left of the memory loss is swapping and
 balloons sized on an older working set) and ``pabfd`` (plain PABFD, no sharing affinity; run
 with sharing on and mixed images only, the one case where affinity could change anything).
+``pressure`` and ``pressure-no-balloon`` add memory-aware consolidation
+(``consolidation.memory_pressure``: swapping hosts shed guests to hosts that hold them without
+swapping), with and without balloons, on the same one line (``ONE_LINE``). ``--add`` runs
+variants into an existing ``results.csv``.
 
 Writes to ``--out``: ``results.csv`` (one row per day and point), ``summary.md`` (means with
 95 % t intervals over the days; per ratio step the hosts saved and the memory loss added,
@@ -49,7 +53,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "no-balloon": {"profile": {"ballooning": False}},
     "free-balloon": {"profile": {"balloon_cost": 0.0}},
     "pabfd": {"placement": "pabfd"},
+    # memory-aware consolidation (consolidation.memory_pressure): swapping hosts shed guests
+    "pressure": {"memory_pressure": True},
+    "pressure-no-balloon": {"memory_pressure": True, "profile": {"ballooning": False}},
 }
+#: variants run on one line only (sharing on, mixed images)
+ONE_LINE = ("pabfd", "pressure", "pressure-no-balloon")
 KEYS = ("variant", "sharing", "images", "ratio", "day")
 METRICS = ("mean_guests_per_active_host", "mean_active_hosts", "max_active_hosts",
            "energy_hosts_kwh", "unmet_memory_fraction", "unserved_fraction", "unmet_fraction",
@@ -89,7 +98,8 @@ def base_config(day: str, ratio: float, sharing: str, images: str, variant: str 
         "virtualization_profiles": {"kvm": profile},
         "guests": groups,
         "placement": {"name": v.get("placement", "pabfd_mem")},
-        "consolidation": {"policy": "thr-mmt-0.8"},
+        "consolidation": {"policy": "thr-mmt-0.8",
+                          "memory_pressure": bool(v.get("memory_pressure", False))},
         "output": {"guest_records": False},
     }
 
@@ -274,6 +284,8 @@ def main() -> None:
     ap.add_argument("--ratios", default=",".join(f"{r:g}" for r in RATIOS))
     ap.add_argument("--plot-only", action="store_true",
                     help="redraw the figure and summary from OUT/results.csv")
+    ap.add_argument("--add", action="store_true",
+                    help="add the runs to OUT/results.csv (replacing rows of the same points)")
     args = ap.parse_args()
     if args.plot_only:
         write_outputs(load(args.out / "results.csv"), args.out)
@@ -288,7 +300,7 @@ def main() -> None:
         for variant in args.variants.split(","):
             for sharing in SHARING:
                 for images in IMAGES:
-                    if variant == "pabfd" and (sharing, images) != ("on", "mixed"):
+                    if variant in ONE_LINE and (sharing, images) != ("on", "mixed"):
                         continue
                     for ratio in ratios:
                         t0 = time.process_time()
@@ -299,6 +311,11 @@ def main() -> None:
                                      **{m: s[m] for m in METRICS},
                                      "cpu_s": round(time.process_time() - t0, 2)})
         print(f"day {day}: {len(rows)} runs", flush=True)
+    if args.add and (args.out / "results.csv").exists():
+        old = load(args.out / "results.csv")
+        new = pd.DataFrame(rows)
+        keep = ~old.set_index(list(KEYS)).index.isin(new.set_index(list(KEYS)).index)
+        rows = [*old[keep].to_dict("records"), *new.to_dict("records")]
     with (args.out / "results.csv").open("w", newline="") as f:
         wr = csv.DictWriter(f, fieldnames=list(rows[0]))
         wr.writeheader()

@@ -230,14 +230,21 @@ def test_memory_pressure_sheds_until_the_swapped_memory_is_gone() -> None:
     assert mig["start_s"].tolist() == [0.0, 0.0]  # both at the first step
 
 
-def test_memory_pressure_never_moves_a_guest_where_its_working_set_would_not_fit() -> None:
-    # as the first pressure case, but the other host has 0.4 GiB of RAM at ratio 6: the 2 GiB
-    # allocation is admissible there (<= 2.4 GiB), the 0.5 GiB working set is not: no move
+@pytest.mark.parametrize(("ballooning", "small_gib", "moves"), [
+    (False, 0.4, 0), (True, 0.4, 0), (False, 1.0, 0), (True, 1.0, 1)])
+def test_memory_pressure_never_moves_a_guest_where_it_would_swap(
+        ballooning: bool, small_gib: float, moves: int) -> None:
+    # as the first pressure case, but the other host has 0.4 or 1 GiB of RAM at ratio 6 (the
+    # 2 GiB allocation is admissible on both). It holds the guest without swapping only if its
+    # working set (0.5 GiB) fits where the layer balloons, its resident 2 GiB where it does
+    # not: a move only with ballooning on the 1 GiB host
     cfg = _cfg(ram=3 * GIB, ratio=2.0, kappa=4.0,
                guests=[{"count": 2, "ram": f"{2 * GIB}B",
                         "memory": {"kind": "constant", "utilization": 0.25}}])
-    small = dict(cfg["datacenters"][0]["hosts"][0], ram=f"{0.4 * GIB:.0f}B", mem_overcommit=6.0)
+    cfg["virtualization_profiles"]["probe"]["ballooning"] = ballooning
+    small = dict(cfg["datacenters"][0]["hosts"][0], ram=f"{small_gib * GIB:.0f}B",
+                 mem_overcommit=6.0)
     cfg["datacenters"][0]["hosts"].append(small)
     cfg["consolidation"] = {"policy": "thr-mmt-0.8", "underload": False,
                             "memory_pressure": True}
-    assert len(dcsim.run(cfg).tables["migrations"]) == 0
+    assert len(dcsim.run(cfg).tables["migrations"]) == moves
