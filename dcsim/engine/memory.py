@@ -130,6 +130,8 @@ class Memory:
         self.host_marks: list[tuple[float, F64]] = []
         self.mem_speed = sim.mem_speed = np.ones(n_g)  # work per CPU (balloon cost)
         self.stall = np.ones(n_g)  # share of its time a guest is not waiting on swap-ins
+        self.slow = np.zeros(n_g, dtype=bool)  # mem_speed × stall < 1 at its last refresh
+        self.n_slow = 0  # of those (0: no guest loses work to memory; ``losses`` skips)
         self.mig_speed = sim.mig_speed = np.ones(n_g)
         sim.mem_loss_mi = np.zeros(n_g)
         sim.memory = self
@@ -220,6 +222,7 @@ class Memory:
             self.beta[new] = 0.0
             self.f[new] = 0.0
             self.stall[new] = 1.0
+            self._mark_slow(new)
             self.mem_speed[new] = 1.0
             sim.speed[new] = self.mig_speed[new]
             self.seen[new] = h_of[fresh]
@@ -289,6 +292,7 @@ class Memory:
             speed = 1.0 - self.balloon_cost[h_of] * np.where(beta > 0, taken, 0.0)
             self.mem_speed[placed] = speed
             self.stall[placed] = 1.0 / (1.0 + self.kappa[h_of] * f)
+            self._mark_slow(placed)
             sim.speed[placed] = self.mig_speed[placed] * speed
             self.pressed[hosts] = pressed
         physical = need - swapped
@@ -307,6 +311,11 @@ class Memory:
             ballooned, swapped])
         if n_loc:
             self.peak_fraction = max(self.peak_fraction, float(np.max(physical / ram)))
+
+    def _mark_slow(self, guests: I64) -> None:
+        now = self.mem_speed[guests] * self.stall[guests] < 1.0
+        self.n_slow += int(np.count_nonzero(now)) - int(np.count_nonzero(self.slow[guests]))
+        self.slow[guests] = now
 
     def floor(self) -> F64:
         """(n_hosts,) the least physical memory each host's guests can be squeezed into
@@ -397,6 +406,8 @@ def losses(sim: Simulation, guests: I64, paused: NDArray[np.bool_], d: F64,
     """Book the work ``guests`` (demand ``d``, ``paused``) lose to memory over ``dt``:
     ``d × mig_speed × (1 − mem_speed × stall)`` (none while paused)."""
     mem: Memory = sim.memory
+    if mem.n_slow == 0:
+        return
     lost = np.where(paused, 0.0, d * mem.mig_speed[guests]
                     * (1.0 - mem.mem_speed[guests] * mem.stall[guests]))
     sim.mem_loss_mi[guests] += lost * dt  # type: ignore[index]
