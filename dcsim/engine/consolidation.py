@@ -72,7 +72,7 @@ class Consolidation:
         self.selector = make_selector(ps.selection)
         self.limit = (float(self.detector.threshold) if isinstance(self.detector, StaticThreshold)
                       else 1.0)
-        self._ws: F64 | None = None  # memory pressure: working sets + footprints per host
+        self._ws: F64 | None = None  # memory pressure: Memory.floor per host, kept up to date
         # the run's placement is pabfd_mem: targets scored with its page-sharing affinity too
         self.sharing_weight = (float(getattr(sim.policy.params, "memory_weight", 0.0))
                                if isinstance(sim.policy, MemoryAwareBFD) else 0.0)

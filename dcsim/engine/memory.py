@@ -112,7 +112,6 @@ class Memory:
         self.seen = np.full(n_g, -1, dtype=np.intp)  # host the guest was last resident on
         self.beta = np.zeros(n_g)  # ballooned, bytes
         self.share = np.zeros(n_g)  # σ_g now
-        self.f = np.zeros(n_g)  # fraction of the working set not in memory
         # host levels (bytes), piecewise constant between refreshes, and their integrals
         self.levels = np.zeros((6, n_h))  # allocated, active, physical, shared, ballooned, swapped
         self.level_s = np.zeros((6, n_h))  # ∫ level dt, byte-seconds
@@ -146,7 +145,6 @@ class Memory:
     def wrapped(self, h: int, change: Callable[[], None] | None) -> Callable[[], None]:
         """``change`` (if any) followed by a refresh of host ``h``'s memory."""
         hosts = np.asarray([h], dtype=np.intp)
-
         st = self.sim.state
 
         def run() -> None:
@@ -158,10 +156,8 @@ class Memory:
         return run
 
     def _moved(self, g: int, src: int, dst: int) -> None:
-        if dst < 0:  # left its host (departure, failure): its memory is gone
+        if dst < 0:  # left its host (departure, failure): placed again, it starts afresh
             self.seen[g] = -1
-            self.beta[g] = 0.0
-            self.f[g] = 0.0
 
     def sample(self, now: float) -> None:
         """Scheduling instant: sample working sets, then recompute every host. (The balloon
@@ -220,10 +216,9 @@ class Memory:
             newly = new[self.seen[new] < 0]
             self.g_last[newly] = now
             self.beta[new] = 0.0
-            self.f[new] = 0.0
             self.stall[new] = 1.0
-            self._mark_slow(new)
             self.mem_speed[new] = 1.0
+            self._mark_slow(new)
             sim.speed[new] = self.mig_speed[new]
             self.seen[new] = h_of[fresh]
         # per-guest time integrals (working set while placed)
@@ -243,7 +238,7 @@ class Memory:
             self.share[placed] = sigma
         t_p = st.gram[placed]
         ram = st.ram[hosts]
-        footprint = st.reserved_mem[hosts] + st.mem_overhead[hosts] * st.n_guests[hosts]
+        footprint = st.footprint(hosts)
         kept = (1.0 - sigma) * t_p
         need = footprint + _sum(local, kept, n_loc)
         # incoming migrations: the pages sent (all, or the resident ones: migrate_touched), no
@@ -286,7 +281,6 @@ class Memory:
             outside = np.maximum(0.0, a_p - res)
             miss = outside + phi[local] * (a_p - outside)
             f = np.where(a_p > 0, miss / np.where(a_p > 0, a_p, 1.0), 0.0)
-            self.f[placed] = f
             # a balloon's cost in proportion to the share of the idle memory it took
             taken = theta[local] if pressed.any() else np.zeros(placed.shape[0])
             speed = 1.0 - self.balloon_cost[h_of] * np.where(beta > 0, taken, 0.0)
@@ -327,8 +321,7 @@ class Memory:
         h_of = st.host_of[placed]
         per = np.where(self.ballooning[h_of], self.a[placed],
                        (1.0 - self.share[placed]) * st.gram[placed])
-        out = (st.reserved_mem + st.mem_overhead * st.n_guests
-               + _sum(h_of, per, st.n_hosts))
+        out = st.footprint() + _sum(h_of, per, st.n_hosts)
         incoming = np.flatnonzero(st.mig_dst >= 0)
         if incoming.shape[0]:
             out = out + _sum(st.mig_dst[incoming], st.gram[incoming], st.n_hosts)

@@ -358,6 +358,14 @@ class ClusterState:
     def free_storage(self) -> F64:
         return self.storage - self.used_storage
 
+    def footprint(self, hosts: I64 | None = None) -> F64:
+        """(n,) physical memory the layer itself keeps on ``hosts`` (default all), bytes: what
+        the host reserves + the per-guest overhead of every guest holding room there (placed or
+        migrating in). Never overcommitted (see ``mem_charge``)."""
+        h = slice(None) if hosts is None else hosts
+        out: F64 = self.reserved_mem[h] + self.mem_overhead[h] * self.n_guests[h]
+        return out
+
     def free_mips(self) -> F64:
         return self.cap_mips * self.overcommit - self.reserved_mips
 

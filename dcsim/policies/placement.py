@@ -357,9 +357,9 @@ class MemoryAwareBFD(PowerAwareBFD):
         active = getattr(view, "mem_active", None)
         self._ws: F64 | None = None  # Σ working sets per host, kept up to date over the batch
         if active is not None:
-            on = np.flatnonzero(np.asarray(view.host_of[np.arange(active.shape[0])]) >= 0)
-            where = np.asarray(view.host_of[on], dtype=np.intp)
-            self._ws = np.asarray(np.bincount(where, weights=active[on],
+            host_of = np.asarray(view.host_of[np.arange(active.shape[0])], dtype=np.intp)
+            on = host_of >= 0
+            self._ws = np.asarray(np.bincount(host_of[on], weights=active[on],
                                               minlength=int(view.cap_mips.shape[0])),
                                   dtype=np.float64)
         return _Sequential.place(self, view, guests)
