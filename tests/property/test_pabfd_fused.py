@@ -4,7 +4,8 @@
 journal in one compiled call) against ``find_host_in`` + ``_Work.add`` on two working states
 built from the same random snapshot, through random sequences of placements, exclusions, trials,
 undos and removals; after every operation the chosen hosts and every array, guest list and pool
-field must be equal bit for bit. ``_Work.recompute_host`` (compiled sums and screen) against the
+field must be equal bit for bit, and an undone trial must leave the state as a plain copy taken
+when it opened. ``_Work.recompute_host`` (compiled sums and screen) against the
 plain numpy sums it replaced: equal sums, and a screen that agrees with the detector's exact
 test whenever it decides.
 """
@@ -33,6 +34,24 @@ def _same(a: _Work, b: _Work, pa: CandidatePool, pb: CandidatePool) -> None:
     np.testing.assert_array_equal(pa.act, pb.act)
     np.testing.assert_array_equal(pa.cursor, pb.cursor)
     np.testing.assert_array_equal(pa.allowed, pb.allowed)
+
+
+def _copy(w: _Work, pool: CandidatePool) -> dict[str, object]:
+    """A plain copy of what a trial may change (the reference for its undo)."""
+    out: dict[str, object] = {k: getattr(w, k).copy() for k in STATE}
+    out["F"] = w.F.copy() if w.feat_fn is not None else None
+    out["lists"] = [list(x) for x in w.lists]
+    out["act"] = pool.act.copy()
+    return out
+
+
+def _restored(w: _Work, pool: CandidatePool, saved: dict[str, object]) -> None:
+    for k in STATE:
+        np.testing.assert_array_equal(getattr(w, k), saved[k], err_msg=k)
+    if w.feat_fn is not None:
+        np.testing.assert_array_equal(w.F, saved["F"])
+    assert w.lists == saved["lists"]
+    np.testing.assert_array_equal(pool.act, saved["act"])
 
 
 def _plain_sums(w: _Work, h: int) -> tuple[float, float, np.ndarray, int]:
@@ -70,22 +89,30 @@ def test_fused_placement_equals_search_then_add(
     fused.use_detector(placer)
     pp, pf = CandidatePool(plain, allowed), CandidatePool(fused, allowed)
     jp = jf = None
+    before: dict[str, object] = {}
+    pure = False  # the open trial has only placed guests (as the planner's trials do)
     for op, k in ops + [("place", v) for v in range(n_v)]:
         if op == "exclude":
+            pure = False
             pp.exclude(k % n_h)
             pf.exclude(k % n_h)
         elif op == "trial" and jp is None:
             jp, jf = plain.save_all(), fused.save_all()
+            before = _copy(plain, pp)
+            pure = True
         elif op == "undo" and jp is not None and jf is not None:
             if data.draw(st.booleans()):
                 plain.restore_all(jp)
                 fused.restore_all(jf)
+                if pure:
+                    _restored(plain, pp, before)
             else:  # the trial's placements stay
                 plain.end_trial()
                 fused.end_trial()
             jp = jf = None
         elif op == "trial" and plain.lists[k % n_h]:
             h = k % n_h  # a guest leaves (the selection loop): both recompute the host
+            pure = False
             v = plain.lists[h][data.draw(st.integers(0, len(plain.lists[h]) - 1))]
             plain.own(h).remove(v)
             fused.own(h).remove(v)
