@@ -102,9 +102,50 @@ def test_a_host_whose_working_sets_would_overflow_is_avoided(
     cfg = _cfg(2, "4GiB", "kvm", 2.0, [(1, "2GiB", "x"), (1, "2GiB", "y")])
     st = ClusterState.build(dcsim.api._scenario(cfg, None))
     st.place(0, 0)
-    if published:
+    if published:  # what dcsim.engine.memory publishes (KVM balloons; nothing shared yet)
         st.mem_active = np.asarray([2.0 * GIB, 1.5 * GIB])
+        st.mem_shared = np.zeros(2)
+        st.mem_balloons = np.ones(2, dtype=bool)
     cls = PLACEMENT.get(policy)
     pol = cls(cls.Params(), np.random.default_rng(0))
     batch = np.asarray([1], dtype=np.intp)
     assert int(pol.place(st.sandbox(batch), batch)[0]) == want
+
+
+@pytest.mark.parametrize(("balloons", "want"), [(True, 0), (False, 1)])
+def test_without_balloons_resident_pages_must_fit(balloons: bool, want: int) -> None:
+    # the same two 4 GiB KVM hosts (0.477 GiB reserved, 0.268 GiB per guest), ratio 2; guest 0
+    # (2 GiB, 0.5 GiB active) on host 0; guest 1 (2 GiB, 0.5 GiB active) to place.
+    # Balloons: host 0 needs 0.477 + 0.268 + 0.5 (floor) + 0.5 + 0.268 (guest 1) = 2.01 GiB
+    # <= 4: room everywhere, the power tie goes to host 0.
+    # No balloons: nothing can squeeze the idle pages out, so guest 0 keeps its 2 GiB resident:
+    # 0.477 + 0.268 + 2 + (2 + 0.268) = 5.01 GiB > 4 on host 0 (it would swap) against
+    # 0.477 + 2.268 = 2.75 GiB on host 1: host 1.
+    cfg = _cfg(2, "4GiB", "kvm", 2.0, [(1, "2GiB", "x"), (1, "2GiB", "y")])
+    st = ClusterState.build(dcsim.api._scenario(cfg, None))
+    st.place(0, 0)
+    st.mem_active = np.asarray([0.5 * GIB, 0.5 * GIB])
+    st.mem_shared = np.zeros(2)
+    st.mem_balloons = np.full(2, balloons)
+    cls = PLACEMENT.get("pabfd_mem")
+    pol = cls(cls.Params(), np.random.default_rng(0))
+    batch = np.asarray([1], dtype=np.intp)
+    assert int(pol.place(st.sandbox(batch), batch)[0]) == want
+
+
+def test_the_floor_counts_shared_pages_once_and_guests_migrating_in() -> None:
+    # no balloons: guest 0 (2 GiB, a third of its pages shared) resident on host 0 holds
+    # (1 - 1/3) x 2 = 1.333 GiB; guest 1 (2 GiB) migrating from host 0 to host 1 holds its
+    # 2 GiB on host 1 as well as its resident pages on host 0 (nothing shared: 2 GiB).
+    # host 0: 0.477 + 2 x 0.268 + 1.333 + 2 = 4.347 GiB; host 1: 0.477 + 0.268 + 2 = 2.745 GiB
+    cfg = _cfg(2, "4GiB", "kvm", 2.0, [(1, "2GiB", "x"), (1, "2GiB", "y")])
+    st = ClusterState.build(dcsim.api._scenario(cfg, None))
+    st.place(0, 0)
+    st.place(1, 0)
+    st.begin_migration(1, 1)
+    st.mem_active = np.asarray([0.5 * GIB, 0.5 * GIB])
+    st.mem_shared = np.asarray([1.0 / 3.0, 0.0])
+    st.mem_balloons = np.zeros(2, dtype=bool)
+    res, per = 512e6, 288e6  # bytes (KVM profile)
+    want = [res + 2 * per + (2.0 / 3.0) * 2 * GIB + 2 * GIB, res + per + 2 * GIB]
+    np.testing.assert_allclose(st.mem_floor(), want, rtol=1e-9)
