@@ -422,7 +422,8 @@ class Consolidation:
         after = (work[idx] + sim.raw_want[g]) / cap
         fit = after <= self.limit
         if self._ws is not None:  # memory pressure: the guests must fit without swapping
-            fit &= self._ws[idx] + sb.mem_need(g, idx) <= sb.ram[idx] * (1 + EPS)
+            fit &= (self._ws[idx] + sb.mem_need(g, idx, landed=False)
+                    <= sb.ram[idx] * (1 + EPS))
         idx, cap, after = idx[fit], cap[fit], after[fit]
         if not idx.shape[0]:
             return -1
@@ -450,7 +451,7 @@ class Consolidation:
         work[src] -= sim.raw_want[g]
         self.hadd[dst] += self.graw[g] / sb.cap_mips[dst]
         if self._ws is not None:
-            self._ws[dst] += float(sb.mem_need(g, np.asarray([dst]))[0])
+            self._ws[dst] += float(sb.mem_need(g, np.asarray([dst]), landed=False)[0])
         return dst
 
 

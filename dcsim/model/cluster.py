@@ -394,14 +394,38 @@ class ClusterState:
                                     minlength=self.n_hosts)
         return out
 
-    def mem_need(self, g: int, hosts: I64) -> F64:
+    def mem_need(self, g: int, hosts: I64, *, landed: bool = True) -> F64:
         """(len(hosts),) what guest ``g`` adds to :meth:`mem_floor` on each of ``hosts``, bytes:
-        its working set where the layer balloons, else its whole RAM (it shares nothing until
-        it is there), + the layer's per-guest footprint."""
+        its working set where the layer balloons; else its RAM less what it shares with twins
+        there (:meth:`shared_gain`) once it has ``landed`` (placed), its whole RAM while it
+        migrates in; + the layer's per-guest footprint."""
         assert self.mem_active is not None
         assert self.mem_balloons is not None
-        out: F64 = (np.where(self.mem_balloons[hosts], self.mem_active[g], self.gram[g])
+        resident = self.gram[g] - self.shared_gain(g, hosts) if landed else self.gram[g]
+        out: F64 = (np.where(self.mem_balloons[hosts], self.mem_active[g], resident)
                     + self.mem_overhead[hosts])
+        return out
+
+    def shared_gain(self, g: int, hosts: I64) -> F64:
+        """(len(hosts),) bytes that page sharing saves when guest ``g`` joins the twins of its
+        ``os_image`` placed on each of ``hosts`` (0 where the layer shares no pages). With ``k``
+        twins holding ``S`` bytes and a guest of ``R`` bytes, each of ``n`` twins keeps
+        ``1 − σ (n − 1) / n`` of its pages, so the gain is ``σ (k (S + R) / (k + 1) −
+        (k − 1) S / k)`` (``dcsim.engine.memory``'s sharing model)."""
+        sigma = self.sharing[hosts]
+        if not bool((sigma > 0).any()):
+            return np.zeros(hosts.shape[0])
+        twins = np.flatnonzero(self.image == self.image[g])
+        twins = twins[twins != g]
+        where = np.asarray(self.host_of[twins], dtype=np.intp)
+        on = where >= 0
+        k = np.bincount(where[on], minlength=self.n_hosts)[hosts].astype(np.float64)
+        held = np.bincount(where[on], weights=self.gram[twins[on]],
+                           minlength=self.n_hosts)[hosts]
+        r = float(self.gram[g])
+        kk = np.where(k > 0, k, 1.0)
+        out: F64 = np.where(k > 0, sigma * (k * (held + r) / (k + 1.0) - (k - 1.0) * held / kk),
+                            0.0)
         return out
 
     def free_mips(self) -> F64:

@@ -377,22 +377,9 @@ class MemoryAwareBFD(PowerAwareBFD):
 
 def sharing_worth(view: Any, g: int, idx: I64) -> F64:
     """(len(idx),) W: what placing guest ``g`` on each host of ``idx`` saves by page sharing
-    (bytes, beside twins of its image already placed there), as a share of the host's RAM
-    times its idle power. Zero on hosts whose layer shares no pages."""
-    if not bool((view.sharing[idx] > 0).any()):
-        return np.zeros(idx.shape[0])
-    twins = np.flatnonzero(view.image == view.image[g])
-    twins = twins[twins != g]
-    where = np.asarray(view.host_of[twins], dtype=np.intp)
-    on = where >= 0
-    n_h = int(view.cap_mips.shape[0])
-    k = np.bincount(where[on], minlength=n_h)[idx].astype(np.float64)
-    held = np.bincount(where[on], weights=view.gram[twins[on]], minlength=n_h)[idx]
-    r = float(view.gram[g])
-    kk = np.where(k > 0, k, 1.0)
-    saved = np.where(k > 0, view.sharing[idx] * (k * (held + r) / (k + 1.0)
-                                                 - (k - 1.0) * held / kk), 0.0)
-    out: F64 = saved / view.ram[idx] * view.power_table[idx, 0]
+    (``ClusterState.shared_gain``, bytes), as a share of the host's RAM times its idle power.
+    Zero on hosts whose layer shares no pages."""
+    out: F64 = view.shared_gain(g, idx) / view.ram[idx] * view.power_table[idx, 0]
     return out
 
 

@@ -149,3 +149,51 @@ def test_the_floor_counts_shared_pages_once_and_guests_migrating_in() -> None:
     res, per = 512e6, 288e6  # bytes (KVM profile)
     want = [res + 2 * per + (2.0 / 3.0) * 2 * GIB + 2 * GIB, res + per + 2 * GIB]
     np.testing.assert_allclose(st.mem_floor(), want, rtol=1e-9)
+
+
+@pytest.mark.parametrize(("sharing", "want"), [(True, 0), (False, 1)])
+def test_without_balloons_a_placed_guest_counts_what_it_shares(sharing: bool, want: int) -> None:
+    # two 4 GiB hosts (4,294,967,296 B) of a KVM-based layer without balloons, σ = 0.4, ratio 2,
+    # memory_weight 0 (only the swap filter differs from PABFD). Guest 0 (1.5 GiB =
+    # 1,610,612,736 B, image x) alone on host 0; guest 1 (1.5 GiB, image x) to place.
+    # Host 0's floor: 512e6 + 288e6 + 1,610,612,736 = 2,410,612,736 B. Guest 1 adds its RAM less
+    # the sharing gain σ (1 × (S + R) / 2 − 0) = 0.4 × 1.5 GiB = 644,245,094.4 B, + 288e6:
+    # 4,043,212,377.6 <= 4 GiB, room on both hosts: the power tie goes to host 0. Without
+    # sharing it adds its whole 1.5 GiB: 4,308,838,544 > 4 GiB, it would swap: host 1.
+    cfg = _cfg(2, "4GiB", "probe", 2.0, [(2, "1.5GiB", "x")])
+    cfg["virtualization_profiles"] = {"probe": {"base": "kvm", "ballooning": False,
+                                                "page_sharing": sharing,
+                                                "sharing_fraction": 0.4}}
+    st = ClusterState.build(dcsim.api._scenario(cfg, None))
+    st.place(0, 0)
+    st.mem_active = np.full(2, 0.5 * GIB)
+    st.mem_shared = np.zeros(2)  # one guest of image x placed: nothing shared yet
+    st.mem_balloons = np.zeros(2, dtype=bool)
+    cls = PLACEMENT.get("pabfd_mem")
+    pol = cls(cls.Params(memory_weight=0.0), np.random.default_rng(0))
+    batch = np.asarray([1], dtype=np.intp)
+    assert int(pol.place(st.sandbox(batch), batch)[0]) == want
+
+
+@pytest.mark.parametrize(("pressure", "want"), [(False, 1), (True, -1)])
+def test_a_migration_target_holds_the_whole_guest_while_it_flies(pressure: bool,
+                                                                 want: int) -> None:
+    # the hosts of the test above; guest 0 (image x) on host 1, guest 1 (image x) leaves
+    # host 0. Landed beside its twin it would share 0.4 × 1.5 GiB, but while it migrates in it
+    # shares nothing: host 1 would need 2,410,612,736 + 1,610,612,736 + 288e6 = 4,309,225,472 B
+    # > 4 GiB. With memory_pressure no target takes it (-1); without, host 1 does.
+    from dcsim.engine.simulation import Simulation
+
+    cfg = _cfg(2, "4GiB", "probe", 2.0, [(2, "1.5GiB", "x")])
+    cfg["virtualization_profiles"] = {"probe": {"base": "kvm", "ballooning": False,
+                                                "sharing_fraction": 0.4}}
+    cfg["consolidation"] = {"policy": "thr-mmt-0.8", "underload": False,
+                            "memory_pressure": pressure}
+    sim = Simulation(dcsim.api._scenario(cfg, None))
+    st = sim.state
+    st.place(0, 1)
+    st.place(1, 0)
+    cons = next(e for e in sim.extensions if type(e).__name__ == "Consolidation")
+    cons._ws = st.mem_floor() if pressure else None
+    sb = st.sandbox()
+    assert cons._pabfd(sb, 1, np.ones(st.n_hosts, dtype=bool), np.zeros(st.n_hosts)) == want
