@@ -238,8 +238,46 @@ def drop_idle(sim: Simulation, guests: I64) -> None:
     st = sim.state
     idle = guests[(sim.demand[guests] == 0.0) & (st.mig_dst[guests] < 0)
                   & (st.status[guests] == RUNNING)]
-    for g in idle.tolist():
-        sim.depart(g)
+    if not idle.shape[0]:
+        return
+    if sim.memory is not None or sim.move_hooks or sim.depart_hooks or sim._one_host:
+        for g in idle.tolist():  # hooks see every departure's state: one by one
+            sim.depart(g)
+            offered.drop(sim, g)
+        return
+    depart_all(sim, idle)
+
+
+def depart_all(sim: Simulation, idle: I64) -> None:
+    """``Simulation.depart`` then ``offered.drop`` of each guest of ``idle`` (running, not
+    migrating), in order, with one settle and one re-share of their hosts (without memory
+    accounting, move or departure hooks, nor the one-host path).
+
+    Exact: one by one, each departure settles its host (a second settle at the same instant
+    adds rates x 0), takes the guest off (``Simulation.take_off``), re-shares the host (a
+    function of its state: only its last re-share counts, state-history entries at an already
+    recorded time replace the earlier ones), and puts it to sleep if it is now empty, which
+    only a host's last departing guest can do and which nothing before reads; awake counts only
+    fall here (peaks unchanged), rack units are whole numbers (sums exact in any order).
+    Shutdown gaps are appended in the order of the hosts' last departures.
+    """
+    st, cs = sim.state, _cs(sim)
+    now = sim.env.now
+    ids = idle.tolist()
+    hosts_l = st.host_of[idle].tolist()
+    hosts = np.unique(st.host_of[idle])
+    sim._settle(hosts, cs.members_in_order(st, hosts))
+    for g in ids:
+        sim.take_off(g, GuestStatus.DEPARTED)
+        sim.end_s[g] = now
+    if sim.sleep:
+        last = {h: i for i, h in enumerate(hosts_l)}  # host -> its last departure
+        for h in sorted(last, key=last.__getitem__):
+            if st.awake.item(h) and st.n_guests.item(h) == 0 and not st.failed.item(h):
+                st.awake[h] = False
+                sim.shutdown_gaps.append(now - float(sim.awake_since[h]))
+    sim._share(hosts, cs.members_in_order(st, hosts))
+    for g in ids:
         offered.drop(sim, g)
 
 

@@ -576,22 +576,23 @@ class Simulation:
         """Take guest ``g`` off its host (settled first), give it ``status``; returns the host."""
         st = self.state
         h = int(st.host_of[g])
-
-        def change() -> None:
-            st.release(g)
-            self.gen[g] += 1
-            if self.check_invariants:
-                st.check()
-            st.status[g] = status
-            self.demand[g] = self.useful[g] = self.raw[g] = 0.0
-
         moving = st.mig_dst[g] >= 0
-        self.update_host(h, change)
+        self.update_host(h, functools.partial(self.take_off, g, status))
         if moving:
             moves.interrupt(self, g, "guest left its host")
         for hook in self.move_hooks:
             hook(g, h, -1)
         return h
+
+    def take_off(self, g: int, status: GuestStatus) -> None:
+        """``evict``'s change of guest ``g`` (its host settled before, re-shared after)."""
+        st = self.state
+        st.release(g)
+        self.gen[g] += 1
+        if self.check_invariants:
+            st.check()
+        st.status[g] = status
+        self.demand[g] = self.useful[g] = self.raw[g] = 0.0
 
     def depart(self, g: int) -> None:
         h = self.evict(g, GuestStatus.DEPARTED)
