@@ -384,8 +384,6 @@ def _dst_charge(sim: Simulation, g: int, dst: int, sign: float) -> None:
 def _complete(sim: Simulation, delay: float, group: list[tuple[int, int]],
               start: float) -> Generator[simpy.events.Event, Any, None]:
     """SimPy process: the migrations of ``group`` end together, ``delay`` s after ``start``."""
-    from dcsim.engine.migration import MigrationRecord
-
     st, cs = sim.state, _cs(sim)
     dc = sim.assume.updates == "datacenter"
     sim.events += 1
@@ -406,17 +404,25 @@ def _complete(sim: Simulation, delay: float, group: list[tuple[int, int]],
             del cs.incoming[(g, dst)]
             cs._inc = None
             _dst_charge(sim, g, dst, -1.0)
-    for (g, dst), src in zip(live, srcs, strict=True):
-        st.finish_migration(g)
-        sim.speed[g] = 1.0
-        for hook in sim.move_hooks:
-            hook(g, src, dst)
-        sim.migration_gaps.append(now - float(sim.placed_since[g]))
-        sim.placed_since[g] = now
-        sim.migration_records.append(MigrationRecord(
-            guest=g, source=src, destination=dst, model="cloudsim", start_s=start, end_s=now,
-            rounds=1, bytes_sent=float(st.gram[g]), downtime_s=0.0, switch_s=now,
-            degraded_s=delay, stop_reason="cloudsim", per_round=()))  # one copy of the RAM
+    ids = [g for g, _ in live]
+    if sim.move_hooks or len(set(ids)) < len(ids):  # hooks see each move's state: one by one
+        for (g, dst), src in zip(live, srcs, strict=True):
+            st.finish_migration(g)
+            sim.speed[g] = 1.0
+            for hook in sim.move_hooks:
+                hook(g, src, dst)
+            sim.migration_gaps.append(now - float(sim.placed_since[g]))
+            sim.placed_since[g] = now
+            sim.migration_records.add_cloudsim([g], [src], [dst], start, now, delay,
+                                               [st.gram.item(g)])
+    elif ids:  # the same steps, guest by guest in order, as whole-array operations
+        gs = np.asarray(ids, dtype=np.intp)
+        st.finish_migrations(gs)
+        sim.speed[gs] = 1.0
+        sim.migration_gaps.extend((now - sim.placed_since[gs]).tolist())
+        sim.placed_since[gs] = now
+        sim.migration_records.add_cloudsim(ids, srcs, [d for _, d in live], start, now, delay,
+                                           st.gram[gs].tolist())  # one copy of the RAM
     if dc:
         if sim.sleep:  # empty sources sleep now; every host is re-shared just below
             for h in srcs:

@@ -59,6 +59,7 @@ from dcsim.config.resolve import Scenario
 from dcsim.engine import assumptions, hostrates, jobs, lifecycle, moves, offered
 from dcsim.engine.decisions import External
 from dcsim.engine.extensions import EXTENSIONS, load_builtin
+from dcsim.engine.migration_log import MigrationLog
 from dcsim.engine.records import IntervalRecorder
 from dcsim.engine.results import build_result
 from dcsim.errors import ConfigError, Issue
@@ -197,7 +198,7 @@ class Simulation:
         self.extra_raw = np.zeros(n_h)
         self._network: Any = None
         self._topology: Any = None
-        self.migration_records: list[Any] = []
+        self.migration_records = MigrationLog()
         # CloudSim-style switches (dcsim.engine.assumptions); None when all are dcsim's own
         self.cs = None if self.assume.is_default else assumptions.CloudSimState(self)
         self.proportional = self.assume.cpu_sharing == "proportional"
