@@ -600,6 +600,46 @@ class ClusterState:
         self.dst_ram[g] = self.dst_disk[g] = 0.0
         return src, dst
 
+    def finish_migrations(self, gs: I64) -> tuple[I64, I64]:
+        """``finish_migration`` of each guest of ``gs`` (distinct), in order, in one pass;
+        returns (sources, destinations).
+
+        The same double arithmetic: ``np.add.at`` adds element by element in index order, as
+        the one-by-one charges do, and a source's count can only reach 0 at its last guest of
+        ``gs`` (each of them is counted there), where the drift reset happens one by one too.
+        """
+        src, dst = self.host_of[gs], self.mig_dst[gs]
+        if gs.shape[0] == 0:
+            return src, dst
+        if bool((dst < 0).any() or (src < 0).any()):
+            raise InvariantViolation(f"guests {gs[(dst < 0) | (src < 0)][:5]} have no "
+                                     "migration to finish")
+        vcpus = self.vcpus[gs]
+        np.add.at(self.used_ram, src, -self.charged_ram[gs])
+        np.add.at(self.used_storage, src, -self.charged_disk[gs])
+        if self.hold:
+            np.add.at(self.reserved_mips, src, -(vcpus * self.mips[gs]))
+        np.add.at(self.n_guests, src, -1.0)
+        np.add.at(self.vcpus_placed, src, -vcpus)
+        hosts = np.unique(src)
+        empty = hosts[self.n_guests[hosts] == 0]  # remove float drift once a host is empty
+        self.used_ram[empty] = self.reserved_charge[empty]
+        self.used_storage[empty] = 0.0
+        self.reserved_mips[empty] = 0.0
+        self.vcpus_placed[empty] = 0.0
+        members = self.members
+        for g, s, d in zip(gs.tolist(), src.tolist(), dst.tolist(), strict=True):
+            members[s].remove(g)
+            members[d].append(g)
+        self.version += 1
+        self.host_of[gs] = dst
+        self.charged_ram[gs] = self.dst_ram[gs]
+        self.charged_disk[gs] = self.dst_disk[gs]
+        self.mig_dst[gs] = -1
+        self.dst_ram[gs] = 0.0
+        self.dst_disk[gs] = 0.0
+        return src, dst
+
     def release(self, g: int) -> int:
         """Free guest ``g``'s reservation; returns the host it was on."""
         h = int(self.host_of[g])
