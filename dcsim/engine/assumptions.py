@@ -238,8 +238,46 @@ def drop_idle(sim: Simulation, guests: I64) -> None:
     st = sim.state
     idle = guests[(sim.demand[guests] == 0.0) & (st.mig_dst[guests] < 0)
                   & (st.status[guests] == RUNNING)]
-    for g in idle.tolist():
-        sim.depart(g)
+    if not idle.shape[0]:
+        return
+    if sim.memory is not None or sim.move_hooks or sim.depart_hooks or sim._one_host:
+        for g in idle.tolist():  # hooks see every departure's state: one by one
+            sim.depart(g)
+            offered.drop(sim, g)
+        return
+    depart_all(sim, idle)
+
+
+def depart_all(sim: Simulation, idle: I64) -> None:
+    """``Simulation.depart`` then ``offered.drop`` of each guest of ``idle`` (running, not
+    migrating), in order, with one settle and one re-share of their hosts (without memory
+    accounting, move or departure hooks, nor the one-host path).
+
+    Exact: one by one, each departure settles its host (a second settle at the same instant
+    adds rates x 0), takes the guest off (``Simulation.take_off``), re-shares the host (a
+    function of its state: only its last re-share counts, state-history entries at an already
+    recorded time replace the earlier ones), and puts it to sleep if it is now empty, which
+    only a host's last departing guest can do and which nothing before reads; awake counts only
+    fall here (peaks unchanged), rack units are whole numbers (sums exact in any order).
+    Shutdown gaps are appended in the order of the hosts' last departures.
+    """
+    st, cs = sim.state, _cs(sim)
+    now = sim.env.now
+    ids = idle.tolist()
+    hosts_l = st.host_of[idle].tolist()
+    hosts = np.unique(st.host_of[idle])
+    sim._settle(hosts, cs.members_in_order(st, hosts))
+    for g in ids:
+        sim.take_off(g, GuestStatus.DEPARTED)
+        sim.end_s[g] = now
+    if sim.sleep:
+        last = {h: i for i, h in enumerate(hosts_l)}  # host -> its last departure
+        for h in sorted(last, key=last.__getitem__):
+            if st.awake.item(h) and st.n_guests.item(h) == 0 and not st.failed.item(h):
+                st.awake[h] = False
+                sim.shutdown_gaps.append(now - float(sim.awake_since[h]))
+    sim._share(hosts, cs.members_in_order(st, hosts))
+    for g in ids:
         offered.drop(sim, g)
 
 
@@ -346,8 +384,6 @@ def _dst_charge(sim: Simulation, g: int, dst: int, sign: float) -> None:
 def _complete(sim: Simulation, delay: float, group: list[tuple[int, int]],
               start: float) -> Generator[simpy.events.Event, Any, None]:
     """SimPy process: the migrations of ``group`` end together, ``delay`` s after ``start``."""
-    from dcsim.engine.migration import MigrationRecord
-
     st, cs = sim.state, _cs(sim)
     dc = sim.assume.updates == "datacenter"
     sim.events += 1
@@ -368,17 +404,25 @@ def _complete(sim: Simulation, delay: float, group: list[tuple[int, int]],
             del cs.incoming[(g, dst)]
             cs._inc = None
             _dst_charge(sim, g, dst, -1.0)
-    for (g, dst), src in zip(live, srcs, strict=True):
-        st.finish_migration(g)
-        sim.speed[g] = 1.0
-        for hook in sim.move_hooks:
-            hook(g, src, dst)
-        sim.migration_gaps.append(now - float(sim.placed_since[g]))
-        sim.placed_since[g] = now
-        sim.migration_records.append(MigrationRecord(
-            guest=g, source=src, destination=dst, model="cloudsim", start_s=start, end_s=now,
-            rounds=1, bytes_sent=float(st.gram[g]), downtime_s=0.0, switch_s=now,
-            degraded_s=delay, stop_reason="cloudsim", per_round=()))  # one copy of the RAM
+    ids = [g for g, _ in live]
+    if sim.move_hooks or len(set(ids)) < len(ids):  # hooks see each move's state: one by one
+        for (g, dst), src in zip(live, srcs, strict=True):
+            st.finish_migration(g)
+            sim.speed[g] = 1.0
+            for hook in sim.move_hooks:
+                hook(g, src, dst)
+            sim.migration_gaps.append(now - float(sim.placed_since[g]))
+            sim.placed_since[g] = now
+            sim.migration_records.add_cloudsim([g], [src], [dst], start, now, delay,
+                                               [st.gram.item(g)])
+    elif ids:  # the same steps, guest by guest in order, as whole-array operations
+        gs = np.asarray(ids, dtype=np.intp)
+        st.finish_migrations(gs)
+        sim.speed[gs] = 1.0
+        sim.migration_gaps.extend((now - sim.placed_since[gs]).tolist())
+        sim.placed_since[gs] = now
+        sim.migration_records.add_cloudsim(ids, srcs, [d for _, d in live], start, now, delay,
+                                           st.gram[gs].tolist())  # one copy of the RAM
     if dc:
         if sim.sleep:  # empty sources sleep now; every host is re-shared just below
             for h in srcs:

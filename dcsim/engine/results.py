@@ -72,22 +72,23 @@ def migration_summary(
     """
     recs = sim.migration_records
     out: dict[str, Any] = {}
-    dur = np.asarray([r.end_s - r.start_s for r in recs])
-    down = np.asarray([r.downtime_s for r in recs])
+    cols = recs.columns()
+    dur = np.asarray([e - s for s, e in zip(cols["start_s"], cols["end_s"], strict=True)])
+    down = np.asarray(cols["downtime_s"])
     if recs:
         tables["migrations"] = pd.DataFrame(
             {
-                "guest": [r.guest for r in recs],
-                "source": [r.source for r in recs],
-                "destination": [r.destination for r in recs],
-                "model": [r.model for r in recs],
-                "start_s": [r.start_s for r in recs],
-                "end_s": [r.end_s for r in recs],
+                "guest": cols["guest"],
+                "source": cols["source"],
+                "destination": cols["destination"],
+                "model": cols["model"],
+                "start_s": cols["start_s"],
+                "end_s": cols["end_s"],
                 "duration_s": dur,
-                "rounds": [r.rounds for r in recs],
-                "bytes_sent": [r.bytes_sent for r in recs],
+                "rounds": cols["rounds"],
+                "bytes_sent": cols["bytes_sent"],
                 "downtime_s": down,
-                "stop_reason": [r.stop_reason for r in recs],
+                "stop_reason": cols["stop_reason"],
             }
         )
     ready = float(sim.ready_s.sum())  # awake time minus time spent waking
@@ -163,7 +164,7 @@ def totals(sim: Simulation, t: float, keys: Collection[str] = TOTALS) -> dict[st
         recs = sim.migration_records
         out["migrations"] = len(recs)
         out["migrations_aborted"] = sim.migrations_aborted
-        out["migration_bytes"] = float(sum(r.bytes_sent for r in recs))
+        out["migration_bytes"] = float(sum(recs.bytes_sent()))
         out["host_shutdowns"] = len(sim.shutdown_gaps)
     return out
 

@@ -59,6 +59,7 @@ from dcsim.config.resolve import Scenario
 from dcsim.engine import assumptions, hostrates, jobs, lifecycle, moves, offered
 from dcsim.engine.decisions import External
 from dcsim.engine.extensions import EXTENSIONS, load_builtin
+from dcsim.engine.migration_log import MigrationLog
 from dcsim.engine.records import IntervalRecorder
 from dcsim.engine.results import build_result
 from dcsim.errors import ConfigError, Issue
@@ -197,7 +198,7 @@ class Simulation:
         self.extra_raw = np.zeros(n_h)
         self._network: Any = None
         self._topology: Any = None
-        self.migration_records: list[Any] = []
+        self.migration_records = MigrationLog()
         # CloudSim-style switches (dcsim.engine.assumptions); None when all are dcsim's own
         self.cs = None if self.assume.is_default else assumptions.CloudSimState(self)
         self.proportional = self.assume.cpu_sharing == "proportional"
@@ -576,22 +577,23 @@ class Simulation:
         """Take guest ``g`` off its host (settled first), give it ``status``; returns the host."""
         st = self.state
         h = int(st.host_of[g])
-
-        def change() -> None:
-            st.release(g)
-            self.gen[g] += 1
-            if self.check_invariants:
-                st.check()
-            st.status[g] = status
-            self.demand[g] = self.useful[g] = self.raw[g] = 0.0
-
         moving = st.mig_dst[g] >= 0
-        self.update_host(h, change)
+        self.update_host(h, functools.partial(self.take_off, g, status))
         if moving:
             moves.interrupt(self, g, "guest left its host")
         for hook in self.move_hooks:
             hook(g, h, -1)
         return h
+
+    def take_off(self, g: int, status: GuestStatus) -> None:
+        """``evict``'s change of guest ``g`` (its host settled before, re-shared after)."""
+        st = self.state
+        st.release(g)
+        self.gen[g] += 1
+        if self.check_invariants:
+            st.check()
+        st.status[g] = status
+        self.demand[g] = self.useful[g] = self.raw[g] = 0.0
 
     def depart(self, g: int) -> None:
         h = self.evict(g, GuestStatus.DEPARTED)
