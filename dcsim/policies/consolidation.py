@@ -149,10 +149,12 @@ def _sorted_by_demand(vms: list[int], r: F64) -> list[int]:
 
 
 # --------------------------------------------------------------------------- one step
-def _detect(snap: ClusterSnapshot, detector: Any) -> tuple[Any, Any, NDArray[np.bool_]]:
-    """Step (1): the placer, the step's working state and the overloaded hosts."""
+def _detect(snap: ClusterSnapshot, detector: Any,
+            compiled: bool = False) -> tuple[Any, Any, NDArray[np.bool_]]:
+    """Step (1): the placer, the step's working state and the overloaded hosts (``compiled``:
+    the state's sums built by the compiled kernel, which the placements need anyway)."""
     placer = PowerAwareBestFit(detector)
-    w = _Work(snap, need_hist=placer.depth != 0, detector=detector)
+    w = _Work(snap, need_hist=placer.depth != 0, detector=detector, compiled=compiled)
     return placer, w, np.asarray(detector.overloaded(w.load_all()), dtype=bool)
 
 
@@ -189,7 +191,7 @@ def plan_migrations(
         In the order the migrations start; a guest may appear twice (CloudSim quirk).
     """
     st = stats if stats is not None else PlanStats()
-    placer, w, over = _detect(snap, detector)
+    placer, w, over = _detect(snap, detector, compiled=True)
     w.use_detector(placer)
     in_mig = snap.vm_in_migration
     st.overloaded_hosts = int(over.sum())

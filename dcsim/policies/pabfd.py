@@ -109,7 +109,8 @@ class _Work:
     distinct host capacity.
     """
 
-    def __init__(self, snap: ClusterSnapshot, need_hist: bool, detector: Any = None) -> None:
+    def __init__(self, snap: ClusterSnapshot, need_hist: bool, detector: Any = None,
+                 compiled: bool = False) -> None:
         self.snap = snap
         self.need_hist = need_hist
         self.T = np.ascontiguousarray(snap.host_total_mips, dtype=np.float64)
@@ -152,25 +153,16 @@ class _Work:
         counts = np.fromiter(map(len, self.lists), dtype=np.intp, count=n_h)
         flat = np.fromiter(chain.from_iterable(self.lists), dtype=np.intp,
                            count=int(counts.sum()))
-        host = np.repeat(np.arange(n_h), counts)
         #: guests per host (kept equal to the lists' lengths; the compiled commit and undo use it)
         self.nlist = counts.astype(np.int64)
-        # bincount adds in input order: the per-host sums are sequential in list order.
-        self.reqsum = np.asarray(np.bincount(host, weights=self.r[flat], minlength=n_h),
-                                 dtype=np.float64)
-        maxram = np.zeros(n_h)
-        if flat.size:
-            np.maximum.at(maxram, host, self.ram[flat])
-        self.maxram = maxram
-        if need_hist:
-            caps, self.ttype = np.unique(self.T, return_inverse=True)
-            self.ttype = self.ttype.astype(np.intp)
-            self.ctab = (self.vh * self.mips[:, None])[None, :, :] / caps[:, None, None]
-            contrib = self.ctab[self.ttype[host], flat]
-            idx = (host[:, None] * k + np.arange(k)[None, :]).ravel()
-            self.hist = np.asarray(np.bincount(idx, weights=contrib.ravel(), minlength=n_h * k),
-                                   dtype=np.float64).reshape(n_h, k)
-            self.hlen = self._trimmed_len(self.hist)
+        self.reqsum: F64
+        self.maxram: F64
+        self.hist: F64
+        self.hlen: I64
+        if compiled:
+            self._build(counts, flat)
+        else:
+            self._build_numpy(counts, flat)
         self.feat_fn = getattr(detector, "features", None) if need_hist else None
         if self.feat_fn is not None:
             self.F = np.asarray(self.feat_fn(self.hist))
@@ -188,6 +180,52 @@ class _Work:
         self.jint = np.empty((n_h, 2), dtype=np.int64)
         self.jhist = np.empty((n_h, self.hist.shape[1]) if need_hist else (0, 0))
         self.jF = np.empty((n_h, self.F.shape[1]) if self.feat_fn is not None else (0, 0))
+
+    def _build_numpy(self, counts: NDArray[np.intp], flat: NDArray[np.intp]) -> None:
+        """Requested sums, largest RAM and (with history) ``ctab``, ``ttype``, ``hist`` and
+        ``hlen`` of every host, in numpy."""
+        n_h, k = counts.shape[0], self.K
+        host = np.repeat(np.arange(n_h), counts)
+        # bincount adds in input order: the per-host sums are sequential in list order.
+        self.reqsum = np.asarray(np.bincount(host, weights=self.r[flat], minlength=n_h),
+                                 dtype=np.float64)
+        maxram = np.zeros(n_h)
+        if flat.size:
+            np.maximum.at(maxram, host, self.ram[flat])
+        self.maxram = maxram
+        if self.need_hist:
+            caps, self.ttype = np.unique(self.T, return_inverse=True)
+            self.ttype = self.ttype.astype(np.intp)
+            self.ctab = (self.vh * self.mips[:, None])[None, :, :] / caps[:, None, None]
+            contrib = self.ctab[self.ttype[host], flat]
+            idx = (host[:, None] * k + np.arange(k)[None, :]).ravel()
+            self.hist = np.asarray(np.bincount(idx, weights=contrib.ravel(), minlength=n_h * k),
+                                   dtype=np.float64).reshape(n_h, k)
+            self.hlen = self._trimmed_len(self.hist)
+
+    def _build(self, counts: NDArray[np.intp], flat: NDArray[np.intp]) -> None:
+        """As :meth:`_build_numpy`, in one compiled pass (the same operations in the same
+        order: :func:`dcsim.policies.pabfd_kernel.build`)."""
+        n_h, n_v, k = counts.shape[0], self.rq.shape[0], self.K
+        self.reqsum = np.empty(n_h)
+        self.maxram = np.empty(n_h)
+        if self.need_hist:
+            caps, ttype = np.unique(self.T, return_inverse=True)
+            self.ttype = ttype.astype(np.intp)
+            self.ctab = np.empty((caps.shape[0], n_v, k))
+            self.hist = np.empty((n_h, k))
+            self.hlen = np.empty(n_h, dtype=np.int64)
+            vh = np.ascontiguousarray(self.vh, dtype=np.float64)
+            mips = np.ascontiguousarray(self.mips, dtype=np.float64)
+        else:
+            caps, vh, mips = np.zeros(0), np.zeros((0, 0)), np.zeros(0)
+            self.ttype = _NO_HOSTS
+            self.ctab = np.zeros((0, 0, 0))
+            self.hist = np.zeros((n_h, 0))
+            self.hlen = np.zeros(n_h, dtype=np.int64)
+        _kernel().build(counts, flat, self.rq, self.ramf, vh, mips, caps, self.ttype,
+                        self.need_hist, self.reqsum, self.maxram, self.ctab, self.hist,
+                        self.hlen)
 
     def own(self, h: int) -> list[int]:
         """Host ``h``'s guest list, copied from the snapshot's first if needed (to change it)."""

@@ -344,3 +344,46 @@ def recompute(h, lst, mode, T, rq, ram, reqsum, maxram, hist, hlen, ctab, ttype,
             return 2
         return 1 if pred >= 1.0 else 0
     return 2
+
+
+# ------------------------------------------------------------------ working state (step start)
+@njit(cache=True, nogil=True, error_model="numpy")
+def build(counts, flat, rq, ram, vh, mips, caps, ttype, need_hist, reqsum, maxram, ctab, hist,  # type: ignore[no-untyped-def]
+          hlen):
+    """The sums :class:`dcsim.policies.pabfd._Work` starts from, as its numpy form computes them.
+
+    Hosts' guests are ``flat`` grouped by host (``counts`` per host, in list order). Per host:
+    the requested sum and every history column start at 0.0 and add each guest's term in list
+    order (``np.bincount``'s order); the largest RAM starts at 0.0 (``np.maximum.at``'s rule);
+    with ``need_hist``, ``ctab[c, v, k] = (vh[v, k] * mips[v]) / caps[c]`` (the numpy
+    expression's two operations) and the history length is the last non-zero column + 1.
+    """
+    if need_hist:
+        for c in range(caps.shape[0]):
+            for v in range(vh.shape[0]):
+                for k in range(vh.shape[1]):
+                    ctab[c, v, k] = (vh[v, k] * mips[v]) / caps[c]
+    p = 0
+    for h in range(counts.shape[0]):
+        s = 0.0
+        m = 0.0
+        for i in range(p, p + counts[h]):
+            v = flat[i]
+            s += rq[v]
+            x = ram[v]
+            if not (m >= x or m != m):
+                m = x
+        reqsum[h] = s
+        maxram[h] = m
+        if need_hist:
+            tt = ttype[h]
+            last = 0
+            for k in range(hist.shape[1]):
+                y = 0.0
+                for i in range(p, p + counts[h]):
+                    y += ctab[tt, flat[i], k]
+                hist[h, k] = y
+                if y != 0.0:
+                    last = k + 1
+            hlen[h] = last
+        p += counts[h]

@@ -157,3 +157,31 @@ def test_compiled_recompute_equals_the_plain_sums_and_the_exact_test(
         assert screen in (0, 1, 2)
         if screen != 2:
             assert bool(screen) == w.overloaded_one(det, h)
+
+
+@settings(max_examples=200, deadline=None)
+@given(cases(), st.data())
+def test_compiled_build_equals_the_numpy_build(
+        case: tuple[ClusterSnapshot, tuple[str, float], list[tuple[str, int]]],
+        data: st.DataObject) -> None:
+    snap, (name, param), _ = case
+    n_v = snap.vm_requested_mips.shape[0]
+    # demands and histories whose sums depend on the order of the additions
+    snap.vm_requested_mips = np.array(data.draw(st.lists(
+        st.floats(0.0, 2500.0, allow_nan=False, allow_subnormal=False), min_size=n_v,
+        max_size=n_v)))
+    snap.vm_history = snap.vm_history * np.array(data.draw(st.lists(
+        st.floats(0.1, 1.0, allow_nan=False), min_size=n_v, max_size=n_v)))[:, None]
+    det = make_detector(name, param)
+    placer = PowerAwareBestFit(det)
+    a = _Work(snap, need_hist=placer.depth != 0, detector=det, compiled=False)
+    b = _Work(snap, need_hist=placer.depth != 0, detector=det, compiled=True)
+    keys = ["reqsum", "maxram", "hist", "hlen"]
+    if a.need_hist:
+        keys += ["ctab", "ttype"]
+    if a.feat_fn is not None:
+        keys += ["F", "ftab"]
+    for k in keys:
+        x, y = getattr(a, k), getattr(b, k)
+        assert (x.dtype, x.shape) == (y.dtype, y.shape), k
+        assert x.tobytes() == y.tobytes(), k
