@@ -114,7 +114,10 @@ class _Work:
 
     ``hist`` (host utilisation history, newest first) is kept only when the detector reads
     history. Guests' history contributions ``u · MIPS / host MIPS`` are tabulated once per
-    distinct host capacity.
+    distinct host capacity. Per-host values live in two packed arrays (``hf`` floats, ``hi``
+    ints; ``U``, ``reqsum``, ``hlen``, ... are their rows) so that the compiled kernels take few
+    arguments; ``compiled`` builds the start sums with the kernel (the planner, which loads it
+    anyway), else with numpy (the same bits).
     """
 
     def __init__(self, snap: ClusterSnapshot, need_hist: bool, detector: Any = None,
