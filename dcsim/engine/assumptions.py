@@ -321,11 +321,47 @@ def reshare(sim: Simulation, hosts: set[int]) -> None:
         sim._share(h, guests)
 
 
+def can_wake_later(sim: Simulation) -> bool:
+    """Whether the t = 0 placement may defer its hosts' wake re-shares (``wake_later``)."""
+    cs = sim.cs
+    return (cs is not None and not cs.started and sim.env.now == 0 and sim.memory is None
+            and not sim._one_host)
+
+
+def wake_later(sim: Simulation, h: int, woken: list[int]) -> float:
+    """``Simulation.wake`` of host ``h`` at t = 0 (no latency): if it sleeps empty, with its
+    settle and re-share left to ``share_woken``; returns the wait (s).
+
+    Exact: the host is empty when woken, and until ``share_woken`` only placements follow,
+    which change nothing a re-share reads (guests are shared by the next update, not by the
+    wake) nor anything read from a share; settling at t = 0 adds rates x 0; the awake
+    counts only rise here (their peaks are the final counts either way) and rack units are
+    whole numbers (sums exact in any order); no state-history entry is written before the
+    first update (``started``).
+    """
+    st = sim.state
+    if st.awake.item(h) or st.n_guests.item(h):
+        return sim.wake(h)
+    st.awake[h] = True
+    sim.awake_since[h] = sim.env.now
+    sim.ready_at[h] = sim.env.now
+    woken.append(h)
+    return 0.0
+
+
+def share_woken(sim: Simulation, woken: list[int]) -> None:
+    """The settles and re-shares ``wake_later`` left, each host as it was when woken (empty)."""
+    h = np.asarray(sorted(woken), dtype=np.intp)
+    none = np.zeros(0, dtype=np.intp)
+    sim._settle(h, none)
+    sim._share(h, none)
+
+
 # ------------------------------------------------------------------------------ migrations
 def migration_delay(sim: Simulation, g: int, dst: int) -> float:
     """CloudSim's migration time: RAM / (destination bandwidth / 2), s."""
-    st = sim.state
-    return float(st.gram[g] * 8.0 / (st.bandwidth[dst] / 2.0))
+    st = sim.state  # (Python floats via item(): the same double arithmetic)
+    return st.gram.item(g) * 8.0 / (st.bandwidth.item(dst) / 2.0)
 
 
 def start_migrations(sim: Simulation, moves: list[tuple[int, int]]) -> int:
@@ -336,7 +372,9 @@ def start_migrations(sim: Simulation, moves: list[tuple[int, int]]) -> int:
     aborted: set[int] = set()  # hosts of guests whose first move was aborted
     started = 0
     dc = sim.assume.updates == "datacenter"
+    maxmin = sim.assume.cpu_sharing == "maxmin"  # (_dst_charge changes nothing otherwise)
     mig_dst, host_of, status, awake = st.mig_dst, st.host_of, st.status, st.awake
+    speed, incoming = sim.speed, cs.incoming
     for g, dst in moves:
         if mig_dst.item(g) >= 0:  # moved twice in one step (CloudSim's quirk): it ends on
             aborted.update((host_of.item(g), mig_dst.item(g)))
@@ -354,13 +392,19 @@ def start_migrations(sim: Simulation, moves: list[tuple[int, int]]) -> int:
             sim.wake(dst)  # settles and re-shares dst: begin_migration tests fits again
             checked = False
         st.begin_migration(g, dst, fits_checked=checked)
-        sim.speed[g] = MIGRATION_SPEED
-        _dst_charge(sim, g, dst, 1.0)
-        cs.incoming[(g, dst)] = None
+        speed[g] = MIGRATION_SPEED
+        if maxmin:
+            _dst_charge(sim, g, dst, 1.0)
+        incoming[(g, dst)] = None
         cs._inc = None
         delay = migration_delay(sim, g, dst)
-        groups.setdefault(delay, []).append((g, dst))
-        touched.update((src, dst))
+        group = groups.get(delay)
+        if group is None:
+            groups[delay] = [(g, dst)]
+        else:
+            group.append((g, dst))
+        touched.add(src)
+        touched.add(dst)
         started += 1
     cs.mig_started += started
     if sim.assume.updates == "datacenter":

@@ -500,8 +500,8 @@ class ClusterState:
         ``fits_checked``: the caller has just found ``fits(g, dst)`` true and changed nothing
         since (the test is not repeated).
         """
-        src = self.host_of[g]
-        if src < 0 or self.mig_dst[g] >= 0 or src == dst:
+        src = self.host_of.item(g)
+        if src < 0 or self.mig_dst.item(g) >= 0 or src == dst:
             raise InvariantViolation(f"guest {g} cannot start a migration to host {dst}")
         if not fits_checked and not self.fits(g, dst):
             raise InvariantViolation(f"guest {g} does not fit on host {dst}")
