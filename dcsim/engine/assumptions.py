@@ -116,6 +116,30 @@ class CloudSimState:
             self._order_key = st.version
         return self._order
 
+    def order_moved(self, st: Any, version: int, gs: I64, dst: I64) -> None:
+        """Keep the cached list order across ``st.finish_migrations(gs)`` made at ``version``:
+        each guest leaves its place for the end of its destination's list, in order (as
+        ``members``). ``np.insert`` puts values for one index in their given order, so they
+        are given by destination, each destination's in the group's order."""
+        if self._order_key != version:
+            return
+        order = self._order
+        pos = np.empty(st.n_guests_total, dtype=np.intp)
+        pos[order] = np.arange(order.shape[0], dtype=np.intp)
+        keep = np.ones(order.shape[0], dtype=bool)
+        keep[pos[gs]] = False
+        base = order[keep]  # host by host: each destination's list ends where the next begins
+        by = np.argsort(dst, kind="stable")  # (hosts without guests share an insertion point)
+        self._order = np.insert(base, np.searchsorted(st.host_of[base], dst[by], side="right"),
+                                gs[by])
+        self._order_key = st.version
+
+    def order_removed(self, st: Any, version: int, gs: I64) -> None:
+        """Keep the cached list order across the release of guests ``gs`` from ``version``."""
+        if self._order_key == version:
+            self._order = self._order[~np.isin(self._order, gs)]
+            self._order_key = st.version
+
     @staticmethod
     def members_in_order(st: Any, hosts: I64) -> I64:
         """Guests on ``hosts`` (sorted), host by host, each host's in list order."""
@@ -267,9 +291,11 @@ def depart_all(sim: Simulation, idle: I64) -> None:
     hosts_l = st.host_of[idle].tolist()
     hosts = np.unique(st.host_of[idle])
     sim._settle(hosts, cs.members_in_order(st, hosts))
+    version = st.version
     for g in ids:
         sim.take_off(g, GuestStatus.DEPARTED)
         sim.end_s[g] = now
+    cs.order_removed(st, version, idle)
     if sim.sleep:
         last = {h: i for i, h in enumerate(hosts_l)}  # host -> its last departure
         for h in sorted(last, key=last.__getitem__):
@@ -461,7 +487,9 @@ def _complete(sim: Simulation, delay: float, group: list[tuple[int, int]],
                                                [st.gram.item(g)])
     elif ids:  # the same steps, guest by guest in order, as whole-array operations
         gs = np.asarray(ids, dtype=np.intp)
-        st.finish_migrations(gs)
+        version = st.version
+        _, dsts = st.finish_migrations(gs)
+        cs.order_moved(st, version, gs, dsts)
         sim.speed[gs] = 1.0
         sim.migration_gaps.extend((now - sim.placed_since[gs]).tolist())
         sim.placed_since[gs] = now

@@ -7,12 +7,14 @@ CloudSim's t = 0 placement are re-shared together (``assumptions.wake_later``). 
 and move hooks and ``can_wake_later`` patched to False force the one-by-one forms, so the same
 run both ways must give identical summaries and tables. The scenario is a cut of the packaged
 PlanetLab day in compat mode (6 h, 120 hosts, 160 guests): several guests of one host dropped
-at one instant, hosts emptied by drops put to sleep, migrations.
+at one instant, hosts emptied by drops put to sleep, migrations. The host-list order that
+``CloudSimState`` keeps across these changes is checked against a rebuild at every use.
 """
 
 from __future__ import annotations
 
 import hashlib
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +70,24 @@ def test_batched_drops_equal_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None
         seen["sleeps"] += len(sim.shutdown_gaps) - before
 
     monkeypatch.setattr(assumptions, "depart_all", counting)
+    # the host-list order kept across finished groups and drops is the one rebuilt from scratch
+    cls = assumptions.CloudSimState
+    list_order, order_moved = cls.list_order, cls.order_moved
+    kept = {"checked": 0, "moved": 0}
+
+    def checking(self: Any, st: Any) -> Any:
+        out = list_order(self, st)
+        full = np.fromiter(chain.from_iterable(st.members), dtype=np.intp)
+        assert out.tobytes() == full.tobytes()
+        kept["checked"] += 1
+        return out
+
+    def moved(self: Any, st: Any, version: int, gs: Any, dst: Any) -> None:
+        kept["moved"] += self._order_key == version
+        order_moved(self, st, version, gs, dst)
+
+    monkeypatch.setattr(cls, "list_order", checking)
+    monkeypatch.setattr(cls, "order_moved", moved)
     s1, d1 = _run(False, monkeypatch)
     calls = seen["calls"]
     s2, d2 = _run(True, monkeypatch)
@@ -75,6 +95,8 @@ def test_batched_drops_equal_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None
     # not vacuous: batches with two guests of one host, hosts emptied by drops, migrations
     assert seen["shared_host"] >= 1
     assert seen["sleeps"] >= 2
+    assert kept["moved"] >= 20
+    assert kept["checked"] >= 100
     assert int(s1["migrations"]) >= 100
     assert s1 == s2
     assert d1 == d2
