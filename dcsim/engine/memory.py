@@ -86,7 +86,8 @@ class Memory:
         prof = [sim.sc.profiles[n] for n in st.profile_names]
         per_host = st.profile
         self.sharing = st.sharing
-        self.ballooning = np.asarray([p.ballooning for p in prof], dtype=bool)[per_host]
+        self.ballooning = st.mem_balloons = np.asarray([p.ballooning for p in prof],
+                                                       dtype=bool)[per_host]
         self.balloon_cost = np.asarray([p.balloon_cost if p.ballooning else 0.0
                                         for p in prof])[per_host]
         self.kappa = np.asarray([p.swap_penalty for p in prof])[per_host]
@@ -111,7 +112,7 @@ class Memory:
         self.sampled = False
         self.seen = np.full(n_g, -1, dtype=np.intp)  # host the guest was last resident on
         self.beta = np.zeros(n_g)  # ballooned, bytes
-        self.share = np.zeros(n_g)  # σ_g now
+        self.share = st.mem_shared = np.zeros(n_g)  # σ_g now (published, kept in place)
         # host levels (bytes), piecewise constant between refreshes, and their integrals
         self.levels = np.zeros((6, n_h))  # allocated, active, physical, shared, ballooned, swapped
         self.level_s = np.zeros((6, n_h))  # ∫ level dt, byte-seconds
@@ -310,29 +311,6 @@ class Memory:
         now = self.mem_speed[guests] * self.stall[guests] < 1.0
         self.n_slow += int(np.count_nonzero(now)) - int(np.count_nonzero(self.slow[guests]))
         self.slow[guests] = now
-
-    def floor(self) -> F64:
-        """(n_hosts,) the least physical memory each host's guests can be squeezed into
-        without swapping, bytes: footprints + each guest's working set where the layer
-        balloons, its resident pages kept once (sharing as now) where it does not, + the
-        pages of guests migrating in (what consolidation's memory pressure plans with)."""
-        st = self.sim.state
-        placed = np.flatnonzero(st.host_of >= 0)
-        h_of = st.host_of[placed]
-        per = np.where(self.ballooning[h_of], self.a[placed],
-                       (1.0 - self.share[placed]) * st.gram[placed])
-        out = st.footprint() + _sum(h_of, per, st.n_hosts)
-        incoming = np.flatnonzero(st.mig_dst >= 0)
-        if incoming.shape[0]:
-            out = out + _sum(st.mig_dst[incoming], st.gram[incoming], st.n_hosts)
-        return out
-
-    def need_on(self, g: int, hosts: I64) -> F64:
-        """(len(hosts),) what guest ``g`` adds to :meth:`floor` on each of ``hosts``."""
-        st = self.sim.state
-        out: F64 = (np.where(self.ballooning[hosts], self.a[g], st.gram[g])
-                    + st.mem_overhead[hosts])
-        return out
 
     # ------------------------------------------------------------------ results ---------------
     def tick(self, now: float) -> None:

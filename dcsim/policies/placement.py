@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, Field
 
+from dcsim.kernels.capacity import EPS
 from dcsim.model.power import power_w
 from dcsim.policies.registry import Registry
 from dcsim.units import StrictModel
@@ -346,22 +347,16 @@ class MemoryAwareBFD(PowerAwareBFD):
     to the lowest host id. Plain path only (O(guests) per placement for the twins).
     Consolidation's target choice uses the same score when this is the run's placement.
 
-    With memory accounting (``ClusterState.mem_active``, the guests' working sets now), a host
-    where the working sets would not fit in RAM beside the guest's (Σ working sets + the
-    layer's footprints + the guest's working set and footprint > RAM: it would swap) is taken
-    only when no feasible host avoids it."""
+    With memory accounting, a host where the guest would not fit without swapping
+    (``ClusterState.mem_floor`` + ``mem_need`` > RAM: the rule consolidation's memory pressure
+    uses) is taken only when no feasible host avoids it."""
 
     Params = MemoryAwareParams
 
     def place(self, view: Any, guests: I64) -> I64:
-        active = getattr(view, "mem_active", None)
-        self._ws: F64 | None = None  # Σ working sets per host, kept up to date over the batch
-        if active is not None:
-            host_of = np.asarray(view.host_of[np.arange(active.shape[0])], dtype=np.intp)
-            on = host_of >= 0
-            self._ws = np.asarray(np.bincount(host_of[on], weights=active[on],
-                                              minlength=int(view.cap_mips.shape[0])),
-                                  dtype=np.float64)
+        # the hosts' floors, kept up to date over the batch
+        self._floor: F64 | None = (view.mem_floor() if getattr(view, "mem_active", None)
+                                   is not None else None)
         return _Sequential.place(self, view, guests)
 
     def choose_among(self, view: Any, g: int, idx: I64) -> int:
@@ -369,38 +364,22 @@ class MemoryAwareBFD(PowerAwareBFD):
         weight = float(getattr(self.params, "memory_weight", 1.0))
         if weight > 0:
             delta = delta - weight * sharing_worth(view, g, idx)
-        ws = getattr(self, "_ws", None)
-        if ws is not None:
-            a_g = float(view.mem_active[g])
-            need = (ws[idx] + a_g + view.reserved_mem[idx]
-                    + view.mem_overhead[idx] * (view.n_guests[idx] + 1.0))
-            room = need <= view.ram[idx]
+        floor = getattr(self, "_floor", None)
+        if floor is not None:
+            room = floor[idx] + view.mem_need(g, idx) <= view.ram[idx] * (1 + EPS)
             if room.any() and not room.all():
                 delta = np.where(room, delta, np.inf)
         h = int(idx[int(np.argmin(delta))])
-        if ws is not None:
-            ws[h] += float(view.mem_active[g])
+        if floor is not None:
+            floor[h] += float(view.mem_need(g, np.asarray([h]))[0])
         return h
 
 
 def sharing_worth(view: Any, g: int, idx: I64) -> F64:
     """(len(idx),) W: what placing guest ``g`` on each host of ``idx`` saves by page sharing
-    (bytes, beside twins of its image already placed there), as a share of the host's RAM
-    times its idle power. Zero on hosts whose layer shares no pages."""
-    if not bool((view.sharing[idx] > 0).any()):
-        return np.zeros(idx.shape[0])
-    twins = np.flatnonzero(view.image == view.image[g])
-    twins = twins[twins != g]
-    where = np.asarray(view.host_of[twins], dtype=np.intp)
-    on = where >= 0
-    n_h = int(view.cap_mips.shape[0])
-    k = np.bincount(where[on], minlength=n_h)[idx].astype(np.float64)
-    held = np.bincount(where[on], weights=view.gram[twins[on]], minlength=n_h)[idx]
-    r = float(view.gram[g])
-    kk = np.where(k > 0, k, 1.0)
-    saved = np.where(k > 0, view.sharing[idx] * (k * (held + r) / (k + 1.0)
-                                                 - (k - 1.0) * held / kk), 0.0)
-    out: F64 = saved / view.ram[idx] * view.power_table[idx, 0]
+    (``ClusterState.shared_gain``, bytes), as a share of the host's RAM times its idle power.
+    Zero on hosts whose layer shares no pages."""
+    out: F64 = view.shared_gain(g, idx) / view.ram[idx] * view.power_table[idx, 0]
     return out
 
 
