@@ -15,7 +15,8 @@ the guest's raw demand, the host's utilisation history minus (plus) the guest's 
 MIPS consumed (divided by the host's capacity; the history length of a host that receives a guest
 is the longer of the two), and the longest migration time among the guests then on it (RAM × 8 /
 ``migration_bps``). Without this, a local-regression detector, which reads only the
-history, would keep firing until a host is empty.
+history, would keep firing until a host is empty. A host's history is its guests': it ends
+when the host holds none, and its next guests start a new one.
 
 Differences from CloudSim's semantics (``compat: cloudsim``), on purpose: RAM, storage and the
 virtualization footprint count in every placement (the capacity law); utilisation comes from the
@@ -119,6 +120,9 @@ class Consolidation:
         self.hist[active, 1:] = self.hist[active, :-1]
         self.hist[active, 0] = util[active]
         self.hlen[active] = np.minimum(self.hlen[active] + 1, self.hist.shape[1])
+        idle = ~active  # an empty host's history ends: its next guests start a new one
+        self.hist[idle] = 0.0
+        self.hlen[idle] = 0
         placed = st.host_of >= 0
         self.ghist[placed, 1:] = self.ghist[placed, :-1]
         self.ghist[placed, 0] = sim.u_last[placed]
