@@ -130,13 +130,12 @@ def _place_sequence(placer: PowerAwareBestFit, w: _Work, vms: list[int], pool: C
     are skipped, or end the sequence with a ``(guest, -1)`` entry when ``stop_on_fail``."""
     out: list[tuple[int, int]] = []
     for v in vms:
-        t = placer.find_host_in(w, v, pool)
+        t = placer.place_in(w, v, pool)  # placed (a trial placement) when found
         if t < 0:
             if stop_on_fail:
                 out.append((v, -1))
                 return out
             continue
-        w.add(v, t)
         out.append((v, t))
     return out
 
@@ -191,6 +190,7 @@ def plan_migrations(
     """
     st = stats if stats is not None else PlanStats()
     placer, w, over = _detect(snap, detector)
+    w.use_detector(placer)
     in_mig = snap.vm_in_migration
     st.overloaded_hosts = int(over.sum())
 
@@ -209,8 +209,8 @@ def plan_migrations(
             v = cand[k]
             to_move.append(v)
             w.own(h).remove(v)
-            w.recompute_host(h)
-            if not w.overloaded_one(detector, h):
+            screen = w.recompute_host(h)
+            if screen == 0 or (screen == 2 and not w.overloaded_one(detector, h)):
                 break
     st.selected = len(to_move)
 
@@ -244,9 +244,9 @@ def plan_migrations(
         placed = _place_sequence(placer, w, vms, pool, True)
         st.find_host_calls += len(placed)
         if placed and placed[-1][1] < 0:
-            w.restore_all(saved)
+            w.restore_all(saved)  # closes the trial
             placed = []
-        w.journal = None
+        w.end_trial()
         if placed:
             st.evacuated_hosts += 1
             moves.extend(placed)

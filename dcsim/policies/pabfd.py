@@ -3,7 +3,7 @@
 * :func:`specpower_w` — CloudSim's SPECpower interpolation with its exact operation order (the
   PABFD tie-breaking compares power differences bit for bit).
 * :class:`_Work` — the planner's scratch copy of host state (sums in CloudSim's order, trial
-  placements that can be undone).
+  placements that can be undone: a journal in arrays, written by the compiled commit).
 * :class:`PowerAwareBestFit` — among suitable hosts (per-core capacity and free MIPS), skip
   non-empty hosts that would be overloaded after receiving the guest, pick the least power
   increase (lowest id on ties). :meth:`~PowerAwareBestFit.find_host` scans every allowed host;
@@ -16,6 +16,8 @@
   depends only on the class, so within a class only the lowest allowed id can win (PABFD breaks
   ties by lowest id): a search evaluates the active hosts plus one representative per class, and
   costs O(active hosts), not O(hosts). It picks exactly the host the full scan picks.
+  :meth:`~PowerAwareBestFit.place_in` (what the planner calls) does the same search and the trial
+  placement in one compiled call (the pool's classes are arrays the kernel reads).
 
 Imports numpy, dcsim.policies.{overload, registry}; dcsim.policies.pabfd_kernel (numba) at the
 first search only.
@@ -110,7 +112,6 @@ class _Work:
     def __init__(self, snap: ClusterSnapshot, need_hist: bool, detector: Any = None) -> None:
         self.snap = snap
         self.need_hist = need_hist
-        self.journal: dict[int, tuple[Any, ...]] | None = None
         self.T = np.ascontiguousarray(snap.host_total_mips, dtype=np.float64)
         self.pe = np.ascontiguousarray(snap.host_pe_mips, dtype=np.float64)
         self.pe_min = float(self.pe.min()) if self.pe.size else 0.0
@@ -125,7 +126,11 @@ class _Work:
         self.pool: CandidatePool | None = None
         self._kargs: tuple[Any, tuple[Any, ...]] | None = None
         self._addargs: tuple[Any, ...] | None = None
-        self.kconst = np.zeros(7)
+        self._pargs: tuple[Any, ...] | None = None
+        self._rargs: tuple[Any, ...] | None = None
+        self.kconst = np.zeros(8)
+        #: the screen of :meth:`recompute_host` (set by :meth:`use_detector`)
+        self.rmode = DEFER
         self.avail = snap.host_avail_mips.astype(np.float64, copy=True)
         self.U = snap.host_alloc_mips.astype(np.float64, copy=True)
         # the snapshot's lists, each copied on its first change (:meth:`own`): a step changes few
@@ -134,6 +139,8 @@ class _Work:
         self.r = snap.vm_requested_mips
         self.r_list: list[float] = self.r.tolist()
         self.ram_list: list[float] = snap.vm_ram_mb.tolist()
+        self.rq = np.ascontiguousarray(self.r, dtype=np.float64)
+        self.ramf = np.ascontiguousarray(snap.vm_ram_mb, dtype=np.float64)
         self.vh = snap.vm_history
         self.vlen = snap.vm_history_len
         self.ram = snap.vm_ram_mb
@@ -146,6 +153,8 @@ class _Work:
         flat = np.fromiter(chain.from_iterable(self.lists), dtype=np.intp,
                            count=int(counts.sum()))
         host = np.repeat(np.arange(n_h), counts)
+        #: guests per host (kept equal to the lists' lengths; the compiled commit and undo use it)
+        self.nlist = counts.astype(np.int64)
         # bincount adds in input order: the per-host sums are sequential in list order.
         self.reqsum = np.asarray(np.bincount(host, weights=self.r[flat], minlength=n_h),
                                  dtype=np.float64)
@@ -171,6 +180,14 @@ class _Work:
         if not need_hist:
             self.hist = np.zeros((n_h, 0))
             self.hlen = np.zeros(n_h, dtype=np.int64)
+        # the trial journal (see dcsim.policies.pabfd_kernel.commit): one entry per host at most
+        self.ist = np.zeros(4, dtype=np.int64)
+        self.jmark = np.full(n_h, -1, dtype=np.int64)
+        self.jhost = np.empty(n_h, dtype=np.int64)
+        self.jsc = np.empty((n_h, 4))
+        self.jint = np.empty((n_h, 2), dtype=np.int64)
+        self.jhist = np.empty((n_h, self.hist.shape[1]) if need_hist else (0, 0))
+        self.jF = np.empty((n_h, self.F.shape[1]) if self.feat_fn is not None else (0, 0))
 
     def own(self, h: int) -> list[int]:
         """Host ``h``'s guest list, copied from the snapshot's first if needed (to change it)."""
@@ -185,7 +202,7 @@ class _Work:
         by :meth:`add` / :meth:`restore`), with ``placer``'s screening mode first."""
         if self._kargs is None or self._kargs[0] is not placer:
             mode, c = placer.kernel_mode(self)
-            self.kconst = np.array(c, dtype=np.float64)
+            self.kconst[:] = c
             lin = mode == LINEAR
             self._kargs = (placer, (
                 mode, self.U, self.T, self.avail, self.pe, self.off, self.tflat,
@@ -193,6 +210,49 @@ class _Work:
                 self.ttype if lin else _NO_HOSTS, self.F if lin else np.zeros((0, 2)),
                 self.ftab if lin else np.zeros((0, 0, 2))))
         return self._kargs[1]
+
+    def use_detector(self, placer: PowerAwareBestFit) -> None:
+        """Screen :meth:`recompute_host`'s hosts as ``placer`` screens trial hosts (the static
+        threshold, or LR's linear screen with its exact test near the boundary); a robust LR
+        (whose exact test may re-weight) and other detectors are always tested exactly."""
+        self.kernel_args(placer)
+        mode = self._kargs[1][0] if self._kargs is not None else DEFER
+        robust = bool(getattr(placer.detector, "robust", False))
+        self.rmode = DEFER if (mode == LINEAR and robust) else mode
+
+    def _hist_args(self) -> tuple[Any, Any, Any, Any]:
+        """``(ctab, ttype, F, ftab)``, placeholders where the state has none."""
+        none = np.zeros((0, 0, 0))
+        hist, feats = self.need_hist, self.feat_fn is not None
+        return (self.ctab if hist else none, self.ttype if hist else _NO_HOSTS,
+                self.F if feats else np.zeros((0, 2)), self.ftab if feats else none)
+
+    def _commit_args(self) -> tuple[Any, ...]:
+        """What :func:`~dcsim.policies.pabfd_kernel.commit` reads after ``(h, v)``."""
+        if self._addargs is None:
+            ctab, ttype, F, ftab = self._hist_args()
+            self._addargs = (
+                self.avail, self.U, self.reqsum, self.maxram, self.hist, ctab, ttype, self.hlen,
+                self.vlen, F, ftab, self.need_hist, self.feat_fn is not None, self.rq, self.ramf,
+                self.nlist, self.ist, self.jmark, self.jhost, self.jsc, self.jint, self.jhist,
+                self.jF)
+        return self._addargs
+
+    def place_args(self, placer: PowerAwareBestFit, pool: CandidatePool) -> tuple[Any, ...]:
+        """What :func:`~dcsim.policies.pabfd_kernel.place` reads after ``(act, skip, v)``."""
+        if self._pargs is None or self._pargs[0] is not placer or self._pargs[1] is not pool:
+            self.kernel_args(placer)
+            mode = self._kargs[1][0] if self._kargs is not None else DEFER
+            ctab, ttype, F, ftab = self._hist_args()
+            self._pargs = (placer, pool, (
+                mode, self.U, self.T, self.avail, self.pe, self.off, self.tflat,
+                self.stale_power, self.reqsum, self.hlen, self.maxram, ttype, F, ftab,
+                self.kconst, self.hist, ctab, self.vlen, self.need_hist,
+                self.feat_fn is not None, self.rq, self.ramf, self.nlist, self.ist, self.jmark,
+                self.jhost, self.jsc, self.jint, self.jhist, self.jF, pool.allowed,
+                pool.members_flat, pool.cstart, pool.cursor, pool.avail_c, pool.pe_c, pool.buf))
+        args: tuple[Any, ...] = self._pargs[2]
+        return args
 
     @staticmethod
     def _trimmed_len(hist: F64) -> I64:
@@ -206,75 +266,57 @@ class _Work:
         return HostLoad(self.reqsum / self.T, self.hist, self.hlen, self.maxram / self.bw,
                         self.interval)
 
-    def recompute_host(self, h: int) -> None:
-        """Sums of host ``h`` from scratch, in list order (after a guest left)."""
+    def recompute_host(self, h: int) -> int:
+        """Sums of host ``h`` from scratch, in list order (after a guest left), and its quick
+        overload screen: 0 / 1 (not / overloaded) or 2 (ask :meth:`overloaded_one`); see
+        :func:`dcsim.policies.pabfd_kernel.recompute`."""
         lst = self.lists[h]
-        rl, raml = self.r_list, self.ram_list
-        s = 0.0
-        for v in lst:
-            s += rl[v]
-        self.reqsum[h] = s
-        self.maxram[h] = max((raml[v] for v in lst), default=0.0)
-        if self.need_hist:
-            if lst:
-                hist = np.add.accumulate(self.ctab[self.ttype[h], lst], axis=0)[-1]
-                nz = hist.nonzero()[0]
-                self.hlen[h] = int(nz[-1]) + 1 if nz.size else 0
-            else:
-                hist = np.zeros(self.K)
-                self.hlen[h] = 0
-            self.hist[h] = hist
-            if self.feat_fn is not None:
-                self.F[h] = np.asarray(self.feat_fn(hist[None, :]))[0]
+        self.nlist[h] = len(lst)
+        if self._rargs is None:
+            ctab, ttype, F, _ = self._hist_args()
+            from dcsim.policies.overload import _LR_MEAN_W, _LR_SLOPE_W
 
-    def save_all(self) -> dict[int, tuple[Any, ...]]:
-        """Start journaling: hosts changed by :meth:`add` from now on can be rolled back."""
-        journal: dict[int, tuple[Any, ...]] = {}
-        self.journal = journal
-        return journal
+            self._rargs = (self.T, self.rq, self.ramf, self.reqsum, self.maxram, self.hist,
+                           self.hlen, ctab, ttype, F, self.need_hist, self.feat_fn is not None,
+                           _LR_MEAN_W, _LR_SLOPE_W, self.kconst)
+        return int(_kernel().recompute(h, np.array(lst, dtype=np.intp), self.rmode,
+                                       *self._rargs))
 
-    def restore_all(self, journal: dict[int, tuple[Any, ...]]) -> None:
-        """Undo the trial placements journaled since :meth:`save_all`."""
-        for h in reversed(list(journal)):
-            self.restore(h, journal[h])
-        self.journal = None
+    def save_all(self) -> int:
+        """Open a trial: hosts changed by :meth:`add` from now on can be rolled back."""
+        ist = self.ist
+        ist[0] = 1
+        ist[1] += 1
+        ist[2] = 0
+        return int(ist[1])
+
+    def end_trial(self) -> None:
+        """Close the open trial (its placements stay)."""
+        self.ist[0] = 0
+        self.ist[2] = 0
+
+    def restore_all(self, journal: int) -> None:
+        """Undo the trial placements journaled since :meth:`save_all` (which returned
+        ``journal``) and close the trial."""
+        if journal != self.ist[1] or not self.ist[0]:
+            raise ValueError("no such open trial")
+        F = self._hist_args()[2]
+        hosts = _kernel().undo(self.avail, self.U, self.reqsum, self.maxram, self.hist,
+                               self.hlen, F, self.need_hist, self.feat_fn is not None,
+                               self.nlist, self.ist, self.jhost, self.jsc, self.jint,
+                               self.jhist, self.jF)
+        pool = self.pool
+        for h in hosts.tolist():
+            del self.own(h)[self.nlist.item(h):]
+            if pool is not None and self.U.item(h) == 0.0:
+                pool.cleaned(h)
 
     def add(self, v: int, h: int) -> None:
-        """Trial placement of ``v`` on ``h`` (appended to its list)."""
-        j = self.journal
-        if j is not None and h not in j:
-            j[h] = self.save(h)
-        r = self.r_list[v]
-        if self.pool is not None and r != 0.0 and self.U.item(h) == 0.0:
+        """Trial placement of ``v`` on ``h`` (appended to its list; journaled in a trial)."""
+        _kernel().commit(h, v, *self._commit_args())
+        if self.pool is not None and self.ist.item(3):
             self.pool.woke(h)
         self.own(h).append(v)
-        if self._addargs is None:
-            none = np.zeros((0, 0, 0))
-            hist = self.need_hist
-            feats = self.feat_fn is not None
-            self._addargs = (
-                self.avail, self.U, self.reqsum, self.maxram, self.hist,
-                self.ctab if hist else none, self.ttype if hist else _NO_HOSTS, self.hlen,
-                self.vlen, self.F if feats else np.zeros((0, 2)), self.ftab if feats else none,
-                hist, feats)
-        _kernel().add_to(h, v, r, self.ram_list[v], *self._addargs)
-
-    def save(self, h: int) -> tuple[Any, ...]:
-        hist = self.hist[h].copy() if self.need_hist else None
-        feat = self.F[h].copy() if self.feat_fn is not None else None
-        return (len(self.lists[h]), float(self.avail[h]), float(self.U[h]),
-                float(self.reqsum[h]), hist, int(self.hlen[h]), float(self.maxram[h]), feat)
-
-    def restore(self, h: int, saved: tuple[Any, ...]) -> None:
-        (n, self.avail[h], self.U[h], self.reqsum[h], hist, self.hlen[h], self.maxram[h],
-         feat) = saved
-        if hist is not None:
-            self.hist[h] = hist
-        if feat is not None:
-            self.F[h] = feat
-        del self.own(h)[n:]
-        if self.pool is not None and self.U[h] == 0.0:
-            self.pool.cleaned(h)
 
     def overloaded_one(self, detector: Any, h: int) -> bool:
         n = int(self.hlen[h])
@@ -335,23 +377,49 @@ class PowerAwareBestFit:
             if h >= -1:
                 return h
             h = -h - 2
-            bad = (bool(self._tests(w, v, r, np.asarray([h], dtype=np.intp))[0]) if self.cheap
-                   else self._exact(w, v, r, h))
-            if not bad:
+            if not self._bad(w, v, r, h):
                 return h
             skip = np.append(skip, h)
+
+    def place_in(self, w: _Work, v: int, pool: CandidatePool) -> int:
+        """:meth:`find_host_in` then :meth:`_Work.add` to the host found (if any), in one
+        compiled call (:func:`dcsim.policies.pabfd_kernel.place`); ``pool`` must be ``w.pool``.
+        Returns the host or ``-1``."""
+        args = w.place_args(self, pool)
+        place = _kernel().place
+        skip = _NO_HOSTS
+        while True:
+            h = int(place(pool.act, skip, v, *args))
+            if h >= 0:
+                if w.ist.item(3):
+                    pool.woke(h)
+                w.own(h).append(v)
+                return h
+            if h == -1:
+                return h
+            h = -h - 2
+            if not self._bad(w, v, w.r_list[v], h):
+                w.add(v, h)
+                return h
+            skip = np.append(skip, h)
+
+    def _bad(self, w: _Work, v: int, r: float, h: int) -> bool:
+        """Trial test the compiled search handed back: is ``h`` overloaded with ``v`` added?"""
+        if self.cheap:
+            return bool(self._tests(w, v, r, np.asarray([h], dtype=np.intp))[0])
+        return self._exact(w, v, r, h)
 
     def kernel_mode(self, w: _Work) -> tuple[int, list[float]]:
         """The kernel's screening mode for this working state and its constants."""
         det = self.detector
-        c = [0.0, w.bw, w.interval, 0.0, 0.0, 0.0, 0.0]
+        c = [0.0, w.bw, w.interval, 0.0, 0.0, 0.0, 0.0, w.pe_min]
         if self.thr is not None:
             c[0] = float(self.thr)
             return THRESHOLD, c
         lin = getattr(det, "linear_screen", None)
         if (self.cheap and lin is not None and w.feat_fn is not None and w.bw > 0.0
                 and w.interval > 0.0):
-            c[3:] = [float(x) for x in lin()]
+            c[3:7] = [float(x) for x in lin()]
             return LINEAR, c
         return DEFER, c
 
@@ -405,43 +473,46 @@ class CandidatePool:
         ids = np.flatnonzero(clean)
         n_h = w.T.shape[0]
         self.cls_of = np.full(n_h, -1, dtype=np.intp)
-        self.pos = np.zeros(n_h, dtype=np.intp)
-        self.members: list[list[int]] = []
-        self.cursor: list[int] = []
-        self.avail_c: list[float] = []
-        self.pe_c: list[float] = []
+        #: position of each clean host in ``members_flat`` (class k: ``cstart[k]:cstart[k+1]``)
+        self.pos = np.zeros(n_h, dtype=np.int64)
+        self.members_flat = np.zeros(0, dtype=np.int64)
+        self.cstart = np.zeros(1, dtype=np.int64)
         if ids.size:
             hc, sp, av = w.hc[ids], w.stale_power[ids], w.avail[ids]
             order = np.lexsort((av, sp, hc))  # stable: ids ascending within a class
             hc, sp, av, ids = hc[order], sp[order], av[order], ids[order]
             new = (hc[1:] != hc[:-1]) | (sp[1:] != sp[:-1]) | (av[1:] != av[:-1])
-            for grp in np.split(ids, np.flatnonzero(new) + 1):
-                c = len(self.members)
-                self.cls_of[grp] = c
-                self.pos[grp] = np.arange(grp.size)
-                self.members.append(grp.tolist())
-                self.cursor.append(0)
-                self.avail_c.append(float(w.avail[grp[0]]))
-                self.pe_c.append(float(w.pe[grp[0]]))
+            self.members_flat = ids.astype(np.int64)
+            self.cstart = np.concatenate(([0], np.flatnonzero(new) + 1, [ids.size])).astype(
+                np.int64)
+            k = np.repeat(np.arange(self.cstart.size - 1), np.diff(self.cstart))
+            self.cls_of[ids] = k
+            self.pos[ids] = np.arange(ids.size)
+        first = self.members_flat[self.cstart[:-1]]
+        #: scan position per class: members before it are excluded or active
+        self.cursor = self.cstart[:-1].copy()
+        self.avail_c = w.avail[first].astype(np.float64)
+        self.pe_c = w.pe[first].astype(np.float64)
+        self.buf = np.empty(self.cursor.size, dtype=np.int64)
         w.pool = self
 
     def reps(self, r: float, w: _Work) -> list[int]:
         """Representative of every class that can take demand ``r`` (MIPS)."""
         out: list[int] = []
-        allowed, U = self.allowed, w.U
+        allowed, U, mem, end = self.allowed, w.U, self.members_flat, self.cstart
         check_pe = r > w.pe_min
-        for c, mem in enumerate(self.members):
+        for c in range(self.cursor.size):
             if self.avail_c[c] < r or (check_pe and self.pe_c[c] < r):
                 continue
-            k = self.cursor[c]
-            while k < len(mem):
-                h = mem[k]
+            k = int(self.cursor[c])
+            while k < end[c + 1]:
+                h = int(mem[k])
                 if allowed[h] and U[h] == 0.0:
                     break
                 k += 1  # excluded (for good) or active (it comes back through cleaned())
             self.cursor[c] = k
-            if k < len(mem):
-                out.append(mem[k])
+            if k < end[c + 1]:
+                out.append(int(mem[k]))
         return out
 
     def exclude(self, h: int) -> None:

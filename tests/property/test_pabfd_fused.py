@@ -1,0 +1,159 @@
+"""The fused compiled PABFD step equals the plain one, state for state.
+
+``PowerAwareBestFit.place_in`` (class representatives, search and trial placement with its
+journal in one compiled call) against ``find_host_in`` + ``_Work.add`` on two working states
+built from the same random snapshot, through random sequences of placements, exclusions, trials,
+undos and removals; after every operation the chosen hosts and every array, guest list and pool
+field must be equal bit for bit, and an undone trial must leave the state as a plain copy taken
+when it opened. ``_Work.recompute_host`` (compiled sums and screen) against the
+plain numpy sums it replaced: equal sums, and a screen that agrees with the detector's exact
+test whenever it decides.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dcsim.policies.consolidation import ClusterSnapshot
+from dcsim.policies.overload import make_detector
+from dcsim.policies.pabfd import CandidatePool, PowerAwareBestFit, _Work
+from tests.property.test_pabfd_candidates import cases
+
+STATE = ("avail", "U", "reqsum", "maxram", "hist", "hlen", "nlist")
+
+
+def _same(a: _Work, b: _Work, pa: CandidatePool, pb: CandidatePool) -> None:
+    for k in STATE:
+        np.testing.assert_array_equal(getattr(a, k), getattr(b, k), err_msg=k)
+    if a.feat_fn is not None:
+        np.testing.assert_array_equal(a.F, b.F, err_msg="F")
+    assert a.lists == b.lists
+    assert [len(x) for x in a.lists] == a.nlist.tolist()
+    np.testing.assert_array_equal(pa.act, pb.act)
+    np.testing.assert_array_equal(pa.cursor, pb.cursor)
+    np.testing.assert_array_equal(pa.allowed, pb.allowed)
+
+
+def _copy(w: _Work, pool: CandidatePool) -> dict[str, object]:
+    """A plain copy of what a trial may change (the reference for its undo)."""
+    out: dict[str, object] = {k: getattr(w, k).copy() for k in STATE}
+    out["F"] = w.F.copy() if w.feat_fn is not None else None
+    out["lists"] = [list(x) for x in w.lists]
+    out["act"] = pool.act.copy()
+    return out
+
+
+def _restored(w: _Work, pool: CandidatePool, saved: dict[str, object]) -> None:
+    for k in STATE:
+        np.testing.assert_array_equal(getattr(w, k), saved[k], err_msg=k)
+    if w.feat_fn is not None:
+        np.testing.assert_array_equal(w.F, saved["F"])
+    assert w.lists == saved["lists"]
+    np.testing.assert_array_equal(pool.act, saved["act"])
+
+
+def _plain_sums(w: _Work, h: int) -> tuple[float, float, np.ndarray, int]:
+    """Host ``h``'s requested sum, largest RAM, history row and length as the planner computed
+    them before the compiled recompute: Python sums in list order, ``np.add.accumulate``."""
+    lst = w.lists[h]
+    s = 0.0
+    for v in lst:
+        s += w.r_list[v]
+    m = max((w.ram_list[v] for v in lst), default=0.0)
+    if not w.need_hist:
+        return s, m, np.zeros(0), 0
+    if lst:
+        hist = np.add.accumulate(w.ctab[w.ttype[h], lst], axis=0)[-1]
+        nz = hist.nonzero()[0]
+        n = int(nz[-1]) + 1 if nz.size else 0
+    else:
+        hist, n = np.zeros(w.K), 0
+    return s, m, hist, n
+
+
+@settings(max_examples=300, deadline=None)
+@given(cases(), st.data())
+def test_fused_placement_equals_search_then_add(
+        case: tuple[ClusterSnapshot, tuple[str, float], list[tuple[str, int]]],
+        data: st.DataObject) -> None:
+    snap, (name, param), ops = case
+    n_h, n_v = snap.host_total_mips.shape[0], snap.vm_requested_mips.shape[0]
+    det = make_detector(name, param)
+    placer = PowerAwareBestFit(det)
+    allowed = np.asarray(data.draw(st.lists(st.booleans(), min_size=n_h, max_size=n_h)),
+                         dtype=bool)
+    plain = _Work(snap, need_hist=placer.depth != 0, detector=det)
+    fused = _Work(snap, need_hist=placer.depth != 0, detector=det)
+    fused.use_detector(placer)
+    pp, pf = CandidatePool(plain, allowed), CandidatePool(fused, allowed)
+    jp = jf = None
+    before: dict[str, object] = {}
+    pure = False  # the open trial has only placed guests (as the planner's trials do)
+    for op, k in ops + [("place", v) for v in range(n_v)]:
+        if op == "exclude":
+            pure = False
+            pp.exclude(k % n_h)
+            pf.exclude(k % n_h)
+        elif op == "trial" and jp is None:
+            jp, jf = plain.save_all(), fused.save_all()
+            before = _copy(plain, pp)
+            pure = True
+        elif op == "undo" and jp is not None and jf is not None:
+            if data.draw(st.booleans()):
+                plain.restore_all(jp)
+                fused.restore_all(jf)
+                if pure:
+                    _restored(plain, pp, before)
+            else:  # the trial's placements stay
+                plain.end_trial()
+                fused.end_trial()
+            jp = jf = None
+        elif op == "trial" and plain.lists[k % n_h]:
+            h = k % n_h  # a guest leaves (the selection loop): both recompute the host
+            pure = False
+            v = plain.lists[h][data.draw(st.integers(0, len(plain.lists[h]) - 1))]
+            plain.own(h).remove(v)
+            fused.own(h).remove(v)
+            plain.recompute_host(h)
+            fused.recompute_host(h)
+        else:
+            v = k % n_v
+            a = placer.find_host_in(plain, v, pp)
+            if a >= 0:
+                plain.add(v, a)
+            assert placer.place_in(fused, v, pf) == a
+        _same(plain, fused, pp, pf)
+
+
+@settings(max_examples=300, deadline=None)
+@given(cases(), st.data())
+def test_compiled_recompute_equals_the_plain_sums_and_the_exact_test(
+        case: tuple[ClusterSnapshot, tuple[str, float], list[tuple[str, int]]],
+        data: st.DataObject) -> None:
+    snap, (name, param), _ = case
+    n_h, n_v = snap.host_total_mips.shape[0], snap.vm_requested_mips.shape[0]
+    # demands whose sums depend on the order of the additions (the grid's sums are exact)
+    snap.vm_requested_mips = np.array(data.draw(st.lists(
+        st.floats(0.0, 2500.0, allow_nan=False, allow_subnormal=False), min_size=n_v,
+        max_size=n_v)))
+    det = make_detector(name, param)
+    placer = PowerAwareBestFit(det)
+    w = _Work(snap, need_hist=placer.depth != 0, detector=det)
+    w.use_detector(placer)
+    for h in range(n_h):
+        lst = w.own(h)
+        if lst and data.draw(st.booleans()):
+            lst.pop(data.draw(st.integers(0, len(lst) - 1)))
+        screen = w.recompute_host(h)
+        s, m, hist, n = _plain_sums(w, h)
+        assert (w.reqsum[h], w.maxram[h], w.hlen[h], w.nlist[h]) == (s, m, n, len(lst))
+        if w.need_hist:
+            np.testing.assert_array_equal(w.hist[h], hist)
+        if w.feat_fn is not None:  # sequential dot products: equal up to rounding
+            np.testing.assert_allclose(w.F[h], w.feat_fn(hist[None, :])[0], rtol=1e-12,
+                                       atol=1e-15)
+        assert screen in (0, 1, 2)
+        if screen != 2:
+            assert bool(screen) == w.overloaded_one(det, h)
