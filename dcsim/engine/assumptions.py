@@ -116,6 +116,30 @@ class CloudSimState:
             self._order_key = st.version
         return self._order
 
+    def order_moved(self, st: Any, version: int, gs: I64, dst: I64) -> None:
+        """Keep the cached list order across ``st.finish_migrations(gs)`` made at ``version``:
+        each guest leaves its place for the end of its destination's list, in order (as
+        ``members``). ``np.insert`` puts values for one index in their given order, so they
+        are given by destination, each destination's in the group's order."""
+        if self._order_key != version:
+            return
+        order = self._order
+        pos = np.empty(st.n_guests_total, dtype=np.intp)
+        pos[order] = np.arange(order.shape[0], dtype=np.intp)
+        keep = np.ones(order.shape[0], dtype=bool)
+        keep[pos[gs]] = False
+        base = order[keep]  # host by host: each destination's list ends where the next begins
+        by = np.argsort(dst, kind="stable")  # (hosts without guests share an insertion point)
+        self._order = np.insert(base, np.searchsorted(st.host_of[base], dst[by], side="right"),
+                                gs[by])
+        self._order_key = st.version
+
+    def order_removed(self, st: Any, version: int, gs: I64) -> None:
+        """Keep the cached list order across the release of guests ``gs`` from ``version``."""
+        if self._order_key == version:
+            self._order = self._order[~np.isin(self._order, gs)]
+            self._order_key = st.version
+
     @staticmethod
     def members_in_order(st: Any, hosts: I64) -> I64:
         """Guests on ``hosts`` (sorted), host by host, each host's in list order."""
@@ -267,9 +291,11 @@ def depart_all(sim: Simulation, idle: I64) -> None:
     hosts_l = st.host_of[idle].tolist()
     hosts = np.unique(st.host_of[idle])
     sim._settle(hosts, cs.members_in_order(st, hosts))
+    version = st.version
     for g in ids:
         sim.take_off(g, GuestStatus.DEPARTED)
         sim.end_s[g] = now
+    cs.order_removed(st, version, idle)
     if sim.sleep:
         last = {h: i for i, h in enumerate(hosts_l)}  # host -> its last departure
         for h in sorted(last, key=last.__getitem__):
@@ -321,11 +347,47 @@ def reshare(sim: Simulation, hosts: set[int]) -> None:
         sim._share(h, guests)
 
 
+def can_wake_later(sim: Simulation) -> bool:
+    """Whether the t = 0 placement may defer its hosts' wake re-shares (``wake_later``)."""
+    cs = sim.cs
+    return (cs is not None and not cs.started and sim.env.now == 0 and sim.memory is None
+            and not sim._one_host)
+
+
+def wake_later(sim: Simulation, h: int, woken: list[int]) -> float:
+    """``Simulation.wake`` of host ``h`` at t = 0 (no latency): if it sleeps empty, with its
+    settle and re-share left to ``share_woken``; returns the wait (s).
+
+    Exact: the host is empty when woken, and until ``share_woken`` only placements follow,
+    which change nothing a re-share reads (guests are shared by the next update, not by the
+    wake) nor anything read from a share; settling at t = 0 adds rates x 0; the awake
+    counts only rise here (their peaks are the final counts either way) and rack units are
+    whole numbers (sums exact in any order); no state-history entry is written before the
+    first update (``started``).
+    """
+    st = sim.state
+    if st.awake.item(h) or st.n_guests.item(h):
+        return sim.wake(h)
+    st.awake[h] = True
+    sim.awake_since[h] = sim.env.now
+    sim.ready_at[h] = sim.env.now
+    woken.append(h)
+    return 0.0
+
+
+def share_woken(sim: Simulation, woken: list[int]) -> None:
+    """The settles and re-shares ``wake_later`` left, each host as it was when woken (empty)."""
+    h = np.asarray(sorted(woken), dtype=np.intp)
+    none = np.zeros(0, dtype=np.intp)
+    sim._settle(h, none)
+    sim._share(h, none)
+
+
 # ------------------------------------------------------------------------------ migrations
 def migration_delay(sim: Simulation, g: int, dst: int) -> float:
     """CloudSim's migration time: RAM / (destination bandwidth / 2), s."""
-    st = sim.state
-    return float(st.gram[g] * 8.0 / (st.bandwidth[dst] / 2.0))
+    st = sim.state  # (Python floats via item(): the same double arithmetic)
+    return st.gram.item(g) * 8.0 / (st.bandwidth.item(dst) / 2.0)
 
 
 def start_migrations(sim: Simulation, moves: list[tuple[int, int]]) -> int:
@@ -336,7 +398,9 @@ def start_migrations(sim: Simulation, moves: list[tuple[int, int]]) -> int:
     aborted: set[int] = set()  # hosts of guests whose first move was aborted
     started = 0
     dc = sim.assume.updates == "datacenter"
+    maxmin = sim.assume.cpu_sharing == "maxmin"  # (_dst_charge changes nothing otherwise)
     mig_dst, host_of, status, awake = st.mig_dst, st.host_of, st.status, st.awake
+    speed, incoming = sim.speed, cs.incoming
     for g, dst in moves:
         if mig_dst.item(g) >= 0:  # moved twice in one step (CloudSim's quirk): it ends on
             aborted.update((host_of.item(g), mig_dst.item(g)))
@@ -354,13 +418,19 @@ def start_migrations(sim: Simulation, moves: list[tuple[int, int]]) -> int:
             sim.wake(dst)  # settles and re-shares dst: begin_migration tests fits again
             checked = False
         st.begin_migration(g, dst, fits_checked=checked)
-        sim.speed[g] = MIGRATION_SPEED
-        _dst_charge(sim, g, dst, 1.0)
-        cs.incoming[(g, dst)] = None
+        speed[g] = MIGRATION_SPEED
+        if maxmin:
+            _dst_charge(sim, g, dst, 1.0)
+        incoming[(g, dst)] = None
         cs._inc = None
         delay = migration_delay(sim, g, dst)
-        groups.setdefault(delay, []).append((g, dst))
-        touched.update((src, dst))
+        group = groups.get(delay)
+        if group is None:
+            groups[delay] = [(g, dst)]
+        else:
+            group.append((g, dst))
+        touched.add(src)
+        touched.add(dst)
         started += 1
     cs.mig_started += started
     if sim.assume.updates == "datacenter":
@@ -417,7 +487,9 @@ def _complete(sim: Simulation, delay: float, group: list[tuple[int, int]],
                                                [st.gram.item(g)])
     elif ids:  # the same steps, guest by guest in order, as whole-array operations
         gs = np.asarray(ids, dtype=np.intp)
-        st.finish_migrations(gs)
+        version = st.version
+        _, dsts = st.finish_migrations(gs)
+        cs.order_moved(st, version, gs, dsts)
         sim.speed[gs] = 1.0
         sim.migration_gaps.extend((now - sim.placed_since[gs]).tolist())
         sim.placed_since[gs] = now

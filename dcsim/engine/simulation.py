@@ -511,6 +511,9 @@ class Simulation:
         else:
             decision = self.policy.place(st.sandbox(batch), batch)
         touched: list[int] = []
+        # CloudSim's t = 0 placement wakes its hosts with one re-share (assumptions.wake_later)
+        woken: list[int] | None = (
+            [] if cloudsim_start and assumptions.can_wake_later(self) else None)
         timers: list[tuple[int, float, float]] = []  # boots and lifetimes (dcsim.engine.lifecycle)
         booting, running = int(GuestStatus.BOOTING), int(GuestStatus.RUNNING)
         for i, (g, h) in enumerate(zip(batch.tolist(), decision.tolist(), strict=True)):
@@ -521,7 +524,7 @@ class Simulation:
                 if unplaced == GuestStatus.REJECTED and self.has_jobs[g]:
                     offered.reject_jobs(self, g)
                 continue
-            wake = self.wake(h)
+            wake = self.wake(h) if woken is None else assumptions.wake_later(self, h, woken)
             self.wake_until[g] = now + wake
             self.recovering[g] = recovering
             st.place(g, h)  # raises InvariantViolation if the policy chose a host that is full
@@ -544,6 +547,8 @@ class Simulation:
                 if np.isnan(self.start_s[g]):
                     self.start_s[g] = now
             touched.append(h)
+        if woken:
+            assumptions.share_woken(self, woken)
         strict = self.sc.written is not None and self.sc.written.compat == "cloudsim"
         if cloudsim_start and strict and (decision < 0).any():  # compat: CloudSim's broker stops
             raise ConfigError([Issue(

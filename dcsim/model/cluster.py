@@ -5,15 +5,14 @@ reservations, where each guest is and what it is doing. It enforces the capacity
 ``place`` (raising ``InvariantViolation`` rather than overfilling a host) and offers a read-only
 ``HostView`` to policies. It knows nothing about time or SimPy.
 
-Imports: numpy, dcsim.errors, dcsim.kernels, dcsim.config.resolve (types only).
+Imports: numpy, dcsim.errors, dcsim.kernels, dcsim.model.sandbox, dcsim.config.resolve (types
+only).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,6 +20,7 @@ from numpy.typing import NDArray
 from dcsim.config.resolve import Scenario
 from dcsim.errors import InvariantViolation
 from dcsim.kernels.capacity import EPS, feasible_hosts
+from dcsim.model.sandbox import BatchArray, LazyMembers
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.intp]
@@ -37,90 +37,6 @@ _GUEST_DYNAMIC = ("mig_dst", "dst_ram", "dst_disk", "host_of", "charged_ram", "c
 #: consider hosts of the same class.
 LAYER_CLASS = {"bare_metal": 0, "type1": 1, "type2": 1, "container": 2}
 KIND_CODE = {"vm": 1, "container": 2}
-
-
-class _LazyMembers(list[list[int]]):
-    """Per-host member lists of a sandbox: a host's list is copied the first time it is used."""
-
-    def __init__(self, base: list[list[int]]) -> None:
-        super().__init__()
-        self._base = base
-        self._own: dict[int, list[int]] = {}
-
-    def __getitem__(self, h: Any) -> Any:
-        h = int(h)
-        if h not in self._own:
-            self._own[h] = list(self._base[h])
-        return self._own[h]
-
-    def __len__(self) -> int:
-        return len(self._base)
-
-    def __iter__(self) -> Iterator[list[int]]:
-        return (self[h] for h in range(len(self._base)))
-
-
-class _BatchArray:
-    """A per-guest array of a sandbox that owns copies of a batch's entries only.
-
-    Reads of other guests see the live values; writes to other guests are refused. A small
-    batch keeps its copies in a dict (O(batch)); a batch of at least 1/8 of all guests keeps
-    them in an array with a position per guest (O(guests), but no Python object per guest).
-    """
-
-    __slots__ = ("_base", "_own", "_pos", "_vals")
-
-    def __init__(self, base: NDArray[Any], guests: I64, ids: list[int]) -> None:
-        """``ids``: ``guests.tolist()`` (shared by the sandbox's arrays)."""
-        self._base = base
-        self._pos: I64 | None = None
-        self._own: dict[int, Any] = {}
-        if guests.shape[0] * 8 >= base.shape[0]:
-            self._pos = np.full(base.shape[0], -1, dtype=np.intp)
-            self._pos[guests] = np.arange(guests.shape[0], dtype=np.intp)
-            self._vals = base[guests].copy()
-        else:  # (an element of a 1-D array is a new scalar: a copy)
-            self._own = {g: base[g] for g in ids}
-
-    @classmethod
-    def small(cls, base: NDArray[Any], ids: list[int]) -> _BatchArray:
-        """The dict form for the batch ``ids`` (what ``__init__`` builds for a small batch)."""
-        out = cls.__new__(cls)
-        out._base = base
-        out._pos = None
-        out._own = {g: base[g] for g in ids}
-        return out
-
-    def __getitem__(self, g: Any) -> Any:
-        if isinstance(g, int | np.integer):
-            if self._pos is not None:
-                k = self._pos[g]
-                return self._base[g] if k < 0 else self._vals[k]
-            own = self._own.get(int(g))
-            return self._base[g] if own is None else own
-        idx = np.asarray(g)
-        out = self._base[idx].copy()
-        if self._pos is not None:
-            pos = self._pos[idx]
-            mine = pos >= 0
-            out[mine] = self._vals[pos[mine]]
-            return out
-        flat = np.atleast_1d(idx)
-        for i, k in enumerate(flat.tolist()):
-            if k in self._own:
-                np.atleast_1d(out)[i] = self._own[k]
-        return out
-
-    def __setitem__(self, g: Any, value: Any) -> None:
-        k = int(g)
-        if self._pos is not None:
-            if self._pos[k] < 0:
-                raise InvariantViolation(f"sandbox for a batch cannot change guest {k}")
-            self._vals[self._pos[k]] = value
-            return
-        if k not in self._own:
-            raise InvariantViolation(f"sandbox for a batch cannot change guest {k}")
-        self._own[k] = np.asarray(value, dtype=self._base.dtype)
 
 
 class GuestStatus(IntEnum):
@@ -438,7 +354,7 @@ class ClusterState:
         c = object.__new__(type(self))  # what copy.copy does for a plain instance, directly
         own = c.__dict__
         own.update(self.__dict__)
-        own["members"] = _LazyMembers(self.members)
+        own["members"] = LazyMembers(self.members)
         for name in _HOST_DYNAMIC:
             own[name] = own[name].copy()
         if guests is None:
@@ -448,10 +364,10 @@ class ClusterState:
             ids = guests.tolist()
             if guests.shape[0] * 8 < self.n_guests_total:
                 for name in _GUEST_DYNAMIC:
-                    own[name] = _BatchArray.small(own[name], ids)
+                    own[name] = BatchArray.small(own[name], ids)
             else:
                 for name in _GUEST_DYNAMIC:
-                    own[name] = _BatchArray(own[name], guests, ids)
+                    own[name] = BatchArray(own[name], guests, ids)
         return c
 
     def place(self, g: int, h: int) -> None:
@@ -504,8 +420,8 @@ class ClusterState:
         ``fits_checked``: the caller has just found ``fits(g, dst)`` true and changed nothing
         since (the test is not repeated).
         """
-        src = self.host_of[g]
-        if src < 0 or self.mig_dst[g] >= 0 or src == dst:
+        src = self.host_of.item(g)
+        if src < 0 or self.mig_dst.item(g) >= 0 or src == dst:
             raise InvariantViolation(f"guest {g} cannot start a migration to host {dst}")
         if not fits_checked and not self.fits(g, dst):
             raise InvariantViolation(f"guest {g} does not fit on host {dst}")

@@ -1,16 +1,20 @@
 """CloudSim mode's batched bookkeeping equals its one-by-one form, bit for bit.
 
 Guests dropped at one instant (``zero_demand: drop``) depart together (``assumptions.drop_idle``:
-one settle and one re-share of their hosts), except where a hook must see each departure; a
-no-op departure and move hook forces the one-by-one form, so the same run both ways must give
-identical summaries and tables. The scenario is a cut of the packaged PlanetLab day in compat
-mode (6 h, 120 hosts, 160 guests): several guests of one host dropped at one instant, hosts
-emptied by drops put to sleep, migrations.
+one settle and one re-share of their hosts), migrations that end together finish in one pass
+(``ClusterState.finish_migrations``), except where a hook must see each one, and the hosts of
+CloudSim's t = 0 placement are re-shared together (``assumptions.wake_later``). No-op departure
+and move hooks and ``can_wake_later`` patched to False force the one-by-one forms, so the same
+run both ways must give identical summaries and tables. The scenario is a cut of the packaged
+PlanetLab day in compat mode (6 h, 120 hosts, 160 guests): several guests of one host dropped
+at one instant, hosts emptied by drops put to sleep, migrations. The host-list order that
+``CloudSimState`` keeps across these changes is checked against a rebuild at every use.
 """
 
 from __future__ import annotations
 
 import hashlib
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +28,11 @@ from dcsim.engine import assumptions
 from dcsim.engine.simulation import Simulation
 
 REPO = Path(__file__).resolve().parents[3]
+can_wake_later = assumptions.can_wake_later
 
 
-def _run(one_by_one: bool) -> tuple[dict[str, Any], dict[str, str]]:
+def _run(one_by_one: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, Any],
+                                                                      dict[str, str]]:
     cfg = yaml.safe_load((REPO / "configs" / "planetlab-cloudsim.yaml").read_text())
     cfg["duration"] = "6h"
     for h in cfg["datacenters"][0]["hosts"]:
@@ -35,6 +41,8 @@ def _run(one_by_one: bool) -> tuple[dict[str, Any], dict[str, str]]:
         g["count"] = g["workload"]["selection"]["first"] = 40
         g["workload"]["selection"]["skip"] += 40
     sim = Simulation(_scenario(cfg, None), check_invariants=True)
+    monkeypatch.setattr(assumptions, "can_wake_later",
+                        (lambda sim: False) if one_by_one else can_wake_later)
     if one_by_one:
         sim.depart_hooks.append(lambda g, h: None)
         sim.move_hooks.append(lambda g, a, b: None)
@@ -62,13 +70,33 @@ def test_batched_drops_equal_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None
         seen["sleeps"] += len(sim.shutdown_gaps) - before
 
     monkeypatch.setattr(assumptions, "depart_all", counting)
-    s1, d1 = _run(one_by_one=False)
+    # the host-list order kept across finished groups and drops is the one rebuilt from scratch
+    cls = assumptions.CloudSimState
+    list_order, order_moved = cls.list_order, cls.order_moved
+    kept = {"checked": 0, "moved": 0}
+
+    def checking(self: Any, st: Any) -> Any:
+        out = list_order(self, st)
+        full = np.fromiter(chain.from_iterable(st.members), dtype=np.intp)
+        assert out.tobytes() == full.tobytes()
+        kept["checked"] += 1
+        return out
+
+    def moved(self: Any, st: Any, version: int, gs: Any, dst: Any) -> None:
+        kept["moved"] += self._order_key == version
+        order_moved(self, st, version, gs, dst)
+
+    monkeypatch.setattr(cls, "list_order", checking)
+    monkeypatch.setattr(cls, "order_moved", moved)
+    s1, d1 = _run(False, monkeypatch)
     calls = seen["calls"]
-    s2, d2 = _run(one_by_one=True)
+    s2, d2 = _run(True, monkeypatch)
     assert seen["calls"] == calls  # the hooks forced the one-by-one form
     # not vacuous: batches with two guests of one host, hosts emptied by drops, migrations
     assert seen["shared_host"] >= 1
     assert seen["sleeps"] >= 2
+    assert kept["moved"] >= 20
+    assert kept["checked"] >= 100
     assert int(s1["migrations"]) >= 100
     assert s1 == s2
     assert d1 == d2
