@@ -128,16 +128,7 @@ def _place_sequence(placer: PowerAwareBestFit, w: _Work, vms: list[int], pool: C
                     stop_on_fail: bool) -> list[tuple[int, int]]:
     """PABFD for ``vms`` in order over the pool's hosts, with trial placements; unplaced guests
     are skipped, or end the sequence with a ``(guest, -1)`` entry when ``stop_on_fail``."""
-    out: list[tuple[int, int]] = []
-    for v in vms:
-        t = placer.place_in(w, v, pool)  # placed (a trial placement) when found
-        if t < 0:
-            if stop_on_fail:
-                out.append((v, -1))
-                return out
-            continue
-        out.append((v, t))
-    return out
+    return placer.place_sequence(w, vms, pool, stop_on_fail)  # compiled, placed as trials
 
 
 def _sorted_by_demand(vms: list[int], r: F64, r_list: list[float] | None = None) -> list[int]:

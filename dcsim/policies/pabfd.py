@@ -52,8 +52,10 @@ H_U, H_T, H_AVAIL, H_PE, H_STALE, H_REQ, H_MAXRAM = range(7)
 H_OFF, H_HLEN, H_NLIST, H_JMARK, H_TTYPE = range(5)
 G_RQ, G_RAM = range(2)
 #: trial open, trial number, journal entries, clean host woken by the last commit, search mode,
-#: history kept, features kept, mode of the selection loop's screen
-IST_ON, IST_EPOCH, IST_N, IST_WOKE, IST_MODE, IST_HIST, IST_FEATS, IST_RMODE = range(8)
+#: history kept, features kept, mode of the selection loop's screen, why a placement sequence
+#: stopped (1: a host to test exactly), that host
+(IST_ON, IST_EPOCH, IST_N, IST_WOKE, IST_MODE, IST_HIST, IST_FEATS, IST_RMODE, IST_STOP,
+ IST_UNSURE) = range(10)
 _NO_HOSTS = np.zeros(0, dtype=np.intp)
 _kernel_module: Any = None
 
@@ -176,7 +178,7 @@ class _Work:
         self.nlist[:] = counts
         self.feat_fn = getattr(detector, "features", None) if need_hist else None
         #: see the ``IST_*`` constants
-        self.ist = np.zeros(8, dtype=np.int64)
+        self.ist = np.zeros(10, dtype=np.int64)
         self.ist[IST_MODE] = self.ist[IST_RMODE] = DEFER
         self.ist[IST_HIST] = need_hist
         self.ist[IST_FEATS] = self.feat_fn is not None
@@ -442,6 +444,48 @@ class PowerAwareBestFit:
                 w.add(v, h)
                 return h
             skip = np.append(skip, h)
+
+    def place_sequence(self, w: _Work, vms: list[int], pool: CandidatePool,
+                       stop_on_fail: bool) -> list[tuple[int, int]]:
+        """:meth:`place_in` for ``vms`` in order: ``(guest, host)`` for each placed guest;
+        unplaced guests are skipped, or end the sequence with ``(guest, -1)`` when
+        ``stop_on_fail``. Runs in compiled calls (:func:`dcsim.policies.pabfd_kernel.place_seq`)
+        that return only when the pool or an exact test needs Python."""
+        n = len(vms)
+        arr = np.array(vms, dtype=np.int64)
+        out = np.empty(n, dtype=np.int64)
+        args = w.place_args(self, pool)
+        seq = _kernel().place_seq
+        ist = w.ist
+        res: list[tuple[int, int]] = []
+        i = 0
+        skip = _NO_HOSTS
+        while i < n:
+            j = int(seq(pool.act, skip, arr, i, stop_on_fail, out, *args))
+            got = out[i:j].tolist()
+            for v, h in zip(vms[i:j], got, strict=True):
+                if h >= 0:
+                    w.own(h).append(v)
+                    res.append((v, h))
+                elif stop_on_fail:
+                    res.append((v, -1))
+                    return res
+            if ist.item(IST_STOP):
+                v, h = vms[j], ist.item(IST_UNSURE)
+                if j != i:
+                    skip = _NO_HOSTS  # the hosts skipped were another guest's
+                if self._bad(w, v, w.r_list[v], h):
+                    skip = np.append(skip, h)
+                    i = j
+                    continue
+                w.add(v, h)  # journaled, pool woken, list appended as a placement does
+                res.append((v, h))
+                j += 1
+            elif got and got[-1] >= 0 and ist.item(IST_WOKE):
+                pool.woke(got[-1])
+            i = j
+            skip = _NO_HOSTS
+        return res
 
     def _bad(self, w: _Work, v: int, r: float, h: int) -> bool:
         """Trial test the compiled search handed back: is ``h`` overloaded with ``v`` added?"""

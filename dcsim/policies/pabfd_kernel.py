@@ -56,6 +56,8 @@ from dcsim.policies.pabfd import (
     IST_N,
     IST_ON,
     IST_RMODE,
+    IST_STOP,
+    IST_UNSURE,
     IST_WOKE,
     LINEAR,
     THRESHOLD,
@@ -318,6 +320,39 @@ def place(act, skip, v, hf, hi, gf, vlen, tflat, c, hist, ctab, F, ftab, ist, jf
     if h >= 0:
         commit(h, v, hf, hi, gf, vlen, hist, ctab, F, ftab, ist, jf, ji)
     return h
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def place_seq(act, skip, vms, start, stop_on_fail, out, hf, hi, gf, vlen, tflat, c, hist, ctab,  # type: ignore[no-untyped-def]
+              F, ftab, ist, jf, ji, pi, pf):
+    """:func:`place` for ``vms[start:]`` in order, results in ``out`` (host or -1), until the
+    caller has work to do; returns the index of the first guest not done.
+
+    Stops after a placement that woke a clean host (the caller adds it to the pool's active
+    hosts), after a failure when ``stop_on_fail``, at the end, or before a guest whose best
+    candidate needs the caller's exact test (``ist[IST_STOP] = 1``, the host in
+    ``ist[IST_UNSURE]``; ``skip`` applies to ``vms[start]`` only).
+    """
+    n = vms.shape[0]
+    i = start
+    ist[IST_STOP] = 0
+    while i < n:
+        sk = skip if i == start else skip[:0]
+        h = place(act, sk, vms[i], hf, hi, gf, vlen, tflat, c, hist, ctab, F, ftab, ist, jf,
+                  ji, pi, pf)
+        if h < -1:
+            ist[IST_STOP] = 1
+            ist[IST_UNSURE] = -h - 2
+            return i
+        out[i] = h
+        i += 1
+        if h == -1:
+            if stop_on_fail:
+                return i
+            continue
+        if ist[IST_WOKE] != 0:
+            return i
+    return i
 
 
 # ------------------------------------------------------------------ selection loop (step 2)

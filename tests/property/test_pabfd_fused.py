@@ -199,3 +199,57 @@ def test_python_sort_by_demand_equals_the_numpy_sort(demands: list[float], rnd: 
     vms = list(range(len(demands)))
     rnd.shuffle(vms)
     assert _sorted_by_demand(vms, r, r.tolist()) == _sorted_by_demand(vms, r)
+
+
+def _plain_sequence(placer: PowerAwareBestFit, w: _Work, vms: list[int], pool: CandidatePool,
+                    stop_on_fail: bool) -> list[tuple[int, int]]:
+    """The planner's placement sequence written with the plain search (the reference)."""
+    out: list[tuple[int, int]] = []
+    for v in vms:
+        t = placer.find_host_in(w, v, pool)
+        if t < 0:
+            if stop_on_fail:
+                out.append((v, -1))
+                return out
+            continue
+        w.add(v, t)
+        out.append((v, t))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(cases(), st.data())
+def test_compiled_sequences_equal_the_plain_placements(
+        case: tuple[ClusterSnapshot, tuple[str, float], list[tuple[str, int]]],
+        data: st.DataObject) -> None:
+    # as the planner's steps (3) and (4): sequences of guests, some as trials that are undone
+    # when a guest fits nowhere, with sources excluded between them
+    snap, (name, param), _ = case
+    n_h, n_v = snap.host_total_mips.shape[0], snap.vm_requested_mips.shape[0]
+    det = make_detector(name, param)
+    placer = PowerAwareBestFit(det)
+    allowed = np.asarray(data.draw(st.lists(st.booleans(), min_size=n_h, max_size=n_h)),
+                         dtype=bool)
+    plain = _Work(snap, need_hist=placer.depth != 0, detector=det)
+    fused = _Work(snap, need_hist=placer.depth != 0, detector=det, compiled=True)
+    fused.use_detector(placer)
+    pp, pf = CandidatePool(plain, allowed), CandidatePool(fused, allowed)
+    for _ in range(data.draw(st.integers(1, 6))):
+        vms = data.draw(st.lists(st.integers(0, n_v - 1), max_size=8))
+        stop = data.draw(st.booleans())
+        if data.draw(st.booleans()):
+            h = data.draw(st.integers(0, n_h - 1))
+            pp.exclude(h)
+            pf.exclude(h)
+        jp, jf = plain.save_all(), fused.save_all()
+        a = _plain_sequence(placer, plain, vms, pp, stop)
+        b = placer.place_sequence(fused, vms, pf, stop)
+        assert a == b
+        _same(plain, fused, pp, pf)
+        if a and a[-1][1] < 0:
+            plain.restore_all(jp)
+            fused.restore_all(jf)
+        else:
+            plain.end_trial()
+            fused.end_trial()
+        _same(plain, fused, pp, pf)
