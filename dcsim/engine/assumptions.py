@@ -140,9 +140,14 @@ class CloudSimState:
             self._order = self._order[~np.isin(self._order, gs)]
             self._order_key = st.version
 
-    @staticmethod
-    def members_in_order(st: Any, hosts: I64) -> I64:
-        """Guests on ``hosts`` (sorted), host by host, each host's in list order."""
+    def members_in_order(self, st: Any, hosts: I64) -> I64:
+        """Guests on ``hosts`` (sorted), host by host, each host's in list order: for many
+        hosts, the cached list order's guests on them (the same sequence), else chained."""
+        if hosts.shape[0] >= 64 and self._order_key == st.version:
+            on = np.zeros(st.n_hosts, dtype=bool)
+            on[hosts] = True
+            out: I64 = self._order[on[st.host_of[self._order]]]
+            return out
         members = st.members
         return np.fromiter(chain.from_iterable([members[h] for h in hosts.tolist()]),
                            dtype=np.intp)
