@@ -15,7 +15,8 @@ the guest's raw demand, the host's utilisation history minus (plus) the guest's 
 MIPS consumed (divided by the host's capacity; the history length of a host that receives a guest
 is the longer of the two), and the longest migration time among the guests then on it (RAM × 8 /
 ``migration_bps``). Without this, a local-regression detector, which reads only the
-history, would keep firing until a host is empty.
+history, would keep firing until a host is empty. A host's history is its guests': it ends
+when the host holds none, and its next guests start a new one.
 
 Differences from CloudSim's semantics (``compat: cloudsim``), on purpose: RAM, storage and the
 virtualization footprint count in every placement (the capacity law); utilisation comes from the
@@ -38,6 +39,7 @@ from dcsim.engine.extensions import EXTENSIONS
 from dcsim.engine.moves import links_intact, reachable
 from dcsim.engine.receivers import Receivers
 from dcsim.kernels.capacity import EPS
+from dcsim.model import memfit
 from dcsim.model.cluster import GuestStatus
 from dcsim.model.power import power_w
 from dcsim.policies.consolidation import (
@@ -72,7 +74,7 @@ class Consolidation:
         self.selector = make_selector(ps.selection)
         self.limit = (float(self.detector.threshold) if isinstance(self.detector, StaticThreshold)
                       else 1.0)
-        self._ws: F64 | None = None  # memory pressure: mem_floor per host, kept up to date
+        self._ws: F64 | None = None  # memory pressure: memfit.floor per host, kept up to date
         # the run's placement is pabfd_mem: targets scored with its page-sharing affinity too
         self.sharing_weight = (float(getattr(sim.policy.params, "memory_weight", 0.0))
                                if isinstance(sim.policy, MemoryAwareBFD) else 0.0)
@@ -119,6 +121,9 @@ class Consolidation:
         self.hist[active, 1:] = self.hist[active, :-1]
         self.hist[active, 0] = util[active]
         self.hlen[active] = np.minimum(self.hlen[active] + 1, self.hist.shape[1])
+        idle = ~active  # an empty host's history ends: its next guests start a new one
+        self.hist[idle] = 0.0
+        self.hlen[idle] = 0
         placed = st.host_of >= 0
         self.ghist[placed, 1:] = self.ghist[placed, :-1]
         self.ghist[placed, 0] = sim.u_last[placed]
@@ -246,14 +251,14 @@ class Consolidation:
         max_gram = self._max_gram_now = self._max_gram()
         over = self._detect(util, hosts, max_gram)
         # memory pressure: a host that swaps is overloaded until it sheds the swapped bytes;
-        # targets must hold the guests without swapping (self._ws: ClusterState.mem_floor)
+        # targets must hold the guests without swapping (self._ws: dcsim.model.memfit.floor)
         mem = sim.memory if self.spec.memory_pressure else None
         self._ws = None
         excess = np.zeros(0)
         if mem is not None:
             excess = mem.levels[5].copy()
             over |= active & (excess > 0)
-            self._ws = st.mem_floor()
+            self._ws = memfit.floor(st)
         moving = st.mig_dst >= 0
         busy_host = np.zeros(st.n_hosts, dtype=bool)
         busy_host[st.host_of[moving]] = True
@@ -422,7 +427,7 @@ class Consolidation:
         after = (work[idx] + sim.raw_want[g]) / cap
         fit = after <= self.limit
         if self._ws is not None:  # memory pressure: the guests must fit without swapping
-            fit &= (self._ws[idx] + sb.mem_need(g, idx, landed=False)
+            fit &= (self._ws[idx] + memfit.need(sb, g, idx, landed=False)
                     <= sb.ram[idx] * (1 + EPS))
         idx, cap, after = idx[fit], cap[fit], after[fit]
         if not idx.shape[0]:
@@ -451,7 +456,7 @@ class Consolidation:
         work[src] -= sim.raw_want[g]
         self.hadd[dst] += self.graw[g] / sb.cap_mips[dst]
         if self._ws is not None:
-            self._ws[dst] += float(sb.mem_need(g, np.asarray([dst]), landed=False)[0])
+            self._ws[dst] += float(memfit.need(sb, g, np.asarray([dst]), landed=False)[0])
         return dst
 
 

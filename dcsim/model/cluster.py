@@ -147,7 +147,7 @@ class ClusterState:
     #: dcsim.engine.memory, read by memory-aware policies
     mem_active: F64 | None = None
     #: with memory accounting, also set by dcsim.engine.memory: the share of each guest's
-    #: pages shared now (σ_g) and, per host, whether its layer balloons (see ``mem_floor``)
+    #: pages shared now (σ_g) and, per host, whether its layer balloons (``dcsim.model.memfit``)
     mem_shared: F64 | None = None
     mem_balloons: NDArray[np.bool_] | None = None
 
@@ -284,64 +284,6 @@ class ClusterState:
         migrating in). Never overcommitted (see ``mem_charge``)."""
         h = slice(None) if hosts is None else hosts
         out: F64 = self.reserved_mem[h] + self.mem_overhead[h] * self.n_guests[h]
-        return out
-
-    def mem_floor(self) -> F64:
-        """(n_hosts,) the least physical memory each host's guests fit in without swapping,
-        bytes (memory accounting only): the footprints, + each placed guest's working set where
-        the layer balloons (the balloon can take the rest) or its resident pages, sharing as
-        now, where it does not, + the whole RAM of guests migrating in. The one rule by which
-        placement (``pabfd_mem``) and consolidation's memory pressure judge that a host would
-        swap; :meth:`mem_need` is what one more guest adds to it."""
-        assert self.mem_active is not None
-        assert self.mem_shared is not None
-        assert self.mem_balloons is not None
-        everyone = np.arange(self.n_guests_total)  # (a sandbox's batch arrays index this way)
-        host_of = np.asarray(self.host_of[everyone])
-        placed = np.flatnonzero(host_of >= 0)
-        h_of = host_of[placed]
-        per = np.where(self.mem_balloons[h_of], self.mem_active[placed],
-                       (1.0 - self.mem_shared[placed]) * self.gram[placed])
-        out: F64 = self.footprint() + np.bincount(h_of, weights=per, minlength=self.n_hosts)
-        mig_dst = np.asarray(self.mig_dst[everyone])
-        incoming = np.flatnonzero(mig_dst >= 0)
-        if incoming.shape[0]:
-            out = out + np.bincount(mig_dst[incoming], weights=self.gram[incoming],
-                                    minlength=self.n_hosts)
-        return out
-
-    def mem_need(self, g: int, hosts: I64, *, landed: bool = True) -> F64:
-        """(len(hosts),) what guest ``g`` adds to :meth:`mem_floor` on each of ``hosts``, bytes:
-        its working set where the layer balloons; else its RAM less what it shares with twins
-        there (:meth:`shared_gain`) once it has ``landed`` (placed), its whole RAM while it
-        migrates in; + the layer's per-guest footprint."""
-        assert self.mem_active is not None
-        assert self.mem_balloons is not None
-        resident = self.gram[g] - self.shared_gain(g, hosts) if landed else self.gram[g]
-        out: F64 = (np.where(self.mem_balloons[hosts], self.mem_active[g], resident)
-                    + self.mem_overhead[hosts])
-        return out
-
-    def shared_gain(self, g: int, hosts: I64) -> F64:
-        """(len(hosts),) bytes that page sharing saves when guest ``g`` joins the twins of its
-        ``os_image`` placed on each of ``hosts`` (0 where the layer shares no pages). With ``k``
-        twins holding ``S`` bytes and a guest of ``R`` bytes, each of ``n`` twins keeps
-        ``1 − σ (n − 1) / n`` of its pages, so the gain is ``σ (k (S + R) / (k + 1) −
-        (k − 1) S / k)`` (``dcsim.engine.memory``'s sharing model)."""
-        sigma = self.sharing[hosts]
-        if not bool((sigma > 0).any()):
-            return np.zeros(hosts.shape[0])
-        twins = np.flatnonzero(self.image == self.image[g])
-        twins = twins[twins != g]
-        where = np.asarray(self.host_of[twins], dtype=np.intp)
-        on = where >= 0
-        k = np.bincount(where[on], minlength=self.n_hosts)[hosts].astype(np.float64)
-        held = np.bincount(where[on], weights=self.gram[twins[on]],
-                           minlength=self.n_hosts)[hosts]
-        r = float(self.gram[g])
-        kk = np.where(k > 0, k, 1.0)
-        out: F64 = np.where(k > 0, sigma * (k * (held + r) / (k + 1.0) - (k - 1.0) * held / kk),
-                            0.0)
         return out
 
     def free_mips(self) -> F64:

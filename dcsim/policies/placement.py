@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, Field
 
 from dcsim.kernels.capacity import EPS
+from dcsim.model import memfit
 from dcsim.model.power import power_w
 from dcsim.policies.registry import Registry
 from dcsim.units import StrictModel
@@ -348,14 +349,14 @@ class MemoryAwareBFD(PowerAwareBFD):
     Consolidation's target choice uses the same score when this is the run's placement.
 
     With memory accounting, a host where the guest would not fit without swapping
-    (``ClusterState.mem_floor`` + ``mem_need`` > RAM: the rule consolidation's memory pressure
+    (``dcsim.model.memfit``: floor + need > RAM: the rule consolidation's memory pressure
     uses) is taken only when no feasible host avoids it."""
 
     Params = MemoryAwareParams
 
     def place(self, view: Any, guests: I64) -> I64:
         # the hosts' floors, kept up to date over the batch
-        self._floor: F64 | None = (view.mem_floor() if getattr(view, "mem_active", None)
+        self._floor: F64 | None = (memfit.floor(view) if getattr(view, "mem_active", None)
                                    is not None else None)
         return _Sequential.place(self, view, guests)
 
@@ -366,20 +367,20 @@ class MemoryAwareBFD(PowerAwareBFD):
             delta = delta - weight * sharing_worth(view, g, idx)
         floor = getattr(self, "_floor", None)
         if floor is not None:
-            room = floor[idx] + view.mem_need(g, idx) <= view.ram[idx] * (1 + EPS)
+            room = floor[idx] + memfit.need(view, g, idx) <= view.ram[idx] * (1 + EPS)
             if room.any() and not room.all():
                 delta = np.where(room, delta, np.inf)
         h = int(idx[int(np.argmin(delta))])
         if floor is not None:
-            floor[h] += float(view.mem_need(g, np.asarray([h]))[0])
+            floor[h] += float(memfit.need(view, g, np.asarray([h]))[0])
         return h
 
 
 def sharing_worth(view: Any, g: int, idx: I64) -> F64:
     """(len(idx),) W: what placing guest ``g`` on each host of ``idx`` saves by page sharing
-    (``ClusterState.shared_gain``, bytes), as a share of the host's RAM times its idle power.
+    (``dcsim.model.memfit.shared_gain``, bytes), as a share of the host's RAM times its idle power.
     Zero on hosts whose layer shares no pages."""
-    out: F64 = view.shared_gain(g, idx) / view.ram[idx] * view.power_table[idx, 0]
+    out: F64 = memfit.shared_gain(view, g, idx) / view.ram[idx] * view.power_table[idx, 0]
     return out
 
 

@@ -258,3 +258,18 @@ def test_an_awake_host_is_preferred_and_a_sleeping_one_woken_only_if_needed(
                          others=[g3, 0.8, 0.4, 0.2], sleep=True)
     assert _run(sim, asked) == [move]
     assert bool(sim.state.awake[3]) is (move[2] == 3)
+
+
+def test_an_empty_hosts_history_ends() -> None:
+    # Host 3 holds no guest at t = 0 but kept 9 intervals at 0.9 from guests that left. A host's
+    # history is its guests' (as CloudSim builds it), so the engine's push at t = 0 clears it:
+    # its next guests start a new one (LR would otherwise extrapolate the old tenants' load).
+    # Host 0, which holds guests, gets the t = 0 sample on top of its 9: 10 values.
+    sim, cons, asked = _sim("lr-mmt-1.2", LR_UTIL, hosts_of=[0, 0, 0, 1, 2, 2, 2])
+    _history(sim, cons, LR_OLDER)
+    cons.hist[3, :9] = 0.9
+    cons.hlen[3] = 9
+    _run(sim, asked)
+    assert cons.hlen[3] == 0
+    assert not cons.hist[3].any()
+    assert cons.hlen[0] == 10

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import dcsim
+from dcsim.model import memfit
 from dcsim.model.cluster import ClusterState
 from dcsim.policies.placement import PLACEMENT
 
@@ -148,7 +149,7 @@ def test_the_floor_counts_shared_pages_once_and_guests_migrating_in() -> None:
     st.mem_balloons = np.zeros(2, dtype=bool)
     res, per = 512e6, 288e6  # bytes (KVM profile)
     want = [res + 2 * per + (2.0 / 3.0) * 2 * GIB + 2 * GIB, res + per + 2 * GIB]
-    np.testing.assert_allclose(st.mem_floor(), want, rtol=1e-9)
+    np.testing.assert_allclose(memfit.floor(st), want, rtol=1e-9)
 
 
 @pytest.mark.parametrize(("sharing", "want"), [(True, 0), (False, 1)])
@@ -194,6 +195,6 @@ def test_a_migration_target_holds_the_whole_guest_while_it_flies(pressure: bool,
     st.place(0, 1)
     st.place(1, 0)
     cons = next(e for e in sim.extensions if type(e).__name__ == "Consolidation")
-    cons._ws = st.mem_floor() if pressure else None
+    cons._ws = memfit.floor(st) if pressure else None
     sb = st.sandbox()
     assert cons._pabfd(sb, 1, np.ones(st.n_hosts, dtype=bool), np.zeros(st.n_hosts)) == want
