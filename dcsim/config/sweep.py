@@ -69,6 +69,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from dcsim.config.catalog import Frozen
 from dcsim.config.expressions import Expression
+from dcsim.config.inputs import input_files
 from dcsim.config.load import _split_path as split_path
 from dcsim.config.load import config_hash, get_path, set_path
 from dcsim.config.sampling import (
@@ -448,6 +449,7 @@ def expand_sweep(data: dict[str, Any], source: str | None = None, *,
         raise ConfigError(issues, source=source)
 
     points: list[SweepPoint] = []
+    inputs: dict[str, str] = {}  # file as written -> SHA-256, over every point
     skipped: list[tuple[dict[str, Any], str]] = []
     assignments = [dict(itertools.chain.from_iterable(d.items() for d in combo))
                    for combo in itertools.product(*blocks)]
@@ -499,6 +501,7 @@ def expand_sweep(data: dict[str, Any], source: str | None = None, *,
             points.append(SweepPoint(index, pid, params, cfg, "", 0))
             continue
         cj = sc.config_json()
+        inputs.update((e["path"], e["sha256"]) for e in input_files(cj, sc.base_dir).values())
         seed = int(cj.pop("seed"))
         points.append(SweepPoint(index, pid, params, cfg, config_hash(cj), seed))
     if not issues and not points:
@@ -509,12 +512,14 @@ def expand_sweep(data: dict[str, Any], source: str | None = None, *,
 
     from dcsim.rng import spawn_seeds
 
-    plan_json = {
+    plan_json: dict[str, Any] = {
         "sweep_schema": 1,
         "replications": spec.replications,
         "points": [{"id": p.point_id, "params": p.params, "config_hash": p.config_hash,
                     "seeds": spawn_seeds(p.seed, spec.replications)} for p in points],
     }
+    if inputs:  # the files the points read (none: the hash of earlier versions)
+        plan_json["inputs"] = dict(sorted(inputs.items()))
     name = str(base.get("name", "experiment"))
     return SweepPlan(name, spec, tuple(points), tuple(names), tuple(skipped), source,
                      config_hash(plan_json), raw)

@@ -203,8 +203,9 @@ class SweepStore:
                     "--out",
                     f"{root} holds the results of a different sweep (sweep hash "
                     f"{old.get('sweep_hash')}, this sweep {manifest['sweep_hash']}): the "
-                    "config, its sweep section or a --set override changed. Pick another "
-                    "--out folder, or pass --overwrite to delete those results first."))
+                    "config, its sweep section, a --set override or a file it reads changed. "
+                    "Pick another --out folder, or pass --overwrite to delete those results "
+                    "first."))
             return "clear"
         if root.exists() and any(not p.name.startswith(".") for p in root.iterdir()):
             raise ConfigError(Issue("--out", f"{root} exists, is not empty and is not a "

@@ -10,7 +10,8 @@ Layout of a run folder::
                         failures, …), empty with its schema when the run has nothing to record
     config.yaml         the validated config with every default filled in
     resolved.yaml       the catalog entries the run used (host models, profiles, guest types)
-    manifest.json       dcsim version, scenario id (config hash), seed, package versions, status
+    manifest.json       dcsim version, scenario id (config hash), seed, package versions, status,
+                        input files with their SHA-256 (``dcsim.config.inputs``)
 
 The files, columns, dtypes and units are the results contract, ``dcsim.metrics.contract``:
 every run writes the same ones, whatever its mode. Everything is written into a hidden sibling

@@ -124,12 +124,19 @@ class PlacementEnv(DcsimEnv):
 
     def builtin_action(self) -> int:
         """The action the configured placement policy would take for the pending guest: its
-        ``choose`` on the same sandbox view and mask (``dcsim.rl.agents.PolicyAgent``)."""
+        ``choose`` on the same sandbox view and mask (``dcsim.rl.agents.PolicyAgent``), or, for
+        a policy with only the protocol's ``place`` (a plugin's), ``place`` of the guest alone
+        ("unplaced" if it names no host the guest fits on)."""
         req = self._request()
         if req is None or not req.mask.any():
             return self.n_hosts
         assert self.sim is not None
-        return int(self.sim.policy.choose(req.view, req.guest, req.mask))
+        policy = self.sim.policy
+        choose = getattr(policy, "choose", None)
+        if choose is not None:
+            return int(choose(req.view, req.guest, req.mask))
+        h = int(policy.place(req.view, np.asarray([req.guest], dtype=np.intp))[0])
+        return h if 0 <= h < self.n_hosts and bool(req.mask[h]) else self.n_hosts
 
     # ------------------------------------------------------------------------ internals
     def _request(self) -> PlaceRequest | None:

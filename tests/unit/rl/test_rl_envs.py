@@ -212,3 +212,30 @@ def test_vector_envs(kind: str) -> None:
         assert np.isfinite(r).all()
     finally:
         vec.close()
+
+
+class _OnlyPlace:
+    """A placement policy with only the protocol's ``place`` (as a plugin's may be)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def place(self, view: Any, guests: Any) -> Any:
+        return self.inner.place(view, guests)
+
+
+def test_policy_agent_with_a_policy_that_only_places() -> None:
+    # the same run as dcsim's own first_fit placement, through place() of one guest at a time
+    env = gym.make("dcsim/Placement-v0", config=FAULTS, overrides=["duration=6h"])
+    obs, info = env.reset()
+    sim = env.unwrapped.sim
+    sim.policy = _OnlyPlace(sim.policy)
+    assert not hasattr(sim.policy, "choose")
+    agent = PolicyAgent(env)
+    while True:
+        obs, _, term, _, info = env.step(agent(obs, info))
+        if term:
+            break
+    ref = dcsim.run(FAULTS, overrides=["duration=6h"]).summary
+    assert ref["guests_arrived"] > 0
+    assert same_summary(info["summary"], ref) == []
