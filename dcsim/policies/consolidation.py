@@ -140,19 +140,25 @@ def _place_sequence(placer: PowerAwareBestFit, w: _Work, vms: list[int], pool: C
     return out
 
 
-def _sorted_by_demand(vms: list[int], r: F64) -> list[int]:
-    """Guests by decreasing demand; stable (CloudSim's ``Collections.sort``)."""
+def _sorted_by_demand(vms: list[int], r: F64, r_list: list[float] | None = None) -> list[int]:
+    """Guests by decreasing demand; stable (CloudSim's ``Collections.sort``). ``r_list``: the
+    demands as Python floats, to sort without numpy when none is NaN (the same order: both
+    sorts are stable and compare ``-r`` with ``<``)."""
     if len(vms) < 2:
         return list(vms)
+    if r_list is not None and all(r_list[v] == r_list[v] for v in vms):
+        return sorted(vms, key=lambda v: -r_list[v])
     arr = np.asarray(vms, dtype=np.intp)
     return [int(x) for x in arr[np.argsort(-r[arr], kind="stable")]]
 
 
 # --------------------------------------------------------------------------- one step
-def _detect(snap: ClusterSnapshot, detector: Any) -> tuple[Any, Any, NDArray[np.bool_]]:
-    """Step (1): the placer, the step's working state and the overloaded hosts."""
+def _detect(snap: ClusterSnapshot, detector: Any,
+            compiled: bool = False) -> tuple[Any, Any, NDArray[np.bool_]]:
+    """Step (1): the placer, the step's working state and the overloaded hosts (``compiled``:
+    the state's sums built by the compiled kernel, which the placements need anyway)."""
     placer = PowerAwareBestFit(detector)
-    w = _Work(snap, need_hist=placer.depth != 0, detector=detector)
+    w = _Work(snap, need_hist=placer.depth != 0, detector=detector, compiled=compiled)
     return placer, w, np.asarray(detector.overloaded(w.load_all()), dtype=bool)
 
 
@@ -189,16 +195,17 @@ def plan_migrations(
         In the order the migrations start; a guest may appear twice (CloudSim quirk).
     """
     st = stats if stats is not None else PlanStats()
-    placer, w, over = _detect(snap, detector)
+    placer, w, over = _detect(snap, detector, compiled=True)
     w.use_detector(placer)
     in_mig = snap.vm_in_migration
+    any_mig = bool(in_mig.any())
     st.overloaded_hosts = int(over.sum())
 
     # (2) selection loop on each overloaded host, ascending id.
     to_move: list[int] = []
     for h in np.flatnonzero(over).tolist():
         while True:
-            cand = [v for v in w.lists[h] if not in_mig[v]]
+            cand = [v for v in w.lists[h] if not in_mig[v]] if any_mig else list(w.lists[h])
             if not cand:
                 break
             ci = np.asarray(cand, dtype=np.intp)
@@ -216,7 +223,7 @@ def plan_migrations(
 
     # (3) PABFD for the selected guests, away from overloaded hosts.
     st.find_host_calls += len(to_move)
-    moves = _place_sequence(placer, w, _sorted_by_demand(to_move, w.r),
+    moves = _place_sequence(placer, w, _sorted_by_demand(to_move, w.r, w.r_list),
                             CandidatePool(w, ~over), False)
     st.placed_from_overloaded = len(moves)
 
@@ -227,19 +234,20 @@ def plan_migrations(
     ex_src = over | off
     ex_tgt = over | off
     src_ok = np.flatnonzero((util > 0.0) & (util < 1.0))
-    pool = CandidatePool(w, ~ex_tgt)  # follows ex_tgt through exclude()
+    pool = CandidatePool(w, ~ex_tgt)  # the targets from here on: pool.exclude()
+    done = ex_src.tolist()  # ex_src as Python bools (read once per host)
     for s in src_ok[np.argsort(util[src_ok], kind="stable")].tolist():
-        if ex_src[s]:
+        if done[s]:
             continue
         lst = w.lists[s]
         # CloudSim skips a host whose guests are all in migration (or that has none).
-        if not lst or in_mig[lst[0]]:
+        if not lst or (any_mig and in_mig[lst[0]]):
             continue
-        ex_src[s] = True
-        ex_tgt[s] = True
+        done[s] = True
         pool.exclude(s)
         st.underload_sources += 1
-        vms = _sorted_by_demand([v for v in lst if not in_mig[v]], w.r)
+        vms = _sorted_by_demand([v for v in lst if not in_mig[v]] if any_mig else lst, w.r,
+                                w.r_list)
         saved = w.save_all()
         placed = _place_sequence(placer, w, vms, pool, True)
         st.find_host_calls += len(placed)
@@ -251,7 +259,7 @@ def plan_migrations(
             st.evacuated_hosts += 1
             moves.extend(placed)
             for _, t in placed:
-                ex_src[t] = True
+                done[t] = True
     w.pool = None
     return moves
 

@@ -46,6 +46,14 @@ PLACEMENT_MIGRATION: Registry[type[Any]] = Registry("migration placement policy"
 #: how :func:`dcsim.policies.pabfd_kernel.pick` screens trial hosts: static threshold, LR's linear
 #: features, or every test handed back to Python
 THRESHOLD, LINEAR, DEFER = 0, 1, 2
+#: rows of the working state's packed arrays (:class:`_Work`: ``hf`` per-host floats, ``hi``
+#: per-host ints, ``gf`` per-guest floats) and fields of its int state ``ist``
+H_U, H_T, H_AVAIL, H_PE, H_STALE, H_REQ, H_MAXRAM = range(7)
+H_OFF, H_HLEN, H_NLIST, H_JMARK, H_TTYPE = range(5)
+G_RQ, G_RAM = range(2)
+#: trial open, trial number, journal entries, clean host woken by the last commit, search mode,
+#: history kept, features kept, mode of the selection loop's screen
+IST_ON, IST_EPOCH, IST_N, IST_WOKE, IST_MODE, IST_HIST, IST_FEATS, IST_RMODE = range(8)
 _NO_HOSTS = np.zeros(0, dtype=np.intp)
 _kernel_module: Any = None
 
@@ -106,21 +114,35 @@ class _Work:
 
     ``hist`` (host utilisation history, newest first) is kept only when the detector reads
     history. Guests' history contributions ``u · MIPS / host MIPS`` are tabulated once per
-    distinct host capacity.
+    distinct host capacity. Per-host values live in two packed arrays (``hf`` floats, ``hi``
+    ints; ``U``, ``reqsum``, ``hlen``, ... are their rows) so that the compiled kernels take few
+    arguments; ``compiled`` builds the start sums with the kernel (the planner, which loads it
+    anyway), else with numpy (the same bits).
     """
 
-    def __init__(self, snap: ClusterSnapshot, need_hist: bool, detector: Any = None) -> None:
+    def __init__(self, snap: ClusterSnapshot, need_hist: bool, detector: Any = None,
+                 compiled: bool = False) -> None:
         self.snap = snap
         self.need_hist = need_hist
-        self.T = np.ascontiguousarray(snap.host_total_mips, dtype=np.float64)
-        self.pe = np.ascontiguousarray(snap.host_pe_mips, dtype=np.float64)
+        n_h = snap.host_total_mips.shape[0]
+        n_v = snap.vm_requested_mips.shape[0]
+        # per-host state packed in two arrays (one argument each for the compiled kernels); the
+        # named attributes are their rows
+        self.hf = np.empty((7, n_h))
+        self.hi = np.zeros((5, n_h), dtype=np.int64)
+        self.gf = np.empty((2, n_v))
+        (self.U, self.T, self.avail, self.pe, self.stale_power, self.reqsum,
+         self.maxram) = self.hf
+        self.off, self.hlen, self.nlist, self.jmark, self.ttype = self.hi
+        self.rq, self.ramf = self.gf
+        self.T[:] = snap.host_total_mips
+        self.pe[:] = snap.host_pe_mips
         self.pe_min = float(self.pe.min()) if self.pe.size else 0.0
         tables = np.ascontiguousarray(snap.host_power_table, dtype=np.float64)
         self.tflat = tables.ravel()
-        n_h = self.T.shape[0]
         self.n_points = int(tables.shape[1])
-        self.off = np.arange(n_h, dtype=np.intp) * self.n_points
-        self.stale_power = specpower_w(tables, snap.host_util)
+        self.off[:] = np.arange(n_h) * self.n_points
+        self.stale_power[:] = specpower_w(tables, snap.host_util)
         hc = snap.host_class
         self.hc = host_classes(self.T, self.pe, tables) if hc is None else hc
         self.pool: CandidatePool | None = None
@@ -129,20 +151,18 @@ class _Work:
         self._pargs: tuple[Any, ...] | None = None
         self._rargs: tuple[Any, ...] | None = None
         self.kconst = np.zeros(8)
-        #: the screen of :meth:`recompute_host` (set by :meth:`use_detector`)
-        self.rmode = DEFER
-        self.avail = snap.host_avail_mips.astype(np.float64, copy=True)
-        self.U = snap.host_alloc_mips.astype(np.float64, copy=True)
+        self.avail[:] = snap.host_avail_mips
+        self.U[:] = snap.host_alloc_mips
         # the snapshot's lists, each copied on its first change (:meth:`own`): a step changes few
         self.lists: list[list[int]] = list(snap.host_vms)
         self._own: set[int] = set()
         self.r = snap.vm_requested_mips
         self.r_list: list[float] = self.r.tolist()
         self.ram_list: list[float] = snap.vm_ram_mb.tolist()
-        self.rq = np.ascontiguousarray(self.r, dtype=np.float64)
-        self.ramf = np.ascontiguousarray(snap.vm_ram_mb, dtype=np.float64)
+        self.rq[:] = self.r
+        self.ramf[:] = snap.vm_ram_mb
         self.vh = snap.vm_history
-        self.vlen = snap.vm_history_len
+        self.vlen = np.ascontiguousarray(snap.vm_history_len, dtype=np.int64)
         self.ram = snap.vm_ram_mb
         self.mips = snap.vm_mips
         self.bw = snap.migration_mbps
@@ -152,26 +172,19 @@ class _Work:
         counts = np.fromiter(map(len, self.lists), dtype=np.intp, count=n_h)
         flat = np.fromiter(chain.from_iterable(self.lists), dtype=np.intp,
                            count=int(counts.sum()))
-        host = np.repeat(np.arange(n_h), counts)
         #: guests per host (kept equal to the lists' lengths; the compiled commit and undo use it)
-        self.nlist = counts.astype(np.int64)
-        # bincount adds in input order: the per-host sums are sequential in list order.
-        self.reqsum = np.asarray(np.bincount(host, weights=self.r[flat], minlength=n_h),
-                                 dtype=np.float64)
-        maxram = np.zeros(n_h)
-        if flat.size:
-            np.maximum.at(maxram, host, self.ram[flat])
-        self.maxram = maxram
-        if need_hist:
-            caps, self.ttype = np.unique(self.T, return_inverse=True)
-            self.ttype = self.ttype.astype(np.intp)
-            self.ctab = (self.vh * self.mips[:, None])[None, :, :] / caps[:, None, None]
-            contrib = self.ctab[self.ttype[host], flat]
-            idx = (host[:, None] * k + np.arange(k)[None, :]).ravel()
-            self.hist = np.asarray(np.bincount(idx, weights=contrib.ravel(), minlength=n_h * k),
-                                   dtype=np.float64).reshape(n_h, k)
-            self.hlen = self._trimmed_len(self.hist)
+        self.nlist[:] = counts
         self.feat_fn = getattr(detector, "features", None) if need_hist else None
+        #: see the ``IST_*`` constants
+        self.ist = np.zeros(8, dtype=np.int64)
+        self.ist[IST_MODE] = self.ist[IST_RMODE] = DEFER
+        self.ist[IST_HIST] = need_hist
+        self.ist[IST_FEATS] = self.feat_fn is not None
+        self.hist: F64
+        if compiled:
+            self._build(counts, flat)
+        else:
+            self._build_numpy(counts, flat)
         if self.feat_fn is not None:
             self.F = np.asarray(self.feat_fn(self.hist))
             q = self.F.shape[1]
@@ -179,15 +192,55 @@ class _Work:
                 self.ctab.shape[0], self.ctab.shape[1], q)
         if not need_hist:
             self.hist = np.zeros((n_h, 0))
-            self.hlen = np.zeros(n_h, dtype=np.int64)
         # the trial journal (see dcsim.policies.pabfd_kernel.commit): one entry per host at most
-        self.ist = np.zeros(4, dtype=np.int64)
-        self.jmark = np.full(n_h, -1, dtype=np.int64)
-        self.jhost = np.empty(n_h, dtype=np.int64)
-        self.jsc = np.empty((n_h, 4))
-        self.jint = np.empty((n_h, 2), dtype=np.int64)
-        self.jhist = np.empty((n_h, self.hist.shape[1]) if need_hist else (0, 0))
-        self.jF = np.empty((n_h, self.F.shape[1]) if self.feat_fn is not None else (0, 0))
+        self.jmark[:] = -1
+        width = 4 + (k if need_hist else 0) + (self.F.shape[1] if self.feat_fn is not None else 0)
+        self.jf = np.empty((n_h, width))
+        self.ji = np.empty((n_h, 3), dtype=np.int64)
+
+    @property
+    def rmode(self) -> int:
+        """The screen of :meth:`recompute_host` (set by :meth:`use_detector`)."""
+        return int(self.ist[IST_RMODE])
+
+    def _build_numpy(self, counts: NDArray[np.intp], flat: NDArray[np.intp]) -> None:
+        """Requested sums, largest RAM and (with history) ``ctab``, ``ttype``, ``hist`` and
+        ``hlen`` of every host, in numpy."""
+        n_h, k = counts.shape[0], self.K
+        host = np.repeat(np.arange(n_h), counts)
+        # bincount adds in input order: the per-host sums are sequential in list order.
+        self.reqsum[:] = np.bincount(host, weights=self.r[flat], minlength=n_h)
+        maxram = np.zeros(n_h)
+        if flat.size:
+            np.maximum.at(maxram, host, self.ram[flat])
+        self.maxram[:] = maxram
+        if self.need_hist:
+            caps, ttype = np.unique(self.T, return_inverse=True)
+            self.ttype[:] = ttype
+            self.ctab = (self.vh * self.mips[:, None])[None, :, :] / caps[:, None, None]
+            contrib = self.ctab[self.ttype[host], flat]
+            idx = (host[:, None] * k + np.arange(k)[None, :]).ravel()
+            self.hist = np.asarray(np.bincount(idx, weights=contrib.ravel(), minlength=n_h * k),
+                                   dtype=np.float64).reshape(n_h, k)
+            self.hlen[:] = self._trimmed_len(self.hist)
+
+    def _build(self, counts: NDArray[np.intp], flat: NDArray[np.intp]) -> None:
+        """As :meth:`_build_numpy`, in one compiled pass (the same operations in the same
+        order: :func:`dcsim.policies.pabfd_kernel.build`)."""
+        n_h, n_v, k = counts.shape[0], self.rq.shape[0], self.K
+        if self.need_hist:
+            caps, ttype = np.unique(self.T, return_inverse=True)
+            self.ttype[:] = ttype
+            self.ctab = np.empty((caps.shape[0], n_v, k))
+            self.hist = np.empty((n_h, k))
+            vh = np.ascontiguousarray(self.vh, dtype=np.float64)
+            mips = np.ascontiguousarray(self.mips, dtype=np.float64)
+        else:
+            caps, vh, mips = np.zeros(0), np.zeros((0, 0)), np.zeros(0)
+            self.ctab = np.zeros((0, 0, 0))
+            self.hist = np.zeros((n_h, 0))
+        _kernel().build(counts, flat, self.hf, self.hi, self.gf, vh, mips, caps, self.ist,
+                        self.ctab, self.hist)
 
     def own(self, h: int) -> list[int]:
         """Host ``h``'s guest list, copied from the snapshot's first if needed (to change it)."""
@@ -199,10 +252,11 @@ class _Work:
 
     def kernel_args(self, placer: PowerAwareBestFit) -> tuple[Any, ...]:
         """The per-host arrays :func:`~dcsim.policies.pabfd_kernel.pick` reads (updated in place
-        by :meth:`add` / :meth:`restore`), with ``placer``'s screening mode first."""
+        by :meth:`add` / :meth:`restore_all`), with ``placer``'s screening mode first."""
         if self._kargs is None or self._kargs[0] is not placer:
             mode, c = placer.kernel_mode(self)
             self.kconst[:] = c
+            self.ist[IST_MODE] = mode
             lin = mode == LINEAR
             self._kargs = (placer, (
                 mode, self.U, self.T, self.avail, self.pe, self.off, self.tflat,
@@ -216,41 +270,33 @@ class _Work:
         threshold, or LR's linear screen with its exact test near the boundary); a robust LR
         (whose exact test may re-weight) and other detectors are always tested exactly."""
         self.kernel_args(placer)
-        mode = self._kargs[1][0] if self._kargs is not None else DEFER
+        mode = int(self.ist[IST_MODE])
         robust = bool(getattr(placer.detector, "robust", False))
-        self.rmode = DEFER if (mode == LINEAR and robust) else mode
+        self.ist[IST_RMODE] = DEFER if (mode == LINEAR and robust) else mode
 
-    def _hist_args(self) -> tuple[Any, Any, Any, Any]:
-        """``(ctab, ttype, F, ftab)``, placeholders where the state has none."""
+    def _hist_args(self) -> tuple[Any, Any, Any]:
+        """``(ctab, F, ftab)``, placeholders where the state has none."""
         none = np.zeros((0, 0, 0))
         hist, feats = self.need_hist, self.feat_fn is not None
-        return (self.ctab if hist else none, self.ttype if hist else _NO_HOSTS,
-                self.F if feats else np.zeros((0, 2)), self.ftab if feats else none)
+        return (self.ctab if hist else none, self.F if feats else np.zeros((0, 2)),
+                self.ftab if feats else none)
 
     def _commit_args(self) -> tuple[Any, ...]:
         """What :func:`~dcsim.policies.pabfd_kernel.commit` reads after ``(h, v)``."""
         if self._addargs is None:
-            ctab, ttype, F, ftab = self._hist_args()
-            self._addargs = (
-                self.avail, self.U, self.reqsum, self.maxram, self.hist, ctab, ttype, self.hlen,
-                self.vlen, F, ftab, self.need_hist, self.feat_fn is not None, self.rq, self.ramf,
-                self.nlist, self.ist, self.jmark, self.jhost, self.jsc, self.jint, self.jhist,
-                self.jF)
+            ctab, F, ftab = self._hist_args()
+            self._addargs = (self.hf, self.hi, self.gf, self.vlen, self.hist, ctab, F, ftab,
+                             self.ist, self.jf, self.ji)
         return self._addargs
 
     def place_args(self, placer: PowerAwareBestFit, pool: CandidatePool) -> tuple[Any, ...]:
         """What :func:`~dcsim.policies.pabfd_kernel.place` reads after ``(act, skip, v)``."""
         if self._pargs is None or self._pargs[0] is not placer or self._pargs[1] is not pool:
             self.kernel_args(placer)
-            mode = self._kargs[1][0] if self._kargs is not None else DEFER
-            ctab, ttype, F, ftab = self._hist_args()
+            ctab, F, ftab = self._hist_args()
             self._pargs = (placer, pool, (
-                mode, self.U, self.T, self.avail, self.pe, self.off, self.tflat,
-                self.stale_power, self.reqsum, self.hlen, self.maxram, ttype, F, ftab,
-                self.kconst, self.hist, ctab, self.vlen, self.need_hist,
-                self.feat_fn is not None, self.rq, self.ramf, self.nlist, self.ist, self.jmark,
-                self.jhost, self.jsc, self.jint, self.jhist, self.jF, pool.allowed,
-                pool.members_flat, pool.cstart, pool.cursor, pool.avail_c, pool.pe_c, pool.buf))
+                self.hf, self.hi, self.gf, self.vlen, self.tflat, self.kconst, self.hist, ctab,
+                F, ftab, self.ist, self.jf, self.ji, pool.pi, pool.pf))
         args: tuple[Any, ...] = self._pargs[2]
         return args
 
@@ -270,41 +316,35 @@ class _Work:
         """Sums of host ``h`` from scratch, in list order (after a guest left), and its quick
         overload screen: 0 / 1 (not / overloaded) or 2 (ask :meth:`overloaded_one`); see
         :func:`dcsim.policies.pabfd_kernel.recompute`."""
-        lst = self.lists[h]
-        self.nlist[h] = len(lst)
         if self._rargs is None:
-            ctab, ttype, F, _ = self._hist_args()
+            ctab, F, _ = self._hist_args()
             from dcsim.policies.overload import _LR_MEAN_W, _LR_SLOPE_W
 
-            self._rargs = (self.T, self.rq, self.ramf, self.reqsum, self.maxram, self.hist,
-                           self.hlen, ctab, ttype, F, self.need_hist, self.feat_fn is not None,
-                           _LR_MEAN_W, _LR_SLOPE_W, self.kconst)
-        return int(_kernel().recompute(h, np.array(lst, dtype=np.intp), self.rmode,
+            self._rargs = (self.hf, self.hi, self.gf, self.hist, ctab, F, self.ist, _LR_MEAN_W,
+                           _LR_SLOPE_W, self.kconst)
+        return int(_kernel().recompute(h, np.array(self.lists[h], dtype=np.intp),
                                        *self._rargs))
 
     def save_all(self) -> int:
         """Open a trial: hosts changed by :meth:`add` from now on can be rolled back."""
         ist = self.ist
-        ist[0] = 1
-        ist[1] += 1
-        ist[2] = 0
-        return int(ist[1])
+        ist[IST_ON] = 1
+        ist[IST_EPOCH] += 1
+        ist[IST_N] = 0
+        return int(ist[IST_EPOCH])
 
     def end_trial(self) -> None:
         """Close the open trial (its placements stay)."""
-        self.ist[0] = 0
-        self.ist[2] = 0
+        self.ist[IST_ON] = 0
+        self.ist[IST_N] = 0
 
     def restore_all(self, journal: int) -> None:
         """Undo the trial placements journaled since :meth:`save_all` (which returned
         ``journal``) and close the trial."""
-        if journal != self.ist[1] or not self.ist[0]:
+        if journal != self.ist[IST_EPOCH] or not self.ist[IST_ON]:
             raise ValueError("no such open trial")
-        F = self._hist_args()[2]
-        hosts = _kernel().undo(self.avail, self.U, self.reqsum, self.maxram, self.hist,
-                               self.hlen, F, self.need_hist, self.feat_fn is not None,
-                               self.nlist, self.ist, self.jhost, self.jsc, self.jint,
-                               self.jhist, self.jF)
+        hosts = _kernel().undo(self.hf, self.hi, self.hist, self._hist_args()[1], self.ist,
+                               self.jf, self.ji)
         pool = self.pool
         for h in hosts.tolist():
             del self.own(h)[self.nlist.item(h):]
@@ -314,7 +354,7 @@ class _Work:
     def add(self, v: int, h: int) -> None:
         """Trial placement of ``v`` on ``h`` (appended to its list; journaled in a trial)."""
         _kernel().commit(h, v, *self._commit_args())
-        if self.pool is not None and self.ist.item(3):
+        if self.pool is not None and self.ist.item(IST_WOKE):
             self.pool.woke(h)
         self.own(h).append(v)
 
@@ -391,7 +431,7 @@ class PowerAwareBestFit:
         while True:
             h = int(place(pool.act, skip, v, *args))
             if h >= 0:
-                if w.ist.item(3):
+                if w.ist.item(IST_WOKE):
                     pool.woke(h)
                 w.own(h).append(v)
                 return h
@@ -475,25 +515,39 @@ class CandidatePool:
         self.cls_of = np.full(n_h, -1, dtype=np.intp)
         #: position of each clean host in ``members_flat`` (class k: ``cstart[k]:cstart[k+1]``)
         self.pos = np.zeros(n_h, dtype=np.int64)
-        self.members_flat = np.zeros(0, dtype=np.int64)
-        self.cstart = np.zeros(1, dtype=np.int64)
+        members = np.zeros(0, dtype=np.int64)
+        cstart = np.zeros(1, dtype=np.int64)
         if ids.size:
             hc, sp, av = w.hc[ids], w.stale_power[ids], w.avail[ids]
             order = np.lexsort((av, sp, hc))  # stable: ids ascending within a class
             hc, sp, av, ids = hc[order], sp[order], av[order], ids[order]
             new = (hc[1:] != hc[:-1]) | (sp[1:] != sp[:-1]) | (av[1:] != av[:-1])
-            self.members_flat = ids.astype(np.int64)
-            self.cstart = np.concatenate(([0], np.flatnonzero(new) + 1, [ids.size])).astype(
-                np.int64)
-            k = np.repeat(np.arange(self.cstart.size - 1), np.diff(self.cstart))
+            members = ids.astype(np.int64)
+            cstart = np.concatenate(([0], np.flatnonzero(new) + 1, [ids.size])).astype(np.int64)
+            k = np.repeat(np.arange(cstart.size - 1), np.diff(cstart))
             self.cls_of[ids] = k
             self.pos[ids] = np.arange(ids.size)
-        first = self.members_flat[self.cstart[:-1]]
+        n_m, n_c = members.size, cstart.size - 1
+        # packed for the compiled placement (dcsim.policies.pabfd_kernel.place): [M, C, allowed
+        # (H), members (M), class starts (C + 1), scan positions (C), buffer (C)]; the named
+        # attributes are views (``allowed`` is kept as a bool array and mirrored here)
+        self.pi = np.zeros(2 + n_h + n_m + 3 * n_c + 1, dtype=np.int64)
+        self.pi[0], self.pi[1] = n_m, n_c
+        self._allowed_i = self.pi[2:2 + n_h]
+        self._allowed_i[:] = self.allowed
+        m0 = 2 + n_h
+        self.members_flat = self.pi[m0:m0 + n_m]
+        self.members_flat[:] = members
+        self.cstart = self.pi[m0 + n_m:m0 + n_m + n_c + 1]
+        self.cstart[:] = cstart
         #: scan position per class: members before it are excluded or active
-        self.cursor = self.cstart[:-1].copy()
-        self.avail_c = w.avail[first].astype(np.float64)
-        self.pe_c = w.pe[first].astype(np.float64)
-        self.buf = np.empty(self.cursor.size, dtype=np.int64)
+        self.cursor = self.pi[m0 + n_m + n_c + 1:m0 + n_m + 2 * n_c + 1]
+        self.cursor[:] = cstart[:-1]
+        first = members[cstart[:-1]]
+        self.pf = np.empty(2 * n_c)
+        self.avail_c, self.pe_c = self.pf[:n_c], self.pf[n_c:]
+        self.avail_c[:] = w.avail[first]
+        self.pe_c[:] = w.pe[first]
         w.pool = self
 
     def reps(self, r: float, w: _Work) -> list[int]:
@@ -519,6 +573,7 @@ class CandidatePool:
         """Host ``h`` may no longer receive guests in this phase."""
         if self.allowed[h]:
             self.allowed[h] = False
+            self._allowed_i[h] = 0
             self._drop(h)
 
     def woke(self, h: int) -> None:

@@ -1,6 +1,6 @@
 """PABFD's candidate search compiled with numba: one pass over the candidate hosts of a placement.
 
-Imported by :mod:`dcsim.policies.pabfd` on the first migration placement only (never by
+Imported by :mod:`dcsim.policies.pabfd` on the first planner step only (never by
 ``import dcsim``), because importing numba costs about half a second of CPU; the compiled code is
 cached on disk (``cache=True``) so later processes skip the compilation.
 
@@ -17,7 +17,14 @@ The scalar operations are those of :func:`dcsim.policies.pabfd.specpower_w` and 
 ``screen_features``, in the same order, on float64 (no fastmath, no fused multiply-add), so every
 comparison sees the same bits as numpy's vectorized form.
 
-Imports numpy, numba and the mode constants of dcsim.policies.pabfd.
+The planner's other per-placement and per-host work is here too, so that one placement is one
+call: :func:`place` (class representatives + :func:`pick`'s search + :func:`commit`, the trial
+placement with its undo journal), :func:`undo`, :func:`recompute` (a host's sums after a guest
+left, and its overload screen) and :func:`build` (the working state's start sums). Sums add in
+the order the numpy / Python forms they replace add (list order), so they are bit-identical.
+Each argument of a call costs ~0.25 us to pass, so the state comes packed in a few arrays.
+
+Imports numpy, numba and the mode and layout constants of dcsim.policies.pabfd.
 """
 
 from __future__ import annotations
@@ -27,7 +34,32 @@ import math
 import numpy as np
 from numba import njit
 
-from dcsim.policies.pabfd import LINEAR, THRESHOLD
+from dcsim.policies.pabfd import (
+    G_RAM,
+    G_RQ,
+    H_AVAIL,
+    H_HLEN,
+    H_JMARK,
+    H_MAXRAM,
+    H_NLIST,
+    H_OFF,
+    H_PE,
+    H_REQ,
+    H_STALE,
+    H_T,
+    H_TTYPE,
+    H_U,
+    IST_EPOCH,
+    IST_FEATS,
+    IST_HIST,
+    IST_MODE,
+    IST_N,
+    IST_ON,
+    IST_RMODE,
+    IST_WOKE,
+    LINEAR,
+    THRESHOLD,
+)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -171,133 +203,146 @@ def add_to(h, v, r, ramv, avail, U, reqsum, maxram, hist, ctab, ttype, hlen, vle
 
 
 # ------------------------------------------------------------------ fused placement and journal
-# ``ist`` (int64): [journaling on, trial epoch, journal entries, clean host woken by the last
-# commit]. Journal entry j: host ``jhost[j]``, its free MIPS, allocated MIPS, requested sum and
-# largest RAM (``jsc[j]``), history length and guest count (``jint[j]``), history row and features
-# as they were before the trial's first placement on it.
+# The working state packed into few arrays (each argument of a compiled call costs ~0.25 us to
+# pass): ``hf`` / ``hi`` per-host float / int rows and ``gf`` per-guest float rows (row indices
+# in dcsim.policies.pabfd), ``ist`` the int state (see ``IST_*`` there), the journal ``jf`` /
+# ``ji`` (entry j: free MIPS, allocated MIPS, requested sum, largest RAM, history row, features /
+# history length, guest count, host; a host's values before the trial's first placement on it).
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def commit(h, v, avail, U, reqsum, maxram, hist, ctab, ttype, hlen, vlen, F, ftab,  # type: ignore[no-untyped-def]
-           need_hist, feats, rq, ram, nlist, ist, jmark, jhost, jsc, jint, jhist, jF):
+def commit(h, v, hf, hi, gf, vlen, hist, ctab, F, ftab, ist, jf, ji):  # type: ignore[no-untyped-def]
     """Trial placement of guest ``v`` on host ``h`` (:meth:`dcsim.policies.pabfd._Work.add`):
     the host is journaled first if a trial is open and it is its first change in the trial; then
-    :func:`add_to`, and the host's guest count grows by one. ``ist[3]`` tells whether ``h`` was
-    clean (nothing allocated) and receives a non-zero demand."""
-    r = rq[v]
-    if ist[0] != 0 and jmark[h] != ist[1]:
-        j = ist[2]
-        ist[2] = j + 1
-        jmark[h] = ist[1]
-        jhost[j] = h
-        jsc[j, 0] = avail[h]
-        jsc[j, 1] = U[h]
-        jsc[j, 2] = reqsum[h]
-        jsc[j, 3] = maxram[h]
-        jint[j, 0] = hlen[h]
-        jint[j, 1] = nlist[h]
-        if need_hist:
-            for k in range(hist.shape[1]):
-                jhist[j, k] = hist[h, k]
+    :func:`add_to`, and the host's guest count grows by one. ``ist[IST_WOKE]`` tells whether
+    ``h`` was clean (nothing allocated) and receives a non-zero demand."""
+    r = gf[G_RQ, v]
+    need_hist = ist[IST_HIST] != 0
+    feats = ist[IST_FEATS] != 0
+    if ist[IST_ON] != 0 and hi[H_JMARK, h] != ist[IST_EPOCH]:
+        j = ist[IST_N]
+        ist[IST_N] = j + 1
+        hi[H_JMARK, h] = ist[IST_EPOCH]
+        jf[j, 0] = hf[H_AVAIL, h]
+        jf[j, 1] = hf[H_U, h]
+        jf[j, 2] = hf[H_REQ, h]
+        jf[j, 3] = hf[H_MAXRAM, h]
+        ji[j, 0] = hi[H_HLEN, h]
+        ji[j, 1] = hi[H_NLIST, h]
+        ji[j, 2] = h
+        kk = hist.shape[1] if need_hist else 0
+        for k in range(kk):
+            jf[j, 4 + k] = hist[h, k]
         if feats:
             for q in range(F.shape[1]):
-                jF[j, q] = F[h, q]
-    ist[3] = 1 if (r != 0.0 and U[h] == 0.0) else 0
-    add_to(h, v, r, ram[v], avail, U, reqsum, maxram, hist, ctab, ttype, hlen, vlen, F, ftab,
-           need_hist, feats)
-    nlist[h] += 1
+                jf[j, 4 + kk + q] = F[h, q]
+    ist[IST_WOKE] = 1 if (r != 0.0 and hf[H_U, h] == 0.0) else 0
+    add_to(h, v, r, gf[G_RAM, v], hf[H_AVAIL], hf[H_U], hf[H_REQ], hf[H_MAXRAM], hist, ctab,
+           hi[H_TTYPE], hi[H_HLEN], vlen, F, ftab, need_hist, feats)
+    hi[H_NLIST, h] += 1
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def undo(avail, U, reqsum, maxram, hist, hlen, F, need_hist, feats, nlist, ist, jhost, jsc,  # type: ignore[no-untyped-def]
-         jint, jhist, jF):
+def undo(hf, hi, hist, F, ist, jf, ji):  # type: ignore[no-untyped-def]
     """Restore every host journaled in the open trial, newest entry first, and close the
-    trial. Returns the restored hosts in that order (the caller trims their guest lists to
-    ``nlist`` and returns clean ones to their class)."""
-    n = ist[2]
+    trial. Returns the restored hosts in that order (the caller trims their guest lists to their
+    guest counts and returns clean ones to their class)."""
+    need_hist = ist[IST_HIST] != 0
+    feats = ist[IST_FEATS] != 0
+    kk = hist.shape[1] if need_hist else 0
+    n = ist[IST_N]
     out = np.empty(n, dtype=np.int64)
     for i in range(n):
         j = n - 1 - i
-        h = jhost[j]
-        avail[h] = jsc[j, 0]
-        U[h] = jsc[j, 1]
-        reqsum[h] = jsc[j, 2]
-        maxram[h] = jsc[j, 3]
-        hlen[h] = jint[j, 0]
-        nlist[h] = jint[j, 1]
-        if need_hist:
-            for k in range(hist.shape[1]):
-                hist[h, k] = jhist[j, k]
+        h = ji[j, 2]
+        hf[H_AVAIL, h] = jf[j, 0]
+        hf[H_U, h] = jf[j, 1]
+        hf[H_REQ, h] = jf[j, 2]
+        hf[H_MAXRAM, h] = jf[j, 3]
+        hi[H_HLEN, h] = ji[j, 0]
+        hi[H_NLIST, h] = ji[j, 1]
+        for k in range(kk):
+            hist[h, k] = jf[j, 4 + k]
         if feats:
             for q in range(F.shape[1]):
-                F[h, q] = jF[j, q]
+                F[h, q] = jf[j, 4 + kk + q]
         out[i] = h
-    ist[0] = 0
-    ist[2] = 0
+    ist[IST_ON] = 0
+    ist[IST_N] = 0
     return out
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def place(act, skip, v, mode, U, T, avail, pe, off, tflat, stale, reqsum, hlen, maxram,  # type: ignore[no-untyped-def]
-          ttype, F, ftab, c, hist, ctab, vlen, need_hist, feats, rq, ram, nlist, ist, jmark,
-          jhost, jsc, jint, jhist, jF, allowed, members, cstart, cursor, avail_c, pe_c, buf):
+def place(act, skip, v, hf, hi, gf, vlen, tflat, c, hist, ctab, F, ftab, ist, jf, ji, pi, pf):  # type: ignore[no-untyped-def]
     """One PABFD placement of guest ``v`` over a candidate pool, committed when decided.
 
-    The pool (:class:`dcsim.policies.pabfd.CandidatePool`) as arrays: ``allowed`` hosts, its
-    active hosts ``act``, and its classes of clean hosts (class ``k``: ``members[cstart[k]:
-    cstart[k + 1]]`` ascending, scan position ``cursor[k]``, free and per-core MIPS
-    ``avail_c[k]``, ``pe_c[k]``). Each class that can take the demand contributes its lowest
-    allowed clean member (what ``CandidatePool.reps`` returns, cursor updated the same way),
-    written to ``buf``; then :func:`pick`'s search (``c[7]``: the smallest per-core capacity).
+    The pool (:class:`dcsim.policies.pabfd.CandidatePool`) is its active hosts ``act`` and
+    ``pi`` = [M, C, allowed (H), members (M), class starts (C + 1), scan positions (C), a
+    buffer (C)], ``pf`` = [free MIPS (C), per-core MIPS (C)] of its C classes of clean hosts
+    (class k: ``members[start[k]:start[k + 1]]`` ascending). Each class that can take the demand
+    contributes its lowest allowed clean member (what ``CandidatePool.reps`` returns, scan
+    position updated the same way); then :func:`pick`'s search (mode ``ist[IST_MODE]``,
+    ``c[7]``: the smallest per-core capacity).
 
     Returns what :func:`pick` returns; a host ``>= 0`` has received the guest (:func:`commit`).
     """
-    r = rq[v]
+    n_h = hf.shape[1]
+    m = pi[0]
+    n_c = pi[1]
+    a0 = 2
+    m0 = a0 + n_h
+    s0 = m0 + m
+    c0 = s0 + n_c + 1
+    b0 = c0 + n_c
+    U = hf[H_U]
+    r = gf[G_RQ, v]
     check_pe = r > c[7]
     n = 0
-    for k in range(cstart.shape[0] - 1):
-        if avail_c[k] < r or (check_pe and pe_c[k] < r):
+    for k in range(n_c):
+        if pf[k] < r or (check_pe and pf[n_c + k] < r):
             continue
-        p = cursor[k]
-        end = cstart[k + 1]
+        p = pi[c0 + k]
+        end = pi[s0 + k + 1]
         while p < end:
-            h = members[p]
-            if allowed[h] and U[h] == 0.0:
+            h = pi[m0 + p]
+            if pi[a0 + h] != 0 and U[h] == 0.0:
                 break
             p += 1
-        cursor[k] = p
+        pi[c0 + k] = p
         if p < end:
-            buf[n] = members[p]
+            pi[b0 + n] = pi[m0 + p]
             n += 1
-    h = _search(act, buf, n, skip, r, check_pe, mode, U, T, avail, pe, off, tflat, stale,
-                reqsum, hlen, maxram, ttype, F, ftab, v, vlen[v], ram[v], c)
+    h = _search(act, pi[b0:], n, skip, r, check_pe, ist[IST_MODE], U, hf[H_T], hf[H_AVAIL],
+                hf[H_PE], hi[H_OFF], tflat, hf[H_STALE], hf[H_REQ], hi[H_HLEN], hf[H_MAXRAM],
+                hi[H_TTYPE], F, ftab, v, vlen[v], gf[G_RAM, v], c)
     if h >= 0:
-        commit(h, v, avail, U, reqsum, maxram, hist, ctab, ttype, hlen, vlen, F, ftab,
-               need_hist, feats, rq, ram, nlist, ist, jmark, jhost, jsc, jint, jhist, jF)
+        commit(h, v, hf, hi, gf, vlen, hist, ctab, F, ftab, ist, jf, ji)
     return h
 
 
 # ------------------------------------------------------------------ selection loop (step 2)
 @njit(cache=True, nogil=True, error_model="numpy")
-def recompute(h, lst, mode, T, rq, ram, reqsum, maxram, hist, hlen, ctab, ttype, F,  # type: ignore[no-untyped-def]
-              need_hist, feats, mean_w, slope_w, c):
+def recompute(h, lst, hf, hi, gf, hist, ctab, F, ist, mean_w, slope_w, c):  # type: ignore[no-untyped-def]
     """Sums of host ``h`` from its guests ``lst`` (in list order), then its overload screen.
 
     Requested sum (``0.0 +`` each demand in turn), largest RAM (the first of equals), and with
-    ``need_hist`` the history row (column by column, the first guest's value then ``+`` each
-    next one: ``np.add.accumulate``'s order), its length (last non-zero + 1) and, with
-    ``feats``, LR's features (sequential dot products; they may differ from
-    ``LocalRegression.features`` in the last bits and are only read through the guarded screen).
+    history the row (column by column, the first guest's value then ``+`` each next one:
+    ``np.add.accumulate``'s order), its length (last non-zero + 1) and, with features, LR's
+    features (sequential dot products; they may differ from ``LocalRegression.features`` in the
+    last bits and are only read through the guarded screen). The guest count is ``len(lst)``.
 
-    Returns 0 (not overloaded), 1 (overloaded) or 2 (decide exactly): :data:`THRESHOLD` compares
-    ``reqsum / T`` with ``c[0]``; :data:`LINEAR` is LR's screen (as in :func:`pick`, for the
-    host alone); any other mode returns 2.
+    Returns 0 (not overloaded), 1 (overloaded) or 2 (decide exactly), by ``ist[IST_RMODE]``:
+    :data:`THRESHOLD` compares ``reqsum / T`` with ``c[0]``; :data:`LINEAR` is LR's screen (as
+    in :func:`pick`, for the host alone); any other mode returns 2.
     """
+    rq = gf[G_RQ]
+    ram = gf[G_RAM]
     n = lst.shape[0]
+    hi[H_NLIST, h] = n
     s = 0.0
     for i in range(n):
         s += rq[lst[i]]
-    reqsum[h] = s
+    hf[H_REQ, h] = s
     m = 0.0
     if n:
         m = ram[lst[0]]
@@ -305,9 +350,9 @@ def recompute(h, lst, mode, T, rq, ram, reqsum, maxram, hist, hlen, ctab, ttype,
             x = ram[lst[i]]
             if x > m:
                 m = x
-    maxram[h] = m
-    if need_hist:
-        tt = ttype[h]
+    hf[H_MAXRAM, h] = m
+    if ist[IST_HIST] != 0:
+        tt = hi[H_TTYPE, h]
         last = 0
         for k in range(hist.shape[1]):
             x = 0.0
@@ -318,8 +363,8 @@ def recompute(h, lst, mode, T, rq, ram, reqsum, maxram, hist, hlen, ctab, ttype,
             hist[h, k] = x
             if x != 0.0:
                 last = k + 1
-        hlen[h] = last
-        if feats:
+        hi[H_HLEN, h] = last
+        if ist[IST_FEATS] != 0:
             kk = min(hist.shape[1], mean_w.shape[0])
             f0 = 0.0
             f1 = 0.0
@@ -328,15 +373,16 @@ def recompute(h, lst, mode, T, rq, ram, reqsum, maxram, hist, hlen, ctab, ttype,
                 f1 += hist[h, k] * slope_w[k]
             F[h, 0] = f0
             F[h, 1] = f1
-    util = reqsum[h] / T[h]
+    util = hf[H_REQ, h] / hf[H_T, h]
+    mode = ist[IST_RMODE]
     if mode == THRESHOLD:
         return 1 if util > c[0] else 0
     if mode == LINEAR:
         bw, interval, safety, guard, fallback, points = c[1], c[2], c[3], c[4], c[5], c[6]
-        mig = maxram[h] / bw
+        mig = hf[H_MAXRAM, h] / bw
         if not math.isfinite(mig / interval):
             return 2
-        if hlen[h] < points:
+        if hi[H_HLEN, h] < points:
             return 1 if util > fallback else 0
         horizon = points + np.ceil(mig / interval)
         pred = safety * (F[h, 0] + (horizon - 5.5) * F[h, 1])
@@ -344,3 +390,48 @@ def recompute(h, lst, mode, T, rq, ram, reqsum, maxram, hist, hlen, ctab, ttype,
             return 2
         return 1 if pred >= 1.0 else 0
     return 2
+
+
+# ------------------------------------------------------------------ working state (step start)
+@njit(cache=True, nogil=True, error_model="numpy")
+def build(counts, flat, hf, hi, gf, vh, mips, caps, ist, ctab, hist):  # type: ignore[no-untyped-def]
+    """The sums :class:`dcsim.policies.pabfd._Work` starts from, as its numpy form computes them.
+
+    Hosts' guests are ``flat`` grouped by host (``counts`` per host, in list order). Per host:
+    the requested sum and every history column start at 0.0 and add each guest's term in list
+    order (``np.bincount``'s order); the largest RAM starts at 0.0 (``np.maximum.at``'s rule);
+    with history (``ist[IST_HIST]``), ``ctab[c, v, k] = (vh[v, k] * mips[v]) / caps[c]`` (the
+    numpy expression's two operations) and the history length is the last non-zero column + 1.
+    """
+    need_hist = ist[IST_HIST] != 0
+    rq = gf[G_RQ]
+    ram = gf[G_RAM]
+    if need_hist:
+        for c in range(caps.shape[0]):
+            for v in range(vh.shape[0]):
+                for k in range(vh.shape[1]):
+                    ctab[c, v, k] = (vh[v, k] * mips[v]) / caps[c]
+    p = 0
+    for h in range(counts.shape[0]):
+        s = 0.0
+        m = 0.0
+        for i in range(p, p + counts[h]):
+            v = flat[i]
+            s += rq[v]
+            x = ram[v]
+            if not (m >= x or m != m):
+                m = x
+        hf[H_REQ, h] = s
+        hf[H_MAXRAM, h] = m
+        if need_hist:
+            tt = hi[H_TTYPE, h]
+            last = 0
+            for k in range(hist.shape[1]):
+                y = 0.0
+                for i in range(p, p + counts[h]):
+                    y += ctab[tt, flat[i], k]
+                hist[h, k] = y
+                if y != 0.0:
+                    last = k + 1
+            hi[H_HLEN, h] = last
+        p += counts[h]

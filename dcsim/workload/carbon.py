@@ -203,18 +203,14 @@ def pieces(series: Series, start_s: float, duration: float, interval: float,
 
 def mean_over(series: Series, a: float, b: float) -> float:
     """Mean intensity of the stepwise ``series`` over instants ``[a, b]`` (s since the epoch),
-    g/kWh; the part outside the series (before its first instant or after its last value's
-    step) is left out; the first value if none of it is inside."""
-    t = series.t
-    ends = np.append(t[1:], t[-1] + series.step_s())
-    lo = np.clip(t, a, b)
-    hi = np.clip(ends, a, b)
-    w = hi - lo
-    total = float(w.sum())
-    if total <= 0:
-        k = int(np.searchsorted(t, a, side="right")) - 1
-        return float(series.v[min(max(k, 0), t.shape[0] - 1)])
-    return float((series.v * w).sum() / total)
+    g/kWh: ``(integral_at(b) − integral_at(a)) / (b − a)``, so before the series' first instant
+    its first value holds and after its last step its last value (the same convention as every
+    other window mean); the value in force at ``a`` when ``b <= a``."""
+    if b > a:
+        lo, hi = integral_at(series, np.asarray([a, b]))
+        return float((hi - lo) / (b - a))
+    k = int(np.searchsorted(series.t, a, side="right")) - 1
+    return float(series.v[min(max(k, 0), series.t.shape[0] - 1)])
 
 
 def integral_at(series: Series, x: F64) -> F64:

@@ -7,16 +7,19 @@ undos and removals; after every operation the chosen hosts and every array, gues
 field must be equal bit for bit, and an undone trial must leave the state as a plain copy taken
 when it opened. ``_Work.recompute_host`` (compiled sums and screen) against the
 plain numpy sums it replaced: equal sums, and a screen that agrees with the detector's exact
-test whenever it decides.
+test whenever it decides. The compiled start of a working state against its numpy form (equal
+bytes), and the planner's Python sort of guests by demand against its numpy sort.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dcsim.policies.consolidation import ClusterSnapshot
+from dcsim.policies.consolidation import ClusterSnapshot, _sorted_by_demand
 from dcsim.policies.overload import make_detector
 from dcsim.policies.pabfd import CandidatePool, PowerAwareBestFit, _Work
 from tests.property.test_pabfd_candidates import cases
@@ -157,3 +160,42 @@ def test_compiled_recompute_equals_the_plain_sums_and_the_exact_test(
         assert screen in (0, 1, 2)
         if screen != 2:
             assert bool(screen) == w.overloaded_one(det, h)
+
+
+@settings(max_examples=200, deadline=None)
+@given(cases(), st.data())
+def test_compiled_build_equals_the_numpy_build(
+        case: tuple[ClusterSnapshot, tuple[str, float], list[tuple[str, int]]],
+        data: st.DataObject) -> None:
+    snap, (name, param), _ = case
+    n_v = snap.vm_requested_mips.shape[0]
+    # demands and histories whose sums depend on the order of the additions
+    snap.vm_requested_mips = np.array(data.draw(st.lists(
+        st.floats(0.0, 2500.0, allow_nan=False, allow_subnormal=False), min_size=n_v,
+        max_size=n_v)))
+    snap.vm_history = snap.vm_history * np.array(data.draw(st.lists(
+        st.floats(0.1, 1.0, allow_nan=False), min_size=n_v, max_size=n_v)))[:, None]
+    det = make_detector(name, param)
+    placer = PowerAwareBestFit(det)
+    a = _Work(snap, need_hist=placer.depth != 0, detector=det, compiled=False)
+    b = _Work(snap, need_hist=placer.depth != 0, detector=det, compiled=True)
+    keys = ["reqsum", "maxram", "hist", "hlen"]
+    if a.need_hist:
+        keys += ["ctab", "ttype"]
+    if a.feat_fn is not None:
+        keys += ["F", "ftab"]
+    for k in keys:
+        x, y = getattr(a, k), getattr(b, k)
+        assert (x.dtype, x.shape) == (y.dtype, y.shape), k
+        assert x.tobytes() == y.tobytes(), k
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([0.0, -0.0, 1.0, 2.5, 2.5, 1e308, np.inf, 0.1, 0.3]),
+                min_size=0, max_size=12), st.randoms())
+def test_python_sort_by_demand_equals_the_numpy_sort(demands: list[float], rnd: Any) -> None:
+    # ties (equal demands, 0.0 / -0.0) keep the guests' order in both sorts
+    r = np.array(demands)
+    vms = list(range(len(demands)))
+    rnd.shuffle(vms)
+    assert _sorted_by_demand(vms, r, r.tolist()) == _sorted_by_demand(vms, r)

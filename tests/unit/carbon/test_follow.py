@@ -95,7 +95,12 @@ def test_saving_must_pay_for_the_migration(tmp_path: Path) -> None:
 def test_mean_over_by_hand() -> None:
     s = Series([0.0, 10.0, 20.0], [1.0, 3.0, 5.0])  # 5 holds until 30 (one median step)
     assert mean_over(s, 5.0, 15.0) == pytest.approx((5 * 1.0 + 5 * 3.0) / 10)
-    assert mean_over(s, 25.0, 40.0) == pytest.approx(5.0)  # only [25, 30] is covered
+    assert mean_over(s, 25.0, 40.0) == pytest.approx(5.0)  # the last value holds after 30
+    # across the end: [15, 20] at 3, [20, 40] at 5 (the last value goes on), as the
+    # integral-based means of deferral do: (5 x 3 + 20 x 5) / 25
+    assert mean_over(s, 15.0, 40.0) == pytest.approx(115.0 / 25.0)
+    assert mean_over(s, -10.0, 5.0) == pytest.approx(1.0)  # the first value holds before 0
+    assert mean_over(s, 12.0, 12.0) == 3.0
 
 
 def test_follow_needs_carbon() -> None:
