@@ -140,9 +140,14 @@ class CloudSimState:
             self._order = self._order[~np.isin(self._order, gs)]
             self._order_key = st.version
 
-    @staticmethod
-    def members_in_order(st: Any, hosts: I64) -> I64:
-        """Guests on ``hosts`` (sorted), host by host, each host's in list order."""
+    def members_in_order(self, st: Any, hosts: I64) -> I64:
+        """Guests on ``hosts`` (sorted), host by host, each host's in list order: for many
+        hosts, the cached list order's guests on them (the same sequence), else chained."""
+        if hosts.shape[0] >= 64 and self._order_key == st.version:
+            on = np.zeros(st.n_hosts, dtype=bool)
+            on[hosts] = True
+            out: I64 = self._order[on[st.host_of[self._order]]]
+            return out
         members = st.members
         return np.fromiter(chain.from_iterable([members[h] for h in hosts.tolist()]),
                            dtype=np.intp)
@@ -189,10 +194,11 @@ def proportional_share(sim: Simulation, hosts: I64, g: I64, local: I64, raw_want
                          raw_want * speed)
     with np.errstate(divide="ignore", invalid="ignore"):
         raw = np.where(speed > 0, delivered / speed, 0.0)
-    cs.in_alloc[hosts] = 0.0
+    h = slice(None) if n == st.n_hosts else hosts  # every host: a view (same elements)
+    cs.in_alloc[h] = 0.0
     if in_need.shape[0]:
         got = np.where(over[in_local], np.floor(in_need * scale[in_local]), in_need)
-        cs.in_alloc[hosts] += np.bincount(in_local, weights=got, minlength=n)
+        cs.in_alloc[h] += np.bincount(in_local, weights=got, minlength=n)
     return raw, delivered
 
 
@@ -212,10 +218,11 @@ def record(sim: Simulation, hosts: I64, guests: I64) -> None:
     if inc.shape[0]:
         req = req + np.bincount(dst, weights=sim.u_last[inc] * st.vcpus[inc] * st.mips[inc],
                                 minlength=st.n_hosts)
-    cs.h_req[hosts] = req[hosts]
+    h = slice(None) if hosts.shape[0] == st.n_hosts else hosts  # (every host: views)
+    cs.h_req[h] = req[h]
     # summed in the same order as the requests: no ulp-level "violations"
     alloc = np.bincount(st.host_of[guests], weights=sim.raw[guests], minlength=st.n_hosts)
-    cs.h_alloc[hosts] = alloc[hosts] + cs.in_alloc[hosts] + sim.extra_raw[hosts]
+    cs.h_alloc[h] = alloc[h] + cs.in_alloc[h] + sim.extra_raw[h]
     cs.recorder.host_entries(now, cs.h_alloc, cs.h_req, cs.h_alloc > 0)
     run = guests[st.status[guests] == RUNNING]
     cs.recorder.vm_entries(now, run, sim.useful[run], sim.demand[run], st.mig_dst[run] >= 0)

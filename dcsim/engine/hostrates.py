@@ -48,7 +48,7 @@ except ImportError:  # pragma: no cover - another numpy layout
 from dcsim.engine import assumptions, jobs, offered
 from dcsim.engine.memory import losses
 from dcsim.kernels.share import maxmin_share, maxmin_share_one
-from dcsim.model.cluster import GuestStatus
+from dcsim.model.cluster import ClusterState, GuestStatus
 from dcsim.model.power import N_POINTS, power_w
 
 if TYPE_CHECKING:
@@ -65,19 +65,20 @@ _FULL = 1.0 - 1e-9  # utilisation counted as 100 % CPU (SLATAH)
 def settle(sim: Simulation, hosts: I64, guests: I64) -> None:
     """Integrate the current rates of ``hosts`` (and their ``guests``) up to now."""
     st, now = sim.state, sim.env.now
-    dt = now - sim.last_t[hosts]
+    h = _every(st, hosts)
+    dt = now - sim.last_t[h]
     if sim.energy_rule:  # else CloudSim's rule, added at datacenter updates
-        sim.energy_j[hosts] += sim.power[hosts] * dt
-    awake = st.awake[hosts]
-    sim.active_s[hosts] += awake * dt
-    sim.busy_mi[hosts] += sim.util[hosts] * st.cap_mips[hosts] * dt
-    sim.avail_mi[hosts] += awake * st.cap_mips[hosts] * dt
-    sim.guest_s[hosts] += st.n_guests[hosts] * dt
-    sim.full_s[hosts] += (awake & (sim.util[hosts] >= _FULL)) * dt
+        sim.energy_j[h] += sim.power[h] * dt
+    awake = st.awake[h]
+    sim.active_s[h] += awake * dt
+    sim.busy_mi[h] += sim.util[h] * st.cap_mips[h] * dt
+    sim.avail_mi[h] += awake * st.cap_mips[h] * dt
+    sim.guest_s[h] += st.n_guests[h] * dt
+    sim.full_s[h] += (awake & (sim.util[h] >= _FULL)) * dt
     # a waking host serves no guest yet: not active time for SLATAH (else a slower wake
     # would lower it)
-    ready_dt = np.clip(now - np.maximum(sim.last_t[hosts], sim.ready_at[hosts]), 0.0, dt)
-    sim.ready_s[hosts] += awake * ready_dt
+    ready_dt = np.clip(now - np.maximum(sim.last_t[h], sim.ready_at[h]), 0.0, dt)
+    sim.ready_s[h] += awake * ready_dt
     if guests.shape[0]:
         t0 = sim.last_t[st.host_of[guests]]
         gdt = now - t0
@@ -99,8 +100,14 @@ def settle(sim: Simulation, hosts: I64, guests: I64) -> None:
         jm = sim.has_jobs[guests]
         if jm.any():
             jobs.settle_jobs(sim, guests[jm], t0[jm], gdt[jm])
-    sim.last_t[hosts] = now
+    sim.last_t[h] = now
     offered.settle(sim, guests, on_host=True)
+
+
+def _every(st: ClusterState, hosts: I64) -> I64 | slice:
+    """``hosts`` (sorted, distinct) as an index: every host as a slice (views, no gathers;
+    the same elements in the same order)."""
+    return slice(None) if hosts.shape[0] == st.n_hosts else hosts
 
 
 def share(sim: Simulation, hosts: I64, guests: I64) -> None:
@@ -157,12 +164,13 @@ def share(sim: Simulation, hosts: I64, guests: I64) -> None:
             jobs.rates_changed(sim, g[jm])
     else:
         used = np.zeros(hosts.shape[0], dtype=np.float64)
+    h = _every(st, hosts)
     if sim.proportional:
-        used = used + sim.cs.in_alloc[hosts]  # type: ignore[union-attr]
-    used = np.minimum(used + sim.extra_raw[hosts], st.cap_mips[hosts])
-    sim.util[hosts] = used / st.cap_mips[hosts]
-    awake = st.awake[hosts]
-    changed = awake != sim.awake_seen[hosts]
+        used = used + sim.cs.in_alloc[h]  # type: ignore[union-attr]
+    used = np.minimum(used + sim.extra_raw[h], st.cap_mips[h])
+    sim.util[h] = used / st.cap_mips[h]
+    awake = st.awake[h]
+    changed = awake != sim.awake_seen[h]
     if changed.any():
         hc = hosts[changed]
         sign = np.where(awake[changed], 1.0, -1.0)
@@ -171,9 +179,9 @@ def share(sim: Simulation, hosts: I64, guests: I64) -> None:
         sim.awake_seen[hc] = awake[changed]
         sim.peak_awake_n = max(sim.peak_awake_n, sim.awake_n)
         sim.peak_awake_ru = max(sim.peak_awake_ru, sim.awake_ru)
-    sim.power[hosts] = np.where(
-        st.failed[hosts], 0.0,
-        np.where(awake, power_w(st.power_table[hosts], sim.util[hosts]), st.sleep_power[hosts]))
+    sim.power[h] = np.where(
+        st.failed[h], 0.0,
+        np.where(awake, power_w(st.power_table[h], sim.util[h]), st.sleep_power[h]))
     if sim.cs is not None and sim.cs.recorder is not None:
         assumptions.record(sim, hosts, guests)
 

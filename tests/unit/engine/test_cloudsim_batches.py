@@ -73,7 +73,7 @@ def test_batched_drops_equal_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None
     # the host-list order kept across finished groups and drops is the one rebuilt from scratch
     cls = assumptions.CloudSimState
     list_order, order_moved = cls.list_order, cls.order_moved
-    kept = {"checked": 0, "moved": 0}
+    kept = {"checked": 0, "moved": 0, "members": 0}
 
     def checking(self: Any, st: Any) -> Any:
         out = list_order(self, st)
@@ -86,7 +86,18 @@ def test_batched_drops_equal_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None
         kept["moved"] += self._order_key == version
         order_moved(self, st, version, gs, dst)
 
+    members_in_order = cls.members_in_order
+
+    def checking_members(self: Any, st: Any, hosts: Any) -> Any:
+        out = members_in_order(self, st, hosts)
+        full = np.fromiter(chain.from_iterable(st.members[h] for h in hosts.tolist()),
+                           dtype=np.intp)
+        assert out.tobytes() == full.tobytes()
+        kept["members"] += hosts.shape[0] >= 64 and self._order_key == st.version
+        return out
+
     monkeypatch.setattr(cls, "list_order", checking)
+    monkeypatch.setattr(cls, "members_in_order", checking_members)
     monkeypatch.setattr(cls, "order_moved", moved)
     s1, d1 = _run(False, monkeypatch)
     calls = seen["calls"]
@@ -97,6 +108,7 @@ def test_batched_drops_equal_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None
     assert seen["sleeps"] >= 2
     assert kept["moved"] >= 20
     assert kept["checked"] >= 100
+    assert kept["members"] >= 1
     assert int(s1["migrations"]) >= 100
     assert s1 == s2
     assert d1 == d2
