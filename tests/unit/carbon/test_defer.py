@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import dcsim
@@ -69,6 +69,10 @@ def test_persistence_uses_yesterday(tmp_path: Path) -> None:
 @settings(max_examples=20, deadline=None)
 @given(st.lists(st.floats(0, 800, allow_nan=False), min_size=14, max_size=14),
        st.integers(1, 12), st.integers(0, 2**16))
+# found by hypothesis: guest 18 starts at its submission, 7,329.58 s, one ulp (9.1e-13 s)
+# before it: SimPy's clock reaches an instant t as now + (t - now), which is t only to within
+# an ulp, while the submission keeps t itself
+@example(values=[0.0, 3.0, 2.0, 2.0, 2.0] + [0.0] * 9, slack_half_hours=3, seed=11438)
 def test_no_start_beyond_the_slack(tmp_path_factory: Any, values: list[float],
                                    slack_half_hours: int, seed: int) -> None:
     tmp = tmp_path_factory.mktemp("defer")
@@ -81,7 +85,7 @@ def test_no_start_beyond_the_slack(tmp_path_factory: Any, values: list[float],
     g = r.guests
     sub = r.tables["jobs"].groupby("guest")["start_s"].min()
     wait = g.set_index("guest")["arrival_s"] - sub.reindex(g["guest"]).to_numpy()
-    assert (wait >= 0).all()
-    assert (wait <= 1800.0 * slack_half_hours + 1e-6).all()  # (start - submit) rounds
+    assert (wait >= -1e-6).all()  # (arrival - submit) rounds: see the example above
+    assert (wait <= 1800.0 * slack_half_hours + 1e-6).all()
     assert (g["arrival_s"] < 6 * 3600.0).all()
     assert np.isfinite(r.summary["emissions_operational_kg"])
