@@ -76,21 +76,31 @@ def _plain_sums(w: _Work, h: int) -> tuple[float, float, np.ndarray, int]:
     return s, m, hist, n
 
 
-@settings(max_examples=300, deadline=None)
-@given(cases(), st.data())
-def test_fused_placement_equals_search_then_add(
-        case: tuple[ClusterSnapshot, tuple[str, float], list[tuple[str, int]]],
-        data: st.DataObject) -> None:
-    snap, (name, param), ops = case
-    n_h, n_v = snap.host_total_mips.shape[0], snap.vm_requested_mips.shape[0]
+def _twins(case: tuple[ClusterSnapshot, tuple[str, float], list[tuple[str, int]]],
+           data: st.DataObject, *, compiled: bool
+           ) -> tuple[PowerAwareBestFit, _Work, _Work, CandidatePool, CandidatePool]:
+    """The placer, a plain and a fused working state of the case's snapshot, and their pools
+    over one drawn set of allowed hosts."""
+    snap, (name, param), _ = case
+    n_h = snap.host_total_mips.shape[0]
     det = make_detector(name, param)
     placer = PowerAwareBestFit(det)
     allowed = np.asarray(data.draw(st.lists(st.booleans(), min_size=n_h, max_size=n_h)),
                          dtype=bool)
     plain = _Work(snap, need_hist=placer.depth != 0, detector=det)
-    fused = _Work(snap, need_hist=placer.depth != 0, detector=det)
+    fused = _Work(snap, need_hist=placer.depth != 0, detector=det, compiled=compiled)
     fused.use_detector(placer)
-    pp, pf = CandidatePool(plain, allowed), CandidatePool(fused, allowed)
+    return placer, plain, fused, CandidatePool(plain, allowed), CandidatePool(fused, allowed)
+
+
+@settings(max_examples=300, deadline=None)
+@given(cases(), st.data())
+def test_fused_placement_equals_search_then_add(
+        case: tuple[ClusterSnapshot, tuple[str, float], list[tuple[str, int]]],
+        data: st.DataObject) -> None:
+    snap, _, ops = case
+    n_h, n_v = snap.host_total_mips.shape[0], snap.vm_requested_mips.shape[0]
+    placer, plain, fused, pp, pf = _twins(case, data, compiled=False)
     jp = jf = None
     before: dict[str, object] = {}
     pure = False  # the open trial has only placed guests (as the planner's trials do)
@@ -224,16 +234,9 @@ def test_compiled_sequences_equal_the_plain_placements(
         data: st.DataObject) -> None:
     # as the planner's steps (3) and (4): sequences of guests, some as trials that are undone
     # when a guest fits nowhere, with sources excluded between them
-    snap, (name, param), _ = case
+    snap = case[0]
     n_h, n_v = snap.host_total_mips.shape[0], snap.vm_requested_mips.shape[0]
-    det = make_detector(name, param)
-    placer = PowerAwareBestFit(det)
-    allowed = np.asarray(data.draw(st.lists(st.booleans(), min_size=n_h, max_size=n_h)),
-                         dtype=bool)
-    plain = _Work(snap, need_hist=placer.depth != 0, detector=det)
-    fused = _Work(snap, need_hist=placer.depth != 0, detector=det, compiled=True)
-    fused.use_detector(placer)
-    pp, pf = CandidatePool(plain, allowed), CandidatePool(fused, allowed)
+    placer, plain, fused, pp, pf = _twins(case, data, compiled=True)
     for _ in range(data.draw(st.integers(1, 6))):
         vms = data.draw(st.lists(st.integers(0, n_v - 1), max_size=8))
         stop = data.draw(st.booleans())
