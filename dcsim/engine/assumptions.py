@@ -194,7 +194,7 @@ def proportional_share(sim: Simulation, hosts: I64, g: I64, local: I64, raw_want
                          raw_want * speed)
     with np.errstate(divide="ignore", invalid="ignore"):
         raw = np.where(speed > 0, delivered / speed, 0.0)
-    h = slice(None) if n == st.n_hosts else hosts  # every host: a view (same elements)
+    h = st.host_index(hosts)
     cs.in_alloc[h] = 0.0
     if in_need.shape[0]:
         got = np.where(over[in_local], np.floor(in_need * scale[in_local]), in_need)
@@ -218,7 +218,7 @@ def record(sim: Simulation, hosts: I64, guests: I64) -> None:
     if inc.shape[0]:
         req = req + np.bincount(dst, weights=sim.u_last[inc] * st.vcpus[inc] * st.mips[inc],
                                 minlength=st.n_hosts)
-    h = slice(None) if hosts.shape[0] == st.n_hosts else hosts  # (every host: views)
+    h = st.host_index(hosts)
     cs.h_req[h] = req[h]
     # summed in the same order as the requests: no ulp-level "violations"
     alloc = np.bincount(st.host_of[guests], weights=sim.raw[guests], minlength=st.n_hosts)

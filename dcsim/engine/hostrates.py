@@ -48,7 +48,7 @@ except ImportError:  # pragma: no cover - another numpy layout
 from dcsim.engine import assumptions, jobs, offered
 from dcsim.engine.memory import losses
 from dcsim.kernels.share import maxmin_share, maxmin_share_one
-from dcsim.model.cluster import ClusterState, GuestStatus
+from dcsim.model.cluster import GuestStatus
 from dcsim.model.power import N_POINTS, power_w
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ _FULL = 1.0 - 1e-9  # utilisation counted as 100 % CPU (SLATAH)
 def settle(sim: Simulation, hosts: I64, guests: I64) -> None:
     """Integrate the current rates of ``hosts`` (and their ``guests``) up to now."""
     st, now = sim.state, sim.env.now
-    h = _every(st, hosts)
+    h = st.host_index(hosts)
     dt = now - sim.last_t[h]
     if sim.energy_rule:  # else CloudSim's rule, added at datacenter updates
         sim.energy_j[h] += sim.power[h] * dt
@@ -102,12 +102,6 @@ def settle(sim: Simulation, hosts: I64, guests: I64) -> None:
             jobs.settle_jobs(sim, guests[jm], t0[jm], gdt[jm])
     sim.last_t[h] = now
     offered.settle(sim, guests, on_host=True)
-
-
-def _every(st: ClusterState, hosts: I64) -> I64 | slice:
-    """``hosts`` (sorted, distinct) as an index: every host as a slice (views, no gathers;
-    the same elements in the same order)."""
-    return slice(None) if hosts.shape[0] == st.n_hosts else hosts
 
 
 def share(sim: Simulation, hosts: I64, guests: I64) -> None:
@@ -164,7 +158,7 @@ def share(sim: Simulation, hosts: I64, guests: I64) -> None:
             jobs.rates_changed(sim, g[jm])
     else:
         used = np.zeros(hosts.shape[0], dtype=np.float64)
-    h = _every(st, hosts)
+    h = st.host_index(hosts)
     if sim.proportional:
         used = used + sim.cs.in_alloc[h]  # type: ignore[union-attr]
     used = np.minimum(used + sim.extra_raw[h], st.cap_mips[h])

@@ -278,6 +278,11 @@ class ClusterState:
     def free_storage(self) -> F64:
         return self.storage - self.used_storage
 
+    def host_index(self, hosts: I64) -> I64 | slice:
+        """``hosts`` (sorted, distinct) as an index: every host as a slice (views, no gathers;
+        the same elements in the same order)."""
+        return slice(None) if hosts.shape[0] == self.n_hosts else hosts
+
     def footprint(self, hosts: I64 | None = None) -> F64:
         """(n,) physical memory the layer itself keeps on ``hosts`` (default all), bytes: what
         the host reserves + the per-guest overhead of every guest holding room there (placed or
