@@ -399,11 +399,15 @@ class ClusterState:
             self.reserved_mips[h] = self.reserved_mips.item(h) + sign * vcpus * self.mips.item(g)
         n = self.n_guests[h] = self.n_guests.item(h) + sign
         self.vcpus_placed[h] = self.vcpus_placed.item(h) + sign * vcpus
-        if n == 0:  # remove float drift once a host is empty
-            self.used_ram[h] = self.reserved_charge[h]
-            self.used_storage[h] = 0.0
-            self.reserved_mips[h] = 0.0
-            self.vcpus_placed[h] = 0.0
+        if n == 0:
+            self._clear_drift(h)
+
+    def _clear_drift(self, h: int | I64) -> None:
+        """Reset emptied host(s) ``h`` to their empty values (removing float drift)."""
+        self.used_ram[h] = self.reserved_charge[h]
+        self.used_storage[h] = 0.0
+        self.reserved_mips[h] = 0.0
+        self.vcpus_placed[h] = 0.0
 
     def unhold(self, g: int) -> None:
         """Give back placed guest ``g``'s RAM, disk and CPU reservation (it keeps its host).
@@ -485,11 +489,7 @@ class ClusterState:
         np.add.at(self.n_guests, src, -1.0)
         np.add.at(self.vcpus_placed, src, -vcpus)
         hosts = np.unique(src)
-        empty = hosts[self.n_guests[hosts] == 0]  # remove float drift once a host is empty
-        self.used_ram[empty] = self.reserved_charge[empty]
-        self.used_storage[empty] = 0.0
-        self.reserved_mips[empty] = 0.0
-        self.vcpus_placed[empty] = 0.0
+        self._clear_drift(hosts[self.n_guests[hosts] == 0])
         members = self.members
         for g, s, d in zip(gs.tolist(), src.tolist(), dst.tolist(), strict=True):
             members[s].remove(g)
