@@ -306,9 +306,8 @@ def depart_all(sim: Simulation, idle: I64) -> None:
     if sim.sleep:
         last = {h: i for i, h in enumerate(hosts_l)}  # host -> its last departure
         for h in sorted(last, key=last.__getitem__):
-            if st.awake.item(h) and st.n_guests.item(h) == 0 and not st.failed.item(h):
-                st.awake[h] = False
-                sim.shutdown_gaps.append(now - float(sim.awake_since[h]))
+            if sim.sleeps_now(h):
+                sim.fall_asleep(h)
     sim._share(hosts, cs.members_in_order(st, hosts))
     for g in ids:
         offered.drop(sim, g)
@@ -505,9 +504,8 @@ def _complete(sim: Simulation, delay: float, group: list[tuple[int, int]],
     if dc:
         if sim.sleep:  # empty sources sleep now; every host is re-shared just below
             for h in srcs:
-                if st.awake.item(h) and st.n_guests.item(h) == 0 and not st.failed.item(h):
-                    st.awake[h] = False
-                    sim.shutdown_gaps.append(now - float(sim.awake_since[h]))
+                if sim.sleeps_now(h):
+                    sim.fall_asleep(h)
         reshare(sim, {*srcs, *(d for _, d in group)})
         if sim.assume.zero_demand == "drop":
             all_hosts = np.arange(st.n_hosts, dtype=np.intp)

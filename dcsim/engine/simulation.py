@@ -366,14 +366,21 @@ class Simulation:
 
     def maybe_sleep(self, h: int) -> None:
         """Put host ``h`` to sleep if sleeping is enabled and it holds no guest."""
+        if self.sleeps_now(h):
+            self.update_host(h, functools.partial(self.fall_asleep, h))
+
+    def sleeps_now(self, h: int) -> bool:
+        """Whether host ``h`` goes to sleep now: sleeping is on and it is awake, empty and
+        not failed."""
         st = self.state
-        if self.sleep and st.awake[h] and st.n_guests[h] == 0 and not st.failed[h]:
+        return bool(self.sleep and st.awake.item(h) and st.n_guests.item(h) == 0
+                    and not st.failed.item(h))
 
-            def change() -> None:
-                st.awake[h] = False
-                self.shutdown_gaps.append(self.env.now - float(self.awake_since[h]))
-
-            self.update_host(h, change)
+    def fall_asleep(self, h: int) -> None:
+        """Put host ``h`` to sleep now (no settle nor re-share: the caller's) and record how
+        long it was awake."""
+        self.state.awake[h] = False
+        self.shutdown_gaps.append(self.env.now - float(self.awake_since[h]))
 
     # ------------------------------------------------------------------ migration -----------
     @property
