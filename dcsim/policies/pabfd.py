@@ -361,16 +361,21 @@ class _Work:
         self.own(h).append(v)
 
     def overloaded_one(self, detector: Any, h: int) -> bool:
-        n = int(self.hlen[h])
         util = float(self.reqsum[h] / self.T[h])
         mig = float(self.maxram[h] / self.bw)
-        hist = self.hist[h, :n].tolist() if self.need_hist else []
-        one = getattr(detector, "overloaded_one", None)
-        if one is not None:
-            return bool(one(util, hist, mig, self.interval))
-        load = HostLoad(np.array([util]), self.hist[h : h + 1], np.array([n]), np.array([mig]),
-                        self.interval)
-        return bool(detector.overloaded(load)[0])
+        row = self.hist[h] if self.need_hist else np.zeros(0)
+        return _decide_one(detector, util, row, int(self.hlen[h]), mig, self.interval)
+
+
+def _decide_one(detector: Any, util: float, row: F64, n: int, mig: float,
+                interval: float) -> bool:
+    """``detector``'s exact decision for one host: utilisation ``util``, history ``row``
+    (newest first) of which ``n`` values count, longest migration ``mig`` s."""
+    one = getattr(detector, "overloaded_one", None)
+    if one is not None:
+        return bool(one(util, row[:n].tolist(), mig, interval))
+    load = HostLoad(np.array([util]), row[None, :], np.array([n]), np.array([mig]), interval)
+    return bool(detector.overloaded(load)[0])
 
 
 # --------------------------------------------------------------------------- PABFD
@@ -528,24 +533,18 @@ class PowerAwareBestFit:
 
     def _exact(self, w: _Work, v: int, r: float, h: int) -> bool:
         """Exact trial test: is host ``h`` overloaded once guest ``v`` is added?"""
-        det = self.detector
         n = max(int(w.hlen[h]), int(w.vlen[v]))
         util = float((w.reqsum[h] + r) / w.T[h])
         mig = max(float(w.maxram[h]), float(w.ram[v])) / w.bw
         row = w.hist[h] + w.ctab[w.ttype[h], v] if w.need_hist else np.zeros(0)
-        one = getattr(det, "overloaded_one", None)
-        if one is not None:
-            return bool(one(util, row[:n].tolist(), mig, w.interval))
-        load1 = HostLoad(np.array([util]), row[None, :], np.array([n]), np.array([mig]),
-                         w.interval)
-        return bool(det.overloaded(load1)[0])
+        return _decide_one(self.detector, util, row, n, mig, w.interval)
 
 
 class CandidatePool:
     """The hosts one placement phase may use (see the module docstring).
 
     ``allowed`` is copied and may only shrink (:meth:`exclude`) while the pool lives; the pool
-    follows the working state's trial placements through :meth:`_Work.add` / ``restore``
+    follows the working state's trial placements through :meth:`_Work.add` / ``restore_all``
     (``w.pool``). Invariant: every allowed host is either in ``act`` (evaluated) or a clean member
     of a class whose representative (its lowest allowed clean member) is evaluated.
     """
