@@ -46,14 +46,18 @@ def floor(st: Any) -> F64:
     return out
 
 
-def need(st: Any, g: int, hosts: I64, *, landed: bool = True) -> F64:
+def need(st: Any, g: int, hosts: I64, *, landed: bool = True, gain: F64 | None = None) -> F64:
     """(len(hosts),) bytes guest ``g`` adds to :func:`floor` on each of ``hosts``: its working
     set where the layer balloons; else its RAM less what it shares with twins there
     (:func:`shared_gain`) once it has ``landed`` (placed), its whole RAM while it migrates in;
-    + the layer's per-guest footprint."""
+    + the layer's per-guest footprint. ``gain``: :func:`shared_gain` on ``hosts`` if the
+    caller has it."""
     assert st.mem_active is not None
     assert st.mem_balloons is not None
-    resident = st.gram[g] - shared_gain(st, g, hosts) if landed else st.gram[g]
+    if landed:
+        resident = st.gram[g] - (shared_gain(st, g, hosts) if gain is None else gain)
+    else:
+        resident = st.gram[g]
     out: F64 = (np.where(st.mem_balloons[hosts], st.mem_active[g], resident)
                 + st.mem_overhead[hosts])
     return out

@@ -363,24 +363,30 @@ class MemoryAwareBFD(PowerAwareBFD):
     def choose_among(self, view: Any, g: int, idx: I64) -> int:
         delta = self.power_increase(view, g, idx)
         weight = float(getattr(self.params, "memory_weight", 1.0))
-        if weight > 0:
-            delta = delta - weight * sharing_worth(view, g, idx)
         floor = getattr(self, "_floor", None)
+        # bytes sharing saves on each candidate: the affinity's and the swap filter's
+        gain = (memfit.shared_gain(view, g, idx) if weight > 0 or floor is not None
+                else None)
+        if weight > 0:
+            delta = delta - weight * sharing_worth(view, g, idx, gain)
         if floor is not None:
-            room = floor[idx] + memfit.need(view, g, idx) <= view.ram[idx] * (1 + EPS)
+            need = memfit.need(view, g, idx, gain=gain)
+            room = floor[idx] + need <= view.ram[idx] * (1 + EPS)
             if room.any() and not room.all():
                 delta = np.where(room, delta, np.inf)
-        h = int(idx[int(np.argmin(delta))])
+        k = int(np.argmin(delta))
+        h = int(idx[k])
         if floor is not None:
-            floor[h] += float(memfit.need(view, g, np.asarray([h]))[0])
+            floor[h] += float(need[k])
         return h
 
 
-def sharing_worth(view: Any, g: int, idx: I64) -> F64:
+def sharing_worth(view: Any, g: int, idx: I64, gain: F64 | None = None) -> F64:
     """(len(idx),) W: what placing guest ``g`` on each host of ``idx`` saves by page sharing
-    (``dcsim.model.memfit.shared_gain``, bytes), as a share of the host's RAM times its idle power.
-    Zero on hosts whose layer shares no pages."""
-    out: F64 = memfit.shared_gain(view, g, idx) / view.ram[idx] * view.power_table[idx, 0]
+    (``dcsim.model.memfit.shared_gain``, bytes, or ``gain`` if the caller has it), as a share of
+    the host's RAM times its idle power. Zero on hosts whose layer shares no pages."""
+    saved = memfit.shared_gain(view, g, idx) if gain is None else gain
+    out: F64 = saved / view.ram[idx] * view.power_table[idx, 0]
     return out
 
 
