@@ -94,6 +94,8 @@ class CloudSimState:
         self._inc: tuple[I64, I64] | None = None
         self._order: I64 = np.zeros(0, dtype=np.intp)
         self.full_at = -1.0  # last instant at which every host was settled and re-shared
+        # settling again at ``full_at`` changes nothing (``reshare``): no finite jobs
+        self.resettle_noop = not bool(sim.has_jobs.any())
         self.host_class: I64 | None = None  # PABFD's host classes (static hardware)
 
     def incoming_arrays(self) -> tuple[I64, I64]:
@@ -334,7 +336,7 @@ def share_all(sim: Simulation) -> None:
     _cs(sim).full_at = sim.env.now
 
 
-def reshare(sim: Simulation, hosts: set[int]) -> None:
+def reshare(sim: Simulation, hosts: I64) -> None:
     """``share_all`` after changes at ``now`` that touched only ``hosts``.
 
     If every host was settled and re-shared at this instant already (``full_at``), only
@@ -342,15 +344,22 @@ def reshare(sim: Simulation, hosts: set[int]) -> None:
     the host's state, so their rates, powers and state-history entries (replaced at an already
     recorded time, ``StateHistoryRecorder``) come out the same; the guests are taken in list
     order, the order of the full update's sums. Otherwise every host is re-shared.
+
+    ``hosts`` themselves are not settled either (without memory accounting or finite jobs):
+    every host and every guest's waiting demand were settled up to now at ``full_at``, so each
+    term a settle would add is a finite rate × 0 s (+0.0 or -0.0), which leaves every
+    accumulator as it is (they start at +0.0 and only ever add non-negative terms, so none is
+    -0.0), and its clocks are at now already.
     """
     cs = _cs(sim)
     if cs.full_at != sim.env.now:
         share_all(sim)
         return
-    h = np.asarray(sorted(hosts), dtype=np.intp)
+    h = hosts
     if h.shape[0]:
         guests = cs.members_in_order(sim.state, h)
-        sim._settle(h, guests)
+        if not (cs.resettle_noop and sim.memory is None):
+            sim._settle(h, guests)
         sim._share(h, guests)
 
 
@@ -421,34 +430,29 @@ def start_migrations(sim: Simulation, moves: list[tuple[int, int]]) -> int:
     idx, srcs, aborted = begin_migrations(st, gl, dl)
     started = len(idx)
     cs.mig_started += started
-    groups: dict[float, list[tuple[int, int]]] = {}
-    touched = set(aborted)
-    if started:
-        ix = np.asarray(idx, dtype=np.intp)
-        gs = np.asarray(gl, dtype=np.intp)[ix]
-        ds = np.asarray(dl, dtype=np.intp)[ix]
-        asleep = ds[~st.awake[ds]]  # (wake would only set these: every host is re-shared below)
-        st.awake[asleep] = True
-        sim.awake_since[asleep] = now
-        sim.speed[gs] = MIGRATION_SPEED
-        pairs = list(zip(gs.tolist(), ds.tolist(), strict=True))
-        if sim.assume.cpu_sharing == "maxmin":
-            for g, dst in pairs:
-                _dst_charge(sim, g, dst, 1.0)
-        cs.incoming.update(dict.fromkeys(pairs))  # (a key already there keeps its place)
-        cs._inc = None
-        delays = st.gram[gs] * 8.0 / (st.bandwidth[ds] / 2.0)  # migration_delay, elementwise
-        for delay, pair in zip(delays.tolist(), pairs, strict=True):
-            group = groups.get(delay)
-            if group is None:
-                groups[delay] = [pair]
-            else:
-                group.append(pair)
-        touched.update(srcs)
-        touched.update(pairs[i][1] for i in range(started))
-    reshare(sim, touched)
-    for delay in sorted(groups):
-        sim.env.process(_complete(sim, delay, groups[delay], now))
+    if not started:
+        reshare(sim, np.unique(np.asarray(aborted, dtype=np.intp)))
+        return 0
+    ix = np.asarray(idx, dtype=np.intp)
+    gs = np.asarray(gl, dtype=np.intp)[ix]
+    ds = np.asarray(dl, dtype=np.intp)[ix]
+    asleep = ds[~st.awake[ds]]  # (wake would only set these: every host is re-shared below)
+    st.awake[asleep] = True
+    sim.awake_since[asleep] = now
+    sim.speed[gs] = MIGRATION_SPEED
+    pairs = list(zip(gs.tolist(), ds.tolist(), strict=True))
+    if sim.assume.cpu_sharing == "maxmin":
+        for g, dst in pairs:
+            _dst_charge(sim, g, dst, 1.0)
+    cs.incoming.update(dict.fromkeys(pairs))  # (a key already there keeps its place)
+    cs._inc = None
+    reshare(sim, np.unique(np.concatenate([np.asarray(srcs + aborted, dtype=np.intp), ds])))
+    # the moves that end together (equal delays), each group in start order, by delay
+    delays = st.gram[gs] * 8.0 / (st.bandwidth[ds] / 2.0)  # migration_delay, elementwise
+    by = np.argsort(delays, kind="stable")
+    d_by = delays[by]
+    for part in np.split(by, np.flatnonzero(d_by[1:] != d_by[:-1]) + 1):
+        sim.env.process(_complete(sim, delays.item(part[0]), gs[part], ds[part], now))
     return started
 
 
@@ -496,12 +500,13 @@ def _start_one_by_one(sim: Simulation, moves: list[tuple[int, int]]) -> int:
         started += 1
     cs.mig_started += started
     if sim.assume.updates == "datacenter":
-        reshare(sim, touched | aborted)
+        reshare(sim, np.asarray(sorted(touched | aborted), dtype=np.intp))
     else:
         update_hosts(sim, touched)
     for delay in sorted(groups):
         if groups[delay]:
-            sim.env.process(_complete(sim, delay, groups[delay], sim.env.now))
+            g_d = np.asarray(groups[delay], dtype=np.intp)
+            sim.env.process(_complete(sim, delay, g_d[:, 0], g_d[:, 1], sim.env.now))
     return started
 
 
@@ -513,32 +518,36 @@ def _dst_charge(sim: Simulation, g: int, dst: int, sign: float) -> None:
                                  + sign * DESTINATION_SHARE * st.vcpus[g] * st.mips[g])
 
 
-def _complete(sim: Simulation, delay: float, group: list[tuple[int, int]],
+def _complete(sim: Simulation, delay: float, gs: I64, ds: I64,
               start: float) -> Generator[simpy.events.Event, Any, None]:
-    """SimPy process: the migrations of ``group`` end together, ``delay`` s after ``start``."""
+    """SimPy process: the migrations of guests ``gs`` to ``ds`` (in start order) end together,
+    ``delay`` s after ``start``."""
     st, cs = sim.state, _cs(sim)
     dc = sim.assume.updates == "datacenter"
     sim.events += 1
     yield sim.env.timeout(delay)
     now = sim.env.now
-    mig_dst, host_of = st.mig_dst, st.host_of
-    live = [(g, d) for g, d in group if mig_dst.item(g) == d and host_of.item(g) >= 0]
-    srcs = [host_of.item(g) for g, _ in live]
     if dc:
         datacenter_update(sim, periodic=False)  # settles every host up to now
-        live = [(g, d) for g, d in live if mig_dst.item(g) == d and host_of.item(g) >= 0]
-        srcs = [host_of.item(g) for g, _ in live]
-    else:
-        hosts = np.asarray(sorted({*srcs, *(d for _, d in group)}), dtype=np.intp)
+    # the moves still under way (a guest moved again, or gone, is left out); the update only
+    # drops guests that do not migrate: the same as leaving them out before it too
+    live = (st.mig_dst[gs] == ds) & (st.host_of[gs] >= 0)
+    lg, ld = gs[live], ds[live]
+    srcs = st.host_of[lg]
+    if not dc:
+        hosts = np.unique(np.concatenate([srcs, ds]))
         sim._settle(hosts, sim.guests_on(hosts))
-    for g, dst in group:  # first targets of guests moved twice end here too
-        if (g, dst) in cs.incoming:
-            del cs.incoming[(g, dst)]
-            cs._inc = None
-            _dst_charge(sim, g, dst, -1.0)
-    ids = [g for g, _ in live]
-    if sim.move_hooks or len(set(ids)) < len(ids):  # hooks see each move's state: one by one
-        for (g, dst), src in zip(live, srcs, strict=True):
+    inc, removed = cs.incoming, False
+    for key in zip(gs.tolist(), ds.tolist(), strict=True):  # first targets of guests moved
+        if key in inc:  # twice end here too
+            del inc[key]
+            removed = True
+            _dst_charge(sim, key[0], key[1], -1.0)
+    if removed:
+        cs._inc = None
+    ids = lg.tolist()
+    if sim.move_hooks or np.unique(lg).shape[0] < len(ids):  # hooks see each move's state:
+        for g, dst, src in zip(ids, ld.tolist(), srcs.tolist(), strict=True):  # one by one
             st.finish_migration(g)
             sim.speed[g] = 1.0
             for hook in sim.move_hooks:
@@ -548,27 +557,28 @@ def _complete(sim: Simulation, delay: float, group: list[tuple[int, int]],
             sim.migration_records.add_cloudsim([g], [src], [dst], start, now, delay,
                                                [st.gram.item(g)])
     elif ids:  # the same steps, guest by guest in order, as whole-array operations
-        gs = np.asarray(ids, dtype=np.intp)
         version = st.version
-        _, dsts = st.finish_migrations(gs)
-        cs.order_moved(st, version, gs, dsts)
-        sim.speed[gs] = 1.0
-        sim.migration_gaps.extend((now - sim.placed_since[gs]).tolist())
-        sim.placed_since[gs] = now
-        sim.migration_records.add_cloudsim(ids, srcs, [d for _, d in live], start, now, delay,
-                                           st.gram[gs].tolist())  # one copy of the RAM
+        st.finish_migrations(lg)
+        cs.order_moved(st, version, lg, ld)
+        sim.speed[lg] = 1.0
+        sim.migration_gaps.extend((now - sim.placed_since[lg]).tolist())
+        sim.placed_since[lg] = now
+        sim.migration_records.add_cloudsim(ids, srcs.tolist(), ld.tolist(), start, now, delay,
+                                           st.gram[lg].tolist())  # one copy of the RAM
     if dc:
-        if sim.sleep:  # empty sources sleep now; every host is re-shared just below
-            for h in srcs:
+        if sim.sleep and ids:  # empty sources sleep now, in the order of their guests'
+            _, first = np.unique(srcs, return_index=True)  # moves; every host is re-shared
+            empty = srcs[np.sort(first)]  # just below
+            for h in empty[st.n_guests[empty] == 0].tolist():
                 if sim.sleeps_now(h):
                     sim.fall_asleep(h)
-        reshare(sim, {*srcs, *(d for _, d in group)})
+        reshare(sim, np.unique(np.concatenate([srcs, ds])))
         if sim.assume.zero_demand == "drop":
             all_hosts = np.arange(st.n_hosts, dtype=np.intp)
             drop_idle(sim, sim.guests_on(all_hosts))
         return
     sim._share(hosts, sim.guests_on(hosts))
-    for h in srcs:
+    for h in srcs.tolist():
         sim.maybe_sleep(h)
 
 
