@@ -27,12 +27,12 @@ import pytest
 import yaml
 
 from dcsim.api import _scenario
-from dcsim.engine import assumptions
+from dcsim.engine import assumptions, cloudsim_migrations
 from dcsim.engine.simulation import Simulation
 
 REPO = Path(__file__).resolve().parents[3]
 can_wake_later = assumptions.can_wake_later
-batch_starts = assumptions.batch_starts
+batch_starts = cloudsim_migrations.batch_starts
 
 
 def _run(one_by_one: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, Any],
@@ -47,7 +47,7 @@ def _run(one_by_one: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, A
     sim = Simulation(_scenario(cfg, None), check_invariants=True)
     monkeypatch.setattr(assumptions, "can_wake_later",
                         (lambda sim: False) if one_by_one else can_wake_later)
-    monkeypatch.setattr(assumptions, "batch_starts",
+    monkeypatch.setattr(cloudsim_migrations, "batch_starts",
                         (lambda sim: False) if one_by_one else batch_starts)
     if one_by_one:
         sim.cs.resettle_noop = False  # type: ignore[union-attr]  # reshare settles again too
@@ -77,7 +77,7 @@ def test_batched_drops_equal_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None
         seen["sleeps"] += len(sim.shutdown_gaps) - before
 
     monkeypatch.setattr(assumptions, "depart_all", counting)
-    begin_migrations = assumptions.begin_migrations
+    begin_migrations = cloudsim_migrations.begin_migrations
     steps = {"calls": 0, "aborted": 0}
 
     def counting_starts(st: Any, gs: list[int], dsts: list[int]) -> Any:
@@ -86,7 +86,7 @@ def test_batched_drops_equal_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None
         steps["aborted"] += len(out[2]) // 2
         return out
 
-    monkeypatch.setattr(assumptions, "begin_migrations", counting_starts)
+    monkeypatch.setattr(cloudsim_migrations, "begin_migrations", counting_starts)
     # the host-list order kept across finished groups and drops is the one rebuilt from scratch
     cls = assumptions.CloudSimState
     list_order, order_moved = cls.list_order, cls.order_moved
