@@ -203,29 +203,34 @@ def proportional_share(sim: Simulation, hosts: I64, g: I64, local: I64, raw_want
 
 
 # ------------------------------------------------------------------------------ updates
-def record(sim: Simulation, hosts: I64, guests: I64) -> None:
-    """State-history entries (CloudSim's SLA definitions) after ``hosts`` were re-shared."""
+def record(sim: Simulation, hosts: I64, g: I64, local: I64, want: F64, used: F64) -> None:
+    """State-history entries (CloudSim's SLA definitions) after ``hosts`` were re-shared:
+    ``share``'s running guests ``g`` (in list order), their hosts' positions ``local`` in
+    ``hosts``, their demands ``want`` and the MIPS they were allocated per host, ``used``.
+
+    Requests and allocations are summed per host over the running guests in list order (by
+    ``share``, the allocations): the sums over all the hosts' guests, whose others add +0.0
+    (their rates are zeroed), in the same order: no ulp-level "violations".
+    """
     cs, st = _cs(sim), sim.state
     if cs.recorder is None or not cs.started:
         return
     now = sim.env.now
-    req = np.bincount(st.host_of[guests], weights=sim.demand[guests], minlength=st.n_hosts)
+    req = (np.bincount(local, weights=want, minlength=hosts.shape[0]) if g.shape[0]
+           else np.zeros(hosts.shape[0]))
     if cs.incoming:
         inc, dst = cs.incoming_arrays()
     else:
         inc = np.flatnonzero(st.mig_dst >= 0)
         dst = st.mig_dst[inc]
+    h = st.host_index(hosts)
     if inc.shape[0]:
         req = req + np.bincount(dst, weights=sim.u_last[inc] * st.vcpus[inc] * st.mips[inc],
-                                minlength=st.n_hosts)
-    h = st.host_index(hosts)
-    cs.h_req[h] = req[h]
-    # summed in the same order as the requests: no ulp-level "violations"
-    alloc = np.bincount(st.host_of[guests], weights=sim.raw[guests], minlength=st.n_hosts)
-    cs.h_alloc[h] = alloc[h] + cs.in_alloc[h] + sim.extra_raw[h]
+                                minlength=st.n_hosts)[h]
+    cs.h_req[h] = req
+    cs.h_alloc[h] = used + cs.in_alloc[h] + sim.extra_raw[h]
     cs.recorder.host_entries(now, cs.h_alloc, cs.h_req, cs.h_alloc > 0)
-    run = guests[st.status[guests] == RUNNING]
-    cs.recorder.vm_entries(now, run, sim.useful[run], sim.demand[run], st.mig_dst[run] >= 0)
+    cs.recorder.vm_entries(now, g, sim.useful[g], want, st.mig_dst[g] >= 0)
 
 
 def datacenter_update(sim: Simulation, *, periodic: bool) -> None:
@@ -267,10 +272,10 @@ def drop_idle(sim: Simulation, guests: I64) -> None:
     """Remove for good the running guests whose demand is exactly 0 and that do not move; their
     would-be demand from now on stays in offered load as unserved (``offered.drop``)."""
     st = sim.state
-    idle = guests[(sim.demand[guests] == 0.0) & (st.mig_dst[guests] < 0)
-                  & (st.status[guests] == RUNNING)]
-    if not idle.shape[0]:
+    idle_at = (sim.demand == 0.0) & (st.mig_dst < 0) & (st.status == RUNNING)  # every guest:
+    if not idle_at.any():  # no gathers, and mostly none is idle
         return
+    idle = guests[idle_at[guests]]
     if sim.memory is not None or sim.move_hooks or sim.depart_hooks or sim._one_host:
         for g in idle.tolist():  # hooks see every departure's state: one by one
             sim.depart(g)

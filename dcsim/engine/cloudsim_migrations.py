@@ -179,11 +179,13 @@ def _complete(sim: Simulation, delay: float, gs: I64, ds: I64,
         hosts = np.unique(np.concatenate([srcs, ds]))
         sim._settle(hosts, sim.guests_on(hosts))
     inc, removed = cs.incoming, False
+    maxmin = sim.assume.cpu_sharing == "maxmin"  # (_dst_charge changes nothing otherwise)
     for key in zip(gs.tolist(), ds.tolist(), strict=True):  # first targets of guests moved
         if key in inc:  # twice end here too
             del inc[key]
             removed = True
-            _dst_charge(sim, key[0], key[1], -1.0)
+            if maxmin:
+                _dst_charge(sim, key[0], key[1], -1.0)
     if removed:
         cs._inc = None
     ids = lg.tolist()

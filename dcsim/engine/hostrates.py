@@ -108,11 +108,14 @@ def share(sim: Simulation, hosts: I64, guests: I64) -> None:
     """Re-share CPU on ``hosts`` (sorted) among their running ``guests``; update power."""
     st = sim.state
     running = st.status[guests] == GuestStatus.RUNNING
-    g = guests[running]
-    sim.demand[guests] = 0.0
-    sim.useful[guests] = 0.0
-    sim.raw[guests] = 0.0
-    sim.raw_want[guests] = 0.0
+    if _nnz(running) == guests.shape[0]:  # (each rate zeroed below is set again)
+        g = guests
+    else:
+        g = guests[running]
+        sim.demand[guests] = 0.0
+        sim.useful[guests] = 0.0
+        sim.raw[guests] = 0.0
+        sim.raw_want[guests] = 0.0
     if g.shape[0]:
         one = _one(sim)
         h_of = st.host_of[g]
@@ -158,6 +161,8 @@ def share(sim: Simulation, hosts: I64, guests: I64) -> None:
             jobs.rates_changed(sim, g[jm])
     else:
         used = np.zeros(hosts.shape[0], dtype=np.float64)
+        local, want = g, np.zeros(0)
+    g_used = used
     h = st.host_index(hosts)
     if sim.proportional:
         used = used + sim.cs.in_alloc[h]  # type: ignore[union-attr]
@@ -177,7 +182,7 @@ def share(sim: Simulation, hosts: I64, guests: I64) -> None:
         st.failed[h], 0.0,
         np.where(awake, power_w(st.power_table[h], sim.util[h]), st.sleep_power[h]))
     if sim.cs is not None and sim.cs.recorder is not None:
-        assumptions.record(sim, hosts, guests)
+        assumptions.record(sim, hosts, g, local, want, g_used)
 
 
 # ---------------------------------------------------------------------- one host, scalar ------
