@@ -94,6 +94,9 @@ class CloudSimState:
         # settling again at ``full_at`` changes nothing (``reshare``): no finite jobs
         self.resettle_noop = not bool(sim.has_jobs.any())
         self.host_class: I64 | None = None  # PABFD's host classes (static hardware)
+        # CloudSim energy: utilisations at the last update and their powers (NaN: none yet)
+        self.p_util = np.full(n_h, np.nan)
+        self.p_w = np.zeros(n_h)
 
     def incoming_arrays(self) -> tuple[I64, I64]:
         """Guests migrating in and their destinations, in start order (cached)."""
@@ -102,7 +105,8 @@ class CloudSimState:
                 z = np.zeros(0, dtype=np.intp)
                 self._inc = (z, z)
             else:
-                a = np.asarray(list(self.incoming), dtype=np.intp)
+                a = np.fromiter(chain.from_iterable(self.incoming), dtype=np.intp,
+                                count=2 * len(self.incoming)).reshape(-1, 2)
                 self._inc = (a[:, 0], a[:, 1])
         return self._inc
 
@@ -257,8 +261,14 @@ def datacenter_update(sim: Simulation, *, periodic: bool) -> None:
         cs.glen = min(cs.glen + 1, cs.ghist.shape[1])
     if a.energy == "cloudsim" and now > cs.e_last:
         dt = now - cs.e_last
-        p0 = specpower_w(st.power_table, before)
+        # the powers at the last update's utilisations, again where a host's changed since
+        # (specpower_w is row by row: the same values on a subset)
+        p0 = cs.p_w.copy()
+        moved = np.flatnonzero(before != cs.p_util)
+        if moved.shape[0]:
+            p0[moved] = specpower_w(st.power_table[moved], before[moved])
         p1 = specpower_w(st.power_table, sim.util)
+        cs.p_util, cs.p_w = sim.util.copy(), p1
         sim.energy_j += np.where(before == 0.0, 0.0, (p0 + (p1 - p0) / 2) * dt)
         cs.e_last = now
     elif a.energy == "cloudsim-npa" and now > cs.e_last:

@@ -15,18 +15,20 @@ Imports: numpy, simpy (through the Simulation), dcsim.model, dcsim.engine.assump
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Generator
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from dcsim.engine import assumptions
 from dcsim.engine.assumptions import (
     DESTINATION_SHARE,
     MIGRATION_SPEED,
     RUNNING,
     _cs,
-    datacenter_update,
     drop_idle,
     reshare,
     update_hosts,
@@ -169,7 +171,7 @@ def _complete(sim: Simulation, delay: float, gs: I64, ds: I64,
     yield sim.env.timeout(delay)
     now = sim.env.now
     if dc:
-        datacenter_update(sim, periodic=False)  # settles every host up to now
+        assumptions.datacenter_update(sim, periodic=False)  # settles every host up to now
     # the moves still under way (a guest moved again, or gone, is left out); the update only
     # drops guests that do not migrate: the same as leaving them out before it too
     live = (st.mig_dst[gs] == ds) & (st.host_of[gs] >= 0)
@@ -178,15 +180,17 @@ def _complete(sim: Simulation, delay: float, gs: I64, ds: I64,
     if not dc:
         hosts = np.unique(np.concatenate([srcs, ds]))
         sim._settle(hosts, sim.guests_on(hosts))
-    inc, removed = cs.incoming, False
-    maxmin = sim.assume.cpu_sharing == "maxmin"  # (_dst_charge changes nothing otherwise)
-    for key in zip(gs.tolist(), ds.tolist(), strict=True):  # first targets of guests moved
-        if key in inc:  # twice end here too
-            del inc[key]
-            removed = True
-            if maxmin:
+    inc = cs.incoming  # the group's moves leave it (first targets of guests moved twice too)
+    n_inc = len(inc)
+    if sim.assume.cpu_sharing == "maxmin":
+        for key in zip(gs.tolist(), ds.tolist(), strict=True):
+            if key in inc:
+                del inc[key]
                 _dst_charge(sim, key[0], key[1], -1.0)
-    if removed:
+    else:  # (_dst_charge changes nothing)
+        deque(map(inc.pop, zip(gs.tolist(), ds.tolist(), strict=True), repeat(None)),
+              maxlen=0)
+    if len(inc) != n_inc:
         cs._inc = None
     ids = lg.tolist()
     if sim.move_hooks or np.unique(lg).shape[0] < len(ids):  # hooks see each move's state:
