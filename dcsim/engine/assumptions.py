@@ -165,11 +165,13 @@ def _cs(sim: Simulation) -> CloudSimState:
 
 # ------------------------------------------------------------------------------ CPU sharing
 def proportional_share(sim: Simulation, hosts: I64, g: I64, local: I64, raw_want: F64,
-                       room: F64) -> tuple[F64, F64]:
+                       room: F64, vc: F64 | None = None) -> tuple[F64, F64]:
     """CloudSim's ``VmSchedulerTimeSharedOverSubscription`` on ``hosts``.
 
-    ``raw_want`` is already capped per core. Returns (raw MIPS each guest consumes on its host,
-    MIPS each guest delivers); also sets ``sim.cs.in_alloc`` of ``hosts`` (guests migrating in).
+    ``raw_want`` is already capped per core; ``vc``: the guests' vCPUs (if the caller has
+    them). Returns (raw MIPS each guest consumes on its host, MIPS each guest delivers); also
+    sets ``sim.cs.in_alloc`` of ``hosts`` (guests migrating in). The floored shares are
+    computed for the guests of oversubscribed hosts only (elementwise the same).
     """
     st, cs = sim.state, _cs(sim)
     n = hosts.shape[0]
@@ -190,18 +192,22 @@ def proportional_share(sim: Simulation, hosts: I64, g: I64, local: I64, raw_want
         in_need = DESTINATION_SHARE * per_core * st.vcpus[inc]
         need += np.bincount(in_local, weights=in_need, minlength=n)
     over = need > room
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(over, room / need, 1.0)
-    vc = st.vcpus[g]
-    s_g = scale[local]
-    delivered = np.where(over[local], np.floor(raw_want / vc * s_g * speed) * vc,
-                         raw_want * speed)
+    any_over = bool(over.any())
+    delivered = raw_want * speed
+    if any_over:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(over, room / need, 1.0)
+        m = np.flatnonzero(over[local])
+        if m.shape[0]:
+            vm = st.vcpus[g[m]] if vc is None else vc[m]
+            delivered[m] = np.floor(raw_want[m] / vm * scale[local[m]] * speed[m]) * vm
     with np.errstate(divide="ignore", invalid="ignore"):
         raw = np.where(speed > 0, delivered / speed, 0.0)
     h = st.host_index(hosts)
     cs.in_alloc[h] = 0.0
     if in_need.shape[0]:
-        got = np.where(over[in_local], np.floor(in_need * scale[in_local]), in_need)
+        got = (np.where(over[in_local], np.floor(in_need * scale[in_local]), in_need)
+               if any_over else in_need)
         cs.in_alloc[h] += np.bincount(in_local, weights=got, minlength=n)
     return raw, delivered
 
