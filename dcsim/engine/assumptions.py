@@ -37,6 +37,7 @@ from numpy.typing import NDArray
 
 from dcsim.engine import offered
 from dcsim.metrics.consolidation import StateHistoryRecorder, esv, slav
+from dcsim.model.begin_batch import begin_migrations
 from dcsim.model.cluster import GuestStatus
 from dcsim.policies.consolidation import specpower_w
 
@@ -396,8 +397,63 @@ def migration_delay(sim: Simulation, g: int, dst: int) -> float:
     return st.gram.item(g) * 8.0 / (st.bandwidth.item(dst) / 2.0)
 
 
+def batch_starts(sim: Simulation) -> bool:
+    """Whether ``start_migrations`` takes its moves in one pass (``begin_migrations``): under
+    datacenter updates, where waking a destination only sets its flags (every host is
+    re-shared at this instant)."""
+    return sim.assume.updates == "datacenter"
+
+
 def start_migrations(sim: Simulation, moves: list[tuple[int, int]]) -> int:
-    """Start CloudSim-model migrations (in order); returns how many started."""
+    """Start CloudSim-model migrations (in order); returns how many started.
+
+    Under datacenter updates in one pass: ``dcsim.model.begin_batch.begin_migrations`` aborts,
+    tests and reserves in order (the same arithmetic as one by one), then the started moves'
+    flags, speeds, in-flight entries (in start order) and completion groups are set as whole
+    arrays; nothing between two moves reads them.
+    """
+    if not batch_starts(sim):
+        return _start_one_by_one(sim, moves)
+    st, cs = sim.state, _cs(sim)
+    now = sim.env.now
+    gl = [g for g, _ in moves]
+    dl = [d for _, d in moves]
+    idx, srcs, aborted = begin_migrations(st, gl, dl)
+    started = len(idx)
+    cs.mig_started += started
+    groups: dict[float, list[tuple[int, int]]] = {}
+    touched = set(aborted)
+    if started:
+        ix = np.asarray(idx, dtype=np.intp)
+        gs = np.asarray(gl, dtype=np.intp)[ix]
+        ds = np.asarray(dl, dtype=np.intp)[ix]
+        asleep = ds[~st.awake[ds]]  # (wake would only set these: every host is re-shared below)
+        st.awake[asleep] = True
+        sim.awake_since[asleep] = now
+        sim.speed[gs] = MIGRATION_SPEED
+        pairs = list(zip(gs.tolist(), ds.tolist(), strict=True))
+        if sim.assume.cpu_sharing == "maxmin":
+            for g, dst in pairs:
+                _dst_charge(sim, g, dst, 1.0)
+        cs.incoming.update(dict.fromkeys(pairs))  # (a key already there keeps its place)
+        cs._inc = None
+        delays = st.gram[gs] * 8.0 / (st.bandwidth[ds] / 2.0)  # migration_delay, elementwise
+        for delay, pair in zip(delays.tolist(), pairs, strict=True):
+            group = groups.get(delay)
+            if group is None:
+                groups[delay] = [pair]
+            else:
+                group.append(pair)
+        touched.update(srcs)
+        touched.update(pairs[i][1] for i in range(started))
+    reshare(sim, touched)
+    for delay in sorted(groups):
+        sim.env.process(_complete(sim, delay, groups[delay], now))
+    return started
+
+
+def _start_one_by_one(sim: Simulation, moves: list[tuple[int, int]]) -> int:
+    """``start_migrations`` move by move (per-host updates, or ``batch_starts`` off)."""
     st, cs = sim.state, _cs(sim)
     groups: dict[float, list[tuple[int, int]]] = {}
     touched: set[int] = set()
