@@ -194,9 +194,39 @@ _HOST_FIELDS = ("cores", "mips_per_core", "ram", "storage", "bandwidth", "rack_u
 _GUEST_FIELDS = ("vcpus", "mips", "ram", "disk", "image")
 
 
-def _host_model(group: HostGroup, models: dict[str, HostModel], path: str,
-                issues: list[Issue]) -> HostModel | None:
+#: (catalog model name, (field, id(value)) of its inline fields) -> the resolved model and its
+#: power model's problems. Ids identify the same objects only while they are alive: a memo lives
+#: for one :func:`resolve_parts` call, during which its config holds every value.
+_HostMemo = dict[tuple[str, tuple[tuple[str, int], ...]], tuple[HostModel, list[tuple[str, str]]]]
+
+
+def _host_model_checked(group: HostGroup, models: dict[str, HostModel], path: str,
+                        issues: list[Issue], memo: _HostMemo) -> HostModel | None:
+    """:func:`_host_model` and its power model's problems (as issues), once per distinct group.
+
+    CloudSim's layout (``dcsim.config.compat``) turns two host groups into 800 one-host copies
+    that share their field values; a catalog model with the same inline values resolves to
+    the same (frozen) model with the same problems.
+    """
     inline = {k: getattr(group, k) for k in _HOST_FIELDS if getattr(group, k) is not None}
+    key = None
+    if group.model is not None and group.model in models:
+        key = (group.model, tuple((k, id(v)) for k, v in inline.items()))
+        hit = memo.get(key)
+        if hit is not None:
+            issues += [Issue(f"{path}.power.{field}", problem) for field, problem in hit[1]]
+            return hit[0]
+    model = _host_model(group, models, path, issues, inline)
+    if model is not None:
+        problems = model.power.problems()
+        issues += [Issue(f"{path}.power.{field}", problem) for field, problem in problems]
+        if key is not None:
+            memo[key] = model, problems
+    return model
+
+
+def _host_model(group: HostGroup, models: dict[str, HostModel], path: str,
+                issues: list[Issue], inline: dict[str, Any]) -> HostModel | None:
     if group.model is not None:
         if group.model not in models:
             issues.append(Issue(f"{path}.model", f"unknown host model {group.model!r}; known: "
@@ -272,13 +302,11 @@ def resolve_parts(cfg: Config, source: str | None = None) -> tuple[Scenario, lis
         issues.append(Issue("interval", f"must not exceed duration ({cfg.duration:g} s)"))
 
     hgroups: list[HostGroupR] = []
+    memo: _HostMemo = {}
     for d, dc in enumerate(cfg.datacenters):
         for j, grp in enumerate(dc.hosts):
             path = f"datacenters[{d}].hosts[{j}]"
-            model = _host_model(grp, models, path, issues)
-            if model is not None:
-                for field, problem in model.power.problems():
-                    issues.append(Issue(f"{path}.power.{field}", problem))
+            model = _host_model_checked(grp, models, path, issues, memo)
             if grp.virtualization not in profiles:
                 issues.append(Issue(f"{path}.virtualization",
                                     f"unknown virtualization profile {grp.virtualization!r}; "

@@ -69,11 +69,14 @@ _kernel_module: Any = None
 
 
 def _kernel() -> Any:
-    """:mod:`dcsim.policies.pabfd_kernel`, imported on first use (numba costs ~0.5 s to import)."""
+    """:mod:`dcsim.policies.pabfd_kernel`, imported on first use (numba costs ~0.5 s to import),
+    its cached machine code loaded without numba's compiler set-up (:mod:`dcsim.kernels.jit`)."""
     global _kernel_module
     if _kernel_module is None:
+        from dcsim.kernels.jit import light_cache
         from dcsim.policies import pabfd_kernel
 
+        light_cache(pabfd_kernel)
         _kernel_module = pabfd_kernel
     return _kernel_module
 

@@ -2,8 +2,13 @@
 
 Guests dropped at one instant (``zero_demand: drop``) depart together (``assumptions.drop_idle``:
 one settle and one re-share of their hosts), migrations that end together finish in one pass
-(``ClusterState.finish_migrations``), except where a hook must see each one, and the hosts of
-CloudSim's t = 0 placement are re-shared together (``assumptions.wake_later``). No-op departure
+(``ClusterState.finish_migrations``), except where a hook must see each one, the hosts of
+CloudSim's t = 0 placement are re-shared together (``assumptions.wake_later``), and a planner
+step's migrations start in one pass (``begin_batch.begin_migrations``, off with
+``batch_starts`` patched to False), and a re-share at an instant where every host was settled
+already does not settle again (``resettle_noop`` off in the one-by-one run), and CloudSim's
+energy rule reuses the powers of utilisations that did not change since the last update
+(computed anew at every update in the one-by-one run). No-op departure
 and move hooks and ``can_wake_later`` patched to False force the one-by-one forms, so the same
 run both ways must give identical summaries and tables. The scenario is a cut of the packaged
 PlanetLab day in compat mode (6 h, 120 hosts, 160 guests): several guests of one host dropped
@@ -24,11 +29,13 @@ import pytest
 import yaml
 
 from dcsim.api import _scenario
-from dcsim.engine import assumptions
+from dcsim.engine import assumptions, cloudsim_migrations
 from dcsim.engine.simulation import Simulation
 
 REPO = Path(__file__).resolve().parents[3]
 can_wake_later = assumptions.can_wake_later
+batch_starts = cloudsim_migrations.batch_starts
+datacenter_update = assumptions.datacenter_update
 
 
 def _run(one_by_one: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, Any],
@@ -43,7 +50,16 @@ def _run(one_by_one: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, A
     sim = Simulation(_scenario(cfg, None), check_invariants=True)
     monkeypatch.setattr(assumptions, "can_wake_later",
                         (lambda sim: False) if one_by_one else can_wake_later)
+    monkeypatch.setattr(cloudsim_migrations, "batch_starts",
+                        (lambda sim: False) if one_by_one else batch_starts)
     if one_by_one:
+        sim.cs.resettle_noop = False  # type: ignore[union-attr]  # reshare settles again too
+
+        def update(sim: Simulation, *, periodic: bool) -> None:
+            sim.cs.p_util[:] = np.nan  # type: ignore[union-attr]  # every power computed anew
+            datacenter_update(sim, periodic=periodic)
+
+        monkeypatch.setattr(assumptions, "datacenter_update", update)
         sim.depart_hooks.append(lambda g, h: None)
         sim.move_hooks.append(lambda g, a, b: None)
     res = sim.run()
@@ -70,6 +86,16 @@ def test_batched_drops_equal_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None
         seen["sleeps"] += len(sim.shutdown_gaps) - before
 
     monkeypatch.setattr(assumptions, "depart_all", counting)
+    begin_migrations = cloudsim_migrations.begin_migrations
+    steps = {"calls": 0, "aborted": 0}
+
+    def counting_starts(st: Any, gs: list[int], dsts: list[int]) -> Any:
+        out = begin_migrations(st, gs, dsts)
+        steps["calls"] += 1
+        steps["aborted"] += len(out[2]) // 2
+        return out
+
+    monkeypatch.setattr(cloudsim_migrations, "begin_migrations", counting_starts)
     # the host-list order kept across finished groups and drops is the one rebuilt from scratch
     cls = assumptions.CloudSimState
     list_order, order_moved = cls.list_order, cls.order_moved
@@ -103,6 +129,10 @@ def test_batched_drops_equal_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None
     calls = seen["calls"]
     s2, d2 = _run(True, monkeypatch)
     assert seen["calls"] == calls  # the hooks forced the one-by-one form
+    # the planner steps' starts went through begin_migrations in the batched run only, some
+    # of them moving a guest twice (its first move aborted)
+    assert steps["calls"] >= 10
+    assert steps["aborted"] >= 1
     # not vacuous: batches with two guests of one host, hosts emptied by drops, migrations
     assert seen["shared_host"] >= 1
     assert seen["sleeps"] >= 2

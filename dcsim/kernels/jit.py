@@ -1,0 +1,69 @@
+"""Loading numba-compiled functions from numba's disk cache without setting up numba's compiler.
+
+numba's cache loader (``numba.core.caching.Cache.load_overload``) first refreshes the CPU target
+context: it imports every implementation module of numba (``numba.np.arraymath`` imports
+``scipy.linalg`` to look for a BLAS) and installs their registries, ~0.45 s of CPU paid once per
+process, on the first call of a cached function. Loading compiled code needs none of that, only
+numba's runtime (NRT) symbols in LLVM's symbol table, which ``rtsys.initialize`` registers
+(~0.04 s). The compiler refreshes the context itself before it compiles
+(``numba.core.compiler.CompilerBase``), so a cache miss (new signature, changed source, other
+numba version) compiles exactly as before. What is loaded is numba's own cached machine code, so
+the compiled functions and their results are the same.
+
+:func:`light_cache` switches the dispatchers of a module to that loader; with a numba whose cache
+class lacks the two methods it relies on, it changes nothing.
+
+Imports numba (only when called).
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+__all__ = ["light_cache"]
+
+_LIGHT: dict[str, type] = {}
+
+
+def _light_class() -> type | None:
+    """``FunctionCache`` whose loads skip the target context's refresh (None: unsupported)."""
+    if "cls" in _LIGHT:
+        return _LIGHT["cls"]
+    from numba.core import caching, runtime
+
+    function_cache: Any = caching.FunctionCache
+    rtsys: Any = getattr(runtime, "rtsys")  # noqa: B009 - not re-exported for type checkers
+    if not all(hasattr(function_cache, m)
+               for m in ("load_overload", "_load_overload", "_guard_against_spurious_io_errors")):
+        return None  # pragma: no cover - a numba whose cache internals differ
+
+    class LightLoadCache(function_cache):  # type: ignore[misc]
+        """numba's function cache; a load registers the runtime only (see the module doc)."""
+
+        def load_overload(self, sig: Any, target_context: Any) -> Any:
+            rtsys.initialize(target_context)
+            with self._guard_against_spurious_io_errors():
+                return self._load_overload(sig, target_context)
+            return None  # an I/O error the guard swallowed: compile instead
+
+    _LIGHT["cls"] = LightLoadCache
+    return LightLoadCache
+
+
+def light_cache(module: ModuleType) -> int:
+    """Switch every cached numba dispatcher defined in ``module`` to the light loader; returns
+    how many were switched (0: none, or a numba this does not support)."""
+    from numba.core.caching import FunctionCache
+    from numba.core.dispatcher import Dispatcher
+
+    cls = _light_class()
+    if cls is None:
+        return 0  # pragma: no cover
+    n = 0
+    for obj in vars(module).values():
+        cache = getattr(obj, "_cache", None) if isinstance(obj, Dispatcher) else None
+        if type(cache) is FunctionCache:
+            cache.__class__ = cls
+            n += 1
+    return n
