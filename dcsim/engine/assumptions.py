@@ -98,6 +98,16 @@ class CloudSimState:
         self.p_util = np.full(n_h, np.nan)
         self.p_w = np.zeros(n_h)
 
+    def powers(self, tables: F64, util: F64) -> F64:
+        """``specpower_w(tables, util)``: the powers kept for ``p_util`` (the last update's
+        utilisations), computed again where a host's utilisation differs (row by row: the
+        same values on a subset)."""
+        out = self.p_w.copy()
+        moved = np.flatnonzero(util != self.p_util)
+        if moved.shape[0]:
+            out[moved] = specpower_w(tables[moved], util[moved])
+        return out
+
     def incoming_arrays(self) -> tuple[I64, I64]:
         """Guests migrating in and their destinations, in start order (cached)."""
         if self._inc is None:
@@ -267,13 +277,7 @@ def datacenter_update(sim: Simulation, *, periodic: bool) -> None:
         cs.glen = min(cs.glen + 1, cs.ghist.shape[1])
     if a.energy == "cloudsim" and now > cs.e_last:
         dt = now - cs.e_last
-        # the powers at the last update's utilisations, again where a host's changed since
-        # (specpower_w is row by row: the same values on a subset)
-        p0 = cs.p_w.copy()
-        moved = np.flatnonzero(before != cs.p_util)
-        if moved.shape[0]:
-            p0[moved] = specpower_w(st.power_table[moved], before[moved])
-        p1 = specpower_w(st.power_table, sim.util)
+        p0, p1 = cs.powers(st.power_table, before), cs.powers(st.power_table, sim.util)
         cs.p_util, cs.p_w = sim.util.copy(), p1
         sim.energy_j += np.where(before == 0.0, 0.0, (p0 + (p1 - p0) / 2) * dt)
         cs.e_last = now

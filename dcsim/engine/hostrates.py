@@ -191,9 +191,12 @@ def share(sim: Simulation, hosts: I64, guests: I64) -> None:
         sim.awake_seen[hc] = awake[changed]
         sim.peak_awake_n = max(sim.peak_awake_n, sim.awake_n)
         sim.peak_awake_ru = max(sim.peak_awake_ru, sim.awake_ru)
-    sim.power[h] = np.where(
-        st.failed[h], 0.0,
-        np.where(awake, power_w(st.power_table[h], sim.util[h]), st.sleep_power[h]))
+    power = st.sleep_power[h].copy()  # the power model for awake hosts only (row by row)
+    on = np.flatnonzero(awake)
+    if on.shape[0]:
+        ho = hosts[on]
+        power[on] = power_w(st.power_table[ho], sim.util[ho])
+    sim.power[h] = np.where(st.failed[h], 0.0, power)
     if sim.cs is not None and sim.cs.recorder is not None:
         assumptions.record(sim, hosts, g, local, want, g_used)
 
