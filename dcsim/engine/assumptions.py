@@ -18,8 +18,9 @@ nothing here runs. What each switch does in the engine:
   ``datacenter_update`` (the periodic update and the one at each migration completion): re-sample
   every workload, re-share every host, add CloudSim's trapezoid energy, write the state-history
   entries (``StateHistoryRecorder``), then drop guests with zero demand.
-* ``migration: cloudsim`` (``start_migrations``): a fixed delay ``RAM / (bandwidth / 2)``, the
-  moves that end together completing in one process (one update before, one after).
+* ``migration: cloudsim`` (``dcsim.engine.cloudsim_migrations``): a fixed delay
+  ``RAM / (bandwidth / 2)``, the moves that end together completing in one process (one update
+  before, one after).
 * ``initial_placement: cloudsim`` (``initial_hosts``), ``planner: cloudsim`` (``snapshot``): the
   shared policy code of ``dcsim.policies.consolidation`` on the engine's state.
 
@@ -28,7 +29,6 @@ Imports: numpy, simpy (through the Simulation), dcsim.{model, policies, metrics}
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
@@ -37,13 +37,10 @@ from numpy.typing import NDArray
 
 from dcsim.engine import offered
 from dcsim.metrics.consolidation import StateHistoryRecorder, esv, slav
-from dcsim.model.begin_batch import begin_migrations
 from dcsim.model.cluster import GuestStatus
 from dcsim.policies.consolidation import specpower_w
 
 if TYPE_CHECKING:
-    import simpy
-
     from dcsim.engine.simulation import Simulation
     from dcsim.metrics.result import Result
 
@@ -94,7 +91,12 @@ class CloudSimState:
         self._inc: tuple[I64, I64] | None = None
         self._order: I64 = np.zeros(0, dtype=np.intp)
         self.full_at = -1.0  # last instant at which every host was settled and re-shared
+        # settling again at ``full_at`` changes nothing (``reshare``): no finite jobs
+        self.resettle_noop = not bool(sim.has_jobs.any())
         self.host_class: I64 | None = None  # PABFD's host classes (static hardware)
+        # CloudSim energy: utilisations at the last update and their powers (NaN: none yet)
+        self.p_util = np.full(n_h, np.nan)
+        self.p_w = np.zeros(n_h)
 
     def incoming_arrays(self) -> tuple[I64, I64]:
         """Guests migrating in and their destinations, in start order (cached)."""
@@ -103,7 +105,8 @@ class CloudSimState:
                 z = np.zeros(0, dtype=np.intp)
                 self._inc = (z, z)
             else:
-                a = np.asarray(list(self.incoming), dtype=np.intp)
+                a = np.fromiter(chain.from_iterable(self.incoming), dtype=np.intp,
+                                count=2 * len(self.incoming)).reshape(-1, 2)
                 self._inc = (a[:, 0], a[:, 1])
         return self._inc
 
@@ -162,11 +165,13 @@ def _cs(sim: Simulation) -> CloudSimState:
 
 # ------------------------------------------------------------------------------ CPU sharing
 def proportional_share(sim: Simulation, hosts: I64, g: I64, local: I64, raw_want: F64,
-                       room: F64) -> tuple[F64, F64]:
+                       room: F64, vc: F64 | None = None) -> tuple[F64, F64]:
     """CloudSim's ``VmSchedulerTimeSharedOverSubscription`` on ``hosts``.
 
-    ``raw_want`` is already capped per core. Returns (raw MIPS each guest consumes on its host,
-    MIPS each guest delivers); also sets ``sim.cs.in_alloc`` of ``hosts`` (guests migrating in).
+    ``raw_want`` is already capped per core; ``vc``: the guests' vCPUs (if the caller has
+    them). Returns (raw MIPS each guest consumes on its host, MIPS each guest delivers); also
+    sets ``sim.cs.in_alloc`` of ``hosts`` (guests migrating in). The floored shares are
+    computed for the guests of oversubscribed hosts only (elementwise the same).
     """
     st, cs = sim.state, _cs(sim)
     n = hosts.shape[0]
@@ -187,46 +192,55 @@ def proportional_share(sim: Simulation, hosts: I64, g: I64, local: I64, raw_want
         in_need = DESTINATION_SHARE * per_core * st.vcpus[inc]
         need += np.bincount(in_local, weights=in_need, minlength=n)
     over = need > room
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(over, room / need, 1.0)
-    vc = st.vcpus[g]
-    s_g = scale[local]
-    delivered = np.where(over[local], np.floor(raw_want / vc * s_g * speed) * vc,
-                         raw_want * speed)
+    any_over = bool(over.any())
+    delivered = raw_want * speed
+    if any_over:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(over, room / need, 1.0)
+        m = np.flatnonzero(over[local])
+        if m.shape[0]:
+            vm = st.vcpus[g[m]] if vc is None else vc[m]
+            delivered[m] = np.floor(raw_want[m] / vm * scale[local[m]] * speed[m]) * vm
     with np.errstate(divide="ignore", invalid="ignore"):
         raw = np.where(speed > 0, delivered / speed, 0.0)
     h = st.host_index(hosts)
     cs.in_alloc[h] = 0.0
     if in_need.shape[0]:
-        got = np.where(over[in_local], np.floor(in_need * scale[in_local]), in_need)
+        got = (np.where(over[in_local], np.floor(in_need * scale[in_local]), in_need)
+               if any_over else in_need)
         cs.in_alloc[h] += np.bincount(in_local, weights=got, minlength=n)
     return raw, delivered
 
 
 # ------------------------------------------------------------------------------ updates
-def record(sim: Simulation, hosts: I64, guests: I64) -> None:
-    """State-history entries (CloudSim's SLA definitions) after ``hosts`` were re-shared."""
+def record(sim: Simulation, hosts: I64, g: I64, local: I64, want: F64, used: F64) -> None:
+    """State-history entries (CloudSim's SLA definitions) after ``hosts`` were re-shared:
+    ``share``'s running guests ``g`` (in list order), their hosts' positions ``local`` in
+    ``hosts``, their demands ``want`` and the MIPS they were allocated per host, ``used``.
+
+    Requests and allocations are summed per host over the running guests in list order (by
+    ``share``, the allocations): the sums over all the hosts' guests, whose others add +0.0
+    (their rates are zeroed), in the same order: no ulp-level "violations".
+    """
     cs, st = _cs(sim), sim.state
     if cs.recorder is None or not cs.started:
         return
     now = sim.env.now
-    req = np.bincount(st.host_of[guests], weights=sim.demand[guests], minlength=st.n_hosts)
+    req = (np.bincount(local, weights=want, minlength=hosts.shape[0]) if g.shape[0]
+           else np.zeros(hosts.shape[0]))
     if cs.incoming:
         inc, dst = cs.incoming_arrays()
     else:
         inc = np.flatnonzero(st.mig_dst >= 0)
         dst = st.mig_dst[inc]
+    h = st.host_index(hosts)
     if inc.shape[0]:
         req = req + np.bincount(dst, weights=sim.u_last[inc] * st.vcpus[inc] * st.mips[inc],
-                                minlength=st.n_hosts)
-    h = st.host_index(hosts)
-    cs.h_req[h] = req[h]
-    # summed in the same order as the requests: no ulp-level "violations"
-    alloc = np.bincount(st.host_of[guests], weights=sim.raw[guests], minlength=st.n_hosts)
-    cs.h_alloc[h] = alloc[h] + cs.in_alloc[h] + sim.extra_raw[h]
+                                minlength=st.n_hosts)[h]
+    cs.h_req[h] = req
+    cs.h_alloc[h] = used + cs.in_alloc[h] + sim.extra_raw[h]
     cs.recorder.host_entries(now, cs.h_alloc, cs.h_req, cs.h_alloc > 0)
-    run = guests[st.status[guests] == RUNNING]
-    cs.recorder.vm_entries(now, run, sim.useful[run], sim.demand[run], st.mig_dst[run] >= 0)
+    cs.recorder.vm_entries(now, g, sim.useful[g], want, st.mig_dst[g] >= 0)
 
 
 def datacenter_update(sim: Simulation, *, periodic: bool) -> None:
@@ -253,8 +267,14 @@ def datacenter_update(sim: Simulation, *, periodic: bool) -> None:
         cs.glen = min(cs.glen + 1, cs.ghist.shape[1])
     if a.energy == "cloudsim" and now > cs.e_last:
         dt = now - cs.e_last
-        p0 = specpower_w(st.power_table, before)
+        # the powers at the last update's utilisations, again where a host's changed since
+        # (specpower_w is row by row: the same values on a subset)
+        p0 = cs.p_w.copy()
+        moved = np.flatnonzero(before != cs.p_util)
+        if moved.shape[0]:
+            p0[moved] = specpower_w(st.power_table[moved], before[moved])
         p1 = specpower_w(st.power_table, sim.util)
+        cs.p_util, cs.p_w = sim.util.copy(), p1
         sim.energy_j += np.where(before == 0.0, 0.0, (p0 + (p1 - p0) / 2) * dt)
         cs.e_last = now
     elif a.energy == "cloudsim-npa" and now > cs.e_last:
@@ -268,10 +288,10 @@ def drop_idle(sim: Simulation, guests: I64) -> None:
     """Remove for good the running guests whose demand is exactly 0 and that do not move; their
     would-be demand from now on stays in offered load as unserved (``offered.drop``)."""
     st = sim.state
-    idle = guests[(sim.demand[guests] == 0.0) & (st.mig_dst[guests] < 0)
-                  & (st.status[guests] == RUNNING)]
-    if not idle.shape[0]:
+    idle_at = (sim.demand == 0.0) & (st.mig_dst < 0) & (st.status == RUNNING)  # every guest:
+    if not idle_at.any():  # no gathers, and mostly none is idle
         return
+    idle = guests[idle_at[guests]]
     if sim.memory is not None or sim.move_hooks or sim.depart_hooks or sim._one_host:
         for g in idle.tolist():  # hooks see every departure's state: one by one
             sim.depart(g)
@@ -334,7 +354,7 @@ def share_all(sim: Simulation) -> None:
     _cs(sim).full_at = sim.env.now
 
 
-def reshare(sim: Simulation, hosts: set[int]) -> None:
+def reshare(sim: Simulation, hosts: I64) -> None:
     """``share_all`` after changes at ``now`` that touched only ``hosts``.
 
     If every host was settled and re-shared at this instant already (``full_at``), only
@@ -342,15 +362,22 @@ def reshare(sim: Simulation, hosts: set[int]) -> None:
     the host's state, so their rates, powers and state-history entries (replaced at an already
     recorded time, ``StateHistoryRecorder``) come out the same; the guests are taken in list
     order, the order of the full update's sums. Otherwise every host is re-shared.
+
+    ``hosts`` themselves are not settled either (without memory accounting or finite jobs):
+    every host and every guest's waiting demand were settled up to now at ``full_at``, so each
+    term a settle would add is a finite rate × 0 s (+0.0 or -0.0), which leaves every
+    accumulator as it is (they start at +0.0 and only ever add non-negative terms, so none is
+    -0.0), and its clocks are at now already.
     """
     cs = _cs(sim)
     if cs.full_at != sim.env.now:
         share_all(sim)
         return
-    h = np.asarray(sorted(hosts), dtype=np.intp)
+    h = hosts
     if h.shape[0]:
         guests = cs.members_in_order(sim.state, h)
-        sim._settle(h, guests)
+        if not (cs.resettle_noop and sim.memory is None):
+            sim._settle(h, guests)
         sim._share(h, guests)
 
 
@@ -388,188 +415,6 @@ def share_woken(sim: Simulation, woken: list[int]) -> None:
     none = np.zeros(0, dtype=np.intp)
     sim._settle(h, none)
     sim._share(h, none)
-
-
-# ------------------------------------------------------------------------------ migrations
-def migration_delay(sim: Simulation, g: int, dst: int) -> float:
-    """CloudSim's migration time: RAM / (destination bandwidth / 2), s."""
-    st = sim.state  # (Python floats via item(): the same double arithmetic)
-    return st.gram.item(g) * 8.0 / (st.bandwidth.item(dst) / 2.0)
-
-
-def batch_starts(sim: Simulation) -> bool:
-    """Whether ``start_migrations`` takes its moves in one pass (``begin_migrations``): under
-    datacenter updates, where waking a destination only sets its flags (every host is
-    re-shared at this instant)."""
-    return sim.assume.updates == "datacenter"
-
-
-def start_migrations(sim: Simulation, moves: list[tuple[int, int]]) -> int:
-    """Start CloudSim-model migrations (in order); returns how many started.
-
-    Under datacenter updates in one pass: ``dcsim.model.begin_batch.begin_migrations`` aborts,
-    tests and reserves in order (the same arithmetic as one by one), then the started moves'
-    flags, speeds, in-flight entries (in start order) and completion groups are set as whole
-    arrays; nothing between two moves reads them.
-    """
-    if not batch_starts(sim):
-        return _start_one_by_one(sim, moves)
-    st, cs = sim.state, _cs(sim)
-    now = sim.env.now
-    gl = [g for g, _ in moves]
-    dl = [d for _, d in moves]
-    idx, srcs, aborted = begin_migrations(st, gl, dl)
-    started = len(idx)
-    cs.mig_started += started
-    groups: dict[float, list[tuple[int, int]]] = {}
-    touched = set(aborted)
-    if started:
-        ix = np.asarray(idx, dtype=np.intp)
-        gs = np.asarray(gl, dtype=np.intp)[ix]
-        ds = np.asarray(dl, dtype=np.intp)[ix]
-        asleep = ds[~st.awake[ds]]  # (wake would only set these: every host is re-shared below)
-        st.awake[asleep] = True
-        sim.awake_since[asleep] = now
-        sim.speed[gs] = MIGRATION_SPEED
-        pairs = list(zip(gs.tolist(), ds.tolist(), strict=True))
-        if sim.assume.cpu_sharing == "maxmin":
-            for g, dst in pairs:
-                _dst_charge(sim, g, dst, 1.0)
-        cs.incoming.update(dict.fromkeys(pairs))  # (a key already there keeps its place)
-        cs._inc = None
-        delays = st.gram[gs] * 8.0 / (st.bandwidth[ds] / 2.0)  # migration_delay, elementwise
-        for delay, pair in zip(delays.tolist(), pairs, strict=True):
-            group = groups.get(delay)
-            if group is None:
-                groups[delay] = [pair]
-            else:
-                group.append(pair)
-        touched.update(srcs)
-        touched.update(pairs[i][1] for i in range(started))
-    reshare(sim, touched)
-    for delay in sorted(groups):
-        sim.env.process(_complete(sim, delay, groups[delay], now))
-    return started
-
-
-def _start_one_by_one(sim: Simulation, moves: list[tuple[int, int]]) -> int:
-    """``start_migrations`` move by move (per-host updates, or ``batch_starts`` off)."""
-    st, cs = sim.state, _cs(sim)
-    groups: dict[float, list[tuple[int, int]]] = {}
-    touched: set[int] = set()
-    aborted: set[int] = set()  # hosts of guests whose first move was aborted
-    started = 0
-    dc = sim.assume.updates == "datacenter"
-    maxmin = sim.assume.cpu_sharing == "maxmin"  # (_dst_charge changes nothing otherwise)
-    mig_dst, host_of, status, awake = st.mig_dst, st.host_of, st.status, st.awake
-    speed, incoming = sim.speed, cs.incoming
-    for g, dst in moves:
-        if mig_dst.item(g) >= 0:  # moved twice in one step (CloudSim's quirk): it ends on
-            aborted.update((host_of.item(g), mig_dst.item(g)))
-            st.abort_migration(g)  # the second target; the first keeps its share until then
-        src = host_of.item(g)
-        if status.item(g) != RUNNING or src < 0 or src == dst or not st.fits(g, dst):
-            continue
-        checked = True  # nothing that fits reads changes before begin_migration
-        if awake.item(dst):  # (wake would change nothing)
-            pass
-        elif dc:
-            awake[dst] = True  # every host is re-shared below, at this same instant
-            sim.awake_since[dst] = sim.env.now
-        else:
-            sim.wake(dst)  # settles and re-shares dst: begin_migration tests fits again
-            checked = False
-        st.begin_migration(g, dst, fits_checked=checked)
-        speed[g] = MIGRATION_SPEED
-        if maxmin:
-            _dst_charge(sim, g, dst, 1.0)
-        incoming[(g, dst)] = None
-        cs._inc = None
-        delay = migration_delay(sim, g, dst)
-        group = groups.get(delay)
-        if group is None:
-            groups[delay] = [(g, dst)]
-        else:
-            group.append((g, dst))
-        touched.add(src)
-        touched.add(dst)
-        started += 1
-    cs.mig_started += started
-    if sim.assume.updates == "datacenter":
-        reshare(sim, touched | aborted)
-    else:
-        update_hosts(sim, touched)
-    for delay in sorted(groups):
-        if groups[delay]:
-            sim.env.process(_complete(sim, delay, groups[delay], sim.env.now))
-    return started
-
-
-def _dst_charge(sim: Simulation, g: int, dst: int, sign: float) -> None:
-    """Under max-min sharing the destination's 10 % is a fixed CPU charge of the guest's MIPS."""
-    if sim.assume.cpu_sharing == "maxmin":
-        st = sim.state
-        sim.extra_raw[dst] = max(0.0, sim.extra_raw[dst]
-                                 + sign * DESTINATION_SHARE * st.vcpus[g] * st.mips[g])
-
-
-def _complete(sim: Simulation, delay: float, group: list[tuple[int, int]],
-              start: float) -> Generator[simpy.events.Event, Any, None]:
-    """SimPy process: the migrations of ``group`` end together, ``delay`` s after ``start``."""
-    st, cs = sim.state, _cs(sim)
-    dc = sim.assume.updates == "datacenter"
-    sim.events += 1
-    yield sim.env.timeout(delay)
-    now = sim.env.now
-    mig_dst, host_of = st.mig_dst, st.host_of
-    live = [(g, d) for g, d in group if mig_dst.item(g) == d and host_of.item(g) >= 0]
-    srcs = [host_of.item(g) for g, _ in live]
-    if dc:
-        datacenter_update(sim, periodic=False)  # settles every host up to now
-        live = [(g, d) for g, d in live if mig_dst.item(g) == d and host_of.item(g) >= 0]
-        srcs = [host_of.item(g) for g, _ in live]
-    else:
-        hosts = np.asarray(sorted({*srcs, *(d for _, d in group)}), dtype=np.intp)
-        sim._settle(hosts, sim.guests_on(hosts))
-    for g, dst in group:  # first targets of guests moved twice end here too
-        if (g, dst) in cs.incoming:
-            del cs.incoming[(g, dst)]
-            cs._inc = None
-            _dst_charge(sim, g, dst, -1.0)
-    ids = [g for g, _ in live]
-    if sim.move_hooks or len(set(ids)) < len(ids):  # hooks see each move's state: one by one
-        for (g, dst), src in zip(live, srcs, strict=True):
-            st.finish_migration(g)
-            sim.speed[g] = 1.0
-            for hook in sim.move_hooks:
-                hook(g, src, dst)
-            sim.migration_gaps.append(now - float(sim.placed_since[g]))
-            sim.placed_since[g] = now
-            sim.migration_records.add_cloudsim([g], [src], [dst], start, now, delay,
-                                               [st.gram.item(g)])
-    elif ids:  # the same steps, guest by guest in order, as whole-array operations
-        gs = np.asarray(ids, dtype=np.intp)
-        version = st.version
-        _, dsts = st.finish_migrations(gs)
-        cs.order_moved(st, version, gs, dsts)
-        sim.speed[gs] = 1.0
-        sim.migration_gaps.extend((now - sim.placed_since[gs]).tolist())
-        sim.placed_since[gs] = now
-        sim.migration_records.add_cloudsim(ids, srcs, [d for _, d in live], start, now, delay,
-                                           st.gram[gs].tolist())  # one copy of the RAM
-    if dc:
-        if sim.sleep:  # empty sources sleep now; every host is re-shared just below
-            for h in srcs:
-                if sim.sleeps_now(h):
-                    sim.fall_asleep(h)
-        reshare(sim, {*srcs, *(d for _, d in group)})
-        if sim.assume.zero_demand == "drop":
-            all_hosts = np.arange(st.n_hosts, dtype=np.intp)
-            drop_idle(sim, sim.guests_on(all_hosts))
-        return
-    sim._share(hosts, sim.guests_on(hosts))
-    for h in srcs:
-        sim.maybe_sleep(h)
 
 
 # ------------------------------------------------------------------------------ policies

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from dcsim.engine import assumptions
+from dcsim.engine import assumptions, cloudsim_migrations
 from dcsim.engine.extensions import EXTENSIONS
 from dcsim.engine.moves import links_intact, reachable
 from dcsim.engine.receivers import Receivers
@@ -387,7 +387,8 @@ class Consolidation:
 
     def start_moves(self, moves: list[tuple[int, int]]) -> None:
         """Start the moves, in order, with the migration model the switches select (a move
-        that cannot start now is refused: ``moves.migrate``, ``assumptions.start_migrations``).
+        that cannot start now is refused: ``moves.migrate``,
+        ``cloudsim_migrations.start_migrations``).
         """
         if not moves:
             return
@@ -395,7 +396,7 @@ class Consolidation:
             moves = moves[: self.spec.max_migrations_per_step]
         self.planned += len(moves)
         if self.sim.assume.migration == "cloudsim":
-            assumptions.start_migrations(self.sim, moves)
+            cloudsim_migrations.start_migrations(self.sim, moves)
             return
         for g, dst in moves:
             self.sim.migrate(g, dst, self.spec.migration)

@@ -108,29 +108,33 @@ def share(sim: Simulation, hosts: I64, guests: I64) -> None:
     """Re-share CPU on ``hosts`` (sorted) among their running ``guests``; update power."""
     st = sim.state
     running = st.status[guests] == GuestStatus.RUNNING
-    g = guests[running]
-    sim.demand[guests] = 0.0
-    sim.useful[guests] = 0.0
-    sim.raw[guests] = 0.0
-    sim.raw_want[guests] = 0.0
+    if _nnz(running) == guests.shape[0]:  # (each rate zeroed below is set again)
+        g = guests
+    else:
+        g = guests[running]
+        sim.demand[guests] = 0.0
+        sim.useful[guests] = 0.0
+        sim.raw[guests] = 0.0
+        sim.raw_want[guests] = 0.0
     if g.shape[0]:
         one = _one(sim)
         h_of = st.host_of[g]
         local = np.searchsorted(hosts, h_of) if hosts.shape[0] < st.n_hosts else h_of
-        want = sim.u_last[g] * st.vcpus[g] * st.mips[g]
+        vcpus, mips = st.vcpus[g], st.mips[g]
+        want = sim.u_last[g] * vcpus * mips
         eff: F64 | float = 1.0  # every factor below is exactly 1 (OneHost.unit_eff)
         if not one.unit_eff:
             busy = want > 0
             noisy = busy & st.antisocial[g]
             n_noisy = np.bincount(local, weights=noisy, minlength=hosts.shape[0])[local] - noisy
             interf = 1.0 - np.minimum(st.interference_max[h_of], st.interference[h_of] * n_noisy)
-            runnable = np.bincount(local, weights=busy * st.vcpus[g],
+            runnable = np.bincount(local, weights=busy * vcpus,
                                    minlength=hosts.shape[0]).astype(np.float64)
             eff = (st.efficiency(hosts, runnable)[local]
                    * (1.0 - st.syscall_frac[g] * st.syscall_overhead[h_of])
                    * (1.0 - st.mem_frac[g] * st.mem_bw_overhead[h_of]) * interf)
         # a vCPU's entitlement: its bare-metal speed in host MIPS (never above a core)
-        limit = st.vcpus[g] * np.minimum(st.mips[g], st.mips_per_core[h_of])
+        limit = vcpus * np.minimum(mips, st.mips_per_core[h_of])
         if one.capped:
             limit = limit * st.cap_frac[g]
         if sim.any_io:
@@ -139,25 +143,33 @@ def share(sim: Simulation, hosts: I64, guests: I64) -> None:
             want_raw = want
         if not one.unit_eff:
             want_raw = want_raw / eff
-        raw_want = np.where(sim.paused[g], 0.0, np.minimum(want_raw, limit))
+        raw_want = np.minimum(want_raw, limit)
+        paused = sim.paused[g]
+        if _nnz(paused):
+            raw_want = np.where(paused, 0.0, raw_want)
         if sim.memory is not None:  # a guest waiting on swap-ins wants no CPU meanwhile
             raw_want = raw_want * sim.memory.stall[g]
         sim.raw_want[g] = raw_want
-        room = np.maximum(0.0, st.cap_mips[hosts] - sim.extra_raw[hosts])
+        hh = st.host_index(hosts)
+        room = np.maximum(0.0, st.cap_mips[hh] - sim.extra_raw[hh])
         sim.demand[g] = want
         if sim.proportional:
-            alloc, delivered = assumptions.proportional_share(sim, hosts, g, local, raw_want, room)
+            alloc, delivered = assumptions.proportional_share(sim, hosts, g, local, raw_want, room,
+                                                              vcpus)
             sim.useful[g] = delivered if one.unit_eff else delivered * eff
         else:
             alloc = maxmin_share(raw_want, local, room, st.weight[g])
             sim.useful[g] = (alloc if one.unit_eff else alloc * eff) * sim.speed[g]
         sim.raw[g] = alloc
         used = np.bincount(local, weights=alloc, minlength=hosts.shape[0]).astype(np.float64)
-        jm = sim.has_jobs[g]
-        if jm.any():
-            jobs.rates_changed(sim, g[jm])
+        if one.jobs:
+            jm = sim.has_jobs[g]
+            if jm.any():
+                jobs.rates_changed(sim, g[jm])
     else:
         used = np.zeros(hosts.shape[0], dtype=np.float64)
+        local, want = g, np.zeros(0)
+    g_used = used
     h = st.host_index(hosts)
     if sim.proportional:
         used = used + sim.cs.in_alloc[h]  # type: ignore[union-attr]
@@ -177,7 +189,7 @@ def share(sim: Simulation, hosts: I64, guests: I64) -> None:
         st.failed[h], 0.0,
         np.where(awake, power_w(st.power_table[h], sim.util[h]), st.sleep_power[h]))
     if sim.cs is not None and sim.cs.recorder is not None:
-        assumptions.record(sim, hosts, guests)
+        assumptions.record(sim, hosts, g, local, want, g_used)
 
 
 # ---------------------------------------------------------------------- one host, scalar ------

@@ -1,7 +1,7 @@
 """The run's finished migrations, in completion order (``Simulation.migration_records``).
 
 A migration process appends its ``MigrationRecord`` (``append``). CloudSim-model migrations
-that end together (``assumptions._complete``; a quarter of a million a day at ten times the
+that end together (``cloudsim_migrations._complete``; a quarter of a million a day at ten times the
 PlanetLab data center) are kept as a block of columns instead (``add_cloudsim``): records are
 built from them only when the log is iterated, and the ``migrations`` table reads the columns
 directly (``columns``). Either way the log reads as the same sequence of records.

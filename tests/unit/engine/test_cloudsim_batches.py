@@ -5,7 +5,10 @@ one settle and one re-share of their hosts), migrations that end together finish
 (``ClusterState.finish_migrations``), except where a hook must see each one, the hosts of
 CloudSim's t = 0 placement are re-shared together (``assumptions.wake_later``), and a planner
 step's migrations start in one pass (``begin_batch.begin_migrations``, off with
-``batch_starts`` patched to False). No-op departure
+``batch_starts`` patched to False), and a re-share at an instant where every host was settled
+already does not settle again (``resettle_noop`` off in the one-by-one run), and CloudSim's
+energy rule reuses the powers of utilisations that did not change since the last update
+(computed anew at every update in the one-by-one run). No-op departure
 and move hooks and ``can_wake_later`` patched to False force the one-by-one forms, so the same
 run both ways must give identical summaries and tables. The scenario is a cut of the packaged
 PlanetLab day in compat mode (6 h, 120 hosts, 160 guests): several guests of one host dropped
@@ -26,12 +29,13 @@ import pytest
 import yaml
 
 from dcsim.api import _scenario
-from dcsim.engine import assumptions
+from dcsim.engine import assumptions, cloudsim_migrations
 from dcsim.engine.simulation import Simulation
 
 REPO = Path(__file__).resolve().parents[3]
 can_wake_later = assumptions.can_wake_later
-batch_starts = assumptions.batch_starts
+batch_starts = cloudsim_migrations.batch_starts
+datacenter_update = assumptions.datacenter_update
 
 
 def _run(one_by_one: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, Any],
@@ -46,9 +50,16 @@ def _run(one_by_one: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, A
     sim = Simulation(_scenario(cfg, None), check_invariants=True)
     monkeypatch.setattr(assumptions, "can_wake_later",
                         (lambda sim: False) if one_by_one else can_wake_later)
-    monkeypatch.setattr(assumptions, "batch_starts",
+    monkeypatch.setattr(cloudsim_migrations, "batch_starts",
                         (lambda sim: False) if one_by_one else batch_starts)
     if one_by_one:
+        sim.cs.resettle_noop = False  # type: ignore[union-attr]  # reshare settles again too
+
+        def update(sim: Simulation, *, periodic: bool) -> None:
+            sim.cs.p_util[:] = np.nan  # type: ignore[union-attr]  # every power computed anew
+            datacenter_update(sim, periodic=periodic)
+
+        monkeypatch.setattr(assumptions, "datacenter_update", update)
         sim.depart_hooks.append(lambda g, h: None)
         sim.move_hooks.append(lambda g, a, b: None)
     res = sim.run()
@@ -75,7 +86,7 @@ def test_batched_drops_equal_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None
         seen["sleeps"] += len(sim.shutdown_gaps) - before
 
     monkeypatch.setattr(assumptions, "depart_all", counting)
-    begin_migrations = assumptions.begin_migrations
+    begin_migrations = cloudsim_migrations.begin_migrations
     steps = {"calls": 0, "aborted": 0}
 
     def counting_starts(st: Any, gs: list[int], dsts: list[int]) -> Any:
@@ -84,7 +95,7 @@ def test_batched_drops_equal_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None
         steps["aborted"] += len(out[2]) // 2
         return out
 
-    monkeypatch.setattr(assumptions, "begin_migrations", counting_starts)
+    monkeypatch.setattr(cloudsim_migrations, "begin_migrations", counting_starts)
     # the host-list order kept across finished groups and drops is the one rebuilt from scratch
     cls = assumptions.CloudSimState
     list_order, order_moved = cls.list_order, cls.order_moved
