@@ -98,6 +98,16 @@ class CloudSimState:
         self.p_util = np.full(n_h, np.nan)
         self.p_w = np.zeros(n_h)
 
+    def powers(self, tables: F64, util: F64) -> F64:
+        """``specpower_w(tables, util)``: the powers kept for ``p_util`` (the last update's
+        utilisations), computed again where a host's utilisation differs (row by row: the
+        same values on a subset)."""
+        out = self.p_w.copy()
+        moved = np.flatnonzero(util != self.p_util)
+        if moved.shape[0]:
+            out[moved] = specpower_w(tables[moved], util[moved])
+        return out
+
     def incoming_arrays(self) -> tuple[I64, I64]:
         """Guests migrating in and their destinations, in start order (cached)."""
         if self._inc is None:
@@ -267,13 +277,7 @@ def datacenter_update(sim: Simulation, *, periodic: bool) -> None:
         cs.glen = min(cs.glen + 1, cs.ghist.shape[1])
     if a.energy == "cloudsim" and now > cs.e_last:
         dt = now - cs.e_last
-        # the powers at the last update's utilisations, again where a host's changed since
-        # (specpower_w is row by row: the same values on a subset)
-        p0 = cs.p_w.copy()
-        moved = np.flatnonzero(before != cs.p_util)
-        if moved.shape[0]:
-            p0[moved] = specpower_w(st.power_table[moved], before[moved])
-        p1 = specpower_w(st.power_table, sim.util)
+        p0, p1 = cs.powers(st.power_table, before), cs.powers(st.power_table, sim.util)
         cs.p_util, cs.p_w = sim.util.copy(), p1
         sim.energy_j += np.where(before == 0.0, 0.0, (p0 + (p1 - p0) / 2) * dt)
         cs.e_last = now
@@ -318,7 +322,7 @@ def depart_all(sim: Simulation, idle: I64) -> None:
     ids = idle.tolist()
     hosts_l = st.host_of[idle].tolist()
     hosts = np.unique(st.host_of[idle])
-    sim._settle(hosts, cs.members_in_order(st, hosts))
+    resettle(sim, hosts, cs.members_in_order(st, hosts))
     version = st.version
     for g in ids:
         sim.take_off(g, GuestStatus.DEPARTED)
@@ -362,12 +366,6 @@ def reshare(sim: Simulation, hosts: I64) -> None:
     the host's state, so their rates, powers and state-history entries (replaced at an already
     recorded time, ``StateHistoryRecorder``) come out the same; the guests are taken in list
     order, the order of the full update's sums. Otherwise every host is re-shared.
-
-    ``hosts`` themselves are not settled either (without memory accounting or finite jobs):
-    every host and every guest's waiting demand were settled up to now at ``full_at``, so each
-    term a settle would add is a finite rate × 0 s (+0.0 or -0.0), which leaves every
-    accumulator as it is (they start at +0.0 and only ever add non-negative terms, so none is
-    -0.0), and its clocks are at now already.
     """
     cs = _cs(sim)
     if cs.full_at != sim.env.now:
@@ -376,9 +374,19 @@ def reshare(sim: Simulation, hosts: I64) -> None:
     h = hosts
     if h.shape[0]:
         guests = cs.members_in_order(sim.state, h)
-        if not (cs.resettle_noop and sim.memory is None):
-            sim._settle(h, guests)
+        resettle(sim, h, guests)
         sim._share(h, guests)
+
+
+def resettle(sim: Simulation, hosts: I64, guests: I64) -> None:
+    """``Simulation._settle`` of ``hosts`` and their ``guests``, left out where it is nothing:
+    every host and every guest's waiting demand were settled up to now already (``full_at``),
+    without memory accounting or finite jobs. Then each term a settle would add is a finite
+    rate × 0 s (+0.0 or -0.0), which leaves every accumulator as it is (they start at +0.0 and
+    only ever add non-negative terms, so none is -0.0), and its clocks are at now already."""
+    cs = _cs(sim)
+    if not (cs.full_at == sim.env.now and cs.resettle_noop and sim.memory is None):
+        sim._settle(hosts, guests)
 
 
 def can_wake_later(sim: Simulation) -> bool:

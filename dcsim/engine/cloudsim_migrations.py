@@ -210,8 +210,8 @@ def _complete(sim: Simulation, delay: float, gs: I64, ds: I64,
         sim.speed[lg] = 1.0
         sim.migration_gaps.extend((now - sim.placed_since[lg]).tolist())
         sim.placed_since[lg] = now
-        sim.migration_records.add_cloudsim(ids, srcs.tolist(), ld.tolist(), start, now, delay,
-                                           st.gram[lg].tolist())  # one copy of the RAM
+        sim.migration_records.add_cloudsim(lg, srcs, ld, start, now, delay,
+                                           st.gram[lg])  # one copy of the RAM
     if dc:
         if sim.sleep and ids:  # empty sources sleep now, in the order of their guests'
             _, first = np.unique(srcs, return_index=True)  # moves; every host is re-shared

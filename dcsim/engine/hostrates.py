@@ -82,24 +82,30 @@ def settle(sim: Simulation, hosts: I64, guests: I64) -> None:
     if guests.shape[0]:
         t0 = sim.last_t[st.host_of[guests]]
         gdt = now - t0
+        paused = sim.paused[guests]
+        any_paused = _nnz(paused)
         # a paused guest's demand is downtime (dcsim.engine.offered), not running demand
-        sim.demand_mi[guests] += np.where(sim.paused[guests], 0.0, sim.demand[guests]) * gdt
+        d = sim.demand[guests]
+        sim.demand_mi[guests] += (np.where(paused, 0.0, d) if any_paused else d) * gdt
         sim.useful_mi[guests] += sim.useful[guests] * gdt
         sim.raw_mi[guests] += sim.raw[guests] * gdt
         # (with memory accounting, speed = migration speed × memory's: the loss to memory is
         # booked apart, the migration's from its own speed)
         speed = sim.speed if sim.memory is None else sim.memory.mig_speed
-        degraded = sim.paused[guests] | (speed[guests] < 1.0)
-        if degraded.any():
+        degraded = speed[guests] < 1.0
+        if any_paused:
+            degraded |= paused
+        if _nnz(degraded):
             dg = guests[degraded]
             lost = np.where(sim.paused[dg], sim.demand[dg],
                             sim.demand[dg] * (1.0 - speed[dg]))
             sim.mig_loss_mi[dg] += lost * gdt[degraded]
         if sim.memory is not None:
-            losses(sim, guests, sim.paused[guests], sim.demand[guests], gdt)
-        jm = sim.has_jobs[guests]
-        if jm.any():
-            jobs.settle_jobs(sim, guests[jm], t0[jm], gdt[jm])
+            losses(sim, guests, paused, d, gdt)
+        if _one(sim).jobs:
+            jm = sim.has_jobs[guests]
+            if jm.any():
+                jobs.settle_jobs(sim, guests[jm], t0[jm], gdt[jm])
     sim.last_t[h] = now
     offered.settle(sim, guests, on_host=True)
 
@@ -185,9 +191,12 @@ def share(sim: Simulation, hosts: I64, guests: I64) -> None:
         sim.awake_seen[hc] = awake[changed]
         sim.peak_awake_n = max(sim.peak_awake_n, sim.awake_n)
         sim.peak_awake_ru = max(sim.peak_awake_ru, sim.awake_ru)
-    sim.power[h] = np.where(
-        st.failed[h], 0.0,
-        np.where(awake, power_w(st.power_table[h], sim.util[h]), st.sleep_power[h]))
+    power = st.sleep_power[h].copy()  # the power model for awake hosts only (row by row)
+    on = np.flatnonzero(awake)
+    if on.shape[0]:
+        ho = hosts[on]
+        power[on] = power_w(st.power_table[ho], sim.util[ho])
+    sim.power[h] = np.where(st.failed[h], 0.0, power)
     if sim.cs is not None and sim.cs.recorder is not None:
         assumptions.record(sim, hosts, g, local, want, g_used)
 
