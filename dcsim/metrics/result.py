@@ -8,7 +8,8 @@ The engine hands its tables over as :class:`Frame` objects, built into DataFrame
 (``dcsim run``) never imports pandas (~0.3 s of CPU); ``dcsim.io.results`` writes a Frame's
 Parquet file with pyarrow, the same bytes pandas writes.
 
-Imports: numpy; pandas when a table is read.
+Imports: nothing at module level; pandas and dcsim.metrics.contract (its cast) when a table
+is built.
 """
 
 from __future__ import annotations
