@@ -17,7 +17,8 @@
   ties by lowest id): a search evaluates the active hosts plus one representative per class, and
   costs O(active hosts), not O(hosts). It picks exactly the host the full scan picks.
   :meth:`~PowerAwareBestFit.place_in` (what the planner calls) does the same search and the trial
-  placement in one compiled call (the pool's classes are arrays the kernel reads).
+  placement in one compiled call (the pool's classes are arrays the kernel reads, and its
+  active hosts' search values are kept in compact rows, see :mod:`dcsim.policies.pabfd_kernel`).
 
 Imports numpy, dcsim.policies.{overload, registry}; dcsim.policies.pabfd_kernel (numba) at the
 first search only.
@@ -49,7 +50,14 @@ THRESHOLD, LINEAR, DEFER = 0, 1, 2
 #: rows of the working state's packed arrays (:class:`_Work`: ``hf`` per-host floats, ``hi``
 #: per-host ints, ``gf`` per-guest floats) and fields of its int state ``ist``
 H_U, H_T, H_AVAIL, H_PE, H_STALE, H_REQ, H_MAXRAM = range(7)
-H_OFF, H_HLEN, H_NLIST, H_JMARK, H_TTYPE = range(5)
+H_OFF, H_HLEN, H_NLIST, H_JMARK, H_TTYPE, H_POFF = range(6)
+#: rows of a pool's compact candidate floats (:class:`CandidatePool` ``pc``): allocated MIPS,
+#: capacity, free MIPS, per-core MIPS, stale power, and the power increases of one search
+C_U, C_T, C_AVAIL, C_PE, C_STALE, C_D = range(6)
+#: rows of the power tables of the compact search (:attr:`_Work.ptab`): watts, the segment's
+#: ``(p[i + 1] - p[i]) / 10``, ``(p[i] - p[i]) / 10`` (a point exactly on a table value) and
+#: ``i / 10``, for ``i`` = 0..10 of each table
+P_W, P_Q, P_Q0, P_TENTH = range(4)
 G_RQ, G_RAM = range(2)
 #: trial open, trial number, journal entries, clean host woken by the last commit, search mode,
 #: history kept, features kept, mode of the selection loop's screen, why a placement sequence
@@ -113,6 +121,29 @@ def host_classes(total_mips: F64, pe_mips: F64, tables: F64) -> I64:
     return out
 
 
+def class_tables(tables: F64, hc: I64) -> tuple[F64, I64]:
+    """The compact search's power tables (rows ``P_*``) and each host's offset in them: one
+    table per host class ``hc`` (hosts of a class have equal tables, as the candidate pool's
+    classes assume), or one per host if the ids are not within ``0..H-1``."""
+    n_h, n_p = tables.shape
+    hc = np.asarray(hc, dtype=np.int64)
+    uniq, poff = tables, np.arange(n_h, dtype=np.int64) * n_p
+    if n_h and hc.shape == (n_h,) and hc.min() >= 0 and hc.max() < n_h:
+        rows = np.zeros(int(hc.max()) + 1, dtype=np.int64)
+        rows[hc] = np.arange(n_h)  # a host of each class
+        uniq, poff = tables[rows], hc * n_p
+    p = uniq.ravel()
+    i = np.tile(np.arange(n_p), uniq.shape[0])
+    nxt = np.arange(p.size) + (i < n_p - 1)
+    out = np.empty((4, p.size))
+    out[P_W] = p
+    with np.errstate(invalid="ignore"):  # (inf - inf in a table: NaN, as in the search)
+        out[P_Q] = (p[nxt] - p) / 10.0  # p2 - p1 of a point inside segment i, / 10
+        out[P_Q0] = (p - p) / 10.0  # p2 - p1 of a point exactly on p[i] (ceil == floor), / 10
+    out[P_TENTH] = i / 10.0
+    return out, poff
+
+
 # --------------------------------------------------------------------------- working state
 class _Work:
     """The planner's scratch copy of host state, with CloudSim's sequential sums.
@@ -134,11 +165,11 @@ class _Work:
         # per-host state packed in two arrays (one argument each for the compiled kernels); the
         # named attributes are their rows
         self.hf = np.empty((7, n_h))
-        self.hi = np.zeros((5, n_h), dtype=np.int64)
+        self.hi = np.zeros((6, n_h), dtype=np.int64)
         self.gf = np.empty((2, n_v))
         (self.U, self.T, self.avail, self.pe, self.stale_power, self.reqsum,
          self.maxram) = self.hf
-        self.off, self.hlen, self.nlist, self.jmark, self.ttype = self.hi
+        self.off, self.hlen, self.nlist, self.jmark, self.ttype, self.poff = self.hi
         self.rq, self.ramf = self.gf
         self.T[:] = snap.host_total_mips
         self.pe[:] = snap.host_pe_mips
@@ -150,6 +181,7 @@ class _Work:
         self.stale_power[:] = specpower_w(tables, snap.host_util)
         hc = snap.host_class
         self.hc = host_classes(self.T, self.pe, tables) if hc is None else hc
+        self.ptab, self.poff[:] = class_tables(tables, self.hc)
         self.pool: CandidatePool | None = None
         self._kargs: tuple[Any, tuple[Any, ...]] | None = None
         self._addargs: tuple[Any, ...] | None = None
@@ -300,7 +332,7 @@ class _Work:
             self.kernel_args(placer)
             ctab, F, ftab = self._hist_args()
             self._pargs = (placer, pool, (
-                self.hf, self.hi, self.gf, self.vlen, self.tflat, self.kconst, self.hist, ctab,
+                self.hf, self.hi, self.gf, self.vlen, self.ptab, self.kconst, self.hist, ctab,
                 F, ftab, self.ist, self.jf, self.ji, pool.pi, pool.pf))
         args: tuple[Any, ...] = self._pargs[2]
         return args
@@ -353,14 +385,16 @@ class _Work:
         pool = self.pool
         for h in hosts.tolist():
             del self.own(h)[self.nlist.item(h):]
-            if pool is not None and self.U.item(h) == 0.0:
-                pool.cleaned(h)
+            if pool is not None:
+                if self.U.item(h) == 0.0:
+                    pool.cleaned(h)
+                pool.sync(h, False)
 
     def add(self, v: int, h: int) -> None:
         """Trial placement of ``v`` on ``h`` (appended to its list; journaled in a trial)."""
         _kernel().commit(h, v, *self._commit_args())
-        if self.pool is not None and self.ist.item(IST_WOKE):
-            self.pool.woke(h)
+        if self.pool is not None:
+            self.pool.sync(h, bool(self.ist.item(IST_WOKE)))
         self.own(h).append(v)
 
     def overloaded_one(self, detector: Any, h: int) -> bool:
@@ -439,11 +473,9 @@ class PowerAwareBestFit:
         place = _kernel().place
         skip = _NO_HOSTS
         while True:
-            h = int(place(pool.act, skip, v, *args))
+            h = int(place(pool.pa, pool.pc, skip, v, *args))
             if h >= 0:
-                if w.ist.item(IST_WOKE):
-                    pool.woke(h)
-                w.own(h).append(v)
+                w.own(h).append(v)  # the kernel kept the pool's candidates up to date
                 return h
             if h == -1:
                 return h
@@ -458,7 +490,8 @@ class PowerAwareBestFit:
         """:meth:`place_in` for ``vms`` in order: ``(guest, host)`` for each placed guest;
         unplaced guests are skipped, or end the sequence with ``(guest, -1)`` when
         ``stop_on_fail``. Runs in compiled calls (:func:`dcsim.policies.pabfd_kernel.place_seq`)
-        that return only when the pool or an exact test needs Python."""
+        that return only when a guest fits nowhere (``stop_on_fail``) or an exact test needs
+        Python."""
         n = len(vms)
         arr = np.array(vms, dtype=np.int64)
         out = np.empty(n, dtype=np.int64)
@@ -469,7 +502,7 @@ class PowerAwareBestFit:
         i = 0
         skip = _NO_HOSTS
         while i < n:
-            j = int(seq(pool.act, skip, arr, i, stop_on_fail, out, *args))
+            j = int(seq(pool.pa, pool.pc, skip, arr, i, stop_on_fail, out, *args))
             got = out[i:j].tolist()
             for v, h in zip(vms[i:j], got, strict=True):
                 if h >= 0:
@@ -486,11 +519,9 @@ class PowerAwareBestFit:
                     skip = np.append(skip, h)
                     i = j
                     continue
-                w.add(v, h)  # journaled, pool woken, list appended as a placement does
+                w.add(v, h)  # journaled, pool updated, list appended as a placement does
                 res.append((v, h))
                 j += 1
-            elif got and got[-1] >= 0 and ist.item(IST_WOKE):
-                pool.woke(got[-1])
             i = j
             skip = _NO_HOSTS
         return res
@@ -549,15 +580,31 @@ class CandidatePool:
     ``allowed`` is copied and may only shrink (:meth:`exclude`) while the pool lives; the pool
     follows the working state's trial placements through :meth:`_Work.add` / ``restore_all``
     (``w.pool``). Invariant: every allowed host is either in ``act`` (evaluated) or a clean member
-    of a class whose representative (its lowest allowed clean member) is evaluated.
+    of a class whose representative (its lowest allowed clean member) is evaluated. ``pa`` /
+    ``pc`` hold ``act`` with each host's current search values (rows ``C_*``), kept equal to the
+    working state's by :meth:`sync` (after a placement or an undo) and the compiled placement.
     """
 
     def __init__(self, w: _Work, allowed: B) -> None:
         self.allowed = np.array(allowed, dtype=bool)
         clean = (w.U == 0.0) & self.allowed
-        self.act = np.flatnonzero(self.allowed & ~clean)
+        act = np.flatnonzero(self.allowed & ~clean)
         ids = np.flatnonzero(clean)
         n_h = w.T.shape[0]
+        self.w = w
+        # the active hosts, ascending, and their search values in the same order (the compiled
+        # placement reads them contiguously): pa = [n, ids (H), table offsets (H), position of
+        # each host in ids or -1 (H)], pc = rows C_* (H each; after n: scratch)
+        self.pa = np.zeros(1 + 3 * n_h, dtype=np.int64)
+        self.pc = np.empty((6, n_h))
+        self.pa[0] = n = act.size
+        self.pa[1:1 + n] = act
+        self.pa[1 + n_h:1 + n_h + n] = w.poff[act]
+        self.pa[1 + 2 * n_h:] = -1
+        self.pa[1 + 2 * n_h + act] = np.arange(n)
+        for row, src in ((C_U, w.U), (C_T, w.T), (C_AVAIL, w.avail), (C_PE, w.pe),
+                         (C_STALE, w.stale_power)):
+            self.pc[row, :n] = src[act]
         self.cls_of = np.full(n_h, -1, dtype=np.intp)
         #: position of each clean host in ``members_flat`` (class k: ``cstart[k]:cstart[k+1]``)
         self.pos = np.zeros(n_h, dtype=np.int64)
@@ -596,6 +643,11 @@ class CandidatePool:
         self.pe_c[:] = w.pe[first]
         w.pool = self
 
+    @property
+    def act(self) -> I64:
+        """The active hosts, ascending (a view: valid until the pool changes)."""
+        return self.pa[1:1 + int(self.pa[0])]
+
     def reps(self, r: float, w: _Work) -> list[int]:
         """Representative of every class that can take demand ``r`` (MIPS)."""
         out: list[int] = []
@@ -624,11 +676,13 @@ class CandidatePool:
 
     def woke(self, h: int) -> None:
         """Host ``h`` got its first allocation (``U`` 0 -> > 0): evaluate it in full."""
-        if self.allowed[h]:
-            act = self.act
-            i = int(act.searchsorted(h))
-            if i == act.size or act.item(i) != h:
-                self.act = np.concatenate((act[:i], (h,), act[i:]), dtype=np.intp)
+        self.sync(h, True)
+
+    def sync(self, h: int, woke: bool) -> None:
+        """After host ``h``'s allocation changed: its values in the active hosts' rows, or,
+        if it ``woke`` (a clean host's first allocation) and is allowed, it joins them."""
+        w = self.w
+        _kernel().pool_sync(h, woke, w.hf, w.hi, self.pa, self.pc, self.pi)
 
     def cleaned(self, h: int) -> None:
         """Host ``h`` is clean again (a trial undone): back to its class if it has one."""
@@ -640,7 +694,5 @@ class CandidatePool:
 
     def _drop(self, h: int) -> None:
         """Host ``h`` out of ``act`` (if there)."""
-        act = self.act
-        i = int(act.searchsorted(h))
-        if i < act.size and act.item(i) == h:
-            self.act = np.concatenate((act[:i], act[i + 1:]))
+        if self.pa.item(1 + 2 * self.allowed.size + h) >= 0:
+            _kernel().pool_drop(h, self.pa, self.pc)

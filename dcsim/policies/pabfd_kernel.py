@@ -17,8 +17,21 @@ The scalar operations are those of :func:`dcsim.policies.pabfd.specpower_w` and 
 ``screen_features``, in the same order, on float64 (no fastmath, no fused multiply-add), so every
 comparison sees the same bits as numpy's vectorized form.
 
+The planner's placements run :func:`_csearch`, the same search over *compact* rows: the
+candidate pool keeps its active hosts' allocation, capacity, free and per-core MIPS and stale
+power contiguous, in id order (:func:`pool_sync` / :func:`pool_drop` follow every change), the
+class representatives are written after them, and the power tables are one per host class with
+``(p2 - p1) / 10`` and ``i / 10`` precomputed from the same values (the same bits). A first pass
+computes every candidate's increase without branches (:func:`_increases`), a second takes the
+decisions in :func:`pick`'s order. Every candidate is still evaluated: the increases of hosts in
+one power segment are equal up to rounding and the rounding decides ties, so no bound can skip a
+host that might win; the compact rows make each evaluation ~2-3x cheaper (no gathers through
+host ids into large arrays, no per-host tables, two divisions fewer). :func:`pick` (per-host
+arrays) stays as the plain scan that :meth:`~dcsim.policies.pabfd.PowerAwareBestFit.find_host`
+and the tests use.
+
 The planner's other per-placement and per-host work is here too, so that one placement is one
-call: :func:`place` (class representatives + :func:`pick`'s search + :func:`commit`, the trial
+call: :func:`place` (class representatives + :func:`_csearch` + :func:`commit`, the trial
 placement with its undo journal), :func:`undo`, :func:`recompute` (a host's sums after a guest
 left, and its overload screen) and :func:`build` (the working state's start sums). Sums add in
 the order the numpy / Python forms they replace add (list order), so they are bit-identical.
@@ -35,6 +48,12 @@ import numpy as np
 from numba import njit
 
 from dcsim.policies.pabfd import (
+    C_AVAIL,
+    C_D,
+    C_PE,
+    C_STALE,
+    C_T,
+    C_U,
     G_RAM,
     G_RQ,
     H_AVAIL,
@@ -42,8 +61,8 @@ from dcsim.policies.pabfd import (
     H_JMARK,
     H_MAXRAM,
     H_NLIST,
-    H_OFF,
     H_PE,
+    H_POFF,
     H_REQ,
     H_STALE,
     H_T,
@@ -60,6 +79,10 @@ from dcsim.policies.pabfd import (
     IST_UNSURE,
     IST_WOKE,
     LINEAR,
+    P_Q,
+    P_Q0,
+    P_TENTH,
+    P_W,
     THRESHOLD,
 )
 
@@ -275,18 +298,168 @@ def undo(hf, hi, hist, F, ist, jf, ji):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def place(act, skip, v, hf, hi, gf, vlen, tflat, c, hist, ctab, F, ftab, ist, jf, ji, pi, pf):  # type: ignore[no-untyped-def]
+def _increases(n, r, check_pe, pc, ptab, poff):  # type: ignore[no-untyped-def]
+    """The power increases of the first ``n`` compact candidates (``pc[C_D]``) for demand ``r``,
+    ``+inf`` for a host without the free or per-core MIPS (never chosen, as in :func:`_search`).
+
+    The operations of :func:`_search` in its order, without branches: ``(p2 - p1) / 10`` and
+    ``i1 / 10`` are read from ``ptab`` (computed once from the same values, so the same bits);
+    a NaN utilisation reads segment 0 and gives NaN as :func:`_search`'s ``d = t10`` does.
+    """
+    cu, ct, ca, cp, cs, cd = pc[C_U], pc[C_T], pc[C_AVAIL], pc[C_PE], pc[C_STALE], pc[C_D]
+    pw, pq, pq0, pt = ptab[P_W], ptab[P_Q], ptab[P_Q0], ptab[P_TENTH]
+    for k in range(n):
+        x = (cu[k] + r) / ct[k]
+        u = 1.0 if x > 1.0 else x  # np.minimum(x, 1.0), NaN kept
+        t10 = u * 10.0
+        i1 = np.floor(t10)
+        j = poff[k] + (np.intp(i1) if (i1 >= 0.0 and i1 <= 10.0) else 0)
+        q = pq[j] if i1 != t10 else pq0[j]
+        d = pw[j] + q * (u - pt[j]) * 100.0 - cs[k]
+        fits = ca[k] >= r and (not check_pe or cp[k] >= r)
+        cd[k] = d if fits else np.inf
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _csearch(n, ids, poff, pc, ptab, skip, r, check_pe, mode, reqsum, hlen, maxram, ttype,  # type: ignore[no-untyped-def]
+             F, ftab, v, vl, rv, c):
+    """:func:`_search` over the first ``n`` compact candidates (host ``ids[k]``, values in the
+    ``C_*`` rows of ``pc``): the increases in one pass (:func:`_increases`), then the same
+    decisions in the same order; the same answer (see :func:`pick`)."""
+    thr, bw, interval, safety, guard, fallback, points = c[0], c[1], c[2], c[3], c[4], c[5], c[6]
+    _increases(n, r, check_pe, pc, ptab, poff)
+    cd, cu, ct = pc[C_D], pc[C_U], pc[C_T]
+    best = -1
+    best_d = 0.0
+    uns = -1
+    uns_d = 0.0
+    for k in range(n):
+        d = cd[k]
+        if d == np.inf:
+            continue
+        h = ids[k]
+        if best >= 0 and not _before(d, h, best_d, best):
+            continue
+        if cu[k] != 0.0:  # trial overload test
+            bad = False
+            unsure = False
+            for s in range(skip.shape[0]):
+                if skip[s] == h:
+                    bad = True
+            if bad:
+                continue
+            if mode == THRESHOLD:
+                bad = (reqsum[h] + r) / ct[k] > thr
+            elif mode == LINEAR:
+                util = (reqsum[h] + r) / ct[k]
+                mig = max(maxram[h], rv) / bw
+                if not math.isfinite(mig / interval):
+                    unsure = True
+                elif max(hlen[h], vl) < points:
+                    bad = util > fallback
+                else:
+                    tt = ttype[h]
+                    horizon = points + np.ceil(mig / interval)
+                    pred = safety * ((F[h, 0] + ftab[tt, v, 0])
+                                     + (horizon - 5.5) * (F[h, 1] + ftab[tt, v, 1]))
+                    bad = pred >= 1.0
+                    unsure = abs(pred - 1.0) <= guard
+            else:
+                unsure = True
+            if unsure:
+                if uns < 0 or _before(d, h, uns_d, uns):
+                    uns = h
+                    uns_d = d
+                continue
+            if bad:
+                continue
+        best = h
+        best_d = d
+    if uns >= 0 and (best < 0 or _before(uns_d, uns, best_d, best)):
+        return -(uns + 2)
+    return best
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _put_row(k, h, hf, hi, ids, poff, pc):  # type: ignore[no-untyped-def]
+    """Compact candidate ``k`` := host ``h`` (its id, table offset and search values)."""
+    ids[k] = h
+    poff[k] = hi[H_POFF, h]
+    pc[C_U, k] = hf[H_U, h]
+    pc[C_T, k] = hf[H_T, h]
+    pc[C_AVAIL, k] = hf[H_AVAIL, h]
+    pc[C_PE, k] = hf[H_PE, h]
+    pc[C_STALE, k] = hf[H_STALE, h]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def pool_sync(h, woke, hf, hi, pa, pc, pi):  # type: ignore[no-untyped-def]
+    """After host ``h``'s allocation changed: refresh its compact row if it is an active host
+    of the pool (``pa``, ``pc``: see :class:`dcsim.policies.pabfd.CandidatePool`), else, if it
+    ``woke`` and the pool allows it (``pi``), insert it in id order."""
+    n_h = hf.shape[1]
+    ids, poff, apos = pa[1:1 + n_h], pa[1 + n_h:1 + 2 * n_h], pa[1 + 2 * n_h:]
+    k = apos[h]
+    if k >= 0:
+        pc[C_U, k] = hf[H_U, h]
+        pc[C_AVAIL, k] = hf[H_AVAIL, h]
+        return
+    if not woke or pi[2 + h] == 0:
+        return
+    n = pa[0]
+    lo = 0
+    hi_ = n
+    while lo < hi_:
+        mid = (lo + hi_) // 2
+        if ids[mid] < h:
+            lo = mid + 1
+        else:
+            hi_ = mid
+    for k in range(n, lo, -1):
+        ids[k] = ids[k - 1]
+        poff[k] = poff[k - 1]
+        apos[ids[k]] = k
+        for row in range(C_D):
+            pc[row, k] = pc[row, k - 1]
+    _put_row(lo, h, hf, hi, ids, poff, pc)
+    apos[h] = lo
+    pa[0] = n + 1
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def pool_drop(h, pa, pc):  # type: ignore[no-untyped-def]
+    """Host ``h`` out of the pool's active hosts (if there), the order of the others kept."""
+    n_h = pc.shape[1]
+    ids, poff, apos = pa[1:1 + n_h], pa[1 + n_h:1 + 2 * n_h], pa[1 + 2 * n_h:]
+    k0 = apos[h]
+    if k0 < 0:
+        return
+    n = pa[0] - 1
+    for k in range(k0, n):
+        ids[k] = ids[k + 1]
+        poff[k] = poff[k + 1]
+        apos[ids[k]] = k
+        for row in range(C_D):
+            pc[row, k] = pc[row, k + 1]
+    apos[h] = -1
+    pa[0] = n
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def place(pa, pc, skip, v, hf, hi, gf, vlen, ptab, c, hist, ctab, F, ftab, ist, jf, ji, pi, pf):  # type: ignore[no-untyped-def]
     """One PABFD placement of guest ``v`` over a candidate pool, committed when decided.
 
-    The pool (:class:`dcsim.policies.pabfd.CandidatePool`) is its active hosts ``act`` and
-    ``pi`` = [M, C, allowed (H), members (M), class starts (C + 1), scan positions (C), a
-    buffer (C)], ``pf`` = [free MIPS (C), per-core MIPS (C)] of its C classes of clean hosts
-    (class k: ``members[start[k]:start[k + 1]]`` ascending). Each class that can take the demand
-    contributes its lowest allowed clean member (what ``CandidatePool.reps`` returns, scan
-    position updated the same way); then :func:`pick`'s search (mode ``ist[IST_MODE]``,
-    ``c[7]``: the smallest per-core capacity).
+    The pool (:class:`dcsim.policies.pabfd.CandidatePool`) is its active hosts in ``pa`` /
+    ``pc`` (compact rows, ascending ids) and ``pi`` = [M, C, allowed (H), members (M), class
+    starts (C + 1), scan positions (C), a buffer (C)], ``pf`` = [free MIPS (C), per-core MIPS
+    (C)] of its C classes of clean hosts (class k: ``members[start[k]:start[k + 1]]``
+    ascending). Each class that can take the demand contributes its lowest allowed clean member
+    (what ``CandidatePool.reps`` returns, scan position updated the same way), written after the
+    active hosts' rows; then :func:`_csearch` (mode ``ist[IST_MODE]``, ``c[7]``: the smallest
+    per-core capacity), which answers as :func:`pick` over the same hosts.
 
-    Returns what :func:`pick` returns; a host ``>= 0`` has received the guest (:func:`commit`).
+    Returns what :func:`pick` returns; a host ``>= 0`` has received the guest (:func:`commit`)
+    and the pool's rows follow (:func:`pool_sync`).
     """
     n_h = hf.shape[1]
     m = pi[0]
@@ -295,11 +468,11 @@ def place(act, skip, v, hf, hi, gf, vlen, tflat, c, hist, ctab, F, ftab, ist, jf
     m0 = a0 + n_h
     s0 = m0 + m
     c0 = s0 + n_c + 1
-    b0 = c0 + n_c
     U = hf[H_U]
     r = gf[G_RQ, v]
     check_pe = r > c[7]
-    n = 0
+    ids, poff = pa[1:1 + n_h], pa[1 + n_h:1 + 2 * n_h]
+    n = pa[0]
     for k in range(n_c):
         if pf[k] < r or (check_pe and pf[n_c + k] < r):
             continue
@@ -311,25 +484,24 @@ def place(act, skip, v, hf, hi, gf, vlen, tflat, c, hist, ctab, F, ftab, ist, jf
                 break
             p += 1
         pi[c0 + k] = p
-        if p < end:
-            pi[b0 + n] = pi[m0 + p]
+        if p < end and n < n_h:  # (always: active hosts and representatives are distinct)
+            _put_row(n, pi[m0 + p], hf, hi, ids, poff, pc)
             n += 1
-    h = _search(act, pi[b0:], n, skip, r, check_pe, ist[IST_MODE], U, hf[H_T], hf[H_AVAIL],
-                hf[H_PE], hi[H_OFF], tflat, hf[H_STALE], hf[H_REQ], hi[H_HLEN], hf[H_MAXRAM],
-                hi[H_TTYPE], F, ftab, v, vlen[v], gf[G_RAM, v], c)
+    h = _csearch(n, ids, poff, pc, ptab, skip, r, check_pe, ist[IST_MODE], hf[H_REQ],
+                 hi[H_HLEN], hf[H_MAXRAM], hi[H_TTYPE], F, ftab, v, vlen[v], gf[G_RAM, v], c)
     if h >= 0:
         commit(h, v, hf, hi, gf, vlen, hist, ctab, F, ftab, ist, jf, ji)
+        pool_sync(h, ist[IST_WOKE] != 0, hf, hi, pa, pc, pi)
     return h
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def place_seq(act, skip, vms, start, stop_on_fail, out, hf, hi, gf, vlen, tflat, c, hist, ctab,  # type: ignore[no-untyped-def]
-              F, ftab, ist, jf, ji, pi, pf):
+def place_seq(pa, pc, skip, vms, start, stop_on_fail, out, hf, hi, gf, vlen, ptab, c, hist,  # type: ignore[no-untyped-def]
+              ctab, F, ftab, ist, jf, ji, pi, pf):
     """:func:`place` for ``vms[start:]`` in order, results in ``out`` (host or -1), until the
     caller has work to do; returns the index of the first guest not done.
 
-    Stops after a placement that woke a clean host (the caller adds it to the pool's active
-    hosts), after a failure when ``stop_on_fail``, at the end, or before a guest whose best
+    Stops after a failure when ``stop_on_fail``, at the end, or before a guest whose best
     candidate needs the caller's exact test (``ist[IST_STOP] = 1``, the host in
     ``ist[IST_UNSURE]``; ``skip`` applies to ``vms[start]`` only).
     """
@@ -338,7 +510,7 @@ def place_seq(act, skip, vms, start, stop_on_fail, out, hf, hi, gf, vlen, tflat,
     ist[IST_STOP] = 0
     while i < n:
         sk = skip if i == start else skip[:0]
-        h = place(act, sk, vms[i], hf, hi, gf, vlen, tflat, c, hist, ctab, F, ftab, ist, jf,
+        h = place(pa, pc, sk, vms[i], hf, hi, gf, vlen, ptab, c, hist, ctab, F, ftab, ist, jf,
                   ji, pi, pf)
         if h < -1:
             ist[IST_STOP] = 1
@@ -346,11 +518,7 @@ def place_seq(act, skip, vms, start, stop_on_fail, out, hf, hi, gf, vlen, tflat,
             return i
         out[i] = h
         i += 1
-        if h == -1:
-            if stop_on_fail:
-                return i
-            continue
-        if ist[IST_WOKE] != 0:
+        if h == -1 and stop_on_fail:
             return i
     return i
 

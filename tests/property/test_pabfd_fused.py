@@ -5,8 +5,9 @@ journal in one compiled call) against ``find_host_in`` + ``_Work.add`` on two wo
 built from the same random snapshot, through random sequences of placements, exclusions, trials,
 undos and removals; after every operation the chosen hosts and every array, guest list and pool
 field must be equal bit for bit, and an undone trial must leave the state as a plain copy taken
-when it opened. ``_Work.recompute_host`` (compiled sums and screen) against the
-plain numpy sums it replaced: equal sums, and a screen that agrees with the detector's exact
+when it opened; the pools' compact rows (what the compiled placements read) must hold the
+working state's values. ``_Work.recompute_host`` (compiled sums and screen) against the plain
+numpy sums it replaced: equal sums, and a screen that agrees with the detector's exact
 test whenever it decides. The compiled start of a working state against its numpy form (equal
 bytes), and the planner's Python sort of guests by demand against its numpy sort.
 """
@@ -21,7 +22,16 @@ from hypothesis import strategies as st
 
 from dcsim.policies.consolidation import ClusterSnapshot, _sorted_by_demand
 from dcsim.policies.overload import make_detector
-from dcsim.policies.pabfd import CandidatePool, PowerAwareBestFit, _Work
+from dcsim.policies.pabfd import (
+    C_AVAIL,
+    C_PE,
+    C_STALE,
+    C_T,
+    C_U,
+    CandidatePool,
+    PowerAwareBestFit,
+    _Work,
+)
 from tests.property.test_pabfd_candidates import cases
 
 STATE = ("avail", "U", "reqsum", "maxram", "hist", "hlen", "nlist")
@@ -37,6 +47,23 @@ def _same(a: _Work, b: _Work, pa: CandidatePool, pb: CandidatePool) -> None:
     np.testing.assert_array_equal(pa.act, pb.act)
     np.testing.assert_array_equal(pa.cursor, pb.cursor)
     np.testing.assert_array_equal(pa.allowed, pb.allowed)
+    _rows_ok(a, pa)
+    _rows_ok(b, pb)
+
+
+def _rows_ok(w: _Work, pool: CandidatePool) -> None:
+    """The pool's compact rows are its active hosts (ascending, every allowed host with an
+    allocation among them) with the working state's current values."""
+    n_h, ids = w.T.size, pool.act
+    assert (np.diff(ids) > 0).all()
+    assert set(np.flatnonzero(pool.allowed & (w.U != 0.0)).tolist()) <= set(ids.tolist())
+    apos = pool.pa[1 + 2 * n_h:]
+    assert (apos[ids] == np.arange(ids.size)).all()
+    assert int((apos >= 0).sum()) == ids.size
+    np.testing.assert_array_equal(pool.pa[1 + n_h:1 + n_h + ids.size], w.poff[ids])
+    for row, val in ((C_U, w.U), (C_T, w.T), (C_AVAIL, w.avail), (C_PE, w.pe),
+                     (C_STALE, w.stale_power)):
+        np.testing.assert_array_equal(pool.pc[row, :ids.size], val[ids])
 
 
 def _copy(w: _Work, pool: CandidatePool) -> dict[str, object]:
