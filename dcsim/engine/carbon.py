@@ -22,7 +22,7 @@ Summary: ``emissions_operational_kg``, ``emissions_embodied_kg``, ``emissions_kg
 operational emissions: see ``Carbon.migration_kg``); table ``carbon``: one row per data center
 and piece.
 
-Imports: numpy, pandas, dcsim.workload.carbon, dcsim.config.carbon, dcsim.engine.extensions.
+Imports: numpy, dcsim.workload.carbon, dcsim.config.carbon, dcsim.engine.extensions.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from dcsim.config.carbon import LIU_J_FIXED, LIU_J_PER_MB, zone
@@ -250,6 +249,8 @@ class Carbon:
         return total_g / 1000.0
 
     def finish(self, sim: Simulation, result: Result) -> None:
+        import pandas as pd  # only here: a run that writes its tables does not need it
+
         s = result.summary
         if self.per_dc is not None:
             # every host is settled at the end: the last piece closes on the run's final

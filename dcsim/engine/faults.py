@@ -67,7 +67,7 @@ grouping, failure distributions) live in ``dcsim.engine.fault_inputs``; ``check_
 running extension: the ``Faults`` class, its SimPy processes and the extension factory; the
 snapshot machinery lives in ``dcsim.engine.snapshots``.
 
-Imports: heapq, numpy, pandas, simpy, dcsim.{config, errors, model, units},
+Imports: heapq, numpy, simpy, dcsim.{config, errors, model, units},
 dcsim.engine.{extensions, fault_inputs, snapshots}.
 """
 
@@ -79,7 +79,6 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import simpy
 from numpy.typing import NDArray
 
@@ -461,6 +460,8 @@ class Faults:
     # ------------------------------------------------------------------ results -------------
     def finish(self, sim: Simulation, result: Result) -> None:
         """Close the books at the end of the run; add summary metrics and tables."""
+        import pandas as pd  # only here: a run that writes its tables does not need it
+
         st, end, snaps = sim.state, sim.duration, self.snaps
         snaps.close(end)
         planned = sim.arrival_s + sim.lifetime_s

@@ -14,7 +14,7 @@ reservation given back, counted in ``migrations_aborted``). Link failures affect
 (migrations, snapshots, background flows): a host cut off from the network keeps running its
 guests — use ``faults.racks`` with ``cause: switch`` for a rack that loses service.
 
-Imports: heapq, numpy, pandas, dcsim.workload.arrivals (distributions), dcsim.engine.extensions.
+Imports: heapq, numpy, dcsim.workload.arrivals (distributions), dcsim.engine.extensions.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import heapq
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from dcsim.engine.extensions import EXTENSIONS
 from dcsim.workload.arrivals import lifetime_distribution
@@ -87,6 +86,8 @@ class LinkFaults:
             sim.network.set_links_down(self.down.copy())
 
     def finish(self, sim: Simulation, result: Result) -> None:
+        import pandas as pd  # only here: a run that writes its tables does not need it
+
         end = sim.duration
         down_s = sum(min(r, end) - f for _, f, r in self.records)
         result.summary["link_failures"] = len(self.records)

@@ -43,7 +43,7 @@ Memory accounting is active when a host group has ``mem_overcommit > 1`` or a gu
 ``memory:`` model; otherwise nothing here runs and results are those of earlier versions, bit
 for bit.
 
-Imports: numpy, pandas, dcsim.{engine.extensions, workload.models}.
+Imports: numpy, dcsim.{engine.extensions, workload.models}; pandas for the results.
 """
 
 from __future__ import annotations
@@ -53,7 +53,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from dcsim.engine.extensions import EXTENSIONS
@@ -324,6 +323,8 @@ class Memory:
 
     def _host_columns(self, sim: Simulation, result: Result) -> None:
         """Interval averages of physical and swapped memory per host, joined to ``hosts``."""
+        import pandas as pd
+
         marks = [*self.host_marks, (sim.duration, self.level_s[[2, 5]].copy())]
         n_h = sim.state.n_hosts
         rows = []
@@ -341,6 +342,8 @@ class Memory:
         result.hosts = hosts.merge(extra, on=["time_s", "host"], how="left")
 
     def finish(self, sim: Simulation, result: Result) -> None:
+        import pandas as pd
+
         self.refresh(np.arange(sim.state.n_hosts, dtype=np.intp))  # levels up to the end
         s = result.summary
         T = sim.duration

@@ -1,8 +1,9 @@
 """Turn a finished ``Simulation`` into a ``Result``: summary metrics and tidy tables.
 
-Pure bookkeeping over the engine's accumulated arrays; no simulation state is changed.
+Pure bookkeeping over the engine's accumulated arrays; no simulation state is changed. Tables
+are handed over as ``dcsim.metrics.result.Frame`` objects (built into DataFrames when read).
 
-Imports: numpy, pandas, dcsim.metrics.result, dcsim.model.cluster, dcsim.units.
+Imports: numpy, dcsim.metrics.result, dcsim.model.cluster, dcsim.units; pandas for jobs.
 """
 
 from __future__ import annotations
@@ -11,20 +12,23 @@ from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from dcsim.engine.offered import CAUSES
 from dcsim.engine.records import COLUMNS
 from dcsim.metrics.consolidation import mean_sd
-from dcsim.metrics.result import Result
+from dcsim.metrics.result import Frame, Result
 from dcsim.model.cluster import GuestStatus
 from dcsim.units import JOULES_PER_KWH
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from dcsim.engine.simulation import Simulation
 
 
 def jobs_table(sim: Simulation) -> pd.DataFrame:
+    import pandas as pd
+
     st = sim.state
     jg = np.flatnonzero(sim.has_jobs)
     if not jg.shape[0]:
@@ -59,7 +63,7 @@ def jobs_table(sim: Simulation) -> pd.DataFrame:
 
 def migration_summary(
     sim: Simulation,
-    tables: dict[str, pd.DataFrame],
+    tables: dict[str, Any],
     summary: dict[str, Any],
     tot: dict[str, float],
     total_active: float,
@@ -76,7 +80,7 @@ def migration_summary(
     dur = np.asarray(cols["end_s"]) - np.asarray(cols["start_s"])  # (elementwise: the same)
     down = np.asarray(cols["downtime_s"])
     if recs:
-        tables["migrations"] = pd.DataFrame(
+        tables["migrations"] = Frame(
             {
                 "guest": cols["guest"],
                 "source": cols["source"],
@@ -174,7 +178,7 @@ def build_result(sim: Simulation, wall_s: float) -> Result:
     tot = totals(sim, sim.duration)
     arrived = ~np.isnan(sim.arrival_s)
     demand_mi, useful_mi = tot["demand_mi"], tot["delivered_mi"]
-    ts = pd.DataFrame(sim.recorder.rows, columns=COLUMNS)
+    ts = Frame(sim.recorder.rows, columns=COLUMNS)
     total_active = float(sim.active_s.sum())
     rejected = int(tot["guests_rejected"])
     summary: dict[str, Any] = {
@@ -206,7 +210,7 @@ def build_result(sim: Simulation, wall_s: float) -> Result:
         if total_active > 0
         else 0.0,
     }
-    tables: dict[str, pd.DataFrame] = {}
+    tables: dict[str, Any] = {}
     if sim.has_jobs.any():
         jobs = jobs_table(sim)
         done = jobs[jobs["end_s"].notna()]
@@ -227,7 +231,7 @@ def build_result(sim: Simulation, wall_s: float) -> Result:
     summary.update({"simulated_s": sim.duration, "wall_s": wall_s, "events": sim.events})
     idx = np.flatnonzero(arrived)
     guests = (
-        pd.DataFrame(
+        Frame(
             {
                 "guest": idx,
                 "group": st.guest_group[idx],
@@ -242,12 +246,12 @@ def build_result(sim: Simulation, wall_s: float) -> Result:
             }
         )
         if sim.cfg.output.guest_records
-        else pd.DataFrame()
+        else Frame({})
     )
     host_rows = sim.recorder.host_rows
     if host_rows:
         n_h = st.n_hosts
-        hosts = pd.DataFrame(
+        hosts = Frame(
             {
                 "time_s": np.repeat([r[0] for r in host_rows], n_h),
                 "host": np.tile(np.arange(n_h), len(host_rows)),
@@ -257,7 +261,7 @@ def build_result(sim: Simulation, wall_s: float) -> Result:
             }
         )
     else:
-        hosts = pd.DataFrame()
+        hosts = Frame({})
     return Result(
         summary=summary,
         timeseries=ts,

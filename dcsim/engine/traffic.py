@@ -16,7 +16,7 @@ interval). The engine adds the switch energy to the IT energy everywhere (summar
 ESV, facility energy × PUE of each switch's data center) through ``Simulation.network_energy``.
 A ``star`` topology is the implicit NIC model of runs without a network and draws nothing.
 
-Imports: numpy, pandas, dcsim.engine.extensions; dcsim.network when a run has a network.
+Imports: numpy, dcsim.engine.extensions; dcsim.network when a run has a network.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from dcsim.engine.extensions import EXTENSIONS
 
@@ -191,6 +190,8 @@ class Traffic:
         self.last_j = e
 
     def finish(self, sim: Simulation, result: Result) -> None:
+        import pandas as pd  # only here: a run that writes its tables does not need it
+
         self.sample(sim.duration)  # the last interval (its energy is already in the summary)
         s = result.summary
         ts = pd.DataFrame(self.rows, columns=["time_s", "mean_link_utilization",

@@ -18,7 +18,8 @@ every run writes the same ones, whatever its mode. Everything is written into a 
 folder and swapped into place at the end, so a crash never leaves a half-written results folder
 behind; which folders may be written or replaced, and how, is ``dcsim.io.outdir``'s business.
 
-Imports: json, yaml, pandas/pyarrow, dcsim.metrics.{result, contract}, dcsim.io.outdir.
+Imports: json, yaml, dcsim.metrics.{result, contract}, dcsim.io.{outdir, parquet} (pyarrow;
+pandas only for tables already built as DataFrames).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from typing import Any
 import yaml
 
 from dcsim.io.outdir import RUN_KIND, check_out_dir, clean_leftovers, commit_dir, new_tmp_dir
+from dcsim.io.parquet import write_table
 from dcsim.metrics.contract import TABLES, conform
 from dcsim.metrics.result import Result
 
@@ -138,16 +140,14 @@ def write_run(result: Result, out: str | Path, *, overwrite: bool = False) -> Pa
         written: list[str] = []
 
         def parquet(table: Any, name: str) -> None:
-            table.to_parquet(tmp / name, index=False)
+            write_table(table, tmp / name)
             written.append(name)
 
         conform(result)
         dump_json(_clean(result.summary), tmp / "summary.json")
         written.append("summary.json")
-        tables = {**result.tables, "timeseries": result.timeseries, "guests": result.guests,
-                  "hosts": result.hosts}
-        for name in TABLES:
-            parquet(tables[name], f"{name}.parquet")
+        for name in TABLES:  # as stored: a table not built yet is written without pandas
+            parquet(result.raw(name), f"{name}.parquet")
         (tmp / "config.yaml").write_text(yaml_text(result.config), encoding="utf-8")
         (tmp / "resolved.yaml").write_text(yaml_text(result.resolved), encoding="utf-8")
         written += ["config.yaml", "resolved.yaml", "manifest.json"]

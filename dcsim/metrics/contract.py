@@ -18,22 +18,25 @@ it in ``dcsim.engine.dispatch.simulate`` and again in ``write_run``); ``tests/un
 test_contract.py`` checks that every mode's output has exactly these files, columns and dtypes,
 so a new metric or column must be added here (with its unit) to pass.
 
-Imports: numpy, pandas, dcsim.metrics.result.
+Imports: numpy, dcsim.metrics.result; pandas when a table is built (``dcsim.metrics.result``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 
-from dcsim.metrics.result import Result
+from dcsim.metrics.result import Frame, Result
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Dtype = Literal["float64", "int64", "str", "bool"]
 
-__all__ = ["FILES", "SUMMARY", "TABLES", "Column", "conform", "metric_table", "summary_doc"]
+__all__ = ["FILES", "SUMMARY", "TABLES", "Column", "cast", "conform", "metric_table",
+           "summary_doc"]
 
 
 @dataclass(frozen=True)
@@ -414,6 +417,8 @@ _EMPTY: dict[int, tuple[dict[str, Column], pd.DataFrame]] = {}
 
 
 def _empty(columns: dict[str, Column]) -> pd.DataFrame:
+    import pandas as pd
+
     hit = _EMPTY.get(id(columns))
     if hit is None or hit[0] is not columns:
         hit = columns, pd.DataFrame({n: pd.Series([], dtype=_NP.get(c.dtype, str))
@@ -422,7 +427,7 @@ def _empty(columns: dict[str, Column]) -> pd.DataFrame:
     return hit[1].copy()
 
 
-def _cast(df: pd.DataFrame | None, columns: dict[str, Column]) -> pd.DataFrame:
+def cast(df: pd.DataFrame | None, columns: dict[str, Column]) -> pd.DataFrame:
     """``df`` with every contract column (missing ones null), contract columns first."""
     if df is None:
         return _empty(columns)
@@ -448,11 +453,23 @@ def _cast(df: pd.DataFrame | None, columns: dict[str, Column]) -> pd.DataFrame:
     return out[order]
 
 
+def _conformed(value: Any, columns: dict[str, Column]) -> Any:
+    """A table brought to ``columns``: a DataFrame cast now, a Frame (or an absent table, an
+    empty Frame) cast when it is built."""
+    if value is None:
+        value = Frame({})
+    if isinstance(value, Frame):
+        value.contract = columns
+        return value
+    return cast(value, columns)
+
+
 def conform(result: Result) -> Result:
     """``result`` brought to the contract, in place: every summary key, every table.
 
     Keys and columns an engine produced beyond the contract are kept (the contract test fails
-    on them, so that they get documented here).
+    on them, so that they get documented here). Tables not built yet (``Frame``) are cast when
+    they are built.
     """
     for key, col in SUMMARY.items():
         if key not in result.summary or result.summary[key] is None:
@@ -460,18 +477,20 @@ def conform(result: Result) -> Result:
         elif col.dtype == "int64" and isinstance(result.summary[key], (np.integer, float)):
             v = result.summary[key]
             result.summary[key] = int(v) if np.isfinite(v) else float("nan")
-    result.timeseries = _cast(result.timeseries, TABLES["timeseries"])
-    result.guests = _cast(result.guests, TABLES["guests"])
-    result.hosts = _cast(result.hosts, TABLES["hosts"])
+    result.timeseries = _conformed(result.raw("timeseries"), TABLES["timeseries"])
+    result.guests = _conformed(result.raw("guests"), TABLES["guests"])
+    result.hosts = _conformed(result.raw("hosts"), TABLES["hosts"])
     for name, columns in TABLES.items():
         if name in ("timeseries", "guests", "hosts"):
             continue
-        result.tables[name] = _cast(result.tables.get(name), columns)
+        result.tables[name] = _conformed(result.tables.raw(name), columns)
     return result
 
 
 def dtype_of(series: pd.Series[Any]) -> Dtype | None:
     """The contract dtype a column has (None: none of them)."""
+    import pandas as pd
+
     if pd.api.types.is_bool_dtype(series):
         return "bool"
     if pd.api.types.is_integer_dtype(series):

@@ -20,7 +20,8 @@ Owns the parsing and validation helpers of these formats (also used by
 Bad input (missing file, non-numeric value, wrong columns, utilisation out of range, empty file)
 raises :class:`dcsim.errors.ConfigError` naming the file and line.
 
-Imports: numpy, pandas (CSV/Parquet parsing), dcsim.errors, dcsim.workload.tracedata. Must not
+Imports: numpy, pandas (CSV/Parquet parsing, imported by the readers that parse them, so that
+replaying a packaged trace does not import it), dcsim.errors, dcsim.workload.tracedata. Must not
 import :mod:`dcsim.workload.traces` (which re-exports these names). Reads files; never writes.
 """
 
@@ -32,9 +33,9 @@ import tarfile
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from dcsim.errors import ConfigError, Issue
@@ -49,6 +50,9 @@ from dcsim.workload.tracedata import (
     _issue,
     _ro,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "GENERIC_COLUMNS",
@@ -303,6 +307,8 @@ def _bytes_reader(tar: tarfile.TarFile, member: tarfile.TarInfo) -> Callable[[],
 
 def _read_table(path: Path, sep: str = ",") -> tuple[pd.DataFrame, bool]:
     """All columns as strings (stripped); returns (frame, is_csv). Line of row i = i + 2."""
+    import pandas as pd
+
     if not path.exists():
         _fail([_issue(f"{path}: no such file")])
     trace_file(path)  # a regular file of bounded size (a FIFO would block pandas forever)
@@ -330,6 +336,8 @@ def _numeric(
     allow_empty: bool = False,
 ) -> F64:
     """Column ``col`` as float64; non-numbers become issues naming the line (CSV) or row."""
+    import pandas as pd
+
     s = df[col]
     if is_csv or s.dtype == object:
         text = s.astype(str).str.strip()
@@ -526,6 +534,8 @@ _BB_COLS = {
 
 def _bitbrains_file(path: Path) -> dict[str, F64]:
     """One GWA-T-12 file as arrays (``;``-separated, optionally gzipped); refuses bad values."""
+    import pandas as pd
+
     raw = read_trace_bytes(path)
     if not raw.strip():
         _fail([_issue(f"{path}: file is empty")])

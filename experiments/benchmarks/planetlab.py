@@ -136,9 +136,10 @@ def scaled(args: argparse.Namespace) -> int:
 
 
 def jit_cost() -> float:
-    """CPU (s) of a fresh process importing numba and the PABFD kernel and making one call,
-    minus the same process without them (interpreter, numpy, dcsim.policies.pabfd)."""
-    call = ("import numpy as np;from dcsim.policies import pabfd_kernel as k;"
+    """CPU (s) of a fresh process importing numba and the PABFD kernel as a run does
+    (``dcsim.policies.pabfd._kernel``: cached code loaded by ``dcsim.kernels.jit``) and making
+    one call, minus the same process without them (interpreter, numpy, dcsim.policies.pabfd)."""
+    call = ("import numpy as np;from dcsim.policies.pabfd import _kernel;k=_kernel();"
             "z=np.zeros(0,dtype=np.intp);e=np.zeros(1);"
             "k.pick(z,z,z,1.0,False,1,e,e+1,e,e,z,e,e,e,z,e,z,np.zeros((0,2)),"
             "np.zeros((0,0,2)),0,0,0.0,np.zeros(7))")

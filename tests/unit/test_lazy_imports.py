@@ -58,3 +58,19 @@ def test_the_default_config_runs_without_scipy() -> None:
     # draw from numpy directly (scipy.stats costs ~1 s to import, in every sweep worker)
     code = "import dcsim\nr = dcsim.run(None, overrides=['duration=1h'])\n"
     assert _loaded_after(code) & {"scipy", "networkx", "matplotlib"} == set()
+
+
+def test_dcsim_run_writes_its_folder_without_pandas(tmp_path: object) -> None:
+    # the tables go from the engine to Parquet through pyarrow (dcsim.io.parquet); pandas
+    # (~0.3 s) is imported only when a table is read as a DataFrame
+    code = ("import sys\nfrom dcsim.cli import main\n"
+            f"sys.argv = ['dcsim', 'run', 'configs/planetlab-cloudsim.yaml', '-q', '-o', "
+            f"{str(tmp_path)!r} + '/out', '--set', 'duration=1h']\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n")
+    loaded = _loaded_after(code)
+    assert "pyarrow" in loaded  # it did write
+    assert "pandas" not in loaded
+    code = ("import dcsim\nr = dcsim.run('configs/planetlab-cloudsim.yaml', "
+            "overrides=['duration=1h'])\n")
+    assert "pandas" not in _loaded_after(code)
+    assert "pandas" in _loaded_after(code + "r.timeseries\n")  # reading a table builds it
