@@ -591,7 +591,7 @@ class CandidatePool:
         act = np.flatnonzero(self.allowed & ~clean)
         ids = np.flatnonzero(clean)
         n_h = w.T.shape[0]
-        self.w = w
+        self._hf, self._hi = w.hf, w.hi  # (not ``w``: no reference cycle, freed at once)
         # the active hosts, ascending, and their search values in the same order (the compiled
         # placement reads them contiguously): pa = [n, ids (H), table offsets (H), position of
         # each host in ids or -1 (H)], pc = rows C_* (H each; after n: scratch)
@@ -681,8 +681,7 @@ class CandidatePool:
     def sync(self, h: int, woke: bool) -> None:
         """After host ``h``'s allocation changed: its values in the active hosts' rows, or,
         if it ``woke`` (a clean host's first allocation) and is allowed, it joins them."""
-        w = self.w
-        _kernel().pool_sync(h, woke, w.hf, w.hi, self.pa, self.pc, self.pi)
+        _kernel().pool_sync(h, woke, self._hf, self._hi, self.pa, self.pc, self.pi)
 
     def cleaned(self, h: int) -> None:
         """Host ``h`` is clean again (a trial undone): back to its class if it has one."""
