@@ -22,7 +22,8 @@ Summary: ``emissions_operational_kg``, ``emissions_embodied_kg``, ``emissions_kg
 operational emissions: see ``Carbon.migration_kg``); table ``carbon``: one row per data center
 and piece.
 
-Imports: numpy, dcsim.workload.carbon, dcsim.config.carbon, dcsim.engine.extensions.
+Imports: numpy, dcsim.workload.carbon, dcsim.config.carbon, dcsim.engine.extensions,
+dcsim.metrics.result (the table as a Frame).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from numpy.typing import NDArray
 
 from dcsim.config.carbon import LIU_J_FIXED, LIU_J_PER_MB, zone
 from dcsim.engine.extensions import EXTENSIONS
+from dcsim.metrics.result import Frame
 from dcsim.units import JOULES_PER_KWH
 from dcsim.workload.carbon import Series, integral_at, load_series, pieces, read_file
 
@@ -249,8 +251,6 @@ class Carbon:
         return total_g / 1000.0
 
     def finish(self, sim: Simulation, result: Result) -> None:
-        import pandas as pd  # only here: a run that writes its tables does not need it
-
         s = result.summary
         if self.per_dc is not None:
             # every host is settled at the end: the last piece closes on the run's final
@@ -260,7 +260,7 @@ class Carbon:
             fac = s["energy_facility_kwh"]
             s["emissions_operational_kg"] = op_kg
             s["carbon_intensity_mean_g_per_kwh"] = 1000.0 * op_kg / fac if fac > 0 else 0.0
-            result.tables["carbon"] = pd.DataFrame(
+            result.tables["carbon"] = Frame(  # a DataFrame when read (dcsim.metrics.result)
                 self.rows, columns=["start_s", "end_s", "datacenter", "intensity_g_per_kwh",
                                     "facility_kwh", "emissions_kg"])
             s["emissions_migration_kg"] = self.migration_kg(sim)

@@ -74,3 +74,6 @@ def test_dcsim_run_writes_its_folder_without_pandas(tmp_path: object) -> None:
             "overrides=['duration=1h'])\n")
     assert "pandas" not in _loaded_after(code)
     assert "pandas" in _loaded_after(code + "r.timeseries\n")  # reading a table builds it
+    # the default config (carbon accounting of embodied emissions on): no pandas either
+    code = "import dcsim\nr = dcsim.run(None, overrides=['duration=1h'])\n"
+    assert "pandas" not in _loaded_after(code)
