@@ -205,14 +205,18 @@ def proportional_share(sim: Simulation, hosts: I64, g: I64, local: I64, raw_want
     any_over = bool(over.any())
     delivered = raw_want * speed
     if any_over:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale = np.where(over, room / need, 1.0)
+        o = np.flatnonzero(over)  # (need > room >= 0 there: no division by zero)
+        scale = np.ones(n)
+        scale[o] = room[o] / need[o]
         m = np.flatnonzero(over[local])
         if m.shape[0]:
             vm = st.vcpus[g[m]] if vc is None else vc[m]
             delivered[m] = np.floor(raw_want[m] / vm * scale[local[m]] * speed[m]) * vm
-    with np.errstate(divide="ignore", invalid="ignore"):
-        raw = np.where(speed > 0, delivered / speed, 0.0)
+    if speed.shape[0] and speed.min() > 0:
+        raw = delivered / speed
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            raw = np.where(speed > 0, delivered / speed, 0.0)
     h = st.host_index(hosts)
     cs.in_alloc[h] = 0.0
     if in_need.shape[0]:

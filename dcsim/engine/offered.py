@@ -94,6 +94,10 @@ def settle(sim: Simulation, guests: I64 | None = None, *, on_host: bool = False)
     else:
         if guests.shape[0] == 0:
             return
+        if on_host and guests.shape[0] * 4 >= st.n_guests_total and not (
+                (st.status == _BOOTING).any() or sim.paused.any()):
+            sim.w_last[guests] = now  # no guest at all is booting or paused: none waits
+            return
         status = st.status[guests]
         if on_host:
             waiting = ((status == _BOOTING) | sim.paused[guests]) & ~sim.has_jobs[guests]
@@ -114,15 +118,17 @@ def settle(sim: Simulation, guests: I64 | None = None, *, on_host: bool = False)
         dt = np.maximum(t1 - t0, 0.0)
         want = sim.u_last[idx] * st.vcpus[idx] * st.mips[idx]
         mi = want * dt
-        wake_dt = np.where(booting, np.clip(np.minimum(t1, sim.wake_until[idx]) - t0, 0.0, dt),
-                           0.0)
-        wake_mi = want * wake_dt
         by = sim.unserved_by_cause
-        by[WAKE] += float(wake_mi.sum())
-        by[BOOT] += float((mi - wake_mi)[booting].sum())
-        by[REJECTED] += float(mi[rejected].sum())
-        by[DOWNTIME] += float(mi[down].sum())
-        by[DROPPED] += float(mi[dropped].sum())
+        # (a cause without guests adds a sum of nothing, 0.0: left out, the same totals)
+        if booting.any():
+            wake_dt = np.where(booting, np.clip(np.minimum(t1, sim.wake_until[idx]) - t0, 0.0,
+                                                dt), 0.0)
+            wake_mi = want * wake_dt
+            by[WAKE] += float(wake_mi.sum())
+            by[BOOT] += float((mi - wake_mi)[booting].sum())
+        for cause, of in ((REJECTED, rejected), (DOWNTIME, down), (DROPPED, dropped)):
+            if of.any():
+                by[cause] += float(mi[of].sum())
         sim.wait_mi[idx] += mi
     if guests is None:
         sim.w_last[:] = now
