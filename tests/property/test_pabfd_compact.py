@@ -207,3 +207,41 @@ def test_compact_increases_have_the_plain_bits(s: dict[str, object],
         want = _plain_increase(U[h], r, T[h], tables[h].tolist(), stale[h]) if fits else INF
         got = float(pc[C_D, k])
         assert got == want or (got != got and want != want), (h, got, want)
+
+
+def test_the_trial_overload_rule_by_hand() -> None:
+    """The trial overload test of the plain scan (the compact search is held to it above) at
+    its boundaries, on one G4 host: 1000 MIPS, 600 requested; ``pick`` answers 0 (passes), -1
+    (overloaded) or -2 (host 0 unsure). Threshold 0.8: a 200 MIPS guest makes 800 / 1000 = 0.8,
+    not above -> passes; 201 -> 0.801 -> overloaded; a skipped host is overloaded. LR with a
+    short history (4 < 10 points) uses the fallback 0.7: 100 MIPS -> 0.7 passes, 101
+    overloaded. LR with 10 points: migration 600 MB / 62.5 MB/s = 9.6 s, horizon 10 + ceil(9.6
+    / 300) = 11, prediction 1.2 * ((0.5 + 0.1) + (11 - 5.5) * (slope + 0)): slope 0.02 -> 0.852
+    passes; 0.05 -> 1.05 overloaded; with a guard of 0.1 the same 1.05 is unsure; no bandwidth
+    (an infinite migration time) is unsure; the deferred mode always is."""
+    one = np.zeros(1, dtype=np.int64)
+    none = np.zeros(0, dtype=np.int64)
+    reqsum, hlen, maxram = np.array([600.0]), np.array([4], dtype=np.int64), np.array([600.0])
+    ftab = np.array([[[0.1, 0.0]]])
+
+    def c(thr: float = 0.8, bw: float = 62.5, guard: float = 1e-9) -> np.ndarray:
+        return np.array([thr, bw, 300.0, 1.2, guard, 0.7, 10.0, 0.0])
+
+    def trial(r: float, mode: int, slope: float, cc: np.ndarray, skip: np.ndarray = none,
+              n: int = 4) -> int:
+        hlen[0] = n
+        return int(pick(one, none, skip, r, False, mode, np.array([600.0]), np.array([1000.0]),
+                        np.array([1000.0]), np.array([1000.0]), one, np.array(G4, dtype=float),
+                        np.zeros(1), reqsum, hlen, maxram, one, np.array([[0.5, slope]]), ftab,
+                        0, n, 300.0, cc))
+
+    assert trial(200.0, THRESHOLD, 0.02, c()) == 0
+    assert trial(201.0, THRESHOLD, 0.02, c()) == -1
+    assert trial(0.0, THRESHOLD, 0.02, c(), skip=np.zeros(1, dtype=np.int64)) == -1
+    assert trial(100.0, LINEAR, 0.02, c()) == 0
+    assert trial(101.0, LINEAR, 0.02, c()) == -1
+    assert trial(0.0, LINEAR, 0.02, c(), n=10) == 0
+    assert trial(0.0, LINEAR, 0.05, c(), n=10) == -1
+    assert trial(0.0, LINEAR, 0.05, c(guard=0.1), n=10) == -2
+    assert trial(0.0, LINEAR, 0.02, c(bw=0.0), n=10) == -2
+    assert trial(0.0, DEFER, 0.02, c()) == -2
