@@ -6,9 +6,13 @@ import importlib.util
 import os
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+if TYPE_CHECKING:
+    from dcsim.model.cluster import ClusterState
 
 settings.register_profile(
     "ci", derandomize=True, deadline=None, max_examples=40,
@@ -69,6 +73,36 @@ def tiny_config(**over: object) -> dict:
         "power_management": {"sleep_idle_hosts": False},
     }
     cfg.update(over)
+    return cfg
+
+
+def tiny_state(n_hosts: int, n_guests: int, *, hold: bool, cores: int, ram: str,
+               cpu_overcommit: float) -> ClusterState:
+    """:func:`tiny_config`'s cluster as a ``ClusterState``: ``n_hosts`` hosts of ``cores`` cores
+    and ``ram``, ``n_guests`` copies of its guest, none placed; ``hold``: placements reserve."""
+    import dcsim.api
+    from dcsim.model.cluster import ClusterState
+
+    cfg = tiny_config()
+    cfg["datacenters"][0]["hosts"][0].update(count=n_hosts, cores=cores, ram=ram,
+                                             cpu_overcommit=cpu_overcommit)
+    cfg["guests"][0].update(count=n_guests)
+    state = ClusterState.build(dcsim.api._scenario(cfg, None))
+    state.hold = hold
+    return state
+
+
+def cloudsim_cut(duration: str, hosts: int = 60, guests: int = 40) -> dict:
+    """``configs/planetlab-cloudsim.yaml`` cut to ``duration``, ``hosts`` hosts of each of its
+    host groups and the first ``guests`` traces of each guest group."""
+    import yaml
+
+    cfg: dict = yaml.safe_load((REPO / "configs" / "planetlab-cloudsim.yaml").read_text())
+    cfg["duration"] = duration
+    for h in cfg["datacenters"][0]["hosts"]:
+        h["count"] = hosts
+    for g in cfg["guests"]:
+        g["count"] = g["workload"]["selection"]["first"] = guests
     return cfg
 
 

@@ -12,23 +12,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import dcsim
 from dcsim.model.begin_batch import begin_migrations
 from dcsim.model.cluster import ClusterState, GuestStatus
-from tests.conftest import tiny_config
+from tests.conftest import tiny_state
 
 _ARRAYS = ("used_ram", "used_storage", "reserved_mips", "n_guests", "vcpus_placed", "host_of",
            "mig_dst", "charged_ram", "charged_disk", "dst_ram", "dst_disk", "awake")
 
 
 def _state(n_hosts: int, n_guests: int) -> ClusterState:
-    cfg = tiny_config()
-    cfg["datacenters"][0]["hosts"][0].update(count=n_hosts, cores=4, ram="8GiB",
-                                             cpu_overcommit=1.5)
-    cfg["guests"][0].update(count=n_guests)
-    s = ClusterState.build(dcsim.api._scenario(cfg, None))
-    s.hold = True
-    return s
+    return tiny_state(n_hosts, n_guests, hold=True, cores=4, ram="8GiB", cpu_overcommit=1.5)
 
 
 def _one_by_one(s: ClusterState, moves: list[tuple[int, int]]

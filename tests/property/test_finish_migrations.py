@@ -10,22 +10,15 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import dcsim
 from dcsim.model.cluster import ClusterState
-from tests.conftest import tiny_config
+from tests.conftest import tiny_state
 
 _ARRAYS = ("used_ram", "used_storage", "reserved_mips", "n_guests", "vcpus_placed", "host_of",
            "mig_dst", "charged_ram", "charged_disk", "dst_ram", "dst_disk")
 
 
 def _state(n_hosts: int, n_guests: int, hold: bool) -> ClusterState:
-    cfg = tiny_config()
-    cfg["datacenters"][0]["hosts"][0].update(count=n_hosts, cores=8, ram="64GiB",
-                                             cpu_overcommit=4.0)
-    cfg["guests"][0].update(count=n_guests)
-    st_ = ClusterState.build(dcsim.api._scenario(cfg, None))
-    st_.hold = hold
-    return st_
+    return tiny_state(n_hosts, n_guests, hold=hold, cores=8, ram="64GiB", cpu_overcommit=4.0)
 
 
 @settings(max_examples=60, deadline=None)

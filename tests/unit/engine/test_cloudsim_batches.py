@@ -20,19 +20,17 @@ from __future__ import annotations
 
 import hashlib
 from itertools import chain
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from dcsim.api import _scenario
 from dcsim.engine import assumptions, cloudsim_migrations
 from dcsim.engine.simulation import Simulation
+from tests.conftest import cloudsim_cut
 
-REPO = Path(__file__).resolve().parents[3]
 can_wake_later = assumptions.can_wake_later
 batch_starts = cloudsim_migrations.batch_starts
 datacenter_update = assumptions.datacenter_update
@@ -40,12 +38,8 @@ datacenter_update = assumptions.datacenter_update
 
 def _run(one_by_one: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, Any],
                                                                       dict[str, str]]:
-    cfg = yaml.safe_load((REPO / "configs" / "planetlab-cloudsim.yaml").read_text())
-    cfg["duration"] = "6h"
-    for h in cfg["datacenters"][0]["hosts"]:
-        h["count"] = 60
+    cfg = cloudsim_cut("6h")
     for g in cfg["guests"]:
-        g["count"] = g["workload"]["selection"]["first"] = 40
         g["workload"]["selection"]["skip"] += 40
     sim = Simulation(_scenario(cfg, None), check_invariants=True)
     monkeypatch.setattr(assumptions, "can_wake_later",

@@ -4,25 +4,16 @@ records the log iterates, field by field."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
-import yaml
 
 from dcsim.api import _scenario
 from dcsim.engine.migration_log import COLUMNS
 from dcsim.engine.simulation import Simulation
-
-REPO = Path(__file__).resolve().parents[3]
+from tests.conftest import cloudsim_cut
 
 
 def test_block_columns_equal_the_records() -> None:
-    cfg = yaml.safe_load((REPO / "configs" / "planetlab-cloudsim.yaml").read_text())
-    cfg["duration"] = "3h"
-    for h in cfg["datacenters"][0]["hosts"]:
-        h["count"] = 60
-    for g in cfg["guests"]:
-        g["count"] = g["workload"]["selection"]["first"] = 40
+    cfg = cloudsim_cut("3h")
     sim = Simulation(_scenario(cfg, None))
     sim.run()
     log = sim.migration_records
