@@ -211,6 +211,7 @@ class _Work:
                            count=int(counts.sum()))
         #: guests per host (kept equal to the lists' lengths; the compiled commit and undo use it)
         self.nlist[:] = counts
+        self.flat0, self.count0 = flat, counts  # the lists at the start, as arrays
         self.feat_fn = getattr(detector, "features", None) if need_hist else None
         #: see the ``IST_*`` constants
         self.ist = np.zeros(10, dtype=np.int64)
@@ -353,14 +354,18 @@ class _Work:
         """Sums of host ``h`` from scratch, in list order (after a guest left), and its quick
         overload screen: 0 / 1 (not / overloaded) or 2 (ask :meth:`overloaded_one`); see
         :func:`dcsim.policies.pabfd_kernel.recompute`."""
+        return int(_kernel().recompute(h, np.array(self.lists[h], dtype=np.intp),
+                                       *self.recompute_args()))
+
+    def recompute_args(self) -> tuple[Any, ...]:
+        """What :func:`~dcsim.policies.pabfd_kernel.recompute` reads after ``(h, lst)``."""
         if self._rargs is None:
             ctab, F, _ = self._hist_args()
             from dcsim.policies.overload import _LR_MEAN_W, _LR_SLOPE_W
 
             self._rargs = (self.hf, self.hi, self.gf, self.hist, ctab, F, self.ist, _LR_MEAN_W,
                            _LR_SLOPE_W, self.kconst)
-        return int(_kernel().recompute(h, np.array(self.lists[h], dtype=np.intp),
-                                       *self._rargs))
+        return self._rargs
 
     def save_all(self) -> int:
         """Open a trial: hosts changed by :meth:`add` from now on can be rolled back."""
