@@ -144,6 +144,18 @@ def _sorted_by_demand(vms: list[int], r: F64, r_list: list[float] | None = None)
     return [int(x) for x in arr[np.argsort(-r[arr], kind="stable")]]
 
 
+def _sorted_compiled(w: _Work, vms: list[int]) -> list[int]:
+    """:func:`_sorted_by_demand` by :func:`dcsim.policies.planner_kernel.sort_by_demand`."""
+    n = len(vms)
+    if n < 2:
+        return list(vms)
+    buf = np.empty(n, dtype=np.int64)
+    _planner_kernel().sort_by_demand(np.array(vms, dtype=np.int64), n, w.rq, buf,
+                                     np.empty(n, dtype=np.int64))
+    out: list[int] = buf.tolist()
+    return out
+
+
 # --------------------------------------------------------------------------- one step
 def _detect(snap: ClusterSnapshot, detector: Any,
             compiled: bool = False) -> tuple[Any, Any, NDArray[np.bool_]]:
@@ -210,8 +222,13 @@ def _plan(snap: ClusterSnapshot, detector: Any, selector: Any, rng: np.random.Ge
 
     # (3) PABFD for the selected guests, away from overloaded hosts.
     st.find_host_calls += len(to_move)
-    moves = _place_sequence(placer, w, _sorted_by_demand(to_move, w.r, w.r_list),
-                            CandidatePool(w, ~over), False)
+    moves: list[tuple[int, int]]
+    if compiled_loop:  # (the guest lists are read no more: step (4) reads arrays)
+        moves = placer.place_sequence(w, _sorted_compiled(w, to_move), CandidatePool(w, ~over),
+                                      False, lists=False)
+    else:
+        moves = _place_sequence(placer, w, _sorted_by_demand(to_move, w.r, w.r_list),
+                                CandidatePool(w, ~over), False)
     st.placed_from_overloaded = len(moves)
 
     # (4) underload consolidation. Sources are taken by increasing stale utilisation; the order
@@ -343,6 +360,7 @@ def _underload_compiled(placer: PowerAwareBestFit, w: _Work, pool: CandidatePool
     longest = int((fcount + np.diff(xstart)).max()) if n_h else 0
     scratch = np.empty(longest, dtype=np.int64)
     buf = np.empty(longest, dtype=np.int64)
+    tmp = np.empty(longest, dtype=np.int64)
     mv = np.empty((w.r.shape[0], 2), dtype=np.int64)
     done = ex.astype(np.uint8)
     mig = np.asarray(in_mig, dtype=np.uint8)
@@ -351,7 +369,7 @@ def _underload_compiled(placer: PowerAwareBestFit, w: _Work, pool: CandidatePool
     skip, forced = _NO_HOSTS, -1
     while True:
         uk.underload(order, done, w.flat0, fstart, fcount, xv, xstart, mig, any_mig, us,
-                     scratch, buf, mv, skip, forced, pool.allowed, pool.cls_of, pool.pos,
+                     scratch, buf, tmp, mv, skip, forced, pool.allowed, pool.cls_of, pool.pos,
                      pool.pa, pool.pc, *args)
         if not us[uk.US_STOP]:
             break
@@ -442,16 +460,26 @@ def initial_placement(
     n_h = hosts.total_mips.shape[0]
     n_v = vm_mips.shape[0]
     out = np.full(n_v, -1, dtype=np.int64)
-    avail = hosts.total_mips.astype(np.float64, copy=True)
-    alloc = np.zeros(n_h)
-    ram = hosts.ram_mb.astype(np.float64, copy=True)
-    bw = hosts.bw.astype(np.float64, copy=True)
-    sto = hosts.storage_mb.astype(np.float64, copy=True)
+    # host state: allocated and free MIPS, RAM, bandwidth, storage (rows of one array: the
+    # compiled choice updates them in place)
+    st = np.zeros((5, n_h))
+    alloc, avail, ram, bw, sto = st
+    avail[:] = hosts.total_mips
+    ram[:] = hosts.ram_mb
+    bw[:] = hosts.bw
+    sto[:] = hosts.storage_mb
     idle = specpower_w(hosts.power_table, np.zeros(n_h))
     free_pes = hosts.pes.astype(np.int64, copy=True) if hosts.pes.size else np.full(n_h, 1)
     # PABFD: hosts alike in everything the step reads are interchangeable (lowest id wins ties)
     cls = _InitialClasses(host_classes(hosts.total_mips, hosts.pe_mips, hosts.power_table),
                           (alloc, avail, ram, bw, sto)) if method == "pabfd" else None
+    fast = (cls is not None and n_v > 0 and all(
+        bool(np.isfinite(a).all()) for a in (vm_mips, vm_ram_mb, vm_bw, vm_size_mb, st,
+                                             hosts.total_mips, hosts.pe_mips, hosts.power_table)))
+    if fast and cls is not None:
+        _initial_pabfd(cls, hosts, vm_mips, vm_ram_mb, vm_bw, vm_size_mb, detector, st, idle,
+                       out)
+        return out
     for v in range(n_v):
         m = float(vm_mips[v])
         if cls is not None:
@@ -507,6 +535,48 @@ def initial_placement(
         if cls is not None:
             cls.changed(h)
     return out
+
+
+def _initial_pabfd(cls: _InitialClasses, hosts: InitialHosts, vm_mips: F64, vm_ram_mb: F64,
+                   vm_bw: F64, vm_size_mb: F64, detector: Any, st: F64, idle: F64,
+                   out: I64) -> None:
+    """The ``pabfd`` loop of :func:`initial_placement` with each guest's choice and commit in one
+    compiled call (:func:`dcsim.policies.planner_kernel.initial_pick`: the same operations on
+    finite values, the same host). The detector's test of a host with an allocation sees only
+    ``m / T`` (no history): it is asked once per guest size and host capacity, one host at a
+    time."""
+    pick = _planner_kernel().initial_pick
+    T = np.ascontiguousarray(hosts.total_mips, dtype=np.float64)
+    pe = np.ascontiguousarray(hosts.pe_mips, dtype=np.float64)
+    tables = np.ascontiguousarray(hosts.power_table, dtype=np.float64)
+    tflat, npts = tables.ravel(), int(tables.shape[1])
+    caps, tidx = np.unique(T, return_inverse=True)
+    tidx = tidx.astype(np.int64)
+    test = detector is not None
+    rows: dict[float, NDArray[np.uint8]] = {}
+    none = np.zeros(caps.size, dtype=np.uint8)
+    ms, rams, bws, sizes = (a.tolist() for a in (vm_mips, vm_ram_mb, vm_bw, vm_size_mb))
+    for v in range(len(ms)):
+        m = float(ms[v])
+        badrow = none
+        if test:
+            badrow = rows.get(m, none)
+            if badrow is none:
+                badrow = rows[m] = np.array([_initial_bad(detector, m, c) for c in caps.tolist()],
+                                            dtype=np.uint8)
+        h = int(pick(cls.reps(), m, rams[v], bws[v], sizes[v], st, pe, T, tflat, npts, idle,
+                     tidx, badrow, test))
+        if h >= 0:
+            out[v] = h
+            cls.changed(h)
+
+
+def _initial_bad(detector: Any, m: float, cap: float) -> bool:
+    """``detector``'s t = 0 test of a host of ``cap`` MIPS with an allocation receiving a guest
+    of ``m`` MIPS (earlier guests request 0 MIPS before their cloudlets arrive)."""
+    load = HostLoad(np.array([m]) / np.array([cap]), np.zeros((1, 1)), np.zeros(1, dtype=np.int64),
+                    np.zeros(1), 300.0)
+    return bool(np.asarray(detector.overloaded(load), dtype=bool)[0])
 
 
 class _InitialClasses:

@@ -129,17 +129,43 @@ def _key_lt(a: float, b: float) -> bool:
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def sort_by_demand(src, n, rq, buf):  # type: ignore[no-untyped-def]
+def sort_by_demand(src, n, rq, buf, tmp):  # type: ignore[no-untyped-def]
     """``src[:n]`` into ``buf[:n]`` by decreasing demand ``rq``, stable: the order of numpy's
-    stable sort of ``-rq`` (NaN last), which ``consolidation._sorted_by_demand`` returns."""
+    stable sort of ``-rq`` (NaN last), which ``consolidation._sorted_by_demand`` returns. A
+    bottom-up merge sort (``tmp``: scratch of ``n``); a right element goes first only if its
+    key is strictly before the left one's."""
     for k in range(n):
-        x = src[k]
-        kx = -rq[x]
-        p = k
-        while p > 0 and _key_lt(kx, -rq[buf[p - 1]]):
-            buf[p] = buf[p - 1]
-            p -= 1
-        buf[p] = x
+        buf[k] = src[k]
+    width = 1
+    a, b = buf, tmp
+    while width < n:
+        lo = 0
+        while lo < n:
+            mid = min(lo + width, n)
+            hi = min(lo + 2 * width, n)
+            i, j, o = lo, mid, lo
+            while i < mid and j < hi:
+                if _key_lt(-rq[a[j]], -rq[a[i]]):
+                    b[o] = a[j]
+                    j += 1
+                else:
+                    b[o] = a[i]
+                    i += 1
+                o += 1
+            while i < mid:
+                b[o] = a[i]
+                i += 1
+                o += 1
+            while j < hi:
+                b[o] = a[j]
+                j += 1
+                o += 1
+            lo = hi
+        a, b = b, a
+        width *= 2
+    if a is not buf:
+        for k in range(n):
+            buf[k] = a[k]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -158,7 +184,7 @@ def _cleaned(h, pa, pc, pi, cls_of, cpos):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def underload(order, done, flat, fstart, fcount, xv, xstart, in_mig, any_mig, us, scratch, buf,  # type: ignore[no-untyped-def]
+def underload(order, done, flat, fstart, fcount, xv, xstart, in_mig, any_mig, us, scratch, buf, tmp,  # type: ignore[no-untyped-def]
               mv, skip, forced, allowed, cls_of, cpos, pa, pc, hf, hi, gf, vlen, ptab, c,
               hist, ctab, F, ftab, ist, jf, ji, pi, pf):
     """Underload consolidation over the sources ``order[us[US_I]:]`` (see the module doc).
@@ -174,9 +200,9 @@ def underload(order, done, flat, fstart, fcount, xv, xstart, in_mig, any_mig, us
         ``xv[xstart[h]:xstart[h + 1]]`` (guests it received earlier in the step).
     in_mig, any_mig
         uint8 per guest: migrating (never moved); whether any is.
-    us, scratch, buf
-        The loop's state (``US_*``), a guest buffer (unsorted) and the open source's sorted
-        guests (each as long as the longest list).
+    us, scratch, buf, tmp
+        The loop's state (``US_*``), a guest buffer (unsorted), the open source's sorted
+        guests and the sort's scratch (each as long as the longest list).
     mv
         (V, 2) moves ``(guest, host)``: ``mv[:us[US_NMV]]`` are kept, in order.
     skip, forced
@@ -226,7 +252,7 @@ def underload(order, done, flat, fstart, fcount, xv, xstart, in_mig, any_mig, us
                 if not (any_mig and in_mig[g] != 0):
                     scratch[n] = g
                     n += 1
-            sort_by_demand(scratch, n, rq, buf)
+            sort_by_demand(scratch, n, rq, buf, tmp)
             us[US_NB] = n
             us[US_J] = 0
             us[US_MID] = 1
@@ -297,3 +323,45 @@ def new_select_state() -> NDArray[np.int64]:
     ss = np.zeros(4, dtype=np.int64)
     ss[SS_N] = -1
     return ss
+
+
+# ------------------------------------------------------------------ t = 0 placement
+@njit(cache=True, nogil=True, error_model="numpy")
+def initial_pick(cand, m, rv, bv, sv, st, pe, T, tflat, npts, idle, tidx, badrow, test):  # type: ignore[no-untyped-def]
+    """PABFD's t = 0 choice for a guest of ``m`` MIPS (RAM ``rv``, bandwidth ``bv``, storage
+    ``sv``) among hosts ``cand`` (ascending), committed to the host state ``st`` (rows:
+    allocated MIPS, free MIPS, RAM, bandwidth, storage), as ``consolidation.initial_placement``
+    does it in numpy: the suitable hosts, their power increase ``specpower_w((alloc + m) / T) -
+    idle`` (the same operations in the same order, finite inputs), ``+inf`` for a host with an
+    allocation whose test ``badrow[tidx[h]]`` says overloaded (when ``test``), the first least
+    increase; none (-1) if there is no suitable host or the least is ``+inf``."""
+    alloc, avail, ram, bw, sto = st[0], st[1], st[2], st[3], st[4]
+    best = -1
+    best_d = 0.0
+    for k in range(cand.shape[0]):
+        h = cand[k]
+        if not (ram[h] >= rv and bw[h] >= bv and sto[h] >= sv and pe[h] >= m
+                and avail[h] >= m):
+            continue
+        x = (alloc[h] + m) / T[h]
+        u = 0.0 if x < 0.0 else (1.0 if x > 1.0 else x)  # np.clip(x, 0, 1), x finite
+        t10 = u * 10.0
+        i1 = np.floor(t10)
+        i2 = np.ceil(t10)
+        p1 = tflat[h * npts + np.intp(i1)]
+        p2 = tflat[h * npts + np.intp(i2)]
+        d = p1 + (p2 - p1) / 10.0 * (u - i1 / 10.0) * 100.0 - idle[h]
+        if test and alloc[h] != 0.0 and badrow[tidx[h]] != 0:
+            d = np.inf
+        if best < 0 or d < best_d:
+            best = h
+            best_d = d
+    if best < 0 or best_d == np.inf:
+        return -1
+    capped = min(m, pe[best])
+    avail[best] = max(avail[best] - capped, 0.0)
+    alloc[best] += capped
+    ram[best] -= rv
+    bw[best] -= bv
+    sto[best] -= sv
+    return best

@@ -55,3 +55,22 @@ def test_compiled_underload_loop_plans_what_the_python_loop_plans(case: Any) -> 
     event(f"evacuated: {'some' if plain[1][4] else 'none'}")
     event(f"failed sources: {'some' if plain[1][3] > plain[1][4] else 'none'}")
     assert fast == plain
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([0.0, -0.0, 100.0, 250.0, 930.0, 2500.0, float("nan"),
+                                 float("inf")]), min_size=1, max_size=70), st.randoms())
+def test_compiled_sort_by_demand_is_the_planner_sort(r: list[float], rnd: Any) -> None:
+    # the merge sort against the planner's sort (numpy's stable argsort of -r: decreasing
+    # demand, equal demands in input order, NaN last); guests in random order, duplicates of
+    # each demand (stability), lengths that are not powers of two (merge widths)
+    from dcsim.policies.consolidation import _sorted_by_demand
+    from dcsim.policies.planner_kernel import sort_by_demand
+
+    rq = np.asarray(r)
+    vms = list(range(len(r)))
+    rnd.shuffle(vms)
+    buf = np.empty(len(vms), dtype=np.int64)
+    sort_by_demand(np.array(vms, dtype=np.int64), len(vms), rq, buf,
+                   np.empty(len(vms), dtype=np.int64))
+    assert buf.tolist() == _sorted_by_demand(vms, rq)
