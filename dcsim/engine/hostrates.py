@@ -60,6 +60,7 @@ I64 = NDArray[np.intp]
 _RUNNING = int(GuestStatus.RUNNING)
 _BOOTING = int(GuestStatus.BOOTING)
 _FULL = 1.0 - 1e-9  # utilisation counted as 100 % CPU (SLATAH)
+COMPILED = True  # CloudSim's proportional share in its compiled pass where it applies (tests)
 
 
 def settle(sim: Simulation, hosts: I64, guests: I64) -> None:
@@ -123,8 +124,14 @@ def share(sim: Simulation, hosts: I64, guests: I64) -> None:
         sim.useful[guests] = 0.0
         sim.raw[guests] = 0.0
         sim.raw_want[guests] = 0.0
-    if g.shape[0]:
-        one = _one(sim)
+    one = _one(sim)
+    h = st.host_index(hosts)
+    req: F64 | None = None
+    if g.shape[0] and one.propshare and COMPILED and not sim.paused.any():
+        # CloudSim's proportional share in one compiled pass (same operations, same order)
+        want, g_used, req = assumptions.compiled_share(sim, hosts, g)
+        local = g  # (not read: record gets the requests per host)
+    elif g.shape[0]:
         h_of = st.host_of[g]
         local = np.searchsorted(hosts, h_of) if hosts.shape[0] < st.n_hosts else h_of
         vcpus, mips = st.vcpus[g], st.mips[g]
@@ -176,12 +183,12 @@ def share(sim: Simulation, hosts: I64, guests: I64) -> None:
     else:
         used = np.zeros(hosts.shape[0], dtype=np.float64)
         local, want = g, np.zeros(0)
-    g_used = used
-    h = st.host_index(hosts)
-    if sim.proportional:
-        used = used + sim.cs.in_alloc[h]  # type: ignore[union-attr]
-    used = np.minimum(used + sim.extra_raw[h], st.cap_mips[h])
-    sim.util[h] = used / st.cap_mips[h]
+    if req is None:
+        g_used = used
+        if sim.proportional:
+            used = used + sim.cs.in_alloc[h]  # type: ignore[union-attr]
+        used = np.minimum(used + sim.extra_raw[h], st.cap_mips[h])
+        sim.util[h] = used / st.cap_mips[h]
     awake = st.awake[h]
     changed = awake != sim.awake_seen[h]
     if changed.any():
@@ -192,14 +199,15 @@ def share(sim: Simulation, hosts: I64, guests: I64) -> None:
         sim.awake_seen[hc] = awake[changed]
         sim.peak_awake_n = max(sim.peak_awake_n, sim.awake_n)
         sim.peak_awake_ru = max(sim.peak_awake_ru, sim.awake_ru)
-    power = st.sleep_power[h].copy()  # the power model for awake hosts only (row by row)
-    on = np.flatnonzero(awake)
-    if on.shape[0]:
-        ho = hosts[on]
-        power[on] = power_w(st.power_table[ho], sim.util[ho])
-    sim.power[h] = np.where(st.failed[h], 0.0, power)
+    if req is None:  # (else set by the compiled pass)
+        power = st.sleep_power[h].copy()  # the power model for awake hosts only (row by row)
+        on = np.flatnonzero(awake)
+        if on.shape[0]:
+            ho = hosts[on]
+            power[on] = power_w(st.power_table[ho], sim.util[ho])
+        sim.power[h] = np.where(st.failed[h], 0.0, power)
     if sim.cs is not None and sim.cs.recorder is not None:
-        assumptions.record(sim, hosts, g, local, want, g_used)
+        assumptions.record(sim, hosts, g, local, want, g_used, req)
 
 
 # ---------------------------------------------------------------------- one host, scalar ------
@@ -221,8 +229,8 @@ class OneHost:
     ``Simulation`` set-up; built at the first one-host update.
     """
 
-    __slots__ = ("capped", "host", "int_vcpus", "jobs", "limit", "mem", "noisy", "syscall",
-                 "unit_eff")
+    __slots__ = ("capped", "host", "int_vcpus", "jobs", "limit", "mem", "noisy", "propshare",
+                 "syscall", "unit_eff")
 
     def __init__(self, sim: Simulation) -> None:
         st = sim.state
@@ -254,6 +262,10 @@ class OneHost:
                                          & (st.cores > 0) & np.isfinite(st.cores)))).all())
         self.unit_eff = host_one and not (self.syscall or self.mem or self.noisy)
         self.jobs = bool(sim.has_jobs.any())
+        # CloudSim's proportional share takes the compiled pass (``assumptions.compiled_share``)
+        # when none of the factors it leaves out applies (paused guests: tested per call)
+        self.propshare = (sim.proportional and self.unit_eff and not self.capped
+                          and not self.jobs and not sim.any_io and sim.memory is None)
         # whole vCPU counts: any sum of them (below 2**53) is exact whatever its order
         v = st.vcpus
         self.int_vcpus = bool(np.isfinite(v).all() and (v >= 0).all()
