@@ -27,8 +27,13 @@ its end change both hosts several times): each host is settled once and re-share
 order of its last change. Settling again at the same instant adds rates × 0, and a share depends
 only on the state, so the result is the same.
 
-Imports: numpy, dcsim.{kernels.share, model.cluster, model.power, engine.assumptions,
-engine.jobs, engine.offered}.
+In CloudSim mode ``settle`` and ``share`` (its proportional rule) run compiled passes
+(``dcsim.kernels.hostsettle``, ``dcsim.kernels.propshare``; ``COMPILED``) where no paused guest,
+memory accounting or finite job needs the optional terms: the same operations in the same order
+(``tests/unit/engine/test_hostsettle_kernel.py``, ``test_propshare_kernel.py``).
+
+Imports: numpy, dcsim.{kernels.jit, kernels.share, model.cluster, model.power,
+engine.assumptions, engine.jobs, engine.offered}; numba kernels of dcsim.kernels on first use.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ except ImportError:  # pragma: no cover - another numpy layout
 
 from dcsim.engine import assumptions, jobs, offered
 from dcsim.engine.memory import losses
+from dcsim.kernels.jit import kernel
 from dcsim.kernels.share import maxmin_share, maxmin_share_one
 from dcsim.model.cluster import GuestStatus
 from dcsim.model.power import N_POINTS, power_w
@@ -60,12 +66,22 @@ I64 = NDArray[np.intp]
 _RUNNING = int(GuestStatus.RUNNING)
 _BOOTING = int(GuestStatus.BOOTING)
 _FULL = 1.0 - 1e-9  # utilisation counted as 100 % CPU (SLATAH)
-COMPILED = True  # CloudSim's proportional share in its compiled pass where it applies (tests)
+COMPILED = True  # CloudSim mode's settle and share in their compiled passes where they apply
 
 
 def settle(sim: Simulation, hosts: I64, guests: I64) -> None:
     """Integrate the current rates of ``hosts`` (and their ``guests``) up to now."""
     st, now = sim.state, sim.env.now
+    if (sim.cs is not None and COMPILED and sim.memory is None and not _one(sim).jobs
+            and not sim.paused.any()):  # CloudSim mode: one compiled pass, the same terms
+        kernel("hostsettle").settle(
+            hosts, guests, float(now), sim.energy_rule, sim.last_t, sim.power, sim.energy_j,
+            st.awake, sim.active_s, sim.util, st.cap_mips, sim.busy_mi, sim.avail_mi,
+            st.n_guests, sim.guest_s, sim.full_s, sim.ready_at, sim.ready_s, st.host_of,
+            sim.demand, sim.useful, sim.raw, sim.speed, sim.demand_mi, sim.useful_mi,
+            sim.raw_mi, sim.mig_loss_mi)
+        offered.settle(sim, guests, on_host=True)
+        return
     h = st.host_index(hosts)
     dt = now - sim.last_t[h]
     if sim.energy_rule:  # else CloudSim's rule, added at datacenter updates
