@@ -1,7 +1,7 @@
 """A planner step's migration starts compiled with numba: the move-by-move pass of
 :func:`dcsim.model.begin_batch.begin_migrations`.
 
-Imported on first use only (by ``begin_batch._kernel``, never by ``import dcsim``); CloudSim
+Imported on first use only (``dcsim.kernels.jit.kernel``, never by ``import dcsim``); CloudSim
 mode's planner has imported numba by then (PABFD's search, :mod:`dcsim.policies.pabfd_kernel`).
 The machine code is cached on disk (``cache=True``) and loaded without numba's compiler set-up
 (:mod:`dcsim.kernels.jit`).

@@ -15,36 +15,19 @@ read terms as Python floats with ``item()`` too), including the reset of a host 
 abort (``_clear_drift``); ``tests/property/test_begin_batch.py`` compares every array byte for
 byte, for both passes.
 
-Imports: numpy, dcsim.kernels.capacity, dcsim.model.cluster; dcsim.kernels.begin (numba) on
-first use.
+Imports: numpy, dcsim.kernels.{capacity, jit}, dcsim.model.cluster; dcsim.kernels.begin (numba)
+on first use.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from dcsim.kernels.capacity import EPS
+from dcsim.kernels.jit import kernel
 from dcsim.model.cluster import ClusterState, GuestStatus
 
 _RUNNING = int(GuestStatus.RUNNING)
-
-
-_kernel_module: Any = None
-
-
-def _kernel() -> Any:
-    """:mod:`dcsim.kernels.begin`, imported on first use (numba), its cached machine code
-    loaded without numba's compiler set-up (:mod:`dcsim.kernels.jit`)."""
-    global _kernel_module
-    if _kernel_module is None:
-        from dcsim.kernels import begin
-        from dcsim.kernels.jit import light_cache
-
-        light_cache(begin)
-        _kernel_module = begin
-    return _kernel_module
 
 
 def begin_migrations(st: ClusterState, gs: list[int], dsts: list[int], *,
@@ -80,7 +63,7 @@ def begin_migrations(st: ClusterState, gs: list[int], dsts: list[int], *,
         else:  # (not read)
             none = np.zeros(0)
             caps = (none, none, none, none, np.zeros(0, dtype=np.bool_))
-        out = _kernel().begin_moves(
+        out = kernel("begin").begin_moves(
             ga, da, fixed, ram_a, disk_a, slots_a, *caps, src_a, vcpus_a, mips_a, hold, tol,
             st.used_ram, st.used_storage, st.reserved_mips, st.n_guests, st.vcpus_placed,
             st.reserved_charge, st.mig_dst, st.dst_ram, st.dst_disk)
