@@ -33,7 +33,6 @@ def run(config: Scenario | dict[str, Any] | str | Path | None = None, *,
     guests sized from a trace that fit on no host are such a problem unless
     ``allow_rejections`` (``dcsim.validate.trace_rejections``).
     """
-    from dcsim.config.inputs import input_files
     from dcsim.engine.dispatch import simulate
     from dcsim.io.results import environment_versions
     from dcsim.version import __version__
@@ -60,6 +59,6 @@ def run(config: Scenario | dict[str, Any] | str | Path | None = None, *,
         "status": "ok",
         "wall_s": result.summary.get("wall_s"),
         "versions": environment_versions(),
-        "inputs": input_files(sc.config_json(), sc.base_dir),
+        "inputs": sc.input_files(),
     }
     return result

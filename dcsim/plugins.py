@@ -45,8 +45,17 @@ reported by name as a :class:`PluginWarning` (one line, no traceback); the built
 other plugins still work, and a config naming the skipped plugin's entries is refused as naming
 an unknown entry.
 
-Layer: above ``engine`` (it registers engine extensions), below ``validate``. Imports (lazily):
-dcsim.config, dcsim.policies, dcsim.workload, dcsim.engine.extensions, dcsim.registry.
+Input files
+-----------
+A parameter that names an input file or folder is declared :data:`InputPath` (``from
+dcsim.plugins import InputPath``; a ``str``, relative names relative to the config's folder, e.g.
+``ctx.base_dir`` for a workload). ``dcsim.validate`` refuses a config whose such parameter names
+no existing file (with its config path), and the run's ``manifest.json`` lists the file's size
+and SHA-256 under ``inputs``, as it does for traces: a sweep does not resume over changed bytes.
+
+Layer: above ``engine`` (it registers engine extensions), below ``validate``. Imports:
+dcsim.config.inputs; lazily: dcsim.config, dcsim.policies, dcsim.workload,
+dcsim.engine.extensions, dcsim.registry.
 """
 
 from __future__ import annotations
@@ -57,6 +66,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from dcsim.config.inputs import InputPath  # re-exported: plugin params naming input files
+
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
@@ -64,6 +75,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "GROUP",
+    "InputPath",
     "PluginAPI",
     "PluginError",
     "PluginInfo",

@@ -11,7 +11,9 @@ anything is simulated:
 - ``dcsim.network.build``: the topology builds and every host is attached;
 - ``dcsim.engine.faults``: fault inputs (failure traces, targets);
 - ``dcsim.plugins``: installed plugins are loaded first; plugin workload kinds' and engine
-  extensions' parameters are checked with their own models.
+  extensions' parameters are checked with their own models; plugin parameters declared
+  ``InputPath`` must name an existing file or folder, and the scenario records them
+  (``Scenario.plugin_inputs``) for the manifest's inputs and a sweep's hash.
 
 Every problem is collected with its config path and one ``ConfigError`` lists them all. The CLI
 (``validate``, ``run``, ``sweep``), ``dcsim.load_config``/``dcsim.run`` and every sweep point go
@@ -124,11 +126,67 @@ def parse_config(data: dict[str, Any], source: str | None = None, *,
     if cfg.agents is not None:
         issues += _agent_issues(cfg)
     issues += _extension_issues(cfg)
+    plugin_inputs, file_issues = plugin_input_files(cfg, sc.base_dir)
+    issues += file_issues
     if not issues and not allow_rejections:
         issues += trace_rejections(sc)
     if issues:
         raise ConfigError(issues, source=source)
-    return sc
+    return dataclasses.replace(sc, plugin_inputs=plugin_inputs) if plugin_inputs else sc
+
+
+def plugin_input_files(cfg: Any, base_dir: Path | None) -> tuple[dict[str, str], list[Issue]]:
+    """Plugin parameters declared ``InputPath`` (``dcsim.config.inputs``): ``{config path: name
+    as written}`` and an issue for each that names no existing file or folder. Looked at: a
+    plugin placement policy's ``placement.params``, plugin workload kinds (``workload`` and
+    ``memory`` of each guest group), plugin power models of host groups, engine extensions."""
+    from dcsim.config.inputs import input_fields, resolve_input
+    from dcsim.config.power_table import POWER_MODELS
+    from dcsim.config.workloads import PluginWorkload
+    from dcsim.plugins import plugin_extensions
+    from dcsim.policies.placement import PLACEMENT
+    from dcsim.workload.kinds import WORKLOADS
+
+    nodes: list[tuple[str, Any, dict[str, Any]]] = []  # (config path, params model, values)
+    if cfg.placement.name in PLACEMENT:
+        nodes.append(("placement.params", getattr(PLACEMENT.get(cfg.placement.name), "Params",
+                                                  None), dict(cfg.placement.params)))
+    for k, g in enumerate(cfg.guests):
+        for part in ("workload", "memory"):
+            spec = getattr(g, part)
+            if isinstance(spec, PluginWorkload) and spec.kind in WORKLOADS:
+                nodes.append((f"guests[{k}].{part}", WORKLOADS.get(spec.kind).params,
+                              spec.params()))
+    for d, dc in enumerate(cfg.datacenters):
+        for j, hg in enumerate(dc.hosts):
+            power = hg.power
+            if power is not None and power.kind in POWER_MODELS:
+                nodes.append((f"datacenters[{d}].hosts[{j}].power",
+                              POWER_MODELS.get(power.kind).params, power._plugin_params()))
+    known = plugin_extensions()
+    for name, raw in cfg.extensions.items():
+        if name in known and isinstance(raw, dict):
+            nodes.append((f"extensions.{name}", known[name].params, raw))
+    found: dict[str, str] = {}
+    issues: list[Issue] = []
+    for where, model, values in nodes:
+        fields = input_fields(model) if model is not None else []
+        if not fields:
+            continue
+        try:  # the values the plugin will see, defaults included
+            params = model.model_validate(values)
+        except ValidationError:
+            continue  # reported by the params check
+        for attr, key in fields:
+            value = getattr(params, attr, None)
+            if not isinstance(value, str):
+                continue  # unset (None)
+            if resolve_input(value, base_dir).exists():
+                found[f"{where}.{key}"] = value
+            else:
+                issues.append(Issue(f"{where}.{key}", f"{value!r}: no such file or folder "
+                                    "(a relative name is relative to the config's folder)"))
+    return found, issues
 
 
 def _agent_issues(cfg: Any) -> list[Issue]:

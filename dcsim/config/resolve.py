@@ -14,7 +14,7 @@ Imports: pydantic, dcsim.errors, dcsim.config.*.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -81,6 +81,9 @@ class Scenario:
     #: the config as written when ``config`` is its ``compat: cloudsim`` rewrite
     #: (dcsim.config.compat.cloudsim_config); results record the written one
     written: Config | None = None
+    #: files named by plugins' parameters declared ``InputPath`` (config path → name as
+    #: written), found by dcsim.validate; the config's own file fields are found by name
+    plugin_inputs: dict[str, str] = field(default_factory=dict)
 
     @property
     def base_dir(self) -> Path | None:
@@ -98,6 +101,16 @@ class Scenario:
     def config_json(self) -> dict[str, Any]:
         """The validated config as written, defaults filled, as JSON-compatible data."""
         return (self.written or self.config).model_dump(mode="json")
+
+    def input_files(self, config_json: dict[str, Any] | None = None
+                    ) -> dict[str, dict[str, Any]]:
+        """Every input file the scenario reads, with size and SHA-256
+        (``dcsim.config.inputs.input_files``): the manifest's ``inputs``. ``config_json``:
+        :meth:`config_json` when the caller has it already."""
+        from dcsim.config.inputs import input_files
+
+        cj = self.config_json() if config_json is None else config_json
+        return input_files(cj, self.base_dir, self.plugin_inputs)
 
     def resolved_json(self) -> dict[str, Any]:
         """The effective catalog entries this scenario uses (for the results folder).

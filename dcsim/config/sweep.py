@@ -69,7 +69,6 @@ from pydantic import BaseModel, Field, ValidationError
 
 from dcsim.config.catalog import Frozen
 from dcsim.config.expressions import Expression
-from dcsim.config.inputs import input_files
 from dcsim.config.load import _split_path as split_path
 from dcsim.config.load import config_hash, get_path, set_path
 from dcsim.config.sampling import (
@@ -501,7 +500,7 @@ def expand_sweep(data: dict[str, Any], source: str | None = None, *,
             points.append(SweepPoint(index, pid, params, cfg, "", 0))
             continue
         cj = sc.config_json()
-        inputs.update((e["path"], e["sha256"]) for e in input_files(cj, sc.base_dir).values())
+        inputs.update((e["path"], e["sha256"]) for e in sc.input_files(cj).values())
         seed = int(cj.pop("seed"))
         points.append(SweepPoint(index, pid, params, cfg, config_hash(cj), seed))
     if not issues and not points:

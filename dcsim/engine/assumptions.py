@@ -36,6 +36,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dcsim.engine import offered
+from dcsim.kernels.jit import kernel
 from dcsim.metrics.consolidation import StateHistoryRecorder, esv, slav
 from dcsim.model.cluster import GuestStatus
 from dcsim.policies.consolidation import specpower_w
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 F64 = NDArray[np.float64]
 I64 = NDArray[np.intp]
 RUNNING = int(GuestStatus.RUNNING)
+_NO_IDS = np.zeros(0, dtype=np.intp)
 
 MIGRATION_SPEED = 0.9  # CloudSim: a VM migrating out gets 90 % of its MIPS (README §5)
 DESTINATION_SHARE = 0.1  # and its destination reserves 10 % of them
@@ -226,11 +228,42 @@ def proportional_share(sim: Simulation, hosts: I64, g: I64, local: I64, raw_want
     return raw, delivered
 
 
+def compiled_share(sim: Simulation, hosts: I64, g: I64) -> tuple[F64, F64, F64]:
+    """``share``'s guest and host terms with ``proportional_share`` on ``hosts`` (sorted) and
+    their running guests ``g`` in one compiled pass (``dcsim.kernels.propshare.share``: the
+    same float64 operations in the same order, for the case ``OneHost.propshare``). Sets the
+    guests' rates, the hosts' ``in_alloc``, utilisations and powers; returns (the guests'
+    demands, the MIPS allocated per host to its own guests, the MIPS they request per host)."""
+    st, cs = sim.state, _cs(sim)
+    n = hosts.shape[0]
+    full = n == st.n_hosts
+    local = _NO_IDS if full else np.searchsorted(hosts, st.host_of[g])
+    hh = st.host_index(hosts)
+    room = np.maximum(0.0, st.cap_mips[hh] - sim.extra_raw[hh])
+    inc, dst = cs.incoming_arrays()
+    any_inc = inc.shape[0] > 0
+    if any_inc and not full:  # (as proportional_share)
+        pos = np.searchsorted(hosts, dst)
+        pos_c = np.minimum(pos, n - 1)
+        keep = hosts[pos_c] == dst
+        inc, dst = inc[keep], pos_c[keep]
+    else:
+        inc, dst = np.ascontiguousarray(inc), np.ascontiguousarray(dst)
+    out: tuple[F64, F64, F64] = kernel("propshare").share(
+        g, full, local, st.host_of, hosts, sim.u_last, st.vcpus, st.mips, st.mips_per_core,
+        sim.speed, room, inc, dst, any_inc, sim.extra_raw, st.cap_mips, st.awake, st.failed,
+        st.power_table, st.sleep_power, sim.raw_want, sim.demand, sim.useful, sim.raw,
+        cs.in_alloc, sim.util, sim.power)
+    return out
+
+
 # ------------------------------------------------------------------------------ updates
-def record(sim: Simulation, hosts: I64, g: I64, local: I64, want: F64, used: F64) -> None:
+def record(sim: Simulation, hosts: I64, g: I64, local: I64, want: F64, used: F64,
+           req: F64 | None = None) -> None:
     """State-history entries (CloudSim's SLA definitions) after ``hosts`` were re-shared:
     ``share``'s running guests ``g`` (in list order), their hosts' positions ``local`` in
-    ``hosts``, their demands ``want`` and the MIPS they were allocated per host, ``used``.
+    ``hosts``, their demands ``want`` and the MIPS they were allocated per host, ``used``;
+    ``req``: their demands summed per host already (``local`` is not read then).
 
     Requests and allocations are summed per host over the running guests in list order (by
     ``share``, the allocations): the sums over all the hosts' guests, whose others add +0.0
@@ -240,8 +273,10 @@ def record(sim: Simulation, hosts: I64, g: I64, local: I64, want: F64, used: F64
     if cs.recorder is None or not cs.started:
         return
     now = sim.env.now
-    req = (np.bincount(local, weights=want, minlength=hosts.shape[0]) if g.shape[0]
-           else np.zeros(hosts.shape[0]))
+    if req is None:
+        n = hosts.shape[0]
+        req = (np.bincount(local, weights=want, minlength=n).astype(np.float64, copy=False)
+               if g.shape[0] else np.zeros(n))
     if cs.incoming:
         inc, dst = cs.incoming_arrays()
     else:

@@ -27,8 +27,13 @@ its end change both hosts several times): each host is settled once and re-share
 order of its last change. Settling again at the same instant adds rates × 0, and a share depends
 only on the state, so the result is the same.
 
-Imports: numpy, dcsim.{kernels.share, model.cluster, model.power, engine.assumptions,
-engine.jobs, engine.offered}.
+In CloudSim mode ``settle`` and ``share`` (its proportional rule) run compiled passes
+(``dcsim.kernels.hostsettle``, ``dcsim.kernels.propshare``; ``COMPILED``) where no paused guest,
+memory accounting or finite job needs the optional terms: the same operations in the same order
+(``tests/unit/engine/test_hostsettle_kernel.py``, ``test_propshare_kernel.py``).
+
+Imports: numpy, dcsim.{kernels.jit, kernels.share, model.cluster, model.power,
+engine.assumptions, engine.jobs, engine.offered}; numba kernels of dcsim.kernels on first use.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ except ImportError:  # pragma: no cover - another numpy layout
 
 from dcsim.engine import assumptions, jobs, offered
 from dcsim.engine.memory import losses
+from dcsim.kernels.jit import kernel
 from dcsim.kernels.share import maxmin_share, maxmin_share_one
 from dcsim.model.cluster import GuestStatus
 from dcsim.model.power import N_POINTS, power_w
@@ -60,11 +66,22 @@ I64 = NDArray[np.intp]
 _RUNNING = int(GuestStatus.RUNNING)
 _BOOTING = int(GuestStatus.BOOTING)
 _FULL = 1.0 - 1e-9  # utilisation counted as 100 % CPU (SLATAH)
+COMPILED = True  # CloudSim mode's settle and share in their compiled passes where they apply
 
 
 def settle(sim: Simulation, hosts: I64, guests: I64) -> None:
     """Integrate the current rates of ``hosts`` (and their ``guests``) up to now."""
     st, now = sim.state, sim.env.now
+    if (sim.cs is not None and COMPILED and sim.memory is None and not _one(sim).jobs
+            and not sim.paused.any()):  # CloudSim mode: one compiled pass, the same terms
+        kernel("hostsettle").settle(
+            hosts, guests, float(now), sim.energy_rule, sim.last_t, sim.power, sim.energy_j,
+            st.awake, sim.active_s, sim.util, st.cap_mips, sim.busy_mi, sim.avail_mi,
+            st.n_guests, sim.guest_s, sim.full_s, sim.ready_at, sim.ready_s, st.host_of,
+            sim.demand, sim.useful, sim.raw, sim.speed, sim.demand_mi, sim.useful_mi,
+            sim.raw_mi, sim.mig_loss_mi)
+        offered.settle(sim, guests, on_host=True)
+        return
     h = st.host_index(hosts)
     dt = now - sim.last_t[h]
     if sim.energy_rule:  # else CloudSim's rule, added at datacenter updates
@@ -123,8 +140,14 @@ def share(sim: Simulation, hosts: I64, guests: I64) -> None:
         sim.useful[guests] = 0.0
         sim.raw[guests] = 0.0
         sim.raw_want[guests] = 0.0
-    if g.shape[0]:
-        one = _one(sim)
+    one = _one(sim)
+    h = st.host_index(hosts)
+    req: F64 | None = None
+    if g.shape[0] and one.propshare and COMPILED and not sim.paused.any():
+        # CloudSim's proportional share in one compiled pass (same operations, same order)
+        want, g_used, req = assumptions.compiled_share(sim, hosts, g)
+        local = g  # (not read: record gets the requests per host)
+    elif g.shape[0]:
         h_of = st.host_of[g]
         local = np.searchsorted(hosts, h_of) if hosts.shape[0] < st.n_hosts else h_of
         vcpus, mips = st.vcpus[g], st.mips[g]
@@ -176,12 +199,12 @@ def share(sim: Simulation, hosts: I64, guests: I64) -> None:
     else:
         used = np.zeros(hosts.shape[0], dtype=np.float64)
         local, want = g, np.zeros(0)
-    g_used = used
-    h = st.host_index(hosts)
-    if sim.proportional:
-        used = used + sim.cs.in_alloc[h]  # type: ignore[union-attr]
-    used = np.minimum(used + sim.extra_raw[h], st.cap_mips[h])
-    sim.util[h] = used / st.cap_mips[h]
+    if req is None:
+        g_used = used
+        if sim.proportional:
+            used = used + sim.cs.in_alloc[h]  # type: ignore[union-attr]
+        used = np.minimum(used + sim.extra_raw[h], st.cap_mips[h])
+        sim.util[h] = used / st.cap_mips[h]
     awake = st.awake[h]
     changed = awake != sim.awake_seen[h]
     if changed.any():
@@ -192,14 +215,15 @@ def share(sim: Simulation, hosts: I64, guests: I64) -> None:
         sim.awake_seen[hc] = awake[changed]
         sim.peak_awake_n = max(sim.peak_awake_n, sim.awake_n)
         sim.peak_awake_ru = max(sim.peak_awake_ru, sim.awake_ru)
-    power = st.sleep_power[h].copy()  # the power model for awake hosts only (row by row)
-    on = np.flatnonzero(awake)
-    if on.shape[0]:
-        ho = hosts[on]
-        power[on] = power_w(st.power_table[ho], sim.util[ho])
-    sim.power[h] = np.where(st.failed[h], 0.0, power)
+    if req is None:  # (else set by the compiled pass)
+        power = st.sleep_power[h].copy()  # the power model for awake hosts only (row by row)
+        on = np.flatnonzero(awake)
+        if on.shape[0]:
+            ho = hosts[on]
+            power[on] = power_w(st.power_table[ho], sim.util[ho])
+        sim.power[h] = np.where(st.failed[h], 0.0, power)
     if sim.cs is not None and sim.cs.recorder is not None:
-        assumptions.record(sim, hosts, g, local, want, g_used)
+        assumptions.record(sim, hosts, g, local, want, g_used, req)
 
 
 # ---------------------------------------------------------------------- one host, scalar ------
@@ -221,8 +245,8 @@ class OneHost:
     ``Simulation`` set-up; built at the first one-host update.
     """
 
-    __slots__ = ("capped", "host", "int_vcpus", "jobs", "limit", "mem", "noisy", "syscall",
-                 "unit_eff")
+    __slots__ = ("capped", "host", "int_vcpus", "jobs", "limit", "mem", "noisy", "propshare",
+                 "syscall", "unit_eff")
 
     def __init__(self, sim: Simulation) -> None:
         st = sim.state
@@ -254,6 +278,10 @@ class OneHost:
                                          & (st.cores > 0) & np.isfinite(st.cores)))).all())
         self.unit_eff = host_one and not (self.syscall or self.mem or self.noisy)
         self.jobs = bool(sim.has_jobs.any())
+        # CloudSim's proportional share takes the compiled pass (``assumptions.compiled_share``)
+        # when none of the factors it leaves out applies (paused guests: tested per call)
+        self.propshare = (sim.proportional and self.unit_eff and not self.capped
+                          and not self.jobs and not sim.any_io and sim.memory is None)
         # whole vCPU counts: any sum of them (below 2**53) is exact whatever its order
         v = st.vcpus
         self.int_vcpus = bool(np.isfinite(v).all() and (v >= 0).all()

@@ -11,17 +11,19 @@ numba version) compiles exactly as before. What is loaded is numba's own cached 
 the compiled functions and their results are the same.
 
 :func:`light_cache` switches the dispatchers of a module to that loader; with a numba whose cache
-class lacks the two methods it relies on, it changes nothing.
+class lacks the two methods it relies on, it changes nothing. :func:`kernel` imports one of the
+numba modules of ``dcsim.kernels`` on first use and switches it.
 
 Imports numba (only when called).
 """
 
 from __future__ import annotations
 
+import importlib
 from types import ModuleType
 from typing import Any
 
-__all__ = ["light_cache"]
+__all__ = ["kernel", "light_cache"]
 
 _LIGHT: dict[str, type] = {}
 
@@ -67,3 +69,18 @@ def light_cache(module: ModuleType) -> int:
             cache.__class__ = cls
             n += 1
     return n
+
+
+_LOADED: dict[str, Any] = {}
+
+
+def kernel(name: str) -> Any:
+    """The numba module ``dcsim.kernels.<name>``, imported on first use (importing numba costs
+    ~0.5 s of CPU, so never at ``import dcsim``) with its dispatchers switched to the light
+    loader (:func:`light_cache`)."""
+    mod = _LOADED.get(name)
+    if mod is None:
+        mod = importlib.import_module(f"dcsim.kernels.{name}")
+        light_cache(mod)
+        _LOADED[name] = mod
+    return mod

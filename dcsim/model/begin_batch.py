@@ -5,15 +5,18 @@ one-by-one form does: a guest already migrating gives back its first destination
 (``ClusterState.abort_migration``); a running, placed guest that fits its destination
 (``ClusterState.fits``) reserves it (``ClusterState.begin_migration``). The terms of ``fits``
 that no start changes (status, hosts, kinds, hardware, sizes) are computed for all moves as
-arrays, elementwise the same double operations; the reservations of the hosts touched are read
-once into Python floats, updated move by move in order and written back at the end, as are the
-guests' reservations, so a move costs a few float operations instead of a few dozen numpy
-scalar reads and writes. The arithmetic is the same double arithmetic in the same order
-(``fits`` and ``_charge`` read terms as Python floats with ``item()`` too), including the
-reset of a host emptied by an abort (``_clear_drift``); ``tests/property/test_begin_batch.py``
-compares every array byte for byte.
+arrays, elementwise the same double operations; then the moves are taken one by one in order,
+each a few float operations on the reservations of its hosts and guest (each move sees the
+moves before it): compiled (:func:`dcsim.kernels.begin.begin_moves`, numba, updating the
+arrays in place), or in Python (``compiled=False``: the hosts' reservations read once into
+Python floats, updated and written back at the end, as are the guests' reservations). The
+arithmetic is the same double arithmetic in the same order as ``fits`` and ``_charge`` (which
+read terms as Python floats with ``item()`` too), including the reset of a host emptied by an
+abort (``_clear_drift``); ``tests/property/test_begin_batch.py`` compares every array byte for
+byte, for both passes.
 
-Imports: numpy, dcsim.kernels.capacity, dcsim.model.cluster.
+Imports: numpy, dcsim.kernels.{capacity, jit}, dcsim.model.cluster; dcsim.kernels.begin (numba)
+on first use.
 """
 
 from __future__ import annotations
@@ -21,17 +24,20 @@ from __future__ import annotations
 import numpy as np
 
 from dcsim.kernels.capacity import EPS
+from dcsim.kernels.jit import kernel
 from dcsim.model.cluster import ClusterState, GuestStatus
 
 _RUNNING = int(GuestStatus.RUNNING)
 
 
-def begin_migrations(st: ClusterState, gs: list[int], dsts: list[int]
-                     ) -> tuple[list[int], list[int], list[int]]:
+def begin_migrations(st: ClusterState, gs: list[int], dsts: list[int], *,
+                     compiled: bool = True) -> tuple[list[int], list[int], list[int]]:
     """Abort, test and begin the moves ``zip(gs, dsts)`` in order (see the module docstring).
 
     Returns (indices of the moves that started, their sources, the source and first
-    destination of each guest whose earlier migration was aborted, flattened).
+    destination of each guest whose earlier migration was aborted, flattened). ``compiled``:
+    the move-by-move pass in :func:`dcsim.kernels.begin.begin_moves` (numba), else in Python
+    (the same operations; the tests compare both).
     """
     if not gs:
         return [], [], []
@@ -46,10 +52,24 @@ def begin_migrations(st: ClusterState, gs: list[int], dsts: list[int]
     fixed = ((st.status[ga] == _RUNNING) & (src_a >= 0) & (src_a != da)
              & ((kind < 0) | (kind == st.layer_class[da])) & st.usable[da]
              & (vcpus_a <= st.cores[da])
-             & ((mips_a if st.core_rule else 0.0) <= st.mips_per_core[da] * tol)).tolist()
-    ram_l = (st.gram[ga] + st.mem_charge[da]).tolist()
-    disk_l = (st.gdisk[ga] + st.disk_overhead[da]).tolist()
-    slots_l = st.max_slots[da].tolist()
+             & ((mips_a if st.core_rule else 0.0) <= st.mips_per_core[da] * tol))
+    ram_a = st.gram[ga] + st.mem_charge[da]
+    disk_a = st.gdisk[ga] + st.disk_overhead[da]
+    slots_a = st.max_slots[da]
+    if compiled:
+        if hold:
+            caps = (st.ram_limit[da], st.storage[da], st.cap_mips[da] * st.overcommit[da],
+                    st.cores[da], st.pinned[da])
+        else:  # (not read)
+            none = np.zeros(0)
+            caps = (none, none, none, none, np.zeros(0, dtype=np.bool_))
+        out = kernel("begin").begin_moves(
+            ga, da, fixed, ram_a, disk_a, slots_a, *caps, src_a, vcpus_a, mips_a, hold, tol,
+            st.used_ram, st.used_storage, st.reserved_mips, st.n_guests, st.vcpus_placed,
+            st.reserved_charge, st.mig_dst, st.dst_ram, st.dst_disk)
+        return out[0].tolist(), out[1].tolist(), out[2].tolist()
+    fixed_l = fixed.tolist()
+    ram_l, disk_l, slots_l = ram_a.tolist(), disk_a.tolist(), slots_a.tolist()
     if hold:
         ram_cap, disk_cap = st.ram_limit[da].tolist(), st.storage[da].tolist()
         mips_cap = (st.cap_mips[da] * st.overcommit[da]).tolist()
@@ -91,7 +111,7 @@ def begin_migrations(st: ClusterState, gs: list[int], dsts: list[int]
             aborted.append(d0)
             charge(hv.get(d0) or load(d0), d0, -1.0, dram, ddisk, vcpus_l[i], mips_l[i])
             gv[g] = (-1, 0.0, 0.0)
-        if not fixed[i]:
+        if not fixed_l[i]:
             continue
         dst = dsts[i]
         v = hv.get(dst) or load(dst)

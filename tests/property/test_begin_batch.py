@@ -1,7 +1,8 @@
 """``begin_batch.begin_migrations`` (a planner step's starts in one pass) leaves exactly the state
 that the one-by-one form leaves (``abort_migration`` of a guest already migrating, then
 ``fits`` and ``begin_migration``, move by move): every array bit for bit, the same moves
-started, the same aborted hosts (CloudSim mode's ``start_migrations`` relies on it)."""
+started, the same aborted hosts (CloudSim mode's ``start_migrations`` relies on it), with its
+move-by-move pass compiled (numba, the default) and in Python."""
 
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ def _one_by_one(s: ClusterState, moves: list[tuple[int, int]]
 @settings(max_examples=150, deadline=None)
 @given(st.data())
 def test_batch_starts_equal_one_by_one(data: st.DataObject) -> None:
+    """Both passes of the batch (compiled and Python) against one by one, byte for byte."""
     n_h = data.draw(st.integers(2, 4))
     n_g = data.draw(st.integers(2, 10))
     s = _state(n_h, n_g)
@@ -52,6 +54,8 @@ def test_batch_starts_equal_one_by_one(data: st.DataObject) -> None:
     s.mips[:] = data.draw(st.lists(st.floats(10.0, 999.9), min_size=n_g, max_size=n_g))
     s.vcpus[:] = data.draw(st.lists(st.integers(1, 2), min_size=n_g, max_size=n_g))
     s.max_slots[:] = data.draw(st.lists(st.integers(1, 4), min_size=n_h, max_size=n_h))
+    # CPU overcommit down to a fifth: the MIPS reservation decides too
+    s.overcommit[:] = data.draw(st.lists(st.floats(0.2, 1.5), min_size=n_h, max_size=n_h))
     # CloudSim mode places with reservations, then holds none (slots and cores decide; no
     # space-shared host there: check() counts pinned vCPUs that fits does not test then)
     hold = data.draw(st.booleans())
@@ -78,17 +82,21 @@ def test_batch_starts_equal_one_by_one(data: st.DataObject) -> None:
                     s.begin_migration(g, d)  # migrating already: a new move aborts it
     moves = data.draw(st.lists(st.tuples(st.integers(0, n_g - 1), st.integers(0, n_h - 1)),
                                max_size=3 * n_g))
-    a, b = copy.deepcopy(s), copy.deepcopy(s)
+    a, b, c = copy.deepcopy(s), copy.deepcopy(s), copy.deepcopy(s)
     want = _one_by_one(a, moves)
-    got = begin_migrations(b, [g for g, _ in moves], [d for _, d in moves])
-    assert got == want
+    gl, dl = [g for g, _ in moves], [d for _, d in moves]
+    assert begin_migrations(b, gl, dl) == want
+    assert begin_migrations(c, gl, dl, compiled=False) == want
     for name in _ARRAYS:
         assert getattr(a, name).tobytes() == getattr(b, name).tobytes(), name
+        assert getattr(a, name).tobytes() == getattr(c, name).tobytes(), name
     a.check()
     b.check()
+    c.check()
 
 
-def test_an_aborted_reservation_that_empties_its_host_is_reset_exactly() -> None:
+@pytest.mark.parametrize("compiled", [True, False])
+def test_an_aborted_reservation_that_empties_its_host_is_reset_exactly(compiled: bool) -> None:
     # three guests of 1e9/3, 2e9/7 and 5e9/11 bytes on host 0 reserve host 1 (migrating), then
     # the planner moves each again to host 2: host 1 gives the three reservations back,
     # ((x + a + b + c) - a) - b) - c leaves float drift, reset to the host's own charge (0)
@@ -103,22 +111,27 @@ def test_an_aborted_reservation_that_empties_its_host_is_reset_exactly() -> None
     assert drift != 0.0  # the reset is needed
     a, b = copy.deepcopy(s), copy.deepcopy(s)
     moves = [(0, 2), (1, 2), (2, 2)]
-    assert begin_migrations(b, [0, 1, 2], [2, 2, 2]) == _one_by_one(a, moves)
+    assert begin_migrations(b, [0, 1, 2], [2, 2, 2], compiled=compiled) == _one_by_one(a, moves)
     assert b.used_ram[1] == 0.0
     assert b.n_guests[1] == 0.0
     for name in _ARRAYS:
         assert getattr(a, name).tobytes() == getattr(b, name).tobytes(), name
 
 
-@pytest.mark.parametrize(("hold", "gram", "slots"), [(True, 2.5e9, 4), (True, 1e9, 3),
-                                                    (False, 1e9, 1)])
-def test_moves_to_one_host_see_each_other(hold: bool, gram: float, slots: int) -> None:
+@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize(("hold", "gram", "slots", "overcommit"),
+                         [(True, 2.5e9, 4, 1.5), (True, 1e9, 3, 1.5), (True, 1e9, 4, 0.75),
+                          (False, 1e9, 1, 1.5)])
+def test_moves_to_one_host_see_each_other(hold: bool, gram: float, slots: int,
+                                          overcommit: float, compiled: bool) -> None:
     # host 1 has room for one more guest: holding, 2 x 2.5 GB of its 8 GiB (8.59 GB) used, or
-    # 2 of its 3 slots; not holding, an empty host with one slot. Of two moves there in one
-    # step only the first starts: the second sees the first's reservation
+    # 2 of its 3 slots, or 2 x 1000 of its 4000 x 0.75 = 3000 MIPS; not holding, an empty host
+    # with one slot. Of two moves there in one step only the first starts: the second sees the
+    # first's reservation
     s = _state(2, 5)
     s.gram[:] = gram
     s.max_slots[:] = [4, slots]
+    s.overcommit[1] = overcommit
     for g in range(3):
         s.place(g, 0)
     if hold:
@@ -132,6 +145,6 @@ def test_moves_to_one_host_see_each_other(hold: bool, gram: float, slots: int) -
     a, b = copy.deepcopy(s), copy.deepcopy(s)
     want = _one_by_one(a, [(0, 1), (1, 1)])
     assert want == ([0], [0], [])
-    assert begin_migrations(b, [0, 1], [1, 1]) == want
+    assert begin_migrations(b, [0, 1], [1, 1], compiled=compiled) == want
     for name in _ARRAYS:
         assert getattr(a, name).tobytes() == getattr(b, name).tobytes(), name

@@ -63,7 +63,10 @@ def test_the_default_config_runs_without_scipy() -> None:
 def test_dcsim_run_writes_its_folder_without_pandas(tmp_path: object) -> None:
     # the tables go from the engine to Parquet through pyarrow (dcsim.io.parquet); pandas
     # (~0.3 s) is imported only when a table is read as a DataFrame
-    code = ("import sys\nfrom dcsim.cli import main\n"
+    # main() ends a run through os._exit after the atexit handlers: report from one of them
+    code = ("import atexit, json, sys\nfrom dcsim.cli import main\n"
+            f"atexit.register(lambda: print(json.dumps([m for m in {HEAVY!r} "
+            "if m in sys.modules])))\n"
             f"sys.argv = ['dcsim', 'run', 'configs/planetlab-cloudsim.yaml', '-q', '-o', "
             f"{str(tmp_path)!r} + '/out', '--set', 'duration=1h']\n"
             "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n")

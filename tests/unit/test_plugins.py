@@ -205,3 +205,82 @@ def test_cli_lists_plugins_and_reports_a_broken_one_without_traceback(site: Path
     assert "placement" in row[0]
     assert ORIGIN in row[0]
     assert any(" first_fit " in line and " dcsim " in line for line in proc.stdout.splitlines())
+
+
+def test_a_plugin_input_file_is_read_listed_and_hashed(site: Path, tmp_path: Path) -> None:
+    """``replay`` declares ``table: InputPath``: the run reads the file, its manifest lists it
+    with size and SHA-256, a sweep's hash changes with its bytes, and a missing file is refused
+    at its config path before anything runs (from the CLI: exit 2, no traceback)."""
+    import hashlib
+
+    import yaml
+
+    from dcsim.experiments.sweep import plan_sweep
+
+    _example_site(site)
+    folder = tmp_path / "exp"
+    folder.mkdir()
+    (folder / "util.txt").write_text("0.5\n1.0\n")
+    cfg = _config()
+    cfg["guests"][0]["workload"] = {"kind": "replay", "table": "util.txt", "step": "30m"}
+    path = folder / "replay.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    res = dcsim.run(path)
+    # the file's values are the step test's (0.5 for 30 min, then 1.0): the same 598500 J
+    assert res.summary["energy_facility_kwh"] == pytest.approx(598500 / 3.6e6, rel=1e-12)
+    assert res.manifest["inputs"] == {"guests[0].workload.table": {
+        "path": "util.txt", "bytes": 8, "sha256": hashlib.sha256(b"0.5\n1.0\n").hexdigest()}}
+
+    sweep = {**cfg, "sweep": {"grid": {"guests[0].workload.step": ["30m", "15m"]}}}
+    spath = folder / "sweep.yaml"
+    spath.write_text(yaml.safe_dump(sweep))
+    first = plan_sweep(spath).sweep_hash
+    assert plan_sweep(spath).sweep_hash == first
+    (folder / "util.txt").write_text("0.5\n0.9\n")
+    assert plan_sweep(spath).sweep_hash != first
+
+    cfg["guests"][0]["workload"]["table"] = "missing.txt"
+    path.write_text(yaml.safe_dump(cfg))
+    with pytest.raises(ConfigError) as info:
+        dcsim.load_config(path)
+    assert [(i.path, i.message) for i in info.value.issues] == [(
+        "guests[0].workload.table", "'missing.txt': no such file or folder (a relative name is "
+        "relative to the config's folder)")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(site), str(PKG)])}
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "dcsim", "run", str(path), "-o", str(out)],
+                          capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "guests[0].workload.table" in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert not out.exists()
+
+
+def test_a_plugins_buffered_file_survives_the_end_of_dcsim_run(site: Path, tmp_path: Path
+                                                                 ) -> None:
+    """``dcsim run`` ends without the interpreter's teardown only when no third-party code
+    ran: a plugin extension that leaves its log file open (buffered, never flushed) still finds
+    its line in the file, as with a normal exit (the file object's finalizer writes it)."""
+    import yaml
+
+    _example_site(site)
+    (site / "dcsim_log_plugin.py").write_text(
+        "from pydantic import BaseModel\n\n\n"
+        "class P(BaseModel):\n    path: str\n\n\n"
+        "class Log:\n"
+        "    def __init__(self, params):\n"
+        "        self.fh = open(params.path, 'w', buffering=1 << 20)  # left open on purpose\n"
+        "    def start(self, sim):\n        self.fh.write('started\\n')\n"
+        "    def finish(self, sim, result):\n        self.fh.write('finished\\n')\n\n\n"
+        "def register(api):\n"
+        "    api.extension('buffered_log', lambda sim, params: Log(params), P)\n")
+    _dist_info(site, "dcsim-log-plugin", "0.0.1", {"log": "dcsim_log_plugin:register"})
+    log = tmp_path / "log.txt"
+    path = tmp_path / "cfg.yaml"
+    path.write_text(yaml.safe_dump(_config(extensions={"buffered_log": {"path": str(log)}})))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(site), str(PKG)])}
+    proc = subprocess.run([sys.executable, "-m", "dcsim", "run", str(path), "-o",
+                           str(tmp_path / "out"), "-q"], capture_output=True, text=True, env=env,
+                          timeout=120, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert log.read_text() == "started\nfinished\n"

@@ -4,6 +4,8 @@ It registers, through the ``api`` dcsim passes to :func:`register`:
 
 * placement ``last_fit``: the highest-numbered host that fits (first fit, mirrored);
 * workload kind ``step``: utilisation ``before`` until ``at`` seconds, ``after`` from then on;
+* workload kind ``replay``: utilisations read from a text file (``table``, one value per line,
+  each held for ``step`` seconds, the last one to the end): a parameter naming an input file;
 * power model ``cubic``: ``idle + (max - idle) * u**3`` W at utilisation u;
 * guest selection ``max_ram``: the guest with the most RAM (``<detector>-max_ram[-<p>]``);
 * virtualization profile ``example_hv``: a type-1 layer without overheads;
@@ -13,11 +15,13 @@ It registers, through the ``api`` dcsim passes to :func:`register`:
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from dcsim.plugins import InputPath
 from dcsim.units import Duration, Power
 
 
@@ -73,6 +77,25 @@ class Step:
         return self._before if t_s < self._at else self._after
 
 
+class ReplayParams(_Params):
+    table: InputPath = Field(description="text file, one utilisation in [0, 1] per line")
+    step: Duration = Field(300.0, gt=0, description="seconds each value is held")
+
+
+class Replay:
+    def __init__(self, params: ReplayParams, n: int, base_dir: Path | None) -> None:
+        path = Path(params.table)
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        self.n = n
+        self._values = [float(x) for x in path.read_text().split()]
+        self._step = params.step
+
+    def values(self, t_s: float) -> np.ndarray:
+        i = min(int(t_s // self._step), len(self._values) - 1)
+        return np.full(self.n, self._values[i])
+
+
 class CubicParams(_Params):
     idle: Power = Field(ge=0, description="W at 0 % load")
     max: Power = Field(ge=0, description="W at 100 % load")
@@ -107,6 +130,9 @@ def register(api: Any) -> None:
     api.selection("max_ram", MaxRam)
     api.workload("step", StepParams, lambda params, n, ctx: Step(params, n),
                  "utilisation `before` until `at` s, `after` from then on")
+    api.workload("replay", ReplayParams,
+                 lambda params, n, ctx: Replay(params, n, ctx.base_dir),
+                 "utilisations from a text file, one per `step` s")
     api.power_model("cubic", CubicParams, cubic_table, "idle + (max - idle) * u^3")
     api.virtualization_profile("example_hv", {
         "kind": "type1",

@@ -1,0 +1,152 @@
+"""CloudSim's proportional CPU share compiled with numba: the guest part of
+``dcsim.engine.hostrates.share`` with ``assumptions.proportional_share`` in one pass.
+
+Imported on first use only (``dcsim.kernels.jit.kernel``), in runs with CloudSim's CPU sharing
+(``cpu_sharing: proportional``); the machine code is cached on disk and loaded without numba's
+compiler set-up.
+
+Why compiled: CloudSim mode re-shares every host at every datacenter update (one per migration
+group's completion: ~1,150 per PlanetLab day at any scale), ~30 numpy passes with gathers and
+temporaries over every guest and host; one loop over the guests and one over the hosts do the
+same work.
+
+Only the case CloudSim mode runs: every guest's efficiency exactly 1, no CPU cap, no I/O scaling,
+no paused guest, no memory accounting, no finite jobs, every guest running (``share`` keeps the
+numpy code for every other case). Each value is computed by the same float64 operations in the
+same order as the numpy code (no fastmath): products left to right as written there,
+``np.bincount``'s sums as running sums in index order from 0.0 (a second ``bincount`` added to
+the first as a separate sum), ``np.minimum`` as :func:`_minimum` (NaN-propagating, the first
+operand on ties), ``np.floor`` as ``math.floor`` on floats. ``tests/unit/engine/
+test_propshare_kernel.py`` compares both forms call by call over CloudSim runs, byte for byte.
+
+Imports numpy, numba.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+DESTINATION_SHARE = 0.1  # dcsim.engine.assumptions.DESTINATION_SHARE (checked by the tests)
+N_POINTS = 11  # dcsim.model.power.N_POINTS (checked by the tests)
+
+
+@njit(cache=True)
+def _minimum(a, b):  # type: ignore[no-untyped-def]
+    """``np.minimum(a, b)`` of two floats: NaN if either is NaN, else the smaller (``a`` on
+    ties, as numpy's ``a <= b ? a : b``)."""
+    if a != a:
+        return a
+    if b != b:
+        return b
+    return a if a <= b else b
+
+
+@njit(cache=True)
+def _maximum(a, b):  # type: ignore[no-untyped-def]
+    """``np.maximum(a, b)`` of two floats: NaN if either is NaN, else the larger (``a`` on
+    ties, as numpy's ``a >= b ? a : b``)."""
+    if a != a:
+        return a
+    if b != b:
+        return b
+    return a if a >= b else b
+
+
+@njit(cache=True)
+def share(g, full, local, host_of, hosts, u_last, vcpus, mips, mips_per_core, speed,  # type: ignore[no-untyped-def]
+          room, inc, in_local, any_inc, extra_raw, cap_mips, awake, failed, power_table,
+          sleep_power, raw_want_o, demand_o, useful_o, raw_o, in_alloc, util, power):
+    """Re-share the ``hosts`` (sorted) among their running guests ``g`` (list order) with
+    CloudSim's proportional rule; ``full``: ``hosts`` are all hosts (a guest's position in them
+    is its host), else ``local`` holds each guest's position.
+
+    ``inc``/``in_local``: guests migrating in and their destination's position (those on
+    ``hosts``), ``any_inc``: whether any migration is in flight at all; ``room``: each host's
+    MIPS left after ``extra_raw``. Writes the guests' ``raw_want``, ``demand``, ``useful`` and
+    ``raw``, the hosts' ``in_alloc``, ``util`` and ``power`` (the power model of awake hosts,
+    :func:`dcsim.model.power.power_w`, else the sleep power; 0 if failed). Returns (each guest's
+    demand, the MIPS allocated per host to its own guests, the MIPS requested per host by them).
+    """
+    n = hosts.shape[0]
+    m = g.shape[0]
+    k = inc.shape[0]
+    want = np.empty(m)
+    rw = np.empty(m)
+    need = np.zeros(n)
+    req = np.zeros(n)
+    pos = np.empty(m, dtype=np.intp)
+    for i in range(m):  # share: demand, per-core cap; proportional_share: need
+        gi = g[i]
+        h = host_of[gi]
+        q = h if full else local[i]
+        pos[i] = q
+        v = vcpus[gi]
+        mi = mips[gi]
+        w = u_last[gi] * v * mi
+        r = _minimum(w, v * _minimum(mi, mips_per_core[h]))
+        want[i] = w
+        rw[i] = r
+        need[q] += r
+        req[q] += w  # (record's requests)
+    in_need = np.empty(k)
+    if any_inc:
+        in_sum = np.zeros(n)
+        for j in range(k):
+            gi = inc[j]
+            x = DESTINATION_SHARE * _minimum(u_last[gi] * mips[gi],
+                                             mips_per_core[hosts[in_local[j]]]) * vcpus[gi]
+            in_need[j] = x
+            in_sum[in_local[j]] += x
+        for q in range(n):
+            need[q] = need[q] + in_sum[q]
+    over = np.empty(n, dtype=np.bool_)
+    scale = np.ones(n)
+    for q in range(n):
+        o = need[q] > room[q]
+        over[q] = o
+        if o:
+            scale[q] = room[q] / need[q]
+    used = np.zeros(n)
+    for i in range(m):
+        gi = g[i]
+        q = pos[i]
+        sp = speed[gi]
+        r = rw[i]
+        if over[q]:
+            v = vcpus[gi]
+            d = math.floor(r / v * scale[q] * sp) * v
+        else:
+            d = r * sp
+        a = d / sp if sp > 0 else 0.0
+        raw_want_o[gi] = r
+        demand_o[gi] = want[i]
+        useful_o[gi] = d
+        raw_o[gi] = a
+        used[q] += a
+    got = np.zeros(n)
+    for j in range(k):
+        q = in_local[j]
+        x = in_need[j]
+        got[q] += math.floor(x * scale[q]) if over[q] else x
+    for q in range(n):
+        h = hosts[q]
+        ia = 0.0 + got[q] if k else 0.0
+        in_alloc[h] = ia
+        u = _minimum(used[q] + ia + extra_raw[h], cap_mips[h])
+        ut = u / cap_mips[h]
+        util[h] = ut
+        if failed[h]:
+            power[h] = 0.0
+        elif awake[h]:  # power_w: np.clip, then the table's segment and its interpolation
+            x = _minimum(_maximum(ut, 0.0), 1.0) * (N_POINTS - 1)
+            lo = math.floor(x)
+            if lo > N_POINTS - 2:
+                lo = N_POINTS - 2
+            p_lo = power_table[h, lo]
+            power[h] = p_lo + (power_table[h, lo + 1] - p_lo) * (x - lo)
+        else:
+            power[h] = sleep_power[h]
+    return want, used, req

@@ -1,0 +1,94 @@
+"""``dcsim run`` as a process: the cycle collector during start-up, and the exit.
+
+``dcsim.cli.main`` turns the collector off when the command is ``run``;
+``dcsim.cli._collect_from_here`` freezes what start-up built and turns it back on just before
+the simulation. A successful ``run`` then leaves through ``dcsim.cli._exit_now``: atexit
+handlers run and the streams are flushed, but the interpreter's teardown (freeing every object)
+is skipped. Issue 15 (start-up CPU); no timing here (``experiments/benchmarks/planetlab.py``
+prints the figures). Each check runs in a fresh interpreter: these are per-process states.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+# records gc's state inside load_config and at the start of the simulation; reports from an
+# atexit handler (which must still run) and from the __del__ of an object only ``sys`` holds,
+# which runs only in the interpreter's teardown
+PROBE = """
+import atexit, gc, json, sys
+import dcsim, dcsim.api, dcsim.cli
+seen = {}
+load, run = dcsim.api.load_config, dcsim.api.run
+def probe_load(*a, **k):
+    seen['load_enabled'] = gc.isenabled()
+    return load(*a, **k)
+def probe_run(*a, **k):
+    seen['run_enabled'], seen['frozen'] = gc.isenabled(), gc.get_freeze_count()
+    return run(*a, **k)
+dcsim.load_config, dcsim.run = probe_load, probe_run
+import os
+class Teardown:  # says when it is freed, on a copy of fd 1 (sys.stdout is gone by then)
+    def __del__(self, write=os.write, fd=os.dup(1)):
+        write(fd, b'TEARDOWN\\n')
+sys.teardown_probe = Teardown()  # freed when the teardown clears sys (no cycle holds it)
+atexit.register(lambda: print(json.dumps({**seen, 'end_enabled': gc.isenabled()})))  # no flush
+sys.argv = ['dcsim', *sys.argv[1:]]
+dcsim.cli.main()
+"""
+
+
+def _probe(*args: str) -> tuple[int, dict[str, object], bool]:
+    """Exit code, what the probe saw, whether the interpreter's teardown ran."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # buffered stdout
+    proc = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=REPO, capture_output=True,
+                          text=True, env=env)
+    lines = proc.stdout.strip().splitlines()
+    seen = json.loads(next(line for line in lines if line.startswith("{")))
+    return proc.returncode, seen, "TEARDOWN" in lines
+
+
+@pytest.mark.parametrize("options", [[], ["--debug"]])
+def test_run_loads_without_the_collector_and_simulates_with_it(tmp_path: Path,
+                                                               options: list[str]) -> None:
+    code, seen, teardown = _probe(*options, "run", "configs/default.yaml", "--set",
+                                  "duration=10m", "-o", str(tmp_path / "out"), "-q")
+    assert code == 0
+    assert seen["load_enabled"] is False  # start-up: off
+    assert seen["run_enabled"] is True  # the simulation: on, as always
+    assert seen["frozen"] > 10_000  # start-up's objects (modules, models, ...) frozen
+    assert seen["end_enabled"] is True
+    assert (tmp_path / "out" / "summary.json").is_file()
+    assert not teardown  # left through os._exit, after the atexit handler above ran
+
+
+def test_a_refused_config_exits_2_the_usual_way(tmp_path: Path) -> None:
+    code, _, teardown = _probe("run", "configs/default.yaml", "--set", "duration=-1h",
+                               "-o", str(tmp_path / "out"), "-q")
+    assert code == 2
+    assert teardown
+    assert not (tmp_path / "out").exists()
+
+
+def test_other_commands_keep_the_collector_and_the_usual_exit() -> None:
+    code, seen, teardown = _probe("validate", "configs/default.yaml")
+    assert code == 0
+    assert seen["load_enabled"] is True
+    assert "frozen" not in seen
+    assert teardown
+
+
+def test_the_printed_folder_reaches_a_pipe(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "dcsim", "run", "configs/default.yaml",
+                           "--set", "duration=10m", "-o", str(tmp_path / "out"), "-q"],
+                          cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0
+    assert proc.stdout == f"{tmp_path / 'out'}\n"
