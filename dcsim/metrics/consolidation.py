@@ -266,8 +266,8 @@ class StateHistoryRecorder:
                 self._viol_frac_sum += float(frac.sum())
                 self._viol_count += frac.shape[0]
                 self._under_mig_s += float(under_mig.sum())
-            if ended.shape[0]:
-                self._mig_times.append(ended)
+            if ended.shape[0]:  # (a copy: the slice would keep the kernel's whole buffer)
+                self._mig_times.append(ended.copy())
 
     def summary(self) -> ConsolidationSummary:
         """Finalize the pending entries (without changing the recorder) and return the results."""
