@@ -195,7 +195,9 @@ def run(
                                progress=lambda t: progress.update(task, completed=t))
             progress.update(task, completed=sc.config.duration)
             folder = write_run(result, dest, overwrite=overwrite)
-            _STARTUP["ran"] = True
+            # the quick exit only where no third-party code ran (plugins, agents): its open
+            # files may hold buffered writes that only the teardown's finalizers flush
+            _STARTUP["ran"] = sc.config.agents is None and not _plugins_ran()
         if quiet:
             out.print(str(folder))
         else:
@@ -316,13 +318,21 @@ def _collect_from_here() -> None:
         gc.enable()
 
 
+def _plugins_ran() -> bool:
+    """Whether a plugin's code was imported in this process (``dcsim.plugins``)."""
+    from dcsim.plugins import plugins
+
+    return bool(plugins())
+
+
 def _exit_now() -> None:
     """End a successful ``dcsim run`` without the interpreter's teardown, which only frees
     memory the process gives back anyway (deallocating every module, array and object: ~0.1 s
     of CPU after a CloudSim PlanetLab day). The atexit handlers still run (libraries' and
     plugins' clean-ups) and the standard streams are flushed; every file the run wrote is
-    closed and its folder committed by then. With another thread still running (a plugin's),
-    or standard streams that cannot be flushed, the normal exit takes over as before."""
+    closed and its folder committed by then. Not after a run that imported a plugin or an
+    agent (their files may still hold buffered writes), nor with another thread still running
+    or standard streams that cannot be flushed: the normal exit takes over as before."""
     import atexit
     import threading
 

@@ -47,11 +47,12 @@ from dcsim.policies.pabfd import PLACEMENT_MIGRATION as PLACEMENT_MIGRATION
 from dcsim.policies.pabfd import CandidatePool, PowerAwareBestFit, _Work
 from dcsim.policies.pabfd import host_classes as host_classes
 from dcsim.policies.pabfd import specpower_w as specpower_w
-from dcsim.policies.selection import GuestView
+from dcsim.policies.selection import GuestView, MinimumMigrationTime, MinimumUtilization
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 B = NDArray[np.bool_]
+_NO_HOSTS = np.zeros(0, dtype=np.int64)
 
 #: Migration bandwidth of the CloudSim experiments: half of a 1 Gbit/s link, in MB/s.
 CLOUDSIM_MIGRATION_MBPS = 1_000_000 / (2 * 8000)
@@ -143,6 +144,18 @@ def _sorted_by_demand(vms: list[int], r: F64, r_list: list[float] | None = None)
     return [int(x) for x in arr[np.argsort(-r[arr], kind="stable")]]
 
 
+def _sorted_compiled(w: _Work, vms: list[int]) -> list[int]:
+    """:func:`_sorted_by_demand` by :func:`dcsim.policies.planner_kernel.sort_by_demand`."""
+    n = len(vms)
+    if n < 2:
+        return list(vms)
+    buf = np.empty(n, dtype=np.int64)
+    _planner_kernel().sort_by_demand(np.array(vms, dtype=np.int64), n, w.rq, buf,
+                                     np.empty(n, dtype=np.int64))
+    out: list[int] = buf.tolist()
+    return out
+
+
 # --------------------------------------------------------------------------- one step
 def _detect(snap: ClusterSnapshot, detector: Any,
             compiled: bool = False) -> tuple[Any, Any, NDArray[np.bool_]]:
@@ -185,6 +198,13 @@ def plan_migrations(
     list of (guest id, host id)
         In the order the migrations start; a guest may appear twice (CloudSim quirk).
     """
+    return _plan(snap, detector, selector, rng, stats, True)
+
+
+def _plan(snap: ClusterSnapshot, detector: Any, selector: Any, rng: np.random.Generator,
+          stats: PlanStats | None, compiled_loop: bool) -> list[tuple[int, int]]:
+    """:func:`plan_migrations`; ``compiled_loop``: step (4) as one compiled loop
+    (:func:`_underload_compiled`), else in Python (:func:`_underload_plain`; the same moves)."""
     st = stats if stats is not None else PlanStats()
     placer, w, over = _detect(snap, detector, compiled=True)
     w.use_detector(placer)
@@ -193,6 +213,43 @@ def plan_migrations(
     st.overloaded_hosts = int(over.sum())
 
     # (2) selection loop on each overloaded host, ascending id.
+    sel_mode = _SEL_MODES.get(type(selector)) if compiled_loop else None
+    if sel_mode is not None:
+        to_move = _select_compiled(w, detector, sel_mode, over, in_mig, any_mig)
+    else:
+        to_move = _select_plain(w, detector, selector, rng, over, in_mig, any_mig)
+    st.selected = len(to_move)
+
+    # (3) PABFD for the selected guests, away from overloaded hosts.
+    st.find_host_calls += len(to_move)
+    moves: list[tuple[int, int]]
+    if compiled_loop:  # (the guest lists are read no more: step (4) reads arrays)
+        moves = placer.place_sequence(w, _sorted_compiled(w, to_move), CandidatePool(w, ~over),
+                                      False, lists=False)
+    else:
+        moves = _place_sequence(placer, w, _sorted_by_demand(to_move, w.r, w.r_list),
+                                CandidatePool(w, ~over), False)
+    st.placed_from_overloaded = len(moves)
+
+    # (4) underload consolidation. Sources are taken by increasing stale utilisation; the order
+    # is fixed within a step, so one pass over the sorted hosts finds each next source.
+    util = snap.host_util
+    off = util == 0.0
+    ex = over | off  # neither sources nor targets
+    src_ok = np.flatnonzero((util > 0.0) & (util < 1.0))
+    order = src_ok[np.argsort(util[src_ok], kind="stable")]
+    pool = CandidatePool(w, ~ex)  # the targets from here on: pool.exclude()
+    if compiled_loop:
+        moves.extend(_underload_compiled(placer, w, pool, order, ex, in_mig, any_mig, moves, st))
+    else:
+        moves.extend(_underload_plain(placer, w, pool, order, ex, in_mig, any_mig, st))
+    w.pool = None
+    return moves
+
+
+def _select_plain(w: _Work, detector: Any, selector: Any, rng: np.random.Generator, over: B,
+                  in_mig: B, any_mig: bool) -> list[int]:
+    """Step (2) in Python: the guests selected on the overloaded hosts, in order."""
     to_move: list[int] = []
     for h in np.flatnonzero(over).tolist():
         while True:
@@ -210,24 +267,51 @@ def plan_migrations(
             screen = w.recompute_host(h)
             if screen == 0 or (screen == 2 and not w.overloaded_one(detector, h)):
                 break
-    st.selected = len(to_move)
+    return to_move
 
-    # (3) PABFD for the selected guests, away from overloaded hosts.
-    st.find_host_calls += len(to_move)
-    moves = _place_sequence(placer, w, _sorted_by_demand(to_move, w.r, w.r_list),
-                            CandidatePool(w, ~over), False)
-    st.placed_from_overloaded = len(moves)
 
-    # (4) underload consolidation. Sources are taken by increasing stale utilisation; the order
-    # is fixed within a step, so one pass over the sorted hosts finds each next source.
-    util = snap.host_util
-    off = util == 0.0
-    ex_src = over | off
-    ex_tgt = over | off
-    src_ok = np.flatnonzero((util > 0.0) & (util < 1.0))
-    pool = CandidatePool(w, ~ex_tgt)  # the targets from here on: pool.exclude()
-    done = ex_src.tolist()  # ex_src as Python bools (read once per host)
-    for s in src_ok[np.argsort(util[src_ok], kind="stable")].tolist():
+#: selectors :func:`_select_compiled` runs (:data:`dcsim.policies.planner_kernel.SEL_MMT`, MU)
+_SEL_MODES: dict[type, int] = {MinimumMigrationTime: 0, MinimumUtilization: 1}
+
+
+def _select_compiled(w: _Work, detector: Any, mode: int, over: B, in_mig: B,
+                     any_mig: bool) -> list[int]:
+    """:func:`_select_plain` for MMT / MU in one compiled loop
+    (:func:`dcsim.policies.planner_kernel.select_loop`), which returns here only for the
+    detector's exact tests; it does not change ``w.lists`` (nothing reads an overloaded host's
+    list after this step)."""
+    pk = _planner_kernel()
+    hosts = np.flatnonzero(over).astype(np.int64)
+    if hosts.size == 0:
+        return []
+    fcount = w.count0
+    fstart = np.cumsum(fcount) - fcount
+    longest = max(int(fcount[hosts].max()), 1)
+    lst = np.empty(longest, dtype=np.int64)
+    cand = np.empty(longest, dtype=np.int64)
+    key = np.empty(longest)
+    out = np.empty(max(int(fcount[hosts].sum()), 1), dtype=np.int64)
+    mips = np.ascontiguousarray(w.mips, dtype=np.float64)
+    ss = pk.new_select_state()
+    cont = 0
+    while True:
+        pk.select_loop(hosts, mode, w.flat0, fstart, fcount, np.asarray(in_mig, dtype=np.uint8),
+                       any_mig, ss, lst, cand, key, out, w.ramf, mips, cont,
+                       *w.recompute_args())
+        if not ss[pk.SS_STOP]:
+            break
+        cont = int(w.overloaded_one(detector, int(hosts[ss[pk.SS_I]])))
+    selected: list[int] = out[:ss[pk.SS_NSEL]].tolist()
+    return selected
+
+
+def _underload_plain(placer: PowerAwareBestFit, w: _Work, pool: CandidatePool, order: I64,
+                     ex: B, in_mig: B, any_mig: bool, st: PlanStats) -> list[tuple[int, int]]:
+    """Step (4) in Python: the moves of the hosts evacuated, sources taken in ``order``
+    (hosts in ``ex`` are neither sources nor targets)."""
+    moves: list[tuple[int, int]] = []
+    done = ex.tolist()  # as Python bools (read once per host)
+    for s in order.tolist():
         if done[s]:
             continue
         lst = w.lists[s]
@@ -251,8 +335,72 @@ def plan_migrations(
             moves.extend(placed)
             for _, t in placed:
                 done[t] = True
-    w.pool = None
     return moves
+
+
+def _underload_compiled(placer: PowerAwareBestFit, w: _Work, pool: CandidatePool, order: I64,
+                        ex: B, in_mig: B, any_mig: bool, earlier: list[tuple[int, int]],
+                        st: PlanStats) -> list[tuple[int, int]]:
+    """:func:`_underload_plain` in one compiled loop
+    (:func:`dcsim.policies.planner_kernel.underload`; the same kernels in the same order),
+    which returns here only for the detector's exact tests. A source's guests are its list at the
+    step's start (``w.flat0``) then what it received in ``earlier`` moves (step 3), in order, as
+    the Python lists hold them; the loop does not append to ``w.lists``."""
+    uk = _planner_kernel()
+    n_h = w.T.shape[0]
+    fcount = w.count0
+    fstart = np.cumsum(fcount) - fcount
+    xstart = np.zeros(n_h + 1, dtype=np.int64)
+    if earlier:
+        a = np.array(earlier, dtype=np.int64)
+        xv = a[np.argsort(a[:, 1], kind="stable"), 0]
+        np.cumsum(np.bincount(a[:, 1], minlength=n_h), out=xstart[1:])
+    else:
+        xv = np.zeros(0, dtype=np.int64)
+    longest = int((fcount + np.diff(xstart)).max()) if n_h else 0
+    scratch = np.empty(longest, dtype=np.int64)
+    buf = np.empty(longest, dtype=np.int64)
+    tmp = np.empty(longest, dtype=np.int64)
+    mv = np.empty((w.r.shape[0], 2), dtype=np.int64)
+    done = ex.astype(np.uint8)
+    mig = np.asarray(in_mig, dtype=np.uint8)
+    args = w.place_args(placer, pool)
+    us = uk.new_state()
+    skip, forced = _NO_HOSTS, -1
+    while True:
+        uk.underload(order, done, w.flat0, fstart, fcount, xv, xstart, mig, any_mig, us,
+                     scratch, buf, tmp, mv, skip, forced, pool.allowed, pool.cls_of, pool.pos,
+                     pool.pa, pool.pc, *args)
+        if not us[uk.US_STOP]:
+            break
+        if us[uk.US_FRESH]:
+            skip = _NO_HOSTS  # the hosts skipped were another guest's
+        v, h = int(buf[us[uk.US_J]]), int(us[uk.US_UNSURE])
+        if placer._bad(w, v, w.r_list[v], h):
+            skip, forced = np.append(skip, h), -1
+        else:
+            skip, forced = _NO_HOSTS, h
+    st.underload_sources += int(us[uk.US_SOURCES])
+    st.evacuated_hosts += int(us[uk.US_EVAC])
+    st.find_host_calls += int(us[uk.US_CALLS])
+    n = int(us[uk.US_NMV])
+    return list(zip(mv[:n, 0].tolist(), mv[:n, 1].tolist(), strict=True))
+
+
+_pk_module: Any = None
+
+
+def _planner_kernel() -> Any:
+    """:mod:`dcsim.policies.planner_kernel`, imported on first use with its cached machine
+    code loaded lightly (as :func:`dcsim.policies.pabfd._kernel`)."""
+    global _pk_module
+    if _pk_module is None:
+        from dcsim.kernels.jit import light_cache
+        from dcsim.policies import planner_kernel
+
+        light_cache(planner_kernel)
+        _pk_module = planner_kernel
+    return _pk_module
 
 
 # --------------------------------------------------------------------------- t = 0
@@ -312,16 +460,26 @@ def initial_placement(
     n_h = hosts.total_mips.shape[0]
     n_v = vm_mips.shape[0]
     out = np.full(n_v, -1, dtype=np.int64)
-    avail = hosts.total_mips.astype(np.float64, copy=True)
-    alloc = np.zeros(n_h)
-    ram = hosts.ram_mb.astype(np.float64, copy=True)
-    bw = hosts.bw.astype(np.float64, copy=True)
-    sto = hosts.storage_mb.astype(np.float64, copy=True)
+    # host state: allocated and free MIPS, RAM, bandwidth, storage (rows of one array: the
+    # compiled choice updates them in place)
+    st = np.zeros((5, n_h))
+    alloc, avail, ram, bw, sto = st
+    avail[:] = hosts.total_mips
+    ram[:] = hosts.ram_mb
+    bw[:] = hosts.bw
+    sto[:] = hosts.storage_mb
     idle = specpower_w(hosts.power_table, np.zeros(n_h))
     free_pes = hosts.pes.astype(np.int64, copy=True) if hosts.pes.size else np.full(n_h, 1)
     # PABFD: hosts alike in everything the step reads are interchangeable (lowest id wins ties)
     cls = _InitialClasses(host_classes(hosts.total_mips, hosts.pe_mips, hosts.power_table),
                           (alloc, avail, ram, bw, sto)) if method == "pabfd" else None
+    fast = (cls is not None and n_v > 0 and all(
+        bool(np.isfinite(a).all()) for a in (vm_mips, vm_ram_mb, vm_bw, vm_size_mb, st,
+                                             hosts.total_mips, hosts.pe_mips, hosts.power_table)))
+    if fast and cls is not None:
+        _initial_pabfd(cls, hosts, vm_mips, vm_ram_mb, vm_bw, vm_size_mb, detector, st, idle,
+                       out)
+        return out
     for v in range(n_v):
         m = float(vm_mips[v])
         if cls is not None:
@@ -377,6 +535,48 @@ def initial_placement(
         if cls is not None:
             cls.changed(h)
     return out
+
+
+def _initial_pabfd(cls: _InitialClasses, hosts: InitialHosts, vm_mips: F64, vm_ram_mb: F64,
+                   vm_bw: F64, vm_size_mb: F64, detector: Any, st: F64, idle: F64,
+                   out: I64) -> None:
+    """The ``pabfd`` loop of :func:`initial_placement` with each guest's choice and commit in one
+    compiled call (:func:`dcsim.policies.planner_kernel.initial_pick`: the same operations on
+    finite values, the same host). The detector's test of a host with an allocation sees only
+    ``m / T`` (no history): it is asked once per guest size and host capacity, one host at a
+    time."""
+    pick = _planner_kernel().initial_pick
+    T = np.ascontiguousarray(hosts.total_mips, dtype=np.float64)
+    pe = np.ascontiguousarray(hosts.pe_mips, dtype=np.float64)
+    tables = np.ascontiguousarray(hosts.power_table, dtype=np.float64)
+    tflat, npts = tables.ravel(), int(tables.shape[1])
+    caps, tidx = np.unique(T, return_inverse=True)
+    tidx = tidx.astype(np.int64)
+    test = detector is not None
+    rows: dict[float, NDArray[np.uint8]] = {}
+    none = np.zeros(caps.size, dtype=np.uint8)
+    ms, rams, bws, sizes = (a.tolist() for a in (vm_mips, vm_ram_mb, vm_bw, vm_size_mb))
+    for v in range(len(ms)):
+        m = float(ms[v])
+        badrow = none
+        if test:
+            badrow = rows.get(m, none)
+            if badrow is none:
+                badrow = rows[m] = np.array([_initial_bad(detector, m, c) for c in caps.tolist()],
+                                            dtype=np.uint8)
+        h = int(pick(cls.reps(), m, rams[v], bws[v], sizes[v], st, pe, T, tflat, npts, idle,
+                     tidx, badrow, test))
+        if h >= 0:
+            out[v] = h
+            cls.changed(h)
+
+
+def _initial_bad(detector: Any, m: float, cap: float) -> bool:
+    """``detector``'s t = 0 test of a host of ``cap`` MIPS with an allocation receiving a guest
+    of ``m`` MIPS (earlier guests request 0 MIPS before their cloudlets arrive)."""
+    load = HostLoad(np.array([m]) / np.array([cap]), np.zeros((1, 1)), np.zeros(1, dtype=np.int64),
+                    np.zeros(1), 300.0)
+    return bool(np.asarray(detector.overloaded(load), dtype=bool)[0])
 
 
 class _InitialClasses:

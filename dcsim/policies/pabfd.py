@@ -1,7 +1,7 @@
 """PABFD's per-guest step over the planner's working state, and its candidate pool.
 
-* :func:`specpower_w` — CloudSim's SPECpower interpolation with its exact operation order (the
-  PABFD tie-breaking compares power differences bit for bit).
+* :func:`specpower_w`, :func:`host_classes`, :func:`class_tables` — re-exported from
+  :mod:`dcsim.policies.specpower` (CloudSim's power arithmetic, host classes, search tables).
 * :class:`_Work` — the planner's scratch copy of host state (sums in CloudSim's order, trial
   placements that can be undone: a journal in arrays, written by the compiled commit).
 * :class:`PowerAwareBestFit` — among suitable hosts (per-core capacity and free MIPS), skip
@@ -20,12 +20,13 @@
   placement in one compiled call (the pool's classes are arrays the kernel reads, and its
   active hosts' search values are kept in compact rows, see :mod:`dcsim.policies.pabfd_kernel`).
 
-Imports numpy, dcsim.policies.{overload, registry}; dcsim.policies.pabfd_kernel (numba) at the
-first search only.
+Imports numpy, dcsim.policies.{overload, registry, specpower}; dcsim.policies.pabfd_kernel
+(numba) at the first search only.
 """
 
 from __future__ import annotations
 
+from functools import cached_property
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,13 @@ from numpy.typing import NDArray
 
 from dcsim.policies.overload import HostLoad, StaticThreshold
 from dcsim.policies.registry import Registry
+from dcsim.policies.specpower import P_Q as P_Q
+from dcsim.policies.specpower import P_Q0 as P_Q0
+from dcsim.policies.specpower import P_TENTH as P_TENTH
+from dcsim.policies.specpower import P_W as P_W
+from dcsim.policies.specpower import class_tables as class_tables
+from dcsim.policies.specpower import host_classes as host_classes
+from dcsim.policies.specpower import specpower_w as specpower_w
 
 if TYPE_CHECKING:
     from dcsim.policies.consolidation import ClusterSnapshot
@@ -54,10 +62,6 @@ H_OFF, H_HLEN, H_NLIST, H_JMARK, H_TTYPE, H_POFF = range(6)
 #: rows of a pool's compact candidate floats (:class:`CandidatePool` ``pc``): allocated MIPS,
 #: capacity, free MIPS, per-core MIPS, stale power, and the power increases of one search
 C_U, C_T, C_AVAIL, C_PE, C_STALE, C_D = range(6)
-#: rows of the power tables of the compact search (:attr:`_Work.ptab`): watts, the segment's
-#: ``(p[i + 1] - p[i]) / 10``, ``(p[i] - p[i]) / 10`` (a point exactly on a table value) and
-#: ``i / 10``, for ``i`` = 0..10 of each table
-P_W, P_Q, P_Q0, P_TENTH = range(4)
 G_RQ, G_RAM = range(2)
 #: trial open, trial number, journal entries, clean host woken by the last commit, search mode,
 #: history kept, features kept, mode of the selection loop's screen, why a placement sequence
@@ -79,69 +83,6 @@ def _kernel() -> Any:
         light_cache(pabfd_kernel)
         _kernel_module = pabfd_kernel
     return _kernel_module
-
-
-# --------------------------------------------------------------------------- power
-def specpower_w(tables: F64, util: F64) -> F64:
-    """Power (W) of hosts at ``util`` with CloudSim's ``PowerModelSpecPower`` arithmetic.
-
-    Parameters
-    ----------
-    tables : (n, 11) watts at 0 %, 10 %, ..., 100 % load, one row per value of ``util``.
-    util : (n,) utilisation fractions; values outside [0, 1] are clipped (CloudSim would stop).
-
-    Notes
-    -----
-    ``P = p[i1] + (p[i2] - p[i1]) / 10 * (u - i1 / 10) * 100`` with ``i1 = floor(10 u)``,
-    ``i2 = ceil(10 u)``, evaluated left to right as in Java; exact multiples of 0.1 return the
-    table value, as CloudSim's special case does. Agrees with :func:`dcsim.model.power.power_w`
-    to within a few ulps.
-    """
-    u = np.clip(util, 0.0, 1.0)
-    t10 = u * 10.0
-    i1 = np.floor(t10).astype(np.intp)
-    i2 = np.ceil(t10).astype(np.intp)
-    rows = np.arange(u.shape[0])
-    p1 = tables[rows, i1]
-    p2 = tables[rows, i2]
-    return np.asarray(p1 + (p2 - p1) / 10.0 * (u - i1 / 10.0) * 100.0)
-
-
-def host_classes(total_mips: F64, pe_mips: F64, tables: F64) -> I64:
-    """(H,) class ids: equal ids iff equal capacity, per-core capacity and power table."""
-    n_h = total_mips.shape[0]
-    if n_h == 0:
-        return np.zeros(0, dtype=np.int64)
-    cols = np.column_stack([total_mips, pe_mips, tables])
-    order = np.lexsort(cols.T[::-1])
-    srt = cols[order]
-    new = np.concatenate([[False], (srt[1:] != srt[:-1]).any(axis=1)])
-    out = np.empty(n_h, dtype=np.int64)
-    out[order] = np.cumsum(new)
-    return out
-
-
-def class_tables(tables: F64, hc: I64) -> tuple[F64, I64]:
-    """The compact search's power tables (rows ``P_*``) and each host's offset in them: one
-    table per host class ``hc`` (hosts of a class have equal tables, as the candidate pool's
-    classes assume), or one per host if the ids are not within ``0..H-1``."""
-    n_h, n_p = tables.shape
-    hc = np.asarray(hc, dtype=np.int64)
-    uniq, poff = tables, np.arange(n_h, dtype=np.int64) * n_p
-    if n_h and hc.shape == (n_h,) and hc.min() >= 0 and hc.max() < n_h:
-        rows = np.zeros(int(hc.max()) + 1, dtype=np.int64)
-        rows[hc] = np.arange(n_h)  # a host of each class
-        uniq, poff = tables[rows], hc * n_p
-    p = uniq.ravel()
-    i = np.tile(np.arange(n_p), uniq.shape[0])
-    nxt = np.arange(p.size) + (i < n_p - 1)
-    out = np.empty((4, p.size))
-    out[P_W] = p
-    with np.errstate(invalid="ignore"):  # (inf - inf in a table: NaN, as in the search)
-        out[P_Q] = (p[nxt] - p) / 10.0  # p2 - p1 of a point inside segment i, / 10
-        out[P_Q0] = (p - p) / 10.0  # p2 - p1 of a point exactly on p[i] (ceil == floor), / 10
-    out[P_TENTH] = i / 10.0
-    return out, poff
 
 
 # --------------------------------------------------------------------------- working state
@@ -194,8 +135,6 @@ class _Work:
         self.lists: list[list[int]] = list(snap.host_vms)
         self._own: set[int] = set()
         self.r = snap.vm_requested_mips
-        self.r_list: list[float] = self.r.tolist()
-        self.ram_list: list[float] = snap.vm_ram_mb.tolist()
         self.rq[:] = self.r
         self.ramf[:] = snap.vm_ram_mb
         self.vh = snap.vm_history
@@ -211,6 +150,7 @@ class _Work:
                            count=int(counts.sum()))
         #: guests per host (kept equal to the lists' lengths; the compiled commit and undo use it)
         self.nlist[:] = counts
+        self.flat0, self.count0 = flat, counts  # the lists at the start, as arrays
         self.feat_fn = getattr(detector, "features", None) if need_hist else None
         #: see the ``IST_*`` constants
         self.ist = np.zeros(10, dtype=np.int64)
@@ -234,6 +174,18 @@ class _Work:
         width = 4 + (k if need_hist else 0) + (self.F.shape[1] if self.feat_fn is not None else 0)
         self.jf = np.empty((n_h, width))
         self.ji = np.empty((n_h, 3), dtype=np.int64)
+
+    @cached_property
+    def r_list(self) -> list[float]:
+        """Demands as Python floats (built on first use: the compiled loops need none)."""
+        out: list[float] = self.r.tolist()
+        return out
+
+    @cached_property
+    def ram_list(self) -> list[float]:
+        """RAM sizes as Python floats (built on first use)."""
+        out: list[float] = self.ram.tolist()
+        return out
 
     @property
     def rmode(self) -> int:
@@ -353,14 +305,18 @@ class _Work:
         """Sums of host ``h`` from scratch, in list order (after a guest left), and its quick
         overload screen: 0 / 1 (not / overloaded) or 2 (ask :meth:`overloaded_one`); see
         :func:`dcsim.policies.pabfd_kernel.recompute`."""
+        return int(_kernel().recompute(h, np.array(self.lists[h], dtype=np.intp),
+                                       *self.recompute_args()))
+
+    def recompute_args(self) -> tuple[Any, ...]:
+        """What :func:`~dcsim.policies.pabfd_kernel.recompute` reads after ``(h, lst)``."""
         if self._rargs is None:
             ctab, F, _ = self._hist_args()
             from dcsim.policies.overload import _LR_MEAN_W, _LR_SLOPE_W
 
             self._rargs = (self.hf, self.hi, self.gf, self.hist, ctab, F, self.ist, _LR_MEAN_W,
                            _LR_SLOPE_W, self.kconst)
-        return int(_kernel().recompute(h, np.array(self.lists[h], dtype=np.intp),
-                                       *self._rargs))
+        return self._rargs
 
     def save_all(self) -> int:
         """Open a trial: hosts changed by :meth:`add` from now on can be rolled back."""
@@ -486,12 +442,13 @@ class PowerAwareBestFit:
             skip = np.append(skip, h)
 
     def place_sequence(self, w: _Work, vms: list[int], pool: CandidatePool,
-                       stop_on_fail: bool) -> list[tuple[int, int]]:
+                       stop_on_fail: bool, lists: bool = True) -> list[tuple[int, int]]:
         """:meth:`place_in` for ``vms`` in order: ``(guest, host)`` for each placed guest;
         unplaced guests are skipped, or end the sequence with ``(guest, -1)`` when
         ``stop_on_fail``. Runs in compiled calls (:func:`dcsim.policies.pabfd_kernel.place_seq`)
         that return only when a guest fits nowhere (``stop_on_fail``) or an exact test needs
-        Python."""
+        Python. ``lists=False``: the guests are not appended to ``w.lists`` (for a caller that
+        reads the lists no more)."""
         n = len(vms)
         arr = np.array(vms, dtype=np.int64)
         out = np.empty(n, dtype=np.int64)
@@ -506,7 +463,8 @@ class PowerAwareBestFit:
             got = out[i:j].tolist()
             for v, h in zip(vms[i:j], got, strict=True):
                 if h >= 0:
-                    w.own(h).append(v)
+                    if lists:
+                        w.own(h).append(v)
                     res.append((v, h))
                 elif stop_on_fail:
                     res.append((v, -1))

@@ -120,22 +120,26 @@ def test_pool_search_picks_the_plain_scan_host(
 
 
 def _plain_initial_pabfd(hosts: InitialHosts, mips: np.ndarray, ram_mb: np.ndarray,
-                         detector: Any) -> list[int]:
-    """The t = 0 PABFD placement as a scan of every host (the reference)."""
+                         detector: Any, vm_bw: np.ndarray | None = None) -> list[int]:
+    """The t = 0 PABFD placement as a scan of every host (the reference; storage never binds
+    here, bandwidth does when ``vm_bw`` is given)."""
     avail = hosts.total_mips.copy()
     alloc = np.zeros(avail.size)
     ram = hosts.ram_mb.copy()
+    bw = hosts.bw.copy()
+    g_bw = np.zeros(mips.size) if vm_bw is None else vm_bw
     idle = specpower_w(hosts.power_table, np.zeros(avail.size))
     out = []
     for v in range(mips.size):
         m = float(mips[v])
-        idx = np.flatnonzero((ram >= ram_mb[v]) & (hosts.pe_mips >= m) & (avail >= m))
+        idx = np.flatnonzero((ram >= ram_mb[v]) & (hosts.pe_mips >= m) & (avail >= m)
+                             & (bw >= g_bw[v]))
         h = -1
         if idx.size:
             T = hosts.total_mips[idx]
             diff = specpower_w(hosts.power_table[idx], (alloc[idx] + m) / T) - idle[idx]
             t = np.flatnonzero(alloc[idx] != 0.0)
-            if t.size:
+            if t.size and detector is not None:
                 load = HostLoad(m / T[t], np.zeros((t.size, 1)), np.zeros(t.size, dtype=np.int64),
                                 np.zeros(t.size), 300.0)
                 diff[t[np.asarray(detector.overloaded(load), dtype=bool)]] = np.inf
@@ -147,6 +151,7 @@ def _plain_initial_pabfd(hosts: InitialHosts, mips: np.ndarray, ram_mb: np.ndarr
             avail[h] = max(avail[h] - capped, 0.0)
             alloc[h] += capped
             ram[h] -= ram_mb[v]
+            bw[h] -= g_bw[v]
     return out
 
 
@@ -154,10 +159,12 @@ def _plain_initial_pabfd(hosts: InitialHosts, mips: np.ndarray, ram_mb: np.ndarr
 @given(st.lists(st.integers(0, len(KINDS) - 1), min_size=1, max_size=20),
        st.lists(st.tuples(st.sampled_from([500.0, 1000.0, 2000.0, 2500.0]),
                           st.sampled_from([613.0, 870.0, 1740.0])), min_size=1, max_size=60),
-       st.sampled_from(DETECTORS), st.sampled_from([2048.0, 4096.0]))
+       st.sampled_from([*DETECTORS, None]), st.sampled_from([2048.0, 4096.0]),
+       st.sampled_from([1e5, 3e5]), st.booleans())
 def test_initial_pabfd_groups_pick_the_plain_scan_hosts(
-        kinds: list[int], vms: list[tuple[float, float]], det: tuple[str, float],
-        host_ram: float) -> None:
+        kinds: list[int], vms: list[tuple[float, float]], det: tuple[str, float] | None,
+        host_ram: float, g_bw: float, nan: bool) -> None:
+    # (the compiled choice runs on finite sizes; a NaN guest size takes the numpy loop)
     n_h = len(kinds)
     hosts = InitialHosts(
         total_mips=np.array([KINDS[k][0] for k in kinds]),
@@ -166,10 +173,13 @@ def test_initial_pabfd_groups_pick_the_plain_scan_hosts(
         power_table=np.array([KINDS[k][2] for k in kinds]), pes=np.full(n_h, 2))
     mips = np.array([m for m, _ in vms])
     ram = np.array([r for _, r in vms])
-    detector = make_detector(*det)
-    got = initial_placement("pabfd", hosts, mips, ram, np.full(mips.size, 1e5),
-                            np.full(mips.size, 2500.0), detector)
-    assert got.tolist() == _plain_initial_pabfd(hosts, mips, ram, detector)
+    if nan:
+        ram[-1] = np.nan
+    vm_bw = np.full(mips.size, g_bw)
+    detector = make_detector(*det) if det is not None else None
+    got = initial_placement("pabfd", hosts, mips, ram, vm_bw, np.full(mips.size, 2500.0),
+                            detector)
+    assert got.tolist() == _plain_initial_pabfd(hosts, mips, ram, detector, vm_bw)
 
 
 @settings(max_examples=300, deadline=None)

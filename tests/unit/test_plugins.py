@@ -254,3 +254,33 @@ def test_a_plugin_input_file_is_read_listed_and_hashed(site: Path, tmp_path: Pat
     assert "guests[0].workload.table" in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
     assert not out.exists()
+
+
+def test_a_plugins_buffered_file_survives_the_end_of_dcsim_run(site: Path, tmp_path: Path
+                                                                 ) -> None:
+    """``dcsim run`` ends without the interpreter's teardown only when no third-party code
+    ran: a plugin extension that leaves its log file open (buffered, never flushed) still finds
+    its line in the file, as with a normal exit (the file object's finalizer writes it)."""
+    import yaml
+
+    _example_site(site)
+    (site / "dcsim_log_plugin.py").write_text(
+        "from pydantic import BaseModel\n\n\n"
+        "class P(BaseModel):\n    path: str\n\n\n"
+        "class Log:\n"
+        "    def __init__(self, params):\n"
+        "        self.fh = open(params.path, 'w', buffering=1 << 20)  # left open on purpose\n"
+        "    def start(self, sim):\n        self.fh.write('started\\n')\n"
+        "    def finish(self, sim, result):\n        self.fh.write('finished\\n')\n\n\n"
+        "def register(api):\n"
+        "    api.extension('buffered_log', lambda sim, params: Log(params), P)\n")
+    _dist_info(site, "dcsim-log-plugin", "0.0.1", {"log": "dcsim_log_plugin:register"})
+    log = tmp_path / "log.txt"
+    path = tmp_path / "cfg.yaml"
+    path.write_text(yaml.safe_dump(_config(extensions={"buffered_log": {"path": str(log)}})))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(site), str(PKG)])}
+    proc = subprocess.run([sys.executable, "-m", "dcsim", "run", str(path), "-o",
+                           str(tmp_path / "out"), "-q"], capture_output=True, text=True, env=env,
+                          timeout=120, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert log.read_text() == "started\nfinished\n"
