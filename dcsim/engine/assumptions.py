@@ -79,7 +79,8 @@ class CloudSimState:
                                                 "first_interval" else 0.0)
         self.started = False  # the first datacenter update happened
         self.e_last = 0.0
-        self.recorder = StateHistoryRecorder(n_h, n_g) if a.sla == "cloudsim" else None
+        self.recorder = (StateHistoryRecorder(n_h, n_g, compiled=True) if a.sla == "cloudsim"
+                         else None)
         self.h_alloc = np.zeros(n_h)
         self.h_req = np.zeros(n_h)
         self.in_alloc = np.zeros(n_h)  # MIPS of guests migrating in, on their destination

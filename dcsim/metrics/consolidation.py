@@ -18,7 +18,9 @@ written at the same time as the previous one replaces it.
 Two ways in: pure functions over complete histories (:func:`slatah`, :func:`pdm`, ... — arrays,
 one row per entry, for tests and post-processing), and :class:`StateHistoryRecorder`, a passive
 observer the engine feeds entry by entry that keeps only the last entry of each host and guest and
-accumulates the same sums (O(hosts + guests) memory). Pure numpy; imports nothing from dcsim.
+accumulates the same sums (O(hosts + guests) memory). Pure numpy and imports nothing from dcsim,
+except a recorder built with ``compiled=True`` (CloudSim mode's), whose guest entries take a
+compiled pass (:mod:`dcsim.kernels.vmrecord`, numba, imported on first use): the same terms.
 """
 
 from __future__ import annotations
@@ -159,7 +161,8 @@ class StateHistoryRecorder:
     O(hosts + guests) memory; each call is vectorized.
     """
 
-    def __init__(self, n_hosts: int, n_vms: int) -> None:
+    def __init__(self, n_hosts: int, n_vms: int, *, compiled: bool = False) -> None:
+        self._compiled = compiled  # vm_entries' per-guest pass compiled (dcsim.kernels.vmrecord)
         self._h_t = -1.0
         self._h_alloc = np.zeros(n_hosts)
         self._h_req = np.zeros(n_hosts)
@@ -221,7 +224,10 @@ class StateHistoryRecorder:
 
     def vm_entries(self, t: float, ids: NDArray[np.intp], allocated: F64, requested: F64,
                    in_migration: B) -> None:
-        """Entries of guests ``ids`` at time ``t`` (s)."""
+        """Entries of guests ``ids`` (distinct) at time ``t`` (s)."""
+        if self._compiled:
+            self._vm_entries_compiled(t, ids, allocated, requested, in_migration)
+            return
         has = self._v_has[ids]
         newer = has & (self._v_t[ids] != t)
         if newer.any():
@@ -243,6 +249,25 @@ class StateHistoryRecorder:
         self._v_alloc[ids] = allocated
         self._v_req[ids] = requested
         self._v_mig[ids] = in_migration
+
+    def _vm_entries_compiled(self, t: float, ids: NDArray[np.intp], allocated: F64,
+                             requested: F64, in_migration: B) -> None:
+        """``vm_entries`` with its per-guest pass compiled (:mod:`dcsim.kernels.vmrecord`):
+        the same terms in the same order, summed here by numpy as there."""
+        from dcsim.kernels.jit import kernel
+
+        req_dt, alloc_dt, frac, under_mig, ended = kernel("vmrecord").vm_entries(
+            float(t), ids, allocated, requested, in_migration, self._v_has, self._v_t,
+            self._v_alloc, self._v_req, self._v_mig, self._v_prev_mig, self._v_mig_start)
+        if req_dt.shape[0]:
+            self._req_s += float(req_dt.sum())
+            self._alloc_s += float(alloc_dt.sum())
+            if frac.shape[0]:
+                self._viol_frac_sum += float(frac.sum())
+                self._viol_count += frac.shape[0]
+                self._under_mig_s += float(under_mig.sum())
+            if ended.shape[0]:  # (a copy: the slice would keep the kernel's whole buffer)
+                self._mig_times.append(ended.copy())
 
     def summary(self) -> ConsolidationSummary:
         """Finalize the pending entries (without changing the recorder) and return the results."""
