@@ -331,12 +331,15 @@ def _exit_now() -> None:
     of CPU after a CloudSim PlanetLab day). The atexit handlers still run (libraries' and
     plugins' clean-ups) and the standard streams are flushed; every file the run wrote is
     closed and its folder committed by then. Not after a run that imported a plugin or an
-    agent (their files may still hold buffered writes), nor with another thread still running
-    or standard streams that cannot be flushed: the normal exit takes over as before."""
+    agent (their files may still hold buffered writes), nor under a profiler or tracer
+    (``python -m cProfile -m dcsim run ...`` writes its statistics after ``main`` returns), nor
+    with another thread still running or standard streams that cannot be flushed: the normal
+    exit takes over as before."""
     import atexit
     import threading
 
-    if threading.active_count() > 1:
+    if threading.active_count() > 1 or sys.getprofile() is not None \
+            or sys.gettrace() is not None:  # a profiler or tracer writes its output at exit
         return
     atexit._run_exitfuncs()
     try:

@@ -92,3 +92,13 @@ def test_the_printed_folder_reaches_a_pipe(tmp_path: Path) -> None:
                           cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0
     assert proc.stdout == f"{tmp_path / 'out'}\n"
+
+
+def test_a_profiled_run_still_writes_its_profile(tmp_path: Path) -> None:
+    # cProfile writes its statistics after the module returns: the quick exit must not skip it
+    prof = tmp_path / "run.prof"
+    proc = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(prof), "-m", "dcsim",
+                           "run", "configs/default.yaml", "--set", "duration=10m", "-o",
+                           str(tmp_path / "out"), "-q"], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert prof.stat().st_size > 0
