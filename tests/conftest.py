@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -115,3 +116,21 @@ def load_script(path: Path, name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def same_both_ways(monkeypatch: pytest.MonkeyPatch, module: object, flag: str,
+                   arrays: Callable[[], dict[str, Any]],
+                   restore: Callable[[dict[str, Any]], None], call: Callable[[], None]) -> None:
+    """Run ``call`` with ``module.flag`` False (the numpy form), put the state back, run it
+    again with the flag True (the compiled form): every array ``arrays()`` returns must come
+    out byte for byte the same."""
+    before = arrays()
+    monkeypatch.setattr(module, flag, False)
+    call()
+    want = arrays()
+    restore(before)
+    monkeypatch.setattr(module, flag, True)
+    call()
+    got = arrays()
+    for name in want:
+        assert want[name].tobytes() == got[name].tobytes(), name

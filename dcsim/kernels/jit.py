@@ -10,6 +10,13 @@ numba's runtime (NRT) symbols in LLVM's symbol table, which ``rtsys.initialize``
 numba version) compiles exactly as before. What is loaded is numba's own cached machine code, so
 the compiled functions and their results are the same.
 
+numba invalidates a function's disk cache when the source file of that function changes, not
+when a module it calls into or takes constants from changes: a kernel compiled against
+another module's ``njit`` functions would keep their old machine code (a real hazard: after an
+edit of ``pabfd_kernel.place``, the cached planner loops still placed guests with the old
+code). :func:`cache_depends_on`, called by such a module at import, adds the SHA-256 of those
+modules' sources to the stamp its caches are checked against, so any edit recompiles it.
+
 :func:`light_cache` switches the dispatchers of a module to that loader; with a numba whose cache
 class lacks the two methods it relies on, it changes nothing. :func:`kernel` imports one of the
 numba modules of ``dcsim.kernels`` on first use and switches it.
@@ -19,11 +26,15 @@ Imports numba (only when called).
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import importlib.util
+import sys
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-__all__ = ["kernel", "light_cache"]
+__all__ = ["cache_depends_on", "kernel", "light_cache"]
 
 _LIGHT: dict[str, type] = {}
 
@@ -68,6 +79,44 @@ def light_cache(module: ModuleType) -> int:
         if type(cache) is FunctionCache:
             cache.__class__ = cls
             n += 1
+    return n
+
+
+def _source(name: str) -> bytes:
+    mod = sys.modules.get(name)
+    origin = getattr(mod, "__file__", None) if mod is not None else None
+    if origin is None:
+        spec = importlib.util.find_spec(name)
+        origin = spec.origin if spec is not None else None
+    if origin is None:
+        raise ImportError(f"cache_depends_on: no source file for {name!r}")
+    return Path(origin).read_bytes()
+
+
+def cache_depends_on(module_name: str, *deps: str) -> int:
+    """Make the disk caches of the numba functions defined in ``module_name`` valid only for
+    the current sources of the modules ``deps`` too (see the module docstring); call it at the
+    end of the module. Returns how many caches were stamped. With a numba whose cache
+    internals differ, those functions are not cached on disk at all (compiled once per
+    process): slower, never stale."""
+    from numba.core.caching import FunctionCache, NullCache
+    from numba.core.dispatcher import Dispatcher
+
+    h = hashlib.sha256()
+    for dep in deps:
+        h.update(dep.encode() + b"\0" + hashlib.sha256(_source(dep)).digest())
+    stamp = h.hexdigest()
+    n = 0
+    for obj in vars(sys.modules[module_name]).values():
+        cache = getattr(obj, "_cache", None) if isinstance(obj, Dispatcher) else None
+        if not isinstance(cache, FunctionCache) or getattr(obj, "__module__", None) != module_name:
+            continue
+        cache_file = getattr(cache, "_cache_file", None)
+        if cache_file is None or not hasattr(cache_file, "_source_stamp"):  # pragma: no cover
+            obj._cache = NullCache()
+            continue
+        cache_file._source_stamp = (cache_file._source_stamp, "dcsim-deps", stamp)
+        n += 1
     return n
 
 

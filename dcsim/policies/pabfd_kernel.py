@@ -37,7 +37,8 @@ left, and its overload screen) and :func:`build` (the working state's start sums
 the order the numpy / Python forms they replace add (list order), so they are bit-identical.
 Each argument of a call costs ~0.25 us to pass, so the state comes packed in a few arrays.
 
-Imports numpy, numba and the mode and layout constants of dcsim.policies.pabfd.
+Imports numpy, numba, dcsim.kernels.jit (cache dependencies) and the mode and layout constants
+of dcsim.policies.pabfd.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ import math
 import numpy as np
 from numba import njit
 
+from dcsim.kernels.jit import cache_depends_on
 from dcsim.policies.pabfd import (
     C_AVAIL,
     C_D,
@@ -638,3 +640,10 @@ def build(counts, flat, hf, hi, gf, vh, mips, caps, ist, ctab, hist):  # type: i
                     last = k + 1
             hi[H_HLEN, h] = last
         p += counts[h]
+
+
+#: the modules whose sources this module's compiled code depends on (constants, ``njit``
+#: functions it calls): their edits must invalidate its disk cache too (numba tracks only this
+#: file; ``dcsim.kernels.jit.cache_depends_on``; a test checks the list against the imports)
+CACHE_DEPENDS_ON = ("dcsim.policies.pabfd",)
+cache_depends_on(__name__, *CACHE_DEPENDS_ON)

@@ -13,7 +13,7 @@ from dcsim.api import _scenario
 from dcsim.engine import hostrates
 from dcsim.engine.simulation import Simulation
 from dcsim.kernels import hostsettle
-from tests.conftest import cloudsim_cut
+from tests.conftest import cloudsim_cut, same_both_ways
 
 _SIM = ("last_t", "energy_j", "active_s", "busy_mi", "avail_mi", "guest_s", "full_s",
         "ready_s", "demand_mi", "useful_mi", "raw_mi", "mig_loss_mi", "w_last", "wait_mi",
@@ -37,16 +37,8 @@ def _restore(sim: Simulation, saved: dict[str, Any]) -> None:
 
 def _both(sim: Simulation, settle: Any, hosts: Any, guests: Any,
           monkeypatch: pytest.MonkeyPatch) -> None:
-    before = _arrays(sim)
-    monkeypatch.setattr(hostrates, "COMPILED", False)
-    settle(sim, hosts, guests)
-    want = _arrays(sim)
-    _restore(sim, before)
-    monkeypatch.setattr(hostrates, "COMPILED", True)
-    settle(sim, hosts, guests)
-    got = _arrays(sim)
-    for name in want:
-        assert want[name].tobytes() == got[name].tobytes(), name
+    same_both_ways(monkeypatch, hostrates, "COMPILED", lambda: _arrays(sim),
+                   lambda saved: _restore(sim, saved), lambda: settle(sim, hosts, guests))
 
 
 def test_compiled_settle_equals_numpy(monkeypatch: pytest.MonkeyPatch) -> None:

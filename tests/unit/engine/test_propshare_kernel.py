@@ -21,7 +21,7 @@ from dcsim.engine import assumptions, hostrates
 from dcsim.engine.simulation import Simulation
 from dcsim.kernels import propshare
 from dcsim.model import power
-from tests.conftest import cloudsim_cut
+from tests.conftest import cloudsim_cut, same_both_ways
 
 _GUEST = ("demand", "useful", "raw", "raw_want")
 _HOST = ("util", "power", "awake_seen")
@@ -73,16 +73,8 @@ def test_compiled_share_equals_numpy_call_by_call(policy: str,
         if not (one.propshare and guests.shape[0]):
             share(sim, hosts, guests)
             return
-        before = _arrays(sim)
-        monkeypatch.setattr(hostrates, "COMPILED", False)
-        share(sim, hosts, guests)
-        want = _arrays(sim)
-        _restore(sim, before)
-        monkeypatch.setattr(hostrates, "COMPILED", True)
-        share(sim, hosts, guests)
-        got = _arrays(sim)
-        for name in want:
-            assert want[name].tobytes() == got[name].tobytes(), name
+        same_both_ways(monkeypatch, hostrates, "COMPILED", lambda: _arrays(sim),
+                       lambda saved: _restore(sim, saved), lambda: share(sim, hosts, guests))
         cs = sim.cs
         assert cs is not None
         seen["full" if hosts.shape[0] == sim.state.n_hosts else "partial"] += 1
@@ -135,16 +127,9 @@ def test_compiled_share_equals_numpy_on_random_states(monkeypatch: pytest.Monkey
             cs.incoming = dict.fromkeys(zip(rng.integers(0, n_g, 40).tolist(),
                                             rng.integers(0, n_h, 40).tolist(), strict=True))
             cs._inc = None
-            before = _arrays(sim)
-            monkeypatch.setattr(hostrates, "COMPILED", False)
-            share(sim, hosts, guests)
-            want = _arrays(sim)
-            _restore(sim, before)
-            monkeypatch.setattr(hostrates, "COMPILED", True)
-            share(sim, hosts, guests)
-            got = _arrays(sim)
-            for name in want:
-                assert want[name].tobytes() == got[name].tobytes(), name
+            same_both_ways(monkeypatch, hostrates, "COMPILED", lambda: _arrays(sim),
+                           lambda saved: _restore(sim, saved),
+                           lambda: share(sim, hosts, guests))
             seen["trials"] += 1
             seen["partial"] += hosts.shape[0] < n_h
             seen["capped"] += bool((sim.raw_want[guests] < sim.demand[guests]).any())
