@@ -93,17 +93,30 @@ def _source(name: str) -> bytes:
     return Path(origin).read_bytes()
 
 
+def _closure(deps: tuple[str, ...]) -> list[str]:
+    """``deps`` and, for each that declares ``CACHE_DEPENDS_ON`` itself (a kernel module whose
+    functions get compiled into the caller), its own, recursively; sorted."""
+    seen: set[str] = set()
+    todo = list(deps)
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo += getattr(sys.modules.get(name), "CACHE_DEPENDS_ON", ())
+    return sorted(seen)
+
+
 def cache_depends_on(module_name: str, *deps: str) -> int:
     """Make the disk caches of the numba functions defined in ``module_name`` valid only for
-    the current sources of the modules ``deps`` too (see the module docstring); call it at the
-    end of the module. Returns how many caches were stamped. With a numba whose cache
-    internals differ, those functions are not cached on disk at all (compiled once per
-    process): slower, never stale."""
+    the current sources of the modules ``deps`` too, and of the modules they declare in turn
+    (see the module docstring); call it at the end of the module, after its imports. Returns
+    how many caches were stamped. With a numba whose cache internals differ, those functions
+    are not cached on disk at all (compiled once per process): slower, never stale."""
     from numba.core.caching import FunctionCache, NullCache
     from numba.core.dispatcher import Dispatcher
 
     h = hashlib.sha256()
-    for dep in deps:
+    for dep in _closure(deps):
         h.update(dep.encode() + b"\0" + hashlib.sha256(_source(dep)).digest())
     stamp = h.hexdigest()
     n = 0

@@ -34,6 +34,40 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dcsim.policies.overload import HostLoad, StaticThreshold
+from dcsim.policies.pabfd_layout import C_AVAIL as C_AVAIL
+from dcsim.policies.pabfd_layout import C_D as C_D
+from dcsim.policies.pabfd_layout import C_PE as C_PE
+from dcsim.policies.pabfd_layout import C_STALE as C_STALE
+from dcsim.policies.pabfd_layout import C_T as C_T
+from dcsim.policies.pabfd_layout import C_U as C_U
+from dcsim.policies.pabfd_layout import DEFER as DEFER
+from dcsim.policies.pabfd_layout import G_RAM as G_RAM
+from dcsim.policies.pabfd_layout import G_RQ as G_RQ
+from dcsim.policies.pabfd_layout import H_AVAIL as H_AVAIL
+from dcsim.policies.pabfd_layout import H_HLEN as H_HLEN
+from dcsim.policies.pabfd_layout import H_JMARK as H_JMARK
+from dcsim.policies.pabfd_layout import H_MAXRAM as H_MAXRAM
+from dcsim.policies.pabfd_layout import H_NLIST as H_NLIST
+from dcsim.policies.pabfd_layout import H_OFF as H_OFF
+from dcsim.policies.pabfd_layout import H_PE as H_PE
+from dcsim.policies.pabfd_layout import H_POFF as H_POFF
+from dcsim.policies.pabfd_layout import H_REQ as H_REQ
+from dcsim.policies.pabfd_layout import H_STALE as H_STALE
+from dcsim.policies.pabfd_layout import H_T as H_T
+from dcsim.policies.pabfd_layout import H_TTYPE as H_TTYPE
+from dcsim.policies.pabfd_layout import H_U as H_U
+from dcsim.policies.pabfd_layout import IST_EPOCH as IST_EPOCH
+from dcsim.policies.pabfd_layout import IST_FEATS as IST_FEATS
+from dcsim.policies.pabfd_layout import IST_HIST as IST_HIST
+from dcsim.policies.pabfd_layout import IST_MODE as IST_MODE
+from dcsim.policies.pabfd_layout import IST_N as IST_N
+from dcsim.policies.pabfd_layout import IST_ON as IST_ON
+from dcsim.policies.pabfd_layout import IST_RMODE as IST_RMODE
+from dcsim.policies.pabfd_layout import IST_STOP as IST_STOP
+from dcsim.policies.pabfd_layout import IST_UNSURE as IST_UNSURE
+from dcsim.policies.pabfd_layout import IST_WOKE as IST_WOKE
+from dcsim.policies.pabfd_layout import LINEAR as LINEAR
+from dcsim.policies.pabfd_layout import THRESHOLD as THRESHOLD
 from dcsim.policies.registry import Registry
 from dcsim.policies.specpower import P_Q as P_Q
 from dcsim.policies.specpower import P_Q0 as P_Q0
@@ -52,22 +86,6 @@ B = NDArray[np.bool_]
 
 PLACEMENT_MIGRATION: Registry[type[Any]] = Registry("migration placement policy")
 
-#: how :func:`dcsim.policies.pabfd_kernel.pick` screens trial hosts: static threshold, LR's linear
-#: features, or every test handed back to Python
-THRESHOLD, LINEAR, DEFER = 0, 1, 2
-#: rows of the working state's packed arrays (:class:`_Work`: ``hf`` per-host floats, ``hi``
-#: per-host ints, ``gf`` per-guest floats) and fields of its int state ``ist``
-H_U, H_T, H_AVAIL, H_PE, H_STALE, H_REQ, H_MAXRAM = range(7)
-H_OFF, H_HLEN, H_NLIST, H_JMARK, H_TTYPE, H_POFF = range(6)
-#: rows of a pool's compact candidate floats (:class:`CandidatePool` ``pc``): allocated MIPS,
-#: capacity, free MIPS, per-core MIPS, stale power, and the power increases of one search
-C_U, C_T, C_AVAIL, C_PE, C_STALE, C_D = range(6)
-G_RQ, G_RAM = range(2)
-#: trial open, trial number, journal entries, clean host woken by the last commit, search mode,
-#: history kept, features kept, mode of the selection loop's screen, why a placement sequence
-#: stopped (1: a host to test exactly), that host
-(IST_ON, IST_EPOCH, IST_N, IST_WOKE, IST_MODE, IST_HIST, IST_FEATS, IST_RMODE, IST_STOP,
- IST_UNSURE) = range(10)
 _NO_HOSTS = np.zeros(0, dtype=np.intp)
 _kernel_module: Any = None
 

@@ -37,8 +37,8 @@ left, and its overload screen) and :func:`build` (the working state's start sums
 the order the numpy / Python forms they replace add (list order), so they are bit-identical.
 Each argument of a call costs ~0.25 us to pass, so the state comes packed in a few arrays.
 
-Imports numpy, numba, dcsim.kernels.jit (cache dependencies) and the mode and layout constants
-of dcsim.policies.pabfd.
+Imports numpy, numba, dcsim.kernels.jit (cache dependencies), the mode and layout constants of
+dcsim.policies.pabfd_layout and the table columns of dcsim.policies.specpower.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ import numpy as np
 from numba import njit
 
 from dcsim.kernels.jit import cache_depends_on
-from dcsim.policies.pabfd import (
+from dcsim.policies.pabfd_layout import (
     C_AVAIL,
     C_D,
     C_PE,
@@ -81,12 +81,9 @@ from dcsim.policies.pabfd import (
     IST_UNSURE,
     IST_WOKE,
     LINEAR,
-    P_Q,
-    P_Q0,
-    P_TENTH,
-    P_W,
     THRESHOLD,
 )
+from dcsim.policies.specpower import P_Q, P_Q0, P_TENTH, P_W
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -645,5 +642,5 @@ def build(counts, flat, hf, hi, gf, vh, mips, caps, ist, ctab, hist):  # type: i
 #: the modules whose sources this module's compiled code depends on (constants, ``njit``
 #: functions it calls): their edits must invalidate its disk cache too (numba tracks only this
 #: file; ``dcsim.kernels.jit.cache_depends_on``; a test checks the list against the imports)
-CACHE_DEPENDS_ON = ("dcsim.policies.pabfd",)
+CACHE_DEPENDS_ON = ("dcsim.policies.pabfd_layout", "dcsim.policies.specpower")
 cache_depends_on(__name__, *CACHE_DEPENDS_ON)

@@ -21,10 +21,21 @@ pytest.importorskip("numba")
 
 REPO = Path(__file__).resolve().parents[3]
 
-DEP = "from numba import njit\n\nK = {k}\n\n\n@njit(cache=True)\ndef f(x):\n    return x + K\n"
+CONST = "K = {k}\n"
+DEP = """from numba import njit
+
+from kpkg.const import K
+
+
+@njit(cache=True)
+def f(x):
+    return x + K
+{declare}
+"""
 USER = """from numba import njit
 
 from kpkg.dep import f
+
 
 @njit(cache=True)
 def g(x):
@@ -34,7 +45,7 @@ def g(x):
 DECLARE = """
 from dcsim.kernels.jit import cache_depends_on
 
-CACHE_DEPENDS_ON = ("kpkg.dep",)
+CACHE_DEPENDS_ON = ("{dep}",)
 cache_depends_on(__name__, *CACHE_DEPENDS_ON)
 """
 CALL = "import sys; sys.path.insert(0, sys.argv[1]); from kpkg.user import g; print(g(1.0))"
@@ -47,19 +58,37 @@ def _g_of_one(root: Path) -> float:
 
 
 @pytest.mark.parametrize("declared", [True, False])
-def test_an_edit_of_a_called_module_recompiles_the_caller(tmp_path: Path,
-                                                         declared: bool) -> None:
+def test_an_edit_two_modules_away_recompiles_the_caller(tmp_path: Path, declared: bool) -> None:
+    """user.g calls dep.f, which compiles in const.K; user declares only dep, dep declares
+    const: an edit of const.py must reach g's cache (the declarations are followed)."""
     pkg = tmp_path / "kpkg"
     pkg.mkdir()
     (pkg / "__init__.py").write_text("")
-    (pkg / "dep.py").write_text(DEP.format(k=1))
-    (pkg / "user.py").write_text(USER.format(declare=DECLARE if declared else ""))
+    (pkg / "const.py").write_text(CONST.format(k=1))
+    (pkg / "dep.py").write_text(DEP.format(declare=DECLARE.format(dep="kpkg.const")
+                                           if declared else ""))
+    (pkg / "user.py").write_text(USER.format(declare=DECLARE.format(dep="kpkg.dep")
+                                             if declared else ""))
     assert _g_of_one(tmp_path) == 20.0  # (1 + 1) * 10, compiled and cached
     assert _g_of_one(tmp_path) == 20.0  # loaded from the cache
-    (pkg / "dep.py").write_text(DEP.format(k=2))  # user.py untouched
+    (pkg / "const.py").write_text(CONST.format(k=2))  # dep.py and user.py untouched
     # declared: (1 + 2) * 10; undeclared: numba's own check keeps the stale 20 (why the
-    # declaration exists; if a numba release starts tracking this, the second case turns 30)
+    # declarations exist; if a numba release starts tracking this, the second case turns 30)
     assert _g_of_one(tmp_path) == (30.0 if declared else 20.0)
+
+
+def _defined(module: str) -> set[str]:
+    """Top-level names a dcsim module defines itself (not those it imports)."""
+    tree = ast.parse((REPO / (module.replace(".", "/") + ".py")).read_text(encoding="utf-8"))
+    out: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            out.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for t in targets:
+                out |= {n.id for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return out
 
 
 def _numba_modules() -> list[Path]:
@@ -79,6 +108,10 @@ def test_every_numba_module_declares_the_dcsim_modules_it_imports() -> None:
                     isinstance(t, ast.Name) and t.id == "CACHE_DEPENDS_ON" for t in node.targets):
                 declared = set(ast.literal_eval(node.value))
         assert declared == imported, (path.relative_to(REPO), declared, imported)
+        for n in ast.walk(tree):  # taken from where they are defined, not through a re-export
+            if isinstance(n, ast.ImportFrom) and n.module in imported:
+                missing = {a.name for a in n.names} - _defined(n.module)
+                assert not missing, (path.relative_to(REPO), n.module, missing)
         if imported:
             assert "cache_depends_on(__name__, *CACHE_DEPENDS_ON)" in path.read_text()
             found.append(path.name)
