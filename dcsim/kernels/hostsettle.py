@@ -9,38 +9,22 @@ set-up. Why compiled: CloudSim mode settles every host and guest at every datace
 Only the case without paused guests, memory accounting or finite jobs (``settle`` keeps the
 numpy code for the others). Every accumulator gets the term numpy adds, computed by the same
 float64 operations in the same order (no fastmath): a boolean factor is 1.0 or 0.0, as numpy
-casts it; ``np.minimum``/``np.maximum`` as :func:`_minimum`/:func:`_maximum`. Accumulators of
+casts it; ``np.minimum``/``np.maximum`` as :mod:`dcsim.kernels.floatops`'s. Accumulators of
 distinct hosts and guests are independent, so the order of the two loops does not matter.
 ``tests/unit/engine/test_hostsettle_kernel.py`` compares both forms byte for byte.
 
-Imports numba.
+Imports numba, dcsim.kernels.floatops, dcsim.kernels.jit.
 """
 
 from __future__ import annotations
 
 from numba import njit
 
+from dcsim.kernels.floatops import maximum as _maximum
+from dcsim.kernels.floatops import minimum as _minimum
+from dcsim.kernels.jit import cache_depends_on
+
 FULL = 1.0 - 1e-9  # dcsim.engine.hostrates._FULL (checked by the tests)
-
-
-@njit(cache=True)
-def _minimum(a, b):  # type: ignore[no-untyped-def]
-    """``np.minimum`` of two floats (NaN-propagating, ``a`` on ties)."""
-    if a != a:
-        return a
-    if b != b:
-        return b
-    return a if a <= b else b
-
-
-@njit(cache=True)
-def _maximum(a, b):  # type: ignore[no-untyped-def]
-    """``np.maximum`` of two floats (NaN-propagating, ``a`` on ties)."""
-    if a != a:
-        return a
-    if b != b:
-        return b
-    return a if a >= b else b
 
 
 @njit(cache=True)
@@ -79,3 +63,9 @@ def settle(hosts, guests, now, energy_rule, last_t, power, energy_j, awake, acti
         ready_s[h] = ready_s[h] + aw * ready_dt
         last_t[h] = now
     return degraded
+
+
+#: the modules this module's compiled code takes functions from: their edits must invalidate
+#: its disk cache too (``dcsim.kernels.jit.cache_depends_on``)
+CACHE_DEPENDS_ON = ("dcsim.kernels.floatops",)
+cache_depends_on(__name__, *CACHE_DEPENDS_ON)

@@ -15,11 +15,11 @@ no paused guest, no memory accounting, no finite jobs, every guest running (``sh
 numpy code for every other case). Each value is computed by the same float64 operations in the
 same order as the numpy code (no fastmath): products left to right as written there,
 ``np.bincount``'s sums as running sums in index order from 0.0 (a second ``bincount`` added to
-the first as a separate sum), ``np.minimum`` as :func:`_minimum` (NaN-propagating, the first
-operand on ties), ``np.floor`` as ``math.floor`` on floats. ``tests/unit/engine/
+the first as a separate sum), ``np.minimum`` as :mod:`dcsim.kernels.floatops`'s (NaN-propagating,
+the first operand on ties), ``np.floor`` as ``math.floor`` on floats. ``tests/unit/engine/
 test_propshare_kernel.py`` compares both forms call by call over CloudSim runs, byte for byte.
 
-Imports numpy, numba.
+Imports numpy, numba, dcsim.kernels.floatops, dcsim.kernels.jit.
 """
 
 from __future__ import annotations
@@ -29,30 +29,12 @@ import math
 import numpy as np
 from numba import njit
 
+from dcsim.kernels.floatops import maximum as _maximum
+from dcsim.kernels.floatops import minimum as _minimum
+from dcsim.kernels.jit import cache_depends_on
+
 DESTINATION_SHARE = 0.1  # dcsim.engine.assumptions.DESTINATION_SHARE (checked by the tests)
 N_POINTS = 11  # dcsim.model.power.N_POINTS (checked by the tests)
-
-
-@njit(cache=True)
-def _minimum(a, b):  # type: ignore[no-untyped-def]
-    """``np.minimum(a, b)`` of two floats: NaN if either is NaN, else the smaller (``a`` on
-    ties, as numpy's ``a <= b ? a : b``)."""
-    if a != a:
-        return a
-    if b != b:
-        return b
-    return a if a <= b else b
-
-
-@njit(cache=True)
-def _maximum(a, b):  # type: ignore[no-untyped-def]
-    """``np.maximum(a, b)`` of two floats: NaN if either is NaN, else the larger (``a`` on
-    ties, as numpy's ``a >= b ? a : b``)."""
-    if a != a:
-        return a
-    if b != b:
-        return b
-    return a if a >= b else b
 
 
 @njit(cache=True)
@@ -150,3 +132,9 @@ def share(g, full, local, host_of, hosts, u_last, vcpus, mips, mips_per_core, sp
         else:
             power[h] = sleep_power[h]
     return want, used, req
+
+
+#: the modules this module's compiled code takes functions from: their edits must invalidate
+#: its disk cache too (``dcsim.kernels.jit.cache_depends_on``)
+CACHE_DEPENDS_ON = ("dcsim.kernels.floatops",)
+cache_depends_on(__name__, *CACHE_DEPENDS_ON)

@@ -115,4 +115,5 @@ def test_every_numba_module_declares_the_dcsim_modules_it_imports() -> None:
         if imported:
             assert "cache_depends_on(__name__, *CACHE_DEPENDS_ON)" in path.read_text()
             found.append(path.name)
-    assert found == ["pabfd_kernel.py", "planner_kernel.py"]  # the two that import dcsim
+    # the four that import dcsim
+    assert found == ["hostsettle.py", "propshare.py", "pabfd_kernel.py", "planner_kernel.py"]
