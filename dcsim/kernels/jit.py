@@ -18,8 +18,8 @@ code). :func:`cache_depends_on`, called by such a module at import, adds the SHA
 modules' sources to the stamp its caches are checked against, so any edit recompiles it.
 
 :func:`light_cache` switches the dispatchers of a module to that loader; with a numba whose cache
-class lacks the two methods it relies on, it changes nothing. :func:`kernel` imports one of the
-numba modules of ``dcsim.kernels`` on first use and switches it.
+class lacks the two methods it relies on, it changes nothing. :func:`load` imports a numba module on
+first use and switches it (:func:`kernel`: one of ``dcsim.kernels``).
 
 Imports numba (only when called).
 """
@@ -34,7 +34,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-__all__ = ["cache_depends_on", "kernel", "light_cache"]
+__all__ = ["cache_depends_on", "kernel", "light_cache", "load"]
 
 _LIGHT: dict[str, type] = {}
 
@@ -136,13 +136,18 @@ def cache_depends_on(module_name: str, *deps: str) -> int:
 _LOADED: dict[str, Any] = {}
 
 
-def kernel(name: str) -> Any:
-    """The numba module ``dcsim.kernels.<name>``, imported on first use (importing numba costs
-    ~0.5 s of CPU, so never at ``import dcsim``) with its dispatchers switched to the light
-    loader (:func:`light_cache`)."""
-    mod = _LOADED.get(name)
+def load(module: str) -> Any:
+    """The numba module ``module``, imported on first use (importing numba costs ~0.5 s of CPU,
+    so never at ``import dcsim``) with its dispatchers switched to the light loader
+    (:func:`light_cache`)."""
+    mod = _LOADED.get(module)
     if mod is None:
-        mod = importlib.import_module(f"dcsim.kernels.{name}")
+        mod = importlib.import_module(module)
         light_cache(mod)
-        _LOADED[name] = mod
+        _LOADED[module] = mod
     return mod
+
+
+def kernel(name: str) -> Any:
+    """:func:`load` of the numba module ``dcsim.kernels.<name>``."""
+    return load(f"dcsim.kernels.{name}")

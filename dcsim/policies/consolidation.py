@@ -25,8 +25,9 @@ Complexity: one PABFD placement is one compiled pass (:mod:`dcsim.policies.pabfd
 the *active* hosts of a :class:`~dcsim.policies.pabfd.CandidatePool` (hosts with nothing
 allocated are interchangeable within their class, so one per class is evaluated); a host is
 trial-tested only when it would beat the best so far, in the pass for the static threshold and LR,
-lazily in Python for the other detectors (IQR, MAD). Imports numpy,
-dcsim.policies.{overload, pabfd, selection, names}.
+lazily in Python for the other detectors (IQR, MAD). Imports numpy, dcsim.kernels.jit,
+dcsim.policies.{overload, pabfd, selection, names}; dcsim.policies.planner_kernel (numba) at
+the first step.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 # re-exported: the policy-name helpers live in dcsim.policies.names
+from dcsim.kernels.jit import load
 from dcsim.policies.names import PolicySpec as PolicySpec
 from dcsim.policies.names import build_policy as build_policy
 from dcsim.policies.names import parse_policy as parse_policy
@@ -387,20 +389,10 @@ def _underload_compiled(placer: PowerAwareBestFit, w: _Work, pool: CandidatePool
     return list(zip(mv[:n, 0].tolist(), mv[:n, 1].tolist(), strict=True))
 
 
-_pk_module: Any = None
-
-
 def _planner_kernel() -> Any:
     """:mod:`dcsim.policies.planner_kernel`, imported on first use with its cached machine
     code loaded lightly (as :func:`dcsim.policies.pabfd._kernel`)."""
-    global _pk_module
-    if _pk_module is None:
-        from dcsim.kernels.jit import light_cache
-        from dcsim.policies import planner_kernel
-
-        light_cache(planner_kernel)
-        _pk_module = planner_kernel
-    return _pk_module
+    return load("dcsim.policies.planner_kernel")
 
 
 # --------------------------------------------------------------------------- t = 0

@@ -20,8 +20,8 @@
   placement in one compiled call (the pool's classes are arrays the kernel reads, and its
   active hosts' search values are kept in compact rows, see :mod:`dcsim.policies.pabfd_kernel`).
 
-Imports numpy, dcsim.policies.{overload, registry, specpower}; dcsim.policies.pabfd_kernel
-(numba) at the first search only.
+Imports numpy, dcsim.kernels.jit, dcsim.policies.{overload, pabfd_layout, registry, specpower};
+dcsim.policies.pabfd_kernel (numba) at the first search only.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from dcsim.kernels.jit import load
 from dcsim.policies.overload import HostLoad, StaticThreshold
 from dcsim.policies.pabfd_layout import C_AVAIL as C_AVAIL
 from dcsim.policies.pabfd_layout import C_D as C_D
@@ -87,20 +88,12 @@ B = NDArray[np.bool_]
 PLACEMENT_MIGRATION: Registry[type[Any]] = Registry("migration placement policy")
 
 _NO_HOSTS = np.zeros(0, dtype=np.intp)
-_kernel_module: Any = None
 
 
 def _kernel() -> Any:
     """:mod:`dcsim.policies.pabfd_kernel`, imported on first use (numba costs ~0.5 s to import),
     its cached machine code loaded without numba's compiler set-up (:mod:`dcsim.kernels.jit`)."""
-    global _kernel_module
-    if _kernel_module is None:
-        from dcsim.kernels.jit import light_cache
-        from dcsim.policies import pabfd_kernel
-
-        light_cache(pabfd_kernel)
-        _kernel_module = pabfd_kernel
-    return _kernel_module
+    return load("dcsim.policies.pabfd_kernel")
 
 
 # --------------------------------------------------------------------------- working state
