@@ -1,8 +1,9 @@
 """``dcsim run`` as a process: the cycle collector during start-up, and the exit.
 
 ``dcsim.cli.main`` turns the collector off when the command is ``run``;
-``dcsim.cli._collect_from_here`` freezes what start-up built and turns it back on just before
-the simulation. A successful ``run`` then leaves through ``dcsim.cli._exit_now``: atexit
+``dcsim.cli._collect_from_here`` freezes what start-up and the simulation's set-up built and
+turns it back on at the simulation's first scheduling interval; the result is frozen too before
+the folder is written. A successful ``run`` then leaves through ``dcsim.cli._exit_now``: atexit
 handlers run and the streams are flushed, but the interpreter's teardown (freeing every object)
 is skipped. Issue 15 (start-up CPU); no timing here (``experiments/benchmarks/planetlab.py``
 prints the figures). Each check runs in a fresh interpreter: these are per-process states.
@@ -33,8 +34,25 @@ def probe_load(*a, **k):
     return load(*a, **k)
 def probe_run(*a, **k):
     seen['run_enabled'], seen['frozen'] = gc.isenabled(), gc.get_freeze_count()
-    return run(*a, **k)
+    tick = k['progress']
+    def probe_tick(t):
+        if 'tick_frozen' not in seen:
+            seen['tick_before'] = gc.isenabled()
+            tick(t)
+            seen['tick_enabled'], seen['tick_frozen'] = gc.isenabled(), gc.get_freeze_count()
+        else:
+            tick(t)
+    k['progress'] = probe_tick
+    result = run(*a, **k)
+    seen['after_run_enabled'] = gc.isenabled()
+    return result
 dcsim.load_config, dcsim.run = probe_load, probe_run
+import dcsim.io.results
+write = dcsim.io.results.write_run
+def probe_write(*a, **k):
+    seen['write_tracked'] = len(gc.get_objects())
+    return write(*a, **k)
+dcsim.io.results.write_run = probe_write
 import os
 class Teardown:  # says when it is freed, on a copy of fd 1 (sys.stdout is gone by then)
     def __del__(self, write=os.write, fd=os.dup(1)):
@@ -63,8 +81,13 @@ def test_run_loads_without_the_collector_and_simulates_with_it(tmp_path: Path,
                                   "duration=10m", "-o", str(tmp_path / "out"), "-q")
     assert code == 0
     assert seen["load_enabled"] is False  # start-up: off
-    assert seen["run_enabled"] is True  # the simulation: on, as always
-    assert seen["frozen"] > 10_000  # start-up's objects (modules, models, ...) frozen
+    assert seen["run_enabled"] is False  # and while the simulation is set up
+    assert seen["tick_before"] is False
+    assert seen["tick_enabled"] is True  # on from the first scheduling interval
+    assert seen["tick_frozen"] > 10_000  # start-up's objects (modules, models, ...) frozen
+    assert seen["frozen"] == 0
+    assert seen["after_run_enabled"] is True
+    assert seen["write_tracked"] < 20  # the result frozen before writing (~240 objects if not)
     assert seen["end_enabled"] is True
     assert (tmp_path / "out" / "summary.json").is_file()
     assert not teardown  # left through os._exit, after the atexit handler above ran
