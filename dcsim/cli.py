@@ -374,6 +374,7 @@ def _asks_for_help(args: list[str]) -> bool:
 def main() -> None:
     """Entry point of the ``dcsim`` console script (SIGTERM is handled like Ctrl-C).
 
+    BLAS and OpenMP get one thread unless the environment says otherwise (``dcsim.threads``).
     A SIGTERM that arrives before a command runs (while typer parses the arguments or loads a
     command lazily) is turned by typer into exit 130 without a word; it still exits 143
     ("terminated"), like one that arrives during the command. When the arguments ask for a help
@@ -392,6 +393,9 @@ def main() -> None:
     """
     import signal
 
+    from dcsim.threads import one_thread_each
+
+    one_thread_each()  # before numpy is imported (dcsim.threads)
     if _runs(sys.argv[1:]) and gc.isenabled():
         gc.disable()  # until the scenario is loaded: start-up makes objects that live on
         _STARTUP["gc_off"] = True

@@ -28,7 +28,8 @@ loses little work and memory stays flat for sweeps of any size.
   dcsim installed and the config's relative trace files at the same path. The workers of a
   local cluster get the same parent watchdog (a remote cluster's workers are not ours).
 
-Imports: concurrent.futures, multiprocessing, dcsim.api, dcsim.config.load (dask lazily).
+Imports: concurrent.futures, multiprocessing, dcsim.api, dcsim.config.load, dcsim.threads (dask
+lazily).
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Protocol
+
+from dcsim.threads import one_thread_each
 
 __all__ = [
     "EXECUTORS",
@@ -188,9 +191,6 @@ class SerialExecutor:
             yield execute(task)
 
 
-_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-
-
 _PR_SET_PDEATHSIG = 1
 _WATCHING = False
 
@@ -303,9 +303,7 @@ class ProcessExecutor:
         self.method = "fork" if fork else "spawn"
         # One BLAS/OpenMP thread per worker (as Dask's nanny does): the workers already use every
         # core, extra threads only compete. Spawned children inherit the environment at spawn.
-        self._saved_env = {k: os.environ.get(k) for k in _THREAD_VARS}
-        for k in _THREAD_VARS:
-            os.environ.setdefault(k, "1")
+        self._saved_env = one_thread_each()
         self._pool = ProcessPoolExecutor(max_workers=self.workers,
                                          mp_context=multiprocessing.get_context(self.method),
                                          initializer=_worker_init,

@@ -125,3 +125,29 @@ def test_a_profiled_run_still_writes_its_profile(tmp_path: Path) -> None:
                            str(tmp_path / "out"), "-q"], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert prof.stat().st_size > 0
+
+
+THREADS = """
+import os, sys
+import dcsim.cli
+imported = 'numpy' in sys.modules  # before main: too late to choose OpenBLAS's threads after
+sys.argv = ['dcsim', 'validate', 'configs/default.yaml']
+try:
+    dcsim.cli.main()
+except SystemExit:
+    pass
+print(imported, os.environ.get('OPENBLAS_NUM_THREADS'), os.environ.get('OMP_NUM_THREADS'),
+      os.environ.get('MKL_NUM_THREADS'))
+"""
+
+
+@pytest.mark.parametrize(("given", "seen"), [(None, "1"), ("3", "3")])
+def test_one_blas_thread_unless_the_user_says(given: str | None, seen: str) -> None:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    if given is not None:
+        env["OPENBLAS_NUM_THREADS"] = given
+    proc = subprocess.run([sys.executable, "-c", THREADS], cwd=REPO, capture_output=True,
+                          text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[-4:] == ["False", seen, "1", "1"]
