@@ -17,7 +17,7 @@ import networkx as nx
 DCSIM = Path(__file__).resolve().parents[2] / "dcsim"
 
 #: Leaf modules every layer may use; they import nothing from dcsim.
-BASE = frozenset({"units", "errors", "rng", "version", "registry"})
+BASE = frozenset({"units", "errors", "rng", "version", "registry", "threads"})
 #: Data-only packages (YAML/trace resources).
 DATA = frozenset({"configs", "data", "catalog"})
 MIDDLE = frozenset({"kernels", "model", "workload", "network"})
@@ -31,6 +31,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "rng": frozenset(),
     "version": frozenset(),
     "registry": frozenset(),
+    "threads": frozenset(),
     "configs": frozenset(),
     "data": frozenset(),
     "catalog": frozenset(),
