@@ -190,6 +190,12 @@ def run(
                       disable=quiet) as progress:
             task = progress.add_task(f"simulating {sc.config.name} ({sc.n_hosts} hosts, "
                                      f"{sc.n_guests} guests)", total=sc.config.duration)
+            # no third-party code (plugins, agents): the quick exit, and what the simulation's
+            # set-up and the result build is frozen too (their objects, e.g. a plugin's open
+            # file with buffered writes, are left to the collector and the teardown as usual)
+            quick = sc.config.agents is None and not _plugins_ran()
+            if not quick:
+                _collect_from_here()
 
             def tick(t: float) -> None:
                 _collect_from_here()  # the first interval: the simulation is set up
@@ -197,12 +203,11 @@ def run(
 
             result = dcsim.run(sc, check_invariants=check, progress=tick)
             _collect_from_here()  # (a run shorter than one interval)
-            gc.freeze()  # the result lives to the end: writing it need not traverse it
+            if quick:
+                gc.freeze()  # the result lives to the end: writing it need not traverse it
             progress.update(task, completed=sc.config.duration)
             folder = write_run(result, dest, overwrite=overwrite)
-            # the quick exit only where no third-party code ran (plugins, agents): its open
-            # files may hold buffered writes that only the teardown's finalizers flush
-            _STARTUP["ran"] = sc.config.agents is None and not _plugins_ran()
+            _STARTUP["ran"] = quick
         if quiet:
             out.print(str(folder))
         else:
@@ -381,15 +386,17 @@ def main() -> None:
     screen, typer's help formatter is imported without its markdown and traceback renderers,
     which dcsim's help does not use (``dcsim.help_formatter``; same text, ~0.07 s less CPU).
     For ``dcsim run`` the cycle collector is off from here until the simulation's first
-    scheduling interval (:func:`_collect_from_here`): start-up (imports, typer's parameter
+    scheduling interval (:func:`_collect_from_here`; until the simulation starts where plugin
+    or agent code runs): start-up (imports, typer's parameter
     adapters, config models, the loaded config) and the simulation's set-up (its state, the
     placement at t = 0, the compiled kernels and numba's modules loaded then) build ~90,000
     container objects that nearly all live to the end (the CloudSim PlanetLab day), which the
     collector would otherwise traverse again and again, and once frozen they leave the
     simulation's full collections too (~0.25 s CPU less per run). The few cycles dropped until
-    then stay (~1 MB): collecting them first would cost a full pass (~0.05 s). The result is
-    frozen as well before the folder is written. After a ``dcsim run`` that wrote its folder,
-    ``main`` does not return: the process ends through :func:`_exit_now`.
+    then stay (~1 MB): collecting them first would cost a full pass (~0.05 s). Without plugin
+    or agent code the result is frozen as well before the folder is written. After a ``dcsim
+    run`` that wrote its folder, ``main`` does not return: the process ends through
+    :func:`_exit_now`.
     """
     import signal
 
