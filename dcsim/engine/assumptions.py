@@ -50,6 +50,12 @@ I64 = NDArray[np.intp]
 RUNNING = int(GuestStatus.RUNNING)
 _NO_IDS = np.zeros(0, dtype=np.intp)
 
+#: the update's energy step and ``drop_idle``'s test in compiled passes
+#: (``dcsim.kernels.dcupdate``: the same operations; False: numpy, for the tests)
+COMPILED = True
+#: ``compiled_share`` writes the state-history entries itself (``record_compiled``)
+RECORD_COMPILED = True
+
 MIGRATION_SPEED = 0.9  # CloudSim: a VM migrating out gets 90 % of its MIPS (README §5)
 DESTINATION_SHARE = 0.1  # and its destination reserves 10 % of them
 
@@ -229,12 +235,17 @@ def proportional_share(sim: Simulation, hosts: I64, g: I64, local: I64, raw_want
     return raw, delivered
 
 
-def compiled_share(sim: Simulation, hosts: I64, g: I64) -> tuple[F64, F64, F64]:
+def compiled_share(sim: Simulation, hosts: I64, g: I64) -> tuple[F64, F64, F64 | None]:
     """``share``'s guest and host terms with ``proportional_share`` on ``hosts`` (sorted) and
     their running guests ``g`` in one compiled pass (``dcsim.kernels.propshare.share``: the
     same float64 operations in the same order, for the case ``OneHost.propshare``). Sets the
     guests' rates, the hosts' ``in_alloc``, utilisations and powers; returns (the guests'
-    demands, the MIPS allocated per host to its own guests, the MIPS they request per host)."""
+    demands, the MIPS allocated per host to its own guests, the MIPS they request per host).
+
+    Where ``record`` writes entries and takes the migrations in flight from ``incoming`` (it
+    is not empty, or no guest migrates), the pass also sets ``record``'s host terms ``h_req``
+    and ``h_alloc`` (the same sums) and the entries are written here (``record_compiled``);
+    the requests returned are None then (nothing left to record)."""
     st, cs = sim.state, _cs(sim)
     n = hosts.shape[0]
     full = n == st.n_hosts
@@ -250,12 +261,27 @@ def compiled_share(sim: Simulation, hosts: I64, g: I64) -> tuple[F64, F64, F64]:
         inc, dst = inc[keep], pos_c[keep]
     else:
         inc, dst = np.ascontiguousarray(inc), np.ascontiguousarray(dst)
-    out: tuple[F64, F64, F64] = kernel("propshare").share(
+    rec = (RECORD_COMPILED and cs.recorder is not None and cs.started
+           and (any_inc or not bool((st.mig_dst >= 0).any())))
+    want, used, req = kernel("propshare").share(
         g, full, local, st.host_of, hosts, sim.u_last, st.vcpus, st.mips, st.mips_per_core,
         sim.speed, room, inc, dst, any_inc, sim.extra_raw, st.cap_mips, st.awake, st.failed,
         st.power_table, st.sleep_power, sim.raw_want, sim.demand, sim.useful, sim.raw,
-        cs.in_alloc, sim.util, sim.power)
-    return out
+        cs.in_alloc, sim.util, sim.power, rec, cs.h_req, cs.h_alloc)
+    if rec:
+        record_compiled(sim, g, want)
+        return want, used, None
+    return want, used, req
+
+
+def record_compiled(sim: Simulation, g: I64, want: F64) -> None:
+    """``record``'s entries once the compiled share set ``h_req`` and ``h_alloc``: every
+    host's, then those of the running guests ``g`` (demands ``want``)."""
+    cs, st = _cs(sim), sim.state
+    assert cs.recorder is not None
+    now = sim.env.now
+    cs.recorder.host_entries(now, cs.h_alloc, cs.h_req, cs.h_alloc > 0)
+    cs.recorder.vm_entries_of(now, g, sim.useful, want, st.mig_dst)
 
 
 # ------------------------------------------------------------------------------ updates
@@ -317,9 +343,13 @@ def datacenter_update(sim: Simulation, *, periodic: bool) -> None:
         cs.glen = min(cs.glen + 1, cs.ghist.shape[1])
     if a.energy == "cloudsim" and now > cs.e_last:
         dt = now - cs.e_last
-        p0, p1 = cs.powers(st.power_table, before), cs.powers(st.power_table, sim.util)
-        cs.p_util, cs.p_w = sim.util.copy(), p1
-        sim.energy_j += np.where(before == 0.0, 0.0, (p0 + (p1 - p0) / 2) * dt)
+        if COMPILED:  # the same terms in one pass (dcsim.kernels.dcupdate.energy)
+            kernel("dcupdate").energy(st.power_table, before, sim.util, cs.p_util, cs.p_w,
+                                      sim.energy_j, dt)
+        else:
+            p0, p1 = cs.powers(st.power_table, before), cs.powers(st.power_table, sim.util)
+            cs.p_util[:], cs.p_w[:] = sim.util, p1
+            sim.energy_j += np.where(before == 0.0, 0.0, (p0 + (p1 - p0) / 2) * dt)
         cs.e_last = now
     elif a.energy == "cloudsim-npa" and now > cs.e_last:
         sim.energy_j += st.power_table[:, -1] * (now - cs.e_last)
@@ -332,6 +362,8 @@ def drop_idle(sim: Simulation, guests: I64) -> None:
     """Remove for good the running guests whose demand is exactly 0 and that do not move; their
     would-be demand from now on stays in offered load as unserved (``offered.drop``)."""
     st = sim.state
+    if COMPILED and not kernel("dcupdate").any_idle(sim.demand, st.mig_dst, st.status, RUNNING):
+        return  # (the test below in one pass: mostly none is idle)
     idle_at = (sim.demand == 0.0) & (st.mig_dst < 0) & (st.status == RUNNING)  # every guest:
     if not idle_at.any():  # no gathers, and mostly none is idle
         return

@@ -143,10 +143,12 @@ def share(sim: Simulation, hosts: I64, guests: I64) -> None:
     one = _one(sim)
     h = st.host_index(hosts)
     req: F64 | None = None
+    compiled = recorded = False
     if g.shape[0] and one.propshare and COMPILED and not sim.paused.any():
         # CloudSim's proportional share in one compiled pass (same operations, same order)
         want, g_used, req = assumptions.compiled_share(sim, hosts, g)
         local = g  # (not read: record gets the requests per host)
+        compiled, recorded = True, req is None  # (None: the pass recorded the entries too)
     elif g.shape[0]:
         h_of = st.host_of[g]
         local = np.searchsorted(hosts, h_of) if hosts.shape[0] < st.n_hosts else h_of
@@ -199,7 +201,7 @@ def share(sim: Simulation, hosts: I64, guests: I64) -> None:
     else:
         used = np.zeros(hosts.shape[0], dtype=np.float64)
         local, want = g, np.zeros(0)
-    if req is None:
+    if not compiled:
         g_used = used
         if sim.proportional:
             used = used + sim.cs.in_alloc[h]  # type: ignore[union-attr]
@@ -215,14 +217,14 @@ def share(sim: Simulation, hosts: I64, guests: I64) -> None:
         sim.awake_seen[hc] = awake[changed]
         sim.peak_awake_n = max(sim.peak_awake_n, sim.awake_n)
         sim.peak_awake_ru = max(sim.peak_awake_ru, sim.awake_ru)
-    if req is None:  # (else set by the compiled pass)
+    if not compiled:  # (else set by the compiled pass)
         power = st.sleep_power[h].copy()  # the power model for awake hosts only (row by row)
         on = np.flatnonzero(awake)
         if on.shape[0]:
             ho = hosts[on]
             power[on] = power_w(st.power_table[ho], sim.util[ho])
         sim.power[h] = np.where(st.failed[h], 0.0, power)
-    if sim.cs is not None and sim.cs.recorder is not None:
+    if sim.cs is not None and sim.cs.recorder is not None and not recorded:
         assumptions.record(sim, hosts, g, local, want, g_used, req)
 
 

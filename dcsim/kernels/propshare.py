@@ -40,7 +40,8 @@ N_POINTS = 11  # dcsim.model.power.N_POINTS (checked by the tests)
 @njit(cache=True)
 def share(g, full, local, host_of, hosts, u_last, vcpus, mips, mips_per_core, speed,  # type: ignore[no-untyped-def]
           room, inc, in_local, any_inc, extra_raw, cap_mips, awake, failed, power_table,
-          sleep_power, raw_want_o, demand_o, useful_o, raw_o, in_alloc, util, power):
+          sleep_power, raw_want_o, demand_o, useful_o, raw_o, in_alloc, util, power, rec,
+          h_req, h_alloc):
     """Re-share the ``hosts`` (sorted) among their running guests ``g`` (list order) with
     CloudSim's proportional rule; ``full``: ``hosts`` are all hosts (a guest's position in them
     is its host), else ``local`` holds each guest's position.
@@ -49,8 +50,12 @@ def share(g, full, local, host_of, hosts, u_last, vcpus, mips, mips_per_core, sp
     ``hosts``), ``any_inc``: whether any migration is in flight at all; ``room``: each host's
     MIPS left after ``extra_raw``. Writes the guests' ``raw_want``, ``demand``, ``useful`` and
     ``raw``, the hosts' ``in_alloc``, ``util`` and ``power`` (the power model of awake hosts,
-    :func:`dcsim.model.power.power_w`, else the sleep power; 0 if failed). Returns (each guest's
-    demand, the MIPS allocated per host to its own guests, the MIPS requested per host by them).
+    :func:`dcsim.model.power.power_w`, else the sleep power; 0 if failed). ``rec``: also the
+    hosts' ``assumptions.record`` terms, ``h_req`` (the requests of their own guests, plus, if
+    any migration is in flight, those of the guests migrating in, each guest's full demand,
+    summed apart in start order) and ``h_alloc`` (MIPS allocated, incl. in-flight and extra
+    charges). Returns (each guest's demand, the MIPS allocated per host to its own guests, the
+    MIPS requested per host by them).
     """
     n = hosts.shape[0]
     m = g.shape[0]
@@ -74,6 +79,7 @@ def share(g, full, local, host_of, hosts, u_last, vcpus, mips, mips_per_core, sp
         need[q] += r
         req[q] += w  # (record's requests)
     in_need = np.empty(k)
+    in_req = np.zeros(n)
     if any_inc:
         in_sum = np.zeros(n)
         for j in range(k):
@@ -82,6 +88,8 @@ def share(g, full, local, host_of, hosts, u_last, vcpus, mips, mips_per_core, sp
                                              mips_per_core[hosts[in_local[j]]]) * vcpus[gi]
             in_need[j] = x
             in_sum[in_local[j]] += x
+            if rec:  # (record: the full demand, np.bincount's sum in start order)
+                in_req[in_local[j]] += u_last[gi] * vcpus[gi] * mips[gi]
         for q in range(n):
             need[q] = need[q] + in_sum[q]
     over = np.empty(n, dtype=np.bool_)
@@ -117,7 +125,11 @@ def share(g, full, local, host_of, hosts, u_last, vcpus, mips, mips_per_core, sp
         h = hosts[q]
         ia = 0.0 + got[q] if k else 0.0
         in_alloc[h] = ia
-        u = _minimum(used[q] + ia + extra_raw[h], cap_mips[h])
+        alloc = used[q] + ia + extra_raw[h]
+        if rec:
+            h_req[h] = req[q] + in_req[q] if any_inc else req[q]
+            h_alloc[h] = alloc
+        u = _minimum(alloc, cap_mips[h])
         ut = u / cap_mips[h]
         util[h] = ut
         if failed[h]:

@@ -32,6 +32,26 @@ def vm_entries(t, ids, allocated, requested, in_migration, v_has, v_t, v_alloc, 
     previous entry is older: (``req·Δt``, ``alloc·Δt``, ``(req - alloc) / req`` where
     ``alloc < req``, ``(req - alloc)·Δt`` where also in migration, the migration times that
     ended), each in the guests' order."""
+    return _entries(t, ids, False, allocated, requested, in_migration, ids, v_has, v_t,
+                    v_alloc, v_req, v_mig, v_prev_mig, v_mig_start)
+
+
+@njit(cache=True)
+def vm_entries_of(t, ids, useful, requested, mig_dst, v_has, v_t, v_alloc, v_req,  # type: ignore[no-untyped-def]
+                  v_mig, v_prev_mig, v_mig_start):
+    """``vm_entries(t, ids, useful[ids], requested, mig_dst[ids] >= 0, ...)`` without the
+    gathers: each guest's allocation and migration flag read from the whole arrays."""
+    flags = np.empty(0, dtype=np.bool_)
+    return _entries(t, ids, True, useful, requested, flags, mig_dst, v_has, v_t, v_alloc,
+                    v_req, v_mig, v_prev_mig, v_mig_start)
+
+
+@njit(cache=True)
+def _entries(t, ids, of, allocated, requested, in_migration, mig_dst, v_has, v_t, v_alloc,  # type: ignore[no-untyped-def]
+             v_req, v_mig, v_prev_mig, v_mig_start):
+    """``vm_entries``; ``of``: ``allocated`` and ``mig_dst`` are whole per-guest arrays (the
+    allocation ``allocated[g]``, in migration ``mig_dst[g] >= 0``), else ``allocated`` and
+    ``in_migration`` are per entry."""
     m = ids.shape[0]
     req_dt = np.empty(m)
     alloc_dt = np.empty(m)
@@ -68,7 +88,7 @@ def vm_entries(t, ids, allocated, requested, in_migration, v_has, v_t, v_alloc, 
             v_prev_mig[g] = mig
         v_has[g] = True
         v_t[g] = t
-        v_alloc[g] = allocated[i]
+        v_alloc[g] = allocated[g] if of else allocated[i]
         v_req[g] = requested[i]
-        v_mig[g] = in_migration[i]
+        v_mig[g] = mig_dst[g] >= 0 if of else in_migration[i]
     return req_dt[:k], alloc_dt[:k], frac[:n_under], under_mig[:n_um], ended[:n_end]
