@@ -147,6 +147,11 @@ class CloudSimState:
         if self._order_key != version:
             return
         order = self._order
+        if COMPILED:  # (the same order in one merge pass: dcsim.kernels.dcupdate)
+            self._order = kernel("dcupdate").order_moved(order, gs, dst, st.host_of,
+                                                         st.n_guests_total)
+            self._order_key = st.version
+            return
         pos = np.empty(st.n_guests_total, dtype=np.intp)
         pos[order] = np.arange(order.shape[0], dtype=np.intp)
         keep = np.ones(order.shape[0], dtype=bool)

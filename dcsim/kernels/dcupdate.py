@@ -1,5 +1,6 @@
 """Small passes of CloudSim mode's datacenter update compiled with numba: the update's energy
-step and the test of ``assumptions.drop_idle`` (``dcsim.engine.assumptions``).
+step, the test of ``assumptions.drop_idle`` and the list order kept across a migration group's
+completion (``CloudSimState.order_moved``) (``dcsim.engine.assumptions``).
 
 Imported on first use only (``dcsim.kernels.jit.kernel``), in CloudSim mode; the machine code is
 cached on disk and loaded without numba's compiler set-up. Why compiled: CloudSim mode runs a
@@ -10,13 +11,14 @@ is most of their cost.
 Each value is computed by the same float64 operations in the same order as the numpy code (no
 fastmath). ``tests/unit/engine/test_dcupdate_kernel.py`` compares both forms byte for byte.
 
-Imports numba, dcsim.kernels.jit.
+Imports numpy, numba, dcsim.kernels.jit.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 from dcsim.kernels.jit import cache_depends_on
@@ -63,6 +65,39 @@ def any_idle(demand, mig_dst, status, running):  # type: ignore[no-untyped-def]
         if demand[g] == 0.0 and mig_dst[g] < 0 and status[g] == running:
             return True
     return False
+
+
+@njit(cache=True)
+def order_moved(order, gs, dst, host_of, n_guests_total):  # type: ignore[no-untyped-def]
+    """``CloudSimState.order_moved``'s new list order: ``order`` (host by host, ``host_of``
+    non-decreasing along it once the moved guests are left out) without the guests ``gs``,
+    each of them put at the end of its destination's block, in its given order
+    (``np.insert(base, np.searchsorted(host_of[base], d, "right"), g)`` of ``gs`` stably
+    sorted by destination ``dst``: a value goes before the first kept guest on a later host)."""
+    moved = np.zeros(n_guests_total, dtype=np.bool_)
+    for i in range(gs.shape[0]):
+        moved[gs[i]] = True
+    by = np.argsort(dst, kind="mergesort")  # (stable)
+    out = np.empty(order.shape[0], dtype=order.dtype)
+    k = 0
+    j = 0
+    m = by.shape[0]
+    for i in range(order.shape[0]):
+        g = order[i]
+        if moved[g]:
+            continue
+        h = host_of[g]
+        while j < m and dst[by[j]] < h:
+            out[k] = gs[by[j]]
+            k += 1
+            j += 1
+        out[k] = g
+        k += 1
+    while j < m:
+        out[k] = gs[by[j]]
+        k += 1
+        j += 1
+    return out[:k]
 
 
 #: the modules this module's compiled code takes functions from (none but its own)
