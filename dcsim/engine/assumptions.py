@@ -99,6 +99,9 @@ class CloudSimState:
         self._order_key = -1
         self._inc: tuple[I64, I64] | None = None
         self._order: I64 = np.zeros(0, dtype=np.intp)
+        # a migration group's completion takes its compiled pass (numba is loaded in this
+        # mode anyway: the settles' kernel, ``hostrates.settle``)
+        sim.state.compiled = COMPILED
         self.full_at = -1.0  # last instant at which every host was settled and re-shared
         # settling again at ``full_at`` changes nothing (``reshare``): no finite jobs
         self.resettle_noop = not bool(sim.has_jobs.any())

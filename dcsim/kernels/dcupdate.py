@@ -1,6 +1,8 @@
 """Small passes of CloudSim mode's datacenter update compiled with numba: the update's energy
-step, the test of ``assumptions.drop_idle`` and the list order kept across a migration group's
-completion (``CloudSimState.order_moved``) (``dcsim.engine.assumptions``).
+step, the test of ``assumptions.drop_idle``, the waiting demand of every guest
+(``dcsim.engine.offered.settle``), and a migration group's completion
+(``ClusterState.finish_migrations``, and the list order kept across it,
+``CloudSimState.order_moved``).
 
 Imported on first use only (``dcsim.kernels.jit.kernel``), in CloudSim mode; the machine code is
 cached on disk and loaded without numba's compiler set-up. Why compiled: CloudSim mode runs a
@@ -21,6 +23,8 @@ import math
 import numpy as np
 from numba import njit
 
+from dcsim.kernels.floatops import maximum as _maximum
+from dcsim.kernels.floatops import minimum as _minimum
 from dcsim.kernels.jit import cache_depends_on
 
 
@@ -100,6 +104,115 @@ def order_moved(order, gs, dst, host_of, n_guests_total):  # type: ignore[no-unt
     return out[:k]
 
 
-#: the modules this module's compiled code takes functions from (none but its own)
-CACHE_DEPENDS_ON: tuple[str, ...] = ()
+@njit(cache=True)
+def settle_waiting(now, status, paused, dropped, has_jobs, recovering, w_last, stop_at,  # type: ignore[no-untyped-def]
+                   wake_until, u_last, vcpus, mips, wait_mi, booting_s, down_s, rejected_s,
+                   running_s, departed_s):
+    """``dcsim.engine.offered.settle`` of every guest up to ``now`` but its sums per cause:
+    the waiting guests (booting, down, rejected, running and paused, or dropped; none running
+    finite jobs) in index order, each one's ``mi = want * max(min(now, stop_at) - w_last, 0)``
+    added to ``wait_mi``; every clock ``w_last`` moves to ``now``. Returns whether any waiting
+    guest boots (not after a failure), then, in the waiting guests' order, the terms numpy
+    sums: ``wake_mi`` of every waiting guest (0 unless booting), ``mi - wake_mi`` of the
+    booting ones, ``mi`` of the rejected, of the down and of the dropped ones."""
+    n = status.shape[0]
+    k = 0
+    idx = np.empty(n, dtype=np.intp)
+    for g in range(n):
+        s = status[g]
+        if ((s == booting_s or s == down_s or s == rejected_s or (s == running_s and paused[g])
+             or (s == departed_s and dropped[g])) and not has_jobs[g]):
+            idx[k] = g
+            k += 1
+    wake = np.empty(k)
+    boot = np.empty(k)
+    rej = np.empty(k)
+    down = np.empty(k)
+    drop = np.empty(k)
+    n_boot = n_rej = n_down = n_drop = 0
+    for i in range(k):
+        g = idx[i]
+        s = status[g]
+        t0 = w_last[g]
+        t1 = _minimum(now, stop_at[g])
+        dt = _maximum(t1 - t0, 0.0)
+        want = u_last[g] * vcpus[g] * mips[g]
+        mi = want * dt
+        if s == booting_s and not recovering[g]:
+            x = _minimum(t1, wake_until[g]) - t0  # np.clip(x, 0, dt): max, then min
+            x = x if x != x else (x if x > 0.0 else 0.0)
+            x = x if x != x else (x if x < dt else dt)
+            wake_mi = want * x
+            boot[n_boot] = mi - wake_mi
+            n_boot += 1
+        else:
+            wake_mi = want * 0.0
+            if s == rejected_s:
+                rej[n_rej] = mi
+                n_rej += 1
+            elif s == departed_s:
+                drop[n_drop] = mi
+                n_drop += 1
+            else:
+                down[n_down] = mi
+                n_down += 1
+        wake[i] = wake_mi
+        wait_mi[g] = wait_mi[g] + mi
+    for g in range(n):
+        w_last[g] = now
+    return n_boot > 0, wake, boot[:n_boot], rej[:n_rej], down[:n_down], drop[:n_drop]
+
+
+@njit(cache=True)
+def finish_moves(gs, host_of, mig_dst, charged_ram, charged_disk, dst_ram, dst_disk,  # type: ignore[no-untyped-def]
+                 used_ram, used_storage, hold, reserved_mips, vcpus, mips, n_guests,
+                 vcpus_placed, reserved_charge):
+    """``ClusterState.finish_migrations``' array part for the guests ``gs`` (distinct): each
+    source gives back the guest's charges element by element in order (``np.add.at`` of the
+    negated terms), a source left empty gets its empty values, then each guest takes its
+    destination's. Returns (sources, destinations, whether every guest was migrating: if
+    not, nothing was changed)."""
+    m = gs.shape[0]
+    src = np.empty(m, dtype=host_of.dtype)
+    dst = np.empty(m, dtype=mig_dst.dtype)
+    ok = True
+    for i in range(m):
+        g = gs[i]
+        src[i] = host_of[g]
+        dst[i] = mig_dst[g]
+        if src[i] < 0 or dst[i] < 0:
+            ok = False
+    if not ok:
+        return src, dst, False
+    for i in range(m):
+        g = gs[i]
+        h = src[i]
+        v = vcpus[g]
+        used_ram[h] = used_ram[h] + -charged_ram[g]
+        used_storage[h] = used_storage[h] + -charged_disk[g]
+        if hold:
+            reserved_mips[h] = reserved_mips[h] + -(v * mips[g])
+        n_guests[h] = n_guests[h] + -1.0
+        vcpus_placed[h] = vcpus_placed[h] + -v
+    for i in range(m):  # (ClusterState._clear_drift of the emptied sources)
+        h = src[i]
+        if n_guests[h] == 0:
+            used_ram[h] = reserved_charge[h]
+            used_storage[h] = 0.0
+            reserved_mips[h] = 0.0
+            vcpus_placed[h] = 0.0
+    for i in range(m):
+        g = gs[i]
+        host_of[g] = dst[i]
+        charged_ram[g] = dst_ram[g]
+        charged_disk[g] = dst_disk[g]
+        mig_dst[g] = -1
+        dst_ram[g] = 0.0
+        dst_disk[g] = 0.0
+    return src, dst, True
+
+
+#: the modules this module's compiled code takes functions from: their edits must invalidate
+#: its disk cache too (``dcsim.kernels.jit.cache_depends_on``)
+CACHE_DEPENDS_ON = ("dcsim.kernels.floatops",)
 cache_depends_on(__name__, *CACHE_DEPENDS_ON)
