@@ -350,20 +350,26 @@ def datacenter_update(sim: Simulation, *, periodic: bool) -> None:
         cs.ghist[:, 0] = sim.u_last
         cs.glen = min(cs.glen + 1, cs.ghist.shape[1])
     if a.energy == "cloudsim" and now > cs.e_last:
-        dt = now - cs.e_last
-        if COMPILED:  # the same terms in one pass (dcsim.kernels.dcupdate.energy)
-            kernel("dcupdate").energy(st.power_table, before, sim.util, cs.p_util, cs.p_w,
-                                      sim.energy_j, dt)
-        else:
-            p0, p1 = cs.powers(st.power_table, before), cs.powers(st.power_table, sim.util)
-            cs.p_util[:], cs.p_w[:] = sim.util, p1
-            sim.energy_j += np.where(before == 0.0, 0.0, (p0 + (p1 - p0) / 2) * dt)
+        cloudsim_energy(cs, st.power_table, before, sim.util, sim.energy_j, now - cs.e_last)
         cs.e_last = now
     elif a.energy == "cloudsim-npa" and now > cs.e_last:
         sim.energy_j += st.power_table[:, -1] * (now - cs.e_last)
         cs.e_last = now
     if a.zero_demand == "drop":
         drop_idle(sim, guests)
+
+
+def cloudsim_energy(cs: CloudSimState, tables: F64, before: F64, util: F64, energy_j: F64,
+                    dt: float) -> None:
+    """CloudSim's trapezoid energy over the last ``dt`` s: every host's power at the
+    utilisations ``before`` and ``util`` (``CloudSimState.powers``), ``energy_j += (p0 + (p1 -
+    p0) / 2) * dt`` where ``before`` is not 0; then ``util`` and its powers are kept."""
+    if COMPILED:  # the same terms in one pass (dcsim.kernels.dcupdate.energy)
+        kernel("dcupdate").energy(tables, before, util, cs.p_util, cs.p_w, energy_j, dt)
+        return
+    p0, p1 = cs.powers(tables, before), cs.powers(tables, util)
+    cs.p_util[:], cs.p_w[:] = util, p1
+    energy_j += np.where(before == 0.0, 0.0, (p0 + (p1 - p0) / 2) * dt)
 
 
 def drop_idle(sim: Simulation, guests: I64) -> None:
