@@ -37,8 +37,8 @@ def specpower(tables, h, u):  # type: ignore[no-untyped-def]
     x = u if u > 0.0 else 0.0  # np.clip(u, 0, 1): maximum(u, 0) then minimum(., 1)
     x = x if x < 1.0 else 1.0
     t10 = x * 10.0
-    i1 = int(math.floor(t10))
-    i2 = int(math.ceil(t10))
+    i1 = math.floor(t10)  # (ints in numba, as Python's)
+    i2 = math.ceil(t10)
     p1 = tables[h, i1]
     p2 = tables[h, i2]
     return p1 + (p2 - p1) / 10.0 * (x - i1 / 10.0) * 100.0
@@ -120,7 +120,8 @@ def settle_waiting(now, status, paused, dropped, has_jobs, recovering, w_last, s
     idx = np.empty(n, dtype=np.intp)
     for g in range(n):
         s = status[g]
-        if ((s == booting_s or s == down_s or s == rejected_s or (s == running_s and paused[g])
+        if ((s == booting_s or s == down_s or s == rejected_s
+             or (s == running_s and paused[g])
              or (s == departed_s and dropped[g])) and not has_jobs[g]):
             idx[k] = g
             k += 1
