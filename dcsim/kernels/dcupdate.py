@@ -120,7 +120,7 @@ def settle_waiting(now, status, paused, dropped, has_jobs, recovering, w_last, s
     idx = np.empty(n, dtype=np.intp)
     for g in range(n):
         s = status[g]
-        if ((s == booting_s or s == down_s or s == rejected_s
+        if ((s in (booting_s, down_s, rejected_s)
              or (s == running_s and paused[g])
              or (s == departed_s and dropped[g])) and not has_jobs[g]):
             idx[k] = g
