@@ -48,7 +48,6 @@ if TYPE_CHECKING:
 F64 = NDArray[np.float64]
 I64 = NDArray[np.intp]
 RUNNING = int(GuestStatus.RUNNING)
-_NO_IDS = np.zeros(0, dtype=np.intp)
 
 #: the update's energy step and ``drop_idle``'s test in compiled passes
 #: (``dcsim.kernels.dcupdate``: the same operations; False: numpy, for the tests)
@@ -129,7 +128,7 @@ class CloudSimState:
             else:
                 a = np.fromiter(chain.from_iterable(self.incoming), dtype=np.intp,
                                 count=2 * len(self.incoming)).reshape(-1, 2)
-                self._inc = (a[:, 0], a[:, 1])
+                self._inc = (a[:, 0].copy(), a[:, 1].copy())  # (contiguous, for the kernels)
         return self._inc
 
     def list_order(self, st: Any) -> I64:
@@ -243,43 +242,33 @@ def proportional_share(sim: Simulation, hosts: I64, g: I64, local: I64, raw_want
     return raw, delivered
 
 
-def compiled_share(sim: Simulation, hosts: I64, g: I64) -> tuple[F64, F64, F64 | None]:
+def compiled_share(sim: Simulation, hosts: I64,
+                   g: I64) -> tuple[F64, F64, F64 | None, bool]:
     """``share``'s guest and host terms with ``proportional_share`` on ``hosts`` (sorted) and
-    their running guests ``g`` in one compiled pass (``dcsim.kernels.propshare.share``: the
-    same float64 operations in the same order, for the case ``OneHost.propshare``). Sets the
-    guests' rates, the hosts' ``in_alloc``, utilisations and powers; returns (the guests'
-    demands, the MIPS allocated per host to its own guests, the MIPS they request per host).
+    their running guests ``g`` in one compiled pass (``dcsim.kernels.propshare.share_hosts``:
+    the same float64 operations in the same order, for the case ``OneHost.propshare``). Sets
+    the guests' rates, the hosts' ``in_alloc``, utilisations and powers; returns (the guests'
+    demands, the MIPS allocated per host to its own guests, the MIPS they request per host,
+    whether any of the hosts' awake flags differs from ``awake_seen``).
 
     Where ``record`` writes entries and takes the migrations in flight from ``incoming`` (it
     is not empty, or no guest migrates), the pass also sets ``record``'s host terms ``h_req``
     and ``h_alloc`` (the same sums) and the entries are written here (``record_compiled``);
     the requests returned are None then (nothing left to record)."""
     st, cs = sim.state, _cs(sim)
-    n = hosts.shape[0]
-    full = n == st.n_hosts
-    local = _NO_IDS if full else np.searchsorted(hosts, st.host_of[g])
-    hh = st.host_index(hosts)
-    room = np.maximum(0.0, st.cap_mips[hh] - sim.extra_raw[hh])
     inc, dst = cs.incoming_arrays()
     any_inc = inc.shape[0] > 0
-    if any_inc and not full:  # (as proportional_share)
-        pos = np.searchsorted(hosts, dst)
-        pos_c = np.minimum(pos, n - 1)
-        keep = hosts[pos_c] == dst
-        inc, dst = inc[keep], pos_c[keep]
-    else:
-        inc, dst = np.ascontiguousarray(inc), np.ascontiguousarray(dst)
     rec = (RECORD_COMPILED and cs.recorder is not None and cs.started
            and (any_inc or not bool((st.mig_dst >= 0).any())))
-    want, used, req = kernel("propshare").share(
-        g, full, local, st.host_of, hosts, sim.u_last, st.vcpus, st.mips, st.mips_per_core,
-        sim.speed, room, inc, dst, any_inc, sim.extra_raw, st.cap_mips, st.awake, st.failed,
-        st.power_table, st.sleep_power, sim.raw_want, sim.demand, sim.useful, sim.raw,
-        cs.in_alloc, sim.util, sim.power, rec, cs.h_req, cs.h_alloc)
+    want, used, req, changed = kernel("propshare").share_hosts(
+        g, hosts, st.host_of, sim.u_last, st.vcpus, st.mips, st.mips_per_core, sim.speed,
+        inc, dst, sim.extra_raw, st.cap_mips, st.awake, st.failed, st.power_table,
+        st.sleep_power, sim.raw_want, sim.demand, sim.useful, sim.raw, cs.in_alloc, sim.util,
+        sim.power, rec, cs.h_req, cs.h_alloc, sim.awake_seen)
     if rec:
         record_compiled(sim, g, want)
-        return want, used, None
-    return want, used, req
+        return want, used, None, changed
+    return want, used, req, changed
 
 
 def record_compiled(sim: Simulation, g: I64, want: F64) -> None:

@@ -144,9 +144,10 @@ def share(sim: Simulation, hosts: I64, guests: I64) -> None:
     h = st.host_index(hosts)
     req: F64 | None = None
     compiled = recorded = False
+    awake_changed = True  # (may be: compared below)
     if g.shape[0] and one.propshare and COMPILED and not sim.paused.any():
         # CloudSim's proportional share in one compiled pass (same operations, same order)
-        want, g_used, req = assumptions.compiled_share(sim, hosts, g)
+        want, g_used, req, awake_changed = assumptions.compiled_share(sim, hosts, g)
         local = g  # (not read: record gets the requests per host)
         compiled, recorded = True, req is None  # (None: the pass recorded the entries too)
     elif g.shape[0]:
@@ -207,16 +208,17 @@ def share(sim: Simulation, hosts: I64, guests: I64) -> None:
             used = used + sim.cs.in_alloc[h]  # type: ignore[union-attr]
         used = np.minimum(used + sim.extra_raw[h], st.cap_mips[h])
         sim.util[h] = used / st.cap_mips[h]
-    awake = st.awake[h]
-    changed = awake != sim.awake_seen[h]
-    if changed.any():
-        hc = hosts[changed]
-        sign = np.where(awake[changed], 1.0, -1.0)
-        sim.awake_n += int(sign.sum())
-        sim.awake_ru += float((sign * sim.rack_units[hc]).sum())
-        sim.awake_seen[hc] = awake[changed]
-        sim.peak_awake_n = max(sim.peak_awake_n, sim.awake_n)
-        sim.peak_awake_ru = max(sim.peak_awake_ru, sim.awake_ru)
+    if awake_changed:  # (the compiled pass compared the flags already)
+        awake = st.awake[h]
+        changed = awake != sim.awake_seen[h]
+        if changed.any():
+            hc = hosts[changed]
+            sign = np.where(awake[changed], 1.0, -1.0)
+            sim.awake_n += int(sign.sum())
+            sim.awake_ru += float((sign * sim.rack_units[hc]).sum())
+            sim.awake_seen[hc] = awake[changed]
+            sim.peak_awake_n = max(sim.peak_awake_n, sim.awake_n)
+            sim.peak_awake_ru = max(sim.peak_awake_ru, sim.awake_ru)
     if not compiled:  # (else set by the compiled pass)
         power = st.sleep_power[h].copy()  # the power model for awake hosts only (row by row)
         on = np.flatnonzero(awake)

@@ -146,6 +146,57 @@ def share(g, full, local, host_of, hosts, u_last, vcpus, mips, mips_per_core, sp
     return want, used, req
 
 
+@njit(cache=True)
+def share_hosts(g, hosts, host_of, u_last, vcpus, mips, mips_per_core, speed, inc, dst,  # type: ignore[no-untyped-def]
+                extra_raw, cap_mips, awake, failed, power_table, sleep_power, raw_want_o,
+                demand_o, useful_o, raw_o, in_alloc, util, power, rec, h_req, h_alloc,
+                awake_seen):
+    """``share`` with ``assumptions.compiled_share``'s preparation: ``hosts`` (sorted, all of
+    them or some) and every migration in flight, ``inc`` to ``dst`` (start order). Each guest's
+    position in ``hosts`` (``np.searchsorted``), each host's room
+    ``np.maximum(0, cap_mips - extra_raw)``, the migrations into ``hosts`` and their
+    destinations' positions, in start order; then ``share``. Returns ``share``'s values and
+    whether any of the hosts' awake flag differs from ``awake_seen``."""
+    n = hosts.shape[0]
+    n_h = cap_mips.shape[0]
+    full = n == n_h
+    at = np.full(0 if full else n_h, -1, dtype=np.intp)  # host -> its position in hosts
+    room = np.empty(n)
+    changed = False
+    for q in range(n):
+        h = hosts[q]
+        if not full:
+            at[h] = q
+        room[q] = _maximum(0.0, cap_mips[h] - extra_raw[h])
+        if awake[h] != awake_seen[h]:
+            changed = True
+    m = g.shape[0]
+    local = np.empty(0 if full else m, dtype=np.intp)
+    if not full:
+        for i in range(m):
+            local[i] = at[host_of[g[i]]]
+    any_inc = inc.shape[0] > 0
+    if full or not any_inc:
+        inc_k, in_local = inc, dst
+    else:  # (the migrations into hosts, in order)
+        keep = np.empty(inc.shape[0], dtype=np.intp)
+        k = 0
+        for j in range(inc.shape[0]):
+            if at[dst[j]] >= 0:
+                keep[k] = j
+                k += 1
+        inc_k = np.empty(k, dtype=inc.dtype)
+        in_local = np.empty(k, dtype=np.intp)
+        for j in range(k):
+            inc_k[j] = inc[keep[j]]
+            in_local[j] = at[dst[keep[j]]]
+    want, used, req = share(g, full, local, host_of, hosts, u_last, vcpus, mips, mips_per_core,
+                            speed, room, inc_k, in_local, any_inc, extra_raw, cap_mips, awake,
+                            failed, power_table, sleep_power, raw_want_o, demand_o, useful_o,
+                            raw_o, in_alloc, util, power, rec, h_req, h_alloc)
+    return want, used, req, changed
+
+
 #: the modules this module's compiled code takes functions from: their edits must invalidate
 #: its disk cache too (``dcsim.kernels.jit.cache_depends_on``)
 CACHE_DEPENDS_ON = ("dcsim.kernels.floatops",)
