@@ -470,3 +470,62 @@ def test_a_guest_moved_twice_to_one_host_in_a_step(monkeypatch: pytest.MonkeyPat
         with pytest.raises(InvariantViolation, match="no migration to finish"):
             sim.run()
         assert seen["twice"]
+
+
+def test_share_hosts_rooms_and_flags_equal_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``propshare.share_hosts``' preparation against ``hostrates.share``'s numpy form: extra
+    charges above a host's capacity (no room at all), hosts woken or put to sleep since their
+    last share, migrations in flight to hosts in and out of the re-shared set."""
+    sim = Simulation(_scenario(cloudsim_cut("6h"), None))
+    share = hostrates.share
+    rng = np.random.default_rng(23)
+    seen = {"calls": 0, "trials": 0, "partial": 0, "no_room": 0, "flipped": 0}
+    names = ("demand", "useful", "raw", "raw_want", "util", "power", "awake_seen")
+
+    def arrays() -> dict[str, Any]:
+        assert sim.cs is not None
+        out = {n: getattr(sim, n).copy() for n in names}
+        out["in_alloc"] = sim.cs.in_alloc.copy()
+        out["counts"] = np.array([sim.awake_n, sim.awake_ru, sim.peak_awake_n,
+                                  sim.peak_awake_ru])
+        return out
+
+    def restore(saved: dict[str, Any]) -> None:
+        assert sim.cs is not None
+        for n in names:
+            getattr(sim, n)[:] = saved[n]
+        sim.cs.in_alloc[:] = saved["in_alloc"]
+        sim.awake_n, sim.awake_ru = int(saved["counts"][0]), float(saved["counts"][1])
+        sim.peak_awake_n, sim.peak_awake_ru = int(saved["counts"][2]), float(saved["counts"][3])
+
+    def both(sim: Simulation, hosts: Any, guests: Any) -> None:
+        seen["calls"] += 1
+        st, cs = sim.state, sim.cs
+        assert cs is not None
+        if seen["calls"] % 30 or not (hostrates._one(sim).propshare and guests.shape[0]):
+            share(sim, hosts, guests)
+            return
+        saved = sim.extra_raw.copy(), st.awake.copy(), dict(cs.incoming)
+        n_g, n_h = st.n_guests_total, st.n_hosts
+        for _ in range(6):
+            sim.extra_raw[:] = rng.uniform(0.0, 1.5, n_h) * st.cap_mips * (rng.random(n_h) < 0.3)
+            st.awake[:] = saved[1] ^ (rng.random(n_h) < 0.1)
+            cs.incoming = dict.fromkeys(zip(rng.integers(0, n_g, 30).tolist(),
+                                            rng.integers(0, n_h, 30).tolist(), strict=True))
+            cs._inc = None
+            same_both_ways(monkeypatch, hostrates, "COMPILED", arrays, restore,
+                           lambda: share(sim, hosts, guests))
+            seen["trials"] += 1
+            seen["partial"] += hosts.shape[0] < n_h
+            seen["no_room"] += bool((sim.extra_raw[hosts] > st.cap_mips[hosts]).any())
+            seen["flipped"] += bool((st.awake[hosts] != saved[1][hosts]).any())
+        sim.extra_raw[:], st.awake[:], cs.incoming = saved
+        cs._inc = None
+        share(sim, hosts, guests)
+
+    monkeypatch.setattr(hostrates, "share", both)
+    sim.run()
+    assert seen["trials"] >= 60
+    assert seen["partial"] >= 20
+    assert seen["no_room"] >= 30
+    assert seen["flipped"] >= 30
