@@ -277,7 +277,7 @@ def record_compiled(sim: Simulation, g: I64, want: F64) -> None:
     cs, st = _cs(sim), sim.state
     assert cs.recorder is not None
     now = sim.env.now
-    cs.recorder.host_entries(now, cs.h_alloc, cs.h_req, cs.h_alloc > 0)
+    cs.recorder.host_entries_of(now, cs.h_alloc, cs.h_req)
     cs.recorder.vm_entries_of(now, g, sim.useful, want, st.mig_dst)
 
 

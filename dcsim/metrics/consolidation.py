@@ -211,6 +211,28 @@ class StateHistoryRecorder:
         self._h_req = requested.copy()
         self._h_act = active.copy()
 
+    def host_entries_of(self, t: float, allocated: F64, requested: F64) -> None:
+        """``host_entries(t, allocated, requested, allocated > 0)``, compiled in a recorder
+        built with ``compiled=True`` (:func:`dcsim.kernels.vmrecord.host_entries`: the same
+        counts, in place)."""
+        if not self._compiled:
+            self.host_entries(t, allocated, requested, allocated > 0)
+            return
+        from dcsim.kernels.jit import kernel
+
+        t_old = self._h_t
+        tick = t != t_old and t_old >= 0.0
+        n_act, n_viol, off = kernel("vmrecord").host_entries(
+            tick, t_old, allocated, requested, self._h_alloc, self._h_req, self._h_act,
+            self._h_prev_act, self._h_last_on)
+        if tick:
+            dt = t - t_old
+            self._active_time += dt * n_act
+            self._viol_time += dt * n_viol
+            if off.shape[0]:  # (a copy: the slice would keep the kernel's whole buffer)
+                self._shutdowns.append(off.copy())
+        self._h_t = t
+
     # guests
     def _finalize_vms(self, ids: NDArray[np.intp]) -> None:
         mig = self._v_mig[ids]

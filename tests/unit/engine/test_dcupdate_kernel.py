@@ -529,3 +529,27 @@ def test_share_hosts_rooms_and_flags_equal_numpy(monkeypatch: pytest.MonkeyPatch
     assert seen["partial"] >= 20
     assert seen["no_room"] >= 30
     assert seen["flipped"] >= 30
+
+
+def test_host_entries_of_equals_host_entries() -> None:
+    """Hosts switching on and off, violating or not, entries at repeated instants (the later
+    replaces the earlier), against the numpy recorder."""
+    rng = np.random.default_rng(29)
+    n = 40
+    a = StateHistoryRecorder(n, 1, compiled=True)
+    b = StateHistoryRecorder(n, 1, compiled=False)
+    for step in range(400):
+        t = float(step // 2) * 30.0
+        alloc = rng.uniform(0.0, 10.0, n) * (rng.random(n) < 0.6)
+        req = rng.uniform(0.0, 10.0, n)
+        a.host_entries_of(t, alloc, req)
+        b.host_entries(t, alloc, req, alloc > 0)
+    for name in ("_h_alloc", "_h_req", "_h_act", "_h_prev_act", "_h_last_on"):
+        assert getattr(a, name).tobytes() == getattr(b, name).tobytes(), name
+    assert (a._h_t, a._active_time, a._viol_time) == (b._h_t, b._active_time, b._viol_time)
+    assert len(a._shutdowns) == len(b._shutdowns) > 100
+    for x, y in zip(a._shutdowns, b._shutdowns, strict=True):
+        assert x.tobytes() == y.tobytes()
+    sa, sb = dataclasses.asdict(a.summary()), dataclasses.asdict(b.summary())
+    for name in sa:
+        assert repr(sa[name]) == repr(sb[name]), name
