@@ -120,9 +120,13 @@ def settle_waiting(now, status, paused, dropped, has_jobs, recovering, w_last, s
     idx = np.empty(n, dtype=np.intp)
     for g in range(n):
         s = status[g]
-        if ((s in (booting_s, down_s, rejected_s)
-             or (s == running_s and paused[g])
-             or (s == departed_s and dropped[g])) and not has_jobs[g]):
+        if s == running_s:
+            w = paused[g]
+        elif s == departed_s:
+            w = dropped[g]
+        else:  # (not ``s in (...)``: loading that pulls in numba's list and string code)
+            w = (s == booting_s) | (s == down_s) | (s == rejected_s)
+        if w and not has_jobs[g]:
             idx[k] = g
             k += 1
     wake = np.empty(k)

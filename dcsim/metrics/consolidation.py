@@ -248,7 +248,8 @@ class StateHistoryRecorder:
                    in_migration: B) -> None:
         """Entries of guests ``ids`` (distinct) at time ``t`` (s)."""
         if self._compiled:
-            self._vm_entries_compiled(t, ids, allocated, requested, in_migration)
+            if ids.shape[0]:  # (no entries: nothing to do, and no kernel to load)
+                self._vm_entries_compiled(t, ids, allocated, requested, in_migration)
             return
         has = self._v_has[ids]
         newer = has & (self._v_t[ids] != t)
