@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Generator
-from itertools import repeat
+from itertools import pairwise, repeat
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -94,7 +94,9 @@ def start_migrations(sim: Simulation, moves: list[tuple[int, int]]) -> int:
     delays = st.gram[gs] * 8.0 / (st.bandwidth[ds] / 2.0)  # migration_delay, elementwise
     by = np.argsort(delays, kind="stable")
     d_by = delays[by]
-    for part in np.split(by, np.flatnonzero(d_by[1:] != d_by[:-1]) + 1):
+    cuts = [0, *(np.flatnonzero(d_by[1:] != d_by[:-1]) + 1).tolist(), by.shape[0]]
+    for a, b in pairwise(cuts):  # (np.split's parts, as slices)
+        part = by[a:b]
         sim.env.process(_complete(sim, delays.item(part[0]), gs[part], ds[part], now))
     return started
 

@@ -131,7 +131,7 @@ def settle(sim: Simulation, hosts: I64, guests: I64) -> None:
 def share(sim: Simulation, hosts: I64, guests: I64) -> None:
     """Re-share CPU on ``hosts`` (sorted) among their running ``guests``; update power."""
     st = sim.state
-    running = st.status[guests] == GuestStatus.RUNNING
+    running = st.status[guests] == _RUNNING
     if _nnz(running) == guests.shape[0]:  # (each rate zeroed below is set again)
         g = guests
     else:
