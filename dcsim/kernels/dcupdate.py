@@ -28,7 +28,7 @@ from dcsim.kernels.floatops import minimum as _minimum
 from dcsim.kernels.jit import cache_depends_on
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def specpower(tables, h, u):  # type: ignore[no-untyped-def]
     """``dcsim.policies.specpower.specpower_w`` of host ``h`` at utilisation ``u`` (not NaN):
     ``np.clip`` (numpy's: NaN-propagating max then min), then CloudSim's interpolation."""
@@ -44,7 +44,7 @@ def specpower(tables, h, u):  # type: ignore[no-untyped-def]
     return p1 + (p2 - p1) / 10.0 * (x - i1 / 10.0) * 100.0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def energy(tables, before, util, p_util, p_w, energy_j, dt):  # type: ignore[no-untyped-def]
     """CloudSim's trapezoid energy of every host over ``dt`` s, from the utilisations
     ``before`` to ``util``: ``CloudSimState.powers`` of both (the power kept in ``p_w`` for
@@ -62,7 +62,7 @@ def energy(tables, before, util, p_util, p_w, energy_j, dt):  # type: ignore[no-
         p_w[h] = p1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def any_idle(demand, mig_dst, status, running):  # type: ignore[no-untyped-def]
     """Whether any guest has demand exactly 0, no migration and status ``running``."""
     for g in range(demand.shape[0]):
@@ -71,7 +71,7 @@ def any_idle(demand, mig_dst, status, running):  # type: ignore[no-untyped-def]
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def order_moved(order, gs, dst, host_of, n_guests_total):  # type: ignore[no-untyped-def]
     """``CloudSimState.order_moved``'s new list order: ``order`` (host by host, ``host_of``
     non-decreasing along it once the moved guests are left out) without the guests ``gs``,
@@ -104,7 +104,7 @@ def order_moved(order, gs, dst, host_of, n_guests_total):  # type: ignore[no-unt
     return out[:k]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def settle_waiting(now, status, paused, dropped, has_jobs, recovering, w_last, stop_at,  # type: ignore[no-untyped-def]
                    wake_until, u_last, vcpus, mips, wait_mi, booting_s, down_s, rejected_s,
                    running_s, departed_s):
@@ -168,7 +168,7 @@ def settle_waiting(now, status, paused, dropped, has_jobs, recovering, w_last, s
     return n_boot > 0, wake, boot[:n_boot], rej[:n_rej], down[:n_down], drop[:n_drop]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def finish_moves(gs, host_of, mig_dst, charged_ram, charged_disk, dst_ram, dst_disk,  # type: ignore[no-untyped-def]
                  used_ram, used_storage, hold, reserved_mips, vcpus, mips, n_guests,
                  vcpus_placed, reserved_charge):
