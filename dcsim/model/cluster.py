@@ -363,6 +363,7 @@ class ClusterState:
         own = c.__dict__
         own.update(self.__dict__)
         own["members"] = LazyMembers(self.members)
+        own["compiled"] = False  # (its arrays may be batch views: the numpy forms)
         for name in _HOST_DYNAMIC:
             own[name] = own[name].copy()
         if guests is None:

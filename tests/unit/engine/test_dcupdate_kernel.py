@@ -553,3 +553,27 @@ def test_host_entries_of_equals_host_entries() -> None:
     sa, sb = dataclasses.asdict(a.summary()), dataclasses.asdict(b.summary())
     for name in sa:
         assert repr(sa[name]) == repr(sb[name]), name
+
+
+def test_a_sandbox_finishes_migrations_with_numpy() -> None:
+    """A policy's sandbox (whose guest arrays may be batch views) never takes the compiled
+    pass; its completions give what the state's own give."""
+    sim = Simulation(_scenario(cloudsim_cut("1h", hosts=4, guests=5), None))
+    st = sim.state
+    st.compiled = True
+    rng = np.random.default_rng(31)
+    st.host_of[:] = rng.integers(0, st.n_hosts, st.n_guests_total)
+    st.members[:] = [np.flatnonzero(st.host_of == h).tolist() for h in range(st.n_hosts)]
+    st.n_guests[:] = np.bincount(st.host_of, minlength=st.n_hosts)
+    gs = np.arange(3, dtype=np.intp)
+    st.mig_dst[gs] = (st.host_of[gs] + 1) % st.n_hosts
+    assert st.sandbox(gs).compiled is False
+    box = st.sandbox()
+    assert box.compiled is False
+    a_src, a_dst = box.finish_migrations(gs)
+    b_src, b_dst = st.finish_migrations(gs)
+    assert a_src.tolist() == b_src.tolist()
+    assert a_dst.tolist() == b_dst.tolist()
+    assert [list(box.members[h]) for h in range(st.n_hosts)] == st.members
+    for name in ("used_ram", "n_guests", "vcpus_placed", "reserved_mips"):
+        assert getattr(box, name).tobytes() == getattr(st, name).tobytes(), name
