@@ -48,7 +48,12 @@ if TYPE_CHECKING:
 F64 = NDArray[np.float64]
 I64 = NDArray[np.intp]
 RUNNING = int(GuestStatus.RUNNING)
-_NO_IDS = np.zeros(0, dtype=np.intp)
+
+#: the update's energy step and ``drop_idle``'s test in compiled passes
+#: (``dcsim.kernels.dcupdate``: the same operations; False: numpy, for the tests)
+COMPILED = True
+#: ``compiled_share`` writes the state-history entries itself (``record_compiled``)
+RECORD_COMPILED = True
 
 MIGRATION_SPEED = 0.9  # CloudSim: a VM migrating out gets 90 % of its MIPS (README §5)
 DESTINATION_SHARE = 0.1  # and its destination reserves 10 % of them
@@ -93,6 +98,9 @@ class CloudSimState:
         self._order_key = -1
         self._inc: tuple[I64, I64] | None = None
         self._order: I64 = np.zeros(0, dtype=np.intp)
+        # a migration group's completion takes its compiled pass (numba is loaded in this
+        # mode anyway: the settles' kernel, ``hostrates.settle``)
+        sim.state.compiled = COMPILED
         self.full_at = -1.0  # last instant at which every host was settled and re-shared
         # settling again at ``full_at`` changes nothing (``reshare``): no finite jobs
         self.resettle_noop = not bool(sim.has_jobs.any())
@@ -120,7 +128,7 @@ class CloudSimState:
             else:
                 a = np.fromiter(chain.from_iterable(self.incoming), dtype=np.intp,
                                 count=2 * len(self.incoming)).reshape(-1, 2)
-                self._inc = (a[:, 0], a[:, 1])
+                self._inc = (a[:, 0].copy(), a[:, 1].copy())  # (contiguous, for the kernels)
         return self._inc
 
     def list_order(self, st: Any) -> I64:
@@ -141,6 +149,11 @@ class CloudSimState:
         if self._order_key != version:
             return
         order = self._order
+        if COMPILED:  # (the same order in one merge pass: dcsim.kernels.dcupdate)
+            self._order = kernel("dcupdate").order_moved(order, gs, dst, st.host_of,
+                                                         st.n_guests_total)
+            self._order_key = st.version
+            return
         pos = np.empty(st.n_guests_total, dtype=np.intp)
         pos[order] = np.arange(order.shape[0], dtype=np.intp)
         keep = np.ones(order.shape[0], dtype=bool)
@@ -229,33 +242,43 @@ def proportional_share(sim: Simulation, hosts: I64, g: I64, local: I64, raw_want
     return raw, delivered
 
 
-def compiled_share(sim: Simulation, hosts: I64, g: I64) -> tuple[F64, F64, F64]:
+def compiled_share(sim: Simulation, hosts: I64,
+                   g: I64) -> tuple[F64, F64, F64 | None, bool]:
     """``share``'s guest and host terms with ``proportional_share`` on ``hosts`` (sorted) and
-    their running guests ``g`` in one compiled pass (``dcsim.kernels.propshare.share``: the
-    same float64 operations in the same order, for the case ``OneHost.propshare``). Sets the
-    guests' rates, the hosts' ``in_alloc``, utilisations and powers; returns (the guests'
-    demands, the MIPS allocated per host to its own guests, the MIPS they request per host)."""
+    their running guests ``g`` in one compiled pass (``dcsim.kernels.propshare.share_hosts``:
+    the same float64 operations in the same order, for the case ``OneHost.propshare``). Sets
+    the guests' rates, the hosts' ``in_alloc``, utilisations and powers; returns (the guests'
+    demands, the MIPS allocated per host to its own guests, the MIPS they request per host,
+    whether any of the hosts' awake flags differs from ``awake_seen``).
+
+    Where ``record`` writes entries and takes the migrations in flight from ``incoming`` (it
+    is not empty, or no guest migrates), the pass also sets ``record``'s host terms ``h_req``
+    and ``h_alloc`` (the same sums) and the entries are written here (``record_compiled``);
+    the requests returned are None then (nothing left to record)."""
     st, cs = sim.state, _cs(sim)
-    n = hosts.shape[0]
-    full = n == st.n_hosts
-    local = _NO_IDS if full else np.searchsorted(hosts, st.host_of[g])
-    hh = st.host_index(hosts)
-    room = np.maximum(0.0, st.cap_mips[hh] - sim.extra_raw[hh])
     inc, dst = cs.incoming_arrays()
     any_inc = inc.shape[0] > 0
-    if any_inc and not full:  # (as proportional_share)
-        pos = np.searchsorted(hosts, dst)
-        pos_c = np.minimum(pos, n - 1)
-        keep = hosts[pos_c] == dst
-        inc, dst = inc[keep], pos_c[keep]
-    else:
-        inc, dst = np.ascontiguousarray(inc), np.ascontiguousarray(dst)
-    out: tuple[F64, F64, F64] = kernel("propshare").share(
-        g, full, local, st.host_of, hosts, sim.u_last, st.vcpus, st.mips, st.mips_per_core,
-        sim.speed, room, inc, dst, any_inc, sim.extra_raw, st.cap_mips, st.awake, st.failed,
-        st.power_table, st.sleep_power, sim.raw_want, sim.demand, sim.useful, sim.raw,
-        cs.in_alloc, sim.util, sim.power)
-    return out
+    rec = (RECORD_COMPILED and cs.recorder is not None and cs.started
+           and (any_inc or not bool((st.mig_dst >= 0).any())))
+    want, used, req, changed = kernel("propshare").share_hosts(
+        g, hosts, st.host_of, sim.u_last, st.vcpus, st.mips, st.mips_per_core, sim.speed,
+        inc, dst, sim.extra_raw, st.cap_mips, st.awake, st.failed, st.power_table,
+        st.sleep_power, sim.raw_want, sim.demand, sim.useful, sim.raw, cs.in_alloc, sim.util,
+        sim.power, rec, cs.h_req, cs.h_alloc, sim.awake_seen)
+    if rec:
+        record_compiled(sim, g, want)
+        return want, used, None, changed
+    return want, used, req, changed
+
+
+def record_compiled(sim: Simulation, g: I64, want: F64) -> None:
+    """``record``'s entries once the compiled share set ``h_req`` and ``h_alloc``: every
+    host's, then those of the running guests ``g`` (demands ``want``)."""
+    cs, st = _cs(sim), sim.state
+    assert cs.recorder is not None
+    now = sim.env.now
+    cs.recorder.host_entries_of(now, cs.h_alloc, cs.h_req)
+    cs.recorder.vm_entries_of(now, g, sim.useful, want, st.mig_dst)
 
 
 # ------------------------------------------------------------------------------ updates
@@ -316,10 +339,7 @@ def datacenter_update(sim: Simulation, *, periodic: bool) -> None:
         cs.ghist[:, 0] = sim.u_last
         cs.glen = min(cs.glen + 1, cs.ghist.shape[1])
     if a.energy == "cloudsim" and now > cs.e_last:
-        dt = now - cs.e_last
-        p0, p1 = cs.powers(st.power_table, before), cs.powers(st.power_table, sim.util)
-        cs.p_util, cs.p_w = sim.util.copy(), p1
-        sim.energy_j += np.where(before == 0.0, 0.0, (p0 + (p1 - p0) / 2) * dt)
+        cloudsim_energy(cs, st.power_table, before, sim.util, sim.energy_j, now - cs.e_last)
         cs.e_last = now
     elif a.energy == "cloudsim-npa" and now > cs.e_last:
         sim.energy_j += st.power_table[:, -1] * (now - cs.e_last)
@@ -328,10 +348,25 @@ def datacenter_update(sim: Simulation, *, periodic: bool) -> None:
         drop_idle(sim, guests)
 
 
+def cloudsim_energy(cs: CloudSimState, tables: F64, before: F64, util: F64, energy_j: F64,
+                    dt: float) -> None:
+    """CloudSim's trapezoid energy over the last ``dt`` s: every host's power at the
+    utilisations ``before`` and ``util`` (``CloudSimState.powers``), ``energy_j += (p0 + (p1 -
+    p0) / 2) * dt`` where ``before`` is not 0; then ``util`` and its powers are kept."""
+    if COMPILED:  # the same terms in one pass (dcsim.kernels.dcupdate.energy)
+        kernel("dcupdate").energy(tables, before, util, cs.p_util, cs.p_w, energy_j, dt)
+        return
+    p0, p1 = cs.powers(tables, before), cs.powers(tables, util)
+    cs.p_util[:], cs.p_w[:] = util, p1
+    energy_j += np.where(before == 0.0, 0.0, (p0 + (p1 - p0) / 2) * dt)
+
+
 def drop_idle(sim: Simulation, guests: I64) -> None:
     """Remove for good the running guests whose demand is exactly 0 and that do not move; their
     would-be demand from now on stays in offered load as unserved (``offered.drop``)."""
     st = sim.state
+    if COMPILED and not kernel("dcupdate").any_idle(sim.demand, st.mig_dst, st.status, RUNNING):
+        return  # (the test below in one pass: mostly none is idle)
     idle_at = (sim.demand == 0.0) & (st.mig_dst < 0) & (st.status == RUNNING)  # every guest:
     if not idle_at.any():  # no gathers, and mostly none is idle
         return

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Generator
-from itertools import repeat
+from itertools import pairwise, repeat
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -74,7 +74,7 @@ def start_migrations(sim: Simulation, moves: list[tuple[int, int]]) -> int:
     started = len(idx)
     cs.mig_started += started
     if not started:
-        reshare(sim, np.unique(np.asarray(aborted, dtype=np.intp)))
+        reshare(sim, _sorted_ids(set(aborted)))
         return 0
     ix = np.asarray(idx, dtype=np.intp)
     gs = np.asarray(gl, dtype=np.intp)[ix]
@@ -89,14 +89,22 @@ def start_migrations(sim: Simulation, moves: list[tuple[int, int]]) -> int:
             _dst_charge(sim, g, dst, 1.0)
     cs.incoming.update(dict.fromkeys(pairs))  # (a key already there keeps its place)
     cs._inc = None
-    reshare(sim, np.unique(np.concatenate([np.asarray(srcs + aborted, dtype=np.intp), ds])))
+    reshare(sim, _sorted_ids(set(srcs).union(aborted, ds.tolist())))
     # the moves that end together (equal delays), each group in start order, by delay
     delays = st.gram[gs] * 8.0 / (st.bandwidth[ds] / 2.0)  # migration_delay, elementwise
     by = np.argsort(delays, kind="stable")
     d_by = delays[by]
-    for part in np.split(by, np.flatnonzero(d_by[1:] != d_by[:-1]) + 1):
+    cuts = [0, *(np.flatnonzero(d_by[1:] != d_by[:-1]) + 1).tolist(), by.shape[0]]
+    for a, b in pairwise(cuts):  # (np.split's parts, as slices)
+        part = by[a:b]
         sim.env.process(_complete(sim, delays.item(part[0]), gs[part], ds[part], now))
     return started
+
+
+def _sorted_ids(ids: set[int]) -> I64:
+    """The host ids ``ids`` sorted, as an index array (``np.unique`` of them, in Python: a few
+    dozen ids)."""
+    return np.fromiter(sorted(ids), dtype=np.intp, count=len(ids))
 
 
 def _start_one_by_one(sim: Simulation, moves: list[tuple[int, int]]) -> int:
@@ -193,7 +201,7 @@ def _complete(sim: Simulation, delay: float, gs: I64, ds: I64,
     if len(inc) != n_inc:
         cs._inc = None
     ids = lg.tolist()
-    if sim.move_hooks or np.unique(lg).shape[0] < len(ids):  # hooks see each move's state:
+    if sim.move_hooks or len(set(ids)) < len(ids):  # hooks see each move's state:
         for g, dst, src in zip(ids, ld.tolist(), srcs.tolist(), strict=True):  # one by one
             st.finish_migration(g)
             sim.speed[g] = 1.0
@@ -213,13 +221,12 @@ def _complete(sim: Simulation, delay: float, gs: I64, ds: I64,
         sim.migration_records.add_cloudsim(lg, srcs, ld, start, now, delay,
                                            st.gram[lg])  # one copy of the RAM
     if dc:
-        if sim.sleep and ids:  # empty sources sleep now, in the order of their guests'
-            _, first = np.unique(srcs, return_index=True)  # moves; every host is re-shared
-            empty = srcs[np.sort(first)]  # just below
-            for h in empty[st.n_guests[empty] == 0].tolist():
+        src_l = srcs.tolist()
+        if sim.sleep:  # empty sources sleep now, in the order of their guests' moves (each
+            for h in dict.fromkeys(src_l):  # once); every host is re-shared just below
                 if sim.sleeps_now(h):
                     sim.fall_asleep(h)
-        reshare(sim, np.unique(np.concatenate([srcs, ds])))
+        reshare(sim, _sorted_ids(set(src_l).union(ds.tolist())))
         if sim.assume.zero_demand == "drop":
             all_hosts = np.arange(st.n_hosts, dtype=np.intp)
             drop_idle(sim, sim.guests_on(all_hosts))

@@ -131,7 +131,7 @@ def settle(sim: Simulation, hosts: I64, guests: I64) -> None:
 def share(sim: Simulation, hosts: I64, guests: I64) -> None:
     """Re-share CPU on ``hosts`` (sorted) among their running ``guests``; update power."""
     st = sim.state
-    running = st.status[guests] == GuestStatus.RUNNING
+    running = st.status[guests] == _RUNNING
     if _nnz(running) == guests.shape[0]:  # (each rate zeroed below is set again)
         g = guests
     else:
@@ -143,10 +143,13 @@ def share(sim: Simulation, hosts: I64, guests: I64) -> None:
     one = _one(sim)
     h = st.host_index(hosts)
     req: F64 | None = None
+    compiled = recorded = False
+    awake_changed = True  # (may be: compared below)
     if g.shape[0] and one.propshare and COMPILED and not sim.paused.any():
         # CloudSim's proportional share in one compiled pass (same operations, same order)
-        want, g_used, req = assumptions.compiled_share(sim, hosts, g)
+        want, g_used, req, awake_changed = assumptions.compiled_share(sim, hosts, g)
         local = g  # (not read: record gets the requests per host)
+        compiled, recorded = True, req is None  # (None: the pass recorded the entries too)
     elif g.shape[0]:
         h_of = st.host_of[g]
         local = np.searchsorted(hosts, h_of) if hosts.shape[0] < st.n_hosts else h_of
@@ -199,30 +202,31 @@ def share(sim: Simulation, hosts: I64, guests: I64) -> None:
     else:
         used = np.zeros(hosts.shape[0], dtype=np.float64)
         local, want = g, np.zeros(0)
-    if req is None:
+    if not compiled:
         g_used = used
         if sim.proportional:
             used = used + sim.cs.in_alloc[h]  # type: ignore[union-attr]
         used = np.minimum(used + sim.extra_raw[h], st.cap_mips[h])
         sim.util[h] = used / st.cap_mips[h]
-    awake = st.awake[h]
-    changed = awake != sim.awake_seen[h]
-    if changed.any():
-        hc = hosts[changed]
-        sign = np.where(awake[changed], 1.0, -1.0)
-        sim.awake_n += int(sign.sum())
-        sim.awake_ru += float((sign * sim.rack_units[hc]).sum())
-        sim.awake_seen[hc] = awake[changed]
-        sim.peak_awake_n = max(sim.peak_awake_n, sim.awake_n)
-        sim.peak_awake_ru = max(sim.peak_awake_ru, sim.awake_ru)
-    if req is None:  # (else set by the compiled pass)
+    if awake_changed:  # (the compiled pass compared the flags already)
+        awake = st.awake[h]
+        changed = awake != sim.awake_seen[h]
+        if changed.any():
+            hc = hosts[changed]
+            sign = np.where(awake[changed], 1.0, -1.0)
+            sim.awake_n += int(sign.sum())
+            sim.awake_ru += float((sign * sim.rack_units[hc]).sum())
+            sim.awake_seen[hc] = awake[changed]
+            sim.peak_awake_n = max(sim.peak_awake_n, sim.awake_n)
+            sim.peak_awake_ru = max(sim.peak_awake_ru, sim.awake_ru)
+    if not compiled:  # (else set by the compiled pass)
         power = st.sleep_power[h].copy()  # the power model for awake hosts only (row by row)
         on = np.flatnonzero(awake)
         if on.shape[0]:
             ho = hosts[on]
             power[on] = power_w(st.power_table[ho], sim.util[ho])
         sim.power[h] = np.where(st.failed[h], 0.0, power)
-    if sim.cs is not None and sim.cs.recorder is not None:
+    if sim.cs is not None and sim.cs.recorder is not None and not recorded:
         assumptions.record(sim, hosts, g, local, want, g_used, req)
 
 

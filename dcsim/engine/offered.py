@@ -28,7 +28,7 @@ each guest has its own clock ``w_last``, and ``settle`` is called before every c
 guest's status or pause flag (through the host settle) and for all guests at every scheduling
 instant, before the workloads are sampled again.
 
-Imports: numpy, dcsim.model.cluster.
+Imports: numpy, dcsim.model.cluster; dcsim.kernels (numba) in CloudSim mode, on first use.
 """
 
 from __future__ import annotations
@@ -85,6 +85,9 @@ def settle(sim: Simulation, guests: I64 | None = None, *, on_host: bool = False)
     if guests is not None and guests.shape[0] <= _FEW:
         _settle_few(sim, guests, on_host)
         return
+    if guests is None and COMPILED and sim.cs is not None:
+        _settle_all_compiled(sim)
+        return
     if guests is None:
         status = st.status
         waiting = ((status == _BOOTING) | (status == _DOWN) | (status == _REJECTED)
@@ -134,6 +137,30 @@ def settle(sim: Simulation, guests: I64 | None = None, *, on_host: bool = False)
         sim.w_last[:] = now
     else:
         sim.w_last[guests] = now
+
+
+#: in CloudSim mode (numba loaded for its kernels anyway), ``settle`` of every guest takes one
+#: compiled pass (``dcsim.kernels.dcupdate.settle_waiting``); False: numpy, for the tests
+COMPILED = True
+
+
+def _settle_all_compiled(sim: Simulation) -> None:
+    """``settle`` of every guest: the compiled pass, then numpy's sums of its terms per cause
+    (the same arrays as the numpy form sums, so the same sums)."""
+    from dcsim.kernels.jit import kernel
+
+    st = sim.state
+    any_boot, wake, boot, rej, down, drop = kernel("dcupdate").settle_waiting(
+        float(sim.env.now), st.status, sim.paused, sim.dropped, sim.has_jobs, sim.recovering,
+        sim.w_last, sim.stop_at, sim.wake_until, sim.u_last, st.vcpus, st.mips, sim.wait_mi,
+        _BOOTING, _DOWN, _REJECTED, _RUNNING, _DEPARTED)
+    by = sim.unserved_by_cause
+    if any_boot:
+        by[WAKE] += float(wake.sum())
+        by[BOOT] += float(boot.sum())
+    for cause, mi in ((REJECTED, rej), (DOWNTIME, down), (DROPPED, drop)):
+        if mi.shape[0]:
+            by[cause] += float(mi.sum())
 
 
 _FEW = 8  # up to this many guests, ``settle`` takes them one by one in Python floats

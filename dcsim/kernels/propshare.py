@@ -40,7 +40,8 @@ N_POINTS = 11  # dcsim.model.power.N_POINTS (checked by the tests)
 @njit(cache=True)
 def share(g, full, local, host_of, hosts, u_last, vcpus, mips, mips_per_core, speed,  # type: ignore[no-untyped-def]
           room, inc, in_local, any_inc, extra_raw, cap_mips, awake, failed, power_table,
-          sleep_power, raw_want_o, demand_o, useful_o, raw_o, in_alloc, util, power):
+          sleep_power, raw_want_o, demand_o, useful_o, raw_o, in_alloc, util, power, rec,
+          h_req, h_alloc):
     """Re-share the ``hosts`` (sorted) among their running guests ``g`` (list order) with
     CloudSim's proportional rule; ``full``: ``hosts`` are all hosts (a guest's position in them
     is its host), else ``local`` holds each guest's position.
@@ -49,8 +50,12 @@ def share(g, full, local, host_of, hosts, u_last, vcpus, mips, mips_per_core, sp
     ``hosts``), ``any_inc``: whether any migration is in flight at all; ``room``: each host's
     MIPS left after ``extra_raw``. Writes the guests' ``raw_want``, ``demand``, ``useful`` and
     ``raw``, the hosts' ``in_alloc``, ``util`` and ``power`` (the power model of awake hosts,
-    :func:`dcsim.model.power.power_w`, else the sleep power; 0 if failed). Returns (each guest's
-    demand, the MIPS allocated per host to its own guests, the MIPS requested per host by them).
+    :func:`dcsim.model.power.power_w`, else the sleep power; 0 if failed). ``rec``: also the
+    hosts' ``assumptions.record`` terms, ``h_req`` (the requests of their own guests, plus, if
+    any migration is in flight, those of the guests migrating in, each guest's full demand,
+    summed apart in start order) and ``h_alloc`` (MIPS allocated, incl. in-flight and extra
+    charges). Returns (each guest's demand, the MIPS allocated per host to its own guests, the
+    MIPS requested per host by them).
     """
     n = hosts.shape[0]
     m = g.shape[0]
@@ -74,6 +79,7 @@ def share(g, full, local, host_of, hosts, u_last, vcpus, mips, mips_per_core, sp
         need[q] += r
         req[q] += w  # (record's requests)
     in_need = np.empty(k)
+    in_req = np.zeros(n)
     if any_inc:
         in_sum = np.zeros(n)
         for j in range(k):
@@ -82,6 +88,8 @@ def share(g, full, local, host_of, hosts, u_last, vcpus, mips, mips_per_core, sp
                                              mips_per_core[hosts[in_local[j]]]) * vcpus[gi]
             in_need[j] = x
             in_sum[in_local[j]] += x
+            if rec:  # (record: the full demand, np.bincount's sum in start order)
+                in_req[in_local[j]] += u_last[gi] * vcpus[gi] * mips[gi]
         for q in range(n):
             need[q] = need[q] + in_sum[q]
     over = np.empty(n, dtype=np.bool_)
@@ -117,7 +125,11 @@ def share(g, full, local, host_of, hosts, u_last, vcpus, mips, mips_per_core, sp
         h = hosts[q]
         ia = 0.0 + got[q] if k else 0.0
         in_alloc[h] = ia
-        u = _minimum(used[q] + ia + extra_raw[h], cap_mips[h])
+        alloc = used[q] + ia + extra_raw[h]
+        if rec:
+            h_req[h] = req[q] + in_req[q] if any_inc else req[q]
+            h_alloc[h] = alloc
+        u = _minimum(alloc, cap_mips[h])
         ut = u / cap_mips[h]
         util[h] = ut
         if failed[h]:
@@ -132,6 +144,57 @@ def share(g, full, local, host_of, hosts, u_last, vcpus, mips, mips_per_core, sp
         else:
             power[h] = sleep_power[h]
     return want, used, req
+
+
+@njit(cache=True)
+def share_hosts(g, hosts, host_of, u_last, vcpus, mips, mips_per_core, speed, inc, dst,  # type: ignore[no-untyped-def]
+                extra_raw, cap_mips, awake, failed, power_table, sleep_power, raw_want_o,
+                demand_o, useful_o, raw_o, in_alloc, util, power, rec, h_req, h_alloc,
+                awake_seen):
+    """``share`` with ``assumptions.compiled_share``'s preparation: ``hosts`` (sorted, all of
+    them or some) and every migration in flight, ``inc`` to ``dst`` (start order). Each guest's
+    position in ``hosts`` (``np.searchsorted``), each host's room
+    ``np.maximum(0, cap_mips - extra_raw)``, the migrations into ``hosts`` and their
+    destinations' positions, in start order; then ``share``. Returns ``share``'s values and
+    whether any of the hosts' awake flag differs from ``awake_seen``."""
+    n = hosts.shape[0]
+    n_h = cap_mips.shape[0]
+    full = n == n_h
+    at = np.full(0 if full else n_h, -1, dtype=np.intp)  # host -> its position in hosts
+    room = np.empty(n)
+    changed = False
+    for q in range(n):
+        h = hosts[q]
+        if not full:
+            at[h] = q
+        room[q] = _maximum(0.0, cap_mips[h] - extra_raw[h])
+        if awake[h] != awake_seen[h]:
+            changed = True
+    m = g.shape[0]
+    local = np.empty(0 if full else m, dtype=np.intp)
+    if not full:
+        for i in range(m):
+            local[i] = at[host_of[g[i]]]
+    any_inc = inc.shape[0] > 0
+    if full or not any_inc:
+        inc_k, in_local = inc, dst
+    else:  # (the migrations into hosts, in order)
+        keep = np.empty(inc.shape[0], dtype=np.intp)
+        k = 0
+        for j in range(inc.shape[0]):
+            if at[dst[j]] >= 0:
+                keep[k] = j
+                k += 1
+        inc_k = np.empty(k, dtype=inc.dtype)
+        in_local = np.empty(k, dtype=np.intp)
+        for j in range(k):
+            inc_k[j] = inc[keep[j]]
+            in_local[j] = at[dst[keep[j]]]
+    want, used, req = share(g, full, local, host_of, hosts, u_last, vcpus, mips, mips_per_core,
+                            speed, room, inc_k, in_local, any_inc, extra_raw, cap_mips, awake,
+                            failed, power_table, sleep_power, raw_want_o, demand_o, useful_o,
+                            raw_o, in_alloc, util, power, rec, h_req, h_alloc)
+    return want, used, req, changed
 
 
 #: the modules this module's compiled code takes functions from: their edits must invalidate

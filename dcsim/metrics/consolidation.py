@@ -211,6 +211,28 @@ class StateHistoryRecorder:
         self._h_req = requested.copy()
         self._h_act = active.copy()
 
+    def host_entries_of(self, t: float, allocated: F64, requested: F64) -> None:
+        """``host_entries(t, allocated, requested, allocated > 0)``, compiled in a recorder
+        built with ``compiled=True`` (:func:`dcsim.kernels.vmrecord.host_entries`: the same
+        counts, in place)."""
+        if not self._compiled:
+            self.host_entries(t, allocated, requested, allocated > 0)
+            return
+        from dcsim.kernels.jit import kernel
+
+        t_old = self._h_t
+        tick = t != t_old and t_old >= 0.0
+        n_act, n_viol, off = kernel("vmrecord").host_entries(
+            tick, t_old, allocated, requested, self._h_alloc, self._h_req, self._h_act,
+            self._h_prev_act, self._h_last_on)
+        if tick:
+            dt = t - t_old
+            self._active_time += dt * n_act
+            self._viol_time += dt * n_viol
+            if off.shape[0]:  # (a copy: the slice would keep the kernel's whole buffer)
+                self._shutdowns.append(off.copy())
+        self._h_t = t
+
     # guests
     def _finalize_vms(self, ids: NDArray[np.intp]) -> None:
         mig = self._v_mig[ids]
@@ -226,7 +248,8 @@ class StateHistoryRecorder:
                    in_migration: B) -> None:
         """Entries of guests ``ids`` (distinct) at time ``t`` (s)."""
         if self._compiled:
-            self._vm_entries_compiled(t, ids, allocated, requested, in_migration)
+            if ids.shape[0]:  # (no entries: nothing to do, and no kernel to load)
+                self._vm_entries_compiled(t, ids, allocated, requested, in_migration)
             return
         has = self._v_has[ids]
         newer = has & (self._v_t[ids] != t)
@@ -250,15 +273,32 @@ class StateHistoryRecorder:
         self._v_req[ids] = requested
         self._v_mig[ids] = in_migration
 
+    def vm_entries_of(self, t: float, ids: NDArray[np.intp], allocated: F64, requested: F64,
+                      mig_dst: NDArray[np.intp]) -> None:
+        """``vm_entries(t, ids, allocated[ids], requested, mig_dst[ids] >= 0)``: the
+        allocations and migration destinations of every guest (-1: none), read per entry."""
+        if not self._compiled:
+            self.vm_entries(t, ids, allocated[ids], requested, mig_dst[ids] >= 0)
+            return
+        from dcsim.kernels.jit import kernel
+
+        self._add_terms(*kernel("vmrecord").vm_entries_of(
+            float(t), ids, allocated, requested, mig_dst, self._v_has, self._v_t,
+            self._v_alloc, self._v_req, self._v_mig, self._v_prev_mig, self._v_mig_start))
+
     def _vm_entries_compiled(self, t: float, ids: NDArray[np.intp], allocated: F64,
                              requested: F64, in_migration: B) -> None:
         """``vm_entries`` with its per-guest pass compiled (:mod:`dcsim.kernels.vmrecord`):
         the same terms in the same order, summed here by numpy as there."""
         from dcsim.kernels.jit import kernel
 
-        req_dt, alloc_dt, frac, under_mig, ended = kernel("vmrecord").vm_entries(
+        self._add_terms(*kernel("vmrecord").vm_entries(
             float(t), ids, allocated, requested, in_migration, self._v_has, self._v_t,
-            self._v_alloc, self._v_req, self._v_mig, self._v_prev_mig, self._v_mig_start)
+            self._v_alloc, self._v_req, self._v_mig, self._v_prev_mig, self._v_mig_start))
+
+    def _add_terms(self, req_dt: F64, alloc_dt: F64, frac: F64, under_mig: F64,
+                   ended: F64) -> None:
+        """Sum the compiled pass's terms into the totals (numpy's sums, as the numpy form)."""
         if req_dt.shape[0]:
             self._req_s += float(req_dt.sum())
             self._alloc_s += float(alloc_dt.sum())

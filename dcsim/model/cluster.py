@@ -140,6 +140,9 @@ class ClusterState:
     # (``assumptions.slow_cores: cap``); True: the per-core rule of the capacity law
     core_rule: bool = True
     version: int = 0  # bumped whenever a member list changes (cache key)
+    #: ``finish_migrations`` takes its compiled pass (``dcsim.kernels.dcupdate``; CloudSim
+    #: mode, which loads numba for its kernels anyway)
+    compiled: bool = False
     #: grid carbon intensity now per data center, g CO2-eq/kWh (None: no carbon accounting);
     #: set by dcsim.engine.carbon, read by carbon-aware policies
     carbon_now: F64 | None = None
@@ -360,6 +363,7 @@ class ClusterState:
         own = c.__dict__
         own.update(self.__dict__)
         own["members"] = LazyMembers(self.members)
+        own["compiled"] = False  # (its arrays may be batch views: the numpy forms)
         for name in _HOST_DYNAMIC:
             own[name] = own[name].copy()
         if guests is None:
@@ -475,6 +479,17 @@ class ClusterState:
         the one-by-one charges do, and a source's count can only reach 0 at its last guest of
         ``gs`` (each of them is counted there), where the drift reset happens one by one too.
         """
+        if self.compiled and gs.shape[0]:  # the array part in one compiled pass
+            from dcsim.kernels.jit import kernel
+
+            src, dst, ok = kernel("dcupdate").finish_moves(
+                gs, self.host_of, self.mig_dst, self.charged_ram, self.charged_disk,
+                self.dst_ram, self.dst_disk, self.used_ram, self.used_storage, self.hold,
+                self.reserved_mips, self.vcpus, self.mips, self.n_guests, self.vcpus_placed,
+                self.reserved_charge)
+            if ok:
+                self._move_members(gs, src, dst)
+                return src, dst
         src, dst = self.host_of[gs], self.mig_dst[gs]
         if gs.shape[0] == 0:
             return src, dst
@@ -490,11 +505,7 @@ class ClusterState:
         np.add.at(self.vcpus_placed, src, -vcpus)
         hosts = np.unique(src)
         self._clear_drift(hosts[self.n_guests[hosts] == 0])
-        members = self.members
-        for g, s, d in zip(gs.tolist(), src.tolist(), dst.tolist(), strict=True):
-            members[s].remove(g)
-            members[d].append(g)
-        self.version += 1
+        self._move_members(gs, src, dst)
         self.host_of[gs] = dst
         self.charged_ram[gs] = self.dst_ram[gs]
         self.charged_disk[gs] = self.dst_disk[gs]
@@ -502,6 +513,15 @@ class ClusterState:
         self.dst_ram[gs] = 0.0
         self.dst_disk[gs] = 0.0
         return src, dst
+
+    def _move_members(self, gs: I64, src: I64, dst: I64) -> None:
+        """Each guest of ``gs`` leaves its source's member list for the end of its
+        destination's, in order."""
+        members = self.members
+        for g, s, d in zip(gs.tolist(), src.tolist(), dst.tolist(), strict=True):
+            members[s].remove(g)
+            members[d].append(g)
+        self.version += 1
 
     def release(self, g: int) -> int:
         """Free guest ``g``'s reservation; returns the host it was on."""
