@@ -164,7 +164,10 @@ def _detect(snap: ClusterSnapshot, detector: Any,
     """Step (1): the placer, the step's working state and the overloaded hosts (``compiled``:
     the state's sums built by the compiled kernel, which the placements need anyway)."""
     placer = PowerAwareBestFit(detector)
-    w = _Work(snap, need_hist=placer.depth != 0, detector=detector, compiled=compiled)
+    w = _Work(snap, need_hist=placer.depth != 0, detector=detector, compiled=compiled,
+              placer=placer if compiled else None)
+    if w.over0 is not None:  # decided by the compiled start (the same decisions)
+        return placer, w, w.over0
     return placer, w, np.asarray(detector.overloaded(w.load_all()), dtype=bool)
 
 
@@ -287,7 +290,7 @@ def _select_compiled(w: _Work, detector: Any, mode: int, over: B, in_mig: B,
     if hosts.size == 0:
         return []
     fcount = w.count0
-    fstart = np.cumsum(fcount) - fcount
+    fstart = np.cumsum(fcount) - fcount if w.fstart0 is None else w.fstart0
     longest = max(int(fcount[hosts].max()), 1)
     lst = np.empty(longest, dtype=np.int64)
     cand = np.empty(longest, dtype=np.int64)
@@ -351,7 +354,7 @@ def _underload_compiled(placer: PowerAwareBestFit, w: _Work, pool: CandidatePool
     uk = _planner_kernel()
     n_h = w.T.shape[0]
     fcount = w.count0
-    fstart = np.cumsum(fcount) - fcount
+    fstart = np.cumsum(fcount) - fcount if w.fstart0 is None else w.fstart0
     xstart = np.zeros(n_h + 1, dtype=np.int64)
     if earlier:
         a = np.array(earlier, dtype=np.int64)

@@ -20,8 +20,12 @@
   placement in one compiled call (the pool's classes are arrays the kernel reads, and its
   active hosts' search values are kept in compact rows, see :mod:`dcsim.policies.pabfd_kernel`).
 
-Imports numpy, dcsim.kernels.jit, dcsim.policies.{overload, pabfd_layout, registry, specpower};
-dcsim.policies.pabfd_kernel (numba) at the first search only.
+A working state built for the planner (``compiled=True``) takes the run's hardware values from
+:mod:`dcsim.policies.pabfd_start` (derived once per run) and its step-start values, and with a
+placer step (1)'s decisions, from one compiled pass (:mod:`dcsim.policies.start_kernel`).
+
+Imports numpy, dcsim.kernels.jit, dcsim.policies.{overload, pabfd_layout, pabfd_start, registry,
+specpower}; dcsim.policies.pabfd_kernel and start_kernel (numba) at the first use only.
 """
 
 from __future__ import annotations
@@ -34,7 +38,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dcsim.kernels.jit import load
-from dcsim.policies.overload import HostLoad, StaticThreshold
+from dcsim.policies.overload import (
+    _LR_MEAN_W,
+    _LR_SLOPE_W,
+    HostLoad,
+    LocalRegression,
+    StaticThreshold,
+)
 from dcsim.policies.pabfd_layout import C_AVAIL as C_AVAIL
 from dcsim.policies.pabfd_layout import C_D as C_D
 from dcsim.policies.pabfd_layout import C_PE as C_PE
@@ -69,6 +79,7 @@ from dcsim.policies.pabfd_layout import IST_UNSURE as IST_UNSURE
 from dcsim.policies.pabfd_layout import IST_WOKE as IST_WOKE
 from dcsim.policies.pabfd_layout import LINEAR as LINEAR
 from dcsim.policies.pabfd_layout import THRESHOLD as THRESHOLD
+from dcsim.policies.pabfd_start import Hardware, hardware, start_kernel
 from dcsim.policies.registry import Registry
 from dcsim.policies.specpower import P_Q as P_Q
 from dcsim.policies.specpower import P_Q0 as P_Q0
@@ -109,45 +120,51 @@ class _Work:
     """
 
     def __init__(self, snap: ClusterSnapshot, need_hist: bool, detector: Any = None,
-                 compiled: bool = False) -> None:
+                 compiled: bool = False, placer: PowerAwareBestFit | None = None) -> None:
         self.snap = snap
         self.need_hist = need_hist
         n_h = snap.host_total_mips.shape[0]
         n_v = snap.vm_requested_mips.shape[0]
+        T = np.ascontiguousarray(snap.host_total_mips, dtype=np.float64)
+        pe = np.ascontiguousarray(snap.host_pe_mips, dtype=np.float64)
+        tables = np.ascontiguousarray(snap.host_power_table, dtype=np.float64)
+        hw = hardware(T, pe, tables, snap.host_class) if compiled and tables.ndim == 2 else None
         # per-host state packed in two arrays (one argument each for the compiled kernels); the
         # named attributes are their rows
-        self.hf = np.empty((7, n_h))
-        self.hi = np.zeros((6, n_h), dtype=np.int64)
+        if hw is not None:
+            self.hf, self.hi = hw.hf0.copy(), hw.hi0.copy()
+        else:
+            self.hf = np.empty((7, n_h))
+            self.hi = np.zeros((6, n_h), dtype=np.int64)
         self.gf = np.empty((2, n_v))
         (self.U, self.T, self.avail, self.pe, self.stale_power, self.reqsum,
          self.maxram) = self.hf
         self.off, self.hlen, self.nlist, self.jmark, self.ttype, self.poff = self.hi
         self.rq, self.ramf = self.gf
-        self.T[:] = snap.host_total_mips
-        self.pe[:] = snap.host_pe_mips
-        self.pe_min = float(self.pe.min()) if self.pe.size else 0.0
-        tables = np.ascontiguousarray(snap.host_power_table, dtype=np.float64)
-        self.tflat = tables.ravel()
-        self.n_points = int(tables.shape[1])
-        self.off[:] = np.arange(n_h) * self.n_points
-        self.stale_power[:] = specpower_w(tables, snap.host_util)
-        hc = snap.host_class
-        self.hc = host_classes(self.T, self.pe, tables) if hc is None else hc
-        self.ptab, self.poff[:] = class_tables(tables, self.hc)
+        if hw is not None:  # the run's hardware values (pabfd_start: the same as below)
+            self.pe_min, self.tflat, self.n_points = hw.pe_min, hw.tflat, hw.n_points
+            self.hc, self.ptab = hw.hc, hw.ptab
+        else:
+            self.T[:] = T
+            self.pe[:] = pe
+            self.pe_min = float(self.pe.min()) if self.pe.size else 0.0
+            self.tflat = tables.ravel()
+            self.n_points = int(tables.shape[1])
+            self.off[:] = np.arange(n_h) * self.n_points
+            self.stale_power[:] = specpower_w(tables, snap.host_util)
+            hc = snap.host_class
+            self.hc = host_classes(self.T, self.pe, tables) if hc is None else hc
+            self.ptab, self.poff[:] = class_tables(tables, self.hc)
         self.pool: CandidatePool | None = None
         self._kargs: tuple[Any, tuple[Any, ...]] | None = None
         self._addargs: tuple[Any, ...] | None = None
         self._pargs: tuple[Any, ...] | None = None
         self._rargs: tuple[Any, ...] | None = None
         self.kconst = np.zeros(8)
-        self.avail[:] = snap.host_avail_mips
-        self.U[:] = snap.host_alloc_mips
         # the snapshot's lists, each copied on its first change (:meth:`own`): a step changes few
         self.lists: list[list[int]] = list(snap.host_vms)
         self._own: set[int] = set()
         self.r = snap.vm_requested_mips
-        self.rq[:] = self.r
-        self.ramf[:] = snap.vm_ram_mb
         self.vh = snap.vm_history
         self.vlen = np.ascontiguousarray(snap.vm_history_len, dtype=np.int64)
         self.ram = snap.vm_ram_mb
@@ -159,9 +176,8 @@ class _Work:
         counts = np.fromiter(map(len, self.lists), dtype=np.intp, count=n_h)
         flat = np.fromiter(chain.from_iterable(self.lists), dtype=np.intp,
                            count=int(counts.sum()))
-        #: guests per host (kept equal to the lists' lengths; the compiled commit and undo use it)
-        self.nlist[:] = counts
         self.flat0, self.count0 = flat, counts  # the lists at the start, as arrays
+        self.fstart0: NDArray[np.intp] | None = None  # where each host's guests start in flat0
         self.feat_fn = getattr(detector, "features", None) if need_hist else None
         #: see the ``IST_*`` constants
         self.ist = np.zeros(10, dtype=np.int64)
@@ -169,22 +185,89 @@ class _Work:
         self.ist[IST_HIST] = need_hist
         self.ist[IST_FEATS] = self.feat_fn is not None
         self.hist: F64
-        if compiled:
-            self._build(counts, flat)
+        #: step (1)'s decisions, when the compiled start took them (``placer`` given)
+        self.over0: B | None = None
+        if hw is not None:
+            self._start(hw, snap, tables, counts, flat, detector, placer)
         else:
-            self._build_numpy(counts, flat)
-        if self.feat_fn is not None:
-            self.F = np.asarray(self.feat_fn(self.hist))
-            q = self.F.shape[1]
-            self.ftab = np.asarray(self.feat_fn(self.ctab.reshape(-1, k))).reshape(
-                self.ctab.shape[0], self.ctab.shape[1], q)
-        if not need_hist:
-            self.hist = np.zeros((n_h, 0))
-        # the trial journal (see dcsim.policies.pabfd_kernel.commit): one entry per host at most
-        self.jmark[:] = -1
+            self.avail[:] = snap.host_avail_mips
+            self.U[:] = snap.host_alloc_mips
+            self.rq[:] = self.r
+            self.ramf[:] = snap.vm_ram_mb
+            #: guests per host (kept equal to the lists' lengths; the compiled commit and undo
+            #: use it)
+            self.nlist[:] = counts
+            if compiled:
+                self._build(counts, flat)
+            else:
+                self._build_numpy(counts, flat)
+            if self.feat_fn is not None:
+                self.F = np.asarray(self.feat_fn(self.hist))
+                q = self.F.shape[1]
+                self.ftab = np.asarray(self.feat_fn(self.ctab.reshape(-1, k))).reshape(
+                    self.ctab.shape[0], self.ctab.shape[1], q)
+            if not need_hist:
+                self.hist = np.zeros((n_h, 0))
+            # the trial journal (see dcsim.policies.pabfd_kernel.commit): one entry per host
+            self.jmark[:] = -1
         width = 4 + (k if need_hist else 0) + (self.F.shape[1] if self.feat_fn is not None else 0)
         self.jf = np.empty((n_h, width))
         self.ji = np.empty((n_h, 3), dtype=np.int64)
+
+    def _start(self, hw: Hardware, snap: ClusterSnapshot, tables: F64, counts: NDArray[np.intp],
+               flat: NDArray[np.intp], detector: Any, placer: PowerAwareBestFit | None) -> None:
+        """The step-start values in one compiled pass (:func:`dcsim.policies.start_kernel.start`:
+        the numpy form's values, LR's features up to the guarded last bits) and, with
+        ``placer``, step (1)'s decisions in :attr:`over0` (the threshold, or LR's screen with
+        the exact test near its boundary; other detectors decide in numpy)."""
+        n_h, n_v, k = counts.shape[0], self.rq.shape[0], self.K
+        lr_feats = (self.feat_fn is not None and isinstance(detector, LocalRegression)
+                    and type(detector).features is LocalRegression.features)
+        if self.need_hist:
+            caps = hw.caps
+            self.ctab = np.empty((caps.shape[0], n_v, k))
+            self.hist = np.empty((n_h, k))
+            vh = np.ascontiguousarray(self.vh, dtype=np.float64)
+            mips = np.ascontiguousarray(self.mips, dtype=np.float64)
+        else:
+            caps, vh, mips = np.zeros(0), np.zeros((0, 0)), np.zeros(0)
+            self.ctab = np.zeros((0, 0, 0))
+            self.hist = np.zeros((n_h, 0))
+        if lr_feats:
+            self.F = np.empty((n_h, 2))
+            self.ftab = np.empty((caps.shape[0], n_v, 2))
+        F = self.F if lr_feats else np.zeros((0, 2))
+        ftab = self.ftab if lr_feats else np.zeros((0, 0, 2))
+        dmode = DEFER
+        if placer is not None:
+            dmode, c = placer.kernel_mode(self)
+            self.kconst[:] = c
+            if dmode == LINEAR and (not lr_feats or getattr(detector, "robust", False)):
+                dmode = DEFER  # (LRR: its robust check is numpy's)
+        over = np.empty(n_h, dtype=np.uint8)
+        fstart = np.empty(n_h, dtype=np.intp)
+        sk = start_kernel()
+        status = int(sk.start(counts, flat, np.ascontiguousarray(snap.host_util, dtype=np.float64),
+                              tables, np.ascontiguousarray(snap.host_alloc_mips, dtype=np.float64),
+                              np.ascontiguousarray(snap.host_avail_mips, dtype=np.float64),
+                              np.ascontiguousarray(self.r, dtype=np.float64),
+                              np.ascontiguousarray(snap.vm_ram_mb, dtype=np.float64), vh, mips,
+                              caps, self.hf, self.hi, self.gf, self.ist, self.ctab, self.hist, F,
+                              ftab, lr_feats, _LR_MEAN_W, _LR_SLOPE_W, dmode, self.kconst,
+                              fstart, over))
+        self.fstart0 = fstart
+        if status & sk.ST_POWER:
+            self.stale_power[:] = specpower_w(tables, snap.host_util)
+        if self.feat_fn is not None and not lr_feats:
+            self.F = np.asarray(self.feat_fn(self.hist))
+            self.ftab = np.asarray(self.feat_fn(self.ctab.reshape(-1, k))).reshape(
+                self.ctab.shape[0], self.ctab.shape[1], self.F.shape[1])
+        if placer is None or status & sk.ST_DETECT:
+            return
+        res = over == 1
+        for h in np.flatnonzero(over == 2).tolist():
+            res[h] = self.overloaded_one(detector, h)
+        self.over0 = res
 
     @cached_property
     def r_list(self) -> list[float]:

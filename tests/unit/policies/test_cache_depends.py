@@ -115,5 +115,6 @@ def test_every_numba_module_declares_the_dcsim_modules_it_imports() -> None:
         if imported:
             assert "cache_depends_on(__name__, *CACHE_DEPENDS_ON)" in path.read_text()
             found.append(path.name)
-    # the four that import dcsim
-    assert found == ["hostsettle.py", "propshare.py", "pabfd_kernel.py", "planner_kernel.py"]
+    # the five that import dcsim
+    assert found == ["hostsettle.py", "propshare.py", "pabfd_kernel.py", "planner_kernel.py",
+                     "start_kernel.py"]

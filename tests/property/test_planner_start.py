@@ -1,0 +1,84 @@
+"""The planner's compiled step start decides step (1) as the detector does, and the run's
+hardware values it reuses are those of the hardware it is given.
+
+``_detect(..., compiled=True)`` (working state and the overload screen in one compiled pass,
+LR's exact test near its boundary) against the detector's vectorized decisions on the numpy
+working state, on random snapshots and on LR rows exactly on the boundary; a working state built
+after the hardware arrays changed in place carries the new values (the per-run cache is checked
+bit for bit, not by identity).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dcsim.policies.consolidation import ClusterSnapshot, _detect
+from dcsim.policies.overload import make_detector
+from dcsim.policies.pabfd import PowerAwareBestFit, _Work
+from tests.property.test_pabfd_candidates import G4, G5, cases
+
+DETECTORS = [("thr", 0.8), ("lr", 1.2), ("lr", 2.0), ("lrr", 1.2), ("iqr", 1.5), ("mad", 2.5)]
+
+
+def _plain(snap: ClusterSnapshot, det: Any) -> np.ndarray:
+    w = _Work(snap, need_hist=PowerAwareBestFit(det).depth != 0, detector=det)
+    return np.asarray(det.overloaded(w.load_all()), dtype=bool)
+
+
+@settings(max_examples=300, deadline=None)
+@given(cases(), st.sampled_from(DETECTORS), st.data())
+def test_compiled_step_one_decides_as_the_detector(case: Any, spec: tuple[str, float],
+                                                    data: st.DataObject) -> None:
+    snap = case[0]
+    n_v = snap.vm_requested_mips.shape[0]
+    # histories long enough for LR / the spread detectors, demands on a fine grid
+    snap.vm_history_len = np.full(n_v, data.draw(st.sampled_from([0, 9, 10, 12])),
+                                  dtype=np.int64)
+    snap.vm_requested_mips = np.array(data.draw(st.lists(
+        st.floats(0.0, 2500.0, allow_nan=False), min_size=n_v, max_size=n_v)))
+    det = make_detector(*spec)
+    _, w, over = _detect(snap, det, compiled=True)
+    np.testing.assert_array_equal(over, _plain(snap, det))
+    assert over.dtype == bool
+
+
+def _boundary_snapshot(n_h: int) -> ClusterSnapshot:
+    """Hosts whose LR prediction at safety 2.0 is 1.0 exactly (a flat history of 0.5: one guest
+    of the host's capacity, so its history terms are its utilisations), or just off it."""
+    T = np.array([3720.0, 5320.0] * n_h)[:n_h]
+    lvl = np.array([0.5, 0.25, 0.5 + 2e-16, 0.75, 0.5 - 1e-16][:n_h] + [0.5] * max(0, n_h - 5))
+    vh = np.repeat(lvl[:, None], 12, axis=1)
+    return ClusterSnapshot(
+        host_total_mips=T, host_pe_mips=T / 2,
+        host_power_table=np.array([G4 if t == 3720.0 else G5 for t in T]),
+        host_util=np.full(n_h, 0.5), host_alloc_mips=T * 0.5, host_avail_mips=T * 0.5,
+        host_vms=[[h] for h in range(n_h)], vm_requested_mips=T * lvl, vm_mips=T.copy(),
+        vm_ram_mb=np.full(n_h, 1740.0), vm_history=vh,
+        vm_history_len=np.full(n_h, 12, dtype=np.int64), vm_in_migration=np.zeros(n_h, bool))
+
+
+def test_lr_rows_on_the_boundary_are_decided_exactly() -> None:
+    snap = _boundary_snapshot(7)
+    det = make_detector("lr", 2.0)
+    _, w, over = _detect(snap, det, compiled=True)
+    assert w.over0 is not None  # the compiled screen decided (LR, finite migration times)
+    plain = _plain(snap, det)
+    np.testing.assert_array_equal(over, plain)
+    assert plain[0] and not plain[1] and plain[3]  # pred 1.0 >= 1: overloaded (exact test)
+
+
+def test_hardware_values_follow_in_place_changes() -> None:
+    snap = _boundary_snapshot(4)
+    det = make_detector("lr", 1.2)
+    a = _Work(snap, need_hist=True, detector=det, compiled=True)
+    snap.host_power_table[1, :] = np.array(G4)  # same array objects, new values
+    snap.host_total_mips[2] = 5320.0
+    b = _Work(snap, need_hist=True, detector=det, compiled=True)
+    c = _Work(snap, need_hist=True, detector=det, compiled=False)
+    for k in ("ptab", "tflat", "T", "hc", "ttype", "poff", "stale_power", "ctab", "hist"):
+        assert getattr(b, k).tobytes() == getattr(c, k).tobytes(), k
+    assert a.ptab.tobytes() != b.ptab.tobytes()
