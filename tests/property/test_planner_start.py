@@ -40,6 +40,9 @@ def test_compiled_step_one_decides_as_the_detector(case: Any, spec: tuple[str, f
                                   dtype=np.int64)
     snap.vm_requested_mips = np.array(data.draw(st.lists(
         st.floats(0.0, 2500.0, allow_nan=False), min_size=n_v, max_size=n_v)))
+    # histories that end early (host rows shorter than LR's 10 points: its 0.7 fallback)
+    snap.vm_history = snap.vm_history.copy()
+    snap.vm_history[:, data.draw(st.sampled_from([12, 9, 5, 0])):] = 0.0
     det = make_detector(*spec)
     _, w, over = _detect(snap, det, compiled=True)
     np.testing.assert_array_equal(over, _plain(snap, det))
@@ -61,7 +64,7 @@ def _boundary_snapshot(n_h: int) -> ClusterSnapshot:
         vm_history_len=np.full(n_h, 12, dtype=np.int64), vm_in_migration=np.zeros(n_h, bool))
 
 
-def test_lr_rows_on_the_boundary_are_decided_exactly() -> None:
+def test_rows_on_the_boundary_are_decided_exactly() -> None:
     snap = _boundary_snapshot(7)
     det = make_detector("lr", 2.0)
     _, w, over = _detect(snap, det, compiled=True)
@@ -69,6 +72,20 @@ def test_lr_rows_on_the_boundary_are_decided_exactly() -> None:
     plain = _plain(snap, det)
     np.testing.assert_array_equal(over, plain)
     assert plain[0] and not plain[1] and plain[3]  # pred 1.0 >= 1: overloaded (exact test)
+    # the static threshold at and just above 0.8, and LR's 0.7 fallback (short histories)
+    snap.vm_requested_mips = snap.host_total_mips * np.array(
+        [0.8, 0.8 + 1e-15, 0.805, 0.7, 0.7 + 1e-15, 0.75, 0.5])
+    for spec in (("thr", 0.8), ("lr", 2.0)):
+        if spec[0] == "lr":
+            snap.vm_history[:, 8:] = 0.0
+        det = make_detector(*spec)
+        _, w, over = _detect(snap, det, compiled=True)
+        assert w.over0 is not None
+        plain = _plain(snap, det)
+        np.testing.assert_array_equal(over, plain)
+        assert plain.tolist() == ([False, True, True, False, False, False, False]
+                                  if spec[0] == "thr" else
+                                  [True, True, True, False, True, True, False])
 
 
 def test_hardware_values_follow_in_place_changes() -> None:
