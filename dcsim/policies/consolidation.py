@@ -229,8 +229,8 @@ def _plan(snap: ClusterSnapshot, detector: Any, selector: Any, rng: np.random.Ge
     st.find_host_calls += len(to_move)
     moves: list[tuple[int, int]]
     if compiled_loop:  # (the guest lists are read no more: step (4) reads arrays)
-        moves = placer.place_sequence(w, _sorted_compiled(w, to_move), CandidatePool(w, ~over),
-                                      False, lists=False)
+        moves = placer.place_sequence(w, _sorted_compiled(w, to_move),
+                                      CandidatePool(w, ~over, compiled=True), False, lists=False)
     else:
         moves = _place_sequence(placer, w, _sorted_by_demand(to_move, w.r, w.r_list),
                                 CandidatePool(w, ~over), False)
@@ -243,7 +243,7 @@ def _plan(snap: ClusterSnapshot, detector: Any, selector: Any, rng: np.random.Ge
     ex = over | off  # neither sources nor targets
     src_ok = np.flatnonzero((util > 0.0) & (util < 1.0))
     order = src_ok[np.argsort(util[src_ok], kind="stable")]
-    pool = CandidatePool(w, ~ex)  # the targets from here on: pool.exclude()
+    pool = CandidatePool(w, ~ex, compiled=compiled_loop)  # the targets from here on: exclude()
     if compiled_loop:
         moves.extend(_underload_compiled(placer, w, pool, order, ex, in_mig, any_mig, moves, st))
     else:

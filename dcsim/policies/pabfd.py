@@ -637,18 +637,43 @@ class CandidatePool:
     working state's by :meth:`sync` (after a placement or an undo) and the compiled placement.
     """
 
-    def __init__(self, w: _Work, allowed: B) -> None:
+    def __init__(self, w: _Work, allowed: B, compiled: bool = False) -> None:
         self.allowed = np.array(allowed, dtype=bool)
-        clean = (w.U == 0.0) & self.allowed
-        act = np.flatnonzero(self.allowed & ~clean)
-        ids = np.flatnonzero(clean)
         n_h = w.T.shape[0]
         self._hf, self._hi = w.hf, w.hi  # (not ``w``: no reference cycle, freed at once)
         # the active hosts, ascending, and their search values in the same order (the compiled
         # placement reads them contiguously): pa = [n, ids (H), table offsets (H), position of
         # each host in ids or -1 (H)], pc = rows C_* (H each; after n: scratch)
-        self.pa = np.zeros(1 + 3 * n_h, dtype=np.int64)
         self.pc = np.empty((6, n_h))
+        if compiled:  # the same arrays in one compiled pass (start_kernel.pool_build)
+            self.pa = np.empty(1 + 3 * n_h, dtype=np.int64)
+            self.cls_of = np.empty(n_h, dtype=np.intp)
+            self.pos = np.empty(n_h, dtype=np.int64)
+            self.pi, self.pf = start_kernel().pool_build(
+                self.allowed, w.hf, w.hi, np.asarray(w.hc, dtype=np.int64), self.pa, self.pc,
+                self.cls_of, self.pos)
+            n_m, n_c = int(self.pi[0]), int(self.pi[1])
+        else:
+            n_m, n_c = self._build(w, n_h)
+        # packed for the compiled placement (dcsim.policies.pabfd_kernel.place): [M, C, allowed
+        # (H), members (M), class starts (C + 1), scan positions (C), buffer (C)]; the named
+        # attributes are views (``allowed`` is kept as a bool array and mirrored here); pf =
+        # [free MIPS (C), per-core MIPS (C)] of each class
+        self._allowed_i = self.pi[2:2 + n_h]
+        m0 = 2 + n_h
+        self.members_flat = self.pi[m0:m0 + n_m]
+        self.cstart = self.pi[m0 + n_m:m0 + n_m + n_c + 1]
+        #: scan position per class: members before it are excluded or active
+        self.cursor = self.pi[m0 + n_m + n_c + 1:m0 + n_m + 2 * n_c + 1]
+        self.avail_c, self.pe_c = self.pf[:n_c], self.pf[n_c:]
+        w.pool = self
+
+    def _build(self, w: _Work, n_h: int) -> tuple[int, int]:
+        """The pool's arrays in numpy; returns the numbers of clean members and classes."""
+        clean = (w.U == 0.0) & self.allowed
+        act = np.flatnonzero(self.allowed & ~clean)
+        ids = np.flatnonzero(clean)
+        self.pa = np.zeros(1 + 3 * n_h, dtype=np.int64)
         self.pa[0] = n = act.size
         self.pa[1:1 + n] = act
         self.pa[1 + n_h:1 + n_h + n] = w.poff[act]
@@ -673,27 +698,18 @@ class CandidatePool:
             self.cls_of[ids] = k
             self.pos[ids] = np.arange(ids.size)
         n_m, n_c = members.size, cstart.size - 1
-        # packed for the compiled placement (dcsim.policies.pabfd_kernel.place): [M, C, allowed
-        # (H), members (M), class starts (C + 1), scan positions (C), buffer (C)]; the named
-        # attributes are views (``allowed`` is kept as a bool array and mirrored here)
         self.pi = np.zeros(2 + n_h + n_m + 3 * n_c + 1, dtype=np.int64)
         self.pi[0], self.pi[1] = n_m, n_c
-        self._allowed_i = self.pi[2:2 + n_h]
-        self._allowed_i[:] = self.allowed
         m0 = 2 + n_h
-        self.members_flat = self.pi[m0:m0 + n_m]
-        self.members_flat[:] = members
-        self.cstart = self.pi[m0 + n_m:m0 + n_m + n_c + 1]
-        self.cstart[:] = cstart
-        #: scan position per class: members before it are excluded or active
-        self.cursor = self.pi[m0 + n_m + n_c + 1:m0 + n_m + 2 * n_c + 1]
-        self.cursor[:] = cstart[:-1]
+        self.pi[2:2 + n_h] = self.allowed
+        self.pi[m0:m0 + n_m] = members
+        self.pi[m0 + n_m:m0 + n_m + n_c + 1] = cstart
+        self.pi[m0 + n_m + n_c + 1:m0 + n_m + 2 * n_c + 1] = cstart[:-1]
         first = members[cstart[:-1]]
         self.pf = np.empty(2 * n_c)
-        self.avail_c, self.pe_c = self.pf[:n_c], self.pf[n_c:]
-        self.avail_c[:] = w.avail[first]
-        self.pe_c[:] = w.pe[first]
-        w.pool = self
+        self.pf[:n_c] = w.avail[first]
+        self.pf[n_c:] = w.pe[first]
+        return int(n_m), int(n_c)
 
     @property
     def act(self) -> I64:

@@ -27,12 +27,19 @@ from numba import njit
 
 from dcsim.kernels.jit import cache_depends_on
 from dcsim.policies.pabfd_layout import (
+    C_AVAIL,
+    C_PE,
+    C_STALE,
+    C_T,
+    C_U,
     G_RAM,
     G_RQ,
     H_AVAIL,
     H_HLEN,
     H_MAXRAM,
     H_NLIST,
+    H_PE,
+    H_POFF,
     H_REQ,
     H_STALE,
     H_T,
@@ -214,6 +221,128 @@ def start(counts, flat, util, tables, alloc, avail, req, ram, vh, mips, caps, hf
     if dmode != THRESHOLD and dmode != LINEAR:
         status |= ST_DETECT
     return status
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _flt(a, b):  # type: ignore[no-untyped-def]
+    """numpy's sort order of floats: ``a`` before ``b`` (NaN last; -0.0 and 0.0 equal)."""
+    return a < b or (b != b and a == a)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _class_before(i, j, hc, sp, av):  # type: ignore[no-untyped-def]
+    """Host ``i`` strictly before host ``j`` in ``np.lexsort((av, sp, hc))``'s order (equal
+    keys: neither; the merge keeps them in id order, as the stable lexsort does)."""
+    if hc[i] != hc[j]:
+        return hc[i] < hc[j]
+    if _flt(sp[i], sp[j]):
+        return True
+    if _flt(sp[j], sp[i]):
+        return False
+    return _flt(av[i], av[j])
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _new_class(x, y, hc, sp, av):  # type: ignore[no-untyped-def]
+    """Whether sorted neighbours ``y``, ``x`` are in different classes (a key differs by
+    ``!=``, as the numpy form tests: NaN keys are never equal)."""
+    return hc[x] != hc[y] or sp[x] != sp[y] or av[x] != av[y]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def pool_build(allowed, hf, hi, hc, pa, pc, cls_of, pos):  # type: ignore[no-untyped-def]
+    """A candidate pool's arrays (:class:`dcsim.policies.pabfd.CandidatePool`, its numpy form's
+    values): ``pa`` (active hosts, their table offsets, their positions), the rows ``C_U`` ..
+    ``C_STALE`` of ``pc`` for them, and for the clean allowed hosts (nothing allocated) their
+    class ``cls_of`` (-1: none) and position ``pos`` in the members sorted by class (host class,
+    stale power, free MIPS, then id; a new class where a key differs). Returns ``(pi, pf)``."""
+    n_h = allowed.shape[0]
+    U = hf[H_U]
+    sp = hf[H_STALE]
+    av = hf[H_AVAIL]
+    pa[:] = 0
+    pa[1 + 2 * n_h:] = -1
+    n = 0
+    n_m = 0
+    for h in range(n_h):
+        cls_of[h] = -1
+        pos[h] = 0
+        if not allowed[h]:
+            continue
+        if U[h] == 0.0:
+            n_m += 1
+            continue
+        pa[1 + n] = h
+        pa[1 + n_h + n] = hi[H_POFF, h]
+        pa[1 + 2 * n_h + h] = n
+        pc[C_U, n] = U[h]
+        pc[C_T, n] = hf[H_T, h]
+        pc[C_AVAIL, n] = av[h]
+        pc[C_PE, n] = hf[H_PE, h]
+        pc[C_STALE, n] = sp[h]
+        n += 1
+    pa[0] = n
+    ids = np.empty(n_m, dtype=np.int64)
+    k = 0
+    for h in range(n_h):
+        if allowed[h] and U[h] == 0.0:
+            ids[k] = h
+            k += 1
+    # stable bottom-up merge sort of the clean hosts by class key
+    tmp = np.empty(n_m, dtype=np.int64)
+    width = 1
+    while width < n_m:
+        lo = 0
+        while lo < n_m:
+            mid = min(lo + width, n_m)
+            end = min(lo + 2 * width, n_m)
+            a, b, o = lo, mid, lo
+            while a < mid and b < end:
+                if _class_before(ids[b], ids[a], hc, sp, av):
+                    tmp[o] = ids[b]
+                    b += 1
+                else:
+                    tmp[o] = ids[a]
+                    a += 1
+                o += 1
+            while a < mid:
+                tmp[o] = ids[a]
+                a += 1
+                o += 1
+            while b < end:
+                tmp[o] = ids[b]
+                b += 1
+                o += 1
+            lo = end
+        ids, tmp = tmp, ids
+        width *= 2
+    n_c = 0
+    for i in range(n_m):
+        if i == 0 or _new_class(ids[i], ids[i - 1], hc, sp, av):
+            n_c += 1
+    pi = np.zeros(2 + n_h + n_m + 3 * n_c + 1, dtype=np.int64)
+    pf = np.empty(2 * n_c)
+    pi[0] = n_m
+    pi[1] = n_c
+    m0 = 2 + n_h
+    s0 = m0 + n_m
+    c0 = s0 + n_c + 1
+    for h in range(n_h):
+        pi[2 + h] = 1 if allowed[h] else 0
+    c = -1
+    for i in range(n_m):
+        x = ids[i]
+        if i == 0 or _new_class(x, ids[i - 1], hc, sp, av):
+            c += 1
+            pi[s0 + c] = i
+            pi[c0 + c] = i
+            pf[c] = av[x]
+            pf[n_c + c] = hf[H_PE, x]
+        pi[m0 + i] = x
+        cls_of[x] = c
+        pos[x] = i
+    pi[s0 + n_c] = n_m
+    return pi, pf
 
 
 #: the modules whose sources this module's compiled code depends on (``dcsim.kernels.jit``)
