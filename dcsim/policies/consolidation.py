@@ -95,6 +95,10 @@ class ClusterSnapshot:
         (H,) optional ids, equal iff hosts have equal capacity, per-core capacity and power
         table (:func:`~dcsim.policies.pabfd.host_classes`; derived when None). Lets PABFD treat
         interchangeable hosts as one candidate.
+    host_vms_flat, host_vms_count
+        Optional, from a caller that keeps them (both or neither): ``host_vms`` chained host by
+        host (each host's guests in list order) and the lists' lengths; they must agree with
+        ``host_vms`` (the planner then does not build them from the lists).
     """
 
     host_total_mips: F64
@@ -113,6 +117,8 @@ class ClusterSnapshot:
     migration_mbps: float = CLOUDSIM_MIGRATION_MBPS
     interval_s: float = 300.0
     host_class: I64 | None = None
+    host_vms_flat: NDArray[np.intp] | None = None
+    host_vms_count: NDArray[np.intp] | None = None
 
 
 @dataclass(slots=True)

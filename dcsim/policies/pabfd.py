@@ -173,9 +173,13 @@ class _Work:
         self.interval = snap.interval_s
         k = snap.vm_history.shape[1]
         self.K = k
-        counts = np.fromiter(map(len, self.lists), dtype=np.intp, count=n_h)
-        flat = np.fromiter(chain.from_iterable(self.lists), dtype=np.intp,
-                           count=int(counts.sum()))
+        if snap.host_vms_flat is not None and snap.host_vms_count is not None:
+            counts = np.asarray(snap.host_vms_count, dtype=np.intp)  # (kept by the caller)
+            flat = np.asarray(snap.host_vms_flat, dtype=np.intp)
+        else:
+            counts = np.fromiter(map(len, self.lists), dtype=np.intp, count=n_h)
+            flat = np.fromiter(chain.from_iterable(self.lists), dtype=np.intp,
+                               count=int(counts.sum()))
         self.flat0, self.count0 = flat, counts  # the lists at the start, as arrays
         self.fstart0: NDArray[np.intp] | None = None  # where each host's guests start in flat0
         self.feat_fn = getattr(detector, "features", None) if need_hist else None
