@@ -229,8 +229,8 @@ class _Work:
                     and type(detector).features is LocalRegression.features)
         if self.need_hist:
             caps = hw.caps
-            self.ctab = np.empty((caps.shape[0], n_v, k))
-            self.hist = np.empty((n_h, k))
+            self.ctab = hw.buffer("ctab", (caps.shape[0], n_v, k))  # (all written below)
+            self.hist = hw.buffer("hist", (n_h, k))
             vh = np.ascontiguousarray(self.vh, dtype=np.float64)
             mips = np.ascontiguousarray(self.mips, dtype=np.float64)
         else:

@@ -14,6 +14,7 @@ dcsim.policies.start_kernel (numba) when called.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -59,6 +60,20 @@ class Hardware:
         self.hi0[H_POFF] = poff
         self._bits = (self.T.view(np.int64), self.pe.view(np.int64),
                       self.tables.reshape(-1).view(np.int64))
+        self._bufs: dict[str, F64] = {}
+
+    def buffer(self, name: str, shape: tuple[int, ...]) -> F64:
+        """A float64 array of ``shape`` for one working state, its contents undefined (the
+        caller writes every element): the one handed out for ``name`` at an earlier step if
+        nothing refers to it any more, else a new one, kept for the next step. Large arrays
+        come from fresh pages, which the kernel faults in one by one (~1 us each, ~150 per step
+        for the history tables); a buffer used again has its pages mapped already."""
+        buf = self._bufs.get(name)
+        # references: the dict, ``buf`` and getrefcount's argument (3: no working state holds it)
+        if buf is not None and buf.shape == shape and sys.getrefcount(buf) == 3:
+            return buf
+        buf = self._bufs[name] = np.empty(shape)
+        return buf
 
     def matches(self, T: F64, pe: F64, tables: F64, hc: I64 | None) -> bool:
         """Whether these values are those of the hardware ``T, pe, tables, hc`` (contiguous

@@ -122,3 +122,25 @@ def test_compiled_pool_holds_the_numpy_pool_arrays(case: Any, data: st.DataObjec
         assert (x.dtype, x.shape) == (y.dtype, y.shape), k
         assert x.tobytes() == y.tobytes(), k
     assert a.pc[:5, :n].tobytes() == b.pc[:5, :n].tobytes()
+
+
+def test_live_working_states_never_share_buffers() -> None:
+    # the run's hardware keeps the history tables of a finished step for the next one; a
+    # working state still referred to keeps its own
+    snap = _boundary_snapshot(5)
+    det = make_detector("lr", 1.2)
+    a = _Work(snap, need_hist=True, detector=det, compiled=True)
+    ctab, hist = a.ctab.copy(), a.hist.copy()
+    other = _boundary_snapshot(5)
+    other.vm_history = other.vm_history * 0.5
+    b = _Work(other, need_hist=True, detector=det, compiled=True)
+    assert a.ctab is not b.ctab
+    assert a.hist is not b.hist
+    assert a.ctab.tobytes() == ctab.tobytes()
+    assert a.hist.tobytes() == hist.tobytes()
+    reused = id(b.ctab)
+    del b
+    c = _Work(snap, need_hist=True, detector=det, compiled=True)
+    assert id(c.ctab) == reused  # (no one held it)
+    assert c.ctab.tobytes() == ctab.tobytes()
+    assert c.hist.tobytes() == hist.tobytes()
