@@ -38,13 +38,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dcsim.kernels.jit import load
-from dcsim.policies.overload import (
-    _LR_MEAN_W,
-    _LR_SLOPE_W,
-    HostLoad,
-    LocalRegression,
-    StaticThreshold,
-)
+from dcsim.policies.overload import HostLoad, StaticThreshold
 from dcsim.policies.pabfd_layout import C_AVAIL as C_AVAIL
 from dcsim.policies.pabfd_layout import C_D as C_D
 from dcsim.policies.pabfd_layout import C_PE as C_PE
@@ -79,7 +73,7 @@ from dcsim.policies.pabfd_layout import IST_UNSURE as IST_UNSURE
 from dcsim.policies.pabfd_layout import IST_WOKE as IST_WOKE
 from dcsim.policies.pabfd_layout import LINEAR as LINEAR
 from dcsim.policies.pabfd_layout import THRESHOLD as THRESHOLD
-from dcsim.policies.pabfd_start import Hardware, hardware, start_kernel
+from dcsim.policies.pabfd_start import Hardware, hardware, pool_numpy, start_kernel, start_state
 from dcsim.policies.registry import Registry
 from dcsim.policies.specpower import P_Q as P_Q
 from dcsim.policies.specpower import P_Q0 as P_Q0
@@ -128,7 +122,7 @@ class _Work:
         T = np.ascontiguousarray(snap.host_total_mips, dtype=np.float64)
         pe = np.ascontiguousarray(snap.host_pe_mips, dtype=np.float64)
         tables = np.ascontiguousarray(snap.host_power_table, dtype=np.float64)
-        hw = hardware(T, pe, tables, snap.host_class) if compiled and tables.ndim == 2 else None
+        hw = hardware(T, pe, tables, snap.host_class) if compiled else None
         # per-host state packed in two arrays (one argument each for the compiled kernels); the
         # named attributes are their rows
         if hw is not None:
@@ -201,10 +195,7 @@ class _Work:
             #: guests per host (kept equal to the lists' lengths; the compiled commit and undo
             #: use it)
             self.nlist[:] = counts
-            if compiled:
-                self._build(counts, flat)
-            else:
-                self._build_numpy(counts, flat)
+            self._build_numpy(counts, flat)
             if self.feat_fn is not None:
                 self.F = np.asarray(self.feat_fn(self.hist))
                 q = self.F.shape[1]
@@ -220,58 +211,9 @@ class _Work:
 
     def _start(self, hw: Hardware, snap: ClusterSnapshot, tables: F64, counts: NDArray[np.intp],
                flat: NDArray[np.intp], detector: Any, placer: PowerAwareBestFit | None) -> None:
-        """The step-start values in one compiled pass (:func:`dcsim.policies.start_kernel.start`:
-        the numpy form's values, LR's features up to the guarded last bits) and, with
-        ``placer``, step (1)'s decisions in :attr:`over0` (the threshold, or LR's screen with
-        the exact test near its boundary; other detectors decide in numpy)."""
-        n_h, n_v, k = counts.shape[0], self.rq.shape[0], self.K
-        lr_feats = (self.feat_fn is not None and isinstance(detector, LocalRegression)
-                    and type(detector).features is LocalRegression.features)
-        if self.need_hist:
-            caps = hw.caps
-            self.ctab = hw.buffer("ctab", (caps.shape[0], n_v, k))  # (all written below)
-            self.hist = hw.buffer("hist", (n_h, k))
-            vh = np.ascontiguousarray(self.vh, dtype=np.float64)
-            mips = np.ascontiguousarray(self.mips, dtype=np.float64)
-        else:
-            caps, vh, mips = np.zeros(0), np.zeros((0, 0)), np.zeros(0)
-            self.ctab = np.zeros((0, 0, 0))
-            self.hist = np.zeros((n_h, 0))
-        if lr_feats:
-            self.F = np.empty((n_h, 2))
-            self.ftab = np.empty((caps.shape[0], n_v, 2))
-        F = self.F if lr_feats else np.zeros((0, 2))
-        ftab = self.ftab if lr_feats else np.zeros((0, 0, 2))
-        dmode = DEFER
-        if placer is not None:
-            dmode, c = placer.kernel_mode(self)
-            self.kconst[:] = c
-            if dmode == LINEAR and (not lr_feats or getattr(detector, "robust", False)):
-                dmode = DEFER  # (LRR: its robust check is numpy's)
-        over = np.empty(n_h, dtype=np.uint8)
-        fstart = np.empty(n_h, dtype=np.intp)
-        sk = start_kernel()
-        status = int(sk.start(counts, flat, np.ascontiguousarray(snap.host_util, dtype=np.float64),
-                              tables, np.ascontiguousarray(snap.host_alloc_mips, dtype=np.float64),
-                              np.ascontiguousarray(snap.host_avail_mips, dtype=np.float64),
-                              np.ascontiguousarray(self.r, dtype=np.float64),
-                              np.ascontiguousarray(snap.vm_ram_mb, dtype=np.float64), vh, mips,
-                              caps, self.hf, self.hi, self.gf, self.ist, self.ctab, self.hist, F,
-                              ftab, lr_feats, _LR_MEAN_W, _LR_SLOPE_W, dmode, self.kconst,
-                              fstart, over))
-        self.fstart0 = fstart
-        if status & sk.ST_POWER:
-            self.stale_power[:] = specpower_w(tables, snap.host_util)
-        if self.feat_fn is not None and not lr_feats:
-            self.F = np.asarray(self.feat_fn(self.hist))
-            self.ftab = np.asarray(self.feat_fn(self.ctab.reshape(-1, k))).reshape(
-                self.ctab.shape[0], self.ctab.shape[1], self.F.shape[1])
-        if placer is None or status & sk.ST_DETECT:
-            return
-        res = over == 1
-        for h in np.flatnonzero(over == 2).tolist():
-            res[h] = self.overloaded_one(detector, h)
-        self.over0 = res
+        """The step-start values in one compiled pass (:func:`dcsim.policies.pabfd_start.
+        start_state`) and, with ``placer``, step (1)'s decisions in :attr:`over0`."""
+        start_state(self, hw, snap, tables, counts, flat, detector, placer)
 
     @cached_property
     def r_list(self) -> list[float]:
@@ -310,24 +252,6 @@ class _Work:
             self.hist = np.asarray(np.bincount(idx, weights=contrib.ravel(), minlength=n_h * k),
                                    dtype=np.float64).reshape(n_h, k)
             self.hlen[:] = self._trimmed_len(self.hist)
-
-    def _build(self, counts: NDArray[np.intp], flat: NDArray[np.intp]) -> None:
-        """As :meth:`_build_numpy`, in one compiled pass (the same operations in the same
-        order: :func:`dcsim.policies.pabfd_kernel.build`)."""
-        n_h, n_v, k = counts.shape[0], self.rq.shape[0], self.K
-        if self.need_hist:
-            caps, ttype = np.unique(self.T, return_inverse=True)
-            self.ttype[:] = ttype
-            self.ctab = np.empty((caps.shape[0], n_v, k))
-            self.hist = np.empty((n_h, k))
-            vh = np.ascontiguousarray(self.vh, dtype=np.float64)
-            mips = np.ascontiguousarray(self.mips, dtype=np.float64)
-        else:
-            caps, vh, mips = np.zeros(0), np.zeros((0, 0)), np.zeros(0)
-            self.ctab = np.zeros((0, 0, 0))
-            self.hist = np.zeros((n_h, 0))
-        _kernel().build(counts, flat, self.hf, self.hi, self.gf, vh, mips, caps, self.ist,
-                        self.ctab, self.hist)
 
     def own(self, h: int) -> list[int]:
         """Host ``h``'s guest list, copied from the snapshot's first if needed (to change it)."""
@@ -658,7 +582,7 @@ class CandidatePool:
                 self.cls_of, self.pos)
             n_m, n_c = int(self.pi[0]), int(self.pi[1])
         else:
-            n_m, n_c = self._build(w, n_h)
+            n_m, n_c = pool_numpy(self, w, n_h)
         # packed for the compiled placement (dcsim.policies.pabfd_kernel.place): [M, C, allowed
         # (H), members (M), class starts (C + 1), scan positions (C), buffer (C)]; the named
         # attributes are views (``allowed`` is kept as a bool array and mirrored here); pf =
@@ -671,49 +595,6 @@ class CandidatePool:
         self.cursor = self.pi[m0 + n_m + n_c + 1:m0 + n_m + 2 * n_c + 1]
         self.avail_c, self.pe_c = self.pf[:n_c], self.pf[n_c:]
         w.pool = self
-
-    def _build(self, w: _Work, n_h: int) -> tuple[int, int]:
-        """The pool's arrays in numpy; returns the numbers of clean members and classes."""
-        clean = (w.U == 0.0) & self.allowed
-        act = np.flatnonzero(self.allowed & ~clean)
-        ids = np.flatnonzero(clean)
-        self.pa = np.zeros(1 + 3 * n_h, dtype=np.int64)
-        self.pa[0] = n = act.size
-        self.pa[1:1 + n] = act
-        self.pa[1 + n_h:1 + n_h + n] = w.poff[act]
-        self.pa[1 + 2 * n_h:] = -1
-        self.pa[1 + 2 * n_h + act] = np.arange(n)
-        for row, src in ((C_U, w.U), (C_T, w.T), (C_AVAIL, w.avail), (C_PE, w.pe),
-                         (C_STALE, w.stale_power)):
-            self.pc[row, :n] = src[act]
-        self.cls_of = np.full(n_h, -1, dtype=np.intp)
-        #: position of each clean host in ``members_flat`` (class k: ``cstart[k]:cstart[k+1]``)
-        self.pos = np.zeros(n_h, dtype=np.int64)
-        members = np.zeros(0, dtype=np.int64)
-        cstart = np.zeros(1, dtype=np.int64)
-        if ids.size:
-            hc, sp, av = w.hc[ids], w.stale_power[ids], w.avail[ids]
-            order = np.lexsort((av, sp, hc))  # stable: ids ascending within a class
-            hc, sp, av, ids = hc[order], sp[order], av[order], ids[order]
-            new = (hc[1:] != hc[:-1]) | (sp[1:] != sp[:-1]) | (av[1:] != av[:-1])
-            members = ids.astype(np.int64)
-            cstart = np.concatenate(([0], np.flatnonzero(new) + 1, [ids.size])).astype(np.int64)
-            k = np.repeat(np.arange(cstart.size - 1), np.diff(cstart))
-            self.cls_of[ids] = k
-            self.pos[ids] = np.arange(ids.size)
-        n_m, n_c = members.size, cstart.size - 1
-        self.pi = np.zeros(2 + n_h + n_m + 3 * n_c + 1, dtype=np.int64)
-        self.pi[0], self.pi[1] = n_m, n_c
-        m0 = 2 + n_h
-        self.pi[2:2 + n_h] = self.allowed
-        self.pi[m0:m0 + n_m] = members
-        self.pi[m0 + n_m:m0 + n_m + n_c + 1] = cstart
-        self.pi[m0 + n_m + n_c + 1:m0 + n_m + 2 * n_c + 1] = cstart[:-1]
-        first = members[cstart[:-1]]
-        self.pf = np.empty(2 * n_c)
-        self.pf[:n_c] = w.avail[first]
-        self.pf[n_c:] = w.pe[first]
-        return int(n_m), int(n_c)
 
     @property
     def act(self) -> I64:
