@@ -206,7 +206,8 @@ class _Work:
             # the trial journal (see dcsim.policies.pabfd_kernel.commit): one entry per host
             self.jmark[:] = -1
         width = 4 + (k if need_hist else 0) + (self.F.shape[1] if self.feat_fn is not None else 0)
-        self.jf = np.empty((n_h, width))
+        # (an entry is written before it is read: a reused buffer serves)
+        self.jf = np.empty((n_h, width)) if hw is None else hw.buffer("jf", (n_h, width))
         self.ji = np.empty((n_h, 3), dtype=np.int64)
 
     def _start(self, hw: Hardware, snap: ClusterSnapshot, tables: F64, counts: NDArray[np.intp],
