@@ -250,6 +250,51 @@ def _new_class(x, y, hc, sp, av):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _merge_sort(ids, tmp, lo0, hi0, hc, sp, av):  # type: ignore[no-untyped-def]
+    """Stable bottom-up merge sort of ``ids[lo0:hi0]`` by :func:`_class_before` (``tmp``: a
+    buffer as long as ``ids``); nothing to do when no neighbours are out of order."""
+    ordered = True
+    for i in range(lo0 + 1, hi0):
+        if _class_before(ids[i], ids[i - 1], hc, sp, av):
+            ordered = False
+            break
+    if ordered:
+        return
+    src, dst = ids, tmp
+    odd = False  # the sorted run is in tmp
+    width = 1
+    while width < hi0 - lo0:
+        lo = lo0
+        while lo < hi0:
+            mid = min(lo + width, hi0)
+            end = min(lo + 2 * width, hi0)
+            a, b, o = lo, mid, lo
+            while a < mid and b < end:
+                if _class_before(src[b], src[a], hc, sp, av):
+                    dst[o] = src[b]
+                    b += 1
+                else:
+                    dst[o] = src[a]
+                    a += 1
+                o += 1
+            while a < mid:
+                dst[o] = src[a]
+                a += 1
+                o += 1
+            while b < end:
+                dst[o] = src[b]
+                b += 1
+                o += 1
+            lo = end
+        src, dst = dst, src
+        odd = not odd
+        width *= 2
+    if odd:
+        for i in range(lo0, hi0):
+            ids[i] = tmp[i]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def pool_build(allowed, hf, hi, hc, pa, pc, cls_of, pos):  # type: ignore[no-untyped-def]
     """A candidate pool's arrays (:class:`dcsim.policies.pabfd.CandidatePool`, its numpy form's
     values): ``pa`` (active hosts, their table offsets, their positions), the rows ``C_U`` ..
@@ -288,34 +333,36 @@ def pool_build(allowed, hf, hi, hc, pa, pc, cls_of, pos):  # type: ignore[no-unt
         if allowed[h] and U[h] == 0.0:
             ids[k] = h
             k += 1
-    # stable bottom-up merge sort of the clean hosts by class key
+    # stable sort of the clean hosts by class key: by host class (counting sort, ids stay
+    # ascending), then each run of one class merge-sorted by the other keys unless in order
+    lo_c, hi_c = 0, -1
+    for i in range(n_m):
+        x = hc[ids[i]]
+        if i == 0 or x < lo_c:
+            lo_c = x
+        if i == 0 or x > hi_c:
+            hi_c = x
     tmp = np.empty(n_m, dtype=np.int64)
-    width = 1
-    while width < n_m:
-        lo = 0
-        while lo < n_m:
-            mid = min(lo + width, n_m)
-            end = min(lo + 2 * width, n_m)
-            a, b, o = lo, mid, lo
-            while a < mid and b < end:
-                if _class_before(ids[b], ids[a], hc, sp, av):
-                    tmp[o] = ids[b]
-                    b += 1
-                else:
-                    tmp[o] = ids[a]
-                    a += 1
-                o += 1
-            while a < mid:
-                tmp[o] = ids[a]
-                a += 1
-                o += 1
-            while b < end:
-                tmp[o] = ids[b]
-                b += 1
-                o += 1
-            lo = end
+    if n_m and hi_c - lo_c < n_h:
+        cnt = np.zeros(hi_c - lo_c + 2, dtype=np.int64)
+        for i in range(n_m):
+            cnt[hc[ids[i]] - lo_c + 1] += 1
+        for j in range(1, cnt.shape[0]):
+            cnt[j] += cnt[j - 1]
+        for i in range(n_m):
+            j = hc[ids[i]] - lo_c
+            tmp[cnt[j]] = ids[i]
+            cnt[j] += 1
         ids, tmp = tmp, ids
-        width *= 2
+        a = 0
+        while a < n_m:
+            b = a + 1
+            while b < n_m and hc[ids[b]] == hc[ids[a]]:
+                b += 1
+            _merge_sort(ids, tmp, a, b, hc, sp, av)
+            a = b
+    else:
+        _merge_sort(ids, tmp, 0, n_m, hc, sp, av)
     n_c = 0
     for i in range(n_m):
         if i == 0 or _new_class(ids[i], ids[i - 1], hc, sp, av):

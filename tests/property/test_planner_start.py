@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from dcsim.policies.consolidation import ClusterSnapshot, _detect
 from dcsim.policies.overload import make_detector
-from dcsim.policies.pabfd import CandidatePool, PowerAwareBestFit, _Work
+from dcsim.policies.pabfd import CandidatePool, PowerAwareBestFit, _Work, host_classes
 from tests.property.test_pabfd_candidates import G4, G5, cases
 
 DETECTORS = [("thr", 0.8), ("lr", 1.2), ("lr", 2.0), ("lrr", 1.2), ("iqr", 1.5), ("mad", 2.5)]
@@ -112,6 +112,9 @@ def test_compiled_pool_holds_the_numpy_pool_arrays(case: Any, data: st.DataObjec
     snap.host_util = np.array(data.draw(st.lists(st.sampled_from([0.0, -0.0, 0.3, 1.0]),
                                                  min_size=n_h, max_size=n_h)))
     allowed = np.asarray(data.draw(st.lists(st.booleans(), min_size=n_h, max_size=n_h)))
+    # class ids as given by a caller: any integers (beyond the hosts' range: no counting sort)
+    hc = host_classes(snap.host_total_mips, snap.host_pe_mips, snap.host_power_table)
+    snap.host_class = hc * data.draw(st.sampled_from([1, -1, 1000]))
     w = _Work(snap, need_hist=False, compiled=True)
     a = CandidatePool(w, allowed)
     b = CandidatePool(w, allowed, compiled=True)
