@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dcsim.kernels.jit import load
-from dcsim.policies.overload import _LR_MEAN_W, _LR_SLOPE_W, LocalRegression
+from dcsim.policies.overload import _LR_MEAN_W, _LR_SLOPE_W, LocalRegression, StaticThreshold
 from dcsim.policies.pabfd_layout import (
     C_AVAIL,
     C_PE,
@@ -39,6 +39,7 @@ from dcsim.policies.pabfd_layout import (
     H_T,
     H_TTYPE,
     LINEAR,
+    THRESHOLD,
 )
 from dcsim.policies.specpower import class_tables, host_classes, specpower_w
 
@@ -151,8 +152,12 @@ def start_state(w: Any, hw: Hardware, snap: Any, tables: F64, counts: NDArray[np
     if placer is not None:
         dmode, c = placer.kernel_mode(w)
         w.kconst[:] = c
-        if dmode == LINEAR and (not lr_feats or getattr(detector, "robust", False)):
-            dmode = DEFER  # (LRR: its robust check is numpy's)
+        # the screen only for the detectors' own decisions (LRR's robust check, a subclass's
+        # own ``overloaded`` and the other detectors: numpy's)
+        own = type(detector).overloaded
+        if not ((dmode == THRESHOLD and own is StaticThreshold.overloaded)
+                or (dmode == LINEAR and lr_feats and own is LocalRegression.overloaded)):
+            dmode = DEFER
     over = np.empty(n_h, dtype=np.uint8)
     fstart = np.empty(n_h, dtype=np.intp)
     sk = start_kernel()

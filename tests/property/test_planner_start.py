@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dcsim.policies.consolidation import ClusterSnapshot, _detect
-from dcsim.policies.overload import make_detector
+from dcsim.policies.overload import HostLoad, StaticThreshold, make_detector
 from dcsim.policies.pabfd import CandidatePool, PowerAwareBestFit, _Work, host_classes
 from tests.property.test_pabfd_candidates import G4, G5, cases
 
@@ -147,3 +147,18 @@ def test_live_working_states_never_share_buffers() -> None:
     assert id(c.ctab) == reused  # (no one held it)
     assert c.ctab.tobytes() == ctab.tobytes()
     assert c.hist.tobytes() == hist.tobytes()
+
+
+class _Eager(StaticThreshold):
+    """A threshold detector that finds every host with guests overloaded (its own rule)."""
+
+    def overloaded(self, load: HostLoad) -> np.ndarray:
+        return np.asarray(load.util > 0.0)
+
+
+def test_a_subclass_with_its_own_rule_is_asked() -> None:
+    snap = _boundary_snapshot(5)
+    det = _Eager.from_parameter(0.8)
+    _, w, over = _detect(snap, det, compiled=True)
+    assert w.over0 is None  # not screened in the compiled pass
+    assert over.tolist() == [True] * 5
