@@ -222,7 +222,7 @@ class Consolidation:
         what the planner's step (1) computes)."""
         sim, st = self.sim, self.sim.state
         if sim.assume.planner == "cloudsim":
-            return overloaded_hosts(assumptions.snapshot(sim), self.cs_detector)
+            return overloaded_hosts(_snapshot(sim), self.cs_detector)
         util = self._requested() / st.cap_mips
         hosts = np.flatnonzero(st.awake & (st.n_guests > 0))
         return self._detect(util, hosts, self._max_gram())
@@ -240,8 +240,7 @@ class Consolidation:
         """This step's moves ``(guest, host)`` in start order (after ``prepare``)."""
         sim, st = self.sim, self.sim.state
         if sim.assume.planner == "cloudsim":
-            return plan_migrations(assumptions.snapshot(sim), self.cs_detector,
-                                   self.cs_selector, self.rng)
+            return plan_migrations(_snapshot(sim), self.cs_detector, self.cs_selector, self.rng)
         req = self._requested()
         util = req / st.cap_mips
         active = st.awake & (st.n_guests > 0)
@@ -459,6 +458,19 @@ class Consolidation:
         if self._ws is not None:
             self._ws[dst] += float(memfit.need(sb, g, np.asarray([dst]), landed=False)[0])
         return dst
+
+
+def _snapshot(sim: Simulation) -> Any:
+    """CloudSim's view of the state (``assumptions.snapshot``) with the member lists chained
+    as the engine keeps them (``CloudSimState.list_order``: the lists host by host, the order
+    the snapshot's sums use) and their lengths (guests per host of those placements)."""
+    snap = assumptions.snapshot(sim)
+    st, cs = sim.state, sim.cs
+    if cs is not None:
+        flat = cs.list_order(st)
+        snap.host_vms_flat = flat
+        snap.host_vms_count = np.bincount(st.host_of[flat], minlength=st.n_hosts)
+    return snap
 
 
 class _RamBound:

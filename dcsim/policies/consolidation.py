@@ -95,6 +95,10 @@ class ClusterSnapshot:
         (H,) optional ids, equal iff hosts have equal capacity, per-core capacity and power
         table (:func:`~dcsim.policies.pabfd.host_classes`; derived when None). Lets PABFD treat
         interchangeable hosts as one candidate.
+    host_vms_flat, host_vms_count
+        Optional, from a caller that keeps them (both or neither): ``host_vms`` chained host by
+        host (each host's guests in list order) and the lists' lengths; they must agree with
+        ``host_vms`` (the planner then does not build them from the lists).
     """
 
     host_total_mips: F64
@@ -113,6 +117,8 @@ class ClusterSnapshot:
     migration_mbps: float = CLOUDSIM_MIGRATION_MBPS
     interval_s: float = 300.0
     host_class: I64 | None = None
+    host_vms_flat: NDArray[np.intp] | None = None
+    host_vms_count: NDArray[np.intp] | None = None
 
 
 @dataclass(slots=True)
@@ -164,7 +170,10 @@ def _detect(snap: ClusterSnapshot, detector: Any,
     """Step (1): the placer, the step's working state and the overloaded hosts (``compiled``:
     the state's sums built by the compiled kernel, which the placements need anyway)."""
     placer = PowerAwareBestFit(detector)
-    w = _Work(snap, need_hist=placer.depth != 0, detector=detector, compiled=compiled)
+    w = _Work(snap, need_hist=placer.depth != 0, detector=detector, compiled=compiled,
+              placer=placer if compiled else None)
+    if w.over0 is not None:  # decided by the compiled start (the same decisions)
+        return placer, w, w.over0
     return placer, w, np.asarray(detector.overloaded(w.load_all()), dtype=bool)
 
 
@@ -226,8 +235,8 @@ def _plan(snap: ClusterSnapshot, detector: Any, selector: Any, rng: np.random.Ge
     st.find_host_calls += len(to_move)
     moves: list[tuple[int, int]]
     if compiled_loop:  # (the guest lists are read no more: step (4) reads arrays)
-        moves = placer.place_sequence(w, _sorted_compiled(w, to_move), CandidatePool(w, ~over),
-                                      False, lists=False)
+        moves = placer.place_sequence(w, _sorted_compiled(w, to_move),
+                                      CandidatePool(w, ~over, compiled=True), False, lists=False)
     else:
         moves = _place_sequence(placer, w, _sorted_by_demand(to_move, w.r, w.r_list),
                                 CandidatePool(w, ~over), False)
@@ -240,7 +249,7 @@ def _plan(snap: ClusterSnapshot, detector: Any, selector: Any, rng: np.random.Ge
     ex = over | off  # neither sources nor targets
     src_ok = np.flatnonzero((util > 0.0) & (util < 1.0))
     order = src_ok[np.argsort(util[src_ok], kind="stable")]
-    pool = CandidatePool(w, ~ex)  # the targets from here on: pool.exclude()
+    pool = CandidatePool(w, ~ex, compiled=compiled_loop)  # the targets from here on: exclude()
     if compiled_loop:
         moves.extend(_underload_compiled(placer, w, pool, order, ex, in_mig, any_mig, moves, st))
     else:
@@ -287,7 +296,7 @@ def _select_compiled(w: _Work, detector: Any, mode: int, over: B, in_mig: B,
     if hosts.size == 0:
         return []
     fcount = w.count0
-    fstart = np.cumsum(fcount) - fcount
+    fstart = np.cumsum(fcount) - fcount if w.fstart0 is None else w.fstart0
     longest = max(int(fcount[hosts].max()), 1)
     lst = np.empty(longest, dtype=np.int64)
     cand = np.empty(longest, dtype=np.int64)
@@ -351,7 +360,7 @@ def _underload_compiled(placer: PowerAwareBestFit, w: _Work, pool: CandidatePool
     uk = _planner_kernel()
     n_h = w.T.shape[0]
     fcount = w.count0
-    fstart = np.cumsum(fcount) - fcount
+    fstart = np.cumsum(fcount) - fcount if w.fstart0 is None else w.fstart0
     xstart = np.zeros(n_h + 1, dtype=np.int64)
     if earlier:
         a = np.array(earlier, dtype=np.int64)

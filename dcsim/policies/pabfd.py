@@ -20,8 +20,12 @@
   placement in one compiled call (the pool's classes are arrays the kernel reads, and its
   active hosts' search values are kept in compact rows, see :mod:`dcsim.policies.pabfd_kernel`).
 
-Imports numpy, dcsim.kernels.jit, dcsim.policies.{overload, pabfd_layout, registry, specpower};
-dcsim.policies.pabfd_kernel (numba) at the first search only.
+A working state built for the planner (``compiled=True``) takes the run's hardware values from
+:mod:`dcsim.policies.pabfd_start` (derived once per run) and its step-start values, and with a
+placer step (1)'s decisions, from one compiled pass (:mod:`dcsim.policies.start_kernel`).
+
+Imports numpy, dcsim.kernels.jit, dcsim.policies.{overload, pabfd_layout, pabfd_start, registry,
+specpower}; dcsim.policies.pabfd_kernel and start_kernel (numba) at the first use only.
 """
 
 from __future__ import annotations
@@ -69,6 +73,7 @@ from dcsim.policies.pabfd_layout import IST_UNSURE as IST_UNSURE
 from dcsim.policies.pabfd_layout import IST_WOKE as IST_WOKE
 from dcsim.policies.pabfd_layout import LINEAR as LINEAR
 from dcsim.policies.pabfd_layout import THRESHOLD as THRESHOLD
+from dcsim.policies.pabfd_start import Hardware, hardware, pool_numpy, start_kernel, start_state
 from dcsim.policies.registry import Registry
 from dcsim.policies.specpower import P_Q as P_Q
 from dcsim.policies.specpower import P_Q0 as P_Q0
@@ -109,45 +114,51 @@ class _Work:
     """
 
     def __init__(self, snap: ClusterSnapshot, need_hist: bool, detector: Any = None,
-                 compiled: bool = False) -> None:
+                 compiled: bool = False, placer: PowerAwareBestFit | None = None) -> None:
         self.snap = snap
         self.need_hist = need_hist
         n_h = snap.host_total_mips.shape[0]
         n_v = snap.vm_requested_mips.shape[0]
+        T = np.ascontiguousarray(snap.host_total_mips, dtype=np.float64)
+        pe = np.ascontiguousarray(snap.host_pe_mips, dtype=np.float64)
+        tables = np.ascontiguousarray(snap.host_power_table, dtype=np.float64)
+        hw = hardware(T, pe, tables, snap.host_class) if compiled else None
         # per-host state packed in two arrays (one argument each for the compiled kernels); the
         # named attributes are their rows
-        self.hf = np.empty((7, n_h))
-        self.hi = np.zeros((6, n_h), dtype=np.int64)
+        if hw is not None:
+            self.hf, self.hi = hw.hf0.copy(), hw.hi0.copy()
+        else:
+            self.hf = np.empty((7, n_h))
+            self.hi = np.zeros((6, n_h), dtype=np.int64)
         self.gf = np.empty((2, n_v))
         (self.U, self.T, self.avail, self.pe, self.stale_power, self.reqsum,
          self.maxram) = self.hf
         self.off, self.hlen, self.nlist, self.jmark, self.ttype, self.poff = self.hi
         self.rq, self.ramf = self.gf
-        self.T[:] = snap.host_total_mips
-        self.pe[:] = snap.host_pe_mips
-        self.pe_min = float(self.pe.min()) if self.pe.size else 0.0
-        tables = np.ascontiguousarray(snap.host_power_table, dtype=np.float64)
-        self.tflat = tables.ravel()
-        self.n_points = int(tables.shape[1])
-        self.off[:] = np.arange(n_h) * self.n_points
-        self.stale_power[:] = specpower_w(tables, snap.host_util)
-        hc = snap.host_class
-        self.hc = host_classes(self.T, self.pe, tables) if hc is None else hc
-        self.ptab, self.poff[:] = class_tables(tables, self.hc)
+        if hw is not None:  # the run's hardware values (pabfd_start: the same as below)
+            self.pe_min, self.tflat, self.n_points = hw.pe_min, hw.tflat, hw.n_points
+            self.hc, self.ptab = hw.hc, hw.ptab
+        else:
+            self.T[:] = T
+            self.pe[:] = pe
+            self.pe_min = float(self.pe.min()) if self.pe.size else 0.0
+            self.tflat = tables.ravel()
+            self.n_points = int(tables.shape[1])
+            self.off[:] = np.arange(n_h) * self.n_points
+            self.stale_power[:] = specpower_w(tables, snap.host_util)
+            hc = snap.host_class
+            self.hc = host_classes(self.T, self.pe, tables) if hc is None else hc
+            self.ptab, self.poff[:] = class_tables(tables, self.hc)
         self.pool: CandidatePool | None = None
         self._kargs: tuple[Any, tuple[Any, ...]] | None = None
         self._addargs: tuple[Any, ...] | None = None
         self._pargs: tuple[Any, ...] | None = None
         self._rargs: tuple[Any, ...] | None = None
         self.kconst = np.zeros(8)
-        self.avail[:] = snap.host_avail_mips
-        self.U[:] = snap.host_alloc_mips
         # the snapshot's lists, each copied on its first change (:meth:`own`): a step changes few
         self.lists: list[list[int]] = list(snap.host_vms)
         self._own: set[int] = set()
         self.r = snap.vm_requested_mips
-        self.rq[:] = self.r
-        self.ramf[:] = snap.vm_ram_mb
         self.vh = snap.vm_history
         self.vlen = np.ascontiguousarray(snap.vm_history_len, dtype=np.int64)
         self.ram = snap.vm_ram_mb
@@ -156,12 +167,15 @@ class _Work:
         self.interval = snap.interval_s
         k = snap.vm_history.shape[1]
         self.K = k
-        counts = np.fromiter(map(len, self.lists), dtype=np.intp, count=n_h)
-        flat = np.fromiter(chain.from_iterable(self.lists), dtype=np.intp,
-                           count=int(counts.sum()))
-        #: guests per host (kept equal to the lists' lengths; the compiled commit and undo use it)
-        self.nlist[:] = counts
+        if snap.host_vms_flat is not None and snap.host_vms_count is not None:
+            counts = np.asarray(snap.host_vms_count, dtype=np.intp)  # (kept by the caller)
+            flat = np.asarray(snap.host_vms_flat, dtype=np.intp)
+        else:
+            counts = np.fromiter(map(len, self.lists), dtype=np.intp, count=n_h)
+            flat = np.fromiter(chain.from_iterable(self.lists), dtype=np.intp,
+                               count=int(counts.sum()))
         self.flat0, self.count0 = flat, counts  # the lists at the start, as arrays
+        self.fstart0: NDArray[np.intp] | None = None  # where each host's guests start in flat0
         self.feat_fn = getattr(detector, "features", None) if need_hist else None
         #: see the ``IST_*`` constants
         self.ist = np.zeros(10, dtype=np.int64)
@@ -169,22 +183,38 @@ class _Work:
         self.ist[IST_HIST] = need_hist
         self.ist[IST_FEATS] = self.feat_fn is not None
         self.hist: F64
-        if compiled:
-            self._build(counts, flat)
+        #: step (1)'s decisions, when the compiled start took them (``placer`` given)
+        self.over0: B | None = None
+        if hw is not None:
+            self._start(hw, snap, tables, counts, flat, detector, placer)
         else:
+            self.avail[:] = snap.host_avail_mips
+            self.U[:] = snap.host_alloc_mips
+            self.rq[:] = self.r
+            self.ramf[:] = snap.vm_ram_mb
+            #: guests per host (kept equal to the lists' lengths; the compiled commit and undo
+            #: use it)
+            self.nlist[:] = counts
             self._build_numpy(counts, flat)
-        if self.feat_fn is not None:
-            self.F = np.asarray(self.feat_fn(self.hist))
-            q = self.F.shape[1]
-            self.ftab = np.asarray(self.feat_fn(self.ctab.reshape(-1, k))).reshape(
-                self.ctab.shape[0], self.ctab.shape[1], q)
-        if not need_hist:
-            self.hist = np.zeros((n_h, 0))
-        # the trial journal (see dcsim.policies.pabfd_kernel.commit): one entry per host at most
-        self.jmark[:] = -1
+            if self.feat_fn is not None:
+                self.F = np.asarray(self.feat_fn(self.hist))
+                q = self.F.shape[1]
+                self.ftab = np.asarray(self.feat_fn(self.ctab.reshape(-1, k))).reshape(
+                    self.ctab.shape[0], self.ctab.shape[1], q)
+            if not need_hist:
+                self.hist = np.zeros((n_h, 0))
+            # the trial journal (see dcsim.policies.pabfd_kernel.commit): one entry per host
+            self.jmark[:] = -1
         width = 4 + (k if need_hist else 0) + (self.F.shape[1] if self.feat_fn is not None else 0)
-        self.jf = np.empty((n_h, width))
+        # (an entry is written before it is read: a reused buffer serves)
+        self.jf = np.empty((n_h, width)) if hw is None else hw.buffer("jf", (n_h, width))
         self.ji = np.empty((n_h, 3), dtype=np.int64)
+
+    def _start(self, hw: Hardware, snap: ClusterSnapshot, tables: F64, counts: NDArray[np.intp],
+               flat: NDArray[np.intp], detector: Any, placer: PowerAwareBestFit | None) -> None:
+        """The step-start values in one compiled pass (:func:`dcsim.policies.pabfd_start.
+        start_state`) and, with ``placer``, step (1)'s decisions in :attr:`over0`."""
+        start_state(self, hw, snap, tables, counts, flat, detector, placer)
 
     @cached_property
     def r_list(self) -> list[float]:
@@ -223,24 +253,6 @@ class _Work:
             self.hist = np.asarray(np.bincount(idx, weights=contrib.ravel(), minlength=n_h * k),
                                    dtype=np.float64).reshape(n_h, k)
             self.hlen[:] = self._trimmed_len(self.hist)
-
-    def _build(self, counts: NDArray[np.intp], flat: NDArray[np.intp]) -> None:
-        """As :meth:`_build_numpy`, in one compiled pass (the same operations in the same
-        order: :func:`dcsim.policies.pabfd_kernel.build`)."""
-        n_h, n_v, k = counts.shape[0], self.rq.shape[0], self.K
-        if self.need_hist:
-            caps, ttype = np.unique(self.T, return_inverse=True)
-            self.ttype[:] = ttype
-            self.ctab = np.empty((caps.shape[0], n_v, k))
-            self.hist = np.empty((n_h, k))
-            vh = np.ascontiguousarray(self.vh, dtype=np.float64)
-            mips = np.ascontiguousarray(self.mips, dtype=np.float64)
-        else:
-            caps, vh, mips = np.zeros(0), np.zeros((0, 0)), np.zeros(0)
-            self.ctab = np.zeros((0, 0, 0))
-            self.hist = np.zeros((n_h, 0))
-        _kernel().build(counts, flat, self.hf, self.hi, self.gf, vh, mips, caps, self.ist,
-                        self.ctab, self.hist)
 
     def own(self, h: int) -> list[int]:
         """Host ``h``'s guest list, copied from the snapshot's first if needed (to change it)."""
@@ -554,62 +566,35 @@ class CandidatePool:
     working state's by :meth:`sync` (after a placement or an undo) and the compiled placement.
     """
 
-    def __init__(self, w: _Work, allowed: B) -> None:
+    def __init__(self, w: _Work, allowed: B, compiled: bool = False) -> None:
         self.allowed = np.array(allowed, dtype=bool)
-        clean = (w.U == 0.0) & self.allowed
-        act = np.flatnonzero(self.allowed & ~clean)
-        ids = np.flatnonzero(clean)
         n_h = w.T.shape[0]
         self._hf, self._hi = w.hf, w.hi  # (not ``w``: no reference cycle, freed at once)
         # the active hosts, ascending, and their search values in the same order (the compiled
         # placement reads them contiguously): pa = [n, ids (H), table offsets (H), position of
         # each host in ids or -1 (H)], pc = rows C_* (H each; after n: scratch)
-        self.pa = np.zeros(1 + 3 * n_h, dtype=np.int64)
         self.pc = np.empty((6, n_h))
-        self.pa[0] = n = act.size
-        self.pa[1:1 + n] = act
-        self.pa[1 + n_h:1 + n_h + n] = w.poff[act]
-        self.pa[1 + 2 * n_h:] = -1
-        self.pa[1 + 2 * n_h + act] = np.arange(n)
-        for row, src in ((C_U, w.U), (C_T, w.T), (C_AVAIL, w.avail), (C_PE, w.pe),
-                         (C_STALE, w.stale_power)):
-            self.pc[row, :n] = src[act]
-        self.cls_of = np.full(n_h, -1, dtype=np.intp)
-        #: position of each clean host in ``members_flat`` (class k: ``cstart[k]:cstart[k+1]``)
-        self.pos = np.zeros(n_h, dtype=np.int64)
-        members = np.zeros(0, dtype=np.int64)
-        cstart = np.zeros(1, dtype=np.int64)
-        if ids.size:
-            hc, sp, av = w.hc[ids], w.stale_power[ids], w.avail[ids]
-            order = np.lexsort((av, sp, hc))  # stable: ids ascending within a class
-            hc, sp, av, ids = hc[order], sp[order], av[order], ids[order]
-            new = (hc[1:] != hc[:-1]) | (sp[1:] != sp[:-1]) | (av[1:] != av[:-1])
-            members = ids.astype(np.int64)
-            cstart = np.concatenate(([0], np.flatnonzero(new) + 1, [ids.size])).astype(np.int64)
-            k = np.repeat(np.arange(cstart.size - 1), np.diff(cstart))
-            self.cls_of[ids] = k
-            self.pos[ids] = np.arange(ids.size)
-        n_m, n_c = members.size, cstart.size - 1
+        if compiled:  # the same arrays in one compiled pass (start_kernel.pool_build)
+            self.pa = np.empty(1 + 3 * n_h, dtype=np.int64)
+            self.cls_of = np.empty(n_h, dtype=np.intp)
+            self.pos = np.empty(n_h, dtype=np.int64)
+            self.pi, self.pf = start_kernel().pool_build(
+                self.allowed, w.hf, w.hi, np.asarray(w.hc, dtype=np.int64), self.pa, self.pc,
+                self.cls_of, self.pos)
+            n_m, n_c = int(self.pi[0]), int(self.pi[1])
+        else:
+            n_m, n_c = pool_numpy(self, w, n_h)
         # packed for the compiled placement (dcsim.policies.pabfd_kernel.place): [M, C, allowed
         # (H), members (M), class starts (C + 1), scan positions (C), buffer (C)]; the named
-        # attributes are views (``allowed`` is kept as a bool array and mirrored here)
-        self.pi = np.zeros(2 + n_h + n_m + 3 * n_c + 1, dtype=np.int64)
-        self.pi[0], self.pi[1] = n_m, n_c
+        # attributes are views (``allowed`` is kept as a bool array and mirrored here); pf =
+        # [free MIPS (C), per-core MIPS (C)] of each class
         self._allowed_i = self.pi[2:2 + n_h]
-        self._allowed_i[:] = self.allowed
         m0 = 2 + n_h
         self.members_flat = self.pi[m0:m0 + n_m]
-        self.members_flat[:] = members
         self.cstart = self.pi[m0 + n_m:m0 + n_m + n_c + 1]
-        self.cstart[:] = cstart
         #: scan position per class: members before it are excluded or active
         self.cursor = self.pi[m0 + n_m + n_c + 1:m0 + n_m + 2 * n_c + 1]
-        self.cursor[:] = cstart[:-1]
-        first = members[cstart[:-1]]
-        self.pf = np.empty(2 * n_c)
         self.avail_c, self.pe_c = self.pf[:n_c], self.pf[n_c:]
-        self.avail_c[:] = w.avail[first]
-        self.pe_c[:] = w.pe[first]
         w.pool = self
 
     @property

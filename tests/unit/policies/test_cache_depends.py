@@ -117,4 +117,4 @@ def test_every_numba_module_declares_the_dcsim_modules_it_imports() -> None:
             found.append(path.name)
     # the five that import dcsim
     assert found == ["dcupdate.py", "hostsettle.py", "propshare.py", "pabfd_kernel.py",
-                     "planner_kernel.py"]
+                     "planner_kernel.py", "start_kernel.py"]
