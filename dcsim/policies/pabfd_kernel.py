@@ -33,7 +33,8 @@ and the tests use.
 The planner's other per-placement and per-host work is here too, so that one placement is one
 call: :func:`place` (class representatives + :func:`_csearch` + :func:`commit`, the trial
 placement with its undo journal), :func:`undo`, :func:`recompute` (a host's sums after a guest
-left, and its overload screen) and :func:`build` (the working state's start sums). Sums add in
+left, and its overload screen; the working state's start sums are
+:func:`dcsim.policies.start_kernel.start`'s). Sums add in
 the order the numpy / Python forms they replace add (list order), so they are bit-identical.
 Each argument of a call costs ~0.25 us to pass, so the state comes packed in a few arrays.
 
@@ -592,51 +593,6 @@ def recompute(h, lst, hf, hi, gf, hist, ctab, F, ist, mean_w, slope_w, c):  # ty
             return 2
         return 1 if pred >= 1.0 else 0
     return 2
-
-
-# ------------------------------------------------------------------ working state (step start)
-@njit(cache=True, nogil=True, error_model="numpy")
-def build(counts, flat, hf, hi, gf, vh, mips, caps, ist, ctab, hist):  # type: ignore[no-untyped-def]
-    """The sums :class:`dcsim.policies.pabfd._Work` starts from, as its numpy form computes them.
-
-    Hosts' guests are ``flat`` grouped by host (``counts`` per host, in list order). Per host:
-    the requested sum and every history column start at 0.0 and add each guest's term in list
-    order (``np.bincount``'s order); the largest RAM starts at 0.0 (``np.maximum.at``'s rule);
-    with history (``ist[IST_HIST]``), ``ctab[c, v, k] = (vh[v, k] * mips[v]) / caps[c]`` (the
-    numpy expression's two operations) and the history length is the last non-zero column + 1.
-    """
-    need_hist = ist[IST_HIST] != 0
-    rq = gf[G_RQ]
-    ram = gf[G_RAM]
-    if need_hist:
-        for c in range(caps.shape[0]):
-            for v in range(vh.shape[0]):
-                for k in range(vh.shape[1]):
-                    ctab[c, v, k] = (vh[v, k] * mips[v]) / caps[c]
-    p = 0
-    for h in range(counts.shape[0]):
-        s = 0.0
-        m = 0.0
-        for i in range(p, p + counts[h]):
-            v = flat[i]
-            s += rq[v]
-            x = ram[v]
-            if not (m >= x or m != m):
-                m = x
-        hf[H_REQ, h] = s
-        hf[H_MAXRAM, h] = m
-        if need_hist:
-            tt = hi[H_TTYPE, h]
-            last = 0
-            for k in range(hist.shape[1]):
-                y = 0.0
-                for i in range(p, p + counts[h]):
-                    y += ctab[tt, flat[i], k]
-                hist[h, k] = y
-                if y != 0.0:
-                    last = k + 1
-            hi[H_HLEN, h] = last
-        p += counts[h]
 
 
 #: the modules whose sources this module's compiled code depends on (constants, ``njit``
