@@ -80,6 +80,7 @@ class Hardware:
         self._bits = (self.T.view(np.int64), self.pe.view(np.int64),
                       self.tables.reshape(-1).view(np.int64))
         self._bufs: dict[str, F64] = {}
+        self._free = -1  # sys.getrefcount of a buffer no working state holds (see buffer)
 
     def buffer(self, name: str, shape: tuple[int, ...]) -> F64:
         """A float64 array of ``shape`` for one working state, its contents undefined (the
@@ -88,10 +89,13 @@ class Hardware:
         come from fresh pages, which the kernel faults in one by one (~1 us each, ~150 per step
         for the history tables); a buffer used again has its pages mapped already."""
         buf = self._bufs.get(name)
-        # references: the dict, ``buf`` and getrefcount's argument (3: no working state holds it)
-        if buf is not None and buf.shape == shape and sys.getrefcount(buf) == 3:
+        # no working state holds it: as many references as just after it was made here (the
+        # dict's and this frame's; measured, not assumed: what getrefcount counts for its
+        # argument and locals differs between Python versions)
+        if buf is not None and buf.shape == shape and sys.getrefcount(buf) == self._free:
             return buf
         buf = self._bufs[name] = np.empty(shape)
+        self._free = sys.getrefcount(buf)
         return buf
 
     def matches(self, T: F64, pe: F64, tables: F64, hc: I64 | None) -> bool:
