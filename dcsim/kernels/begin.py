@@ -26,7 +26,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _charge(h, sign, ram, disk, vcpus, mips, hold, used_ram, used_storage,  # type: ignore[no-untyped-def]
             reserved_mips, n_guests, vcpus_placed, reserved_charge):
     """``ClusterState._charge`` of host ``h`` (and ``_clear_drift`` when it empties)."""
@@ -44,7 +44,7 @@ def _charge(h, sign, ram, disk, vcpus, mips, hold, used_ram, used_storage,  # ty
         vcpus_placed[h] = 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def begin_moves(ga, da, fixed, ram_l, disk_l, slots_l, ram_cap, disk_cap,  # type: ignore[no-untyped-def]
                 mips_cap, cores_l, pinned_l, src_l, vcpus_l, mips_l, hold, tol,
                 used_ram, used_storage, reserved_mips, n_guests, vcpus_placed, reserved_charge,

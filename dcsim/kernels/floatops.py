@@ -13,7 +13,7 @@ from __future__ import annotations
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def minimum(a, b):  # type: ignore[no-untyped-def]
     """``np.minimum(a, b)`` of two floats (NaN-propagating, ``a`` on ties)."""
     if a != a:
@@ -23,7 +23,7 @@ def minimum(a, b):  # type: ignore[no-untyped-def]
     return a if a <= b else b
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def maximum(a, b):  # type: ignore[no-untyped-def]
     """``np.maximum(a, b)`` of two floats (NaN-propagating, ``a`` on ties)."""
     if a != a:

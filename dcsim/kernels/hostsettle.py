@@ -27,7 +27,7 @@ from dcsim.kernels.jit import cache_depends_on
 FULL = 1.0 - 1e-9  # dcsim.engine.hostrates._FULL (checked by the tests)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def settle(hosts, guests, now, energy_rule, last_t, power, energy_j, awake, active_s,  # type: ignore[no-untyped-def]
            util, cap_mips, busy_mi, avail_mi, n_guests, guest_s, full_s, ready_at, ready_s,
            host_of, demand, useful, raw, speed, demand_mi, useful_mi, raw_mi, mig_loss_mi):

@@ -37,7 +37,7 @@ DESTINATION_SHARE = 0.1  # dcsim.engine.assumptions.DESTINATION_SHARE (checked b
 N_POINTS = 11  # dcsim.model.power.N_POINTS (checked by the tests)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def share(g, full, local, host_of, hosts, u_last, vcpus, mips, mips_per_core, speed,  # type: ignore[no-untyped-def]
           room, inc, in_local, any_inc, extra_raw, cap_mips, awake, failed, power_table,
           sleep_power, raw_want_o, demand_o, useful_o, raw_o, in_alloc, util, power, rec,
@@ -146,7 +146,7 @@ def share(g, full, local, host_of, hosts, u_last, vcpus, mips, mips_per_core, sp
     return want, used, req
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def share_hosts(g, hosts, host_of, u_last, vcpus, mips, mips_per_core, speed, inc, dst,  # type: ignore[no-untyped-def]
                 extra_raw, cap_mips, awake, failed, power_table, sleep_power, raw_want_o,
                 demand_o, useful_o, raw_o, in_alloc, util, power, rec, h_req, h_alloc,

@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def vm_entries(t, ids, allocated, requested, in_migration, v_has, v_t, v_alloc, v_req,  # type: ignore[no-untyped-def]
                v_mig, v_prev_mig, v_mig_start):
     """Entries of guests ``ids`` (distinct) at ``t`` (s). Returns the terms of the guests whose
@@ -36,7 +36,7 @@ def vm_entries(t, ids, allocated, requested, in_migration, v_has, v_t, v_alloc, 
                     v_alloc, v_req, v_mig, v_prev_mig, v_mig_start)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def vm_entries_of(t, ids, useful, requested, mig_dst, v_has, v_t, v_alloc, v_req,  # type: ignore[no-untyped-def]
                   v_mig, v_prev_mig, v_mig_start):
     """``vm_entries(t, ids, useful[ids], requested, mig_dst[ids] >= 0, ...)`` without the
@@ -46,7 +46,7 @@ def vm_entries_of(t, ids, useful, requested, mig_dst, v_has, v_t, v_alloc, v_req
                     v_req, v_mig, v_prev_mig, v_mig_start)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _entries(t, ids, of, allocated, requested, in_migration, mig_dst, v_has, v_t, v_alloc,  # type: ignore[no-untyped-def]
              v_req, v_mig, v_prev_mig, v_mig_start):
     """``vm_entries``; ``of``: ``allocated`` and ``mig_dst`` are whole per-guest arrays (the
@@ -94,7 +94,7 @@ def _entries(t, ids, of, allocated, requested, in_migration, mig_dst, v_has, v_t
     return req_dt[:k], alloc_dt[:k], frac[:n_under], under_mig[:n_um], ended[:n_end]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def host_entries(tick, t_old, allocated, requested, h_alloc, h_req, h_act, h_prev_act,  # type: ignore[no-untyped-def]
                  h_last_on):
     """:meth:`StateHistoryRecorder.host_entries` of every host with ``active = allocated > 0``

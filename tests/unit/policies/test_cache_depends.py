@@ -118,3 +118,25 @@ def test_every_numba_module_declares_the_dcsim_modules_it_imports() -> None:
     # the five that import dcsim
     assert found == ["dcupdate.py", "hostsettle.py", "propshare.py", "pabfd_kernel.py",
                      "planner_kernel.py", "start_kernel.py"]
+
+
+#: every compiled function of dcsim: cached on disk, releases the GIL, and numpy's error model
+#: (a division by zero gives inf/nan as in the numpy form it replaces, instead of raising)
+RULE = {"cache": True, "nogil": True, "error_model": "numpy"}
+
+
+def test_every_numba_function_follows_the_project_rule() -> None:
+    seen = 0
+    for path in sorted((REPO / "dcsim").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            for dec in node.decorator_list:
+                name = dec.func if isinstance(dec, ast.Call) else dec
+                if getattr(name, "id", getattr(name, "attr", None)) not in ("njit", "jit"):
+                    continue
+                seen += 1
+                kw = ({k.arg: ast.literal_eval(k.value) for k in dec.keywords}
+                      if isinstance(dec, ast.Call) else {})
+                assert kw == RULE, f"{path.relative_to(REPO)}:{node.lineno} {node.name}: {kw}"
+    assert seen > 40  # (the walk found the kernels)
