@@ -107,6 +107,22 @@ def cloudsim_cut(duration: str, hosts: int = 60, guests: int = 40) -> dict:
     return cfg
 
 
+def result_digest(res: Any) -> tuple[dict[str, str], dict[str, str]]:
+    """A run's result as text to compare two runs bit for bit: every summary value's repr
+    (``wall_s`` left out) and the SHA-256 of every table's content."""
+    import hashlib
+
+    import pandas as pd
+
+    tabs = {**res.tables, "timeseries": res.timeseries, "guests": res.guests, "hosts": res.hosts}
+    digests = {}
+    for name, t in sorted(tabs.items()):
+        df = t if isinstance(t, pd.DataFrame) else pd.DataFrame(t)
+        digests[name] = hashlib.sha256(
+            pd.util.hash_pandas_object(df, index=True).values.tobytes()).hexdigest()
+    return {k: repr(v) for k, v in res.summary.items() if k != "wall_s"}, digests
+
+
 def load_script(path: Path, name: str) -> ModuleType:
     """Import a script that is not part of a package (an experiment, a docs hook) as module
     ``name``."""

@@ -18,18 +18,16 @@ at one instant, hosts emptied by drops put to sleep, migrations. The host-list o
 
 from __future__ import annotations
 
-import hashlib
 from itertools import chain
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from dcsim.api import _scenario
 from dcsim.engine import assumptions, cloudsim_migrations
 from dcsim.engine.simulation import Simulation
-from tests.conftest import cloudsim_cut
+from tests.conftest import cloudsim_cut, result_digest
 
 can_wake_later = assumptions.can_wake_later
 batch_starts = cloudsim_migrations.batch_starts
@@ -56,15 +54,7 @@ def _run(one_by_one: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, A
         monkeypatch.setattr(assumptions, "datacenter_update", update)
         sim.depart_hooks.append(lambda g, h: None)
         sim.move_hooks.append(lambda g, a, b: None)
-    res = sim.run()
-    tabs = {**res.tables, "timeseries": res.timeseries, "guests": res.guests, "hosts": res.hosts}
-    digests = {}
-    for name, t in sorted(tabs.items()):
-        df = t if isinstance(t, pd.DataFrame) else pd.DataFrame(t)
-        digests[name] = hashlib.sha256(
-            pd.util.hash_pandas_object(df, index=True).values.tobytes()).hexdigest()
-    summary = {k: repr(v) for k, v in res.summary.items() if k != "wall_s"}
-    return summary, digests
+    return result_digest(sim.run())
 
 
 def test_batched_drops_equal_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:

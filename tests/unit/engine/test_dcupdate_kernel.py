@@ -10,12 +10,10 @@ call by call in such a run and on random states, both forms from the same state,
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from itertools import chain
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from dcsim.api import _scenario
@@ -24,7 +22,7 @@ from dcsim.engine.simulation import Simulation
 from dcsim.kernels.jit import kernel
 from dcsim.metrics.consolidation import StateHistoryRecorder
 from dcsim.model.cluster import ClusterState, GuestStatus, InvariantViolation
-from tests.conftest import cloudsim_cut, same_both_ways
+from tests.conftest import cloudsim_cut, result_digest, same_both_ways
 
 _FLAGS = ((assumptions, "COMPILED"), (assumptions, "RECORD_COMPILED"), (offered, "COMPILED"))
 
@@ -35,14 +33,7 @@ def _set(monkeypatch: pytest.MonkeyPatch, on: bool) -> None:
 
 
 def _digest(sim: Simulation) -> tuple[dict[str, str], dict[str, str]]:
-    res = sim.run()
-    tabs = {**res.tables, "timeseries": res.timeseries, "guests": res.guests, "hosts": res.hosts}
-    digests = {}
-    for name, t in sorted(tabs.items()):
-        df = t if isinstance(t, pd.DataFrame) else pd.DataFrame(t)
-        digests[name] = hashlib.sha256(
-            pd.util.hash_pandas_object(df, index=True).values.tobytes()).hexdigest()
-    return {k: repr(v) for k, v in res.summary.items() if k != "wall_s"}, digests
+    return result_digest(sim.run())
 
 
 @pytest.mark.parametrize("policy", ["lr-mmt-1.2", "thr-mmt-0.8"])
