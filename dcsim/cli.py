@@ -387,8 +387,8 @@ def main() -> None:
     which dcsim's help does not use (``dcsim.help_formatter``; same text, ~0.07 s less CPU).
     For ``dcsim run`` the cycle collector is off from here until the simulation's first
     scheduling interval (:func:`_collect_from_here`; until the simulation starts where plugin
-    or agent code runs): start-up (imports, typer's parameter
-    adapters, config models, the loaded config) and the simulation's set-up (its state, the
+    or agent code runs): start-up (imports, typer's parameter adapters, config models, the
+    loaded config) and the simulation's set-up (its state, the
     placement at t = 0, the compiled kernels and numba's modules loaded then) build ~90,000
     container objects that nearly all live to the end (the CloudSim PlanetLab day), which the
     collector would otherwise traverse again and again, and once frozen they leave the
@@ -404,7 +404,7 @@ def main() -> None:
 
     one_thread_each()  # before numpy is imported (dcsim.threads)
     if _runs(sys.argv[1:]) and gc.isenabled():
-        gc.disable()  # until the scenario is loaded: start-up makes objects that live on
+        gc.disable()  # until the simulation is set up: start-up makes objects that live on
         _STARTUP["gc_off"] = True
     signal.signal(signal.SIGTERM, _on_sigterm)
     if _asks_for_help(sys.argv[1:]):

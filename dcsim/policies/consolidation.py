@@ -296,7 +296,7 @@ def _select_compiled(w: _Work, detector: Any, mode: int, over: B, in_mig: B,
     if hosts.size == 0:
         return []
     fcount = w.count0
-    fstart = np.cumsum(fcount) - fcount if w.fstart0 is None else w.fstart0
+    fstart = w.list_starts()
     longest = max(int(fcount[hosts].max()), 1)
     lst = np.empty(longest, dtype=np.int64)
     cand = np.empty(longest, dtype=np.int64)
@@ -360,7 +360,7 @@ def _underload_compiled(placer: PowerAwareBestFit, w: _Work, pool: CandidatePool
     uk = _planner_kernel()
     n_h = w.T.shape[0]
     fcount = w.count0
-    fstart = np.cumsum(fcount) - fcount if w.fstart0 is None else w.fstart0
+    fstart = w.list_starts()
     xstart = np.zeros(n_h + 1, dtype=np.int64)
     if earlier:
         a = np.array(earlier, dtype=np.int64)

@@ -210,6 +210,13 @@ class _Work:
         self.jf = np.empty((n_h, width)) if hw is None else hw.buffer("jf", (n_h, width))
         self.ji = np.empty((n_h, 3), dtype=np.int64)
 
+    def list_starts(self) -> NDArray[np.intp]:
+        """Where each host's guests start in ``flat0``: the compiled start's, else the running
+        sum of the lists' lengths."""
+        if self.fstart0 is not None:
+            return self.fstart0
+        return np.cumsum(self.count0) - self.count0
+
     def _start(self, hw: Hardware, snap: ClusterSnapshot, tables: F64, counts: NDArray[np.intp],
                flat: NDArray[np.intp], detector: Any, placer: PowerAwareBestFit | None) -> None:
         """The step-start values in one compiled pass (:func:`dcsim.policies.pabfd_start.
