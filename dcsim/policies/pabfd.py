@@ -40,7 +40,9 @@ from numpy.typing import NDArray
 from dcsim.kernels.jit import load
 from dcsim.policies.overload import HostLoad, StaticThreshold
 from dcsim.policies.pabfd_layout import C_AVAIL as C_AVAIL
+from dcsim.policies.pabfd_layout import C_BL as C_BL
 from dcsim.policies.pabfd_layout import C_D as C_D
+from dcsim.policies.pabfd_layout import C_ROWS as C_ROWS
 from dcsim.policies.pabfd_layout import C_PE as C_PE
 from dcsim.policies.pabfd_layout import C_STALE as C_STALE
 from dcsim.policies.pabfd_layout import C_T as C_T
@@ -580,7 +582,7 @@ class CandidatePool:
         # the active hosts, ascending, and their search values in the same order (the compiled
         # placement reads them contiguously): pa = [n, ids (H), table offsets (H), position of
         # each host in ids or -1 (H)], pc = rows C_* (H each; after n: scratch)
-        self.pc = np.empty((6, n_h))
+        self.pc = np.empty((C_ROWS, n_h))
         if compiled:  # the same arrays in one compiled pass (start_kernel.pool_build)
             self.pa = np.empty(1 + 3 * n_h, dtype=np.int64)
             self.cls_of = np.empty(n_h, dtype=np.intp)

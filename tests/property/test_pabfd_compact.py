@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from dcsim.policies.pabfd import (
     C_AVAIL,
     C_D,
+    C_ROWS,
     DEFER,
     H_AVAIL,
     H_PE,
@@ -110,7 +111,7 @@ def _compact(s: dict[str, object], order: list[int]
     ptab, hi[H_POFF] = class_tables(tables, host_classes(T, pe, tables))
     ids = np.zeros(n_h, dtype=np.int64)
     poff = np.zeros(n_h, dtype=np.int64)
-    pc = np.full((6, n_h), -1.0)
+    pc = np.full((C_ROWS, n_h), -1.0)
     for k, h in enumerate(order):
         _put_row(k, h, hf, hi, ids, poff, pc)
     return ids, poff, pc, ptab
