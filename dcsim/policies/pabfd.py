@@ -40,8 +40,10 @@ from numpy.typing import NDArray
 from dcsim.kernels.jit import load
 from dcsim.policies.overload import HostLoad, StaticThreshold
 from dcsim.policies.pabfd_layout import C_AVAIL as C_AVAIL
+from dcsim.policies.pabfd_layout import C_BL as C_BL
 from dcsim.policies.pabfd_layout import C_D as C_D
 from dcsim.policies.pabfd_layout import C_PE as C_PE
+from dcsim.policies.pabfd_layout import C_ROWS as C_ROWS
 from dcsim.policies.pabfd_layout import C_STALE as C_STALE
 from dcsim.policies.pabfd_layout import C_T as C_T
 from dcsim.policies.pabfd_layout import C_U as C_U
@@ -570,17 +572,19 @@ class CandidatePool:
     (``w.pool``). Invariant: every allowed host is either in ``act`` (evaluated) or a clean member
     of a class whose representative (its lowest allowed clean member) is evaluated. ``pa`` /
     ``pc`` hold ``act`` with each host's current search values (rows ``C_*``), kept equal to the
-    working state's by :meth:`sync` (after a placement or an undo) and the compiled placement.
+    working state's by :meth:`sync` (after a placement or an undo) and the compiled placement
+    (which also marks the row's bound terms for :func:`~dcsim.policies.pabfd_kernel.derive`).
     """
 
     def __init__(self, w: _Work, allowed: B, compiled: bool = False) -> None:
         self.allowed = np.array(allowed, dtype=bool)
         n_h = w.T.shape[0]
         self._hf, self._hi = w.hf, w.hi  # (not ``w``: no reference cycle, freed at once)
-        # the active hosts, ascending, and their search values in the same order (the compiled
-        # placement reads them contiguously): pa = [n, ids (H), table offsets (H), position of
-        # each host in ids or -1 (H)], pc = rows C_* (H each; after n: scratch)
-        self.pc = np.empty((6, n_h))
+        # the active hosts (ascending when built; later in any order) and their search values
+        # and bound terms in the same order (the compiled placement reads them contiguously):
+        # pa = [n, ids (H), table offsets (H), position of each host in ids or -1 (H)], pc =
+        # rows C_* (H each; after n: scratch)
+        self.pc = np.empty((C_ROWS, n_h))
         if compiled:  # the same arrays in one compiled pass (start_kernel.pool_build)
             self.pa = np.empty(1 + 3 * n_h, dtype=np.int64)
             self.cls_of = np.empty(n_h, dtype=np.intp)
@@ -606,7 +610,8 @@ class CandidatePool:
 
     @property
     def act(self) -> I64:
-        """The active hosts, ascending (a view: valid until the pool changes)."""
+        """The active hosts, in the rows' order (ascending when the pool was built; a view:
+        valid until the pool changes)."""
         return self.pa[1:1 + int(self.pa[0])]
 
     def reps(self, r: float, w: _Work) -> list[int]:

@@ -20,8 +20,16 @@ THRESHOLD, LINEAR, DEFER = 0, 1, 2
 H_U, H_T, H_AVAIL, H_PE, H_STALE, H_REQ, H_MAXRAM = range(7)
 H_OFF, H_HLEN, H_NLIST, H_JMARK, H_TTYPE, H_POFF = range(6)
 #: rows of a pool's compact candidate floats (:class:`CandidatePool` ``pc``): allocated MIPS,
-#: capacity, free MIPS, per-core MIPS, stale power, and the power increases of one search
-C_U, C_T, C_AVAIL, C_PE, C_STALE, C_D = range(6)
+#: capacity, free MIPS, per-core MIPS, stale power; the row's bound terms, derived from those
+#: and its power table by :func:`dcsim.policies.pabfd_kernel.derive` (NaN in ``C_BL`` until
+#: then): the power now minus the stale power (lowered by a margin, W), the utilisation left to
+#: 100 % and to the end of the current table segment, the slopes (W per unit of utilisation)
+#: of the current and the next segment and the least slope beyond; last, one search's lower
+#: bounds of the increases (scratch)
+(C_U, C_T, C_AVAIL, C_PE, C_STALE, C_BL, C_REM, C_ROOM, C_SA, C_SN, C_SR,
+ C_D) = range(12)
+#: number of rows of ``pc``
+C_ROWS = C_D + 1
 G_RQ, G_RAM = range(2)
 #: trial open, trial number, journal entries, clean host woken by the last commit, search mode,
 #: history kept, features kept, mode of the selection loop's screen, why a placement sequence

@@ -27,6 +27,7 @@ from dcsim.kernels.jit import load
 from dcsim.policies.overload import _LR_MEAN_W, _LR_SLOPE_W, LocalRegression, StaticThreshold
 from dcsim.policies.pabfd_layout import (
     C_AVAIL,
+    C_BL,
     C_PE,
     C_STALE,
     C_T,
@@ -204,6 +205,7 @@ def pool_numpy(pool: Any, w: Any, n_h: int) -> tuple[int, int]:
     for row, src in ((C_U, w.U), (C_T, w.T), (C_AVAIL, w.avail), (C_PE, w.pe),
                      (C_STALE, w.stale_power)):
         pool.pc[row, :n] = src[act]
+    pool.pc[C_BL, :n] = np.nan  # bound terms derived at the first search
     pool.cls_of = np.full(n_h, -1, dtype=np.intp)
     pool.pos = np.zeros(n_h, dtype=np.int64)
     members = np.zeros(0, dtype=np.int64)

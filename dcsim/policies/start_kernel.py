@@ -28,6 +28,7 @@ from numba import njit
 from dcsim.kernels.jit import cache_depends_on
 from dcsim.policies.pabfd_layout import (
     C_AVAIL,
+    C_BL,
     C_PE,
     C_STALE,
     C_T,
@@ -325,6 +326,7 @@ def pool_build(allowed, hf, hi, hc, pa, pc, cls_of, pos):  # type: ignore[no-unt
         pc[C_AVAIL, n] = av[h]
         pc[C_PE, n] = hf[H_PE, h]
         pc[C_STALE, n] = sp[h]
+        pc[C_BL, n] = np.nan  # bound terms derived at the first search
         n += 1
     pa[0] = n
     ids = np.empty(n_m, dtype=np.int64)

@@ -22,6 +22,7 @@ import sys
 import time
 from typing import Any
 
+import _checkout  # noqa: F401  (this checkout's dcsim, not an installed one)
 from _child import best_of
 
 

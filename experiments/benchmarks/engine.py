@@ -36,6 +36,8 @@ from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
+import _checkout  # noqa: F401  (this checkout's dcsim, not an installed one)
+
 TARGET_1M_CPU_S = 300.0
 TARGET_1M_MB = 2048.0
 TARGET_EXPONENT = 1.1

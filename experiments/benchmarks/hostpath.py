@@ -23,6 +23,7 @@ import sys
 import time
 from typing import Any
 
+import _checkout  # noqa: F401  (this checkout's dcsim, not an installed one)
 from _child import best_of
 from rl import placement_config
 

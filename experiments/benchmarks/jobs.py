@@ -15,6 +15,8 @@ import argparse
 import resource
 import time
 
+import _checkout  # noqa: F401  (this checkout's dcsim, not an installed one)
+
 
 def config(hosts: int, per_host: int, jobs: int) -> dict:
     return {

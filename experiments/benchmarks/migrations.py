@@ -17,6 +17,8 @@ import argparse
 import time
 from pathlib import Path
 
+import _checkout  # noqa: F401  (this checkout's dcsim, not an installed one)
+
 REPO = Path(__file__).resolve().parents[2]
 BEFORE_CPU_S = 67.4  # 6 h, thr-mmt-0.8 at commit 2a745c7: simulation CPU s, quiet machine
 # (load ~1.7 on 2 cores); the 104.7 s first quoted here was measured under cProfile

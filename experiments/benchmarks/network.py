@@ -12,6 +12,7 @@ import argparse
 import math
 import time
 
+import _checkout  # noqa: F401  (this checkout's dcsim, not an installed one)
 import numpy as np
 
 from dcsim.network.flows import FlowNetwork, maxmin_rates

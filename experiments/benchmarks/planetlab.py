@@ -45,6 +45,7 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
+import _checkout  # noqa: F401  (this checkout's dcsim, not an installed one)
 from _child import best_of, run_child
 
 REPO = Path(__file__).resolve().parents[2]

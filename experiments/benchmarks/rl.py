@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import _checkout  # noqa: F401  (this checkout's dcsim, not an installed one)
+
 REPO = Path(__file__).resolve().parents[2]
 
 

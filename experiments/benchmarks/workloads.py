@@ -17,6 +17,7 @@ import statistics
 import time
 from typing import Any
 
+import _checkout  # noqa: F401  (this checkout's dcsim, not an installed one)
 from pydantic import TypeAdapter
 
 from dcsim.config.workloads import WorkloadSpec

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from dcsim.policies.pabfd import (
     C_AVAIL,
     C_D,
+    C_ROWS,
     DEFER,
     H_AVAIL,
     H_PE,
@@ -35,7 +36,15 @@ from dcsim.policies.pabfd import (
     class_tables,
     host_classes,
 )
-from dcsim.policies.pabfd_kernel import _csearch, _increases, _put_row, pick
+from dcsim.policies.pabfd_kernel import (
+    _bounds,
+    _csearch,
+    _increase,
+    _increases,
+    _put_row,
+    derive,
+    pick,
+)
 from tests.property.test_pabfd_candidates import G4, G5
 
 NAN, INF = float("nan"), float("inf")
@@ -110,7 +119,7 @@ def _compact(s: dict[str, object], order: list[int]
     ptab, hi[H_POFF] = class_tables(tables, host_classes(T, pe, tables))
     ids = np.zeros(n_h, dtype=np.int64)
     poff = np.zeros(n_h, dtype=np.int64)
-    pc = np.full((6, n_h), -1.0)
+    pc = np.full((C_ROWS, n_h), -1.0)
     for k, h in enumerate(order):
         _put_row(k, h, hf, hi, ids, poff, pc)
     return ids, poff, pc, ptab
@@ -245,3 +254,128 @@ def test_the_trial_overload_rule_by_hand() -> None:
     assert trial(0.0, LINEAR, 0.05, c(guard=0.1), n=10) == -2
     assert trial(0.0, LINEAR, 0.02, c(bw=0.0), n=10) == -2
     assert trial(0.0, DEFER, 0.02, c()) == -2
+
+
+# ---------------------------------------------------------------- the pruning bound (derive)
+#: a table that falls somewhere (slopes of both signs; the bound must hold for any table)
+BUMPY = [90.0, 95.0, 93.0, 93.0, 120.0, 119.5, 130.0, 130.0, 131.0, 125.0, 140.0]
+
+
+@st.composite
+def rows(draw: st.DrawFn) -> dict[str, object]:
+    """One compact row anywhere: allocations at, just below and just above the tables' points
+    (the segment boundaries the bound's terms switch at) or anywhere, over 100 % (CloudSim's
+    in-migration allowance), negative or non-finite; stale powers at the table's value or off."""
+    T = draw(_grid(3720.0, 5320.0, 2660.0, 1e-3, 0.0, INF, NAN))
+    table = draw(st.sampled_from([G4, G5, BUMPY, [0.0] * 5 + [50.0] * 6,
+                                  [*G4[:3], NAN, *G4[4:6], INF, *G4[7:]]]))
+    i = draw(st.integers(0, 11))
+    at = i / 10.0 * (T if np.isfinite(T) else 1.0)
+    U = draw(st.one_of(
+        st.just(at), st.just(float(np.nextafter(at, -INF))), st.just(float(np.nextafter(at, INF))),
+        st.floats(0.0, 1.3 * (T if np.isfinite(T) else 1.0)), _grid(-1.0, -0.0, NAN, INF)))
+    stale = draw(st.one_of(st.just(None), st.floats(-10.0, 200.0), _grid(NAN, INF)))
+    return {"T": T, "table": table, "U": U, "stale": stale}
+
+
+@settings(max_examples=1500, deadline=None)
+@given(rows(), st.one_of(st.floats(0.0, 8000.0), _grid(0.0, 5e-324, 372.0, 1860.0, INF, NAN,
+                                                        -1.0)), st.booleans())
+def test_the_bound_never_exceeds_the_increase(row: dict[str, object], r: float,
+                                              room_exact: bool) -> None:
+    """For any row and demand, the bound the search prunes with is at most the increase it would
+    compute (or ``-inf`` / NaN, never skipped, where the increase is NaN), and ``+inf`` only for
+    a host without the free MIPS. ``room_exact``: a demand that fills the row's segment to its
+    end exactly (the bound's terms switch there)."""
+    T, U = float(row["T"]), float(row["U"])  # type: ignore[arg-type]
+    table = np.asarray(row["table"], dtype=np.float64)
+    if row["stale"] is None:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            u = float(np.clip(U / T, 0.0, 1.0)) if T == T and T > 0 and U == U else 0.0
+        stale = float(np.interp(u, np.linspace(0, 1, 11), table))
+    else:
+        stale = float(row["stale"])  # type: ignore[arg-type]
+    if room_exact and T > 0 and np.isfinite(T) and np.isfinite(U) and U >= 0:
+        r = max(0.0, (np.floor(min(U / T, 1.0) * 10.0) + 1.0) / 10.0 * T - U)
+    s = {"n_h": 1, "T": np.array([T]), "pe": np.array([T]), "tables": np.array([table]),
+         "U": np.array([U]), "stale": np.array([stale]), "avail": np.array([INF])}
+    _, poff, pc, ptab = _compact(s, [0])
+    derive(0, pc, ptab, poff)
+    _bounds(1, r, False, pc)
+    lb = float(pc[C_D, 0])
+    d = float(_increase(0, r, pc, ptab, poff))
+    if not r <= INF:  # a NaN demand fits nowhere (the search skips the host)
+        assert lb == INF
+    elif d != d:
+        assert lb == -INF or lb != lb, (lb, d)
+    else:
+        assert lb <= d, (lb, d)
+    if 0 < r < INF:
+        pc[C_AVAIL, 0] = r / 2  # no room: never a candidate
+        _bounds(1, r, False, pc)
+        assert pc[C_D, 0] == INF
+
+
+def test_the_bound_by_hand() -> None:
+    """G4 (102 W at 50 %, 106 W at 60 %, 108 W at 70 %, then 112, 114, 117 W), a host of 3720
+    MIPS at 55 % whose stale power is its power now (104 W). A demand of 3 % of the host stays in
+    the 50-60 % segment (40 W per unit): bound 40 * 0.03 = 1.2 W, the increase itself; 10 %
+    reaches 65 %: 40 * 0.05 + 20 * 0.05 = 3.0 W (exact: 107 - 104); 30 % reaches 85 %: 2.0 + 2.0
+    for the first two segments and the least slope beyond (20 W per unit, 80-90 %) for the last
+    15 %: 7.0 W below the increase of 9.0 W (113 - 104). Each less the margin, 1e-9 * (1 +
+    117 + 104) W."""
+    s = {"n_h": 1, "T": np.array([3720.0]), "pe": np.array([3720.0]),
+         "tables": np.array([G4]), "U": np.array([0.55 * 3720.0]), "stale": np.array([104.0]),
+         "avail": np.array([INF])}
+    _, poff, pc, ptab = _compact(s, [0])
+    derive(0, pc, ptab, poff)
+    margin = 1e-9 * (1.0 + 117.0 + 104.0)
+    for frac, want, inc in ((0.03, 1.2, 1.2), (0.10, 3.0, 3.0), (0.30, 7.0, 9.0)):
+        _bounds(1, frac * 3720.0, False, pc)
+        assert abs(pc[C_D, 0] - (want - margin)) < 1e-9, frac
+        assert abs(_increase(0, frac * 3720.0, pc, ptab, poff) - inc) < 1e-9, frac
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_pruned_search_on_a_large_realistic_pool(seed: int) -> None:
+    """Eighty G4 / G5 hosts with allocations anywhere (some exactly alike: ties the lowest id
+    must win; some at segment ends), stale powers at or near their power, LR's screen turning
+    many cheap hosts down: the compact search (which evaluates only what its bounds let
+    through) answers every demand as the plain scan does."""
+    rng = np.random.default_rng(seed)
+    n_h = 80
+    g5 = rng.random(n_h) < 0.5
+    T = np.where(g5, 5320.0, 3720.0)
+    tables = np.where(g5[:, None], np.array(G5), np.array(G4))
+    U = rng.uniform(0.0, 0.95, n_h) * T
+    ends = rng.random(n_h) < 0.15
+    U[ends] = np.round(U[ends] / T[ends] * 10.0) / 10.0 * T[ends]
+    twins = rng.integers(0, n_h, 12)
+    U[twins[6:]], T[twins[6:]], tables[twins[6:]] = U[twins[:6]], T[twins[:6]], tables[twins[:6]]
+    util = np.clip(U / T, 0.0, 1.0)
+    stale = np.array([np.interp(util[h], np.linspace(0, 1, 11), tables[h]) for h in range(n_h)])
+    off = rng.random(n_h) < 0.4
+    stale[off] += rng.normal(0.0, 3.0, int(off.sum()))
+    stale[twins[6:]] = stale[twins[:6]]
+    s = {"n_h": n_h, "T": T, "pe": T / 2, "tables": tables, "U": U, "stale": stale,
+         "avail": T - U, "reqsum": U * rng.uniform(0.7, 1.3, n_h),
+         "hlen": np.full(n_h, 12, dtype=np.int64), "maxram": np.full(n_h, 1740.0),
+         "ttype": g5.astype(np.int64), "F": rng.uniform(0.0, 0.8, (n_h, 2)) * [1.0, 0.05],
+         "ftab": rng.uniform(0.0, 0.2, (2, 4, 2)) * [1.0, 0.01]}
+    s["F"][twins[6:]] = s["F"][twins[:6]]
+    s["reqsum"][twins[6:]] = s["reqsum"][twins[:6]]
+    order = [int(h) for h in rng.permutation(n_h)]
+    ids, poff, pc, ptab = _compact(s, order)
+    off_ = np.arange(n_h) * 11
+    act = np.arange(n_h, dtype=np.intp)
+    c = np.array([0.8, 62.5, 300.0, 1.2, 1e-9, 0.7, 10.0, 0.0])
+    rest = (s["reqsum"], s["hlen"], s["maxram"], s["ttype"], s["F"], s["ftab"])
+    for r in np.concatenate([rng.uniform(0.0, 2500.0, 40), [0.0, 372.0, 1860.0]]):
+        for mode in (THRESHOLD, LINEAR):
+            v = int(rng.integers(0, 4))
+            plain = int(pick(act, act[:0], act[:0], r, False, mode, s["U"], T, s["avail"],
+                             s["pe"], off_, tables.ravel(), stale, *rest, v, 12, 1740.0, c))
+            got = int(_csearch(n_h, ids, poff, pc, ptab, act[:0], r, False, mode, *rest, v, 12,
+                               1740.0, c))
+            assert got == plain, (r, mode)
