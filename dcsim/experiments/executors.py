@@ -43,7 +43,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -161,7 +161,8 @@ class Executor(Protocol):
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
                  tb: TracebackType | None) -> None: ...
 
-    def run(self, tasks: Iterable[RunTask]) -> Iterator[dict[str, Any]]: ...
+    def run(self, tasks: Iterable[RunTask],
+            while_waiting: Callable[[], None] | None = None) -> Iterator[dict[str, Any]]: ...
 
 
 class SerialExecutor:
@@ -185,8 +186,11 @@ class SerialExecutor:
                  tb: TracebackType | None) -> None:
         return None
 
-    def run(self, tasks: Iterable[RunTask]) -> Iterator[dict[str, Any]]:
-        """Yield ``execute(task)`` for each task in order."""
+    def run(self, tasks: Iterable[RunTask],
+            while_waiting: Callable[[], None] | None = None) -> Iterator[dict[str, Any]]:
+        """Yield ``execute(task)`` for each task in order (``while_waiting()`` first)."""
+        if while_waiting is not None:
+            while_waiting()
         for task in tasks:
             yield execute(task)
 
@@ -354,8 +358,10 @@ class ProcessExecutor:
             while p.exitcode is None and time.monotonic() < deadline:
                 time.sleep(0.01)
 
-    def run(self, tasks: Iterable[RunTask]) -> Iterator[dict[str, Any]]:
-        """Yield rows as runs finish, with at most ``4 × workers`` runs in flight."""
+    def run(self, tasks: Iterable[RunTask],
+            while_waiting: Callable[[], None] | None = None) -> Iterator[dict[str, Any]]:
+        """Yield rows as runs finish, with at most ``4 × workers`` runs in flight;
+        ``while_waiting()`` is called once, here, as soon as the first runs are handed out."""
         assert self._pool is not None, "use ProcessExecutor as a context manager"
         pool = self._pool
         window = 4 * self.workers
@@ -371,6 +377,9 @@ class ProcessExecutor:
                     pending.add(pool.submit(execute, task))
             if not pending:
                 return
+            if while_waiting is not None:
+                while_waiting, call = None, while_waiting
+                call()
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
                 try:
@@ -437,8 +446,10 @@ class DaskExecutor:
             self._cluster.close()
         self._client = self._cluster = None
 
-    def run(self, tasks: Iterable[RunTask]) -> Iterator[dict[str, Any]]:
-        """Yield rows as runs finish, with at most ``4 × workers`` runs in flight."""
+    def run(self, tasks: Iterable[RunTask],
+            while_waiting: Callable[[], None] | None = None) -> Iterator[dict[str, Any]]:
+        """Yield rows as runs finish, with at most ``4 × workers`` runs in flight;
+        ``while_waiting()`` is called once, here, as soon as the first runs are handed out."""
         as_completed: Any = importlib.import_module("distributed").as_completed
         assert self._client is not None, "use DaskExecutor as a context manager"
         client = self._client
@@ -447,6 +458,8 @@ class DaskExecutor:
         first = [client.submit(execute, t, pure=False) for t in _take(it, window)]
         if not first:
             return
+        if while_waiting is not None:
+            while_waiting()
         queue = as_completed(first)
         for fut in queue:
             row: dict[str, Any] = fut.result()
