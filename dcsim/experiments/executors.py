@@ -378,7 +378,7 @@ class ProcessExecutor:
             if not pending:
                 return
             if while_waiting is not None:
-                while_waiting, call = None, while_waiting
+                call, while_waiting = while_waiting, None
                 call()
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:

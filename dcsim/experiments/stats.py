@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -117,9 +118,9 @@ def summarize(runs: pd.DataFrame, params: Sequence[str],
              if m in runs and pd.api.types.is_numeric_dtype(runs[m])
              and not pd.api.types.is_bool_dtype(runs[m])}
     records = []
-    indices = runs.groupby("point", sort=True).indices
+    indices: dict[Any, Any] = runs.groupby("point", sort=True).indices
     for key in sorted(indices):
-        pos = indices[key]  # the point's rows, in table order
+        pos: np.ndarray = np.asarray(indices[key])  # the point's rows, in table order
         first = runs.iloc[pos[0]]
         head = {"point": int(first["point"]), "point_id": first["point_id"]}
         head.update({p: first[p] for p in params})
