@@ -8,7 +8,10 @@ one still alive. On Linux they are forked from this process after it imported th
 
 from __future__ import annotations
 
+import json
 import multiprocessing
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -88,3 +91,37 @@ def test_sweep_with_nothing_left_to_run_leaves_no_worker_behind(tmp_path: Path) 
     again = run_sweep(cfg, tmp_path / "out", executor="processes", workers=2)
     assert (again.already_done, again.ran) == (2, 0)
     assert not _alive()
+
+
+#: a fresh parent as run_sweep does it (workers forked first, then the sweep checked); one run
+#: of the default config in a worker; the modules that run imported
+_FIRST_RUN = """
+import json, sys
+from dcsim.experiments.executors import ProcessExecutor, execute
+
+def probe(task):
+    before = set(sys.modules)
+    row = execute(task)
+    return row["status"], sorted(set(sys.modules) - before)
+
+if __name__ == "__main__":
+    ex = ProcessExecutor(1)
+    ex.start()
+    from dcsim.experiments.sweep import plan_sweep, tasks_of
+    task = tasks_of(plan_sweep(None, ["duration=1h"]))[0]
+    with ex:
+        print(json.dumps([ex.method, *ex._pool.submit(probe, task).result()]))
+"""
+
+
+def test_a_forked_workers_first_run_imports_no_package_again() -> None:
+    # every package the run path needs is imported once, by the parent, before the fork: a
+    # worker's first run imports at most a few small dcsim modules and the stdlib's codecs
+    repo = Path(__file__).resolve().parents[3]
+    out = subprocess.run([sys.executable, "-c", _FIRST_RUN], cwd=repo, capture_output=True,
+                         text=True, check=True, env={"PYTHONPATH": str(repo), "PATH": ""})
+    method, status, imported = json.loads(out.stdout.strip().splitlines()[-1])
+    assert (method, status) == ("fork", "ok")
+    packages = {m.split(".")[0] for m in imported} - {"dcsim"}
+    assert packages <= set(sys.stdlib_module_names), sorted(packages)
+    assert not [m for m in imported if m.startswith("numpy")]
