@@ -61,7 +61,7 @@ def test_processes_sweep_hands_out_its_first_runs_before_importing_pandas(
         "assert o.ran == 2 and isinstance(o.runs, __import__('pandas').DataFrame)\n"
         "print(json.dumps(seen))")
     seen = json.loads(_fresh(code))
-    first = [s for s in seen if s[0] == "execute"][0]
+    first = next(s for s in seen if s[0] == "execute")
     assert first == ["execute", False, False]
     assert (tmp_path / "out" / "points.csv").is_file()
 
@@ -77,8 +77,7 @@ def _tasks(n: int = 3) -> list[RunTask]:
 def test_serial_executor_calls_while_waiting_once_before_the_first_run() -> None:
     events: list[str] = []
     ex = SerialExecutor()
-    for row in ex.run(_tasks(), lambda: events.append("waiting")):
-        events.append(row["key"][:5])
+    events.extend(row["key"][:5] for row in ex.run(_tasks(), lambda: events.append("waiting")))
     assert events == ["waiting", "p0000", "p0001", "p0002"]
 
 
@@ -91,9 +90,9 @@ def test_process_executor_calls_while_waiting_once_after_handing_out_runs() -> N
 
     ex = ProcessExecutor(1)
     with ex:
-        for row in ex.run(_tasks(), waiting):
-            events.append(row["key"][:5])
-    assert events[0].startswith("waiting, ") and events[0] != "waiting, 0 runs handed out"
+        events.extend(row["key"][:5] for row in ex.run(_tasks(), waiting))
+    assert events[0].startswith("waiting, ")
+    assert events[0] != "waiting, 0 runs handed out"
     assert sorted(events[1:]) == ["p0000", "p0001", "p0002"]
 
 
@@ -114,7 +113,8 @@ def test_interrupted_before_the_points_were_written_still_writes_them(
         run_sweep(tiny({"grid": {"guests[0].count": [1, 2]}}, duration="30m"), out,
                   executor="serial")
     assert pd.read_csv(out / "points.csv")["guests[0].count"].tolist() == [1, 2]
-    assert (out / "runs.parquet").is_file() and (out / "summary.csv").is_file()
+    assert (out / "runs.parquet").is_file()
+    assert (out / "summary.csv").is_file()
 
 
 def test_nothing_left_to_run_still_rewrites_points_and_tables(tmp_path: Path) -> None:
