@@ -11,13 +11,13 @@ At most ``window`` runs are in flight at once (a few per worker), so a Ctrl-C or
 loses little work and memory stays flat for sweeps of any size.
 
 * ``processes``: :class:`concurrent.futures.ProcessPoolExecutor`. On Linux the workers are
-  forked (:meth:`ProcessExecutor.start`, before the sweep is checked) from a parent that has
-  just imported the run path (:data:`WORKER_IMPORTS`, about 1 s of CPU), so they import nothing
-  and share its pages: one import per sweep instead of one per worker. A fork happens only while
-  the parent runs no other thread (a thread holding a lock at the fork would leave that lock
-  held forever in the child); otherwise, and on other systems, workers are spawned and import
-  the run path in their initializer (safe with threads, the same everywhere). Either way the
-  workers are the parent's own children and serve every run of the sweep. They ignore SIGINT
+  forked (:meth:`ProcessExecutor.start`, once the sweep is checked) from a parent that has just
+  imported the run path (:data:`WORKER_IMPORTS`, ~0.3 s of CPU): they import nothing, share its
+  pages and inherit what checking loaded (one import per sweep, not one per worker). Forks only
+  while the parent runs no other thread (one holding a lock at the fork would leave it held in
+  the child); otherwise, and on other systems, workers are spawned (before the sweep is checked)
+  and import the run path in their initializer (safe with threads, the same everywhere). Either
+  way they are the parent's own children and serve every run of the sweep. They ignore SIGINT
   and SIGTERM; the parent handles Ctrl-C and SIGTERM alike and kills them. No orphans: each
   worker exits when the parent is gone, however it died (SIGKILL included): the kernel's
   parent-death signal on Linux, and everywhere a watchdog thread that checks ``os.getppid()``
@@ -154,6 +154,8 @@ class Executor(Protocol):
 
     def start(self) -> None: ...
 
+    def forks(self) -> bool: ...
+
     def stop(self) -> None: ...
 
     def __enter__(self) -> Executor: ...
@@ -175,6 +177,10 @@ class SerialExecutor:
 
     def start(self) -> None:
         """Nothing to start: runs happen in this process."""
+
+    def forks(self) -> bool:
+        """No workers to fork."""
+        return False
 
     def stop(self) -> None:
         """Nothing to stop."""
@@ -237,11 +243,8 @@ def _watch_if_child(parent_pid: int) -> bool:
 #: The run path of ``execute`` (pydantic models, numpy, the engine; about 0.3 s of CPU): imported
 #: by the parent before it forks the workers, or by each spawned worker when it starts, before
 #: its first task, while the parent still checks the sweep (``ProcessExecutor.start``).
-#: ``numpy.random`` (~0.02 s) is imported lazily by the run path, on a run's first draw: listed
-#: here so that a forked worker does not import it again at its first run (the parent needs it
-#: anyway, to check the sweep).
 WORKER_IMPORTS = ("dcsim.api", "dcsim.validate", "dcsim.engine.dispatch",
-                  "dcsim.engine.simulation", "numpy.random")
+                  "dcsim.engine.simulation")
 
 
 def _worker_init(parent_pid: int, preload: tuple[str, ...] = ()) -> None:
@@ -289,9 +292,10 @@ class ProcessExecutor:
         """Start every worker now (idempotent): forked from this process once it has imported
         ``WORKER_IMPORTS``, or spawned, each importing them in its initializer.
 
-        Called before the sweep is checked and its folder prepared (and its lock taken: a
-        forked worker would share it), so that spawned workers' imports overlap the parent's
-        work instead of delaying the first runs.
+        ``run_sweep`` calls it before the sweep is checked when the workers are spawned (their
+        imports overlap the parent's work instead of delaying the first runs), after it when
+        they are forked (:meth:`forks`: they inherit what checking loaded), and always before
+        the sweep's folder is opened and its lock taken (a forked worker would share it).
         """
         if self._pool is not None:
             return
@@ -319,6 +323,10 @@ class ProcessExecutor:
         # before the pool's manager thread starts
         for _ in range(self.workers):
             self._pool.submit(_ready)
+
+    def forks(self) -> bool:
+        """Whether :meth:`start` would fork the workers now (else it spawns them)."""
+        return self.fork is not False and _can_fork()
 
     def stop(self) -> None:
         """Kill the workers if they are still there (bad input, nothing to run, interrupted)."""
@@ -410,6 +418,10 @@ class DaskExecutor:
 
     def start(self) -> None:
         """The cluster is started (or connected to) on entering."""
+
+    def forks(self) -> bool:
+        """Dask starts its own worker processes."""
+        return False
 
     def stop(self) -> None:
         """Close the client and a local cluster if they are still open."""

@@ -189,12 +189,18 @@ def run_sweep(
     """
     t0 = time.perf_counter()
     ex = make_executor(executor, workers, scheduler)
-    ex.start()  # processes: the workers spawn and import while the sweep is checked
+    if not ex.forks():
+        ex.start()  # spawned workers import while the sweep is checked
     try:
         plan = plan_sweep(config, overrides, allow_rejections=allow_rejections)
+        manifest = _manifest(plan)
+        # forked workers: once the sweep is checked and its manifest made, so that they inherit
+        # what that loaded (modules, catalogs, package versions) instead of loading it again at
+        # their first run; before the folder is opened (its lock is not theirs)
+        ex.start()
         root = Path(out) if out is not None else default_out(plan)
         sweep_yaml = yaml.safe_dump(plan.raw, sort_keys=False).encode("utf-8")
-        store = SweepStore.open(root, _manifest(plan), overwrite=overwrite,
+        store = SweepStore.open(root, manifest, overwrite=overwrite,
                                 extra_files={"sweep.yaml": sweep_yaml})
         try:  # the store holds the folder's lock until close()
             return _run_open(store, plan, ex, retry_errors, on_start, on_run, t0,
