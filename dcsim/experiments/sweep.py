@@ -5,7 +5,9 @@ before the first run (``dcsim.config.sweep``), opens or resumes the results fold
 (``dcsim.experiments.store``), runs what is missing on the chosen executor
 (``dcsim.experiments.executors``), stores each run the moment it finishes, and at the end (or on
 Ctrl-C, or when an executor fails) rebuilds ``runs.parquet`` and ``summary.csv``
-(``dcsim.experiments.stats``). Progress is reported through callbacks; this module prints nothing.
+(``dcsim.experiments.stats``) from the rows it holds: each run file is read once, when the folder
+is opened, and each row it stores is kept as it reads back from its file (the same tables as
+reading ``runs/`` again). Progress is reported through callbacks; this module prints nothing.
 
 Imports: yaml, dcsim.config.{load, sweep}, dcsim.experiments.{executors, store},
 dcsim.io.results; pandas (and dcsim.experiments.stats) only once the first runs are under way:
