@@ -158,6 +158,8 @@ def test_rows_held_in_memory_give_the_tables_read_from_the_files(tmp_path: Path)
     for row in _odd_rows():
         store.append(row, held)
     assert held == store.stored_runs()  # each row as it reads back from its file
+    assert store.finished() == set(held)
+    assert store.finished(retry_errors=True) == set(held) - {"p0000-aa-rep0"}
     params = ["mix"]
     from_disk = store.read_runs(params)
     from_memory = store.read_runs(params, rows=held)
