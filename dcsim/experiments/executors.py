@@ -287,6 +287,7 @@ class ProcessExecutor:
         self.method: str | None = None  # "fork" or "spawn" once started
         self._pool: ProcessPoolExecutor | None = None
         self._saved_env: dict[str, str | None] = {}
+        self._interrupted: list[Future[dict[str, Any]]] = []
 
     def start(self) -> None:
         """Start every worker now (idempotent): forked from this process once it has imported
@@ -369,10 +370,20 @@ class ProcessExecutor:
             while p.exitcode is None and time.monotonic() < deadline:
                 time.sleep(0.01)
 
+    def finished_unseen(self) -> list[dict[str, Any]]:
+        """Rows of the runs that finished while ``while_waiting`` (see :meth:`run`) was
+        interrupted, which ``run`` could not yield: the caller stores them on its way out.
+        Emptied by the call."""
+        futures, self._interrupted = self._interrupted, []
+        return [f.result() for f in futures
+                if f.done() and not f.cancelled() and f.exception() is None]
+
     def run(self, tasks: Iterable[RunTask],
             while_waiting: Callable[[], None] | None = None) -> Iterator[dict[str, Any]]:
         """Yield rows as runs finish, with at most ``4 × workers`` runs in flight;
-        ``while_waiting()`` is called once, here, as soon as the first runs are handed out."""
+        ``while_waiting()`` is called once, here, as soon as the first runs are handed out (the
+        runs that finish meanwhile are yielded after it, or kept for :meth:`finished_unseen` if
+        it raises)."""
         assert self._pool is not None, "use ProcessExecutor as a context manager"
         pool = self._pool
         window = 4 * self.workers
@@ -390,7 +401,11 @@ class ProcessExecutor:
                 return
             if while_waiting is not None:
                 call, while_waiting = while_waiting, None
-                call()
+                try:
+                    call()
+                except BaseException:  # Ctrl-C, SIGTERM: keep what finished meanwhile
+                    self._interrupted = list(pending)
+                    raise
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
                 try:

@@ -250,6 +250,9 @@ def _run_open(store: SweepStore, plan: SweepPlan, ex: Any, retry_errors: bool,
                 if on_run is not None:
                     on_run(row)
     except BaseException:
+        with contextlib.suppress(Exception):  # runs that finished during prepare()
+            for row in getattr(ex, "finished_unseen", list)():
+                store.append(row, stored)
         with contextlib.suppress(Exception):  # keep the original error; the files stay valid
             if not prepared:
                 store.write_points(points_table(plan))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import pytest
 from sweep_helpers import tiny
 
 import dcsim.experiments.sweep as sweep_mod
-from dcsim.experiments.executors import ProcessExecutor, RunTask, SerialExecutor
+from dcsim.experiments.executors import ProcessExecutor, RunTask, SerialExecutor, make_executor
 from dcsim.experiments.stats import describe, metric_columns, summarize
 from dcsim.experiments.store import SweepStore, done_keys
 from dcsim.experiments.sweep import plan_sweep, run_sweep, tasks_of
@@ -115,6 +116,38 @@ def test_interrupted_before_the_points_were_written_still_writes_them(
     assert pd.read_csv(out / "points.csv")["guests[0].count"].tolist() == [1, 2]
     assert (out / "runs.parquet").is_file()
     assert (out / "summary.csv").is_file()
+
+
+def test_runs_finished_while_preparing_are_stored_when_interrupted(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Ctrl-C while the parent writes points.csv (the first runs are out): the runs that finished
+    # meanwhile are stored on the way out, like any run that finished before the interrupt
+    ex = ProcessExecutor(1)
+    monkeypatch.setattr(sweep_mod, "make_executor", lambda *a, **k: ex)
+    real = sweep_mod.points_table
+    calls = {"n": 0}
+
+    def interrupted_once_two_runs_done(plan: Any) -> pd.DataFrame:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            assert ex._pool is not None
+            deadline = time.monotonic() + 300
+            while len(ex._pool._pending_work_items) > 1 and time.monotonic() < deadline:
+                time.sleep(0.01)  # 3 runs handed out; wait for two to finish
+            raise KeyboardInterrupt
+        return real(plan)
+
+    monkeypatch.setattr(sweep_mod, "points_table", interrupted_once_two_runs_done)
+    cfg = tiny({"grid": {"guests[0].count": [1, 2, 3]}}, duration="30m")
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(cfg, out, executor="processes", workers=1)
+    stored = len(list((out / "runs").glob("*.parquet")))
+    assert stored >= 2
+    assert len(pd.read_parquet(out / "runs.parquet")) == stored
+    monkeypatch.setattr(sweep_mod, "points_table", real)
+    monkeypatch.setattr(sweep_mod, "make_executor", make_executor)
+    assert run_sweep(cfg, out, executor="serial").ran == 3 - stored
 
 
 def test_nothing_left_to_run_still_rewrites_points_and_tables(tmp_path: Path) -> None:
