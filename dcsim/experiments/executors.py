@@ -11,13 +11,13 @@ At most ``window`` runs are in flight at once (a few per worker), so a Ctrl-C or
 loses little work and memory stays flat for sweeps of any size.
 
 * ``processes``: :class:`concurrent.futures.ProcessPoolExecutor`. On Linux the workers are
-  forked (:meth:`ProcessExecutor.start`, before the sweep is checked) from a parent that has
-  just imported the run path (:data:`WORKER_IMPORTS`, about 1 s of CPU), so they import nothing
-  and share its pages: one import per sweep instead of one per worker. A fork happens only while
-  the parent runs no other thread (a thread holding a lock at the fork would leave that lock
-  held forever in the child); otherwise, and on other systems, workers are spawned and import
-  the run path in their initializer (safe with threads, the same everywhere). Either way the
-  workers are the parent's own children and serve every run of the sweep. They ignore SIGINT
+  forked (:meth:`ProcessExecutor.start`, once the sweep is checked) from a parent that has just
+  imported the run path (:data:`WORKER_IMPORTS`, ~0.3 s of CPU): they import nothing, share its
+  pages and inherit what checking loaded (one import per sweep, not one per worker). Forks only
+  while the parent runs no other thread (one holding a lock at the fork would leave it held in
+  the child); otherwise, and on other systems, workers are spawned (before the sweep is checked)
+  and import the run path in their initializer (safe with threads, the same everywhere). Either
+  way they are the parent's own children and serve every run of the sweep. They ignore SIGINT
   and SIGTERM; the parent handles Ctrl-C and SIGTERM alike and kills them. No orphans: each
   worker exits when the parent is gone, however it died (SIGKILL included): the kernel's
   parent-death signal on Linux, and everywhere a watchdog thread that checks ``os.getppid()``
@@ -43,7 +43,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -154,6 +154,8 @@ class Executor(Protocol):
 
     def start(self) -> None: ...
 
+    def forks(self) -> bool: ...
+
     def stop(self) -> None: ...
 
     def __enter__(self) -> Executor: ...
@@ -161,7 +163,8 @@ class Executor(Protocol):
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
                  tb: TracebackType | None) -> None: ...
 
-    def run(self, tasks: Iterable[RunTask]) -> Iterator[dict[str, Any]]: ...
+    def run(self, tasks: Iterable[RunTask],
+            while_waiting: Callable[[], None] | None = None) -> Iterator[dict[str, Any]]: ...
 
 
 class SerialExecutor:
@@ -175,6 +178,10 @@ class SerialExecutor:
     def start(self) -> None:
         """Nothing to start: runs happen in this process."""
 
+    def forks(self) -> bool:
+        """No workers to fork."""
+        return False
+
     def stop(self) -> None:
         """Nothing to stop."""
 
@@ -185,8 +192,11 @@ class SerialExecutor:
                  tb: TracebackType | None) -> None:
         return None
 
-    def run(self, tasks: Iterable[RunTask]) -> Iterator[dict[str, Any]]:
-        """Yield ``execute(task)`` for each task in order."""
+    def run(self, tasks: Iterable[RunTask],
+            while_waiting: Callable[[], None] | None = None) -> Iterator[dict[str, Any]]:
+        """Yield ``execute(task)`` for each task in order (``while_waiting()`` first)."""
+        if while_waiting is not None:
+            while_waiting()
         for task in tasks:
             yield execute(task)
 
@@ -230,7 +240,7 @@ def _watch_if_child(parent_pid: int) -> bool:
     return True
 
 
-#: The run path of ``execute`` (pydantic models, pandas, the engine; about 1 s of CPU): imported
+#: The run path of ``execute`` (pydantic models, numpy, the engine; about 0.3 s of CPU): imported
 #: by the parent before it forks the workers, or by each spawned worker when it starts, before
 #: its first task, while the parent still checks the sweep (``ProcessExecutor.start``).
 WORKER_IMPORTS = ("dcsim.api", "dcsim.validate", "dcsim.engine.dispatch",
@@ -277,14 +287,16 @@ class ProcessExecutor:
         self.method: str | None = None  # "fork" or "spawn" once started
         self._pool: ProcessPoolExecutor | None = None
         self._saved_env: dict[str, str | None] = {}
+        self._interrupted: list[Future[dict[str, Any]]] = []
 
     def start(self) -> None:
         """Start every worker now (idempotent): forked from this process once it has imported
         ``WORKER_IMPORTS``, or spawned, each importing them in its initializer.
 
-        Called before the sweep is checked and its folder prepared (and its lock taken: a
-        forked worker would share it), so that spawned workers' imports overlap the parent's
-        work instead of delaying the first runs.
+        ``run_sweep`` calls it before the sweep is checked when the workers are spawned (their
+        imports overlap the parent's work instead of delaying the first runs), after it when
+        they are forked (:meth:`forks`: they inherit what checking loaded), and always before
+        the sweep's folder is opened and its lock taken (a forked worker would share it).
         """
         if self._pool is not None:
             return
@@ -312,6 +324,10 @@ class ProcessExecutor:
         # before the pool's manager thread starts
         for _ in range(self.workers):
             self._pool.submit(_ready)
+
+    def forks(self) -> bool:
+        """Whether :meth:`start` would fork the workers now (else it spawns them)."""
+        return self.fork is not False and _can_fork()
 
     def stop(self) -> None:
         """Kill the workers if they are still there (bad input, nothing to run, interrupted)."""
@@ -354,8 +370,20 @@ class ProcessExecutor:
             while p.exitcode is None and time.monotonic() < deadline:
                 time.sleep(0.01)
 
-    def run(self, tasks: Iterable[RunTask]) -> Iterator[dict[str, Any]]:
-        """Yield rows as runs finish, with at most ``4 × workers`` runs in flight."""
+    def finished_unseen(self) -> list[dict[str, Any]]:
+        """Rows of the runs that finished while ``while_waiting`` (see :meth:`run`) was
+        interrupted, which ``run`` could not yield: the caller stores them on its way out.
+        Emptied by the call."""
+        futures, self._interrupted = self._interrupted, []
+        return [f.result() for f in futures
+                if f.done() and not f.cancelled() and f.exception() is None]
+
+    def run(self, tasks: Iterable[RunTask],
+            while_waiting: Callable[[], None] | None = None) -> Iterator[dict[str, Any]]:
+        """Yield rows as runs finish, with at most ``4 × workers`` runs in flight;
+        ``while_waiting()`` is called once, here, as soon as the first runs are handed out (the
+        runs that finish meanwhile are yielded after it, or kept for :meth:`finished_unseen` if
+        it raises)."""
         assert self._pool is not None, "use ProcessExecutor as a context manager"
         pool = self._pool
         window = 4 * self.workers
@@ -371,6 +399,13 @@ class ProcessExecutor:
                     pending.add(pool.submit(execute, task))
             if not pending:
                 return
+            if while_waiting is not None:
+                call, while_waiting = while_waiting, None
+                try:
+                    call()
+                except BaseException:  # Ctrl-C, SIGTERM: keep what finished meanwhile
+                    self._interrupted = list(pending)
+                    raise
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
                 try:
@@ -398,6 +433,10 @@ class DaskExecutor:
 
     def start(self) -> None:
         """The cluster is started (or connected to) on entering."""
+
+    def forks(self) -> bool:
+        """Dask starts its own worker processes."""
+        return False
 
     def stop(self) -> None:
         """Close the client and a local cluster if they are still open."""
@@ -437,8 +476,10 @@ class DaskExecutor:
             self._cluster.close()
         self._client = self._cluster = None
 
-    def run(self, tasks: Iterable[RunTask]) -> Iterator[dict[str, Any]]:
-        """Yield rows as runs finish, with at most ``4 × workers`` runs in flight."""
+    def run(self, tasks: Iterable[RunTask],
+            while_waiting: Callable[[], None] | None = None) -> Iterator[dict[str, Any]]:
+        """Yield rows as runs finish, with at most ``4 × workers`` runs in flight;
+        ``while_waiting()`` is called once, here, as soon as the first runs are handed out."""
         as_completed: Any = importlib.import_module("distributed").as_completed
         assert self._client is not None, "use DaskExecutor as a context manager"
         client = self._client
@@ -447,6 +488,8 @@ class DaskExecutor:
         first = [client.submit(execute, t, pure=False) for t in _take(it, window)]
         if not first:
             return
+        if while_waiting is not None:
+            while_waiting()
         queue = as_completed(first)
         for fut in queue:
             row: dict[str, Any] = fut.result()

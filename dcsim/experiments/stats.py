@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -108,16 +109,30 @@ def summarize(runs: pd.DataFrame, params: Sequence[str],
     cols = ["point", "point_id", *params, "metric", "n", "mean", "std", ci_name, "n_failed"]
     if runs.empty:
         return pd.DataFrame(columns=cols)
+    ok_mask = ((runs["status"] == "ok").to_numpy(dtype=bool) if "status" in runs
+               else np.ones(len(runs), dtype=bool))
+    # a numeric column as float64 once, sliced per point below: the same values, in the same
+    # order, as converting each point's rows on their own (an object column is still converted
+    # per point: pd.to_numeric infers its type from the values it is given)
+    whole = {m: runs[m].to_numpy(dtype=np.float64) for m in metrics
+             if m in runs and pd.api.types.is_numeric_dtype(runs[m])
+             and not pd.api.types.is_bool_dtype(runs[m])}
     records = []
-    for _, grp in runs.groupby("point", sort=True):
-        ok = grp[grp["status"] == "ok"] if "status" in grp else grp
-        first = grp.iloc[0]
+    indices: dict[Any, Any] = runs.groupby("point", sort=True).indices
+    for key in sorted(indices):
+        pos: np.ndarray = np.asarray(indices[key])  # the point's rows, in table order
+        first = runs.iloc[pos[0]]
         head = {"point": int(first["point"]), "point_id": first["point_id"]}
         head.update({p: first[p] for p in params})
-        n_failed = int(len(grp) - len(ok))
+        ok = pos[ok_mask[pos]]
+        n_failed = int(len(pos) - len(ok))
         for m in metrics:
-            vals = (pd.to_numeric(ok[m], errors="coerce").to_numpy(dtype=np.float64)
-                    if m in ok else np.array([]))
+            if m in whole:
+                vals = whole[m][ok]
+            elif m in runs:
+                vals = pd.to_numeric(runs[m].iloc[ok], errors="coerce").to_numpy(dtype=np.float64)
+            else:
+                vals = np.array([])
             n, mean, std, ci = describe(vals, confidence)
             records.append({**head, "metric": m, "n": n, "mean": mean, "std": std,
                             ci_name: ci, "n_failed": n_failed})

@@ -24,7 +24,9 @@ the store created (the files listed above, run files named like runs, ``plot-swe
 in ``plots/``), and only in a folder whose manifest says ``kind: dcsim-sweep``; files of yours in
 the folder stay.
 
-Imports: pandas, pyarrow, yaml, dcsim.errors, dcsim.experiments.lock.
+Imports: dcsim.errors, dcsim.experiments.lock; pyarrow and pandas only where a method reads or
+writes a table (a sweep's parent forks its workers and submits their first runs before it pays
+for them).
 """
 
 from __future__ import annotations
@@ -34,16 +36,17 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any
 
 from dcsim.errors import ConfigError, Issue
 from dcsim.experiments.lock import SweepLock
 
-__all__ = ["STORE_VERSION", "SweepStore", "atomic_write_bytes", "is_sweep_folder", "order_columns"]
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+__all__ = ["STORE_VERSION", "SweepStore", "atomic_write_bytes", "done_keys", "is_sweep_folder",
+           "order_columns"]
 
 STORE_VERSION = 1
 MANIFEST = "manifest.json"
@@ -90,6 +93,8 @@ def atomic_write_bytes(final: Path, data: bytes) -> None:
 
 
 def _atomic_parquet(table: pa.Table, final: Path) -> None:
+    import pyarrow.parquet as pq
+
     tmp = _tmp_name(final)
     try:
         pq.write_table(table, tmp, write_page_checksum=True)
@@ -130,6 +135,26 @@ def order_columns(df: pd.DataFrame, params: Iterable[str]) -> pd.DataFrame:
     fixed = set(front) | set(params) | set(back) | {"key"}
     metrics = [c for c in df.columns if c not in fixed]
     return df[front + params + metrics + back]
+
+
+def _checked(rows: list[dict[str, Any]], key: str,
+             expected: Expected | None) -> dict[str, Any] | None:
+    """The one row of run ``key``'s file, or None if the file holds anything else or (with
+    ``expected``) another sweep's run."""
+    if len(rows) != 1 or rows[0].get("key", key) != key:
+        return None
+    row: dict[str, Any] = rows[0]
+    if expected is not None:
+        want = expected.get(key)
+        if want is None or (row.get("seed"), row.get("config_hash")) != want:
+            return None  # another sweep's run (or another plan's): not this sweep's result
+    return row
+
+
+def done_keys(stored: Mapping[str, dict[str, Any]], retry_errors: bool = False) -> set[str]:
+    """The keys of ``stored`` (run key → row) that count as done: all, or the ``ok`` ones if
+    ``retry_errors``."""
+    return {k for k, row in stored.items() if not (retry_errors and row.get("status") != "ok")}
 
 
 class SweepStore:
@@ -257,24 +282,29 @@ class SweepStore:
 
     def _read_run(self, p: Path, expected: Expected | None) -> dict[str, Any] | None:
         """The row of run file ``p``, or None if it is unreadable, corrupt or not the plan's."""
-        key = p.name.removesuffix(".parquet")
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         try:
             rows = pq.read_table(p, page_checksum_verification=True).to_pylist()
         except (OSError, pa.ArrowException, ValueError):
             return None  # truncated or corrupt: run it again (os.replace overwrites the file)
-        if len(rows) != 1 or rows[0].get("key", key) != key:
-            return None
-        row: dict[str, Any] = rows[0]
-        if expected is not None:
-            want = expected.get(key)
-            if want is None or (row.get("seed"), row.get("config_hash")) != want:
-                return None  # another sweep's run (or another plan's): not this sweep's result
-        return row
+        return _checked(rows, p.name.removesuffix(".parquet"), expected)
 
     def _run_files(self) -> list[Path]:
         if not self.runs_dir.is_dir():
             return []
         return sorted(p for p in self.runs_dir.glob("*.parquet") if not p.name.startswith("."))
+
+    def stored_runs(self, expected: Expected | None = None) -> dict[str, dict[str, Any]]:
+        """Run key → row of every run file that reads back in full and checks out (see
+        :meth:`finished`), in file-name order; failed runs included."""
+        out: dict[str, dict[str, Any]] = {}
+        for p in self._run_files():
+            row = self._read_run(p, expected)
+            if row is not None:
+                out[p.name.removesuffix(".parquet")] = row
+        return out
 
     def finished(self, retry_errors: bool = False,
                  expected: Expected | None = None) -> set[str]:
@@ -284,40 +314,58 @@ class SweepStore:
         ``seed``/``config_hash`` differ from ``expected[key]``, is not counted; nor are failed
         runs if ``retry_errors``.
         """
-        keys: set[str] = set()
-        for p in self._run_files():
-            row = self._read_run(p, expected)
-            if row is None or (retry_errors and row.get("status") != "ok"):
-                continue
-            keys.add(p.name.removesuffix(".parquet"))
-        return keys
+        return done_keys(self.stored_runs(expected), retry_errors)
 
-    def append(self, row: dict[str, Any]) -> Path:
-        """Store one finished run (a row with a ``key``) atomically; returns its file."""
-        final = self.run_path(str(row["key"]))
+    def append(self, row: dict[str, Any],
+               stored: dict[str, dict[str, Any]] | None = None) -> Path:
+        """Store one finished run (a row with a ``key``) atomically; returns its file.
+
+        ``stored`` (run key → row, as :meth:`stored_runs` gives): the row is also put there as
+        it reads back from its file (NaN as None, numpy scalars as Python values), so that a
+        caller holding every run of the folder can rebuild the tables without reading ``runs/``
+        again (:meth:`read_runs` with ``rows``).
+        """
+        import pyarrow as pa
+
+        key = str(row["key"])
+        final = self.run_path(key)
         clean = {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
-        _atomic_parquet(pa.Table.from_pylist([clean]), final)
+        table = pa.Table.from_pylist([clean])
+        _atomic_parquet(table, final)
+        if stored is not None:
+            stored[key] = table.to_pylist()[0]
         return final
 
-    def read_runs(self, params: Iterable[str] = (),
-                  expected: Expected | None = None) -> pd.DataFrame:
+    def read_runs(self, params: Iterable[str] = (), expected: Expected | None = None,
+                  rows: Mapping[str, dict[str, Any]] | None = None) -> pd.DataFrame:
         """Every stored run (readable, and the plan's if ``expected``), ordered by point and
-        replication."""
-        rows: list[dict[str, Any]] = []
-        for p in self._run_files():
-            row = self._read_run(p, expected)
-            if row is not None:
-                rows.append(row)
-        df = pd.DataFrame(rows)
+        replication.
+
+        ``rows``: run key → row of every run file in the folder, as :meth:`stored_runs` and
+        :meth:`append` give them; the table is then built from them, the same as from the files,
+        without reading ``runs/`` again (only the folder's one writer, which holds its lock, can
+        know that it has them all).
+        """
+        import pandas as pd
+
+        if rows is None:
+            found = [r for p in self._run_files() if (r := self._read_run(p, expected)) is not None]
+        else:  # the files' order: by file name
+            found = [r for key, row in sorted(rows.items(), key=lambda kv: self.run_path(kv[0]))
+                     if (r := _checked([row], key, expected)) is not None]
+        df = pd.DataFrame(found)
         if df.empty:
             return pd.DataFrame(columns=[*FRONT, *params, *BACK])
         df = df.sort_values(["point", "replication"], kind="stable").reset_index(drop=True)
         return order_columns(df, params)
 
-    def consolidate(self, params: Iterable[str] = (),
-                    expected: Expected | None = None) -> pd.DataFrame:
-        """Rebuild ``runs.parquet`` from ``runs/`` (atomically) and return the table."""
-        df = self.read_runs(params, expected)
+    def consolidate(self, params: Iterable[str] = (), expected: Expected | None = None,
+                    rows: Mapping[str, dict[str, Any]] | None = None) -> pd.DataFrame:
+        """Rebuild ``runs.parquet`` from ``runs/`` (or from ``rows``, see :meth:`read_runs`)
+        atomically and return the table."""
+        import pyarrow as pa
+
+        df = self.read_runs(params, expected, rows)
         table = pa.Table.from_pandas(_parquet_safe(df), preserve_index=False)
         _atomic_parquet(table, self.root / RUNS_TABLE)
         return df

@@ -29,6 +29,26 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def _table(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("|")]
+
+
+def test_sweep_prints_the_table_report_reads_from_the_folder(tmp_path: Path) -> None:
+    # dcsim sweep prints the statistics it just computed; dcsim report reads the folder back
+    cfg = tmp_path / "s.yaml"
+    cfg.write_text(yaml.safe_dump(tiny({"grid": {"guests[0].count": [1, 2, 3]},
+                                        "replications": 3}, duration="30m"), sort_keys=False))
+    out = tmp_path / "out"
+    swept = runner.invoke(app, ["sweep", str(cfg), "--out", str(out), "--executor", "serial"])
+    assert swept.exit_code == 0, swept.output
+    report = runner.invoke(app, ["report", str(out)])
+    assert report.exit_code == 0, report.output
+    assert len(_table(swept.stdout)) == 5  # header, rule, 3 points
+    assert _table(swept.stdout) == _table(report.stdout)
+    resumed = runner.invoke(app, ["sweep", str(cfg), "--out", str(out), "--executor", "serial"])
+    assert _table(resumed.stdout) == _table(report.stdout)
+
+
 def test_resume_message_and_exit_code(results: Path) -> None:
     cfg = results.parent / "s.yaml"
     res = runner.invoke(app, ["sweep", str(cfg), "--out", str(results), "--executor", "serial"])

@@ -1,14 +1,18 @@
-"""Warm workers: the process pool starts before the sweep is checked, imports once, and never
-outlives the sweep, whatever the sweep does (bad input, nothing to run, a normal end).
+"""Warm workers: the process pool imports once and never outlives the sweep, whatever the sweep
+does (bad input, nothing to run, a normal end).
 
 Workers are children of this test process, so ``multiprocessing.active_children()`` lists every
-one still alive. On Linux they are forked from this process after it imported the run path
-(none of them imports it again), unless another thread runs here; else spawned.
+one still alive. On Linux they are forked from this process after it imported the run path and
+checked the sweep (none of them imports or loads that again), unless another thread runs here;
+else spawned (before the sweep is checked, so that their imports overlap it).
 """
 
 from __future__ import annotations
 
+import json
 import multiprocessing
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -88,3 +92,53 @@ def test_sweep_with_nothing_left_to_run_leaves_no_worker_behind(tmp_path: Path) 
     again = run_sweep(cfg, tmp_path / "out", executor="processes", workers=2)
     assert (again.already_done, again.ran) == (2, 0)
     assert not _alive()
+
+
+#: a processes sweep of the default config in a fresh interpreter; each run reports the modules
+#: it imported and whether the package versions (the manifest's) were already known in its worker
+_FIRST_RUNS = """
+import json, sys
+import dcsim.experiments.executors as E
+from dcsim.experiments.sweep import run_sweep
+
+real = E.execute
+
+def probe(task):
+    from dcsim.io.results import _versions
+    known = _versions.cache_info().currsize
+    before = set(sys.modules)
+    row = real(task)
+    row.update(imported=json.dumps(sorted(set(sys.modules) - before)), versions_known=known)
+    return row
+
+E.execute = probe  # forked workers look it up here
+if __name__ == "__main__":
+    from dcsim.config.load import load_raw
+    cfg = load_raw("configs/default.yaml")
+    cfg.update(duration="1h", sweep={"grid": {"placement.name": ["first_fit", "best_fit"]},
+                                     "replications": 2})
+    o = run_sweep(cfg, sys.argv[1], executor="processes", workers=2)
+    print(json.dumps({"method": "fork" if E._can_fork() else "?", "parent": sorted(sys.modules),
+                      "runs": o.runs[["status", "imported", "versions_known"]].to_dict("records")}))
+"""
+
+
+def test_forked_workers_inherit_what_checking_the_sweep_loaded(tmp_path: Path) -> None:
+    # run_sweep forks the workers once the sweep is checked and its manifest made: a worker's
+    # first run loads again none of the modules the parent has (only engine modules the parent
+    # never needs) and no package metadata
+    repo = Path(__file__).resolve().parents[3]
+    out = subprocess.run([sys.executable, "-c", _FIRST_RUNS, str(tmp_path / "out")], cwd=repo,
+                         capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(repo), "PATH": ""})
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["method"] == "fork"
+    parent = set(report["parent"])
+    runs = report["runs"]
+    assert len(runs) == 4
+    assert {r["status"] for r in runs} == {"ok"}
+    assert all(r["versions_known"] == 1 for r in runs)
+    imported = set().union(*(json.loads(r["imported"]) for r in runs))
+    assert imported & parent == set()
+    packages = {m.split(".")[0] for m in imported} - {"dcsim"}
+    assert packages <= set(sys.stdlib_module_names), sorted(packages)
