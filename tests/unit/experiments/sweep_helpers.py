@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pytest
+
 BASE: dict[str, Any] = {
     "name": "tiny_sweep",
     "seed": 7,
@@ -38,3 +40,20 @@ SMALL_SWEEP: dict[str, Any] = {
     "derived": {"guests[0].count": "ratio * 2"},
     "replications": 2,
 }
+
+
+def fail_runs_with_count(monkeypatch: pytest.MonkeyPatch, count: int) -> Any:
+    """Make every run whose first guest group has ``count`` guests raise (``dcsim.api.run``
+    patched in this process; serial sweeps run it here). Returns the real ``run`` (to put it
+    back)."""
+    import dcsim.api
+
+    real = dcsim.api.run
+
+    def broken(sc: Any, **kw: Any) -> Any:
+        if sc.config.guests[0].count == count:
+            raise RuntimeError("boom")
+        return real(sc, **kw)
+
+    monkeypatch.setattr(dcsim.api, "run", broken)
+    return real

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from sweep_helpers import tiny
+from sweep_helpers import fail_runs_with_count, tiny
 
 import dcsim.experiments.sweep as sweep_mod
 from dcsim.experiments.executors import ProcessExecutor, RunTask, SerialExecutor, make_executor
@@ -233,16 +233,9 @@ def test_resumed_sweep_tables_equal_the_files(tmp_path: Path,
     # table the sweep returns and writes equals what the files on disk give
     import dcsim.api
 
-    real = dcsim.api.run
-
-    def broken(sc: Any, **kw: Any) -> Any:
-        if sc.config.guests[0].count == 2:
-            raise RuntimeError("boom")
-        return real(sc, **kw)
-
     cfg = tiny({"grid": {"guests[0].count": [1, 2, 3]}, "replications": 2}, duration="30m")
     out = tmp_path / "out"
-    monkeypatch.setattr(dcsim.api, "run", broken)
+    real = fail_runs_with_count(monkeypatch, 2)
     first = run_sweep(cfg, out, executor="serial")
     assert first.errors == 2
     monkeypatch.setattr(dcsim.api, "run", real)

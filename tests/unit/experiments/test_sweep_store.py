@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from sweep_helpers import tiny
+from sweep_helpers import fail_runs_with_count, tiny
 
 from dcsim.errors import ConfigError
 from dcsim.experiments.store import SweepStore
@@ -114,14 +114,7 @@ def test_failing_run_is_recorded_and_retried(tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     import dcsim.api
 
-    real = dcsim.api.run
-
-    def broken(sc: Any, **kw: Any) -> Any:
-        if sc.config.guests[0].count == 2:
-            raise RuntimeError("boom")
-        return real(sc, **kw)
-
-    monkeypatch.setattr(dcsim.api, "run", broken)
+    real = fail_runs_with_count(monkeypatch, 2)
     cfg = tiny({"grid": {"guests[0].count": [1, 2, 3]}})
     out = tmp_path / "out"
     outcome = run_sweep(cfg, out, executor="serial")
