@@ -120,6 +120,16 @@ class Receivers:
                 return True
         return False
 
+    def only(self, g: int, src: int) -> int:
+        """The one receiver other than ``src`` that guest ``g`` fits on now, or -1 if it has
+        none or several (between trials only: the committed masks)."""
+        k = self.shape(g)
+        m = self._mask(g, k)
+        if m is None or self.counts[k] - int(m[src]) != 1:
+            return -1
+        at = np.flatnonzero(m)
+        return int(at[0] if at[0] != src else at[1])
+
     def reserved(self, h: int) -> None:
         """The trial under way reserved room on host ``h``."""
         if h not in self.touched:

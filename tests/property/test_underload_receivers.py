@@ -3,7 +3,8 @@
 On the same random small, memory-tight data centers as ``test_underload_bound`` (the RAM bound
 off, so that trials run), a few intervals of consolidation plan exactly the same moves, step by
 step, and give the same migrations and summary with the receivers kept per guest shape (and
-hopeless trials skipped) as with every trial scanning all hosts (``Consolidation.fast = False``).
+hopeless trials skipped, and those whose guests all fit on one receiver only but not together)
+as with every trial scanning all hosts (``Consolidation.fast = False``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ def _run(cfg: dict[str, Any], fast: bool) -> tuple[Any, ...]:
     if not out:
         return ()
     summary, mig, cons, planned = out
-    return (planned, summary, mig), cons.hopeless
+    return (planned, summary, mig), cons.hopeless, cons.one_receiver
 
 
 @settings(max_examples=60, deadline=None)
@@ -29,6 +30,8 @@ def test_receivers_choose_what_the_full_scan_chooses(cfg: dict[str, Any]) -> Non
     if not fast:
         return
     event(f"hopeless trials skipped: {'some' if fast[1] else 'none'}")
+    event(f"one-receiver trials skipped: {'some' if fast[2] else 'none'}")
     event(f"moves planned: {'some' if any(fast[0][0]) else 'none'}")
     assert fast[0] == plain[0]
     assert plain[1] == 0
+    assert plain[2] == 0
