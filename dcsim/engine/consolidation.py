@@ -371,7 +371,8 @@ class Consolidation:
                 if len(trial) == len(guests):
                     moves += trial
                     sources[h] = True
-                    bound.clear()
+                    bound.committed([h, *(d for _, d in trial)],
+                                    lambda: st.awake & ~over & ~sources)
                     if recv is not None:
                         recv.commit(h)
                     for _, d in trial:
@@ -532,6 +533,28 @@ class _RamBound:
     def clear(self) -> None:
         """Forget the slots (free memory or the receivers changed)."""
         self.slots.clear()
+
+    def committed(self, hosts: list[int], receivers: Callable[[], NDArray[np.bool_]]) -> None:
+        """A trial succeeded: only ``hosts`` (its destinations and its source) changed free
+        memory or receiver status. Their slots are recomputed with the same elementwise
+        arithmetic and the totals adjusted (sums of whole numbers: exact); a cache holding an
+        unbounded slot count is dropped instead."""
+        if not self.slots:
+            return
+        sb = self.sb
+        take = receivers() & (sb.n_guests > 0)
+        at = np.unique(np.asarray(hosts, dtype=np.intp))
+        free = sb.ram_limit[at] - sb.used_ram[at]
+        for m in list(self.slots):
+            k, total = self.slots[m]
+            new = np.where(take[at], ram_slots(free, sb.ram_limit[at], m + sb.mem_charge[at]),
+                           0.0)
+            if not (np.isfinite(total) and np.isfinite(new).all()):
+                del self.slots[m]
+                continue
+            total += float(new.sum()) - float(k[at].sum())
+            k[at] = new
+            self.slots[m] = (k, total)
 
     def may_fit(self, h: int, guests: list[int],
                 receivers: Callable[[], NDArray[np.bool_]]) -> bool:

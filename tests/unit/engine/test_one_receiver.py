@@ -85,3 +85,31 @@ def test_only_names_the_single_receiver() -> None:
     assert rec.only(0, 1) == -1  # from host 1 itself: no other receiver
     sb.ram_limit[2] = 4.0 * 2**30  # host 2 emptier: two receivers (a new step's masks)
     assert Receivers(sb, base).only(0, 0) == -1
+
+
+def test_memory_bound_slots_follow_a_successful_trial() -> None:
+    # _RamBound keeps its slot counts across a successful trial by updating only the trial's
+    # hosts (its destination loses free memory, its source stops being a receiver): the same
+    # arrays and totals as counting afresh
+    from dcsim.engine.consolidation import _RamBound
+
+    sb, _, _ = _setup(crowded=False)
+    sources = np.zeros(3, dtype=bool)
+    awake = np.ones(3, dtype=bool)
+
+    def receivers() -> np.ndarray:
+        return awake & ~sources
+
+    bound = _RamBound(sb)
+    assert bound.may_fit(0, [0, 1], receivers)  # fills the cache for 1 GiB guests
+    sb.begin_migration(0, 1)
+    sb.begin_migration(1, 1)
+    sources[0] = True
+    bound.committed([0, 1, 1], receivers)
+    fresh = _RamBound(sb)
+    fresh.may_fit(2, [2], receivers)
+    (m, (k, total)), = bound.slots.items()
+    k2, total2 = fresh.slots[m]
+    np.testing.assert_array_equal(k, k2)
+    assert total == total2
+    assert k[0] == 0.0  # the evacuated source takes nothing any more
