@@ -103,6 +103,12 @@ def _kernel() -> Any:
     return load("dcsim.policies.pabfd_kernel")
 
 
+def _rows() -> Any:
+    """:mod:`dcsim.policies.pabfd_rows` (the candidate pool's row upkeep), loaded as
+    :func:`_kernel`."""
+    return load("dcsim.policies.pabfd_rows")
+
+
 # --------------------------------------------------------------------------- working state
 class _Work:
     """The planner's scratch copy of host state, with CloudSim's sequential sums.
@@ -647,7 +653,7 @@ class CandidatePool:
     def sync(self, h: int, woke: bool) -> None:
         """After host ``h``'s allocation changed: its values in the active hosts' rows, or,
         if it ``woke`` (a clean host's first allocation) and is allowed, it joins them."""
-        _kernel().pool_sync(h, woke, self._hf, self._hi, self.pa, self.pc, self.pi)
+        _rows().pool_sync(h, woke, self._hf, self._hi, self.pa, self.pc, self.pi)
 
     def cleaned(self, h: int) -> None:
         """Host ``h`` is clean again (a trial undone): back to its class if it has one."""
@@ -660,4 +666,4 @@ class CandidatePool:
     def _drop(self, h: int) -> None:
         """Host ``h`` out of ``act`` (if there)."""
         if self.pa.item(1 + 2 * self.allowed.size + h) >= 0:
-            _kernel().pool_drop(h, self.pa, self.pc)
+            _rows().pool_drop(h, self.pa, self.pc)

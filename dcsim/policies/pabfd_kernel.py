@@ -19,21 +19,21 @@ comparison sees the same bits as numpy's vectorized form.
 
 The planner's placements run :func:`_csearch`, the same search over *compact* rows: the
 candidate pool keeps its active hosts' allocation, capacity, free and per-core MIPS and stale
-power contiguous, in any order (:func:`pool_sync` appends a host that wakes, :func:`pool_drop`
-moves the last row into the one it frees), the class representatives are written after them,
-and the power tables are one per host class with ``(p2 - p1) / 10`` and ``i / 10`` precomputed
-from the same values (the same bits). Its answer does not depend on the order of the candidates,
-so it need not evaluate them all: each row also keeps a few terms derived from its values and
-its table (:func:`derive`, again after each change of its allocation) from which a branch-free
-pass (:func:`_bounds`) bounds every candidate's increase from below without reading the table,
-and a candidate whose bound exceeds the best increase found so far is skipped. The bound is
-exact up to a margin (1e-9 relative) within the segment the host is in and the next one, so
-what is evaluated is essentially the hosts cheaper than the answer that the overload test turns
-down, and near-ties (at 10x the PlanetLab data center ~120 of ~515 candidates per placement;
-the pruned search costs ~11 % less CPU at 20x). An evaluated candidate's increase is computed
-by :func:`_increase`, the same operations as the plain scan, so ties are broken by the same
-bits. :func:`pick` (per-host arrays) stays as the plain scan that
-:meth:`~dcsim.policies.pabfd.PowerAwareBestFit.find_host` and the tests use.
+power contiguous, in any order (rows and upkeep: :mod:`dcsim.policies.pabfd_rows`), the class
+representatives are written after them, and the power tables are one per host class with ``(p2 -
+p1) / 10`` and ``i / 10`` precomputed from the same values (the same bits). Its answer does not
+depend on the order of the candidates, so it need not evaluate them all: each row also keeps a
+few terms derived from its values and its table (``pabfd_rows.derive``, again after each change
+of its allocation) from which a branch-free pass (``pabfd_rows._bounds``) bounds every
+candidate's increase from below without reading the table, and a candidate whose bound exceeds
+the best increase found so far is skipped. The bound is exact up to a margin (1e-9 relative)
+within the segment the host is in and the next one, so what is evaluated is essentially the
+hosts cheaper than the answer that the overload test turns down, and near-ties (at 10x the
+PlanetLab data center ~120 of ~515 candidates per placement; the pruned search costs ~11 % less
+CPU at 20x). An evaluated candidate's increase is computed by ``pabfd_rows._increase``, the same
+operations as the plain scan, so ties are broken by the same bits. :func:`pick` (per-host
+arrays) stays as the plain scan that :meth:`~dcsim.policies.pabfd.PowerAwareBestFit.find_host`
+and the tests use.
 
 The planner's other per-placement and per-host work is here too, so that one placement is one
 call: :func:`place` (class representatives + :func:`_csearch` + :func:`commit`, the trial
@@ -44,7 +44,7 @@ the order the numpy / Python forms they replace add (list order), so they are bi
 Each argument of a call costs ~0.25 us to pass, so the state comes packed in a few arrays.
 
 Imports numpy, numba, dcsim.kernels.jit (cache dependencies), the mode and layout constants of
-dcsim.policies.pabfd_layout and the table columns of dcsim.policies.specpower.
+dcsim.policies.pabfd_layout and the compact rows' functions of dcsim.policies.pabfd_rows.
 """
 
 from __future__ import annotations
@@ -56,16 +56,8 @@ from numba import njit
 
 from dcsim.kernels.jit import cache_depends_on
 from dcsim.policies.pabfd_layout import (
-    C_AVAIL,
     C_BL,
     C_D,
-    C_PE,
-    C_REM,
-    C_ROOM,
-    C_SA,
-    C_SN,
-    C_SR,
-    C_STALE,
     C_T,
     C_U,
     G_RAM,
@@ -75,10 +67,7 @@ from dcsim.policies.pabfd_layout import (
     H_JMARK,
     H_MAXRAM,
     H_NLIST,
-    H_PE,
-    H_POFF,
     H_REQ,
-    H_STALE,
     H_T,
     H_TTYPE,
     H_U,
@@ -95,7 +84,7 @@ from dcsim.policies.pabfd_layout import (
     LINEAR,
     THRESHOLD,
 )
-from dcsim.policies.specpower import P_Q, P_Q0, P_TENTH, P_W
+from dcsim.policies.pabfd_rows import _bounds, _increase, _put_row, derive, pool_sync
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -309,125 +298,6 @@ def undo(hf, hi, hist, F, ist, jf, ji):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _increase(k, r, pc, ptab, poff):  # type: ignore[no-untyped-def]
-    """Compact candidate ``k``'s power increase (W) for demand ``r`` (MIPS): the operations of
-    :func:`_search` in its order; ``(p2 - p1) / 10`` and ``i1 / 10`` are read from ``ptab``
-    (computed once from the same values, so the same bits); a NaN utilisation reads segment 0
-    and gives NaN as :func:`_search`'s ``d = t10`` does."""
-    pw, pq, pq0, pt = ptab[P_W], ptab[P_Q], ptab[P_Q0], ptab[P_TENTH]
-    x = (pc[C_U, k] + r) / pc[C_T, k]
-    u = 1.0 if x > 1.0 else x  # np.minimum(x, 1.0), NaN kept
-    t10 = u * 10.0
-    i1 = np.floor(t10)
-    j = poff[k] + (np.intp(i1) if (i1 >= 0.0 and i1 <= 10.0) else 0)
-    q = pq[j] if i1 != t10 else pq0[j]
-    return pw[j] + q * (u - pt[j]) * 100.0 - pc[C_STALE, k]
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _increases(n, r, check_pe, pc, ptab, poff):  # type: ignore[no-untyped-def]
-    """:func:`_increase` of the first ``n`` compact candidates into ``pc[C_D]``, ``+inf`` for a
-    host without the free or per-core MIPS (never chosen, as in :func:`_search`)."""
-    ca, cp, cd = pc[C_AVAIL], pc[C_PE], pc[C_D]
-    for k in range(n):
-        fits = ca[k] >= r and (not check_pe or cp[k] >= r)
-        cd[k] = _increase(k, r, pc, ptab, poff) if fits else np.inf
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def derive(k, pc, ptab, poff):  # type: ignore[no-untyped-def]
-    """Compact row ``k``'s bound terms (rows ``C_BL`` .. ``C_SR``) from its allocation, capacity
-    and stale power and its power table, so that :func:`_bounds` can bound its power increase
-    for any demand without reading the table.
-
-    The table is piecewise linear in the utilisation, so from ``u0 = min(U / T, 1)`` a demand
-    adding ``x = min(r / T, 1 - u0)`` raises the power by exactly ``s_a a + s_n b + (the
-    integral beyond)`` with ``a = min(x, room)`` in the current segment (``room`` to its end),
-    ``b = min(max(x - room, 0), 0.1)`` in the next and the rest beyond, which is at least
-    ``s_r max(x - room - 0.1, 0)`` (``s_r``: the least slope further on). Slopes are in W per
-    unit of utilisation (``C_SA``, ``C_SN``, ``C_SR``: 0 where there is no such segment);
-    ``C_REM`` = ``1 - u0``, ``C_ROOM`` = ``room``. ``C_BL`` is the power at ``u0`` minus the
-    stale power, lowered by ``1e-9 (1 + max |p| + |stale|)`` W: thousands of times more than
-    the few ulps by which the rounded increase (:func:`_increase`) or these terms can differ
-    from the exact values, so ``C_BL + ...`` never exceeds the increase the search computes
-    (``tests/property/test_pabfd_compact.py`` holds it to that). A row whose values or table
-    are not finite, or whose allocation is negative, gets ``C_BL = -inf``: always evaluated
-    (its increase may be NaN, which comes first).
-    """
-    pw = ptab[P_W]
-    o = poff[k]
-    cu, ct, cs = pc[C_U, k], pc[C_T, k], pc[C_STALE, k]
-    ok = ct > 0.0 and ct < np.inf and cu >= 0.0 and cu < np.inf and abs(cs) < np.inf
-    top = 0.0
-    for j in range(11):
-        p = abs(pw[o + j])
-        ok = ok and p < np.inf
-        top = max(top, p)
-    for row in (C_REM, C_ROOM, C_SA, C_SN, C_SR):
-        pc[row, k] = 0.0
-    if not ok:
-        pc[C_BL, k] = -np.inf
-        return
-    x = cu / ct
-    u0 = 1.0 if x > 1.0 else x
-    i0 = np.floor(u0 * 10.0)
-    j0 = np.intp(i0)
-    p1 = pw[o + j0]
-    p2 = pw[o + (j0 + 1 if j0 < 10 else 10)]
-    base = p1 + (p2 - p1) / 10.0 * (u0 - i0 / 10.0) * 100.0 - cs
-    pc[C_BL, k] = base - 1e-9 * (1.0 + top + abs(cs))
-    pc[C_REM, k] = 1.0 - u0
-    pc[C_ROOM, k] = (i0 + 1.0) / 10.0 - u0
-    if j0 < 10:
-        pc[C_SA, k] = (pw[o + j0 + 1] - pw[o + j0]) * 10.0
-    if j0 + 1 < 10:
-        pc[C_SN, k] = (pw[o + j0 + 2] - pw[o + j0 + 1]) * 10.0
-    if j0 + 2 < 10:
-        sr = np.inf
-        for j in range(j0 + 2, 10):
-            sr = min(sr, (pw[o + j + 1] - pw[o + j]) * 10.0)
-        pc[C_SR, k] = sr
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _bounds(n, r, check_pe, pc):  # type: ignore[no-untyped-def]
-    """Lower bounds of the first ``n`` candidates' increases for demand ``r`` (MIPS) into
-    ``pc[C_D]`` (see :func:`derive`): ``+inf`` for a host without the free or per-core MIPS,
-    NaN for a row whose terms are not derived yet, ``-inf`` everywhere if the demand is not a
-    finite number ``>= 0``. Returns the row of the least bound (by the bits' total order; ``-1``
-    if ``n`` is 0). No branches: the loops vectorise."""
-    ca, cp, ct, bl, cb = pc[C_AVAIL], pc[C_PE], pc[C_T], pc[C_BL], pc[C_D]
-    rem, room, sa, sn, sr = pc[C_REM], pc[C_ROOM], pc[C_SA], pc[C_SN], pc[C_SR]
-    plain = not (r >= 0.0 and r < np.inf)
-    for k in range(n):
-        fits = (ca[k] >= r) & ((not check_pe) | (cp[k] >= r))
-        du = r / ct[k]
-        ro = room[k]
-        rm = rem[k]
-        x = du if du < rm else rm  # utilisation added (clipped at 100 %)
-        a = x if x < ro else ro  # in the current segment
-        y = x - ro
-        b = 0.0 if y < 0.0 else (0.1 if y > 0.1 else y)  # in the next
-        z = y - 0.1
-        e = z if z > 0.0 else 0.0  # beyond
-        lb = bl[k] + sa[k] * a + sn[k] * b + sr[k] * e
-        lb = -np.inf if plain else lb
-        cb[k] = lb if fits else np.inf
-    # the least bound's row: minimum of the bits as ordered integers, then its first row
-    key = cb.view(np.int64)
-    low = np.int64(0x7FFFFFFFFFFFFFFF)
-    for k in range(n):
-        b = key[k]
-        o = b ^ ((b >> 63) & np.int64(0x7FFFFFFFFFFFFFFF))
-        low = o if o < low else low
-    for k in range(n):
-        b = key[k]
-        if b ^ ((b >> 63) & np.int64(0x7FFFFFFFFFFFFFFF)) == low:
-            return k
-    return -1
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
 def _csearch(n, ids, poff, pc, ptab, skip, r, check_pe, mode, reqsum, hlen, maxram, ttype,  # type: ignore[no-untyped-def]
              F, ftab, v, vl, rv, c):
     """:func:`_search` over the first ``n`` compact candidates (host ``ids[k]``, values in the
@@ -435,11 +305,11 @@ def _csearch(n, ids, poff, pc, ptab, skip, r, check_pe, mode, reqsum, hlen, maxr
 
     The answer does not depend on the order in which candidates are considered (the best host
     that passes, or a better unsure one, by increase then id, NaN first), so a candidate whose
-    lower bound (:func:`_bounds`) exceeds the best increase found so far (passed or unsure)
+    lower bound (``pabfd_rows._bounds``) exceeds the best increase found so far (passed or unsure)
     cannot be it and is not evaluated. The candidate with the least bound goes first (its
     increase is usually close to the answer's), then the rest in row order; a NaN increase
-    found lets only ``-inf`` bounds through. Increases are computed by :func:`_increase`, so a
-    host that is evaluated gets the same bits as in the plain scan.
+    found lets only ``-inf`` bounds through. Increases are computed by
+    ``pabfd_rows._increase``, so a host that is evaluated gets the same bits as in the plain scan.
     """
     thr, bw, interval, safety, guard, fallback, points = c[0], c[1], c[2], c[3], c[4], c[5], c[6]
     kmin = _bounds(n, r, check_pe, pc)
@@ -511,60 +381,6 @@ def _csearch(n, ids, poff, pc, ptab, skip, r, check_pe, mode, reqsum, hlen, maxr
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _put_row(k, h, hf, hi, ids, poff, pc):  # type: ignore[no-untyped-def]
-    """Compact candidate ``k`` := host ``h`` (its id, table offset and search values)."""
-    ids[k] = h
-    poff[k] = hi[H_POFF, h]
-    pc[C_U, k] = hf[H_U, h]
-    pc[C_T, k] = hf[H_T, h]
-    pc[C_AVAIL, k] = hf[H_AVAIL, h]
-    pc[C_PE, k] = hf[H_PE, h]
-    pc[C_STALE, k] = hf[H_STALE, h]
-    pc[C_BL, k] = np.nan  # bound terms derived at the next search
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def pool_sync(h, woke, hf, hi, pa, pc, pi):  # type: ignore[no-untyped-def]
-    """After host ``h``'s allocation changed: refresh its compact row if it is an active host
-    of the pool (``pa``, ``pc``: see :class:`dcsim.policies.pabfd.CandidatePool`), else, if it
-    ``woke`` and the pool allows it (``pi``), add it as the last row."""
-    n_h = hf.shape[1]
-    ids, poff, apos = pa[1:1 + n_h], pa[1 + n_h:1 + 2 * n_h], pa[1 + 2 * n_h:]
-    k = apos[h]
-    if k >= 0:
-        pc[C_U, k] = hf[H_U, h]
-        pc[C_AVAIL, k] = hf[H_AVAIL, h]
-        pc[C_BL, k] = np.nan
-        return
-    if not woke or pi[2 + h] == 0:
-        return
-    n = pa[0]
-    _put_row(n, h, hf, hi, ids, poff, pc)
-    apos[h] = n
-    pa[0] = n + 1
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def pool_drop(h, pa, pc):  # type: ignore[no-untyped-def]
-    """Host ``h`` out of the pool's active hosts (if there): the last row takes its place."""
-    n_h = pc.shape[1]
-    ids, poff, apos = pa[1:1 + n_h], pa[1 + n_h:1 + 2 * n_h], pa[1 + 2 * n_h:]
-    k0 = apos[h]
-    if k0 < 0:
-        return
-    n = pa[0] - 1
-    if k0 != n:
-        g = ids[n]
-        ids[k0] = g
-        poff[k0] = poff[n]
-        apos[g] = k0
-        for row in range(C_D):
-            pc[row, k0] = pc[row, n]
-    apos[h] = -1
-    pa[0] = n
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
 def place(pa, pc, skip, v, hf, hi, gf, vlen, ptab, c, hist, ctab, F, ftab, ist, jf, ji, pi, pf):  # type: ignore[no-untyped-def]
     """One PABFD placement of guest ``v`` over a candidate pool, committed when decided.
 
@@ -578,7 +394,7 @@ def place(pa, pc, skip, v, hf, hi, gf, vlen, ptab, c, hist, ctab, F, ftab, ist, 
     per-core capacity), which answers as :func:`pick` over the same hosts.
 
     Returns what :func:`pick` returns; a host ``>= 0`` has received the guest (:func:`commit`)
-    and the pool's rows follow (:func:`pool_sync`).
+    and the pool's rows follow (``pabfd_rows.pool_sync``).
     """
     n_h = hf.shape[1]
     m = pi[0]
@@ -717,5 +533,5 @@ def recompute(h, lst, hf, hi, gf, hist, ctab, F, ist, mean_w, slope_w, c):  # ty
 #: the modules whose sources this module's compiled code depends on (constants, ``njit``
 #: functions it calls): their edits must invalidate its disk cache too (numba tracks only this
 #: file; ``dcsim.kernels.jit.cache_depends_on``; a test checks the list against the imports)
-CACHE_DEPENDS_ON = ("dcsim.policies.pabfd_layout", "dcsim.policies.specpower")
+CACHE_DEPENDS_ON = ("dcsim.policies.pabfd_layout", "dcsim.policies.pabfd_rows")
 cache_depends_on(__name__, *CACHE_DEPENDS_ON)

@@ -21,8 +21,8 @@ detector's exact test (``ist[IST_MODE]`` DEFER, or LR's screen unsure): the call
 Python and calls again with the host to skip for that guest or the host to commit it to.
 
 Imported after :mod:`dcsim.policies.pabfd_kernel` (numba) on the first planner step. Imports numpy,
-numba, dcsim.kernels.jit (cache dependencies), dcsim.policies.pabfd_layout (layout constants)
-and dcsim.policies.pabfd_kernel.
+numba, dcsim.kernels.jit (cache dependencies), dcsim.policies.pabfd_layout (layout constants),
+dcsim.policies.pabfd_kernel and dcsim.policies.pabfd_rows (the pool's row upkeep).
 """
 
 from __future__ import annotations
@@ -32,8 +32,9 @@ from numba import njit
 from numpy.typing import NDArray
 
 from dcsim.kernels.jit import cache_depends_on
-from dcsim.policies.pabfd_kernel import commit, place, pool_drop, pool_sync, recompute, undo
+from dcsim.policies.pabfd_kernel import commit, place, recompute, undo
 from dcsim.policies.pabfd_layout import G_RQ, H_U, IST_EPOCH, IST_N, IST_ON, IST_WOKE
+from dcsim.policies.pabfd_rows import pool_drop, pool_sync
 
 #: fields of the loop's int state ``us``: next position in the source order, a source open
 #: (its trial too), its guests in the buffer, guests placed so far, moves kept, stopped for an
@@ -372,5 +373,6 @@ def initial_pick(cand, m, rv, bv, sv, st, pe, T, tflat, npts, idle, tidx, badrow
 #: the modules whose sources this module's compiled code depends on (constants, ``njit``
 #: functions it calls): their edits must invalidate its disk cache too (numba tracks only this
 #: file; ``dcsim.kernels.jit.cache_depends_on``; a test checks the list against the imports)
-CACHE_DEPENDS_ON = ("dcsim.policies.pabfd_kernel", "dcsim.policies.pabfd_layout")
+CACHE_DEPENDS_ON = ("dcsim.policies.pabfd_kernel", "dcsim.policies.pabfd_layout",
+                    "dcsim.policies.pabfd_rows")
 cache_depends_on(__name__, *CACHE_DEPENDS_ON)

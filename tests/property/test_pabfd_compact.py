@@ -1,18 +1,17 @@
 """The compact PABFD search (what the planner's placements run) answers as the plain scan.
 
-``pabfd_kernel._csearch`` reads the candidates' values from contiguous rows (the candidate
-pool's active hosts, then the class representatives) and takes ``(p2 - p1) / 10`` and ``i / 10``
-from per-class tables; ``pabfd_kernel.pick`` is the plain scan through per-host arrays and
-per-host power tables. On random states they must give the same answer, including the host
-handed back for an exact test (``-(h + 2)``) at every round of the caller's protocol (that host
-skipped, search again): exact ties (equal values on several hosts, lowest id wins whatever the
-order of the candidates), increases equal up to rounding, NaN (first) and infinite (never)
+``pabfd_kernel._csearch`` reads the candidates' values from contiguous rows (``pabfd_rows``: the
+candidate pool's active hosts, then the class representatives) and takes ``(p2 - p1) / 10`` and
+``i / 10`` from per-class tables; ``pabfd_kernel.pick`` is the plain scan through per-host
+arrays and per-host power tables. On random states they must give the same answer, including the
+host handed back for an exact test (``-(h + 2)``) at every round of the caller's protocol (that
+host skipped, search again): exact ties (equal values on several hosts, lowest id wins whatever
+the order of the candidates), increases equal up to rounding, NaN (first) and infinite (never)
 increases from NaN / infinite allocations, capacities, demands and stale powers, -0.0, hosts
 without the free or per-core MIPS, the static threshold, LR's linear screen with short
-histories, non-finite migration times and a wide unsure band, and the deferred mode (every
-trial test handed back). The pool's compact rows themselves are checked against the working
-state in ``test_pabfd_fused`` (``_same``).
-"""
+histories, non-finite migration times and a wide unsure band, and the deferred mode (every trial
+test handed back). The pool's compact rows themselves are checked against the working state in
+``test_pabfd_fused`` (``_same``). """
 
 from __future__ import annotations
 
@@ -36,15 +35,8 @@ from dcsim.policies.pabfd import (
     class_tables,
     host_classes,
 )
-from dcsim.policies.pabfd_kernel import (
-    _bounds,
-    _csearch,
-    _increase,
-    _increases,
-    _put_row,
-    derive,
-    pick,
-)
+from dcsim.policies.pabfd_kernel import _csearch, pick
+from dcsim.policies.pabfd_rows import _bounds, _increase, _increases, _put_row, derive
 from tests.property.test_pabfd_candidates import G4, G5
 
 NAN, INF = float("nan"), float("inf")

@@ -35,7 +35,7 @@ from dcsim.policies.pabfd import (
     PowerAwareBestFit,
     _Work,
 )
-from dcsim.policies.pabfd_kernel import derive
+from dcsim.policies.pabfd_rows import derive
 from tests.property.test_pabfd_candidates import cases
 
 STATE = ("avail", "U", "reqsum", "maxram", "hist", "hlen", "nlist")
