@@ -2,7 +2,7 @@
 each candidate's power increase, the bound terms that let the search skip most candidates, and
 the rows' upkeep when a host's allocation changes, wakes or leaves the pool.
 
-* :func:`_increase` / :func:`_increases`: a compact row's power increase for a demand, the
+* :func:`_increase`: a compact row's power increase for a demand, the
   operations of the plain scan (:func:`dcsim.policies.pabfd_kernel._search`) in its order, so
   an evaluated host gets the same bits.
 * :func:`derive` / :func:`_bounds`: the row's bound terms (from its allocation, stale power and
@@ -61,16 +61,6 @@ def _increase(k, r, pc, ptab, poff):  # type: ignore[no-untyped-def]
     j = poff[k] + (np.intp(i1) if (i1 >= 0.0 and i1 <= 10.0) else 0)
     q = pq[j] if i1 != t10 else pq0[j]
     return pw[j] + q * (u - pt[j]) * 100.0 - pc[C_STALE, k]
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _increases(n, r, check_pe, pc, ptab, poff):  # type: ignore[no-untyped-def]
-    """:func:`_increase` of the first ``n`` compact candidates into ``pc[C_D]``, ``+inf`` for a
-    host without the free or per-core MIPS (never chosen, as in ``pabfd_kernel._search``)."""
-    ca, cp, cd = pc[C_AVAIL], pc[C_PE], pc[C_D]
-    for k in range(n):
-        fits = ca[k] >= r and (not check_pe or cp[k] >= r)
-        cd[k] = _increase(k, r, pc, ptab, poff) if fits else np.inf
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

@@ -36,7 +36,7 @@ from dcsim.policies.pabfd import (
     host_classes,
 )
 from dcsim.policies.pabfd_kernel import _csearch, pick
-from dcsim.policies.pabfd_rows import _bounds, _increase, _increases, _put_row, derive
+from dcsim.policies.pabfd_rows import _bounds, _increase, _put_row, derive
 from tests.property.test_pabfd_candidates import G4, G5
 
 NAN, INF = float("nan"), float("inf")
@@ -187,9 +187,10 @@ def _plain_increase(U: float, r: float, T: float, table: list[float], stale: flo
 @given(states(), st.data())
 def test_compact_increases_have_the_plain_bits(s: dict[str, object],
                                                data: st.DataObject) -> None:
-    """Every candidate's increase (the first pass of the compact search) equals the plain
-    formula's value, +inf for a host without the free or per-core MIPS; allocations also at the
-    tables' points (i / 10 of the capacity), where ``ceil == floor``."""
+    """Every candidate's increase (what the compact search computes for a host it evaluates)
+    equals the plain formula's value, and the bound pass marks exactly the hosts without the
+    free or per-core MIPS with +inf (never evaluated); allocations also at the tables' points
+    (i / 10 of the capacity), where ``ceil == floor``."""
     n_h = int(s["n_h"])  # type: ignore[call-overload]
     U, T = np.asarray(s["U"]), np.asarray(s["T"])
     tables = np.asarray(s["tables"])
@@ -201,12 +202,13 @@ def test_compact_increases_have_the_plain_bits(s: dict[str, object],
     r = data.draw(st.sampled_from([0.0, float(s["r"])]))  # type: ignore[arg-type]
     order = data.draw(st.permutations(range(n_h)))
     _, poff, pc, ptab = _compact(s, order)
-    _increases(n_h, r, bool(s["check_pe"]), pc, ptab, poff)
+    _bounds(n_h, r, bool(s["check_pe"]), pc)
     avail, pe, stale = np.asarray(s["avail"]), np.asarray(s["pe"]), np.asarray(s["stale"])
     for k, h in enumerate(order):
         fits = avail[h] >= r and (not s["check_pe"] or pe[h] >= r)
-        want = _plain_increase(U[h], r, T[h], tables[h].tolist(), stale[h]) if fits else INF
-        got = float(pc[C_D, k])
+        assert (pc[C_D, k] == INF) == (not fits), (h, pc[C_D, k])
+        want = _plain_increase(U[h], r, T[h], tables[h].tolist(), stale[h])
+        got = float(_increase(k, r, pc, ptab, poff))
         assert got == want or (got != got and want != want), (h, got, want)
 
 
