@@ -306,6 +306,18 @@ class SweepStore:
                 out[p.name.removesuffix(".parquet")] = row
         return out
 
+    def catch_up(self, stored: dict[str, dict[str, Any]],
+                 expected: Expected | None = None) -> None:
+        """Add to ``stored`` the run files it lacks (read as :meth:`stored_runs` reads them).
+
+        For the way out of an interrupted sweep: Ctrl-C or SIGTERM can land inside
+        :meth:`append` after the run's file is in place but before its row is put in
+        ``stored``; the tables rebuilt from ``stored`` must still count that run."""
+        for p in self._run_files():
+            key = p.name.removesuffix(".parquet")
+            if key not in stored and (row := self._read_run(p, expected)) is not None:
+                stored[key] = row
+
     def finished(self, retry_errors: bool = False,
                  expected: Expected | None = None) -> set[str]:
         """Keys of the runs already stored, each read back in full and checked.

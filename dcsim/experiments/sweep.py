@@ -254,6 +254,7 @@ def _run_open(store: SweepStore, plan: SweepPlan, ex: Any, retry_errors: bool,
             for row in getattr(ex, "finished_unseen", list)():
                 store.append(row, stored)
         with contextlib.suppress(Exception):  # keep the original error; the files stay valid
+            store.catch_up(stored, expected)  # a run whose file landed as the interrupt did
             if not prepared:
                 store.write_points(points_table(plan))
             finalize(store, params, expected, stored)

@@ -150,6 +150,34 @@ def test_runs_finished_while_preparing_are_stored_when_interrupted(
     assert run_sweep(cfg, out, executor="serial").ran == 3 - stored
 
 
+def test_interrupt_after_a_run_file_landed_still_counts_that_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # SIGTERM (here: Ctrl-C) inside SweepStore.append, after the second run's file is in place
+    # but before its row is kept in memory: runs.parquet, rebuilt on the way out, must hold both
+    import dcsim.experiments.store as store_mod
+
+    real = store_mod._atomic_parquet
+    calls = {"n": 0}
+
+    def interrupted_after_second_file(table: Any, final: Path) -> None:
+        real(table, final)
+        if final.parent.name == "runs":
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise KeyboardInterrupt
+
+    monkeypatch.setattr(store_mod, "_atomic_parquet", interrupted_after_second_file)
+    cfg = tiny({"grid": {"guests[0].count": [1, 2, 3]}}, duration="30m")
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(cfg, out, executor="serial")
+    assert len(list((out / "runs").glob("*.parquet"))) == 2
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert sorted(runs["guests[0].count"]) == [1, 2]
+    monkeypatch.setattr(store_mod, "_atomic_parquet", real)
+    assert run_sweep(cfg, out, executor="serial").ran == 1
+
+
 def test_nothing_left_to_run_still_rewrites_points_and_tables(tmp_path: Path) -> None:
     cfg = tiny({"grid": {"guests[0].count": [1, 2]}}, duration="30m")
     out = tmp_path / "out"
