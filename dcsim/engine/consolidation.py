@@ -41,7 +41,7 @@ from dcsim.engine.receivers import Receivers
 from dcsim.kernels.capacity import EPS
 from dcsim.model import memfit
 from dcsim.model.cluster import GuestStatus
-from dcsim.model.power import power_w
+from dcsim.model.power import power_rows
 from dcsim.policies.consolidation import (
     build_policy,
     overloaded_hosts,
@@ -53,7 +53,7 @@ from dcsim.policies.placement import MemoryAwareBFD, sharing_worth
 from dcsim.policies.selection import GuestView, make_selector
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from dcsim.config.consolidation import ConsolidationSpec
     from dcsim.engine.simulation import ProcessGenerator, Simulation
@@ -472,15 +472,14 @@ class Consolidation:
         idx, cap, after = idx[fit], cap[fit], after[fit]
         if not idx.shape[0]:
             return -1
-        tables = sb.power_table[idx]
-        before = np.where(sb.awake[idx], power_w(tables, work[idx] / cap), sb.sleep_power[idx])
-        delta = power_w(tables, np.minimum(after, 1.0)) - before
+        pt = sb.power_table
+        before = np.where(sb.awake[idx], power_rows(pt, idx, work[idx] / cap),
+                          sb.sleep_power[idx])
+        delta = power_rows(pt, idx, np.minimum(after, 1.0)) - before
         if self.sharing_weight > 0:
             delta = delta - self.sharing_weight * sharing_worth(sb, g, idx)
-        order = np.argsort(delta, kind="stable")  # least power increase first, ties: lowest id
         dst = -1
-        for lo in range(0, order.shape[0], _CHUNK):
-            part = order[lo:lo + _CHUNK]
+        for part in _best_first(delta):  # least power increase first, ties: lowest id
             over = self._over_with(sb, g, idx[part], after[part])
             if not over.all():
                 dst = int(idx[part[int(np.argmin(over))]])
@@ -594,6 +593,29 @@ _HOST_FIELDS = ("used_ram", "used_storage", "reserved_mips", "n_guests", "vcpus_
 _CHUNK = 16
 
 Saved = dict[int, tuple[tuple[float, ...], F64]]
+
+
+def _best_first(delta: F64) -> Iterator[NDArray[np.intp]]:
+    """Positions of ``delta`` in the order of ``np.argsort(delta, kind="stable")`` (ascending,
+    ties by position, NaN last), in chunks of at most ``_CHUNK``.
+
+    The caller stops at the first host that passes, nearly always the first in this order, so
+    the positions holding the least value (by position: where the full order starts) come
+    first, found in O(n), and the full sort is made only if the caller reads past them. The
+    chunks may be cut at other places than the full order's: the caller's answer is the first
+    passing position, whatever the chunks.
+    """
+    n = delta.shape[0]
+    done = 0
+    if n:
+        head = np.flatnonzero(delta <= np.min(delta))  # empty if delta holds a NaN
+        for lo in range(0, head.shape[0], _CHUNK):
+            yield head[lo:lo + _CHUNK]
+        done = head.shape[0]
+    if done < n:
+        order = np.argsort(delta, kind="stable")
+        for lo in range(done, n, _CHUNK):
+            yield order[lo:lo + _CHUNK]
 
 
 def _save(sb: Any, work: F64, h: int, hadd: F64) -> Saved:

@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 
 from dcsim.kernels.capacity import EPS
 from dcsim.model import memfit
-from dcsim.model.power import power_w
+from dcsim.model.power import power_rows
 from dcsim.policies.registry import Registry
 from dcsim.units import StrictModel
 
@@ -320,12 +320,12 @@ class PowerAwareBFD(_Sequential):
     def power_increase(view: Any, g: int, idx: I64) -> F64:
         """(len(idx),) W each host of ``idx`` would draw more with guest ``g``."""
         cap = view.cap_mips[idx]
-        tables = view.power_table[idx]
+        pt = view.power_table
         before_u = view.reserved_mips[idx] / cap
         after_u = (view.reserved_mips[idx] + view.vcpus[g] * view.mips[g]) / cap
         in_use = view.awake[idx] | (view.reserved_mips[idx] > 0)
-        before = np.where(in_use, power_w(tables, before_u), view.sleep_power[idx])
-        out: F64 = power_w(tables, np.minimum(after_u, 1.0)) - before
+        before = np.where(in_use, power_rows(pt, idx, before_u), view.sleep_power[idx])
+        out: F64 = power_rows(pt, idx, np.minimum(after_u, 1.0)) - before
         return out
 
 
