@@ -50,6 +50,11 @@ _MEMO_SIZE = 8
 a pre-copy round that ends and the next round of the same migration that starts restore an
 earlier set of sending flows about a third of the time, whose rates need no new filling."""
 
+_FULL_SHARE = 0.5
+"""An incremental filling (``FlowNetwork.incremental``) that reaches this share of the sending
+flows fills all of them instead (the same rates; one filling of all costs less than a search
+through the flow-link graph and a partial one)."""
+
 _TIME_RTOL = 1e-12
 """A flow whose last byte is due within this relative time of ``now`` counts as sent: absorbs
 rounding in ``now + (t - now)`` of event-driven clocks."""
@@ -143,6 +148,14 @@ class FlowNetwork:
         How many of those took the rates of an earlier identical set of sending flows (same
         ids, so same paths, caps and order) instead of running the filling again: the filling
         is a function of exactly that, so the rates are the same to the last bit.
+    n_partial : int
+        How many of the recomputations filled only part of the flows (:attr:`incremental`).
+    incremental : bool
+        Whether a change refills only the flows it can affect: those linked to a started or
+        stopped flow through shared links, directly or through other flows (its connected
+        component in the flow-link graph). The filling of each component depends on that
+        component alone (see :meth:`_filling`), so the rates are the same to the last bit as a
+        filling of every flow; ``False`` fills every flow each time.
     listeners : list of callables
         Called as ``listener(time_s, link_load_bps)`` whenever the rates change (and only then:
         the load is constant until the next call), e.g. by
@@ -161,6 +174,7 @@ class FlowNetwork:
         self.link_bytes: F64 = np.zeros(topology.n_links, dtype=np.float64)
         self.n_recomputations = 0
         self.n_reused = 0
+        self.n_partial = 0
         # ids of the sending flows (bytes of the ascending fid array) -> their max-min rates;
         # emptied whenever routes or capacities change
         self._memo: dict[bytes, F64] = {}
@@ -185,6 +199,15 @@ class FlowNetwork:
         self._pending: dict[int, tuple[float, float, float, IntP]] = {}
         self._removed: list[int] = []
         self._dirty = False
+        self.incremental = True
+        # Sending flows' paths and the flows on each link (the flow-link graph of the incremental
+        # filling), and what changed since the last filling: the links whose set of flows
+        # changed and the flows that started (None: everything, e.g. after a failure).
+        self._paths: dict[int, tuple[int, ...]] = {}
+        self._on_link: dict[int, set[int]] = {}
+        self._touched: set[int] | None = set()
+        self._started: list[int] = []
+        self._skip = self._backoff = 0  # fillings of every flow left before searching again
         # Flows whose last byte has left: (delivery time, fid); stale entries skipped on pop.
         self._in_flight: list[tuple[float, int]] = []
         self._unreported: list[FlowRecord] = []
@@ -298,6 +321,10 @@ class FlowNetwork:
             lengths = np.fromiter((p.size for p in paths), dtype=np.intp, count=len(paths))
             self._nz_link = np.concatenate(paths).astype(np.intp)
             self._nz_len = lengths
+        self._paths, self._on_link = {}, {}
+        for fid, links in zip(self._fid.tolist(), paths, strict=True):
+            self._link(fid, tuple(links.tolist()))
+        self._touched = None  # capacities changed: fill every flow
         self._dirty = True
         return stalled
 
@@ -401,6 +428,9 @@ class FlowNetwork:
 
     def _flush(self) -> None:
         """Fold pending starts and removals into the slot arrays."""
+        aligned = self._rate.shape[0] == self._fid.size  # rates of the slots before the fold
+        if not aligned:
+            self._touched = None  # no rates to keep: the next filling fills every flow
         if self._removed:
             gone = np.asarray(self._removed, dtype=np.int64)
             slots = self._fid.searchsorted(gone)
@@ -413,10 +443,19 @@ class FlowNetwork:
             self._nz_len = self._nz_len.take(keep)
             self._fid = self._fid.take(keep)
             self._f = self._f.take(keep, axis=1)
+            if aligned:
+                self._rate = self._rate.take(keep)
+            for fid in self._removed:
+                self._unlink(fid)
             self._removed.clear()
         if self._pending:
+            for fid, v in self._pending.items():
+                self._link(fid, tuple(v[3].tolist()))
+                self._started.append(fid)
             vals = list(self._pending.values())
             n_new = len(vals)
+            if aligned:
+                self._rate = np.concatenate([self._rate, np.full(n_new, np.nan)])
             self._fid = np.concatenate([self._fid, np.fromiter(self._pending, dtype=np.int64,
                                                                count=n_new)])
             new = np.array([[v[0] for v in vals], [0.0] * n_new, [v[1] for v in vals],
@@ -436,6 +475,7 @@ class FlowNetwork:
         self._flush()
         self._dirty = False
         if self._fid.size == 0:
+            self._touched, self._started = set(), []
             self._rate = self._rate_fin = self._t_sent = np.zeros(0)
             self._emit()
             return
@@ -443,9 +483,10 @@ class FlowNetwork:
         memo = self._memo
         rate = memo.pop(key, None)
         if rate is None:
-            rate = _maxmin_paths(self._nz_len, self._nz_link, self._capacity, self._cap)
+            rate = self._filling()
         else:
             self.n_reused += 1
+        self._touched, self._started = set(), []
         if self.memo_size > 0:
             if len(memo) >= self.memo_size:
                 del memo[next(iter(memo))]  # the least recently used
@@ -462,6 +503,84 @@ class FlowNetwork:
         self._t_sent = t_sent
         i = int(t_sent.argmin())
         self._i_next, self._t_next = i, float(t_sent[i])  # the first sending end (argmin)
+
+    def _link(self, fid: int, links: tuple[int, ...]) -> None:
+        """Flow ``fid`` sends over ``links``: record it in the flow-link graph."""
+        self._paths[fid] = links
+        on = self._on_link
+        for link in links:
+            if link in on:
+                on[link].add(fid)
+            else:
+                on[link] = {fid}
+        if self._touched is not None:
+            self._touched.update(links)
+
+    def _unlink(self, fid: int) -> None:
+        """Flow ``fid`` stopped sending: drop it from the flow-link graph."""
+        links = self._paths.pop(fid)
+        on = self._on_link
+        for link in links:
+            flows = on[link]
+            flows.discard(fid)
+            if not flows:
+                del on[link]
+        if self._touched is not None:
+            self._touched.update(links)
+
+    def _filling(self) -> F64:
+        """Max-min rates of the sending flows (after :meth:`_flush`).
+
+        With :attr:`incremental`, only the flows connected (through shared links) to a link
+        whose set of flows changed, or that just started, are filled again; the others keep
+        their rates. Exact: in each round of the filling (``_maxmin_paths``) a link's level, and
+        so which of its flows freeze and at what rate, depends only on the flows crossing it, so
+        a connected component evolves round by round the same with or without the others
+        (frozen loads are summed in the same flow order, the slots' order), and a component none
+        of whose links changed has the rates it had. ``_FULL_SHARE`` of the flows or more
+        connected: every flow is filled.
+        """
+        n = self._fid.size
+        touched = self._touched
+        if (not self.incremental or touched is None or self._rate.shape[0] != n
+                or self._skip > 0):
+            self._skip = max(self._skip - 1, 0)
+            return _maxmin_paths(self._nz_len, self._nz_link, self._capacity, self._cap)
+        paths, on = self._paths, self._on_link
+        comp = {f for f in self._started if f in paths}  # a flow that crosses no link, too
+        budget = _FULL_SHARE * n
+        if len(comp) >= budget:  # most flows just started
+            return _maxmin_paths(self._nz_len, self._nz_link, self._capacity, self._cap)
+        frontier = [link for link in touched if link in on]
+        seen = set(frontier)
+        while frontier:
+            nxt: list[int] = []
+            for link in frontier:
+                for f in on[link]:
+                    if f in comp:
+                        continue
+                    comp.add(f)
+                    if len(comp) >= budget:  # one large component: fill every flow, and
+                        # skip the search for the next 1, 2, 4, ... 64 fillings while it lasts
+                        self._backoff = self._skip = min(2 * self._backoff or 1, 64)
+                        return _maxmin_paths(self._nz_len, self._nz_link, self._capacity,
+                                             self._cap)
+                    for other in paths[f]:
+                        if other not in seen:
+                            seen.add(other)
+                            nxt.append(other)
+            frontier = nxt
+        self._backoff = 0
+        self.n_partial += 1
+        rate = self._rate.copy()  # never written in place: it may be shared with the memo
+        if comp:
+            fids = sorted(comp)
+            slots = self._fid.searchsorted(np.asarray(fids, dtype=np.int64))
+            lengths = self._nz_len.take(slots)
+            entries = np.fromiter((x for f in fids for x in paths[f]), dtype=np.intp,
+                                  count=int(lengths.sum()))
+            rate[slots] = _maxmin_paths(lengths, entries, self._capacity, self._cap.take(slots))
+        return rate
 
     def _emit(self) -> None:
         """Tell the listeners the link loads from now on (rates just changed)."""

@@ -21,6 +21,10 @@ _LEVEL_RTOL = 1e-12
 """Relative tolerance when comparing saturation levels, so that ties (up to rounding) freeze
 together; it cannot push a link above capacity by more than this fraction."""
 
+_SORT_BELOW = 16
+"""``_maxmin_paths`` renumbers the links by sorting the path entries when they are fewer than
+the links / this (sorting ~n entries costs about what marking ~16 n links does)."""
+
 
 def _maxmin_csr(at_indptr: IntP, at_indices: IntP, capacity_bps: F64, rate_cap_bps: F64) -> F64:
     """Max-min fair rates from the flow-major incidence (``at_indptr``, ``at_indices``)."""
@@ -59,16 +63,23 @@ def _maxmin_paths(lengths: IntP, at_indices: IntP, capacity_bps: F64, rate_cap_b
         caps = rate_cap_bps
     capped = bool(np.isfinite(caps).any())
     m = ids.shape[0]
-    # the links some flow crosses, renumbered 0..k-1; k pads shorter paths and never binds
-    mark = np.zeros(n_links + 1, dtype=np.intp)
-    mark[e_link] = 1
-    remap = mark.cumsum()
-    k = int(remap[-1])
+    # the links some flow crosses, renumbered 0..k-1 in ascending id; k pads shorter paths and
+    # never binds. Few path entries (a component of the flows, FlowNetwork.incremental): sort
+    # them; many: mark the links, O(n_links). The same numbering either way.
+    if e_link.shape[0] * _SORT_BELOW < n_links:
+        crossed, e_link = np.unique(e_link, return_inverse=True)
+        k = crossed.shape[0]
+    else:
+        mark = np.zeros(n_links + 1, dtype=np.intp)
+        mark[e_link] = 1
+        remap = mark.cumsum()
+        k = int(remap[-1])
+        crossed = mark[:-1].nonzero()[0]
+        e_link = remap.take(e_link)
+        e_link -= 1
     cap = np.empty(k + 1)
-    cap[:k] = capacity_bps.take(mark[:-1].nonzero()[0])
+    cap[:k] = capacity_bps.take(crossed)
     cap[k] = np.inf
-    e_link = remap.take(e_link)
-    e_link -= 1
     if lmin == lmax:
         paths = e_link.reshape(m, lmax)
     else:

@@ -1,4 +1,5 @@
-"""Reused rate vectors (``FlowNetwork.memo_size``) change nothing, to the last bit.
+"""Reused rate vectors (``FlowNetwork.memo_size``) and fillings of only the flows a change
+can affect (``FlowNetwork.incremental``) change nothing, to the last bit.
 
 A flow network keeps the max-min rates of its last few sets of sending flows and reuses them when
 the same set (same flow ids, hence the same paths, caps and order) sends again, which a pre-copy
@@ -12,11 +13,13 @@ do not).
 from __future__ import annotations
 
 import math
+from unittest import mock
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
+from dcsim.network import flows
 from dcsim.network.flows import FlowNetwork
 from dcsim.network.routing import Router
 from dcsim.network.topology import attach_hosts, fat_tree
@@ -25,11 +28,15 @@ GBIT = 1e9 / 8
 N_HOSTS = 16
 
 
-def _pair() -> tuple[FlowNetwork, FlowNetwork]:
+def _pair(memo: bool = True) -> tuple[FlowNetwork, FlowNetwork]:
+    """``fast`` (incremental; reusing rates if ``memo``) and ``plain`` (every flow filled)."""
     topo = attach_hosts(fat_tree(4), N_HOSTS)
     fast = FlowNetwork(topo, Router(topo))
+    if not memo:
+        fast.memo_size = 0
     plain = FlowNetwork(topo, Router(topo))
     plain.memo_size = 0
+    plain.incremental = False
     return fast, plain
 
 
@@ -45,19 +52,29 @@ def _same(fast: FlowNetwork, plain: FlowNetwork) -> None:
     assert fast.next_event() == plain.next_event()
 
 
-def _drive(fast: FlowNetwork, plain: FlowNetwork, ops: list[tuple[int, int, int, float]]) -> None:
+def _drive(fast: FlowNetwork, plain: FlowNetwork, ops: list[tuple[int, int, int, float]],
+           rack_local: int = 0) -> None:
     """Apply ``ops`` to both networks; each completed flow is followed by a new one between the
-    same hosts (the next pre-copy round), which is what brings earlier flow sets back."""
+    same hosts (the next pre-copy round), which is what brings earlier flow sets back.
+    ``rack_local`` k > 0: all but every k-th new flow go to the host next to their source (the
+    same edge switch), so that flows form many small groups sharing links, and every fifth to
+    its own source (a flow that crosses no link)."""
     t = 0.0
     rng = np.random.default_rng(0)
     topo = fast.topology
     for kind, a, b, x in ops:
         if kind == 0:  # start a flow (some capped)
             s, d = a % N_HOSTS, (a + 1 + b % (N_HOSTS - 1)) % N_HOSTS
+            if rack_local and b % rack_local:
+                d = s ^ 1
+            if rack_local and b % 5 == 0:
+                d = s  # on the same host: crosses no link, sends at its cap (or inf)
             cap = math.inf if b % 3 else 0.3e9
             for net in (fast, plain):
                 net.add_flow(t, s, d, x * GBIT, rate_cap_bps=cap)
         elif kind == 1:  # stop a live flow
+            for net in (fast, plain):  # deliver what is due now (a flow crossing no link)
+                net.advance(t)
             live = sorted(fast._meta)
             if live:
                 fid = live[a % len(live)]
@@ -108,3 +125,27 @@ def test_precopy_like_churn_reuses_and_matches() -> None:
     assert fast.n_reused > 10
     assert fast.n_recomputations == plain.n_recomputations
     assert plain.n_reused == 0
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(op, min_size=1, max_size=60), st.sampled_from([0, 3, 8]))
+def test_partial_fillings_equal_filling_every_flow(ops: list[tuple[int, int, int, float]],
+                                                  rack_local: int) -> None:
+    fast, plain = _pair(memo=False)
+    with mock.patch.object(flows, "_FULL_SHARE", 2.0):  # partial even when most flows connect
+        _drive(fast, plain, ops, rack_local)
+    event(f"partial fillings: {'some' if fast.n_partial else 'none'}")
+    assert plain.n_partial == 0
+
+
+def test_rack_local_churn_fills_part_of_the_flows_and_matches() -> None:
+    # mostly rack-local flows: each start or stop touches a small group of flows, and only that
+    # group is filled again; the rates, ends and bytes stay those of filling every flow
+    fast, plain = _pair(memo=False)
+    rng = np.random.default_rng(5)
+    ops = [(0, int(rng.integers(0, 1000)), int(rng.integers(0, 1000)),
+            float(rng.uniform(0.1, 0.5))) for _ in range(40)]
+    ops += [(2, 0, 0, 0.0), (1, 7, 0, 0.0), (2, 0, 0, 0.0), (0, 3, 4, 0.2)] * 40
+    _drive(fast, plain, ops, rack_local=50)
+    assert fast.n_partial > 0.5 * fast.n_recomputations
+    assert fast.n_recomputations == plain.n_recomputations
