@@ -135,6 +135,10 @@ def sweep_cmd(
                   f"column of runs.parquet), e.g. {first['point_id']} rep {first['replication']}:"
                   f" {last_line}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
+    if all(p.config.get("agents") is None for p in outcome.plan.points):
+        from dcsim.cli import end_quickly
+
+        end_quickly()  # the folder is complete, the workers are gone (dcsim.cli._exit_now)
 
 
 def _print_plan(plan: SweepPlan) -> None:

@@ -64,11 +64,12 @@ dcsim.cli.main()
 """
 
 
-def _probe(*args: str) -> tuple[int, dict[str, object], bool]:
-    """Exit code, what the probe saw, whether the interpreter's teardown ran."""
+def _probe(*args: str, before: str = "") -> tuple[int, dict[str, object], bool]:
+    """Exit code, what the probe saw, whether the interpreter's teardown ran (``before``: code
+    run first)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # buffered stdout
-    proc = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=REPO, capture_output=True,
-                          text=True, env=env)
+    proc = subprocess.run([sys.executable, "-c", before + PROBE, *args], cwd=REPO,
+                          capture_output=True, text=True, env=env)
     lines = proc.stdout.strip().splitlines()
     seen = json.loads(next(line for line in lines if line.startswith("{")))
     return proc.returncode, seen, "TEARDOWN" in lines
@@ -91,6 +92,41 @@ def test_run_loads_without_the_collector_and_simulates_with_it(tmp_path: Path,
     assert seen["end_enabled"] is True
     assert (tmp_path / "out" / "summary.json").is_file()
     assert not teardown  # left through os._exit, after the atexit handler above ran
+
+
+def _sweep_config(tmp_path: Path) -> Path:
+    import yaml
+
+    cfg = yaml.safe_load((REPO / "configs" / "default.yaml").read_text())
+    cfg["duration"] = "20m"
+    cfg["sweep"] = {"grid": {"guests[0].count": [2, 3]}}
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return path
+
+
+@pytest.mark.parametrize("executor", ["serial", "processes"])
+def test_a_successful_sweep_skips_the_teardown(tmp_path: Path, executor: str) -> None:
+    out = tmp_path / "out"
+    code, seen, teardown = _probe("sweep", str(_sweep_config(tmp_path)), "-o", str(out), "-q",
+                                  "--executor", executor, "--workers", "2")
+    assert code == 0
+    assert seen["end_enabled"] is True  # the atexit handler ran
+    assert not teardown  # left through os._exit
+    assert len(list((out / "runs").glob("*.parquet"))) == 2
+    assert (out / "runs.parquet").is_file()
+    assert (out / "summary.csv").is_file()
+
+
+def test_a_sweep_with_failed_runs_exits_1_the_usual_way(tmp_path: Path) -> None:
+    fail = ("import dcsim.api\n"
+            "def failing(*a, **k):\n    raise RuntimeError('a failing run')\n"
+            "dcsim.api.run = failing\n")  # every run fails (serial: in this process)
+    code, _, teardown = _probe("sweep", str(_sweep_config(tmp_path)), "-o",
+                               str(tmp_path / "out"), "-q", "--executor", "serial", before=fail)
+    assert code == 1
+    assert teardown
+    assert len(list((tmp_path / "out" / "runs").glob("*.parquet"))) == 2  # failed runs stored
 
 
 def test_a_refused_config_exits_2_the_usual_way(tmp_path: Path) -> None:
