@@ -25,7 +25,7 @@ import typer
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from dcsim.console import DEBUG, err, guard, out, report_escaped
+from dcsim.console import DEBUG, QUICK_EXIT, err, guard, out, report_escaped
 from dcsim.errors import Terminated
 
 if TYPE_CHECKING:
@@ -207,8 +207,7 @@ def run(
                 gc.freeze()  # the result lives to the end: writing it need not traverse it
             progress.update(task, completed=sc.config.duration)
             folder = write_run(result, dest, overwrite=overwrite)
-            if quick:
-                end_quickly()
+            QUICK_EXIT["on"] = quick
         if quiet:
             out.print(str(folder))
         else:
@@ -316,13 +315,7 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise Terminated
 
 
-_STARTUP = {"gc_off": False, "ran": False}  # ran: a ``dcsim run`` or ``sweep`` wrote its folder
-
-
-def end_quickly() -> None:
-    """A command has written everything it writes and ran no plugin code: once it returns with
-    success, :func:`main` ends the process through :func:`_exit_now`."""
-    _STARTUP["ran"] = not _plugins_ran()
+_STARTUP = {"gc_off": False}
 
 
 def _collect_from_here() -> None:
@@ -415,7 +408,7 @@ def main() -> None:
         gc.disable()  # until the simulation is set up: start-up makes objects that live on
         _STARTUP["gc_off"] = True
     signal.signal(signal.SIGTERM, _on_sigterm)
-    _STARTUP["ran"] = False  # set by the command that is about to run (end_quickly), no other
+    QUICK_EXIT["on"] = False  # only the command about to run may ask for it
     if _asks_for_help(sys.argv[1:]):
         from dcsim.help_formatter import load_help_formatter
 
@@ -426,7 +419,7 @@ def main() -> None:
         if _TERM["seen"] and exc.code == 130:
             err.print("terminated")
             raise SystemExit(143) from None
-        if exc.code in (0, None) and _STARTUP["ran"]:
+        if exc.code in (0, None) and QUICK_EXIT["on"] and not _plugins_ran():
             _exit_now()
         raise
     except KeyboardInterrupt:  # raised outside typer's own handling (before or after app)

@@ -28,13 +28,17 @@ from rich.markup import escape
 
 from dcsim.errors import ConfigError, DcsimError, Terminated
 
-__all__ = ["DEBUG", "err", "guard", "out", "report_escaped"]
+__all__ = ["DEBUG", "QUICK_EXIT", "err", "guard", "out", "report_escaped"]
 
 out = Console()
 err = Console(stderr=True)
 T = TypeVar("T")
 DEBUG = {"on": os.environ.get("DCSIM_DEBUG", "") not in ("", "0")}
 """``DEBUG["on"]``: print tracebacks of unexpected errors (``--debug`` or ``DCSIM_DEBUG=1``)."""
+QUICK_EXIT = {"on": False}
+"""``QUICK_EXIT["on"]``: set by a command that has written everything it writes and ran no
+third-party code (plugins, agents); once it returns with success, ``dcsim.cli.main`` ends the
+process without the interpreter's teardown (``dcsim.cli._exit_now``)."""
 
 
 def _one_line(exc: BaseException) -> str:

@@ -135,10 +135,11 @@ def sweep_cmd(
                   f"column of runs.parquet), e.g. {first['point_id']} rep {first['replication']}:"
                   f" {last_line}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
-    if all(p.config.get("agents") is None for p in outcome.plan.points):
-        from dcsim.cli import end_quickly
+    from dcsim.console import QUICK_EXIT
 
-        end_quickly()  # the folder is complete, the workers are gone (dcsim.cli._exit_now)
+    # the folder is complete and the workers are gone: no teardown at exit, unless third-party
+    # code ran here (an agent in a serial sweep; dcsim.cli.main checks for plugins)
+    QUICK_EXIT["on"] = all(p.config.get("agents") is None for p in outcome.plan.points)
 
 
 def _print_plan(plan: SweepPlan) -> None:
