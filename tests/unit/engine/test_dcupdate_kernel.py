@@ -22,7 +22,7 @@ from dcsim.engine.simulation import Simulation
 from dcsim.kernels.jit import kernel
 from dcsim.metrics.consolidation import StateHistoryRecorder
 from dcsim.model.cluster import ClusterState, GuestStatus, InvariantViolation
-from tests.conftest import cloudsim_cut, result_digest, same_both_ways
+from tests.conftest import REPO, cloudsim_cut, result_digest, same_both_ways
 
 _FLAGS = ((assumptions, "COMPILED"), (assumptions, "RECORD_COMPILED"), (offered, "COMPILED"))
 
@@ -568,3 +568,34 @@ def test_a_sandbox_finishes_migrations_with_numpy() -> None:
     assert [list(box.members[h]) for h in range(st.n_hosts)] == st.members
     for name in ("used_ram", "n_guests", "vcpus_placed", "reserved_mips"):
         assert getattr(box, name).tobytes() == getattr(st, name).tobytes(), name
+
+
+def test_waking_a_host_changes_no_fits_answer() -> None:
+    """``_start_one_by_one`` with datacenter updates marks a sleeping destination awake after
+    ``fits`` said yes and then starts the move with ``fits_checked``: sound only while ``fits``
+    reads nothing that waking changes (CloudSim mode does not hold memory, so nearly every
+    guest fits there). Guests against hosts, asleep and awake, in the PlanetLab data center
+    three hours into a default-mode day (a third of the hosts asleep, many without room)."""
+    from dcsim.config.load import load_raw
+
+    cfg = load_raw(REPO / "configs" / "planetlab.yaml")
+    cfg["duration"] = "6h"
+    sim = Simulation(_scenario(cfg, None))
+    sim.start()
+    while sim.env.now < 3 * 3600.0:  # mid-run: guests placed, hosts consolidated
+        sim.env.step()
+    st = sim.state
+    rng = np.random.default_rng(7)
+    answers = {True: 0, False: 0}
+    asleep = 0
+    for _ in range(400):
+        g, h = int(rng.integers(st.host_of.shape[0])), int(rng.integers(st.n_hosts))
+        before = st.awake[h]
+        asleep += not before
+        fit = st.fits(g, h)
+        st.awake[h] = not before
+        assert st.fits(g, h) == fit, (g, h)
+        st.awake[h] = before
+        answers[fit] += 1
+    assert min(answers.values()) > 20  # both answers, and both states, are covered
+    assert 20 < asleep < 380
