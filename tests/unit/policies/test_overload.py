@@ -150,6 +150,41 @@ def test_lrr_equals_lr_on_random_histories() -> None:
         assert robust_regression(y) == simple_regression(y)
 
 
+def test_lrr_zero_mad_rows_keep_lr_decisions_and_its_screen() -> None:
+    """The only rows where LRR's re-weighting acts: at least half the residuals of the fit
+    exactly 0 (median absolute residual 0). The refit then keeps the points on the line, so the
+    line and the decisions stay LR's, and LR's linear screen (what the compiled PABFD search
+    evaluates for LRR's trial placements) decides them too. Dyadic lines plus a pattern that
+    leaves the fit unchanged (sums of deviations and of x times deviations both 0) at 4 of the
+    10 points: exact arithmetic, 6 residuals exactly 0."""
+    lr = LocalRegression.from_parameter(1.2)
+    lrr = LocalRegressionRobust.from_parameter(1.2)
+    pattern = np.array([1.0, -1.0, 0, 0, 0, 0, 0, 0, -1.0, 1.0])  # at x = 1..10, oldest first
+    x = np.arange(1.0, 11.0)
+    rows = []
+    for base in (0.25, 0.5, 0.625, 0.75, 0.8125):
+        for slope in (-0.03125, 0.0, 0.015625, 0.03125):
+            for c in (0.0625, 0.125, 0.25):
+                y = base + slope * x + c * pattern
+                b0, b1 = simple_regression(y.tolist())
+                if np.count_nonzero(y - (b0 + b1 * x) == 0.0) >= 6:  # median |residual| 0
+                    rows.append(y[::-1])  # newest first
+    h = np.array(rows)
+    n = h.shape[0]
+    assert n >= 30  # most of the 60 (a few fits round off the line)
+    mig = np.full(n, 27.84)
+    exact = np.array([lrr.overloaded_one(0.5, r.tolist(), 27.84, 300.0) for r in h])
+    assert 0 < exact.sum() < n  # both decisions occur
+    lr_exact = [lr.overloaded_one(0.5, r.tolist(), 27.84, 300.0) for r in h]
+    assert exact.tolist() == lr_exact
+    load = HostLoad(np.full(n, 0.5), h, np.full(n, 10), mig, 300.0)
+    np.testing.assert_array_equal(lrr.overloaded(load), exact)
+    over, unsure = lrr.screen_features(lrr.features(h), np.full(n, 0.5),
+                                       np.full(n, 10, dtype=np.int64), mig, 300.0)
+    assert not unsure.any()
+    np.testing.assert_array_equal(over, exact)
+
+
 def test_simple_regression_matches_least_squares() -> None:
     rng = np.random.default_rng(1)
     y = rng.uniform(0, 1, 10).tolist()
