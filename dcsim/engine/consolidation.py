@@ -338,21 +338,31 @@ class Consolidation:
             if need_live:
                 ok &= prof_live
             bound = _RamBound(sb)
+            min_gram = np.full(st.n_hosts, np.inf)  # the smallest guest RAM on each host
+            np.minimum.at(min_gram, st.host_of[on], sb.gram[on])
             # receivers per guest shape, kept up to date (not across failed links: reachability
             # depends on the source)
             recv = (Receivers(sb, receivers & sb.awake)
                     if self.fast and links_intact(sim) else None)
+            sources_in_order = order[ok[order]]
+            # hopeless before any trial stays hopeless (receivers only shrink): found for all
+            # hosts at once, each still skipped at its turn (the same counts)
+            hopeless0 = (recv.hopeless_hosts(sources_in_order) if recv is not None
+                         else np.zeros(st.n_hosts, dtype=bool))
             allow = np.zeros(0, dtype=bool)
-            for h in order[ok[order]].tolist():
+            for h in sources_in_order.tolist():
                 if targets[h]:
                     continue
-                guests = list(st.members[h])
-                if self.prune and not bound.may_fit(h, guests,
+                if self.prune and not bound.may_fit(h, float(min_gram[h]), int(n_mem[h]),
                                                     lambda: st.awake & ~over & ~sources):
                     self.pruned += 1  # would fail on memory: skipping it is exact (_RamBound)
                     continue
-                if recv is not None and recv.hopeless(h, guests):
+                if hopeless0[h]:
                     self.hopeless += 1  # would fail: skipping it is exact (Receivers)
+                    continue
+                guests = list(st.members[h])
+                if recv is not None and recv.hopeless(h, guests):
+                    self.hopeless += 1  # became hopeless during this step's trials
                     continue
                 if recv is not None and self._one_receiver_fails(sb, h, guests, work, recv):
                     self.one_receiver += 1  # would fail: skipping it is exact (see there)
@@ -555,13 +565,14 @@ class _RamBound:
             k[at] = new
             self.slots[m] = (k, total)
 
-    def may_fit(self, h: int, guests: list[int],
+    def may_fit(self, h: int, m: float, n: int,
                 receivers: Callable[[], NDArray[np.bool_]]) -> bool:
-        """``receivers()``: the receivers' mask, asked for only when the slots are computed."""
+        """Whether source ``h``'s ``n`` guests, the smallest of ``m`` bytes of RAM, may all
+        move. ``receivers()``: the receivers' mask, asked for only when the slots are
+        computed."""
         sb = self.sb
-        if not sb.hold or not guests:
+        if not sb.hold or not n:
             return True
-        m = float(np.min(sb.gram[guests]))
         hit = self.slots.get(m)
         if hit is None:
             take = receivers() & (sb.n_guests > 0)
@@ -570,7 +581,7 @@ class _RamBound:
                          0.0)
             hit = self.slots[m] = (k, float(k.sum()))
         k, total = hit
-        return total - float(k[h]) >= len(guests)
+        return total - float(k[h]) >= n
 
 
 def ram_slots(free: F64, ram: F64, need: F64) -> F64:

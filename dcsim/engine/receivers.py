@@ -120,6 +120,35 @@ class Receivers:
                 return True
         return False
 
+    def hopeless_hosts(self, hosts: IP) -> B:
+        """(n_hosts,) :meth:`hopeless` of every host of ``hosts`` at once, for the committed
+        state (True where some guest fits no receiver but its own host). Builds the masks of
+        the guest shapes on those hosts that it lacks, as :meth:`hopeless` would."""
+        sb = self.sb
+        out = np.zeros(self.base.shape[0], dtype=bool)
+        if not hosts.shape[0]:
+            return out
+        on = np.zeros(self.base.shape[0], dtype=bool)
+        on[hosts] = True
+        host_of = sb.host_of
+        guests = np.flatnonzero(on[host_of] & (host_of >= 0))
+        if not guests.shape[0]:
+            return out
+        rows = np.column_stack((sb.kind[guests], sb.gram[guests], sb.gdisk[guests],
+                                sb.vcpus[guests], sb.mips[guests])).astype(np.float64)
+        _, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        for u, i in enumerate(first.tolist()):
+            g = int(guests[i])
+            k = self.shape(g)
+            m = self._mask(g, k)
+            if m is None:
+                continue  # too many shapes: only the trial's own scan can tell
+            of = guests[inverse == u]
+            src = host_of[of]
+            out[src[self.counts[k] - m[src].astype(np.int64) <= 0]] = True
+        return out
+
     def only(self, g: int, src: int) -> int:
         """The one receiver other than ``src`` that guest ``g`` fits on now, or -1 if it has
         none or several (between trials only: the committed masks)."""

@@ -101,13 +101,13 @@ def test_memory_bound_slots_follow_a_successful_trial() -> None:
         return awake & ~sources
 
     bound = _RamBound(sb)
-    assert bound.may_fit(0, [0, 1], receivers)  # fills the cache for 1 GiB guests
+    assert bound.may_fit(0, float(sb.gram[0]), 2, receivers)  # fills the cache for 1 GiB guests
     sb.begin_migration(0, 1)
     sb.begin_migration(1, 1)
     sources[0] = True
     bound.committed([0, 1, 1], receivers)
     fresh = _RamBound(sb)
-    fresh.may_fit(2, [2], receivers)
+    fresh.may_fit(2, float(sb.gram[2]), 1, receivers)
     (m, (k, total)), = bound.slots.items()
     k2, total2 = fresh.slots[m]
     np.testing.assert_array_equal(k, k2)
