@@ -459,8 +459,9 @@ class Faults:
 
     # ------------------------------------------------------------------ results -------------
     def finish(self, sim: Simulation, result: Result) -> None:
-        """Close the books at the end of the run; add summary metrics and tables."""
-        import pandas as pd  # only here: a run that writes its tables does not need it
+        """Close the books at the end of the run; add summary metrics and tables (handed over
+        as Frames, ``dcsim.metrics.result``: written without pandas, built when read)."""
+        from dcsim.metrics.result import Frame
 
         st, end, snaps = sim.state, sim.duration, self.snaps
         snaps.close(end)
@@ -480,10 +481,12 @@ class Faults:
         down = self.downtime[idx]
         with np.errstate(divide="ignore", invalid="ignore"):
             avail = np.where(window > 0, 1.0 - down / window, 1.0)
-        rec = pd.DataFrame(self.recoveries, columns=[
-            "guest", "failed_host", "host", "down_since_s", "restart_s", "running_s",
-            "recovery_s", "mode", "restore_bytes", "snapshot_age_s", "interrupted"])
-        rt = rec["recovery_s"].dropna().to_numpy(dtype=float) if len(rec) else np.zeros(0)
+        cols = ["guest", "failed_host", "host", "down_since_s", "restart_s", "running_s",
+                "recovery_s", "mode", "restore_bytes", "snapshot_age_s", "interrupted"]
+        rec = Frame([tuple(r[c] for c in cols) for r in self.recoveries], columns=cols)
+        # the recovery times that ended, in row order (the column without its NaNs)
+        rt = np.array([float(r["recovery_s"]) for r in self.recoveries], dtype=np.float64)
+        rt = rt[~np.isnan(rt)]
         peak, end_b = snaps.storage_levels()
         total_w = float(window.sum())
         result.summary.update({
@@ -508,7 +511,7 @@ class Faults:
             "snapshot_energy_kwh": snaps.storage_j / JOULES_PER_KWH,
         })
         result.summary["events"] = result.summary.get("events", 0) + self.events + snaps.events
-        result.tables["availability"] = pd.DataFrame({
+        result.tables["availability"] = Frame({
             "guest": idx,
             "group": st.guest_group[idx],
             "window_s": window,
@@ -521,7 +524,7 @@ class Faults:
             "snapshots": snaps.n_snaps[idx],
         })
         result.tables["recoveries"] = rec
-        result.tables["failures"] = pd.DataFrame({
+        result.tables["failures"] = Frame({
             "kind": [f.kind for f in self.failures],
             "unit": [f.unit for f in self.failures],
             "cause": [f.cause for f in self.failures],
@@ -529,7 +532,7 @@ class Faults:
             "fail_s": [f.time_s for f in self.failures],
             "repair_s": [f.repair_s for f in self.failures],
         })
-        result.tables["faults_timeseries"] = pd.DataFrame(
+        result.tables["faults_timeseries"] = Frame(
             self.series, columns=["time_s", "hosts_down", "guests_down"])
 
 

@@ -86,14 +86,14 @@ class LinkFaults:
             sim.network.set_links_down(self.down.copy())
 
     def finish(self, sim: Simulation, result: Result) -> None:
-        import pandas as pd  # only here: a run that writes its tables does not need it
+        from dcsim.metrics.result import Frame  # the table written without pandas
 
         end = sim.duration
         down_s = sum(min(r, end) - f for _, f, r in self.records)
         result.summary["link_failures"] = len(self.records)
         result.summary["link_down_s"] = float(down_s)
         result.summary["events"] = int(result.summary.get("events", 0)) + self.events
-        result.tables["link_failures"] = pd.DataFrame(
+        result.tables["link_failures"] = Frame(
             self.records, columns=["edge", "fail_s", "repair_s"]
         )
 

@@ -190,23 +190,27 @@ class Traffic:
         self.last_j = e
 
     def finish(self, sim: Simulation, result: Result) -> None:
-        import pandas as pd  # only here: a run that writes its tables does not need it
+        """Summary metrics and the ``network``, ``flows`` and ``links`` tables, handed over as
+        Frames (``dcsim.metrics.result``): written without pandas, built when read."""
+        from dcsim.metrics.result import Frame
 
         self.sample(sim.duration)  # the last interval (its energy is already in the summary)
         s = result.summary
-        ts = pd.DataFrame(self.rows, columns=["time_s", "mean_link_utilization",
-                                              "max_link_utilization", "busy_link_fraction",
-                                              "network_power_w"])
-        result.tables["network"] = ts
+        result.tables["network"] = Frame(self.rows, columns=[
+            "time_s", "mean_link_utilization", "max_link_utilization", "busy_link_fraction",
+            "network_power_w"])
         m = self.meter
         util = np.zeros_like(self.cap)
         np.divide(m.link_bytes * 8.0, self.cap * sim.duration, out=util, where=self.cap > 0)
         s["mean_link_utilization"] = float(util.mean()) if util.size else 0.0
-        s["max_link_utilization"] = float(ts["max_link_utilization"].max()) if len(ts) else 0.0
+        # the column's maximum as the DataFrame's would take it (numpy's, over float64)
+        s["max_link_utilization"] = (float(np.max(np.asarray([r[2] for r in self.rows],
+                                                             dtype=np.float64)))
+                                     if self.rows else 0.0)
         if sim._network is not None:
             flows = sim.network.flows
             recs = flows.records
-            result.tables["flows"] = pd.DataFrame({
+            result.tables["flows"] = Frame({
                 "flow": [r.fid for r in recs], "tag": [r.tag for r in recs],
                 "src": [r.src for r in recs], "dst": [r.dst for r in recs],
                 "bytes": [r.nbytes for r in recs], "start_s": [r.start_s for r in recs],
@@ -219,7 +223,7 @@ class Traffic:
             s["link_byte_hops"] = 0.0
         if self.link_rows:
             n_l = sim.topology.n_links
-            result.tables["links"] = pd.DataFrame({
+            result.tables["links"] = Frame({
                 "time_s": np.repeat([r[0] for r in self.link_rows], n_l),
                 "link": np.tile(np.arange(n_l), len(self.link_rows)),
                 "utilization": np.concatenate([r[1] for r in self.link_rows]),

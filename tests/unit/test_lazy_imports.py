@@ -80,3 +80,29 @@ def test_dcsim_run_writes_its_folder_without_pandas(tmp_path: object) -> None:
     # the default config (carbon accounting of embodied emissions on): no pandas either
     code = "import dcsim\nr = dcsim.run(None, overrides=['duration=1h'])\n"
     assert "pandas" not in _loaded_after(code)
+
+
+def test_faults_and_network_runs_write_their_folders_without_pandas(tmp_path: object) -> None:
+    # the faults, link-faults and traffic extensions hand their tables over as Frames (written
+    # without pandas, byte for byte what pandas writes: tests/unit/io/test_parquet_bytes.py)
+    net = {"name": "net", "seed": 2, "duration": "3h", "interval": "5m",
+           "datacenters": [{"hosts": [{"model": "ibm_x3550_x5675", "count": 16, "ram": "64GiB",
+                                       "virtualization": "kvm", "cpu_overcommit": 2.0}]}],
+           "guests": [{"type": "small", "count": 60,
+                       "workload": {"kind": "uniform", "low": 0.0, "high": 1.0}}],
+           "placement": {"name": "pabfd"}, "consolidation": {"policy": "thr-mmt-0.8"},
+           "network": {"topology": {"kind": "fat_tree", "k": 4, "link": "10Gbps"},
+                       "link_timeseries": True},
+           "faults": {"links": {"ttf": {"kind": "exponential", "mean": "3h"},
+                                "repair": {"kind": "exponential", "mean": "1h"}}}}
+    for i, (config, check) in enumerate((
+            ("'configs/examples/faults.yaml'", "len(r.raw('recoveries')) > 0"),
+            (repr(net), "r.summary['link_failures'] > 0 and len(r.raw('flows')) > 0 "
+                        "and len(r.raw('links')) > 0 and len(r.raw('network')) > 0"))):
+        code = ("import dcsim\nfrom dcsim.io.results import write_run\n"
+                f"r = dcsim.run({config})\n"
+                f"assert {check}\n"
+                f"write_run(r, {str(tmp_path)!r} + '/out{i}')\n")
+        loaded = _loaded_after(code)
+        assert "pyarrow" in loaded  # it did write
+        assert "pandas" not in loaded, config
