@@ -3,7 +3,7 @@
 Pure bookkeeping over the engine's accumulated arrays; no simulation state is changed. Tables
 are handed over as ``dcsim.metrics.result.Frame`` objects (built into DataFrames when read).
 
-Imports: numpy, dcsim.metrics.result, dcsim.model.cluster, dcsim.units; pandas for jobs.
+Imports: numpy, dcsim.metrics.result, dcsim.model.cluster, dcsim.units.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from dcsim.engine.offered import CAUSES
 from dcsim.engine.records import COLUMNS
@@ -21,18 +22,19 @@ from dcsim.model.cluster import GuestStatus
 from dcsim.units import JOULES_PER_KWH
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from dcsim.engine.simulation import Simulation
 
 
-def jobs_table(sim: Simulation) -> pd.DataFrame:
-    import pandas as pd
+def _mean(values: NDArray[Any]) -> float:
+    """The mean a DataFrame column without nulls gives (``np.mean``'s: pandas sums with numpy
+    and divides by the count)."""
+    return float(np.mean(values))
 
+
+def jobs_table(sim: Simulation) -> dict[str, NDArray[Any]]:
+    """The ``jobs`` table's columns (every job of the guests that run jobs, guest by guest)."""
     st = sim.state
     jg = np.flatnonzero(sim.has_jobs)
-    if not jg.shape[0]:
-        return pd.DataFrame()
     counts = sim.job_stop[jg] - sim.job_first[jg]
     guest = np.repeat(jg, counts)
     # every job of those guests, guest by guest: job_first[g] .. job_stop[g] - 1
@@ -48,17 +50,15 @@ def jobs_table(sim: Simulation) -> pd.DataFrame:
                          sim.submit_s[guest])  # a deferred guest: its submission
     start = np.where(first, submitted, prev_end)
     ref = sim.job_len[flat] / (st.vcpus[guest] * st.mips[guest])
-    return pd.DataFrame(
-        {
-            "guest": guest,
-            "job": flat - sim.job_first[guest],
-            "length_mi": sim.job_len[flat],
-            "start_s": start,
-            "end_s": end,
-            "time_s": end - start,
-            "slowdown": (end - start) / ref,
-        }
-    )
+    return {
+        "guest": guest,
+        "job": flat - sim.job_first[guest],
+        "length_mi": sim.job_len[flat],
+        "start_s": start,
+        "end_s": end,
+        "time_s": end - start,
+        "slowdown": (end - start) / ref,
+    }
 
 
 def migration_summary(
@@ -213,20 +213,21 @@ def build_result(sim: Simulation, wall_s: float) -> Result:
     tables: dict[str, Any] = {}
     if sim.has_jobs.any():
         jobs = jobs_table(sim)
-        done = jobs[jobs["end_s"].notna()]
+        done = ~np.isnan(jobs["end_s"])  # (the DataFrame's rows with an end)
+        n_done = int(np.count_nonzero(done))
         summary.update(
             {
-                "jobs_total": len(jobs),
-                "jobs_completed": len(done),
-                "mean_job_time_s": float(done["time_s"].mean()) if len(done) else float("nan"),
-                "mean_job_slowdown": float(done["slowdown"].mean()) if len(done) else float("nan"),
-                "p95_job_slowdown": float(done["slowdown"].quantile(0.95))
-                if len(done)
+                "jobs_total": int(jobs["guest"].shape[0]),
+                "jobs_completed": n_done,
+                "mean_job_time_s": _mean(jobs["time_s"][done]) if n_done else float("nan"),
+                "mean_job_slowdown": _mean(jobs["slowdown"][done]) if n_done else float("nan"),
+                "p95_job_slowdown": float(np.quantile(jobs["slowdown"][done], 0.95))
+                if n_done
                 else float("nan"),
-                "makespan_s": float(done["end_s"].max()) if len(done) else float("nan"),
+                "makespan_s": float(np.max(jobs["end_s"][done])) if n_done else float("nan"),
             }
         )
-        tables["jobs"] = jobs
+        tables["jobs"] = Frame(dict(jobs))
     summary.update(migration_summary(sim, tables, summary, tot, total_active))
     summary.update({"simulated_s": sim.duration, "wall_s": wall_s, "events": sim.events})
     idx = np.flatnonzero(arrived)

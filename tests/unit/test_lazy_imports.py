@@ -82,9 +82,11 @@ def test_dcsim_run_writes_its_folder_without_pandas(tmp_path: object) -> None:
     assert "pandas" not in _loaded_after(code)
 
 
-def test_faults_and_network_runs_write_their_folders_without_pandas(tmp_path: object) -> None:
-    # the faults, link-faults and traffic extensions hand their tables over as Frames (written
-    # without pandas, byte for byte what pandas writes: tests/unit/io/test_parquet_bytes.py)
+def test_faults_jobs_and_network_runs_write_their_folders_without_pandas(
+        tmp_path: object) -> None:
+    # the faults, link-faults and traffic extensions and the jobs table hand their tables over
+    # as Frames (written without pandas, byte for byte what pandas writes:
+    # tests/unit/io/test_parquet_bytes.py)
     net = {"name": "net", "seed": 2, "duration": "3h", "interval": "5m",
            "datacenters": [{"hosts": [{"model": "ibm_x3550_x5675", "count": 16, "ram": "64GiB",
                                        "virtualization": "kvm", "cpu_overcommit": 2.0}]}],
@@ -95,8 +97,18 @@ def test_faults_and_network_runs_write_their_folders_without_pandas(tmp_path: ob
                        "link_timeseries": True},
            "faults": {"links": {"ttf": {"kind": "exponential", "mean": "3h"},
                                 "repair": {"kind": "exponential", "mean": "1h"}}}}
+    jobs = {"name": "jobs", "seed": 1, "duration": "20s", "interval": "10s",
+            "virtualization_profiles": {"plain": {"kind": "type1"}},
+            "datacenters": [{"hosts": [{"count": 3, "cores": 1, "mips_per_core": 1000,
+                                        "ram": "16GiB", "storage": "1TB",
+                                        "power": {"kind": "linear", "idle": 100, "max": 200},
+                                        "virtualization": "plain", "cpu_overcommit": 2.0}]}],
+            "guests": [{"count": 6, "mips": 1000, "ram": "1GiB", "boot": False,
+                        "workload": {"kind": "jobs", "count": 20, "length": 1000,
+                                     "spread": 0.5}}]}
     for i, (config, check) in enumerate((
             ("'configs/examples/faults.yaml'", "len(r.raw('recoveries')) > 0"),
+            (repr(jobs), "0 < r.summary['jobs_completed'] < r.summary['jobs_total']"),
             (repr(net), "r.summary['link_failures'] > 0 and len(r.raw('flows')) > 0 "
                         "and len(r.raw('links')) > 0 and len(r.raw('network')) > 0"))):
         code = ("import dcsim\nfrom dcsim.io.results import write_run\n"
