@@ -388,10 +388,7 @@ class Consolidation:
                     for _, d in trial:
                         targets[d] = True
                 else:  # undo exactly (restoring values, not subtracting: no rounding drift)
-                    for g, _ in trial:
-                        sb.mig_dst[g] = -1
-                        sb.dst_ram[g] = sb.dst_disk[g] = 0.0
-                    _restore(sb, work, saved, self.hadd)
+                    _restore(sb, work, saved, self.hadd, [g for g, _ in trial])
                     if ws_before is not None:
                         self._ws = ws_before
                     if recv is not None:
@@ -444,10 +441,7 @@ class Consolidation:
                 break
             sb.begin_migration(g, r, fits_checked=True)
             done.append(g)
-        for g in done:
-            sb.mig_dst[g] = -1
-            sb.dst_ram[g] = sb.dst_disk[g] = 0.0
-        _restore(sb, work, saved, self.hadd)
+        _restore(sb, work, saved, self.hadd, done)
         return fails
 
     def _pabfd(self, sb: Any, g: int, allowed: NDArray[np.bool_], work: F64,
@@ -635,7 +629,13 @@ def _save(sb: Any, work: F64, h: int, hadd: F64) -> Saved:
                 hadd[h].copy())}
 
 
-def _restore(sb: Any, work: F64, saved: Saved, hadd: F64) -> None:
+def _restore(sb: Any, work: F64, saved: Saved, hadd: F64, guests: list[int]) -> None:
+    """Undo a trial: ``guests``' destination reservations are dropped and the hosts of
+    ``saved`` (:func:`_save`) get their values back (restored, not subtracted: no rounding
+    drift)."""
+    for g in guests:
+        sb.mig_dst[g] = -1
+        sb.dst_ram[g] = sb.dst_disk[g] = 0.0
     for h, (values, added) in saved.items():
         for f, v in zip(_HOST_FIELDS, values[:-1], strict=True):
             getattr(sb, f)[h] = v

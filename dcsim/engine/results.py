@@ -227,7 +227,7 @@ def build_result(sim: Simulation, wall_s: float) -> Result:
                 "makespan_s": float(np.max(jobs["end_s"][done])) if n_done else float("nan"),
             }
         )
-        tables["jobs"] = Frame(dict(jobs))
+        tables["jobs"] = Frame(jobs)
     summary.update(migration_summary(sim, tables, summary, tot, total_active))
     summary.update({"simulated_s": sim.duration, "wall_s": wall_s, "events": sim.events})
     idx = np.flatnonzero(arrived)
