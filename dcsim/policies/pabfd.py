@@ -371,7 +371,9 @@ class _Work:
 
     def restore_all(self, journal: int) -> None:
         """Undo the trial placements journaled since :meth:`save_all` (which returned
-        ``journal``) and close the trial."""
+        ``journal``) and close the trial. Only placements are journaled: a trial must not
+        remove guests or recompute hosts (the planner's trials only place; its selection loop
+        runs between them)."""
         if journal != self.ist[IST_EPOCH] or not self.ist[IST_ON]:
             raise ValueError("no such open trial")
         hosts = _kernel().undo(self.hf, self.hi, self.hist, self._hist_args()[1], self.ist,

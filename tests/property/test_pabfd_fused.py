@@ -1,16 +1,16 @@
 """The fused compiled PABFD step equals the plain one, state for state.
 
-``PowerAwareBestFit.place_in`` (class representatives, search and trial placement with its
-journal in one compiled call) against ``find_host_in`` + ``_Work.add`` on two working states
-built from the same random snapshot, through random sequences of placements, exclusions, trials,
-undos and removals; after every operation the chosen hosts and every array, guest list and pool
-field must be equal bit for bit, and an undone trial must leave the state as a plain copy taken
-when it opened; the pools' compact rows (what the compiled placements read) must hold the
-working state's values. ``_Work.recompute_host`` (compiled sums and screen) against the plain
-numpy sums it replaced: equal sums, and a screen that agrees with the detector's exact
-test whenever it decides. The compiled start of a working state against its numpy form (equal
-bytes; LR's features, sequential dot products read only through the guarded screen, equal to
-within 1e-12), and the planner's Python sort of guests by demand against its numpy sort.
+``PowerAwareBestFit.place_in`` (class representatives, search and trial placement with its journal
+in one compiled call) against ``find_host_in`` + ``_Work.add`` on two working states built from the
+same random snapshot, through random sequences of placements, exclusions, trials, undos and
+removals (between trials, as the planner's selection loop); after every operation the chosen hosts
+and every array, guest list and pool field must be equal bit for bit, and an undone trial must
+leave the state as a plain copy taken when it opened; the pools' compact rows (what the compiled
+placements read) must hold the working state's values. ``_Work.recompute_host`` (compiled sums and
+screen) against the plain numpy sums it replaced: equal sums, and a screen that agrees with the
+detector's exact test whenever it decides. The compiled start of a working state against its numpy
+form (equal bytes; LR's features, sequential dot products read only through the guarded screen,
+equal to within 1e-12), and the planner's Python sort of guests by demand against its numpy sort.
 """
 
 from __future__ import annotations
@@ -163,7 +163,11 @@ def test_fused_placement_equals_search_then_add(
             jp = jf = None
         elif op == "trial" and plain.lists[k % n_h]:
             h = k % n_h  # a guest leaves (the selection loop): both recompute the host
-            pure = False
+            # the planner's selection loop runs between trials, never inside one (an undo
+            # restores what the trial journaled, its placements): the open trial ends first
+            plain.end_trial()
+            fused.end_trial()
+            jp = jf = None
             v = plain.lists[h][data.draw(st.integers(0, len(plain.lists[h]) - 1))]
             plain.own(h).remove(v)
             fused.own(h).remove(v)
