@@ -25,7 +25,16 @@ import typer
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from dcsim.console import DEBUG, QUICK_EXIT, err, guard, out, report_escaped
+from dcsim.console import (
+    DEBUG,
+    QUICK_EXIT,
+    end_startup,
+    err,
+    guard,
+    out,
+    report_escaped,
+    startup_without_gc,
+)
 from dcsim.errors import Terminated
 
 if TYPE_CHECKING:
@@ -315,19 +324,14 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise Terminated
 
 
-_STARTUP = {"gc_off": False}
-
-
 def _collect_from_here() -> None:
     """End of ``dcsim run``'s start-up (see :func:`main`), at the simulation's first scheduling
     interval: freeze what start-up and the simulation's set-up built (modules, classes, config
     models, the loaded scenario, the engine's state, the compiled kernels loaded at t = 0: it
     lives to the end of the process) out of every later collection, and turn the cycle
-    collector back on. Called again at every interval; only the first call acts."""
-    if _STARTUP["gc_off"]:
-        _STARTUP["gc_off"] = False
-        gc.freeze()
-        gc.enable()
+    collector back on (:func:`dcsim.console.end_startup`). Called again at every interval; only
+    the first call acts."""
+    end_startup()
 
 
 def _plugins_ran() -> bool:
@@ -363,9 +367,9 @@ def _exit_now() -> None:
     os._exit(0)
 
 
-def _runs(args: list[str]) -> bool:
-    """Whether ``dcsim ARGS`` is ``dcsim [OPTIONS] run ...`` (the first word not an option)."""
-    return next((a for a in args if not a.startswith("-")), None) == "run"
+def _command(args: list[str]) -> str | None:
+    """The command of ``dcsim [OPTIONS] COMMAND ...``: the first word that is not an option."""
+    return next((a for a in args if not a.startswith("-")), None)
 
 
 def _asks_for_help(args: list[str]) -> bool:
@@ -386,13 +390,14 @@ def main() -> None:
     ("terminated"), like one that arrives during the command. When the arguments ask for a help
     screen, typer's help formatter is imported without its markdown and traceback renderers,
     which dcsim's help does not use (``dcsim.help_formatter``; same text, ~0.07 s less CPU).
-    For ``dcsim run`` the cycle collector is off from here until the simulation's first
-    scheduling interval (:func:`_collect_from_here`; until the simulation starts where plugin
-    or agent code runs): start-up (imports, typer's parameter adapters, config models, the
-    loaded config) and the simulation's set-up (its state, the
-    placement at t = 0, the compiled kernels and numba's modules loaded then) build ~90,000
-    container objects that nearly all live to the end (the CloudSim PlanetLab day), which the
-    collector would otherwise traverse again and again, and once frozen they leave the
+    For ``dcsim run`` the cycle collector is off from here until the simulation's first scheduling
+    interval (:func:`_collect_from_here`; until the simulation starts where plugin or agent code
+    runs), and for ``dcsim sweep`` until its runs start (the workers forked, or the first serial
+    run; ~0.05-0.09 s less per sweep): start-up (imports, typer's parameter adapters, config models,
+    the loaded config) and the simulation's set-up (its state, the placement at t = 0, the compiled
+    kernels and numba's modules loaded then) build ~90,000 container objects that nearly all live to
+    the end (the CloudSim PlanetLab day), which the collector would otherwise traverse again and
+    again, and once frozen they leave the
     simulation's full collections too (~0.25 s CPU less per run). The few cycles dropped until
     then stay (~1 MB): collecting them first would cost a full pass (~0.05 s). Without plugin
     or agent code the result is frozen as well before the folder is written. After a ``dcsim
@@ -404,9 +409,8 @@ def main() -> None:
     from dcsim.threads import one_thread_each
 
     one_thread_each()  # before numpy is imported (dcsim.threads)
-    if _runs(sys.argv[1:]) and gc.isenabled():
-        gc.disable()  # until the simulation is set up: start-up makes objects that live on
-        _STARTUP["gc_off"] = True
+    if _command(sys.argv[1:]) in ("run", "sweep"):
+        startup_without_gc()  # until the simulation is set up, or the sweep's runs start
     signal.signal(signal.SIGTERM, _on_sigterm)
     QUICK_EXIT["on"] = False  # only the command about to run may ask for it
     if _asks_for_help(sys.argv[1:]):

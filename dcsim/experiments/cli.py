@@ -70,7 +70,7 @@ def sweep_cmd(
         TimeRemainingColumn,
     )
 
-    from dcsim.console import err, out
+    from dcsim.console import end_startup, err, out
     from dcsim.console import guard as _guard
     from dcsim.experiments.sweep import plan_sweep, run_sweep
 
@@ -87,6 +87,7 @@ def sweep_cmd(
     state: dict[str, Any] = {"task": None, "errors": 0}
 
     def on_start(plan: SweepPlan, total: int, todo: int) -> None:
+        end_startup()  # the sweep is checked and its workers started (dcsim.cli.main)
         if not quiet:
             done = total - todo
             err.print(f"sweep [bold]{plan.name}[/]: {len(plan.points)} points × "

@@ -13,7 +13,10 @@ loses little work and memory stays flat for sweeps of any size.
 * ``processes``: :class:`concurrent.futures.ProcessPoolExecutor`. On Linux the workers are
   forked (:meth:`ProcessExecutor.start`, once the sweep is checked) from a parent that has just
   imported the run path (:data:`WORKER_IMPORTS`, ~0.3 s of CPU): they import nothing, share its
-  pages and inherit what checking loaded (one import per sweep, not one per worker). Forks only
+  pages and inherit what checking loaded (one import per sweep, not one per worker). What the
+  parent built is frozen at the fork (``gc.freeze``, undone in the parent): a worker's cycle
+  collector never traverses it (nor copies its pages by touching them), and a worker collects
+  cycles even if the parent's collector was off (``dcsim sweep``'s start-up). Forks only
   while the parent runs no other thread (one holding a lock at the fork would leave it held in
   the child); otherwise, and on other systems, workers are spawned (before the sweep is checked)
   and import the run path in their initializer (safe with threads, the same everywhere). Either
@@ -35,6 +38,7 @@ lazily).
 from __future__ import annotations
 
 import ctypes
+import gc
 import importlib
 import os
 import re
@@ -252,6 +256,7 @@ def _worker_init(parent_pid: int, preload: tuple[str, ...] = ()) -> None:
     import ``preload`` now (a failure is left to the first task, which records it)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    gc.enable()  # a worker collects cycles, whatever the parent's start-up did (dcsim.console)
     exit_with_parent(parent_pid)
     for name in preload:
         try:
@@ -321,9 +326,18 @@ class ProcessExecutor:
                                          initializer=_worker_init,
                                          initargs=(os.getpid(), preload))
         # spawn: a worker per task while none is idle; fork: all of them at the first task,
-        # before the pool's manager thread starts
-        for _ in range(self.workers):
-            self._pool.submit(_ready)
+        # before the pool's manager thread starts. Frozen at the fork, what the parent built
+        # so far is never traversed by a worker's collector, whose passes would otherwise touch
+        # (and so copy) every page of it; the parent gets its collector's view back.
+        frozen_before = gc.get_freeze_count()
+        if fork:
+            gc.freeze()
+        try:
+            for _ in range(self.workers):
+                self._pool.submit(_ready)
+        finally:
+            if fork and frozen_before == 0:
+                gc.unfreeze()
 
     def forks(self) -> bool:
         """Whether :meth:`start` would fork the workers now (else it spawns them)."""

@@ -12,7 +12,9 @@ reading ``runs/`` again). Progress is reported through callbacks; this module pr
 Imports: yaml, dcsim.config.{load, sweep}, dcsim.experiments.{executors, store},
 dcsim.io.results; pandas (and dcsim.experiments.stats) only once the first runs are under way:
 with the ``processes`` executor the parent forks its workers and hands them their first runs
-before it imports pandas (~0.3 s of CPU), and writes ``points.csv`` while they run.
+before it imports pandas (~0.3 s of CPU), and writes ``points.csv`` while they run; a sweep with
+replications imports scipy.special then too (its confidence intervals, ~0.15 s), not after the
+last run.
 """
 
 from __future__ import annotations
@@ -229,10 +231,15 @@ def _run_open(store: SweepStore, plan: SweepPlan, ex: Any, retry_errors: bool,
     prepared = False
 
     def prepare() -> None:
-        """The pandas part of opening the sweep, done while the first runs run."""
+        """The pandas part of opening the sweep, done while the first runs run; and, for
+        replicated points, the import their confidence intervals need at the end."""
         nonlocal prepared
         store.write_points(points_table(plan))
         prepared = True
+        if plan.replications > 1:
+            from dcsim.experiments.stats import load_quantiles
+
+            load_quantiles()
         if done:  # a resumed sweep starts from a consistent runs.parquet
             finalize(store, params, expected, stored)
 

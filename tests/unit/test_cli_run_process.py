@@ -1,12 +1,15 @@
-"""``dcsim run`` as a process: the cycle collector during start-up, and the exit.
+"""``dcsim run`` and ``dcsim sweep`` as processes: the cycle collector during start-up, and the
+exit.
 
-``dcsim.cli.main`` turns the collector off when the command is ``run``;
+``dcsim.cli.main`` turns the collector off when the command is ``run`` or ``sweep``.
 ``dcsim.cli._collect_from_here`` freezes what start-up and the simulation's set-up built and
 turns it back on at the simulation's first scheduling interval; the result is frozen too before
-the folder is written. A successful ``run`` then leaves through ``dcsim.cli._exit_now``: atexit
-handlers run and the streams are flushed, but the interpreter's teardown (freeing every object)
-is skipped. Issue 15 (start-up CPU); no timing here (``experiments/benchmarks/planetlab.py``
-prints the figures). Each check runs in a fresh interpreter: these are per-process states.
+the folder is written. A sweep turns it back on (frozen likewise) once its runs start; its
+forked workers collect from their first run, and start-up's objects are frozen in them too.
+A successful ``run`` then leaves through ``dcsim.cli._exit_now``: atexit handlers run and the
+streams are flushed, but the interpreter's teardown (freeing every object) is skipped. Issue 15
+(start-up CPU); no timing here (``experiments/benchmarks/planetlab.py`` prints the figures).
+Each check runs in a fresh interpreter: these are per-process states.
 """
 
 from __future__ import annotations
@@ -116,6 +119,64 @@ def test_a_successful_sweep_skips_the_teardown(tmp_path: Path, executor: str) ->
     assert len(list((out / "runs").glob("*.parquet"))) == 2
     assert (out / "runs.parquet").is_file()
     assert (out / "summary.csv").is_file()
+
+
+# a sweep in a fresh interpreter: gc's state while the sweep is checked, in each run (the
+# simulation's process: this one for serial, a worker for processes) and in the parent as it
+# stores each row
+SWEEP_PROBE = """
+import atexit, gc, json, os, sys
+import dcsim.cli
+import dcsim.experiments.executors as E
+import dcsim.experiments.store as ST
+import dcsim.experiments.sweep as S
+seen = {'parent': os.getpid()}
+plan = S.plan_sweep
+def probe_plan(*a, **k):
+    seen['plan_enabled'] = gc.isenabled()
+    return plan(*a, **k)
+S.plan_sweep = probe_plan
+real = E.execute
+def probe(task):  # forked workers find it in this (inherited) __main__
+    row = real(task)
+    row.update(gc_enabled=gc.isenabled(), gc_frozen=gc.get_freeze_count(), pid=os.getpid())
+    return row
+E.execute = probe
+append = ST.SweepStore.append
+def probe_append(self, row, *a, **k):
+    seen.setdefault('store_enabled', gc.isenabled())
+    seen.setdefault('store_frozen', gc.get_freeze_count())
+    return append(self, row, *a, **k)
+ST.SweepStore.append = probe_append
+atexit.register(lambda: print(json.dumps({**seen, 'end_enabled': gc.isenabled()})))
+sys.argv = ['dcsim', *sys.argv[1:]]
+dcsim.cli.main()
+"""
+
+
+@pytest.mark.parametrize("executor", ["serial", "processes"])
+def test_a_sweep_is_checked_without_the_collector_and_runs_with_it(tmp_path: Path,
+                                                                    executor: str) -> None:
+    import pandas as pd
+
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-c", SWEEP_PROBE, "sweep",
+                           str(_sweep_config(tmp_path)), "-o", str(out), "-q", "--executor",
+                           executor, "--workers", "2"], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads(next(line for line in proc.stdout.splitlines() if line.startswith("{")))
+    assert seen["plan_enabled"] is False  # start-up, the sweep's checking included: off
+    assert seen["store_enabled"] is True  # on once the runs are under way
+    assert seen["store_frozen"] > 10_000  # start-up's objects (modules, models, ...) frozen
+    assert seen["end_enabled"] is True
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert len(runs) == 2
+    assert runs["gc_enabled"].tolist() == [True, True]  # every run collects cycles
+    # and never traverses start-up's objects: frozen in this process (serial), or in the
+    # parent just before it forked the worker (processes)
+    assert (runs["gc_frozen"] > 10_000).all()
+    in_parent = (runs["pid"] == seen["parent"]).tolist()
+    assert in_parent == ([True, True] if executor == "serial" else [False, False])
 
 
 def test_a_sweep_with_failed_runs_exits_1_the_usual_way(tmp_path: Path) -> None:

@@ -67,6 +67,31 @@ def test_processes_sweep_hands_out_its_first_runs_before_importing_pandas(
     assert (tmp_path / "out" / "points.csv").is_file()
 
 
+@pytest.mark.parametrize(("replications", "early"), [(2, True), (1, False)])
+def test_replicated_sweeps_load_the_interval_quantiles_while_the_runs_run(
+        tmp_path: Path, replications: int, early: bool) -> None:
+    # scipy.special (~0.15 s) is what the summary's intervals need: imported in prepare(), while
+    # the workers run, instead of after the last run; not at all without replications
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps(tiny({"grid": {"guests[0].count": [1, 2]},
+                                    "replications": replications}, duration="30m")))
+    code = (
+        "import json, sys\n"
+        "import dcsim.experiments.sweep as S\n"
+        "seen = {}\n"
+        "real = S.finalize\n"
+        "def finalize(*a, **k):\n"
+        "    seen.setdefault('at_finalize', 'scipy.special' in sys.modules)\n"
+        "    return real(*a, **k)\n"
+        "S.finalize = finalize\n"
+        f"o = S.run_sweep(json.load(open({str(cfg)!r})), {str(tmp_path / 'out')!r}, "
+        "executor='processes', workers=2)\n"
+        "seen['ci'] = bool(o.summary['ci95'].notna().any())\n"
+        "print(json.dumps(seen))")
+    seen = json.loads(_fresh(code))
+    assert seen == {"at_finalize": early, "ci": early}
+
+
 # ---------------------------------------------------------------- while_waiting
 
 

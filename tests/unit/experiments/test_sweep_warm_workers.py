@@ -75,6 +75,46 @@ def test_no_fork_while_another_thread_runs() -> None:
     assert not _alive()
 
 
+#: a process pool started in a fresh interpreter (this test process may run other threads,
+#: which rule out forking), with the collector on or off; what the parent and each worker see
+_GC_AT_FORK = """
+import gc, json, sys
+from dcsim.experiments.executors import ProcessExecutor
+
+def state():
+    return gc.isenabled(), gc.get_freeze_count()
+
+if __name__ == "__main__":
+    if sys.argv[1] == "off":
+        gc.disable()
+    ex = ProcessExecutor(2)
+    ex.start()
+    try:
+        workers = [list(ex._pool.submit(state).result(timeout=120)) for _ in range(2)]
+        print(json.dumps({"method": ex.method, "parent": list(state()), "workers": workers}))
+    finally:
+        ex.stop()
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux")
+@pytest.mark.parametrize("collector", ["on", "off"])
+def test_forked_workers_collect_cycles_but_never_the_parents_objects(collector: str) -> None:
+    # frozen at the fork: a worker's collections never traverse (and copy) the pages of what it
+    # inherited; the parent's own collector sees them again; a worker collects cycles even when
+    # the parent had turned its collector off (dcsim sweep does, during start-up)
+    repo = Path(__file__).resolve().parents[3]
+    out = subprocess.run([sys.executable, "-c", _GC_AT_FORK, collector], cwd=repo,
+                         capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(repo), "PATH": ""})
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen["method"] == "fork"
+    assert seen["parent"] == [collector == "on", 0]  # as it was, nothing left frozen
+    for enabled, frozen in seen["workers"]:
+        assert enabled is True
+        assert frozen > 10_000  # the parent's objects (modules, classes, ...)
+
+
 def test_bad_config_leaves_no_worker_behind(tmp_path: Path) -> None:
     cfg = tiny(SMALL_SWEEP)
     cfg["guests"][0]["ram"] = "lots"
