@@ -1,32 +1,38 @@
-"""Sweep benchmark: 200 runs of the default config, serial versus a 2-process pool.
+"""Sweep benchmark: ``dcsim sweep`` serial versus a 2-process pool, as whole commands.
 
     python experiments/benchmarks/sweep.py [--duration 24h] [--workers 2] [--replications 10]
+                                           [--no-grid] [--pairs 3]
 
-Issue 15's case is 20 six-hour runs (target: processes >= 1.6x faster than serial with 2
-workers): ``python experiments/benchmarks/sweep.py --duration 6h --replications 1``.
+Issue 15's case is 20 six-hour runs of the default config (target: processes >= 1.6x faster than
+serial with 2 workers), measured two ways:
 
-The sweep is 4 placement policies × 5 virtualization layers of the first host group × 10
-replications = 200 runs of the shipped default config (40 hosts, ~600 guests, one simulated day
-unless ``--duration`` shortens it). Each sweep runs as a user runs it: ``run_sweep`` in a fresh
-interpreter (imports, checking, the runs, storing, summarising), once with ``--executor serial``
-and once with ``processes``, into throw-away folders. A third fresh interpreter runs the same
-configs with ``dcsim.run`` alone (checked beforehand, not timed): the simulations' own CPU. It
-prints:
+* ``--duration 6h --replications 1``: the 20 points of the grid below, one run each (the runs'
+  costs differ by policy: 59-107 ms each);
+* ``--duration 6h --replications 20 --no-grid``: 20 replications of the default config itself
+  (its PABFD placement; equal costs, and a summary with confidence intervals).
 
-* wall time and CPU seconds (user + system, the whole process tree) of each sweep, and the
-  speed-up of the wall times (target ≥ 1.6× for 20 six-hour runs; ≥ 1.8× for the 200 runs);
-* the processes sweep's CPU split into the parent's (imports, checking, storing, summarising)
-  and the workers', and what two idle cores would make of it: serial CPU / (parent CPU +
-  workers' CPU / workers), a pessimistic estimate (the parent's storing overlaps the runs);
+The grid is 4 placement policies × 5 virtualization layers of the first host group; with
+``--replications 10`` (the default) that is 200 runs of the shipped default config (40 hosts,
+~600 guests, one simulated day unless ``--duration`` shortens it). Each sweep runs as a user runs
+it: the ``dcsim sweep CONFIG -o DIR -q -e EXECUTOR -w WORKERS`` command in a fresh interpreter
+(imports, checking, the runs, storing, summarising, the exit), into a throw-away folder. The two
+executors alternate, ``--pairs`` times, serial first and processes first in turn (this machine's
+speed drifts). A last fresh interpreter runs the same configs with ``dcsim.run`` alone (checked
+beforehand, not timed): the simulations' own CPU. It prints:
+
+* per executor, the median wall time and CPU seconds (user + system, the whole process tree) of
+  the commands, and the command's own CPU split into the parent's (imports, checking, storing,
+  summarising) and the workers';
+* the speed-up processes/serial: the ratio of the median walls and the range of the per-pair
+  ratios (target ≥ 1.6× for 20 six-hour runs; ≥ 1.8× for the 200 runs), next to the speed-up
+  this machine gave to the same number of busy-loop processes before and after (on a shared
+  machine the sweep cannot beat it);
+* what two idle cores would make of the CPU: serial CPU / (parent CPU + workers' CPU / workers),
+  a pessimistic estimate (the parent's storing overlaps the runs);
 * framework overhead per run = (a sweep's CPU − the simulations' CPU) / runs: everything that is
   not the simulation (interpreter start, imports, checking each point and each run, workers'
-  start-up, storing each row, the summary). Target ≤ 50 ms;
-* the wall time spent outside ``run_sweep`` (interpreter start, the imports before the call, the
-  interpreter's teardown at exit): the same in both executors;
-* that both executors produced identical metrics;
-* the speed-up the machine itself offers right now to the same number of CPU-bound processes
-  (a busy-loop calibration): on a shared machine the sweep cannot beat it, and the CPU figures
-  are the ones to compare.
+  start-up, storing each row, the summary);
+* that both executors produced identical metrics.
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ import argparse
 import json
 import os
 import resource
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,17 +53,21 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parents[2]
 
-#: Runs one sweep in a fresh interpreter; prints its outcome and its own CPU split.
-SWEEP = """
-import json, resource, sys
-from dcsim.experiments.sweep import run_sweep
-cfg = json.load(open(sys.argv[1]))
-o = run_sweep(cfg, sys.argv[2], executor=sys.argv[3], workers=int(sys.argv[4]))
-me = resource.getrusage(resource.RUSAGE_SELF)
-kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(json.dumps({"ran": o.ran, "errors": o.errors, "sweep_wall_s": o.wall_s,
-                  "run_wall_s": o.run_wall_s, "parent_cpu_s": me.ru_utime + me.ru_stime,
-                  "workers_cpu_s": kids.ru_utime + kids.ru_stime}))
+#: ``dcsim sweep ARGS`` as the console script runs it (``dcsim.cli.main``), plus an atexit handler
+#: (it still runs when ``dcsim sweep`` skips the teardown) that reports the command's own CPU and
+#: its workers' on stderr.
+CLI = """
+import atexit, json, resource, sys
+def report():
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    sys.stderr.write("CPU " + json.dumps({"parent_cpu_s": me.ru_utime + me.ru_stime,
+                                          "workers_cpu_s": kids.ru_utime + kids.ru_stime}) + "\\n")
+    sys.stderr.flush()
+atexit.register(report)
+sys.argv = ["dcsim", *sys.argv[1:]]
+from dcsim.cli import main
+main()
 """
 
 #: The same runs with dcsim.run alone: CPU of the simulations (configs checked first, untimed).
@@ -75,19 +87,19 @@ print(json.dumps({"runs": len(scenarios), "sim_cpu_s": cpu}))
 """
 
 
-def sweep_config(duration: str | None, replications: int) -> dict[str, object]:
+def sweep_config(duration: str | None, replications: int, grid: bool = True) -> dict[str, object]:
     from dcsim.config.load import load_raw
 
     cfg = load_raw(REPO / "configs" / "default.yaml")
     if duration:
         cfg["duration"] = duration
-    cfg["sweep"] = {
-        "grid": {
+    sweep: dict[str, object] = {"replications": replications}
+    if grid:
+        sweep["grid"] = {
             "placement.name": ["first_fit", "best_fit", "worst_fit", "pabfd"],
             "datacenters[0].hosts[0].virtualization": ["kvm", "xen", "esxi", "docker", "lxc"],
-        },
-        "replications": replications,
-    }
+        }
+    cfg["sweep"] = sweep
     return cfg
 
 
@@ -97,14 +109,29 @@ def _children_cpu() -> float:
     return kids.ru_utime + kids.ru_stime
 
 
-def _fresh(code: str, *args: str) -> tuple[dict[str, float], float, float]:
-    """Run ``code`` in a fresh interpreter: its printed JSON, its wall time and its CPU (tree)."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO)}
+
+
+def _command(cfg: Path, out: Path, executor: str, workers: int) -> dict[str, float]:
+    """One ``dcsim sweep`` command in a fresh interpreter: wall, CPU (tree) and its CPU split."""
+    shutil.rmtree(out, ignore_errors=True)
     c0, t0 = _children_cpu(), time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", code, *args], env=env, cwd=REPO, check=True,
-                         capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-c", CLI, "sweep", str(cfg), "-o", str(out), "-q",
+                           "-e", executor, "-w", str(workers)], env=_env(), cwd=REPO,
+                          capture_output=True, text=True)
     wall, cpu = time.perf_counter() - t0, _children_cpu() - c0
-    return json.loads(out.stdout.strip().splitlines()[-1]), wall, cpu
+    if proc.returncode != 0:
+        raise SystemExit(f"dcsim sweep -e {executor} failed ({proc.returncode}):\n{proc.stderr}")
+    split = json.loads(next(line for line in proc.stderr.splitlines()
+                            if line.startswith("CPU "))[4:])
+    return {"wall_s": wall, "cpu_s": cpu, **split}
+
+
+def _simulations(cfg_json: Path) -> dict[str, float]:
+    out = subprocess.run([sys.executable, "-c", SIMULATIONS, str(cfg_json)], env=_env(),
+                         cwd=REPO, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def _burn(n: int) -> float:
@@ -139,51 +166,66 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--duration", default=None, help="shorten the simulated time (e.g. 6h)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--replications", type=int, default=10)
+    ap.add_argument("--no-grid", dest="grid", action="store_false",
+                    help="sweep the default config's replications alone (no grid)")
+    ap.add_argument("--pairs", type=int, default=3,
+                    help="serial/processes command pairs to take the medians of")
     args = ap.parse_args(argv)
     load_before = os.getloadavg()[0]
-    available = machine_parallelism(args.workers)
-    rows = []
+    before = machine_parallelism(args.workers)
+    runs: dict[str, list[dict[str, float]]] = {"serial": [], "processes": []}
     tables = {}
-    outside: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="dcsim-bench-") as tmp:
-        cfg_path = Path(tmp) / "sweep.json"
-        cfg_path.write_text(json.dumps(sweep_config(args.duration, args.replications)))
-        sims, _, _ = _fresh(SIMULATIONS, str(cfg_path))
-        for executor, workers in (("serial", 1), ("processes", args.workers)):
-            out = Path(tmp) / executor
-            o, wall, cpu = _fresh(SWEEP, str(cfg_path), str(out), executor, str(workers))
-            outside[executor] = wall - o["sweep_wall_s"]
-            rows.append({"executor": executor, "workers": workers, "runs": o["ran"],
-                         "errors": o["errors"], "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
-                         "parent_cpu_s": round(o["parent_cpu_s"], 2),
-                         "workers_cpu_s": round(o["workers_cpu_s"], 2),
-                         "overhead_ms_per_run": round((cpu - sims["sim_cpu_s"]) / o["ran"] * 1e3,
-                                                      1)})
-            tables[executor] = pd.read_parquet(out / "runs.parquet").drop(
-                columns=["wall_s", "run_wall_s"])
+        cfg = sweep_config(args.duration, args.replications, args.grid)
+        cfg_json = Path(tmp) / "sweep.json"
+        cfg_json.write_text(json.dumps(cfg))
+        cfg_yaml = Path(tmp) / "sweep.yaml"
+        import yaml
+
+        cfg_yaml.write_text(yaml.safe_dump(cfg, sort_keys=False))
+        for k in range(args.pairs):
+            order = ("serial", "processes") if k % 2 == 0 else ("processes", "serial")
+            for executor in order:
+                out = Path(tmp) / executor
+                workers = 1 if executor == "serial" else args.workers
+                runs[executor].append(_command(cfg_yaml, out, executor, workers))
+                if k == 0:
+                    tables[executor] = pd.read_parquet(out / "runs.parquet").drop(
+                        columns=["wall_s", "run_wall_s"])
+        sims = _simulations(cfg_json)
+    after = machine_parallelism(args.workers)
+    n_runs = int(sims["runs"])
     same = tables["serial"].equals(tables["processes"])
+    rows = []
+    for executor, got in runs.items():
+        med = {k: statistics.median(r[k] for r in got) for k in got[0]}
+        rows.append({"executor": executor, "workers": 1 if executor == "serial" else args.workers,
+                     "runs": n_runs, "wall_s": round(med["wall_s"], 2),
+                     "cpu_s": round(med["cpu_s"], 2), "parent_cpu_s": round(med["parent_cpu_s"], 2),
+                     "workers_cpu_s": round(med["workers_cpu_s"], 2),
+                     "overhead_ms_per_run": round((med["cpu_s"] - sims["sim_cpu_s"]) / n_runs * 1e3,
+                                                  1)})
     df = pd.DataFrame(rows)
-    sys.stdout.write(df.to_string(index=False) + "\n")
+    sys.stdout.write(f"medians of {args.pairs} command pairs:\n" + df.to_string(index=False) + "\n")
     serial, proc = df.iloc[0], df.iloc[1]
-    speedup = serial["wall_s"] / proc["wall_s"]
+    ratios = sorted(s["wall_s"] / p["wall_s"]
+                    for s, p in zip(runs["serial"], runs["processes"], strict=True))
+    speedup = (statistics.median(r["wall_s"] for r in runs["serial"])
+               / statistics.median(r["wall_s"] for r in runs["processes"]))
     ideal = serial["cpu_s"] / (proc["parent_cpu_s"] + proc["workers_cpu_s"] / args.workers)
-    sys.stdout.write(f"simulations alone: {sims['sim_cpu_s']:.2f} s CPU for {sims['runs']} runs "
-                     f"({sims['sim_cpu_s'] / sims['runs'] * 1e3:.0f} ms each)\n")
+    sys.stdout.write(f"simulations alone: {sims['sim_cpu_s']:.2f} s CPU for {n_runs} runs "
+                     f"({sims['sim_cpu_s'] / n_runs * 1e3:.0f} ms each)\n")
     sys.stdout.write(f"framework overhead per run (CPU outside the simulation): serial "
                      f"{serial['overhead_ms_per_run']:.1f} ms, processes "
-                     f"{proc['overhead_ms_per_run']:.1f} ms (target <= 50 ms)\n")
+                     f"{proc['overhead_ms_per_run']:.1f} ms\n")
     sys.stdout.write(f"CPU on {args.workers} idle cores: serial {serial['cpu_s']:.2f} s / (parent "
                      f"{proc['parent_cpu_s']:.2f} s + workers {proc['workers_cpu_s']:.2f} s / "
                      f"{args.workers}) = {ideal:.2f}x faster than serial (pessimistic: the "
                      "parent's storing overlaps the runs)\n")
-    sys.stdout.write(f"wall outside run_sweep (interpreter start, imports before the call, "
-                     f"interpreter teardown at exit): serial {outside['serial']:.2f} s, processes "
-                     f"{outside['processes']:.2f} s (the same work in both: a fixed cost no "
-                     "executor can parallelise)\n")
-    sys.stdout.write(f"speed-up processes/serial (wall, whole processes): {speedup:.2f}x (target "
-                     f">= 1.6x for 20 six-hour runs, issue 15; >= 1.8x for 200 runs); the machine "
-                     f"gave {available:.2f}x to {args.workers} busy-loop processes just before, "
-                     f"so the sweep reached {speedup / available:.0%} of what was available\n")
+    sys.stdout.write(f"speed-up processes/serial (wall, whole commands): {speedup:.2f}x (medians; "
+                     f"pairs {ratios[0]:.2f}-{ratios[-1]:.2f}x); target >= 1.6x for 20 six-hour "
+                     f"runs (issue 15), >= 1.8x for 200 runs. The machine gave {before:.2f}x "
+                     f"before and {after:.2f}x after to {args.workers} busy-loop processes\n")
     sys.stdout.write(f"identical metrics in both executors: {same}\n")
     if load_before > 0.5:
         sys.stdout.write(f"warning: 1-minute load average {load_before:.1f} before the benchmark: "
