@@ -68,6 +68,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, ValidationError
 
 from dcsim.config.catalog import Frozen
+from dcsim.config.cost import estimate
 from dcsim.config.expressions import Expression
 from dcsim.config.load import _split_path as split_path
 from dcsim.config.load import config_hash, get_path, set_path
@@ -143,6 +144,8 @@ class SweepPoint:
     config : the raw run config (YAML-level data) with the point's values set.
     config_hash : hash of the validated point config without its seed (equal across replications).
     seed : the point config's seed; replication seeds are spawned from it.
+    est_seconds : the cost estimate of one of its runs (``dcsim.config.cost.estimate``), s: what
+        orders the runs of a parallel sweep (longest first); not part of any hash.
     """
 
     index: int
@@ -151,6 +154,7 @@ class SweepPoint:
     config: dict[str, Any]
     config_hash: str
     seed: int
+    est_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -502,7 +506,8 @@ def expand_sweep(data: dict[str, Any], source: str | None = None, *,
         cj = sc.config_json()
         inputs.update((e["path"], e["sha256"]) for e in sc.input_files(cj).values())
         seed = int(cj.pop("seed"))
-        points.append(SweepPoint(index, pid, params, cfg, config_hash(cj), seed))
+        points.append(SweepPoint(index, pid, params, cfg, config_hash(cj), seed,
+                                 estimate(sc.config)[0].seconds))
     if not issues and not points:
         issues.append(Issue("sweep.constraints",
                             f"the constraints skip all {len(skipped)} points; nothing to run"))

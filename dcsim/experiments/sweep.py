@@ -103,13 +103,22 @@ def points_table(plan: SweepPlan) -> pd.DataFrame:
 
 
 def tasks_of(plan: SweepPlan, skip: set[str] | None = None, *,
-             allow_rejections: bool = False) -> list[RunTask]:
-    """The plan's runs as executor tasks, point-major, without the keys in ``skip``."""
+             allow_rejections: bool = False, longest_first: bool = False) -> list[RunTask]:
+    """The plan's runs as executor tasks, point-major, without the keys in ``skip``.
+
+    ``longest_first``: the points with the largest cost estimate (``SweepPoint.est_seconds``)
+    first, points of equal estimate in plan order. A parallel sweep then ends on its cheapest
+    runs instead of, say, its largest data center's (the longest-processing-time rule); the
+    results do not depend on the order.
+    """
     skip = skip or set()
+    runs = list(plan.runs())
+    if longest_first:
+        runs.sort(key=lambda r: -r.point.est_seconds)  # stable: plan order among equals
     return [RunTask(r.key, r.point.index, r.point.point_id, r.replication, r.seed,
                     dict(r.point.params), r.config(), r.point.config_hash, plan.source,
                     allow_rejections)
-            for r in plan.runs() if r.key not in skip]
+            for r in runs if r.key not in skip]
 
 
 def _manifest(plan: SweepPlan) -> dict[str, Any]:
@@ -225,7 +234,9 @@ def _run_open(store: SweepStore, plan: SweepPlan, ex: Any, retry_errors: bool,
     # we hold the folder's lock, nobody else writes it) what runs.parquet is rebuilt from.
     stored = store.stored_runs(expected)
     done = done_keys(stored, retry_errors)
-    tasks = tasks_of(plan, done, allow_rejections=allow_rejections)
+    # in parallel, the costliest points first (serial: plan order, the same total time)
+    tasks = tasks_of(plan, done, allow_rejections=allow_rejections,
+                     longest_first=ex.name != "serial")
     if on_start is not None:
         on_start(plan, plan.n_runs, len(tasks))
     prepared = False

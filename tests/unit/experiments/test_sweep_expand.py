@@ -183,3 +183,26 @@ def test_expression_refuses_anything_else(text: str) -> None:
 def test_expression_refuses_huge_powers() -> None:
     with pytest.raises(ValueError, match="too large"):
         Expression("10 ** 10 ** 10").evaluate({})
+
+
+def test_parallel_order_puts_the_costliest_points_first() -> None:
+    # one run's cost estimate grows with the guests (guest-intervals, draws, events): points
+    # with 4, 2 and 1 guests run in that order, each point's replications together and in order;
+    # points of equal estimate (the two layers) keep their plan order
+    from dcsim.config.cost import estimate
+    from dcsim.experiments.sweep import tasks_of
+
+    plan = expand_sweep(tiny({"grid": {"guests[0].count": [1, 4, 2], VIRT: ["kvm", "docker"]},
+                              "replications": 2}))
+    est = [p.est_seconds for p in plan.points]
+    assert est == [estimate(parse_config(p.config).config)[0].seconds for p in plan.points]
+    assert est[0] == est[1] < est[4] == est[5] < est[2] == est[3]
+    ids = [p.point_id for p in plan.points]
+    order = [2, 3, 4, 5, 0, 1]
+    assert [t.key for t in tasks_of(plan, longest_first=True)] == [
+        f"{ids[i]}-rep{k}" for i in order for k in (0, 1)]
+    assert [t.key for t in tasks_of(plan)] == [f"{i}-rep{k}" for i in ids for k in (0, 1)]
+    # finished runs are skipped in either order
+    skip = {f"{ids[2]}-rep0", f"{ids[0]}-rep1"}
+    assert [t.key for t in tasks_of(plan, skip, longest_first=True)] == [
+        f"{ids[i]}-rep{k}" for i in order for k in (0, 1) if f"{ids[i]}-rep{k}" not in skip]

@@ -92,6 +92,32 @@ def test_replicated_sweeps_load_the_interval_quantiles_while_the_runs_run(
     assert seen == {"at_finalize": early, "ci": early}
 
 
+@pytest.mark.parametrize(("executor", "longest_first"), [("serial", False),
+                                                         ("processes", True)])
+def test_a_parallel_sweep_hands_out_its_costliest_runs_first(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, executor: str,
+        longest_first: bool) -> None:
+    handed: list[str] = []
+
+    class Recording(SerialExecutor):  # runs here, in the order it is handed the runs
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
+        def run(self, tasks: Any, while_waiting: Any = None) -> Any:
+            tasks = list(tasks)
+            handed.extend(t.key for t in tasks)
+            return super().run(tasks, while_waiting)
+
+    monkeypatch.setattr(sweep_mod, "make_executor", lambda *a: Recording(executor))
+    cfg = tiny({"grid": {"guests[0].count": [1, 3]}}, duration="30m")
+    out = run_sweep(cfg, tmp_path / "out", executor=executor)
+    ids = [p.point_id for p in out.plan.points]
+    assert handed == ([f"{ids[1]}-rep0", f"{ids[0]}-rep0"] if longest_first
+                      else [f"{ids[0]}-rep0", f"{ids[1]}-rep0"])
+    assert out.runs["point_id"].tolist() == ids  # stored in plan order either way
+
+
 # ---------------------------------------------------------------- while_waiting
 
 
