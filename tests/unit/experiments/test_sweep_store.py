@@ -146,3 +146,29 @@ def test_runs_table_columns(tmp_path: Path) -> None:
     assert runs["config_hash"].nunique() == 2  # equal across replications
     for name in ("manifest.json", "sweep.yaml", "points.csv", "summary.csv"):
         assert (out / name).stat().st_size > 0
+
+
+def test_a_run_file_holds_the_bytes_pyarrow_writes_to_a_path(tmp_path: Path) -> None:
+    # append encodes in memory (parquet_bytes) and writes atomically: the same file, byte for
+    # byte, as pq.write_table to a path with page checksums; NaN stored as null, as before
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from dcsim.experiments.store import SweepStore, parquet_bytes
+
+    store = SweepStore.open(tmp_path / "s", {"kind": "dcsim-sweep", "store_version": 1,
+                                             "sweep_hash": "h"})
+    row = {"key": "p0000-ab-rep0", "point": 0, "point_id": "p0000-ab", "replication": 0,
+           "seed": 12345678901234, "energy_kwh": 1.25, "sla": float("nan"), "error": None,
+           "status": "ok", "ok": True, "mode": "kvm", "params": 3}
+    stored: dict[str, dict] = {}
+    try:
+        final = store.append(row, stored)
+    finally:
+        store.close()
+    table = pa.Table.from_pylist([{**row, "sla": None}])
+    pq.write_table(table, tmp_path / "ref.parquet", write_page_checksum=True)
+    assert final.read_bytes() == (tmp_path / "ref.parquet").read_bytes()
+    assert parquet_bytes(table) == final.read_bytes()
+    assert stored["p0000-ab-rep0"] == {**row, "sla": None}
+    assert not list(final.parent.glob(".*tmp*"))  # no temporary file left
