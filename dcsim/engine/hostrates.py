@@ -404,8 +404,8 @@ def _settle_one(sim: Simulation, h: int, idx: I64) -> None:
         if _nnz(waiting):
             if _one(sim).jobs:
                 waiting &= ~sim.has_jobs[idx]
-            wl = idx[waiting].tolist()
-            if wl:
+            wl = idx[waiting]
+            if wl.shape[0]:
                 offered.integrate(sim, wl)
         sim.w_last[idx] = now
 

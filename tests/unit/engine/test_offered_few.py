@@ -94,3 +94,46 @@ def test_few_guests_settle_as_the_vector_code(on_host: bool,
     # every cause was integrated along the way (with random statuses, also ``on_host``: a
     # paused guest counts by its status)
     assert causes == set(range(len(offered.CAUSES)))
+
+
+def test_integrate_of_many_guests_is_the_python_form_bit_for_bit(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # from offered.VECTOR_FROM waiting guests on (a host whose guests boot together), integrate
+    # takes the vectorized form: the same arrays as its Python form, signs of zero included
+    sim = _sim()
+    st = sim.state
+    n_g = st.n_guests_total
+    rng = np.random.default_rng(17)
+    causes = set()
+    sizes = set()
+    for trial in range(300):
+        now = sim.env.now
+        st.status[:] = np.where(rng.random(n_g) < 0.5, 1, rng.integers(0, 6, n_g))
+        sim.recovering[:] = rng.random(n_g) < 0.2
+        sim.w_last[:] = now - rng.choice([0.0, 1.0, 30.0, 30.0, 1000.0], n_g) * rng.random(n_g)
+        sim.stop_at[:] = np.where(rng.random(n_g) < 0.3, now - 10 * rng.random(n_g),
+                                  np.where(rng.random(n_g) < 0.5, np.inf, now + 100.0))
+        sim.wake_until[:] = now + rng.choice([-50.0, -1.0, 0.0, 20.0, 20.0], n_g) * rng.random(n_g)
+        sim.u_last[:] = np.where(rng.random(n_g) < 0.1, 0.0,
+                                 rng.random(n_g) * 10.0 ** rng.integers(-3, 13, n_g))
+        sim.unserved_by_cause[:] = 0.0
+        sim.wait_mi[:] = 0.0
+        guests = rng.choice(n_g, int(rng.integers(offered.VECTOR_FROM, n_g + 1)), replace=False)
+        if trial % 2:
+            guests = np.sort(guests)
+        sizes.add(guests.shape[0])
+        before = _arrays(sim)
+        monkeypatch.setattr(offered, "VECTOR_FROM", 10**9)  # the Python form
+        offered.integrate(sim, guests.tolist())
+        expected = _arrays(sim)
+        monkeypatch.undo()
+        for k, v in before.items():
+            getattr(sim, k)[...] = v
+        offered.integrate(sim, guests.astype(np.intp))  # the vectorized form
+        got = _arrays(sim)
+        for k, v in expected.items():
+            assert _same(v, got[k]), (trial, k)
+        causes |= {i for i in range(len(offered.CAUSES)) if got["unserved_by_cause"][i] > 0}
+        sim.env._now = now + float(rng.random() * 100)  # type: ignore[attr-defined]
+    assert causes == set(range(len(offered.CAUSES)))
+    assert min(sizes) == offered.VECTOR_FROM and max(sizes) == n_g
