@@ -292,9 +292,12 @@ class PowerAwareBFD(_Sequential):
         (bit for bit, ``_PABFD_HOST_KEYS``) answer both alike for every guest, and a tie goes to
         the lowest id, so of each group of alike hosts only its lowest id can win. Each guest is
         tried on one representative per group; a host that receives a guest moves to the group
-        of its new state. O(groups) per guest instead of O(hosts)."""
-        if not self.fast or not hasattr(view, "usable"):  # not a ClusterState: plain path
-            return super().place(view, guests)
+        of its new state. O(groups) per guest instead of O(hosts), after grouping the hosts
+        (O(hosts log hosts)): a single guest (an arrival) takes the plain path, one scan of the
+        hosts, which costs less than grouping them (the default config: ~0.34 ms less per
+        arrival at 40 hosts, ~1.8 ms at 1,600)."""
+        if not self.fast or not hasattr(view, "usable") or guests.shape[0] == 1:
+            return super().place(view, guests)  # not a ClusterState, or one guest: plain path
         out = np.full(guests.shape[0], -1, dtype=np.intp)
         pos = {int(g): i for i, g in enumerate(guests)}
         groups = _HostGroups(view)

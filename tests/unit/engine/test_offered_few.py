@@ -136,4 +136,5 @@ def test_integrate_of_many_guests_is_the_python_form_bit_for_bit(
         causes |= {i for i in range(len(offered.CAUSES)) if got["unserved_by_cause"][i] > 0}
         sim.env._now = now + float(rng.random() * 100)  # type: ignore[attr-defined]
     assert causes == set(range(len(offered.CAUSES)))
-    assert min(sizes) == offered.VECTOR_FROM and max(sizes) == n_g
+    assert min(sizes) == offered.VECTOR_FROM
+    assert max(sizes) == n_g

@@ -1,10 +1,11 @@
 """PABFD's fast admission groups hosts by ``_PABFD_HOST_KEYS``: every key must count.
 
-Three identical HP ML110 G5 hosts under KVM and one 1-vCPU, 1,000-MIPS, 1 GiB VM. For each key,
-host 0 alone is changed in that key so that the plain path must pick host 1 (host 0 becomes
-infeasible, or its power rises more). If the key were missing from the grouping, host 0 would
-stay in the group of hosts 1 and 2 and, as its lowest id, be the only one tried: the fast path
-would pick host 0. Random states (tests/property/test_placement_fast_path.py) rarely make two
+Three identical HP ML110 G5 hosts under KVM and two 1-vCPU, 1,000-MIPS, 1 GiB VMs (a batch:
+a single guest takes the plain path, see the last test). For each key, host 0 alone is changed
+in that key so that the plain path must put the first VM on host 1 (host 0 becomes infeasible,
+or its power rises more). If the key were missing from the grouping, host 0 would stay in the
+group of hosts 1 and 2 and, as its lowest id, be the only one tried: the fast path would pick
+host 0. Random states (tests/property/test_placement_fast_path.py) rarely make two
 hosts differ in one key alone (a placed guest changes RAM, storage and CPU together).
 """
 
@@ -23,7 +24,7 @@ from dcsim.policies.placement import _PABFD_HOST_KEYS, PLACEMENT
 CFG: dict[str, Any] = {
     "name": "keys", "seed": 1, "duration": "1h", "interval": "5m",
     "datacenters": [{"hosts": [{"model": "hp_ml110_g5", "count": 3, "virtualization": "kvm"}]}],
-    "guests": [{"count": 1, "vcpus": 1, "mips": 1000, "ram": "1GiB", "disk": "10GB",
+    "guests": [{"count": 2, "vcpus": 1, "mips": 1000, "ram": "1GiB", "disk": "10GB",
                 "kind": "vm"}],
 }
 
@@ -84,5 +85,29 @@ def test_a_host_differing_in_one_key_is_its_own_group(key: str) -> None:
         policy = cls(cls.Params(), np.random.default_rng(0))
         policy.fast = fast
         choices.append(policy.place(st_.sandbox(batch), batch).tolist())
-    assert choices[1] == [1], f"the plain path must avoid host 0 when {key} changes"
+    assert choices[1][0] == 1, f"the plain path must avoid host 0 when {key} changes"
     assert choices[0] == choices[1]
+
+
+def test_a_single_guest_is_placed_without_grouping_the_hosts(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # one guest (an arrival): one scan of the hosts costs less than grouping them; a batch of
+    # two is grouped
+    import dcsim.policies.placement as placement
+
+    built: list[int] = []
+    real = placement._HostGroups
+
+    def counting(view: Any) -> Any:
+        built.append(1)
+        return real(view)
+
+    monkeypatch.setattr(placement, "_HostGroups", counting)
+    sc = dcsim.api._scenario(CFG, None)
+    cls = PLACEMENT.get("pabfd")
+    for batch, groups in ((np.arange(1), 0), (np.arange(2), 1)):
+        built.clear()
+        st_ = ClusterState.build(sc)
+        out = cls(cls.Params(), np.random.default_rng(0)).place(st_.sandbox(batch), batch)
+        assert out.tolist()[0] == 0  # identical hosts: the lowest id
+        assert len(built) == groups
