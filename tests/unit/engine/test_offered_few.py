@@ -50,6 +50,45 @@ def _arrays(sim: Simulation) -> dict[str, Any]:
     return {k: v.copy() for k, v in vars(sim).items() if isinstance(v, np.ndarray)}
 
 
+def _draw_state(sim: Simulation, rng: np.random.Generator) -> None:
+    """Random waiting states of every guest at ``sim``'s now; totals back to zero."""
+    st, now = sim.state, sim.env.now
+    n_g = st.n_guests_total
+    # statuses 0-5, half of them booting (several terms in each sum)
+    st.status[:] = np.where(rng.random(n_g) < 0.5, 1, rng.integers(0, 6, n_g))
+    sim.paused[:] = rng.random(n_g) < 0.3
+    sim.dropped[:] = rng.random(n_g) < 0.3
+    sim.recovering[:] = rng.random(n_g) < 0.2
+    sim.has_jobs[:] = rng.random(n_g) < 0.1
+    sim.w_last[:] = now - rng.choice([0.0, 1.0, 30.0, 30.0, 1000.0], n_g) * rng.random(n_g)
+    sim.stop_at[:] = np.where(rng.random(n_g) < 0.3, now - 10 * rng.random(n_g),
+                              np.where(rng.random(n_g) < 0.5, np.inf, now + 100.0))
+    sim.wake_until[:] = now + rng.choice([-50.0, -1.0, 0.0, 20.0, 20.0], n_g) * rng.random(n_g)
+    # demands of very different sizes: the order of additions shows in the sums
+    sim.u_last[:] = np.where(rng.random(n_g) < 0.1, 0.0,
+                             rng.random(n_g) * 10.0 ** rng.integers(-3, 13, n_g))
+    sim.unserved_by_cause[:] = 0.0  # (no large total from earlier trials absorbing
+    sim.wait_mi[:] = 0.0            # a last-digit difference)
+
+
+def _both_ways(sim: Simulation, monkeypatch: pytest.MonkeyPatch, switch: tuple[str, Any],
+               reference: Any, call: Any, trial: int) -> dict[str, Any]:
+    """Run ``reference()`` with ``offered.<switch[0]> = switch[1]``, then ``call()`` as the code
+    stands from the same state; assert every array equal bit for bit; the arrays after."""
+    before = _arrays(sim)
+    monkeypatch.setattr(offered, *switch)
+    reference()
+    expected = _arrays(sim)
+    monkeypatch.undo()
+    for k, v in before.items():
+        getattr(sim, k)[...] = v
+    call()
+    got = _arrays(sim)
+    for k, v in expected.items():
+        assert _same(v, got[k]), (trial, k)
+    return got
+
+
 @pytest.mark.parametrize("on_host", [False, True])
 def test_few_guests_settle_as_the_vector_code(on_host: bool,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
@@ -60,35 +99,14 @@ def test_few_guests_settle_as_the_vector_code(on_host: bool,
     causes = set()
     for trial in range(600):
         now = sim.env.now
-        # statuses 0-5, half of them booting (several terms in each sum)
-        st.status[:] = np.where(rng.random(n_g) < 0.5, 1, rng.integers(0, 6, n_g))
-        sim.paused[:] = rng.random(n_g) < 0.3
-        sim.dropped[:] = rng.random(n_g) < 0.3
-        sim.recovering[:] = rng.random(n_g) < 0.2
-        sim.has_jobs[:] = rng.random(n_g) < 0.1
-        sim.w_last[:] = now - rng.choice([0.0, 1.0, 30.0, 30.0, 1000.0], n_g) * rng.random(n_g)
-        sim.stop_at[:] = np.where(rng.random(n_g) < 0.3, now - 10 * rng.random(n_g),
-                                  np.where(rng.random(n_g) < 0.5, np.inf, now + 100.0))
-        sim.wake_until[:] = now + rng.choice([-50.0, -1.0, 0.0, 20.0, 20.0], n_g) * rng.random(n_g)
-        # demands of very different sizes: the order of additions shows in the sums
-        sim.u_last[:] = np.where(rng.random(n_g) < 0.1, 0.0,
-                                 rng.random(n_g) * 10.0 ** rng.integers(-3, 13, n_g))
-        sim.unserved_by_cause[:] = 0.0  # (no large total from earlier trials absorbing
-        sim.wait_mi[:] = 0.0            # a last-digit difference)
+        _draw_state(sim, rng)
         guests = rng.choice(n_g, int(rng.integers(0, offered._FEW + 1)), replace=False)
         if trial % 2:
             guests = np.sort(guests)
-        before = _arrays(sim)
-        monkeypatch.setattr(offered, "_FEW", -1)  # the vector code
-        offered.settle(sim, guests.astype(np.intp), on_host=on_host)
-        expected = _arrays(sim)
-        monkeypatch.undo()
-        for k, v in before.items():
-            getattr(sim, k)[...] = v
-        offered.settle(sim, guests.astype(np.intp), on_host=on_host)
-        got = _arrays(sim)
-        for k, v in expected.items():
-            assert _same(v, got[k]), (trial, k)
+        g = guests.astype(np.intp)
+        got = _both_ways(sim, monkeypatch, ("_FEW", -1),  # the reference: the vector code
+                         lambda g=g: offered.settle(sim, g, on_host=on_host),
+                         lambda g=g: offered.settle(sim, g, on_host=on_host), trial)
         causes |= {i for i in range(len(offered.CAUSES)) if got["unserved_by_cause"][i] > 0}
         sim.env._now = now + float(rng.random() * 100)  # type: ignore[attr-defined]
     # every cause was integrated along the way (with random statuses, also ``on_host``: a
@@ -108,31 +126,14 @@ def test_integrate_of_many_guests_is_the_python_form_bit_for_bit(
     sizes = set()
     for trial in range(300):
         now = sim.env.now
-        st.status[:] = np.where(rng.random(n_g) < 0.5, 1, rng.integers(0, 6, n_g))
-        sim.recovering[:] = rng.random(n_g) < 0.2
-        sim.w_last[:] = now - rng.choice([0.0, 1.0, 30.0, 30.0, 1000.0], n_g) * rng.random(n_g)
-        sim.stop_at[:] = np.where(rng.random(n_g) < 0.3, now - 10 * rng.random(n_g),
-                                  np.where(rng.random(n_g) < 0.5, np.inf, now + 100.0))
-        sim.wake_until[:] = now + rng.choice([-50.0, -1.0, 0.0, 20.0, 20.0], n_g) * rng.random(n_g)
-        sim.u_last[:] = np.where(rng.random(n_g) < 0.1, 0.0,
-                                 rng.random(n_g) * 10.0 ** rng.integers(-3, 13, n_g))
-        sim.unserved_by_cause[:] = 0.0
-        sim.wait_mi[:] = 0.0
+        _draw_state(sim, rng)
         guests = rng.choice(n_g, int(rng.integers(offered.VECTOR_FROM, n_g + 1)), replace=False)
         if trial % 2:
             guests = np.sort(guests)
         sizes.add(guests.shape[0])
-        before = _arrays(sim)
-        monkeypatch.setattr(offered, "VECTOR_FROM", 10**9)  # the Python form
-        offered.integrate(sim, guests.tolist())
-        expected = _arrays(sim)
-        monkeypatch.undo()
-        for k, v in before.items():
-            getattr(sim, k)[...] = v
-        offered.integrate(sim, guests.astype(np.intp))  # the vectorized form
-        got = _arrays(sim)
-        for k, v in expected.items():
-            assert _same(v, got[k]), (trial, k)
+        got = _both_ways(sim, monkeypatch, ("VECTOR_FROM", 10**9),  # the reference: Python's
+                         lambda g=guests: offered.integrate(sim, g.tolist()),
+                         lambda g=guests: offered.integrate(sim, g.astype(np.intp)), trial)
         causes |= {i for i in range(len(offered.CAUSES)) if got["unserved_by_cause"][i] > 0}
         sim.env._now = now + float(rng.random() * 100)  # type: ignore[attr-defined]
     assert causes == set(range(len(offered.CAUSES)))
