@@ -70,7 +70,7 @@ def sweep_cmd(
         TimeRemainingColumn,
     )
 
-    from dcsim.console import end_startup, err, out
+    from dcsim.console import QUICK_EXIT, end_startup, err, out
     from dcsim.console import guard as _guard
     from dcsim.experiments.sweep import plan_sweep, run_sweep
 
@@ -136,8 +136,6 @@ def sweep_cmd(
                   f"column of runs.parquet), e.g. {first['point_id']} rep {first['replication']}:"
                   f" {last_line}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
-    from dcsim.console import QUICK_EXIT
-
     # the folder is complete and the workers are gone: no teardown at exit, unless third-party
     # code ran here (an agent in a serial sweep; dcsim.cli.main checks for plugins)
     QUICK_EXIT["on"] = all(p.config.get("agents") is None for p in outcome.plan.points)

@@ -308,14 +308,18 @@ class SweepStore:
             return []
         return sorted(p for p in self.runs_dir.glob("*.parquet") if not p.name.startswith("."))
 
-    def stored_runs(self, expected: Expected | None = None) -> dict[str, dict[str, Any]]:
+    def stored_runs(self, expected: Expected | None = None,
+                    known: Mapping[str, Any] | None = None) -> dict[str, dict[str, Any]]:
         """Run key → row of every run file that reads back in full and checks out (see
-        :meth:`finished`), in file-name order; failed runs included."""
+        :meth:`finished`), in file-name order; failed runs included. Files whose key is in
+        ``known`` are not read."""
         out: dict[str, dict[str, Any]] = {}
         for p in self._run_files():
-            row = self._read_run(p, expected)
-            if row is not None:
-                out[p.name.removesuffix(".parquet")] = row
+            key = p.name.removesuffix(".parquet")
+            if known is None or key not in known:
+                row = self._read_run(p, expected)
+                if row is not None:
+                    out[key] = row
         return out
 
     def catch_up(self, stored: dict[str, dict[str, Any]],
@@ -325,10 +329,7 @@ class SweepStore:
         For the way out of an interrupted sweep: Ctrl-C or SIGTERM can land inside
         :meth:`append` after the run's file is in place but before its row is put in
         ``stored``; the tables rebuilt from ``stored`` must still count that run."""
-        for p in self._run_files():
-            key = p.name.removesuffix(".parquet")
-            if key not in stored and (row := self._read_run(p, expected)) is not None:
-                stored[key] = row
+        stored.update(self.stored_runs(expected, known=stored))
 
     def finished(self, retry_errors: bool = False,
                  expected: Expected | None = None) -> set[str]:

@@ -545,12 +545,12 @@ class FlowNetwork:
         if (not self.incremental or touched is None or self._rate.shape[0] != n
                 or self._skip > 0):
             self._skip = max(self._skip - 1, 0)
-            return _maxmin_paths(self._nz_len, self._nz_link, self._capacity, self._cap)
+            return self._fill_all()
         paths, on = self._paths, self._on_link
         comp = {f for f in self._started if f in paths}  # a flow that crosses no link, too
         budget = _FULL_SHARE * n
         if len(comp) >= budget:  # most flows just started
-            return _maxmin_paths(self._nz_len, self._nz_link, self._capacity, self._cap)
+            return self._fill_all()
         frontier = [link for link in touched if link in on]
         seen = set(frontier)
         while frontier:
@@ -563,8 +563,7 @@ class FlowNetwork:
                     if len(comp) >= budget:  # one large component: fill every flow, and
                         # skip the search for the next 1, 2, 4, ... 64 fillings while it lasts
                         self._backoff = self._skip = min(2 * self._backoff or 1, 64)
-                        return _maxmin_paths(self._nz_len, self._nz_link, self._capacity,
-                                             self._cap)
+                        return self._fill_all()
                     for other in paths[f]:
                         if other not in seen:
                             seen.add(other)
@@ -581,6 +580,10 @@ class FlowNetwork:
                                   count=int(lengths.sum()))
             rate[slots] = _maxmin_paths(lengths, entries, self._capacity, self._cap.take(slots))
         return rate
+
+    def _fill_all(self) -> F64:
+        """Max-min rates of every sending flow (the slots after :meth:`_flush`)."""
+        return _maxmin_paths(self._nz_len, self._nz_link, self._capacity, self._cap)
 
     def _emit(self) -> None:
         """Tell the listeners the link loads from now on (rates just changed)."""
