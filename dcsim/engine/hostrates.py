@@ -6,7 +6,11 @@ and available CPU, guest-seconds, time at full CPU, per guest the work demanded,
 consumed, migration losses, finite-job progress, then the waiting demand through
 ``dcsim.engine.offered``). ``share`` re-shares those hosts' CPU among their running guests (the CPU
 model of ``dcsim.engine.simulation``) and sets each host's utilisation and power. Both are
-vectorized over any set of hosts (every host at each scheduling instant).
+vectorized over any set of hosts (every host at each scheduling instant); over every host,
+``share`` leaves out the per-guest factors that are exactly 1 in the run (``OneHost``'s flags, as
+the one-host path does), takes each guest's entitlement from ``OneHost.limit``, and runs the
+water-filling only when some host's wants exceed its room (a host that fits gets its wants, as
+``maxmin_share`` gives it): the same bits, fewer passes over the guests.
 
 Most changes touch one host (a migration's phase, its CPU charge, a boot completion), where the
 general code spends its time in dozens of numpy calls on arrays of a few entries (searchsorted,
@@ -158,18 +162,28 @@ def share(sim: Simulation, hosts: I64, guests: I64) -> None:
         eff: F64 | float = 1.0  # every factor below is exactly 1 (OneHost.unit_eff)
         if not one.unit_eff:
             busy = want > 0
-            noisy = busy & st.antisocial[g]
-            n_noisy = np.bincount(local, weights=noisy, minlength=hosts.shape[0])[local] - noisy
-            interf = 1.0 - np.minimum(st.interference_max[h_of], st.interference[h_of] * n_noisy)
             runnable = np.bincount(local, weights=busy * vcpus,
                                    minlength=hosts.shape[0]).astype(np.float64)
-            eff = (st.efficiency(hosts, runnable)[local]
-                   * (1.0 - st.syscall_frac[g] * st.syscall_overhead[h_of])
-                   * (1.0 - st.mem_frac[g] * st.mem_bw_overhead[h_of]) * interf)
+            # the layer and scheduling term times the guest factors that are not exactly 1 in
+            # this run (OneHost: x * 1.0 == x, so leaving those out changes no bit)
+            eff = st.efficiency(hosts, runnable)[local]
+            if one.syscall:
+                eff = eff * (1.0 - st.syscall_frac[g] * st.syscall_overhead[h_of])
+            if one.mem:
+                eff = eff * (1.0 - st.mem_frac[g] * st.mem_bw_overhead[h_of])
+            if one.noisy:
+                noisy = busy & st.antisocial[g]
+                n_noisy = (np.bincount(local, weights=noisy, minlength=hosts.shape[0])[local]
+                           - noisy)
+                eff = eff * (1.0 - np.minimum(st.interference_max[h_of],
+                                              st.interference[h_of] * n_noisy))
         # a vCPU's entitlement: its bare-metal speed in host MIPS (never above a core)
-        limit = vcpus * np.minimum(mips, st.mips_per_core[h_of])
-        if one.capped:
-            limit = limit * st.cap_frac[g]
+        if one.limit is not None:  # the same products, per guest once (OneHost)
+            limit = one.limit[g]
+        else:
+            limit = vcpus * np.minimum(mips, st.mips_per_core[h_of])
+            if one.capped:
+                limit = limit * st.cap_frac[g]
         if sim.any_io:
             want_raw = want * st.io_scale(g, h_of)
         else:
@@ -190,11 +204,21 @@ def share(sim: Simulation, hosts: I64, guests: I64) -> None:
             alloc, delivered = assumptions.proportional_share(sim, hosts, g, local, raw_want, room,
                                                               vcpus)
             sim.useful[g] = delivered if one.unit_eff else delivered * eff
+            sim.raw[g] = alloc
+            used = np.bincount(local, weights=alloc, minlength=hosts.shape[0]).astype(np.float64)
         else:
-            alloc = maxmin_share(raw_want, local, room, st.weight[g])
+            # what each host's guests want: where it fits, the shares are the wants (what
+            # ``maxmin_share`` returns then) and these sums are the CPU used, the same bits
+            used = np.bincount(local, weights=raw_want,
+                               minlength=hosts.shape[0]).astype(np.float64, copy=False)
+            if (used > room).any():
+                alloc = maxmin_share(raw_want, local, room, st.weight[g])
+                used = np.bincount(local, weights=alloc,
+                                   minlength=hosts.shape[0]).astype(np.float64, copy=False)
+            else:
+                alloc = raw_want
             sim.useful[g] = (alloc if one.unit_eff else alloc * eff) * sim.speed[g]
-        sim.raw[g] = alloc
-        used = np.bincount(local, weights=alloc, minlength=hosts.shape[0]).astype(np.float64)
+            sim.raw[g] = alloc
         if one.jobs:
             jm = sim.has_jobs[g]
             if jm.any():

@@ -23,6 +23,7 @@ import pytest
 from dcsim.api import _scenario
 from dcsim.engine import hostrates
 from dcsim.engine.simulation import Simulation
+from dcsim.kernels.share import maxmin_share
 
 PROFILE = {
     "kind": "type1", "cpu_overhead": 0.05, "syscall_overhead": 0.1, "mem_bw_overhead": 0.05,
@@ -260,3 +261,92 @@ def test_vector_share_skips_the_efficiency_only_where_it_is_exactly_one(term: st
         differ += not all(np.array_equal(v, expected[k], equal_nan=True)
                           for k, v in _arrays(sim).items())
     assert differ == 0 if term == "none" else differ > 0, differ
+
+
+FACTOR_TERMS = {**TERMS, "cap": ({}, {"cpu_cap": 0.7})}
+
+
+@pytest.mark.parametrize("term", list(FACTOR_TERMS))
+def test_vector_share_skips_each_guest_factor_only_where_it_is_exactly_one(term: str) -> None:
+    """The vector ``share`` multiplies in the syscall, memory-bound and noisy-neighbour factors
+    only where ``OneHost`` says they are not exactly 1 in this run, and takes each guest's
+    entitlement from ``OneHost.limit``: from random states, computing every factor and the
+    entitlement anew gives the same arrays bit for bit; and for the run's own term, leaving its
+    factor out changes some array (the skip is not vacuous)."""
+    profile, extra = FACTOR_TERMS[term]
+    cfg = _config(plain=True, lifetime="100h")
+    cfg["virtualization_profiles"] = {"probe": {**ZERO_PROFILE, "cpu_overhead": 0.05,
+                                                **profile}}
+    cfg["guests"][0].update(extra)
+    sim = Simulation(_scenario(cfg, None))
+    sim.run()
+    one = hostrates._one(sim)
+    assert not one.unit_eff
+    flags = ("syscall", "mem", "noisy")
+    assert [getattr(one, f) for f in flags] == [term == f for f in flags]
+    assert one.capped == (term == "cap")
+    assert one.limit is not None  # guests' 1,500 MIPS per vCPU: below a core's 2,000
+    limit = one.limit
+    st = sim.state
+    rng = np.random.default_rng(11)
+    hosts = np.arange(st.n_hosts, dtype=np.intp)
+    g = np.flatnonzero(st.host_of >= 0)
+    assert g.shape[0] > 10
+    differ = 0
+    for _ in range(30):
+        sim.u_last[g] = rng.random(g.shape[0]) * rng.choice([0.3, 1.0, 4.0])
+        sim.u_last[g[rng.random(g.shape[0]) < 0.2]] = 0.0
+        before = _arrays(sim)
+        for f in flags:
+            setattr(one, f, True)
+        one.limit = None
+        hostrates.share(sim, hosts, g)  # every factor, the entitlement computed here
+        expected = _arrays(sim)
+        _restore(sim, before)
+        for f in flags:
+            setattr(one, f, term == f)
+        one.limit = limit
+        hostrates.share(sim, hosts, g)
+        for k, v in _arrays(sim).items():
+            assert np.array_equal(v, expected[k], equal_nan=True), (term, k)
+        if term in flags:
+            _restore(sim, before)
+            setattr(one, term, False)
+            hostrates.share(sim, hosts, g)
+            differ += not all(np.array_equal(v, expected[k], equal_nan=True)
+                              for k, v in _arrays(sim).items())
+            setattr(one, term, True)
+        _restore(sim, before)
+    assert differ > 0 if term in flags else differ == 0, differ
+
+
+def test_vector_share_of_every_host_water_fills_exactly_the_oversubscribed_ones() -> None:
+    """The interval step re-shares every host at once (``share``), calling the water-filling
+    kernel only when some host's wants exceed its room. From random states in which some hosts
+    are oversubscribed and others are not, the shares and utilisations are bit for bit those of
+    the kernel applied to every host (``maxmin_share``, which gives a host that fits its wants)."""
+    sim = Simulation(_scenario(_config(lifetime="100h", depart=False), None))
+    sim.run()
+    st = sim.state
+    rng = np.random.default_rng(9)
+    hosts = np.arange(st.n_hosts, dtype=np.intp)
+    g = np.flatnonzero(st.host_of >= 0)
+    occupied = np.unique(st.host_of[g])
+    assert occupied.shape[0] >= 4
+    mixed = fits = 0
+    for _ in range(40):
+        load = rng.choice([0.3, 1.0, 4.0], size=st.n_hosts)  # per host; 4.0 oversubscribes
+        sim.u_last[g] = rng.random(g.shape[0]) * load[st.host_of[g]]
+        hostrates.share(sim, hosts, g)
+        room = np.maximum(0.0, st.cap_mips - sim.extra_raw)
+        local = st.host_of[g]
+        alloc = maxmin_share(sim.raw_want[g], local, room, st.weight[g])
+        assert np.array_equal(sim.raw[g], alloc)
+        used = np.bincount(local, weights=alloc, minlength=st.n_hosts)
+        assert np.array_equal(sim.util, np.minimum(used + sim.extra_raw, st.cap_mips)
+                              / st.cap_mips)
+        n_over = np.unique(local[alloc < sim.raw_want[g]]).shape[0]
+        mixed += 0 < n_over < occupied.shape[0]
+        fits += n_over == 0
+    assert mixed > 10, mixed
+    assert fits > 3, fits
