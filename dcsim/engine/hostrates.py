@@ -10,7 +10,9 @@ vectorized over any set of hosts (every host at each scheduling instant); over e
 ``share`` leaves out the per-guest factors that are exactly 1 in the run (``OneHost``'s flags, as
 the one-host path does), takes each guest's entitlement from ``OneHost.limit``, and runs the
 water-filling only when some host's wants exceed its room (a host that fits gets its wants, as
-``maxmin_share`` gives it): the same bits, fewer passes over the guests.
+``maxmin_share`` gives it); when the guests are the whole population in id order (all placed)
+``settle`` and ``share`` index them as a slice (``_every``: views, not gathered copies). The same
+bits, fewer passes over the guests.
 
 Most changes touch one host (a migration's phase, its CPU charge, a boot completion), where the
 general code spends its time in dozens of numpy calls on arrays of a few entries (searchsorted,
@@ -73,6 +75,17 @@ _FULL = 1.0 - 1e-9  # utilisation counted as 100 % CPU (SLATAH)
 COMPILED = True  # CloudSim mode's settle and share in their compiled passes where they apply
 
 
+def _every(sim: Simulation, guests: I64) -> I64 | slice:
+    """``guests`` as an index: ``slice(None)`` when they are every guest of the run in id order
+    (a population that is all placed: the same elements, as views instead of gathered copies),
+    else ``guests`` itself."""
+    n = sim.state.n_guests_total
+    if (guests.shape[0] == n and n and guests[0] == 0 and guests[-1] == n - 1
+            and bool((guests[1:] > guests[:-1]).all())):  # strictly increasing 0 .. n-1
+        return slice(None)
+    return guests
+
+
 def settle(sim: Simulation, hosts: I64, guests: I64) -> None:
     """Integrate the current rates of ``hosts`` (and their ``guests``) up to now."""
     st, now = sim.state, sim.env.now
@@ -102,19 +115,20 @@ def settle(sim: Simulation, hosts: I64, guests: I64) -> None:
                           dt)  # (np.clip's arithmetic, without its overhead)
     sim.ready_s[h] += awake * ready_dt
     if guests.shape[0]:
-        t0 = sim.last_t[st.host_of[guests]]
+        ix = _every(sim, guests)
+        t0 = sim.last_t[st.host_of[ix]]
         gdt = now - t0
-        paused = sim.paused[guests]
+        paused = sim.paused[ix]
         any_paused = _nnz(paused)
         # a paused guest's demand is downtime (dcsim.engine.offered), not running demand
-        d = sim.demand[guests]
-        sim.demand_mi[guests] += (np.where(paused, 0.0, d) if any_paused else d) * gdt
-        sim.useful_mi[guests] += sim.useful[guests] * gdt
-        sim.raw_mi[guests] += sim.raw[guests] * gdt
+        d = sim.demand[ix]
+        sim.demand_mi[ix] += (np.where(paused, 0.0, d) if any_paused else d) * gdt
+        sim.useful_mi[ix] += sim.useful[ix] * gdt
+        sim.raw_mi[ix] += sim.raw[ix] * gdt
         # (with memory accounting, speed = migration speed × memory's: the loss to memory is
         # booked apart, the migration's from its own speed)
         speed = sim.speed if sim.memory is None else sim.memory.mig_speed
-        degraded = speed[guests] < 1.0
+        degraded = speed[ix] < 1.0
         if any_paused:
             degraded |= paused
         if _nnz(degraded):
@@ -155,10 +169,11 @@ def share(sim: Simulation, hosts: I64, guests: I64) -> None:
         local = g  # (not read: record gets the requests per host)
         compiled, recorded = True, req is None  # (None: the pass recorded the entries too)
     elif g.shape[0]:
-        h_of = st.host_of[g]
+        ix = _every(sim, g)  # g itself where a guest's index list is needed
+        h_of = st.host_of[ix]
         local = np.searchsorted(hosts, h_of) if hosts.shape[0] < st.n_hosts else h_of
-        vcpus, mips = st.vcpus[g], st.mips[g]
-        want = sim.u_last[g] * vcpus * mips
+        vcpus, mips = st.vcpus[ix], st.mips[ix]
+        want = sim.u_last[ix] * vcpus * mips
         eff: F64 | float = 1.0  # every factor below is exactly 1 (OneHost.unit_eff)
         if not one.unit_eff:
             busy = want > 0
@@ -168,22 +183,22 @@ def share(sim: Simulation, hosts: I64, guests: I64) -> None:
             # this run (OneHost: x * 1.0 == x, so leaving those out changes no bit)
             eff = st.efficiency(hosts, runnable)[local]
             if one.syscall:
-                eff = eff * (1.0 - st.syscall_frac[g] * st.syscall_overhead[h_of])
+                eff = eff * (1.0 - st.syscall_frac[ix] * st.syscall_overhead[h_of])
             if one.mem:
-                eff = eff * (1.0 - st.mem_frac[g] * st.mem_bw_overhead[h_of])
+                eff = eff * (1.0 - st.mem_frac[ix] * st.mem_bw_overhead[h_of])
             if one.noisy:
-                noisy = busy & st.antisocial[g]
+                noisy = busy & st.antisocial[ix]
                 n_noisy = (np.bincount(local, weights=noisy, minlength=hosts.shape[0])[local]
                            - noisy)
                 eff = eff * (1.0 - np.minimum(st.interference_max[h_of],
                                               st.interference[h_of] * n_noisy))
         # a vCPU's entitlement: its bare-metal speed in host MIPS (never above a core)
         if one.limit is not None:  # the same products, per guest once (OneHost)
-            limit = one.limit[g]
+            limit = one.limit[ix]
         else:
             limit = vcpus * np.minimum(mips, st.mips_per_core[h_of])
             if one.capped:
-                limit = limit * st.cap_frac[g]
+                limit = limit * st.cap_frac[ix]
         if sim.any_io:
             want_raw = want * st.io_scale(g, h_of)
         else:
@@ -191,20 +206,20 @@ def share(sim: Simulation, hosts: I64, guests: I64) -> None:
         if not one.unit_eff:
             want_raw = want_raw / eff
         raw_want = np.minimum(want_raw, limit)
-        paused = sim.paused[g]
+        paused = sim.paused[ix]
         if _nnz(paused):
             raw_want = np.where(paused, 0.0, raw_want)
         if sim.memory is not None:  # a guest waiting on swap-ins wants no CPU meanwhile
-            raw_want = raw_want * sim.memory.stall[g]
-        sim.raw_want[g] = raw_want
+            raw_want = raw_want * sim.memory.stall[ix]
+        sim.raw_want[ix] = raw_want
         hh = st.host_index(hosts)
         room = np.maximum(0.0, st.cap_mips[hh] - sim.extra_raw[hh])
-        sim.demand[g] = want
+        sim.demand[ix] = want
         if sim.proportional:
             alloc, delivered = assumptions.proportional_share(sim, hosts, g, local, raw_want, room,
                                                               vcpus)
-            sim.useful[g] = delivered if one.unit_eff else delivered * eff
-            sim.raw[g] = alloc
+            sim.useful[ix] = delivered if one.unit_eff else delivered * eff
+            sim.raw[ix] = alloc
             used = np.bincount(local, weights=alloc, minlength=hosts.shape[0]).astype(np.float64)
         else:
             # what each host's guests want: where it fits, the shares are the wants (what
@@ -212,13 +227,13 @@ def share(sim: Simulation, hosts: I64, guests: I64) -> None:
             used = np.bincount(local, weights=raw_want,
                                minlength=hosts.shape[0]).astype(np.float64, copy=False)
             if (used > room).any():
-                alloc = maxmin_share(raw_want, local, room, st.weight[g])
+                alloc = maxmin_share(raw_want, local, room, st.weight[ix])
                 used = np.bincount(local, weights=alloc,
                                    minlength=hosts.shape[0]).astype(np.float64, copy=False)
             else:
                 alloc = raw_want
-            sim.useful[g] = (alloc if one.unit_eff else alloc * eff) * sim.speed[g]
-            sim.raw[g] = alloc
+            sim.useful[ix] = (alloc if one.unit_eff else alloc * eff) * sim.speed[ix]
+            sim.raw[ix] = alloc
         if one.jobs:
             jm = sim.has_jobs[g]
             if jm.any():

@@ -350,3 +350,48 @@ def test_vector_share_of_every_host_water_fills_exactly_the_oversubscribed_ones(
         fits += n_over == 0
     assert mixed > 10, mixed
     assert fits > 3, fits
+
+
+def test_every_guest_in_id_order_is_indexed_as_a_slice() -> None:
+    """``_every``: the whole population in id order becomes ``slice(None)`` (views instead of
+    gathers); anything else (a subset, another order, a repeated guest) stays the array."""
+    sim = Simulation(_scenario(_config(lifetime="100h", depart=False), None))
+    n = sim.state.n_guests_total
+    every = np.arange(n, dtype=np.intp)
+    assert hostrates._every(sim, every) == slice(None)
+    for other in (every[1:], every[::-1].copy(), np.r_[0, 0, every[2:]],
+                  np.r_[every[:5], every[6:], every[5]]):
+        assert hostrates._every(sim, other) is other
+
+
+def test_settle_and_share_of_every_guest_are_the_same_with_the_slice() -> None:
+    """Settling and re-sharing every host with every guest placed gives the same arrays whether
+    the guests are indexed as a slice (``_every``) or gathered one by one."""
+    cfg = _config(lifetime="100h", depart=False)
+    got = []
+    for as_slice in (True, False):
+        sim = Simulation(_scenario(cfg, None))
+        sim.run()
+        st = sim.state
+        hosts = np.arange(st.n_hosts, dtype=np.intp)
+        rng = np.random.default_rng(4)
+        every = np.arange(st.n_guests_total, dtype=np.intp)
+        st.host_of[st.host_of < 0] = 0  # every guest placed (on host 0 if it was not)
+        st.status[:] = 2
+        real = hostrates._every
+        if not as_slice:
+            hostrates._every = lambda sim, guests: guests  # type: ignore[assignment]
+        try:
+            for k in range(5):
+                assert real(sim, every) == slice(None)
+                sim.u_last[:] = rng.random(st.n_guests_total) * (4.0 if k == 2 else 1.0)
+                sim.env._now = sim.env.now + 60.0  # type: ignore[attr-defined]
+                hostrates.settle(sim, hosts, every)
+                hostrates.share(sim, hosts, every)
+        finally:
+            hostrates._every = real  # type: ignore[assignment]
+        got.append(_arrays(sim))
+    a, b = got
+    assert (a["raw"] < a["raw_want"]).any()  # the water-filling ran in one of the steps
+    for k, v in a.items():
+        assert np.array_equal(v, b[k], equal_nan=True), k
