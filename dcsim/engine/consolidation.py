@@ -317,7 +317,7 @@ class Consolidation:
         # (4) underload: evacuate the least-loaded hosts whose guests all fit elsewhere
         if self.spec.underload:
             sources = np.zeros(st.n_hosts, dtype=bool)
-            order = np.argsort(work / st.cap_mips, kind="stable")
+            load = work / st.cap_mips  # (the trials below change work, not this)
             # Upper bounds of what any target can still take: reservations only shrink free
             # room during the step, so a guest above them cannot move and its host is skipped
             # without a search (most underload trials fail on memory).
@@ -344,7 +344,10 @@ class Consolidation:
             # depends on the source)
             recv = (Receivers(sb, receivers & sb.awake)
                     if self.fast and links_intact(sim) else None)
-            sources_in_order = order[ok[order]]
+            # the sources by increasing load, ties by id: a stable sort of the candidates alone
+            # (in id order) is the stable sort of every host with the others left out
+            cands = np.flatnonzero(ok)
+            sources_in_order = cands[np.argsort(load[cands], kind="stable")]
             # hopeless before any trial stays hopeless (receivers only shrink): found for all
             # hosts at once, each still skipped at its turn (the same counts)
             hopeless0 = (recv.hopeless_hosts(sources_in_order) if recv is not None
