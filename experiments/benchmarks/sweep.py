@@ -32,6 +32,10 @@ beforehand, not timed): the simulations' own CPU. It prints:
 * framework overhead per run = (a sweep's CPU − the simulations' CPU) / runs: everything that is
   not the simulation (interpreter start, imports, checking each point and each run, workers'
   start-up, storing each row, the summary);
+* the serial part of the processes command (medians): from its start to its workers' fork
+  (interpreter, imports, checking the sweep) and from its last stored run to its exit (summary),
+  and Amdahl's bound that part sets for the speed-up on idle cores,
+  serial wall / (serial part + (serial wall − serial part) / workers);
 * that both executors produced identical metrics.
 """
 
@@ -57,12 +61,26 @@ REPO = Path(__file__).resolve().parents[2]
 #: (it still runs when ``dcsim sweep`` skips the teardown) that reports the command's own CPU and
 #: its workers' on stderr.
 CLI = """
-import atexit, json, resource, sys
+import atexit, json, resource, sys, time
+from dcsim.experiments import executors, store
+marks = {}
+start = executors.ProcessExecutor.start
+def timed_start(self):
+    start(self)
+    marks.setdefault("forked", time.time())
+executors.ProcessExecutor.start = timed_start
+append = store.SweepStore.append
+def timed_append(self, row, stored=None):
+    out = append(self, row, stored)
+    marks["last_row"] = time.time()
+    return out
+store.SweepStore.append = timed_append
 def report():
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     sys.stderr.write("CPU " + json.dumps({"parent_cpu_s": me.ru_utime + me.ru_stime,
-                                          "workers_cpu_s": kids.ru_utime + kids.ru_stime}) + "\\n")
+                                          "workers_cpu_s": kids.ru_utime + kids.ru_stime,
+                                          **marks, "exit": time.time()}) + "\\n")
     sys.stderr.flush()
 atexit.register(report)
 sys.argv = ["dcsim", *sys.argv[1:]]
@@ -116,7 +134,7 @@ def _env() -> dict[str, str]:
 def _command(cfg: Path, out: Path, executor: str, workers: int) -> dict[str, float]:
     """One ``dcsim sweep`` command in a fresh interpreter: wall, CPU (tree) and its CPU split."""
     shutil.rmtree(out, ignore_errors=True)
-    c0, t0 = _children_cpu(), time.perf_counter()
+    c0, t0, epoch = _children_cpu(), time.perf_counter(), time.time()
     proc = subprocess.run([sys.executable, "-c", CLI, "sweep", str(cfg), "-o", str(out), "-q",
                            "-e", executor, "-w", str(workers)], env=_env(), cwd=REPO,
                           capture_output=True, text=True)
@@ -125,7 +143,12 @@ def _command(cfg: Path, out: Path, executor: str, workers: int) -> dict[str, flo
         raise SystemExit(f"dcsim sweep -e {executor} failed ({proc.returncode}):\n{proc.stderr}")
     split = json.loads(next(line for line in proc.stderr.splitlines()
                             if line.startswith("CPU "))[4:])
-    return {"wall_s": wall, "cpu_s": cpu, **split}
+    out = {"wall_s": wall, "cpu_s": cpu, "parent_cpu_s": split["parent_cpu_s"],
+           "workers_cpu_s": split["workers_cpu_s"]}
+    if "forked" in split:  # the serial parts of a parallel sweep, wall s
+        out["before_workers_s"] = split["forked"] - epoch
+        out["after_last_run_s"] = split["exit"] - split["last_row"]
+    return out
 
 
 def _simulations(cfg_json: Path) -> dict[str, float]:
@@ -198,7 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     same = tables["serial"].equals(tables["processes"])
     rows = []
     for executor, got in runs.items():
-        med = {k: statistics.median(r[k] for r in got) for k in got[0]}
+        med = {k: statistics.median(r[k] for r in got) for k in got[0] if "_cpu_s" in k
+               or k in ("wall_s", "cpu_s")}
         rows.append({"executor": executor, "workers": 1 if executor == "serial" else args.workers,
                      "runs": n_runs, "wall_s": round(med["wall_s"], 2),
                      "cpu_s": round(med["cpu_s"], 2), "parent_cpu_s": round(med["parent_cpu_s"], 2),
@@ -226,6 +250,16 @@ def main(argv: list[str] | None = None) -> int:
                      f"pairs {ratios[0]:.2f}-{ratios[-1]:.2f}x); target >= 1.6x for 20 six-hour "
                      f"runs (issue 15), >= 1.8x for 200 runs. The machine gave {before:.2f}x "
                      f"before and {after:.2f}x after to {args.workers} busy-loop processes\n")
+    # Amdahl: what the processes command does before its workers start and after its last run
+    # is serial; with it, no number of idle cores beats this bound
+    pre = statistics.median(r["before_workers_s"] for r in runs["processes"])
+    post = statistics.median(r["after_last_run_s"] for r in runs["processes"])
+    wall_s = statistics.median(r["wall_s"] for r in runs["serial"])
+    bound = wall_s / (pre + post + (wall_s - pre - post) / args.workers)
+    sys.stdout.write(f"serial part of the processes command: {pre:.2f} s before its workers start "
+                     f"(interpreter, imports, checking the sweep, the fork) + {post:.2f} s after "
+                     f"its last run is stored (summary, exit); with it Amdahl's bound for "
+                     f"{args.workers} idle cores is {bound:.2f}x (measured {speedup:.2f}x)\n")
     sys.stdout.write(f"identical metrics in both executors: {same}\n")
     if load_before > 0.5:
         sys.stdout.write(f"warning: 1-minute load average {load_before:.1f} before the benchmark: "
