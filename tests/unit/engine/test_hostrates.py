@@ -14,6 +14,7 @@ floats (results may not depend on which path ran), which is checked two ways:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -227,6 +228,32 @@ TERMS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
 }
 
 
+def _run_with_term(profile: dict[str, Any], extra: dict[str, Any]) -> Simulation:
+    """The plain scenario, run, with ``profile`` over the zero-overhead profile and ``extra`` on
+    the first guest group."""
+    cfg = _config(plain=True, lifetime="100h")
+    cfg["virtualization_profiles"] = {"probe": {**ZERO_PROFILE, **profile}}
+    cfg["guests"][0].update(extra)
+    sim = Simulation(_scenario(cfg, None))
+    sim.run()
+    return sim
+
+
+def _random_demands(sim: Simulation, seed: int,
+                    n: int = 30) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """``n`` random demands of every placed guest (a fifth idle; loads of 0.3, 1 or 4, the last
+    oversubscribing hosts), each set before it yields ``(every host, the placed guests)``."""
+    st = sim.state
+    rng = np.random.default_rng(seed)
+    hosts = np.arange(st.n_hosts, dtype=np.intp)
+    g = np.flatnonzero(st.host_of >= 0)
+    assert g.shape[0] > 10
+    for _ in range(n):
+        sim.u_last[g] = rng.random(g.shape[0]) * rng.choice([0.3, 1.0, 4.0])
+        sim.u_last[g[rng.random(g.shape[0]) < 0.2]] = 0.0
+        yield hosts, g
+
+
 @pytest.mark.parametrize("term", list(TERMS))
 def test_vector_share_skips_the_efficiency_only_where_it_is_exactly_one(term: str) -> None:
     """``OneHost.unit_eff`` (the vector ``share`` skips the efficiency factors) is set only when
@@ -234,23 +261,11 @@ def test_vector_share_skips_the_efficiency_only_where_it_is_exactly_one(term: st
     but no guest exposed to them, no layer overhead, no scheduling slope): there the skip changes
     no array (``share`` of every host from random states, with and without it), and for each
     other term it would change some."""
-    profile, extra = TERMS[term]
-    cfg = _config(plain=True, lifetime="100h")
-    cfg["virtualization_profiles"] = {"probe": {**ZERO_PROFILE, **profile}}
-    cfg["guests"][0].update(extra)
-    sim = Simulation(_scenario(cfg, None))
-    sim.run()
+    sim = _run_with_term(*TERMS[term])
     one = hostrates._one(sim)
     assert one.unit_eff == (term == "none")
-    st = sim.state
-    rng = np.random.default_rng(7)
-    hosts = np.arange(st.n_hosts, dtype=np.intp)
-    g = np.flatnonzero(st.host_of >= 0)
-    assert g.shape[0] > 10
     differ = 0
-    for _ in range(30):
-        sim.u_last[g] = rng.random(g.shape[0]) * rng.choice([0.3, 1.0, 4.0])
-        sim.u_last[g[rng.random(g.shape[0]) < 0.2]] = 0.0
+    for hosts, g in _random_demands(sim, seed=7):
         before = _arrays(sim)
         one.unit_eff = False  # every factor computed
         hostrates.share(sim, hosts, g)
@@ -274,12 +289,7 @@ def test_vector_share_skips_each_guest_factor_only_where_it_is_exactly_one(term:
     entitlement anew gives the same arrays bit for bit; and for the run's own term, leaving its
     factor out changes some array (the skip is not vacuous)."""
     profile, extra = FACTOR_TERMS[term]
-    cfg = _config(plain=True, lifetime="100h")
-    cfg["virtualization_profiles"] = {"probe": {**ZERO_PROFILE, "cpu_overhead": 0.05,
-                                                **profile}}
-    cfg["guests"][0].update(extra)
-    sim = Simulation(_scenario(cfg, None))
-    sim.run()
+    sim = _run_with_term({"cpu_overhead": 0.05, **profile}, extra)
     one = hostrates._one(sim)
     assert not one.unit_eff
     flags = ("syscall", "mem", "noisy")
@@ -287,15 +297,8 @@ def test_vector_share_skips_each_guest_factor_only_where_it_is_exactly_one(term:
     assert one.capped == (term == "cap")
     assert one.limit is not None  # guests' 1,500 MIPS per vCPU: below a core's 2,000
     limit = one.limit
-    st = sim.state
-    rng = np.random.default_rng(11)
-    hosts = np.arange(st.n_hosts, dtype=np.intp)
-    g = np.flatnonzero(st.host_of >= 0)
-    assert g.shape[0] > 10
     differ = 0
-    for _ in range(30):
-        sim.u_last[g] = rng.random(g.shape[0]) * rng.choice([0.3, 1.0, 4.0])
-        sim.u_last[g[rng.random(g.shape[0]) < 0.2]] = 0.0
+    for hosts, g in _random_demands(sim, seed=11):
         before = _arrays(sim)
         for f in flags:
             setattr(one, f, True)
