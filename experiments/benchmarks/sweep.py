@@ -36,8 +36,8 @@ beforehand, not timed): the simulations' own CPU. It prints:
   (interpreter, imports, checking the sweep) and from its last stored run to its exit (summary),
   and the speed-up Amdahl's law gives with it on idle cores,
   serial wall / (serial part + (serial wall − serial part) / workers): an estimate, not a
-  ceiling (where the serial command does per-run work its workers do not, as in the 200-run
-  sweep, the parallel one beats it);
+  ceiling (where the serial command spends more CPU in all than the parallel one, as in one
+  200-run pair, the parallel one beats it);
 * that both executors produced identical metrics.
 """
 
@@ -254,8 +254,8 @@ def main(argv: list[str] | None = None) -> int:
                      f"before and {after:.2f}x after to {args.workers} busy-loop processes\n")
     # Amdahl: what the processes command does before its workers start and after its last run
     # is serial; the rest of the serial command's wall, split evenly over the workers, gives
-    # this estimate (a parallel sweep can beat it where the serial command does per-run work
-    # its workers do not, e.g. collecting cycles over a heap that grows with the stored rows)
+    # this estimate (not a ceiling: where the serial command spends more CPU than the parallel
+    # one in all, the parallel one can beat it)
     pre = statistics.median(r["before_workers_s"] for r in runs["processes"])
     post = statistics.median(r["after_last_run_s"] for r in runs["processes"])
     wall_s = statistics.median(r["wall_s"] for r in runs["serial"])
