@@ -118,8 +118,10 @@ def test_sigkill_leaves_no_process_behind(tmp_path: Path, executor: str) -> None
 
 
 def test_sigterm_keeps_finished_runs_and_resume_completes(tmp_path: Path) -> None:
+    # six runs of ~0.4 s on two workers: SIGTERM, sent once the first run is stored, lands
+    # while the others run (with 12 h runs of ~0.1 s the sweep could end before it did)
     cfg = tiny({"grid": {"guests[0].count": [1, 2]}, "replications": 3},
-               duration="12h", interval="1m")
+               duration="2d", interval="1m")
     proc, out = _start(cfg, tmp_path, "processes", quiet=False)  # with the progress bar
     try:
         kids = _wait_for_workers(proc, 2, "fork")  # forked before the bar's thread started
