@@ -10,9 +10,9 @@ vectorized over any set of hosts (every host at each scheduling instant); over e
 ``share`` leaves out the per-guest factors that are exactly 1 in the run (``OneHost``'s flags, as
 the one-host path does), takes each guest's entitlement from ``OneHost.limit``, and runs the
 water-filling only when some host's wants exceed its room (a host that fits gets its wants, as
-``maxmin_share`` gives it); when the guests are the whole population in id order (all placed)
-``settle`` and ``share`` index them as a slice (``_every``: views, not gathered copies). The same
-bits, fewer passes over the guests.
+``maxmin_share`` gives it); when the guests are the whole population in id order
+(``Simulation.every_guest``, all placed) ``settle`` and ``share`` index them as a slice
+(``_every``: views, not gathered copies). The same bits, fewer passes over the guests.
 
 Most changes touch one host (a migration's phase, its CPU charge, a boot completion), where the
 general code spends its time in dozens of numpy calls on arrays of a few entries (searchsorted,
@@ -76,14 +76,10 @@ COMPILED = True  # CloudSim mode's settle and share in their compiled passes whe
 
 
 def _every(sim: Simulation, guests: I64) -> I64 | slice:
-    """``guests`` as an index: ``slice(None)`` when they are every guest of the run in id order
-    (a population that is all placed: the same elements, as views instead of gathered copies),
-    else ``guests`` itself."""
-    n = sim.state.n_guests_total
-    if (guests.shape[0] == n and n and guests[0] == 0 and guests[-1] == n - 1
-            and bool((guests[1:] > guests[:-1]).all())):  # strictly increasing 0 .. n-1
-        return slice(None)
-    return guests
+    """``guests`` as an index: ``slice(None)`` when they are ``sim.every_guest`` (every guest of
+    the run in id order, as ``guests_on`` gives them once all are placed: the same elements, as
+    views instead of gathered copies), else ``guests`` itself."""
+    return slice(None) if guests is sim.every_guest else guests
 
 
 def settle(sim: Simulation, hosts: I64, guests: I64) -> None:

@@ -99,7 +99,8 @@ def settle(sim: Simulation, guests: I64 | None = None, *, on_host: bool = False)
             return
         if on_host and guests.shape[0] * 4 >= st.n_guests_total and not (
                 (st.status == _BOOTING).any() or sim.paused.any()):
-            sim.w_last[guests] = now  # no guest at all is booting or paused: none waits
+            # no guest at all is booting or paused: none waits
+            sim.w_last[slice(None) if guests is sim.every_guest else guests] = now
             return
         status = st.status[guests]
         if on_host:

@@ -120,6 +120,10 @@ class Simulation:
         self.interval = float(cfg.interval)
         self.sleep = cfg.power_management.sleep_idle_hosts
         n_h, n_g = st.n_hosts, st.n_guests_total
+        # every guest in id order, what ``guests_on`` returns once all are placed: settle and
+        # share then index the whole population as a slice (``hostrates._every``); read-only
+        self.every_guest = np.arange(n_g, dtype=np.intp)
+        self.every_guest.flags.writeable = False
 
         # guest groups → contiguous id ranges, one workload model each
         self.slices: list[slice] = []
@@ -249,7 +253,8 @@ class Simulation:
         if hosts.shape[0] == self.state.n_hosts:
             if self.cs is not None:  # host-list order: sums in CloudSim's order
                 return self.cs.list_order(self.state)
-            return np.flatnonzero(self.state.host_of >= 0)
+            placed = np.flatnonzero(self.state.host_of >= 0)
+            return self.every_guest if placed.shape[0] == self.state.n_guests_total else placed
         if hosts.shape[0] == 1:
             return np.asarray(self.state.members[int(hosts[0])], dtype=np.intp)
         return np.flatnonzero(np.isin(self.state.host_of, hosts))

@@ -84,7 +84,7 @@ def _arrays(sim: Simulation) -> dict[str, Any]:
 
 def _restore(sim: Simulation, saved: dict[str, Any]) -> None:
     for k, v in saved.items():
-        if k != "counters":
+        if k != "counters" and getattr(sim, k).flags.writeable:  # (not every_guest)
             getattr(sim, k)[...] = v
     sim.awake_n, sim.awake_ru, sim.peak_awake_n, sim.peak_awake_ru = saved["counters"]
 
@@ -356,15 +356,25 @@ def test_vector_share_of_every_host_water_fills_exactly_the_oversubscribed_ones(
 
 
 def test_every_guest_in_id_order_is_indexed_as_a_slice() -> None:
-    """``_every``: the whole population in id order becomes ``slice(None)`` (views instead of
-    gathers); anything else (a subset, another order, a repeated guest) stays the array."""
+    """``guests_on`` of every host gives ``Simulation.every_guest`` (read-only) once every guest
+    is placed, a fresh array before; ``_every`` makes that one object, and only it, a slice
+    (views instead of gathers)."""
     sim = Simulation(_scenario(_config(lifetime="100h", depart=False), None))
-    n = sim.state.n_guests_total
-    every = np.arange(n, dtype=np.intp)
-    assert hostrates._every(sim, every) == slice(None)
-    for other in (every[1:], every[::-1].copy(), np.r_[0, 0, every[2:]],
-                  np.r_[every[:5], every[6:], every[5]]):
+    st = sim.state
+    n = st.n_guests_total
+    hosts = np.arange(st.n_hosts, dtype=np.intp)
+    assert np.array_equal(sim.every_guest, np.arange(n))
+    assert not sim.every_guest.flags.writeable
+    assert hostrates._every(sim, sim.every_guest) == slice(None)
+    every = np.arange(n, dtype=np.intp)  # equal, but another object: not trusted
+    for other in (every, every[1:], every[::-1].copy()):
         assert hostrates._every(sim, other) is other
+    sim.run()
+    partly = sim.guests_on(hosts)
+    assert partly is not sim.every_guest
+    assert partly.shape[0] < n  # some guests not placed (arrivals to come)
+    st.host_of[st.host_of < 0] = 0
+    assert sim.guests_on(hosts) is sim.every_guest
 
 
 def test_settle_and_share_of_every_guest_are_the_same_with_the_slice() -> None:
@@ -378,8 +388,8 @@ def test_settle_and_share_of_every_guest_are_the_same_with_the_slice() -> None:
         st = sim.state
         hosts = np.arange(st.n_hosts, dtype=np.intp)
         rng = np.random.default_rng(4)
-        every = np.arange(st.n_guests_total, dtype=np.intp)
         st.host_of[st.host_of < 0] = 0  # every guest placed (on host 0 if it was not)
+        every = sim.guests_on(hosts)
         st.status[:] = 2
         real = hostrates._every
         if not as_slice:

@@ -47,7 +47,9 @@ def _sim() -> Simulation:
 
 
 def _arrays(sim: Simulation) -> dict[str, Any]:
-    return {k: v.copy() for k, v in vars(sim).items() if isinstance(v, np.ndarray)}
+    """Copies of the simulation's writable arrays (not the read-only ``every_guest``)."""
+    return {k: v.copy() for k, v in vars(sim).items()
+            if isinstance(v, np.ndarray) and v.flags.writeable}
 
 
 def _draw_state(sim: Simulation, rng: np.random.Generator) -> None:
