@@ -184,3 +184,17 @@ def test_waking_time_is_not_slatah_active_time(tmp_path: Path, wake: str, slatah
     s = dcsim.run(cfg).summary
     assert s["slatah"] == pytest.approx(slatah, rel=1e-12)
     assert s["mean_active_hosts"] == pytest.approx(3000 / 3600, rel=1e-12)
+
+
+def test_a_rejected_guest_waits_while_many_placed_guests_settle_at_once() -> None:
+    # twelve 1 GiB guests fill the 12 GiB host, the thirteenth is rejected at the start: 500
+    # MIPS x 3600 s unserved. With more than eight guests on the host and none booting or
+    # paused, each step settles the placed ones in one stroke (``offered.settle``'s fast path);
+    # that must not move the rejected guest's clock, or its waiting demand would be lost.
+    cfg = copy.deepcopy(tiny_config())
+    cfg["datacenters"][0]["hosts"][0].update(count=1, ram="12GiB", cpu_overcommit=20.0)
+    cfg["guests"][0].update(count=13, ram="1GiB")
+    s = dcsim.run(cfg, check_invariants=True).summary
+    assert s["guests_rejected"] == 1
+    assert s["unserved_rejected_mi"] == pytest.approx(500 * 3600, rel=1e-12)
+    assert s["demand_mi"] == pytest.approx(13 * 500 * 3600, rel=1e-12)
