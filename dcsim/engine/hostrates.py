@@ -21,7 +21,11 @@ as Python floats, guest terms as whole-array operations over the host's members,
 exactly 1 in the run skipped (``x * 1.0 == x``), sums over the host's guests taken left to right
 from 0.0 as ``np.bincount`` takes them (``np.clip``/``np.minimum`` are ``min``/``max`` on these
 non-NaN values), the water-filling of an oversubscribed host in Python floats
-(``kernels.share.maxmin_share_one``), so every float is bit-identical to the vector path's. It
+(``kernels.share.maxmin_share_one``), so every float is bit-identical to the vector path's on
+that one host. (The vector water-filling of several oversubscribed hosts in one call takes its
+running sums across them, so a host shared at an interval step, with every other host, can get
+shares that differ in the last bits from the same state shared alone; each path is
+deterministic, so runs reproduce.) It
 is used only in runs with dcsim's own semantics (``fast_ok``); a host with a zero efficiency
 falls back to the vector code. Finite jobs take the same steps on both paths
 (``jobs.settle_jobs`` when settling, ``jobs.rates_changed`` after a re-share).
