@@ -150,7 +150,9 @@ def test_runs_table_columns(tmp_path: Path) -> None:
 
 def test_a_run_file_holds_the_bytes_pyarrow_writes_to_a_path(tmp_path: Path) -> None:
     # append encodes in memory (parquet_bytes) and writes atomically: the same file, byte for
-    # byte, as pq.write_table to a path with page checksums; NaN stored as null, as before
+    # byte, as pq.write_table to a path with page checksums and without statistics,
+    # dictionaries or compression (spelled out here, not read from RUN_FILE_OPTIONS); NaN
+    # stored as null, as before
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -167,8 +169,10 @@ def test_a_run_file_holds_the_bytes_pyarrow_writes_to_a_path(tmp_path: Path) -> 
     finally:
         store.close()
     table = pa.Table.from_pylist([{**row, "sla": None}])
-    pq.write_table(table, tmp_path / "ref.parquet", write_page_checksum=True)
+    pq.write_table(table, tmp_path / "ref.parquet", write_page_checksum=True,
+                   write_statistics=False, use_dictionary=False, compression="NONE")
     assert final.read_bytes() == (tmp_path / "ref.parquet").read_bytes()
+    assert pq.read_table(final).to_pylist() == [{**row, "sla": None}]
     assert parquet_bytes(table) == final.read_bytes()
     assert stored["p0000-ab-rep0"] == {**row, "sla": None}
     assert not list(final.parent.glob(".*tmp*"))  # no temporary file left
