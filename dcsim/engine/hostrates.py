@@ -12,7 +12,7 @@ the one-host path does), takes each guest's entitlement from ``OneHost.limit``, 
 water-filling only when some host's wants exceed its room (a host that fits gets its wants, as
 ``maxmin_share`` gives it); when the guests are the whole population in id order
 (``Simulation.every_guest``, all placed) ``settle`` and ``share`` index them as a slice
-(``_every``: views, not gathered copies). The same bits, fewer passes over the guests.
+(``Simulation.as_index``: views, not gathered copies). The same bits, fewer passes over the guests.
 
 Most changes touch one host (a migration's phase, its CPU charge, a boot completion), where the
 general code spends its time in dozens of numpy calls on arrays of a few entries (searchsorted,
@@ -79,13 +79,6 @@ _FULL = 1.0 - 1e-9  # utilisation counted as 100 % CPU (SLATAH)
 COMPILED = True  # CloudSim mode's settle and share in their compiled passes where they apply
 
 
-def _every(sim: Simulation, guests: I64) -> I64 | slice:
-    """``guests`` as an index: ``slice(None)`` when they are ``sim.every_guest`` (every guest of
-    the run in id order, as ``guests_on`` gives them once all are placed: the same elements, as
-    views instead of gathered copies), else ``guests`` itself."""
-    return slice(None) if guests is sim.every_guest else guests
-
-
 def settle(sim: Simulation, hosts: I64, guests: I64) -> None:
     """Integrate the current rates of ``hosts`` (and their ``guests``) up to now."""
     st, now = sim.state, sim.env.now
@@ -115,7 +108,7 @@ def settle(sim: Simulation, hosts: I64, guests: I64) -> None:
                           dt)  # (np.clip's arithmetic, without its overhead)
     sim.ready_s[h] += awake * ready_dt
     if guests.shape[0]:
-        ix = _every(sim, guests)
+        ix = sim.as_index(guests)
         t0 = sim.last_t[st.host_of[ix]]
         gdt = now - t0
         paused = sim.paused[ix]
@@ -169,7 +162,7 @@ def share(sim: Simulation, hosts: I64, guests: I64) -> None:
         local = g  # (not read: record gets the requests per host)
         compiled, recorded = True, req is None  # (None: the pass recorded the entries too)
     elif g.shape[0]:
-        ix = _every(sim, g)  # g itself where a guest's index list is needed
+        ix = sim.as_index(g)  # g itself where a guest's index list is needed
         h_of = st.host_of[ix]
         local = np.searchsorted(hosts, h_of) if hosts.shape[0] < st.n_hosts else h_of
         vcpus, mips = st.vcpus[ix], st.mips[ix]

@@ -100,7 +100,7 @@ def settle(sim: Simulation, guests: I64 | None = None, *, on_host: bool = False)
         if on_host and guests.shape[0] * 4 >= st.n_guests_total and not (
                 (st.status == _BOOTING).any() or sim.paused.any()):
             # no guest at all is booting or paused: none waits
-            sim.w_last[slice(None) if guests is sim.every_guest else guests] = now
+            sim.w_last[sim.as_index(guests)] = now
             return
         status = st.status[guests]
         if on_host:
@@ -112,10 +112,7 @@ def settle(sim: Simulation, guests: I64 | None = None, *, on_host: bool = False)
         idx = guests[waiting]
     if idx.shape[0]:
         _integrate_vector(sim, idx)
-    if guests is None:
-        sim.w_last[:] = now
-    else:
-        sim.w_last[guests] = now
+    sim.w_last[slice(None) if guests is None else sim.as_index(guests)] = now
 
 
 def _integrate_vector(sim: Simulation, idx: I64) -> None:

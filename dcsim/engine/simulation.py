@@ -121,7 +121,7 @@ class Simulation:
         self.sleep = cfg.power_management.sleep_idle_hosts
         n_h, n_g = st.n_hosts, st.n_guests_total
         # every guest in id order, what ``guests_on`` returns once all are placed: settle and
-        # share then index the whole population as a slice (``hostrates._every``); read-only
+        # share then index the whole population as a slice (``as_index``); read-only
         self.every_guest = np.arange(n_g, dtype=np.intp)
         self.every_guest.flags.writeable = False
 
@@ -258,6 +258,12 @@ class Simulation:
         if hosts.shape[0] == 1:
             return np.asarray(self.state.members[int(hosts[0])], dtype=np.intp)
         return np.flatnonzero(np.isin(self.state.host_of, hosts))
+
+    def as_index(self, guests: I64) -> I64 | slice:
+        """``guests`` as an index into the per-guest arrays: ``slice(None)`` when they are
+        :attr:`every_guest` (the whole population in id order: the same elements, as views
+        instead of gathered copies), else ``guests`` itself."""
+        return slice(None) if guests is self.every_guest else guests
 
     def _settle(self, hosts: I64, guests: I64) -> None:
         """Integrate the current rates of ``hosts`` (and their ``guests``) up to now."""

@@ -357,7 +357,7 @@ def test_vector_share_of_every_host_water_fills_exactly_the_oversubscribed_ones(
 
 def test_every_guest_in_id_order_is_indexed_as_a_slice() -> None:
     """``guests_on`` of every host gives ``Simulation.every_guest`` (read-only) once every guest
-    is placed, a fresh array before; ``_every`` makes that one object, and only it, a slice
+    is placed, a fresh array before; ``as_index`` makes that one object, and only it, a slice
     (views instead of gathers)."""
     sim = Simulation(_scenario(_config(lifetime="100h", depart=False), None))
     st = sim.state
@@ -365,10 +365,10 @@ def test_every_guest_in_id_order_is_indexed_as_a_slice() -> None:
     hosts = np.arange(st.n_hosts, dtype=np.intp)
     assert np.array_equal(sim.every_guest, np.arange(n))
     assert not sim.every_guest.flags.writeable
-    assert hostrates._every(sim, sim.every_guest) == slice(None)
+    assert sim.as_index(sim.every_guest) == slice(None)
     every = np.arange(n, dtype=np.intp)  # equal, but another object: not trusted
     for other in (every, every[1:], every[::-1].copy()):
-        assert hostrates._every(sim, other) is other
+        assert sim.as_index(other) is other
     sim.run()
     partly = sim.guests_on(hosts)
     assert partly is not sim.every_guest
@@ -379,7 +379,7 @@ def test_every_guest_in_id_order_is_indexed_as_a_slice() -> None:
 
 def test_settle_and_share_of_every_guest_are_the_same_with_the_slice() -> None:
     """Settling and re-sharing every host with every guest placed gives the same arrays whether
-    the guests are indexed as a slice (``_every``) or gathered one by one."""
+    the guests are indexed as a slice (``Simulation.as_index``) or gathered one by one."""
     cfg = _config(lifetime="100h", depart=False)
     got = []
     for as_slice in (True, False):
@@ -391,18 +391,14 @@ def test_settle_and_share_of_every_guest_are_the_same_with_the_slice() -> None:
         st.host_of[st.host_of < 0] = 0  # every guest placed (on host 0 if it was not)
         every = sim.guests_on(hosts)
         st.status[:] = 2
-        real = hostrates._every
-        if not as_slice:
-            hostrates._every = lambda sim, guests: guests  # type: ignore[assignment]
-        try:
-            for k in range(5):
-                assert real(sim, every) == slice(None)
-                sim.u_last[:] = rng.random(st.n_guests_total) * (4.0 if k == 2 else 1.0)
-                sim.env._now = sim.env.now + 60.0  # type: ignore[attr-defined]
-                hostrates.settle(sim, hosts, every)
-                hostrates.share(sim, hosts, every)
-        finally:
-            hostrates._every = real  # type: ignore[assignment]
+        assert sim.as_index(every) == slice(None)
+        if not as_slice:  # this simulation gathers every guest one by one
+            sim.as_index = lambda guests: guests  # type: ignore[method-assign]
+        for k in range(5):
+            sim.u_last[:] = rng.random(st.n_guests_total) * (4.0 if k == 2 else 1.0)
+            sim.env._now = sim.env.now + 60.0  # type: ignore[attr-defined]
+            hostrates.settle(sim, hosts, every)
+            hostrates.share(sim, hosts, every)
         got.append(_arrays(sim))
     a, b = got
     assert (a["raw"] < a["raw_want"]).any()  # the water-filling ran in one of the steps
