@@ -148,6 +148,44 @@ def test_process_executor_calls_while_waiting_once_after_handing_out_runs() -> N
     assert sorted(events[1:]) == ["p0000", "p0001", "p0002"]
 
 
+def test_process_executor_hands_out_more_runs_while_the_parent_prepares(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # the parent hands out nothing while it prepares (pandas, scipy: ~0.5 s): PREPARE_WINDOW runs
+    # per worker go out first, so the worker does not run dry; then WINDOW per worker at a time
+    import dcsim.experiments.executors as executors
+
+    monkeypatch.setattr(executors, "PREPARE_WINDOW", 3)
+    monkeypatch.setattr(executors, "WINDOW", 2)
+    ex = ProcessExecutor(1)
+    in_flight_at_submit: list[int] = []
+    seen: dict[str, int] = {}
+
+    def waiting() -> None:
+        assert ex._pool is not None
+        items = ex._pool._pending_work_items
+        seen["handed out"] = len(items)
+        deadline = time.monotonic() + 120
+        while items and time.monotonic() < deadline:
+            time.sleep(0.01)  # the worker keeps running while we wait
+        seen["left"] = len(items)
+        in_flight_at_submit.clear()  # from here on, the steady window
+
+    with ex:
+        assert ex._pool is not None
+        pool = ex._pool
+        real = pool.submit
+
+        def submit(fn: Any, *a: Any, **k: Any) -> Any:
+            in_flight_at_submit.append(len(pool._pending_work_items))
+            return real(fn, *a, **k)
+
+        monkeypatch.setattr(pool, "submit", submit)
+        keys = [row["key"][:5] for row in ex.run(_tasks(7), waiting)]
+    assert seen == {"handed out": 3, "left": 0}
+    assert sorted(keys) == [f"p{i:04d}" for i in range(7)]
+    assert in_flight_at_submit and max(in_flight_at_submit) == 1  # WINDOW - 1 before each
+
+
 def test_interrupted_before_the_points_were_written_still_writes_them(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     real = sweep_mod.points_table
