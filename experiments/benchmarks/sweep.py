@@ -37,7 +37,9 @@ beforehand, not timed): the simulations' own CPU. It prints:
   and the speed-up Amdahl's law gives with it on idle cores,
   serial wall / (serial part + (serial wall − serial part) / workers): an estimate, not a
   ceiling (where the serial command spends more CPU in all than the parallel one, as in one
-  200-run pair, the parallel one beats it);
+  200-run pair, the parallel one beats it); and the same with the rest sped up by what this
+  machine gave the busy loops (mean of before and after) instead of by ``workers``: on a machine
+  whose two cores do not run two processes at twice the speed of one, what the sweep can reach;
 * that both executors produced identical metrics.
 """
 
@@ -260,11 +262,15 @@ def main(argv: list[str] | None = None) -> int:
     post = statistics.median(r["after_last_run_s"] for r in runs["processes"])
     wall_s = statistics.median(r["wall_s"] for r in runs["serial"])
     bound = wall_s / (pre + post + (wall_s - pre - post) / args.workers)
+    machine = (before + after) / 2
+    on_this = wall_s / (pre + post + (wall_s - pre - post) / machine)
     sys.stdout.write(f"serial part of the processes command: {pre:.2f} s before its workers start "
                      f"(interpreter, imports, checking the sweep, the fork) + {post:.2f} s after "
                      f"its last run is stored (summary, exit); with the rest of the serial "
                      f"command split evenly over {args.workers} idle cores, Amdahl's law gives "
-                     f"{bound:.2f}x (measured {speedup:.2f}x)\n")
+                     f"{bound:.2f}x (measured {speedup:.2f}x); sped up by this machine's "
+                     f"{machine:.2f}x for {args.workers} busy loops (mean of before and after) "
+                     f"instead, {on_this:.2f}x\n")
     sys.stdout.write(f"identical metrics in both executors: {same}\n")
     if load_before > 0.5:
         sys.stdout.write(f"warning: 1-minute load average {load_before:.1f} before the benchmark: "

@@ -183,7 +183,8 @@ def test_process_executor_hands_out_more_runs_while_the_parent_prepares(
         keys = [row["key"][:5] for row in ex.run(_tasks(7), waiting)]
     assert seen == {"handed out": 3, "left": 0}
     assert sorted(keys) == [f"p{i:04d}" for i in range(7)]
-    assert in_flight_at_submit and max(in_flight_at_submit) == 1  # WINDOW - 1 before each
+    assert in_flight_at_submit
+    assert max(in_flight_at_submit) == 1  # WINDOW - 1 before each
 
 
 def test_interrupted_before_the_points_were_written_still_writes_them(
