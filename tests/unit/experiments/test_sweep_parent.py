@@ -157,17 +157,16 @@ def test_process_executor_hands_out_more_runs_while_the_parent_prepares(
     monkeypatch.setattr(executors, "PREPARE_WINDOW", 3)
     monkeypatch.setattr(executors, "WINDOW", 2)
     ex = ProcessExecutor(1)
-    in_flight_at_submit: list[int] = []
+    handed: list[Any] = []  # the runs' futures, in the order handed out
+    in_flight_at_submit: list[int] = []  # runs handed out but not finished, at each later one
     seen: dict[str, int] = {}
 
     def waiting() -> None:
-        assert ex._pool is not None
-        items = ex._pool._pending_work_items
-        seen["handed out"] = len(items)
+        seen["handed out"] = len(handed)
         deadline = time.monotonic() + 120
-        while items and time.monotonic() < deadline:
+        while not all(f.done() for f in handed) and time.monotonic() < deadline:
             time.sleep(0.01)  # the worker keeps running while we wait
-        seen["left"] = len(items)
+        seen["finished"] = sum(f.done() for f in handed)
         in_flight_at_submit.clear()  # from here on, the steady window
 
     with ex:
@@ -176,12 +175,14 @@ def test_process_executor_hands_out_more_runs_while_the_parent_prepares(
         real = pool.submit
 
         def submit(fn: Any, *a: Any, **k: Any) -> Any:
-            in_flight_at_submit.append(len(pool._pending_work_items))
-            return real(fn, *a, **k)
+            in_flight_at_submit.append(sum(not f.done() for f in handed))
+            fut = real(fn, *a, **k)
+            handed.append(fut)
+            return fut
 
         monkeypatch.setattr(pool, "submit", submit)
         keys = [row["key"][:5] for row in ex.run(_tasks(7), waiting)]
-    assert seen == {"handed out": 3, "left": 0}
+    assert seen == {"handed out": 3, "finished": 3}
     assert sorted(keys) == [f"p{i:04d}" for i in range(7)]
     assert in_flight_at_submit
     assert max(in_flight_at_submit) == 1  # WINDOW - 1 before each
