@@ -148,15 +148,18 @@ def test_process_executor_calls_while_waiting_once_after_handing_out_runs() -> N
     assert sorted(events[1:]) == ["p0000", "p0001", "p0002"]
 
 
-def test_process_executor_hands_out_more_runs_while_the_parent_prepares(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("executor", ["processes", "dask"])
+def test_executors_hand_out_more_runs_while_the_parent_prepares(
+        monkeypatch: pytest.MonkeyPatch, executor: str) -> None:
     # the parent hands out nothing while it prepares (pandas, scipy: ~0.5 s): PREPARE_WINDOW runs
     # per worker go out first, so the worker does not run dry; then WINDOW per worker at a time
     import dcsim.experiments.executors as executors
 
+    if executor == "dask":
+        pytest.importorskip("distributed")
     monkeypatch.setattr(executors, "PREPARE_WINDOW", 3)
     monkeypatch.setattr(executors, "WINDOW", 2)
-    ex = ProcessExecutor(1)
+    ex = make_executor(executor, 1)
     handed: list[Any] = []  # the runs' futures, in the order handed out
     in_flight_at_submit: list[int] = []  # runs handed out but not finished, at each later one
     seen: dict[str, int] = {}
@@ -170,9 +173,8 @@ def test_process_executor_hands_out_more_runs_while_the_parent_prepares(
         in_flight_at_submit.clear()  # from here on, the steady window
 
     with ex:
-        assert ex._pool is not None
-        pool = ex._pool
-        real = pool.submit
+        owner: Any = ex._pool if executor == "processes" else ex._client  # type: ignore[union-attr]
+        real = owner.submit
 
         def submit(fn: Any, *a: Any, **k: Any) -> Any:
             in_flight_at_submit.append(sum(not f.done() for f in handed))
@@ -180,7 +182,7 @@ def test_process_executor_hands_out_more_runs_while_the_parent_prepares(
             handed.append(fut)
             return fut
 
-        monkeypatch.setattr(pool, "submit", submit)
+        monkeypatch.setattr(owner, "submit", submit)
         keys = [row["key"][:5] for row in ex.run(_tasks(7), waiting)]
     assert seen == {"handed out": 3, "finished": 3}
     assert sorted(keys) == [f"p{i:04d}" for i in range(7)]
