@@ -72,6 +72,7 @@ __all__ = [
 ]
 
 ExecutorName = Literal["serial", "processes", "dask"]
+EXECUTORS: tuple[str, ...] = ("serial", "processes", "dask")
 
 WINDOW = 4
 """Runs handed out per worker at a time: a few queued behind each running one, so none waits
@@ -82,7 +83,12 @@ PREPARE_WINDOW = 32
 scipy.special, writing ``points.csv``: ~0.5 s of CPU, up to twice that in wall time while the
 workers hold the cores), during which it hands out nothing: at :data:`WINDOW` the workers ran
 dry after 4 runs of a 6-hour default sweep (~0.1 s each) and waited up to 0.15 s."""
-EXECUTORS: tuple[str, ...] = ("serial", "processes", "dask")
+
+
+def _first_batch(workers: int, while_waiting: Callable[[], None] | None) -> int:
+    """How many runs an executor hands out before it first waits: :data:`PREPARE_WINDOW` per
+    worker when the parent prepares meanwhile (``while_waiting``), else :data:`WINDOW`."""
+    return (PREPARE_WINDOW if while_waiting is not None else WINDOW) * workers
 
 
 @dataclass(frozen=True)
@@ -413,7 +419,7 @@ class ProcessExecutor:
         kept for :meth:`finished_unseen` if it raises)."""
         assert self._pool is not None, "use ProcessExecutor as a context manager"
         pool = self._pool
-        window = (PREPARE_WINDOW if while_waiting is not None else WINDOW) * self.workers
+        window = _first_batch(self.workers, while_waiting)
         pending: set[Future[dict[str, Any]]] = set()
         it = iter(tasks)
         exhausted = False
@@ -514,8 +520,8 @@ class DaskExecutor:
         client = self._client
         window = WINDOW * self.workers
         it = iter(tasks)
-        first = [client.submit(execute, t, pure=False) for t in
-                 _take(it, PREPARE_WINDOW * self.workers if while_waiting else window)]
+        first = [client.submit(execute, t, pure=False)
+                 for t in _take(it, _first_batch(self.workers, while_waiting))]
         if not first:
             return
         if while_waiting is not None:
