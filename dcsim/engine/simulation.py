@@ -31,10 +31,12 @@ did not get is its unmet demand (SLA violation).
 Accounting per host is a time integral updated at each change (``_settle``): energy from the power
 model at the host's utilisation, busy and available CPU, per guest the work demanded and
 delivered, and completions of finite jobs (exact instants, by interpolation within the piece).
-Settling and sharing live in ``dcsim.engine.hostrates``, with a one-host path for
-``update_host`` (bit-identical to the vector one) and ``hold_shares``/``release_shares`` for a
-run of changes at one instant (one re-share per host). The demand of guests that wait (for a
-host's wake, booting, rejected, stopped or down) is integrated by ``dcsim.engine.offered``
+Admission (a host per arriving guest, its wake, boot and departure timers) lives in
+``dcsim.engine.admission``. Settling and sharing live in ``dcsim.engine.hostrates``, with a
+one-host path for ``update_host`` (bit-identical to the vector one) and
+``hold_shares``/``release_shares`` for a run of changes at one instant (one re-share per host).
+The demand of guests that wait (for a host's wake, booting, rejected, stopped or down) is
+integrated by ``dcsim.engine.offered``
 (offered load, unserved by cause); the time series is built from these integrals by
 ``dcsim.engine.records`` (interval averages); network equipment adds its energy through
 ``network_energy`` (``dcsim.engine.traffic``).
@@ -56,13 +58,12 @@ from simpy.core import StopSimulation
 from simpy.events import URGENT
 
 from dcsim.config.resolve import Scenario
-from dcsim.engine import assumptions, hostrates, jobs, lifecycle, moves, offered
+from dcsim.engine import admission, assumptions, hostrates, jobs, lifecycle, moves, offered
 from dcsim.engine.decisions import External
 from dcsim.engine.extensions import EXTENSIONS, load_builtin
 from dcsim.engine.migration_log import MigrationLog
 from dcsim.engine.records import IntervalRecorder
 from dcsim.engine.results import build_result
-from dcsim.errors import ConfigError, Issue
 from dcsim.metrics.result import Result
 from dcsim.model.cluster import ClusterState, GuestStatus
 from dcsim.policies.placement import PLACEMENT
@@ -493,96 +494,18 @@ class Simulation:
 
     # ------------------------------------------------------------------ state changes -------
     def boot_time(self, g: int, h: int) -> float:
-        """Boot/start time of guest ``g`` on host ``h``'s layer, s (its own normal draw)."""
-        prof = self.profiles[int(self.state.profile[h])]
-        bt = prof.boot_time
-        if bt.dist == "constant" or bt.sd == 0:
-            t = bt.mean
-        elif bt.dist == "normal":
-            t = bt.mean + bt.sd * self.boot_z[g]
-        else:  # lognormal with the given mean and sd
-            s2 = np.log1p((bt.sd / bt.mean) ** 2)
-            t = float(np.exp(np.log(bt.mean) - s2 / 2 + np.sqrt(s2) * self.boot_z[g]))
-        return max(0.0, float(t))
+        """Boot/start time of guest ``g`` on host ``h``'s layer, s (``admission.boot_time``)."""
+        return admission.boot_time(self, g, h)
 
     def admit(self, batch: I64, *, lifetime_left: F64 | None = None,
               extra_delay: F64 | None = None, skip_boot: NDArray[np.bool_] | None = None,
               unplaced: GuestStatus = GuestStatus.REJECTED,
               decision: I64 | None = None) -> I64:
-        """Place arriving guests with the placement policy (or the hosts ``decision`` gives,
-        -1 = none: an outside agent's, ``decide``); returns the host per guest (-1 = not
-        placed, status ``unplaced``). ``extra_delay`` (s) is added before boot (e.g. a restore
-        from a snapshot); ``skip_boot`` marks guests that resume instead of booting."""
-        st, now = self.state, self.env.now
-        first = np.isnan(self.arrival_s[batch])
-        self.arrival_s[batch[first]] = now
-        offered.arrive(self, batch[first])
-        offered.settle(self, batch)  # e.g. the downtime of guests restarted after a failure
-        recovering = unplaced == GuestStatus.DOWN
-        demand_only = self.assume.reservation == "demand"
-        st.hold = True  # admission checks and reserves the configured size
-        cloudsim_start = self.assume.initial_placement == "cloudsim" and now == 0
-        if decision is not None:
-            decision = np.asarray(decision, dtype=np.intp).copy()
-        elif cloudsim_start:
-            decision = assumptions.initial_hosts(self, batch).copy()
-        else:
-            decision = self.policy.place(st.sandbox(batch), batch)
-        touched: list[int] = []
-        # CloudSim's t = 0 placement wakes its hosts with one re-share (assumptions.wake_later)
-        woken: list[int] | None = (
-            [] if cloudsim_start and assumptions.can_wake_later(self) else None)
-        timers: list[tuple[int, float, float]] = []  # boots and lifetimes (dcsim.engine.lifecycle)
-        booting, running = int(GuestStatus.BOOTING), int(GuestStatus.RUNNING)
-        for i, (g, h) in enumerate(zip(batch.tolist(), decision.tolist(), strict=True)):
-            if cloudsim_start and h >= 0 and not st.fits(g, h):
-                h = decision[i] = -1  # CloudSim's choice, refused by the capacity law
-            if h < 0:
-                st.status[g] = unplaced
-                if unplaced == GuestStatus.REJECTED and self.has_jobs[g]:
-                    offered.reject_jobs(self, g)
-                continue
-            wake = self.wake(h) if woken is None else assumptions.wake_later(self, h, woken)
-            self.wake_until[g] = now + wake
-            self.recovering[g] = recovering
-            st.place(g, h)  # raises InvariantViolation if the policy chose a host that is full
-            self.placed_since[g] = now
-            if self.check_invariants:
-                st.check()
-            boots = self.sc.guest_groups[int(st.guest_group[g])].spec.boot and not (
-                skip_boot is not None and bool(skip_boot[i]))
-            boot = wake + (self.boot_time(g, h) if boots else 0.0)
-            if extra_delay is not None:
-                boot += float(extra_delay[i])
-            life = self.lifetime_s[g] if lifetime_left is None else float(lifetime_left[i])
-            if boot > 0 or np.isfinite(life):
-                st.status[g] = booting if boot > 0 else running
-                if boot == 0 and np.isnan(self.start_s[g]):
-                    self.start_s[g] = now
-                timers.append((g, boot, life))
-            else:
-                st.status[g] = running
-                if np.isnan(self.start_s[g]):
-                    self.start_s[g] = now
-            touched.append(h)
-        if woken:
-            assumptions.share_woken(self, woken)
-        strict = self.sc.written is not None and self.sc.written.compat == "cloudsim"
-        if cloudsim_start and strict and (decision < 0).any():  # compat: CloudSim's broker stops
-            raise ConfigError([Issue(
-                "guests", f"compat: cloudsim: {int((decision < 0).sum())} of {len(batch)} guests "
-                "fit on no host at t = 0 (CloudSim's broker would stop the simulation): use more "
-                "or larger hosts, or fewer guests")])
-        lifecycle.arm(self, timers)
-        if demand_only:  # then holds only its current CPU demand (CloudSim)
-            for g in batch[decision >= 0].tolist():
-                st.unhold(g)
-            st.hold = False
-        if now > 0:  # at t = 0 the first manager step shares every host anyway
-            for h in sorted(set(touched)):
-                self.update_host(h)
-        out: I64 = np.asarray(decision, dtype=np.intp)
-        return out
+        """Place arriving guests and start their lifecycle (``dcsim.engine.admission.admit``);
+        returns the host per guest (-1 = not placed, status ``unplaced``)."""
+        return admission.admit(self, batch, lifetime_left=lifetime_left,
+                               extra_delay=extra_delay, skip_boot=skip_boot, unplaced=unplaced,
+                               decision=decision)
 
     def _start(self, g: int) -> None:
         st = self.state
