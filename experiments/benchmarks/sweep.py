@@ -161,6 +161,12 @@ def _simulations(cfg_json: Path) -> dict[str, float]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def amdahl(serial_wall: float, serial_part: float, speedup: float) -> float:
+    """Amdahl's law: how much faster than ``serial_wall`` (s) a command runs whose
+    ``serial_part`` (s) stays serial and whose rest is sped up ``speedup`` times."""
+    return serial_wall / (serial_part + (serial_wall - serial_part) / speedup)
+
+
 def _burn(n: int) -> float:
     """A pure-Python CPU loop; returns its own wall time, s."""
     t0 = time.perf_counter()
@@ -261,9 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     pre = statistics.median(r["before_workers_s"] for r in runs["processes"])
     post = statistics.median(r["after_last_run_s"] for r in runs["processes"])
     wall_s = statistics.median(r["wall_s"] for r in runs["serial"])
-    bound = wall_s / (pre + post + (wall_s - pre - post) / args.workers)
     machine = (before + after) / 2
-    on_this = wall_s / (pre + post + (wall_s - pre - post) / machine)
+    bound, on_this = (amdahl(wall_s, pre + post, k) for k in (args.workers, machine))
     sys.stdout.write(f"serial part of the processes command: {pre:.2f} s before its workers start "
                      f"(interpreter, imports, checking the sweep, the fork) + {post:.2f} s after "
                      f"its last run is stored (summary, exit); with the rest of the serial "
