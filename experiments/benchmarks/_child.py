@@ -12,6 +12,7 @@ import math
 import resource
 import subprocess
 import time
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -26,6 +27,19 @@ def best_of(cmd: list[str], repeat: int) -> tuple[float, dict[str, Any]]:
             best, row = cpu, json.loads(proc.stdout.strip().splitlines()[-1])
             row["process_wall_s"] = wall
     return best, row
+
+
+def interleaved(cmds: Sequence[list[str]],
+                repeat: int) -> list[list[tuple[float, float, dict[str, Any]]]]:
+    """Run every command ``repeat`` times (at least once) in rounds (A B C, A B C, ...), so that
+    a machine whose speed drifts between minutes slows each command alike instead of whichever
+    ran last; per command, its runs in order: (CPU s, wall s of the whole process, its JSON)."""
+    runs: list[list[tuple[float, float, dict[str, Any]]]] = [[] for _ in cmds]
+    for _ in range(max(1, repeat)):
+        for i, cmd in enumerate(cmds):
+            cpu, wall, proc = run_child(cmd)
+            runs[i].append((cpu, wall, json.loads(proc.stdout.strip().splitlines()[-1])))
+    return runs
 
 
 def run_child(cmd: list[str],

@@ -1,7 +1,8 @@
 """Engine benchmark: a synthetic simulated day at 10,000 to 1,000,000 guests (hosts = guests / 10).
 
-Each size runs in a fresh process (``--repeat`` times; the minimum of each figure is kept) and
-reports, for the simulation (``dcsim.run`` without imports and config loading):
+Each size runs in a fresh process (``--repeat`` times, in rounds over the sizes so that a drift
+of the machine's speed slows every size alike; the minimum of each figure is kept) and reports,
+for the simulation (``dcsim.run`` without imports and config loading):
 
 * CPU seconds (user + sys of the process during the run) and wall seconds;
 * the same split by phase: set-up (``Simulation.__init__``), admission (``admit``: placement and
@@ -29,7 +30,6 @@ import hashlib
 import json
 import math
 import resource
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Generator
@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import _checkout  # noqa: F401  (this checkout's dcsim, not an installed one)
+from _child import interleaved
 
 TARGET_1M_CPU_S = 300.0
 TARGET_1M_MB = 2048.0
@@ -252,19 +253,19 @@ def main() -> None:
         print(json.dumps(one(args.child, args.save, args.carbon, args.memory)))
         return
     sizes = [int(s) for s in args.guests.split(",")]
-    rows = []
+    cmds = []
     for n in sizes:
-        runs = []
-        for _ in range(max(1, args.repeat)):
-            cmd = [sys.executable, __file__, "--child", str(n)]
-            if args.save:
-                cmd += ["--save", args.save]
-            if args.carbon:
-                cmd.append("--carbon")
-            if args.memory is not None:
-                cmd += ["--memory", str(args.memory)]
-            proc = subprocess.run(cmd, check=True, capture_output=True, text=True)
-            runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        cmd = [sys.executable, __file__, "--child", str(n)]
+        if args.save:
+            cmd += ["--save", args.save]
+        if args.carbon:
+            cmd.append("--carbon")
+        if args.memory is not None:
+            cmd += ["--memory", str(args.memory)]
+        cmds.append(cmd)
+    rows = []
+    for n, done in zip(sizes, interleaved(cmds, args.repeat), strict=True):
+        runs = [row for _cpu, _wall, row in done]
         row = _min_rows(runs)
         rows.append(row)
         cpu = row["phase_cpu_s"]

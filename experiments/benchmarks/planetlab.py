@@ -16,7 +16,10 @@ target of issue 15 (×10 in <= 10 s, exponent <= 1.1 up to ×20), with the wall 
 whole process, the CPU of the optimisation steps (``plan s``: the PABFD planner, or in default
 mode the consolidation step's planning) and, in compat
 mode, the per-process cost of PABFD's compiled search (importing numba and loading the kernel
-from its cache). A scaled child runs ``dcsim.run`` on the config dict and writes no results
+from its cache), and the exponents of the planning and of the rest apart (which part grows
+faster than F). With ``--repeat N`` the scales run in N rounds (×5, ×10, ×20, ×5, ...) and the
+best CPU of each is kept, so that a drift of the machine's speed between minutes does not bend
+the exponent. A scaled child runs ``dcsim.run`` on the config dict and writes no results
 folder, so its ×1 row is not the ``dcsim run`` figure above (a few tenths of a second less:
 no CLI, no Parquet/YAML written). The scaled scenario:
 
@@ -47,7 +50,7 @@ from pathlib import Path
 from typing import Any
 
 import _checkout  # noqa: F401  (this checkout's dcsim, not an installed one)
-from _child import best_of, run_child
+from _child import best_of, interleaved, run_child
 
 REPO = Path(__file__).resolve().parents[2]
 VMS_PER_SCALE, HOSTS_PER_SCALE = 1052, 800
@@ -130,26 +133,36 @@ def scaled(args: argparse.Namespace) -> int:
           f"written), best of {args.repeat}")
     print(f"{'F':>3} {'hosts':>6} {'VMs':>6} {'CPU s':>8} {'plan s':>7} {'wall s':>7} {'MB':>6} "
           f"{'exponent':>8} {'energy kWh':>12} {'migrations':>10}")
-    prev: tuple[int, float] | None = None
+    cmds = [[sys.executable, __file__, "--child", str(f), "--mode", args.mode, "--policy",
+             args.policy] for f in scales]
+    prev: tuple[int, float, float] | None = None
     cpu_of: dict[int, float] = {}
     expos: list[float] = []
-    for f in scales:
-        best, row = best_of([sys.executable, __file__, "--child", str(f), "--mode",
-                             args.mode, "--policy", args.policy], args.repeat)
+    split: list[str] = []
+    for f, runs in zip(scales, interleaved(cmds, args.repeat), strict=True):
+        best, wall, row = min(runs, key=lambda run: run[0])
         cpu_of[f] = best
+        plan = row["plan_cpu_s"]
         expo = ""
         if prev is not None and f != prev[0]:
-            expos.append(math.log(best / prev[1]) / math.log(f / prev[0]))
+            expos.append(_exponent(prev[0], prev[1], f, best))
             expo = f"{expos[-1]:.2f}"
+            split.append(f"×{prev[0]} → ×{f}: planning {_exponent(prev[0], prev[2], f, plan):.2f}, "
+                         f"the rest {_exponent(prev[0], prev[1] - prev[2], f, best - plan):.2f}")
         print(f"{f:>3} {HOSTS_PER_SCALE * f:>6} {VMS_PER_SCALE * f:>6} {best:>8.2f} "
-              f"{row['plan_cpu_s']:>7.2f} {row['process_wall_s']:>7.2f} {row['peak_mb']:>6.0f} "
+              f"{plan:>7.2f} {wall:>7.2f} {row['peak_mb']:>6.0f} "
               f"{expo:>8} "
               f"{row['energy_kwh']:>12.5f} {row['migrations']:>10}")
-        prev = (f, best)
+        prev = (f, best, plan)
     x10 = f"{cpu_of[10]:.2f} s" if 10 in cpu_of else "not run"
     worst = f"{max(expos):.2f}" if expos else "n/a"
     print(f"×10: {x10} CPU (target <= 10 s, {args.mode} mode); largest exponent {worst} "
           f"(target <= 1.1 up to ×20)")
+    if split:
+        print("exponents of the parts (CPU of the best run of each scale): " + "; ".join(split))
+    if args.repeat > 1:
+        print(f"runs interleaved: {args.repeat} rounds of every scale, so that a drift of this "
+              "machine's speed slows every scale alike; best CPU of each scale kept")
     if args.mode == "default":
         print("plan s: CPU of the consolidation steps' planning (overload, selection, PABFD "
               "placements, underload trials), included in CPU s")
@@ -158,6 +171,13 @@ def scaled(args: argparse.Namespace) -> int:
               f"its compiled search costs {jit_cost():.2f} s CPU per process to import and "
               "load from numba's cache (more on the very first run, which compiles it)")
     return 0
+
+
+def _exponent(f1: int, t1: float, f2: int, t2: float) -> float:
+    """Growth exponent b of t ~ f**b between two scales (NaN unless both times are positive)."""
+    if t1 <= 0 or t2 <= 0:
+        return math.nan
+    return math.log(t2 / t1) / math.log(f2 / f1)
 
 
 def jit_cost() -> float:
