@@ -136,16 +136,52 @@ def import_trace(
                       "in the store (letters, digits, '_', '.', '-'; not starting with '.' or "
                       "'-'); rename it[/]")
         raise typer.Exit(2)
-    for day, stem in zip(days, stems, strict=True):
+    targets = [store / label / f"{stem}.npz" for stem in stems]
+    _check_targets(console, store, targets)
+    traces = []  # every day read before the first is written: a bad one writes nothing
+    for day in days:
         try:
-            trace = _read(kind, path, day)
+            traces.append(_read(kind, path, day))
         except ConfigError as exc:
             for issue in exc.issues:
                 console.print(f"[red]{escape(issue.message)}[/]")
             raise typer.Exit(2) from None  # bad input, like every other command
-        target = save_compact(trace, store / label / f"{stem}.npz")
+    for trace, stem, target in zip(traces, stems, targets, strict=True):
+        try:
+            save_compact(trace, target, exclusive=True)
+        except FileExistsError:  # appeared since the check: still not ours to replace
+            _exists(console, target)
+        except OSError as exc:  # a store dcsim may not write (permissions, name too long)
+            console.print(f"[red]--out: cannot write {escape(str(target))}: "
+                          f"{escape(exc.strerror or str(exc))}[/]")
+            raise typer.Exit(2) from None
         console.print(f"{label}/{stem}: {trace.n_guests} guests × {trace.n_samples} samples "
                       f"every {trace.interval_s:g} s → {target}")
+
+
+def _exists(console: Any, target: Path) -> None:
+    from rich.markup import escape
+
+    console.print(f"[red]{escape(str(target))} exists: choose another --name, or remove it "
+                  "yourself (dcsim never replaces a file it did not write)[/]")
+    raise typer.Exit(2)
+
+
+def _check_targets(console: Any, store: Path, targets: list[Path]) -> None:
+    """Refuse (exit 2) before reading anything: a day file that exists (an earlier import or
+    someone else's file), or a store path through an existing file (``--out`` a file)."""
+    from rich.markup import escape
+
+    for target in targets:
+        for folder in (target.parent, *target.parent.parents):  # up to the first that exists
+            if folder.exists():
+                if not folder.is_dir():
+                    console.print(f"[red]--out: {escape(str(folder))} is a file, not a "
+                                  "folder[/]")
+                    raise typer.Exit(2)
+                break
+        if target.exists() or target.is_symlink():
+            _exists(console, target)
 
 
 def _import_carbon(console: Any, path: Path, out: Path | None, name: str | None,

@@ -80,10 +80,13 @@ def _quantise(x: F32, percent: bool) -> tuple[NDArray[Any], float]:
     return np.rint(x.astype(np.float64) * 10000.0).astype(np.uint16), 10000.0
 
 
-def save_compact(trace: TraceData, path: str | Path) -> Path:
+def save_compact(trace: TraceData, path: str | Path, *, exclusive: bool = False) -> Path:
     """Write ``trace`` as a compressed ``.npz`` (integer percent if exact, else steps of 1e-4).
 
     Returns the path written. The file holds no pickles; :func:`load_compact` reads it.
+    ``exclusive``: never replace a file at ``path`` (``FileExistsError`` if one is there, or
+    appears while writing: the finished file is published with a hard link, which fails on an
+    existing name, instead of a rename, which replaces it).
     """
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -102,9 +105,15 @@ def save_compact(trace: TraceData, path: str | Path) -> Path:
         val = getattr(trace, key)
         if val is not None:
             arrays[key] = val
-    tmp = p.with_name(p.name + ".tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, p)
+    tmp = p.with_name(f".{p.name}.tmp-{os.getpid()}.npz")
+    try:
+        np.savez_compressed(tmp, **arrays)
+        if exclusive:
+            os.link(tmp, p)
+        else:
+            os.replace(tmp, p)
+    finally:
+        tmp.unlink(missing_ok=True)
     return p
 
 

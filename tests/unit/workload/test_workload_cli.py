@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from dcsim.workload.cli import traces_app
@@ -48,3 +49,65 @@ def test_import_refuses_bad_input(tmp_path: Path, user_store: Path) -> None:
     assert runner.invoke(traces_app, ["import", "azure", str(bad)]).exit_code == 2
     assert runner.invoke(traces_app, ["import", "csv", str(tmp_path / "no")]).exit_code == 2
     assert not user_store.exists()
+
+
+def test_import_never_replaces_a_file(test_data: Path, tmp_path: Path) -> None:
+    # A user's own file where the import would write, and an earlier import of the same name:
+    # both refused with exit 2 and left byte for byte as they were (audit, session 17).
+    runner = CliRunner()
+    src = str(test_data / "generic" / "small.csv")
+    out = tmp_path / "store"
+    (out / "mine").mkdir(parents=True)
+    theirs = out / "mine" / "all.npz"
+    theirs.write_bytes(b"my own precious file")
+    res = runner.invoke(traces_app, ["import", "csv", src, "--out", str(out), "--name", "mine"])
+    assert res.exit_code == 2, res.output
+    assert "exists" in res.output
+    assert theirs.read_bytes() == b"my own precious file"
+    assert sorted(p.name for p in (out / "mine").iterdir()) == ["all.npz"]  # no temporary left
+    res = runner.invoke(traces_app, ["import", "csv", src, "--out", str(out), "--name", "t1"])
+    assert res.exit_code == 0, res.output
+    first = (out / "t1" / "all.npz").read_bytes()
+    res = runner.invoke(traces_app, ["import", "csv", src, "--out", str(out), "--name", "t1"])
+    assert res.exit_code == 2, res.output
+    assert (out / "t1" / "all.npz").read_bytes() == first
+    a_file = tmp_path / "README.txt"
+    a_file.write_text("notes")
+    for bad_out in (a_file, a_file / "sub"):  # --out a file, or under one: bad input
+        res = runner.invoke(traces_app, ["import", "csv", src, "--out", str(bad_out)])
+        assert res.exit_code == 2, res.output
+        assert "--out" in res.output
+    assert a_file.read_text() == "notes"
+
+
+def test_save_compact_exclusive_refuses_an_existing_file(test_data: Path,
+                                                        tmp_path: Path) -> None:
+    from dcsim.workload.traces import read_generic, save_compact
+
+    trace = read_generic(test_data / "generic" / "small.csv")
+    target = tmp_path / "d1.npz"
+    target.write_bytes(b"x")
+    with pytest.raises(FileExistsError):
+        save_compact(trace, target, exclusive=True)
+    assert target.read_bytes() == b"x"
+    assert [p.name for p in tmp_path.iterdir()] == ["d1.npz"]
+    save_compact(trace, target)  # not exclusive: replaced (the shipped traces' packing)
+    assert target.stat().st_size > 1
+
+
+def test_import_writes_no_day_when_one_is_refused(test_data: Path, tmp_path: Path) -> None:
+    # Two days to import, the second's file already there: refused before anything is read or
+    # written, so the first day is not imported either (no half-done import).
+    import shutil
+
+    raw = tmp_path / "raw"
+    for day in ("20110303", "20110304"):
+        shutil.copytree(test_data / "planetlab" / "20110303", raw / day)
+    out = tmp_path / "store"
+    (out / "pl").mkdir(parents=True)
+    (out / "pl" / "20110304.npz").write_bytes(b"someone's")
+    res = CliRunner().invoke(traces_app, ["import", "planetlab", str(raw), "--out", str(out),
+                                          "--name", "pl"])
+    assert res.exit_code == 2, res.output
+    assert sorted(p.name for p in (out / "pl").iterdir()) == ["20110304.npz"]
+    assert (out / "pl" / "20110304.npz").read_bytes() == b"someone's"
