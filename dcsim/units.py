@@ -72,7 +72,13 @@ _BITRATE = {
     "bps": 1.0, "kbps": 1e3, "mbps": 1e6, "gbps": 1e9, "tbps": 1e12,
     "bit/s": 1.0, "kbit/s": 1e3, "mbit/s": 1e6, "gbit/s": 1e9, "tbit/s": 1e12,
 }
-_POWER = {"": 1.0, "w": 1.0, "kw": 1e3, "mw": 1e6}
+_POWER = {"": 1.0, "w": 1.0, "kw": 1e3}
+#: power prefixes whose case is their meaning: milli (m) against mega (M)
+_POWER_CASED = {"mW": 1e-3, "MW": 1e6}
+#: decimal and binary prefixes of a rate written as a bit or byte count per second (``Mb/s``,
+#: ``MB/s``, ``MiB/s``): the ``b`` / ``B`` after them decides bits or bytes
+_RATE_PREFIX = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15,
+                "Ki": 1024.0, "Mi": 1024.0**2, "Gi": 1024.0**3, "Ti": 1024.0**4}
 
 
 class UnitError(ValueError):
@@ -190,6 +196,9 @@ def parse_duration(value: Any) -> float:
     if not isinstance(value, str):
         raise UnitError(f"expected a duration such as '300s' or '24h', got {value!r}")
     x, unit = _split(value, "a duration", "300s")
+    if unit in ("M", "Ms", "MS", "mS"):  # mega- or milli-, minutes or months: say which
+        raise UnitError(f"ambiguous time unit {unit!r} in {value!r}; write m or min for "
+                        "minutes, ms for milliseconds")
     key = unit if unit in ("m", "ms", "µs") else unit.lower()
     if key not in _TIME:
         raise UnitError(f"unknown time unit {unit!r} in {value!r}; use s, ms, m/min, h, d")
@@ -226,9 +235,15 @@ def parse_bitrate(value: Any) -> float:
     key = unit.lower()
     if key in _BITRATE:
         return _finite(x * _BITRATE[key], value, "bit rate")
-    if key.endswith("/s") and key[:-2] in _SIZE and key[:-2] not in ("k", "m", "g", "t"):
-        return _finite(x * _SIZE[key[:-2]] * 8.0, value, "bit rate")
-    raise UnitError(f"unknown rate unit {unit!r} in {value!r}; use bps, Mbps, Gbps or MB/s, MiB/s")
+    if unit.endswith("/s") and unit[-3:-2] in ("b", "B") and unit[:-3] in _RATE_PREFIX:
+        # Mb/s megabits, MB/s megabytes (× 8): the case of the b is the meaning
+        scale = _RATE_PREFIX[unit[:-3]] * (1.0 if unit[-3] == "b" else 8.0)
+        return _finite(x * scale, value, "bit rate")
+    if key.endswith("/s") and key[:-3] in ("m", "mi") and key[-3] == "b":
+        raise UnitError(f"ambiguous rate unit {unit!r} in {value!r}; write Mb/s or Mbps "
+                        "(megabits) or MB/s (megabytes)")
+    raise UnitError(f"unknown rate unit {unit!r} in {value!r}; use bps, Mbps, Gbps, Mb/s "
+                    "(bits) or MB/s, MiB/s (bytes)")
 
 
 @_signed
@@ -251,9 +266,14 @@ def parse_power(value: Any) -> float:
     if not isinstance(value, str):
         raise UnitError(f"expected a power such as '120W', got {value!r}")
     x, unit = _split(value, "a power", "120W")
-    key = unit.lower() if unit != "MW" else "mw"
+    if unit in _POWER_CASED:
+        return _finite(x * _POWER_CASED[unit], value, "power")
+    key = unit.lower()
+    if key == "mw":  # mw, Mw: milliwatts or megawatts?
+        raise UnitError(f"ambiguous power unit {unit!r} in {value!r}; write mW (milliwatts) "
+                        "or MW (megawatts)")
     if key not in _POWER:
-        raise UnitError(f"unknown power unit {unit!r} in {value!r}; use W or kW")
+        raise UnitError(f"unknown power unit {unit!r} in {value!r}; use W, kW, mW or MW")
     return _finite(x * _POWER[key], value, "power")
 
 

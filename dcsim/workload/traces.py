@@ -19,6 +19,7 @@ except in :func:`save_compact`, which the importer CLI and the packing script ca
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from dataclasses import dataclass, replace
@@ -109,7 +110,14 @@ def save_compact(trace: TraceData, path: str | Path, *, exclusive: bool = False)
     try:
         np.savez_compressed(tmp, **arrays)
         if exclusive:
-            os.link(tmp, p)
+            try:
+                os.link(tmp, p)
+            except FileExistsError:
+                raise
+            except OSError:  # a file system without hard links: check, then rename
+                if p.exists() or p.is_symlink():
+                    raise FileExistsError(errno.EEXIST, "file exists", str(p)) from None
+                os.replace(tmp, p)
         else:
             os.replace(tmp, p)
     finally:

@@ -79,3 +79,24 @@ def test_refused_in_a_config_names_the_path(fn: object, raw: object, message: st
     with pytest.raises(dcsim.ConfigError) as info:
         dcsim.api._scenario(cfg, None)
     assert [(i.path, message in i.message) for i in info.value.issues] == [(path, True)]
+
+
+@pytest.mark.parametrize(("fn", "raw", "base"), [
+    # the case of a prefix or of the b is its meaning (audit, session 17: mW was read as
+    # megawatts and Mb/s as megabytes per second)
+    (u.parse_power, "10mW", 0.01), (u.parse_power, "10MW", 1e7), (u.parse_power, "2KW", 2000.0),
+    (u.parse_bitrate, "100Mb/s", 1e8), (u.parse_bitrate, "100MB/s", 8e8),
+    (u.parse_bitrate, "1kb/s", 1e3), (u.parse_bitrate, "1KB/s", 8e3),
+    (u.parse_bitrate, "2Gib/s", 2 * 2.0**30), (u.parse_byterate, "100Mb/s", 1.25e7),
+])
+def test_case_sensitive_prefixes(fn: object, raw: str, base: float) -> None:
+    assert fn(raw) == pytest.approx(base)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(("fn", "raw"), [
+    (u.parse_power, "10mw"), (u.parse_power, "10Mw"), (u.parse_bitrate, "100mb/s"),
+    (u.parse_duration, "5M"), (u.parse_duration, "1Ms"),
+])
+def test_ambiguous_units_are_refused(fn: object, raw: str) -> None:
+    with pytest.raises(ValueError, match="ambiguous"):
+        fn(raw)  # type: ignore[operator]
