@@ -291,7 +291,9 @@ def parse_rate(value: Any) -> float:
     except ValueError as exc:
         raise UnitError(f"expected a rate such as '10/h', got {value!r}") from exc
     per = per.strip()
-    scale = parse_duration("1" + per if per and not per[0].isdigit() else per)
+    scale = parse_duration(per if per and (per[0].isdigit() or per[0] in "+-.") else "1" + per)
+    if not scale > 0.0:  # 10/0h, 1/0
+        raise UnitError(f"the period after '/' must be longer than zero, got {value!r}")
     return _finite(count / scale, value, "rate")
 
 

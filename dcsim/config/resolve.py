@@ -189,6 +189,10 @@ def _entries(
         if base_name is None and name in shipped and raw:
             base_name = name
         if base_name is not None:
+            if not isinstance(base_name, str):  # a list or mapping is not a name (unhashable)
+                issues.append(Issue(f"{path}.base", f"expected the name of an entry, got "
+                                    f"{type(base_name).__name__} {base_name!r:.60}"))
+                continue
             if base_name not in out:
                 issues.append(Issue(f"{path}.base", f"unknown entry {base_name!r}; known: "
                                     f"{', '.join(sorted(out))}"))

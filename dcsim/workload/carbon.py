@@ -174,6 +174,15 @@ def load_series(name: str, where: str) -> Series:
     return _read_npz(found[name])
 
 
+def _utc(t: float) -> str:
+    """``t`` (s since 1970 UTC) as ``YYYY-MM-DD HH:MM``, or where it lies beyond the calendar
+    (a clock.start near year 9999 plus the duration)."""
+    try:
+        return f"{dt.datetime.fromtimestamp(t, dt.UTC):%Y-%m-%d %H:%M}"
+    except (OverflowError, OSError, ValueError):
+        return "after 9999-12-31" if t > 0 else "before 0001-01-01"
+
+
 def pieces(series: Series, start_s: float, duration: float, interval: float,
            interpolation: str, where: str) -> tuple[F64, F64]:
     """Breakpoints ``b`` (s of simulated time, ``b[0] = 0``, increasing, < duration) and the
@@ -181,13 +190,9 @@ def pieces(series: Series, start_s: float, duration: float, interval: float,
     end = start_s + duration
     last_until = series.t[-1] + series.step_s()
     if series.t[0] > start_s or last_until < end:
-        first = dt.datetime.fromtimestamp(series.t[0], dt.UTC)
-        until = dt.datetime.fromtimestamp(last_until, dt.UTC)
-        need_a = dt.datetime.fromtimestamp(start_s, dt.UTC)
-        need_b = dt.datetime.fromtimestamp(end, dt.UTC)
-        raise _issue(where, f"the series covers {first:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M}"
-                     f" UTC, the run needs {need_a:%Y-%m-%d %H:%M} to {need_b:%Y-%m-%d %H:%M}"
-                     " UTC (clock.start + duration)")
+        raise _issue(where, f"the series covers {_utc(series.t[0])} to {_utc(last_until)} UTC, "
+                     f"the run needs {_utc(start_s)} to {_utc(end)} UTC (clock.start + "
+                     "duration)")
     if interpolation == "linear":
         n = max(1, math.ceil(duration / interval))
         b = np.arange(n, dtype=np.float64) * interval

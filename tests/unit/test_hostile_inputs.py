@@ -134,6 +134,37 @@ def test_known_hostile_run(cfg_file: Path, tmp_path: Path, override: str) -> Non
     drive(tmp_path, ["run", str(cfg_file), "--out", str(out), "-q", "--set", override], out)
 
 
+# Refused with exit 2 and the field's path; each was exit 1 ("a bug in dcsim") or read silently
+# wrong before the session-17 input audit.
+AUDIT17 = [
+    ("guests[0].arrival={kind: poisson, rate: 10/0h, mean_lifetime: 1h}", "guests[0].arrival"),
+    ("guests[0].arrival={kind: poisson, rate: 1/0, mean_lifetime: 1h}", "guests[0].arrival"),
+    ("virtualization_profiles={nolayer: {kind: type1}, v2: {base: [nolayer]}}",
+     "virtualization_profiles.v2.base"),
+    ("host_models={hx: {base: {a: 1}}}", "host_models.hx.base"),
+    ("guest_types={gx: {base: [small]}}", "guest_types.gx.base"),
+    ("clock={start: '9999-12-31 23:00'}", "datacenters[0].carbon"),
+    ("datacenters[0].hosts[0].sleep_power=10mw", "datacenters[0].hosts[0].sleep_power"),
+    ("power_management.wake_latency=5M", "power_management.wake_latency"),
+]
+
+
+@pytest.mark.parametrize(("override", "where"), AUDIT17, ids=[a[0][:40] for a in AUDIT17])
+def test_refused_with_the_field_named(cfg_file: Path, tmp_path: Path, override: str,
+                                      where: str) -> None:
+    cfg = yaml.safe_load(cfg_file.read_text())
+    if override.startswith("clock="):  # the clock matters to a carbon series only
+        cfg["datacenters"][0]["carbon"] = {"series": "de-2020-spring"}
+        cfg_file.write_text(yaml.safe_dump(cfg))
+    out = tmp_path / "out"
+    args = ["run", str(cfg_file), "--out", str(out), "-q", "--set", override]
+    with watchdog():
+        res = runner.invoke(app, args, env={"DCSIM_FORCE": "", "DCSIM_DEBUG": ""})
+    assert res.exit_code == 2, res.output
+    assert where in res.output, res.output
+    assert not out.exists()
+
+
 def test_other_commands(cfg_file: Path, tmp_path: Path) -> None:
     """plot on a corrupt parquet, migration on absurd numbers, sweep with a bad scheduler..."""
     bad = tmp_path / "results"
