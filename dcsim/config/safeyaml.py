@@ -123,6 +123,20 @@ class BoundedLoader(yaml.SafeLoader):
             _count_nodes(node)
         return node
 
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
+        """A mapping whose keys are all distinct: a repeated key is refused (with both lines),
+        not silently replaced by its last value as PyYAML does."""
+        first: dict[tuple[str, str], Any] = {}
+        for key_node, _value in node.value:
+            if isinstance(key_node, ScalarNode):
+                k = (key_node.tag, key_node.value)
+                if k in first:
+                    raise LimitError(f"duplicate key {key_node.value!r} (first at line "
+                                     f"{first[k].line + 1}); a key may appear once in a mapping",
+                                     key_node.start_mark)
+                first[k] = key_node.start_mark
+        return super().construct_mapping(node, deep)
+
     def construct_yaml_int(self, node: ScalarNode) -> int:
         digits = sum(c.isalnum() for c in str(node.value))
         if digits > MAX_INT_DIGITS:

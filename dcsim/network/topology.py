@@ -344,6 +344,7 @@ def load_graph(
             text = p.read_text("utf-8")
         except OSError as exc:
             raise ConfigError(Issue("", f"cannot read edge list: {exc}"), source=p.name) from exc
+        first_line: dict[frozenset[str], int] = {}
         for lineno, line in enumerate(text.splitlines(), start=1):
             fields = line.split("#", 1)[0].split()
             if not fields:
@@ -356,6 +357,12 @@ def load_graph(
                 attrs["capacity_bps"] = fields[2]
             if len(fields) == 4:
                 attrs["latency_s"] = fields[3]
+            pair = frozenset(fields[:2])  # a link is undirected: 'a b' and 'b a' are one
+            if pair in first_line:  # the graph would keep the last line's values silently
+                issues.append(Issue(f"line {lineno}", f"link {fields[0]}-{fields[1]} again "
+                                    f"(first at line {first_line[pair]}); list each link once"))
+                continue
+            first_line[pair] = lineno
             raw_g.add_edge(fields[0], fields[1], **attrs)
     g = nx.Graph(name=p.stem)
     for node, data in raw_g.nodes(data=True):

@@ -166,6 +166,17 @@ def test_load_edge_list_errors(tmp_path: Path) -> None:
     assert paths == ["line 2", "links[a-b].capacity_bps", "links[b-d].capacity_bps"]
 
 
+def test_load_edge_list_refuses_a_link_listed_twice(tmp_path: Path) -> None:
+    # the graph kept the last line's capacity silently (audit, session 17): 's1 h1 10Gbps' then
+    # 'h1 s1 1Gbps' (the same undirected link) is refused at the second line
+    f = tmp_path / "twice.txt"
+    f.write_text("s1 h1 10Gbps\ns1 h2 10Gbps\nh1 s1 1Gbps\n")
+    with pytest.raises(ConfigError) as exc:
+        load_graph(f)
+    assert [(i.path, i.message) for i in exc.value.issues] == [
+        ("line 3", "link h1-s1 again (first at line 1); list each link once")]
+
+
 def test_graphml_round_trip(tmp_path: Path) -> None:
     f = tmp_path / "ft.graphml"
     nx.write_graphml(fat_tree(4), f)
