@@ -24,9 +24,11 @@ Switches (dcsim default first, [CloudSim 3.0.3] second):
 ``first_decision``: ``start`` | [``first_interval``]
     Consolidation decides from t = 0, or first at the end of the first interval (README §4).
 ``updates``: ``local`` | [``datacenter``]
-    An event (a migration ending) re-shares only the hosts involved with the demand held since
-    the last sample, or re-samples every workload and re-shares every host (CloudSim's
-    datacenter update, README §5).
+    A CloudSim-model migration ending (``migration: cloudsim``) re-shares only the hosts
+    involved with the demand held since the last sample, or re-samples every workload and
+    re-shares every host (CloudSim's datacenter update, README §5). Migrations of the configured
+    model (``migration: configured``) end with the local update whatever this says: with them
+    the switch changes no result.
 ``cpu_sharing``: ``maxmin`` | [``proportional``]
     An oversubscribed host shares CPU weighted max-min fairly, or scales every request by
     ``capacity / Σ request`` and floors it per core (``VmSchedulerTimeSharedOverSubscription``).
@@ -102,8 +104,9 @@ class Assumptions(BaseModel):
         "start", description="first consolidation step at t = 0, or after the first interval "
         "(CloudSim)")
     updates: Literal["local", "datacenter"] = Field(
-        "local", description="an event re-shares the hosts involved, or re-samples every "
-        "workload and re-shares every host (CloudSim)")
+        "local", description="the end of a CloudSim-model migration (migration: cloudsim) "
+        "re-shares the hosts involved, or re-samples every workload and re-shares every host "
+        "(CloudSim); configured migrations (migration: configured) always end locally")
     cpu_sharing: Literal["maxmin", "proportional"] = Field(
         "maxmin", description="oversubscribed CPU: weighted max-min, or proportional scaling "
         "floored per core (CloudSim)")

@@ -202,8 +202,9 @@ class VirtualizationProfile(Frozen):
         0.0, ge=0, description="κ: a guest with fraction f of its working set swapped out waits "
         "on swap-ins and runs (and uses CPU) 1 / (1 + κ f) of the time")
     migrate_touched: bool = Field(
-        False, description="pre-copy's first round sends only the pages the guest has touched "
-        "(its working set) instead of its whole allocation")
+        False, description="with memory accounting, pre-copy's first round leaves out the "
+        "memory the balloon driver holds (allocation minus ballooned bytes) instead of sending "
+        "the whole allocation; without ballooning it sends the whole allocation either way")
     live_migration: bool = False
     post_copy: bool = False
     cold_migration: bool = True
@@ -220,8 +221,12 @@ class GuestType(Frozen):
                         "entitlement (overheads are paid from it)")
     ram: Size = Field(gt=0)
     disk: Size = Field(0.0, ge=0)
-    image: Size = Field(0.0, ge=0, description="image size copied on cold migration / boot")
-    bandwidth: Bitrate = Field(0.0, ge=0)
+    image: Size = Field(0.0, ge=0, description="OS image size, recorded with the guest type "
+                        "only: no result reads it (a cold migration copies disk, boot time "
+                        "comes from the layer's profile)")
+    bandwidth: Bitrate = Field(0.0, ge=0, description="NIC bandwidth, bit/s: read only by "
+                               "CloudSim's t = 0 placement (assumptions.initial_placement: "
+                               "cloudsim); dcsim's own placement does not reserve bandwidth")
     sources: dict[str, str] = Field(default_factory=dict)
 
 

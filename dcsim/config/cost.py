@@ -254,4 +254,34 @@ def reference_issues(cfg: Config) -> list[Issue]:
                 out.append(Issue(f"network.traffic[{i}].{name}",
                                  f"no such {what[:-1]}: index {value}, the config has {n} "
                                  f"{what} (indices 0..{n - 1})"))
+        out += _flow_issues(f"network.traffic[{i}]", f, hosts, guests)
+    if "wan" in cfg.network.model_fields_set and cfg.network.per_datacenter is None:
+        out.append(Issue("network.wan", "WAN links join the data centers' own topologies "
+                         "(network.per_datacenter); with one network.topology for every host "
+                         "there is no WAN: give per_datacenter, or remove wan"))
+    return out
+
+
+def _flow_issues(where: str, f: Any, hosts: int, guests: int) -> list[Issue]:
+    """A background-traffic entry that would start no flow, or a flow that goes nowhere."""
+    out: list[Issue] = []
+    for a, b, what in (("src_host", "dst_host", "host"), ("src_guest", "dst_guest", "guest")):
+        va, vb = getattr(f, a), getattr(f, b)
+        if (va is None) != (vb is None):
+            missing = b if vb is None else a
+            out.append(Issue(f"{where}.{missing}", f"a {what} pair needs both {a} and {b}"))
+        elif va is not None and va == vb:
+            out.append(Issue(f"{where}.{b}", f"the same {what} as {a} ({va}): a flow to itself "
+                             "never reaches the network"))
+    for name, n, what in (("random_pairs", hosts, "hosts"), ("guest_pairs", guests, "guests")):
+        if getattr(f, name) > 0 and n < 2:
+            out.append(Issue(f"{where}.{name}", f"random pairs need at least 2 {what}, the "
+                             f"config has {n}"))
+    if (f.src_host is None and f.dst_host is None and f.src_guest is None
+            and f.dst_guest is None and f.random_pairs == 0 and f.guest_pairs == 0):
+        out.append(Issue(where, "starts no flow: give a host pair (src_host, dst_host), "
+                         "random_pairs, a guest pair (src_guest, dst_guest) or guest_pairs"))
+    if f.stop is not None and f.stop <= f.start:
+        out.append(Issue(f"{where}.stop", f"must be after start ({f.start:g} s), got "
+                         f"{f.stop:g} s"))
     return out

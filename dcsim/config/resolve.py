@@ -386,13 +386,16 @@ def resolve_parts(cfg: Config, source: str | None = None) -> tuple[Scenario, lis
     if (cfg.compat != "cloudsim" and cfg.assumptions.migration == "configured"
             and cfg.consolidation is not None):
         mig_model = cfg.consolidation.migration.model
-        flag = {"precopy": "live_migration", "postcopy": "post_copy", "cold": "cold_migration",
-                "checkpoint": "checkpoint_restore"}.get(mig_model)
-        if flag is not None:
-            issues += [Issue("consolidation.migration.model",
-                             f"{mig_model!r} migration is not possible on profile "
-                             f"{h.profile_name!r} (hosts {h.name!r}: {flag} is false)")
-                       for h in hgroups if not getattr(h.profile, flag)]
+        # post-copy is live migration too: the engine moves a guest live only where the profile
+        # allows live migration, so a profile with post_copy but not live_migration would
+        # accept the config and then migrate nothing
+        flags = {"precopy": ("live_migration",), "postcopy": ("live_migration", "post_copy"),
+                 "cold": ("cold_migration",),
+                 "checkpoint": ("checkpoint_restore",)}.get(mig_model, ())
+        issues += [Issue("consolidation.migration.model",
+                         f"{mig_model!r} migration is not possible on profile "
+                         f"{h.profile_name!r} (hosts {h.name!r}: {flag} is false)")
+                   for h in hgroups for flag in flags if not getattr(h.profile, flag)]
 
     if (cfg.consolidation is not None and cfg.consolidation.memory_pressure
             and not any(g.mem_overcommit > 1 for dc in cfg.datacenters for g in dc.hosts)

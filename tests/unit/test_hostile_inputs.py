@@ -146,6 +146,18 @@ AUDIT17 = [
     ("clock={start: '9999-12-31 23:00'}", "datacenters[0].carbon"),
     ("datacenters[0].hosts[0].sleep_power=10mw", "datacenters[0].hosts[0].sleep_power"),
     ("power_management.wake_latency=5M", "power_management.wake_latency"),
+    # background traffic that starts no flow, or flows that go nowhere (exit 0 before)
+    ("network={traffic: [{src_host: 0, rate: 1Gbps}]}", "network.traffic[0].dst_host"),
+    ("network={traffic: [{src_host: 1, dst_host: 1, rate: 1Gbps}]}",
+     "network.traffic[0].dst_host"),
+    ("network={traffic: [{guest_pairs: 3, rate: 1Gbps}]}", "network.traffic[0].guest_pairs"),
+    ("network={traffic: [{rate: 1Gbps}]}", "network.traffic[0]: starts no flow"),
+    ("network={traffic: [{src_host: 0, dst_host: 1, rate: 1Gbps, start: 1h, stop: 30m}]}",
+     "network.traffic[0].stop"),
+    ("network={wan: {bandwidth: 100Mbps}}", "network.wan"),  # no per_datacenter: no WAN
+    # post-copy on a profile without live migration: accepted, then 0 migrations (audit)
+    ("virtualization_profiles={nolayer: {kind: type1, live_migration: false, post_copy: true}}"
+     "", "live_migration is false"),
 ]
 
 
@@ -155,7 +167,9 @@ def test_refused_with_the_field_named(cfg_file: Path, tmp_path: Path, override: 
     cfg = yaml.safe_load(cfg_file.read_text())
     if override.startswith("clock="):  # the clock matters to a carbon series only
         cfg["datacenters"][0]["carbon"] = {"series": "de-2020-spring"}
-        cfg_file.write_text(yaml.safe_dump(cfg))
+    if "post_copy" in override:  # the migration model matters to consolidation only
+        cfg["consolidation"] = {"policy": "thr-mmt-0.8", "migration": {"model": "postcopy"}}
+    cfg_file.write_text(yaml.safe_dump(cfg))
     out = tmp_path / "out"
     args = ["run", str(cfg_file), "--out", str(out), "-q", "--set", override]
     with watchdog():
