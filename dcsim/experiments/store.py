@@ -34,7 +34,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,8 +56,11 @@ SUMMARY = "summary.csv"
 SWEEP_KIND = "dcsim-sweep"
 _OWNED = ("sweep.yaml", "points.csv", RUNS_TABLE, SUMMARY)  # and MANIFEST, deleted last
 _RUN_FILE = re.compile(r"^p\d+-[0-9a-f]+-rep\d+\.parquet$")
-_TMP_FILE = re.compile(r"^\..+\.tmp-\d+$")
-_PLOT_FILE = re.compile(r"^.+-vs-.+\.(png|pdf)$")
+_TMP_OF = re.compile(r"^\.(?P<base>.+)\.tmp-\d+$")  # a temporary of file <base> (_tmp_name)
+PLOTS_DIR = "plots"
+#: in ``plots/``: the names of the figures ``dcsim plot-sweep`` wrote there, one per line (only
+#: those are dcsim's to replace or delete; a user's figure of any name is kept)
+FIGURES_LEDGER = ".dcsim-figures"
 #: what a run's ``seed`` and ``config_hash`` must be, by run key
 Expected = Mapping[str, tuple[int, str]]
 
@@ -68,6 +71,41 @@ BACK = ("status", "error", "run_wall_s", "scenario_id", "config_hash", "dcsim_ve
 
 def _tmp_name(final: Path) -> Path:
     return final.parent / f".{final.name}.tmp-{os.getpid()}"
+
+
+def _tmp_of(name: str, owned: Callable[[str], bool]) -> bool:
+    """Whether ``name`` is a temporary dcsim writes for a file ``owned`` says is dcsim's
+    (``.<base>.tmp-<pid>``): a user's ``.notes.tmp-1`` is not one."""
+    m = _TMP_OF.match(name)
+    return m is not None and owned(m.group("base"))
+
+
+def _is_run_file(p: Path) -> bool:
+    """Whether ``p`` is a run file dcsim wrote: a one-row Parquet table whose ``key`` is the
+    file's name (a user's file named like a run, of any content, is not)."""
+    import pyarrow.parquet as pq
+
+    try:
+        keys = pq.read_table(p, columns=["key"]).column("key").to_pylist()
+    except Exception:  # not Parquet, no key column, unreadable: not ours to delete
+        return False
+    return bool(keys == [p.stem])
+
+
+def written_figures(folder: Path) -> set[str]:
+    """The figure names dcsim recorded in ``folder``'s ledger (:data:`FIGURES_LEDGER`)."""
+    try:
+        text = (folder / FIGURES_LEDGER).read_text("utf-8")
+    except OSError:
+        return set()
+    return {line for line in text.splitlines() if line and "/" not in line}
+
+
+def record_figures(folder: Path, names: Iterable[str]) -> None:
+    """Add ``names`` to ``folder``'s ledger of figures dcsim wrote (atomically)."""
+    known = written_figures(folder) | set(names)
+    atomic_write_bytes(folder / FIGURES_LEDGER,
+                       "".join(f"{n}\n" for n in sorted(known)).encode("utf-8"))
 
 
 def _fsync(path: Path) -> None:
@@ -263,25 +301,47 @@ class SweepStore:
             lock.release()
 
     def _clear(self) -> None:
-        """Delete what this store created (never foreign files); the manifest last."""
+        """Delete what this store created (never foreign files); the manifest last.
+
+        A file is dcsim's by what it is, not only by its name: a run file reads back as one
+        run row of its own key, a figure is in the ledger ``dcsim plot-sweep`` keeps, a
+        temporary is ``.<one of these names>.tmp-<pid>``."""
         for name in _OWNED:
             (self.root / name).unlink(missing_ok=True)
-        for folder, pattern in ((self.runs_dir, _RUN_FILE), (self.root / "plots", _PLOT_FILE)):
+        plots = self.root / PLOTS_DIR
+        figures = written_figures(plots)
+
+        def run_file(p: Path) -> bool:
+            return bool(_RUN_FILE.match(p.name)) and _is_run_file(p)
+
+        def figure(p: Path) -> bool:
+            return p.name in figures or p.name == FIGURES_LEDGER
+
+        def run_name(name: str) -> bool:
+            return bool(_RUN_FILE.match(name))
+
+        owners: tuple[tuple[Path, Callable[[Path], bool], Callable[[str], bool]], ...] = (
+            (self.runs_dir, run_file, run_name), (plots, figure, figures.__contains__))
+        for folder, ours, owned in owners:
             if not folder.is_dir() or folder.is_symlink():
                 continue
             for p in folder.iterdir():
-                if (pattern.match(p.name) or _TMP_FILE.match(p.name)) and p.is_file():
+                if (p.is_file() and not p.is_symlink()
+                        and (ours(p) or _tmp_of(p.name, owned))):
                     p.unlink(missing_ok=True)
             if not any(folder.iterdir()):
                 folder.rmdir()
         (self.root / MANIFEST).unlink(missing_ok=True)
 
     def _clean_temporaries(self) -> None:
-        """Remove temporary files of a writer that died (we hold the lock: nobody else writes)."""
-        for folder in (self.root, self.runs_dir):
+        """Remove temporary files of a writer that died (we hold the lock: nobody else writes):
+        only temporaries of dcsim's own file names (a user's ``.notes.tmp-1`` is kept)."""
+        top = {*_OWNED, MANIFEST}
+        for folder, owned in ((self.root, top.__contains__),
+                              (self.runs_dir, lambda b: bool(_RUN_FILE.match(b)))):
             if folder.is_dir():
                 for p in folder.iterdir():
-                    if _TMP_FILE.match(p.name) and p.is_file() and not p.is_symlink():
+                    if _tmp_of(p.name, owned) and p.is_file() and not p.is_symlink():
                         p.unlink(missing_ok=True)
 
     def manifest(self) -> dict[str, Any]:

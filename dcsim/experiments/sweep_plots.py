@@ -149,6 +149,7 @@ def plot_sweep(results: str | Path, x: str, y: str | list[str], hue: str | None 
         fix with ``where`` or ``hue``).
     """
     from dcsim.experiments.plots import _figure_module, save_figures
+    from dcsim.experiments.store import record_figures, written_figures
 
     res = load_results(results)
     params = res.params
@@ -193,8 +194,14 @@ def plot_sweep(results: str | Path, x: str, y: str | list[str], hue: str | None 
             name += f"-by-{_safe(_short(hue_full))}"
         name = name[:150]
     paths = [dest / f"{_safe(name)}.png", dest / f"{_safe(name)}.pdf"]
+    # In RESULTS/plots a figure dcsim wrote there before (its ledger says so) is replaced; a
+    # user's file of the same name is kept unless --overwrite, as anywhere else.
+    ours = written_figures(dest) if out_dir is None else set()
     try:
-        save_figures(fig, paths, replace=overwrite or out_dir is None, dpi=200)
+        save_figures(fig, paths, replace=overwrite or all(
+            p.name in ours or not (p.exists() or p.is_symlink()) for p in paths), dpi=200)
     finally:
         plt.close(fig)
+    if out_dir is None:
+        record_figures(dest, [p.name for p in paths])
     return paths

@@ -140,22 +140,68 @@ def test_overwrite_refuses_a_folder_that_is_not_a_dcsim_sweep(tmp_path: Path,
 
 
 def test_overwrite_deletes_only_what_the_sweep_created(tmp_path: Path) -> None:
+    from dcsim.experiments.sweep_plots import plot_sweep
+
     out = tmp_path / "out"
     run_sweep(SMALL, out, executor="serial")
-    (out / "plots").mkdir()
-    (out / "plots" / "energy_it_kwh-vs-count.png").write_bytes(b"dcsim's")  # plot-sweep's
-    (out / "plots" / "my-figure.png").write_bytes(b"mine")
-    (out / "runs" / "notes.txt").write_text("mine")
-    (out / "README.md").write_text("mine")
+    figs = plot_sweep(out, "guests[0].count", "energy_it_kwh")  # plot-sweep's, in out/plots
+    mine = {  # a user's files, several named like dcsim's (audit, session 17: these went too)
+        "plots/my-figure.png": b"mine", "plots/energy-vs-load-for-paper.png": b"paper",
+        "runs/notes.txt": b"mine", "runs/p9999-abcdef12-rep0.parquet": b"not parquet",
+        "runs/.keep.tmp-42": b"keep", ".notes.tmp-1": b"notes", "README.md": b"mine"}
+    for rel, data in mine.items():
+        (out / rel).write_bytes(data)
+    # a run file of the old sweep under another run's name is not the run of that name either
+    olds = sorted((out / "runs").glob("p0*.parquet"))
+    shutil.copyfile(olds[0], out / "runs" / "p0007-0000beef-rep3.parquet")
     changed = tiny({"grid": {"guests[0].count": [1, 3]}})
     outcome = run_sweep(changed, out, executor="serial", overwrite=True)
     assert (outcome.ran, outcome.already_done) == (2, 0)
-    assert (out / "plots" / "my-figure.png").read_bytes() == b"mine"
-    assert (out / "runs" / "notes.txt").read_text() == "mine"
-    assert (out / "README.md").read_text() == "mine"
-    assert not (out / "plots" / "energy_it_kwh-vs-count.png").exists()
-    assert len(list((out / "runs").glob("*.parquet"))) == 2  # the 4 old run files are gone
-    assert sorted(pd.read_parquet(out / "runs.parquet")["guests[0].count"]) == [1, 3]
+    for rel, data in mine.items():
+        assert (out / rel).read_bytes() == data, rel
+    assert (out / "runs" / "p0007-0000beef-rep3.parquet").is_file()
+    assert not any(f.exists() for f in figs)  # the figures dcsim wrote are gone
+    table = pd.read_parquet(out / "runs.parquet")
+    assert sorted(table["guests[0].count"]) == [1, 3]
+    new = {f"{i}-rep{r}.parquet" for i, r in zip(table["point_id"], table["replication"],
+                                                  strict=True)}
+    assert {f.name for f in (out / "runs").glob("p*.parquet")} == new | {
+        "p9999-abcdef12-rep0.parquet", "p0007-0000beef-rep3.parquet"}  # the 4 old ones: gone
+    assert len(olds) == 4
+
+
+def test_resume_removes_only_dcsims_own_temporaries(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run_sweep(SMALL, out, executor="serial")
+    run = sorted((out / "runs").glob("*.parquet"))[0].name
+    ours = [out / ".summary.csv.tmp-99", out / ".manifest.json.tmp-7",
+            out / "runs" / f".{run}.tmp-5"]
+    theirs = [out / ".draft.tmp-3", out / "runs" / ".keep.tmp-42", out / ".notes.tmp-1"]
+    for f in ours + theirs:
+        f.write_text("x")
+    run_sweep(SMALL, out, executor="serial")
+    assert not any(f.exists() for f in ours)
+    assert all(f.read_text() == "x" for f in theirs)
+
+
+def test_plot_sweep_keeps_a_users_figure_of_the_same_name(tmp_path: Path) -> None:
+    from dcsim.experiments.sweep_plots import plot_sweep
+
+    out = tmp_path / "out"
+    run_sweep(SMALL, out, executor="serial")
+    (out / "plots").mkdir()
+    users = out / "plots" / "energy_it_kwh-vs-count.png"
+    users.write_bytes(b"my own figure")
+    with pytest.raises(ConfigError, match="already exists"):
+        plot_sweep(out, "guests[0].count", "energy_it_kwh")
+    assert users.read_bytes() == b"my own figure"
+    figs = plot_sweep(out, "guests[0].count", "energy_it_kwh", overwrite=True)
+    assert users in figs
+    assert users.read_bytes() != b"my own figure"
+    before = users.stat().st_mtime_ns
+    time.sleep(0.01)
+    plot_sweep(out, "guests[0].count", "energy_it_kwh")  # now dcsim's: replaced, no question
+    assert users.stat().st_mtime_ns != before
 
 
 # ----------------------------------------------------------------- item 6: corrupt run files
