@@ -504,11 +504,17 @@ class DaskExecutor:
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
                  tb: TracebackType | None) -> None:
-        if self._client is not None:
-            self._client.close()
-        if self._cluster is not None:
-            self._cluster.close()
+        # Forgotten before closing, so that nothing closes them twice: a Ctrl-C inside the
+        # first close left a half-closed cluster whose second close (``stop``) waited forever
+        # (session-17 sweep audit); each close is bounded in time too.
+        client, cluster = self._client, self._cluster
         self._client = self._cluster = None
+        try:
+            if client is not None:
+                client.close(timeout=CLOSE_TIMEOUT_S)
+        finally:
+            if cluster is not None:
+                cluster.close(timeout=CLOSE_TIMEOUT_S)
 
     def run(self, tasks: Iterable[RunTask],
             while_waiting: Callable[[], None] | None = None) -> Iterator[dict[str, Any]]:
@@ -551,6 +557,8 @@ def _take(it: Iterator[RunTask], n: int) -> list[RunTask]:
 _SCHEDULER = re.compile(r"^(tcp|tls|ws|wss|ucx|inproc)://[A-Za-z0-9._\-\[\]:%]+(:\d{1,5})?/?$")
 CONNECT_TIMEOUT_S = 10
 """How long to wait for a Dask scheduler before refusing the address (s)."""
+CLOSE_TIMEOUT_S = 10.0
+"""How long a Dask client or local cluster may take to close (s)."""
 
 
 def _probe(address: str) -> None:

@@ -250,16 +250,18 @@ class SweepStore:
             mpath = store.root / MANIFEST
             if state == "resume":
                 store._clean_temporaries()
-                store.runs_dir.mkdir(exist_ok=True)
-                return store
-            if state == "clear":
-                store._clear()
-            for name, data in (extra_files or {}).items():
-                atomic_write_bytes(store.root / name, data)
-            # The manifest last: a folder with a manifest is always a complete, resumable store.
+            else:
+                if state == "clear":
+                    store._clear()
+                # The manifest first: from that instant the folder is a resumable store of this
+                # sweep, so an interrupt after it leaves what the same command resumes, and one
+                # before it leaves the folder as it found it (at most a hidden temporary).
+                atomic_write_bytes(mpath, (json.dumps(manifest, indent=2, sort_keys=True,
+                                                      allow_nan=False) + "\n").encode("utf-8"))
             store.runs_dir.mkdir(exist_ok=True)
-            atomic_write_bytes(mpath, (json.dumps(manifest, indent=2, sort_keys=True,
-                                                  allow_nan=False) + "\n").encode("utf-8"))
+            for name, data in (extra_files or {}).items():  # written once (resumed: if missing)
+                if not (store.root / name).exists():
+                    atomic_write_bytes(store.root / name, data)
         except BaseException:
             store.close()
             raise

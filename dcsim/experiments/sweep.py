@@ -267,6 +267,9 @@ def _run_open(store: SweepStore, plan: SweepPlan, ex: Any, retry_errors: bool,
                 run_wall += float(row.get("run_wall_s") or 0.0)
                 if on_run is not None:
                     on_run(row)
+        # inside the guard: an interrupt while the tables are rebuilt rebuilds them on the way
+        # out (they were missing after a Ctrl-C right after the last run: session-17 audit)
+        runs, summary = finalize(store, params, expected, stored)
     except BaseException:
         with contextlib.suppress(Exception):  # runs that finished during prepare()
             for row in getattr(ex, "finished_unseen", list)():
@@ -277,6 +280,5 @@ def _run_open(store: SweepStore, plan: SweepPlan, ex: Any, retry_errors: bool,
                 store.write_points(points_table(plan))
             finalize(store, params, expected, stored)
         raise
-    runs, summary = finalize(store, params, expected, stored)
     return SweepOutcome(store.root, plan, plan.n_runs, len(done), ran, errors,
                         time.perf_counter() - t0, run_wall, runs, summary)

@@ -42,3 +42,28 @@ def test_bad_executor_options(args: tuple[str, int | None, str | None], path: st
     with pytest.raises(ConfigError) as exc:
         make_executor(*args)
     assert exc.value.issues[0].path == path
+
+
+def test_dask_executor_never_closes_a_cluster_twice() -> None:
+    # A Ctrl-C inside the cluster's close at the end of a sweep, then run_sweep's final stop():
+    # the second close of the half-closed cluster waited forever (session-17 sweep audit).
+    from dcsim.experiments.executors import CLOSE_TIMEOUT_S, DaskExecutor
+
+    calls: list[tuple[str, object]] = []
+
+    class Fake:
+        def __init__(self, name: str, interrupt: bool) -> None:
+            self.name, self.interrupt = name, interrupt
+
+        def close(self, timeout: object = None) -> None:
+            calls.append((self.name, timeout))
+            if self.interrupt:  # the first close only (a second one would wait forever)
+                self.interrupt = False
+                raise KeyboardInterrupt
+
+    ex = DaskExecutor(workers=1)
+    ex._client, ex._cluster = Fake("client", False), Fake("cluster", True)
+    with pytest.raises(KeyboardInterrupt):
+        ex.__exit__(None, None, None)
+    ex.stop()  # what run_sweep's finally does next: nothing left to close
+    assert calls == [("client", CLOSE_TIMEOUT_S), ("cluster", CLOSE_TIMEOUT_S)]

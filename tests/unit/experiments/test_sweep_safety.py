@@ -250,3 +250,53 @@ def test_sweep_out_that_is_not_a_folder_is_refused(tmp_path: Path, kind: str) ->
         assert target.read_text() == "mine"
     else:
         assert target.is_char_device()
+
+
+@pytest.mark.parametrize("stop_after", ["manifest.json", "sweep.yaml"])
+def test_an_interrupt_while_the_folder_is_made_leaves_what_the_command_resumes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stop_after: str) -> None:
+    # Ctrl-C between the folder's first files (audit, session 17: sweep.yaml and runs/ were
+    # written before the manifest; the same command then refused the folder, even with
+    # --overwrite, and the user had to delete it by hand)
+    import dcsim.experiments.store as storemod
+
+    real = storemod.atomic_write_bytes
+
+    def interrupted(final: Path, data: bytes) -> None:
+        real(final, data)
+        if final.name == stop_after:
+            raise KeyboardInterrupt
+
+    out = tmp_path / "out"
+    monkeypatch.setattr(storemod, "atomic_write_bytes", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(SMALL, out, executor="serial")
+    monkeypatch.setattr(storemod, "atomic_write_bytes", real)
+    outcome = run_sweep(SMALL, out, executor="serial")  # the same command, no --overwrite
+    assert (outcome.ran, outcome.already_done) == (4, 0)
+    assert (out / "sweep.yaml").is_file()
+    assert len(pd.read_parquet(out / "runs.parquet")) == 4
+
+
+def test_an_interrupt_while_the_tables_are_built_still_leaves_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Ctrl-C right after the last run, while runs.parquet and summary.csv were being built:
+    # exit 130 and no tables (session-17 sweep audit); now they are rebuilt on the way out
+    import dcsim.experiments.sweep as sweepmod
+
+    real = sweepmod.finalize
+    calls = []
+
+    def interrupted(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 1:  # the end-of-sweep rebuild
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sweepmod, "finalize", interrupted)
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(SMALL, out, executor="serial")
+    assert len(calls) == 2
+    assert len(pd.read_parquet(out / "runs.parquet")) == 4
+    assert (out / "summary.csv").stat().st_size > 0
