@@ -243,7 +243,8 @@ def validate(config: ConfigArg = None, set_: SetOpt = None,
 
 @app.command()
 def schema(
-    indent: Annotated[int, typer.Option(help="JSON indentation")] = 2,
+    indent: Annotated[int, typer.Option(help="JSON indentation (0-16 spaces)", min=0,
+                                        max=16)] = 2,
 ) -> None:
     """Print the JSON Schema of the config file format."""
     from dcsim.config.schema import Config

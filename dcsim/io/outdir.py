@@ -40,7 +40,8 @@ from typing import Any
 from dcsim.errors import ConfigError, Issue
 from dcsim.io.owner import owner_alive, process_identity, read_identity
 
-__all__ = ["MARKER", "RUN_KIND", "check_out_dir", "clean_leftovers", "commit_dir", "new_tmp_dir"]
+__all__ = ["MARKER", "RUN_KIND", "check_out_dir", "clean_leftovers", "commit_dir", "new_tmp_dir",
+           "probe_writable"]
 
 #: Marker file inside a folder dcsim is still writing (or is about to delete).
 MARKER = ".dcsim-incomplete"
@@ -88,7 +89,8 @@ def _foreign_entries(folder: Path, m: dict[str, Any]) -> list[str]:
 def check_out_dir(final: Path, *, overwrite: bool) -> None:
     """Refuse (``ConfigError`` on ``--out``) a results folder that writing to would destroy.
 
-    See the module docstring for the rules. Nothing is created or changed.
+    See the module docstring for the rules. Nothing is left created or changed (a probe
+    folder shows the results can be written there, and is removed at once).
     """
     final = Path(final)
     raw = str(final).rstrip("/" + os.sep)
@@ -124,12 +126,29 @@ def check_out_dir(final: Path, *, overwrite: bool) -> None:
             shown = ", ".join(foreign[:5]) + (" …" if len(foreign) > 5 else "")
             raise _issue(f"{final} holds files dcsim did not write ({shown}); move them "
                          "elsewhere first, or pick another --out")
+        probe_writable(final.parent, final.name)
         return
     parent = final.parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
     if not parent.is_dir():
         raise _issue(f"{parent} is not a folder, so {final} cannot be created in it")
+    probe_writable(parent, final.name)
+
+
+def probe_writable(folder: Path, name: str) -> None:
+    """Refuse an ``--out`` whose results could not be written, before the simulation rather
+    than after it: a hidden folder named like the temporary one (``.NAME.tmp-PID``) is made in
+    ``folder`` and removed at once (a read-only or special file system, a name too long)."""
+    probe = folder / f".{name}.tmp-{os.getpid()}-probe"
+    try:
+        probe.mkdir()
+    except FileExistsError:
+        return  # someone's (or ours, left by a kill): the folder takes names; not ours to touch
+    except OSError as exc:
+        raise _issue(f"dcsim cannot write its results in {folder} ({exc.strerror or exc}); "
+                     "pick another --out") from None
+    probe.rmdir()
 
 
 # --------------------------------------------------------------------------- writing

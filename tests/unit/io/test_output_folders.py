@@ -369,3 +369,36 @@ def test_a_folder_that_only_looks_like_our_temporary_is_never_deleted(tmp_path: 
     assert (mine / "data.csv").read_text() == "mine"
     assert (tmp_path / "r" / "summary.json").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["cfg.yaml", "r", mine.name])
+
+
+@pytest.mark.parametrize("where", ["long-name", "read-only", "under-a-file"])
+def test_an_out_folder_dcsim_cannot_write_is_refused_before_the_run(tmp_path: Path,
+                                                                    where: str) -> None:
+    # These ran the whole simulation, then failed with exit 1 naming the hidden temporary
+    # folder (session-17 input audit); now exit 2 naming --out, before anything is simulated.
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump(tiny_config()))
+    if where == "long-name":
+        out = tmp_path / ("x" * 250)  # fits, but its temporary .NAME.tmp-PID does not
+    elif where == "read-only":
+        if os.geteuid() == 0:
+            pytest.skip("root writes into read-only folders")
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(stat.S_IRUSR | stat.S_IXUSR)
+        out = ro / "out"
+    else:
+        (tmp_path / "afile").write_text("mine")
+        out = tmp_path / "afile" / "out"
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for cmd in (["run", str(cfg)], ["sweep", str(cfg), "-e", "serial"]):
+        res = runner.invoke(app, [*cmd, "--out", str(out), "-q"])
+        assert res.exit_code == 2, res.output
+        assert "--out" in res.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_schema_indent_is_bounded() -> None:
+    # --indent 100000000 built a schema text of ~20 GB (session-17 input audit)
+    assert runner.invoke(app, ["schema", "--indent", "100000000"]).exit_code == 2
+    assert runner.invoke(app, ["schema", "--indent", "16"]).exit_code == 0
