@@ -280,8 +280,18 @@ class SweepStore:
                     "--out", f"{root} holds a manifest.json that is not a dcsim sweep's (kind "
                     f"{old.get('kind')!r}); dcsim never deletes what it did not write, even "
                     "with --overwrite: pick another --out"))
-            if old.get("sweep_hash") == manifest["sweep_hash"]:
+            same_version = old.get("dcsim_version") == manifest.get("dcsim_version")
+            if old.get("sweep_hash") == manifest["sweep_hash"] and same_version:
                 return "resume"
+            if not same_version and old.get("sweep_hash") == manifest["sweep_hash"]:
+                if not overwrite:  # same config, other code: its runs and ours would mix
+                    raise ConfigError(Issue(
+                        "--out", f"{root} holds this sweep's runs made by dcsim "
+                        f"{old.get('dcsim_version')}; this is dcsim "
+                        f"{manifest.get('dcsim_version')}, whose numbers may differ, so they "
+                        "are not resumed into one summary. Pick another --out folder, or pass "
+                        "--overwrite to delete those results first."))
+                return "clear"
             if not overwrite:
                 raise ConfigError(Issue(
                     "--out",

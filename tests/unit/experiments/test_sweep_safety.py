@@ -300,3 +300,18 @@ def test_an_interrupt_while_the_tables_are_built_still_leaves_them(
     assert len(calls) == 2
     assert len(pd.read_parquet(out / "runs.parquet")) == 4
     assert (out / "summary.csv").stat().st_size > 0
+
+
+def test_runs_of_another_dcsim_version_are_not_resumed_into_one_summary(tmp_path: Path) -> None:
+    # the same sweep resumed by another dcsim version mixed both versions' runs silently
+    # (session-17 sweep audit); same config + seed + version is what makes numbers identical
+    out = tmp_path / "out"
+    run_sweep(SMALL, out, executor="serial")
+    m = json.loads((out / "manifest.json").read_text())
+    m["dcsim_version"] = "0.0.1"
+    (out / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(ConfigError, match=r"made by dcsim 0\.0\.1"):
+        run_sweep(SMALL, out, executor="serial")
+    outcome = run_sweep(SMALL, out, executor="serial", overwrite=True)
+    assert (outcome.ran, outcome.already_done) == (4, 0)
+    assert json.loads((out / "manifest.json").read_text())["dcsim_version"] != "0.0.1"
