@@ -87,13 +87,16 @@ class Cost:
     flows: int
     memory_bytes: float
     seconds: float
+    fault_events: float = 0.0  # failures, repairs, restarts and snapshot events
 
     def describe(self) -> str:
         """One line for messages: the figures that matter."""
+        faults = (f", {self.fault_events:.3g} failure and snapshot events"
+                  if self.fault_events else "")
         return (f"{self.hosts:,} hosts, {self.guests:,} guests, {self.intervals:,.0f} intervals, "
                 f"{self.guest_intervals:.3g} guest-intervals, {self.topology:,.0f} topology "
-                f"elements, {self.flows:,} flows: ~{_bytes(self.memory_bytes)} of memory, "
-                f"~{_duration(self.seconds)}")
+                f"elements, {self.flows:,} flows{faults}: ~{_bytes(self.memory_bytes)} of "
+                f"memory, ~{_duration(self.seconds)}")
 
 
 def _bytes(n: float) -> str:
@@ -126,6 +129,46 @@ def _topology_size(t: TopologySpec, hosts: int) -> tuple[float, str]:
         return (t.core + t.aggregation + t.access + t.core * t.aggregation
                 + t.aggregation * t.access + 2.0 * t.access * t.hosts_per_access), "access"
     return 2.0 * hosts + 1, "kind"
+
+
+def _mean_s(spec: Any) -> float:
+    """Mean of a lifetime distribution (s): what a failure or repair takes on average."""
+    if spec.kind == "constant":
+        return float(spec.value)
+    if spec.kind == "weibull":
+        return float(spec.scale) * math.gamma(1.0 + 1.0 / float(spec.shape))
+    return float(spec.mean)
+
+
+def _fault_events(cfg: Config, hosts: int, guests: int,
+                  topology: float) -> tuple[float, str]:
+    """Expected events of the ``faults`` section (a lower estimate: never refuse a sound run)
+    and the config path that drives them: each failure of a host, rack or link and its repair,
+    with a restart per guest of a failed host; each snapshot instant and guest snapshot."""
+    f = cfg.faults
+    if f is None:
+        return 0.0, "faults"
+    parts: dict[str, float] = {}
+    per_host = guests / max(hosts, 1)
+    for name, spec, units, per in (
+            ("hosts", f.hosts, hosts, per_host),
+            ("racks", f.racks, max(1, hosts // 40), 40 * per_host),
+            ("links", f.links, topology / 2.0, 0.0)):
+        if spec is None or getattr(spec, "ttf", None) is None:
+            continue
+        cycle = _mean_s(spec.ttf) + _mean_s(spec.repair)
+        parts[f"faults.{name}.ttf"] = units * (cfg.duration / cycle) * (2.0 + per)
+    snap = f.snapshots
+    if snap is not None:
+        if snap.schedule == "periodic":  # per interval: its instants and a save per guest
+            rounds = cfg.duration / snap.interval
+            field = "batches" if snap.batches > guests else "interval"
+            parts[f"faults.snapshots.{field}"] = rounds * (snap.batches + guests)
+        else:
+            parts["faults.snapshots.at"] = float(len(snap.at)) * (1 + guests)
+    if not parts:
+        return 0.0, "faults"
+    return sum(parts.values()), max(parts, key=lambda k: parts[k])
 
 
 def estimate(cfg: Config) -> tuple[Cost, dict[str, str]]:
@@ -174,11 +217,12 @@ def estimate(cfg: Config) -> tuple[Cost, dict[str, str]]:
         memory += host_intervals * _B_HOST_ROW
     if cfg.network is not None and cfg.network.link_timeseries:
         memory += topology * intervals * 48.0
+    fault_events, where["faults"] = _fault_events(cfg, hosts, guests, topology)
     seconds = (intervals * _S_STEP + (guest_intervals + host_intervals) * _S_ITEM_STEP
-               + events * _S_EVENT + draws * _S_DRAW + topology * _S_ELEMENT
+               + (events + fault_events) * _S_EVENT + draws * _S_DRAW + topology * _S_ELEMENT
                + flows * intervals * _S_ITEM_STEP)
     cost = Cost(hosts, guests, intervals, guest_intervals, draws, events, topology, flows,
-                memory, seconds)
+                memory, seconds, fault_events)
     return cost, where
 
 
@@ -234,6 +278,7 @@ def _driver(cost: Cost, where: dict[str, str]) -> str:
         where["hosts"]: cost.hosts * cost.intervals * _S_ITEM_STEP,
         where["topology"]: cost.topology * _S_ELEMENT,
         where["flows"]: cost.flows * (cost.intervals * _S_ITEM_STEP + _B_FLOW * 1e-6),
+        where.get("faults", "faults"): cost.fault_events * _S_EVENT,
     }
     return max(parts, key=lambda k: parts[k])
 

@@ -187,6 +187,44 @@ def test_cost_estimate_by_hand() -> None:
     assert estimate(cfg)[0].topology == 84.0
 
 
+def test_fault_and_snapshot_events_by_hand() -> None:
+    """tiny config (2 hosts, 1 guest, 1 h): failures and snapshots counted as events, so that
+    a 1 µs failure cycle or 10^14 snapshot batches are refused before they run for ever
+    (session-17 input audit: both were accepted and then hung or ate memory)."""
+    from dcsim.config.cost import estimate
+    from dcsim.config.schema import Config
+
+    hosts = {"ttf": {"kind": "constant", "value": "50m"},
+             "repair": {"kind": "constant", "value": "10m"}}
+    snaps = {"interval": "15m", "batches": 3}
+    cost, where = estimate(Config.model_validate(tiny_config(
+        faults={"hosts": hosts, "snapshots": snaps})))
+    # hosts: 2 × (1 h / 1 h cycle) × (fail + repair + 0.5 guest per host) = 5; snapshots:
+    # 4 rounds × 3 instants = 12, and 4 rounds × 1 guest = 4
+    assert cost.fault_events == pytest.approx(5.0 + 12.0 + 4.0)
+    assert where["faults"] == "faults.snapshots.batches"
+    weibull = {"kind": "weibull", "shape": 0.5, "scale": "1h"}  # mean 1 h × Γ(3) = 2 h
+    cost, _ = estimate(Config.model_validate(tiny_config(
+        faults={"hosts": {"ttf": weibull, "repair": {"kind": "constant", "value": "1h"}}})))
+    assert cost.fault_events == pytest.approx(2 * (1 / 3) * 2.5)
+
+
+@pytest.mark.parametrize(("faults", "path"), [
+    ({"snapshots": {"batches": 10**14}}, "faults.snapshots.batches"),
+    ({"snapshots": {"interval": "1us"}}, "faults.snapshots.interval"),
+    ({"hosts": {"ttf": {"kind": "constant", "value": "1us"},
+                "repair": {"kind": "constant", "value": "1us"}}}, "faults.hosts.ttf"),
+])
+def test_endless_fault_processes_are_refused(tmp_path: Path, faults: dict[str, object],
+                                              path: str) -> None:
+    raw = tiny_config(faults=faults)
+    raw["guests"][0]["count"] = 20  # more guests than the 12 default instants per interval
+    cfg = _write(tmp_path, raw)
+    res = runner.invoke(app, ["validate", str(cfg)], env={"DCSIM_FORCE": ""})
+    assert res.exit_code == 2, res.output
+    assert f"{path}: the run would take" in res.output
+
+
 def test_force_turns_refusal_into_warning(tmp_path: Path) -> None:
     cfg = _write(tmp_path, tiny_config())
     res = runner.invoke(app, ["--force", "validate", str(cfg), "--set", "duration=1e12"],
