@@ -508,6 +508,8 @@ class Topology:
             issues.append(
                 Issue("", f"the graph is not connected: {len(comps)} components of sizes {sizes}")
             )
+        else:
+            issues += self._transit_issues()
         for u, v, d in g.edges(data=True):
             cap = d.get("capacity_bps")
             if not isinstance(cap, int | float) or not math.isfinite(cap) or cap <= 0:
@@ -518,6 +520,40 @@ class Topology:
                 msg = f"must be a finite duration >= 0, got {lat!r}"
                 issues.append(Issue(f"links[{u}-{v}].latency_s", msg))
         return issues
+
+    def _transit_issues(self) -> list[Issue]:
+        """Hosts that reach each other only through another host: routes never cross a host
+        (a host forwards nothing), so such a topology would validate and then fail at the
+        first flow between them (session-17 input audit: a GraphML host joining two switches)."""
+        g = self.graph
+        hosts = [n for n in dict.fromkeys(self.host_node) if n is not None and n in g]
+        if len(hosts) < 2:
+            return []
+        switches = [n for n, d in g.nodes(data=True) if d.get("kind") != "host"]
+        group: dict[Any, int] = {}
+        for k, comp in enumerate(nx.connected_components(g.subgraph(switches))):
+            for n in comp:
+                group[n] = k
+        groups = {h: {group[nb] for nb in g.neighbors(h) if nb in group} for h in hosts}
+        touching: dict[int, set[Any]] = {}
+        for h, ks in groups.items():
+            for k in ks:
+                touching.setdefault(k, set()).add(h)
+        if any(len(t) == len(hosts) for t in touching.values()):
+            return []  # one group of switches reaches every host (any sound data center)
+        # two hosts talk through a switch group both touch, or over a link between them
+        for h in hosts:
+            peers = set(g.neighbors(h))
+            for k in groups[h]:
+                peers |= touching[k]
+            lost = [str(x) for x in hosts if x != h and x not in peers]
+            if lost:
+                via = sorted(str(n) for n in hosts if len(groups[n]) > 1)
+                hint = f" (host nodes joining switches: {', '.join(via[:5])})" if via else ""
+                return [Issue("", f"host {str(h)!r} reaches {', '.join(lost[:3])}"
+                              f"{' …' if len(lost) > 3 else ''} only through other hosts, "
+                              f"which forward no traffic{hint}; join the switches directly")]
+        return []
 
     def check(self, source: str | None = None) -> Topology:
         """Return self, or raise ConfigError with every issue of :meth:`validate`."""

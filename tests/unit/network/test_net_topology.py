@@ -185,3 +185,22 @@ def test_graphml_round_trip(tmp_path: Path) -> None:
     topo = attach_hosts(g, 16)
     assert topo.validate() == []
     assert topo.host_node[0] == "host0_0_0"
+
+
+def test_hosts_that_reach_each_other_only_through_a_host_are_refused() -> None:
+    # s1 - h1 - s2: host h1 joins two switches; routes never cross a host, so h4 (on s1) cannot
+    # reach h2, h3 (on s2). It validated, and the run then failed at the first flow (exit 1,
+    # session-17 input audit).
+    g = nx.Graph()
+    for n in ("s1", "s2"):
+        g.add_node(n, kind="switch", role="switch", dc=0)
+    for n in ("h1", "h2", "h3", "h4"):
+        g.add_node(n, kind="host", role="host", dc=0)
+    for u, v in (("s1", "h1"), ("h1", "s2"), ("s2", "h2"), ("s2", "h3"), ("s1", "h4")):
+        g.add_edge(u, v, capacity_bps=1e9, latency_s=1e-6)
+    issues = attach_hosts(g, 4).validate()
+    assert len(issues) == 1
+    assert "reaches h2, h3 only through other hosts" in issues[0].message
+    assert "host nodes joining switches: h1" in issues[0].message
+    g.add_edge("s1", "s2", capacity_bps=1e9, latency_s=1e-6)  # the switches joined: fine
+    assert attach_hosts(g, 4).validate() == []
