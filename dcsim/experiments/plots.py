@@ -66,6 +66,11 @@ def plot_run(results: Path, out_dir: Path | None = None, *, overwrite: bool = Fa
     except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
         raise ConfigError(Issue("RESULTS", f"{ts_path}: not a readable Parquet file "
                                 f"({type(exc).__name__})")) from None
+    need = ("time_s", "power_it_w", "power_facility_w", "active_hosts", "cpu_utilization")
+    bad = [c for c in need if c not in ts.columns or not pd.api.types.is_numeric_dtype(ts[c])]
+    if bad:  # another tool's table, or one edited by hand
+        raise ConfigError(Issue("RESULTS", f"{ts_path} is not a dcsim time series: column(s) "
+                                f"{', '.join(bad)} missing or not numeric"))
     plt = _figure_module()
     fig, axes = plt.subplots(3, 1, figsize=(7, 7), sharex=True)
     hours = ts["time_s"] / 3600.0

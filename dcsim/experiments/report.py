@@ -19,7 +19,8 @@ import pandas as pd
 from dcsim.config.sweep import short_names
 from dcsim.errors import ConfigError, Issue
 from dcsim.experiments.stats import summarize
-from dcsim.experiments.store import SweepStore, is_sweep_folder
+from dcsim.experiments.store import SWEEP_KIND, SweepStore, is_sweep_folder
+from dcsim.io.outdir import RUN_KIND
 
 __all__ = ["DEFAULT_METRICS", "SweepResults", "format_table", "load_results", "resolve_names"]
 
@@ -63,8 +64,20 @@ def load_results(root: str | Path) -> SweepResults:
                                 f"(no manifest.json){hint}"))
     store = SweepStore(root)
     manifest = store.manifest()
-    params = [str(p) for p in manifest.get("parameters", [])]
+    if manifest.get("kind") != SWEEP_KIND:
+        hint = (" (a single run's folder: use `dcsim plot`)"
+                if manifest.get("kind") == RUN_KIND else "")
+        raise ConfigError(Issue("RESULTS", f"{root} is not a sweep results folder (its "
+                                f"manifest.json is of kind {manifest.get('kind')!r}){hint}"))
+    raw = manifest.get("parameters", [])
+    if not isinstance(raw, list) or not all(isinstance(p, str) for p in raw):
+        raise ConfigError(Issue("RESULTS", f"{root / 'manifest.json'}: 'parameters' is not a "
+                                "list of names; the manifest was changed by hand"))
+    params = list(raw)
     runs = store.read_runs(params)
+    if runs.empty:
+        raise ConfigError(Issue("RESULTS", f"{root} holds no readable finished run yet (runs/ "
+                                "is empty, missing, or its files are corrupt)"))
     return SweepResults(root, manifest, runs, summarize(runs, params))
 
 

@@ -274,7 +274,7 @@ class SweepStore:
             raise ConfigError(Issue("--out", f"{root} exists and is not a folder; pick another "
                                     "--out"))
         if (root / MANIFEST).is_file():
-            old = self.manifest()
+            old = self.manifest("--out")
             if old.get("kind") != SWEEP_KIND:
                 raise ConfigError(Issue(
                     "--out", f"{root} holds a manifest.json that is not a dcsim sweep's (kind "
@@ -366,13 +366,16 @@ class SweepStore:
                     if _tmp_of(p.name, owned) and p.is_file() and not p.is_symlink():
                         p.unlink(missing_ok=True)
 
-    def manifest(self) -> dict[str, Any]:
-        """The folder's ``manifest.json``."""
+    def manifest(self, where: str = "RESULTS") -> dict[str, Any]:
+        """The folder's ``manifest.json`` (a JSON object; else ``ConfigError`` at ``where``)."""
         try:
-            data: dict[str, Any] = json.loads((self.root / MANIFEST).read_text("utf-8"))
+            data = json.loads((self.root / MANIFEST).read_text("utf-8"))
         except (OSError, ValueError) as exc:
-            raise ConfigError(Issue("RESULTS", f"{self.root} is not a readable sweep folder "
+            raise ConfigError(Issue(where, f"{self.root} is not a readable sweep folder "
                                     f"({exc})")) from None
+        if not isinstance(data, dict):
+            raise ConfigError(Issue(where, f"{self.root / MANIFEST} is not a dcsim manifest "
+                                    f"(a JSON {type(data).__name__}, not an object)"))
         return data
 
     # ------------------------------------------------------------------ runs

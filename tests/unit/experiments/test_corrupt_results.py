@@ -1,0 +1,71 @@
+"""Results folders that are corrupt or of the wrong kind: refused with exit 2 naming RESULTS
+(or --out), never exit 1 nor an empty table with exit 0 (session-17 input audit)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from sweep_helpers import tiny
+from typer.testing import CliRunner
+
+from dcsim.cli import app
+from dcsim.experiments.sweep import run_sweep
+
+runner = CliRunner()
+SMALL = tiny({"grid": {"guests[0].count": [1, 2]}})
+
+
+def _sweep(tmp_path: Path) -> Path:
+    out = tmp_path / "sw"
+    run_sweep(SMALL, out, executor="serial")
+    return out
+
+
+def _refused(args: list[str], *, where: str = "RESULTS") -> str:
+    res = runner.invoke(app, args)
+    assert res.exit_code == 2, res.output
+    assert where in res.output, res.output
+    return res.output
+
+
+def test_a_manifest_that_is_not_an_object(tmp_path: Path) -> None:
+    out = _sweep(tmp_path)
+    (out / "manifest.json").write_text("[]")
+    _refused(["report", str(out)])
+    _refused(["plot-sweep", str(out), "--x", "guests[0].count", "--y", "energy_it_kwh"])
+    _refused(["sweep", "--out", str(out), "-e", "serial", "-q"], where="--out")
+
+
+def test_manifest_parameters_edited_by_hand(tmp_path: Path) -> None:
+    out = _sweep(tmp_path)
+    m = json.loads((out / "manifest.json").read_text())
+    for bad in ("guests[0].count", None):
+        m["parameters"] = bad
+        (out / "manifest.json").write_text(json.dumps(m))
+        assert "parameters" in _refused(["report", str(out)])
+
+
+def test_no_readable_run_is_an_error_not_an_empty_table(tmp_path: Path) -> None:
+    out = _sweep(tmp_path)
+    for f in (out / "runs").glob("*.parquet"):
+        f.write_bytes(b"corrupt")
+    assert "no readable finished run" in _refused(["report", str(out)])
+
+
+def test_report_on_a_run_folder_points_to_plot(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    import yaml
+
+    from tests.conftest import tiny_config
+
+    cfg.write_text(yaml.safe_dump(tiny_config()))
+    run = tmp_path / "run"
+    assert runner.invoke(app, ["run", str(cfg), "--out", str(run), "-q"]).exit_code == 0
+    assert "dcsim plot" in _refused(["report", str(run)])
+    ts = pd.read_parquet(run / "timeseries.parquet")
+    ts.drop(columns=["power_it_w"]).to_parquet(run / "timeseries.parquet")
+    assert "power_it_w" in _refused(["plot", str(run)])
+    ts.assign(active_hosts="many").to_parquet(run / "timeseries.parquet")
+    assert "active_hosts" in _refused(["plot", str(run)])
