@@ -232,6 +232,8 @@ def parse_bitrate(value: Any) -> float:
     if not isinstance(value, str):
         raise UnitError(f"expected a bit rate such as '1Gbps', got {value!r}")
     x, unit = _split(value, "a bit rate", "1Gbps")
+    if unit == "":  # '1e10': a bare number YAML 1.1 leaves as text; bit/s, as 1e10 unquoted
+        return _finite(x, value, "bit rate")
     key = unit.lower()
     if key in _BITRATE:
         return _finite(x * _BITRATE[key], value, "bit rate")

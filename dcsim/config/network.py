@@ -24,7 +24,8 @@ class TopologySpec(Frozen):
 
     kind: Literal["star", "fat_tree", "leaf_spine", "three_tier", "file"] = "star"
     k: int = Field(4, ge=2, description="fat_tree: pods (even)")
-    link: Bitrate = Field(10e9, gt=0, description="fat_tree link / leaf_spine host link, bit/s")
+    link: Bitrate = Field(10e9, gt=0, description="fat_tree link / leaf_spine host link / "
+                          "three_tier host link, bit/s")
     latency: Duration = Field(1e-6, ge=0, description="per hop, s")
     leaves: int = Field(4, ge=1)
     spines: int = Field(2, ge=1)

@@ -88,6 +88,9 @@ def test_refused_in_a_config_names_the_path(fn: object, raw: object, message: st
     (u.parse_bitrate, "100Mb/s", 1e8), (u.parse_bitrate, "100MB/s", 8e8),
     (u.parse_bitrate, "1kb/s", 1e3), (u.parse_bitrate, "1KB/s", 8e3),
     (u.parse_bitrate, "2Gib/s", 2 * 2.0**30), (u.parse_byterate, "100Mb/s", 1.25e7),
+    # a bare number in base units, also as the text YAML 1.1 makes of 1e10 (was refused with
+    # "unknown rate unit ''")
+    (u.parse_bitrate, "1e10", 1e10), (u.parse_bitrate, "1.0e10", 1e10),
 ])
 def test_case_sensitive_prefixes(fn: object, raw: str, base: float) -> None:
     assert fn(raw) == pytest.approx(base)  # type: ignore[operator]
