@@ -69,3 +69,20 @@ def test_report_on_a_run_folder_points_to_plot(tmp_path: Path) -> None:
     assert "power_it_w" in _refused(["plot", str(run)])
     ts.assign(active_hosts="many").to_parquet(run / "timeseries.parquet")
     assert "active_hosts" in _refused(["plot", str(run)])
+
+
+def test_plot_out_that_is_a_file_or_unwritable(tmp_path: Path) -> None:
+    import yaml
+
+    from tests.conftest import tiny_config
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump(tiny_config()))
+    run = tmp_path / "run"
+    assert runner.invoke(app, ["run", str(cfg), "--out", str(run), "-q"]).exit_code == 0
+    summary = run / "summary.json"
+    before = summary.read_bytes()
+    _refused(["plot", str(run), "--out", str(summary)], where="--out")  # was exit 1
+    _refused(["plot", str(run), "--out", str(summary / "sub")], where="--out")
+    _refused(["plot", str(run), "--out", "/proc/dcsim-plot"], where="--out")
+    assert summary.read_bytes() == before
