@@ -59,6 +59,10 @@ def check_reward(reward: dict[str, float] | None) -> dict[str, float]:
     return out
 
 
+class ActionError(ValueError):
+    """An action outside the environment's action space (an agent's mistake, not dcsim's)."""
+
+
 class Episodes:
     """Builds one Simulation per episode from a config, with the agent attached."""
 

@@ -36,7 +36,7 @@ from gymnasium import spaces
 from dcsim.config.resolve import Scenario
 from dcsim.engine.decisions import ConsolidateRequest
 from dcsim.model.cluster import GuestStatus
-from dcsim.rl._base import DcsimEnv
+from dcsim.rl._base import ActionError, DcsimEnv
 from dcsim.rl.placement import HOST_FEATURES, host_features
 
 CONS_HOST_FEATURES = (*HOST_FEATURES, "overloaded", "underloaded", "migrating")
@@ -95,7 +95,7 @@ class ConsolidationEnv(DcsimEnv):
         a = np.asarray(action)
         if (a.shape != (self.max_moves, 2) or not np.issubdtype(a.dtype, np.integer)
                 or (a < 0).any() or (a >= self._nvec).any()):
-            raise ValueError(
+            raise ActionError(
                 f"action outside the action space MultiDiscrete(shape=({self.max_moves}, 2), "
                 f"[[n_guests + 1 = {self.n_guests + 1}, n_hosts = {self.n_hosts}]]): rows "
                 f"(guest id, host id), guest {self.n_guests} = no move")

@@ -6,7 +6,9 @@ Each factory is called once per run with the matching environment built on the r
 (``PlacementEnv`` / ``ConsolidationEnv``; the agent may read its spaces and ``unwrapped``
 helpers), and the agent is then asked ``agent(obs, info)`` at every decision, with the
 observation the environment would give at that point. Both agents share one simulation; the run
-ends as ``dcsim run`` ends and returns the same ``Result``.
+ends as ``dcsim run`` ends and returns the same ``Result``. A factory that fails, an agent that
+raises, or an action outside the space is the agent's error: ``ConfigError`` at
+``agents.<kind>`` (exit 2 in the CLI; a failed run in a sweep), not an internal one.
 
 Imports: dcsim.rl.placement, dcsim.rl.consolidation, dcsim.engine, dcsim.metrics.contract.
 """
@@ -20,9 +22,10 @@ from typing import Any
 from dcsim.config.resolve import Scenario
 from dcsim.engine.decisions import External, PlaceRequest
 from dcsim.engine.simulation import Simulation
+from dcsim.errors import ConfigError, Issue
 from dcsim.metrics.contract import conform
 from dcsim.metrics.result import Result
-from dcsim.rl._base import DcsimEnv
+from dcsim.rl._base import ActionError, DcsimEnv
 from dcsim.rl.consolidation import ConsolidationEnv
 from dcsim.rl.placement import PlacementEnv
 
@@ -50,15 +53,38 @@ def simulate_with_agents(sc: Scenario, *, replication: int = 0, check_invariants
     envs: dict[bool, tuple[DcsimEnv, Any]] = {}  # is-placement -> (env, agent)
     if spec.placement is not None:
         penv = PlacementEnv(sc, reward={})
-        envs[True] = (penv, load_factory(spec.placement)(penv))
+        envs[True] = (penv, _made(spec.placement, penv, "placement"))
     if spec.consolidation is not None:
         cenv = ConsolidationEnv(sc, reward={}, max_moves=spec.max_moves)
-        envs[False] = (cenv, load_factory(spec.consolidation)(cenv))
+        envs[False] = (cenv, _made(spec.consolidation, cenv, "consolidation"))
     sim.start()
     for env, _ in envs.values():
         env.adopt(sim, ext)
     while sim.advance():
-        env, agent = envs[isinstance(ext.pending, PlaceRequest)]
+        placing = isinstance(ext.pending, PlaceRequest)
+        env, agent = envs[placing]
+        kind = "placement" if placing else "consolidation"
         obs = env._obs()
-        env._answer(agent(obs, env._info()))
+        try:
+            action = agent(obs, env._info())
+        except Exception as exc:  # the agent's own code failed: its config path, exit 2
+            raise _agent_error(kind, f"the agent raised at t = {sim.env.now:g} s", exc) from exc
+        try:
+            env._answer(action)
+        except ActionError as exc:
+            raise _agent_error(kind, f"the agent's action at t = {sim.env.now:g} s", exc) from exc
     return conform(sim.finish())
+
+
+def _agent_error(kind: str, what: str, exc: Exception) -> ConfigError:
+    """An error of the user's agent, reported at ``agents.<kind>`` (exit 2), not as dcsim's."""
+    return ConfigError(Issue(f"agents.{kind}", f"{what}: {type(exc).__name__}: {exc}"))
+
+
+def _made(ref: str, env: DcsimEnv, kind: str) -> Any:
+    """The agent factory ``ref`` called with ``env`` (its failure is the agent's error)."""
+    factory = load_factory(ref)
+    try:
+        return factory(env)
+    except Exception as exc:
+        raise _agent_error(kind, f"the factory {ref!r} failed", exc) from exc

@@ -36,7 +36,7 @@ from gymnasium import spaces
 
 from dcsim.config.resolve import Scenario
 from dcsim.engine.decisions import PlaceRequest
-from dcsim.rl._base import DcsimEnv
+from dcsim.rl._base import ActionError, DcsimEnv
 
 #: Per-host features of both environments' ``hosts`` arrays (columns, in this order).
 HOST_FEATURES = (
@@ -112,7 +112,7 @@ class PlacementEnv(DcsimEnv):
         except (TypeError, ValueError):
             ok = False
         if not ok:
-            raise ValueError(f"action {action!r} is outside the action space "
+            raise ActionError(f"action {action!r} is outside the action space "
                              f"Discrete({self.n_hosts + 1}) (a host id, or {self.n_hosts} = "
                              "leave the guest unplaced)")
         assert self.ext is not None

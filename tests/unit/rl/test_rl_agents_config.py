@@ -132,3 +132,26 @@ def test_study_state_budget_and_confidence_interval_by_hand() -> None:
     assert m == 2.0
     assert h == pytest.approx(2.484138, abs=1e-6)
     assert math.isnan(study.mean_ci([4.0])[1])
+
+
+@pytest.mark.parametrize(("ref", "message"), [
+    ("os:getcwd", "agents.placement: the factory 'os:getcwd' failed: TypeError"),
+    ("s17agent:garbage", "agents.placement: the agent's action at t = 0 s: ActionError: "
+                         "action 'garbage' is outside the action space"),
+    ("s17agent:boom", "agents.placement: the agent raised at t = 0 s: RuntimeError: my bug"),
+])
+def test_an_agents_own_error_is_its_config_paths_not_dcsims(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ref: str, message: str) -> None:
+    # a factory that fails, an action outside the space, an agent that raises: these were
+    # "internal error (a bug in dcsim)", exit 1, with no config path (session-17 input audit)
+    (tmp_path / "s17agent.py").write_text(
+        "def garbage(env):\n    return lambda obs, info: 'garbage'\n"
+        "def boom(env):\n    def act(obs, info):\n        raise RuntimeError('my bug')\n"
+        "    return act\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["run", DEFAULT, "--set", "duration=1h", "--set",
+                                   f"agents.placement={ref}", "--out", str(out), "-q"])
+    assert res.exit_code == 2, res.output
+    assert message in " ".join(res.output.split()), res.output
+    assert not out.exists()
