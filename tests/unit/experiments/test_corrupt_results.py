@@ -23,6 +23,19 @@ def _sweep(tmp_path: Path) -> Path:
     return out
 
 
+def _run(tmp_path: Path) -> Path:
+    """A single run's results folder (the tiny config)."""
+    import yaml
+
+    from tests.conftest import tiny_config
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump(tiny_config()))
+    run = tmp_path / "run"
+    assert runner.invoke(app, ["run", str(cfg), "--out", str(run), "-q"]).exit_code == 0
+    return run
+
+
 def _refused(args: list[str], *, where: str = "RESULTS") -> str:
     res = runner.invoke(app, args)
     assert res.exit_code == 2, res.output
@@ -55,14 +68,7 @@ def test_no_readable_run_is_an_error_not_an_empty_table(tmp_path: Path) -> None:
 
 
 def test_report_on_a_run_folder_points_to_plot(tmp_path: Path) -> None:
-    cfg = tmp_path / "c.yaml"
-    import yaml
-
-    from tests.conftest import tiny_config
-
-    cfg.write_text(yaml.safe_dump(tiny_config()))
-    run = tmp_path / "run"
-    assert runner.invoke(app, ["run", str(cfg), "--out", str(run), "-q"]).exit_code == 0
+    run = _run(tmp_path)
     assert "dcsim plot" in _refused(["report", str(run)])
     ts = pd.read_parquet(run / "timeseries.parquet")
     ts.drop(columns=["power_it_w"]).to_parquet(run / "timeseries.parquet")
@@ -72,14 +78,7 @@ def test_report_on_a_run_folder_points_to_plot(tmp_path: Path) -> None:
 
 
 def test_plot_out_that_is_a_file_or_unwritable(tmp_path: Path) -> None:
-    import yaml
-
-    from tests.conftest import tiny_config
-
-    cfg = tmp_path / "c.yaml"
-    cfg.write_text(yaml.safe_dump(tiny_config()))
-    run = tmp_path / "run"
-    assert runner.invoke(app, ["run", str(cfg), "--out", str(run), "-q"]).exit_code == 0
+    run = _run(tmp_path)
     summary = run / "summary.json"
     before = summary.read_bytes()
     _refused(["plot", str(run), "--out", str(summary)], where="--out")  # was exit 1
