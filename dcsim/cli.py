@@ -383,7 +383,8 @@ def _asks_for_help(args: list[str]) -> bool:
 
 
 def main() -> None:
-    """Entry point of the ``dcsim`` console script (SIGTERM is handled like Ctrl-C).
+    """The ``dcsim`` command, run by the console script through :func:`dcsim.entry.main` (SIGTERM
+    is handled like Ctrl-C).
 
     BLAS and OpenMP get one thread unless the environment says otherwise (``dcsim.threads``).
     A SIGTERM that arrives before a command runs (while typer parses the arguments or loads a

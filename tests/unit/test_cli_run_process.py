@@ -248,3 +248,23 @@ def test_one_blas_thread_unless_the_user_says(given: str | None, seen: str) -> N
                           text=True, env=env)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split()[-4:] == ["False", seen, "1", "1"]
+
+
+def test_a_ctrl_c_while_the_cli_is_imported_is_exit_130_without_a_traceback() -> None:
+    # SIGINT in a command's first ~0.1-0.3 s (typer and the command modules being imported)
+    # printed a Python traceback and exit 1 or -2 (session-17 sweep audit). dcsim.entry imports
+    # the CLI inside a guard; here the import itself raises KeyboardInterrupt.
+    code = ("import builtins, sys\n"
+            "real = builtins.__import__\n"
+            "def imp(name, *a, **k):\n"
+            "    if name == 'dcsim.cli':\n"
+            "        raise KeyboardInterrupt\n"
+            "    return real(name, *a, **k)\n"
+            "builtins.__import__ = imp\n"
+            "sys.argv = ['dcsim', '--help']\n"
+            "from dcsim.entry import main\n"
+            "main()\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=REPO, timeout=60)
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr == "interrupted\n"
