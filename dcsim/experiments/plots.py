@@ -31,14 +31,9 @@ def save_figures(fig: Any, paths: list[Path], *, replace: bool, dpi: int = 150) 
     anything is written. Each file is written to a hidden temporary name, then renamed, so a
     figure is either the old or the new one.
     """
-    from dcsim.io.outdir import probe_writable
+    from dcsim.io.outdir import check_can_create
 
-    folder = paths[0].parent
-    while not folder.exists() and folder != folder.parent:  # the first folder that exists
-        folder = folder.parent
-    if not folder.is_dir():  # --out a file, or under one (was exit 1, session-17 audit)
-        raise ConfigError(Issue("--out", f"{folder} is a file, not a folder"))
-    probe_writable(folder, paths[0].name)  # a folder dcsim cannot write: exit 2, not 1
+    check_can_create(paths[0])  # --out a file, under one, or unwritable: exit 2, not 1
     for p in paths:
         if p.exists() or p.is_symlink():
             if not p.is_file() or p.is_symlink():

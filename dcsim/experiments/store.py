@@ -305,15 +305,9 @@ class SweepStore:
             raise ConfigError(Issue("--out", f"{root} exists, is not empty and is not a "
                                     "dcsim sweep folder (no manifest.json); pick another --out"))
         if not root.exists():  # made with its parents: the first that exists must take it
-            from dcsim.io.outdir import probe_writable
+            from dcsim.io.outdir import check_can_create
 
-            parent = root.parent
-            while not parent.exists() and parent != parent.parent:
-                parent = parent.parent
-            if not parent.is_dir():
-                raise ConfigError(Issue("--out", f"{parent} is not a folder, so {root} cannot "
-                                        "be created in it; pick another --out"))
-            probe_writable(parent, root.name)
+            check_can_create(root)
         return "init"
 
     def close(self) -> None:

@@ -40,8 +40,8 @@ from typing import Any
 from dcsim.errors import ConfigError, Issue
 from dcsim.io.owner import owner_alive, process_identity, read_identity
 
-__all__ = ["MARKER", "RUN_KIND", "check_out_dir", "clean_leftovers", "commit_dir", "new_tmp_dir",
-           "probe_writable"]
+__all__ = ["MARKER", "RUN_KIND", "check_can_create", "check_out_dir", "clean_leftovers",
+           "commit_dir", "new_tmp_dir", "probe_writable"]
 
 #: Marker file inside a folder dcsim is still writing (or is about to delete).
 MARKER = ".dcsim-incomplete"
@@ -128,12 +128,19 @@ def check_out_dir(final: Path, *, overwrite: bool) -> None:
                          "elsewhere first, or pick another --out")
         probe_writable(final.parent, final.name)
         return
-    parent = final.parent
+    check_can_create(final)
+
+
+def check_can_create(path: Path) -> None:
+    """Refuse (``ConfigError`` on ``--out``) a ``path`` dcsim could not create: the first folder
+    that exists above it must be a folder (not a file) that dcsim can write in
+    (:func:`probe_writable`). Used for results folders, sweep folders, figures and traces."""
+    parent = path.parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
     if not parent.is_dir():
-        raise _issue(f"{parent} is not a folder, so {final} cannot be created in it")
-    probe_writable(parent, final.name)
+        raise _issue(f"{parent} is not a folder, so {path} cannot be created in it")
+    probe_writable(parent, path.name)
 
 
 def probe_writable(folder: Path, name: str) -> None:
