@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=15, help="rounds of all commands (default 15)")
     args = ap.parse_args(argv)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0  # before our own load
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])}
     with tempfile.TemporaryDirectory(prefix="dcsim-startup-") as tmp:
@@ -104,10 +105,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{statistics.median(table[1].cpu) - base:.3f} s, dcsim --help "
           f"{statistics.median(table[2].cpu) - base:.3f} s, a trivial run "
           f"{statistics.median(table[3].cpu) - base:.3f} s of CPU")
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     if load > 0.5:
-        print(f"warning: 1-minute load average {load:.1f} at the end: other processes shared "
-              f"the cores, so the timings are pessimistic")
+        print(f"warning: 1-minute load average {load:.1f} before the benchmark: other processes "
+              f"share the cores, so the timings are pessimistic")
     return 0
 
 
