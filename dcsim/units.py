@@ -38,6 +38,8 @@ __all__ = [
     "Byterate",
     "Duration",
     "Fraction",
+    "Integer",
+    "Number",
     "Power",
     "Rate",
     "Size",
@@ -322,6 +324,27 @@ def _schema(example: str, unit: str) -> WithJsonSchema:
     )
 
 
+@_signed
+def _whole(value: Any) -> Any:
+    """``value`` unless it is a boolean: YAML's ``true``/``yes``/``on`` is no count or index
+    (pydantic's lax mode would read it as 1)."""
+    if isinstance(value, bool):
+        raise UnitError(f"expected a whole number, got {value!r}")
+    return value
+
+
+@_signed
+def _real(value: Any) -> Any:
+    """``value`` unless it is a boolean (pydantic's lax mode would read ``true`` as 1.0)."""
+    if isinstance(value, bool):
+        raise UnitError(f"expected a number, got {value!r}")
+    return value
+
+
+Integer = Annotated[int, BeforeValidator(_whole)]
+"""An ``int`` field that refuses booleans (``count: true`` is a typo, not one host)."""
+Number = Annotated[float, BeforeValidator(_real)]
+"""A ``float`` field that refuses booleans (``pue: yes`` is a typo, not 1.0)."""
 Duration = Annotated[float, BeforeValidator(parse_duration), _schema("5m", "seconds")]
 @_signed
 def _size_str(v: float) -> str:

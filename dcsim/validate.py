@@ -99,8 +99,9 @@ def parse_config(data: dict[str, Any], source: str | None = None, *,
         issues += net_issues
     sc = dataclasses.replace(sc, placement_params=params or UncheckedParams(), topology=topology)
     if cfg.consolidation is not None:
-        issues += _consolidation_issues(cfg.consolidation.policy,
-                                        baselines_ok=cfg.compat == "cloudsim")
+        policy_issues = _consolidation_issues(cfg.consolidation.policy,
+                                              baselines_ok=cfg.compat == "cloudsim")
+        issues += policy_issues or _history_issues(cfg)
     if cfg.compat == "cloudsim" and not issues:
         issues += compat_issues(sc)
         if not issues:  # the default engine runs the rewritten config (dcsim.config.compat)
@@ -337,6 +338,37 @@ def _consolidation_issues(policy: str, *, baselines_ok: bool) -> list[Issue]:
                       f"{policy!r} is a CloudSim baseline (no migrations): use it with compat: "
                       "cloudsim, or omit the section")]
     return []
+
+
+#: Built-in guest selections that read no utilisation history (``mc`` reads all of it).
+_NO_HISTORY_SELECTIONS = frozenset({"mmt", "rs", "mu"})
+
+
+def _history_issues(cfg: Any) -> list[Issue]:
+    """``consolidation.history``, when written, must change something: the default planner's
+    detector must read a history of any length (``mad``, ``iqr``; ``history_depth`` None) or its
+    selection must (``mc``). CloudSim's planner keeps its own 30 values per VM."""
+    from dcsim.policies.consolidation import parse_policy
+    from dcsim.policies.overload import make_detector
+
+    spec = cfg.consolidation
+    if "history" not in spec.model_fields_set:
+        return []
+    where = "consolidation.history"
+    if cfg.compat == "cloudsim" or cfg.assumptions.planner == "cloudsim":
+        return [Issue(where, "changes nothing with CloudSim's planner, which keeps its own 30 "
+                      "utilisation values per VM (compat: cloudsim, assumptions.planner: "
+                      "cloudsim); remove it")]
+    ps = parse_policy(spec.policy)
+    if ps.selection not in _NO_HISTORY_SELECTIONS:
+        return []  # mc, or a plugin's selection, may read it
+    depth = getattr(make_detector(ps.detector, ps.parameter), "history_depth", None)
+    if depth is None:
+        return []  # mad, iqr (or a plugin detector) read every value kept
+    reads = "no history" if depth == 0 else f"its own {depth} newest values"
+    return [Issue(where, f"changes nothing with policy {spec.policy!r}: its detector reads "
+                  f"{reads} and its selection {ps.selection!r} none; remove it, or use a "
+                  "detector that reads the whole history (mad, iqr) or the mc selection")]
 
 
 def _workload_issues(sc: Scenario) -> list[Issue]:

@@ -27,7 +27,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from dcsim.config.catalog import Frozen
 from dcsim.config.migration import MigrationSpec
-from dcsim.units import Duration
+from dcsim.units import Duration, Integer, Number
 
 __all__ = ["CarbonSpec", "ClockSpec", "DeferSpec", "FollowSpec", "parse_instant", "zone"]
 
@@ -82,7 +82,7 @@ class ClockSpec(Frozen):
 class CarbonSpec(Frozen):
     """A data center's grid carbon intensity (exactly one of intensity, series, file)."""
 
-    intensity: float | None = Field(None, ge=0, description="constant intensity, g CO2-eq/kWh")
+    intensity: Number | None = Field(None, ge=0, description="constant intensity, g CO2-eq/kWh")
     series: str | None = Field(None, description="stored series by name (dcsim traces list: "
                                "carbon), e.g. 'de-2020'")
     file: str | None = Field(None, description="CSV or Parquet file (relative to the config)")
@@ -120,14 +120,14 @@ class FollowSpec(Frozen):
     forecast: Literal["perfect", "persistence"] = Field(
         "perfect", description="perfect: the series itself; persistence: the same hours of the "
         "day before (yesterday's curve)")
-    hysteresis: float = Field(
+    hysteresis: Number = Field(
         0.2, ge=0, lt=1, description="a site must be expected at most (1 - hysteresis) times "
         "the current site's intensity to move a guest there (no ping-pong)")
-    max_moves: int = Field(50, gt=0, description="migrations started per decision")
-    migration_j_per_mb: float = Field(
+    max_moves: Integer = Field(50, gt=0, description="migrations started per decision")
+    migration_j_per_mb: Number = Field(
         LIU_J_PER_MB, ge=0, description="expected migration energy per MB of guest RAM, J "
         "(Liu et al., HPDC 2011: E = 0.512 J/MB x V + 20.165 J on their testbed)")
-    migration_j_fixed: float = Field(LIU_J_FIXED, ge=0, description="expected fixed energy per "
+    migration_j_fixed: Number = Field(LIU_J_FIXED, ge=0, description="expected fixed energy per "
                                      "migration, J (Liu et al., HPDC 2011)")
     migration: MigrationSpec = MigrationSpec()
 

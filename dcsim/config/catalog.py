@@ -23,7 +23,7 @@ from pydantic import ConfigDict, Field, ValidationError
 from dcsim.config.safeyaml import load_shipped
 from dcsim.errors import ConfigError
 from dcsim.registry import Registry
-from dcsim.units import Bitrate, Duration, Fraction, Power, Size, StrictModel
+from dcsim.units import Bitrate, Duration, Fraction, Integer, Number, Power, Size, StrictModel
 
 __all__ = [
     "PLUGIN_PROFILES",
@@ -126,15 +126,15 @@ class HostModel(Frozen):
     """A physical server model."""
 
     description: str = ""
-    cores: int = Field(gt=0, description="physical cores (CloudSim PEs)")
-    mips_per_core: float = Field(gt=0, description="MIPS of one core")
+    cores: Integer = Field(gt=0, description="physical cores (CloudSim PEs)")
+    mips_per_core: Number = Field(gt=0, description="MIPS of one core")
     ram: Size = Field(gt=0, description="RAM, bytes")
     storage: Size = Field(gt=0, description="local storage, bytes")
     bandwidth: Bitrate = Field(gt=0, description="NIC bandwidth, bit/s")
-    rack_units: int = Field(1, gt=0)
+    rack_units: Integer = Field(1, gt=0)
     power: PowerSpec
     sleep_power: Power = Field(0.0, ge=0, description="W drawn while asleep (S3/off)")
-    embodied_kgco2e: float | None = Field(
+    embodied_kgco2e: Number | None = Field(
         None, ge=0, description="embodied emissions of one host (manufacture, transport, end of "
         "life), kg CO2-eq, from the maker's product carbon footprint sheet")
     lifetime: Duration | None = Field(
@@ -157,7 +157,7 @@ class SchedOverhead(Frozen):
     own, growing with time-slicing pressure beyond that.
     """
 
-    slope: float = Field(0.0, ge=0, description="fraction lost per extra runnable vCPU per core")
+    slope: Number = Field(0.0, ge=0, description="fraction lost per extra runnable vCPU per core")
     max: Fraction = Field(0.0, ge=0, le=1)
 
 
@@ -173,10 +173,10 @@ class VirtualizationProfile(Frozen):
     host_reserved_mem: Size = Field(0.0, ge=0, description="RAM kept by the hypervisor/host OS")
     disk_overhead_per_guest: Size = Field(0.0, ge=0,
                                           description="storage per guest beyond its disk")
-    io_seq_factor: float = Field(1.0, gt=0, le=1)
-    io_rand_factor: float = Field(1.0, gt=0, le=1)
-    io_latency_mult: float = Field(1.0, ge=1)
-    net_bulk_factor: float = Field(1.0, gt=0, le=1)
+    io_seq_factor: Number = Field(1.0, gt=0, le=1)
+    io_rand_factor: Number = Field(1.0, gt=0, le=1)
+    io_latency_mult: Number = Field(1.0, ge=1)
+    net_bulk_factor: Number = Field(1.0, gt=0, le=1)
     net_latency_add: Duration = Field(0.0, ge=0)
     boot_time: BootTime = BootTime()
     sched_overhead: SchedOverhead = SchedOverhead()
@@ -184,11 +184,11 @@ class VirtualizationProfile(Frozen):
         0.0, ge=0, lt=1, description="slowdown per other busy co-located guest"
     )
     interference_max: Fraction = Field(0.0, ge=0, lt=1)
-    max_guests: int | None = Field(None, gt=0, description="bare metal: 1")
+    max_guests: Integer | None = Field(None, gt=0, description="bare metal: 1")
     page_sharing: bool = Field(
         False, description="content-based page sharing (ESX TPS, Linux KSM): identical pages of "
         "co-located guests of one os_image are kept once (dcsim.engine.memory)")
-    sharing_fraction: float = Field(
+    sharing_fraction: Number = Field(
         0.0, ge=0, lt=1, description="σ: share of a guest's resident pages identical to those "
         "of its image's other guests; n co-located guests of one image save (n − 1) / n × σ "
         "of their resident memory")
@@ -198,7 +198,7 @@ class VirtualizationProfile(Frozen):
     balloon_cost: Fraction = Field(
         0.0, ge=0, lt=1, description="work per CPU cycle a guest loses while a balloon holds "
         "all of its idle memory (in proportion to the share of it held)")
-    swap_penalty: float = Field(
+    swap_penalty: Number = Field(
         0.0, ge=0, description="κ: a guest with fraction f of its working set swapped out waits "
         "on swap-ins and runs (and uses CPU) 1 / (1 + κ f) of the time")
     migrate_touched: bool = Field(
@@ -216,8 +216,8 @@ class GuestType(Frozen):
     """A guest size (VM flavour or container limit)."""
 
     description: str = ""
-    vcpus: int = Field(1, gt=0)
-    mips: float = Field(gt=0, description="MIPS per vCPU: its bare-metal speed and its host-CPU "
+    vcpus: Integer = Field(1, gt=0)
+    mips: Number = Field(gt=0, description="MIPS per vCPU: its bare-metal speed and its host-CPU "
                         "entitlement (overheads are paid from it)")
     ram: Size = Field(gt=0)
     disk: Size = Field(0.0, ge=0)

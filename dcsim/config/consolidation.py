@@ -6,7 +6,7 @@ LR, LRR and selections MMT, MC, RS, MU come from ``dcsim.policies``, which owns 
 policy string is checked by ``dcsim.validate`` (config imports no policy). Migrations use
 ``migration`` (pre-copy live migration over the network by default).
 
-Imports: pydantic, dcsim.config.{catalog, migration}.
+Imports: pydantic, dcsim.units, dcsim.config.{catalog, migration}.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pydantic import Field
 
 from dcsim.config.catalog import Frozen
 from dcsim.config.migration import MigrationSpec
+from dcsim.units import Integer
 
 
 class ConsolidationSpec(Frozen):
@@ -22,8 +23,8 @@ class ConsolidationSpec(Frozen):
 
     policy: str = Field("thr-mmt-0.8", description="<detector>-<selection>[-<parameter>]")
     underload: bool = Field(True, description="evacuate the least-loaded hosts when possible")
-    history: int = Field(12, ge=1, le=1000, description="utilisation samples kept per host")
-    max_migrations_per_step: int | None = Field(None, ge=1)
+    history: Integer = Field(12, ge=1, le=1000, description="utilisation samples kept per host")
+    max_migrations_per_step: Integer | None = Field(None, ge=1)
     migration: MigrationSpec = MigrationSpec()
     memory_pressure: bool = Field(
         False, description="hosts that swap count as overloaded: guests leave them until the "

@@ -59,7 +59,7 @@ from pydantic import Field, model_validator
 
 from dcsim.config.catalog import Frozen
 from dcsim.config.workloads import LifetimeSpec, LognormalLifetime
-from dcsim.units import Byterate, Duration, Fraction, Power
+from dcsim.units import Byterate, Duration, Fraction, Integer, Power
 
 __all__ = [
     "FaultsSpec",
@@ -115,7 +115,7 @@ class RackFailures(Frozen):
     ``size``, the racks (edge switches) of the configured network topology.
     """
 
-    size: int | None = Field(None, gt=0, description="hosts per rack; default: the topology's")
+    size: Integer | None = Field(None, gt=0, description="hosts per rack; default: the topology's")
     cause: Literal["power", "switch"] = "power"
     ttf: LifetimeSpec = Field(description="time to failure of each rack")
     repair: LifetimeSpec = Field(description="time to repair of each rack")
@@ -152,15 +152,15 @@ class SnapshotSpec(Frozen):
     schedule: Literal["periodic", "on_demand"] = "periodic"
     interval: Duration = Field(3600.0, gt=0, description="periodic: time between snapshots, s")
     at: list[Duration] = Field(default_factory=list, description="on_demand: instants, s")
-    batches: int = Field(12, ge=1, description="periodic: snapshot instants per interval")
+    batches: Integer = Field(12, ge=1, description="periodic: snapshot instants per interval")
     kind: Literal["full", "incremental"] = Field(
         "full",
         description="full: RAM + disk delta; incremental: pages dirtied since the last snapshot",
     )
-    full_every: int = Field(
+    full_every: Integer = Field(
         24, ge=1, description="incremental: every n-th snapshot of a guest is full (a new chain)"
     )
-    keep_last: int = Field(2, ge=1, description="restore points kept per guest (retention)")
+    keep_last: Integer = Field(2, ge=1, description="restore points kept per guest (retention)")
     disk_delta: Fraction = Field(
         0.05, ge=0, le=1, description="share of the guest disk saved in a full snapshot"
     )
@@ -197,7 +197,7 @@ class StorageSpec(Frozen):
     fails its snapshots are unavailable until it is repaired.
     """
 
-    host: int | None = Field(None, ge=0, description="config host index holding the files")
+    host: Integer | None = Field(None, ge=0, description="config host index holding the files")
     bandwidth: Byterate = Field(500e6, gt=0, description="read/write rate of the target, bytes/s")
     power: Power = Field(50.0, ge=0, description="extra W drawn while reading/writing at full rate")
 

@@ -47,7 +47,7 @@ from typing import Literal, Self
 from pydantic import Field, model_validator
 
 from dcsim.config.migration_models import MIGRATION_MODELS
-from dcsim.units import Bitrate, Byterate, Duration, Fraction, StrictModel
+from dcsim.units import Bitrate, Byterate, Duration, Fraction, Integer, Number, StrictModel
 
 __all__ = ["MIGRATION_MODELS", "MigrationModelName", "MigrationSpec"]
 
@@ -65,10 +65,10 @@ class MigrationSpec(StrictModel):
     max_downtime: Duration = Field(
         0.3, gt=0, description="pre-copy stops when the rest can be sent within this time (s)"
     )
-    max_rounds: int = Field(
+    max_rounds: Integer = Field(
         30, ge=0, description="pre-copy rounds before stop-and-copy, round 0 included; 0 = no limit"
     )
-    max_traffic_factor: float | None = Field(
+    max_traffic_factor: Number | None = Field(
         3.0, ge=1.0, description="stop-and-copy once more than this × RAM was sent; null = no limit"
     )
     bandwidth_cap: Bitrate | None = Field(

@@ -16,26 +16,39 @@ from typing import Literal
 from pydantic import Field
 
 from dcsim.config.catalog import Frozen
-from dcsim.units import Bitrate, Duration
+from dcsim.units import Bitrate, Duration, Integer, Number
+
+#: The parameters each topology kind reads (besides ``kind``): a parameter set for another kind
+#: changes nothing and is refused at its path when the topology is built (``dcsim.network.build``).
+TOPOLOGY_PARAMS: dict[str, frozenset[str]] = {
+    "star": frozenset({"latency"}),  # each host's own NIC: no ``link``
+    "fat_tree": frozenset({"k", "link", "latency"}),
+    "leaf_spine": frozenset({"leaves", "spines", "hosts_per_leaf", "link", "oversubscription",
+                             "uplink", "latency"}),
+    "three_tier": frozenset({"core", "aggregation", "access", "hosts_per_access", "link",
+                             "access_uplink", "core_link", "latency"}),
+    "file": frozenset({"path", "link", "latency"}),  # link, latency: defaults for the file's links
+}
 
 
 class TopologySpec(Frozen):
-    """One topology generator and its parameters (unused ones are ignored by the others)."""
+    """One topology generator and its parameters (:data:`TOPOLOGY_PARAMS`: which kind reads
+    which; a parameter of another kind is refused)."""
 
     kind: Literal["star", "fat_tree", "leaf_spine", "three_tier", "file"] = "star"
-    k: int = Field(4, ge=2, description="fat_tree: pods (even)")
+    k: Integer = Field(4, ge=2, description="fat_tree: pods (even)")
     link: Bitrate = Field(10e9, gt=0, description="fat_tree link / leaf_spine host link / "
                           "three_tier host link, bit/s")
     latency: Duration = Field(1e-6, ge=0, description="per hop, s")
-    leaves: int = Field(4, ge=1)
-    spines: int = Field(2, ge=1)
-    hosts_per_leaf: int = Field(16, ge=1)
-    oversubscription: float | None = Field(None, gt=0)
+    leaves: Integer = Field(4, ge=1)
+    spines: Integer = Field(2, ge=1)
+    hosts_per_leaf: Integer = Field(16, ge=1)
+    oversubscription: Number | None = Field(None, gt=0)
     uplink: Bitrate | None = Field(None, gt=0)
-    core: int = Field(2, ge=1)
-    aggregation: int = Field(4, ge=1)
-    access: int = Field(8, ge=1)
-    hosts_per_access: int = Field(16, ge=1)
+    core: Integer = Field(2, ge=1)
+    aggregation: Integer = Field(4, ge=1)
+    access: Integer = Field(8, ge=1)
+    hosts_per_access: Integer = Field(16, ge=1)
     access_uplink: Bitrate = Field(10e9, gt=0)
     core_link: Bitrate = Field(40e9, gt=0)
     path: str | None = Field(None, description="file: GraphML or edge list")
@@ -58,12 +71,12 @@ class FlowSpec(Frozen):
     Random pairs come from the stream ``network.traffic``.
     """
 
-    src_host: int | None = Field(None, ge=0)
-    dst_host: int | None = Field(None, ge=0)
-    random_pairs: int = Field(0, ge=0)
-    src_guest: int | None = Field(None, ge=0)
-    dst_guest: int | None = Field(None, ge=0)
-    guest_pairs: int = Field(0, ge=0)
+    src_host: Integer | None = Field(None, ge=0)
+    dst_host: Integer | None = Field(None, ge=0)
+    random_pairs: Integer = Field(0, ge=0)
+    src_guest: Integer | None = Field(None, ge=0)
+    dst_guest: Integer | None = Field(None, ge=0)
+    guest_pairs: Integer = Field(0, ge=0)
     rate: Bitrate = Field(gt=0, description="offered rate of each flow, bit/s")
     start: Duration = Field(0.0, ge=0)
     stop: Duration | None = Field(None, gt=0)

@@ -11,8 +11,8 @@ issue paths of sweep keys, canonical JSON of values and numpy scalars to Python 
 The ``sweep`` section itself (``SweepSpec``), expressions and the expansion into a plan live in
 ``dcsim.config.sweep``, which imports this module and re-exports its schema classes.
 
-Imports: json, math, pydantic, dcsim.errors, dcsim.config.catalog (``Frozen``), dcsim.rng and
-scipy.stats.qmc lazily. Not ``dcsim.config.sweep``.
+Imports: json, math, pydantic, dcsim.errors, dcsim.units, dcsim.config.catalog (``Frozen``),
+dcsim.rng and scipy.stats.qmc lazily. Not ``dcsim.config.sweep``.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from pydantic import Field, model_validator
 
 from dcsim.config.catalog import Frozen
 from dcsim.errors import Issue
+from dcsim.units import Integer, Number
 
 __all__ = [
     "DIST_TAGS",
@@ -50,8 +51,8 @@ class Uniform(Frozen):
     """A real value drawn uniformly from ``[low, high)``."""
 
     dist: Literal["uniform"] = "uniform"
-    low: float
-    high: float
+    low: Number
+    high: Number
 
     @model_validator(mode="after")
     def _order(self) -> Uniform:
@@ -68,8 +69,8 @@ class LogUniform(Frozen):
     """A positive real value whose logarithm is uniform on ``[log low, log high)``."""
 
     dist: Literal["loguniform"] = "loguniform"
-    low: float = Field(gt=0)
-    high: float = Field(gt=0)
+    low: Number = Field(gt=0)
+    high: Number = Field(gt=0)
 
     @model_validator(mode="after")
     def _order(self) -> LogUniform:
@@ -86,8 +87,8 @@ class IntegerRange(Frozen):
     """An integer drawn uniformly from ``low..high`` (both included)."""
 
     dist: Literal["integer"] = "integer"
-    low: int
-    high: int
+    low: Integer
+    high: Integer
 
     @model_validator(mode="after")
     def _order(self) -> IntegerRange:
@@ -118,8 +119,9 @@ class SampleSpec(Frozen):
     """``n`` points drawn at random or by Latin-hypercube sampling."""
 
     method: Literal["random", "lhs"] = "random"
-    n: int = Field(gt=0, le=100_000, description="number of sampled points (at most 100,000)")
-    seed: int | None = Field(None, ge=0, description="sampling seed; default: the config's seed")
+    n: Integer = Field(gt=0, le=100_000, description="number of sampled points (at most 100,000)")
+    seed: Integer | None = Field(None, ge=0,
+                                 description="sampling seed; default: the config's seed")
     params: dict[str, Distribution] = Field(min_length=1)
 
 

@@ -23,7 +23,7 @@ from dcsim.config.faults import FaultsSpec
 from dcsim.config.network import NetworkSpec
 from dcsim.config.sweep import SweepSpec
 from dcsim.config.workloads import ArrivalSpec, AtStart, UniformWorkload, WorkloadSpec
-from dcsim.units import Bitrate, Duration, Power, Size
+from dcsim.units import Bitrate, Duration, Integer, Number, Power, Size
 
 SCHEMA_VERSION = 1
 
@@ -44,18 +44,19 @@ class HostGroup(Frozen):
 
     name: str | None = Field(None, description="display name; default '<model>'")
     model: str | None = Field(None, description="host model from the catalog or host_models")
-    count: int = Field(1, gt=0)
-    cores: int | None = Field(None, gt=0)
-    mips_per_core: float | None = Field(None, gt=0)
+    count: Integer = Field(1, gt=0)
+    cores: Integer | None = Field(None, gt=0)
+    mips_per_core: Number | None = Field(None, gt=0)
     ram: Size | None = Field(None, gt=0)
     storage: Size | None = Field(None, gt=0)
     bandwidth: Bitrate | None = Field(None, gt=0)
-    rack_units: int | None = Field(None, gt=0)
+    rack_units: Integer | None = Field(None, gt=0)
     power: PowerSpec | None = None
     sleep_power: Power | None = Field(None, ge=0)
     virtualization: str = Field("kvm", description="virtualization profile name")
-    cpu_overcommit: float = Field(1.0, ge=1.0, description="allowed ratio of reserved to real MIPS")
-    mem_overcommit: float = Field(
+    cpu_overcommit: Number = Field(1.0, ge=1.0,
+                                   description="allowed ratio of reserved to real MIPS")
+    mem_overcommit: Number = Field(
         1.0, ge=1.0, le=100.0,
         description="allowed ratio of allocated to physical RAM: guests' RAM may add up to "
         "ratio × (RAM − the layer's footprints); the layer's page sharing, ballooning and host "
@@ -66,7 +67,7 @@ class HostGroup(Frozen):
         description="time_shared: vCPUs share cores by weight (Xen credit style); space_shared: "
         "each vCPU pinned to a core of its own (no overcommit, no scheduling overhead)",
     )
-    embodied_kgco2e: float | None = Field(
+    embodied_kgco2e: Number | None = Field(
         None, ge=0, description="embodied emissions of one host (manufacture, transport, end "
         "of life), kg CO2-eq: from the maker's product carbon footprint sheet")
     lifetime: Duration | None = Field(
@@ -85,7 +86,7 @@ class Datacenter(Frozen):
     """A data center: host groups and facility overhead."""
 
     name: str = "dc0"
-    pue: float = Field(
+    pue: Number = Field(
         1.58,
         ge=1.0,
         description="power usage effectiveness; default: industry average, Uptime Institute "
@@ -101,9 +102,10 @@ class GuestGroup(Frozen):
 
     name: str | None = None
     type: str | None = Field(None, description="guest type from the catalog or guest_types")
-    count: int = Field(1, gt=0, description="guests (for Poisson arrivals: the most that arrive)")
-    vcpus: int | None = Field(None, gt=0)
-    mips: float | None = Field(
+    count: Integer = Field(1, gt=0,
+                           description="guests (for Poisson arrivals: the most that arrive)")
+    vcpus: Integer | None = Field(None, gt=0)
+    mips: Number | None = Field(
         None, gt=0, description="MIPS per vCPU: its speed on bare metal, and the host CPU the "
         "layer gives it (a layer's overhead is paid from it)")
     ram: Size | None = Field(None, gt=0)
@@ -136,10 +138,10 @@ class GuestGroup(Frozen):
     deferrable: DeferSpec | None = Field(
         None, description="carbon-aware temporal shifting of the start (needs carbon:)")
     boot: bool = Field(True, description="pay the virtualization layer's boot time on arrival")
-    cpu_weight: float | None = Field(
+    cpu_weight: Number | None = Field(
         None, gt=0, description="share weight under contention; default: the guest's vCPUs"
     )
-    cpu_cap: float | None = Field(
+    cpu_cap: Number | None = Field(
         None, gt=0, le=1, description="most host CPU the guest may use, fraction of vCPUs × MIPS "
         "(the layer's overhead is paid from it too)"
     )
@@ -149,7 +151,7 @@ class GuestGroup(Frozen):
         "'antisocial' domains); co-located busy guests pay the layer's interference per "
         "antisocial neighbour",
     )
-    io_fraction: float = Field(
+    io_fraction: Number = Field(
         0.0, ge=0, le=1,
         description="share of the guest's bare-metal time spent waiting on storage I/O; the "
         "layer's io_seq_factor / io_rand_factor stretch it (see io_pattern)",
@@ -159,7 +161,7 @@ class GuestGroup(Frozen):
         description="storage I/O kind: throughput-bound 'sequential' (io_seq_factor) or "
         "'random' (io_rand_factor), or 'latency': synchronous small I/O at queue depth 1, "
         "stretched by the layer's io_latency_mult")
-    net_fraction: float = Field(
+    net_fraction: Number = Field(
         0.0, ge=0, le=1,
         description="share of the guest's bare-metal time spent on network I/O; the layer's "
         "net_bulk_factor stretches it",
@@ -173,11 +175,11 @@ class GuestGroup(Frozen):
         37.5e-6, gt=0,
         description="native round trip of a 'request' guest, s; default 37.5 us: Felter et al. "
         "2014, netperf TCP_RR on native Linux, 10 GbE")
-    mem_bound_fraction: float = Field(
+    mem_bound_fraction: Number = Field(
         0.0, ge=0, le=1,
         description="share of the work that is memory-bandwidth-bound (pays the layer's "
         "mem_bw_overhead on top of cpu_overhead)")
-    syscall_fraction: float = Field(
+    syscall_fraction: Number = Field(
         0.0, ge=0, le=1,
         description="share of the work that is syscall/I/O-heavy (pays the layer's "
         "syscall_overhead on top of cpu_overhead)",
@@ -218,7 +220,7 @@ class AgentsSpec(Frozen):
     placement: str | None = Field(None, description="'module:callable' placement agent factory")
     consolidation: str | None = Field(
         None, description="'module:callable' consolidation agent factory (needs consolidation:)")
-    max_moves: int = Field(64, gt=0, description="moves per consolidation step the agent may "
+    max_moves: Integer = Field(64, gt=0, description="moves per consolidation step the agent may "
                            "give (rows of the action)")
 
     @field_validator("placement", "consolidation")
@@ -240,7 +242,7 @@ class Config(Frozen):
                       "(results/<name>): letters, digits, '_', '.', '-'; not starting with '.' "
                       "or '-'; at most 128 characters")
     description: str = ""
-    seed: int = Field(0, ge=0)
+    seed: Integer = Field(0, ge=0)
     duration: Duration = Field(86400.0, gt=0, description="simulated time, s")
     interval: Duration = Field(300.0, gt=0, description="scheduling interval, s")
     compat: Literal["none", "cloudsim"] = "none"

@@ -47,8 +47,8 @@ caller's ``parse`` (``dcsim.validate.parse_config``, which runs the checks of th
 with the distribution classes) in ``dcsim.config.sampling``; their public names (``Expression``,
 ``Uniform``, ``LogUniform``, ``IntegerRange``, ``Choice``, ``SampleSpec``) are re-exported here.
 
-Imports: pydantic, dcsim.errors, dcsim.rng (lazily), dcsim.config.{catalog, load, expressions,
-sampling} (``dcsim.config.schema`` lazily, to walk its fields).
+Imports: pydantic, dcsim.errors, dcsim.units, dcsim.rng (lazily), dcsim.config.{catalog, load,
+expressions, sampling} (``dcsim.config.schema`` lazily, to walk its fields).
 """
 
 from __future__ import annotations
@@ -85,6 +85,7 @@ from dcsim.config.sampling import (
     value_blocks,
 )
 from dcsim.errors import ConfigError, Issue
+from dcsim.units import Integer
 
 MAX_POINTS = 100_000
 """Most points a sweep may expand to (grid × zip × sample)."""
@@ -125,7 +126,7 @@ class SweepSpec(Frozen):
                                     description="path or name -> arithmetic expression")
     constraints: list[str] = Field(default_factory=list,
                                    description="boolean expressions; false -> point skipped")
-    replications: int = Field(1, gt=0, le=10_000,
+    replications: Integer = Field(1, gt=0, le=10_000,
                               description="runs per point, independent seeds (at most 10,000)")
 
 
@@ -327,7 +328,8 @@ def _validate_spec(raw_sweep: Any) -> SweepSpec:
                 msg = f"unknown dist; expected one of {', '.join(DIST_TAGS)}"
             elif kind == "union_tag_not_found":
                 msg = f"missing 'dist' (one of {', '.join(DIST_TAGS)})"
-            elif "input" in err and not isinstance(err["input"], dict | list):
+            elif "input" in err and not isinstance(err["input"], dict | list) \
+                    and repr(err["input"]) not in msg:  # not twice: "..., got True (got True)"
                 msg = f"{msg} (got {err['input']!r})"
             issues.append(Issue(_sweep_loc(list(err.get("loc", ()))), msg))
         raise ConfigError(issues) from None

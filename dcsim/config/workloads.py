@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
-from dcsim.units import Duration, Fraction, Rate, StrictModel
+from dcsim.units import Duration, Fraction, Integer, Number, Rate, StrictModel
 
 __all__ = [
     "BUILTIN_WORKLOADS",
@@ -74,7 +74,7 @@ class UniformWorkload(_Spec):
     low: Fraction = Field(0.0, ge=0, le=1)
     high: Fraction = Field(1.0, ge=0, le=1)
     period: Duration | None = Field(None, gt=0, description=_PERIOD)
-    autocorrelation: float = Field(0.0, ge=0, lt=1, description=_PHI)
+    autocorrelation: Number = Field(0.0, ge=0, lt=1, description=_PHI)
 
     @model_validator(mode="after")
     def _ordered(self) -> UniformWorkload:
@@ -90,17 +90,17 @@ class NormalWorkload(_Spec):
     mean: Fraction = Field(ge=0, le=1)
     sd: Fraction = Field(ge=0)
     period: Duration | None = Field(None, gt=0, description=_PERIOD)
-    autocorrelation: float = Field(0.0, ge=0, lt=1, description=_PHI)
+    autocorrelation: Number = Field(0.0, ge=0, lt=1, description=_PHI)
 
 
 class BetaWorkload(_Spec):
     """Beta(a, b) draws on [0, 1] (mean a/(a+b)), a new one per guest every ``period``."""
 
     kind: Literal["beta"] = "beta"
-    a: float = Field(gt=0)
-    b: float = Field(gt=0)
+    a: Number = Field(gt=0)
+    b: Number = Field(gt=0)
     period: Duration | None = Field(None, gt=0, description=_PERIOD)
-    autocorrelation: float = Field(0.0, ge=0, lt=1, description=_PHI)
+    autocorrelation: Number = Field(0.0, ge=0, lt=1, description=_PHI)
 
 
 class LognormalWorkload(_Spec):
@@ -110,7 +110,7 @@ class LognormalWorkload(_Spec):
     mean: Fraction = Field(gt=0, le=1)
     sd: Fraction = Field(gt=0)
     period: Duration | None = Field(None, gt=0, description=_PERIOD)
-    autocorrelation: float = Field(0.0, ge=0, lt=1, description=_PHI)
+    autocorrelation: Number = Field(0.0, ge=0, lt=1, description=_PHI)
 
 
 class DiurnalWorkload(_Spec):
@@ -153,14 +153,14 @@ class OnOffWorkload(_Spec):
 class FirstN(_Spec):
     """``first`` consecutive series of the trace (stored order), after skipping ``skip``."""
 
-    first: int = Field(gt=0)
-    skip: int = Field(0, ge=0)
+    first: Integer = Field(gt=0)
+    skip: Integer = Field(0, ge=0)
 
 
 class SampleN(_Spec):
     """``sample`` series drawn without replacement (seeded; kept in stored order)."""
 
-    sample: int = Field(gt=0)
+    sample: Integer = Field(gt=0)
 
 
 class TraceWorkload(_Spec):
@@ -204,9 +204,9 @@ class JobsWorkload(_Spec):
     """
 
     kind: Literal["jobs"] = "jobs"
-    count: int = Field(1, gt=0, description="jobs per guest, run back to back")
-    length: float = Field(gt=0, description="mean job length, million instructions (MI)")
-    spread: float = Field(0.0, ge=0, lt=1, description="lengths uniform in length × [1 ± spread]")
+    count: Integer = Field(1, gt=0, description="jobs per guest, run back to back")
+    length: Number = Field(gt=0, description="mean job length, million instructions (MI)")
+    spread: Number = Field(0.0, ge=0, lt=1, description="lengths uniform in length × [1 ± spread]")
     depart_when_done: bool = Field(True, description="the guest leaves when its last job ends")
 
 
@@ -288,7 +288,7 @@ class WeibullLifetime(_Spec):
     """Weibull lifetime: ``shape`` k and ``scale`` λ (mean λ·Γ(1 + 1/k))."""
 
     kind: Literal["weibull"] = "weibull"
-    shape: float = Field(
+    shape: Number = Field(
         ge=0.01, le=100,
         description="k in [0.01, 100]: below 0.01, draws (-ln(1-u))^(1/k) overflow to infinity",
     )

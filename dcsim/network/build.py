@@ -11,7 +11,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from dcsim.config.network import NetworkSpec, TopologySpec
+from dcsim.config.network import TOPOLOGY_PARAMS, NetworkSpec, TopologySpec
 from dcsim.errors import ConfigError, Issue
 from dcsim.network.topology import (
     Topology,
@@ -36,6 +36,11 @@ def star(nic_bps: Sequence[float], latency_s: float = 1e-6) -> nx.Graph:
 
 def _graph(spec: TopologySpec, nic_bps: Sequence[float], path: str,
            base_dir: str | None) -> tuple[nx.Graph | None, list[Issue]]:
+    takes = TOPOLOGY_PARAMS[spec.kind]
+    unused = sorted(spec.model_fields_set - takes - {"kind"})
+    if unused:  # it would change nothing: a typo, or a parameter meant for another kind
+        return None, [Issue(f"{path}.{name}", f"not a parameter of a {spec.kind} topology, "
+                            f"which takes {', '.join(sorted(takes))}") for name in unused]
     try:
         if spec.kind == "star":
             return star(nic_bps, spec.latency), []

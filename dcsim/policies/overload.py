@@ -57,7 +57,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, Field
 
 from dcsim.policies.registry import Registry
-from dcsim.units import StrictModel
+from dcsim.units import Number, StrictModel
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -302,7 +302,7 @@ def robust_regression(y: Sequence[float]) -> tuple[float, float]:
 
 # --------------------------------------------------------------------------- detectors
 class _ThrParams(_Params):
-    threshold: float = Field(0.8, gt=0, description="utilisation threshold (fraction)")
+    threshold: Number = Field(0.8, gt=0, description="utilisation threshold (fraction)")
 
 
 @OVERLOAD.register("thr")
@@ -333,7 +333,7 @@ class StaticThreshold:
 
 
 class _SafetyParams(_Params):
-    safety: float = Field(gt=0, description="safety parameter s")
+    safety: Number = Field(gt=0, description="safety parameter s")
 
 
 class _HistoryDetector:

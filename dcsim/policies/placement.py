@@ -26,7 +26,7 @@ from dcsim.kernels.capacity import EPS
 from dcsim.model import memfit
 from dcsim.model.power import power_rows
 from dcsim.policies.registry import Registry
-from dcsim.units import StrictModel
+from dcsim.units import Number, StrictModel
 
 I64 = NDArray[np.intp]
 F64 = NDArray[np.float64]
@@ -333,7 +333,7 @@ class PowerAwareBFD(_Sequential):
 
 
 class MemoryAwareParams(_Params):
-    memory_weight: float = Field(
+    memory_weight: Number = Field(
         1.0, ge=0, le=1000,
         description="worth of the memory a guest's placement saves by page sharing, in host "
         "idle powers per host RAM: a host's score is its power increase minus memory_weight × "

@@ -23,11 +23,12 @@ SIGNED.append(units.StrictModel.__pydantic_decorators__.field_validators["_bound
 
 
 def test_the_validators_pydantic_inspects_most_are_signed() -> None:
-    # hand-listed: the bounds check of every field and the unit parsers (~450 uses)
+    # hand-listed: the bounds check of every field, the unit parsers (~450 uses) and the
+    # boolean refusals of the plain number fields (Integer, Number: ~90)
     names = {f.__name__ for f in SIGNED}
     assert names == {"_bounded", "parse_duration", "parse_size", "parse_bitrate",
                      "parse_byterate", "parse_power", "parse_rate", "parse_fraction",
-                     "_size_str"}
+                     "_size_str", "_whole", "_real"}
 
 
 @pytest.mark.parametrize("f", SIGNED, ids=lambda f: f.__name__)

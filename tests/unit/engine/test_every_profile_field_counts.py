@@ -84,7 +84,8 @@ def _numeric_fields(model: type[BaseModel], prefix: str = "") -> list[str]:
         if ann in (BootTime, SchedOverhead):
             out += _numeric_fields(ann, f"{prefix}{name}.")
         elif (ann in (float, int) or str(ann) in ("int | None", "float | None")
-              or str(ann).startswith("typing.Optional[typing.Annotated[float")):
+              or str(ann).startswith(("typing.Optional[typing.Annotated[float",
+                                      "typing.Optional[typing.Annotated[int"))):
             out.append(prefix + name)
     return out
 

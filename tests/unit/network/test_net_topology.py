@@ -204,3 +204,31 @@ def test_hosts_that_reach_each_other_only_through_a_host_are_refused() -> None:
     assert "host nodes joining switches: h1" in issues[0].message
     g.add_edge("s1", "s2", capacity_bps=1e9, latency_s=1e-6)  # the switches joined: fine
     assert attach_hosts(g, 4).validate() == []
+
+
+def test_a_parameter_of_another_topology_kind_is_refused_at_its_path() -> None:
+    """``kind: leaf_spine`` with ``k: 8`` built a leaf-spine and ignored ``k`` (and a star its
+    ``link``: each host keeps its own NIC); such a parameter is refused where it is written."""
+    from dcsim.config.network import TOPOLOGY_PARAMS
+    from dcsim.validate import parse_config
+    from tests.conftest import tiny_config
+
+    def issues(topology: dict[str, object]) -> list[tuple[str, str]]:
+        with pytest.raises(ConfigError) as err:
+            parse_config(tiny_config(network={"topology": topology}))
+        return [(i.path, i.message) for i in err.value.issues]
+
+    assert issues({"kind": "leaf_spine", "k": 8}) == [(
+        "network.topology.k", "not a parameter of a leaf_spine topology, which takes "
+        "hosts_per_leaf, latency, leaves, link, oversubscription, spines, uplink")]
+    assert issues({"kind": "star", "link": "1Gbps"}) == [(
+        "network.topology.link", "not a parameter of a star topology, which takes latency")]
+    assert [p for p, _ in issues({"kind": "fat_tree", "k": 4, "leaves": 2, "core": 1})] == [
+        "network.topology.core", "network.topology.leaves"]
+    # each kind's own parameters are accepted (and every parameter belongs to some kind)
+    ok = tiny_config(network={"topology": {"kind": "leaf_spine", "leaves": 2, "spines": 1,
+                                           "hosts_per_leaf": 1, "link": "1Gbps"}})
+    assert parse_config(ok).config.network is not None
+    from dcsim.config.network import TopologySpec
+
+    assert set().union(*TOPOLOGY_PARAMS.values()) == set(TopologySpec.model_fields) - {"kind"}

@@ -1,0 +1,74 @@
+"""A field written in a config must change the result; where it cannot, it is refused.
+
+``consolidation.history`` (utilisation values kept per host and guest) is read by detectors that
+use the whole history (``mad``, ``iqr``) and by the ``mc`` selection; ``thr`` reads none, ``lr``
+its own 10 newest, ``mmt``/``rs``/``mu`` none, and CloudSim's planner keeps its own 30 per VM.
+The runs below confirm it (the same numbers for 12 and 30 values where it is refused, other
+numbers where it is not), so that the refusal stays true if the engine changes.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from typing import Any
+
+import pytest
+import yaml
+
+from dcsim.api import run
+from dcsim.errors import ConfigError
+from dcsim.validate import parse_config
+from tests.conftest import REPO
+
+
+def _default(policy: str, **consolidation: Any) -> dict[str, Any]:
+    """The shipped default config at half its size, for 2 h, with a consolidation section."""
+    cfg = yaml.safe_load((REPO / "configs" / "default.yaml").read_text())
+    cfg["duration"] = "2h"
+    for group in [*cfg["datacenters"][0]["hosts"], *cfg["guests"]]:
+        group["count"] //= 2
+    cfg["consolidation"] = {"policy": policy, **consolidation}
+    return cfg
+
+
+def _numbers(cfg: dict[str, Any], history: int) -> tuple[float, int]:
+    """Energy and migrations of ``cfg`` run with ``history`` values kept, validation bypassed
+    for the history alone (the config is checked without it)."""
+    sc = parse_config(cfg)
+    cons = sc.config.consolidation
+    assert cons is not None
+    config = sc.config.model_copy(update={"consolidation": cons.model_copy(
+        update={"history": history})})
+    s = run(dataclasses.replace(sc, config=config)).summary
+    return s["energy_it_kwh"], s["migrations"]
+
+
+@pytest.mark.parametrize("policy", ["thr-mmt-0.8", "lr-mmt-1.2", "lr-mu-1.2"])
+def test_history_with_a_policy_that_reads_none_is_refused(policy: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_config(_default(policy, history=30))
+    [issue] = err.value.issues
+    assert issue.path == "consolidation.history"
+    assert issue.message.startswith(f"changes nothing with policy {policy!r}: its detector reads ")
+    # and it does change nothing: the same run with 12 and 30 values kept (130-910 migrations)
+    cfg = _default(policy)
+    assert _numbers(cfg, 12) == _numbers(cfg, 30)
+
+
+def test_history_with_a_detector_that_reads_it_is_accepted_and_changes_the_run() -> None:
+    parse_config(_default("mad-mmt-2.5", history=30))
+    parse_config(_default("lr-mc-1.2", history=30))  # mc reads it (when it can regress)
+    parse_config(_default("thr-mmt-0.8"))  # the default, not written: nothing to refuse
+    cfg = _default("mad-mmt-2.5")
+    assert _numbers(cfg, 12) != _numbers(cfg, 30)  # 251 and 688 migrations
+
+
+def test_history_under_cloudsims_planner_is_refused() -> None:
+    cfg = yaml.safe_load((REPO / "configs" / "planetlab-cloudsim.yaml").read_text())
+    written = copy.deepcopy(cfg)
+    written["consolidation"]["history"] = 30
+    with pytest.raises(ConfigError) as err:
+        parse_config(written)
+    assert [i.path for i in err.value.issues] == ["consolidation.history"]
+    assert "keeps its own 30 utilisation values per VM" in err.value.issues[0].message
