@@ -217,9 +217,30 @@ _GUEST_FIELDS = ("vcpus", "mips", "ram", "disk", "image")
 _HostMemo = dict[tuple[str, tuple[tuple[str, int], ...]], tuple[HostModel, list[tuple[str, str]]]]
 
 
+def _power_written_at(group: HostGroup, path: str, user: dict[str, dict[str, Any]]) -> str:
+    """Where the power model of ``group`` (config path ``path``) is written: the group's own
+    ``power``, else the ``host_models`` entry nearest along its ``base`` chain that sets one
+    (its problems are reported there, where the user can fix them), else the catalog model's."""
+    if group.power is not None:
+        return f"{path}.power"
+    name, seen = group.model, set()
+    while isinstance(name, str) and name in user and name not in seen:
+        seen.add(name)
+        raw = user[name]
+        if not isinstance(raw, dict):
+            break
+        if "power" in raw:
+            return f"host_models.{name}.power"
+        base = raw.get("base")
+        name = base if isinstance(base, str) else None
+    return f"{path}.model"  # a shipped model's own power (tested to be valid)
+
+
 def _host_model_checked(group: HostGroup, models: dict[str, HostModel], path: str,
-                        issues: list[Issue], memo: _HostMemo) -> HostModel | None:
-    """:func:`_host_model` and its power model's problems (as issues), once per distinct group.
+                        issues: list[Issue], memo: _HostMemo,
+                        user: dict[str, dict[str, Any]]) -> HostModel | None:
+    """:func:`_host_model` and its power model's problems (as issues at the path where the power
+    model is written, each once), once per distinct group.
 
     CloudSim's layout (``dcsim.config.compat``) turns two host groups into 800 one-host copies
     that share their field values; a catalog model with the same inline values resolves to
@@ -227,18 +248,24 @@ def _host_model_checked(group: HostGroup, models: dict[str, HostModel], path: st
     """
     inline = {k: getattr(group, k) for k in _HOST_FIELDS if getattr(group, k) is not None}
     key = None
+    problems: list[tuple[str, str]] | None = None
+    model: HostModel | None = None
     if group.model is not None and group.model in models:
         key = (group.model, tuple((k, id(v)) for k, v in inline.items()))
         hit = memo.get(key)
         if hit is not None:
-            issues += [Issue(f"{path}.power.{field}", problem) for field, problem in hit[1]]
-            return hit[0]
-    model = _host_model(group, models, path, issues, inline)
-    if model is not None:
+            model, problems = hit
+    if problems is None:
+        model = _host_model(group, models, path, issues, inline)
+        if model is None:
+            return None
         problems = model.power.problems()
-        issues += [Issue(f"{path}.power.{field}", problem) for field, problem in problems]
         if key is not None:
             memo[key] = model, problems
+    if problems:
+        where = _power_written_at(group, path, user)
+        issues += [i for i in (Issue(f"{where}.{field}", problem) for field, problem in problems)
+                   if i not in issues]
     return model
 
 
@@ -323,7 +350,7 @@ def resolve_parts(cfg: Config, source: str | None = None) -> tuple[Scenario, lis
     for d, dc in enumerate(cfg.datacenters):
         for j, grp in enumerate(dc.hosts):
             path = f"datacenters[{d}].hosts[{j}]"
-            model = _host_model_checked(grp, models, path, issues, memo)
+            model = _host_model_checked(grp, models, path, issues, memo, cfg.host_models)
             if grp.virtualization not in profiles:
                 issues.append(Issue(f"{path}.virtualization",
                                     f"unknown virtualization profile {grp.virtualization!r}; "

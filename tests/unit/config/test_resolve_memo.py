@@ -49,3 +49,30 @@ def test_problems_of_shared_groups_are_reported_at_every_path() -> None:
                                         for j in range(3)]
     assert len({i.message for i in issues}) == 1
     assert "got 3" in issues[0].message
+
+
+def test_a_host_models_power_problem_is_reported_where_the_power_is_written() -> None:
+    """Once, at ``host_models.<name>.power``: the groups that use the model (directly or through
+    a ``base`` chain) write no ``power`` of their own, so their paths pointed nowhere."""
+    cfg = Config.model_validate({
+        "name": "x", "duration": "1h", "interval": "5m",
+        "host_models": {
+            "hx": {"base": "hp_ml110_g5", "power": {"kind": "linear", "idle": 300, "max": 200}},
+            "hy": {"base": "hx", "cores": 4},  # inherits hx's power
+            "hz": {"base": "hp_ml110_g5", "cores": 4},  # the catalog's power: fine
+        },
+        "datacenters": [{"hosts": [{"model": "hx", "count": 1}, {"model": "hy", "count": 1},
+                                   {"model": "hz", "count": 1}, {"model": "hx", "count": 2}]}],
+        "guests": [{"count": 1, "mips": 500, "ram": "1GiB", "disk": "1GB"}]})
+    _, issues = resolve_parts(cfg)
+    assert [(i.path, i.message) for i in issues] == [
+        ("host_models.hx.power.max", "must be >= idle")]
+    # a group's own power is still its own
+    own = Config.model_validate({
+        "name": "x", "duration": "1h", "interval": "5m",
+        "host_models": {"hz": {"base": "hp_ml110_g5", "cores": 4}},
+        "datacenters": [{"hosts": [{"model": "hz", "count": 1,
+                                    "power": {"kind": "linear", "idle": 300, "max": 200}}]}],
+        "guests": [{"count": 1, "mips": 500, "ram": "1GiB", "disk": "1GB"}]})
+    _, issues = resolve_parts(own)
+    assert [i.path for i in issues] == ["datacenters[0].hosts[0].power.max"]
