@@ -54,8 +54,9 @@ class HostGroup(Frozen):
     power: PowerSpec | None = None
     sleep_power: Power | None = Field(None, ge=0)
     virtualization: str = Field("kvm", description="virtualization profile name")
-    cpu_overcommit: Number = Field(1.0, ge=1.0,
-                                   description="allowed ratio of reserved to real MIPS")
+    cpu_overcommit: Number = Field(1.0, ge=1.0, le=100.0,
+                                   description="allowed ratio of reserved to real MIPS (at most "
+                                   "100, as mem_overcommit)")
     mem_overcommit: Number = Field(
         1.0, ge=1.0, le=100.0,
         description="allowed ratio of allocated to physical RAM: guests' RAM may add up to "
@@ -89,8 +90,10 @@ class Datacenter(Frozen):
     pue: Number = Field(
         1.58,
         ge=1.0,
-        description="power usage effectiveness; default: industry average, Uptime Institute "
-        "Global Data Center Survey 2023",
+        le=10.0,
+        description="power usage effectiveness, 1-10; default: industry average, Uptime "
+        "Institute Global Data Center Survey 2023 (its surveys' yearly averages stay within "
+        "1.5-2.5)",
     )
     hosts: list[HostGroup] = Field(min_length=1)
     carbon: CarbonSpec | None = Field(

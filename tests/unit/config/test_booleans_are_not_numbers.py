@@ -1,4 +1,5 @@
-"""A YAML boolean is no number: ``count: true``, ``seed: yes``, ``pue: on`` are refused with their path.
+"""A YAML boolean is no number: ``count: true``, ``seed: yes``, ``pue: on`` are refused at their
+path.
 
 pydantic's lax mode reads ``True`` as 1 (or 1.0) for an ``int`` or ``float`` field, so a config
 with ``count: true`` ran one host and ``pue: yes`` ran at PUE 1.0, silently (session-17 audit,
@@ -94,7 +95,8 @@ def test_a_catalog_entry_and_a_sweep_section_refuse_booleans_too() -> None:
 
 def _models() -> list[type[pydantic.BaseModel]]:
     """Every pydantic model that dcsim defines (config, catalog, sweep, policy parameters)."""
-    assert dcsim.validate and dcsim.policies.overload and dcsim.policies.placement  # loaded
+    loaded = (dcsim.validate, dcsim.policies.overload, dcsim.policies.placement)
+    assert all(loaded)
     seen: list[type[pydantic.BaseModel]] = []
     stack = list(pydantic.BaseModel.__subclasses__())
     while stack:

@@ -45,6 +45,10 @@ REFUSED = [
      "virtualization_profiles.nolayer.sched_overhead.slope"),
     # values so large that products overflow to inf at the end of a long run
     ("datacenters[0].pue=1.0e300", "datacenters[0].pue"),
+    # absurd but finite (session-17 audit): no facility runs at PUE 11, nor a host at 101x
+    ("datacenters[0].pue=11", "datacenters[0].pue"),
+    ("datacenters[0].pue=1.0e20", "datacenters[0].pue"),
+    ("datacenters[0].hosts[0].cpu_overcommit=101", "datacenters[0].hosts[0].cpu_overcommit"),
     ("guests[0].workload={kind: beta, a: 1.0e308, b: 1.0e308}", "guests[0].workload.a"),
     ("guests[0].workload={kind: normal, mean: 0.5, sd: 1.0e300}", "guests[0].workload.sd"),
     ("guests[0].cpu_weight=1.0e-300", "guests[0].cpu_weight"),
