@@ -345,15 +345,16 @@ _NO_HISTORY_SELECTIONS = frozenset({"mmt", "rs", "mu"})
 
 
 def _history_issues(cfg: Any) -> list[Issue]:
-    """``consolidation.history``, when written, must change something: the default planner's
-    detector must read a history of any length (``mad``, ``iqr``; ``history_depth`` None) or its
-    selection must (``mc``). CloudSim's planner keeps its own 30 values per VM."""
+    """``consolidation.history``, when set to another value than its default, must change
+    something: the default planner's detector must read a history of any length (``mad``,
+    ``iqr``; ``history_depth`` None) or its selection must (``mc``). CloudSim's planner keeps
+    its own 30 values per VM."""
     from dcsim.policies.consolidation import parse_policy
     from dcsim.policies.overload import make_detector
 
     spec = cfg.consolidation
-    if "history" not in spec.model_fields_set:
-        return []
+    if spec.history == type(spec).model_fields["history"].default:
+        return []  # not written, or written as the default (a results folder's config.yaml)
     where = "consolidation.history"
     if cfg.compat == "cloudsim" or cfg.assumptions.planner == "cloudsim":
         return [Issue(where, "changes nothing with CloudSim's planner, which keeps its own 30 "

@@ -300,7 +300,9 @@ def reference_issues(cfg: Config) -> list[Issue]:
                                  f"no such {what[:-1]}: index {value}, the config has {n} "
                                  f"{what} (indices 0..{n - 1})"))
         out += _flow_issues(f"network.traffic[{i}]", f, hosts, guests)
-    if "wan" in cfg.network.model_fields_set and cfg.network.per_datacenter is None:
+    # another WAN than the default (a results folder's config.yaml writes the default out)
+    if cfg.network.wan != type(cfg.network).model_fields["wan"].default \
+            and cfg.network.per_datacenter is None:
         out.append(Issue("network.wan", "WAN links join the data centers' own topologies "
                          "(network.per_datacenter); with one network.topology for every host "
                          "there is no WAN: give per_datacenter, or remove wan"))

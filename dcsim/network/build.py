@@ -37,7 +37,11 @@ def star(nic_bps: Sequence[float], latency_s: float = 1e-6) -> nx.Graph:
 def _graph(spec: TopologySpec, nic_bps: Sequence[float], path: str,
            base_dir: str | None) -> tuple[nx.Graph | None, list[Issue]]:
     takes = TOPOLOGY_PARAMS[spec.kind]
-    unused = sorted(spec.model_fields_set - takes - {"kind"})
+    # set to another value than its default (a results folder's config.yaml lists every
+    # parameter with its default)
+    fields = type(spec).model_fields
+    unused = sorted(k for k in fields.keys() - takes - {"kind"}
+                    if getattr(spec, k) != fields[k].default)
     if unused:  # it would change nothing: a typo, or a parameter meant for another kind
         return None, [Issue(f"{path}.{name}", f"not a parameter of a {spec.kind} topology, "
                             f"which takes {', '.join(sorted(takes))}") for name in unused]

@@ -60,6 +60,9 @@ def test_history_with_a_detector_that_reads_it_is_accepted_and_changes_the_run()
     parse_config(_default("mad-mmt-2.5", history=30))
     parse_config(_default("lr-mc-1.2", history=30))  # mc reads it (when it can regress)
     parse_config(_default("thr-mmt-0.8"))  # the default, not written: nothing to refuse
+    # written as the default, as a results folder's config.yaml writes every field: accepted
+    sc = parse_config(_default("thr-mmt-0.8", history=12))
+    parse_config(sc.config.model_dump(mode="json"))
     cfg = _default("mad-mmt-2.5")
     assert _numbers(cfg, 12) != _numbers(cfg, 30)  # 251 and 688 migrations
 

@@ -228,7 +228,12 @@ def test_a_parameter_of_another_topology_kind_is_refused_at_its_path() -> None:
     # each kind's own parameters are accepted (and every parameter belongs to some kind)
     ok = tiny_config(network={"topology": {"kind": "leaf_spine", "leaves": 2, "spines": 1,
                                            "hosts_per_leaf": 1, "link": "1Gbps"}})
-    assert parse_config(ok).config.network is not None
+    sc = parse_config(ok)
+    assert sc.config.network is not None
+    # a results folder's config.yaml lists every parameter with its default: it reruns
+    dumped = sc.config.model_dump(mode="json")
+    assert dumped["network"]["topology"]["k"] == 4
+    parse_config(dumped)
     from dcsim.config.network import TopologySpec
 
     assert set().union(*TOPOLOGY_PARAMS.values()) == set(TopologySpec.model_fields) - {"kind"}
