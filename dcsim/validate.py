@@ -124,6 +124,7 @@ def parse_config(data: dict[str, Any], source: str | None = None, *,
                    if g.deferrable is not None]
     if not issues and (any(dc.carbon is not None for dc in cfg.datacenters)):
         issues += _carbon_issues(cfg, sc)
+    issues += _sleep_issues(cfg)
     if cfg.agents is not None:
         issues += _agent_issues(cfg)
     issues += _extension_issues(cfg)
@@ -338,6 +339,23 @@ def _consolidation_issues(policy: str, *, baselines_ok: bool) -> list[Issue]:
                       f"{policy!r} is a CloudSim baseline (no migrations): use it with compat: "
                       "cloudsim, or omit the section")]
     return []
+
+
+def _sleep_issues(cfg: Any) -> list[Issue]:
+    """Sleep settings that change nothing because no host ever sleeps
+    (``power_management.sleep_idle_hosts: false``): a wake latency other than the default
+    (0 s) and a host group's ``sleep_power``."""
+    pm = cfg.power_management
+    if pm.sleep_idle_hosts:
+        return []
+    why = "changes nothing: no host sleeps (power_management.sleep_idle_hosts is false)"
+    out = []
+    if pm.wake_latency != type(pm).model_fields["wake_latency"].default:
+        out.append(Issue("power_management.wake_latency", why))
+    out += [Issue(f"datacenters[{d}].hosts[{j}].sleep_power", why)
+            for d, dc in enumerate(cfg.datacenters) for j, grp in enumerate(dc.hosts)
+            if grp.sleep_power is not None]
+    return out
 
 
 #: Built-in guest selections that read no utilisation history (``mc`` reads all of it).

@@ -75,3 +75,29 @@ def test_history_under_cloudsims_planner_is_refused() -> None:
         parse_config(written)
     assert [i.path for i in err.value.issues] == ["consolidation.history"]
     assert "keeps its own 30 utilisation values per VM" in err.value.issues[0].message
+
+
+def test_sleep_settings_without_sleep_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``sleep_idle_hosts: false`` no host sleeps, so neither a wake latency nor a sleep
+    power changes anything (the two-host tiny config: host 1 stays empty all run)."""
+    import dcsim.validate
+    from tests.conftest import tiny_config
+
+    def config(sleep: bool, sleep_power: str, wake: str = "0s") -> dict[str, Any]:
+        c = tiny_config(power_management={"sleep_idle_hosts": sleep, "wake_latency": wake})
+        c["datacenters"][0]["hosts"][0]["sleep_power"] = sleep_power
+        return c
+
+    with pytest.raises(ConfigError) as err:
+        parse_config(config(False, "5W", "60s"))
+    why = "changes nothing: no host sleeps (power_management.sleep_idle_hosts is false)"
+    assert [(i.path, i.message) for i in err.value.issues] == [
+        ("power_management.wake_latency", why), ("datacenters[0].hosts[0].sleep_power", why)]
+    parse_config(config(True, "5W", "60s"))  # accepted with sleep
+
+    def energy(sleep: bool, sleep_power: str) -> float:
+        return float(run(parse_config(config(sleep, sleep_power))).summary["energy_it_kwh"])
+
+    assert energy(True, "5W") != energy(True, "50W")  # with sleep it is read
+    monkeypatch.setattr(dcsim.validate, "_sleep_issues", lambda cfg: [])  # the refusal off
+    assert energy(False, "5W") == energy(False, "50W")  # without: it changes nothing
