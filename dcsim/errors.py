@@ -16,6 +16,13 @@ class Issue:
         return f"{self.path}: {self.message}" if self.path else self.message
 
 
+@dataclass(frozen=True, slots=True)
+class Inert(Issue):
+    """A value that changes nothing in its config (a parameter of another topology kind, a wake
+    latency where no host sleeps, ...). A config is refused with it; a sweep point is not when
+    another point of the same sweep uses the value (``dcsim.config.sweep.expand_sweep``)."""
+
+
 class DcsimError(Exception):
     """Base class of dcsim's own errors."""
 

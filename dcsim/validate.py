@@ -35,7 +35,7 @@ from pydantic import BaseModel, ValidationError
 from dcsim.config.compat import cloudsim_config, compat_issues
 from dcsim.config.load import config_hash, issues_from_validation, load_data, validate_schema
 from dcsim.config.resolve import Scenario, UncheckedParams, base_dir_of, resolve_parts
-from dcsim.errors import ConfigError, Issue
+from dcsim.errors import ConfigError, Inert, Issue
 
 __all__ = ["load_config", "parse_config", "policy_name_issues", "trace_rejections"]
 
@@ -67,13 +67,15 @@ def scenario_of(config: Scenario | dict[str, Any] | str | Path | None,
 
 
 def parse_config(data: dict[str, Any], source: str | None = None, *,
-                 allow_rejections: bool = False) -> Scenario:
+                 allow_rejections: bool = False, allow_inert: bool = False) -> Scenario:
     """Validate a raw dict completely and return the runnable ``Scenario``.
 
     Raises ``ConfigError`` listing every problem (config paths), before anything runs. Guests
     sized from a trace that can never fit on any host (:func:`trace_rejections`) are a problem
-    too, unless ``allow_rejections`` (then they are rejected on arrival and counted). Installed
-    plugins (``dcsim.plugins``) are loaded first, once per process.
+    too, unless ``allow_rejections`` (then they are rejected on arrival and counted). Values
+    that change nothing (:class:`~dcsim.errors.Inert`) are problems too, unless
+    ``allow_inert`` (a sweep point: they are returned in ``Scenario.inert`` and the sweep
+    decides). Installed plugins (``dcsim.plugins``) are loaded first, once per process.
     """
     from dcsim.plugins import load_plugins
 
@@ -89,6 +91,7 @@ def parse_config(data: dict[str, Any], source: str | None = None, *,
     params, policy_issues = _placement_params(cfg)
     issues += policy_issues
     issues += _workload_issues(sc)
+    inert: list[Issue] = []  # values that change nothing: never block the checks that follow
     topology = None
     # Without a network section the topology is the implicit star of host NICs, which is always
     # valid: the engine builds it only if something uses the network.
@@ -96,12 +99,15 @@ def parse_config(data: dict[str, Any], source: str | None = None, *,
         from dcsim.network.build import scenario_topology
 
         topology, net_issues = scenario_topology(cfg, sc.host_groups, source)
-        issues += net_issues
+        inert += [i for i in net_issues if isinstance(i, Inert)]
+        issues += [i for i in net_issues if not isinstance(i, Inert)]
     sc = dataclasses.replace(sc, placement_params=params or UncheckedParams(), topology=topology)
     if cfg.consolidation is not None:
         policy_issues = _consolidation_issues(cfg.consolidation.policy,
                                               baselines_ok=cfg.compat == "cloudsim")
-        issues += policy_issues or _history_issues(cfg)
+        if not policy_issues:
+            inert += _history_issues(cfg)
+        issues += policy_issues
     if cfg.compat == "cloudsim" and not issues:
         issues += compat_issues(sc)
         if not issues:  # the default engine runs the rewritten config (dcsim.config.compat)
@@ -124,7 +130,7 @@ def parse_config(data: dict[str, Any], source: str | None = None, *,
                    if g.deferrable is not None]
     if not issues and (any(dc.carbon is not None for dc in cfg.datacenters)):
         issues += _carbon_issues(cfg, sc)
-    issues += _sleep_issues(cfg)
+    inert += _sleep_issues(cfg)
     if cfg.agents is not None:
         issues += _agent_issues(cfg)
     issues += _extension_issues(cfg)
@@ -132,8 +138,12 @@ def parse_config(data: dict[str, Any], source: str | None = None, *,
     issues += file_issues
     if not issues and not allow_rejections:
         issues += trace_rejections(sc)
+    if not allow_inert:
+        issues += inert
     if issues:
         raise ConfigError(issues, source=source)
+    if inert:
+        sc = dataclasses.replace(sc, inert=tuple(inert))
     return dataclasses.replace(sc, plugin_inputs=plugin_inputs) if plugin_inputs else sc
 
 
@@ -341,7 +351,7 @@ def _consolidation_issues(policy: str, *, baselines_ok: bool) -> list[Issue]:
     return []
 
 
-def _sleep_issues(cfg: Any) -> list[Issue]:
+def _sleep_issues(cfg: Any) -> list[Inert]:
     """Sleep settings that change nothing because no host ever sleeps
     (``power_management.sleep_idle_hosts: false``): a wake latency other than the default
     (0 s) and a host group's ``sleep_power``."""
@@ -351,8 +361,8 @@ def _sleep_issues(cfg: Any) -> list[Issue]:
     why = "changes nothing: no host sleeps (power_management.sleep_idle_hosts is false)"
     out = []
     if pm.wake_latency != type(pm).model_fields["wake_latency"].default:
-        out.append(Issue("power_management.wake_latency", why))
-    out += [Issue(f"datacenters[{d}].hosts[{j}].sleep_power", why)
+        out.append(Inert("power_management.wake_latency", why))
+    out += [Inert(f"datacenters[{d}].hosts[{j}].sleep_power", why)
             for d, dc in enumerate(cfg.datacenters) for j, grp in enumerate(dc.hosts)
             if grp.sleep_power is not None]
     return out
@@ -362,7 +372,7 @@ def _sleep_issues(cfg: Any) -> list[Issue]:
 _NO_HISTORY_SELECTIONS = frozenset({"mmt", "rs", "mu"})
 
 
-def _history_issues(cfg: Any) -> list[Issue]:
+def _history_issues(cfg: Any) -> list[Inert]:
     """``consolidation.history``, when set to another value than its default, must change
     something: the default planner's detector must read a history of any length (``mad``,
     ``iqr``; ``history_depth`` None) or its selection must (``mc``). CloudSim's planner keeps
@@ -375,7 +385,7 @@ def _history_issues(cfg: Any) -> list[Issue]:
         return []  # not written, or written as the default (a results folder's config.yaml)
     where = "consolidation.history"
     if cfg.compat == "cloudsim" or cfg.assumptions.planner == "cloudsim":
-        return [Issue(where, "changes nothing with CloudSim's planner, which keeps its own 30 "
+        return [Inert(where, "changes nothing with CloudSim's planner, which keeps its own 30 "
                       "utilisation values per VM (compat: cloudsim, assumptions.planner: "
                       "cloudsim); remove it")]
     ps = parse_policy(spec.policy)
@@ -385,7 +395,7 @@ def _history_issues(cfg: Any) -> list[Issue]:
     if depth is None:
         return []  # mad, iqr (or a plugin detector) read every value kept
     reads = "no history" if depth == 0 else f"its own {depth} newest values"
-    return [Issue(where, f"changes nothing with policy {spec.policy!r}: its detector reads "
+    return [Inert(where, f"changes nothing with policy {spec.policy!r}: its detector reads "
                   f"{reads} and its selection {ps.selection!r} none; remove it, or use a "
                   "detector that reads the whole history (mad, iqr) or the mc selection")]
 

@@ -455,6 +455,10 @@ def expand_sweep(data: dict[str, Any], source: str | None = None, *,
 
     points: list[SweepPoint] = []
     inputs: dict[str, str] = {}  # file as written -> SHA-256, over every point
+    # values that change nothing in a point (``parse`` with allow_inert: Scenario.inert), by
+    # config path: refused only where they change nothing in any point of the sweep
+    inert_at: dict[str, list[tuple[str, dict[str, Any], Issue]]] = {}
+    parsed = 0
     skipped: list[tuple[dict[str, Any], str]] = []
     assignments = [dict(itertools.chain.from_iterable(d.items() for d in combo))
                    for combo in itertools.product(*blocks)]
@@ -505,11 +509,21 @@ def expand_sweep(data: dict[str, Any], source: str | None = None, *,
                        for i in exc.issues]
             points.append(SweepPoint(index, pid, params, cfg, "", 0))
             continue
+        parsed += 1
+        for i in getattr(sc, "inert", ()):
+            inert_at.setdefault(i.path, []).append((pid, params, i))
         cj = sc.config_json()
         inputs.update((e["path"], e["sha256"]) for e in sc.input_files(cj).values())
         seed = int(cj.pop("seed"))
         points.append(SweepPoint(index, pid, params, cfg, config_hash(cj), seed,
                                  estimate(sc.config)[0].seconds))
+    for path, hits in inert_at.items():
+        if len(hits) < parsed:
+            continue  # another point uses the value: the sweep compares with it
+        pid, params, first = hits[0]
+        where = (f"sweep point {pid}: {_describe(params)}" if parsed == 1
+                 else f"in all {parsed} points of the sweep")
+        issues.append(Issue(path, f"{first.message} [{where}]"))
     if not issues and not points:
         issues.append(Issue("sweep.constraints",
                             f"the constraints skip all {len(skipped)} points; nothing to run"))

@@ -152,7 +152,8 @@ def execute(task: RunTask) -> dict[str, Any]:
         from dcsim.validate import parse_config
 
         sc = parse_config(task.config, source=task.source,
-                          allow_rejections=task.allow_rejections)
+                          allow_rejections=task.allow_rejections,
+                          allow_inert=True)  # the sweep's plan decided on those values
         scenario_id = sc.scenario_id
         metrics = dict(run(sc).summary)
         status, error = "ok", None

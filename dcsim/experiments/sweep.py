@@ -84,7 +84,8 @@ def plan_sweep(config: str | Path | dict[str, Any] | None,
 
     from dcsim.validate import parse_config
 
-    parse = functools.partial(parse_config, allow_rejections=allow_rejections)
+    # a value that changes nothing in one point is kept if another point uses it (expand_sweep)
+    parse = functools.partial(parse_config, allow_rejections=allow_rejections, allow_inert=True)
     if isinstance(config, dict):
         from dcsim.config.load import apply_overrides
 

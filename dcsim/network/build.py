@@ -12,7 +12,7 @@ import networkx as nx
 import numpy as np
 
 from dcsim.config.network import TOPOLOGY_PARAMS, NetworkSpec, TopologySpec
-from dcsim.errors import ConfigError, Issue
+from dcsim.errors import ConfigError, Inert, Issue
 from dcsim.network.topology import (
     Topology,
     attach_hosts,
@@ -34,17 +34,29 @@ def star(nic_bps: Sequence[float], latency_s: float = 1e-6) -> nx.Graph:
     return g
 
 
+def _blocking(issues: Sequence[Issue]) -> bool:
+    """Whether ``issues`` hold a problem that stops the topology being built (not only
+    :class:`~dcsim.errors.Inert` values)."""
+    return any(not isinstance(i, Inert) for i in issues)
+
+
 def _graph(spec: TopologySpec, nic_bps: Sequence[float], path: str,
            base_dir: str | None) -> tuple[nx.Graph | None, list[Issue]]:
+    """The topology's graph and its problems, parameters of another kind first (``Inert``:
+    set to another value than the default, they would change nothing; a results folder's
+    config.yaml lists every parameter with its default)."""
     takes = TOPOLOGY_PARAMS[spec.kind]
-    # set to another value than its default (a results folder's config.yaml lists every
-    # parameter with its default)
     fields = type(spec).model_fields
     unused = sorted(k for k in fields.keys() - takes - {"kind"}
                     if getattr(spec, k) != fields[k].default)
-    if unused:  # it would change nothing: a typo, or a parameter meant for another kind
-        return None, [Issue(f"{path}.{name}", f"not a parameter of a {spec.kind} topology, "
-                            f"which takes {', '.join(sorted(takes))}") for name in unused]
+    inert: list[Issue] = [Inert(f"{path}.{name}", f"not a parameter of a {spec.kind} topology, "
+                                f"which takes {', '.join(sorted(takes))}") for name in unused]
+    graph, issues = _kind_graph(spec, nic_bps, path, base_dir)
+    return graph, inert + issues
+
+
+def _kind_graph(spec: TopologySpec, nic_bps: Sequence[float], path: str,
+                base_dir: str | None) -> tuple[nx.Graph | None, list[Issue]]:
     try:
         if spec.kind == "star":
             return star(nic_bps, spec.latency), []
@@ -96,7 +108,7 @@ def build_topology(spec: NetworkSpec | None, nic_bps: Sequence[float], host_dc: 
             issues += iss
             if g is not None:
                 graphs.append(g)
-        if issues:
+        if _blocking(issues):
             return None, issues
         graph = multi_dc(graphs, spec.wan.bandwidth, spec.wan.latency)
         if racks is None:
@@ -111,7 +123,7 @@ def build_topology(spec: NetworkSpec | None, nic_bps: Sequence[float], host_dc: 
     for issue in topo.validate():
         issues.append(Issue(f"network.topology.{issue.path}" if issue.path
                             else "network.topology", issue.message))
-    return (topo if not issues else None), issues
+    return (topo if not _blocking(issues) else None), issues
 
 
 def cap_host_links(topo: Topology, nic_bps: Sequence[float]) -> None:

@@ -4,7 +4,8 @@
 use the whole history (``mad``, ``iqr``) and by the ``mc`` selection; ``thr`` reads none, ``lr``
 its own 10 newest, ``mmt``/``rs``/``mu`` none, and CloudSim's planner keeps its own 30 per VM.
 The runs below confirm it (the same numbers for 12 and 30 values where it is refused, other
-numbers where it is not), so that the refusal stays true if the engine changes.
+numbers where it is not), so that the refusal stays true if the engine changes. In a sweep such
+a value is refused only where it changes nothing in every point.
 """
 
 from __future__ import annotations
@@ -101,3 +102,37 @@ def test_sleep_settings_without_sleep_are_refused(monkeypatch: pytest.MonkeyPatc
     assert energy(True, "5W") != energy(True, "50W")  # with sleep it is read
     monkeypatch.setattr(dcsim.validate, "_sleep_issues", lambda cfg: [])  # the refusal off
     assert energy(False, "5W") == energy(False, "50W")  # without: it changes nothing
+
+
+def test_a_sweep_keeps_a_value_that_another_point_uses(tmp_path: Any) -> None:
+    """Sweeping sleep on and off with a wake latency in the base config is a fair question:
+    the latency changes the sleeping points. Refused only where it changes nothing in every
+    point; the runs of the kept sweep run (the workers' check allows it too)."""
+    from dcsim.experiments.sweep import plan_sweep, run_sweep
+    from tests.conftest import tiny_config
+
+    def swept(grid: dict[str, list[Any]], sleep: bool) -> dict[str, Any]:
+        return tiny_config(power_management={"sleep_idle_hosts": sleep, "wake_latency": "60s"},
+                           sweep={"grid": grid})
+
+    on_off = swept({"power_management.sleep_idle_hosts": [True, False]}, True)
+    assert len(plan_sweep(on_off).points) == 2
+    out = run_sweep(on_off, tmp_path / "s", executor="serial")
+    assert list(out.runs["status"]) == ["ok", "ok"]
+
+    kinds = tiny_config(network={"topology": {"kind": "fat_tree", "k": 8, "leaves": 2,
+                                              "spines": 1, "hosts_per_leaf": 1}},
+                        sweep={"grid": {"network.topology.kind": ["fat_tree", "leaf_spine"]}})
+    assert [p.config_hash != "" for p in plan_sweep(kinds).points] == [True, True]
+
+    with pytest.raises(ConfigError) as err:  # no point sleeps: the latency changes nothing
+        plan_sweep(swept({"placement.name": ["first_fit", "best_fit"]}, False))
+    assert [(i.path, i.message) for i in err.value.issues] == [(
+        "power_management.wake_latency", "changes nothing: no host sleeps (power_management."
+        "sleep_idle_hosts is false) [in all 2 points of the sweep]")]
+    with pytest.raises(ConfigError) as err:  # one point: said as for any point
+        plan_sweep(tiny_config(power_management={"sleep_idle_hosts": False,
+                                                 "wake_latency": "60s"}))
+    [issue] = err.value.issues
+    assert issue.path == "power_management.wake_latency"
+    assert issue.message.endswith(": no parameters]")
