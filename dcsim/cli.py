@@ -92,6 +92,7 @@ def _options(
     import warnings
 
     from dcsim.config.cost import CostWarning
+    from dcsim.errors import InertWarning
     from dcsim.plugins import PluginWarning
 
     if debug:
@@ -101,10 +102,11 @@ def _options(
 
     warnings.filterwarnings("always", category=CostWarning)
     warnings.filterwarnings("always", category=PluginWarning)
+    warnings.filterwarnings("always", category=InertWarning)
     previous = warnings.showwarning
 
     def route(message: Warning | str, category: type[Warning], *a: Any, **k: Any) -> None:
-        if issubclass(category, CostWarning | PluginWarning):
+        if issubclass(category, CostWarning | PluginWarning | InertWarning):
             err.print(f"[bold yellow]warning:[/] {escape(str(message))}", highlight=False,
                       soft_wrap=True)
         else:

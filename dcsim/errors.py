@@ -1,7 +1,9 @@
-"""Exceptions dcsim raises on purpose. Imports nothing from dcsim."""
+"""Exceptions and warnings dcsim raises on purpose. Imports nothing from dcsim."""
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -19,8 +21,21 @@ class Issue:
 @dataclass(frozen=True, slots=True)
 class Inert(Issue):
     """A value that changes nothing in its config (a parameter of another topology kind, a wake
-    latency where no host sleeps, ...). A config is refused with it; a sweep point is not when
-    another point of the same sweep uses the value (``dcsim.config.sweep.expand_sweep``)."""
+    latency where no host sleeps, ...): not an error, since one ``--set`` can make it so (sleep
+    off in a config with a wake latency), but said, as an :class:`InertWarning`. A sweep says
+    it only for a value that changes nothing in any of its points
+    (``dcsim.config.sweep.expand_sweep``)."""
+
+
+class InertWarning(UserWarning):
+    """A config value changes nothing in its run (an :class:`Inert` issue); the run goes on."""
+
+
+def say_inert(inert: Sequence[Issue], where: str = "") -> None:
+    """Say each value that changes nothing: an :class:`InertWarning` each, which the CLI prints
+    as ``warning: PATH: ...``; ``where`` is appended (a sweep's points)."""
+    for issue in inert:
+        warnings.warn(f"{issue}{where}", InertWarning, stacklevel=3)
 
 
 class DcsimError(Exception):

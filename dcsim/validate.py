@@ -35,7 +35,7 @@ from pydantic import BaseModel, ValidationError
 from dcsim.config.compat import cloudsim_config, compat_issues
 from dcsim.config.load import config_hash, issues_from_validation, load_data, validate_schema
 from dcsim.config.resolve import Scenario, UncheckedParams, base_dir_of, resolve_parts
-from dcsim.errors import ConfigError, Inert, Issue
+from dcsim.errors import ConfigError, Inert, Issue, say_inert
 
 __all__ = ["load_config", "parse_config", "policy_name_issues", "trace_rejections"]
 
@@ -67,15 +67,17 @@ def scenario_of(config: Scenario | dict[str, Any] | str | Path | None,
 
 
 def parse_config(data: dict[str, Any], source: str | None = None, *,
-                 allow_rejections: bool = False, allow_inert: bool = False) -> Scenario:
+                 allow_rejections: bool = False, warn_inert: bool = True) -> Scenario:
     """Validate a raw dict completely and return the runnable ``Scenario``.
 
     Raises ``ConfigError`` listing every problem (config paths), before anything runs. Guests
     sized from a trace that can never fit on any host (:func:`trace_rejections`) are a problem
     too, unless ``allow_rejections`` (then they are rejected on arrival and counted). Values
-    that change nothing (:class:`~dcsim.errors.Inert`) are problems too, unless
-    ``allow_inert`` (a sweep point: they are returned in ``Scenario.inert`` and the sweep
-    decides). Installed plugins (``dcsim.plugins``) are loaded first, once per process.
+    that change nothing (:class:`~dcsim.errors.Inert`) are no problem: they are kept in
+    ``Scenario.inert`` and, with ``warn_inert``, each is said as an
+    :class:`~dcsim.errors.InertWarning` (a sweep point passes False: the sweep says those that
+    change nothing in any point). Installed plugins (``dcsim.plugins``) are loaded first, once
+    per process.
     """
     from dcsim.plugins import load_plugins
 
@@ -138,12 +140,12 @@ def parse_config(data: dict[str, Any], source: str | None = None, *,
     issues += file_issues
     if not issues and not allow_rejections:
         issues += trace_rejections(sc)
-    if not allow_inert:
-        issues += inert
     if issues:
         raise ConfigError(issues, source=source)
     if inert:
         sc = dataclasses.replace(sc, inert=tuple(inert))
+        if warn_inert:
+            say_inert(inert)
     return dataclasses.replace(sc, plugin_inputs=plugin_inputs) if plugin_inputs else sc
 
 

@@ -84,8 +84,8 @@ class Scenario:
     #: files named by plugins' parameters declared ``InputPath`` (config path → name as
     #: written), found by dcsim.validate; the config's own file fields are found by name
     plugin_inputs: dict[str, str] = field(default_factory=dict)
-    #: values that change nothing in this config (``dcsim.errors.Inert``), kept by
-    #: ``parse_config(..., allow_inert=True)`` for a sweep point; empty otherwise
+    #: values that change nothing in this config (``dcsim.errors.Inert``), found by
+    #: ``dcsim.validate.parse_config`` (which warns of them unless ``warn_inert=False``)
     inert: tuple[Issue, ...] = ()
 
     @property

@@ -84,7 +84,7 @@ from dcsim.config.sampling import (
     plain,
     value_blocks,
 )
-from dcsim.errors import ConfigError, Issue
+from dcsim.errors import ConfigError, Issue, say_inert
 from dcsim.units import Integer
 
 MAX_POINTS = 100_000
@@ -455,8 +455,8 @@ def expand_sweep(data: dict[str, Any], source: str | None = None, *,
 
     points: list[SweepPoint] = []
     inputs: dict[str, str] = {}  # file as written -> SHA-256, over every point
-    # values that change nothing in a point (``parse`` with allow_inert: Scenario.inert), by
-    # config path: refused only where they change nothing in any point of the sweep
+    # values that change nothing in a point (Scenario.inert), by config path: said (a warning)
+    # only where they change nothing in any point of the sweep
     inert_at: dict[str, list[tuple[str, dict[str, Any], Issue]]] = {}
     parsed = 0
     skipped: list[tuple[dict[str, Any], str]] = []
@@ -517,13 +517,14 @@ def expand_sweep(data: dict[str, Any], source: str | None = None, *,
         seed = int(cj.pop("seed"))
         points.append(SweepPoint(index, pid, params, cfg, config_hash(cj), seed,
                                  estimate(sc.config)[0].seconds))
-    for path, hits in inert_at.items():
-        if len(hits) < parsed:
-            continue  # another point uses the value: the sweep compares with it
-        pid, params, first = hits[0]
-        where = (f"sweep point {pid}: {_describe(params)}" if parsed == 1
-                 else f"in all {parsed} points of the sweep")
-        issues.append(Issue(path, f"{first.message} [{where}]"))
+    if not issues:
+        for hits in inert_at.values():
+            if len(hits) < parsed:
+                continue  # another point uses the value: the sweep compares with it
+            pid, params, first = hits[0]
+            where = (f"sweep point {pid}: {_describe(params)}" if parsed == 1
+                     else f"in all {parsed} points of the sweep")
+            say_inert([first], f" [{where}]")
     if not issues and not points:
         issues.append(Issue("sweep.constraints",
                             f"the constraints skip all {len(skipped)} points; nothing to run"))

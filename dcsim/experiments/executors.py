@@ -153,7 +153,7 @@ def execute(task: RunTask) -> dict[str, Any]:
 
         sc = parse_config(task.config, source=task.source,
                           allow_rejections=task.allow_rejections,
-                          allow_inert=True)  # the sweep's plan decided on those values
+                          warn_inert=False)  # said once, by the sweep's plan
         scenario_id = sc.scenario_id
         metrics = dict(run(sc).summary)
         status, error = "ok", None

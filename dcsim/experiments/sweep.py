@@ -84,8 +84,9 @@ def plan_sweep(config: str | Path | dict[str, Any] | None,
 
     from dcsim.validate import parse_config
 
-    # a value that changes nothing in one point is kept if another point uses it (expand_sweep)
-    parse = functools.partial(parse_config, allow_rejections=allow_rejections, allow_inert=True)
+    # a value that changes nothing is said once for the sweep, if it does in every point
+    # (expand_sweep), not for each point
+    parse = functools.partial(parse_config, allow_rejections=allow_rejections, warn_inert=False)
     if isinstance(config, dict):
         from dcsim.config.load import apply_overrides
 
