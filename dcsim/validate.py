@@ -132,7 +132,7 @@ def parse_config(data: dict[str, Any], source: str | None = None, *,
                    if g.deferrable is not None]
     if not issues and (any(dc.carbon is not None for dc in cfg.datacenters)):
         issues += _carbon_issues(cfg, sc)
-    inert += _sleep_issues(cfg)
+    inert += _sleep_issues(cfg) + _clock_issues(cfg)
     if cfg.agents is not None:
         issues += _agent_issues(cfg)
     issues += _extension_issues(cfg)
@@ -368,6 +368,16 @@ def _sleep_issues(cfg: Any) -> list[Inert]:
             for d, dc in enumerate(cfg.datacenters) for j, grp in enumerate(dc.hosts)
             if grp.sleep_power is not None]
     return out
+
+
+def _clock_issues(cfg: Any) -> list[Inert]:
+    """``clock`` dates carbon intensity series (``dcsim.engine.carbon``); with none (no
+    ``carbon:``, or constant intensities only) it changes nothing."""
+    if cfg.clock is None or any(dc.carbon is not None and dc.carbon.intensity is None
+                                for dc in cfg.datacenters):
+        return []
+    return [Inert("clock", "changes nothing: no data center has a carbon intensity series "
+                  "(the clock says which instant of a series t = 0 is)")]
 
 
 #: Built-in guest selections that read no utilisation history (``mc`` reads all of it).

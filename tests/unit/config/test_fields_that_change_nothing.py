@@ -163,3 +163,29 @@ def test_the_command_line_prints_the_warning_and_runs(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     assert "warning: power_management.wake_latency: changes nothing" in res.output
     assert (tmp_path / "out" / "summary.json").is_file()
+
+
+def test_a_clock_without_an_intensity_series_is_said() -> None:
+    """``clock`` says which instant of a carbon intensity series t = 0 is; without a series
+    (no ``carbon:``, or a constant intensity) it changes nothing."""
+    def config(carbon: dict[str, Any] | None, start: str) -> dict[str, Any]:
+        c = tiny_config(clock={"start": start})
+        if carbon is not None:
+            c["datacenters"][0]["carbon"] = carbon
+        return c
+
+    why = ("changes nothing: no data center has a carbon intensity series (the clock says "
+           "which instant of a series t = 0 is)")
+    assert _said(config(None, "2020-04-06 00:00")) == [("clock", why)]
+    assert _said(config({"intensity": 300}, "2020-04-06 00:00")) == [("clock", why)]
+    series = {"series": "de-2020-spring"}  # the shipped excerpt: 2020-04-06 to 2020-04-15
+    _silent(config(series, "2020-04-06 00:00"))
+
+    def summary(carbon: dict[str, Any], start: str) -> dict[str, Any]:
+        s = run(_quiet(config(carbon, start))).summary
+        return {k: None if isinstance(v, float) and v != v else v  # NaN: no such quantity
+                for k, v in s.items() if k not in ("wall_s", "events")}
+
+    constant = {"intensity": 300}
+    assert summary(constant, "2020-04-06 00:00") == summary(constant, "2020-04-10 12:00")
+    assert summary(series, "2020-04-06 00:00") != summary(series, "2020-04-10 12:00")
