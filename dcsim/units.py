@@ -45,6 +45,7 @@ __all__ = [
     "Size",
     "StrictModel",
     "bounded_number",
+    "off_default",
     "parse_bitrate",
     "parse_byterate",
     "parse_duration",
@@ -179,6 +180,13 @@ class StrictModel(BaseModel):
     @_signed
     def _bounded(cls, value: Any, info: ValidationInfo) -> Any:
         return bounded_number(value, info.field_name)
+
+
+def off_default(model: BaseModel, name: str) -> bool:
+    """Whether field ``name`` of ``model`` holds another value than its default. Checks of a
+    value that would change nothing ask this, not whether the field was written: a results
+    folder's ``config.yaml`` writes every default out, and must validate as its run did."""
+    return bool(getattr(model, name) != type(model).model_fields[name].default)
 
 
 def _number(value: Any) -> float | None:

@@ -36,6 +36,7 @@ from dcsim.config.compat import cloudsim_config, compat_issues
 from dcsim.config.load import config_hash, issues_from_validation, load_data, validate_schema
 from dcsim.config.resolve import Scenario, UncheckedParams, base_dir_of, resolve_parts
 from dcsim.errors import ConfigError, Inert, Issue, say_inert
+from dcsim.units import off_default
 
 __all__ = ["load_config", "parse_config", "policy_name_issues", "trace_rejections"]
 
@@ -362,7 +363,7 @@ def _sleep_issues(cfg: Any) -> list[Inert]:
         return []
     why = "changes nothing: no host sleeps (power_management.sleep_idle_hosts is false)"
     out = []
-    if pm.wake_latency != type(pm).model_fields["wake_latency"].default:
+    if off_default(pm, "wake_latency"):
         out.append(Inert("power_management.wake_latency", why))
     out += [Inert(f"datacenters[{d}].hosts[{j}].sleep_power", why)
             for d, dc in enumerate(cfg.datacenters) for j, grp in enumerate(dc.hosts)
@@ -373,8 +374,9 @@ def _sleep_issues(cfg: Any) -> list[Inert]:
 def _clock_issues(cfg: Any) -> list[Inert]:
     """``clock`` dates carbon intensity series (``dcsim.engine.carbon``); with none (no
     ``carbon:``, or constant intensities only) it changes nothing."""
-    if cfg.clock is None or any(dc.carbon is not None and dc.carbon.intensity is None
-                                for dc in cfg.datacenters):
+    from dcsim.config.carbon import reads_series
+
+    if cfg.clock is None or reads_series(cfg.datacenters):
         return []
     return [Inert("clock", "changes nothing: no data center has a carbon intensity series "
                   "(the clock says which instant of a series t = 0 is)")]
@@ -393,8 +395,8 @@ def _history_issues(cfg: Any) -> list[Inert]:
     from dcsim.policies.overload import make_detector
 
     spec = cfg.consolidation
-    if spec.history == type(spec).model_fields["history"].default:
-        return []  # not written, or written as the default (a results folder's config.yaml)
+    if not off_default(spec, "history"):
+        return []
     where = "consolidation.history"
     if cfg.compat == "cloudsim" or cfg.assumptions.planner == "cloudsim":
         return [Inert(where, "changes nothing with CloudSim's planner, which keeps its own 30 "

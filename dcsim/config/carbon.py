@@ -20,7 +20,7 @@ Imports: pydantic, dcsim.units, dcsim.config.catalog (Frozen). The files themsel
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, Field, model_validator
@@ -29,7 +29,14 @@ from dcsim.config.catalog import Frozen
 from dcsim.config.migration import MigrationSpec
 from dcsim.units import Duration, Integer, Number
 
-__all__ = ["CarbonSpec", "ClockSpec", "DeferSpec", "FollowSpec", "parse_instant", "zone"]
+__all__ = ["CarbonSpec", "ClockSpec", "DeferSpec", "FollowSpec", "parse_instant", "reads_series",
+           "zone"]
+
+
+def reads_series(datacenters: Any) -> bool:
+    """Whether a data center's carbon intensity is a series (not a constant ``intensity``):
+    what needs ``clock`` (which instant of the series t = 0 is)."""
+    return any(dc.carbon is not None and dc.carbon.intensity is None for dc in datacenters)
 
 
 def zone(name: str) -> dt.tzinfo:

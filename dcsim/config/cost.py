@@ -18,7 +18,7 @@ the cost): memory above what the machine has available, an estimated run time ab
 flows. ``dcsim run/validate/sweep --force`` (or ``DCSIM_FORCE=1``) turns them into warnings.
 It also refuses traffic to hosts or guests that do not exist.
 
-Imports: dcsim.errors, dcsim.config.schema (types only).
+Imports: dcsim.errors, dcsim.units, dcsim.config.schema (types only).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dcsim.errors import Issue
+from dcsim.units import off_default
 
 if TYPE_CHECKING:
     from dcsim.config.network import TopologySpec
@@ -300,9 +301,7 @@ def reference_issues(cfg: Config) -> list[Issue]:
                                  f"no such {what[:-1]}: index {value}, the config has {n} "
                                  f"{what} (indices 0..{n - 1})"))
         out += _flow_issues(f"network.traffic[{i}]", f, hosts, guests)
-    # another WAN than the default (a results folder's config.yaml writes the default out)
-    if cfg.network.wan != type(cfg.network).model_fields["wan"].default \
-            and cfg.network.per_datacenter is None:
+    if off_default(cfg.network, "wan") and cfg.network.per_datacenter is None:
         out.append(Issue("network.wan", "WAN links join the data centers' own topologies "
                          "(network.per_datacenter); with one network.topology for every host "
                          "there is no WAN: give per_datacenter, or remove wan"))

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from dcsim.config.carbon import LIU_J_FIXED, LIU_J_PER_MB, zone
+from dcsim.config.carbon import LIU_J_FIXED, LIU_J_PER_MB, reads_series, zone
 from dcsim.engine.extensions import EXTENSIONS
 from dcsim.metrics.result import Frame
 from dcsim.units import JOULES_PER_KWH
@@ -65,8 +65,7 @@ def dc_pieces(cfg: Config, base_dir: Path | None
     issues = [Issue(f"datacenters[{i}].carbon", "missing: when one data center has a carbon "
                     "intensity, every one needs one (emissions would be undercounted)")
               for i, s in enumerate(specs) if s is None]
-    needs_clock = any(s is not None and s.intensity is None for s in specs)
-    if needs_clock and cfg.clock is None:
+    if reads_series(cfg.datacenters) and cfg.clock is None:
         issues.append(Issue("clock", "missing: a carbon intensity series needs clock.start "
                             "(the date and time of t = 0)"))
     if issues:

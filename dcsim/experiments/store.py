@@ -80,6 +80,11 @@ def _tmp_of(name: str, owned: Callable[[str], bool]) -> bool:
     return m is not None and owned(m.group("base"))
 
 
+def _is_run_name(name: str) -> bool:
+    """Whether ``name`` is named like a run file (``p<i>-<hash>-rep<k>.parquet``)."""
+    return bool(_RUN_FILE.match(name))
+
+
 def _is_run_file(p: Path) -> bool:
     """Whether ``p`` is a run file dcsim wrote: a one-row Parquet table whose ``key`` is the
     file's name (a user's file named like a run, of any content, is not)."""
@@ -280,10 +285,9 @@ class SweepStore:
                     "--out", f"{root} holds a manifest.json that is not a dcsim sweep's (kind "
                     f"{old.get('kind')!r}); dcsim never deletes what it did not write, even "
                     "with --overwrite: pick another --out"))
-            same_version = old.get("dcsim_version") == manifest.get("dcsim_version")
-            if old.get("sweep_hash") == manifest["sweep_hash"] and same_version:
-                return "resume"
-            if not same_version and old.get("sweep_hash") == manifest["sweep_hash"]:
+            if old.get("sweep_hash") == manifest["sweep_hash"]:
+                if old.get("dcsim_version") == manifest.get("dcsim_version"):
+                    return "resume"
                 if not overwrite:  # same config, other code: its runs and ours would mix
                     raise ConfigError(Issue(
                         "--out", f"{root} holds this sweep's runs made by dcsim "
@@ -328,16 +332,13 @@ class SweepStore:
         figures = written_figures(plots)
 
         def run_file(p: Path) -> bool:
-            return bool(_RUN_FILE.match(p.name)) and _is_run_file(p)
+            return _is_run_name(p.name) and _is_run_file(p)
 
         def figure(p: Path) -> bool:
             return p.name in figures or p.name == FIGURES_LEDGER
 
-        def run_name(name: str) -> bool:
-            return bool(_RUN_FILE.match(name))
-
         owners: tuple[tuple[Path, Callable[[Path], bool], Callable[[str], bool]], ...] = (
-            (self.runs_dir, run_file, run_name), (plots, figure, figures.__contains__))
+            (self.runs_dir, run_file, _is_run_name), (plots, figure, figures.__contains__))
         for folder, ours, owned in owners:
             if not folder.is_dir() or folder.is_symlink():
                 continue
@@ -354,7 +355,7 @@ class SweepStore:
         only temporaries of dcsim's own file names (a user's ``.notes.tmp-1`` is kept)."""
         top = {*_OWNED, MANIFEST}
         for folder, owned in ((self.root, top.__contains__),
-                              (self.runs_dir, lambda b: bool(_RUN_FILE.match(b)))):
+                              (self.runs_dir, _is_run_name)):
             if folder.is_dir():
                 for p in folder.iterdir():
                     if _tmp_of(p.name, owned) and p.is_file() and not p.is_symlink():

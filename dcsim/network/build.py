@@ -1,6 +1,7 @@
 """Build the network of a scenario: topology graph, host attachment, validation issues.
 
-Imports: networkx, numpy, dcsim.network.topology, dcsim.config.{network, resolve}, dcsim.errors.
+Imports: networkx, numpy, dcsim.network.topology, dcsim.config.{network, resolve}, dcsim.errors,
+dcsim.units.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dcsim.network.topology import (
     multi_dc,
     three_tier,
 )
+from dcsim.units import off_default
 
 
 def star(nic_bps: Sequence[float], latency_s: float = 1e-6) -> nx.Graph:
@@ -46,9 +48,8 @@ def _graph(spec: TopologySpec, nic_bps: Sequence[float], path: str,
     set to another value than the default, they would change nothing; a results folder's
     config.yaml lists every parameter with its default)."""
     takes = TOPOLOGY_PARAMS[spec.kind]
-    fields = type(spec).model_fields
-    unused = sorted(k for k in fields.keys() - takes - {"kind"}
-                    if getattr(spec, k) != fields[k].default)
+    unused = sorted(k for k in type(spec).model_fields.keys() - takes - {"kind"}
+                    if off_default(spec, k))
     inert: list[Issue] = [Inert(f"{path}.{name}", f"not a parameter of a {spec.kind} topology, "
                                 f"which takes {', '.join(sorted(takes))}") for name in unused]
     graph, issues = _kind_graph(spec, nic_bps, path, base_dir)
