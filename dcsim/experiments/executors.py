@@ -30,7 +30,10 @@ while the parent prepares its tables (``while_waiting``), which it does without 
 * ``dask``: a ``distributed.Client`` to ``scheduler`` (``tcp://host:port``) or, without one, to a
   ``LocalCluster(n_workers=workers, processes=True, threads_per_worker=1)``. The workers need
   dcsim installed and the config's relative trace files at the same path. The workers of a
-  local cluster get the same parent watchdog (a remote cluster's workers are not ours).
+  local cluster get the same parent watchdog (a remote cluster's workers are not ours). A
+  local cluster has no dashboard, its scheduler's HTTP server a free local port (not 8787),
+  and a Ctrl-C or SIGTERM while it starts is held until it is up, then handled as usual
+  (:func:`interrupts_held`).
 
 Imports: concurrent.futures, multiprocessing, dcsim.api, dcsim.config.load, dcsim.threads (dask
 lazily).
@@ -38,6 +41,7 @@ lazily).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import importlib
@@ -68,6 +72,7 @@ __all__ = [
     "RunTask",
     "SerialExecutor",
     "execute",
+    "interrupts_held",
     "make_executor",
 ]
 
@@ -496,11 +501,19 @@ class DaskExecutor:
             info = self._client.scheduler_info()
             self.workers = max(1, len(info.get("workers", {})))
         else:
-            self._cluster = distributed.LocalCluster(
-                n_workers=self.workers, threads_per_worker=1, processes=True,
-                dashboard_address=None, silence_logs=40)
-            self._client = distributed.Client(self._cluster)
-            self._client.run(_watch_if_child, os.getpid())  # our workers die with us
+            # Ctrl-C or SIGTERM while the cluster starts would leave it half-started, closed
+            # only at exit, with Dask's tracebacks ("Nanny failed to start"): held until it is
+            # up and ours to close (a second one is not held)
+            with interrupts_held():
+                # no dashboard; the scheduler's HTTP server (health and metrics routes, always
+                # started) on a free local port instead of Dask's default 8787, which a second
+                # sweep, or anything else, may hold
+                self._cluster = distributed.LocalCluster(
+                    n_workers=self.workers, threads_per_worker=1, processes=True,
+                    dashboard_address=None, silence_logs=40,
+                    scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"})
+                self._client = distributed.Client(self._cluster)
+                self._client.run(_watch_if_child, os.getpid())  # our workers die with us
         return self
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
@@ -543,6 +556,47 @@ class DaskExecutor:
                 queue.add(client.submit(execute, t, pure=False))
                 in_flight += 1
             yield row
+
+
+@contextlib.contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) and SIGTERM until the block ends, then deliver the first one held to
+    the handler that was in place (the same one again, while held, is delivered at once: a
+    second Ctrl-C still interrupts a block that hangs). Outside the main thread, where handlers
+    cannot be set, the block runs as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    kinds = (signal.SIGINT, signal.SIGTERM)
+    saved: dict[int, Any] = {k: signal.getsignal(k) for k in kinds}
+    held: list[int] = []
+
+    def restore() -> None:
+        for k, h in saved.items():
+            signal.signal(k, h if h is not None else signal.SIG_DFL)
+
+    def deliver(signum: int) -> None:
+        handler = saved[signum]
+        if callable(handler):
+            handler(signum, None)
+        elif handler == signal.SIG_DFL:
+            os.kill(os.getpid(), signum)  # the default action, now that it is restored
+
+    def hold(signum: int, frame: object) -> None:
+        if signum in held:  # asked again: now
+            restore()
+            deliver(signum)
+        else:
+            held.append(signum)
+
+    for k in kinds:
+        signal.signal(k, hold)
+    try:
+        yield
+    finally:
+        restore()
+        if held:  # also when the block failed: the interrupt is what was asked for
+            deliver(held[0])
 
 
 def _take(it: Iterator[RunTask], n: int) -> list[RunTask]:
