@@ -134,6 +134,8 @@ def parse_config(data: dict[str, Any], source: str | None = None, *,
     if not issues and (any(dc.carbon is not None for dc in cfg.datacenters)):
         issues += _carbon_issues(cfg, sc)
     inert += _sleep_issues(cfg) + _clock_issues(cfg)
+    inert += _migration_issues(cfg, sc.written.assumptions if sc.written is not None
+                               else cfg.assumptions)
     if cfg.agents is not None:
         issues += _agent_issues(cfg)
     issues += _extension_issues(cfg)
@@ -368,6 +370,35 @@ def _sleep_issues(cfg: Any) -> list[Inert]:
     out += [Inert(f"datacenters[{d}].hosts[{j}].sleep_power", why)
             for d, dc in enumerate(cfg.datacenters) for j, grp in enumerate(dc.hosts)
             if grp.sleep_power is not None]
+    return out
+
+
+def _migration_issues(cfg: Any, assume: Any) -> list[Inert]:
+    """Migration parameters that change nothing: in ``consolidation.migration`` and
+    ``follow_renewables.migration``, those the chosen model never reads, and pre-copy's round
+    limits while no page is dirtied (``dcsim.config.migration.unread_fields``); and, when the
+    consolidation's migrations take CloudSim's fixed delay (``assume.migration: cloudsim``,
+    which ``compat: cloudsim`` sets), every field of ``consolidation.migration`` but
+    ``bandwidth_cap`` (read by the detectors' migration-time estimates)."""
+    from dcsim.config.migration import unread_fields
+
+    out: list[Inert] = []
+    specs = []
+    if cfg.consolidation is not None:
+        spec = cfg.consolidation.migration
+        if assume.migration == "cloudsim":
+            why = ("changes nothing: the consolidation's migrations take CloudSim's fixed delay "
+                   "(assumptions.migration: cloudsim" + (", set by compat: cloudsim)"
+                                                         if cfg.compat == "cloudsim" else ")"))
+            out += [Inert(f"consolidation.migration.{name}", why)
+                    for name in type(spec).model_fields
+                    if name != "bandwidth_cap" and off_default(spec, name)]
+        else:
+            specs.append(("consolidation.migration", spec))
+    if cfg.follow_renewables is not None:
+        specs.append(("follow_renewables.migration", cfg.follow_renewables.migration))
+    for where, spec in specs:
+        out += [Inert(f"{where}.{name}", why) for name, why in unread_fields(spec)]
     return out
 
 

@@ -47,9 +47,25 @@ from typing import Literal, Self
 from pydantic import Field, model_validator
 
 from dcsim.config.migration_models import MIGRATION_MODELS
-from dcsim.units import Bitrate, Byterate, Duration, Fraction, Integer, Number, StrictModel
+from dcsim.units import (
+    Bitrate,
+    Byterate,
+    Duration,
+    Fraction,
+    Integer,
+    Number,
+    StrictModel,
+    off_default,
+)
 
-__all__ = ["MIGRATION_MODELS", "MigrationModelName", "MigrationSpec"]
+__all__ = [
+    "MIGRATION_MODELS",
+    "READ_BY",
+    "ROUNDS",
+    "MigrationModelName",
+    "MigrationSpec",
+    "unread_fields",
+]
 
 MigrationModelName = Literal["precopy", "postcopy", "cold", "checkpoint", "cloudsim"]
 
@@ -107,3 +123,50 @@ class MigrationSpec(StrictModel):
             # Unbounded, a guest that dirties faster than the link gets never stops copying.
             raise ValueError("pre-copy needs a bound: set max_rounds > 0 or max_traffic_factor")
         return self
+
+
+_LIVE_COPY = frozenset({"precopy"})
+
+#: The models that read each parameter not every model reads (``dcsim.model.migration`` plans
+#: the copy; ``dcsim.engine.moves`` slows a guest while it runs during a migration): with any
+#: other model, a value other than the default changes nothing. Every model reads
+#: ``bandwidth_cap`` (also read by the consolidation's migration-time estimates) and the CPU
+#: costs. Runs confirm each entry (``tests/unit/config/test_fields_that_change_nothing.py``).
+READ_BY: dict[str, frozenset[str]] = {
+    # the pre-copy rounds: when to stop copying, and how fast pages are dirtied meanwhile
+    "max_downtime": _LIVE_COPY,
+    "max_rounds": _LIVE_COPY,
+    "max_traffic_factor": _LIVE_COPY,
+    "dirty_rate": _LIVE_COPY,
+    "working_set": _LIVE_COPY,
+    "dirty_scales_with_cpu": _LIVE_COPY,
+    "checkpoint_rate": frozenset({"checkpoint"}),
+    # a guest runs during pre-copy, post-copy and CloudSim's delay; cold and checkpoint
+    # migrations stop it for the whole move
+    "slowdown": frozenset({"precopy", "postcopy", "cloudsim"}),
+    # CloudSim's delay has no resume step
+    "resume_time": frozenset({"precopy", "postcopy", "cold", "checkpoint"}),
+}
+
+
+#: Pre-copy parameters that only matter once pages are dirtied: with ``dirty_rate`` 0 the first
+#: round leaves nothing to copy, and pre-copy stops there whatever they say.
+ROUNDS: tuple[str, ...] = ("max_downtime", "max_rounds", "max_traffic_factor", "working_set",
+                           "dirty_scales_with_cpu")
+
+
+def unread_fields(spec: MigrationSpec) -> list[tuple[str, str]]:
+    """``(field, why)`` for each field of ``spec`` set to another value than its default that
+    changes nothing: one ``spec.model`` never reads (:data:`READ_BY`), or one of the pre-copy
+    rounds (:data:`ROUNDS`) while no page is dirtied. In field order."""
+    out = []
+    for name in type(spec).model_fields:
+        if name not in READ_BY or not off_default(spec, name):
+            continue
+        if spec.model not in READ_BY[name]:
+            out.append((name, f"changes nothing with migration model {spec.model!r}, which "
+                              "does not read it"))
+        elif name in ROUNDS and spec.dirty_rate == 0:
+            out.append((name, "changes nothing while dirty_rate is 0: no page is dirtied, so "
+                              "pre-copy ends after its first round (set dirty_rate)"))
+    return out

@@ -189,3 +189,101 @@ def test_a_clock_without_an_intensity_series_is_said() -> None:
     constant = {"intensity": 300}
     assert summary(constant, "2020-04-06 00:00") == summary(constant, "2020-04-10 12:00")
     assert summary(series, "2020-04-06 00:00") != summary(series, "2020-04-10 12:00")
+
+
+# ---------------------------------------------------------------- migration parameters ------
+
+#: Values other than the defaults, for every parameter of a migration model that not every
+#: model reads (dcsim.config.migration.READ_BY).
+_OTHER = {"max_downtime": "1s", "max_rounds": 3, "max_traffic_factor": 1.2,
+          "dirty_rate": "20MB/s", "working_set": 0.3, "dirty_scales_with_cpu": False,
+          "checkpoint_rate": "100MB/s", "slowdown": 0.5, "resume_time": "2s"}
+
+#: Where each model can run in the default config (checkpoint/restore: containers).
+_PROFILE = {"precopy": "kvm", "postcopy": "kvm", "cold": "kvm", "checkpoint": "lxc",
+            "cloudsim": "kvm"}
+
+
+def _migrating(model: str, **migration: Any) -> dict[str, Any]:
+    """The half default config for 2 h with thr-mmt-0.8 (118-910 migrations) and ``model``."""
+    cfg = _default("thr-mmt-0.8", migration={"model": model, **migration})
+    for group in cfg["datacenters"][0]["hosts"]:
+        group["virtualization"] = _PROFILE[model]
+    return cfg
+
+
+def _summary(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Every summary number of a run (NaN as None, so that equal runs compare equal)."""
+    s = run(_quiet(cfg)).summary
+    return {k: None if isinstance(v, float) and v != v else v
+            for k, v in s.items() if k != "wall_s"}
+
+
+@pytest.mark.parametrize("model", sorted(_PROFILE))
+def test_migration_parameters_a_model_does_not_read_are_said(model: str) -> None:
+    from dcsim.config.migration import READ_BY, MigrationSpec
+
+    fields = [f for f in MigrationSpec.model_fields if f in _OTHER]  # said in field order
+    unread = [f for f in fields if model not in READ_BY[f]]
+    read = [f for f in fields if model in READ_BY[f]]
+    why = f"changes nothing with migration model {model!r}, which does not read it"
+    # all of them at once: said one by one, and the run is the same as with the defaults
+    everything = _migrating(model, **{f: _OTHER[f] for f in unread})
+    assert _said(everything) == [(f"consolidation.migration.{f}", why) for f in unread]
+    base = _summary(_migrating(model))
+    assert base["migrations"] > 100
+    assert _summary(everything) == base
+    # those it reads are silent, and each changes the run (pre-copy's rounds once pages are
+    # dirtied: see the next test)
+    dirty = {"dirty_rate": _OTHER["dirty_rate"]} if model == "precopy" else {}
+    ref = _summary(_migrating(model, **dirty))
+    for f in read:
+        cfg = _migrating(model, **{**dirty, f: _OTHER[f]})
+        _silent(cfg)
+        assert _summary(cfg) != (base if f == "dirty_rate" else ref), f
+
+
+def test_precopy_rounds_without_dirty_pages_are_said() -> None:
+    from dcsim.config.migration import ROUNDS
+
+    why = ("changes nothing while dirty_rate is 0: no page is dirtied, so pre-copy ends after "
+           "its first round (set dirty_rate)")
+    rounds = _migrating("precopy", **{f: _OTHER[f] for f in ROUNDS})
+    assert _said(rounds) == [(f"consolidation.migration.{f}", why) for f in ROUNDS]
+    assert _summary(rounds) == _summary(_migrating("precopy"))
+
+
+def test_migration_parameters_under_cloudsims_migrations_are_said() -> None:
+    """``assumptions.migration: cloudsim``: the consolidation's migrations take CloudSim's
+    fixed delay, whatever ``consolidation.migration`` says, but for its bandwidth cap (read by
+    the migration-time estimates of the detectors)."""
+    fields = {"model": "cold", "slowdown": 0.5, "resume_time": "2s", "cpu_cost_source": 0.5,
+              "cpu_cost_destination": 0.3, "dirty_rate": "20MB/s", "max_rounds": 3}
+    cfg = _migrating("precopy")
+    cfg["consolidation"]["migration"].update(fields)
+    cfg["assumptions"] = {"migration": "cloudsim"}
+    why = ("changes nothing: the consolidation's migrations take CloudSim's fixed delay "
+           "(assumptions.migration: cloudsim)")
+    assert _said(cfg) == [(f"consolidation.migration.{f}", why)
+                          for f in ["model", "max_rounds", "dirty_rate", "slowdown",
+                                    "resume_time", "cpu_cost_source", "cpu_cost_destination"]]
+    plain = _migrating("precopy")
+    plain["assumptions"] = {"migration": "cloudsim"}
+    assert _summary(cfg) == _summary(plain)
+    capped = copy.deepcopy(plain)
+    capped["consolidation"]["migration"]["bandwidth_cap"] = "100Mbit/s"
+    _silent(capped)
+
+
+def test_follow_renewables_migration_parameters_are_said(tmp_path: Path) -> None:
+    """The same table for the migrations ``follow_renewables`` starts (one, at 01:00)."""
+    from tests.unit.carbon.test_follow import sites
+
+    cfg = sites(tmp_path, 0.3)
+    cfg["follow_renewables"]["migration"] = {"model": "postcopy", "max_rounds": 3}
+    assert _said(cfg) == [("follow_renewables.migration.max_rounds", "changes nothing with "
+                           "migration model 'postcopy', which does not read it")]
+    plain = sites(tmp_path, 0.3)
+    plain["follow_renewables"]["migration"] = {"model": "postcopy"}
+    assert _summary(cfg) == _summary(plain)
+    assert _summary(plain)["follow_migrations"] == 1
