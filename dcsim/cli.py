@@ -194,6 +194,9 @@ def run(
         sc = dcsim.load_config(config, overrides, allow_rejections=allow_rejections)
         if allow_rejections:
             _warn_rejections(sc)
+        if sc.config.sweep is not None:
+            err.print("note: dcsim run runs the config alone; its sweep: section is for "
+                      "dcsim sweep", highlight=False)
         dest = out_dir if out_dir is not None else Path("results") / sc.config.name
         check_out_dir(dest, overwrite=overwrite)  # refused before the simulation, not after
         with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
@@ -232,15 +235,32 @@ def run(
 @app.command()
 def validate(config: ConfigArg = None, set_: SetOpt = None,
              allow_rejections: AllowRejOpt = False) -> None:
-    """Check a config (schema, units, catalogs, traces, capacity) without running it."""
-    import dcsim
+    """Check a config (schema, units, catalogs, traces, capacity) without running it.
 
-    sc = _guard(lambda: dcsim.load_config(config, list(set_ or []),
-                                          allow_rejections=allow_rejections))
+    With a sweep: section, every point of the sweep too (as dcsim sweep checks them); a value
+    that changes nothing is then said only if it does in every point.
+    """
+    import dcsim
+    from dcsim.errors import say_inert
+
+    overrides = list(set_ or [])
+    sc = _guard(lambda: dcsim.load_config(config, overrides, allow_rejections=allow_rejections,
+                                          warn_inert=False))
+    sweep = sc.config.sweep is not None
+    if not sweep:  # a sweep says its own: those that change nothing in any point
+        say_inert(sc.inert)
     if allow_rejections:
         _guard(lambda: _warn_rejections(sc))
     out.print(f"[green]ok[/]: {sc.config.name} — {sc.n_hosts} hosts, {sc.n_guests} guests, "
               f"scenario id {sc.scenario_id}")
+    if sweep:
+        from dcsim.experiments.sweep import plan_sweep
+
+        plan = _guard(lambda: plan_sweep(config, overrides, allow_rejections=allow_rejections))
+        out.print(f"[green]ok[/]: sweep {plan.name} — {len(plan.points)} points × "
+                  f"{plan.replications} replications = {plan.n_runs} runs"
+                  + (f", {len(plan.skipped)} points skipped by constraints" if plan.skipped
+                     else "") + " (dcsim sweep --dry-run lists them)", soft_wrap=True)
 
 
 @app.command()

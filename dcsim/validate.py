@@ -42,10 +42,12 @@ __all__ = ["load_config", "parse_config", "policy_name_issues", "trace_rejection
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None, *,
-                allow_rejections: bool = False) -> Scenario:
-    """Load, override, validate and resolve a YAML config (``None`` → the shipped default)."""
+                allow_rejections: bool = False, warn_inert: bool = True) -> Scenario:
+    """Load, override, validate and resolve a YAML config (``None`` → the shipped default);
+    ``warn_inert`` as in :func:`parse_config`."""
     data, source = load_data(path, overrides)
-    return parse_config(data, source=source, allow_rejections=allow_rejections)
+    return parse_config(data, source=source, allow_rejections=allow_rejections,
+                        warn_inert=warn_inert)
 
 
 def scenario_of(config: Scenario | dict[str, Any] | str | Path | None,

@@ -287,3 +287,53 @@ def test_follow_renewables_migration_parameters_are_said(tmp_path: Path) -> None
     plain["follow_renewables"]["migration"] = {"model": "postcopy"}
     assert _summary(cfg) == _summary(plain)
     assert _summary(plain)["follow_migrations"] == 1
+
+
+def test_validate_checks_a_sweep_file_as_the_sweep_does(tmp_path: Path) -> None:
+    """``dcsim validate`` on a file with a ``sweep:`` section checks every point too, and says a
+    value that changes nothing only if it does in every point (not, as before, the base
+    config's view: a wake latency with sleep off in the base, in a sweep of sleep on and off).
+    ``dcsim run`` runs the base config alone, and says so."""
+    from typer.testing import CliRunner
+
+    from dcsim.cli import app
+
+    def write(sleep_values: list[Any]) -> Path:
+        path = tmp_path / "s.yaml"
+        path.write_text(yaml.safe_dump(tiny_config(
+            power_management={"sleep_idle_hosts": False, "wake_latency": "60s"},
+            sweep={"grid": {"power_management.sleep_idle_hosts": sleep_values}})))
+        return path
+
+    runner = CliRunner()
+    plain = tmp_path / "plain.yaml"  # no sweep: the config's own view, as before
+    plain.write_text(yaml.safe_dump(tiny_config(
+        power_management={"sleep_idle_hosts": False, "wake_latency": "60s"})))
+    res = runner.invoke(app, ["validate", str(plain)])
+    assert res.exit_code == 0, res.output
+    assert "warning: power_management.wake_latency: changes nothing" in res.output
+    assert "ok: sweep" not in res.output
+
+    res = runner.invoke(app, ["validate", str(write([True, False]))])
+    assert res.exit_code == 0, res.output
+    assert "warning" not in res.output
+    assert "ok: sweep tiny — 2 points × 1 replications = 2 runs" in res.output
+
+    res = runner.invoke(app, ["validate", str(write([False]))])  # no point sleeps
+    assert res.exit_code == 0, res.output
+    assert res.output.count("warning: power_management.wake_latency: changes nothing") == 1
+    assert "[sweep point p0000-" in res.output
+
+    res = runner.invoke(app, ["validate", str(write([True, 3]))])  # a bad point: refused
+    assert res.exit_code == 2, res.output
+    assert "power_management.sleep_idle_hosts: Input should be a valid boolean" in res.output
+    assert "[sweep point p0001-" in res.output
+    assert "ok: sweep" not in res.output
+
+    res = runner.invoke(app, ["run", str(write([True, False])), "-o", str(tmp_path / "r"),
+                              "-q"])
+    assert res.exit_code == 0, res.output
+    assert "note: dcsim run runs the config alone; its sweep: section is for dcsim sweep" \
+        in res.output
+    # the base config's own view: sleep off, so its wake latency changes nothing
+    assert "warning: power_management.wake_latency: changes nothing" in res.output
