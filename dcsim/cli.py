@@ -291,9 +291,12 @@ def plot(
 
 @app.command("plugins")
 def plugins_cmd() -> None:
-    """List what configs can name: policies, workload kinds, power models, virtualization
-    profiles and engine extensions, built-in and from installed plugins (entry-point group
-    dcsim.plugins), with where each comes from."""
+    """List what configs can name, built-in and from installed plugins.
+
+    Policies, workload kinds, power models, virtualization profiles and engine extensions,
+    each with where it comes from (built in, or a plugin of the entry-point group
+    dcsim.plugins), and the plugins that failed to load.
+    """
     from rich.table import Table
 
     from dcsim.plugins import load_plugins, registered
@@ -337,6 +340,31 @@ def _mount_optional() -> None:
 
 
 _mount_optional()
+
+
+def _flowed(doc: str) -> str:
+    """A docstring as help text: each paragraph on one line (typer's rich help keeps a
+    docstring's line breaks, which then break lines again mid-sentence on a narrower screen)."""
+    paragraphs = [" ".join(line.strip() for line in block.splitlines())
+                  for block in doc.strip().split("\n\n")]
+    return "\n\n".join(paragraphs)
+
+
+def _flow_help(typer_app: typer.Typer) -> None:
+    """Give every command of ``typer_app`` and its groups without an explicit ``help=`` its
+    docstring, flowed (:func:`_flowed`)."""
+    import inspect
+
+    for info in typer_app.registered_commands:
+        doc = inspect.getdoc(info.callback) if info.callback is not None else None
+        if info.help is None and doc:
+            info.help = _flowed(doc)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _flow_help(group.typer_instance)
+
+
+_flow_help(app)
 
 
 _TERM = {"seen": False}

@@ -148,3 +148,21 @@ def test_a_typer_that_needs_more_from_those_modules_gets_them_imported_normally(
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
                          env={"PYTHONPATH": str(REPO), "PATH": ""})
     assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_help_paragraphs_break_only_where_the_screen_ends() -> None:
+    """A docstring's own line breaks are not kept (on an 80-column screen they broke lines again
+    mid-sentence: "... earlier dcsim run's results and / --overwrite be / given; ..."): every
+    line of a help paragraph but its last reaches the panel's width."""
+    width = 80
+    for path in PATHS:
+        res = CliRunner().invoke(app, [*path, "--help"], prog_name="dcsim",
+                                 env={"COLUMNS": str(width)})
+        assert res.exit_code == 0, path
+        intro = res.output.split("╭", 1)[0]  # usage and the command's help, before the panels
+        paragraphs = [[ln.strip() for ln in block.splitlines() if ln.strip()]
+                      for block in re.split(r"\n\s*\n", intro)]
+        for lines in paragraphs:
+            for line, nxt in zip(lines, lines[1:], strict=False):
+                # a line broken early: the next line's first word would have fitted
+                assert len(line) + 1 + len(nxt.split()[0]) > width - 2, (path, line, nxt)
