@@ -122,7 +122,8 @@ ConfigArg = Annotated[
 ]
 SetOpt = Annotated[
     list[str] | None,
-    typer.Option("--set", "-s", help="override a config value: dotted.path=value (repeatable)"),
+    typer.Option("--set", "-s", metavar="PATH=VALUE",
+                 help="override a config value: dotted.path=value (repeatable)"),
 ]
 AllowRejOpt = Annotated[bool, typer.Option(
     "--allow-rejections",

@@ -43,7 +43,8 @@ def sweep_cmd(
         "--scheduler", help="Dask scheduler address tcp://HOST:PORT (with --executor dask); "
         "without it a LocalCluster of --workers processes is started")] = None,
     set_: Annotated[list[str] | None, typer.Option(
-        "--set", "-s", help="override a config value: dotted.path=value (repeatable)")] = None,
+        "--set", "-s", metavar="PATH=VALUE",
+        help="override a config value: dotted.path=value (repeatable)")] = None,
     retry_errors: Annotated[bool, typer.Option(
         "--retry-errors", help="run failed runs again when resuming")] = False,
     overwrite: Annotated[bool, typer.Option(

@@ -9,6 +9,7 @@ No timing here: ``experiments/benchmarks`` and the issue note hold the figures.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import subprocess
@@ -163,6 +164,6 @@ def test_help_paragraphs_break_only_where_the_screen_ends() -> None:
         paragraphs = [[ln.strip() for ln in block.splitlines() if ln.strip()]
                       for block in re.split(r"\n\s*\n", intro)]
         for lines in paragraphs:
-            for line, nxt in zip(lines, lines[1:], strict=False):
+            for line, nxt in itertools.pairwise(lines):
                 # a line broken early: the next line's first word would have fitted
                 assert len(line) + 1 + len(nxt.split()[0]) > width - 2, (path, line, nxt)
