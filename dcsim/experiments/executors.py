@@ -183,6 +183,8 @@ class Executor(Protocol):
 
     def start(self) -> None: ...
 
+    def limit(self, runs: int) -> None: ...
+
     def forks(self) -> bool: ...
 
     def stop(self) -> None: ...
@@ -206,6 +208,9 @@ class SerialExecutor:
 
     def start(self) -> None:
         """Nothing to start: runs happen in this process."""
+
+    def limit(self, runs: int) -> None:
+        """One process whatever the number of runs."""
 
     def forks(self) -> bool:
         """No workers to fork."""
@@ -364,6 +369,12 @@ class ProcessExecutor:
             if fork and frozen_before == 0:
                 gc.unfreeze()
 
+    def limit(self, runs: int) -> None:
+        """Start no more workers than ``runs`` (the rest would only wait); no effect once
+        started."""
+        if self._pool is None:
+            self.workers = max(1, min(self.workers, runs))
+
     def forks(self) -> bool:
         """Whether :meth:`start` would fork the workers now (else it spawns them)."""
         return self.fork is not False and _can_fork()
@@ -473,6 +484,12 @@ class DaskExecutor:
 
     def start(self) -> None:
         """The cluster is started (or connected to) on entering."""
+
+    def limit(self, runs: int) -> None:
+        """A local cluster of no more workers than ``runs``; no effect on a cluster that is
+        running (a scheduler's, or ours once entered)."""
+        if self._cluster is None and self._client is None and not self.scheduler:
+            self.workers = max(1, min(self.workers, runs))
 
     def forks(self) -> bool:
         """Dask starts its own worker processes."""
@@ -609,6 +626,13 @@ def _take(it: Iterator[RunTask], n: int) -> list[RunTask]:
     return out
 
 
+WORKERS_PER_CORE = 4
+"""``--workers`` allowed per core for local workers: runs are CPU-bound, so beyond one per
+core workers only take turns, while each holds its own memory (a 2-core machine once started
+4,525 of them for ``--workers 100000`` before running out of memory)."""
+MIN_MOST_WORKERS = 8
+"""... but never fewer than this many allowed (small machines, tests of the pool)."""
+
 _SCHEDULER = re.compile(r"^(tcp|tls|ws|wss|ucx|inproc)://[A-Za-z0-9._\-\[\]:%]+(:\d{1,5})?/?$")
 CONNECT_TIMEOUT_S = 10
 """How long to wait for a Dask scheduler before refusing the address (s)."""
@@ -641,6 +665,13 @@ def make_executor(name: str, workers: int | None = None,
 
     if workers is not None and workers < 1:
         raise ConfigError(Issue("--workers", f"must be at least 1, got {workers}"))
+    cores = os.cpu_count() or 1
+    most = max(WORKERS_PER_CORE * cores, MIN_MOST_WORKERS)
+    if workers is not None and workers > most and not scheduler:
+        raise ConfigError(Issue("--workers", f"at most {most} on this machine "
+                                f"({WORKERS_PER_CORE} per core, {cores} cores), got {workers}: "
+                                "each worker is a process with its own memory, and more of "
+                                "them than cores only take turns"))
     if scheduler and name != "dask":
         raise ConfigError(Issue("--scheduler", f"only used with --executor dask (got {name})"))
     if scheduler and not _SCHEDULER.match(scheduler):

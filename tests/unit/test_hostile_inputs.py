@@ -205,6 +205,7 @@ def test_other_commands(cfg_file: Path, tmp_path: Path) -> None:
          "sweep.sample={n: 1000000000, params: {x: {dist: uniform, low: 0, high: 1}}}"],
         ["sweep", str(sweep_cfg), "--executor", "nope", "--out", str(tmp_path / "s2")],
         ["sweep", str(sweep_cfg), "--workers", "0", "--out", str(tmp_path / "s3")],
+        ["sweep", str(sweep_cfg), "--workers", "100000", "--out", str(tmp_path / "s4")],
         ["report", str(bad)], ["report", "/dev/zero"], ["plot-sweep", str(bad), "--x", "a",
                                                         "--y", "b"],
         ["traces", "import", "csv", str(cfg_file), "--out", str(tmp_path / "store")],

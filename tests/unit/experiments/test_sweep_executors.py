@@ -67,3 +67,46 @@ def test_dask_executor_never_closes_a_cluster_twice() -> None:
         ex.__exit__(None, None, None)
     ex.stop()  # what run_sweep's finally does next: nothing left to close
     assert calls == [("client", CLOSE_TIMEOUT_S), ("cluster", CLOSE_TIMEOUT_S)]
+
+
+def test_workers_beyond_four_per_core_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a 2-core machine started 4,525 processes for --workers 100000 before memory ran out
+    import os
+
+    from dcsim.experiments import executors
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert isinstance(make_executor("processes", 8), executors.ProcessExecutor)  # 8 = 4 x 2
+    with pytest.raises(ConfigError) as exc:
+        make_executor("processes", 9)
+    [issue] = exc.value.issues
+    assert issue.path == "--workers"
+    assert issue.message.startswith("at most 8 on this machine (4 per core, 2 cores), got 9")
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    assert make_executor("dask", 256).workers == 256  # 4 x 64
+    with pytest.raises(ConfigError):
+        make_executor("dask", 257)
+
+
+def test_no_more_workers_than_runs(tmp_path: Path) -> None:
+    from dcsim.experiments import executors
+
+    ex = make_executor("processes", 6)
+    ex.limit(2)
+    assert ex.workers == 2
+    ex.limit(5)  # never raised again
+    assert ex.workers == 2
+    seen: list[int] = []
+    real = executors.ProcessExecutor.start
+
+    def start(self: executors.ProcessExecutor) -> None:
+        real(self)
+        assert self._pool is not None
+        seen.append(self._pool._max_workers)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(executors.ProcessExecutor, "start", start)
+        out = run_sweep(tiny({"replications": 3}), tmp_path / "s", executor="processes",
+                        workers=8)
+    assert out.ran == 3
+    assert set(seen) == {3}  # 3 runs: 3 workers, not 8
