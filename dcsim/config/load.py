@@ -158,6 +158,17 @@ def _split_path(dotted: str) -> list[str | int]:
     return parts
 
 
+def _what(value: Any) -> str:
+    """A YAML value as a message names it: ``null``, ``true``, ``the number 5``, ``a list``."""
+    if value is None or isinstance(value, bool):
+        return yaml.safe_dump(value).split("\n", 1)[0]
+    if isinstance(value, int | float):
+        return f"the number {value:g}"
+    if isinstance(value, str):
+        return f"the text {value[:40]!r}"
+    return f"a {'list' if isinstance(value, list) else type(value).__name__}"
+
+
 def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
     """Set ``data[dotted]`` in place, creating mappings along the way (lists must exist)."""
     parts = _split_path(dotted)
@@ -173,7 +184,7 @@ def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
                 cur = cur[part]
         else:
             if not isinstance(cur, dict):
-                raise ValueError(f"{format_path(parts[: i + 1])}: parent is not a mapping")
+                raise ValueError(f"{format_path(parts[:i])} is {_what(cur)}, not a mapping")
             if last:
                 cur[part] = value
             else:

@@ -497,12 +497,18 @@ def expand_sweep(data: dict[str, Any], source: str | None = None, *,
         if not keep:
             continue
         cfg = copy.deepcopy(base)
-        for key, value in params.items():
-            if key not in free:
-                set_path(cfg, key, copy.deepcopy(value))
         index = len(points)
         pid = f"p{index:0{width}d}-{hashlib.sha256(canon(params).encode()).hexdigest()[:8]}"
+        unset = []
+        for key, value in params.items():
+            if key not in free:
+                try:
+                    set_path(cfg, key, copy.deepcopy(value))
+                except ValueError as exc:  # e.g. --set made its parent null or a number
+                    unset.append(Issue(key, f"cannot be set: {exc}"))
         try:
+            if unset:
+                raise ConfigError(unset)
             sc = parse(cfg, source)
         except ConfigError as exc:
             issues += [Issue(i.path, f"{i.message} [sweep point {pid}: {_describe(params)}]")

@@ -155,6 +155,19 @@ def test_every_invalid_point_is_reported_with_its_parameters() -> None:
     assert "guests[0].count=2" in issues[1].message
 
 
+@pytest.mark.parametrize(("parent", "said"), [(None, "null"), (5, "the number 5"),
+                                               ([1], "a list"), ("abc", "the text 'abc'")])
+def test_a_parameter_whose_parent_is_not_a_mapping_is_refused(parent: Any, said: str) -> None:
+    # `--set 'guests[0]=null'` under a sweep of guests[0].count: an internal error before
+    cfg = tiny({"grid": {"guests[0].count": [1, 2]}})
+    cfg["guests"][0] = parent
+    with pytest.raises(ConfigError) as exc:
+        expand_sweep(cfg)
+    assert [(i.path, i.message.split(" [")[0]) for i in exc.value.issues] == [
+        ("guests[0].count", f"cannot be set: guests[0] is {said}, not a mapping")] * 2
+    assert "[sweep point p0001-" in exc.value.issues[1].message
+
+
 def test_constraints_skipping_everything_is_an_error() -> None:
     with pytest.raises(ConfigError, match="skip all"):
         expand_sweep(tiny({"grid": {"guests[0].count": [1, 2]},
