@@ -149,7 +149,9 @@ def _split_path(dotted: str) -> list[str | int]:
     parts: list[str | int] = []
     pos = 0
     for m in _SEG.finditer(dotted):
-        if m.start() != pos and dotted[pos:m.start()] != ".":
+        # a name first; then "." before each name, nothing before each [index]
+        sep = "." if parts and m.group(1) is not None else ""
+        if dotted[pos:m.start()] != sep or (not parts and m.group(1) is None):
             raise ValueError(f"cannot parse path {dotted!r}")
         parts.append(m.group(1) if m.group(1) is not None else int(m.group(2)))
         pos = m.end()

@@ -371,7 +371,7 @@ class ProcessExecutor:
 
     def limit(self, runs: int) -> None:
         """Start no more workers than ``runs`` (the rest would only wait); no effect once
-        started."""
+        started (spawned workers start before the sweep is checked, its runs unknown)."""
         if self._pool is None:
             self.workers = max(1, min(self.workers, runs))
 

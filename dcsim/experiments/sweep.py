@@ -29,14 +29,15 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from dcsim.config.sweep import SweepPlan, expand_sweep, load_sweep
+from dcsim.errors import Inert, say_inert
 from dcsim.experiments.executors import RunTask, make_executor
 from dcsim.experiments.store import Expected, SweepStore, done_keys
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["SweepOutcome", "default_out", "finalize", "plan_sweep", "points_table", "run_sweep",
-           "tasks_of"]
+__all__ = ["SweepOutcome", "default_out", "finalize", "overridden_by_sweep", "plan_sweep",
+           "points_table", "run_sweep", "tasks_of"]
 
 
 @dataclass
@@ -90,8 +91,24 @@ def plan_sweep(config: str | Path | dict[str, Any] | None,
     if isinstance(config, dict):
         from dcsim.config.load import apply_overrides
 
-        return expand_sweep(apply_overrides(config, overrides or []), parse=parse)
-    return load_sweep(None if config is None else str(config), overrides, parse=parse)
+        plan = expand_sweep(apply_overrides(config, overrides or []), parse=parse)
+    else:
+        plan = load_sweep(None if config is None else str(config), overrides, parse=parse)
+    say_inert(overridden_by_sweep(overrides or [], plan.param_names))
+    return plan
+
+
+def overridden_by_sweep(overrides: list[str], params: tuple[str, ...]) -> list[Inert]:
+    """The ``--set PATH=VALUE`` overrides that change nothing because every point of the sweep
+    sets ``PATH`` or a path above it (the sweep's value replaces the override's)."""
+    out = []
+    for item in overrides:
+        key = item.partition("=")[0].strip()
+        above = next((p for p in params if key == p or key.startswith((f"{p}.", f"{p}["))), None)
+        if above is not None:
+            out.append(Inert(f"--set {key}", f"changes nothing: the sweep sets {above} at "
+                             "every point"))
+    return out
 
 
 def points_table(plan: SweepPlan) -> pd.DataFrame:

@@ -11,6 +11,7 @@ import yaml
 from typer.testing import CliRunner
 
 from dcsim.cli import app
+from dcsim.errors import ConfigError
 from tests.conftest import tiny_config
 
 runner = CliRunner()
@@ -105,6 +106,26 @@ def test_bad_override_names_its_path(tmp_path: Path) -> None:
                               "--set", "guests[0].ram=12"])
     assert res.exit_code == 2
     assert "guests[0].ram" in res.output
+
+
+@pytest.mark.parametrize("path", [".duration", "duration.", "guests.[0].count",
+                                  "guests[0]count", "[0].count", "guests[0]..count"])
+def test_malformed_override_paths_are_refused(path: str) -> None:
+    from dcsim.config.load import apply_overrides
+
+    with pytest.raises(ConfigError) as exc:
+        apply_overrides(tiny_config(), [f"{path}=3"])
+    [issue] = exc.value.issues
+    assert (issue.path, issue.message) == (f"--set {path}", f"cannot parse path {path!r}")
+
+
+@pytest.mark.parametrize(("path", "parts"), [
+    ("duration", ["duration"]), ("guests[0].count", ["guests", 0, "count"]),
+    ("a[0][1].b", ["a", 0, 1, "b"])])
+def test_override_paths(path: str, parts: list[str | int]) -> None:
+    from dcsim.config.load import _split_path
+
+    assert _split_path(path) == parts
 
 
 def test_real_process_exit_code_and_no_traceback(tmp_path: Path) -> None:

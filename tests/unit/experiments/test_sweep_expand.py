@@ -219,3 +219,29 @@ def test_parallel_order_puts_the_costliest_points_first() -> None:
     skip = {f"{ids[2]}-rep0", f"{ids[0]}-rep1"}
     assert [t.key for t in tasks_of(plan, skip, longest_first=True)] == [
         f"{ids[i]}-rep{k}" for i in order for k in (0, 1) if f"{ids[i]}-rep{k}" not in skip]
+
+
+def test_a_set_on_a_swept_parameter_is_said_to_change_nothing() -> None:
+    """``--set guests[0].count=garbage`` under a sweep of guests[0].count: every point replaces
+    it (it was silently ignored, garbage included); a path below a swept one likewise."""
+    import warnings
+
+    from dcsim.errors import InertWarning
+    from dcsim.experiments.sweep import plan_sweep
+
+    cfg = tiny({"grid": {"guests[0].count": [1, 2]}})
+    with pytest.warns(InertWarning) as record:
+        plan = plan_sweep(cfg, ["guests[0].count=garbage", "seed=3"])
+    assert [str(w.message) for w in record] == [
+        "--set guests[0].count: changes nothing: the sweep sets guests[0].count at every point"]
+    assert [p.params for p in plan.points] == [{"guests[0].count": 1}, {"guests[0].count": 2}]
+    workloads = [{"kind": "constant", "utilization": u} for u in (0.2, 0.4)]
+    with pytest.warns(InertWarning) as record:
+        plan_sweep(tiny({"grid": {"guests[0].workload": workloads}}),
+                   ["guests[0].workload.utilization=0.9"])
+    assert [str(w.message) for w in record] == [
+        "--set guests[0].workload.utilization: changes nothing: the sweep sets "
+        "guests[0].workload at every point"]
+    with warnings.catch_warnings():  # a path beside a swept one: used, nothing said
+        warnings.simplefilter("error", InertWarning)
+        plan_sweep(cfg, ["guests[0].mips=900"])
