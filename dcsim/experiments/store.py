@@ -279,6 +279,7 @@ class SweepStore:
             raise ConfigError(Issue("--out", f"{root} exists and is not a folder; pick another "
                                     "--out"))
         if (root / MANIFEST).is_file():
+            self._check_layout()
             old = self.manifest("--out")
             if old.get("kind") != SWEEP_KIND:
                 raise ConfigError(Issue(
@@ -313,6 +314,23 @@ class SweepStore:
 
             check_can_create(root)
         return "init"
+
+    def _check_layout(self) -> None:
+        """Refuse (``--out``) a sweep folder whose store names hold something dcsim does not
+        write there: a folder or link where it keeps a file, a file or link where it keeps a
+        folder. Resuming would fail half-way, and clearing it would stop after deleting some
+        files, or delete what is not dcsim's."""
+        for name in (*_OWNED, MANIFEST):
+            p = self.root / name
+            if p.is_symlink() or (p.exists() and not p.is_file()):
+                raise ConfigError(Issue("--out", f"{p} is not a file dcsim wrote (a folder, a "
+                                        "link or a special file); dcsim never deletes what it "
+                                        "did not write: pick another --out"))
+        for name in (RUNS_DIR, PLOTS_DIR):
+            p = self.root / name
+            if p.is_symlink() or (p.exists() and not p.is_dir()):
+                raise ConfigError(Issue("--out", f"{p} is not the folder dcsim keeps there (a "
+                                        "file or a link): pick another --out"))
 
     def close(self) -> None:
         """Release the folder's lock (idempotent)."""

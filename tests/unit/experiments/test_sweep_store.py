@@ -104,6 +104,46 @@ def test_changed_sweep_is_refused_then_overwritten(tmp_path: Path) -> None:
     assert sorted(pd.read_parquet(out / "runs.parquet")["guests[0].count"]) == [1, 3]
 
 
+@pytest.mark.parametrize(("name", "make", "said"), [
+    ("summary.csv", "dir", "is not a file dcsim wrote"),
+    ("points.csv", "link", "is not a file dcsim wrote"),
+    ("runs", "file", "is not the folder dcsim keeps there"),
+    ("plots", "file", "is not the folder dcsim keeps there"),
+])
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_sweep_folder_with_foreign_things_under_its_names_is_refused_untouched(
+        tmp_path: Path, name: str, make: str, said: str, overwrite: bool) -> None:
+    # before: --overwrite deleted sweep.yaml, points.csv and runs.parquet, then stopped at a
+    # folder named summary.csv (exit 1); a file named runs failed half-way ("File exists")
+    out = tmp_path / "out"
+    run_sweep(tiny({"grid": {"guests[0].count": [1, 2]}}), out, executor="serial")
+    target = out / name
+    if target.is_dir():
+        import shutil
+
+        shutil.rmtree(target)
+    else:
+        target.unlink(missing_ok=True)
+    if make == "dir":
+        target.mkdir()
+        (target / "mine.txt").write_text("mine")
+    elif make == "link":
+        (tmp_path / "elsewhere.csv").write_text("mine")
+        target.symlink_to(tmp_path / "elsewhere.csv")
+    else:
+        target.write_text("mine")
+    before = sorted(str(p.relative_to(out)) for p in out.rglob("*"))
+    changed = tiny({"grid": {"guests[0].count": [1, 3]}})
+    with pytest.raises(ConfigError) as exc:
+        run_sweep(changed, out, executor="serial", overwrite=overwrite)
+    [issue] = exc.value.issues
+    assert issue.path == "--out"
+    assert issue.message.startswith(f"{target} {said}")
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == before  # nothing deleted
+    if make == "link":
+        assert (tmp_path / "elsewhere.csv").read_text() == "mine"
+
+
 def test_foreign_folder_is_refused(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(ConfigError, match="not a dcsim sweep folder"):
