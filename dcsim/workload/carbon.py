@@ -129,9 +129,10 @@ def save_series(series: Series, path: Path) -> Path:
     return path
 
 
-def _read_npz(path: Path) -> Series:
-    with np.load(path, allow_pickle=False) as z:
-        return Series(z["t"].astype(np.float64), z["v"].astype(np.float64), str(z["source"]))
+def _read_npz(path: Path, where: str = "") -> Series:
+    from dcsim.workload.npzcheck import load_carbon_npz  # every field checked, at ``where``
+
+    return Series(*load_carbon_npz(path, where))
 
 
 def user_store() -> Path:
@@ -171,7 +172,7 @@ def load_series(name: str, where: str) -> Series:
         known = ", ".join(sorted(found)) or "none"
         raise _issue(where, f"no stored carbon series {name!r} (stored: {known}; import one "
                      "with dcsim traces import carbon FILE --name NAME)")
-    return _read_npz(found[name])
+    return _read_npz(found[name], where)
 
 
 def _utc(t: float) -> str:

@@ -13,7 +13,7 @@ Compact store
 Bad input (missing file, unknown trace or day, not a compact trace) raises
 :class:`dcsim.errors.ConfigError` naming the file.
 
-Imports: numpy, dcsim.workload.tracedata, dcsim.workload.readers. Reads files; never writes
+Imports: numpy, dcsim.workload.{tracedata, readers, npzcheck, safeio}. Reads files; never writes
 except in :func:`save_compact`, which the importer CLI and the packing script call.
 """
 
@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from dcsim.workload.npzcheck import load_compact_checked
 from dcsim.workload.readers import BITBRAINS_SOURCE as BITBRAINS_SOURCE
 from dcsim.workload.readers import (
     GENERIC_COLUMNS,
@@ -49,7 +50,7 @@ from dcsim.workload.readers import _where as _where
 # The readers, their attribution lines and private parsing helpers stay importable from here
 # (dcsim.workload.arrivals imports the helpers from this module).
 from dcsim.workload.safeio import check_npz
-from dcsim.workload.tracedata import F32, TraceData, _concat, _fail, _issue, _ro
+from dcsim.workload.tracedata import F32, TraceData, _concat, _fail, _issue
 
 __all__ = [
     "GENERIC_COLUMNS",
@@ -125,28 +126,11 @@ def save_compact(trace: TraceData, path: str | Path, *, exclusive: bool = False)
     return p
 
 
-def load_compact(path: str | Path) -> TraceData:
-    """Read a ``.npz`` written by :func:`save_compact`."""
-    p = Path(path)
-    try:
-        with np.load(check_npz(p), allow_pickle=False) as z:
-            files = set(z.files)
-            util = (z["cpu"].astype(np.float32) / np.float32(z["cpu_scale"]))
-            mem = (z["mem"].astype(np.float32) / np.float32(z["mem_scale"])
-                   if "mem" in files else None)
-            return TraceData(
-                name=str(z["name"]), util=_ro(util), interval_s=float(z["interval_s"]),
-                guest_names=z["names"].tolist(), day=str(z["day"]) or None, mem_util=_ro(mem),
-                vcpus=_ro(z["vcpus"]) if "vcpus" in files else None,
-                ram_bytes=_ro(z["ram_bytes"]) if "ram_bytes" in files else None,
-                mips_per_vcpu=_ro(z["mips_per_vcpu"]) if "mips_per_vcpu" in files else None,
-                source=str(z["source"]),
-            )
-    except FileNotFoundError:
-        _fail([_issue(f"{p}: no such file")])
-    except (OSError, KeyError, ValueError) as exc:
-        _fail([_issue(f"{p}: not a dcsim compact trace ({exc})")])
-    raise AssertionError("unreachable")
+def load_compact(path: str | Path, where: str = "path") -> TraceData:
+    """Read a ``.npz`` written by :func:`save_compact`, every field checked
+    (:func:`dcsim.workload.npzcheck.load_compact_checked`); ConfigError at ``where`` (the
+    config field that named the file: ``path``, or ``name`` for a stored trace)."""
+    return load_compact_checked(path, where)
 
 
 def user_trace_dir() -> Path:
@@ -330,6 +314,6 @@ def _load_day(folder: Path, day: str) -> TraceData:
     key = ("file", str(f), _stamp(f))
     hit = _CACHE.get(key)
     if hit is None:
-        hit = replace(load_compact(f), name=folder.name, day=day)
+        hit = replace(load_compact(f, "name"), name=folder.name, day=day)
         _CACHE[key] = hit
     return hit
