@@ -24,7 +24,7 @@ the store created (the files listed above, run files named like runs, ``plot-swe
 in ``plots/``), and only in a folder whose manifest says ``kind: dcsim-sweep``; files of yours in
 the folder stay.
 
-Imports: dcsim.errors, dcsim.experiments.lock; pyarrow and pandas only where a method reads or
+Imports: dcsim.errors, dcsim.experiments.lock, dcsim.io.figures; pyarrow and pandas only where a method reads or
 writes a table (a sweep's parent forks its workers and submits their first runs before it pays
 for them).
 """
@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from dcsim.errors import ConfigError, Issue
 from dcsim.experiments.lock import SweepLock
+from dcsim.io.figures import FIGURES_LEDGER, figures_ledger_file, written_figures
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -57,10 +58,7 @@ SWEEP_KIND = "dcsim-sweep"
 _OWNED = ("sweep.yaml", "points.csv", RUNS_TABLE, SUMMARY)  # and MANIFEST, deleted last
 _RUN_FILE = re.compile(r"^p\d+-[0-9a-f]+-rep\d+\.parquet$")
 _TMP_OF = re.compile(r"^\.(?P<base>.+)\.tmp-\d+$")  # a temporary of file <base> (_tmp_name)
-PLOTS_DIR = "plots"
-#: in ``plots/``: the names of the figures ``dcsim plot-sweep`` wrote there, one per line (only
-#: those are dcsim's to replace or delete; a user's figure of any name is kept)
-FIGURES_LEDGER = ".dcsim-figures"
+PLOTS_DIR = "plots"  # plot-sweep's figures, listed in its ledger (dcsim.io.figures)
 #: what a run's ``seed`` and ``config_hash`` must be, by run key
 Expected = Mapping[str, tuple[int, str]]
 
@@ -95,22 +93,6 @@ def _is_run_file(p: Path) -> bool:
     except Exception:  # not Parquet, no key column, unreadable: not ours to delete
         return False
     return bool(keys == [p.stem])
-
-
-def written_figures(folder: Path) -> set[str]:
-    """The figure names dcsim recorded in ``folder``'s ledger (:data:`FIGURES_LEDGER`)."""
-    try:
-        text = (folder / FIGURES_LEDGER).read_text("utf-8")
-    except OSError:
-        return set()
-    return {line for line in text.splitlines() if line and "/" not in line}
-
-
-def record_figures(folder: Path, names: Iterable[str]) -> None:
-    """Add ``names`` to ``folder``'s ledger of figures dcsim wrote (atomically)."""
-    known = written_figures(folder) | set(names)
-    atomic_write_bytes(folder / FIGURES_LEDGER,
-                       "".join(f"{n}\n" for n in sorted(known)).encode("utf-8"))
 
 
 def _fsync(path: Path) -> None:
@@ -335,7 +317,7 @@ class SweepStore:
             return _is_run_name(p.name) and _is_run_file(p)
 
         def figure(p: Path) -> bool:
-            return p.name in figures or p.name == FIGURES_LEDGER
+            return p.name in figures or (p.name == FIGURES_LEDGER and figures_ledger_file(plots))
 
         owners: tuple[tuple[Path, Callable[[Path], bool], Callable[[str], bool]], ...] = (
             (self.runs_dir, run_file, _is_run_name), (plots, figure, figures.__contains__))
