@@ -24,9 +24,9 @@ the store created (the files listed above, run files named like runs, ``plot-swe
 in ``plots/``), and only in a folder whose manifest says ``kind: dcsim-sweep``; files of yours in
 the folder stay.
 
-Imports: dcsim.errors, dcsim.experiments.lock, dcsim.io.figures; pyarrow and pandas only where a method reads or
-writes a table (a sweep's parent forks its workers and submits their first runs before it pays
-for them).
+Imports: dcsim.errors, dcsim.experiments.lock, dcsim.io.figures; pyarrow and pandas only where
+a method reads or writes a table (a sweep's parent forks its workers and submits their first
+runs before it pays for them).
 """
 
 from __future__ import annotations

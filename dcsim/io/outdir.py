@@ -6,9 +6,10 @@ Rules (the README's "Where results go"):
   ``manifest.json`` says ``kind: dcsim-run``) when ``overwrite`` is set and the folder holds
   nothing but what dcsim wrote there (the files its manifest lists, and the figures ``dcsim
   plot`` drew there, which the folder's ledger lists: ``dcsim.io.figures``; a figure named like
-  dcsim's that the ledger does not list is the user's). Anything else is refused with a :class:`ConfigError` naming ``--out``: a non-empty
-  folder of something else, a file, a device or other special file, a symbolic link, a name
-  that is ``.`` or ``..``, and the current folder or any of its parents.
+  dcsim's that the ledger does not list is the user's). Anything else is refused with a
+  :class:`ConfigError` naming ``--out``: a non-empty folder of something else, a file, a device
+  or other special file, a symbolic link, a name that is ``.`` or ``..``, and the current
+  folder or any of its parents.
 * The results are built in a hidden sibling ``.NAME.tmp-PID`` that holds a marker file
   (:data:`MARKER`, the writer's identity) while it is incomplete, then put in place: on Linux
   with one ``renameat2(RENAME_EXCHANGE)``, which swaps the old and the new folder atomically;
