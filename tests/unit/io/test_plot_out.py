@@ -14,7 +14,7 @@ import yaml
 from typer.testing import CliRunner
 
 from dcsim.cli import app
-from dcsim.io.figures import FIGURES_LEDGER
+from dcsim.io.figures import FIGURES_LEDGER, is_figure_name, record_figures, written_figures
 from tests.conftest import tiny_config
 
 runner = CliRunner()
@@ -94,3 +94,18 @@ def test_plot_refuses_a_target_that_is_not_a_regular_file(tmp_path: Path) -> Non
     assert r.exit_code == 2, r.output
     assert "not a regular file" in r.output
     assert (out / "timeseries.png").is_dir()
+
+
+def test_the_ledger_trusts_only_names_a_dcsim_figure_can_have(tmp_path: Path) -> None:
+    # a hand-edited ledger must not make dcsim replace or delete an arbitrary file
+    assert is_figure_name("timeseries.png")
+    assert is_figure_name("energy_kwh+sla-vs-count.pdf")
+    for bad in ("notes.txt", ".hidden.png", "../x.png", "a/b.pdf", "x.png.txt", ".png", "",
+                "timeseries.PNG", "a b.png"):
+        assert not is_figure_name(bad), bad
+    (tmp_path / FIGURES_LEDGER).write_text("notes.txt\n../x.png\nfig.png\n.hidden.pdf\n")
+    assert written_figures(tmp_path) == {"fig.png"}
+    record_figures(tmp_path, ["timeseries.pdf"])
+    assert (tmp_path / FIGURES_LEDGER).read_text() == "fig.png\ntimeseries.pdf\n"
+    with pytest.raises(ValueError, match="not figure names"):
+        record_figures(tmp_path, ["notes.txt"])
