@@ -65,6 +65,9 @@ Expected = Mapping[str, tuple[int, str]]
 #: Columns that come first and last in ``runs.parquet``; parameters and metrics go between.
 FRONT = ("point", "point_id", "replication", "seed")
 BACK = ("status", "error", "run_wall_s", "scenario_id", "config_hash", "dcsim_version")
+#: Columns every run row has (``dcsim.experiments.executors`` writes them, ok or failed); a
+#: file in ``runs/`` without them is not a run (a user's table), read or deleted as such.
+RUN_COLUMNS = ("key", *FRONT, "status")
 
 
 def _tmp_name(final: Path) -> Path:
@@ -84,13 +87,18 @@ def _is_run_name(name: str) -> bool:
 
 
 def _is_run_file(p: Path) -> bool:
-    """Whether ``p`` is a run file dcsim wrote: a one-row Parquet table whose ``key`` is the
-    file's name (a user's file named like a run, of any content, is not)."""
+    """Whether ``p`` is a run file dcsim wrote: a one-row Parquet table with the run columns
+    (:data:`RUN_COLUMNS`) whose ``key`` is the file's name (a user's file named like a run, of
+    any other content, is not)."""
     import pyarrow.parquet as pq
 
     try:
-        keys = pq.read_table(p, columns=["key"]).column("key").to_pylist()
-    except Exception:  # not Parquet, no key column, unreadable: not ours to delete
+        with pq.ParquetFile(p) as pf:
+            names = set(pf.schema_arrow.names)
+            if pf.metadata.num_rows != 1 or not names.issuperset(RUN_COLUMNS):
+                return False
+            keys = pf.read(columns=["key"]).column("key").to_pylist()
+    except Exception:  # not Parquet, unreadable: not ours to delete
         return False
     return bool(keys == [p.stem])
 
@@ -183,9 +191,10 @@ def order_columns(df: pd.DataFrame, params: Iterable[str]) -> pd.DataFrame:
 
 def _checked(rows: list[dict[str, Any]], key: str,
              expected: Expected | None) -> dict[str, Any] | None:
-    """The one row of run ``key``'s file, or None if the file holds anything else or (with
-    ``expected``) another sweep's run."""
-    if len(rows) != 1 or rows[0].get("key", key) != key:
+    """The one row of run ``key``'s file, or None if the file holds anything else (another
+    table, a row without the run columns or with another key) or (with ``expected``) another
+    sweep's run."""
+    if len(rows) != 1 or any(c not in rows[0] for c in RUN_COLUMNS) or rows[0]["key"] != key:
         return None
     row: dict[str, Any] = rows[0]
     if expected is not None:
@@ -373,9 +382,11 @@ class SweepStore:
         return _checked(rows, p.name.removesuffix(".parquet"), expected)
 
     def _run_files(self) -> list[Path]:
+        """The files of ``runs/`` named like run files (a user's ``foo.parquet`` is not read)."""
         if not self.runs_dir.is_dir():
             return []
-        return sorted(p for p in self.runs_dir.glob("*.parquet") if not p.name.startswith("."))
+        return sorted(p for p in self.runs_dir.iterdir()
+                      if _is_run_name(p.name) and p.is_file())
 
     def stored_runs(self, expected: Expected | None = None,
                     known: Mapping[str, Any] | None = None) -> dict[str, dict[str, Any]]:
