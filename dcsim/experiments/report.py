@@ -78,6 +78,12 @@ def load_results(root: str | Path) -> SweepResults:
     if runs.empty:
         raise ConfigError(Issue("RESULTS", f"{root} holds no readable finished run yet (runs/ "
                                 "is empty, missing, or its files are corrupt)"))
+    missing = [p for p in params if p not in runs.columns]
+    if missing:  # every run row carries every parameter: a manifest edited or from elsewhere
+        raise ConfigError(Issue("RESULTS", f"{root / 'manifest.json'} names parameter(s) "
+                                f"{', '.join(missing)} that the runs in {root / 'runs'} do not "
+                                "have (no such column): the folder is damaged or its manifest "
+                                "was changed by hand"))
     return SweepResults(root, manifest, runs, summarize(runs, params))
 
 

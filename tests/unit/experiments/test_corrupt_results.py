@@ -60,6 +60,23 @@ def test_manifest_parameters_edited_by_hand(tmp_path: Path) -> None:
         assert "parameters" in _refused(["report", str(out)])
 
 
+def test_manifest_naming_a_parameter_the_runs_lack(tmp_path: Path) -> None:
+    # "parameters": ["nonexistent.param"] made report and plot-sweep fail with KeyError (exit 1)
+    out = _sweep(tmp_path)
+    m = json.loads((out / "manifest.json").read_text())
+    m["parameters"] = ["guests[0].count", "nonexistent.param"]
+    (out / "manifest.json").write_text(json.dumps(m))
+    want = (f"RESULTS: {out / 'manifest.json'} names parameter(s) nonexistent.param that the "
+            f"runs in {out / 'runs'} do not have (no such column)")
+    for args in (["report", str(out)],
+                 ["plot-sweep", str(out), "--x", "nonexistent.param", "--y", "energy_it_kwh"]):
+        res = runner.invoke(app, args, terminal_width=400)
+        assert res.exit_code == 2, res.output
+        assert want in res.output
+        assert "internal error" not in res.output
+    assert not (out / "plots").exists()
+
+
 def test_no_readable_run_is_an_error_not_an_empty_table(tmp_path: Path) -> None:
     out = _sweep(tmp_path)
     for f in (out / "runs").glob("*.parquet"):
