@@ -151,17 +151,22 @@ def format_table(results: SweepResults, metrics: list[str] | None = None,
     Parameters
     ----------
     results : a loaded sweep folder.
-    metrics : full or short metric names; ``None`` → :data:`DEFAULT_METRICS` present in the
-        results (or every metric if none of them is); ``["all"]`` → every metric.
+    metrics : full or short metric names (at least one: ``[]`` is refused at ``--metrics``);
+        ``None`` → :data:`DEFAULT_METRICS` present in the results (or every metric if none of
+        them is); ``["all"]`` → every metric.
     fmt : ``markdown`` or ``latex``.
     """
     known = results.metrics
+    asked = metrics
     if metrics is None:
         metrics = [m for m in DEFAULT_METRICS if m in known] or known
     elif metrics == ["all"]:
         metrics = known
     else:
         metrics = resolve_names(metrics, known, "metric", "--metrics")
+    if not metrics and asked is not None:  # -m ",,": parameters alone, n shown as 0
+        raise ConfigError(Issue("--metrics", "name at least one metric (comma-separated, e.g. "
+                                "energy_facility_kwh,unmet_fraction), or 'all'"))
     params = results.params
     shorts = {full: short for short, full in short_names(params).items()}
     header = [shorts.get(p, p) for p in params] + ["n"] + list(metrics)

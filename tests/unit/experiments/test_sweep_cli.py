@@ -101,6 +101,11 @@ def test_report_markdown_and_latex(results: Path) -> None:
     bad = runner.invoke(app, ["report", str(results), "--metrics", "nope"])
     assert bad.exit_code == 2
     assert "unknown metric 'nope'" in bad.output
+    for empty in (",,", " , "):  # printed a table of parameters alone with n = 0 (exit 0)
+        bad = runner.invoke(app, ["report", str(results), "--metrics", empty])
+        assert bad.exit_code == 2, bad.output
+        assert "--metrics: name at least one metric" in bad.output
+        assert "|" not in bad.stdout
 
 
 def test_plot_sweep_writes_png_and_pdf(results: Path, tmp_path: Path) -> None:
