@@ -210,6 +210,10 @@ def plot_sweep_cmd(
             if "=" not in item:
                 raise ConfigError(Issue("--where", f"expected PARAM=VALUE, got {item!r}"))
             k, _, v = item.partition("=")
+            if k.strip() in filters:  # --where p=1 --where p=1.5: no point has both values
+                raise ConfigError(Issue("--where", f"{k.strip()} is given twice "
+                                        f"({k.strip()}={filters[k.strip()]}, {item.strip()}); "
+                                        "give each parameter once"))
             filters[k.strip()] = v.strip()
         metrics = [m.strip() for m in y.split(",") if m.strip()]
         return plot_sweep(results, x, metrics, hue=hue, where=filters, out_dir=out_dir,

@@ -18,7 +18,7 @@ import pandas as pd
 
 from dcsim.config.sweep import short_names
 from dcsim.errors import ConfigError, Issue
-from dcsim.experiments.stats import summarize
+from dcsim.experiments.stats import summarize, valueless_columns
 from dcsim.experiments.store import SWEEP_KIND, SweepStore, is_sweep_folder
 from dcsim.io.outdir import RUN_KIND
 
@@ -45,6 +45,11 @@ class SweepResults:
     @property
     def metrics(self) -> list[str]:
         return list(dict.fromkeys(self.summary["metric"])) if len(self.summary) else []
+
+    @property
+    def valueless(self) -> list[str]:
+        """Metric columns null in every run (not in :attr:`metrics`: nothing to show)."""
+        return valueless_columns(self.runs, self.params)
 
 
 def load_results(root: str | Path) -> SweepResults:
@@ -87,8 +92,11 @@ def load_results(root: str | Path) -> SweepResults:
     return SweepResults(root, manifest, runs, summarize(runs, params))
 
 
-def resolve_names(asked: list[str], known: list[str], what: str, option: str) -> list[str]:
+def resolve_names(asked: list[str], known: list[str], what: str, option: str,
+                  valueless: list[str] | tuple[str, ...] = ()) -> list[str]:
     """Full names for ``asked`` (each a full name or an unambiguous short name).
+
+    ``valueless``: names that exist but have no value in any run (said so, not "unknown").
 
     Raises
     ------
@@ -102,6 +110,9 @@ def resolve_names(asked: list[str], known: list[str], what: str, option: str) ->
             out.append(name)
         elif name in shorts:
             out.append(shorts[name])
+        elif name in valueless:
+            issues.append(Issue(option, f"{what} {name!r} has no value in any run of this "
+                                "sweep (null in every run), so there is nothing to show"))
         else:
             listing = ", ".join(known) if known else "none"
             issues.append(Issue(option, f"unknown {what} {name!r}; known: {listing}"))
@@ -163,7 +174,7 @@ def format_table(results: SweepResults, metrics: list[str] | None = None,
     elif metrics == ["all"]:
         metrics = known
     else:
-        metrics = resolve_names(metrics, known, "metric", "--metrics")
+        metrics = resolve_names(metrics, known, "metric", "--metrics", results.valueless)
     if not metrics and asked is not None:  # -m ",,": parameters alone, n shown as 0
         raise ConfigError(Issue("--metrics", "name at least one metric (comma-separated, e.g. "
                                 "energy_facility_kwh,unmet_fraction), or 'all'"))

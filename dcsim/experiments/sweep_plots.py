@@ -67,8 +67,13 @@ def _numeric(values: pd.Series) -> bool:
 
 
 def _filters(where: dict[str, str], params: list[str], table: pd.DataFrame) -> pd.DataFrame:
+    seen: dict[str, str] = {}  # full name → the name it was given as
     for name, raw in where.items():
         full = resolve_names([name], params, "parameter", "--where")[0]
+        if full in seen:  # a short and a full name of one parameter: which value is meant?
+            raise ConfigError(Issue("--where", f"{seen[full]} and {name} name the same "
+                                    f"parameter ({full}); give it once"))
+        seen[full] = name
         col = table[full]
         if _numeric(col):
             try:
@@ -155,7 +160,11 @@ def plot_sweep(results: str | Path, x: str, y: str | list[str], hue: str | None 
     params = res.params
     x_full = resolve_names([x], params, "parameter", "--x")[0]
     hue_full = resolve_names([hue], params, "parameter", "--hue")[0] if hue else None
-    ys = resolve_names([y] if isinstance(y, str) else list(y), res.metrics, "metric", "--y")
+    if hue_full == x_full:
+        raise ConfigError(Issue("--hue", f"{hue!r} is the parameter on the x axis ({x_full}); "
+                                "--hue takes another parameter (one line per its value)"))
+    ys = resolve_names([y] if isinstance(y, str) else list(y), res.metrics, "metric", "--y",
+                       res.valueless)
     if not ys:
         raise ConfigError(Issue("--y", "name at least one metric"))
     table = _filters(where or {}, params, res.summary)
