@@ -196,7 +196,8 @@ def plot_sweep_cmd(
         "--logx/--linx", help="log2 or linear x axis; default: log2 when x spans ≥ 16×",
         show_default=False)] = None,
     overwrite: Annotated[bool, typer.Option(
-        "--overwrite", help="replace same-named files dcsim did not draw (refused otherwise)")] = False,
+        "--overwrite",
+        help="replace same-named files dcsim did not draw (refused otherwise)")] = False,
 ) -> None:
     """Plot a metric of a sweep against a parameter, with 95 % CI error bars (PNG and PDF)."""
     from dcsim.console import guard as _guard
