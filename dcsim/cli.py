@@ -280,7 +280,8 @@ def plot(
     results: Annotated[Path, typer.Argument(help="a run's results folder")],
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="default: RESULTS")] = None,
     overwrite: Annotated[bool, typer.Option(
-        "--overwrite", help="replace same-named figures in --out (kept otherwise)")] = False,
+        "--overwrite",
+        help="replace same-named files dcsim did not draw (refused otherwise)")] = False,
 ) -> None:
     """Draw a run's time series (power, active hosts, utilisation) as PNG and PDF."""
     from dcsim.experiments.plots import plot_run

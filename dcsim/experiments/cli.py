@@ -196,7 +196,8 @@ def plot_sweep_cmd(
         "--logx/--linx", help="log2 or linear x axis; default: log2 when x spans ≥ 16×",
         show_default=False)] = None,
     overwrite: Annotated[bool, typer.Option(
-        "--overwrite", help="replace same-named figures in --out (kept otherwise)")] = False,
+        "--overwrite",
+        help="replace same-named files dcsim did not draw (refused otherwise)")] = False,
 ) -> None:
     """Plot a metric of a sweep against a parameter, with 95 % CI error bars (PNG and PDF)."""
     from dcsim.console import guard as _guard
@@ -210,6 +211,10 @@ def plot_sweep_cmd(
             if "=" not in item:
                 raise ConfigError(Issue("--where", f"expected PARAM=VALUE, got {item!r}"))
             k, _, v = item.partition("=")
+            if k.strip() in filters:  # --where p=1 --where p=1.5: no point has both values
+                raise ConfigError(Issue("--where", f"{k.strip()} is given twice "
+                                        f"({k.strip()}={filters[k.strip()]}, {item.strip()}); "
+                                        "give each parameter once"))
             filters[k.strip()] = v.strip()
         metrics = [m.strip() for m in y.split(",") if m.strip()]
         return plot_sweep(results, x, metrics, hue=hue, where=filters, out_dir=out_dir,

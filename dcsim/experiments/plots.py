@@ -1,6 +1,9 @@
 """Figures from results folders (matplotlib, Agg backend; PNG and PDF side by side).
 
-Imports: matplotlib, pandas, dcsim.errors.
+Which existing figures may be replaced: those the folder's ledger says dcsim wrote
+(``dcsim.io.figures``), or any with ``--overwrite``; a user's file of the same name is refused.
+
+Imports: matplotlib, pandas, dcsim.errors, dcsim.io.{figures, outdir}.
 """
 
 from __future__ import annotations
@@ -23,24 +26,30 @@ def _figure_module() -> Any:
     return plt
 
 
-def save_figures(fig: Any, paths: list[Path], *, replace: bool, dpi: int = 150) -> None:
+def save_figures(fig: Any, paths: list[Path], *, overwrite: bool, ledger: bool,
+                 dpi: int = 150) -> None:
     """Write ``fig`` to each of ``paths`` (format from the suffix), never clobbering a user's file.
 
-    ``replace`` is True where the destination is dcsim's own (inside a results folder) or the user
-    said ``--overwrite``; otherwise an existing file of the same name is refused (``--out``) before
-    anything is written. Each file is written to a hidden temporary name, then renamed, so a
-    figure is either the old or the new one.
+    An existing file of the same name is replaced only if the user said ``overwrite`` or, with
+    ``ledger`` (the folder is a results folder dcsim keeps figures in), the folder's ledger says
+    dcsim wrote it; otherwise the call is refused (``--out``) before anything is written. Each
+    file is written to a hidden temporary name, then renamed, so a figure is either the old or
+    the new one. With ``ledger`` the names are added to the ledger once the figures are in place.
     """
+    from dcsim.io.figures import record_figures, written_figures
     from dcsim.io.outdir import check_can_create
 
     check_can_create(paths[0])  # --out a file, under one, or unwritable: exit 2, not 1
+    ours = written_figures(paths[0].parent) if ledger else set()
     for p in paths:
         if p.exists() or p.is_symlink():
             if not p.is_file() or p.is_symlink():
                 raise ConfigError(Issue("--out", f"{p} exists and is not a regular file"))
-            if not replace:
-                raise ConfigError(Issue("--out", f"{p} already exists: dcsim does not replace "
-                                        "files it may not have written (pass --overwrite)"))
+            if not overwrite and p.name not in ours:
+                raise ConfigError(Issue("--out", f"{p} already exists and dcsim did not write "
+                                        "it (it is not in the folder's list of dcsim's figures, "
+                                        ".dcsim-figures): pass --overwrite to replace it, or "
+                                        "pick another --out"))
     for p in paths:
         p.parent.mkdir(parents=True, exist_ok=True)
         tmp = p.with_name(f".{p.name}.tmp-{os.getpid()}")
@@ -49,13 +58,21 @@ def save_figures(fig: Any, paths: list[Path], *, replace: bool, dpi: int = 150) 
             os.replace(tmp, p)
         finally:
             tmp.unlink(missing_ok=True)
+    if ledger:
+        record_figures(paths[0].parent, [p.name for p in paths])
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name the same folder (``b`` need not exist)."""
+    return os.path.realpath(a) == os.path.realpath(b)
 
 
 def plot_run(results: Path, out_dir: Path | None = None, *, overwrite: bool = False) -> list[Path]:
     """Power, active hosts and CPU utilisation over time for one run folder.
 
-    Figures go into the results folder (replacing earlier ones there) or into ``out_dir``, where
-    existing files of the same name are kept unless ``overwrite``.
+    Figures go into the results folder or into ``out_dir``. Existing files of the same name are
+    replaced if ``overwrite``, or, in the results folder, if dcsim drew them there (its ledger,
+    ``.dcsim-figures``, lists them); otherwise the call is refused before anything is written.
     """
     ts_path = Path(results) / "timeseries.parquet"
     if not ts_path.exists() and (Path(results) / "runs.parquet").exists():
@@ -92,7 +109,7 @@ def plot_run(results: Path, out_dir: Path | None = None, *, overwrite: bool = Fa
     dest = Path(out_dir) if out_dir is not None else Path(results)
     paths = [dest / "timeseries.png", dest / "timeseries.pdf"]
     try:
-        save_figures(fig, paths, replace=overwrite or out_dir is None)
+        save_figures(fig, paths, overwrite=overwrite, ledger=_same_folder(dest, Path(results)))
     finally:
         plt.close(fig)
     return paths

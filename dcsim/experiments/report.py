@@ -18,7 +18,7 @@ import pandas as pd
 
 from dcsim.config.sweep import short_names
 from dcsim.errors import ConfigError, Issue
-from dcsim.experiments.stats import summarize
+from dcsim.experiments.stats import summarize, valueless_columns
 from dcsim.experiments.store import SWEEP_KIND, SweepStore, is_sweep_folder
 from dcsim.io.outdir import RUN_KIND
 
@@ -45,6 +45,11 @@ class SweepResults:
     @property
     def metrics(self) -> list[str]:
         return list(dict.fromkeys(self.summary["metric"])) if len(self.summary) else []
+
+    @property
+    def valueless(self) -> list[str]:
+        """Metric columns null in every run (not in :attr:`metrics`: nothing to show)."""
+        return valueless_columns(self.runs, self.params)
 
 
 def load_results(root: str | Path) -> SweepResults:
@@ -78,11 +83,20 @@ def load_results(root: str | Path) -> SweepResults:
     if runs.empty:
         raise ConfigError(Issue("RESULTS", f"{root} holds no readable finished run yet (runs/ "
                                 "is empty, missing, or its files are corrupt)"))
+    missing = [p for p in params if p not in runs.columns]
+    if missing:  # every run row carries every parameter: a manifest edited or from elsewhere
+        raise ConfigError(Issue("RESULTS", f"{root / 'manifest.json'} names parameter(s) "
+                                f"{', '.join(missing)} that the runs in {root / 'runs'} do not "
+                                "have (no such column): the folder is damaged or its manifest "
+                                "was changed by hand"))
     return SweepResults(root, manifest, runs, summarize(runs, params))
 
 
-def resolve_names(asked: list[str], known: list[str], what: str, option: str) -> list[str]:
+def resolve_names(asked: list[str], known: list[str], what: str, option: str,
+                  valueless: list[str] | tuple[str, ...] = ()) -> list[str]:
     """Full names for ``asked`` (each a full name or an unambiguous short name).
+
+    ``valueless``: names that exist but have no value in any run (said so, not "unknown").
 
     Raises
     ------
@@ -96,6 +110,9 @@ def resolve_names(asked: list[str], known: list[str], what: str, option: str) ->
             out.append(name)
         elif name in shorts:
             out.append(shorts[name])
+        elif name in valueless:
+            issues.append(Issue(option, f"{what} {name!r} has no value in any run of this "
+                                "sweep (null in every run), so there is nothing to show"))
         else:
             listing = ", ".join(known) if known else "none"
             issues.append(Issue(option, f"unknown {what} {name!r}; known: {listing}"))
@@ -145,17 +162,22 @@ def format_table(results: SweepResults, metrics: list[str] | None = None,
     Parameters
     ----------
     results : a loaded sweep folder.
-    metrics : full or short metric names; ``None`` → :data:`DEFAULT_METRICS` present in the
-        results (or every metric if none of them is); ``["all"]`` → every metric.
+    metrics : full or short metric names (at least one: ``[]`` is refused at ``--metrics``);
+        ``None`` → :data:`DEFAULT_METRICS` present in the results (or every metric if none of
+        them is); ``["all"]`` → every metric.
     fmt : ``markdown`` or ``latex``.
     """
     known = results.metrics
+    asked = metrics
     if metrics is None:
         metrics = [m for m in DEFAULT_METRICS if m in known] or known
     elif metrics == ["all"]:
         metrics = known
     else:
-        metrics = resolve_names(metrics, known, "metric", "--metrics")
+        metrics = resolve_names(metrics, known, "metric", "--metrics", results.valueless)
+    if not metrics and asked is not None:  # -m ",,": parameters alone, n shown as 0
+        raise ConfigError(Issue("--metrics", "name at least one metric (comma-separated, e.g. "
+                                "energy_facility_kwh,unmet_fraction), or 'all'"))
     params = results.params
     shorts = {full: short for short, full in short_names(params).items()}
     header = [shorts.get(p, p) for p in params] + ["n"] + list(metrics)

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["SUMMARY_COLUMNS", "ci_halfwidth", "describe", "load_quantiles", "metric_columns",
-           "summarize"]
+           "summarize", "valueless_columns"]
 
 #: Statistics columns of ``summary.csv`` (after ``point, point_id``, the parameters, ``metric``).
 SUMMARY_COLUMNS = ("n", "mean", "std", "ci95", "n_failed")
@@ -89,6 +89,14 @@ def metric_columns(runs: pd.DataFrame, params: Iterable[str] = ()) -> list[str]:
         if pd.api.types.is_numeric_dtype(runs[col]):
             out.append(col)
     return out
+
+
+def valueless_columns(runs: pd.DataFrame, params: Iterable[str] = ()) -> list[str]:
+    """Metric columns of a runs table with no value in any run (null in every row: a quantity
+    none of the runs has, e.g. a job metric in a sweep without jobs); :func:`metric_columns`
+    leaves them out, having no numeric type."""
+    skip = _NOT_METRICS | set(params)
+    return [c for c in runs.columns if c not in skip and len(runs) and runs[c].isna().all()]
 
 
 def summarize(runs: pd.DataFrame, params: Sequence[str],

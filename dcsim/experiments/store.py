@@ -24,9 +24,9 @@ the store created (the files listed above, run files named like runs, ``plot-swe
 in ``plots/``), and only in a folder whose manifest says ``kind: dcsim-sweep``; files of yours in
 the folder stay.
 
-Imports: dcsim.errors, dcsim.experiments.lock; pyarrow and pandas only where a method reads or
-writes a table (a sweep's parent forks its workers and submits their first runs before it pays
-for them).
+Imports: dcsim.errors, dcsim.experiments.lock, dcsim.io.figures; pyarrow and pandas only where
+a method reads or writes a table (a sweep's parent forks its workers and submits their first
+runs before it pays for them).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from dcsim.errors import ConfigError, Issue
 from dcsim.experiments.lock import SweepLock
+from dcsim.io.figures import FIGURES_LEDGER, figures_ledger_file, written_figures
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -57,16 +58,16 @@ SWEEP_KIND = "dcsim-sweep"
 _OWNED = ("sweep.yaml", "points.csv", RUNS_TABLE, SUMMARY)  # and MANIFEST, deleted last
 _RUN_FILE = re.compile(r"^p\d+-[0-9a-f]+-rep\d+\.parquet$")
 _TMP_OF = re.compile(r"^\.(?P<base>.+)\.tmp-\d+$")  # a temporary of file <base> (_tmp_name)
-PLOTS_DIR = "plots"
-#: in ``plots/``: the names of the figures ``dcsim plot-sweep`` wrote there, one per line (only
-#: those are dcsim's to replace or delete; a user's figure of any name is kept)
-FIGURES_LEDGER = ".dcsim-figures"
+PLOTS_DIR = "plots"  # plot-sweep's figures, listed in its ledger (dcsim.io.figures)
 #: what a run's ``seed`` and ``config_hash`` must be, by run key
 Expected = Mapping[str, tuple[int, str]]
 
 #: Columns that come first and last in ``runs.parquet``; parameters and metrics go between.
 FRONT = ("point", "point_id", "replication", "seed")
 BACK = ("status", "error", "run_wall_s", "scenario_id", "config_hash", "dcsim_version")
+#: Columns every run row has (``dcsim.experiments.executors`` writes them, ok or failed); a
+#: file in ``runs/`` without them is not a run (a user's table), read or deleted as such.
+RUN_COLUMNS = ("key", *FRONT, "status")
 
 
 def _tmp_name(final: Path) -> Path:
@@ -86,31 +87,20 @@ def _is_run_name(name: str) -> bool:
 
 
 def _is_run_file(p: Path) -> bool:
-    """Whether ``p`` is a run file dcsim wrote: a one-row Parquet table whose ``key`` is the
-    file's name (a user's file named like a run, of any content, is not)."""
+    """Whether ``p`` is a run file dcsim wrote: a one-row Parquet table with the run columns
+    (:data:`RUN_COLUMNS`) whose ``key`` is the file's name (a user's file named like a run, of
+    any other content, is not)."""
     import pyarrow.parquet as pq
 
     try:
-        keys = pq.read_table(p, columns=["key"]).column("key").to_pylist()
-    except Exception:  # not Parquet, no key column, unreadable: not ours to delete
+        with pq.ParquetFile(p) as pf:
+            names = set(pf.schema_arrow.names)
+            if pf.metadata.num_rows != 1 or not names.issuperset(RUN_COLUMNS):
+                return False
+            keys = pf.read(columns=["key"]).column("key").to_pylist()
+    except Exception:  # not Parquet, unreadable: not ours to delete
         return False
     return bool(keys == [p.stem])
-
-
-def written_figures(folder: Path) -> set[str]:
-    """The figure names dcsim recorded in ``folder``'s ledger (:data:`FIGURES_LEDGER`)."""
-    try:
-        text = (folder / FIGURES_LEDGER).read_text("utf-8")
-    except OSError:
-        return set()
-    return {line for line in text.splitlines() if line and "/" not in line}
-
-
-def record_figures(folder: Path, names: Iterable[str]) -> None:
-    """Add ``names`` to ``folder``'s ledger of figures dcsim wrote (atomically)."""
-    known = written_figures(folder) | set(names)
-    atomic_write_bytes(folder / FIGURES_LEDGER,
-                       "".join(f"{n}\n" for n in sorted(known)).encode("utf-8"))
 
 
 def _fsync(path: Path) -> None:
@@ -201,9 +191,10 @@ def order_columns(df: pd.DataFrame, params: Iterable[str]) -> pd.DataFrame:
 
 def _checked(rows: list[dict[str, Any]], key: str,
              expected: Expected | None) -> dict[str, Any] | None:
-    """The one row of run ``key``'s file, or None if the file holds anything else or (with
-    ``expected``) another sweep's run."""
-    if len(rows) != 1 or rows[0].get("key", key) != key:
+    """The one row of run ``key``'s file, or None if the file holds anything else (another
+    table, a row without the run columns or with another key) or (with ``expected``) another
+    sweep's run."""
+    if len(rows) != 1 or any(c not in rows[0] for c in RUN_COLUMNS) or rows[0]["key"] != key:
         return None
     row: dict[str, Any] = rows[0]
     if expected is not None:
@@ -353,7 +344,7 @@ class SweepStore:
             return _is_run_name(p.name) and _is_run_file(p)
 
         def figure(p: Path) -> bool:
-            return p.name in figures or p.name == FIGURES_LEDGER
+            return p.name in figures or (p.name == FIGURES_LEDGER and figures_ledger_file(plots))
 
         owners: tuple[tuple[Path, Callable[[Path], bool], Callable[[str], bool]], ...] = (
             (self.runs_dir, run_file, _is_run_name), (plots, figure, figures.__contains__))
@@ -409,9 +400,11 @@ class SweepStore:
         return _checked(rows, p.name.removesuffix(".parquet"), expected)
 
     def _run_files(self) -> list[Path]:
+        """The files of ``runs/`` named like run files (a user's ``foo.parquet`` is not read)."""
         if not self.runs_dir.is_dir():
             return []
-        return sorted(p for p in self.runs_dir.glob("*.parquet") if not p.name.startswith("."))
+        return sorted(p for p in self.runs_dir.iterdir()
+                      if _is_run_name(p.name) and p.is_file())
 
     def stored_runs(self, expected: Expected | None = None,
                     known: Mapping[str, Any] | None = None) -> dict[str, dict[str, Any]]:

@@ -67,8 +67,13 @@ def _numeric(values: pd.Series) -> bool:
 
 
 def _filters(where: dict[str, str], params: list[str], table: pd.DataFrame) -> pd.DataFrame:
+    seen: dict[str, str] = {}  # full name → the name it was given as
     for name, raw in where.items():
         full = resolve_names([name], params, "parameter", "--where")[0]
+        if full in seen:  # a short and a full name of one parameter: which value is meant?
+            raise ConfigError(Issue("--where", f"{seen[full]} and {name} name the same "
+                                    f"parameter ({full}); give it once"))
+        seen[full] = name
         col = table[full]
         if _numeric(col):
             try:
@@ -134,8 +139,9 @@ def plot_sweep(results: str | Path, x: str, y: str | list[str], hue: str | None 
     out_dir : where to write; default ``RESULTS/plots``.
     logx : logarithmic (base 2) x axis; default: when x is positive and spans a factor ≥ 16.
     name : file name without suffix; default ``<y>-vs-<x>[-by-<hue>]``.
-    overwrite : replace same-named files in an ``out_dir`` outside the sweep folder (they are
-        kept, and the call refused, otherwise; figures in ``RESULTS/plots`` are dcsim's own).
+    overwrite : replace same-named files dcsim did not write (they are kept, and the call
+        refused, otherwise; figures dcsim drew in ``RESULTS/plots``, which its ledger
+        ``.dcsim-figures`` lists, are replaced anyway).
 
     Returns
     -------
@@ -148,14 +154,17 @@ def plot_sweep(results: str | Path, x: str, y: str | list[str], hue: str | None 
         Unknown names, or several points per (x, hue) pair (the message names the parameters to
         fix with ``where`` or ``hue``).
     """
-    from dcsim.experiments.plots import _figure_module, save_figures
-    from dcsim.experiments.store import record_figures, written_figures
+    from dcsim.experiments.plots import _figure_module, _same_folder, save_figures
 
     res = load_results(results)
     params = res.params
     x_full = resolve_names([x], params, "parameter", "--x")[0]
     hue_full = resolve_names([hue], params, "parameter", "--hue")[0] if hue else None
-    ys = resolve_names([y] if isinstance(y, str) else list(y), res.metrics, "metric", "--y")
+    if hue_full == x_full:
+        raise ConfigError(Issue("--hue", f"{hue!r} is the parameter on the x axis ({x_full}); "
+                                "--hue takes another parameter (one line per its value)"))
+    ys = resolve_names([y] if isinstance(y, str) else list(y), res.metrics, "metric", "--y",
+                       res.valueless)
     if not ys:
         raise ConfigError(Issue("--y", "name at least one metric"))
     table = _filters(where or {}, params, res.summary)
@@ -196,12 +205,9 @@ def plot_sweep(results: str | Path, x: str, y: str | list[str], hue: str | None 
     paths = [dest / f"{_safe(name)}.png", dest / f"{_safe(name)}.pdf"]
     # In RESULTS/plots a figure dcsim wrote there before (its ledger says so) is replaced; a
     # user's file of the same name is kept unless --overwrite, as anywhere else.
-    ours = written_figures(dest) if out_dir is None else set()
     try:
-        save_figures(fig, paths, replace=overwrite or all(
-            p.name in ours or not (p.exists() or p.is_symlink()) for p in paths), dpi=200)
+        save_figures(fig, paths, overwrite=overwrite,
+                     ledger=_same_folder(dest, res.root / "plots"), dpi=200)
     finally:
         plt.close(fig)
-    if out_dir is None:
-        record_figures(dest, [p.name for p in paths])
     return paths

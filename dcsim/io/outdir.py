@@ -4,10 +4,12 @@ Rules (the README's "Where results go"):
 
 * ``--out DIR`` may be a new path, an empty folder, or a dcsim run's results folder (its
   ``manifest.json`` says ``kind: dcsim-run``) when ``overwrite`` is set and the folder holds
-  nothing but what dcsim wrote there (the files its manifest lists, and ``dcsim plot``'s
-  figures). Anything else is refused with a :class:`ConfigError` naming ``--out``: a non-empty
-  folder of something else, a file, a device or other special file, a symbolic link, a name
-  that is ``.`` or ``..``, and the current folder or any of its parents.
+  nothing but what dcsim wrote there (the files its manifest lists, and the figures ``dcsim
+  plot`` drew there, which the folder's ledger lists: ``dcsim.io.figures``; a figure named like
+  dcsim's that the ledger does not list is the user's). Anything else is refused with a
+  :class:`ConfigError` naming ``--out``: a non-empty folder of something else, a file, a device
+  or other special file, a symbolic link, a name that is ``.`` or ``..``, and the current
+  folder or any of its parents.
 * The results are built in a hidden sibling ``.NAME.tmp-PID`` that holds a marker file
   (:data:`MARKER`, the writer's identity) while it is incomplete, then put in place: on Linux
   with one ``renameat2(RENAME_EXCHANGE)``, which swaps the old and the new folder atomically;
@@ -18,7 +20,7 @@ Rules (the README's "Where results go"):
 * Leftovers of interrupted writes (``.NAME.tmp-PID`` / ``.NAME.old-PID`` siblings carrying the
   marker, whose writer is dead) are removed by :func:`clean_leftovers` at the next run.
 
-Imports: json, os, shutil, signal, dcsim.errors, dcsim.io.owner.
+Imports: json, os, shutil, signal, dcsim.errors, dcsim.io.{figures, owner}.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from types import FrameType
 from typing import Any
 
 from dcsim.errors import ConfigError, Issue
+from dcsim.io.figures import FIGURES_LEDGER, figures_ledger_file, written_figures
 from dcsim.io.owner import owner_alive, process_identity, read_identity
 
 __all__ = ["MARKER", "RUN_KIND", "check_can_create", "check_out_dir", "clean_leftovers",
@@ -47,7 +50,7 @@ __all__ = ["MARKER", "RUN_KIND", "check_can_create", "check_out_dir", "clean_lef
 MARKER = ".dcsim-incomplete"
 #: ``manifest.json`` ``kind`` of a run's results folder.
 RUN_KIND = "dcsim-run"
-#: Files ``dcsim plot`` writes into a run folder (kept as dcsim's own when replacing it).
+#: Files ``dcsim plot`` writes into a run folder (dcsim's own when its ledger lists them).
 PLOT_FILES = frozenset({"timeseries.png", "timeseries.pdf"})
 #: What a run folder of a dcsim version that did not list its files may hold.
 _LEGACY_FILES = re.compile(r"^(summary\.json|manifest\.json|config\.yaml|resolved\.yaml|"
@@ -78,7 +81,10 @@ def _is_run_manifest(m: dict[str, Any] | None) -> bool:
 def _foreign_entries(folder: Path, m: dict[str, Any]) -> list[str]:
     """Entries of a run folder that dcsim did not write."""
     listed = m.get("files")
-    ours: set[str] = set(PLOT_FILES) | {MARKER}
+    # a figure is dcsim's only if dcsim plot drew it here (the ledger), not by its name alone
+    ours: set[str] = (written_figures(folder) & PLOT_FILES) | {MARKER}
+    if figures_ledger_file(folder):
+        ours.add(FIGURES_LEDGER)
     if isinstance(listed, list):
         ours |= {str(f) for f in listed}
         return sorted(p.name for p in folder.iterdir() if p.name not in ours)

@@ -60,11 +60,50 @@ def test_manifest_parameters_edited_by_hand(tmp_path: Path) -> None:
         assert "parameters" in _refused(["report", str(out)])
 
 
+def test_manifest_naming_a_parameter_the_runs_lack(tmp_path: Path) -> None:
+    # "parameters": ["nonexistent.param"] made report and plot-sweep fail with KeyError (exit 1)
+    out = _sweep(tmp_path)
+    m = json.loads((out / "manifest.json").read_text())
+    m["parameters"] = ["guests[0].count", "nonexistent.param"]
+    (out / "manifest.json").write_text(json.dumps(m))
+    want = (f"RESULTS: {out / 'manifest.json'} names parameter(s) nonexistent.param that the "
+            f"runs in {out / 'runs'} do not have (no such column)")
+    for args in (["report", str(out)],
+                 ["plot-sweep", str(out), "--x", "nonexistent.param", "--y", "energy_it_kwh"]):
+        res = runner.invoke(app, args, terminal_width=400)
+        assert res.exit_code == 2, res.output
+        assert want in res.output
+        assert "internal error" not in res.output
+    assert not (out / "plots").exists()
+
+
 def test_no_readable_run_is_an_error_not_an_empty_table(tmp_path: Path) -> None:
     out = _sweep(tmp_path)
     for f in (out / "runs").glob("*.parquet"):
         f.write_bytes(b"corrupt")
     assert "no readable finished run" in _refused(["report", str(out)])
+
+
+def test_stray_tables_in_runs_are_not_runs(tmp_path: Path) -> None:
+    # a user's one-row runs/foo.parquet ({'a': [1]}) was read as a run: n shown as 0/2 and a
+    # column added; a table named like a run but without the run columns was read too
+    out = _sweep(tmp_path)
+    clean = runner.invoke(app, ["report", str(out), "-m", "all"])
+    assert clean.exit_code == 0, clean.output
+    key = "p0009-abcdef12-rep0"
+    strays = {"foo.parquet": {"a": [1]}, f"{key}.parquet": {"key": [key], "a": [1]},
+              "p0008-abcdef12-rep0.parquet": {"a": [1]}}
+    for name, cols in strays.items():
+        pd.DataFrame(cols).to_parquet(out / "runs" / name)
+    res = runner.invoke(app, ["report", str(out), "-m", "all"])
+    assert res.exit_code == 0, res.output
+    assert res.output == clean.output
+    assert " a |" not in res.output.splitlines()[0]
+    # never deleted either, when --overwrite clears the folder for another sweep
+    before = {n: (out / "runs" / n).read_bytes() for n in strays}
+    run_sweep(tiny({"grid": {"guests[0].count": [1, 3]}}), out, executor="serial",
+              overwrite=True)
+    assert {n: (out / "runs" / n).read_bytes() for n in strays} == before
 
 
 def test_report_on_a_run_folder_points_to_plot(tmp_path: Path) -> None:

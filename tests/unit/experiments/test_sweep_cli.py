@@ -101,6 +101,11 @@ def test_report_markdown_and_latex(results: Path) -> None:
     bad = runner.invoke(app, ["report", str(results), "--metrics", "nope"])
     assert bad.exit_code == 2
     assert "unknown metric 'nope'" in bad.output
+    for empty in (",,", " , "):  # printed a table of parameters alone with n = 0 (exit 0)
+        bad = runner.invoke(app, ["report", str(results), "--metrics", empty])
+        assert bad.exit_code == 2, bad.output
+        assert "--metrics: name at least one metric" in bad.output
+        assert "|" not in bad.stdout
 
 
 def test_plot_sweep_writes_png_and_pdf(results: Path, tmp_path: Path) -> None:
@@ -125,6 +130,43 @@ def test_plot_sweep_needs_hue_or_where(results: Path, tmp_path: Path) -> None:
                               "energy_facility_kwh", "--out", str(tmp_path)])
     assert res.exit_code == 2
     assert "virtualization" in res.output
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    # --hue equal to --x said "several sweep points share each value of count, count"
+    (["--x", "count", "--hue", "guests[0].count"],
+     "--hue: 'guests[0].count' is the parameter on the x axis (guests[0].count); --hue takes "
+     "another parameter"),
+    # conflicting filters were accepted (the last one won)
+    (["--x", "ratio", "--where", "virtualization=kvm", "--where", "virtualization=docker"],
+     "--where: virtualization is given twice (virtualization=kvm, virtualization=docker)"),
+    (["--x", "ratio", "--where", "virtualization=kvm",
+      "--where", "datacenters[0].hosts[0].virtualization=kvm"],
+     "--where: virtualization and datacenters[0].hosts[0].virtualization name the same "
+     "parameter (datacenters[0].hosts[0].virtualization)"),
+    # a metric null in every run (no jobs in this sweep) was called "unknown metric"
+    (["--x", "ratio", "--hue", "virtualization", "--y", "mean_job_slowdown"],
+     "--y: metric 'mean_job_slowdown' has no value in any run of this sweep (null in every "
+     "run)"),
+])
+def test_plot_sweep_says_what_is_wrong_with_its_options(results: Path, tmp_path: Path,
+                                                         args: list[str], said: str) -> None:
+    if "--y" not in args:
+        args = [*args, "--y", "energy_facility_kwh"]
+    res = runner.invoke(app, ["plot-sweep", str(results), *args, "--out", str(tmp_path)],
+                        terminal_width=400)
+    assert res.exit_code == 2, res.output
+    assert said in res.output
+    assert not list(tmp_path.iterdir())
+
+
+def test_report_says_a_metric_has_no_value_rather_than_unknown(results: Path) -> None:
+    res = runner.invoke(app, ["report", str(results), "-m", "energy_it_kwh,mean_job_slowdown"],
+                        terminal_width=400)
+    assert res.exit_code == 2, res.output
+    assert ("--metrics: metric 'mean_job_slowdown' has no value in any run of this sweep"
+            in res.output)
+    assert "unknown" not in res.output
 
 
 def test_plot_sweep_refuses_a_run_folder(tmp_path: Path) -> None:

@@ -170,6 +170,26 @@ def test_overwrite_deletes_only_what_the_sweep_created(tmp_path: Path) -> None:
     assert len(olds) == 4
 
 
+def test_a_hand_edited_figure_ledger_cannot_make_overwrite_delete_a_users_file(
+        tmp_path: Path) -> None:
+    # plots/.dcsim-figures edited to list notes.txt made dcsim sweep --overwrite delete it: the
+    # ledger is trusted only for names a dcsim figure can have (PNG/PDF, not hidden, no folder)
+    out = tmp_path / "out"
+    run_sweep(SMALL, out, executor="serial")
+    (out / "plots").mkdir()
+    mine = {"plots/notes.txt": b"mine", "plots/data.csv": b"x", "plots/.hidden.png": b"h",
+            "README.md": b"readme"}
+    for rel, data in mine.items():
+        (out / rel).write_bytes(data)
+    (out / "plots" / ".dcsim-figures").write_text(
+        "notes.txt\ndata.csv\n.hidden.png\n../README.md\n")
+    outcome = run_sweep(tiny({"grid": {"guests[0].count": [1, 3]}}), out, executor="serial",
+                        overwrite=True)
+    assert (outcome.ran, outcome.already_done) == (2, 0)
+    for rel, data in mine.items():
+        assert (out / rel).read_bytes() == data, rel
+
+
 def test_resume_removes_only_dcsims_own_temporaries(tmp_path: Path) -> None:
     out = tmp_path / "out"
     run_sweep(SMALL, out, executor="serial")

@@ -193,6 +193,35 @@ def test_overwrite_refuses_a_results_folder_holding_foreign_files(tmp_path: Path
     assert _run(str(cfg), "--out", str(out), "--overwrite", "-q").exit_code == 0
 
 
+def test_overwrite_keeps_figures_dcsim_did_not_draw(tmp_path: Path, cfg: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # cp -a r1 r3; echo MINE > r3/timeseries.png; echo notes > r3/timeseries.pdf; dcsim run
+    # ... -o r3 --overwrite deleted both: only figures the ledger lists (dcsim plot drew them)
+    # are dcsim's, and a hand-edited ledger naming another file does not make it dcsim's
+    import dcsim
+    from dcsim.io.figures import FIGURES_LEDGER
+
+    out = tmp_path / "r"
+    assert _run(str(cfg), "--out", str(out), "-q").exit_code == 0
+    (out / "timeseries.png").write_bytes(b"MINE\n")
+    (out / "timeseries.pdf").write_bytes(b"notes\n")
+    calls: list[int] = []
+    monkeypatch.setattr(dcsim, "run", lambda *a, **k: calls.append(1))
+    for step in ("figures", "ledger"):
+        if step == "ledger":
+            (out / "notes.txt").write_bytes(b"notes\n")
+            (out / FIGURES_LEDGER).write_text("notes.txt\n../cfg.yaml\n")
+        before = _tree(out)
+        res = runner.invoke(app, ["run", str(cfg), "--out", str(out), "--overwrite"],
+                            terminal_width=400)
+        assert res.exit_code == 2, res.output
+        named = "timeseries.pdf, timeseries.png" if step == "figures" else \
+            "notes.txt, timeseries.pdf, timeseries.png"
+        assert f"--out: {out} holds files dcsim did not write ({named})" in res.output
+        assert _tree(out) == before
+    assert not calls  # refused before the simulation
+
+
 def test_empty_folder_is_used(tmp_path: Path, cfg: Path) -> None:
     (tmp_path / "e").mkdir()
     assert _run(str(cfg), "--out", str(tmp_path / "e"), "-q").exit_code == 0
