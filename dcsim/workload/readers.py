@@ -363,6 +363,12 @@ def _where(path: Path, is_csv: bool) -> Callable[[int], str]:
 
 MAX_GRID_CELLS = 200_000_000
 """Most guest × sample cells a generic trace may expand to (float32: 800 MB)."""
+MAX_TIME_S = 1e11
+"""Largest ``time_s`` of a generic trace, s (about 3,170 years): room for Unix-epoch seconds
+(1.7e9 in 2024) while keeping the grid arithmetic far from overflow (1e300 overflowed numpy)."""
+MAX_SPAN_S = 100 * 365.25 * 86400.0
+"""Longest span (last − first ``time_s``) of a generic trace, s: 100 years, far beyond any
+recorded workload (a longer one is a unit mistake, e.g. milliseconds)."""
 _SIZE_MAX = {"vcpus": 4096.0, "ram_mib": 1024.0**3, "mips": 1e7}
 """Largest guest size a trace may give: vCPUs, RAM (MiB, 1 PiB), MIPS per vCPU."""
 
@@ -424,7 +430,12 @@ def read_generic(path: str | Path, name: str = "csv") -> TraceData:
     sizes = {c: _numeric(df, c, p, is_csv, issues) for c in ("vcpus", "ram_mib", "mips")
              if c in cols}
     _fail(issues)
-    issues += _check_range(t, "time_s", where, np.inf)
+    issues += _check_range(t, "time_s", where, MAX_TIME_S)
+    if not issues and float(t.max() - t.min()) > MAX_SPAN_S:
+        last = int(np.argmax(t))
+        issues.append(_issue(f"{where(last)}: time_s {t[last]:g} makes the trace span "
+                             f"{t[last] - t.min():g} s, more than 100 years ({MAX_SPAN_S:g} s); "
+                             "time_s is in seconds"))
     cpu_hi = 1.0 if cpu_col == "cpu" else 100.0
     issues += _check_range(cpu, cpu_col, where, cpu_hi)
     if mem is not None and mem_col is not None:
