@@ -91,6 +91,15 @@ def _check_range(values: F64, what: str, where: Callable[[int], str], hi: float)
     return issues
 
 
+def _need_folder(folder: Path) -> None:
+    """Refuse ``folder`` unless it is a folder, saying what it is instead."""
+    if folder.is_dir():
+        return
+    what = ("is a file, not a folder (pass the folder holding one file per VM)"
+            if folder.exists() else "no such folder")
+    _fail([_issue(f"{folder}: {what}")])
+
+
 # --------------------------------------------------------------------------- PlanetLab
 
 
@@ -215,8 +224,7 @@ def read_planetlab(path: str | Path, day: str | None = None) -> TraceData:
     """
     root = Path(path)
     folder = root / day if day is not None else root
-    if not folder.is_dir():
-        _fail([_issue(f"{folder}: no such folder")])
+    _need_folder(folder)
     subdirs = sorted(p.name for p in folder.iterdir() if p.is_dir())
     if day is None and subdirs and not _visible_files(folder):
         return _concat([read_planetlab(folder, d) for d in subdirs], "planetlab")
@@ -404,6 +412,12 @@ def read_generic(path: str | Path, name: str = "csv") -> TraceData:
     issues: list[Issue] = []
     cols = set(df.columns)
     unknown = sorted(cols - set(GENERIC_COLUMNS))
+    # pandas names an empty header cell "Unnamed: <index>"
+    blank = [int(m.group(1)) + 1 for c in unknown
+             if is_csv and (m := re.fullmatch(r"Unnamed: (\d+)", c))]
+    unknown = [c for c in unknown if not (is_csv and re.fullmatch(r"Unnamed: \d+", c))]
+    issues += [_issue(f"{p} line 1: column {k} of the header is empty (a trailing comma?)")
+               for k in sorted(blank)]
     if unknown:
         issues.append(_issue(
             f"{p}: unknown column(s) {', '.join(map(shown, unknown))}; "
@@ -626,8 +640,7 @@ def read_bitbrains(path: str | Path, day: str | None = None, step_s: float = 300
     root = Path(path)
     folder = root / day if day is not None else root
     if files is None:
-        if not folder.is_dir():
-            _fail([_issue(f"{folder}: no such folder")])
+        _need_folder(folder)
         files = [p for p in folder.iterdir()
                  if p.is_file() and p.name.endswith((".csv", ".csv.gz"))]
         if not files:

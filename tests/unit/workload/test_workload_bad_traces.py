@@ -42,10 +42,12 @@ def _messages(exc: pytest.ExceptionInfo[ConfigError]) -> str:
         ("guest,time_s\na,0\n", r"missing column 'cpu' \(fraction\) or 'cpu_pct'"),
         ("", r"file is empty"),
         (HEADER, r"no data rows"),
+        # was "unknown column(s) <10 characters not shown>" (pandas' "Unnamed: 3")
+        ("guest,time_s,cpu,\na,0,0.1,\n", r"x\.csv line 1: column 4 of the header is empty"),
     ],
     ids=["not-a-number", "empty-cell", "negative", "above-1", "above-100-pct", "inf",
          "off-grid", "duplicate", "unknown-col", "missing-time", "missing-cpu", "empty-file",
-         "header-only"],
+         "header-only", "empty-header-cell"],
 )
 def test_generic_csv_refused(tmp_path: Path, body: str, expected: str) -> None:
     p = _csv(tmp_path, body)
@@ -163,3 +165,15 @@ def test_unix_epoch_times_are_still_read(tmp_path: Path) -> None:
     trace = load_trace("csv", path=p)
     assert trace.interval_s == 300.0
     assert trace.n_samples == 2
+
+
+def test_planetlab_and_bitbrains_say_a_file_is_not_a_folder(tmp_path: Path) -> None:
+    f = _csv(tmp_path, HEADER + "a,0,0.1\n")
+    for read in (read_planetlab, read_bitbrains):
+        with pytest.raises(ConfigError) as exc:  # was "no such folder"
+            read(f)
+        assert _messages(exc) == (f"path: {f}: is a file, not a folder (pass the folder "
+                                  "holding one file per VM)")
+    with pytest.raises(ConfigError) as exc:
+        read_planetlab(tmp_path / "nope")
+    assert _messages(exc) == f"path: {tmp_path / 'nope'}: no such folder"
