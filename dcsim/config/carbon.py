@@ -23,14 +23,21 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from dcsim.config.catalog import Frozen
 from dcsim.config.migration import MigrationSpec
 from dcsim.units import Duration, Integer, Number
 
-__all__ = ["CarbonSpec", "ClockSpec", "DeferSpec", "FollowSpec", "parse_instant", "reads_series",
-           "zone"]
+__all__ = ["MAX_INTENSITY_G_PER_KWH", "CarbonSpec", "ClockSpec", "DeferSpec", "FollowSpec",
+           "parse_instant", "reads_series", "zone"]
+
+#: Highest grid carbon intensity accepted, g CO2-eq/kWh (a constant, a file or an imported
+#: series). The most carbon-intensive real generation, lignite, emits about 1,100-1,200 g/kWh
+#: (coal's life-cycle median is 820, IPCC AR5 WG3 Annex III, 2014), so no real grid average
+#: comes near it; ten thousand leaves room for what-if studies while refusing typos and huge
+#: values (1e308) whose products with the energy overflow to inf in the run's sums.
+MAX_INTENSITY_G_PER_KWH = 10_000.0
 
 
 def reads_series(datacenters: Any) -> bool:
@@ -89,7 +96,8 @@ class ClockSpec(Frozen):
 class CarbonSpec(Frozen):
     """A data center's grid carbon intensity (exactly one of intensity, series, file)."""
 
-    intensity: Number | None = Field(None, ge=0, description="constant intensity, g CO2-eq/kWh")
+    intensity: Number | None = Field(None, ge=0, le=MAX_INTENSITY_G_PER_KWH,
+                                     description="constant intensity, g CO2-eq/kWh")
     series: str | None = Field(None, description="stored series by name (dcsim traces list: "
                                "carbon), e.g. 'de-2020'")
     file: str | None = Field(None, description="CSV or Parquet file (relative to the config)")
@@ -100,6 +108,13 @@ class CarbonSpec(Frozen):
     interpolation: Literal["step", "linear"] = Field(
         "step", description="step: each value holds until the next timestamp; linear: linear "
         "between points, averaged over each scheduling interval")
+
+    @field_validator("file")
+    @classmethod
+    def _named(cls, v: str | None) -> str | None:
+        if v is not None and not v.strip():  # Path('') is the config's own folder
+            raise ValueError("empty path: name a CSV or Parquet file")
+        return v
 
     @model_validator(mode="after")
     def _one_source(self) -> CarbonSpec:

@@ -9,11 +9,19 @@ then walks the parsed data (``Any``-typed sections included) and refuses, with t
 each, numbers outside :func:`dcsim.units.bounded_number`'s range (non-finite, or too large or
 too small in magnitude), the rule every config model also applies to its fields.
 
-Imports: yaml, dcsim.errors (no other dcsim module).
+The CSV inputs a config names (carbon series, failure traces) are read with
+:func:`read_input_text` (UTF-8, a leading byte-order mark dropped, anything else refused with the
+line of the first bad byte) and :func:`csv_rows` (a malformed record or a field beyond the
+``csv`` module's limit refused with its line), so that no reader meets a ``UnicodeDecodeError``
+or ``csv.Error`` of its own.
+
+Imports: csv, yaml, dcsim.errors (no other dcsim module).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import stat
 from pathlib import Path
@@ -33,9 +41,11 @@ __all__ = [
     "BoundedLoader",
     "LimitError",
     "check_values",
+    "csv_rows",
     "load_shipped",
     "load_yaml",
     "read_input_bytes",
+    "read_input_text",
     "regular_file",
 ]
 
@@ -89,6 +99,41 @@ def read_input_bytes(path: str | Path, what: str, max_bytes: int) -> bytes:
         raise ConfigError(Issue("", f"{what} {path} grew beyond {max_bytes:,} bytes while read"),
                           source=str(path))
     return data
+
+
+def read_input_text(path: str | Path, what: str, max_bytes: int) -> str:
+    """The text of a regular UTF-8 file of at most ``max_bytes`` (a leading BOM, which
+    spreadsheet programs write, is dropped); ``ConfigError`` (path ``""``) naming the file and
+    the line of the first byte that is not UTF-8."""
+    data = read_input_bytes(path, what, max_bytes)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(Issue("", f"{path} line {line}: byte 0x{data[exc.start]:02x} is not "
+                                f"UTF-8 text; expected a UTF-8 {what} (save it as UTF-8)"),
+                          source=str(path)) from None
+
+
+def csv_rows(text: str, src: str) -> list[tuple[int, list[str]]]:
+    """The records of CSV ``text`` with the line each starts on (1-based; a quoted field may
+    span lines), blank lines as ``[]``. ``ConfigError`` (path ``""``) naming ``src`` and the
+    line for what the ``csv`` module refuses: a field longer than its limit (131,072
+    characters, kept: no real field is that long) or a malformed record."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows: list[tuple[int, list[str]]] = []
+    start = 1
+    try:
+        for row in reader:
+            rows.append((start, row))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        reason = str(exc)
+        if "field larger than field limit" in reason:
+            reason = f"a field longer than {csv.field_size_limit():,} characters"
+        raise ConfigError(Issue("", f"{src} line {start}: not readable as CSV ({reason})"),
+                          source=src) from None
+    return rows
 
 
 class LimitError(yaml.YAMLError):

@@ -109,7 +109,7 @@ def dc_series(cfg: Config, base_dir: Path | None) -> list[Series | float]:
             if not path.is_absolute() and base_dir is not None:
                 path = base_dir / path
             out.append(read_file(path, spec.time_column, spec.value_column,
-                                 zone(spec.timezone)))
+                                 zone(spec.timezone), f"{where}.file"))
     return out
 
 

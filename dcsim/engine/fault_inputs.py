@@ -11,19 +11,19 @@ The running extension (SimPy processes, snapshots, recovery, results) lives in
 ``dcsim.engine.faults``, which imports this module and re-exports ``check_faults``,
 ``read_failure_trace`` and ``FAULT_SUMMARY_DOC``.
 
-Imports: csv, math, pathlib, dcsim.errors, dcsim.workload.arrivals (``lifetime_distribution``),
-dcsim.config (types only). Nothing of ``dcsim.engine``, and no simpy, numpy or pandas of its
-own, so the checks can run at config time.
+Imports: math, pathlib, dcsim.errors, dcsim.config.safeyaml (bounded CSV reading),
+dcsim.workload.arrivals (``lifetime_distribution``), dcsim.config (types only). Nothing of
+``dcsim.engine``, and no simpy, numpy or pandas of its own, so the checks can run at config
+time.
 """
 
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dcsim.config.safeyaml import regular_file
+from dcsim.config.safeyaml import csv_rows, read_input_text
 from dcsim.errors import ConfigError, Issue
 from dcsim.metrics.contract import SUMMARY
 from dcsim.workload.arrivals import lifetime_distribution
@@ -83,24 +83,19 @@ def read_failure_trace(path: Path, n_hosts: int, where: str = "faults.hosts.trac
     if not path.exists():
         return [], [Issue(where, f"failure trace not found: {path}")]
     try:
-        regular_file(path, "failure trace", MAX_FAILURE_TRACE_BYTES)
-    except ConfigError as exc:
-        return [], [Issue(where, str(i)) for i in exc.issues]
-    try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return [], [Issue(where, f"cannot read {path.name}: {exc}")]
-    reader = csv.reader(text.splitlines())
-    header = next(reader, None)
-    if header is None:
+        text = read_input_text(path, "failure trace", MAX_FAILURE_TRACE_BYTES)
+        records = csv_rows(text, path.name)
+    except ConfigError as exc:  # not a regular file, not UTF-8, a malformed or huge field
+        return [], [Issue(where, i.message) for i in exc.issues]
+    if not records:
         return [], [Issue(where, f"{path.name} is empty; expected a header: host,fail_s,repair_s")]
-    cols = [c.strip() for c in header]
+    cols = [c.strip() for c in records[0][1]]
     missing = [c for c in ("host", "fail_s", "repair_s") if c not in cols]
     if missing:
         return [], [Issue(where, f"{path.name}: missing column(s) {', '.join(missing)} in the "
                           f"header; expected host,fail_s,repair_s")]
     ih, jf, jr = cols.index("host"), cols.index("fail_s"), cols.index("repair_s")
-    for line, rec in enumerate(reader, start=2):
+    for line, rec in records[1:]:
         if not rec or all(not c.strip() for c in rec):
             continue
         if len(rec) < len(cols):

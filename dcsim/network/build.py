@@ -119,6 +119,13 @@ def build_topology(spec: NetworkSpec | None, nic_bps: Sequence[float], host_dc: 
         issues += iss
         if graph is None:
             return None, issues
+        # a file's dc attributes must name data centers of this config (traffic between data
+        # centers is told apart by them)
+        issues += [Issue(f"network.topology.nodes[{node}].dc", f"data center {dc:g} does not "
+                         f"exist (the config has {n_dcs}: 0..{n_dcs - 1})")
+                   for node, dc in graph.nodes(data="dc", default=0) if dc >= n_dcs]
+        if _blocking(issues):
+            return None, issues
     topo = attach_hosts(graph, len(nic_bps), racks)
     cap_host_links(topo, nic_bps)
     for issue in topo.validate():

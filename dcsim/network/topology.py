@@ -21,7 +21,8 @@ Each undirected edge ``e`` (in ``graph.edges`` order) gives two directed links w
 Default per-hop latency is 1 µs [E] (a few hundred metres of fibre plus cut-through switching);
 WAN latencies are given by the caller.
 
-Imports: numpy, networkx, dcsim.errors, dcsim.units. No simpy.
+Imports: numpy, networkx, dcsim.errors, dcsim.units, dcsim.config.safeyaml (bounded reading).
+No simpy.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import networkx as nx
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from dcsim.config.safeyaml import regular_file
+from dcsim.config.safeyaml import read_input_text, regular_file
 from dcsim.errors import ConfigError, Issue
 from dcsim.units import UnitError, parse_bitrate, parse_duration
 
@@ -293,6 +294,26 @@ def _quantity(raw: Any, parse: Any) -> float:
     return float(parse(raw.strip() if isinstance(raw, str) else raw))
 
 
+def _dc_index(raw: Any) -> int | str:
+    """A node's ``dc`` attribute as a data-center index >= 0, or what is wrong with it (GraphML
+    types it int, long, double or string; whether the index exists is the scenario's check)."""
+    if isinstance(raw, bool):
+        return f"expected a data-center index (an integer >= 0), got {raw}"
+    if isinstance(raw, float):
+        if not raw.is_integer():
+            return f"expected a data-center index (an integer >= 0), got {raw:g}"
+        raw = int(raw)
+    elif isinstance(raw, str):
+        text = raw.strip()
+        if not (text.isascii() and text.lstrip("-").isdigit()) or len(text) > 18:
+            return ("expected a data-center index (an integer >= 0), got "
+                    f"{text[:20]!r}{'...' if len(text) > 20 else ''}")
+        raw = int(text)
+    if not isinstance(raw, int) or raw < 0:
+        return f"expected a data-center index (an integer >= 0), got {raw}"
+    return raw
+
+
 def load_graph(
     path: str | Path,
     default_capacity_bps: float | None = None,
@@ -340,10 +361,10 @@ def load_graph(
             raise ConfigError(Issue("", f"cannot read GraphML: {exc}"), source=p.name) from exc
     else:
         raw_g = nx.Graph()
-        try:
-            text = p.read_text("utf-8")
-        except OSError as exc:
-            raise ConfigError(Issue("", f"cannot read edge list: {exc}"), source=p.name) from exc
+        try:  # UTF-8 (BOM dropped); a bad byte is named with its line
+            text = read_input_text(p, "edge list", MAX_TOPOLOGY_FILE_BYTES)
+        except ConfigError as exc:
+            raise ConfigError(exc.issues, source=p.name) from None
         first_line: dict[frozenset[str], int] = {}
         for lineno, line in enumerate(text.splitlines(), start=1):
             fields = line.split("#", 1)[0].split()
@@ -374,7 +395,11 @@ def load_graph(
         if kind not in ("host", "switch"):
             issues.append(Issue(f"nodes[{name}].kind", f"must be 'host' or 'switch', got {kind!r}"))
         role = data.get("role", "host" if kind == "host" else "switch")
-        g.add_node(name, **{**data, "kind": kind, "role": str(role), "dc": int(data.get("dc", 0))})
+        dc = _dc_index(data.get("dc", 0))
+        if isinstance(dc, str):
+            issues.append(Issue(f"nodes[{name}].dc", dc))
+            dc = 0
+        g.add_node(name, **{**data, "kind": kind, "role": str(role), "dc": dc})
     for u, v, data in raw_g.edges(data=True):
         where = f"links[{u}-{v}]"
         cap: float = math.nan

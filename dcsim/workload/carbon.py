@@ -5,8 +5,9 @@ intensities (g CO2-eq/kWh, finite, >= 0). Each value holds from its instant to t
 last one for one median step). ``load_series`` finds a stored series by name: the user store
 (``<trace store>/carbon/<name>.npz``, written by ``dcsim traces import carbon``) first, then
 the excerpts shipped in ``dcsim/data/carbon`` (see its README: origin and terms). ``read_file``
-reads a CSV or Parquet file with a timestamp and an intensity column; a bad row is refused with
-the file and line.
+reads a CSV (UTF-8) or Parquet file with a timestamp and an intensity column (numbers, at most
+``MAX_INTENSITY_G_PER_KWH``; whole-second timestamps); a bad file or row is refused at the
+config path of ``file:`` with the file and line.
 
 ``pieces`` turns a series into the intensity of each stretch of simulated time
 ``[0, duration)``: breakpoints (s) and values. Stepwise: the series' own instants. Linear
@@ -14,12 +15,12 @@ the file and line.
 (its value at the interval's middle, exact for a linear function). A series that does not cover
 ``[start, start + duration]`` is refused.
 
-Imports: numpy, pyarrow (Parquet only, when read), dcsim.errors.
+Imports: numpy, pyarrow (Parquet only, when read), dcsim.errors, dcsim.config.carbon (the
+intensity bound), dcsim.config.safeyaml (bounded reading), dcsim.workload.safeio (``shown``).
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import math
 from importlib import resources
@@ -28,7 +29,10 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from dcsim.config.carbon import MAX_INTENSITY_G_PER_KWH
+from dcsim.config.safeyaml import csv_rows, read_input_text, regular_file
 from dcsim.errors import ConfigError, Issue
+from dcsim.workload.safeio import shown
 
 F64 = NDArray[np.float64]
 
@@ -53,72 +57,156 @@ def _issue(where: str, message: str) -> ConfigError:
     return ConfigError([Issue(where, message)])
 
 
-def check(t: F64, v: F64, where: str, lines: list[int] | None = None) -> None:
-    """Refuse non-finite or negative intensities and instants that do not increase."""
-    def line(i: int) -> str:
-        return f"{where}:{lines[i]}" if lines is not None else f"{where}[{i}]"
+MAX_CARBON_FILE_BYTES = 256 * 1024**2
+"""Largest carbon-intensity file read, bytes (a year of 5-minute points is about 4 MB)."""
+
+
+def check(t: F64, v: F64, where: str, lines: list[str] | None = None) -> None:
+    """Refuse intensities that are not finite, negative or above
+    :data:`~dcsim.config.carbon.MAX_INTENSITY_G_PER_KWH`, and instants that do not increase.
+    Issues are at ``where``; ``lines[i]`` (if given) locates row i in the message."""
+    def at(i: int) -> str:
+        return f"{lines[i]}: " if lines is not None else f"point {i}: "
 
     if t.shape[0] == 0:
         raise _issue(where, "the series has no rows")
-    bad = np.flatnonzero(~np.isfinite(v) | (v < 0))
+    bad = np.flatnonzero(~np.isfinite(v) | (v < 0) | (v > MAX_INTENSITY_G_PER_KWH))
     if bad.shape[0]:
         i = int(bad[0])
-        raise _issue(line(i), f"intensity {v[i]!r}: expected a finite number >= 0 (g/kWh)")
+        raise _issue(where, f"{at(i)}intensity {float(v[i]):g}: expected a finite number "
+                     f">= 0 and <= {MAX_INTENSITY_G_PER_KWH:,.0f} g/kWh (lignite, the most "
+                     "carbon-intensive generation, emits about 1,200)")
     back = np.flatnonzero(np.diff(t) <= 0)
     if back.shape[0]:
         i = int(back[0]) + 1
-        raise _issue(line(i), "timestamps must increase strictly (a repeated or earlier time)")
+        raise _issue(where, f"{at(i)}timestamps must increase strictly (a repeated or earlier "
+                     "time)")
 
 
-def read_file(path: Path, time_column: str, value_column: str, tz: dt.tzinfo) -> Series:
-    """A series from a CSV or Parquet file; naive timestamps are read in ``tz``."""
-    where = str(path)
-    if not path.is_file():
-        raise _issue(where, "no such file")
-    if path.suffix.lower() in (".parquet", ".pq"):
-        import pyarrow.parquet as pq
+def _readable(path: Path, where: str) -> None:
+    """Refuse (at ``where``) what is not a regular file of bounded size: a missing path, a
+    folder, a FIFO or a device (reading ``/dev/zero`` would never end)."""
+    try:
+        regular_file(path, "carbon-intensity file", MAX_CARBON_FILE_BYTES)
+    except ConfigError as exc:
+        raise ConfigError([Issue(where, i.message) for i in exc.issues]) from None
 
+
+def _parquet_columns(path: Path, time_column: str, value_column: str, where: str
+                     ) -> tuple[list[object], list[object], list[str]]:
+    """Raw timestamps, intensities and row labels of a Parquet file; its intensity column must
+    be numeric (booleans are not intensities)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    src = str(path)
+    try:
         table = pq.read_table(path)
-        cols = table.column_names
-        for c in (time_column, value_column):
-            if c not in cols:
-                raise _issue(where, f"no column {c!r} (columns: {', '.join(cols)})")
-        raw_t = [str(x) if x is not None else "" for x in table.column(time_column).to_pylist()]
-        raw_v = table.column(value_column).to_pylist()
-        lines = [i + 1 for i in range(len(raw_t))]  # row numbers
+    except (pa.ArrowException, OSError) as exc:
+        raise _issue(where, f"{src}: not a readable Parquet file ({type(exc).__name__})"
+                     ) from None
+    cols = table.column_names
+    for c in (time_column, value_column):
+        if c not in cols:
+            raise _issue(where, f"{src}: no column {shown(c)} (columns: "
+                         f"{', '.join(map(shown, cols))})")
+    vtype = table.schema.field(value_column).type
+    if not (pa.types.is_integer(vtype) or pa.types.is_floating(vtype)
+            or pa.types.is_decimal(vtype)):
+        raise _issue(where, f"{src}: column {shown(value_column)} holds {vtype} values; "
+                     "expected numbers (g/kWh)")
+    raw_t: list[object] = table.column(time_column).to_pylist()
+    raw_v: list[object] = table.column(value_column).to_pylist()
+    return raw_t, raw_v, [f"{src} row {i}" for i in range(len(raw_t))]
+
+
+def _csv_columns(path: Path, time_column: str, value_column: str, where: str
+                 ) -> tuple[list[object], list[object], list[str]]:
+    """Raw timestamps, intensities and ``file:line`` labels of a CSV file (UTF-8)."""
+    src = str(path)
+    try:
+        records = csv_rows(read_input_text(path, "carbon-intensity file",
+                                           MAX_CARBON_FILE_BYTES), src)
+    except ConfigError as exc:
+        raise ConfigError([Issue(where, i.message) for i in exc.issues]) from None
+    if not records:
+        raise _issue(where, f"{src}: empty file; expected a header row")
+    header = [h.strip() for h in records[0][1]]
+    for c in (time_column, value_column):
+        if c not in header:
+            raise _issue(where, f"{src}:1: no column {shown(c)} (columns: "
+                         f"{', '.join(map(shown, header))})")
+    it, iv = header.index(time_column), header.index(value_column)
+    raw_t: list[object] = []
+    raw_v: list[object] = []
+    labels: list[str] = []
+    for n, row in records[1:]:
+        if not row or all(not x.strip() for x in row):
+            continue
+        raw_t.append(row[it].strip() if it < len(row) else "")
+        raw_v.append(row[iv].strip() if iv < len(row) else "")
+        labels.append(f"{src}:{n}")
+    return raw_t, raw_v, labels
+
+
+def _instant(raw: object, tz: dt.tzinfo, where: str, at: str) -> float:
+    """A timestamp cell as s since the epoch; naive ones in ``tz``; whole seconds only (the
+    store keeps int64 seconds, so fractions would collide or shift silently)."""
+    if isinstance(raw, dt.datetime):
+        stamp = raw
     else:
-        with path.open(newline="", encoding="utf-8") as f:
-            reader = csv.reader(f)
-            header = next(reader, None)
-            if header is None:
-                raise _issue(where, "empty file")
-            header = [h.strip() for h in header]
-            for c in (time_column, value_column):
-                if c not in header:
-                    raise _issue(f"{where}:1", f"no column {c!r} (columns: {', '.join(header)})")
-            it, iv = header.index(time_column), header.index(value_column)
-            raw_t, raw_v, lines = [], [], []
-            for n, row in enumerate(reader, start=2):
-                if not row or all(not x.strip() for x in row):
-                    continue
-                raw_t.append(row[it].strip() if it < len(row) else "")
-                raw_v.append(row[iv].strip() if iv < len(row) else "")
-                lines.append(n)
+        text = "" if raw is None else str(raw)
+        if not text:
+            raise _issue(where, f"{at}: empty timestamp cell")
+        try:
+            stamp = dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise _issue(where, f"{at}: timestamp {shown(text)}: expected ISO 8601 "
+                         "(e.g. 2020-03-02 00:30:00)") from None
+    if stamp.microsecond:
+        raise _issue(where, f"{at}: timestamp {stamp.isoformat(sep=' ')} has a fraction of a "
+                     "second; give whole seconds (a series is stored at 1 s resolution)")
+    try:
+        return (stamp.replace(tzinfo=tz) if stamp.tzinfo is None else stamp).timestamp()
+    except (OverflowError, OSError, ValueError):
+        raise _issue(where, f"{at}: timestamp {stamp.isoformat(sep=' ')} is out of range"
+                     ) from None
+
+
+def _intensity(raw: object, where: str, at: str) -> float:
+    """An intensity cell as a float (range checked by :func:`check`)."""
+    if raw is None or raw == "":
+        raise _issue(where, f"{at}: empty intensity cell")
+    if isinstance(raw, bool):  # a CSV never yields one; a Parquet column is type-checked
+        raise _issue(where, f"{at}: intensity {raw}: not a number")
+    try:
+        return float(raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise _issue(where, f"{at}: intensity is not a number: {shown(raw)}") from None
+
+
+def read_file(path: Path, time_column: str, value_column: str, tz: dt.tzinfo,
+              where: str = "") -> Series:
+    """A series from a CSV (UTF-8) or Parquet file; naive timestamps are read in ``tz``.
+    A bad file or row is a ConfigError at ``where`` (the config path of ``file:``; empty for
+    ``dcsim traces import``) whose message names the file and the line (CSV) or row."""
+    _readable(path, where)
+    if path.suffix.lower() == ".npz":
+        raise _issue(where, f"{path}: a .npz file; expected CSV or Parquet (a series imported "
+                     "with dcsim traces import carbon is named with carbon.series)")
+    if path.suffix.lower() in (".parquet", ".pq"):
+        raw_t, raw_v, labels = _parquet_columns(path, time_column, value_column, where)
+    else:
+        raw_t, raw_v, labels = _csv_columns(path, time_column, value_column, where)
+    if not labels:
+        raise _issue(where, f"{path}: a header but no rows")
     t = np.empty(len(raw_t))
     v = np.empty(len(raw_t))
     for i, (ts, val) in enumerate(zip(raw_t, raw_v, strict=True)):
-        try:
-            stamp = dt.datetime.fromisoformat(ts)
-        except ValueError:
-            raise _issue(f"{where}:{lines[i]}", f"timestamp {ts!r}: expected ISO 8601 "
-                         "(e.g. 2020-03-02 00:30:00)") from None
-        t[i] = (stamp.replace(tzinfo=tz) if stamp.tzinfo is None else stamp).timestamp()
-        try:
-            v[i] = float(val) if val is not None and val != "" else math.nan
-        except (TypeError, ValueError):
-            v[i] = math.nan
-    check(t, v, where, lines)
-    return Series(t, v, where)
+        t[i] = _instant(ts, tz, where, labels[i])
+        v[i] = _intensity(val, where, labels[i])
+    check(t, v, where, labels)
+    return Series(t, v, str(path))
 
 
 def save_series(series: Series, path: Path) -> Path:
@@ -172,7 +260,9 @@ def load_series(name: str, where: str) -> Series:
         known = ", ".join(sorted(found)) or "none"
         raise _issue(where, f"no stored carbon series {name!r} (stored: {known}; import one "
                      "with dcsim traces import carbon FILE --name NAME)")
-    return _read_npz(found[name], where)
+    series = _read_npz(found[name], where)  # its fields (dcsim.workload.npzcheck)
+    check(series.t, series.v, where)  # its values, within the bounds (an inf imported before)
+    return series
 
 
 def _utc(t: float) -> str:

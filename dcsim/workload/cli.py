@@ -201,19 +201,23 @@ def _import_carbon(console: Any, path: Path, out: Path | None, name: str | None,
         raise typer.Exit(2)
     try:
         tz = zone(timezone)
-        series = read_file(path, time_column, value_column, tz)
     except ValueError as exc:
         console.print(f"[red]--timezone: {escape(str(exc))}[/]")
         raise typer.Exit(2) from None
-    except ConfigError as exc:
-        for issue in exc.issues:
-            console.print(f"[red]{escape(issue.path)}: {escape(issue.message)}[/]")
-        raise typer.Exit(2) from None
     target = ((out.expanduser() / "carbon") if out is not None else user_store()) / f"{label}.npz"
-    if target.exists():  # never replace what someone else may have written
-        console.print(f"[red]{escape(str(target))} exists: choose another --name, or remove "
-                      "it yourself[/]")
-        raise typer.Exit(2)
-    save_series(series, target)
+    # before reading: --out a file, or a series of that name already there (never replaced)
+    _check_targets(console, target.parent, [target])
+    try:
+        series = read_file(path, time_column, value_column, tz)
+    except ConfigError as exc:  # the file's own problems: each names the file (and line)
+        for issue in exc.issues:
+            console.print(f"[red]{escape(str(issue))}[/]")
+        raise typer.Exit(2) from None
+    try:
+        save_series(series, target)
+    except OSError as exc:  # a store dcsim may not write (permissions, name too long)
+        console.print(f"[red]--out: cannot write {escape(str(target))}: "
+                      f"{escape(exc.strerror or str(exc))}[/]")
+        raise typer.Exit(2) from None
     console.print(f"carbon/{label}: {series.t.shape[0]} points, "
                   f"{series.v.min():.0f}-{series.v.max():.0f} g/kWh → {target}")

@@ -91,6 +91,15 @@ def _check_range(values: F64, what: str, where: Callable[[int], str], hi: float)
     return issues
 
 
+def _need_folder(folder: Path) -> None:
+    """Refuse ``folder`` unless it is a folder, saying what it is instead."""
+    if folder.is_dir():
+        return
+    what = ("is a file, not a folder (pass the folder holding one file per VM)"
+            if folder.exists() else "no such folder")
+    _fail([_issue(f"{folder}: {what}")])
+
+
 # --------------------------------------------------------------------------- PlanetLab
 
 
@@ -215,8 +224,7 @@ def read_planetlab(path: str | Path, day: str | None = None) -> TraceData:
     """
     root = Path(path)
     folder = root / day if day is not None else root
-    if not folder.is_dir():
-        _fail([_issue(f"{folder}: no such folder")])
+    _need_folder(folder)
     subdirs = sorted(p.name for p in folder.iterdir() if p.is_dir())
     if day is None and subdirs and not _visible_files(folder):
         return _concat([read_planetlab(folder, d) for d in subdirs], "planetlab")
@@ -363,6 +371,12 @@ def _where(path: Path, is_csv: bool) -> Callable[[int], str]:
 
 MAX_GRID_CELLS = 200_000_000
 """Most guest × sample cells a generic trace may expand to (float32: 800 MB)."""
+MAX_TIME_S = 1e11
+"""Largest ``time_s`` of a generic trace, s (about 3,170 years): room for Unix-epoch seconds
+(1.7e9 in 2024) while keeping the grid arithmetic far from overflow (1e300 overflowed numpy)."""
+MAX_SPAN_S = 100 * 365.25 * 86400.0
+"""Longest span (last − first ``time_s``) of a generic trace, s: 100 years, far beyond any
+recorded workload (a longer one is a unit mistake, e.g. milliseconds)."""
 _SIZE_MAX = {"vcpus": 4096.0, "ram_mib": 1024.0**3, "mips": 1e7}
 """Largest guest size a trace may give: vCPUs, RAM (MiB, 1 PiB), MIPS per vCPU."""
 
@@ -398,6 +412,12 @@ def read_generic(path: str | Path, name: str = "csv") -> TraceData:
     issues: list[Issue] = []
     cols = set(df.columns)
     unknown = sorted(cols - set(GENERIC_COLUMNS))
+    # pandas names an empty header cell "Unnamed: <index>"
+    blank = [int(m.group(1)) + 1 for c in unknown
+             if is_csv and (m := re.fullmatch(r"Unnamed: (\d+)", c))]
+    unknown = [c for c in unknown if not (is_csv and re.fullmatch(r"Unnamed: \d+", c))]
+    issues += [_issue(f"{p} line 1: column {k} of the header is empty (a trailing comma?)")
+               for k in sorted(blank)]
     if unknown:
         issues.append(_issue(
             f"{p}: unknown column(s) {', '.join(map(shown, unknown))}; "
@@ -424,7 +444,12 @@ def read_generic(path: str | Path, name: str = "csv") -> TraceData:
     sizes = {c: _numeric(df, c, p, is_csv, issues) for c in ("vcpus", "ram_mib", "mips")
              if c in cols}
     _fail(issues)
-    issues += _check_range(t, "time_s", where, np.inf)
+    issues += _check_range(t, "time_s", where, MAX_TIME_S)
+    if not issues and float(t.max() - t.min()) > MAX_SPAN_S:
+        last = int(np.argmax(t))
+        issues.append(_issue(f"{where(last)}: time_s {t[last]:g} makes the trace span "
+                             f"{t[last] - t.min():g} s, more than 100 years ({MAX_SPAN_S:g} s); "
+                             "time_s is in seconds"))
     cpu_hi = 1.0 if cpu_col == "cpu" else 100.0
     issues += _check_range(cpu, cpu_col, where, cpu_hi)
     if mem is not None and mem_col is not None:
@@ -615,8 +640,7 @@ def read_bitbrains(path: str | Path, day: str | None = None, step_s: float = 300
     root = Path(path)
     folder = root / day if day is not None else root
     if files is None:
-        if not folder.is_dir():
-            _fail([_issue(f"{folder}: no such folder")])
+        _need_folder(folder)
         files = [p for p in folder.iterdir()
                  if p.is_file() and p.name.endswith((".csv", ".csv.gz"))]
         if not files:

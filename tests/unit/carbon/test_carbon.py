@@ -163,7 +163,7 @@ def test_carbon_aware_placement_follows_the_series(tmp_path: Path) -> None:
     ([("2020-01-06 00:00", 100), ("2020-01-06 01:00", -5)], "grid.csv:3", "expected a finite"),
     ([("2020-01-06 00:00", 100), ("2020-01-06 00:00", 90)], "grid.csv:3", "increase strictly"),
     ([("2020-01-06 00:00", 100), ("not a time", 90)], "grid.csv:3", "expected ISO 8601"),
-    ([("2020-01-06 00:00", 100), ("2020-01-06 01:00", "")], "grid.csv:3", "expected a finite"),
+    ([("2020-01-06 00:00", 100), ("2020-01-06 01:00", "")], "grid.csv:3", "empty intensity cell"),
 ])
 def test_bad_series_refused_before_the_run_with_file_and_line(
         tmp_path: Path, rows: list[tuple[str, Any]], where: str, message: str) -> None:

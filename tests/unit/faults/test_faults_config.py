@@ -75,3 +75,42 @@ def test_bad_fault_config_names_the_field(faults: dict[str, Any], path: str) -> 
     with pytest.raises(ConfigError) as info:
         dcsim.run(cfg)
     assert path in [i.path for i in info.value.issues], info.value.render()
+
+
+@pytest.mark.parametrize(("content", "expect"), [
+    # csv.Error "field larger than field limit" was an internal error
+    (b"host,fail_s,repair_s\n0,600," + b"9" * 200_000 + b"\n",
+     "faults.hosts.trace: failures.csv line 2: not readable as CSV (a field longer than "
+     "131,072 characters)"),
+    (b"host,fail_s,repair_s\n0,600,6\xe90\n",
+     "failures.csv line 2: byte 0xe9 is not UTF-8 text"),
+], ids=["long-field", "not-utf8"])
+def test_unreadable_trace_exits_2_in_validate_and_run(tmp_path: Path, content: bytes,
+                                                      expect: str) -> None:
+    import yaml
+    from typer.testing import CliRunner
+
+    from dcsim.cli import app
+
+    (tmp_path / "failures.csv").write_bytes(content)
+    cfg = tiny_config()
+    cfg["faults"] = {"hosts": {"trace": "failures.csv"}}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    out = tmp_path / "out"
+    for args in (["validate"], ["run", "--out", str(out), "-q"]):
+        res = CliRunner().invoke(app, [*args, str(tmp_path / "c.yaml")],
+                                 env={"COLUMNS": "1000"})
+        assert res.exit_code == 2, res.output
+        assert expect in res.output
+        assert "internal error" not in res.output
+    assert not out.exists()
+    assert (tmp_path / "failures.csv").read_bytes() == content
+
+
+def test_a_trace_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    # spreadsheet programs write a UTF-8 BOM: it was read into the first column's name,
+    # "missing column(s) host"
+    (tmp_path / "failures.csv").write_bytes(b"\xef\xbb\xbfhost,fail_s,repair_s\n1,600,60\n")
+    cfg = tiny_config()
+    cfg["faults"] = {"hosts": {"trace": str(tmp_path / "failures.csv")}}
+    assert dcsim.run(cfg).summary["host_failures"] == 1

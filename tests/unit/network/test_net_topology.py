@@ -238,3 +238,59 @@ def test_a_parameter_of_another_topology_kind_is_said_at_its_path() -> None:
     assert dumped["network"]["topology"]["k"] == 4
     assert parse_config(dumped).inert == ()
     assert set().union(*TOPOLOGY_PARAMS.values()) == set(TopologySpec.model_fields) - {"kind"}
+
+
+def _star_graphml(tmp_path: Path, dc: str, typ: str) -> Path:
+    f = tmp_path / "t.graphml"
+    f.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<graphml xmlns="http://graphml.graphdrawing.org/xmlns">\n'
+        f'<key id="dc" for="node" attr.name="dc" attr.type="{typ}"/>\n'
+        '<key id="cap" for="edge" attr.name="capacity_bps" attr.type="string"/>\n'
+        '<graph edgedefault="undirected">\n'
+        f'<node id="s1"><data key="dc">{dc}</data></node><node id="h0"/><node id="h1"/>\n'
+        '<edge source="s1" target="h0"><data key="cap">1Gbps</data></edge>\n'
+        '<edge source="s1" target="h1"><data key="cap">1Gbps</data></edge>\n'
+        '</graph></graphml>\n')
+    return f
+
+
+@pytest.mark.parametrize(("dc", "typ", "message"), [
+    # was "network.topology: invalid literal for int() with base 10: 'abc'", no node named
+    ("abc", "string", "expected a data-center index (an integer >= 0), got 'abc'"),
+    ("-1", "int", "expected a data-center index (an integer >= 0), got -1"),
+    ("0.5", "double", "expected a data-center index (an integer >= 0), got 0.5"),
+])
+def test_graphml_dc_must_be_an_index(tmp_path: Path, dc: str, typ: str, message: str) -> None:
+    with pytest.raises(ConfigError) as exc:
+        load_graph(_star_graphml(tmp_path, dc, typ))
+    assert [(i.path, i.message) for i in exc.value.issues] == [("nodes[s1].dc", message)]
+
+
+@pytest.mark.parametrize(("dc", "typ", "shown"), [("1", "int", "1"), ("1e23", "double", "1e+23")])
+def test_graphml_dc_must_exist_in_the_config(tmp_path: Path, dc: str, typ: str,
+                                             shown: str) -> None:
+    from dcsim.config.network import NetworkSpec
+    from dcsim.network.build import build_topology
+
+    _star_graphml(tmp_path, dc, typ)
+    spec = NetworkSpec.model_validate({"topology": {"kind": "file", "path": "t.graphml"}})
+    topo, issues = build_topology(spec, [1e9, 1e9], [0, 0], 1, str(tmp_path))
+    assert topo is None
+    assert [(i.path, i.message) for i in issues] == [
+        ("network.topology.nodes[s1].dc", f"data center {shown} does not exist (the config "
+         "has 1: 0..0)")]
+    _star_graphml(tmp_path, "0", typ)  # the same file naming data center 0 is fine
+    topo, issues = build_topology(spec, [1e9, 1e9], [0, 0], 1, str(tmp_path))
+    assert topo is not None
+    assert issues == []
+
+
+def test_edge_list_not_utf8_names_the_line(tmp_path: Path) -> None:
+    f = tmp_path / "e.txt"
+    f.write_bytes(b"s1 h0 1Gbps\ns1 h1 1Gbps # caf\xe9\n")
+    with pytest.raises(ConfigError) as exc:
+        load_graph(f)
+    assert [(i.path, i.message) for i in exc.value.issues] == [
+        ("", f"{f} line 2: byte 0xe9 is not UTF-8 text; expected a UTF-8 edge list (save it as "
+         "UTF-8)")]

@@ -55,9 +55,10 @@ def test_fractional_vcpus_refused(tmp_path: Path) -> None:
 
 
 def test_trace_span_bounded(tmp_path: Path) -> None:
-    # 0 .. 1e12 s on a 1 s grid: 10^12 samples were allocated
-    trace = _csv(tmp_path, "a,0,0.5,1\na,1,0.5,1\na,1000000000000,0.5,1\n")
-    with pytest.raises(ConfigError, match=r"t\.csv line 4: time_s 1e\+12 makes the trace span"):
+    # 0 .. 1e9 s (32 years, within MAX_SPAN_S) on a 1 s grid: 10^9 samples were allocated
+    trace = _csv(tmp_path, "a,0,0.5,1\na,1,0.5,1\na,1000000000,0.5,1\n")
+    with pytest.raises(ConfigError, match=r"t\.csv line 4: time_s 1e\+09 makes the trace span "
+                       r"1,000,000,001 samples"):
         read_generic(trace)
 
 

@@ -42,10 +42,12 @@ def _messages(exc: pytest.ExceptionInfo[ConfigError]) -> str:
         ("guest,time_s\na,0\n", r"missing column 'cpu' \(fraction\) or 'cpu_pct'"),
         ("", r"file is empty"),
         (HEADER, r"no data rows"),
+        # was "unknown column(s) <10 characters not shown>" (pandas' "Unnamed: 3")
+        ("guest,time_s,cpu,\na,0,0.1,\n", r"x\.csv line 1: column 4 of the header is empty"),
     ],
     ids=["not-a-number", "empty-cell", "negative", "above-1", "above-100-pct", "inf",
          "off-grid", "duplicate", "unknown-col", "missing-time", "missing-cpu", "empty-file",
-         "header-only"],
+         "header-only", "empty-header-cell"],
 )
 def test_generic_csv_refused(tmp_path: Path, body: str, expected: str) -> None:
     p = _csv(tmp_path, body)
@@ -135,3 +137,43 @@ def test_bad_arrival_file(tmp_path: Path) -> None:
     _csv(tmp_path, "t\n0\n", "arr2.csv")
     issues = check_arrival_spec(TraceArrivals(path="arr2.csv"), base_dir=tmp_path)
     assert "missing column 'arrival_s'" in issues[0].message
+
+
+@pytest.mark.parametrize(("last", "expected"), [
+    # numpy overflowed (a RuntimeWarning) and then said "already has a sample at 1e+300"
+    ("1e300", "line 3: time_s 1e+300 is above 1e+11"),
+    # was taken as one 1e20-second step
+    ("1e20", "line 3: time_s 1e+20 is above 1e+11"),
+    ("1e10", "line 3: time_s 1e+10 makes the trace span 1e+10 s, more than 100 years "
+             "(3.15576e+09 s); time_s is in seconds"),
+], ids=["1e300", "1e20", "span"])
+def test_huge_times_refused_without_numpy_warnings(tmp_path: Path, last: str,
+                                                   expected: str) -> None:
+    import warnings
+
+    p = _csv(tmp_path, HEADER + f"a,0,0.1\na,{last},0.1\n", "t.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a numpy overflow warning fails the test
+        issues = check_trace_spec(TraceWorkload(name="csv", path="t.csv"), "guests[0].workload",
+                                  base_dir=tmp_path)
+    assert [(i.path, i.message) for i in issues] == [
+        ("guests[0].workload.path", f"{p} {expected}")]
+
+
+def test_unix_epoch_times_are_still_read(tmp_path: Path) -> None:
+    p = _csv(tmp_path, HEADER + "a,1700000000,0.1\na,1700000300,0.2\n", "t.csv")
+    trace = load_trace("csv", path=p)
+    assert trace.interval_s == 300.0
+    assert trace.n_samples == 2
+
+
+def test_planetlab_and_bitbrains_say_a_file_is_not_a_folder(tmp_path: Path) -> None:
+    f = _csv(tmp_path, HEADER + "a,0,0.1\n")
+    for read in (read_planetlab, read_bitbrains):
+        with pytest.raises(ConfigError) as exc:  # was "no such folder"
+            read(f)
+        assert _messages(exc) == (f"path: {f}: is a file, not a folder (pass the folder "
+                                  "holding one file per VM)")
+    with pytest.raises(ConfigError) as exc:
+        read_planetlab(tmp_path / "nope")
+    assert _messages(exc) == f"path: {tmp_path / 'nope'}: no such folder"
