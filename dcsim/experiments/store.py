@@ -24,9 +24,9 @@ the store created (the files listed above, run files named like runs, ``plot-swe
 in ``plots/``), and only in a folder whose manifest says ``kind: dcsim-sweep``; files of yours in
 the folder stay.
 
-Imports: dcsim.errors, dcsim.experiments.lock, dcsim.io.figures; pyarrow and pandas only where
-a method reads or writes a table (a sweep's parent forks its workers and submits their first
-runs before it pays for them).
+Imports: dcsim.errors, dcsim.experiments.lock, dcsim.io.atomic, dcsim.io.figures; pyarrow and
+pandas only where a method reads or writes a table (a sweep's parent forks its workers and
+submits their first runs before it pays for them).
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ from typing import TYPE_CHECKING, Any
 
 from dcsim.errors import ConfigError, Issue
 from dcsim.experiments.lock import SweepLock
+from dcsim.io.atomic import atomic_write_bytes
+from dcsim.io.atomic import temporary_name as _tmp_name
 from dcsim.io.figures import FIGURES_LEDGER, figures_ledger_file, written_figures
 
 if TYPE_CHECKING:
@@ -68,10 +70,6 @@ BACK = ("status", "error", "run_wall_s", "scenario_id", "config_hash", "dcsim_ve
 #: Columns every run row has (``dcsim.experiments.executors`` writes them, ok or failed); a
 #: file in ``runs/`` without them is not a run (a user's table), read or deleted as such.
 RUN_COLUMNS = ("key", *FRONT, "status")
-
-
-def _tmp_name(final: Path) -> Path:
-    return final.parent / f".{final.name}.tmp-{os.getpid()}"
 
 
 def _tmp_of(name: str, owned: Callable[[str], bool]) -> bool:
@@ -109,20 +107,6 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def atomic_write_bytes(final: Path, data: bytes) -> None:
-    """Write ``data`` to ``final`` through a temporary file and ``os.replace``."""
-    tmp = _tmp_name(final)
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 #: How a run's one-row file is encoded: page checksums (a torn file is found on reading), but no

@@ -11,15 +11,16 @@ figure can have (:func:`is_figure_name`: a PNG or PDF file name of safe characte
 hidden, no folder): a line naming ``notes.txt`` or ``../x.png`` is ignored, and a ledger can
 never make dcsim delete an arbitrary file.
 
-Imports: os, re.
+Imports: re, dcsim.io.atomic.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
+
+from dcsim.io.atomic import atomic_write_bytes
 
 __all__ = ["FIGURES_LEDGER", "figures_ledger_file", "is_figure_name", "record_figures",
            "written_figures"]
@@ -70,13 +71,4 @@ def record_figures(folder: Path, names: Iterable[str]) -> None:
     if (final.exists() or final.is_symlink()) and not figures_ledger_file(folder):
         return  # something else has the ledger's name: not ours to replace; figures unlisted
     known = written_figures(folder) | names
-    tmp = folder / f".{FIGURES_LEDGER}.tmp-{os.getpid()}"
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write("".join(f"{n}\n" for n in sorted(known)).encode("utf-8"))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(final, "".join(f"{n}\n" for n in sorted(known)).encode("utf-8"))

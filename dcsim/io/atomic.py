@@ -1,0 +1,31 @@
+"""Writing a file so that its path holds the old bytes or the new ones, never a part.
+
+Imports: os.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["atomic_write_bytes", "temporary_name"]
+
+
+def temporary_name(final: Path) -> Path:
+    """The hidden temporary ``final`` is written to first: ``.<name>.tmp-<pid>`` beside it."""
+    return final.parent / f".{final.name}.tmp-{os.getpid()}"
+
+
+def atomic_write_bytes(final: Path, data: bytes) -> None:
+    """Write ``data`` to ``final`` through :func:`temporary_name` (flushed to disk) and
+    ``os.replace``; the temporary is removed if anything (an interrupt too) stops it."""
+    tmp = temporary_name(final)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
