@@ -27,14 +27,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dcsim.errors import ConfigError, Issue
-from dcsim.workload.readers import _SIZE_MAX, MAX_GRID_CELLS
+from dcsim.workload.readers import _SIZE_MAX, MAX_GRID_CELLS, MAX_INTERVAL_S
 from dcsim.workload.safeio import check_npz
 from dcsim.workload.tracedata import _MAX_ISSUES, TraceData, _ro
 
 __all__ = ["MAX_INTERVAL_S", "MAX_SCALE", "load_carbon_npz", "load_compact_checked"]
 
-MAX_INTERVAL_S = 7 * 86400.0
-"""Longest sample interval of a compact trace, s (one week; the shipped traces use 300 s)."""
 MAX_SCALE = 1e9
 """Largest ``cpu_scale``/``mem_scale`` (stored units per full utilisation; dcsim writes 100 or
 10000)."""

@@ -369,6 +369,9 @@ def _where(path: Path, is_csv: bool) -> Callable[[int], str]:
     return (lambda i: f"{path} line {i + 2}") if is_csv else (lambda i: f"{path} row {i}")
 
 
+MAX_INTERVAL_S = 7 * 86400.0
+"""Longest sample interval of a trace, s (one week; the shipped traces use 300 s): a longer
+grid step is refused when a trace is read or imported, and when a compact one is loaded."""
 MAX_GRID_CELLS = 200_000_000
 """Most guest × sample cells a generic trace may expand to (float32: 800 MB)."""
 MAX_TIME_S = 1e11
@@ -476,6 +479,9 @@ def read_generic(path: str | Path, name: str = "csv") -> TraceData:
     g = rank[gidx]
 
     step = _grid_step(g, t)
+    if step > MAX_INTERVAL_S:  # else a trace imported here would be refused when loaded
+        _fail([_issue(f"{p}: the samples are {step:g} s apart (the most common gap "
+                      f"between a guest's samples); at most {MAX_INTERVAL_S:g} s (a week)")])
     t0 = float(t.min())
     kf = (t - t0) / step
     k = np.rint(kf).astype(np.int64)

@@ -160,6 +160,18 @@ def test_huge_times_refused_without_numpy_warnings(tmp_path: Path, last: str,
         ("guests[0].workload.path", f"{p} {expected}")]
 
 
+def test_a_grid_step_over_a_week_is_refused_when_read(tmp_path: Path) -> None:
+    # two weeks apart: imported before, then refused when the compact trace was loaded
+    p = _csv(tmp_path, HEADER + "a,0,0.1\na,1209600,0.1\na,2419200,0.2\n", "t.csv")
+    issues = check_trace_spec(TraceWorkload(name="csv", path="t.csv"), "guests[0].workload",
+                              base_dir=tmp_path)
+    assert [(i.path, i.message) for i in issues] == [
+        ("guests[0].workload.path", f"{p}: the samples are 1.2096e+06 s apart (the most common "
+         "gap between a guest's samples); at most 604800 s (a week)")]
+    ok = _csv(tmp_path, HEADER + "a,0,0.1\na,604800,0.1\n", "w.csv")  # a week: read
+    assert load_trace("csv", path=ok).interval_s == 604800.0
+
+
 def test_unix_epoch_times_are_still_read(tmp_path: Path) -> None:
     p = _csv(tmp_path, HEADER + "a,1700000000,0.1\na,1700000300,0.2\n", "t.csv")
     trace = load_trace("csv", path=p)
