@@ -37,8 +37,10 @@ _KINDS = ("bitbrains", "planetlab", "google", "csv", "carbon")
 def list_traces() -> None:
     """Show every trace dcsim can load (user store first, then the shipped ones)."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
+    from dcsim.errors import ConfigError
     from dcsim.workload.traces import available_traces, user_trace_dir
 
     console = Console()
@@ -46,8 +48,12 @@ def list_traces() -> None:
     for col in ("name", "days", "guests", "samples", "step", "memory", "sizes"):
         table.add_column(col, no_wrap=True)
     table.add_column("source", overflow="fold")
+    damaged: list[str] = []  # files of the stores that cannot be read: said after the tables
     for info in available_traces():
         days = info.days if len(info.days) <= 4 else [*info.days[:2], "…", info.days[-1]]
+        if info.problem:
+            damaged.append(f"trace {info.name!r} ({info.location}): {info.problem}")
+            continue
         table.add_row(
             info.name, f"{len(info.days)}: {', '.join(days)}", str(info.guests),
             str(info.samples), f"{info.interval_s:g} s", "yes" if info.has_memory else "",
@@ -60,8 +66,16 @@ def list_traces() -> None:
     for col in ("name", "from (UTC)", "to (UTC)", "points", "g/kWh"):
         carbon.add_column(col, no_wrap=True)
     for sname, spath in stored_series().items():
-        carbon.add_row(sname, *describe(spath)[:4])
+        try:
+            carbon.add_row(sname, *describe(spath)[:4])
+        except Exception as exc:  # a damaged series: said, not fatal to the listing
+            why = exc.issues[0].message if isinstance(exc, ConfigError) else \
+                f"{type(exc).__name__}: {exc}"
+            damaged.append(f"carbon series {sname!r}: {why}")
     console.print(carbon)
+    for line in damaged:
+        console.print(f"[bold yellow]unreadable[/]: {escape(line)}", highlight=False,
+                      soft_wrap=True)
     console.print(f"user store: {user_trace_dir()}")
 
 

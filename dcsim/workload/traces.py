@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from dcsim.errors import ConfigError
 from dcsim.workload.npzcheck import load_compact_checked
 from dcsim.workload.readers import BITBRAINS_SOURCE as BITBRAINS_SOURCE
 from dcsim.workload.readers import (
@@ -197,6 +198,7 @@ class TraceInfo:
     has_sizes: bool
     source: str
     location: str
+    problem: str = ""  # why a day file could not be read ("" when every day was)
 
 
 def available_traces() -> list[TraceInfo]:
@@ -213,17 +215,27 @@ def available_traces() -> list[TraceInfo]:
             if not days:
                 continue
             guests, samples, interval, mem, sizes, source = 0, 0, 0.0, False, False, ""
+            problem = ""
             for d in days:
-                with np.load(check_npz(folder / f"{d}.npz"), allow_pickle=False) as z:
-                    shape = z["cpu"].shape
-                    guests += int(shape[0])
-                    samples = max(samples, int(shape[1]))
-                    interval = float(z["interval_s"])
-                    mem = mem or "mem" in z.files
-                    sizes = sizes or "vcpus" in z.files
-                    source = str(z["source"])
+                try:
+                    with np.load(check_npz(folder / f"{d}.npz"), allow_pickle=False) as z:
+                        shape = z["cpu"].shape
+                        guests += int(shape[0])
+                        samples = max(samples, int(shape[1]))
+                        interval = float(z["interval_s"])
+                        mem = mem or "mem" in z.files
+                        sizes = sizes or "vcpus" in z.files
+                        source = str(z["source"])
+                # a damaged day is listed as such (loading it says what is wrong, field by
+                # field: dcsim.workload.npzcheck); the listing goes on
+                except ConfigError as exc:
+                    problem = f"{d}.npz: {exc.issues[0].message}"
+                except Exception as exc:
+                    problem = f"{d}.npz: {type(exc).__name__}: {exc}"
+                if problem:
+                    break
             seen[folder.name] = TraceInfo(folder.name, days, guests, samples, interval, mem,
-                                          sizes, source, str(root))
+                                          sizes, source, str(root), problem)
     return [seen[k] for k in sorted(seen)]
 
 

@@ -121,3 +121,26 @@ def test_import_refuses_out_a_file(tmp_path: Path) -> None:
     assert res.exit_code == 2, res.output
     assert f"--out: {raw} is a file, not a folder" in res.output
     assert raw.read_bytes() == before
+
+
+def test_list_says_which_stored_files_are_unreadable(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A damaged file in the user store (edited by hand, torn) no longer ends ``dcsim traces
+    list`` in an internal error: the rest is listed, the damaged ones named after the tables."""
+    import numpy as np
+
+    store = tmp_path / "store"
+    monkeypatch.setenv("DCSIM_TRACE_DIR", str(store))
+    (store / "broken").mkdir(parents=True)
+    np.savez(store / "broken" / "all.npz", interval_s=np.asarray(300.0))  # no cpu
+    (store / "carbon").mkdir()
+    (store / "carbon" / "torn.npz").write_bytes(b"PK\x03\x04 not a zip")
+    res = CliRunner().invoke(app, ["traces", "list"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    assert "planetlab" in res.output  # the shipped traces and series are still listed
+    assert "de-2020-spring" in res.output
+    lines = [x for x in res.output.splitlines() if x.startswith("unreadable: ")]
+    assert len(lines) == 2, res.output
+    assert lines[0].startswith(f"unreadable: trace 'broken' ({store}): all.npz: ")
+    assert "cpu" in lines[0]
+    assert lines[1].startswith("unreadable: carbon series 'torn': ")
