@@ -322,7 +322,7 @@ def plugins_cmd() -> None:
 def _mount_optional() -> None:
     """Sub-commands contributed by other modules, mounted when present."""
     try:
-        from dcsim.workload.cli import traces_app
+        from dcsim.cli_traces import traces_app
     except ImportError:
         pass
     else:

@@ -57,9 +57,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     "experiments": BASE | {"config", "policies", "metrics", "io", "engine", "validate", "api",
                            "console"} | MIDDLE,
     "cli_migration": BASE | {"config", "engine", "console"} | MIDDLE,
+    "cli_traces": BASE | {"config", "io", "console"} | MIDDLE,
     "cli": BASE | {"__init__", "config", "metrics", "io", "engine", "experiments", "console",
                    "plugins",
-                   "cli_migration", "workload", "help_formatter"} | MIDDLE,
+                   "cli_migration", "cli_traces", "workload", "help_formatter"} | MIDDLE,
     "entry": frozenset({"cli"}),  # the console script: imports the CLI inside a Ctrl-C guard
     "__main__": frozenset({"entry"}),
 }

@@ -119,7 +119,7 @@ def test_import_refuses_out_a_file(tmp_path: Path) -> None:
     # --out the input file itself: NotADirectoryError (internal error) before
     res = _import(tmp_path, raw, "--out", str(raw))
     assert res.exit_code == 2, res.output
-    assert f"--out: {raw} is a file, not a folder" in res.output
+    assert f"--out: {raw} is not a folder" in res.output
     assert raw.read_bytes() == before
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from dcsim.workload.cli import traces_app
+from dcsim.cli_traces import traces_app
 from dcsim.workload.traces import load_trace
 
 
@@ -111,3 +111,30 @@ def test_import_writes_no_day_when_one_is_refused(test_data: Path, tmp_path: Pat
     assert res.exit_code == 2, res.output
     assert sorted(p.name for p in (out / "pl").iterdir()) == ["20110304.npz"]
     assert (out / "pl" / "20110304.npz").read_bytes() == b"someone's"
+
+
+def test_import_refusals_go_to_stderr_as_every_commands_do(tmp_path: Path,
+                                                           user_store: Path) -> None:
+    """``error:`` and the option or argument on standard error, exit 2, nothing on standard
+    output and nothing written (before: red lines on standard output, no ``error:``)."""
+    from dcsim.cli import app
+
+    raw = tmp_path / "c.csv"
+    raw.write_text("timestamp,g_per_kwh\n2020-01-06 00:00,abc\n")
+    cases = [
+        (["nope", str(raw)], "  - KIND: unknown trace kind 'nope'; use one of bitbrains, "
+                             "planetlab, google, csv, carbon"),
+        (["csv", str(tmp_path / "missing.csv")], f"  - PATH: {tmp_path / 'missing.csv'}: no "
+                                                 "such file or folder"),
+        (["csv", str(raw), "--name", ".x"], "  - --name: '.x' is not a trace name: use 1-128 "
+                                            "letters, digits, '_', '.' or '-', not starting "
+                                            "with '.' or '-' (it names a folder inside the "
+                                            "store)"),
+        (["carbon", str(raw)], f"  - PATH: {raw}:2: intensity is not a number: 'abc'"),
+    ]
+    for args, line in cases:
+        res = CliRunner().invoke(app, ["traces", "import", *args], env={"COLUMNS": "300"})
+        assert res.exit_code == 2, res.output
+        assert res.stdout == ""
+        assert res.stderr.splitlines() == ["error: invalid input (1 problem):", line], args
+    assert not any(user_store.rglob("*.npz"))

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from dcsim.cli_traces import traces_app
 from dcsim.errors import ConfigError
-from dcsim.workload.cli import traces_app
 from dcsim.workload.traces import load_trace, save_compact
 
 
