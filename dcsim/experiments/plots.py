@@ -75,6 +75,8 @@ def plot_run(results: Path, out_dir: Path | None = None, *, overwrite: bool = Fa
     ``.dcsim-figures``, lists them); otherwise the call is refused before anything is written.
     """
     ts_path = Path(results) / "timeseries.parquet"
+    if not Path(results).exists():
+        raise ConfigError(Issue("RESULTS", f"{results}: no such folder"))
     if not ts_path.exists() and (Path(results) / "runs.parquet").exists():
         raise ConfigError(Issue("RESULTS", f"{results} is a sweep folder: use "
                                 "`dcsim plot-sweep RESULTS --x PARAM --y METRIC`"))

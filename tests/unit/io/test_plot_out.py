@@ -109,3 +109,16 @@ def test_the_ledger_trusts_only_names_a_dcsim_figure_can_have(tmp_path: Path) ->
     assert (tmp_path / FIGURES_LEDGER).read_text() == "fig.png\ntimeseries.pdf\n"
     with pytest.raises(ValueError, match="not figure names"):
         record_figures(tmp_path, ["notes.txt"])
+
+
+def test_plot_of_a_missing_folder_says_it_does_not_exist(tmp_path: Path) -> None:
+    from dcsim.errors import ConfigError
+    from dcsim.experiments.plots import plot_run
+
+    with pytest.raises(ConfigError) as exc:
+        plot_run(tmp_path / "nope")
+    assert [(i.path, i.message) for i in exc.value.issues] == [
+        ("RESULTS", f"{tmp_path / 'nope'}: no such folder")]
+    with pytest.raises(ConfigError) as exc:  # a folder that is there but holds no run
+        plot_run(tmp_path)
+    assert exc.value.issues[0].message == f"{tmp_path} is not a run folder (no timeseries.parquet)"
