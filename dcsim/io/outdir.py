@@ -78,6 +78,27 @@ def _is_run_manifest(m: dict[str, Any] | None) -> bool:
     return {"dcsim_version", "scenario_id", "seed", "replication"} <= m.keys()
 
 
+#: The temporary a figure or the ledger is written to before its rename (``.NAME.tmp-PID``).
+_PLOT_TEMPORARY = re.compile(r"^\.(timeseries\.png|timeseries\.pdf|\.dcsim-figures)"
+                             r"\.tmp-(\d+)$")
+
+
+def _dead_plot_temporary(p: Path) -> bool:
+    """Whether ``p`` is a temporary ``dcsim plot`` left when it was killed: a regular file
+    named like its temporaries whose writer (the pid in the name) no longer runs. A live pid
+    (``dcsim plot`` still drawing, or a pid reused since) keeps it foreign: the safe side."""
+    m = _PLOT_TEMPORARY.match(p.name)
+    if m is None or p.is_symlink() or not p.is_file():
+        return False
+    try:
+        os.kill(int(m.group(2)), 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, OverflowError):  # exists but not ours to signal, or not a pid
+        return False
+    return False
+
+
 def _foreign_entries(folder: Path, m: dict[str, Any]) -> list[str]:
     """Entries of a run folder that dcsim did not write."""
     listed = m.get("files")
@@ -85,6 +106,7 @@ def _foreign_entries(folder: Path, m: dict[str, Any]) -> list[str]:
     ours: set[str] = (written_figures(folder) & PLOT_FILES) | {MARKER}
     if figures_ledger_file(folder):
         ours.add(FIGURES_LEDGER)
+    ours |= {p.name for p in folder.iterdir() if _dead_plot_temporary(p)}
     if isinstance(listed, list):
         ours |= {str(f) for f in listed}
         return sorted(p.name for p in folder.iterdir() if p.name not in ours)

@@ -431,3 +431,36 @@ def test_schema_indent_is_bounded() -> None:
     # --indent 100000000 built a schema text of ~20 GB (session-17 input audit)
     assert runner.invoke(app, ["schema", "--indent", "100000000"]).exit_code == 2
     assert runner.invoke(app, ["schema", "--indent", "16"]).exit_code == 0
+
+
+def test_overwrite_takes_a_killed_plots_temporaries_as_dcsims(tmp_path: Path, cfg: Path,
+                                                              monkeypatch: pytest.MonkeyPatch
+                                                              ) -> None:
+    # a kill during `dcsim plot` leaves .timeseries.png.tmp-PID; run --overwrite refused the
+    # folder for it. Its writer gone, it is dcsim's; while a process of that pid runs, not.
+    import os
+    import subprocess
+    import sys
+
+    import dcsim
+
+    out = tmp_path / "r"
+    assert _run(str(cfg), "--out", str(out), "-q").exit_code == 0
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead = int(gone.stdout)  # a pid that ran and ended (reused meanwhile: the test is stricter)
+    calls: list[int] = []
+    monkeypatch.setattr(dcsim, "run", lambda *a, **k: calls.append(1))
+    live = out / f".timeseries.png.tmp-{os.getpid()}"
+    live.write_bytes(b"half a figure")
+    res = runner.invoke(app, ["run", str(cfg), "--out", str(out), "--overwrite"],
+                        terminal_width=400)
+    assert res.exit_code == 2, res.output
+    assert f"holds files dcsim did not write ({live.name})" in res.output
+    live.unlink()
+    (out / f".timeseries.png.tmp-{dead}").write_bytes(b"half a figure")
+    (out / f"..dcsim-figures.tmp-{dead}").write_bytes(b"timeseries.png\n")
+    res = runner.invoke(app, ["run", str(cfg), "--out", str(out), "--overwrite"],
+                        terminal_width=400)
+    assert "did not write" not in res.output
+    assert calls == [1]  # accepted: the simulation was asked for
