@@ -57,14 +57,29 @@ def zone(name: str) -> dt.tzinfo:
                          "'Europe/Berlin', or 'UTC')") from None
 
 
+def local_time(t: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
+    """``t`` read in ``tz`` if naive (an aware ``t`` as it is). ValueError for a wall-clock
+    time ``tz`` skips at a daylight-saving change, which Python would move an hour on
+    silently (``2020-03-29 02:30`` in Europe/Berlin)."""
+    if t.tzinfo is not None:
+        return t
+    aware = t.replace(tzinfo=tz)
+    if aware.astimezone(dt.UTC).astimezone(tz).replace(tzinfo=None) != t:
+        raise ValueError(f"{t.isoformat(sep=' ')} does not exist in {tz} (its clocks skip it at "
+                         "a daylight-saving change); write it in UTC, or with its offset "
+                         "(e.g. +01:00)")
+    return aware
+
+
 def parse_instant(text: str, tz: dt.tzinfo) -> dt.datetime:
-    """An ISO 8601 date-time (``2020-03-02 00:00`` or with an offset); naive ones in ``tz``."""
+    """An ISO 8601 date-time (``2020-03-02 00:00`` or with an offset); naive ones in ``tz``
+    (:func:`local_time`)."""
     try:
         t = dt.datetime.fromisoformat(text.strip())
     except ValueError:
         raise ValueError(f"expected an ISO 8601 date-time such as '2020-03-02 00:00' or "
                          f"'2020-03-02T00:00:00+01:00', got {text!r}") from None
-    return t.replace(tzinfo=tz) if t.tzinfo is None else t
+    return local_time(t, tz)
 
 
 def _known_zone(v: str) -> str:

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from dcsim.config.carbon import MAX_INTENSITY_G_PER_KWH
+from dcsim.config.carbon import MAX_INTENSITY_G_PER_KWH, local_time
 from dcsim.config.safeyaml import csv_rows, read_input_text, regular_file
 from dcsim.errors import ConfigError, Issue
 from dcsim.workload.safeio import shown
@@ -167,7 +167,13 @@ def _instant(raw: object, tz: dt.tzinfo, where: str, at: str) -> float:
         raise _issue(where, f"{at}: timestamp {stamp.isoformat(sep=' ')} has a fraction of a "
                      "second; give whole seconds (a series is stored at 1 s resolution)")
     try:
-        return (stamp.replace(tzinfo=tz) if stamp.tzinfo is None else stamp).timestamp()
+        # a wall-clock time the zone skips is refused, not moved an hour on (onto the next
+        # row's time: the series then looked non-increasing one line later)
+        local = local_time(stamp, tz)
+    except ValueError as exc:
+        raise _issue(where, f"{at}: timestamp {exc}") from None
+    try:
+        return local.timestamp()
     except (OverflowError, OSError, ValueError):
         raise _issue(where, f"{at}: timestamp {stamp.isoformat(sep=' ')} is out of range"
                      ) from None

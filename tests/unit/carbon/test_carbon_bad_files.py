@@ -128,3 +128,33 @@ def test_a_stored_series_beyond_the_bound_is_refused(tmp_path: Path,
     assert res.exit_code == 2, res.output
     assert "datacenters[0].carbon.series: point 0: intensity 1e+06: expected a finite number" \
         in res.output
+
+
+def test_a_time_the_zone_skips_is_refused_on_its_own_line(tmp_path: Path) -> None:
+    """2020-03-29 02:30 does not exist in Europe/Berlin (02:00 → 03:00). Python moved it to
+    03:30, onto the next row, and the refusal blamed line 4 ("must increase strictly")."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from dcsim.config.carbon import ClockSpec
+    from dcsim.errors import ConfigError
+    from dcsim.workload.carbon import read_file
+
+    berlin = ZoneInfo("Europe/Berlin")
+    p = tmp_path / "dst.csv"
+    p.write_text("timestamp,g_per_kwh\n2020-03-29 01:30,100\n2020-03-29 02:30,110\n"
+                 "2020-03-29 03:30,120\n")
+    with pytest.raises(ConfigError) as exc:
+        read_file(p, "timestamp", "g_per_kwh", berlin)
+    why = ("2020-03-29 02:30:00 does not exist in Europe/Berlin (its clocks skip it at a "
+           "daylight-saving change); write it in UTC, or with its offset (e.g. +01:00)")
+    assert exc.value.issues[0].message == f"{p}:3: timestamp {why}"
+    # the same rows in UTC, or with offsets, are read
+    s = read_file(p, "timestamp", "g_per_kwh", dt.UTC)
+    assert s.t.tolist() == [1585445400, 1585449000, 1585452600]
+    p.write_text("timestamp,g_per_kwh\n2020-03-29 01:30+01:00,100\n2020-03-29 03:30+02:00,120\n")
+    assert read_file(p, "timestamp", "g_per_kwh", berlin).t.tolist() == [1585441800, 1585445400]
+    # clock.start likewise
+    with pytest.raises(ValueError, match="does not exist in Europe/Berlin"):
+        ClockSpec(start="2020-03-29 02:30", timezone="Europe/Berlin")
+    assert ClockSpec(start="2020-03-29 03:30", timezone="Europe/Berlin").epoch_s() == 1585445400
