@@ -112,7 +112,7 @@ def _read(kind: str, path: Path, day: str | None) -> TraceData:
             return read_google(path, day)
         return read_generic(path)
     except ConfigError as exc:  # the readers name the trace spec's field; here it is PATH
-        raise ConfigError([Issue("PATH", i.message) for i in exc.issues]) from None
+        raise exc.at("PATH") from None
 
 
 def _new_files(targets: list[Path]) -> None:
@@ -219,7 +219,7 @@ def _import_carbon(path: Path, out: Path | None, name: str | None, time_column: 
     try:
         series = read_file(path, time_column, value_column, tz)
     except ConfigError as exc:  # the file's own problems: each names the file (and line)
-        raise ConfigError([Issue("PATH", str(i)) for i in exc.issues]) from None
+        raise exc.at("PATH") from None
     _write(lambda: save_series(series, target), target)
     stdout.print(f"carbon/{escape(label)}: {series.t.shape[0]} points, "
                  f"{series.v.min():.0f}-{series.v.max():.0f} g/kWh → {escape(str(target))}",

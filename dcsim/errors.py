@@ -55,6 +55,11 @@ class ConfigError(DcsimError):
     def __str__(self) -> str:
         return self.render()
 
+    def at(self, path: str) -> ConfigError:
+        """The same problems, each at ``path``: a reader's issues moved to the config field or
+        option that named its file (the messages, which name the file, are kept)."""
+        return ConfigError([Issue(path, i.message) for i in self.issues])
+
     def render(self) -> str:
         head = f"invalid input in {self.source}" if self.source else "invalid input"
         lines = [f"{head} ({len(self.issues)} problem{'s' if len(self.issues) != 1 else ''}):"]

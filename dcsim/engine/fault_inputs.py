@@ -86,7 +86,7 @@ def read_failure_trace(path: Path, n_hosts: int, where: str = "faults.hosts.trac
         text = read_input_text(path, "failure trace", MAX_FAILURE_TRACE_BYTES)
         records = csv_rows(text, path.name)
     except ConfigError as exc:  # not a regular file, not UTF-8, a malformed or huge field
-        return [], [Issue(where, i.message) for i in exc.issues]
+        return [], exc.at(where).issues
     if not records:
         return [], [Issue(where, f"{path.name} is empty; expected a header: host,fail_s,repair_s")]
     cols = [c.strip() for c in records[0][1]]

@@ -89,7 +89,7 @@ def _readable(path: Path, where: str) -> None:
     try:
         regular_file(path, "carbon-intensity file", MAX_CARBON_FILE_BYTES)
     except ConfigError as exc:
-        raise ConfigError([Issue(where, i.message) for i in exc.issues]) from None
+        raise exc.at(where) from None
 
 
 def _parquet_columns(path: Path, time_column: str, value_column: str, where: str
@@ -128,7 +128,7 @@ def _csv_columns(path: Path, time_column: str, value_column: str, where: str
         records = csv_rows(read_input_text(path, "carbon-intensity file",
                                            MAX_CARBON_FILE_BYTES), src)
     except ConfigError as exc:
-        raise ConfigError([Issue(where, i.message) for i in exc.issues]) from None
+        raise exc.at(where) from None
     if not records:
         raise _issue(where, f"{src}: empty file; expected a header row")
     header = [h.strip() for h in records[0][1]]

@@ -162,7 +162,7 @@ def _open(path: Path, where: str) -> Iterator[Any]:
         with np.load(check_npz(path), allow_pickle=False) as z:
             yield z
     except ConfigError as exc:
-        raise ConfigError([Issue(where, i.message) for i in exc.issues]) from None
+        raise exc.at(where) from None
     except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error) as exc:
         raise ConfigError(Issue(where, f"{path}: not a readable dcsim .npz file "
                                 f"({type(exc).__name__}: {exc})")) from None
