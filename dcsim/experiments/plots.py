@@ -3,7 +3,7 @@
 Which existing figures may be replaced: those the folder's ledger says dcsim wrote
 (``dcsim.io.figures``), or any with ``--overwrite``; a user's file of the same name is refused.
 
-Imports: matplotlib, pandas, dcsim.errors, dcsim.io.{figures, outdir}.
+Imports: matplotlib, pandas, dcsim.errors, dcsim.io.{atomic, figures, outdir}.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ def save_figures(fig: Any, paths: list[Path], *, overwrite: bool, ledger: bool,
     file is written to a hidden temporary name, then renamed, so a figure is either the old or
     the new one. With ``ledger`` the names are added to the ledger once the figures are in place.
     """
+    from dcsim.io.atomic import temporary_name
     from dcsim.io.figures import record_figures, written_figures
     from dcsim.io.outdir import check_can_create
 
@@ -52,7 +53,7 @@ def save_figures(fig: Any, paths: list[Path], *, overwrite: bool, ledger: bool,
                                         "pick another --out"))
     for p in paths:
         p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(f".{p.name}.tmp-{os.getpid()}")
+        tmp = temporary_name(p)
         try:
             fig.savefig(tmp, dpi=dpi, format=p.suffix.lstrip("."))
             os.replace(tmp, p)

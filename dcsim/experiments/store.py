@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from dcsim.errors import ConfigError, Issue
 from dcsim.experiments.lock import SweepLock
-from dcsim.io.atomic import atomic_write_bytes
+from dcsim.io.atomic import atomic_write_bytes, temporary_of
 from dcsim.io.atomic import temporary_name as _tmp_name
 from dcsim.io.figures import FIGURES_LEDGER, figures_ledger_file, written_figures
 
@@ -59,7 +59,6 @@ SUMMARY = "summary.csv"
 SWEEP_KIND = "dcsim-sweep"
 _OWNED = ("sweep.yaml", "points.csv", RUNS_TABLE, SUMMARY)  # and MANIFEST, deleted last
 _RUN_FILE = re.compile(r"^p\d+-[0-9a-f]+-rep\d+\.parquet$")
-_TMP_OF = re.compile(r"^\.(?P<base>.+)\.tmp-\d+$")  # a temporary of file <base> (_tmp_name)
 PLOTS_DIR = "plots"  # plot-sweep's figures, listed in its ledger (dcsim.io.figures)
 #: what a run's ``seed`` and ``config_hash`` must be, by run key
 Expected = Mapping[str, tuple[int, str]]
@@ -75,8 +74,8 @@ RUN_COLUMNS = ("key", *FRONT, "status")
 def _tmp_of(name: str, owned: Callable[[str], bool]) -> bool:
     """Whether ``name`` is a temporary dcsim writes for a file ``owned`` says is dcsim's
     (``.<base>.tmp-<pid>``): a user's ``.notes.tmp-1`` is not one."""
-    m = _TMP_OF.match(name)
-    return m is not None and owned(m.group("base"))
+    tmp = temporary_of(name)
+    return tmp is not None and owned(tmp[0])
 
 
 def _is_run_name(name: str) -> bool:

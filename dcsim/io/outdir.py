@@ -20,7 +20,7 @@ Rules (the README's "Where results go"):
 * Leftovers of interrupted writes (``.NAME.tmp-PID`` / ``.NAME.old-PID`` siblings carrying the
   marker, whose writer is dead) are removed by :func:`clean_leftovers` at the next run.
 
-Imports: json, os, shutil, signal, dcsim.errors, dcsim.io.{figures, owner}.
+Imports: json, os, shutil, signal, dcsim.errors, dcsim.io.{atomic, figures, owner}.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from types import FrameType
 from typing import Any
 
 from dcsim.errors import ConfigError, Issue
+from dcsim.io.atomic import temporary_of
 from dcsim.io.figures import FIGURES_LEDGER, figures_ledger_file, written_figures
 from dcsim.io.owner import owner_alive, process_identity, read_identity
 
@@ -78,20 +79,16 @@ def _is_run_manifest(m: dict[str, Any] | None) -> bool:
     return {"dcsim_version", "scenario_id", "seed", "replication"} <= m.keys()
 
 
-#: The temporary a figure or the ledger is written to before its rename (``.NAME.tmp-PID``).
-_PLOT_TEMPORARY = re.compile(r"^\.(timeseries\.png|timeseries\.pdf|\.dcsim-figures)"
-                             r"\.tmp-(\d+)$")
-
-
 def _dead_plot_temporary(p: Path) -> bool:
     """Whether ``p`` is a temporary ``dcsim plot`` left when it was killed: a regular file
     named like its temporaries whose writer (the pid in the name) no longer runs. A live pid
     (``dcsim plot`` still drawing, or a pid reused since) keeps it foreign: the safe side."""
-    m = _PLOT_TEMPORARY.match(p.name)
-    if m is None or p.is_symlink() or not p.is_file():
+    tmp = temporary_of(p.name)  # .NAME.tmp-PID, NAME a figure or the ledger
+    if tmp is None or tmp[0] not in PLOT_FILES | {FIGURES_LEDGER} or p.is_symlink() \
+            or not p.is_file():
         return False
     try:
-        os.kill(int(m.group(2)), 0)
+        os.kill(tmp[1], 0)
     except ProcessLookupError:
         return True
     except (OSError, OverflowError):  # exists but not ours to signal, or not a pid
