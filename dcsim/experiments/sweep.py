@@ -229,7 +229,7 @@ def run_sweep(
         # forked workers: once the sweep is checked and its manifest made, so that they inherit
         # what that loaded (modules, catalogs, package versions) instead of loading it again at
         # their first run; before the folder is opened (its lock is not theirs)
-        ex.limit(plan.n_runs)  # no more workers than runs (a resumed sweep may need fewer)
+        ex.limit(plan.n_runs)  # no more workers than the sweep has runs
         ex.start()
         root = Path(out) if out is not None else default_out(plan)
         sweep_yaml = yaml.safe_dump(plan.raw, sort_keys=False).encode("utf-8")

@@ -416,11 +416,11 @@ def read_generic(path: str | Path, name: str = "csv") -> TraceData:
     cols = set(df.columns)
     unknown = sorted(cols - set(GENERIC_COLUMNS))
     # pandas names an empty header cell "Unnamed: <index>"
-    blank = [int(m.group(1)) + 1 for c in unknown
-             if is_csv and (m := re.fullmatch(r"Unnamed: (\d+)", c))]
-    unknown = [c for c in unknown if not (is_csv and re.fullmatch(r"Unnamed: \d+", c))]
+    blank = {c: int(m.group(1)) + 1 for c in unknown
+             if is_csv and (m := re.fullmatch(r"Unnamed: (\d+)", c))}
+    unknown = [c for c in unknown if c not in blank]
     issues += [_issue(f"{p} line 1: column {k} of the header is empty (a trailing comma?)")
-               for k in sorted(blank)]
+               for k in sorted(blank.values())]
     if unknown:
         issues.append(_issue(
             f"{p}: unknown column(s) {', '.join(map(shown, unknown))}; "
