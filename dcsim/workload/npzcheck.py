@@ -11,7 +11,7 @@ or ``name``, which the config layer prefixes with ``guests[0].workload``), each 
 locating the first bad element is done only once a check failed, so a good file costs a few
 passes over its arrays.
 
-Imports: numpy, dcsim.errors, dcsim.workload.{safeio, tracedata, readers (size bounds)}.
+Imports: numpy, dcsim.errors, dcsim.workload.{safeio, tracedata, tables (size bounds)}.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dcsim.errors import ConfigError, Issue
-from dcsim.workload.readers import _SIZE_MAX, MAX_GRID_CELLS, MAX_INTERVAL_S
 from dcsim.workload.safeio import check_npz
+from dcsim.workload.tables import _SIZE_MAX, MAX_GRID_CELLS, MAX_INTERVAL_S
 from dcsim.workload.tracedata import _MAX_ISSUES, TraceData, _ro
 
 __all__ = ["MAX_INTERVAL_S", "MAX_SCALE", "load_carbon_npz", "load_compact_checked"]

@@ -13,8 +13,9 @@ Compact store
 Bad input (missing file, unknown trace or day, not a compact trace) raises
 :class:`dcsim.errors.ConfigError` naming the file.
 
-Imports: numpy, dcsim.workload.{tracedata, readers, npzcheck, safeio}. Reads files; never writes
-except in :func:`save_compact`, which the importer CLI and the packing script call.
+Imports: numpy, dcsim.workload.{tracedata, readers, tables, npzcheck, safeio}. Reads files;
+never writes except in :func:`save_compact`, which the importer CLI and the packing script
+call.
 """
 
 from __future__ import annotations
@@ -33,24 +34,23 @@ from numpy.typing import NDArray
 from dcsim.errors import ConfigError
 from dcsim.workload.npzcheck import load_compact_checked
 from dcsim.workload.readers import BITBRAINS_SOURCE as BITBRAINS_SOURCE
+from dcsim.workload.readers import GOOGLE_SOURCE as GOOGLE_SOURCE
+from dcsim.workload.readers import PLANETLAB_SOURCE as PLANETLAB_SOURCE
 from dcsim.workload.readers import (
-    GENERIC_COLUMNS,
     READERS,
     read_bitbrains,
-    read_generic,
     read_google,
     read_planetlab,
 )
-from dcsim.workload.readers import GOOGLE_SOURCE as GOOGLE_SOURCE
-from dcsim.workload.readers import PLANETLAB_SOURCE as PLANETLAB_SOURCE
-from dcsim.workload.readers import _check_range as _check_range
-from dcsim.workload.readers import _numeric as _numeric
-from dcsim.workload.readers import _read_table as _read_table
-from dcsim.workload.readers import _where as _where
 
 # The readers, their attribution lines and private parsing helpers stay importable from here
 # (dcsim.workload.arrivals imports the helpers from this module).
 from dcsim.workload.safeio import check_npz
+from dcsim.workload.tables import GENERIC_COLUMNS, read_generic
+from dcsim.workload.tables import _check_range as _check_range
+from dcsim.workload.tables import _numeric as _numeric
+from dcsim.workload.tables import _read_table as _read_table
+from dcsim.workload.tables import _where as _where
 from dcsim.workload.tracedata import F32, TraceData, _concat, _fail, _issue
 
 __all__ = [
