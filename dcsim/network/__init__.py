@@ -16,12 +16,12 @@ from __future__ import annotations
 from dcsim.network.flows import FlowNetwork, FlowRecord, maxmin_rates
 from dcsim.network.power import NetworkPower, SwitchPowerModel, switch_models
 from dcsim.network.routing import Router, flow_hash
+from dcsim.network.topofile import load_graph
 from dcsim.network.topology import (
     Topology,
     attach_hosts,
     fat_tree,
     leaf_spine,
-    load_graph,
     multi_dc,
     three_tier,
 )

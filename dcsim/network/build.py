@@ -14,12 +14,12 @@ import numpy as np
 
 from dcsim.config.network import TOPOLOGY_PARAMS, NetworkSpec, TopologySpec
 from dcsim.errors import ConfigError, Inert, Issue
+from dcsim.network.topofile import load_graph
 from dcsim.network.topology import (
     Topology,
     attach_hosts,
     fat_tree,
     leaf_spine,
-    load_graph,
     multi_dc,
     three_tier,
 )

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from dcsim.errors import ConfigError
+from dcsim.network.topofile import load_graph
 from dcsim.network.topology import (
     attach_hosts,
     fat_tree,
     leaf_spine,
-    load_graph,
     multi_dc,
     three_tier,
 )
